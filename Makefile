@@ -1,0 +1,42 @@
+# TrustMRV: two commands do everything on a fresh machine.
+#   make demo   set up, then run the main job end to end (offline sample for now)
+#   make test   set up, then run the whole test suite
+# Set-up is idempotent: a stamp file per toolchain re-runs it only when its inputs change.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+OUT    ?= out/demo
+
+.PHONY: setup demo test bench lint clean
+
+setup: $(VENV)/.installed node_modules/.installed
+
+$(VENV)/.installed: pyproject.toml constraints.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+demo: setup
+	rm -rf $(OUT)
+	MRV_KEY_PASSWORD=$${MRV_KEY_PASSWORD:-demo-only-password} $(BIN)/mrv keys new --light-kdf --out $(OUT)/device-key.json
+	MRV_KEY_PASSWORD=$${MRV_KEY_PASSWORD:-demo-only-password} $(BIN)/mrv bundle sample --count 16 --key $(OUT)/device-key.json --out $(OUT)/bundles
+	$(BIN)/mrv bundle verify $(OUT)/bundles/*.json
+
+test: setup
+	$(BIN)/python -m pytest
+
+bench: setup
+	$(BIN)/python -m benchmarks
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+clean:
+	rm -rf $(VENV) node_modules out .pytest_cache .mypy_cache .hypothesis

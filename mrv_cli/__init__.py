@@ -1,0 +1,1 @@
+"""mrv_cli: the ``mrv`` command, composition root of TrustMRV's parts."""

@@ -1,0 +1,59 @@
+"""``mrv``: the one command of TrustMRV, composition root of every part.
+
+Exit codes: 0 success; 1 verification failed (at least one bundle did not verify); 2 usage or
+input error (bad arguments, missing file, wrong password, unusable configuration).
+Every option can also come from the ``MRV_*`` environment variable named in its help.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from importlib.metadata import PackageNotFoundError, version
+
+from mrv_core.errors import MrvError
+
+from . import bundle_cmd, keys_cmd
+from .options import EXIT_USAGE
+
+__all__ = ["build_parser", "main"]
+
+
+def _version() -> str:
+    try:
+        return version("trustmrv")
+    except PackageNotFoundError:  # running from a source tree without installation
+        return "unknown"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="mrv",
+        description="TrustMRV: trusted measurement, reporting and verification of energy and "
+                    "carbon data, anchored on an EVM chain.",
+        epilog="Exit codes: 0 ok, 1 verification failed, 2 usage or input error.",
+    )
+    parser.add_argument("--version", action="version", version=f"mrv {_version()}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    keys_cmd.register(commands)
+    bundle_cmd.register(commands)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        code: int = args.handler(args)
+    except MrvError as exc:
+        print(f"mrv: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("mrv: interrupted", file=sys.stderr)
+        return 130
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,79 @@
+"""Offline sample data: plausible signed readings of a few simulated meters, in one batch.
+
+Clearly marked as sample data: everything is signed under ``SAMPLE_DOMAIN`` (chain id 0, zero
+verifying contract), which no chain can have, and every bundle says ``"sample": true``. Values
+follow simple load profiles (a 15-minute interval, a working-day shape); salts are always fresh
+random bytes, a seed only makes the values reproducible.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+from mrv_core import Domain, Reading, SignedReading, meter_id, new_salt
+from mrv_core.keys import DeviceKey
+
+__all__ = ["SAMPLE_INTERVAL_S", "SAMPLE_METERS", "SampleMeter", "sample_readings"]
+
+SAMPLE_INTERVAL_S = 900  # one reading per meter every 15 minutes
+
+
+@dataclass(frozen=True)
+class SampleMeter:
+    path: str
+    quantity: str
+    start: int  # register value (cumulative) or level (instantaneous) at the first reading
+    step: tuple[int, int]  # per-interval increment range at full load, in the quantity's unit
+    cumulative: bool = True
+
+
+SAMPLE_METERS: tuple[SampleMeter, ...] = (
+    SampleMeter("demo-co/wuxi-plant/assembly/line-1/main-incomer",
+                "energy.active.import:Wh", 1_204_331_870, (95_000, 125_000)),
+    SampleMeter("demo-co/wuxi-plant/assembly/line-1/welding-cell-3",
+                "power.active:W", 42_000, (-6_000, 6_000), cumulative=False),
+    SampleMeter("demo-co/wuxi-plant/utilities/boiler-house/gas-meter-1",
+                "volume.gas:dm3", 88_410_250, (9_000, 14_000)),
+    SampleMeter("demo-co/wuxi-plant/utilities/heat-station/heat-meter-1",
+                "heat:kJ", 5_310_998_004, (1_400_000, 2_100_000)),
+)
+
+
+def _load_factor(timestamp: int) -> float:
+    """A working-day shape: full load 08:00-18:00 UTC+8, a third of it at night."""
+    hour = (timestamp // 3600 + 8) % 24
+    return 1.0 if 8 <= hour < 18 else 0.35
+
+
+def sample_readings(
+    key: DeviceKey,
+    domain: Domain,
+    count: int,
+    *,
+    end_timestamp: int,
+    seed: int | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> Iterator[SignedReading]:
+    """Yield ``count`` signed readings, meters in turn, the last taken at ``end_timestamp``."""
+    rng = random.Random(seed)
+    rounds = -(-count // len(SAMPLE_METERS))
+    first = end_timestamp - (rounds - 1) * SAMPLE_INTERVAL_S
+    levels = [m.start for m in SAMPLE_METERS]
+    ids = [meter_id(m.path) for m in SAMPLE_METERS]
+    for i in range(count):
+        round_, k = divmod(i, len(SAMPLE_METERS))
+        meter = SAMPLE_METERS[k]
+        timestamp = first + round_ * SAMPLE_INTERVAL_S
+        if round_ > 0:
+            delta = rng.randint(*meter.step)
+            if meter.cumulative:
+                levels[k] += int(delta * _load_factor(timestamp))
+            else:
+                levels[k] = int((meter.start + delta) * _load_factor(timestamp))
+        reading = Reading(device=key.address, meter=ids[k], seq=round_, timestamp=timestamp,
+                          quantity=meter.quantity, value=levels[k], salt=new_salt())
+        yield key.sign_reading(reading, domain, meter.path)
+        if progress is not None:
+            progress(i + 1)

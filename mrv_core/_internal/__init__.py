@@ -1,0 +1,1 @@
+"""Private helpers of mrv_core; not part of the public API."""

@@ -1,0 +1,74 @@
+"""Strict JSON reading for wire documents: size-limited, no duplicate keys, no floats, no NaN.
+
+Python's ``json`` accepts things a verifier must not: the last of two duplicate keys silently
+wins (so two parties can read different values from one document), ``NaN`` and ``Infinity``
+pass, and numbers become floats. This module refuses all of those.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Collection
+from typing import Any
+
+from ..errors import FormatError
+
+__all__ = ["expect_object", "loads_strict"]
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise FormatError("$", f"duplicate key {key!r}")
+        result[key] = value
+    return result
+
+
+def _reject(kind: str) -> Callable[[str], Any]:
+    def reject(text: str) -> Any:
+        raise FormatError("$", f"{kind} {text!r} not allowed: integers travel as strings")
+
+    return reject
+
+
+def loads_strict(data: bytes, *, max_bytes: int) -> Any:
+    """Parse UTF-8 JSON of at most ``max_bytes`` bytes, strictly."""
+    if len(data) > max_bytes:
+        raise FormatError("$", f"document is {len(data)} bytes, limit {max_bytes}")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise FormatError("$", f"not UTF-8 at byte {exc.start}") from None
+    try:
+        return json.loads(
+            text,
+            object_pairs_hook=_no_duplicates,
+            parse_float=_reject("float"),
+            parse_constant=_reject("constant"),
+        )
+    except json.JSONDecodeError as exc:
+        where = f"line {exc.lineno} col {exc.colno}"
+        raise FormatError("$", f"not JSON: {exc.msg} at {where}") from None
+    except RecursionError:
+        raise FormatError("$", "nested too deeply") from None
+
+
+def expect_object(
+    value: object, where: str, required: Collection[str], optional: Collection[str] = ()
+) -> dict[str, Any]:
+    """``value`` as a JSON object with exactly the ``required`` keys plus any of ``optional``."""
+    if not isinstance(value, dict):
+        raise FormatError(where, f"expected an object, got {_json_type(value)}")
+    missing = [key for key in required if key not in value]
+    if missing:
+        raise FormatError(where, f"missing field(s): {', '.join(missing)}")
+    unknown = sorted(set(value) - set(required) - set(optional))
+    if unknown:
+        raise FormatError(where, f"unknown field(s): {', '.join(unknown)}")
+    return value
+
+
+def _json_type(value: object) -> str:
+    return {dict: "object", list: "array", str: "string", bool: "boolean", int: "number",
+            type(None): "null"}.get(type(value), type(value).__name__)

@@ -1,0 +1,90 @@
+"""Batches: the header a device anchors on chain for each Merkle root of its readings.
+
+Per device, ``batch_seq`` runs 0, 1, 2, ... without gaps (the AnchorRegistry enforces it), so a
+dropped or replayed batch is visible. ``leaf_count`` is committed beside the root: two different
+leaf lists can never share a (root, count) pair. ``from_timestamp``/``to_timestamp`` bound the
+measurement times of the readings inside.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from .codec import UINT64_MAX, format_address
+from .eip712 import leaf_hash
+from .errors import InvalidReading
+from .merkle import MerkleTree
+from .reading import SignedReading
+
+__all__ = ["LEAF_COUNT_MAX", "Batch", "BatchHeader", "build_batch"]
+
+#: leafCount is a uint32 in the on-chain header.
+LEAF_COUNT_MAX = 2**32 - 1
+
+
+@dataclass(frozen=True, slots=True)
+class BatchHeader:
+    """What the chain stores for one batch of one device."""
+
+    device: bytes
+    batch_seq: int
+    root: bytes
+    leaf_count: int
+    from_timestamp: int
+    to_timestamp: int
+
+    def __post_init__(self) -> None:
+        if type(self.device) is not bytes or len(self.device) != 20:
+            raise InvalidReading("batch device must be 20 bytes")
+        if type(self.root) is not bytes or len(self.root) != 32:
+            raise InvalidReading("batch root must be 32 bytes")
+        for name, value, low, high in (
+            ("batchSeq", self.batch_seq, 0, UINT64_MAX),
+            ("leafCount", self.leaf_count, 1, LEAF_COUNT_MAX),
+            ("fromTimestamp", self.from_timestamp, 0, UINT64_MAX),
+            ("toTimestamp", self.to_timestamp, 0, UINT64_MAX),
+        ):
+            if type(value) is not int or not low <= value <= high:
+                raise InvalidReading(f"batch {name} = {value!r} outside [{low}, {high}]")
+        if self.from_timestamp > self.to_timestamp:
+            raise InvalidReading(
+                f"batch fromTimestamp {self.from_timestamp} > toTimestamp {self.to_timestamp}"
+            )
+
+    def __repr__(self) -> str:
+        return (f"BatchHeader(device={format_address(self.device)}, batch_seq={self.batch_seq}, "
+                f"root=0x{self.root.hex()}, leaf_count={self.leaf_count}, "
+                f"from_timestamp={self.from_timestamp}, to_timestamp={self.to_timestamp})")
+
+
+@dataclass(frozen=True)
+class Batch:
+    """A closed batch: its header, the signed readings in batch order, and their tree."""
+
+    header: BatchHeader
+    readings: tuple[SignedReading, ...]
+    tree: MerkleTree
+
+
+def build_batch(device: bytes, batch_seq: int, readings: Sequence[SignedReading]) -> Batch:
+    """Close a batch over ``readings`` (all of ``device``), in the order given."""
+    if not readings:
+        raise InvalidReading("a batch needs at least one reading")
+    for signed in readings:
+        if signed.reading.device != device:
+            raise InvalidReading(
+                f"reading of device {format_address(signed.reading.device)} "
+                f"in a batch of {format_address(device)}"
+            )
+    tree = MerkleTree([leaf_hash(signed.reading) for signed in readings])
+    timestamps = [signed.reading.timestamp for signed in readings]
+    header = BatchHeader(
+        device=device,
+        batch_seq=batch_seq,
+        root=tree.root,
+        leaf_count=tree.leaf_count,
+        from_timestamp=min(timestamps),
+        to_timestamp=max(timestamps),
+    )
+    return Batch(header=header, readings=tuple(readings), tree=tree)

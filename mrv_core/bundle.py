@@ -1,0 +1,332 @@
+"""Proof bundles (``trustmrv-proof/1``) and batch files (``trustmrv-batch/1``).
+
+A proof bundle is self-contained: with it (and, for the chain steps, a JSON-RPC endpoint) anyone
+can check that readings were signed by a device and belong to a batch whose root is anchored. It
+holds the EIP-712 domain, the chain reference of the anchor (``null`` until anchored), the batch
+header, one or more signed readings with their meter paths and salts, and a Merkle proof: a
+sibling path for one reading, or an OpenZeppelin multiproof for several (readings then appear in
+the multiproof's leaf order).
+
+A batch file lists every leaf of one batch in batch order, so the root can be rebuilt without
+disclosing any reading (leaves are salted hashes).
+
+Parsing is strict (``docs/schemas/`` holds the JSON Schema of both documents): bounded size and
+counts, no unknown or duplicate fields, exact hex lengths, canonical integers. The types it
+produces are frozen.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ._internal.strict_json import expect_object, loads_strict
+from .batch import Batch, BatchHeader
+from .codec import UINT64_MAX, UINT256_MAX, format_address, format_hex, parse_address, parse_hex
+from .codec import parse_int as _parse_int
+from .eip712 import Domain
+from .errors import FormatError
+from .reading import SignedReading
+from .wire import (
+    decode_batch_header,
+    decode_domain,
+    decode_signed_reading,
+    encode_batch_header,
+    encode_domain,
+    encode_signed_reading,
+    field,
+)
+
+__all__ = [
+    "BATCH_FORMAT",
+    "BUNDLE_FORMAT",
+    "LIMITS",
+    "AnchorRef",
+    "BatchFile",
+    "MultiProofNodes",
+    "ProofBundle",
+    "SingleProof",
+    "bundle_for_readings",
+    "read_document",
+]
+
+BUNDLE_FORMAT = "trustmrv-proof/1"
+BATCH_FORMAT = "trustmrv-batch/1"
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Hard bounds a parser enforces before doing any work proportional to the input."""
+
+    bundle_bytes: int = 16 * 1024 * 1024
+    readings_per_bundle: int = 10_000
+    proof_path: int = 64  # a 2^64-leaf tree is far beyond leafCount's uint32
+    multiproof_nodes: int = 400_000
+    batch_file_bytes: int = 256 * 1024 * 1024
+    leaves_per_batch_file: int = 2_000_000
+
+
+LIMITS = Limits()
+
+
+@dataclass(frozen=True, slots=True)
+class AnchorRef:
+    """Where a batch was anchored: the chain, its registries and the anchoring transaction."""
+
+    chain_id: int
+    anchor_registry: bytes
+    device_registry: bytes
+    transaction_hash: bytes
+    block_number: int
+
+
+@dataclass(frozen=True, slots=True)
+class SingleProof:
+    """The sibling path of one leaf."""
+
+    path: tuple[bytes, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class MultiProofNodes:
+    """An OpenZeppelin multiproof without its leaves: the verifier recomputes those from the
+    readings (in bundle order), never taking a leaf hash on trust."""
+
+    proof: tuple[bytes, ...]
+    proof_flags: tuple[bool, ...]
+
+
+@dataclass(frozen=True)
+class ProofBundle:
+    """A parsed ``trustmrv-proof/1`` document."""
+
+    domain: Domain
+    anchor: AnchorRef | None
+    batch: BatchHeader
+    readings: tuple[SignedReading, ...]
+    proof: SingleProof | MultiProofNodes
+
+    @property
+    def sample(self) -> bool:
+        """True when signed under the offline sample domain (not verifiable against any chain)."""
+        return self.domain.is_sample
+
+    # -- writing ---------------------------------------------------------------------------------
+
+    def to_json(self) -> dict[str, Any]:
+        proof: dict[str, Any]
+        if isinstance(self.proof, SingleProof):
+            proof = {"type": "single", "path": [format_hex(p) for p in self.proof.path]}
+        else:
+            proof = {
+                "type": "multi",
+                "proof": [format_hex(p) for p in self.proof.proof],
+                "proofFlags": list(self.proof.proof_flags),
+            }
+        return {
+            "format": BUNDLE_FORMAT,
+            "sample": self.sample,
+            "domain": encode_domain(self.domain),
+            "anchor": None if self.anchor is None else _encode_anchor(self.anchor),
+            "batch": encode_batch_header(self.batch),
+            "readings": [encode_signed_reading(r) for r in self.readings],
+            "proof": proof,
+        }
+
+    def dumps(self) -> bytes:
+        return (json.dumps(self.to_json(), indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+
+    def write(self, path: Path) -> None:
+        _write_atomically(path, self.dumps())
+
+    # -- reading ---------------------------------------------------------------------------------
+
+    @classmethod
+    def loads(cls, data: bytes) -> ProofBundle:
+        return cls.from_json(loads_strict(data, max_bytes=LIMITS.bundle_bytes))
+
+    @classmethod
+    def read(cls, path: Path) -> ProofBundle:
+        return cls.loads(_read_limited(path, LIMITS.bundle_bytes))
+
+    @classmethod
+    def from_json(cls, doc: object) -> ProofBundle:
+        o = expect_object(doc, "$", ("format", "sample", "domain", "anchor", "batch", "readings",
+                                     "proof"))
+        if o["format"] != BUNDLE_FORMAT:
+            raise FormatError("$.format", f"expected {BUNDLE_FORMAT!r}, got {o['format']!r}")
+        domain = decode_domain(o["domain"], "$.domain")
+        if o["sample"] is not domain.is_sample:
+            raise FormatError("$.sample", f"must be {str(domain.is_sample).lower()} for this "
+                              "domain (only the offline sample domain, chainId 0, is a sample)")
+        anchor = None if o["anchor"] is None else _decode_anchor(o["anchor"], "$.anchor")
+        batch = decode_batch_header(o["batch"], "$.batch")
+        raw_readings = _expect_list(o["readings"], "$.readings", 1, LIMITS.readings_per_bundle)
+        readings = tuple(decode_signed_reading(r, f"$.readings[{i}]")
+                         for i, r in enumerate(raw_readings))
+        proof = _decode_proof(o["proof"], "$.proof", len(readings))
+        return cls(domain=domain, anchor=anchor, batch=batch, readings=readings, proof=proof)
+
+
+def bundle_for_readings(batch: Batch, domain: Domain, positions: list[int],
+                        anchor: AnchorRef | None = None) -> ProofBundle:
+    """A bundle proving the readings at ``positions`` (indices into ``batch.readings``)."""
+    if len(positions) == 1:
+        (position,) = positions
+        return ProofBundle(domain=domain, anchor=anchor, batch=batch.header,
+                           readings=(batch.readings[position],),
+                           proof=SingleProof(tuple(batch.tree.proof(position))))
+    multi, order = batch.tree.multiproof(positions)
+    return ProofBundle(domain=domain, anchor=anchor, batch=batch.header,
+                       readings=tuple(batch.readings[i] for i in order),
+                       proof=MultiProofNodes(multi.proof, multi.proof_flags))
+
+
+@dataclass(frozen=True)
+class BatchFile:
+    """A parsed ``trustmrv-batch/1`` document: a batch header and all its leaves in order."""
+
+    domain: Domain
+    anchor: AnchorRef | None
+    batch: BatchHeader
+    leaves: tuple[bytes, ...]
+
+    @property
+    def sample(self) -> bool:
+        return self.domain.is_sample
+
+    @classmethod
+    def of(cls, batch: Batch, domain: Domain, anchor: AnchorRef | None = None) -> BatchFile:
+        return cls(domain=domain, anchor=anchor, batch=batch.header, leaves=batch.tree.leaves)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "format": BATCH_FORMAT,
+            "sample": self.domain.is_sample,
+            "domain": encode_domain(self.domain),
+            "anchor": None if self.anchor is None else _encode_anchor(self.anchor),
+            "batch": encode_batch_header(self.batch),
+            "leaves": [format_hex(leaf) for leaf in self.leaves],
+        }
+
+    def write(self, path: Path) -> None:
+        _write_atomically(path, (json.dumps(self.to_json(), indent=1) + "\n").encode("utf-8"))
+
+    @classmethod
+    def read(cls, path: Path) -> BatchFile:
+        data = _read_limited(path, LIMITS.batch_file_bytes)
+        return cls.from_json(loads_strict(data, max_bytes=LIMITS.batch_file_bytes))
+
+    @classmethod
+    def from_json(cls, doc: object) -> BatchFile:
+        o = expect_object(doc, "$", ("format", "sample", "domain", "anchor", "batch", "leaves"))
+        if o["format"] != BATCH_FORMAT:
+            raise FormatError("$.format", f"expected {BATCH_FORMAT!r}, got {o['format']!r}")
+        domain = decode_domain(o["domain"], "$.domain")
+        if o["sample"] is not domain.is_sample:
+            raise FormatError("$.sample", "does not match the domain")
+        raw = _expect_list(o["leaves"], "$.leaves", 1, LIMITS.leaves_per_batch_file)
+        leaves = tuple(_hex32(v, f"$.leaves[{i}]") for i, v in enumerate(raw))
+        anchor = None if o["anchor"] is None else _decode_anchor(o["anchor"], "$.anchor")
+        return cls(domain=domain, anchor=anchor, batch=decode_batch_header(o["batch"], "$.batch"),
+                   leaves=leaves)
+
+
+def read_document(path: Path) -> ProofBundle | BatchFile:
+    """Read a bundle or a batch file, whichever ``path`` holds (by its ``format`` field)."""
+    data = _read_limited(path, LIMITS.batch_file_bytes)
+    doc = loads_strict(data, max_bytes=LIMITS.batch_file_bytes)
+    if isinstance(doc, dict) and doc.get("format") == BATCH_FORMAT:
+        return BatchFile.from_json(doc)
+    if len(data) > LIMITS.bundle_bytes:
+        raise FormatError("$", f"document is {len(data)} bytes, bundle limit {LIMITS.bundle_bytes}")
+    return ProofBundle.from_json(doc)
+
+
+# -- pieces -------------------------------------------------------------------------------------
+
+_ANCHOR_FIELDS = ("chainId", "anchorRegistry", "deviceRegistry", "transactionHash", "blockNumber")
+
+
+def _encode_anchor(anchor: AnchorRef) -> dict[str, str]:
+    return {
+        "chainId": str(anchor.chain_id),
+        "anchorRegistry": format_address(anchor.anchor_registry),
+        "deviceRegistry": format_address(anchor.device_registry),
+        "transactionHash": format_hex(anchor.transaction_hash),
+        "blockNumber": str(anchor.block_number),
+    }
+
+
+def _decode_anchor(obj: object, where: str) -> AnchorRef:
+    o = expect_object(obj, where, _ANCHOR_FIELDS)
+    return AnchorRef(
+        chain_id=field(f"{where}.chainId",
+                       lambda: _parse_int(o["chainId"], 1, UINT256_MAX, field="chainId")),
+        anchor_registry=field(f"{where}.anchorRegistry",
+                              lambda: parse_address(o["anchorRegistry"], field="anchorRegistry")),
+        device_registry=field(f"{where}.deviceRegistry",
+                              lambda: parse_address(o["deviceRegistry"], field="deviceRegistry")),
+        transaction_hash=_hex32(o["transactionHash"], f"{where}.transactionHash"),
+        block_number=field(f"{where}.blockNumber",
+                           lambda: _parse_int(o["blockNumber"], 0, UINT64_MAX,
+                                              field="blockNumber")),
+    )
+
+
+def _decode_proof(obj: object, where: str, reading_count: int) -> SingleProof | MultiProofNodes:
+    if not isinstance(obj, dict) or "type" not in obj:
+        raise FormatError(where, "expected an object with a 'type' of 'single' or 'multi'")
+    if obj["type"] == "single":
+        o = expect_object(obj, where, ("type", "path"))
+        if reading_count != 1:
+            raise FormatError(where, f"a single proof covers one reading, bundle has "
+                              f"{reading_count}; use a multiproof")
+        path = _expect_list(o["path"], f"{where}.path", 0, LIMITS.proof_path)
+        return SingleProof(tuple(_hex32(p, f"{where}.path[{i}]") for i, p in enumerate(path)))
+    if obj["type"] == "multi":
+        o = expect_object(obj, where, ("type", "proof", "proofFlags"))
+        nodes = _expect_list(o["proof"], f"{where}.proof", 0, LIMITS.multiproof_nodes)
+        flags = _expect_list(o["proofFlags"], f"{where}.proofFlags", 0,
+                             LIMITS.multiproof_nodes + LIMITS.readings_per_bundle)
+        for i, flag in enumerate(flags):
+            if not isinstance(flag, bool):
+                raise FormatError(f"{where}.proofFlags[{i}]", "expected true or false")
+        return MultiProofNodes(
+            proof=tuple(_hex32(p, f"{where}.proof[{i}]") for i, p in enumerate(nodes)),
+            proof_flags=tuple(flags),
+        )
+    raise FormatError(f"{where}.type", f"expected 'single' or 'multi', got {obj['type']!r}")
+
+
+def _hex32(value: object, where: str) -> bytes:
+    return field(where, lambda: parse_hex(value, 32, field=where.rsplit(".", 1)[-1]))
+
+
+def _expect_list(value: object, where: str, low: int, high: int) -> list[Any]:
+    if not isinstance(value, list):
+        raise FormatError(where, "expected an array")
+    if not low <= len(value) <= high:
+        raise FormatError(where, f"has {len(value)} items, allowed {low}..{high}")
+    return value
+
+
+def _read_limited(path: Path, limit: int) -> bytes:
+    try:
+        with path.open("rb") as handle:
+            data = handle.read(limit + 1)
+    except OSError as exc:
+        raise FormatError(str(path), f"cannot read: {exc.strerror}") from None
+    if len(data) > limit:
+        raise FormatError(str(path), f"larger than {limit} bytes")
+    return data
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_bytes(data)
+    tmp.replace(path)
+

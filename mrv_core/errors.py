@@ -1,0 +1,95 @@
+"""Typed errors of TrustMRV.
+
+Every failure the system reports derives from :class:`MrvError`, grouped by the phase in which it
+happens: decoding input, signatures, Merkle inclusion, keys, configuration, and the verification
+steps of a proof bundle. Where callers would naturally expect a builtin exception, the error also
+derives from it (``InvalidReading`` is a ``ValueError``), so ``except ValueError`` keeps working.
+
+Messages carry the expected and the actual value wherever there is one, so an operator can tell
+what was wrong without a debugger.
+"""
+
+from __future__ import annotations
+
+
+class MrvError(Exception):
+    """Root of every TrustMRV error."""
+
+
+# --- decoding: bytes and JSON into typed values --------------------------------------------------
+
+
+class DecodeError(MrvError, ValueError):
+    """Input could not be decoded into a well-formed value."""
+
+
+class InvalidHex(DecodeError):
+    """A hex string is malformed or has the wrong length."""
+
+
+class InvalidAddress(DecodeError):
+    """An Ethereum address is malformed or fails its EIP-55 checksum."""
+
+
+class InvalidReading(DecodeError):
+    """A reading field is out of range, or the reading is inconsistent."""
+
+
+class UnknownQuantity(InvalidReading):
+    """A quantity code is not in the registry."""
+
+
+class InvalidMeterPath(InvalidReading):
+    """A meter path breaks the unified-namespace rules."""
+
+
+class FormatError(DecodeError):
+    """A wire document (proof bundle, batch file, request body) breaks its format.
+
+    ``where`` is a JSON-path-like location (``$.readings[2].salt``) and ``problem`` says what is
+    wrong there.
+    """
+
+    def __init__(self, where: str, problem: str) -> None:
+        self.where = where
+        self.problem = problem
+        super().__init__(f"{where}: {problem}")
+
+
+# --- cryptography --------------------------------------------------------------------------------
+
+
+class SignatureError(MrvError, ValueError):
+    """A signature is malformed, non-canonical, or does not recover a valid key."""
+
+
+class MerkleError(MrvError, ValueError):
+    """A Merkle tree, proof or multiproof is malformed (wrong index, inconsistent sizes)."""
+
+
+# --- keys and configuration ----------------------------------------------------------------------
+
+
+class KeyFileError(MrvError):
+    """A key file cannot be read, written or decrypted."""
+
+
+class ConfigError(MrvError):
+    """The configuration or the invocation is unusable (missing password, bad path...)."""
+
+
+# --- verification --------------------------------------------------------------------------------
+
+
+class VerificationError(MrvError):
+    """A proof bundle failed verification at ``step``.
+
+    Verification fails closed: the verifier raises this (or a subclass) and never returns a bool
+    that a caller could forget to check. ``step`` names the failed step as listed in
+    ``mrv_core.verify.STEPS``.
+    """
+
+    def __init__(self, step: str, detail: str) -> None:
+        self.step = step
+        self.detail = detail
+        super().__init__(f"step '{step}' failed: {detail}")

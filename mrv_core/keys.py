@@ -1,0 +1,198 @@
+"""Device keys: secp256k1 keys kept at rest as Web3 Secret Storage (keystore v3) files.
+
+The files are the standard format geth, clef, MetaMask imports and eth-account read, encrypted
+with scrypt (geth's standard strength by default, its "light" strength on request) and AES-128-CTR.
+A device's identity on chain is the address of its key.
+
+Passwords come from ``MRV_KEY_PASSWORD``, a password file, or an interactive prompt, in that
+order; with none available the call fails with :class:`ConfigError` instead of hanging.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+import os
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from coincurve import PrivateKey
+
+from .codec import format_address, parse_address
+from .eip712 import Domain, reading_digest
+from .errors import ConfigError, KeyFileError
+from .reading import Reading, SignedReading
+from .signing import address_of_public_key, sign_digest
+
+__all__ = [
+    "LIGHT_SCRYPT_N",
+    "PASSWORD_ENV",
+    "STANDARD_SCRYPT_N",
+    "DeviceKey",
+    "keystore_address",
+    "read_keystore",
+    "read_password",
+]
+
+PASSWORD_ENV = "MRV_KEY_PASSWORD"
+#: geth's StandardScryptN (2^18): about a second and 256 MiB per unlock. The default.
+STANDARD_SCRYPT_N = 1 << 18
+#: geth's LightScryptN (2^12): for demos and tests only, unlocks in milliseconds.
+LIGHT_SCRYPT_N = 1 << 12
+_MAX_KEYFILE_BYTES = 64 * 1024
+
+
+@dataclass(frozen=True)
+class DeviceKey:
+    """A device's private key and the address derived from it."""
+
+    _private: PrivateKey = field(repr=False)
+    address: bytes = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "address", address_of_public_key(self._private.public_key))
+
+    def __repr__(self) -> str:
+        return f"DeviceKey(address={format_address(self.address)})"
+
+    # -- creation --------------------------------------------------------------------------------
+
+    @classmethod
+    def generate(cls) -> DeviceKey:
+        """A new key from the OS CSPRNG."""
+        return cls(PrivateKey())
+
+    @classmethod
+    def from_private_bytes(cls, secret: bytes) -> DeviceKey:
+        """A key from its 32-byte secret (tests and imports)."""
+        if len(secret) != 32:
+            raise KeyFileError(f"private key must be 32 bytes, got {len(secret)}")
+        try:
+            return cls(PrivateKey(secret))
+        except ValueError as exc:
+            raise KeyFileError(f"invalid secp256k1 private key: {exc}") from None
+
+    # -- signing ---------------------------------------------------------------------------------
+
+    def sign_digest(self, digest: bytes) -> bytes:
+        """Sign a 32-byte digest (65 bytes r||s||v, low s)."""
+        return sign_digest(self._private, digest)
+
+    def sign_reading(self, reading: Reading, domain: Domain, meter_path: str) -> SignedReading:
+        """Sign a reading of this device under ``domain``."""
+        if reading.device != self.address:
+            raise KeyFileError(
+                f"reading names device {format_address(reading.device)}, "
+                f"this key is {format_address(self.address)}"
+            )
+        signature = self.sign_digest(reading_digest(reading, domain))
+        return SignedReading(reading=reading, signature=signature, meter_path=meter_path)
+
+    # -- keystore files --------------------------------------------------------------------------
+
+    def to_keystore(self, password: str, *, scrypt_n: int = STANDARD_SCRYPT_N) -> dict[str, object]:
+        """This key as a keystore v3 JSON object."""
+        from eth_account import Account  # heavy import, only needed here
+
+        keystore: dict[str, object] = Account.encrypt(
+            self._private.secret, password, kdf="scrypt", iterations=scrypt_n
+        )
+        return keystore
+
+    def save(self, path: Path, password: str, *, scrypt_n: int = STANDARD_SCRYPT_N) -> None:
+        """Write the keystore file; never overwrites, and is readable by its owner only."""
+        data = json.dumps(self.to_keystore(password, scrypt_n=scrypt_n), indent=2).encode()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            raise KeyFileError(f"{path} exists; refusing to overwrite a key file") from None
+        except OSError as exc:
+            raise KeyFileError(f"cannot create {path}: {exc.strerror}") from None
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data + b"\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+
+    @classmethod
+    def load(cls, path: Path, password: str) -> DeviceKey:
+        """Read and decrypt a keystore v3 file."""
+        keystore = read_keystore(path)
+        from eth_account import Account
+
+        try:
+            secret = Account.decrypt(keystore, password)
+        except ValueError as exc:
+            raise KeyFileError(f"{path}: cannot decrypt ({exc}); wrong password?") from None
+        except (KeyError, TypeError) as exc:
+            raise KeyFileError(f"{path}: not a keystore v3 file (missing {exc})") from None
+        key = cls.from_private_bytes(bytes(secret))
+        declared = keystore.get("address")
+        if isinstance(declared, str) and parse_address("0x" + declared.removeprefix("0x"),
+                                                       field="address") != key.address:
+            raise KeyFileError(f"{path}: declared address does not match the decrypted key")
+        return key
+
+
+def read_keystore(path: Path) -> dict[str, object]:
+    """Read a keystore file's JSON without decrypting it (its address is public)."""
+    try:
+        with path.open("rb") as handle:
+            raw = handle.read(_MAX_KEYFILE_BYTES + 1)
+    except OSError as exc:
+        raise KeyFileError(f"cannot read key file {path}: {exc.strerror}") from None
+    if len(raw) > _MAX_KEYFILE_BYTES:
+        raise KeyFileError(f"{path}: larger than {_MAX_KEYFILE_BYTES} bytes, not a key file")
+    try:
+        keystore = json.loads(raw)
+    except ValueError:
+        raise KeyFileError(f"{path}: not JSON") from None
+    if not isinstance(keystore, dict) or keystore.get("version") != 3:
+        raise KeyFileError(f"{path}: not a keystore v3 file")
+    return keystore
+
+
+def keystore_address(path: Path) -> bytes:
+    """The address a keystore file declares, read without the password."""
+    declared = read_keystore(path).get("address")
+    if not isinstance(declared, str):
+        raise KeyFileError(f"{path}: keystore has no address field")
+    return parse_address("0x" + declared.removeprefix("0x"), field=f"{path}: address")
+
+
+def read_password(
+    *,
+    confirm: bool = False,
+    password_file: Path | None = None,
+    prompt: Callable[[str], str] = getpass.getpass,
+    interactive: bool | None = None,
+) -> str:
+    """The key password: ``MRV_KEY_PASSWORD``, else ``password_file``, else a prompt on a TTY."""
+    env = os.environ.get(PASSWORD_ENV)
+    if env:
+        return env
+    if password_file is not None:
+        try:
+            text = password_file.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ConfigError(
+                f"cannot read password file {password_file}: {exc.strerror}"
+            ) from None
+        password = text.rstrip("\r\n")
+        if not password:
+            raise ConfigError(f"password file {password_file} is empty")
+        return password
+    if interactive is None:
+        interactive = sys.stdin.isatty()
+    if not interactive:
+        raise ConfigError(
+            f"no key password: set {PASSWORD_ENV}, pass --password-file, or run on a terminal"
+        )
+    password = prompt("Key password: ")
+    if not password:
+        raise ConfigError("empty password refused")
+    if confirm and prompt("Repeat password: ") != password:
+        raise ConfigError("passwords do not match")
+    return password

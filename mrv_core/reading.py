@@ -1,0 +1,148 @@
+"""The reading: one signed measurement, exactly the EIP-712 struct fixed by the protocol.
+
+``Reading(address device, bytes32 meter, uint64 seq, uint64 timestamp, bytes32 quantity,
+int256 value, bytes32 salt)``
+
+A :class:`Reading` checks every field in its constructor, so an instance that exists is a valid
+struct: the device is 20 bytes, the meter id and salt 32, ``seq`` and ``timestamp`` fit ``uint64``,
+``value`` fits ``int256`` (and is non-negative for cumulative quantities), and the quantity code is
+registered. The meter's human-readable path travels beside the reading (:class:`SignedReading`);
+its keccak256 is the ``meter`` field.
+"""
+
+from __future__ import annotations
+
+import os
+import unicodedata
+from dataclasses import dataclass
+
+from .codec import INT256_MAX, INT256_MIN, UINT64_MAX, format_address
+from .errors import InvalidMeterPath, InvalidReading
+from .hashing import keccak256
+from .quantities import QUANTITIES, quantity_by_code
+
+__all__ = [
+    "METER_PATH_LEVELS",
+    "METER_PATH_MAX_BYTES",
+    "Reading",
+    "SignedReading",
+    "meter_id",
+    "new_salt",
+    "validate_meter_path",
+]
+
+#: ISA-95 style levels of a meter path: ``enterprise/site/area/line/meter``.
+METER_PATH_LEVELS = ("enterprise", "site", "area", "line", "meter")
+METER_PATH_MAX_BYTES = 256
+
+# Unicode categories refused anywhere in a path: controls, format characters (zero-width joiners,
+# bidi overrides), separators other than the plain space, surrogates, private use, unassigned.
+_FORBIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
+
+
+def validate_meter_path(path: object) -> str:
+    """Return ``path`` when it is a valid meter path, else raise :class:`InvalidMeterPath`.
+
+    Rules: a string in Unicode NFC (no silent normalisation: the hash must be reproducible from
+    the text as given), at most 256 UTF-8 bytes, exactly five ``/``-separated levels, each
+    non-empty, without surrounding whitespace and without control, format or non-space
+    separator characters.
+    """
+    if not isinstance(path, str):
+        raise InvalidMeterPath(f"meter path must be a string, got {type(path).__name__}")
+    size = len(path.encode("utf-8", errors="surrogatepass"))
+    if size > METER_PATH_MAX_BYTES:
+        raise InvalidMeterPath(f"meter path is {size} bytes, limit {METER_PATH_MAX_BYTES}")
+    if unicodedata.normalize("NFC", path) != path:
+        raise InvalidMeterPath(f"meter path is not in Unicode NFC: {path!r}")
+    for ch in path:
+        category = unicodedata.category(ch)
+        if category in _FORBIDDEN_CATEGORIES or (category == "Zs" and ch != " "):
+            raise InvalidMeterPath(f"meter path has forbidden character U+{ord(ch):04X}: {path!r}")
+    levels = path.split("/")
+    if len(levels) != len(METER_PATH_LEVELS):
+        expected = "/".join(METER_PATH_LEVELS)
+        raise InvalidMeterPath(f"meter path needs {len(METER_PATH_LEVELS)} levels ({expected}), "
+                               f"got {len(levels)}: {path!r}")
+    for name, level in zip(METER_PATH_LEVELS, levels, strict=True):
+        if not level or level != level.strip():
+            raise InvalidMeterPath(f"meter path level '{name}' is empty or padded: {path!r}")
+    return path
+
+
+def meter_id(path: str) -> bytes:
+    """The ``meter`` field for a path: keccak256 of its UTF-8 bytes."""
+    return keccak256(validate_meter_path(path).encode("utf-8"))
+
+
+def new_salt() -> bytes:
+    """32 bytes from the OS CSPRNG: one fresh salt per reading."""
+    return os.urandom(32)
+
+
+def _require_bytes(name: str, value: object, size: int) -> None:
+    if type(value) is not bytes or len(value) != size:
+        raise InvalidReading(f"{name} must be {size} bytes, got {_describe(value)}")
+
+
+def _require_int(name: str, value: object, low: int, high: int) -> None:
+    if type(value) is not int:
+        raise InvalidReading(f"{name} must be an int, got {type(value).__name__}")
+    if not low <= value <= high:
+        raise InvalidReading(f"{name} = {value} outside [{low}, {high}]")
+
+
+def _describe(value: object) -> str:
+    if isinstance(value, bytes | bytearray):
+        return f"{len(value)} bytes"
+    return type(value).__name__
+
+
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """One measurement as signed by a device. All fields are the struct's, in struct order."""
+
+    device: bytes  # 20-byte address of the signing device
+    meter: bytes  # keccak256 of the meter path
+    seq: int  # per (device, meter), 0, 1, 2, ... without gaps
+    timestamp: int  # Unix seconds, UTC, of the measurement
+    quantity: str  # registered quantity code (bytes32 on the wire of the struct)
+    value: int  # integer in the quantity's unit
+    salt: bytes  # 32 random bytes
+
+    def __post_init__(self) -> None:
+        _require_bytes("device", self.device, 20)
+        _require_bytes("meter", self.meter, 32)
+        _require_int("seq", self.seq, 0, UINT64_MAX)
+        _require_int("timestamp", self.timestamp, 0, UINT64_MAX)
+        _require_int("value", self.value, INT256_MIN, INT256_MAX)
+        _require_bytes("salt", self.salt, 32)
+        quantity = QUANTITIES.get(self.quantity) if type(self.quantity) is str else None
+        if quantity is None:
+            quantity_by_code(str(self.quantity))  # raises UnknownQuantity with the known list
+        elif self.value < 0 and not quantity.signed:
+            raise InvalidReading(f"value {self.value} is negative for unsigned {self.quantity}")
+
+    def __repr__(self) -> str:
+        return (f"Reading(device={format_address(self.device)}, meter=0x{self.meter.hex()}, "
+                f"seq={self.seq}, timestamp={self.timestamp}, quantity={self.quantity!r}, "
+                f"value={self.value}, salt=0x{self.salt.hex()})")
+
+
+@dataclass(frozen=True, slots=True)
+class SignedReading:
+    """A reading, its device signature (65 bytes r||s||v) and the meter path behind its id.
+
+    Construction checks shapes only; :func:`mrv_core.verify.verify_signed_reading` checks that
+    the path hashes to ``reading.meter`` and that the signature recovers ``reading.device``.
+    """
+
+    reading: Reading
+    signature: bytes
+    meter_path: str
+
+    def __post_init__(self) -> None:
+        _require_bytes("signature", self.signature, 65)
+        validate_meter_path(self.meter_path)
+        # Whether the path hashes to ``reading.meter`` and the signature recovers ``device`` are
+        # verification steps (``mrv_core.verify``), reported by name, not construction errors.

@@ -1,0 +1,156 @@
+"""JSON wire forms of readings, batch headers and domains, shared by every document type.
+
+Conventions (``docs/protocol.md``): field names in lowerCamelCase as in the Solidity structs,
+bytes as lowercase ``0x`` hex of exact length, addresses EIP-55 checksummed, every integer as a
+canonical base-10 string, quantities as their registered text code, no unknown fields.
+Decoders take a ``where`` location and raise :class:`FormatError` naming the offending field.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from ._internal.strict_json import expect_object
+from .batch import BatchHeader
+from .codec import (
+    UINT64_MAX,
+    UINT256_MAX,
+    format_address,
+    format_hex,
+    parse_address,
+    parse_hex,
+    parse_int,
+)
+from .eip712 import DOMAIN_NAME, DOMAIN_VERSION, Domain
+from .errors import DecodeError, FormatError
+from .reading import Reading, SignedReading
+
+__all__ = [
+    "decode_batch_header",
+    "decode_domain",
+    "decode_signed_reading",
+    "encode_batch_header",
+    "encode_domain",
+    "encode_signed_reading",
+    "field",
+]
+
+T = TypeVar("T")
+
+_READING_FIELDS = ("device", "meter", "meterPath", "seq", "timestamp", "quantity", "value", "salt",
+                   "signature")
+_BATCH_FIELDS = ("device", "batchSeq", "root", "leafCount", "fromTimestamp", "toTimestamp")
+_DOMAIN_FIELDS = ("name", "version", "chainId", "verifyingContract")
+
+
+def field(where: str, decode: Callable[[], T]) -> T:
+    """Run a decoder, turning any decode error into a :class:`FormatError` at ``where``."""
+    try:
+        return decode()
+    except FormatError:
+        raise
+    except DecodeError as exc:
+        raise FormatError(where, str(exc)) from None
+
+
+# -- readings -----------------------------------------------------------------------------------
+
+
+def encode_signed_reading(signed: SignedReading) -> dict[str, str]:
+    r = signed.reading
+    return {
+        "device": format_address(r.device),
+        "meter": format_hex(r.meter),
+        "meterPath": signed.meter_path,
+        "seq": str(r.seq),
+        "timestamp": str(r.timestamp),
+        "quantity": r.quantity,
+        "value": str(r.value),
+        "salt": format_hex(r.salt),
+        "signature": format_hex(signed.signature),
+    }
+
+
+def decode_signed_reading(obj: object, where: str) -> SignedReading:
+    o = field(where, lambda: expect_object(obj, where, _READING_FIELDS))
+
+    def at(name: str, decode: Callable[[Any], T]) -> T:
+        return field(f"{where}.{name}", lambda: decode(o[name]))
+
+    quantity = at("quantity", _expect_str)
+    reading = field(where, lambda: Reading(
+        device=at("device", lambda v: parse_address(v, field="device")),
+        meter=at("meter", lambda v: parse_hex(v, 32, field="meter")),
+        seq=at("seq", lambda v: parse_int(v, 0, UINT64_MAX, field="seq")),
+        timestamp=at("timestamp", lambda v: parse_int(v, 0, UINT64_MAX, field="timestamp")),
+        quantity=quantity,
+        value=at("value", lambda v: parse_int(v, -(2**255), 2**255 - 1, field="value")),
+        salt=at("salt", lambda v: parse_hex(v, 32, field="salt")),
+    ))
+    signature = at("signature", lambda v: parse_hex(v, 65, field="signature"))
+    meter_path = at("meterPath", _expect_str)
+    return field(f"{where}.meterPath", lambda: SignedReading(reading, signature, meter_path))
+
+
+def _expect_str(value: object) -> str:
+    if not isinstance(value, str):
+        raise DecodeError(f"expected a string, got {type(value).__name__}")
+    return value
+
+
+# -- batch headers ------------------------------------------------------------------------------
+
+
+def encode_batch_header(header: BatchHeader) -> dict[str, str]:
+    return {
+        "device": format_address(header.device),
+        "batchSeq": str(header.batch_seq),
+        "root": format_hex(header.root),
+        "leafCount": str(header.leaf_count),
+        "fromTimestamp": str(header.from_timestamp),
+        "toTimestamp": str(header.to_timestamp),
+    }
+
+
+def decode_batch_header(obj: object, where: str) -> BatchHeader:
+    o = field(where, lambda: expect_object(obj, where, _BATCH_FIELDS))
+
+    def uint(name: str, high: int = UINT64_MAX) -> int:
+        return field(f"{where}.{name}", lambda: parse_int(o[name], 0, high, field=name))
+
+    return field(where, lambda: BatchHeader(
+        device=field(f"{where}.device", lambda: parse_address(o["device"], field="device")),
+        batch_seq=uint("batchSeq"),
+        root=field(f"{where}.root", lambda: parse_hex(o["root"], 32, field="root")),
+        leaf_count=uint("leafCount"),
+        from_timestamp=uint("fromTimestamp"),
+        to_timestamp=uint("toTimestamp"),
+    ))
+
+
+# -- domains ------------------------------------------------------------------------------------
+
+
+def encode_domain(domain: Domain) -> dict[str, str]:
+    return {
+        "name": DOMAIN_NAME,
+        "version": DOMAIN_VERSION,
+        "chainId": str(domain.chain_id),
+        "verifyingContract": format_address(domain.verifying_contract),
+    }
+
+
+def decode_domain(obj: object, where: str) -> Domain:
+    o = field(where, lambda: expect_object(obj, where, _DOMAIN_FIELDS))
+    if o["name"] != DOMAIN_NAME:
+        raise FormatError(f"{where}.name", f"expected {DOMAIN_NAME!r}, got {o['name']!r}")
+    if o["version"] != DOMAIN_VERSION:
+        raise FormatError(f"{where}.version", f"expected {DOMAIN_VERSION!r}, got {o['version']!r}")
+    return Domain(
+        chain_id=field(f"{where}.chainId",
+                       lambda: parse_int(o["chainId"], 0, UINT256_MAX, field="chainId")),
+        verifying_contract=field(f"{where}.verifyingContract",
+                                 lambda: parse_address(o["verifyingContract"],
+                                                       field="verifyingContract")),
+    )
