@@ -1,0 +1,202 @@
+"""The mrv command: keys, sample bundles, verification and its exit codes."""
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from mrv_cli.main import main
+from mrv_core.keys import PASSWORD_ENV
+
+OK, FAILED, USAGE = 0, 1, 2
+
+
+@pytest.fixture()
+def password(monkeypatch: pytest.MonkeyPatch) -> str:
+    monkeypatch.setenv(PASSWORD_ENV, "test-password")
+    return "test-password"
+
+
+@pytest.fixture(scope="module")
+def sample_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("sample") / "bundles"
+    assert main(["bundle", "sample", "--count", "16", "--out", str(out), "--seed", "1"]) == OK
+    return out
+
+
+def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
+    code = main(argv)
+    captured = capsys.readouterr()
+    return code, captured.out + captured.err
+
+
+def test_help_lists_every_command(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as excinfo:
+        main(["--help"])
+    assert excinfo.value.code == 0
+    out = capsys.readouterr().out
+    assert "keys" in out and "bundle" in out and "Exit codes" in out
+    for group, actions in (("keys", ("new", "show")), ("bundle", ("sample", "verify"))):
+        with pytest.raises(SystemExit):
+            main([group, "--help"])
+        text = capsys.readouterr().out
+        assert all(action in text for action in actions)
+
+
+def test_usage_errors_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as excinfo:
+        main(["bundle", "frobnicate"])
+    assert excinfo.value.code == USAGE
+
+
+def test_keys_new_and_show(tmp_path: Path, password: str,
+                           capsys: pytest.CaptureFixture[str]) -> None:
+    key_file = tmp_path / "device.json"
+    code, out = run(["keys", "new", "--light-kdf", "--out", str(key_file)], capsys)
+    assert code == OK and "address 0x" in out and "light KDF" in out
+    address = out.split()[1]
+    code, out = run(["keys", "show", str(key_file), "--check"], capsys)
+    assert code == OK and address in out and "password opens the key" in out
+    secret_hex = json.loads(key_file.read_text())["crypto"]["ciphertext"]
+    assert secret_hex not in out
+    code, out = run(["keys", "new", "--light-kdf", "--out", str(key_file)], capsys)
+    assert code == USAGE and "refusing to overwrite" in out
+
+
+def test_wrong_password_is_a_clear_error(tmp_path: Path, password: str,
+                                         monkeypatch: pytest.MonkeyPatch,
+                                         capsys: pytest.CaptureFixture[str]) -> None:
+    key_file = tmp_path / "device.json"
+    assert run(["keys", "new", "--light-kdf", "--out", str(key_file)], capsys)[0] == OK
+    monkeypatch.setenv(PASSWORD_ENV, "not-it")
+    code, out = run(["keys", "show", str(key_file), "--check"], capsys)
+    assert code == USAGE and "wrong password" in out
+
+
+def test_password_file_option(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                              capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.delenv(PASSWORD_ENV, raising=False)
+    (tmp_path / "pw").write_text("from-file\n")
+    key_file = tmp_path / "k.json"
+    argv = ["keys", "new", "--light-kdf", "--out", str(key_file), "--password-file",
+            str(tmp_path / "pw")]
+    assert run(argv, capsys)[0] == OK
+    monkeypatch.setenv("MRV_KEY_PASSWORD_FILE", str(tmp_path / "pw"))
+    assert run(["keys", "show", str(key_file), "--check"], capsys)[0] == OK
+
+
+def test_sample_with_a_key_file(tmp_path: Path, password: str,
+                                capsys: pytest.CaptureFixture[str]) -> None:
+    key_file = tmp_path / "device.json"
+    run(["keys", "new", "--light-kdf", "--out", str(key_file)], capsys)
+    address = json.loads(key_file.read_text())["address"].lower().removeprefix("0x")
+    out_dir = tmp_path / "out"
+    code, out = run(["bundle", "sample", "--count", "5", "--key", str(key_file), "--out",
+                     str(out_dir)], capsys)
+    assert code == OK and "SAMPLE DATA" in out
+    bundle = json.loads((out_dir / "reading-00004.json").read_text())
+    assert bundle["batch"]["device"].lower() == "0x" + address
+    assert bundle["sample"] is True and bundle["domain"]["chainId"] == "0"
+
+
+def test_sample_writes_bundles_batch_and_multiproof(sample_dir: Path,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    names = sorted(p.name for p in sample_dir.iterdir())
+    assert names == ["batch-0.json", "multiproof.json",
+                     *[f"reading-{i:05d}.json" for i in range(16)]]
+    code, out = run(["bundle", "verify", *map(str, sorted(sample_dir.iterdir()))], capsys)
+    assert code == OK and "18 of 18 file(s) verified" in out and "FAIL" not in out
+
+
+def test_sample_refuses_to_mix_with_existing_files(sample_dir: Path,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    code, out = run(["bundle", "sample", "--count", "2", "--out", str(sample_dir)], capsys)
+    assert code == USAGE and "not an empty directory" in out
+
+
+@pytest.mark.parametrize("count", ["0", "1000001"])
+def test_sample_count_is_bounded(tmp_path: Path, count: str,
+                                 capsys: pytest.CaptureFixture[str]) -> None:
+    code, out = run(["bundle", "sample", "--count", count, "--out", str(tmp_path / "x")], capsys)
+    assert code == USAGE and "--count" in out
+
+
+def test_verify_missing_file_is_usage_error(tmp_path: Path,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    code, out = run(["bundle", "verify", str(tmp_path / "absent.json")], capsys)
+    assert code == USAGE and "no such file" in out
+
+
+def test_verify_json_output(sample_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out = run(["bundle", "verify", "--json", str(sample_dir / "reading-00000.json"),
+                     str(sample_dir / "batch-0.json")], capsys)
+    lines = [json.loads(line) for line in out.splitlines()]
+    assert code == OK and [x["ok"] for x in lines] == [True, True]
+    assert lines[0]["kind"] == "bundle" and lines[1]["kind"] == "batch"
+
+
+def _flip_hex(text: str, position: int = -1) -> str:
+    digit = text[position]
+    flipped = "0" if digit != "0" else "1"
+    return text[:position] + flipped + (text[position + 1:] if position != -1 else "")
+
+
+def _bump(text: str) -> str:
+    return str(int(text) + 1)
+
+
+# (what is tampered, how, the step that must fail). Reading 5 sits mid-batch, so a timestamp
+# one second later stays inside the batch span and only its signature can catch it.
+TAMPERING: list[tuple[str, Any, str]] = [
+    ("value", lambda b: b["readings"][0].update(value=_bump(b["readings"][0]["value"])),
+     "signature"),
+    ("salt", lambda b: b["readings"][0].update(salt=_flip_hex(b["readings"][0]["salt"])),
+     "signature"),
+    ("timestamp", lambda b: b["readings"][0].update(timestamp=_bump(b["readings"][0]["timestamp"])),
+     "signature"),
+    ("seq", lambda b: b["readings"][0].update(seq=_bump(b["readings"][0]["seq"])), "signature"),
+    ("quantity", lambda b: b["readings"][0].update(quantity="volume.water:dm3"), "signature"),
+    ("device", lambda b: b["readings"][0].update(device=b["batch"]["device"].lower()[:-1] + "0"),
+     "batch"),
+    ("meter", lambda b: b["readings"][0].update(meter=_flip_hex(b["readings"][0]["meter"])),
+     "meter"),
+    ("meterPath", lambda b: b["readings"][0].update(
+        meterPath=b["readings"][0]["meterPath"].replace("demo-co", "demo-co2")), "meter"),
+    ("signature byte", lambda b: b["readings"][0].update(
+        signature=_flip_hex(b["readings"][0]["signature"], 10)), "signature"),
+    ("signature v", lambda b: b["readings"][0].update(
+        signature=b["readings"][0]["signature"][:-2] + "1d"), "signature"),
+    ("proof element", lambda b: b["proof"]["path"].__setitem__(
+        1, _flip_hex(b["proof"]["path"][1])), "root"),
+    ("root", lambda b: b["batch"].update(root=_flip_hex(b["batch"]["root"])), "root"),
+    ("domain chainId", lambda b: b["domain"].update(chainId="1"), "format"),
+    ("format", lambda b: b.update(format="trustmrv-proof/0"), "format"),
+]
+
+
+@pytest.mark.parametrize("name,tamper,step", TAMPERING, ids=[t[0] for t in TAMPERING])
+def test_tampering_with_any_field_fails_naming_the_step(
+        sample_dir: Path, tmp_path: Path, name: str, tamper: Any, step: str,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    bundle = json.loads((sample_dir / "reading-00005.json").read_text())
+    tamper(bundle)
+    path = tmp_path / "tampered.json"
+    path.write_text(json.dumps(bundle))
+    code, out = run(["bundle", "verify", str(sample_dir / "reading-00004.json"), str(path)],
+                    capsys)
+    assert code == FAILED
+    assert f"FAIL  {path}: step '{step}' failed" in out
+    assert "1 of 2 file(s) verified, 1 FAILED" in out
+
+
+def test_tampering_with_a_multiproof_flag_fails(sample_dir: Path, tmp_path: Path,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    bundle = json.loads((sample_dir / "multiproof.json").read_text())
+    flags = bundle["proof"]["proofFlags"]
+    assert flags == [True] * len(flags)  # all readings: nothing but queue nodes
+    bundle["readings"] = bundle["readings"][1:]
+    path = tmp_path / "tampered.json"
+    path.write_text(json.dumps(bundle))
+    code, out = run(["bundle", "verify", str(path)], capsys)
+    assert code == FAILED and "step 'proof' failed" in out

@@ -1,0 +1,72 @@
+"""The hand-packed EIP-712 fast path against independent oracles (eth-account, eth-abi)."""
+
+import dataclasses
+
+from eth_abi import encode as abi_encode
+from eth_account.messages import _hash_eip191_message, encode_typed_data
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+
+from factories import TEST_DOMAIN, addresses, readings, uint64s
+from mrv_core import SAMPLE_DOMAIN, Domain, Reading
+from mrv_core.eip712 import (
+    READING_TYPEHASH,
+    encode_struct,
+    leaf_hash,
+    reading_digest,
+    struct_hash,
+    typed_data,
+)
+from mrv_core.hashing import keccak256
+from mrv_core.quantities import QUANTITIES
+
+LEAF_TYPES = ["bytes32", "address", "bytes32", "uint64", "uint64", "bytes32", "int256", "bytes32"]
+domains = st.builds(Domain, chain_id=st.one_of(st.just(1), uint64s), verifying_contract=addresses)
+
+
+def test_type_hash_known_answer() -> None:
+    assert READING_TYPEHASH == keccak256(
+        b"Reading(address device,bytes32 meter,uint64 seq,uint64 timestamp,bytes32 quantity,"
+        b"int256 value,bytes32 salt)")
+
+
+@settings(max_examples=300)
+@given(reading=readings(), domain=domains)
+@example(reading=Reading(bytes(20), bytes(32), 0, 0, "power.active:W", -(2**255), bytes(32)),
+         domain=SAMPLE_DOMAIN)
+def test_digest_matches_eth_account(reading: Reading, domain: Domain) -> None:
+    signable = encode_typed_data(full_message=typed_data(reading, domain))
+    assert signable.header == domain.separator
+    assert signable.body == struct_hash(reading)
+    assert _hash_eip191_message(signable) == reading_digest(reading, domain)
+
+
+@settings(max_examples=300)
+@given(readings())
+def test_leaf_matches_openzeppelin_standard_leaf(reading: Reading) -> None:
+    # StandardMerkleTree leaf: keccak256(keccak256(abi.encode(values))).
+    values = [READING_TYPEHASH, "0x" + reading.device.hex(), reading.meter, reading.seq,
+              reading.timestamp, QUANTITIES[reading.quantity].code_bytes, reading.value,
+              reading.salt]
+    encoded = abi_encode(LEAF_TYPES, values)
+    assert encoded == encode_struct(reading)
+    assert leaf_hash(reading) == keccak256(keccak256(encoded))
+
+
+def test_every_field_changes_the_digest() -> None:
+    base = Reading(b"\x01" * 20, b"\x02" * 32, 3, 4, "heat:kJ", 5, b"\x06" * 32)
+    digests = {reading_digest(base, TEST_DOMAIN)}
+    for change in ({"device": b"\x09" * 20}, {"meter": b"\x09" * 32}, {"seq": 4},
+                   {"timestamp": 5}, {"quantity": "mass.fuel:g"}, {"value": 6},
+                   {"salt": b"\x09" * 32}):
+        digests.add(reading_digest(dataclasses.replace(base, **change), TEST_DOMAIN))
+    other_chain = Domain(1, TEST_DOMAIN.verifying_contract)
+    other_contract = Domain(TEST_DOMAIN.chain_id, b"\x01" * 20)
+    digests.add(reading_digest(base, other_chain))
+    digests.add(reading_digest(base, other_contract))
+    assert len(digests) == 10
+
+
+def test_sample_domain_is_no_chains_domain() -> None:
+    assert SAMPLE_DOMAIN.chain_id == 0 and SAMPLE_DOMAIN.verifying_contract == bytes(20)
+    assert SAMPLE_DOMAIN.is_sample and not TEST_DOMAIN.is_sample
