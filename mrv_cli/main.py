@@ -1,7 +1,8 @@
 """``mrv``: the one command of TrustMRV, composition root of every part.
 
 Exit codes: 0 success; 1 verification failed (at least one bundle did not verify); 2 usage or
-input error (bad arguments, missing file, wrong password, unusable configuration).
+input error (bad arguments, missing file, wrong password, unusable configuration); 130
+interrupted (Ctrl-C).
 Every option can also come from the ``MRV_*`` environment variable named in its help.
 """
 
@@ -32,7 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="mrv",
         description="TrustMRV: trusted measurement, reporting and verification of energy and "
                     "carbon data, anchored on an EVM chain.",
-        epilog="Exit codes: 0 ok, 1 verification failed, 2 usage or input error.",
+        epilog="Exit codes: 0 ok, 1 verification failed, 2 usage or input error, 130 interrupted.",
     )
     parser.add_argument("--version", action="version", version=f"mrv {_version()}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)

@@ -153,16 +153,7 @@ class ProofBundle:
 
     @classmethod
     def from_json(cls, doc: object) -> ProofBundle:
-        o = expect_object(doc, "$", ("format", "sample", "domain", "anchor", "batch", "readings",
-                                     "proof"))
-        if o["format"] != BUNDLE_FORMAT:
-            raise FormatError("$.format", f"expected {BUNDLE_FORMAT!r}, got {o['format']!r}")
-        domain = decode_domain(o["domain"], "$.domain")
-        if o["sample"] is not domain.is_sample:
-            raise FormatError("$.sample", f"must be {str(domain.is_sample).lower()} for this "
-                              "domain (only the offline sample domain, chainId 0, is a sample)")
-        anchor = None if o["anchor"] is None else _decode_anchor(o["anchor"], "$.anchor")
-        batch = decode_batch_header(o["batch"], "$.batch")
+        o, domain, anchor, batch = _decode_envelope(doc, BUNDLE_FORMAT, ("readings", "proof"))
         raw_readings = _expect_list(o["readings"], "$.readings", 1, LIMITS.readings_per_bundle)
         readings = tuple(decode_signed_reading(r, f"$.readings[{i}]")
                          for i, r in enumerate(raw_readings))
@@ -221,17 +212,10 @@ class BatchFile:
 
     @classmethod
     def from_json(cls, doc: object) -> BatchFile:
-        o = expect_object(doc, "$", ("format", "sample", "domain", "anchor", "batch", "leaves"))
-        if o["format"] != BATCH_FORMAT:
-            raise FormatError("$.format", f"expected {BATCH_FORMAT!r}, got {o['format']!r}")
-        domain = decode_domain(o["domain"], "$.domain")
-        if o["sample"] is not domain.is_sample:
-            raise FormatError("$.sample", "does not match the domain")
+        o, domain, anchor, batch = _decode_envelope(doc, BATCH_FORMAT, ("leaves",))
         raw = _expect_list(o["leaves"], "$.leaves", 1, LIMITS.leaves_per_batch_file)
         leaves = tuple(_hex32(v, f"$.leaves[{i}]") for i, v in enumerate(raw))
-        anchor = None if o["anchor"] is None else _decode_anchor(o["anchor"], "$.anchor")
-        return cls(domain=domain, anchor=anchor, batch=decode_batch_header(o["batch"], "$.batch"),
-                   leaves=leaves)
+        return cls(domain=domain, anchor=anchor, batch=batch, leaves=leaves)
 
 
 def read_document(path: Path) -> ProofBundle | BatchFile:
@@ -246,6 +230,23 @@ def read_document(path: Path) -> ProofBundle | BatchFile:
 
 
 # -- pieces -------------------------------------------------------------------------------------
+
+def _decode_envelope(doc: object, format_: str, body_fields: tuple[str, ...]
+                     ) -> tuple[dict[str, Any], Domain, AnchorRef | None, BatchHeader]:
+    """The fields every document shares: format, sample flag, domain, anchor, batch header."""
+    o = expect_object(doc, "$", ("format", "sample", "domain", "anchor", "batch", *body_fields))
+    if o["format"] != format_:
+        raise FormatError("$.format", f"expected {format_!r}, got {o['format']!r}")
+    domain = decode_domain(o["domain"], "$.domain")
+    if not isinstance(o["sample"], bool):
+        raise FormatError("$.sample", "expected true or false")
+    if o["sample"] is not domain.is_sample:
+        raise FormatError("$.sample", f"must be {str(domain.is_sample).lower()}: only the offline "
+                                      "sample domain (chainId 0, zero verifyingContract) is a "
+                                      "sample")
+    anchor = None if o["anchor"] is None else _decode_anchor(o["anchor"], "$.anchor")
+    return o, domain, anchor, decode_batch_header(o["batch"], "$.batch")
+
 
 _ANCHOR_FIELDS = ("chainId", "anchorRegistry", "deviceRegistry", "transactionHash", "blockNumber")
 

@@ -4,7 +4,8 @@ The verifier fails closed. Each function returns only when every step passed and
 :class:`VerificationError` naming the first step that failed otherwise; there is no boolean to
 forget to check. The steps, in order (an auditor can follow them in the code by number):
 
-1. ``format``    the document parses as ``trustmrv-proof/1`` (strict parser, size limits)
+1. ``format``    the document parses as ``trustmrv-proof/1`` (or ``trustmrv-batch/1``: strict
+                 parser, size limits)
 2. ``domain``    an anchored bundle was signed under that chain's id and AnchorRegistry; a sample
                  (offline domain) bundle carries no anchor
 3. ``batch``     every reading is of the batch's device, inside its time span, none repeats, and
@@ -14,7 +15,8 @@ forget to check. The steps, in order (an auditor can follow them in the code by 
 6. ``proof``     the proof has a shape a tree of ``leafCount`` leaves can produce
 7. ``root``      the leaves recomputed from the readings and the proof rebuild the batch root
 
-Chain steps (the root is anchored, the device was active) join these in ``mrv_core.chain``.
+Chain steps (the root is anchored, the device was active) join these with the contracts.
+A batch file (every leaf of one batch) goes through steps 1, 2, 3 (its leaf count) and 7.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from .bundle import BatchFile, MultiProofNodes, ProofBundle, read_document
+from .bundle import AnchorRef, BatchFile, MultiProofNodes, ProofBundle, read_document
 from .codec import format_address
 from .eip712 import Domain, leaf_hash, reading_digest
 from .errors import DecodeError, MerkleError, SignatureError, VerificationError
@@ -41,7 +43,7 @@ __all__ = [
 ]
 
 STEPS: dict[str, str] = {
-    "format": "the document parses as trustmrv-proof/1",
+    "format": "the document parses as trustmrv-proof/1 (or trustmrv-batch/1)",
     "domain": "the signing domain matches the anchoring chain and registry",
     "batch": "readings belong to the batch's device and time span, without repeats",
     "meter": "each meter id is keccak256 of its meter path",
@@ -78,22 +80,27 @@ def verify_signed_reading(signed: SignedReading, domain: Domain) -> bytes:
     return leaf_hash(reading)
 
 
+def _check_domain(domain: Domain, anchor: AnchorRef | None) -> None:
+    """Step 2: an anchored document was signed for that chain and AnchorRegistry."""
+    if anchor is None:
+        return
+    if domain.is_sample:
+        raise VerificationError("domain", "sample data (offline domain) cannot be anchored")
+    if domain.chain_id != anchor.chain_id:
+        raise VerificationError("domain", f"signed for chainId {domain.chain_id}, "
+                                          f"anchored on chainId {anchor.chain_id}")
+    if domain.verifying_contract != anchor.anchor_registry:
+        raise VerificationError(
+            "domain", f"signed for verifyingContract {format_address(domain.verifying_contract)}"
+                      f", anchored in {format_address(anchor.anchor_registry)}")
+
+
 def verify_bundle(bundle: ProofBundle) -> VerifiedBundle:
     """Run steps 2-7 on a parsed bundle."""
     batch = bundle.batch
 
     # 2. domain
-    if bundle.anchor is not None:
-        if bundle.sample:
-            raise VerificationError("domain", "a sample (offline domain) bundle cannot be anchored")
-        if bundle.domain.chain_id != bundle.anchor.chain_id:
-            raise VerificationError("domain", f"signed for chainId {bundle.domain.chain_id}, "
-                                              f"anchored on chainId {bundle.anchor.chain_id}")
-        if bundle.domain.verifying_contract != bundle.anchor.anchor_registry:
-            raise VerificationError(
-                "domain", f"signed for verifyingContract "
-                          f"{format_address(bundle.domain.verifying_contract)}, anchored in "
-                          f"{format_address(bundle.anchor.anchor_registry)}")
+    _check_domain(bundle.domain, bundle.anchor)
 
     # 3. batch membership
     if len(bundle.readings) > batch.leaf_count:
@@ -153,7 +160,9 @@ class VerifiedBatchFile:
 
 
 def verify_batch(batch_file: BatchFile) -> VerifiedBatchFile:
-    """Check that a batch file's leaves rebuild its header's root and leaf count."""
+    """Steps 2, 3 and 7 for a batch file: its domain fits its anchor, and its leaves rebuild its
+    header's leaf count and root."""
+    _check_domain(batch_file.domain, batch_file.anchor)
     header = batch_file.batch
     if len(batch_file.leaves) != header.leaf_count:
         raise VerificationError("batch", f"{len(batch_file.leaves)} leaves listed, header says "

@@ -157,7 +157,7 @@ TAMPERING: list[tuple[str, Any, str]] = [
      "signature"),
     ("seq", lambda b: b["readings"][0].update(seq=_bump(b["readings"][0]["seq"])), "signature"),
     ("quantity", lambda b: b["readings"][0].update(quantity="volume.water:dm3"), "signature"),
-    ("device", lambda b: b["readings"][0].update(device=b["batch"]["device"].lower()[:-1] + "0"),
+    ("device", lambda b: b["readings"][0].update(device=_flip_hex(b["batch"]["device"].lower())),
      "batch"),
     ("meter", lambda b: b["readings"][0].update(meter=_flip_hex(b["readings"][0]["meter"])),
      "meter"),

@@ -136,3 +136,17 @@ def test_batch_files_verify_and_detect_tampering(tmp_path: Path) -> None:
     with pytest.raises(VerificationError) as excinfo:
         verify_file(tmp_path / "garbage.json")
     assert excinfo.value.step == "format"
+
+
+def test_batch_files_get_the_domain_step_too() -> None:
+    anchored = BatchFile.of(BATCH, TEST_DOMAIN, ANCHOR)
+    verify_batch(anchored)
+    for anchor in (dataclasses.replace(ANCHOR, chain_id=1),
+                   dataclasses.replace(ANCHOR, anchor_registry=b"\x33" * 20)):
+        with pytest.raises(VerificationError) as excinfo:
+            verify_batch(dataclasses.replace(anchored, anchor=anchor))
+        assert excinfo.value.step == "domain"
+    sample = BatchFile.of(sample_batch(2, domain=SAMPLE_DOMAIN), SAMPLE_DOMAIN,
+                          dataclasses.replace(ANCHOR, anchor_registry=bytes(20)))
+    with pytest.raises(VerificationError, match="sample data"):
+        verify_batch(sample)
