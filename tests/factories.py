@@ -1,19 +1,35 @@
-"""Test data shared by every test module: deterministic keys, domains, readings, strategies.
+"""Test data shared by every test module: deterministic keys, domains, readings, strategies,
+the OpenZeppelin leaf value list and the known-answer vectors.
 
 Importable from any test (``pythonpath = ["tests"]`` in pyproject.toml): ``from factories import
-...``. Deterministic where a failure must reproduce; salts come from a seeded RNG unless a test
-asks for real randomness.
+...``. Every generator takes a seed or a ``random.Random``, so a failing case reproduces.
+
+Two kinds of random readings: ``make_reading``/``signed_readings`` give realistic readings of one
+test key (what a meter would send); ``random_reading``/``random_readings`` draw every field over
+its whole range with the bounds drawn often (what an encoding or interop test needs).
 """
 
 from __future__ import annotations
 
+import json
 import random
+from pathlib import Path
+from typing import Any
 
 from hypothesis import strategies as st
 
 from mrv_core import QUANTITIES, Domain, Reading, SignedReading, meter_id
 from mrv_core.batch import Batch, build_batch
-from mrv_core.codec import INT256_MAX, INT256_MIN, UINT64_MAX
+from mrv_core.codec import (
+    INT256_MAX,
+    INT256_MIN,
+    UINT64_MAX,
+    format_address,
+    parse_address,
+    parse_hex,
+    parse_int,
+)
+from mrv_core.eip712 import READING_TYPEHASH
 from mrv_core.keys import DeviceKey
 
 #: A fixed test key (never use outside tests): secret 0x00..01, address 0x7E5F...5Bdf.
@@ -27,8 +43,6 @@ METER_PATHS = (
     "demo-co/wuxi-plant/utilities/boiler-house/gas-meter-1",
     "示例集团/无锡工厂/装配车间/一号线/总表",
 )
-SIGNED_QUANTITIES = tuple(code for code, q in QUANTITIES.items() if q.signed)
-UNSIGNED_QUANTITIES = tuple(code for code, q in QUANTITIES.items() if not q.signed)
 
 
 def make_reading(rng: random.Random, device: bytes = TEST_KEY.address, *, seq: int | None = None,
@@ -93,3 +107,137 @@ def readings(draw: st.DrawFn, device: bytes | None = None) -> Reading:
 
 
 leaf_lists = st.lists(bytes32, min_size=1, max_size=80)
+
+
+# -- readings over the whole range of every field, leaf values, vectors ---------------------
+
+#: The known-answer vectors (``scripts/make_vectors.py`` writes them).
+VECTORS_PATH = Path(__file__).resolve().parent / "vectors" / "protocol.json"
+
+#: OpenZeppelin StandardMerkleTree leaf types of a reading: ``typeHash`` then the struct fields,
+#: exactly the words of the EIP-712 ``encodeData`` (``mrv_core.eip712.encode_struct``).
+LEAF_ENCODING = (
+    "bytes32", "address", "bytes32", "uint64", "uint64", "bytes32", "int256", "bytes32",
+)
+#: A signed quantity (export is negative), drawn for a quarter of the random readings.
+SIGNED_QUANTITY = "power.active:W"
+
+_LEVEL_WORDS = (
+    "acme", "demo-co", "wuxi-plant", "rotterdam", "assembly", "utilities", "line-1", "line-7",
+    "boiler-house", "main-incomer", "gas-meter-1", "示例集团", "装配车间", "Zähler 3", "ΦΩ",
+)
+
+
+def random_meter_path(rng: random.Random) -> str:
+    """A valid five-level meter path, sometimes with non-ASCII levels."""
+    return "/".join(rng.choice(_LEVEL_WORDS) + (str(rng.randrange(100)) if rng.random() < 0.5
+                                                 else "") for _ in range(5))
+
+
+def _word(rng: random.Random, size: int) -> bytes:
+    """``size`` random bytes, or one of the extremes (all zero, all ones, a single bit)."""
+    pick = rng.random()
+    if pick < 0.85:
+        return rng.randbytes(size)
+    if pick < 0.90:
+        return bytes(size)
+    if pick < 0.95:
+        return b"\xff" * size
+    single = bytearray(size)
+    single[rng.randrange(size)] = 1 << rng.randrange(8)
+    return bytes(single)
+
+
+def _uint64(rng: random.Random) -> int:
+    return rng.choice((
+        0, 1, UINT64_MAX, UINT64_MAX - 1, 2**63, 2**53 + 1,
+        rng.randrange(1_000_000), rng.randrange(1_600_000_000, 1_900_000_000),
+        rng.randrange(UINT64_MAX + 1), rng.randrange(UINT64_MAX + 1),
+    ))
+
+
+def _value(rng: random.Random, signed: bool) -> int:
+    if signed:
+        return rng.choice((
+            INT256_MIN, INT256_MIN + 1, -1, 0, 1, INT256_MAX - 1, INT256_MAX, -(2**53) - 1,
+            -rng.randrange(1, 10**7), rng.randrange(10**7),
+            rng.randint(INT256_MIN, INT256_MAX), rng.randint(INT256_MIN, INT256_MAX),
+        ))
+    return rng.choice((
+        0, 1, INT256_MAX - 1, INT256_MAX, 2**64, 2**53 + 1,
+        rng.randrange(10**12), rng.randrange(10**12), rng.randint(0, INT256_MAX),
+        rng.randint(0, INT256_MAX),
+    ))
+
+
+def random_reading(rng: random.Random, *, device: bytes | None = None,
+                   quantity: str | None = None) -> Reading:
+    """One valid reading with every field drawn over its whole range (edges drawn often).
+
+    About a quarter of the readings carry the signed quantity ``power.active:W``, half of whose
+    values are negative.
+    """
+    if quantity is None:
+        quantity = SIGNED_QUANTITY if rng.random() < 0.25 else rng.choice(tuple(QUANTITIES))
+    meter = meter_id(random_meter_path(rng)) if rng.random() < 0.5 else _word(rng, 32)
+    return Reading(
+        device=device if device is not None else _word(rng, 20),
+        meter=meter,
+        seq=_uint64(rng),
+        timestamp=_uint64(rng),
+        quantity=quantity,
+        value=_value(rng, QUANTITIES[quantity].signed),
+        salt=_word(rng, 32),
+    )
+
+
+def random_readings(rng: random.Random, count: int, *, devices: int = 3) -> list[Reading]:
+    """``count`` readings shared among a few random devices (as in a multi-device data set)."""
+    pool = [_word(rng, 20) for _ in range(max(1, devices))]
+    return [random_reading(rng, device=rng.choice(pool)) for _ in range(count)]
+
+
+def leaf_values(reading: Reading) -> tuple[bytes | str | int, ...]:
+    """The leaf value list as Python values for ``eth_abi.encode(LEAF_ENCODING, ...)``."""
+    return (
+        READING_TYPEHASH,
+        format_address(reading.device),
+        reading.meter,
+        reading.seq,
+        reading.timestamp,
+        QUANTITIES[reading.quantity].code_bytes,
+        reading.value,
+        reading.salt,
+    )
+
+
+def oz_leaf_values(reading: Reading) -> list[str]:
+    """The leaf value list as ``@openzeppelin/merkle-tree`` takes it: hex words, a checksummed
+    address, integers as decimal strings (JSON numbers would lose precision past 2^53)."""
+    return [
+        value if isinstance(value, str)
+        else str(value) if isinstance(value, int)
+        else "0x" + value.hex()
+        for value in leaf_values(reading)
+    ]
+
+
+def load_vectors() -> dict[str, Any]:
+    """The known-answer vector document."""
+    document = json.loads(VECTORS_PATH.read_text(encoding="utf-8"))
+    assert isinstance(document, dict) and document.get("format") == "trustmrv-vectors/1"
+    return document
+
+
+def vector_reading(entry: dict[str, Any]) -> Reading:
+    """The :class:`Reading` of one ``readings[i]`` entry of the vector file."""
+    fields = entry["reading"]
+    return Reading(
+        device=parse_address(fields["device"]),
+        meter=parse_hex(fields["meter"], 32),
+        seq=parse_int(fields["seq"], 0, UINT64_MAX),
+        timestamp=parse_int(fields["timestamp"], 0, UINT64_MAX),
+        quantity=fields["quantity"],
+        value=parse_int(fields["value"], INT256_MIN, INT256_MAX),
+        salt=parse_hex(fields["salt"], 32),
+    )

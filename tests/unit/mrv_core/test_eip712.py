@@ -7,7 +7,7 @@ from eth_account.messages import _hash_eip191_message, encode_typed_data
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from factories import TEST_DOMAIN, addresses, readings, uint64s
+from factories import LEAF_ENCODING, TEST_DOMAIN, addresses, leaf_values, readings, uint64s
 from mrv_core import SAMPLE_DOMAIN, Domain, Reading
 from mrv_core.eip712 import (
     READING_TYPEHASH,
@@ -18,9 +18,7 @@ from mrv_core.eip712 import (
     typed_data,
 )
 from mrv_core.hashing import keccak256
-from mrv_core.quantities import QUANTITIES
 
-LEAF_TYPES = ["bytes32", "address", "bytes32", "uint64", "uint64", "bytes32", "int256", "bytes32"]
 domains = st.builds(Domain, chain_id=st.one_of(st.just(1), uint64s), verifying_contract=addresses)
 
 
@@ -45,10 +43,7 @@ def test_digest_matches_eth_account(reading: Reading, domain: Domain) -> None:
 @given(readings())
 def test_leaf_matches_openzeppelin_standard_leaf(reading: Reading) -> None:
     # StandardMerkleTree leaf: keccak256(keccak256(abi.encode(values))).
-    values = [READING_TYPEHASH, "0x" + reading.device.hex(), reading.meter, reading.seq,
-              reading.timestamp, QUANTITIES[reading.quantity].code_bytes, reading.value,
-              reading.salt]
-    encoded = abi_encode(LEAF_TYPES, values)
+    encoded = abi_encode(LEAF_ENCODING, leaf_values(reading))
     assert encoded == encode_struct(reading)
     assert leaf_hash(reading) == keccak256(keccak256(encoded))
 

@@ -1,0 +1,280 @@
+#!/usr/bin/env python3
+"""Write ``tests/vectors/protocol.json``: the protocol's known-answer vectors.
+
+One JSON file that the Python tests, the OpenZeppelin interop test and the Solidity tests all read:
+type strings and hashes, domain separators, eight fixed readings with their meter paths, struct
+hashes, digests, leaves and signatures, and Merkle roots, proofs and multiproofs over them.
+
+Everything is fixed: private keys 0x..01 to 0x..03, salts, timestamps, and two domains (the offline
+``SAMPLE_DOMAIN`` and chain 31337 with a fixed AnchorRegistry address). Signatures are fixed too:
+libsecp256k1 derives its nonce by RFC 6979, so the same key and digest always give the same bytes.
+
+A vector that changes means a wire format changed. The script therefore refuses to rewrite an
+existing value unless given ``--force``; new entries are added freely. ``--check`` writes nothing
+and exits 1 when the file is not what this script would produce.
+
+    python scripts/make_vectors.py            # create, or add new entries
+    python scripts/make_vectors.py --check    # CI: is the file current?
+    python scripts/make_vectors.py --force    # accept a deliberate format change
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from mrv_core import QUANTITIES, SAMPLE_DOMAIN, Domain, Reading, meter_id
+from mrv_core.codec import INT256_MAX, INT256_MIN, UINT64_MAX, format_address, format_hex
+from mrv_core.eip712 import (
+    DOMAIN_NAME,
+    DOMAIN_TYPE,
+    DOMAIN_TYPEHASH,
+    DOMAIN_VERSION,
+    READING_TYPE,
+    READING_TYPEHASH,
+    encode_struct,
+    leaf_hash,
+    reading_digest,
+    struct_hash,
+)
+from mrv_core.hashing import keccak256
+from mrv_core.keys import DeviceKey
+from mrv_core.merkle import MerkleTree
+
+FORMAT = "trustmrv-vectors/1"
+DEFAULT_OUT = Path(__file__).resolve().parents[1] / "tests" / "vectors" / "protocol.json"
+#: The OpenZeppelin StandardMerkleTree leaf types: typeHash, then the Reading fields.
+LEAF_ENCODING = (
+    "bytes32", "address", "bytes32", "uint64", "uint64", "bytes32", "int256", "bytes32",
+)
+
+#: Test-only keys: the secrets 1, 2 and 3. Their addresses are well known; never fund them.
+KEYS = {"device-1": 1, "device-2": 2, "device-3": 3}
+#: The offline sample domain, and anvil's chain id with the address of the first contract its
+#: default deployer creates (where a test deployment of the AnchorRegistry lands).
+DOMAINS = {
+    "sample": SAMPLE_DOMAIN,
+    "anvil": Domain(chain_id=31337,
+                    verifying_contract=bytes.fromhex("5fbdb2315678afecb367f032d93f642f64180aa3")),
+}
+T0 = 1_735_689_600  # 2025-01-01T00:00:00Z
+
+
+def _salt(label: str) -> bytes:
+    """A fixed salt that looks like a random one."""
+    return keccak256(f"trustmrv test vector salt: {label}".encode("ascii"))
+
+
+@dataclass(frozen=True)
+class ReadingSpec:
+    name: str
+    key: str
+    meter_path: str
+    seq: int
+    timestamp: int
+    quantity: str
+    value: int
+    salt: bytes
+
+
+INCOMER = "demo-co/wuxi-plant/assembly/line-1/main-incomer"
+INVERTER = "demo-co/wuxi-plant/assembly/line-1/pv-inverter"
+GAS = "demo-co/wuxi-plant/utilities/boiler-house/gas-meter-1"
+UNICODE = "示例集团/无锡工厂/装配车间/一号线/总表"
+
+READINGS = (
+    ReadingSpec("energy-import-first", "device-1", INCOMER, 0, T0, "energy.active.import:Wh",
+                123_456_789, _salt("0")),
+    ReadingSpec("energy-import-next", "device-1", INCOMER, 1, T0 + 900, "energy.active.import:Wh",
+                123_460_250, _salt("1")),
+    ReadingSpec("power-export-negative", "device-1", INVERTER, 0, T0 + 60, "power.active:W",
+                -4_200, _salt("2")),
+    ReadingSpec("gas-zero-at-epoch", "device-2", GAS, 0, 0, "volume.gas:dm3", 0, _salt("3")),
+    ReadingSpec("unicode-path-maxima", "device-2", UNICODE, UINT64_MAX, UINT64_MAX, "heat:kJ",
+                INT256_MAX, _salt("4")),
+    ReadingSpec("power-int256-min-zero-salt", "device-3", INVERTER, 7, T0 + 3_600,
+                "power.active:W", INT256_MIN, bytes(32)),
+    ReadingSpec("power-int256-max-ones-salt", "device-3", INVERTER, 8, T0 + 3_601,
+                "power.active:W", INT256_MAX, b"\xff" * 32),
+    ReadingSpec("energy-export-one", "device-1", INCOMER, 2, T0 + 1_800,
+                "energy.active.export:Wh", 1, _salt("7")),
+)
+PROOF_TREE_SIZE = 7  # leaves at two depths
+MULTIPROOFS = ((8, (6, 1, 3)), (7, (0, 2, 4, 5)), (5, (0, 1, 2, 3, 4)), (1, (0,)))
+
+
+def _hex(data: bytes) -> str:
+    return format_hex(data)
+
+
+def _domain_entry(domain: Domain) -> dict[str, Any]:
+    return {
+        "name": domain.name,
+        "version": domain.version,
+        "chainId": str(domain.chain_id),
+        "verifyingContract": format_address(domain.verifying_contract),
+        "separator": _hex(domain.separator),
+    }
+
+
+def _reading_entry(spec: ReadingSpec, keys: dict[str, DeviceKey]) -> dict[str, Any]:
+    key = keys[spec.key]
+    reading = Reading(device=key.address, meter=meter_id(spec.meter_path), seq=spec.seq,
+                      timestamp=spec.timestamp, quantity=spec.quantity, value=spec.value,
+                      salt=spec.salt)
+    signatures = {}
+    for name, domain in DOMAINS.items():
+        signed = key.sign_reading(reading, domain, spec.meter_path)
+        signatures[name] = {"digest": _hex(reading_digest(reading, domain)),
+                            "signature": _hex(signed.signature)}
+    return {
+        "name": spec.name,
+        "signer": spec.key,
+        "meterPath": spec.meter_path,
+        "reading": {
+            "device": format_address(reading.device),
+            "meter": _hex(reading.meter),
+            "seq": str(reading.seq),
+            "timestamp": str(reading.timestamp),
+            "quantity": reading.quantity,
+            "value": str(reading.value),
+            "salt": _hex(reading.salt),
+        },
+        "quantityBytes32": _hex(QUANTITIES[reading.quantity].code_bytes),
+        "encodeData": _hex(encode_struct(reading)),
+        "structHash": _hex(struct_hash(reading)),
+        "leaf": _hex(leaf_hash(reading)),
+        "signatures": signatures,
+    }
+
+
+def _multiproof_entry(leaves: list[bytes], n: int, indices: Sequence[int]) -> dict[str, Any]:
+    tree = MerkleTree(leaves[:n])
+    multi, order = tree.multiproof(indices)
+    return {
+        "n": n,
+        "indices": list(indices),
+        "root": _hex(tree.root),
+        "leafOrder": order,
+        "leaves": [_hex(leaf) for leaf in multi.leaves],
+        "proof": [_hex(node) for node in multi.proof],
+        "proofFlags": list(multi.proof_flags),
+    }
+
+
+def build_vectors() -> dict[str, Any]:
+    """The whole vector document, computed from the fixed inputs above."""
+    keys = {name: DeviceKey.from_private_bytes(secret.to_bytes(32, "big"))
+            for name, secret in KEYS.items()}
+    readings = [_reading_entry(spec, keys) for spec in READINGS]
+    leaves = [bytes.fromhex(entry["leaf"][2:]) for entry in readings]
+    proof_tree = MerkleTree(leaves[:PROOF_TREE_SIZE])
+    return {
+        "format": FORMAT,
+        "description": "TrustMRV known-answer vectors; generated by scripts/make_vectors.py. "
+                       "Integers are decimal strings, bytes lowercase 0x-hex, addresses EIP-55.",
+        "types": {
+            "EIP712Domain": DOMAIN_TYPE,
+            "EIP712DomainTypeHash": _hex(DOMAIN_TYPEHASH),
+            "Reading": READING_TYPE,
+            "ReadingTypeHash": _hex(READING_TYPEHASH),
+            "domainNameHash": _hex(keccak256(DOMAIN_NAME.encode("ascii"))),
+            "domainVersionHash": _hex(keccak256(DOMAIN_VERSION.encode("ascii"))),
+        },
+        "quantities": {code: _hex(q.code_bytes) for code, q in QUANTITIES.items()},
+        "keys": [
+            {"name": name, "privateKey": _hex(secret.to_bytes(32, "big")),
+             "address": format_address(keys[name].address)}
+            for name, secret in KEYS.items()
+        ],
+        "domains": {name: _domain_entry(domain) for name, domain in DOMAINS.items()},
+        "readings": readings,
+        "merkle": {
+            "leafEncoding": list(LEAF_ENCODING),
+            "roots": [{"n": n, "root": _hex(MerkleTree(leaves[:n]).root)}
+                      for n in range(1, len(leaves) + 1)],
+            "unsortedRoots": [{"n": n, "root": _hex(MerkleTree(leaves[:n], sort_leaves=False).root)}
+                              for n in range(1, len(leaves) + 1)],
+            "proofs": [
+                {"n": PROOF_TREE_SIZE, "index": i, "root": _hex(proof_tree.root),
+                 "leaf": _hex(leaves[i]), "proof": [_hex(node) for node in proof_tree.proof(i)]}
+                for i in range(PROOF_TREE_SIZE)
+            ],
+            "multiproofs": [_multiproof_entry(leaves, n, indices) for n, indices in MULTIPROOFS],
+        },
+    }
+
+
+# -- writing, guarded -----------------------------------------------------------------------------
+
+
+def _flatten(node: object, prefix: str = "") -> dict[str, object]:
+    """``{json-path: scalar}`` for every scalar in a JSON document."""
+    if isinstance(node, dict):
+        items: list[tuple[str, object]] = [(f"{prefix}.{k}", v) for k, v in node.items()]
+    elif isinstance(node, list):
+        items = [(f"{prefix}[{i}]", v) for i, v in enumerate(node)]
+    else:
+        return {prefix or "$": node}
+    flat: dict[str, object] = {}
+    for path, value in items:
+        flat.update(_flatten(value, path))
+    if not items:
+        flat[prefix or "$"] = node
+    return flat
+
+
+def render(document: dict[str, Any]) -> str:
+    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description="Write the protocol's known-answer vectors (tests/vectors/protocol.json)."
+    )
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="vector file to write")
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--check", action="store_true",
+                      help="write nothing; exit 1 unless the file is exactly current")
+    mode.add_argument("--force", action="store_true",
+                      help="overwrite changed or removed values (a deliberate format change)")
+    args = parser.parse_args(argv)
+
+    text = render(build_vectors())
+    if args.out.exists():
+        old_text = args.out.read_text(encoding="utf-8")
+        if old_text == text:
+            print(f"{args.out}: up to date")
+            return 0
+        old, new = _flatten(json.loads(old_text)), _flatten(json.loads(text))
+        changed = sorted(p for p in old.keys() & new.keys() if old[p] != new[p])
+        removed = sorted(old.keys() - new.keys())
+        added = sorted(new.keys() - old.keys())
+        for label, paths in (("changed", changed), ("removed", removed), ("added", added)):
+            for path in paths[:20]:
+                print(f"{label}: {path}", file=sys.stderr)
+            if len(paths) > 20:
+                print(f"{label}: ... {len(paths) - 20} more", file=sys.stderr)
+        if args.check:
+            print(f"{args.out}: not current; run scripts/make_vectors.py", file=sys.stderr)
+            return 1
+        if (changed or removed) and not args.force:
+            print(f"{args.out}: refusing to change existing vectors (a format change?); "
+                  "rerun with --force if that is intended", file=sys.stderr)
+            return 1
+    elif args.check:
+        print(f"{args.out}: missing", file=sys.stderr)
+        return 1
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(text, encoding="utf-8")
+    print(f"{args.out}: written")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
