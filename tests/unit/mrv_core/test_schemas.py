@@ -1,0 +1,403 @@
+"""The JSON Schemas in docs/schemas/ agree with the strict parser in mrv_core.bundle / wire.
+
+Two directions: every document our code writes validates against its schema (the schema never
+rejects what the parser accepts), and hand-mutated documents are rejected by the schema AND by
+the parser. Rules the schema cannot express are pinned in ``test_documented_gaps``.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import random
+import re
+import unicodedata
+from collections.abc import Callable
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import pytest
+from jsonschema import Draft202012Validator
+
+from factories import TEST_DOMAIN, TEST_KEY, signed_readings
+from mrv_core import (
+    QUANTITIES,
+    SAMPLE_DOMAIN,
+    AnchorRef,
+    BatchFile,
+    Domain,
+    ProofBundle,
+    build_batch,
+    bundle_for_readings,
+)
+from mrv_core.bundle import LIMITS
+from mrv_core.errors import DecodeError
+from mrv_core.reading import validate_meter_path
+
+SCHEMAS = Path(__file__).resolve().parents[3] / "docs" / "schemas"
+ANCHOR = AnchorRef(
+    chain_id=TEST_DOMAIN.chain_id,
+    anchor_registry=TEST_DOMAIN.verifying_contract,
+    device_registry=bytes.fromhex("e7f1725e7734ce288f8367e1bb143e90bb3f0512"),
+    transaction_hash=bytes(range(32)),
+    block_number=7,
+)
+Doc = dict[str, Any]
+
+
+@cache
+def schema(name: str) -> dict[str, Any]:
+    loaded: dict[str, Any] = json.loads((SCHEMAS / f"{name}.schema.json").read_text("utf-8"))
+    return loaded
+
+
+@cache
+def validator(name: str) -> Draft202012Validator:
+    return Draft202012Validator(schema(name))
+
+
+def roundtrip(doc: Doc) -> Doc:
+    """The document as a reader gets it: through JSON text."""
+    loaded: Doc = json.loads(json.dumps(doc))
+    return loaded
+
+
+def bundle_docs() -> list[Doc]:
+    """Bundles written by our code: single and multi, sample and chain domains, with anchors."""
+    rng = random.Random(7)
+    docs = []
+    for count, domain, anchor in ((1, TEST_DOMAIN, None), (2, TEST_DOMAIN, ANCHOR),
+                                  (3, SAMPLE_DOMAIN, None), (7, TEST_DOMAIN, None),
+                                  (16, TEST_DOMAIN, ANCHOR), (33, SAMPLE_DOMAIN, None)):
+        batch = build_batch(TEST_KEY.address, count,
+                            signed_readings(count, seed=count, domain=domain))
+        for position in sorted({0, count - 1, rng.randrange(count)}):
+            docs.append(bundle_for_readings(batch, domain, [position], anchor).to_json())
+        if count > 1:
+            every = list(range(count))
+            some = rng.sample(every, rng.randint(2, count))
+            docs.append(bundle_for_readings(batch, domain, every, anchor).to_json())
+            docs.append(bundle_for_readings(batch, domain, some, anchor).to_json())
+    return [roundtrip(d) for d in docs]
+
+
+def batch_docs() -> list[Doc]:
+    docs = []
+    for count, domain, anchor in ((1, SAMPLE_DOMAIN, None), (5, TEST_DOMAIN, None),
+                                  (40, TEST_DOMAIN, ANCHOR)):
+        batch = build_batch(TEST_KEY.address, 3, signed_readings(count, seed=count, domain=domain))
+        docs.append(BatchFile.of(batch, domain, anchor).to_json())
+    return [roundtrip(d) for d in docs]
+
+
+# -- the schemas themselves -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["trustmrv-proof-1", "trustmrv-batch-1"])
+def test_schema_is_valid_draft_2020_12(name: str) -> None:
+    Draft202012Validator.check_schema(schema(name))
+    assert schema(name)["$schema"] == "https://json-schema.org/draft/2020-12/schema"
+
+
+def test_shared_definitions_are_identical() -> None:
+    proof, batch = schema("trustmrv-proof-1")["$defs"], schema("trustmrv-batch-1")["$defs"]
+    for name, definition in batch.items():
+        assert proof[name] == definition, name
+
+
+def test_schemas_follow_the_code_constants() -> None:
+    proof, batch = schema("trustmrv-proof-1"), schema("trustmrv-batch-1")
+    defs = proof["$defs"]
+    assert proof["properties"]["readings"]["maxItems"] == LIMITS.readings_per_bundle
+    assert defs["singleProof"]["properties"]["path"]["maxItems"] == LIMITS.proof_path
+    multi = defs["multiProof"]["properties"]
+    assert multi["proof"]["maxItems"] == LIMITS.multiproof_nodes
+    assert multi["proofFlags"]["maxItems"] == LIMITS.multiproof_nodes + LIMITS.readings_per_bundle
+    assert batch["properties"]["leaves"]["maxItems"] == LIMITS.leaves_per_batch_file
+    reading = defs["signedReading"]
+    assert reading["properties"]["quantity"]["enum"] == list(QUANTITIES)
+    assert reading["if"]["properties"]["quantity"]["enum"] == [
+        code for code, q in QUANTITIES.items() if not q.signed
+    ]
+    assert str(LIMITS.bundle_bytes) in proof["description"]
+    assert str(LIMITS.batch_file_bytes) in batch["description"]
+
+
+# -- what our code writes validates ---------------------------------------------------------------
+
+
+def test_bundles_written_by_our_code_validate() -> None:
+    docs = bundle_docs()
+    assert {d["proof"]["type"] for d in docs} == {"single", "multi"}
+    assert {d["sample"] for d in docs} == {True, False}
+    assert any(d["anchor"] is not None for d in docs)
+    for doc in docs:
+        errors = [e.message for e in validator("trustmrv-proof-1").iter_errors(doc)]
+        assert errors == []
+        ProofBundle.from_json(doc)
+
+
+def test_batch_files_written_by_our_code_validate() -> None:
+    for doc in batch_docs():
+        assert [e.message for e in validator("trustmrv-batch-1").iter_errors(doc)] == []
+        BatchFile.from_json(doc)
+
+
+@pytest.mark.parametrize("path", [
+    "demo-co/wuxi-plant/assembly/line-1/main-incomer",
+    "示例集团/无锡工厂/装配车间/一号线/总表",
+    "a/b/c/d/e",
+    "Ünïcødé AG/Site 1/Hall A/Line 2/Meter 7",
+    "x" * 100 + "/b/c/d/" + "y" * 148,
+])
+def test_valid_meter_paths_validate(path: str) -> None:
+    validate_meter_path(path)
+    assert validator("trustmrv-proof-1").evolve(
+        schema=schema("trustmrv-proof-1")["$defs"]["meterPath"]).is_valid(path)
+
+
+def test_forbidden_character_class_never_over_rejects() -> None:
+    """Every character the schema's explicit list refuses, the parser refuses too."""
+    forbidden = re.compile(schema("trustmrv-proof-1")["$defs"]["meterPath"]["not"]["pattern"])
+    hits = 0
+    for code in range(0x10000):
+        ch = chr(code)
+        if 0xD800 <= code <= 0xDFFF or not forbidden.search(ch):
+            continue
+        hits += 1
+        category = unicodedata.category(ch)
+        assert category in {"Cc", "Cf", "Co", "Cn", "Zl", "Zp"} or (
+            category == "Zs" and ch != " "), f"U+{code:04X} is {category}"
+    assert hits > 6000  # the private use area alone is 6400 characters
+
+
+# -- mutations: both the schema and the parser reject ---------------------------------------------
+
+
+def _at(doc: Doc, path: str) -> tuple[Any, str | int]:
+    """The container and key that ``path`` (dot-separated, ints for list indices) names."""
+    *parents, last = [int(p) if p.isdigit() else p for p in path.split(".")]
+    node: Any = doc
+    for part in parents:
+        node = node[part]
+    return node, last
+
+
+def setv(path: str, value: Any) -> Callable[[Doc], None]:
+    def mutate(doc: Doc) -> None:
+        node, key = _at(doc, path)
+        node[key] = value
+    return mutate
+
+
+def delete(path: str) -> Callable[[Doc], None]:
+    def mutate(doc: Doc) -> None:
+        node, key = _at(doc, path)
+        del node[key]
+    return mutate
+
+
+def edit(path: str, change: Callable[[Any], Any]) -> Callable[[Doc], None]:
+    def mutate(doc: Doc) -> None:
+        node, key = _at(doc, path)
+        node[key] = change(node[key])
+    return mutate
+
+
+def add_reading(doc: Doc) -> None:
+    doc["readings"].append(copy.deepcopy(doc["readings"][0]))
+
+
+ANCHOR_JSON = {"chainId": "31337", "anchorRegistry": "0x5FbDB2315678afecb367f032d93F642f64180aa3",
+               "deviceRegistry": "0xe7f1725E7734CE288F8367e1Bb143E90bb3F0512",
+               "transactionHash": "0x" + "ab" * 32, "blockNumber": "7"}
+
+# Mutations of a chain-domain, single-proof bundle whose reading is energy.active.import:Wh.
+BUNDLE_MUTATIONS: dict[str, Callable[[Doc], None]] = {
+    "unknown top-level field": setv("comment", "hello"),
+    "unknown reading field": setv("readings.0.unit", "Wh"),
+    "unknown batch field": setv("batch.merkleRoot", "0x" + "00" * 32),
+    "unknown domain field": setv("domain.salt", "0x" + "00" * 32),
+    "unknown proof field": setv("proof.leaf", "0x" + "00" * 32),
+    "unknown anchor field": setv("anchor", {**ANCHOR_JSON, "confirmations": "12"}),
+    "missing format": delete("format"),
+    "missing sample": delete("sample"),
+    "missing anchor": delete("anchor"),
+    "missing proof": delete("proof"),
+    "missing reading salt": delete("readings.0.salt"),
+    "missing reading meterPath": delete("readings.0.meterPath"),
+    "missing batch leafCount": delete("batch.leafCount"),
+    "missing anchor blockNumber": setv("anchor", {k: v for k, v in ANCHOR_JSON.items()
+                                                  if k != "blockNumber"}),
+    "salt 31 bytes": edit("readings.0.salt", lambda s: s[:-2]),
+    "salt 33 bytes": edit("readings.0.salt", lambda s: s + "00"),
+    "meter odd digits": edit("readings.0.meter", lambda s: s[:-1]),
+    "signature 64 bytes": edit("readings.0.signature", lambda s: s[:-2]),
+    "root 33 bytes": edit("batch.root", lambda s: s + "00"),
+    "proof node 31 bytes": edit("proof.path.0", lambda s: s[:-2]),
+    "device 19 bytes": edit("readings.0.device", lambda s: s[:-2]),
+    "hex without 0x": edit("readings.0.salt", lambda s: s[2:] + "00"),
+    "hex with 0X": edit("readings.0.salt", lambda s: "0X" + s[2:]),
+    "hex with a non-hex digit": edit("readings.0.salt", lambda s: s[:-1] + "g"),
+    "float value": setv("readings.0.value", 1204331870.5),
+    "integer as a JSON number": setv("readings.0.seq", 41),
+    "boolean as an integer": setv("readings.0.seq", True),
+    "leading zero": setv("readings.0.seq", "041"),
+    "plus sign": setv("readings.0.seq", "+41"),
+    "minus zero": setv("readings.0.value", "-0"),
+    "exponent": setv("readings.0.value", "1e3"),
+    "whitespace around an integer": setv("readings.0.timestamp", " 1735689600"),
+    "trailing line feed": setv("readings.0.timestamp", "1735689600\n"),
+    "negative seq": setv("readings.0.seq", "-1"),
+    "negative value of an unsigned quantity": setv("readings.0.value", "-5"),
+    "integer longer than any in range": setv("readings.0.timestamp", "1" * 21),
+    "leafCount zero": setv("batch.leafCount", "0"),
+    "wrong format": setv("format", "trustmrv-proof/2"),
+    "batch format on a bundle": setv("format", "trustmrv-batch/1"),
+    "sample true on a chain domain": setv("sample", True),
+    "sample as a string": setv("sample", "false"),
+    "wrong domain name": setv("domain.name", "TrustMRV2"),
+    "wrong domain version": setv("domain.version", "2"),
+    "anchor chainId zero": setv("anchor", {**ANCHOR_JSON, "chainId": "0"}),
+    "anchor as a string": setv("anchor", "none"),
+    "unknown quantity": setv("readings.0.quantity", "energy.active.import:kWh"),
+    "quantity as bytes32 hex": setv("readings.0.quantity", "0x" + "00" * 32),
+    "meter path with four levels": setv("readings.0.meterPath", "demo-co/wuxi-plant/line-1/m"),
+    "meter path with an empty level": setv("readings.0.meterPath", "a/b//d/e"),
+    "meter path with a padded level": setv("readings.0.meterPath", "a/b/ c/d/e"),
+    "meter path with a control character": setv("readings.0.meterPath", "a/b/c/d/e\x07"),
+    "meter path with a bidi override": setv("readings.0.meterPath", "a/b/c/d/\u202ee"),
+    "meter path with a zero-width space": setv("readings.0.meterPath", "a/b/c\u200b/d/e"),
+    "meter path with a no-break space": setv("readings.0.meterPath", "a/b/c\u00a0c/d/e"),
+    "meter path of 257 characters": setv("readings.0.meterPath", "a/b/c/d/" + "e" * 249),
+    "meter path not a string": setv("readings.0.meterPath", ["a", "b", "c", "d", "e"]),
+    "no readings": setv("readings", []),
+    "readings not an array": setv("readings", {}),
+    "wrong proof type": setv("proof.type", "merkle"),
+    "proof without type": delete("proof.type"),
+    "single proof for two readings": add_reading,
+    "single proof with multi fields": setv("proof", {"type": "single", "proof": [],
+                                                     "proofFlags": []}),
+    "multi proof with a path": setv("proof", {"type": "multi", "path": []}),
+    "multi proof flag not a boolean": setv("proof", {"type": "multi", "proof": [],
+                                                     "proofFlags": [1]}),
+    "single proof path too long": setv("proof.path", ["0x" + "11" * 32] * 65),
+    "too many readings": edit("readings", lambda rs: rs * (LIMITS.readings_per_bundle + 1)),
+    "empty object": lambda doc: doc.clear(),
+}
+
+BATCH_MUTATIONS: dict[str, Callable[[Doc], None]] = {
+    "unknown top-level field": setv("readings", []),
+    "unknown batch field": setv("batch.leafHash", "0x" + "00" * 32),
+    "missing leaves": delete("leaves"),
+    "missing domain": delete("domain"),
+    "leaf 31 bytes": edit("leaves.0", lambda s: s[:-2]),
+    "leaf as a number": setv("leaves.0", 12),
+    "no leaves": setv("leaves", []),
+    "float batchSeq": setv("batch.batchSeq", 3.0),
+    "leading-zero batchSeq": setv("batch.batchSeq", "03"),
+    "wrong format": setv("format", "trustmrv-proof/1"),
+    "sample true on a chain domain": setv("sample", True),
+    "bad anchor transaction hash": setv("anchor", {**ANCHOR_JSON, "transactionHash": "0x12"}),
+    "device address too long": edit("batch.device", lambda s: s + "00"),
+}
+
+
+@cache
+def base_bundle() -> Doc:
+    batch = build_batch(TEST_KEY.address, 0, signed_readings(3, seed=11))
+    doc = bundle_for_readings(batch, TEST_DOMAIN, [1]).to_json()
+    doc["readings"][0]["quantity"] = "energy.active.import:Wh"  # unsigned, for the sign mutation
+    doc["readings"][0]["value"] = "1204331870"
+    return roundtrip(doc)
+
+
+@cache
+def base_batch_file() -> Doc:
+    batch = build_batch(TEST_KEY.address, 0, signed_readings(4, seed=12))
+    return roundtrip(BatchFile.of(batch, TEST_DOMAIN).to_json())
+
+
+def test_base_documents_are_valid() -> None:
+    assert validator("trustmrv-proof-1").is_valid(base_bundle())
+    ProofBundle.from_json(base_bundle())
+    assert validator("trustmrv-proof-1").is_valid({**base_bundle(), "anchor": ANCHOR_JSON})
+    ProofBundle.from_json({**base_bundle(), "anchor": ANCHOR_JSON})
+    assert validator("trustmrv-batch-1").is_valid(base_batch_file())
+    BatchFile.from_json(base_batch_file())
+
+
+def _mutated(base: Doc, mutate: Callable[[Doc], None]) -> Doc:
+    doc = copy.deepcopy(base)
+    mutate(doc)
+    return doc
+
+
+@pytest.mark.parametrize("name", list(BUNDLE_MUTATIONS))
+def test_mutated_bundle_rejected_by_schema_and_parser(name: str) -> None:
+    doc = _mutated(base_bundle(), BUNDLE_MUTATIONS[name])
+    assert not validator("trustmrv-proof-1").is_valid(doc), "schema accepted it"
+    with pytest.raises(DecodeError):
+        ProofBundle.from_json(doc)
+    with pytest.raises(DecodeError):
+        ProofBundle.loads(json.dumps(doc).encode("utf-8"))
+
+
+@pytest.mark.parametrize("name", list(BATCH_MUTATIONS))
+def test_mutated_batch_file_rejected_by_schema_and_parser(name: str) -> None:
+    doc = _mutated(base_batch_file(), BATCH_MUTATIONS[name])
+    assert not validator("trustmrv-batch-1").is_valid(doc), "schema accepted it"
+    with pytest.raises(DecodeError):
+        BatchFile.from_json(doc)
+
+
+def test_sample_domain_requires_sample_true() -> None:
+    batch = build_batch(TEST_KEY.address, 0, signed_readings(2, seed=3, domain=SAMPLE_DOMAIN))
+    doc = roundtrip(bundle_for_readings(batch, SAMPLE_DOMAIN, [0]).to_json())
+    assert doc["sample"] is True and validator("trustmrv-proof-1").is_valid(doc)
+    doc["sample"] = False
+    assert not validator("trustmrv-proof-1").is_valid(doc)
+    with pytest.raises(DecodeError):
+        ProofBundle.from_json(doc)
+    # chainId 0 with a real contract address is not the sample domain
+    other = roundtrip(bundle_for_readings(
+        build_batch(TEST_KEY.address, 0, signed_readings(1, seed=4)),
+        Domain(0, TEST_DOMAIN.verifying_contract), [0]).to_json())
+    assert other["sample"] is False and validator("trustmrv-proof-1").is_valid(other)
+    ProofBundle.from_json(other)
+
+
+def test_duplicate_keys_are_rejected_by_the_parser() -> None:
+    """Beyond JSON Schema, which only sees the parsed object: the parser reads the text."""
+    text = json.dumps(base_bundle())
+    doubled = text.replace('"format": "trustmrv-proof/1"',
+                           '"format": "trustmrv-proof/1", "format": "trustmrv-proof/1"', 1)
+    assert doubled != text
+    with pytest.raises(DecodeError, match="duplicate key"):
+        ProofBundle.loads(doubled.encode("utf-8"))
+
+
+# -- documented gaps: the parser rejects, JSON Schema cannot express the rule ---------------------
+
+GAPS: dict[str, Callable[[Doc], None]] = {
+    "EIP-55 checksum": edit("readings.0.device", lambda s: s[:2] + s[2].swapcase() + s[3:]
+                            if s[2].isalpha() else s[:3] + s[3].swapcase() + s[4:]),
+    "uint64 overflow within 20 digits": setv("readings.0.seq", "18446744073709551616"),
+    "leafCount overflow within 10 digits": setv("batch.leafCount", "4294967296"),
+    "fromTimestamp after toTimestamp": edit("batch", lambda b: {
+        **b, "fromTimestamp": str(int(b["toTimestamp"]) + 1)}),
+    "meter path not NFC": setv("readings.0.meterPath", "a/b/c/d/e\u0301"),
+    "meter path over 256 UTF-8 bytes": setv("readings.0.meterPath", "a/b/c/d/" + "é" * 200),
+}
+
+
+@pytest.mark.parametrize("name", list(GAPS))
+def test_documented_gaps(name: str) -> None:
+    """Each gap is named in the schema's description; if the schema learns to catch one, move
+    it to BUNDLE_MUTATIONS and drop it from the description."""
+    doc = _mutated(base_bundle(), GAPS[name])
+    assert doc != base_bundle()
+    with pytest.raises(DecodeError):
+        ProofBundle.from_json(doc)
+    assert validator("trustmrv-proof-1").is_valid(doc)
