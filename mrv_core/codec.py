@@ -9,6 +9,7 @@ no float may ever touch committed data).
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from .errors import InvalidAddress, InvalidHex, InvalidReading
 from .hashing import keccak256
@@ -75,8 +76,9 @@ def parse_address(text: object, *, field: str = "address") -> bytes:
     return raw
 
 
+@lru_cache(maxsize=4096)
 def format_address(raw: bytes) -> str:
-    """Encode 20 address bytes with the EIP-55 mixed-case checksum."""
+    """Encode 20 address bytes with the EIP-55 mixed-case checksum (cached: addresses are few)."""
     if len(raw) != 20:
         raise InvalidAddress(f"address must be 20 bytes, got {len(raw)}")
     digits = raw.hex()

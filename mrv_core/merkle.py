@@ -11,7 +11,7 @@ into a leaf, which keeps leaves (double keccak of the struct) and inner nodes (k
 bytes) apart.
 
 The tree is built level by level with one list comprehension per level: about 0.6M leaves/s on
-one core of the reference machine, a 1M-leaf batch in under two seconds.
+one core of the reference machine, a 1M-leaf batch in about 1.6 to 2 seconds (``make bench``).
 """
 
 from __future__ import annotations
@@ -57,10 +57,12 @@ def _check_node(node: object, what: str) -> None:
 def process_proof(leaf: bytes, proof: Iterable[bytes]) -> bytes:
     """The root implied by ``leaf`` and its sibling path (``MerkleProof.processProof``)."""
     _check_node(leaf, "leaf")
-    node = leaf
-    for sibling in proof:
+    path = tuple(proof)
+    for sibling in path:  # checked up front, so the hashing loop below stays tight
         _check_node(sibling, "proof element")
-        node = keccak_256(node + sibling if node < sibling else sibling + node).digest()
+    k, node = keccak_256, leaf
+    for sibling in path:
+        node = k(node + sibling if node < sibling else sibling + node).digest()
     return node
 
 
@@ -219,9 +221,9 @@ def _fill_inner_nodes(tree: list[bytes], n: int) -> None:
     hi = n - 2
     while hi >= 0:
         lo = (1 << ((hi + 1).bit_length() - 1)) - 1
-        children = tree[2 * lo + 1 : 2 * hi + 3]
         tree[lo : hi + 1] = [
             k(a + b if a < b else b + a).digest()
-            for a, b in zip(children[0::2], children[1::2], strict=True)
+            for a, b in zip(tree[2 * lo + 1 : 2 * hi + 3 : 2], tree[2 * lo + 2 : 2 * hi + 3 : 2],
+                            strict=True)
         ]
         hi = lo - 1

@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 
 from .codec import INT256_MAX, INT256_MIN, UINT64_MAX, format_address
 from .errors import InvalidMeterPath, InvalidReading
@@ -43,6 +44,8 @@ _FORBIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
 def validate_meter_path(path: object) -> str:
     """Return ``path`` when it is a valid meter path, else raise :class:`InvalidMeterPath`.
 
+    Results are cached (a device has a handful of meters; errors are never cached).
+
     Rules: a string in Unicode NFC (no silent normalisation: the hash must be reproducible from
     the text as given), at most 256 UTF-8 bytes, exactly five ``/``-separated levels, each
     non-empty, without surrounding whitespace and without control, format or non-space
@@ -50,6 +53,11 @@ def validate_meter_path(path: object) -> str:
     """
     if not isinstance(path, str):
         raise InvalidMeterPath(f"meter path must be a string, got {type(path).__name__}")
+    return _validate_meter_path(path)
+
+
+@lru_cache(maxsize=4096)
+def _validate_meter_path(path: str) -> str:
     size = len(path.encode("utf-8", errors="surrogatepass"))
     if size > METER_PATH_MAX_BYTES:
         raise InvalidMeterPath(f"meter path is {size} bytes, limit {METER_PATH_MAX_BYTES}")
