@@ -15,11 +15,14 @@ setup: $(VENV)/.installed node_modules/.installed
 $(VENV)/.installed: pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --no-warn-script-location -c constraints.txt -e '.[dev]'
 	touch $@
 
+# `npm install`, not `npm ci`: the registry here serves anvil's linux-x64 binary package only, and
+# `npm ci` refuses a lock file without the other platforms' optional packages. Versions are exact
+# in package.json and the lock file pins the whole tree, so the result is the same.
 node_modules/.installed: package.json package-lock.json
-	npm ci --no-audit --no-fund --loglevel=error
+	npm install --no-audit --no-fund --loglevel=error
 	touch $@
 
 demo: setup
