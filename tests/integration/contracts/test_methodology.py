@@ -1,0 +1,241 @@
+"""MethodologyRegistry publication and resolution rules; the location-based electricity contract."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from eth_utils import keccak
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from integration.contracts.support import (
+    GRID,
+    GRID_EAST,
+    METHODOLOGY_ID,
+    PLACEHOLDER_GRID_FACTORS,
+    SPEC_HASH,
+    V1_EFFECTIVE_FROM,
+    System,
+    bytes32,
+    events,
+    year_start,
+)
+
+ANOTHER_ID = bytes32("cn.electricity.location.alt")
+PANIC_OVERFLOW = 0x11
+
+
+def _deploy(system: System, version: int, *, methodology_id: bytes = METHODOLOGY_ID,
+            table: list[Any] | None = None, sender: Any = None) -> Any:
+    return system.chain.deploy("LocationBasedElectricity", methodology_id, version, SPEC_HASH,
+                               PLACEHOLDER_GRID_FACTORS if table is None else table,
+                               sender=sender or system.association)
+
+
+def _publish(system: System, methodology: Any, effective_from: int,
+             methodology_id: bytes = METHODOLOGY_ID) -> Any:
+    return system.chain.send(system.methodologies.functions.publish(
+        methodology_id, methodology.address, effective_from), system.association)
+
+
+def _resolve(system: System, timestamp: int, methodology_id: bytes = METHODOLOGY_ID) -> Any:
+    return system.methodologies.functions.resolve(methodology_id, timestamp)
+
+
+# -- registry -------------------------------------------------------------------------------------
+
+def test_later_version_with_past_effective_time_reverts(system: System) -> None:
+    v2 = _deploy(system, 2)
+    past = system.chain.latest_timestamp() - 1
+    decoded = system.chain.revert_of(
+        system.methodologies.functions.publish(METHODOLOGY_ID, v2.address, past),
+        system.association)
+    assert decoded.name == "MethodologyRegistryEffectiveTimeInPast"
+    assert decoded.args[0] == past
+
+
+def test_first_version_may_take_effect_any_time(system: System) -> None:
+    alt = _deploy(system, 1, methodology_id=ANOTHER_ID)
+    receipt = _publish(system, alt, 0, ANOTHER_ID)
+    assert events(system.methodologies, "MethodologyPublished", receipt) == [{
+        "id": ANOTHER_ID, "version": 1, "methodology": alt.address, "effectiveFrom": 0,
+        "specHash": SPEC_HASH, "publisher": system.association.address}]
+    assert _resolve(system, 0, ANOTHER_ID).call() == [alt.address, 1, 0]
+    assert system.methodologies.functions.methodologyIds().call() == [METHODOLOGY_ID, ANOTHER_ID]
+    assert system.methodologies.functions.publisherOf(ANOTHER_ID).call() == \
+        system.association.address
+
+
+def test_resolution_by_time_around_effective_times(system: System) -> None:
+    v1 = system.electricity
+    v2 = _deploy(system, 2)
+    v3 = _deploy(system, 5)
+    t2 = system.chain.latest_timestamp() + 3600
+    t3 = t2 + 86_400
+    _publish(system, v2, t2)
+    _publish(system, v3, t3)
+    expectations = [
+        (V1_EFFECTIVE_FROM, (v1.address, 1, V1_EFFECTIVE_FROM)),
+        (year_start(2022), (v1.address, 1, V1_EFFECTIVE_FROM)),
+        (t2 - 1, (v1.address, 1, V1_EFFECTIVE_FROM)),
+        (t2, (v2.address, 2, t2)),
+        (t3 - 1, (v2.address, 2, t2)),
+        (t3, (v3.address, 5, t3)),
+        (2**64 - 1, (v3.address, 5, t3)),
+    ]
+    for timestamp, expected in expectations:
+        assert tuple(_resolve(system, timestamp).call()) == expected, timestamp
+    for timestamp, methodology_id in ((V1_EFFECTIVE_FROM - 1, METHODOLOGY_ID), (0, METHODOLOGY_ID),
+                                      (t3, keccak(text="unknown"))):
+        decoded = system.chain.revert_of(_resolve(system, timestamp, methodology_id),
+                                         system.outsider)
+        assert (decoded.name, decoded.args) == (
+            "MethodologyRegistryNoVersionInForce", (methodology_id, timestamp))
+    functions = system.methodologies.functions
+    assert functions.versionCount(METHODOLOGY_ID).call() == 3
+    assert tuple(functions.versionAt(METHODOLOGY_ID, 1).call()) == (v2.address, 2, t2)
+    assert system.chain.revert_of(functions.versionAt(METHODOLOGY_ID, 3), system.outsider).name \
+        == "MethodologyRegistryVersionIndexOutOfRange"
+
+
+def test_publication_rules(system: System) -> None:
+    publish = system.methodologies.functions.publish
+    revert = system.chain.revert_of
+    future = system.chain.latest_timestamp() + 3600
+    association = system.association
+
+    assert revert(publish(METHODOLOGY_ID, system.electricity.address, future), association).name \
+        == "MethodologyRegistryAlreadyPublished"
+    same_version = _deploy(system, 1)
+    decoded = revert(publish(METHODOLOGY_ID, same_version.address, future), association)
+    assert (decoded.name, decoded.args) == (
+        "MethodologyRegistryVersionNotIncreasing", (METHODOLOGY_ID, 1, 1))
+    wrong_id = _deploy(system, 2, methodology_id=ANOTHER_ID)
+    decoded = revert(publish(METHODOLOGY_ID, wrong_id.address, future), association)
+    assert (decoded.name, decoded.args) == (
+        "MethodologyRegistryIdMismatch", (METHODOLOGY_ID, ANOTHER_ID))
+    for not_a_methodology in (system.consortium.address, system.outsider.address):
+        decoded = revert(publish(METHODOLOGY_ID, not_a_methodology, future), association)
+        assert (decoded.name, decoded.args) == (
+            "MethodologyRegistryNotAMethodology", (not_a_methodology,))
+
+    v2, v3 = _deploy(system, 2), _deploy(system, 3)
+    _publish(system, v2, future)
+    for effective in (future, future - 1):
+        decoded = revert(publish(METHODOLOGY_ID, v3.address, effective), association)
+        assert (decoded.name, decoded.args) == (
+            "MethodologyRegistryEffectiveTimeNotAfterPrevious", (future, effective))
+    _publish(system, v3, future + 1)
+
+
+def test_later_version_may_take_effect_in_its_own_block(system: System) -> None:
+    chain = system.chain
+    v2 = _deploy(system, 2)
+    t = chain.latest_timestamp() + 50
+    chain.set_next_timestamp(t)
+    receipt = chain.send(system.methodologies.functions.publish(METHODOLOGY_ID, v2.address, t),
+                         system.association, gas=300_000)
+    assert chain.w3.eth.get_block(receipt["blockNumber"])["timestamp"] == t
+    assert tuple(_resolve(system, t).call()) == (v2.address, 2, t)
+
+
+# -- LocationBasedElectricity ---------------------------------------------------------------------
+
+JUNE_2022 = (year_start(2022) + 151 * 86_400, year_start(2022) + 181 * 86_400)
+
+
+def _compute(system: System, period: tuple[int, int], activities: list[tuple[bytes, int]]) -> Any:
+    rows = [(source, amount, keccak(text=f"evidence-{i}"))
+            for i, (source, amount) in enumerate(activities)]
+    return system.electricity.functions.compute(period[0], period[1], rows)
+
+
+def test_compute_known_answers_and_rounding(system: System) -> None:
+    factor = 543_210  # placeholder 2022 national factor, g/MWh
+    # Amounts whose product with the factor ends in exactly ...500000 (a half: rounds up) and in
+    # ...499990 (just below a half: rounds down).
+    half = next(a for a in range(1, 10**6) if (a * factor) % 1_000_000 == 500_000)
+    below = next(a for a in range(1, 10**6) if (a * factor) % 1_000_000 == 499_990)
+    activities = [(GRID, 1_000_000), (GRID, half), (GRID, below), (GRID, 0), (GRID_EAST, 1)]
+    result = _compute(system, JUNE_2022, activities).call()
+    emissions, scope1, scope2, total = result
+    expected = [543_210, (half * factor) // 1_000_000 + 1, (below * factor) // 1_000_000, 0, 1]
+    assert [tuple(e) for e in emissions] == [(2, g) for g in expected]
+    assert (scope1, scope2, total) == (0, sum(expected), sum(expected))
+
+
+@settings(max_examples=40, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(amounts=st.lists(st.integers(min_value=0, max_value=10**30), min_size=0, max_size=6),
+       year=st.sampled_from([2021, 2022, 2023]))
+def test_compute_matches_reference_arithmetic(system: System, amounts: list[int],
+                                              year: int) -> None:
+    factors = {row[2]: row[4] for row in PLACEHOLDER_GRID_FACTORS if row[1] == GRID}
+    factor = factors[year_start(year)]
+    period = (year_start(year), year_start(year + 1))  # a whole data year is one period
+    result = _compute(system, period, [(GRID, a) for a in amounts]).call()
+    expected = [(a * factor + 500_000) // 1_000_000 for a in amounts]
+    assert [g for _, g in result[0]] == expected
+    assert result[2] == result[3] == sum(expected)
+
+
+def test_compute_refusals(system: System) -> None:
+    revert = system.chain.revert_of
+    outsider = system.outsider
+    decoded = revert(_compute(system, (10, 10), []), outsider)
+    assert (decoded.name, decoded.args) == ("MethodologyInvalidPeriod", (10, 10))
+    unknown = bytes32("cn.grid.nowhere")
+    decoded = revert(_compute(system, JUNE_2022, [(unknown, 1)]), outsider)
+    assert (decoded.name, decoded.args) == ("MethodologyUnknownSource", (unknown,))
+    across_years = (year_start(2022) - 10, year_start(2022) + 10)
+    decoded = revert(_compute(system, across_years, [(GRID, 1)]), outsider)
+    assert (decoded.name, decoded.args) == (
+        "MethodologyNoFactorForPeriod", (GRID, *across_years))
+    decoded = revert(_compute(system, (year_start(2023), year_start(2023) + 1), [(GRID_EAST, 1)]),
+                     outsider)
+    assert decoded.name == "MethodologyNoFactorForPeriod"
+    decoded = revert(_compute(system, JUNE_2022, [(GRID, 2**256 - 1)]), outsider)
+    assert (decoded.name, decoded.args) == ("Panic", (PANIC_OVERFLOW,))
+    decoded = revert(_compute(system, JUNE_2022, [(GRID, 2**255), (GRID, 2**255)]), outsider)
+    assert (decoded.name, decoded.args) == ("Panic", (PANIC_OVERFLOW,))
+
+
+def test_identity_and_factor_tables(system: System) -> None:
+    functions = system.electricity.functions
+    assert functions.methodologyId().call() == METHODOLOGY_ID
+    assert functions.version().call() == 1
+    assert functions.specHash().call() == SPEC_HASH
+    assert functions.factorKeys().call() == [row[0] for row in PLACEHOLDER_GRID_FACTORS]
+    assert functions.sources().call() == [GRID_EAST, GRID]
+    assert functions.activityUnit(GRID).call() == bytes32("Wh")
+    for key, grid, valid_from, valid_until, grams, citation in PLACEHOLDER_GRID_FACTORS:
+        assert tuple(functions.factor(key).call()) == (
+            grid, bytes32("EF"), valid_from, valid_until, grams, 0, bytes32("gCO2/MWh"), citation)
+    assert system.chain.revert_of(functions.factor(bytes32("nope")), system.outsider).name == \
+        "MethodologyUnknownFactor"
+    assert system.chain.revert_of(functions.activityUnit(bytes32("nope")), system.outsider).name \
+        == "MethodologyUnknownSource"
+    interface_id = bytes.fromhex("01ffc9a7")  # ERC-165 itself
+    assert functions.supportsInterface(interface_id).call()
+    assert not functions.supportsInterface(bytes.fromhex("ffffffff")).call()
+
+
+@pytest.mark.parametrize(("mutate", "error"), [
+    (lambda t: [], "LocationBasedElectricityEmptyTable"),
+    (lambda t: [(t[0][0], t[0][1], t[0][2], t[0][3], 0, t[0][5]), *t[1:]],
+     "LocationBasedElectricityInvalidFactor"),
+    (lambda t: [(t[0][0], t[0][1], t[0][3], t[0][3], 1, t[0][5]), *t[1:]],
+     "LocationBasedElectricityInvalidFactor"),
+    (lambda t: [t[0], (t[0][0], *t[1][1:]), *t[2:]], "LocationBasedElectricityDuplicateKey"),
+    (lambda t: [*t[1:], t[0]], "LocationBasedElectricityFactorsNotSorted"),
+    (lambda t: [t[0], t[2], t[1], t[3]], "LocationBasedElectricityFactorsNotSorted"),
+    (lambda t: [t[0], t[1], (t[2][0], t[2][1], t[2][2] - 1, *t[2][3:]), t[3]],
+     "LocationBasedElectricityFactorsNotSorted"),  # overlapping years
+])
+def test_constructor_validates_the_table(system: System, mutate: Any, error: str) -> None:
+    artifact = system.chain.artifacts["LocationBasedElectricity"]
+    factory = system.w3.eth.contract(abi=artifact["abi"], bytecode=artifact["bytecode"])
+    table = mutate(list(PLACEHOLDER_GRID_FACTORS))
+    decoded = system.chain.revert_of(
+        factory.constructor(METHODOLOGY_ID, 9, SPEC_HASH, table), system.association)
+    assert decoded.name == error
