@@ -1,5 +1,5 @@
 # TrustMRV: two commands do everything on a fresh machine.
-#   make demo   set up, then run the main job end to end (offline sample for now)
+#   make demo   set up, then run the main job end to end on the embedded chain
 #   make test   set up, then run the whole test suite
 # Set-up is idempotent: a stamp file per toolchain re-runs it only when its inputs change.
 
@@ -26,10 +26,7 @@ node_modules/.installed: package.json package-lock.json
 	touch $@
 
 demo: setup
-	rm -rf $(OUT)
-	MRV_KEY_PASSWORD=$${MRV_KEY_PASSWORD:-demo-only-password} $(BIN)/mrv keys new --light-kdf --out $(OUT)/device-key.json
-	MRV_KEY_PASSWORD=$${MRV_KEY_PASSWORD:-demo-only-password} $(BIN)/mrv bundle sample --count 16 --key $(OUT)/device-key.json --out $(OUT)/bundles
-	$(BIN)/mrv bundle verify $(OUT)/bundles/*.json
+	$(BIN)/mrv demo --out $(OUT)
 
 test: setup
 	$(BIN)/python -m pytest

@@ -15,7 +15,7 @@ from importlib.metadata import PackageNotFoundError, version
 
 from mrv_core.errors import MrvError
 
-from . import bundle_cmd, keys_cmd
+from . import bundle_cmd, chain_cmd, demo_cmd, keys_cmd
 from .options import EXIT_USAGE
 
 __all__ = ["build_parser", "main"]
@@ -37,8 +37,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"mrv {_version()}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    demo_cmd.register(commands)
     keys_cmd.register(commands)
     bundle_cmd.register(commands)
+    chain_cmd.register(commands)
     return parser
 
 

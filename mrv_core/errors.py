@@ -11,6 +11,8 @@ what was wrong without a debugger.
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 
 class MrvError(Exception):
     """Root of every TrustMRV error."""
@@ -93,3 +95,62 @@ class VerificationError(MrvError):
         self.step = step
         self.detail = detail
         super().__init__(f"step '{step}' failed: {detail}")
+
+
+# --- chain ---------------------------------------------------------------------------------------
+
+
+class ChainError(MrvError):
+    """Talking to the chain failed, or the chain refused what was asked.
+
+    ``receipt`` is the receipt of a transaction that was mined and failed, else ``None``.
+    """
+
+    receipt: object = None
+
+
+class ChainUnavailable(ChainError):
+    """The JSON-RPC endpoint could not be reached, even after the configured retries."""
+
+
+class WrongChain(ChainError):
+    """The node, deployment file or document belong to different chains or deployments."""
+
+
+class TransactionFailed(ChainError):
+    """A transaction was mined but failed without a decodable reason, or was never mined."""
+
+
+class ContractRevert(ChainError):
+    """A contract reverted with a custom error, decoded from the compiled artifacts' ABIs.
+
+    ``error`` is the Solidity error name (``AnchorRegistryBatchSeqMismatch``) and ``args`` its
+    arguments by name. Every error name has its own subclass, so callers can write
+    ``except ContractRevert.named("AnchorRegistryBatchSeqMismatch")``.
+    """
+
+    _classes: ClassVar[dict[str, type[ContractRevert]]] = {}
+
+    def __init__(self, error: str, args: dict[str, object]) -> None:
+        self.error = error
+        self.args_by_name = dict(args)
+        shown = ", ".join(f"{k}={_show(v)}" for k, v in args.items())
+        super().__init__(f"reverted with {error}({shown})")
+
+    @classmethod
+    def named(cls, error: str) -> type[ContractRevert]:
+        """The subclass for one Solidity error name (created on first use)."""
+        if error not in cls._classes:
+            cls._classes[error] = type(error, (ContractRevert,), {"__module__": __name__})
+        return cls._classes[error]
+
+    @classmethod
+    def of(cls, error: str, args: dict[str, object]) -> ContractRevert:
+        """An instance of the subclass for ``error``."""
+        return cls.named(error)(error, args)
+
+
+def _show(value: object) -> str:
+    if isinstance(value, bytes):
+        return "0x" + value.hex()
+    return str(value)

@@ -17,6 +17,7 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from coincurve import PrivateKey
 
@@ -89,6 +90,13 @@ class DeviceKey:
             )
         signature = self.sign_digest(reading_digest(reading, domain))
         return SignedReading(reading=reading, signature=signature, meter_path=meter_path)
+
+    def sign_transaction(self, transaction: dict[str, Any]) -> bytes:
+        """Sign an Ethereum transaction (a web3 transaction dict); return the raw bytes to send."""
+        from eth_account import Account
+
+        signed = Account.sign_transaction(transaction, self._private.secret)
+        return bytes(signed.raw_transaction)
 
     # -- keystore files --------------------------------------------------------------------------
 

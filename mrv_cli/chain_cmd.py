@@ -1,0 +1,99 @@
+"""``mrv chain``: deploy the consortium contracts, and describe a chain and its deployment."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from mrv_core.chain import CONTRACTS, ROLES, System, check_artifacts, deploy_system, load_artifacts
+from mrv_core.chain.deployment import DEFAULT_ADMIN_DELAY_S, DEFAULT_MAX_CLOCK_SKEW_S
+from mrv_core.codec import format_address
+from mrv_core.errors import ConfigError
+
+from .chain_options import add_chain_options, add_sender_options, open_chain, open_system, sender
+from .options import EXIT_OK, add_option
+
+__all__ = ["register"]
+
+
+def register(commands: Any) -> None:
+    chain = commands.add_parser("chain", help="deploy the contracts; describe a chain",
+                                description="The consortium contracts on an EVM chain.")
+    sub = chain.add_subparsers(dest="chain_command", metavar="ACTION", required=True)
+
+    deploy = sub.add_parser(
+        "deploy", help="deploy Consortium, AnchorRegistry, DeviceRegistry, MethodologyRegistry "
+                       "and ReportRegistry; write the deployment file",
+        description="Deploy the consortium contracts from the committed artifacts. The sender "
+                    "becomes the consortium's admin. Without --rpc this is a dry run on the "
+                    "embedded chain (gas figures, no file).")
+    add_chain_options(deploy, deployment=False)
+    add_sender_options(deploy, "--key", "MRV_DEPLOYER_KEY", "deployer")
+    add_option(deploy, "--password-file", "MRV_KEY_PASSWORD_FILE", type=Path, metavar="FILE",
+               help="password for --key (else MRV_KEY_PASSWORD, else a prompt)")
+    add_option(deploy, "--out", "MRV_DEPLOYMENT", type=Path, metavar="FILE",
+               help="deployment file to write (default deployment.json; needs --rpc)")
+    add_option(deploy, "--max-clock-skew", "MRV_MAX_CLOCK_SKEW", type=int,
+               default=DEFAULT_MAX_CLOCK_SKEW_S, metavar="SECONDS",
+               help=f"how far a batch may end in the future (default {DEFAULT_MAX_CLOCK_SKEW_S})")
+    add_option(deploy, "--admin-delay", "MRV_ADMIN_DELAY", type=int, default=DEFAULT_ADMIN_DELAY_S,
+               metavar="SECONDS", help="delay of a consortium admin transfer "
+                                       f"(default {DEFAULT_ADMIN_DELAY_S})")
+    deploy.set_defaults(handler=_deploy)
+
+    info = sub.add_parser("info", help="describe the chain and, given one, a deployment")
+    add_chain_options(info, deployment=True)
+    info.set_defaults(handler=_info)
+
+
+def _deploy(args: argparse.Namespace) -> int:
+    chain = open_chain(args)
+    if chain.embedded and args.out is not None:
+        raise ConfigError("the embedded chain ends with this command: a deployment file would "
+                          "point at nothing; pass --rpc URL (or run `mrv demo`)")
+    deployer = sender(chain, args.key, args.password_file, args.nonce_file)
+    deployment = deploy_system(deployer, admin_transfer_delay=args.admin_delay,
+                               max_clock_skew=args.max_clock_skew)
+    where = "embedded chain (dry run: its state ends with this command)" if chain.embedded \
+        else args.rpc
+    print(f"deployed on {where}, chainId {deployment.chain_id}, block {deployment.deploy_block}")
+    print(f"admin      {deployer.address}")
+    for name in CONTRACTS:
+        print(f"{name:<20} {deployment.address(name)}")
+    for what, gas in deployment.gas_used.items():
+        print(f"gas        {what}: {gas:,}")
+    if not chain.embedded:
+        out = args.out or Path("deployment.json")
+        deployment.write(out)
+        print(f"written    {out}")
+    return EXIT_OK
+
+
+def _info(args: argparse.Namespace) -> int:
+    chain = open_chain(args)
+    w3 = chain.w3
+    print(f"chain      {chain.url or 'embedded (in this process)'}")
+    print(f"chainId    {chain.chain_id}")
+    print(f"client     {chain.retrying('web3_clientVersion', lambda: w3.client_version)}")
+    print(f"head       block {chain.block_number()}")
+    if args.deployment is None:
+        return EXIT_OK
+    system = open_system(chain, args.deployment)
+    deployment = system.deployment
+    print(f"deployment {args.deployment} (block {deployment.deploy_block}, "
+          f"evmVersion {deployment.evm_version})")
+    for name in CONTRACTS:
+        print(f"{name:<20} {deployment.address(name)}")
+    stale = check_artifacts(deployment, load_artifacts())
+    print("artifacts  " + ("match the local build" if not stale
+                           else f"DIFFER from the local build: {', '.join(stale)}"))
+    skew = system.call("eth_call", lambda: system.anchors.functions.maxClockSkew().call())
+    print(f"clock skew {skew} s")
+    _print_roles(system, format_address(deployment.deployer))
+    return EXIT_OK
+
+
+def _print_roles(system: System, account: str) -> None:
+    held = [name for name in ("DEFAULT_ADMIN_ROLE", *ROLES) if system.has_role(name, account)]
+    print(f"deployer   {account}: {', '.join(held) or 'no role'}")

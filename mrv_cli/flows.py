@@ -1,0 +1,149 @@
+"""Procedures several commands share: anchoring a sample batch, writing bundles, verifying files.
+
+These compose mrv_core's pieces the way an operator would; the commands only parse options and
+print.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from mrv_core import (
+    AnchorRef,
+    Batch,
+    BatchFile,
+    Domain,
+    VerificationError,
+    VerifiedBatchFile,
+    bundle_for_readings,
+    verify_file,
+)
+from mrv_core.chain import KeySigner, System, Transactor, verify_on_chain
+from mrv_core.codec import format_address, format_hex
+from mrv_core.errors import ConfigError
+from mrv_core.hashing import keccak256
+from mrv_core.keys import DeviceKey
+
+__all__ = ["SAMPLE_SITE", "VerifyOutcome", "anchor_batch_as_sample_enterprise", "print_outcomes",
+           "verify_files", "write_bundles"]
+
+#: The site the sample device is registered at: keccak256 of its path prefix.
+SAMPLE_SITE = keccak256(b"demo-co/wuxi-plant")
+#: Anchors a funded sample device can pay for (on chains that charge gas).
+_ANCHORS_TO_FUND = 50
+_ANCHOR_GAS = 60_000
+
+
+def anchor_batch_as_sample_enterprise(system: System, enterprise: Transactor, device: DeviceKey,
+                                      batch: Batch) -> AnchorRef:
+    """Make ``enterprise`` an enterprise (when it is the consortium admin), register ``device``
+    under it, fund the device's gas if the chain charges any, and anchor ``batch`` from the
+    device's own account."""
+    if not system.has_role("ENTERPRISE_ROLE", enterprise.address):
+        if not system.has_role("DEFAULT_ADMIN_ROLE", enterprise.address):
+            raise ConfigError(f"{enterprise.address} is neither an enterprise nor the consortium "
+                              "admin: it cannot register the sample device")
+        system.grant_role(enterprise, "ENTERPRISE_ROLE", enterprise.address)
+    address = format_address(device.address)
+    status = system.device_status(device.address)
+    if status == "unregistered":
+        metadata = keccak256(json.dumps({"kind": "sample device", "meters": 4}).encode())
+        system.register_device(enterprise, device.address, SAMPLE_SITE, metadata)
+    elif status != "active":
+        raise ConfigError(f"sample device {address} is {status} on this chain; use another key")
+    _fund_gas(system, enterprise, address)
+    return system.anchor(Transactor(system.chain, KeySigner(device)), batch.header)
+
+
+def _fund_gas(system: System, funder: Transactor, address: str) -> None:
+    w3 = system.chain.w3
+    price = system.call("eth_gasPrice", lambda: int(w3.eth.gas_price))
+    block_gas = system.call("eth_getBlockByNumber",
+                            lambda: int(w3.eth.get_block("latest")["gasLimit"]))
+    # Nodes estimate gas with the block's limit and want the balance to cover it at the fee cap.
+    needed = price * (2 * block_gas + _ANCHOR_GAS * _ANCHORS_TO_FUND)
+    balance = system.call("eth_getBalance", lambda: int(w3.eth.get_balance(address)))  # type: ignore[arg-type]
+    if needed and balance < needed:
+        funder.transfer(address, needed - balance)
+
+
+def write_bundles(out: Path, batch: Batch, domain: Domain, anchor: AnchorRef | None) -> int:
+    """One bundle per reading, a multiproof bundle of all (if several) and the batch file."""
+    out.mkdir(parents=True, exist_ok=True)
+    BatchFile.of(batch, domain, anchor).write(out / f"batch-{batch.header.batch_seq}.json")
+    count = len(batch.readings)
+    width = max(5, len(str(count - 1)))
+    for i in range(count):
+        bundle_for_readings(batch, domain, [i], anchor).write(out / f"reading-{i:0{width}d}.json")
+    if count > 1:
+        bundle_for_readings(batch, domain, list(range(count)), anchor).write(
+            out / "multiproof.json")
+    return count
+
+
+@dataclass(frozen=True)
+class VerifyOutcome:
+    path: Path
+    ok: bool
+    fields: dict[str, Any]
+
+
+def verify_files(paths: Sequence[Path], system: System | None) -> list[VerifyOutcome]:
+    """Verify each file offline and, given a system, on chain."""
+    outcomes = []
+    for path in paths:
+        try:
+            verified = verify_file(path)
+            if system is not None:
+                verify_on_chain(verified, system)
+        except VerificationError as exc:
+            outcomes.append(VerifyOutcome(path, False, {"step": exc.step, "detail": exc.detail}))
+            continue
+        if isinstance(verified, VerifiedBatchFile):
+            header, sample, readings = verified.batch_file.batch, verified.batch_file.sample, None
+        else:
+            bundle = verified.bundle
+            header, sample, readings = bundle.batch, bundle.sample, len(bundle.readings)
+        outcomes.append(VerifyOutcome(path, True, {
+            "kind": "batch" if readings is None else "bundle", "readings": readings,
+            "leafCount": header.leaf_count, "device": format_address(header.device),
+            "batchSeq": header.batch_seq, "root": format_hex(header.root), "sample": sample,
+            "chainChecked": system is not None}))
+    return outcomes
+
+
+def print_outcomes(outcomes: Sequence[VerifyOutcome], *, as_json: bool,
+                   chain_checked: bool, max_ok_lines: int | None = None) -> int:
+    """Print one line per file (at most ``max_ok_lines`` successes) and a summary; return how
+    many failed."""
+    shown_ok = 0
+    for outcome in outcomes:
+        if outcome.ok and not as_json and max_ok_lines is not None:
+            shown_ok += 1
+            if shown_ok > max_ok_lines:
+                continue
+        if as_json:
+            print(json.dumps({"file": str(outcome.path), "ok": outcome.ok, **outcome.fields}))
+            continue
+        f = outcome.fields
+        if not outcome.ok:
+            print(f"FAIL  {outcome.path}: step '{f['step']}' failed: {f['detail']}")
+            continue
+        note = "  SAMPLE (offline domain)" if f["sample"] else ""
+        what = (f"batch file, all {f['leafCount']} leaves" if f["kind"] == "batch"
+                else f"{f['readings']} reading(s)")
+        print(f"OK    {outcome.path}: {what} of {f['device']} in batch #{f['batchSeq']}, "
+              f"root {f['root']}{note}")
+    failed = sum(not o.ok for o in outcomes)
+    if not as_json and max_ok_lines is not None and shown_ok > max_ok_lines:
+        print(f"...   and {shown_ok - max_ok_lines} more OK")
+    if not as_json:
+        scope = ("offline and against the chain" if chain_checked
+                 else "offline: signatures, leaves, proofs and roots; chain not checked")
+        print(f"{len(outcomes) - failed} of {len(outcomes)} file(s) verified"
+              + (f", {failed} FAILED" if failed else "") + f" ({scope})")
+    return failed

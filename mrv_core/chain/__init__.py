@@ -1,0 +1,36 @@
+"""mrv_core.chain: the chain client and the contract bindings.
+
+One interface over two backends (the embedded eth-tester chain and any JSON-RPC node),
+transactions with durable nonces, confirmations and decoded custom errors, the deployment file,
+bindings to the deployed contracts, and the chain steps of bundle verification.
+"""
+
+from .artifacts import Artifacts, load_artifacts
+from .backend import EMBEDDED, Chain, ChainSettings, connect
+from .deployment import CONTRACTS, DEPLOYMENT_FORMAT, Deployment, check_artifacts, deploy_system
+from .system import ROLES, System
+from .transactions import KeySigner, NodeSigner, NonceTracker, Sent, Transactor
+from .verify import CHAIN_STEPS, verify_on_chain
+
+__all__ = [
+    "CHAIN_STEPS",
+    "CONTRACTS",
+    "DEPLOYMENT_FORMAT",
+    "EMBEDDED",
+    "ROLES",
+    "Artifacts",
+    "Chain",
+    "ChainSettings",
+    "Deployment",
+    "KeySigner",
+    "NodeSigner",
+    "NonceTracker",
+    "Sent",
+    "System",
+    "Transactor",
+    "check_artifacts",
+    "connect",
+    "deploy_system",
+    "load_artifacts",
+    "verify_on_chain",
+]

@@ -1,0 +1,158 @@
+"""Bindings to one deployed system: its contracts, the calls other parts need, typed results.
+
+Reads go through ``eth_call`` with the chain's retry policy; writes take the
+:class:`~mrv_core.chain.transactions.Transactor` of the account that must send them (the
+enterprise registers its devices, the device anchors its own batches).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+from web3.contract import Contract
+
+from ..batch import BatchHeader
+from ..bundle import AnchorRef
+from ..codec import format_address
+from ..eip712 import Domain
+from ..errors import TransactionFailed, WrongChain
+from .artifacts import Artifacts, load_artifacts
+from .backend import Chain, checksum
+from .deployment import Deployment, require_chain
+from .transactions import Sent, Transactor
+
+__all__ = ["DEVICE_STATUSES", "ROLES", "System"]
+
+T = TypeVar("T")
+ROLES = ("ASSOCIATION_ROLE", "ENTERPRISE_ROLE", "REGULATOR_ROLE")
+#: ``IDeviceRegistry.DeviceStatus`` by its numeric value.
+DEVICE_STATUSES = ("unregistered", "active", "suspended", "revoked")
+
+
+class System:
+    """The contracts of one deployment on one chain."""
+
+    def __init__(self, chain: Chain, deployment: Deployment,
+                 artifacts: Artifacts | None = None) -> None:
+        require_chain(deployment, chain.chain_id)
+        self.chain = chain
+        self.deployment = deployment
+        self.artifacts = artifacts or load_artifacts()
+        self.consortium = self._contract("Consortium")
+        self.anchors = self._contract("AnchorRegistry")
+        self.devices = self._contract("DeviceRegistry")
+        self.methodologies = self._contract("MethodologyRegistry")
+        self.reports = self._contract("ReportRegistry")
+
+    def _contract(self, name: str) -> Contract:
+        return self.chain.w3.eth.contract(address=checksum(self.deployment.contracts[name]),
+                                          abi=self.artifacts.abi(name))
+
+    @property
+    def domain(self) -> Domain:
+        """The EIP-712 domain readings of this deployment are signed under."""
+        return Domain(self.chain.chain_id, self.deployment.contracts["AnchorRegistry"])
+
+    def call(self, what: str, function: Callable[[], T]) -> T:
+        return self.chain.retrying(what, function)
+
+    def check_code(self) -> None:
+        """Raise :class:`WrongChain` unless every contract of the deployment has code."""
+        w3 = self.chain.w3
+        for name, address in self.deployment.contracts.items():
+            code = self.call("eth_getCode", lambda a=address: w3.eth.get_code(checksum(a)))  # type: ignore[misc]
+            if not code:
+                raise WrongChain(f"no {name} code at {format_address(address)} on chainId "
+                                 f"{self.chain.chain_id}: wrong deployment file or node")
+
+    # -- roles ------------------------------------------------------------------------------------
+
+    def role(self, name: str) -> bytes:
+        if name not in (*ROLES, "DEFAULT_ADMIN_ROLE"):
+            raise ValueError(f"unknown role {name!r}")
+        fn = getattr(self.consortium.functions, name)
+        return bytes(self.call("eth_call", lambda: fn().call()))
+
+    def has_role(self, name: str, account: str) -> bool:
+        role = self.role(name)
+        return bool(self.call("eth_call",
+                              lambda: self.consortium.functions.hasRole(role, account).call()))
+
+    def grant_role(self, admin: Transactor, name: str, account: str) -> Sent:
+        return admin.send(self.consortium.functions.grantRole(self.role(name), account),
+                          description=f"grant {name} to {account}")
+
+    # -- devices ----------------------------------------------------------------------------------
+
+    def register_device(self, enterprise: Transactor, device: bytes, site: bytes,
+                        metadata_hash: bytes) -> Sent:
+        address = format_address(device)
+        return enterprise.send(
+            self.devices.functions.registerDevice(address, site, metadata_hash),
+            description=f"register device {address}")
+
+    def device_status(self, device: bytes) -> str:
+        """``unregistered``, ``active``, ``suspended`` or ``revoked``."""
+        address = format_address(device)
+        status = int(self.call("eth_call",
+                               lambda: self.devices.functions.statusOf(address).call()))
+        return DEVICE_STATUSES[status]
+
+    def is_registered_at(self, device: bytes, block: int) -> bool:
+        address = format_address(device)
+        return bool(self.call("eth_call", lambda: self.devices.functions.isRegisteredAt(
+            address, block).call()))
+
+    def device_record(self, device: bytes) -> Any:
+        address = format_address(device)
+        return self.call("eth_call", lambda: self.devices.functions.device(address).call())
+
+    # -- anchors ----------------------------------------------------------------------------------
+
+    def next_batch_seq(self, device: bytes) -> int:
+        address = format_address(device)
+        return int(self.call("eth_call",
+                             lambda: self.anchors.functions.nextBatchSeq(address).call()))
+
+    def batch_root(self, device: bytes, batch_seq: int) -> bytes:
+        address = format_address(device)
+        return bytes(self.call("eth_call", lambda: self.anchors.functions.batchRoot(
+            address, batch_seq).call()))
+
+    def anchor(self, device: Transactor, header: BatchHeader) -> AnchorRef:
+        """Anchor ``header`` from the device's own account; return where it landed."""
+        if format_address(header.device) != device.address:
+            raise TransactionFailed(f"batch of {format_address(header.device)} cannot be "
+                                    f"anchored by {device.address}")
+        sent = device.send(self.anchors.functions.anchor(
+            header.batch_seq, header.root, header.leaf_count, header.from_timestamp,
+            header.to_timestamp), description=f"anchor batch {header.batch_seq}")
+        return AnchorRef(chain_id=self.chain.chain_id,
+                         anchor_registry=self.deployment.contracts["AnchorRegistry"],
+                         device_registry=self.deployment.contracts["DeviceRegistry"],
+                         transaction_hash=sent.tx_hash, block_number=sent.block_number)
+
+    def anchored_headers(self, receipt: Any) -> list[BatchHeader]:
+        """The batch headers a transaction anchored, read from its ``BatchAnchored`` events."""
+        from web3.logs import DISCARD
+
+        events = self.anchors.events.BatchAnchored().process_receipt(receipt, errors=DISCARD)
+        return [BatchHeader(device=bytes.fromhex(e["args"]["device"][2:]),
+                            batch_seq=int(e["args"]["batchSeq"]), root=bytes(e["args"]["root"]),
+                            leaf_count=int(e["args"]["leafCount"]),
+                            from_timestamp=int(e["args"]["fromTimestamp"]),
+                            to_timestamp=int(e["args"]["toTimestamp"]))
+                for e in events if e["address"] == self.anchors.address]
+
+    def verify_reading(self, device: bytes, batch_seq: int, leaf: bytes,
+                       proof: Sequence[bytes]) -> bool:
+        address = format_address(device)
+        return bool(self.call("eth_call", lambda: self.anchors.functions.verifyReading(
+            address, batch_seq, leaf, list(proof)).call()))
+
+    def verify_readings(self, device: bytes, batch_seq: int, leaves: Sequence[bytes],
+                        proof: Sequence[bytes], flags: Sequence[bool]) -> bool:
+        address = format_address(device)
+        return bool(self.call("eth_call", lambda: self.anchors.functions.verifyReadings(
+            address, batch_seq, list(leaves), list(proof), list(flags)).call()))

@@ -1,0 +1,120 @@
+"""The mrv commands that talk to a chain, end to end: embedded, and a real anvil node."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from web3 import HTTPProvider, Web3
+
+from mrv_cli.main import main
+from mrv_core.keys import PASSWORD_ENV
+
+from ..conftest import free_port
+
+OK, FAILED, USAGE = 0, 1, 2
+
+
+def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
+    code = main(argv)
+    captured = capsys.readouterr()
+    return code, captured.out + captured.err
+
+
+@pytest.fixture(autouse=True)
+def _password(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(PASSWORD_ENV, "test-password")
+
+
+def new_key(path: Path, capsys: pytest.CaptureFixture[str]) -> str:
+    code, out = run(["keys", "new", "--light-kdf", "--out", str(path)], capsys)
+    assert code == OK
+    return out.split()[1]
+
+
+def test_embedded_deploy_is_a_dry_run(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out = run(["chain", "deploy"], capsys)
+    assert code == OK and "dry run" in out and "gas        Consortium:" in out
+    code, out = run(["chain", "deploy", "--out", str(tmp_path / "d.json")], capsys)
+    assert code == USAGE and "would point at nothing" in out
+    assert not (tmp_path / "d.json").exists()
+
+
+def test_deploy_sample_anchor_and_verify_on_anvil(anvil_url: str, tmp_path: Path,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    deployment = tmp_path / "deployment.json"
+    chain = ["--rpc", anvil_url, "--deployment", str(deployment)]
+    code, out = run(["chain", "deploy", "--rpc", anvil_url, "--out", str(deployment)], capsys)
+    assert code == OK and deployment.is_file()
+    code, out = run(["chain", "info", *chain], capsys)
+    assert code == OK and "artifacts  match the local build" in out
+    assert "DEFAULT_ADMIN_ROLE" in out
+
+    device_key = tmp_path / "device.json"
+    device = new_key(device_key, capsys)
+    for batch_seq, count in ((0, 6), (1, 3)):
+        code, out = run(["bundle", "sample", "--count", str(count), "--key", str(device_key),
+                         "--out", str(tmp_path / f"b{batch_seq}"), *chain], capsys)
+        assert code == OK, out
+        assert f"batch      #{batch_seq}: {count} readings" in out and "anchored on chainId" in out
+    files = sorted(map(str, (tmp_path / "b0").iterdir())) + sorted(
+        map(str, (tmp_path / "b1").iterdir()))
+    code, out = run(["bundle", "verify", *files, *chain], capsys)
+    assert code == OK, out
+    assert f"{len(files)} of {len(files)} file(s) verified (offline and against the chain)" in out
+    bundle = json.loads((tmp_path / "b1" / "reading-00002.json").read_text())
+    assert bundle["batch"]["device"] == device and bundle["anchor"]["chainId"] == "31337"
+    assert bundle["domain"]["verifyingContract"] == bundle["anchor"]["anchorRegistry"]
+
+    # The same bundles against another deployment on the same node: the chain step refuses.
+    other = tmp_path / "other.json"
+    assert run(["chain", "deploy", "--rpc", anvil_url, "--out", str(other)], capsys)[0] == OK
+    code, out = run(["bundle", "verify", files[0], "--rpc", anvil_url, "--deployment",
+                     str(other)], capsys)
+    assert code == FAILED and "step 'chain' failed" in out
+
+    # A bundle whose unsigned header field (leafCount) was changed: only the chain can tell.
+    doc = json.loads((tmp_path / "b0" / "reading-00001.json").read_text())
+    doc["batch"]["leafCount"] = "7"
+    tampered = tmp_path / "tampered.json"
+    tampered.write_text(json.dumps(doc))
+    assert run(["bundle", "verify", str(tampered)], capsys)[0] == OK  # offline cannot tell
+    code, out = run(["bundle", "verify", str(tampered), *chain], capsys)
+    assert code == FAILED and "step 'anchor' failed" in out
+
+
+def test_keystore_deployer_with_a_nonce_file(anvil_url: str, tmp_path: Path,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    deployer_key = tmp_path / "deployer.json"
+    deployer = new_key(deployer_key, capsys)
+    w3 = Web3(HTTPProvider(anvil_url))
+    funding = w3.eth.send_transaction({"from": w3.eth.accounts[0], "to": deployer,
+                                       "value": 10**20})
+    w3.eth.wait_for_transaction_receipt(funding)
+    nonce_file = tmp_path / "nonce.json"
+    code, out = run(["chain", "deploy", "--rpc", anvil_url, "--key", str(deployer_key),
+                     "--nonce-file", str(nonce_file), "--out", str(tmp_path / "d.json")], capsys)
+    assert code == OK and f"admin      {deployer}" in out
+    assert json.loads(nonce_file.read_text())["nextNonce"] == "4"  # four deployments
+
+
+def test_demo_runs_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out_dir = tmp_path / "demo"
+    code, out = run(["demo", "--count", "8", "--out", str(out_dir)], capsys)
+    assert code == OK, out
+    assert "10 of 10 file(s) verified (offline and against the chain)" in out
+    assert "step 'signature' failed" in out and "0 of 1 file(s) verified, 1 FAILED" in out
+    bundles = sorted(map(str, (out_dir / "bundles").iterdir()))
+    assert run(["bundle", "verify", *bundles], capsys)[0] == OK  # offline, chain long gone
+    assert run(["demo", "--count", "4", "--out", str(out_dir)], capsys)[0] == OK  # replaced
+    (tmp_path / "precious").mkdir()
+    code, out = run(["demo", "--out", str(tmp_path / "precious")], capsys)
+    assert code == USAGE and "holds no earlier demo" in out
+
+
+def test_unreachable_node_is_a_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    url = f"http://127.0.0.1:{free_port()}"
+    code, out = run(["chain", "info", "--rpc", url], capsys)
+    assert code == USAGE and "unreachable" in out
