@@ -1,7 +1,7 @@
 """The compiled contract artifacts (``contracts/build``) and the decoding of custom errors.
 
 Artifacts are committed, so running TrustMRV never needs a compiler. Each is the JSON written by
-``scripts/compile_contracts.py``: ABI, creation and runtime bytecode, compiler settings and
+``mrv contracts build``: ABI, creation and runtime bytecode, compiler settings and
 metadata. Their keccak256 goes into every deployment file, so a deployment records exactly which
 build it came from.
 
@@ -54,7 +54,7 @@ class Artifacts:
         files = sorted(directory.glob("*.json")) if directory.is_dir() else []
         if not files:
             raise ConfigError(f"no contract artifacts in {directory}: run "
-                              "`python scripts/compile_contracts.py` (after `make setup`)")
+                              "`mrv contracts build` (after `make setup`)")
         self.directory = directory
         self._raw = {path.stem: path.read_bytes() for path in files}
         self._by_name: dict[str, dict[str, Any]] = {
