@@ -68,8 +68,11 @@ class Artifacts:
                     continue
                 inputs = tuple((i["name"], _canonical_type(i)) for i in item["inputs"])
                 signature = f"{item['name']}({','.join(t for _, t in inputs)})"
-                self._errors.setdefault(keccak256(signature.encode())[:4],
-                                        _ErrorSpec(item["name"], inputs))
+                spec = _ErrorSpec(item["name"], inputs)
+                known = self._errors.setdefault(keccak256(signature.encode())[:4], spec)
+                if known != spec:  # two errors, one selector: decoding would be ambiguous
+                    raise ConfigError(f"error selector clash in {directory}: {known.name} "
+                                      f"and {spec.name}")
 
     def __getitem__(self, name: str) -> dict[str, Any]:
         try:

@@ -13,7 +13,9 @@ A :class:`Transactor` sends contract calls and deployments for one account:
    transactor recognises by hash.
 4. It waits for the receipt and for ``confirmations`` blocks, checking after the wait that the
    receipt still sits in the same block (a reorganisation sends it back to waiting).
-5. A mined failure is replayed with ``eth_call`` in its block to recover and decode the reason.
+5. A mined failure is replayed with ``eth_call`` at its block (that block's environment and
+   end state) to recover and decode the reason; exact unless a later transaction of the same
+   block changed the state the call depends on.
 """
 
 from __future__ import annotations
@@ -302,7 +304,7 @@ class Transactor:
         replay = {k: transaction[k] for k in ("from", "to", "data", "value", "gas")
                   if k in transaction}
         try:
-            self.chain.w3.eth.call(replay, block - 1)  # type: ignore[arg-type]
+            self.chain.w3.eth.call(replay, block)  # type: ignore[arg-type]
         except Exception as exc:
             return self._reverted(exc, description)
         return TransactionFailed(f"{description}: {format_hex(tx_hash)} failed in block {block}")

@@ -1,40 +1,42 @@
-"""Shared helpers of the contract tests: artifacts, revert decoding, the Chain wrapper, actors.
+"""Shared helpers of the contract tests: the backend under test, the actors, scenario data.
 
 Fixtures live in ``conftest.py`` beside this module; test modules import these helpers as
 ``from integration.contracts.support import ...`` (``tests`` is on the Python path).
-Accounts are local keys derived from fixed labels and funded from the node's first account, so
-the same code signs transactions on both backends, and device accounts can sign readings too.
-Reverts are decoded against the custom errors of every artifact's ABI.
+
+Everything a client of the contracts needs comes from :mod:`mrv_core.chain`, the one chain client
+of the project: the artifacts and the decoding of custom errors, the connection to either backend,
+signing and sending transactions (a :class:`~mrv_core.chain.Transactor` per actor), deploying the
+system. What lives here is only for tests: snapshots, time travel and empty blocks, the
+placeholder factor table, the actors (local keys derived from fixed labels, funded from the
+node's first account, so the same code signs on both backends and device accounts can sign
+readings too), and the gas figures printed at the end of the run.
 """
 
 from __future__ import annotations
 
-import ast
 import dataclasses
-import json
 import random
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-import pytest
-from eth_abi import decode as abi_decode
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from eth_utils import keccak
 from web3 import Web3
 from web3.contract import Contract
-from web3.exceptions import ContractLogicError
 
 from factories import make_reading
-from mrv_core import Domain
 from mrv_core.batch import Batch, build_batch
+from mrv_core.bundle import AnchorRef
+from mrv_core.chain import Chain, KeySigner, NodeSigner, Sent, Transactor, load_artifacts
+from mrv_core.chain import System as ChainSystem
+from mrv_core.chain.artifacts import revert_data
+from mrv_core.errors import ContractRevert
 from mrv_core.keys import DeviceKey
 
 ROOT = Path(__file__).resolve().parents[3]
-BUILD_DIR = ROOT / "contracts" / "build"
-ANVIL = ROOT / "node_modules" / ".bin" / "anvil"
 BACKENDS = ("eth-tester", "anvil")
 
 ADMIN_DELAY = 3 * 24 * 3600
@@ -75,145 +77,64 @@ SPEC_HASH = keccak(text="PLACEHOLDER specification of cn.electricity.location v1
 V1_EFFECTIVE_FROM = int(datetime(2020, 1, 1, tzinfo=UTC).timestamp())
 
 
-# -- artifacts and revert decoding ----------------------------------------------------------------
+# -- the backend under test -----------------------------------------------------------------------
 
-@dataclass(frozen=True)
-class RevertError:
-    """A decoded revert: the custom error's name and its arguments."""
+class Backend:
+    """One chain under test: the :mod:`mrv_core.chain` client, a Transactor per actor, and the
+    test-only controls (snapshots, time travel, empty blocks)."""
 
-    name: str
-    args: tuple[Any, ...]
-
-
-class Artifacts:
-    """The compiled artifacts in contracts/build, and a decoder for every error they declare."""
-
-    def __init__(self, directory: Path) -> None:
-        if not directory.is_dir() or not any(directory.glob("*.json")):
-            pytest.fail(f"no contract artifacts in {directory}: run "
-                        "`python scripts/compile_contracts.py` (needs `make setup`: npm install)")
-        self._by_name = {p.stem: json.loads(p.read_text(encoding="utf-8"))
-                         for p in sorted(directory.glob("*.json"))}
-        self._errors: dict[bytes, tuple[str, list[str]]] = {
-            bytes.fromhex("08c379a0"): ("Error", ["string"]),
-            bytes.fromhex("4e487b71"): ("Panic", ["uint256"]),
-        }
-        for artifact in self._by_name.values():
-            for item in artifact["abi"]:
-                if item["type"] == "error":
-                    types = [_abi_type(i) for i in item["inputs"]]
-                    selector = keccak(text=f"{item['name']}({','.join(types)})")[:4]
-                    known = self._errors.setdefault(selector, (item["name"], types))
-                    assert known == (item["name"], types), f"error selector clash: {known}"
-
-    def __getitem__(self, name: str) -> dict[str, Any]:
-        return self._by_name[name]
-
-    def names(self) -> list[str]:
-        return list(self._by_name)
-
-    def decode_error(self, data: bytes) -> RevertError:
-        if len(data) < 4:
-            return RevertError("<empty revert>", ())
-        name, types = self._errors.get(data[:4], (f"<unknown 0x{data[:4].hex()}>", []))
-        values = abi_decode(types, data[4:]) if types else ()
-        return RevertError(name, tuple(Web3.to_checksum_address(v) if t == "address" else v
-                                       for t, v in zip(types, values, strict=True)))
-
-
-def _abi_type(param: dict[str, Any]) -> str:
-    if param["type"].startswith("tuple"):
-        inner = ",".join(_abi_type(c) for c in param["components"])
-        return f"({inner}){param['type'][5:]}"
-    return str(param["type"])
-
-
-def _revert_data(exc: BaseException) -> bytes:
-    """Raw revert data from web3 (anvil) or eth-tester exceptions."""
-    if isinstance(exc, ContractLogicError):
-        data = exc.data
-        if isinstance(data, str) and data.startswith("0x"):
-            return bytes.fromhex(data[2:])
-        if isinstance(data, dict) and "data" in data:
-            return bytes.fromhex(str(data["data"])[2:])
-    # eth-tester: the raw bytes, or their repr (``b'...'``), on the exception or one it wraps.
-    seen: BaseException | None = exc
-    while seen is not None:
-        arg = seen.args[0] if seen.args else None
-        if isinstance(arg, bytes):
-            return arg
-        if isinstance(arg, str):
-            text = arg.removeprefix("execution reverted: ")
-            if text[:2] in ("b'", 'b"'):
-                value = ast.literal_eval(text)
-                if isinstance(value, bytes):
-                    return value
-        seen = seen.__context__
-    raise AssertionError(f"cannot find revert data in {exc!r}")
-
-
-# -- the chain ------------------------------------------------------------------------------------
-
-class Chain:
-    """One backend: web3, local signing, deployment from artifacts, snapshots, time control."""
-
-    def __init__(self, backend: str, w3: Web3, artifacts: Artifacts) -> None:
-        self.backend = backend
-        self.w3 = w3
-        self.artifacts = artifacts
-        self._funder = w3.eth.accounts[0]
+    def __init__(self, name: str, client: Chain) -> None:
+        self.name = name
+        self.client = client
+        self.w3 = client.w3
+        self.artifacts = load_artifacts()
+        self._funder = Transactor(client, NodeSigner(client.unlocked_accounts()[0]))
+        self._transactors: dict[str, Transactor] = {}
 
     # transactions
+    def transactor(self, sender: LocalAccount) -> Transactor:
+        """The Transactor that signs with ``sender``'s key."""
+        if sender.address not in self._transactors:
+            key = DeviceKey.from_private_bytes(bytes(sender.key))
+            self._transactors[sender.address] = Transactor(self.client, KeySigner(key),
+                                                           artifacts=self.artifacts)
+        return self._transactors[sender.address]
+
     def fund(self, address: str, wei: int = 10**21) -> None:
-        tx = self.w3.eth.send_transaction({"from": self._funder, "to": address, "value": wei})
-        assert self.w3.eth.wait_for_transaction_receipt(tx)["status"] == 1
+        self._funder.transfer(address, wei)
 
-    def send(self, fn: Any, sender: LocalAccount, *, gas: int | None = None,
-             expect_success: bool = True) -> Any:
-        """Sign ``fn`` (a contract function or constructor call) with ``sender`` and mine it."""
-        params: dict[str, Any] = {
-            "from": sender.address,
-            "nonce": self.w3.eth.get_transaction_count(sender.address, "pending"),
-        }
-        if gas is not None:
-            params["gas"] = gas
-        try:
-            tx = fn.build_transaction(params)  # estimates gas: a revert surfaces here
-        except Exception as exc:
-            try:
-                decoded = self.artifacts.decode_error(_revert_data(exc))
-            except AssertionError:
-                raise exc from None
-            raise AssertionError(f"transaction would revert with {decoded}") from exc
-        tx_hash = self.w3.eth.send_raw_transaction(sender.sign_transaction(tx).raw_transaction)
-        receipt = self.w3.eth.wait_for_transaction_receipt(tx_hash, timeout=30)
-        if expect_success:
-            assert receipt["status"] == 1, f"transaction failed: {receipt}"
-        return receipt
+    def send(self, fn: Any, sender: LocalAccount, *, gas: int | None = None) -> Sent:
+        """Send ``fn`` (a contract function call) from ``sender`` and wait for it to succeed.
 
-    def deploy(self, name: str, *args: Any, sender: LocalAccount) -> Contract:
-        artifact = self.artifacts[name]
-        factory = self.w3.eth.contract(abi=artifact["abi"], bytecode=artifact["bytecode"])
-        receipt = self.send(factory.constructor(*args), sender)
-        contract = self.at(name, receipt["contractAddress"])
-        contract.deploy_receipt = receipt  # type: ignore[attr-defined]
-        return contract
+        A call that would revert raises its decoded ``ContractRevert`` before anything is sent;
+        with explicit ``gas`` it is mined and fails, raising a ``ChainError`` whose ``receipt``
+        is the failed transaction's.
+        """
+        name = getattr(fn, "fn_name", "constructor")
+        return self.transactor(sender).send(fn, description=f"{name} by {sender.address}",
+                                            gas=gas)
 
-    def at(self, name: str, address: str) -> Contract:
-        return self.w3.eth.contract(address=address, abi=self.artifacts[name]["abi"])
+    def deploy(self, name: str, *args: Any, sender: LocalAccount) -> tuple[Contract, Sent]:
+        return self.transactor(sender).deploy(name, *args)
 
-    def revert_of(self, fn: Any, sender: str | LocalAccount) -> RevertError:
-        """The decoded custom error ``fn`` reverts with when called by ``sender`` (eth_call)."""
-        address = sender if isinstance(sender, str) else sender.address
+    def revert_of(self, fn: Any, sender: LocalAccount) -> ContractRevert:
+        """The custom error ``fn`` reverts with when called by ``sender`` (``eth_call``; a
+        constructor call runs its init code). Fails unless it reverts with a known error."""
         try:
             if hasattr(fn, "call"):
-                fn.call({"from": address})
-            else:  # a constructor: run its init code in an eth_call
-                self.w3.eth.call({"from": address, "data": fn.data_in_transaction})
+                fn.call({"from": sender.address})
+            else:
+                self.w3.eth.call({"from": sender.address, "data": fn.data_in_transaction})
         except Exception as exc:  # web3 ContractLogicError or eth-tester TransactionFailed
-            return self.artifacts.decode_error(_revert_data(exc))
+            data = revert_data(exc)
+            if data is None:
+                raise AssertionError(f"no revert data in {exc!r}") from exc
+            decoded = self.artifacts.decode_revert(data)
+            if not isinstance(decoded, ContractRevert):
+                raise AssertionError(f"not a known custom error: {decoded}") from exc
+            return decoded
         name = getattr(fn, "fn_name", "constructor")
-        raise AssertionError(f"{name} did not revert for {address}")
+        raise AssertionError(f"{name} did not revert for {sender.address}")
 
     # state and time
     def snapshot(self) -> Any:
@@ -228,7 +149,7 @@ class Chain:
 
     def set_next_timestamp(self, timestamp: int) -> None:
         """Make the next mined block carry ``timestamp``."""
-        if self.backend == "anvil":
+        if self.name == "anvil":
             self.w3.provider.make_request("evm_setNextBlockTimestamp", [timestamp])  # type: ignore[arg-type]
             return
         tester = self.w3.provider.ethereum_tester  # type: ignore[attr-defined]
@@ -241,14 +162,10 @@ class Chain:
 
     def mine(self) -> None:
         """Mine one empty block (at the time set by :meth:`set_next_timestamp`, if any)."""
-        if self.backend == "anvil":
+        if self.name == "anvil":
             self.w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
         else:
             self.w3.provider.ethereum_tester.mine_blocks(1)  # type: ignore[attr-defined]
-
-    def domain(self, verifying_contract: str) -> Domain:
-        return Domain(chain_id=self.w3.eth.chain_id,
-                      verifying_contract=bytes.fromhex(verifying_contract[2:]))
 
 
 # -- the deployed system --------------------------------------------------------------------------
@@ -276,7 +193,8 @@ class Device:
 
 @dataclass
 class System:
-    chain: Chain
+    chain: Backend
+    core: ChainSystem  # the same deployment through mrv_core.chain's bindings
     admin: LocalAccount
     association: LocalAccount
     association2: LocalAccount
@@ -287,22 +205,39 @@ class System:
     device: Device  # registered for `enterprise` at SITE
     device2: Device  # registered for `enterprise2` at SITE_B
     spares: tuple[Device, ...]  # funded, never registered
-    consortium: Contract
-    anchors: Contract
-    devices: Contract
-    methodologies: Contract
-    reports: Contract
     electricity: Contract  # LocationBasedElectricity v1, published, in force from 2020
 
     @property
     def w3(self) -> Web3:
         return self.chain.w3
 
+    @property
+    def consortium(self) -> Contract:
+        return self.core.consortium
+
+    @property
+    def anchors(self) -> Contract:
+        return self.core.anchors
+
+    @property
+    def devices(self) -> Contract:
+        return self.core.devices
+
+    @property
+    def methodologies(self) -> Contract:
+        return self.core.methodologies
+
+    @property
+    def reports(self) -> Contract:
+        return self.core.reports
+
     def role(self, name: str) -> bytes:
-        return bytes(getattr(self.consortium.functions, name)().call())
+        return self.core.role(name)
 
     def anchor(self, device: Device, batch_seq: int, root: bytes, leaf_count: int = 1,
-               from_ts: int | None = None, to_ts: int | None = None) -> Any:
+               from_ts: int | None = None, to_ts: int | None = None) -> Sent:
+        """Anchor any header values (a root of nothing in particular, by default covering the
+        last minute) from ``device``'s account."""
         now = self.chain.latest_timestamp()
         return self.chain.send(self.anchors.functions.anchor(
             batch_seq, root, leaf_count, now - 60 if from_ts is None else from_ts,
@@ -316,8 +251,6 @@ GAS_FIGURES: dict[str, dict[str, int]] = {}
 
 def record_gas(backend: str, what: str, gas: int) -> None:
     GAS_FIGURES.setdefault(what, {})[backend] = gas
-
-
 
 
 # -- reports --------------------------------------------------------------------------------------
@@ -365,21 +298,18 @@ def events(contract: Contract, name: str, receipt: Any) -> list[dict[str, Any]]:
 
 def signed_batch(system: System, device: Device, count: int, *, seed: int = 0,
                  batch_seq: int = 0) -> Batch:
-    """A batch of ``count`` random valid readings of ``device``, signed under the chain's domain,
-    measured in the hour before the latest block."""
+    """A batch of ``count`` random valid readings of ``device``, signed under the deployment's
+    domain, measured in the hour before the latest block."""
     rng = random.Random(seed)
     now = system.chain.latest_timestamp()
-    domain = system.chain.domain(system.anchors.address)
     signed = []
     for i in range(count):
         reading, path = make_reading(rng, device.key.address, seq=i)
         reading = dataclasses.replace(reading, timestamp=now - 3600 + i % 3600)
-        signed.append(device.key.sign_reading(reading, domain, path))
+        signed.append(device.key.sign_reading(reading, system.core.domain, path))
     return build_batch(device.key.address, batch_seq, signed)
 
 
-def anchor_batch(system: System, device: Device, batch: Batch) -> Any:
-    header = batch.header
-    return system.chain.send(system.anchors.functions.anchor(
-        header.batch_seq, header.root, header.leaf_count, header.from_timestamp,
-        header.to_timestamp), device.account)
+def anchor_batch(system: System, device: Device, batch: Batch) -> AnchorRef:
+    """Anchor ``batch`` from ``device``'s account (``mrv_core.chain.System.anchor``)."""
+    return system.core.anchor(system.chain.transactor(device.account), batch.header)

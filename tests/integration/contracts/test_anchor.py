@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from eth_utils import keccak
 from integration.contracts.support import (
     MAX_CLOCK_SKEW,
@@ -14,6 +15,10 @@ from integration.contracts.support import (
     signed_batch,
 )
 
+from mrv_core.errors import ContractRevert
+
+TIMESTAMP_IN_FUTURE = ContractRevert.named("AnchorRegistryTimestampInFuture")
+
 
 def _root(label: str) -> bytes:
     return keccak(text=label)
@@ -21,7 +26,9 @@ def _root(label: str) -> bytes:
 
 def test_anchor_stores_root_and_emits_header(system: System) -> None:
     batch = signed_batch(system, system.device, 5)
-    receipt = anchor_batch(system, system.device, batch)
+    anchored = anchor_batch(system, system.device, batch)
+    receipt = system.w3.eth.get_transaction_receipt(anchored.transaction_hash)  # type: ignore[arg-type]
+    assert receipt["blockNumber"] == anchored.block_number
     header = batch.header
     device = system.device.address
     assert events(system.anchors, "BatchAnchored", receipt) == [{
@@ -31,7 +38,7 @@ def test_anchor_stores_root_and_emits_header(system: System) -> None:
     assert functions.batchRoot(device, 0).call() == header.root
     assert functions.batchRoot(device, 1).call() == bytes(32)
     assert functions.nextBatchSeq(device).call() == 1
-    assert functions.deviceState(device).call() == (1, 1, receipt["blockNumber"])
+    assert functions.deviceState(device).call() == (1, 1, anchored.block_number)
 
 
 def test_batch_sequence_is_gap_free(system: System) -> None:
@@ -41,8 +48,9 @@ def test_batch_sequence_is_gap_free(system: System) -> None:
     system.anchor(device, 0, _root("a"))
     for wrong in (0, 2, 2**64 - 1):  # a replay, a skip, anything else
         decoded = system.chain.revert_of(anchor(wrong, _root("b"), 1, now, now), device.account)
-        assert (decoded.name, decoded.args) == (
-            "AnchorRegistryBatchSeqMismatch", (device.address, 1, wrong))
+        assert (decoded.error, decoded.args_by_name) == (
+            "AnchorRegistryBatchSeqMismatch", {"device": device.address, "expected": 1,
+                                               "actual": wrong})
     system.anchor(device, 1, _root("b"))
     assert system.anchors.functions.batchRoot(device.address, 0).call() == _root("a")
     assert system.anchors.functions.nextBatchSeq(device.address).call() == 2
@@ -53,15 +61,17 @@ def test_header_checks(system: System) -> None:
     anchor = system.anchors.functions.anchor
     now = system.chain.latest_timestamp()
     revert = system.chain.revert_of
-    assert revert(anchor(0, bytes(32), 1, now, now), device.account).name == \
+    assert revert(anchor(0, bytes(32), 1, now, now), device.account).error == \
         "AnchorRegistryZeroRoot"
-    assert revert(anchor(0, _root("r"), 0, now, now), device.account).name == \
+    assert revert(anchor(0, _root("r"), 0, now, now), device.account).error == \
         "AnchorRegistryEmptyBatch"
     decoded = revert(anchor(0, _root("r"), 1, now, now - 1), device.account)
-    assert (decoded.name, decoded.args) == ("AnchorRegistryInvalidTimeRange", (now, now - 1))
+    assert (decoded.error, decoded.args_by_name) == (
+        "AnchorRegistryInvalidTimeRange", {"fromTimestamp": now, "toTimestamp": now - 1})
     far = now + MAX_CLOCK_SKEW + 3600
     decoded = revert(anchor(0, _root("r"), 1, now, far), device.account)
-    assert decoded.name == "AnchorRegistryTimestampInFuture" and decoded.args[0] == far
+    assert decoded.error == "AnchorRegistryTimestampInFuture"
+    assert decoded.args_by_name["toTimestamp"] == far
 
 
 def test_clock_skew_bound_is_exact_and_configurable(system: System) -> None:
@@ -70,22 +80,25 @@ def test_clock_skew_bound_is_exact_and_configurable(system: System) -> None:
     t = chain.latest_timestamp() + 100
     chain.set_next_timestamp(t)
     # Explicit gas: estimation would run against the latest block's time, not the next one's.
-    receipt = chain.send(anchor(0, _root("x"), 1, t, t + MAX_CLOCK_SKEW), device.account,
-                         gas=200_000)
-    assert chain.w3.eth.get_block(receipt["blockNumber"])["timestamp"] == t
+    sent = chain.send(anchor(0, _root("x"), 1, t, t + MAX_CLOCK_SKEW), device.account,
+                      gas=200_000)
+    assert chain.w3.eth.get_block(sent.block_number)["timestamp"] == t
     chain.set_next_timestamp(t + 10)
-    failed = chain.send(anchor(1, _root("y"), 1, t, t + 10 + MAX_CLOCK_SKEW + 1), device.account,
-                        gas=200_000, expect_success=False)
-    assert failed["status"] == 0
+    too_late = t + 10 + MAX_CLOCK_SKEW + 1
+    with pytest.raises(TIMESTAMP_IN_FUTURE) as failed:  # mined, failed, reason decoded
+        chain.send(anchor(1, _root("y"), 1, t, too_late), device.account, gas=200_000)
+    assert failed.value.receipt["status"] == 0  # type: ignore[index]
+    assert failed.value.args_by_name["toTimestamp"] == too_late
 
-    receipt = chain.send(system.anchors.functions.setMaxClockSkew(0), system.admin)
-    assert events(system.anchors, "MaxClockSkewChanged", receipt) == [
+    sent = chain.send(system.anchors.functions.setMaxClockSkew(0), system.admin)
+    assert events(system.anchors, "MaxClockSkewChanged", sent.receipt) == [
         {"previousSkew": MAX_CLOCK_SKEW, "newSkew": 0}]
     assert system.anchors.functions.maxClockSkew().call() == 0
     chain.set_next_timestamp(t + 20)
-    failed = chain.send(anchor(1, _root("y"), 1, t, t + 21), device.account, gas=200_000,
-                        expect_success=False)
-    assert failed["status"] == 0
+    with pytest.raises(TIMESTAMP_IN_FUTURE) as failed:
+        chain.send(anchor(1, _root("y"), 1, t, t + 21), device.account, gas=200_000)
+    assert failed.value.receipt["status"] == 0  # type: ignore[index]
+    assert failed.value.args_by_name["toTimestamp"] == t + 21
     chain.set_next_timestamp(t + 30)
     chain.send(anchor(1, _root("y"), 1, t, t + 30), device.account, gas=200_000)
 
@@ -99,9 +112,11 @@ def test_only_the_device_account_anchors_for_itself(system: System) -> None:
                                            header.from_timestamp, header.to_timestamp)
     for intruder in (system.outsider, system.enterprise, system.admin, system.spares[0].account):
         decoded = system.chain.revert_of(call, intruder)
-        assert (decoded.name, decoded.args) == (
-            "AnchorRegistryDeviceNotActive", (intruder.address, 0))
-    anchor_batch(system, system.device2, batch)  # lands under device2, not under device
+        assert (decoded.error, decoded.args_by_name) == (
+            "AnchorRegistryDeviceNotActive", {"device": intruder.address, "status": 0})
+    # Lands under device2, not under device.
+    system.anchor(system.device2, header.batch_seq, header.root, header.leaf_count,
+                  header.from_timestamp, header.to_timestamp)
     assert system.anchors.functions.batchRoot(system.device.address, 0).call() == bytes(32)
     assert system.anchors.functions.nextBatchSeq(system.device.address).call() == 0
     anchor_batch(system, system.device, batch)
@@ -117,16 +132,15 @@ def test_revoked_device_cannot_anchor_but_old_batches_verify(system: System) -> 
     now = system.chain.latest_timestamp()
     decoded = system.chain.revert_of(
         system.anchors.functions.anchor(1, _root("late"), 1, now, now), device.account)
-    assert (decoded.name, decoded.args) == (
-        "AnchorRegistryDeviceNotActive", (device.address, REVOKED))
+    assert (decoded.error, decoded.args_by_name) == (
+        "AnchorRegistryDeviceNotActive", {"device": device.address, "status": REVOKED})
     for index in range(7):
         proof = batch.tree.proof(index)
         assert system.anchors.functions.verifyReading(
             device.address, 0, batch.tree.leaves[index], proof).call()
-    assert system.devices.functions.isRegisteredAt(device.address,
-                                                   anchored["blockNumber"]).call()
+    assert system.devices.functions.isRegisteredAt(device.address, anchored.block_number).call()
     assert not system.devices.functions.isRegisteredAt(device.address,
-                                                       revoked["blockNumber"] + 1).call()
+                                                       revoked.block_number + 1).call()
     assert system.anchors.functions.nextBatchSeq(device.address).call() == 1
 
 
@@ -137,8 +151,8 @@ def test_suspension_blocks_anchoring_until_reinstated(system: System) -> None:
     now = system.chain.latest_timestamp()
     decoded = system.chain.revert_of(
         system.anchors.functions.anchor(1, _root("1"), 1, now, now), device.account)
-    assert (decoded.name, decoded.args) == (
-        "AnchorRegistryDeviceNotActive", (device.address, SUSPENDED))
+    assert (decoded.error, decoded.args_by_name) == (
+        "AnchorRegistryDeviceNotActive", {"device": device.address, "status": SUSPENDED})
     system.chain.send(system.devices.functions.reinstateDevice(device.address), system.regulator)
     system.anchor(device, 1, _root("1"))  # the sequence continues where it stopped
     assert system.anchors.functions.nextBatchSeq(device.address).call() == 2
@@ -152,7 +166,7 @@ def test_rotation_keeps_history_and_starts_a_new_sequence(system: System) -> Non
                       system.enterprise)
     now = system.chain.latest_timestamp()
     assert system.chain.revert_of(system.anchors.functions.anchor(1, _root("o"), 1, now, now),
-                                  old.account).name == "AnchorRegistryDeviceNotActive"
+                                  old.account).error == "AnchorRegistryDeviceNotActive"
     new_batch = signed_batch(system, new, 4, seed=1)
     anchor_batch(system, new, new_batch)  # batch 0 of the new key
     verify = system.anchors.functions.verifyReading

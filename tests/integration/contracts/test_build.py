@@ -7,11 +7,13 @@ import subprocess
 import sys
 
 import pytest
-from integration.contracts.support import ROOT, Artifacts
+from eth_utils.abi import abi_to_signature, function_signature_to_4byte_selector
+from integration.contracts.support import ROOT
+
+from mrv_core.chain import CONTRACTS, Artifacts
 
 COMPILE = ROOT / "scripts" / "compile_contracts.py"
-DEPLOYABLE = ("Consortium", "AnchorRegistry", "DeviceRegistry", "MethodologyRegistry",
-              "ReportRegistry", "LocationBasedElectricity")
+DEPLOYABLE = (*CONTRACTS, "LocationBasedElectricity")
 
 
 def test_committed_artifacts_are_fresh() -> None:
@@ -37,6 +39,21 @@ def test_artifacts_record_compiler_and_settings(artifacts: Artifacts) -> None:
         assert (len(artifact["deployedBytecode"]) - 2) // 2 <= 24_576
         assert all(src.startswith("0x") for src in artifact["sourceHashes"].values())
         assert '"evmVersion":"paris"' in artifact["metadata"]  # what the compiler was told
+
+
+def test_error_selectors_are_unambiguous(artifacts: Artifacts) -> None:
+    """No two different custom errors of the build share a 4-byte selector, so a revert always
+    decodes to the error that was raised."""
+    by_selector: dict[bytes, str] = {}
+    for name in artifacts.names():
+        for item in artifacts.abi(name):
+            if item["type"] != "error":
+                continue
+            signature = abi_to_signature(item)
+            known = by_selector.setdefault(function_signature_to_4byte_selector(signature),
+                                           signature)
+            assert known == signature, f"error selector clash: {known} and {signature}"
+    assert len(by_selector) > 50  # every contract's errors were seen
 
 
 def _struct_size(artifacts: Artifacts, contract: str, struct: str) -> int:

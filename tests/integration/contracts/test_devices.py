@@ -23,12 +23,13 @@ def _record(system: System, address: str) -> dict[str, object]:
 
 def test_register_records_device_and_pushes_status(system: System) -> None:
     new = system.spares[0]
-    receipt = system.chain.send(
+    sent = system.chain.send(
         system.devices.functions.registerDevice(new.address, SITE, keccak(text="meta")),
         system.enterprise)
+    receipt = sent.receipt
     record = _record(system, new.address)
     assert record == {"enterprise": system.enterprise.address, "status": ACTIVE,
-                      "activeSince": receipt["blockNumber"], "predecessor": ZERO, "revokedAt": 0,
+                      "activeSince": sent.block_number, "predecessor": ZERO, "revokedAt": 0,
                       "successor": ZERO, "site": SITE, "metadataHash": keccak(text="meta")}
     assert events(system.devices, "DeviceRegistered", receipt) == [{
         "device": new.address, "enterprise": system.enterprise.address, "site": SITE,
@@ -45,23 +46,24 @@ def test_register_records_device_and_pushes_status(system: System) -> None:
 def test_register_rejects_zero_duplicate_and_reused_addresses(system: System) -> None:
     register = system.devices.functions.registerDevice
     revert = system.chain.revert_of
-    assert revert(register(ZERO, SITE, bytes(32)), system.enterprise).name == \
+    assert revert(register(ZERO, SITE, bytes(32)), system.enterprise).error == \
         "DeviceRegistryZeroAddress"
     assert revert(register(system.spares[0].address, bytes(32), bytes(32)),
-                  system.enterprise).name == "DeviceRegistryZeroSite"
+                  system.enterprise).error == "DeviceRegistryZeroSite"
     # Another enterprise's device, and a revoked one: addresses are never reused.
-    assert revert(register(system.device2.address, SITE, bytes(32)), system.enterprise).args == (
-        system.device2.address,)
+    decoded = revert(register(system.device2.address, SITE, bytes(32)), system.enterprise)
+    assert (decoded.error, decoded.args_by_name) == (
+        "DeviceRegistryDeviceExists", {"device": system.device2.address})
     system.chain.send(system.devices.functions.revokeDevice(system.device.address),
                       system.enterprise)
-    assert revert(register(system.device.address, SITE, bytes(32)), system.enterprise).name == \
+    assert revert(register(system.device.address, SITE, bytes(32)), system.enterprise).error == \
         "DeviceRegistryDeviceExists"
 
 
 def test_revoke_is_final_and_recorded(system: System) -> None:
     device = system.device.address
-    receipt = system.chain.send(system.devices.functions.revokeDevice(device), system.enterprise)
-    block = receipt["blockNumber"]
+    sent = system.chain.send(system.devices.functions.revokeDevice(device), system.enterprise)
+    receipt, block = sent.receipt, sent.block_number
     assert _record(system, device)["revokedAt"] == block
     assert _record(system, device)["status"] == REVOKED
     assert events(system.devices, "DeviceRevoked", receipt) == [
@@ -69,19 +71,20 @@ def test_revoke_is_final_and_recorded(system: System) -> None:
     assert system.anchors.functions.deviceState(device).call()[0] == REVOKED
     decoded = system.chain.revert_of(system.devices.functions.revokeDevice(device),
                                      system.enterprise)
-    assert (decoded.name, decoded.args) == ("DeviceRegistryDeviceRevoked", (device, block))
+    assert (decoded.error, decoded.args_by_name) == (
+        "DeviceRegistryDeviceRevoked", {"device": device, "revokedAt": block})
     assert system.chain.revert_of(system.devices.functions.suspendDevice(device),
-                                  system.regulator).name == "DeviceRegistryDeviceNotActive"
+                                  system.regulator).error == "DeviceRegistryDeviceNotActive"
     assert system.chain.revert_of(system.devices.functions.reinstateDevice(device),
-                                  system.regulator).name == "DeviceRegistryDeviceNotSuspended"
+                                  system.regulator).error == "DeviceRegistryDeviceNotSuspended"
 
 
 def test_rotation_links_keys_and_keeps_site(system: System) -> None:
     old, new = system.device, system.spares[1]
-    receipt = system.chain.send(
+    sent = system.chain.send(
         system.devices.functions.rotateDevice(old.address, new.address, keccak(text="new-meta")),
         system.enterprise)
-    block = receipt["blockNumber"]
+    receipt, block = sent.receipt, sent.block_number
     old_record, new_record = _record(system, old.address), _record(system, new.address)
     assert old_record["status"] == REVOKED and old_record["revokedAt"] == block
     assert old_record["successor"] == new.address
@@ -100,38 +103,40 @@ def test_rotation_rules(system: System) -> None:
     rotate = system.devices.functions.rotateDevice
     revert = system.chain.revert_of
     device = system.device.address
-    assert revert(rotate(device, system.device2.address, bytes(32)), system.enterprise).name == \
+    assert revert(rotate(device, system.device2.address, bytes(32)), system.enterprise).error == \
         "DeviceRegistryDeviceExists"
-    assert revert(rotate(device, device, bytes(32)), system.enterprise).name == \
+    assert revert(rotate(device, device, bytes(32)), system.enterprise).error == \
         "DeviceRegistryDeviceExists"
-    assert revert(rotate(device, ZERO, bytes(32)), system.enterprise).name == \
+    assert revert(rotate(device, ZERO, bytes(32)), system.enterprise).error == \
         "DeviceRegistryZeroAddress"
     assert revert(rotate(system.spares[0].address, system.spares[1].address, bytes(32)),
-                  system.enterprise).name == "DeviceRegistryUnknownDevice"
+                  system.enterprise).error == "DeviceRegistryUnknownDevice"
     # A suspended device cannot escape its suspension by rotating to a fresh key.
     system.chain.send(system.devices.functions.suspendDevice(device), system.regulator)
     decoded = revert(rotate(device, system.spares[0].address, bytes(32)), system.enterprise)
-    assert (decoded.name, decoded.args) == ("DeviceRegistryDeviceNotActive", (device, SUSPENDED))
+    assert (decoded.error, decoded.args_by_name) == (
+        "DeviceRegistryDeviceNotActive", {"device": device, "status": SUSPENDED})
 
 
 def test_suspend_and_reinstate(system: System) -> None:
     device = system.device.address
     functions = system.devices.functions
-    receipt = system.chain.send(functions.suspendDevice(device), system.regulator)
-    assert events(system.devices, "DeviceSuspended", receipt) == [
+    sent = system.chain.send(functions.suspendDevice(device), system.regulator)
+    assert events(system.devices, "DeviceSuspended", sent.receipt) == [
         {"device": device, "regulator": system.regulator.address}]
     assert functions.statusOf(device).call() == SUSPENDED
     assert system.anchors.functions.deviceState(device).call()[0] == SUSPENDED
-    assert system.chain.revert_of(functions.suspendDevice(device), system.regulator).name == \
+    assert system.chain.revert_of(functions.suspendDevice(device), system.regulator).error == \
         "DeviceRegistryDeviceNotActive"
-    receipt = system.chain.send(functions.reinstateDevice(device), system.regulator)
-    assert events(system.devices, "DeviceReinstated", receipt) == [
+    sent = system.chain.send(functions.reinstateDevice(device), system.regulator)
+    assert events(system.devices, "DeviceReinstated", sent.receipt) == [
         {"device": device, "regulator": system.regulator.address}]
     assert functions.statusOf(device).call() == ACTIVE
-    assert system.chain.revert_of(functions.reinstateDevice(device), system.regulator).args == (
-        device, ACTIVE)
+    decoded = system.chain.revert_of(functions.reinstateDevice(device), system.regulator)
+    assert (decoded.error, decoded.args_by_name) == (
+        "DeviceRegistryDeviceNotSuspended", {"device": device, "status": ACTIVE})
     assert system.chain.revert_of(functions.suspendDevice(system.spares[0].address),
-                                  system.regulator).name == "DeviceRegistryUnknownDevice"
+                                  system.regulator).error == "DeviceRegistryUnknownDevice"
     # The enterprise may still revoke a suspended device.
     system.chain.send(functions.suspendDevice(device), system.regulator)
     system.chain.send(functions.revokeDevice(device), system.enterprise)
@@ -141,8 +146,8 @@ def test_suspend_and_reinstate(system: System) -> None:
 def test_is_registered_at_follows_history(system: System) -> None:
     device = system.device.address
     registered = _record(system, device)["activeSince"]
-    receipt = system.chain.send(system.devices.functions.revokeDevice(device), system.enterprise)
-    revoked = receipt["blockNumber"]
+    revoked = system.chain.send(system.devices.functions.revokeDevice(device),
+                                system.enterprise).block_number
     at = system.devices.functions.isRegisteredAt
     assert not at(device, registered - 1).call()
     assert at(device, registered).call()

@@ -24,6 +24,7 @@ from integration.contracts.support import (
 )
 
 from mrv_core import MerkleTree, process_proof
+from mrv_core.chain import Sent, deploy_system
 
 ANCHOR_BUDGET = 60_000
 FROM_TIMESTAMP = 0x6511_2233
@@ -44,37 +45,36 @@ def test_steady_state_anchor_within_budget(system: System, leaf_count: int) -> N
     first = system.anchor(device, 0, _root(0), leaf_count, *window)
     second = system.anchor(device, 1, _root(1), leaf_count, *window)
     third = system.anchor(device, 2, _root(2), leaf_count, *window)
-    backend = system.chain.backend
-    record_gas(backend, f"anchor, first of a device (leafCount {leaf_count})", first["gasUsed"])
-    record_gas(backend, f"anchor, steady state (leafCount {leaf_count})", second["gasUsed"])
-    assert second["gasUsed"] <= ANCHOR_BUDGET, f"steady-state anchor costs {second['gasUsed']}"
-    assert third["gasUsed"] == second["gasUsed"]
-    assert first["gasUsed"] <= ANCHOR_BUDGET
+    backend = system.chain.name
+    record_gas(backend, f"anchor, first of a device (leafCount {leaf_count})", first.gas_used)
+    record_gas(backend, f"anchor, steady state (leafCount {leaf_count})", second.gas_used)
+    assert second.gas_used <= ANCHOR_BUDGET, f"steady-state anchor costs {second.gas_used}"
+    assert third.gas_used == second.gas_used
+    assert first.gas_used <= ANCHOR_BUDGET
 
 
 def _deploy_gas(system: System, name: str, *args: object) -> int:
-    contract = system.chain.deploy(name, *args, sender=system.admin)
-    return int(contract.deploy_receipt["gasUsed"])  # type: ignore[attr-defined]
+    _, sent = system.chain.deploy(name, *args, sender=system.admin)
+    return sent.gas_used
 
 
 def test_gas_report(system: System) -> None:
     """Measure every state-changing function once, in a fixed scenario (figures in the summary)."""
-    chain, backend = system.chain, system.chain.backend
+    chain, backend = system.chain, system.chain.name
     consortium = system.consortium.address
 
-    def gas(what: str, receipt: object) -> None:
-        record_gas(backend, what, receipt["gasUsed"])  # type: ignore[index]
+    def gas(what: str, sent: Sent) -> None:
+        record_gas(backend, what, sent.gas_used)
 
-    record_gas(backend, "deploy Consortium", _deploy_gas(system, "Consortium", 3600,
-                                                        system.admin.address))
-    record_gas(backend, "deploy AnchorRegistry (creates DeviceRegistry)",
-               _deploy_gas(system, "AnchorRegistry", consortium, 300))
+    deployed = deploy_system(chain.transactor(system.admin), admin_transfer_delay=3600,
+                             max_clock_skew=300)
+    assert list(deployed.gas_used) == [
+        "Consortium", "AnchorRegistry (creates DeviceRegistry)", "MethodologyRegistry",
+        "ReportRegistry"]
+    for contract, used in deployed.gas_used.items():
+        record_gas(backend, f"deploy {contract}", used)
     record_gas(backend, "deploy DeviceRegistry alone (for reference)",
                _deploy_gas(system, "DeviceRegistry", consortium))
-    record_gas(backend, "deploy MethodologyRegistry",
-               _deploy_gas(system, "MethodologyRegistry", consortium))
-    record_gas(backend, "deploy ReportRegistry",
-               _deploy_gas(system, "ReportRegistry", consortium, system.methodologies.address))
     record_gas(backend, "deploy LocationBasedElectricity (4 factor rows)",
                _deploy_gas(system, "LocationBasedElectricity", METHODOLOGY_ID, 7, SPEC_HASH,
                            PLACEHOLDER_GRID_FACTORS))
@@ -99,12 +99,12 @@ def test_gas_report(system: System) -> None:
         system.anchors.functions.setMaxClockSkew(600), system.admin))
 
     m = system.methodologies.functions
-    alt = chain.deploy("LocationBasedElectricity", bytes32("alt.id"), 1, SPEC_HASH,
-                       PLACEHOLDER_GRID_FACTORS, sender=system.association)
+    alt, _ = chain.deploy("LocationBasedElectricity", bytes32("alt.id"), 1, SPEC_HASH,
+                          PLACEHOLDER_GRID_FACTORS, sender=system.association)
     gas("MethodologyRegistry.publish (first version of an id)", chain.send(
         m.publish(bytes32("alt.id"), alt.address, 0), system.association))
-    v2 = chain.deploy("LocationBasedElectricity", METHODOLOGY_ID, 2, SPEC_HASH,
-                      PLACEHOLDER_GRID_FACTORS, sender=system.association)
+    v2, _ = chain.deploy("LocationBasedElectricity", METHODOLOGY_ID, 2, SPEC_HASH,
+                         PLACEHOLDER_GRID_FACTORS, sender=system.association)
     gas("MethodologyRegistry.publish (later version)", chain.send(
         m.publish(METHODOLOGY_ID, v2.address, 0x01_2345_6789),  # far future, fixed calldata
         system.association))
@@ -123,7 +123,7 @@ def test_gas_report(system: System) -> None:
 def _view_gas(system: System, call: object) -> int:
     """Gas of a view function executed as a transaction (21,000 + calldata + execution): what an
     eth_call of it consumes, measured exactly from a receipt."""
-    return int(system.chain.send(call, system.outsider)["gasUsed"])
+    return system.chain.send(call, system.outsider).gas_used
 
 
 @pytest.mark.parametrize("depth", [10, 20])
@@ -135,7 +135,7 @@ def test_verify_reading_call_gas(system: System, depth: int) -> None:
     system.anchor(system.device, 0, root, 2**depth, FROM_TIMESTAMP, TO_TIMESTAMP)
     call = system.anchors.functions.verifyReading(system.device.address, 0, leaf, proof)
     assert call.call()
-    record_gas(system.chain.backend, f"verifyReading, proof depth {depth}",
+    record_gas(system.chain.name, f"verifyReading, proof depth {depth}",
                _view_gas(system, call))
 
 
@@ -147,7 +147,7 @@ def test_verify_readings_and_compute_call_gas(system: System) -> None:
     call = system.anchors.functions.verifyReadings(
         system.device.address, 0, list(multi.leaves), list(multi.proof), list(multi.proof_flags))
     assert call.call()
-    backend = system.chain.backend
+    backend = system.chain.name
     record_gas(backend, "verifyReadings, 16 of 1024 leaves", _view_gas(system, call))
     start = year_start(2022)
     for count in (1, 10):

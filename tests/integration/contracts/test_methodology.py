@@ -27,9 +27,10 @@ PANIC_OVERFLOW = 0x11
 
 def _deploy(system: System, version: int, *, methodology_id: bytes = METHODOLOGY_ID,
             table: list[Any] | None = None, sender: Any = None) -> Any:
-    return system.chain.deploy("LocationBasedElectricity", methodology_id, version, SPEC_HASH,
-                               PLACEHOLDER_GRID_FACTORS if table is None else table,
-                               sender=sender or system.association)
+    contract, _ = system.chain.deploy(
+        "LocationBasedElectricity", methodology_id, version, SPEC_HASH,
+        PLACEHOLDER_GRID_FACTORS if table is None else table, sender=sender or system.association)
+    return contract
 
 
 def _publish(system: System, methodology: Any, effective_from: int,
@@ -50,14 +51,14 @@ def test_later_version_with_past_effective_time_reverts(system: System) -> None:
     decoded = system.chain.revert_of(
         system.methodologies.functions.publish(METHODOLOGY_ID, v2.address, past),
         system.association)
-    assert decoded.name == "MethodologyRegistryEffectiveTimeInPast"
-    assert decoded.args[0] == past
+    assert decoded.error == "MethodologyRegistryEffectiveTimeInPast"
+    assert decoded.args_by_name["effectiveFrom"] == past
 
 
 def test_first_version_may_take_effect_any_time(system: System) -> None:
     alt = _deploy(system, 1, methodology_id=ANOTHER_ID)
-    receipt = _publish(system, alt, 0, ANOTHER_ID)
-    assert events(system.methodologies, "MethodologyPublished", receipt) == [{
+    sent = _publish(system, alt, 0, ANOTHER_ID)
+    assert events(system.methodologies, "MethodologyPublished", sent.receipt) == [{
         "id": ANOTHER_ID, "version": 1, "methodology": alt.address, "effectiveFrom": 0,
         "specHash": SPEC_HASH, "publisher": system.association.address}]
     assert _resolve(system, 0, ANOTHER_ID).call() == [alt.address, 1, 0]
@@ -89,12 +90,12 @@ def test_resolution_by_time_around_effective_times(system: System) -> None:
                                       (t3, keccak(text="unknown"))):
         decoded = system.chain.revert_of(_resolve(system, timestamp, methodology_id),
                                          system.outsider)
-        assert (decoded.name, decoded.args) == (
-            "MethodologyRegistryNoVersionInForce", (methodology_id, timestamp))
+        assert (decoded.error, decoded.args_by_name) == (
+            "MethodologyRegistryNoVersionInForce", {"id": methodology_id, "timestamp": timestamp})
     functions = system.methodologies.functions
     assert functions.versionCount(METHODOLOGY_ID).call() == 3
     assert tuple(functions.versionAt(METHODOLOGY_ID, 1).call()) == (v2.address, 2, t2)
-    assert system.chain.revert_of(functions.versionAt(METHODOLOGY_ID, 3), system.outsider).name \
+    assert system.chain.revert_of(functions.versionAt(METHODOLOGY_ID, 3), system.outsider).error \
         == "MethodologyRegistryVersionIndexOutOfRange"
 
 
@@ -104,27 +105,29 @@ def test_publication_rules(system: System) -> None:
     future = system.chain.latest_timestamp() + 3600
     association = system.association
 
-    assert revert(publish(METHODOLOGY_ID, system.electricity.address, future), association).name \
-        == "MethodologyRegistryAlreadyPublished"
+    assert revert(publish(METHODOLOGY_ID, system.electricity.address, future),
+                  association).error == "MethodologyRegistryAlreadyPublished"
     same_version = _deploy(system, 1)
     decoded = revert(publish(METHODOLOGY_ID, same_version.address, future), association)
-    assert (decoded.name, decoded.args) == (
-        "MethodologyRegistryVersionNotIncreasing", (METHODOLOGY_ID, 1, 1))
+    assert (decoded.error, decoded.args_by_name) == (
+        "MethodologyRegistryVersionNotIncreasing", {"id": METHODOLOGY_ID, "previous": 1,
+                                                    "given": 1})
     wrong_id = _deploy(system, 2, methodology_id=ANOTHER_ID)
     decoded = revert(publish(METHODOLOGY_ID, wrong_id.address, future), association)
-    assert (decoded.name, decoded.args) == (
-        "MethodologyRegistryIdMismatch", (METHODOLOGY_ID, ANOTHER_ID))
+    assert (decoded.error, decoded.args_by_name) == (
+        "MethodologyRegistryIdMismatch", {"expected": METHODOLOGY_ID, "actual": ANOTHER_ID})
     for not_a_methodology in (system.consortium.address, system.outsider.address):
         decoded = revert(publish(METHODOLOGY_ID, not_a_methodology, future), association)
-        assert (decoded.name, decoded.args) == (
-            "MethodologyRegistryNotAMethodology", (not_a_methodology,))
+        assert (decoded.error, decoded.args_by_name) == (
+            "MethodologyRegistryNotAMethodology", {"methodology": not_a_methodology})
 
     v2, v3 = _deploy(system, 2), _deploy(system, 3)
     _publish(system, v2, future)
     for effective in (future, future - 1):
         decoded = revert(publish(METHODOLOGY_ID, v3.address, effective), association)
-        assert (decoded.name, decoded.args) == (
-            "MethodologyRegistryEffectiveTimeNotAfterPrevious", (future, effective))
+        assert (decoded.error, decoded.args_by_name) == (
+            "MethodologyRegistryEffectiveTimeNotAfterPrevious", {"previous": future,
+                                                                 "given": effective})
     _publish(system, v3, future + 1)
 
 
@@ -133,9 +136,9 @@ def test_later_version_may_take_effect_in_its_own_block(system: System) -> None:
     v2 = _deploy(system, 2)
     t = chain.latest_timestamp() + 50
     chain.set_next_timestamp(t)
-    receipt = chain.send(system.methodologies.functions.publish(METHODOLOGY_ID, v2.address, t),
-                         system.association, gas=300_000)
-    assert chain.w3.eth.get_block(receipt["blockNumber"])["timestamp"] == t
+    sent = chain.send(system.methodologies.functions.publish(METHODOLOGY_ID, v2.address, t),
+                      system.association, gas=300_000)
+    assert chain.w3.eth.get_block(sent.block_number)["timestamp"] == t
     assert tuple(_resolve(system, t).call()) == (v2.address, 2, t)
 
 
@@ -183,21 +186,24 @@ def test_compute_refusals(system: System) -> None:
     revert = system.chain.revert_of
     outsider = system.outsider
     decoded = revert(_compute(system, (10, 10), []), outsider)
-    assert (decoded.name, decoded.args) == ("MethodologyInvalidPeriod", (10, 10))
+    assert (decoded.error, decoded.args_by_name) == (
+        "MethodologyInvalidPeriod", {"periodStart": 10, "periodEnd": 10})
     unknown = bytes32("cn.grid.nowhere")
     decoded = revert(_compute(system, JUNE_2022, [(unknown, 1)]), outsider)
-    assert (decoded.name, decoded.args) == ("MethodologyUnknownSource", (unknown,))
+    assert (decoded.error, decoded.args_by_name) == (
+        "MethodologyUnknownSource", {"source": unknown})
     across_years = (year_start(2022) - 10, year_start(2022) + 10)
     decoded = revert(_compute(system, across_years, [(GRID, 1)]), outsider)
-    assert (decoded.name, decoded.args) == (
-        "MethodologyNoFactorForPeriod", (GRID, *across_years))
+    assert (decoded.error, decoded.args_by_name) == (
+        "MethodologyNoFactorForPeriod", {"source": GRID, "periodStart": across_years[0],
+                                         "periodEnd": across_years[1]})
     decoded = revert(_compute(system, (year_start(2023), year_start(2023) + 1), [(GRID_EAST, 1)]),
                      outsider)
-    assert decoded.name == "MethodologyNoFactorForPeriod"
+    assert decoded.error == "MethodologyNoFactorForPeriod"
     decoded = revert(_compute(system, JUNE_2022, [(GRID, 2**256 - 1)]), outsider)
-    assert (decoded.name, decoded.args) == ("Panic", (PANIC_OVERFLOW,))
+    assert (decoded.error, decoded.args_by_name) == ("Panic", {"code": PANIC_OVERFLOW})
     decoded = revert(_compute(system, JUNE_2022, [(GRID, 2**255), (GRID, 2**255)]), outsider)
-    assert (decoded.name, decoded.args) == ("Panic", (PANIC_OVERFLOW,))
+    assert (decoded.error, decoded.args_by_name) == ("Panic", {"code": PANIC_OVERFLOW})
 
 
 def test_identity_and_factor_tables(system: System) -> None:
@@ -211,10 +217,10 @@ def test_identity_and_factor_tables(system: System) -> None:
     for key, grid, valid_from, valid_until, grams, citation in PLACEHOLDER_GRID_FACTORS:
         assert tuple(functions.factor(key).call()) == (
             grid, bytes32("EF"), valid_from, valid_until, grams, 0, bytes32("gCO2/MWh"), citation)
-    assert system.chain.revert_of(functions.factor(bytes32("nope")), system.outsider).name == \
+    assert system.chain.revert_of(functions.factor(bytes32("nope")), system.outsider).error == \
         "MethodologyUnknownFactor"
-    assert system.chain.revert_of(functions.activityUnit(bytes32("nope")), system.outsider).name \
-        == "MethodologyUnknownSource"
+    assert system.chain.revert_of(functions.activityUnit(bytes32("nope")),
+                                  system.outsider).error == "MethodologyUnknownSource"
     interface_id = bytes.fromhex("01ffc9a7")  # ERC-165 itself
     assert functions.supportsInterface(interface_id).call()
     assert not functions.supportsInterface(bytes.fromhex("ffffffff")).call()
@@ -233,9 +239,10 @@ def test_identity_and_factor_tables(system: System) -> None:
      "LocationBasedElectricityFactorsNotSorted"),  # overlapping years
 ])
 def test_constructor_validates_the_table(system: System, mutate: Any, error: str) -> None:
-    artifact = system.chain.artifacts["LocationBasedElectricity"]
-    factory = system.w3.eth.contract(abi=artifact["abi"], bytecode=artifact["bytecode"])
+    artifacts = system.chain.artifacts
+    factory = system.w3.eth.contract(abi=artifacts.abi("LocationBasedElectricity"),
+                                     bytecode=artifacts.bytecode("LocationBasedElectricity"))
     table = mutate(list(PLACEHOLDER_GRID_FACTORS))
     decoded = system.chain.revert_of(
         factory.constructor(METHODOLOGY_ID, 9, SPEC_HASH, table), system.association)
-    assert decoded.name == error
+    assert decoded.error == error

@@ -17,6 +17,8 @@ from integration.contracts.support import (
     year_start,
 )
 
+from mrv_core.chain import Sent
+
 REPORT_TYPE = ("Report(address enterprise,bytes32 site,uint64 periodStart,uint64 periodEnd,"
                "bytes32 methodologyId,address methodology,uint256 scope1,uint256 scope2,"
                "uint256 total,bytes32 batches,bytes32 document,bytes32 supersedes)")
@@ -43,11 +45,12 @@ def _typed_data(system: System, report: tuple[Any, ...]) -> dict[str, Any]:
     }
 
 
-def _submit(system: System, report: tuple[Any, ...], sender: Any = None) -> tuple[bytes, Any]:
+def _submit(system: System, report: tuple[Any, ...],
+            sender: Any = None) -> tuple[bytes, Sent]:
     functions = system.reports.functions
     report_hash = functions.hashReport(report).call()
-    receipt = system.chain.send(functions.submitReport(report), sender or system.enterprise)
-    return report_hash, receipt
+    sent = system.chain.send(functions.submitReport(report), sender or system.enterprise)
+    return report_hash, sent
 
 
 def test_report_hash_and_digest_are_eip712(system: System) -> None:
@@ -64,15 +67,15 @@ def test_report_hash_and_digest_are_eip712(system: System) -> None:
 
 def test_submit_stores_and_emits(system: System) -> None:
     report = make_report(system)
-    report_hash, receipt = _submit(system, report)
-    (event,) = events(system.reports, "ReportSubmitted", receipt)
+    report_hash, sent = _submit(system, report)
+    (event,) = events(system.reports, "ReportSubmitted", sent.receipt)
     event["report"] = tuple(event["report"].values())
     assert event == {"reportHash": report_hash, "enterprise": system.enterprise.address,
                      "supersedes": bytes(32), "report": report}
     record = system.reports.functions.reportRecord(report_hash).call()
-    block = system.w3.eth.get_block(receipt["blockNumber"])
+    block = system.w3.eth.get_block(sent.block_number)
     assert tuple(record[0]) == report
-    assert tuple(record[1:]) == (receipt["blockNumber"], block["timestamp"], bytes(32))
+    assert tuple(record[1:]) == (sent.block_number, block["timestamp"], bytes(32))
     assert system.reports.functions.reportExists(report_hash).call()
 
 
@@ -81,7 +84,8 @@ def test_reports_are_never_overwritten(system: System) -> None:
     report_hash, _ = _submit(system, report)
     decoded = system.chain.revert_of(system.reports.functions.submitReport(report),
                                      system.enterprise)
-    assert (decoded.name, decoded.args) == ("ReportRegistryReportExists", (report_hash,))
+    assert (decoded.error, decoded.args_by_name) == (
+        "ReportRegistryReportExists", {"reportHash": report_hash})
 
 
 def test_submission_checks(system: System) -> None:
@@ -89,29 +93,33 @@ def test_submission_checks(system: System) -> None:
     revert = system.chain.revert_of
     enterprise = system.enterprise
     decoded = revert(submit(make_report(system, periodStart=5, periodEnd=5)), enterprise)
-    assert (decoded.name, decoded.args) == ("ReportRegistryInvalidPeriod", (5, 5))
+    assert (decoded.error, decoded.args_by_name) == (
+        "ReportRegistryInvalidPeriod", {"periodStart": 5, "periodEnd": 5})
     future = system.chain.latest_timestamp() + 86_400
     decoded = revert(submit(make_report(system, periodStart=future - 10, periodEnd=future)),
                      enterprise)
-    assert decoded.name == "ReportRegistryPeriodNotEnded" and decoded.args[0] == future
+    assert decoded.error == "ReportRegistryPeriodNotEnded"
+    assert decoded.args_by_name["periodEnd"] == future
     decoded = revert(submit(make_report(system, methodology=system.consortium.address)),
                      enterprise)
     start = make_report(system)[2]
-    assert (decoded.name, decoded.args) == ("ReportRegistryMethodologyMismatch", (
-        METHODOLOGY_ID, start, system.electricity.address, system.consortium.address))
+    assert (decoded.error, decoded.args_by_name) == ("ReportRegistryMethodologyMismatch", {
+        "id": METHODOLOGY_ID, "periodStart": start, "expected": system.electricity.address,
+        "actual": system.consortium.address})
     decoded = revert(submit(make_report(system, periodStart=year_start(2019),
                                         periodEnd=year_start(2019) + 10)), enterprise)
-    assert decoded.name == "MethodologyRegistryNoVersionInForce"
+    assert decoded.error == "MethodologyRegistryNoVersionInForce"
     decoded = revert(submit(make_report(system, enterprise=system.enterprise2.address)),
                      enterprise)
-    assert (decoded.name, decoded.args) == (
-        "ReportRegistryEnterpriseMismatch", (enterprise.address, system.enterprise2.address))
+    assert (decoded.error, decoded.args_by_name) == (
+        "ReportRegistryEnterpriseMismatch", {"caller": enterprise.address,
+                                             "enterprise": system.enterprise2.address})
 
 
 def test_methodology_must_be_the_version_in_force_at_period_start(system: System) -> None:
     chain = system.chain
-    v2 = chain.deploy("LocationBasedElectricity", METHODOLOGY_ID, 2, keccak(text="v2"),
-                      PLACEHOLDER_GRID_FACTORS, sender=system.association)
+    v2, _ = chain.deploy("LocationBasedElectricity", METHODOLOGY_ID, 2, keccak(text="v2"),
+                         PLACEHOLDER_GRID_FACTORS, sender=system.association)
     effective = chain.latest_timestamp() + 100
     chain.send(system.methodologies.functions.publish(METHODOLOGY_ID, v2.address, effective),
                system.association)
@@ -119,8 +127,9 @@ def test_methodology_must_be_the_version_in_force_at_period_start(system: System
     chain.mine()
     late = make_report(system, periodStart=effective, periodEnd=effective + 500)
     decoded = chain.revert_of(system.reports.functions.submitReport(late), system.enterprise)
-    assert decoded.name == "ReportRegistryMethodologyMismatch"
-    assert decoded.args[2:] == (v2.address, system.electricity.address)
+    assert decoded.error == "ReportRegistryMethodologyMismatch"
+    assert (decoded.args_by_name["expected"], decoded.args_by_name["actual"]) == (
+        v2.address, system.electricity.address)
     _submit(system, make_report(system, periodStart=effective, periodEnd=effective + 500,
                                 methodology=v2.address))
     # A period that started before v2 still resolves to v1.
@@ -133,22 +142,24 @@ def test_supersede_rules(system: System) -> None:
     original, _ = _submit(system, make_report(system))
     missing = keccak(text="no such report")
     decoded = revert(submit(make_report(system, supersedes=missing)), system.enterprise)
-    assert (decoded.name, decoded.args) == ("ReportRegistryUnknownReport", (missing,))
+    assert (decoded.error, decoded.args_by_name) == (
+        "ReportRegistryUnknownReport", {"reportHash": missing})
     foreign = make_report(system, enterprise=system.enterprise2.address, supersedes=original)
     decoded = revert(submit(foreign), system.enterprise2)
-    assert (decoded.name, decoded.args) == (
-        "ReportRegistryForeignReport", (original, system.enterprise.address))
+    assert (decoded.error, decoded.args_by_name) == (
+        "ReportRegistryForeignReport", {"reportHash": original,
+                                        "enterprise": system.enterprise.address})
 
     correction = make_report(system, scope2=1_234_000_000, total=1_234_000_000,
                              supersedes=original)
-    corrected, receipt = _submit(system, correction)
-    assert events(system.reports, "ReportSuperseded", receipt) == [
+    corrected, sent = _submit(system, correction)
+    assert events(system.reports, "ReportSuperseded", sent.receipt) == [
         {"reportHash": original, "supersededBy": corrected}]
     assert system.reports.functions.reportRecord(original).call()[3] == corrected
     decoded = revert(submit(make_report(system, scope1=1, total=1_234_567_891,
                                         supersedes=original)), system.enterprise)
-    assert (decoded.name, decoded.args) == (
-        "ReportRegistryAlreadySuperseded", (original, corrected))
+    assert (decoded.error, decoded.args_by_name) == (
+        "ReportRegistryAlreadySuperseded", {"reportHash": original, "supersededBy": corrected})
     # A correction can itself be corrected.
     again, _ = _submit(system, make_report(system, scope2=7, total=7, supersedes=corrected))
     assert system.reports.functions.reportRecord(corrected).call()[3] == again
@@ -160,21 +171,24 @@ def test_attestations(system: System) -> None:
     regulator = system.regulator
     report_hash, _ = _submit(system, make_report(system))
     missing = keccak(text="missing")
-    assert revert(attest(missing, ACCEPTED, STATEMENT), regulator).args == (missing,)
-    assert revert(attest(report_hash, 0, STATEMENT), regulator).name == \
+    decoded = revert(attest(missing, ACCEPTED, STATEMENT), regulator)
+    assert (decoded.error, decoded.args_by_name) == (
+        "ReportRegistryUnknownReport", {"reportHash": missing})
+    assert revert(attest(report_hash, 0, STATEMENT), regulator).error == \
         "ReportRegistryInvalidVerdict"
-    assert revert(attest(report_hash, ACCEPTED, bytes(32)), regulator).name == \
+    assert revert(attest(report_hash, ACCEPTED, bytes(32)), regulator).error == \
         "ReportRegistryZeroStatement"
-    receipt = system.chain.send(attest(report_hash, QUALIFIED, STATEMENT), regulator)
-    assert events(system.reports, "ReportAttested", receipt) == [{
+    sent = system.chain.send(attest(report_hash, QUALIFIED, STATEMENT), regulator)
+    assert events(system.reports, "ReportAttested", sent.receipt) == [{
         "reportHash": report_hash, "regulator": regulator.address, "verdict": QUALIFIED,
         "statementHash": STATEMENT}]
-    block = system.w3.eth.get_block(receipt["blockNumber"])
+    block = system.w3.eth.get_block(sent.block_number)
     assert tuple(system.reports.functions.attestation(report_hash, regulator.address).call()) == (
         QUALIFIED, block["timestamp"], STATEMENT)
     decoded = revert(attest(report_hash, REJECTED, STATEMENT), regulator)
-    assert (decoded.name, decoded.args) == (
-        "ReportRegistryAlreadyAttested", (report_hash, regulator.address))
+    assert (decoded.error, decoded.args_by_name) == (
+        "ReportRegistryAlreadyAttested", {"reportHash": report_hash,
+                                          "regulator": regulator.address})
 
     # A second verification body attests independently.
     second = system.outsider
@@ -194,5 +208,6 @@ def test_an_enterprise_never_attests_its_own_report(system: System) -> None:
                                           system.enterprise.address), system.admin)
     decoded = system.chain.revert_of(
         system.reports.functions.attestReport(report_hash, ACCEPTED, STATEMENT), system.enterprise)
-    assert (decoded.name, decoded.args) == (
-        "ReportRegistrySelfAttestation", (report_hash, system.enterprise.address))
+    assert (decoded.error, decoded.args_by_name) == (
+        "ReportRegistrySelfAttestation", {"reportHash": report_hash,
+                                          "regulator": system.enterprise.address})

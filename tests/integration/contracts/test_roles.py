@@ -108,9 +108,9 @@ def test_wrong_roles_revert_with_custom_errors(system: System, case: str) -> Non
         caller = _actor(system, name)
         decoded = system.chain.revert_of(build(system), caller)
         expected = SPECIFIC.get((case, name), error)
-        assert decoded.name == expected, f"{case} by {name}: {decoded}"
+        assert decoded.error == expected, f"{case} by {name}: {decoded}"
         if expected.endswith("MissingRole") or expected == "AccessControlUnauthorizedAccount":
-            assert decoded.args[0] == caller.address
+            assert decoded.args_by_name["account"] == caller.address
 
 
 def test_reinstate_needs_the_regulator_role(system: System) -> None:
@@ -120,7 +120,7 @@ def test_reinstate_needs_the_regulator_role(system: System) -> None:
     for name in ACTORS:
         if name == "regulator":
             continue
-        assert system.chain.revert_of(call, _actor(system, name)).name == \
+        assert system.chain.revert_of(call, _actor(system, name)).error == \
             "DeviceRegistryMissingRole", name
 
 
@@ -131,9 +131,9 @@ def test_allowed_roles_succeed(system: System) -> None:
                system.enterprise2)
     chain.send(system.anchors.functions.setMaxClockSkew(60), system.admin)
     chain.send(system.devices.functions.suspendDevice(system.device.address), system.regulator)
-    receipt = chain.send(system.reports.functions.submitReport(make_report(system)),
-                         system.enterprise)
-    assert receipt["status"] == 1
+    sent = chain.send(system.reports.functions.submitReport(make_report(system)),
+                      system.enterprise)
+    assert sent.receipt["status"] == 1
 
 
 def test_enterprise_and_regulator_roles_are_exclusive(system: System) -> None:
@@ -142,8 +142,9 @@ def test_enterprise_and_regulator_roles_are_exclusive(system: System) -> None:
             ("REGULATOR_ROLE", system.enterprise, "ENTERPRISE_ROLE"),
             ("ENTERPRISE_ROLE", system.regulator, "REGULATOR_ROLE")):
         decoded = system.chain.revert_of(grant(system.role(role), account.address), system.admin)
-        assert decoded.name == "ConsortiumConflictingRoles"
-        assert decoded.args == (account.address, system.role(role), system.role(held))
+        assert decoded.error == "ConsortiumConflictingRoles"
+        assert decoded.args_by_name == {"account": account.address, "role": system.role(role),
+                                        "heldRole": system.role(held)}
 
 
 def test_roles_are_the_documented_hashes(system: System) -> None:
@@ -154,10 +155,11 @@ def test_roles_are_the_documented_hashes(system: System) -> None:
 
 
 def test_an_association_cannot_publish_another_associations_id(system: System) -> None:
-    other = system.chain.deploy("LocationBasedElectricity", METHODOLOGY_ID, 2, bytes(32),
-                                PLACEHOLDER_GRID_FACTORS, sender=system.association2)
+    other, _ = system.chain.deploy("LocationBasedElectricity", METHODOLOGY_ID, 2, bytes(32),
+                                   PLACEHOLDER_GRID_FACTORS, sender=system.association2)
     call = system.methodologies.functions.publish(METHODOLOGY_ID, other.address, 2**40)
     decoded = system.chain.revert_of(call, system.association2)
-    assert decoded.name == "MethodologyRegistryNotIdPublisher"
-    assert decoded.args == (METHODOLOGY_ID, system.association.address,
-                            system.association2.address)
+    assert decoded.error == "MethodologyRegistryNotIdPublisher"
+    assert decoded.args_by_name == {"id": METHODOLOGY_ID,
+                                    "publisher": system.association.address,
+                                    "caller": system.association2.address}
