@@ -80,6 +80,18 @@ class ConfigError(MrvError):
     """The configuration or the invocation is unusable (missing password, bad path...)."""
 
 
+# --- methodologies and accounting ----------------------------------------------------------------
+
+
+class MethodologyError(MrvError):
+    """A methodology is malformed, or an emission computation under it failed.
+
+    The accounting package (``accounting_rules``) derives its errors from this one: unit
+    conversion, methodology definitions and data files, and the calculator's errors, which map one
+    to one onto the methodology contract's custom errors.
+    """
+
+
 # --- verification --------------------------------------------------------------------------------
 
 

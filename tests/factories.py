@@ -4,6 +4,9 @@ the OpenZeppelin leaf value list and the known-answer vectors.
 Importable from any test (``pythonpath = ["tests"]`` in pyproject.toml): ``from factories import
 ...``. Every generator takes a seed or a ``random.Random``, so a failing case reproduces.
 
+Accounting: ``beijing`` (data-year boundaries), ``EVIDENCE`` and the ``activity_lists`` strategy
+for any methodology.
+
 Two kinds of random readings: ``make_reading``/``signed_readings`` give realistic readings of one
 test key (what a meter would send); ``random_reading``/``random_readings`` draw every field over
 its whole range with the bounds drawn often (what an encoding or interop test needs).
@@ -13,23 +16,27 @@ from __future__ import annotations
 
 import json
 import random
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 from hypothesis import strategies as st
 
+from accounting_rules import Activity, Methodology, SourceKind
 from mrv_core import QUANTITIES, Domain, Reading, SignedReading, meter_id
 from mrv_core.batch import Batch, build_batch
 from mrv_core.codec import (
     INT256_MAX,
     INT256_MIN,
     UINT64_MAX,
+    UINT256_MAX,
     format_address,
     parse_address,
     parse_hex,
     parse_int,
 )
 from mrv_core.eip712 import READING_TYPEHASH
+from mrv_core.hashing import keccak256
 from mrv_core.keys import DeviceKey
 
 #: A fixed test key (never use outside tests): secret 0x00..01, address 0x7E5F...5Bdf.
@@ -241,3 +248,51 @@ def vector_reading(entry: dict[str, Any]) -> Reading:
         value=parse_int(fields["value"], INT256_MIN, INT256_MAX),
         salt=parse_hex(fields["salt"], 32),
     )
+
+
+# -- accounting -----------------------------------------------------------------------------------
+
+#: Chinese data years run in Beijing time.
+BEIJING = timezone(timedelta(hours=8))
+#: A non-zero evidence hash for deduction and override lines.
+EVIDENCE = keccak256(b"TrustMRV test evidence")
+
+
+def beijing(year: int, month: int = 1, day: int = 1) -> int:
+    """Unix seconds of midnight Beijing time on that day."""
+    return int(datetime(year, month, day, tzinfo=BEIJING).timestamp())
+
+
+def computable_sources(methodology: Methodology, period_start: int, period_end: int) -> list[str]:
+    """The sources a line may use for ``compute`` to succeed without overrides: emission sources
+    whose every parameter has a row covering the period, and deductions aimed at those."""
+    ok = [spec.source for spec in methodology.sources if spec.kind is SourceKind.EMISSION
+          and all(any(row.covers(period_start, period_end)
+                      for row in methodology.rows(spec.source, parameter))
+                  for parameter in spec.parameters)]
+    return ok + [spec.source for spec in methodology.sources
+                 if spec.kind is SourceKind.DEDUCTION and spec.target in ok]
+
+
+#: Activity amounts: the edges, meter-sized values, and values near the overflow boundary.
+amounts = st.one_of(
+    st.sampled_from([0, 1, 2, 499_999, 500_000, 1_000_000, 10**9, 2**128, UINT256_MAX]),
+    st.integers(min_value=0, max_value=10**12),
+    st.integers(min_value=0, max_value=UINT256_MAX),
+)
+
+
+@st.composite
+def activity_lists(draw: st.DrawFn, methodology: Methodology, *,
+                   sources: list[str] | None = None, max_lines: int = 8,
+                   max_amount: int = UINT256_MAX) -> list[Activity]:
+    """Activity lines of ``methodology`` (of ``sources`` only, when given); deduction and
+    override lines carry evidence, except now and then; an override source may repeat."""
+    codes = sources if sources is not None else list(methodology.source_codes)
+    lines = []
+    for _ in range(draw(st.integers(min_value=0, max_value=max_lines))):
+        code = draw(st.sampled_from(codes))
+        amount = draw(amounts.filter(lambda value: value <= max_amount))
+        evidence = draw(st.sampled_from([EVIDENCE, EVIDENCE, EVIDENCE, bytes(32)]))
+        lines.append(Activity(code, amount, evidence))
+    return lines

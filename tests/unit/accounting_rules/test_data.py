@@ -1,0 +1,310 @@
+"""The shipped data files: every file loads, every stored integer is the published figure the
+project's research gave (transcribed here independently of the files), citations say how each was
+verified, the composite equals its components, and the spec hashes are pinned."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from accounting_rules import (
+    OPEN_ENDED,
+    SourceKind,
+    latest_version,
+    load_document,
+    load_methodology,
+    methodologies,
+)
+from accounting_rules.datafile import (
+    canonical_json,
+    materialise,
+    methodology_from_document,
+    read_document,
+    spec_hash,
+)
+from accounting_rules.errors import DataFileError, PublishedMismatch, UnknownMethodology
+from accounting_rules.units import to_fraction
+from factories import beijing
+from mrv_core.hashing import keccak256
+
+DATA = Path(__file__).resolve().parents[3] / "accounting_rules" / "data"
+
+#: Pinned: any change to a data file (a factor, a citation, a word of the specification) changes
+#: its hash. A published version must never change; a corrected one is a new version.
+SPEC_HASHES = {
+    ("cn.combustion.stationary", 1):
+        "56c1609939fedf981db4f8cf09b72479e6a3b3afbe5669966cec2095be2bb3d5",
+    ("cn.electricity.location", 1):
+        "1f71c7c3ce66920855ea85336fd9f9f3bec192cda07282956cbd6b250678b5d5",
+    ("cn.electricity.market", 1):
+        "a87bc757717f887dfb702350dfdc869d4dcd4299e6ad3de2144f005a4f5ad643",
+    ("cn.heat.purchased", 1):
+        "e4d6cdbd973b4bd22eddd9d6b30c7e08dd354ce8a2eca9a81a205eabf12cd3ec",
+    ("cn.machinery", 1):
+        "f3665cc45a2a62a60a61dcf3face17fc34ef0760028870d128d1859b5bb91996",
+    ("ipcc.fugitive", 1):
+        "91e308a8177fe6c7729d5b19d62f26ba6221993dc535deb58b96c68fa2ffd60f",
+    ("ipcc.fugitive", 2):
+        "d83e64b5c8535c92249fbe4cc452aac93070115de7b7c8bb51aad85156f0b45d",
+}
+
+TWO = "two independent secondary sources"
+ONE = "one secondary source"
+REGIONS = ("north", "northeast", "east", "central", "northwest", "south", "southwest")
+#: The grid factors as researched (tCO2/MWh) and how each was verified, by data year.
+NATIONAL = {2021: ("0.5568", TWO), 2022: ("0.5366", TWO), 2023: ("0.5306", TWO)}
+EXCLUDING_MARKET = {2021: ("0.5942", ONE), 2022: ("0.5856", TWO), 2023: ("0.6096", TWO)}
+REGIONAL = {
+    2021: (("0.7120", "0.6012", "0.5992", "0.5354", "0.5951", "0.4326", "0.2113"), ONE),
+    2022: (("0.6776", "0.5564", "0.5617", "0.5395", "0.5857", "0.3869", "0.2268"), TWO),
+    2023: (("0.6361", "0.5122", "0.5500", "0.5271", "0.5543", "0.4042", "0.2472"), ONE),
+}
+ANNOUNCEMENT = {2021: "公告2024年第12号", 2022: "公告2024年第33号", 2023: "公告2025年第47号"}
+GWP = {  # gas: (AR5, AR6)
+    "sf6": ("23500", "25200"), "hfc134a": ("1300", "1530"), "hfc32": ("677", "771"),
+    "hfc125": ("3170", "3740"), "hfc143a": ("4800", "5810"), "ch4": ("28", "27.9"),
+    "n2o": ("265", "273"), "nf3": ("16100", "17400"),
+}
+FUELS = ("natural_gas", "diesel", "gasoline", "lpg", "fuel_oil", "raw_coal", "coke", "crude_oil",
+         "kerosene", "coke_oven_gas")
+
+
+def test_the_shipped_methodologies() -> None:
+    assert methodologies() == tuple(sorted(SPEC_HASHES))
+    assert latest_version("ipcc.fugitive") == 2
+    assert load_methodology("ipcc.fugitive").version == 2
+    assert load_methodology("ipcc.fugitive", 1).version == 1
+    with pytest.raises(UnknownMethodology):
+        load_methodology("cn.nothing")
+    with pytest.raises(UnknownMethodology):
+        load_methodology("ipcc.fugitive", 3)
+
+
+@pytest.mark.parametrize(("mid", "version"), sorted(SPEC_HASHES))
+def test_spec_hash_is_pinned_and_is_keccak_of_the_canonical_document(mid: str, version: int
+                                                                      ) -> None:
+    m = load_methodology(mid, version)
+    assert m.spec_hash.hex() == SPEC_HASHES[(mid, version)]
+    assert m.spec_hash == keccak256(canonical_json(load_document(mid, version)))
+    assert (m.id, m.version) == (mid, version)
+
+
+@pytest.mark.parametrize(("mid", "version"), sorted(SPEC_HASHES))
+def test_the_hash_ignores_formatting_and_covers_every_field(mid: str, version: int) -> None:
+    path = DATA / mid / f"v{version}.json"
+    document = read_document(path.read_bytes(), path.name)
+    reformatted = json.dumps(document, indent=7, ensure_ascii=True).encode()
+    assert spec_hash(read_document(reformatted, "x")) == spec_hash(document)
+    changed = dict(document, specification=[*document["specification"], "one more line"])
+    assert spec_hash(changed) != spec_hash(document)
+
+
+def test_canonical_json_is_sorted_compact_utf8() -> None:
+    assert canonical_json({"b": 1, "a": ["电", None]}) == '{"a":["电",null],"b":1}'.encode()
+
+
+@pytest.mark.parametrize(("mid", "version"), sorted(SPEC_HASHES))
+def test_every_value_is_its_published_figure(mid: str, version: int) -> None:
+    for row in load_methodology(mid, version).factors:
+        assert to_fraction(row.published, row.unit) * 10**row.decimals == row.value, row.key
+        assert row.decimals == 0
+        assert row.citation.verification
+
+
+def _row(mid: str, key: str) -> Any:
+    return load_methodology(mid, 1).factor(key)
+
+
+@pytest.mark.parametrize("year", [2021, 2022, 2023])
+def test_grid_factors_as_researched(year: int) -> None:
+    until = OPEN_ENDED if year == 2023 else beijing(year + 1)
+    expected = [("electricity.grid", f"elec.grid.{year}", NATIONAL[year])]
+    figures, verified = REGIONAL[year]
+    expected += [(f"electricity.grid.{region}", f"elec.grid.{region}.{year}", (figure, verified))
+                 for region, figure in zip(REGIONS, figures, strict=True)]
+    for source, key, (figure, verification) in expected:
+        row = _row("cn.electricity.location", key)
+        assert (row.source, row.parameter, row.unit) == (source, "EF", "gCO2/MWh")
+        assert row.value == int(figure.replace(".", "")) * 100  # 0.5366 -> 536600
+        assert row.published == f"{figure} tCO2/MWh"
+        assert (row.valid_from, row.valid_until) == (beijing(year), until)
+        assert row.citation.verification.startswith(verification)
+        assert ANNOUNCEMENT[year] in row.citation.document
+        assert row.citation.publication.startswith("生态环境部、国家统计局")
+    figure, verification = EXCLUDING_MARKET[year]
+    row = _row("cn.electricity.market", f"elec.market.grid.{year}")
+    assert row.value == int(figure.replace(".", "")) * 100
+    assert (row.valid_from, row.valid_until) == (beijing(year), until)
+    assert row.citation.verification.startswith(verification)
+    assert "不包括市场化交易的非化石能源电量" in row.citation.table
+
+
+def test_data_years_are_beijing_years() -> None:
+    assert _row("cn.electricity.location", "elec.grid.2022").valid_from == 1_640_966_400
+    assert beijing(2022) == 1_640_966_400  # 2021-12-31T16:00:00Z
+
+
+def test_combustion_defaults_only_for_natural_gas_and_diesel() -> None:
+    m = load_methodology("cn.combustion.stationary", 1)
+    values = {(row.source, row.parameter): (row.value, row.unit) for row in m.factors}
+    assert values == {
+        ("fuel.natural_gas", "NCV"): (38_931, "J/dm3"),
+        ("fuel.natural_gas", "CC"): (15_300, "gC/GJ"),
+        ("fuel.natural_gas", "OF"): (9_900, "1e-4"),
+        ("fuel.diesel", "NCV"): (42_652, "J/g"),
+        ("fuel.diesel", "CC"): (20_200, "gC/GJ"),
+        ("fuel.diesel", "OF"): (9_800, "1e-4"),
+    }
+    for row in m.factors:
+        assert (row.valid_from, row.valid_until) == (beijing(2000), OPEN_ENDED)
+        assert "NOT checked against the text of the standard" in row.citation.verification
+    for fuel in FUELS:
+        spec = m.source(f"fuel.{fuel}")
+        assert (spec.scope, spec.kind, spec.parameters) == (1, SourceKind.EMISSION,
+                                                            ("NCV", "CC", "OF"))
+        assert (spec.numerator, spec.denominator) == (44, 12 * 10**9 * 10**4)
+        assert spec.unit == ("dm3" if fuel in ("natural_gas", "coke_oven_gas") else "g")
+        for parameter in ("NCV", "CC", "OF"):
+            override = m.source(f"fuel.{fuel}#{parameter}")
+            assert (override.kind, override.target, override.parameters) == (
+                SourceKind.OVERRIDE, f"fuel.{fuel}", (parameter,))
+    assert "needs all three" in m.specification and "NoFactorForPeriod" in m.specification
+
+
+def test_heat_default_and_override() -> None:
+    m = load_methodology("cn.heat.purchased", 1)
+    row = m.factor("heat.purchased.EF")
+    assert (row.value, row.unit, row.valid_until) == (110_000, "gCO2/GJ", OPEN_ENDED)
+    assert row.citation.verification.startswith(ONE)
+    assert "附录" in row.citation.table
+    assert m.source("heat.purchased#EF").target == "heat.purchased"
+
+
+@pytest.mark.parametrize("version", [1, 2])
+def test_gwp_as_researched(version: int) -> None:
+    m = load_methodology("ipcc.fugitive", version)
+    report = ("ar5", "ar6")[version - 1]
+    for gas, figures in GWP.items():
+        row = m.factor(f"gwp.{report}.{gas}")
+        figure = figures[version - 1]
+        assert row.source == f"gas.{gas}"
+        assert row.value == int(to_fraction(figure, "1e-1") * 10)
+        assert row.published == f"{figure} tCO2e/t"
+        assert (row.valid_from, row.valid_until) == (beijing(1990), OPEN_ENDED)
+        assert row.citation.table.startswith(("Table 8.A.1", "Table 7.SM.7")[version - 1])
+    shielding = m.source("process.co2_shielding_gas")
+    assert (shielding.parameters, shielding.numerator, shielding.denominator) == ((), 1, 1)
+    assert {spec.scope for spec in m.sources} == {1}
+
+
+def test_the_composite_is_exactly_its_components() -> None:
+    composite = load_methodology("cn.machinery", 1)
+    parts = [("cn.electricity.location", 1), ("cn.combustion.stationary", 1),
+             ("cn.heat.purchased", 1), ("ipcc.fugitive", 1)]
+    assert composite.composed_of == tuple(parts)
+    components = [load_methodology(*part) for part in parts]
+    assert composite.sources == tuple(s for c in components for s in c.sources)
+    assert composite.factors == tuple(f for c in components for f in c.factors)
+    document = load_document("cn.machinery", 1)
+    assert [entry["specHash"] for entry in document["composedOf"]] == [
+        "0x" + c.spec_hash.hex() for c in components]
+    scopes = {spec.source: spec.scope for spec in composite.sources}
+    assert scopes["electricity.grid.east"] == scopes["heat.purchased"] == 2
+    assert scopes["fuel.natural_gas"] == scopes["gas.sf6"] == 1
+    assert scopes["process.co2_shielding_gas"] == 1
+
+
+# -- strict parsing --------------------------------------------------------------------------------
+
+def _heat() -> dict[str, Any]:
+    return json.loads((DATA / "cn.heat.purchased" / "v1.json").read_text(encoding="utf-8"))
+
+
+def _load(document: dict[str, Any] | bytes) -> None:
+    raw = document if isinstance(document, bytes) else json.dumps(document).encode()
+    methodology_from_document(read_document(raw, "test.json"), "test.json")
+
+
+def test_the_unchanged_file_loads() -> None:
+    _load(_heat())
+
+
+def test_a_typo_in_a_value_is_caught() -> None:
+    document = _heat()
+    document["factors"][0]["value"] = "11000"
+    with pytest.raises(PublishedMismatch):
+        _load(document)
+    document["factors"][0]["value"] = "110000"
+    document["factors"][0]["published"] = "0.011 tCO2/GJ"
+    with pytest.raises(PublishedMismatch):
+        _load(document)
+    document["factors"][0]["published"] = "0.11 tCO2/MWh"
+    with pytest.raises(DataFileError):
+        _load(document)
+
+
+@pytest.mark.parametrize("mutate", [
+    lambda d: d.update(format="trustmrv-methodology/2"),
+    lambda d: d.update(extra=1),
+    lambda d: d.pop("title"),
+    lambda d: d.update(version="1"),
+    lambda d: d.update(specification="one string"),
+    lambda d: d.update(sources=[]),
+    lambda d: d.update(composedOf=[]),
+    lambda d: d["sources"][0].update(kind="emitter"),
+    lambda d: d["sources"][0].update(numerator=1),
+    lambda d: d["sources"][0].update(denominator="01000000"),
+    lambda d: d["sources"][0].pop("description"),
+    lambda d: d["factors"][0].update(validFrom="2000-01-01T00:00:00"),
+    lambda d: d["factors"][0].update(validFrom="2000-01-01"),
+    lambda d: d["factors"][0].update(validFrom="2000-02-30T00:00:00+08:00"),
+    lambda d: d["factors"][0].update(validFrom="1960-01-01T00:00:00+08:00"),
+    lambda d: d["factors"][0].update(value="-110000"),
+    lambda d: d["factors"][0].update(value=110000),
+    lambda d: d["factors"][0]["citation"].update(doi="10.1000/1"),
+])
+def test_malformed_files_are_refused(mutate: Any) -> None:
+    document = _heat()
+    mutate(document)
+    with pytest.raises(DataFileError):
+        _load(document)
+
+
+@pytest.mark.parametrize("raw", [
+    b'{"format": "trustmrv-methodology/1", "format": "x"}',
+    b'{"version": 1.0}',
+    b'{"version": NaN}',
+    b"[" * 100 + b"]" * 100,
+    b"\xff",
+    b" " * (1 << 20) + b"{}",
+])
+def test_unsafe_json_is_refused(raw: bytes) -> None:
+    with pytest.raises(DataFileError):
+        read_document(raw, "test.json")
+
+
+def test_a_bad_definition_names_its_place_in_the_file() -> None:
+    document = _heat()
+    document["sources"][1]["target"] = "heat.nowhere"
+    with pytest.raises(ValueError, match=r"heat\.nowhere") as caught:
+        _load(document)
+    assert any("test.json" in note for note in caught.value.__notes__)
+
+
+def test_materialise_refuses_nested_or_missing_components() -> None:
+    heat = read_document((DATA / "cn.heat.purchased" / "v1.json").read_bytes(), "heat")
+    composite = {"format": "trustmrv-methodology/1", "id": "c", "version": 1, "title": "C",
+                 "specification": ["c"], "composedOf": [{"id": "cn.heat.purchased",
+                                                          "version": 1}]}
+    assert materialise(composite, [heat], "c")["sources"] == heat["sources"]
+    with pytest.raises(DataFileError, match="missing"):
+        materialise(composite, [], "c")
+    nested = dict(composite, id="cn.heat.purchased")
+    with pytest.raises(DataFileError, match="plain"):
+        materialise(composite, [nested], "c")
+    twice = dict(composite, composedOf=composite["composedOf"] * 2)
+    with pytest.raises(DataFileError, match="twice"):
+        materialise(twice, [heat, heat], "c")
