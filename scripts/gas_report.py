@@ -80,7 +80,7 @@ ANCHOR_BUDGET = 60_000
 LEAF_COUNTS = (1, 1_000, 2**32 - 1)
 #: Every contract of a deployment, and the methodology; their state-changing functions must all run.
 CONTRACTS = ("Consortium", "AnchorRegistry", "DeviceRegistry", "MethodologyRegistry",
-             "ReportRegistry", "LocationBasedElectricity")
+             "ReportRegistry", "FactorMethodology")
 #: The transactions of ``deploy_system``, as its ``Deployment.gas_used`` names them.
 DEPLOY_SYSTEM = ("Consortium", "AnchorRegistry (creates DeviceRegistry)", "MethodologyRegistry",
                  "ReportRegistry")
@@ -141,25 +141,57 @@ V2_EFFECTIVE_FROM = _nonzero_bytes(0x01_2345_6789)
 NEW_MAX_CLOCK_SKEW = _nonzero_bytes(600)
 NEW_ADMIN_DELAY = _nonzero_bytes(86_400)
 
-METHODOLOGY_ID = bytes32("cn.electricity.location")
+METHODOLOGY_ID = bytes32("cn.enterprise.placeholder")
 GRID_EAST = bytes32("cn.grid.east")
 GRID_NATIONAL = bytes32("cn.grid.national")
-SPEC_HASH = fixed_hash("PLACEHOLDER specification of cn.electricity.location (gas report only)")
+NATURAL_GAS = bytes32("fuel.natural_gas")
+SPEC_HASH = fixed_hash("PLACEHOLDER specification of cn.enterprise.placeholder (gas report only)")
 _PLACEHOLDER = "PLACEHOLDER: made-up value for the gas report, NOT an official factor"
-#: PLACEHOLDER FACTOR TABLE. These are NOT official emission factors: made-up numbers of a
-#: plausible size, so that deployment and compute cost what a real four-row table costs. The
-#: accounting work supplies the sourced tables. Rows (key, grid, validFrom, validUntil, g CO2/MWh,
-#: citation), sorted by (grid, validFrom) as the contract requires.
-PLACEHOLDER_GRID_FACTORS = [
-    (bytes32("PLACEHOLDER/east/2022"), GRID_EAST, _beijing(2022), _beijing(2023), 700_001,
-     _PLACEHOLDER),
+_OPEN_ENDED = 2**64 - 1
+
+
+def _source(code: bytes, unit: str, scope: int, parameters: tuple[str, ...], numerator: int,
+            denominator: int) -> tuple[Any, ...]:
+    """An emission source (``IFactorMethodology.SourceSpec``, kind 0)."""
+    return (code, bytes32(unit), scope, 0, bytes(32), [bytes32(p) for p in parameters],
+            numerator, denominator)
+
+
+def _row(key: str, source: bytes, parameter: str, valid_from: int, valid_until: int, value: int,
+         unit: str) -> tuple[Any, ...]:
+    """A factor row (``IFactorMethodology.FactorRow``, decimals 0)."""
+    return (bytes32(key), source, bytes32(parameter), valid_from, valid_until, value, 0,
+            bytes32(unit), _PLACEHOLDER)
+
+
+#: PLACEHOLDER METHODOLOGY: sources and factor table. These are NOT official emission factors:
+#: made-up numbers of a plausible size, so that deployment and compute cost what a small real
+#: methodology costs: two grid regions (one parameter, EF) and natural gas (three parameters,
+#: NCV, CC, OF). The accounting work supplies the sourced tables.
+PLACEHOLDER_SOURCES = [
+    _source(GRID_EAST, "Wh", 2, ("EF",), 1, 10**6),
+    _source(GRID_NATIONAL, "Wh", 2, ("EF",), 1, 10**6),
+    _source(NATURAL_GAS, "dm3", 1, ("NCV", "CC", "OF"), 44, 12 * 10**9 * 10**4),
+]
+PLACEHOLDER_FACTORS = [
+    _row("PLACEHOLDER/east/2022", GRID_EAST, "EF", _beijing(2022), _beijing(2023), 700_001,
+         "gCO2/MWh"),
 ] + [
-    (bytes32(f"PLACEHOLDER/national/{year}"), GRID_NATIONAL, _beijing(year), _beijing(year + 1),
-     grams, _PLACEHOLDER)
+    _row(f"PLACEHOLDER/national/{year}", GRID_NATIONAL, "EF", _beijing(year), _beijing(year + 1),
+         grams, "gCO2/MWh")
     for year, grams in ((2021, 612_340), (2022, 543_210), (2023, 498_760))
+] + [
+    _row("PLACEHOLDER/gas/NCV/2022", NATURAL_GAS, "NCV", _beijing(2022), _beijing(2023), 38_931,
+         "J/dm3"),
+    _row("PLACEHOLDER/gas/CC", NATURAL_GAS, "CC", _beijing(2020), _OPEN_ENDED, 15_300, "gC/GJ"),
+    _row("PLACEHOLDER/gas/OF", NATURAL_GAS, "OF", _beijing(2020), _OPEN_ENDED, 9_900, "1e-4"),
 ]
 SITE = fixed_hash("site/demo-co/wuxi-plant")
 ACTIVITY_WH = _nonzero_bytes(0x1234_5678)  # 305 MWh
+ACTIVITY_DM3 = _nonzero_bytes(10_000_000)  # 10,000 Nm3
+#: Sources whose compute is measured: (label, code, amount), one and three parameters.
+COMPUTE_SOURCES = (("electricity, 1 parameter", GRID_NATIONAL, ACTIVITY_WH),
+                   ("natural gas, 3 parameters", NATURAL_GAS, ACTIVITY_DM3))
 PROOF_DEPTHS = (10, 20)
 MULTIPROOF_TREE = 1024
 MULTIPROOF_POSITIONS = tuple(range(0, MULTIPROOF_TREE, MULTIPROOF_TREE // 16))  # 16 leaves
@@ -235,7 +267,7 @@ class _Scenario:
     """The fixed scenario: actors, the deployed system, and what each transaction cost."""
 
     system: System  # set by deploy_everything, the first step
-    electricity: Any  # LocationBasedElectricity version 1
+    methodology: Any  # FactorMethodology version 1
 
     def __init__(self, chain: Chain, artifacts: Artifacts,
                  mine_block_at: Callable[[int], None]) -> None:
@@ -338,12 +370,13 @@ class _Scenario:
         _, alone = self.deploy("admin", "DeviceRegistry", deployment.address("Consortium"))
         self.record(section, "DeviceRegistry alone", alone.gas_used,
                     "for reference only: never deployed on its own")
-        self.electricity, sent = self.deploy(
-            "association", "LocationBasedElectricity", METHODOLOGY_ID, 1, SPEC_HASH,
-            PLACEHOLDER_GRID_FACTORS)
-        self.record(section, "LocationBasedElectricity", sent.gas_used,
-                    f"version 1 with the {len(PLACEHOLDER_GRID_FACTORS)}-row PLACEHOLDER factor "
-                    "table (made-up values, not official factors)")
+        self.methodology, sent = self.deploy(
+            "association", "FactorMethodology", METHODOLOGY_ID, 1, SPEC_HASH, PLACEHOLDER_SOURCES,
+            PLACEHOLDER_FACTORS)
+        self.record(section, "FactorMethodology", sent.gas_used,
+                    f"version 1: {len(PLACEHOLDER_SOURCES)} sources and the "
+                    f"{len(PLACEHOLDER_FACTORS)}-row PLACEHOLDER factor table (made-up values, "
+                    "not official factors)")
 
     def roles(self) -> None:
         consortium, role = self.system.consortium, self.system.role
@@ -367,11 +400,11 @@ class _Scenario:
     def methodologies(self) -> None:
         registry = self.system.methodologies
         self.measure("MethodologyRegistry", "association", registry, "publish", METHODOLOGY_ID,
-                     self.electricity.address, V1_EFFECTIVE_FROM,
+                     self.methodology.address, V1_EFFECTIVE_FROM,
                      variant=", the first version of an id",
                      note="the registry's first id; it becomes the association's")
-        version2, _ = self.deploy("association", "LocationBasedElectricity", METHODOLOGY_ID, 2,
-                                  SPEC_HASH, PLACEHOLDER_GRID_FACTORS)
+        version2, _ = self.deploy("association", "FactorMethodology", METHODOLOGY_ID, 2,
+                                  SPEC_HASH, PLACEHOLDER_SOURCES, PLACEHOLDER_FACTORS)
         self.measure("MethodologyRegistry", "association", registry, "publish", METHODOLOGY_ID,
                      version2.address, V2_EFFECTIVE_FROM, variant=", a later version",
                      note="version 2, in force from a future time")
@@ -446,15 +479,15 @@ class _Scenario:
                      *args, variant=f", {len(multi.leaves)} of {MULTIPROOF_TREE:,} leaves",
                      note=f"{len(multi.proof)} proof nodes, {len(multi.proof_flags)} flags")
 
-        for lines in COMPUTE_LINES:
-            activities = [(GRID_NATIONAL, ACTIVITY_WH, fixed_hash(f"evidence/{i}"))
-                          for i in range(lines)]
-            call = self.electricity.functions.compute(PERIOD_START, PERIOD_END, activities)
-            result = self.chain.retrying("eth_call", call.call)
-            if len(result[0]) != lines:
-                raise RuntimeError(f"compute returned {len(result[0])} emissions for {lines}")
-            self.measure(section, "reader", self.electricity, "compute", PERIOD_START,
-                         PERIOD_END, activities, variant=_lines(lines))
+        for label, source, amount in COMPUTE_SOURCES:
+            for lines in COMPUTE_LINES:
+                activities = [(source, amount, fixed_hash(f"evidence/{i}")) for i in range(lines)]
+                call = self.methodology.functions.compute(PERIOD_START, PERIOD_END, activities)
+                result = self.chain.retrying("eth_call", call.call)
+                if len(result[0]) != lines or 0 in (grams for _, grams in result[0]):
+                    raise RuntimeError(f"compute returned {result[0]} for {lines} lines")
+                self.measure(section, "reader", self.methodology, "compute", PERIOD_START,
+                             PERIOD_END, activities, variant=_compute_variant(label, lines))
 
     def reports(self) -> None:
         reports = self.system.reports
@@ -471,7 +504,7 @@ class _Scenario:
 
     def report(self, *, scope2: int, supersedes: bytes = bytes(32)) -> tuple[Any, ...]:
         return (self.actors["enterprise"].address, SITE, PERIOD_START, PERIOD_END,
-                METHODOLOGY_ID, self.electricity.address, 0, _nonzero_bytes(scope2),
+                METHODOLOGY_ID, self.methodology.address, 0, _nonzero_bytes(scope2),
                 _nonzero_bytes(scope2), fixed_hash("batches/2022-06"),
                 fixed_hash("document/2022-06"), supersedes)
 
@@ -489,8 +522,8 @@ class _Scenario:
                      note="by the new admin, after the delay")
 
 
-def _lines(count: int) -> str:
-    return f", {count} activity line{'' if count == 1 else 's'}"
+def _compute_variant(source: str, count: int) -> str:
+    return f", {source}, {count} activity line{'' if count == 1 else 's'}"
 
 
 def _embedded_mine_block_at(chain: Chain) -> Callable[[int], None]:
@@ -664,7 +697,6 @@ _INTROS = {
 def _section_rows(report: GasReport, section: str) -> list[tuple[str, str, str]]:
     figures = report.figures()
     shallow, deep = (f"AnchorRegistry.verifyReading, proof depth {d}" for d in PROOF_DEPTHS)
-    few, many = (f"LocationBasedElectricity.compute{_lines(n)}" for n in COMPUTE_LINES)
     levels = PROOF_DEPTHS[1] - PROOF_DEPTHS[0]
     extra_lines = COMPUTE_LINES[1] - COMPUTE_LINES[0]
     derived = {  # after the row named: a row computed from measured ones
@@ -675,12 +707,16 @@ def _section_rows(report: GasReport, section: str) -> list[tuple[str, str, str]]
                f"{PROOF_DEPTHS[0]}) / {levels})",
                Fraction(figures[deep] - figures[shallow], levels),
                "32 calldata bytes and one hash more"),
-        many: (f"*derived*: per further activity line (({COMPUTE_LINES[1]} lines - "
-               f"{COMPUTE_LINES[0]}) / {extra_lines})",
-               Fraction(figures[many] - figures[few], extra_lines),
-               "96 calldata bytes and one line more; the factor lookup reads warm storage "
-               "(same grid and period)"),
     }
+    for label, _, _ in COMPUTE_SOURCES:
+        few, many = (f"FactorMethodology.compute{_compute_variant(label, n)}"
+                     for n in COMPUTE_LINES)
+        derived[many] = (
+            f"*derived*: {label.split(',')[0]}, per further activity line "
+            f"(({COMPUTE_LINES[1]} lines - {COMPUTE_LINES[0]}) / {extra_lines})",
+            Fraction(figures[many] - figures[few], extra_lines),
+            "96 calldata bytes and one line more; the source's parameters are resolved at its "
+            "first line and reused from memory")
     rows: list[tuple[str, str, str]] = []
     for m in report.rows:
         if m.section == section:

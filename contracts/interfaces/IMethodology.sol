@@ -83,6 +83,11 @@ interface IMethodology is IERC165 {
     error MethodologyNoFactorForPeriod(bytes32 source, uint64 periodStart, uint64 periodEnd);
     /// @notice No factor has the key `key`.
     error MethodologyUnknownFactor(bytes32 key);
+    /// @notice Activity line `index` (a deduction or an override) has no evidence: `evidence` is zero.
+    error MethodologyMissingEvidence(uint256 index);
+    /// @notice A second line of override source `source` replaces a parameter another line of the
+    /// same computation already replaced.
+    error MethodologyDuplicateOverride(bytes32 source);
 
     /// @notice The methodology's id, shared by all its versions (e.g. `bytes32("cn.electricity.location")`).
     function methodologyId() external view returns (bytes32);
@@ -125,6 +130,8 @@ interface IMethodology is IERC165 {
      *
      * - `periodStart < periodEnd`;
      * - every activity's source is known and has a factor covering the whole period;
+     * - every deduction or override line carries evidence, and no two lines override the same
+     *   parameter (for methodologies that have deductions or overrides);
      * - no intermediate value overflows 256 bits.
      */
     function compute(uint64 periodStart, uint64 periodEnd, Activity[] calldata activities)

@@ -76,7 +76,7 @@ def test_the_report_states_budget_settings_and_placeholder(script: ModuleType, d
     assert "solc 0.8.30+commit.73712a01, evmVersion paris, optimizer enabled with 200 runs" in doc
     assert "PLACEHOLDER factor table" in doc
     assert all(citation.startswith("PLACEHOLDER")
-               for *_, citation in script.PLACEHOLDER_GRID_FACTORS)
+               for *_, citation in script.PLACEHOLDER_FACTORS)
 
 
 def test_the_report_holds_nothing_run_specific(doc: str) -> None:

@@ -17,10 +17,15 @@ from eth_utils import keccak
 from integration.contracts.support import (
     ADMIN_DELAY,
     BACKENDS,
+    ENGINE_FACTORS,
+    ENGINE_ID,
+    ENGINE_SOURCES,
+    ENGINE_SPEC_HASH,
     GAS_FIGURES,
     MAX_CLOCK_SKEW,
     METHODOLOGY_ID,
-    PLACEHOLDER_GRID_FACTORS,
+    PLACEHOLDER_FACTORS,
+    PLACEHOLDER_SOURCES,
     SITE,
     SITE_B,
     SPEC_HASH,
@@ -70,8 +75,10 @@ def deployment(chain: Backend) -> System:
         core.grant_role(admin, role, people[label].address)
 
     association = people["association"]
-    electricity, _ = chain.deploy("LocationBasedElectricity", METHODOLOGY_ID, 1, SPEC_HASH,
-                                  PLACEHOLDER_GRID_FACTORS, sender=association)
+    electricity, _ = chain.deploy("FactorMethodology", METHODOLOGY_ID, 1, SPEC_HASH,
+                                  PLACEHOLDER_SOURCES, PLACEHOLDER_FACTORS, sender=association)
+    engine, _ = chain.deploy("FactorMethodology", ENGINE_ID, 1, ENGINE_SPEC_HASH, ENGINE_SOURCES,
+                             ENGINE_FACTORS, sender=association)
     chain.send(core.methodologies.functions.publish(METHODOLOGY_ID, electricity.address,
                                                     V1_EFFECTIVE_FROM), association)
     core.register_device(chain.transactor(people["enterprise"]), device.key.address, SITE,
@@ -79,7 +86,7 @@ def deployment(chain: Backend) -> System:
     core.register_device(chain.transactor(people["enterprise2"]), device2.key.address, SITE_B,
                          keccak(text="meta-2"))
     return System(chain=chain, core=core, device=device, device2=device2, spares=spares,
-                  electricity=electricity, **people)
+                  electricity=electricity, engine=engine, **people)
 
 
 @pytest.fixture

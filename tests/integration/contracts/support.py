@@ -7,10 +7,10 @@ Everything a client of the contracts needs comes from :mod:`mrv_core.chain`, the
 of the project: the artifacts and the decoding of custom errors, the connection to either backend,
 signing and sending transactions (a :class:`~mrv_core.chain.Transactor` per actor), deploying the
 system. What lives here is only for tests: snapshots, time travel and empty blocks, the
-placeholder factor table, the actors (local keys derived from fixed labels, funded from the
-node's first account, so the same code signs on both backends and device accounts can sign
-readings too), the gas figures printed at the end of the run, and the loading of
-``scripts/gas_report.py``, which defines the gas scenario.
+placeholder methodologies (sources and factor tables), the actors (local keys derived from fixed
+labels, funded from the node's first account, so the same code signs on both backends and device
+accounts can sign readings too), the gas figures printed at the end of the run, and the loading
+of ``scripts/gas_report.py``, which defines the gas scenario.
 """
 
 from __future__ import annotations
@@ -65,18 +65,99 @@ def year_start(year: int) -> int:
     return int(datetime(year, 1, 1, tzinfo=_BEIJING).timestamp())
 
 
-#: PLACEHOLDER FACTORS FOR TESTS ONLY. These are NOT official emission factors: made-up numbers
-#: of a plausible order of magnitude, so the tests exercise the arithmetic. The accounting issue
-#: supplies the sourced official table. Rows: (key, grid, validFrom, validUntil, g CO2/MWh,
-#: citation), sorted by (grid, validFrom) as the contract requires.
-PLACEHOLDER_GRID_FACTORS = [
-    (bytes32("test.grid.east/2022"), GRID_EAST, year_start(2022), year_start(2023),
-     700_001, "PLACEHOLDER 2022: test value, not an official factor"),
+# -- placeholder methodologies --------------------------------------------------------------------
+
+EMISSION, DEDUCTION, OVERRIDE = 0, 1, 2  # IFactorMethodology.SourceSpec.kind
+OPEN_ENDED = 2**64 - 1  # validUntil of the last row of a series
+
+
+def source_spec(source: bytes, unit: str, scope: int, kind: int = EMISSION, *,
+                target: bytes = bytes(32), parameters: tuple[str, ...] = (), numerator: int = 0,
+                denominator: int = 0) -> tuple[Any, ...]:
+    """An ``IFactorMethodology.SourceSpec`` as web3 encodes it."""
+    return (source, bytes32(unit), scope, kind, target, [bytes32(p) for p in parameters],
+            numerator, denominator)
+
+
+def factor_row(key: str, source: bytes, parameter: str, valid_from: int, valid_until: int,
+               value: int, unit: str, citation: str, decimals: int = 0) -> tuple[Any, ...]:
+    """An ``IFactorMethodology.FactorRow`` as web3 encodes it."""
+    return (bytes32(key), source, bytes32(parameter), valid_from, valid_until, value, decimals,
+            bytes32(unit), citation)
+
+
+#: PLACEHOLDER METHODOLOGY FOR TESTS ONLY: location-based electricity, published as
+#: ``cn.electricity.location`` v1. These are NOT official emission factors: made-up numbers of a
+#: plausible order of magnitude, so the tests exercise the arithmetic. The accounting work supplies
+#: the sourced official tables. grams = (Wh x EF + 10**6 / 2) / 10**6, EF in g CO2/MWh.
+PLACEHOLDER_SOURCES = [
+    source_spec(grid, "Wh", 2, parameters=("EF",), numerator=1, denominator=10**6)
+    for grid in (GRID_EAST, GRID)
+]
+PLACEHOLDER_FACTORS = [
+    factor_row("test.grid.east/2022", GRID_EAST, "EF", year_start(2022), year_start(2023),
+               700_001, "gCO2/MWh", "PLACEHOLDER 2022: test value, not an official factor"),
 ] + [
-    (bytes32(f"test.grid.national/{year}"), GRID, year_start(year), year_start(year + 1),
-     grams, f"PLACEHOLDER {year}: test value, not an official factor")
+    factor_row(f"test.grid.national/{year}", GRID, "EF", year_start(year), year_start(year + 1),
+               grams, "gCO2/MWh", f"PLACEHOLDER {year}: test value, not an official factor")
     for year, grams in ((2021, 612_340), (2022, 543_210), (2023, 498_760))
 ]
+
+#: PLACEHOLDER ENGINE METHODOLOGY FOR TESTS ONLY (``test.engine``, deployed, never published):
+#: every kind of source the engine knows. NOT official factors or methodology: the figures have
+#: the units and orders of magnitude of docs/accounting.md section 2 so known answers can be
+#: checked by hand; nothing here is a sourced value.
+ENGINE_ID = bytes32("test.engine")
+ENGINE_SPEC_HASH = keccak(text="PLACEHOLDER specification of test.engine v1 (tests only)")
+NATURAL_GAS = bytes32("fuel.natural_gas")
+SF6 = bytes32("gas.sf6")
+ELECTRICITY = bytes32("electricity.grid")
+HEAT = bytes32("heat.purchased")
+CO2_MEASURED = bytes32("co2.measured")
+CONTRACT_ELECTRICITY = bytes32("electricity.contract")
+GREEN_CERTIFICATE = bytes32("cert.green")
+GREEN_PPA = bytes32("ppa.green")
+SUPPLIER_EF = bytes32("ef.electricity.supplier")
+CONTRACT_EF = bytes32("ef.electricity.contract")
+MEASURED_NCV = bytes32("ncv.natural_gas.measured")
+COMBUSTION_DENOMINATOR = 12 * 10**9 * 10**4  # 44/12 (C to CO2) x 10**-9 (J to GJ) x 10**-4 (OF)
+ENGINE_SOURCES = [
+    source_spec(NATURAL_GAS, "dm3", 1, parameters=("NCV", "CC", "OF"), numerator=44,
+                denominator=COMBUSTION_DENOMINATOR),
+    source_spec(SF6, "g", 1, parameters=("GWP",), numerator=1, denominator=10),
+    source_spec(ELECTRICITY, "Wh", 2, parameters=("EF",), numerator=1, denominator=10**6),
+    source_spec(HEAT, "kJ", 2, parameters=("EF",), numerator=1, denominator=10**6),
+    source_spec(CO2_MEASURED, "g", 1, numerator=1, denominator=1),  # no parameter at all
+    source_spec(CONTRACT_ELECTRICITY, "Wh", 2, parameters=("EF",), numerator=1,
+                denominator=10**6),  # no factor rows: needs an override
+    source_spec(GREEN_CERTIFICATE, "Wh", 2, DEDUCTION, target=ELECTRICITY),
+    source_spec(GREEN_PPA, "Wh", 2, DEDUCTION, target=ELECTRICITY),
+    source_spec(SUPPLIER_EF, "gCO2/MWh", 2, OVERRIDE, target=ELECTRICITY, parameters=("EF",)),
+    source_spec(CONTRACT_EF, "gCO2/MWh", 2, OVERRIDE, target=CONTRACT_ELECTRICITY,
+                parameters=("EF",)),
+    source_spec(MEASURED_NCV, "J/dm3", 1, OVERRIDE, target=NATURAL_GAS, parameters=("NCV",)),
+]
+_FAKE = "PLACEHOLDER: test value, not an official factor"
+ENGINE_FACTORS = [
+    factor_row("test.ng.ncv/2022", NATURAL_GAS, "NCV", year_start(2022), year_start(2023),
+               38_931, "J/dm3", _FAKE),
+    factor_row("test.ng.ncv/2023-", NATURAL_GAS, "NCV", year_start(2023), OPEN_ENDED,
+               38_000, "J/dm3", _FAKE),
+    factor_row("test.ng.cc/2020-", NATURAL_GAS, "CC", year_start(2020), OPEN_ENDED,
+               15_300, "gC/GJ", _FAKE),
+    factor_row("test.ng.of/2020-2022", NATURAL_GAS, "OF", year_start(2020), year_start(2023),
+               9_900, "1e-4", _FAKE),
+    factor_row("test.ng.of/2023-", NATURAL_GAS, "OF", year_start(2023), OPEN_ENDED,
+               9_800, "1e-4", _FAKE),
+    factor_row("test.sf6.gwp", SF6, "GWP", 0, OPEN_ENDED, 235_000, "1e-1", _FAKE),
+    factor_row("test.elec/2022", ELECTRICITY, "EF", year_start(2022), year_start(2023),
+               581_000, "gCO2/MWh", _FAKE),
+    factor_row("test.elec/2023-", ELECTRICITY, "EF", year_start(2023), OPEN_ENDED,
+               536_600, "gCO2/MWh", _FAKE),
+    factor_row("test.heat/2020-", HEAT, "EF", year_start(2020), OPEN_ENDED, 110_000,
+               "gCO2/GJ", _FAKE, decimals=0),
+]
+
 SPEC_HASH = keccak(text="PLACEHOLDER specification of cn.electricity.location v1 (tests only)")
 V1_EFFECTIVE_FROM = int(datetime(2020, 1, 1, tzinfo=UTC).timestamp())
 
@@ -209,7 +290,8 @@ class System:
     device: Device  # registered for `enterprise` at SITE
     device2: Device  # registered for `enterprise2` at SITE_B
     spares: tuple[Device, ...]  # funded, never registered
-    electricity: Contract  # LocationBasedElectricity v1, published, in force from 2020
+    electricity: Contract  # FactorMethodology cn.electricity.location v1, published, from 2020
+    engine: Contract  # FactorMethodology test.engine v1 (ENGINE_SOURCES/_FACTORS), unpublished
 
     @property
     def w3(self) -> Web3:

@@ -13,7 +13,7 @@ from integration.contracts.support import ROOT
 from mrv_core.chain import CONTRACTS, Artifacts
 
 COMPILE = ROOT / "scripts" / "compile_contracts.py"
-DEPLOYABLE = (*CONTRACTS, "LocationBasedElectricity")
+DEPLOYABLE = (*CONTRACTS, "FactorMethodology")
 
 
 def test_committed_artifacts_are_fresh() -> None:
@@ -68,3 +68,17 @@ def test_packed_structs_fit_the_slots_claimed(artifacts: Artifacts) -> None:
     assert _struct_size(artifacts, "MethodologyRegistry", "Version") == 32  # one slot
     assert _struct_size(artifacts, "DeviceRegistry", "Device") == 5 * 32
     assert _struct_size(artifacts, "ReportRegistry", "Attestation") == 2 * 32
+    # FactorMethodology: compute reads one slot per line (Source's first) and one per factor row
+    # it passes (Row's first); the rest serves the views.
+    assert _slot_of(artifacts, "FactorMethodology", "Source", "parameterCount") == 0
+    assert _struct_size(artifacts, "FactorMethodology", "Source") == 5 * 32
+    assert _slot_of(artifacts, "FactorMethodology", "Row", "decimals") == 0
+    assert _struct_size(artifacts, "FactorMethodology", "Row") == 5 * 32
+
+
+def _slot_of(artifacts: Artifacts, contract: str, struct: str, member: str) -> int:
+    types = artifacts[contract]["storageLayout"]["types"]
+    (members,) = [t["members"] for key, t in types.items()
+                  if key.startswith(f"t_struct({struct})")]
+    (slot,) = [int(m["slot"]) for m in members if m["label"] == member]
+    return slot

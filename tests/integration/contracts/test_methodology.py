@@ -1,4 +1,5 @@
-"""MethodologyRegistry publication and resolution rules; the location-based electricity contract."""
+"""MethodologyRegistry publication and resolution rules; location-based electricity as a
+FactorMethodology (the engine itself: test_factor_methodology.py)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,9 @@ from integration.contracts.support import (
     GRID,
     GRID_EAST,
     METHODOLOGY_ID,
-    PLACEHOLDER_GRID_FACTORS,
+    OPEN_ENDED,
+    PLACEHOLDER_FACTORS,
+    PLACEHOLDER_SOURCES,
     SPEC_HASH,
     V1_EFFECTIVE_FROM,
     System,
@@ -28,8 +31,8 @@ PANIC_OVERFLOW = 0x11
 def _deploy(system: System, version: int, *, methodology_id: bytes = METHODOLOGY_ID,
             table: list[Any] | None = None, sender: Any = None) -> Any:
     contract, _ = system.chain.deploy(
-        "LocationBasedElectricity", methodology_id, version, SPEC_HASH,
-        PLACEHOLDER_GRID_FACTORS if table is None else table, sender=sender or system.association)
+        "FactorMethodology", methodology_id, version, SPEC_HASH, PLACEHOLDER_SOURCES,
+        PLACEHOLDER_FACTORS if table is None else table, sender=sender or system.association)
     return contract
 
 
@@ -142,7 +145,7 @@ def test_later_version_may_take_effect_in_its_own_block(system: System) -> None:
     assert tuple(_resolve(system, t).call()) == (v2.address, 2, t)
 
 
-# -- LocationBasedElectricity ---------------------------------------------------------------------
+# -- location-based electricity (FactorMethodology, EF only) -------------------------------------
 
 JUNE_2022 = (year_start(2022) + 151 * 86_400, year_start(2022) + 181 * 86_400)
 
@@ -173,7 +176,7 @@ def test_compute_known_answers_and_rounding(system: System) -> None:
        year=st.sampled_from([2021, 2022, 2023]))
 def test_compute_matches_reference_arithmetic(system: System, amounts: list[int],
                                               year: int) -> None:
-    factors = {row[2]: row[4] for row in PLACEHOLDER_GRID_FACTORS if row[1] == GRID}
+    factors = {row[3]: row[5] for row in PLACEHOLDER_FACTORS if row[1] == GRID}
     factor = factors[year_start(year)]
     period = (year_start(year), year_start(year + 1))  # a whole data year is one period
     result = _compute(system, period, [(GRID, a) for a in amounts]).call()
@@ -211,10 +214,12 @@ def test_identity_and_factor_tables(system: System) -> None:
     assert functions.methodologyId().call() == METHODOLOGY_ID
     assert functions.version().call() == 1
     assert functions.specHash().call() == SPEC_HASH
-    assert functions.factorKeys().call() == [row[0] for row in PLACEHOLDER_GRID_FACTORS]
+    assert functions.factorKeys().call() == [row[0] for row in PLACEHOLDER_FACTORS]
     assert functions.sources().call() == [GRID_EAST, GRID]
     assert functions.activityUnit(GRID).call() == bytes32("Wh")
-    for key, grid, valid_from, valid_until, grams, citation in PLACEHOLDER_GRID_FACTORS:
+    for key, grid, parameter, valid_from, valid_until, grams, decimals, unit, citation in \
+            PLACEHOLDER_FACTORS:
+        assert (parameter, decimals, unit) == (bytes32("EF"), 0, bytes32("gCO2/MWh"))
         assert tuple(functions.factor(key).call()) == (
             grid, bytes32("EF"), valid_from, valid_until, grams, 0, bytes32("gCO2/MWh"), citation)
     assert system.chain.revert_of(functions.factor(bytes32("nope")), system.outsider).error == \
@@ -226,23 +231,44 @@ def test_identity_and_factor_tables(system: System) -> None:
     assert not functions.supportsInterface(bytes.fromhex("ffffffff")).call()
 
 
+def _with_row(table: list[Any], index: int, **changes: Any) -> list[Any]:
+    fields = ("key", "source", "parameter", "validFrom", "validUntil", "value", "decimals",
+              "unit", "citation")
+    row = dict(zip(fields, table[index], strict=True))
+    row.update(changes)
+    return [*table[:index], tuple(row.values()), *table[index + 1:]]
+
+
 @pytest.mark.parametrize(("mutate", "error"), [
-    (lambda t: [], "LocationBasedElectricityEmptyTable"),
-    (lambda t: [(t[0][0], t[0][1], t[0][2], t[0][3], 0, t[0][5]), *t[1:]],
-     "LocationBasedElectricityInvalidFactor"),
-    (lambda t: [(t[0][0], t[0][1], t[0][3], t[0][3], 1, t[0][5]), *t[1:]],
-     "LocationBasedElectricityInvalidFactor"),
-    (lambda t: [t[0], (t[0][0], *t[1][1:]), *t[2:]], "LocationBasedElectricityDuplicateKey"),
-    (lambda t: [*t[1:], t[0]], "LocationBasedElectricityFactorsNotSorted"),
-    (lambda t: [t[0], t[2], t[1], t[3]], "LocationBasedElectricityFactorsNotSorted"),
-    (lambda t: [t[0], t[1], (t[2][0], t[2][1], t[2][2] - 1, *t[2][3:]), t[3]],
-     "LocationBasedElectricityFactorsNotSorted"),  # overlapping years
+    (lambda t: _with_row(t, 0, validFrom=t[0][4]), "FactorMethodologyEmptyPeriod"),
+    (lambda t: _with_row(t, 0, validFrom=t[0][4] + 1), "FactorMethodologyEmptyPeriod"),
+    (lambda t: _with_row(t, 1, key=t[0][0]), "FactorMethodologyDuplicateKey"),
+    (lambda t: _with_row(t, 2, validFrom=t[2][3] - 1), "FactorMethodologyOverlappingPeriods"),
+    (lambda t: _with_row(t, 3, validFrom=t[1][3], validUntil=OPEN_ENDED),
+     "FactorMethodologyOverlappingPeriods"),  # an open-ended row over earlier years
+    (lambda t: _with_row(t, 0, parameter=bytes32("GWP")), "FactorMethodologyUnknownParameter"),
+    (lambda t: _with_row(t, 0, source=bytes32("cn.grid.nowhere")),
+     "FactorMethodologyUnknownParameter"),
 ])
 def test_constructor_validates_the_table(system: System, mutate: Any, error: str) -> None:
     artifacts = system.chain.artifacts
-    factory = system.w3.eth.contract(abi=artifacts.abi("LocationBasedElectricity"),
-                                     bytecode=artifacts.bytecode("LocationBasedElectricity"))
-    table = mutate(list(PLACEHOLDER_GRID_FACTORS))
+    factory = system.w3.eth.contract(abi=artifacts.abi("FactorMethodology"),
+                                     bytecode=artifacts.bytecode("FactorMethodology"))
+    table = mutate(list(PLACEHOLDER_FACTORS))
     decoded = system.chain.revert_of(
-        factory.constructor(METHODOLOGY_ID, 9, SPEC_HASH, table), system.association)
+        factory.constructor(METHODOLOGY_ID, 9, SPEC_HASH, PLACEHOLDER_SOURCES, table),
+        system.association)
     assert decoded.error == error
+
+
+def test_table_order_is_free_and_kept(system: System) -> None:
+    """Rows need no sorting (only no overlaps): any order computes the same, factorKeys keeps it."""
+    shuffled = [PLACEHOLDER_FACTORS[i] for i in (2, 0, 3, 1)]
+    contract = _deploy(system, 9, table=shuffled)
+    assert contract.functions.factorKeys().call() == [row[0] for row in shuffled]
+    for year in (2021, 2022, 2023):
+        period = (year_start(year), year_start(year + 1))
+        rows = [(GRID, 10**6, bytes(32)), (GRID_EAST, 10**6, bytes(32))] if year == 2022 else \
+            [(GRID, 10**6, bytes(32))]
+        assert contract.functions.compute(*period, rows).call() == \
+            system.electricity.functions.compute(*period, rows).call()

@@ -9,7 +9,8 @@ from eth_account.messages import _hash_eip191_message, encode_typed_data
 from eth_utils import keccak
 from integration.contracts.support import (
     METHODOLOGY_ID,
-    PLACEHOLDER_GRID_FACTORS,
+    PLACEHOLDER_FACTORS,
+    PLACEHOLDER_SOURCES,
     REPORT_FIELDS,
     System,
     events,
@@ -118,8 +119,8 @@ def test_submission_checks(system: System) -> None:
 
 def test_methodology_must_be_the_version_in_force_at_period_start(system: System) -> None:
     chain = system.chain
-    v2, _ = chain.deploy("LocationBasedElectricity", METHODOLOGY_ID, 2, keccak(text="v2"),
-                         PLACEHOLDER_GRID_FACTORS, sender=system.association)
+    v2, _ = chain.deploy("FactorMethodology", METHODOLOGY_ID, 2, keccak(text="v2"),
+                         PLACEHOLDER_SOURCES, PLACEHOLDER_FACTORS, sender=system.association)
     effective = chain.latest_timestamp() + 100
     chain.send(system.methodologies.functions.publish(METHODOLOGY_ID, v2.address, effective),
                system.association)

@@ -9,7 +9,8 @@ import pytest
 from eth_utils import keccak
 from integration.contracts.support import (
     METHODOLOGY_ID,
-    PLACEHOLDER_GRID_FACTORS,
+    PLACEHOLDER_FACTORS,
+    PLACEHOLDER_SOURCES,
     SITE,
     System,
     make_report,
@@ -155,8 +156,9 @@ def test_roles_are_the_documented_hashes(system: System) -> None:
 
 
 def test_an_association_cannot_publish_another_associations_id(system: System) -> None:
-    other, _ = system.chain.deploy("LocationBasedElectricity", METHODOLOGY_ID, 2, bytes(32),
-                                   PLACEHOLDER_GRID_FACTORS, sender=system.association2)
+    other, _ = system.chain.deploy("FactorMethodology", METHODOLOGY_ID, 2, bytes(32),
+                                   PLACEHOLDER_SOURCES, PLACEHOLDER_FACTORS,
+                                   sender=system.association2)
     call = system.methodologies.functions.publish(METHODOLOGY_ID, other.address, 2**40)
     decoded = system.chain.revert_of(call, system.association2)
     assert decoded.error == "MethodologyRegistryNotIdPublisher"
