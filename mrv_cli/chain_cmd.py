@@ -8,7 +8,7 @@ from typing import Any
 
 from mrv_core.chain import CONTRACTS, ROLES, System, check_artifacts, deploy_system, load_artifacts
 from mrv_core.chain.deployment import DEFAULT_ADMIN_DELAY_S, DEFAULT_MAX_CLOCK_SKEW_S
-from mrv_core.codec import format_address
+from mrv_core.codec import format_address, parse_address
 from mrv_core.errors import ConfigError
 
 from .chain_options import add_chain_options, add_sender_options, open_chain, open_system, sender
@@ -45,6 +45,16 @@ def register(commands: Any) -> None:
     info = sub.add_parser("info", help="describe the chain and, given one, a deployment")
     add_chain_options(info, deployment=True)
     info.set_defaults(handler=_info)
+
+    grant = sub.add_parser("grant", help="grant a consortium role to an account (admin only)")
+    grant.add_argument("role", choices=("association", "enterprise", "regulator"),
+                       help="the role to grant")
+    grant.add_argument("account", metavar="ADDRESS", help="the account that receives it")
+    add_chain_options(grant, deployment=True)
+    add_sender_options(grant, "--key", "MRV_ADMIN_KEY", "consortium admin")
+    add_option(grant, "--password-file", "MRV_KEY_PASSWORD_FILE", type=Path, metavar="FILE",
+               help="password for --key (else MRV_KEY_PASSWORD, else a prompt)")
+    grant.set_defaults(handler=_grant)
 
 
 def _deploy(args: argparse.Namespace) -> int:
@@ -91,6 +101,17 @@ def _info(args: argparse.Namespace) -> int:
     skew = system.call("eth_call", lambda: system.anchors.functions.maxClockSkew().call())
     print(f"clock skew {skew} s")
     _print_roles(system, format_address(deployment.deployer))
+    return EXIT_OK
+
+
+def _grant(args: argparse.Namespace) -> int:
+    chain = open_chain(args)
+    system = open_system(chain, args.deployment)
+    admin = sender(chain, args.key, args.password_file, args.nonce_file)
+    account = format_address(parse_address(args.account, field="ADDRESS"))
+    role = f"{args.role.upper()}_ROLE"
+    sent = system.grant_role(admin, role, account)
+    print(f"granted    {role} to {account} (block {sent.block_number})")
     return EXIT_OK
 
 

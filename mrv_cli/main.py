@@ -15,7 +15,7 @@ from importlib.metadata import PackageNotFoundError, version
 
 from mrv_core.errors import MrvError
 
-from . import bundle_cmd, chain_cmd, contracts_build, demo_cmd, keys_cmd
+from . import accounting_cmd, bundle_cmd, chain_cmd, contracts_build, demo_cmd, keys_cmd
 from .options import EXIT_USAGE
 
 __all__ = ["build_parser", "main"]
@@ -42,6 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     bundle_cmd.register(commands)
     chain_cmd.register(commands)
     contracts_build.register(commands)
+    accounting_cmd.register(commands)
     return parser
 
 

@@ -1,0 +1,114 @@
+"""Methodologies on chain: deploying a version, publishing it, resolving the one in force, and
+computing with the contract.
+
+An association deploys one immutable ``FactorMethodology`` per methodology version (its
+constructor arguments come from the data file, :mod:`.onchain`) and publishes it in the
+MethodologyRegistry with the time it takes effect. Anyone resolves (methodology id, data time)
+to the version in force and calls its ``compute`` with ``eth_call``; a revert comes back as the
+same typed error the Python calculator raises for the same input.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from mrv_core.chain import System, Transactor
+from mrv_core.chain.artifacts import revert_data
+from mrv_core.chain.backend import checksum
+from mrv_core.codec import format_address
+from mrv_core.errors import ChainError, ContractRevert
+
+from .calculator import Activity, Result
+from .codes import encode_code
+from .errors import AccountingError, error_from_contract
+from .model import Methodology
+from .onchain import activity_tuples, constructor_args, result_from_abi
+
+__all__ = ["Published", "Resolved", "compute_on_chain", "publish", "resolve"]
+
+ENGINE = "FactorMethodology"
+
+
+@dataclass(frozen=True)
+class Published:
+    """A methodology version deployed and registered."""
+
+    methodology_id: str
+    version: int
+    address: str
+    effective_from: int
+    deploy_gas: int
+    publish_gas: int
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """The version of a methodology in force at a time, as the registry says."""
+
+    methodology_id: str
+    address: str
+    version: int
+    effective_from: int
+
+
+def publish(system: System, association: Transactor, methodology: Methodology,
+            effective_from: int) -> Published:
+    """Deploy ``methodology`` as a FactorMethodology and register it, in force from
+    ``effective_from`` (Unix seconds; the registry refuses a past time except for an id's first
+    version)."""
+    contract, deployed = association.deploy(ENGINE, *constructor_args(methodology))
+    registered = association.send(
+        system.methodologies.functions.publish(encode_code(methodology.id), contract.address,
+                                               effective_from),
+        description=f"publish {methodology.id} v{methodology.version}")
+    return Published(methodology.id, methodology.version, str(contract.address), effective_from,
+                     deployed.gas_used, registered.gas_used)
+
+
+def resolve(system: System, methodology_id: str, timestamp: int) -> Resolved:
+    """The version of ``methodology_id`` in force at ``timestamp`` (raises the registry's
+    ``MethodologyRegistryNoVersionInForce`` as a :class:`ContractRevert` when there is none)."""
+    function = system.methodologies.functions.resolve(encode_code(methodology_id), timestamp)
+    try:
+        address, version, effective_from = system.call("eth_call", function.call)
+    except ChainError:
+        raise
+    except Exception as exc:
+        raise _decoded(system, exc, f"resolve {methodology_id} at {timestamp}") from None
+    return Resolved(methodology_id, format_address(bytes.fromhex(str(address)[2:])),
+                    int(version), int(effective_from))
+
+
+def compute_on_chain(system: System, address: str, period_start: int, period_end: int,
+                     activities: Sequence[Activity]) -> Result:
+    """``compute`` of the methodology contract at ``address`` by ``eth_call``.
+
+    A compute revert raises the :class:`AccountingError` the Python calculator raises for the
+    same input (``MethodologyNoFactorForPeriod`` -> ``NoFactorForPeriod``, panic 0x11 ->
+    ``AccountingOverflow`` ...); anything else raises the chain error.
+    """
+    contract = system.chain.w3.eth.contract(address=checksum(address),
+                                            abi=system.artifacts.abi(ENGINE))
+    function = contract.functions.compute(period_start, period_end,
+                                          activity_tuples(activities))
+    try:
+        value = system.call("eth_call", function.call)
+    except ChainError:
+        raise
+    except Exception as exc:
+        raise _decoded(system, exc, "compute") from None
+    return result_from_abi(value)
+
+
+def _decoded(system: System, exc: Exception, what: str) -> AccountingError | ChainError:
+    data = revert_data(exc)
+    if data is None:
+        return ChainError(f"{what}: {exc}")
+    error = system.artifacts.decode_revert(data)
+    if isinstance(error, ContractRevert):
+        accounting = error_from_contract(error.error, error.args_by_name)
+        if accounting is not None:
+            return accounting
+    error.args = (f"{what}: {error}",)
+    return error
