@@ -1,9 +1,12 @@
 """``mrv demo``: the main job end to end on the embedded chain, in one process.
 
-Deploys the consortium contracts, gives an enterprise its role, registers a device, signs a day
-of simulated readings, anchors their batch from the device's own account, writes the proof
-bundles, verifies every one offline and against the chain, and shows that a tampered copy fails.
-Everything is sample data on a chain that ends with the command; the files stay.
+1. deploy the consortium contracts; 2. roles for an enterprise and an association; 3. the
+association publishes every shipped methodology version; 4. a device signs a month of simulated
+readings of four meters; 5. it anchors one batch per day from its own account; 6. the proof
+bundles are written and verified offline and against the chain; 7. the month's emissions of the
+sample site are computed by the Python calculator and by the methodology contract in force, and
+must agree; 8. a tampered bundle must fail. Everything is sample data on a chain that ends with
+the command; the files stay and verify offline.
 """
 
 from __future__ import annotations
@@ -12,10 +15,13 @@ import argparse
 import json
 import shutil
 import time
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from mrv_core import DeviceKey, build_batch
+from accounting_rules import activity, compute, load_methodology, methodologies
+from accounting_rules.publishing import compute_on_chain, publish, resolve
+from mrv_core import DeviceKey, SignedReading, build_batch
 from mrv_core.chain import (
     ChainSettings,
     NodeSigner,
@@ -25,26 +31,37 @@ from mrv_core.chain import (
     deploy_system,
     load_artifacts,
 )
-from mrv_core.codec import format_address, format_hex
+from mrv_core.codec import format_address
 from mrv_core.errors import ConfigError
 
-from .flows import anchor_batch_as_sample_enterprise, print_outcomes, verify_files, write_bundles
+from .dates import BEIJING, month_of, parse_instant
+from .flows import prepare_sample_device, print_outcomes, verify_files, write_bundles
 from .options import EXIT_FAILED, EXIT_OK, add_option
-from .sample import SAMPLE_INTERVAL_S, SAMPLE_METERS, sample_readings
+from .sample import SAMPLE_METERS, sample_readings
 
 __all__ = ["register"]
+
+#: Which meter's counter feeds which activity source of the enterprise methodology.
+ACTIVITY_OF_QUANTITY = {"energy.active.import:Wh": "electricity.grid",
+                        "volume.gas:dm3": "fuel.natural_gas",
+                        "heat:kJ": "heat.purchased"}
+ENTERPRISE_METHODOLOGY = "cn.machinery"
+FIRST_VERSIONS_FROM = parse_instant("2000-01-01")
 
 
 def register(commands: Any) -> None:
     demo = commands.add_parser(
         "demo", help="run the main job end to end on the embedded chain",
-        description="Deploy the contracts on the embedded chain, register a device, sign and "
-                    "anchor a day of simulated readings, write and verify their proof bundles. "
+        description="Deploy the contracts on the embedded chain, publish the methodologies, "
+                    "sign and anchor a month of simulated readings (one batch a day), write and "
+                    "verify their proof bundles, and compute the month's emissions both ways. "
                     "SAMPLE DATA on a chain that ends with the command.")
     add_option(demo, "--out", "MRV_DEMO_OUT", type=Path, default=Path("out/demo"), metavar="DIR",
                help="directory for the bundles (replaced if it holds an earlier demo)")
-    add_option(demo, "--count", "MRV_DEMO_COUNT", type=int, default=96 * len(SAMPLE_METERS),
-               metavar="N", help="readings to sign (default: one day of four meters every 15 min)")
+    add_option(demo, "--month", "MRV_DEMO_MONTH", metavar="YYYY-MM",
+               help="the month to simulate (default: the last complete month, Beijing time)")
+    add_option(demo, "--interval", "MRV_DEMO_INTERVAL", type=int, default=60, metavar="MINUTES",
+               help="minutes between two readings of a meter (default 60; 15 to 1440)")
     demo.set_defaults(handler=_demo)
 
 
@@ -58,60 +75,145 @@ def _demo(args: argparse.Namespace) -> int:
         if not (out / "demo.json").is_file():
             raise ConfigError(f"{out} exists and holds no earlier demo; choose another --out")
         shutil.rmtree(out)
-    if not 1 <= args.count <= 100_000:
-        raise ConfigError(f"--count must be within 1..100,000, got {args.count}")
+    if not 15 <= args.interval <= 1440 or 1440 % args.interval:
+        raise ConfigError("--interval must divide a day: 15, 20, 30, 60, ... 1440 minutes")
     started = time.monotonic()
 
     _step("1. embedded chain: deploy the consortium contracts")
     chain = connect(None, evm_version=load_artifacts().evm_version(), settings=ChainSettings())
-    admin_account, enterprise_account = chain.unlocked_accounts()[:2]
+    admin_account, enterprise_account, association_account = chain.unlocked_accounts()[:3]
     admin = Transactor(chain, NodeSigner(admin_account))
     deployment = deploy_system(admin)
     system = System(chain, deployment)
-    print(f"chainId {deployment.chain_id}, block {deployment.deploy_block}, admin {admin.address}")
+    print(f"  chainId {deployment.chain_id}, admin {admin.address}")
     for name, address in deployment.contracts.items():
         print(f"  {name:<20} {format_address(address)}")
 
-    _step("2. roles: the admin makes an enterprise")
+    _step("2. roles: the admin makes an enterprise and an industry association")
     enterprise = Transactor(chain, NodeSigner(enterprise_account))
+    association = Transactor(chain, NodeSigner(association_account))
     system.grant_role(admin, "ENTERPRISE_ROLE", enterprise.address)
-    print(f"  ENTERPRISE_ROLE -> {enterprise.address}")
+    system.grant_role(admin, "ASSOCIATION_ROLE", association.address)
+    print(f"  ENTERPRISE_ROLE -> {enterprise.address}\n  ASSOCIATION_ROLE -> {association.address}")
 
-    _step(f"3. a device signs {args.count} readings of {len(SAMPLE_METERS)} simulated meters")
+    _step("3. the association publishes every methodology version")
+    now = _chain_time(system)
+    _publish_all(system, association, now)
+
+    month_start, month_end = _month(args.month, now)
+    label = datetime.fromtimestamp(month_start, BEIJING).strftime("%Y-%m")
+    interval = args.interval * 60
+    _step(f"4. a device signs {label}: 4 meters, one reading each every {args.interval} min")
     device = DeviceKey.generate()
-    now = int(chain.w3.eth.get_block("latest")["timestamp"])
-    readings = list(sample_readings(device, system.domain, args.count,
-                                    end_timestamp=now // SAMPLE_INTERVAL_S * SAMPLE_INTERVAL_S))
-    batch = build_batch(device.address, 0, readings)
-    print(f"  device {format_address(device.address)}; "
-          f"batch #0 root {format_hex(batch.header.root)}")
+    rounds = (month_end - month_start) // interval
+    readings = list(sample_readings(device, system.domain, rounds * len(SAMPLE_METERS),
+                                    end_timestamp=month_end - interval, interval_s=interval))
+    print(f"  device {format_address(device.address)}: {len(readings):,} signed readings")
 
-    _step("4. the enterprise registers the device; the device anchors its batch")
-    anchor = anchor_batch_as_sample_enterprise(system, enterprise, device, batch)
-    receipt = chain.w3.eth.get_transaction_receipt(anchor.transaction_hash)  # type: ignore[arg-type]
-    print(f"  anchored in block {anchor.block_number}, tx {format_hex(anchor.transaction_hash)}, "
-          f"{receipt['gasUsed']:,} gas")
+    _step("5. the enterprise registers the device; the device anchors one batch a day")
+    device_tx = prepare_sample_device(system, enterprise, device)
+    per_day = len(SAMPLE_METERS) * 86_400 // interval
+    days = [readings[i:i + per_day] for i in range(0, len(readings), per_day)]
+    anchored = []
+    for batch_seq, day in enumerate(days):
+        batch = build_batch(device.address, batch_seq, day)
+        anchored.append((batch, system.anchor(device_tx, batch.header)))
+    receipt = chain.w3.eth.get_transaction_receipt(anchored[-1][1].transaction_hash)  # type: ignore[arg-type]
+    print(f"  {len(anchored)} batches anchored (batchSeq 0..{len(anchored) - 1}), "
+          f"{receipt['gasUsed']:,} gas each")
 
-    _step(f"5. proof bundles written to {out}/")
-    written = write_bundles(out / "bundles", batch, system.domain, anchor)
+    _step(f"6. proof bundles in {out}/bundles/, verified offline and against the chain")
+    chain_checked = []
+    for batch, anchor in anchored:
+        folder = out / "bundles" / f"day-{batch.header.batch_seq + 1:02d}"
+        write_bundles(folder, batch, system.domain, anchor)
+        chain_checked += [folder / f"batch-{batch.header.batch_seq}.json",
+                          folder / "multiproof.json"]
+    everything = sorted((out / "bundles").glob("day-*/*.json"))
+    print(f"  offline, all {len(everything):,} files:")
+    failed = print_outcomes(verify_files(everything, None), as_json=False,
+                            chain_checked=False, max_ok_lines=0)
+    print("  on chain, every batch file and every day's multiproof (each covers all its "
+          "readings):")
+    failed += print_outcomes(verify_files(chain_checked, system), as_json=False,
+                             chain_checked=True, max_ok_lines=2)
+
+    _step(f"7. {label} emissions of the sample site, computed twice")
+    agree = _account(system, readings, month_start, month_end)
+
+    _step("8. a tampered copy of a bundle (its reading's value + 1) must fail")
+    tampered = _tamper(out / "bundles" / "day-01" / "reading-00000.json",
+                       out / "tampered-reading.json")
+    caught = print_outcomes(verify_files([tampered], system), as_json=False, chain_checked=True)
+
     (out / "demo.json").write_text(json.dumps({
         "note": "SAMPLE DATA from `mrv demo`, anchored on an embedded chain that no longer "
                 "exists: these bundles verify offline only",
-        "deployment": deployment.to_json()}, indent=2) + "\n", encoding="utf-8")
-    print(f"  {written} reading bundles, multiproof.json, batch-0.json")
+        "month": label, "deployment": deployment.to_json()}, indent=2) + "\n", encoding="utf-8")
+    print(f"\ndone in {time.monotonic() - started:.1f} s; re-check offline any time: "
+          f"`mrv bundle verify {out}/bundles/day-*/*.json`")
+    return EXIT_OK if failed == 0 and caught == 1 and agree else EXIT_FAILED
 
-    _step("6. verify every file offline and against the chain")
-    paths = sorted((out / "bundles").iterdir())
-    failed = print_outcomes(verify_files(paths, system), as_json=False, chain_checked=True,
-                            max_ok_lines=3)
 
-    _step("7. a tampered copy of a bundle (its reading's value + 1) must fail")
-    tampered = _tamper(out / "bundles" / "reading-00000.json", out / "tampered-reading.json")
-    caught = print_outcomes(verify_files([tampered], system), as_json=False, chain_checked=True)
+def _chain_time(system: System) -> int:
+    return int(system.chain.w3.eth.get_block("latest")["timestamp"])
 
-    print(f"\ndone in {time.monotonic() - started:.1f} s; offline re-check any time with "
-          f"`mrv bundle verify {out}/bundles/*.json`")
-    return EXIT_OK if failed == 0 and caught == 1 else EXIT_FAILED
+
+def _month(text: str | None, now: int) -> tuple[int, int]:
+    if text is None:
+        current = datetime.fromtimestamp(now, BEIJING)
+        year, month = (current.year, current.month - 1) if current.month > 1 \
+            else (current.year - 1, 12)
+    else:
+        try:
+            year, month = (int(part) for part in text.split("-"))
+        except ValueError:
+            raise ConfigError(f"--month wants YYYY-MM, got {text!r}") from None
+    start, end = month_of(year, month)
+    if end > now:
+        raise ConfigError(f"--month {text} has not ended yet: choose a complete month")
+    return start, end
+
+
+def _publish_all(system: System, association: Transactor, now: int) -> None:
+    """First versions in force from 2000 (a first version may take any time); later versions
+    from a day after now, so the sample month still resolves to the earlier version."""
+    for methodology_id, version in methodologies():
+        m = load_methodology(methodology_id, version)
+        effective = FIRST_VERSIONS_FROM if version == 1 else now + 86_400
+        published = publish(system, association, m, effective)
+        when = datetime.fromtimestamp(effective, BEIJING).date().isoformat()
+        print(f"  {m.id:<26} v{m.version}  from {when}  {published.address}  "
+              f"deploy {published.deploy_gas:,} gas")
+
+
+def _account(system: System, readings: list[SignedReading], start: int, end: int) -> bool:
+    """The month's activity from the cumulative registers (last minus first reading of each
+    meter), then cn.machinery in Python and on chain."""
+    by_quantity: dict[str, list[int]] = {}
+    for signed in readings:
+        by_quantity.setdefault(signed.reading.quantity, []).append(signed.reading.value)
+    resolved = resolve(system, ENTERPRISE_METHODOLOGY, start)
+    m = load_methodology(ENTERPRISE_METHODOLOGY, resolved.version)
+    lines = [activity(m, source, values[-1] - values[0])
+             for quantity, source in ACTIVITY_OF_QUANTITY.items()
+             if (values := by_quantity.get(quantity))]
+    python = compute(m, start, end, lines)
+    contract = compute_on_chain(system, resolved.address, start, end, lines)
+    print(f"  methodology {m.id} v{m.version} (in force at the month's start), "
+          f"contract {resolved.address}")
+    print(f"  {'activity':<20} {'amount':>18} {'scope':>5} {'Python (g CO2e)':>18} "
+          f"{'contract (g CO2e)':>18}")
+    for line, ours, theirs in zip(lines, python.emissions, contract.emissions, strict=True):
+        unit = m.source(str(line.source_code)).unit
+        print(f"  {line.source_code:<20} {line.amount:>14,} {unit:<3} {ours.scope:>5} "
+              f"{ours.grams:>18,} {theirs.grams:>18,}")
+    for name in ("scope1", "scope2", "total"):
+        print(f"  {name:<45} {getattr(python, name):>18,} {getattr(contract, name):>18,}")
+    agree = python == contract
+    print(f"  {'AGREE to the gram' if agree else 'DIFFER'}: "
+          f"{python.total / 1e6:,.3f} t CO2e for the month")
+    return agree
 
 
 def _tamper(source: Path, target: Path) -> Path:

@@ -28,8 +28,8 @@ from mrv_core.errors import ConfigError
 from mrv_core.hashing import keccak256
 from mrv_core.keys import DeviceKey
 
-__all__ = ["SAMPLE_SITE", "VerifyOutcome", "anchor_batch_as_sample_enterprise", "print_outcomes",
-           "verify_files", "write_bundles"]
+__all__ = ["SAMPLE_SITE", "VerifyOutcome", "anchor_batch_as_sample_enterprise",
+           "prepare_sample_device", "print_outcomes", "verify_files", "write_bundles"]
 
 #: The site the sample device is registered at: keccak256 of its path prefix.
 SAMPLE_SITE = keccak256(b"demo-co/wuxi-plant")
@@ -43,6 +43,13 @@ def anchor_batch_as_sample_enterprise(system: System, enterprise: Transactor, de
     """Make ``enterprise`` an enterprise (when it is the consortium admin), register ``device``
     under it, fund the device's gas if the chain charges any, and anchor ``batch`` from the
     device's own account."""
+    return system.anchor(prepare_sample_device(system, enterprise, device), batch.header)
+
+
+def prepare_sample_device(system: System, enterprise: Transactor,
+                          device: DeviceKey) -> Transactor:
+    """Everything before a sample device can anchor (see
+    :func:`anchor_batch_as_sample_enterprise`); returns the device's transactor."""
     if not system.has_role("ENTERPRISE_ROLE", enterprise.address):
         if not system.has_role("DEFAULT_ADMIN_ROLE", enterprise.address):
             raise ConfigError(f"{enterprise.address} is neither an enterprise nor the consortium "
@@ -56,7 +63,7 @@ def anchor_batch_as_sample_enterprise(system: System, enterprise: Transactor, de
     elif status != "active":
         raise ConfigError(f"sample device {address} is {status} on this chain; use another key")
     _fund_gas(system, enterprise, address)
-    return system.anchor(Transactor(system.chain, KeySigner(device)), batch.header)
+    return Transactor(system.chain, KeySigner(device))
 
 
 def _fund_gas(system: System, funder: Transactor, address: str) -> None:

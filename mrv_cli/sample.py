@@ -55,21 +55,23 @@ def sample_readings(
     end_timestamp: int,
     seed: int | None = None,
     progress: Callable[[int], None] | None = None,
+    interval_s: int = SAMPLE_INTERVAL_S,
 ) -> Iterator[SignedReading]:
-    """Yield ``count`` signed readings, meters in turn, the last taken at ``end_timestamp``."""
+    """Yield ``count`` signed readings, meters in turn, one round every ``interval_s`` seconds,
+    the last round taken at ``end_timestamp``."""
     rng = random.Random(seed)
     rounds = -(-count // len(SAMPLE_METERS))
-    first = end_timestamp - (rounds - 1) * SAMPLE_INTERVAL_S
+    first = end_timestamp - (rounds - 1) * interval_s
     levels = [m.start for m in SAMPLE_METERS]
     ids = [meter_id(m.path) for m in SAMPLE_METERS]
     for i in range(count):
         round_, k = divmod(i, len(SAMPLE_METERS))
         meter = SAMPLE_METERS[k]
-        timestamp = first + round_ * SAMPLE_INTERVAL_S
+        timestamp = first + round_ * interval_s
         if round_ > 0:
             delta = rng.randint(*meter.step)
-            if meter.cumulative:
-                levels[k] += int(delta * _load_factor(timestamp))
+            if meter.cumulative:  # the step is per 15 minutes: scale it to the interval
+                levels[k] += int(delta * interval_s // SAMPLE_INTERVAL_S * _load_factor(timestamp))
             else:
                 levels[k] = int((meter.start + delta) * _load_factor(timestamp))
         reading = Reading(device=key.address, meter=ids[k], seq=round_, timestamp=timestamp,

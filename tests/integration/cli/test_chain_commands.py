@@ -101,16 +101,30 @@ def test_keystore_deployer_with_a_nonce_file(anvil_url: str, tmp_path: Path,
 
 def test_demo_runs_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out_dir = tmp_path / "demo"
-    code, out = run(["demo", "--count", "8", "--out", str(out_dir)], capsys)
+    (out_dir / "bundles").mkdir(parents=True)  # an earlier demo's leftovers are replaced
+    (out_dir / "demo.json").write_text("{}")
+    (out_dir / "bundles" / "stale.json").write_text("{}")
+    argv = ["demo", "--month", "2025-02", "--interval", "720", "--out", str(out_dir)]
+    code, out = run(argv, capsys)
     assert code == OK, out
-    assert "10 of 10 file(s) verified (offline and against the chain)" in out
+    # February 2025: 28 days x 2 rounds x 4 meters; a batch, a multiproof and 8 readings a day.
+    assert "224 signed readings" in out and "28 batches anchored" in out
+    assert "280 of 280 file(s) verified (offline" in out
+    assert "56 of 56 file(s) verified (offline and against the chain)" in out
+    assert "cn.machinery v1 (in force at the month's start)" in out
+    assert "AGREE to the gram" in out
     assert "step 'signature' failed" in out and "0 of 1 file(s) verified, 1 FAILED" in out
-    bundles = sorted(map(str, (out_dir / "bundles").iterdir()))
+    bundles = sorted(map(str, (out_dir / "bundles").glob("day-*/*.json")))
+    assert len(bundles) == 280
     assert run(["bundle", "verify", *bundles], capsys)[0] == OK  # offline, chain long gone
-    assert run(["demo", "--count", "4", "--out", str(out_dir)], capsys)[0] == OK  # replaced
+    assert not (out_dir / "bundles" / "stale.json").exists()
     (tmp_path / "precious").mkdir()
     code, out = run(["demo", "--out", str(tmp_path / "precious")], capsys)
     assert code == USAGE and "holds no earlier demo" in out
+    code, out = run(["demo", "--month", "2999-01", "--out", str(tmp_path / "future")], capsys)
+    assert code == USAGE and "has not ended" in out
+    code, out = run(["demo", "--interval", "7", "--out", str(tmp_path / "odd")], capsys)
+    assert code == USAGE and "--interval" in out
 
 
 def test_unreachable_node_is_a_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
