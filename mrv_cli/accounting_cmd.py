@@ -6,7 +6,6 @@ import argparse
 import json
 import sys
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 from accounting_rules import (
@@ -81,8 +80,6 @@ def register(commands: Any) -> None:
                           "version of an id")
     add_chain_options(pub, deployment=True)
     add_sender_options(pub, "--key", "MRV_ASSOCIATION_KEY", "association")
-    add_option(pub, "--password-file", "MRV_KEY_PASSWORD_FILE", type=Path, metavar="FILE",
-               help="password for --key (else MRV_KEY_PASSWORD, else a prompt)")
     pub.set_defaults(handler=_publish)
 
 

@@ -15,7 +15,7 @@ from mrv_core.errors import ConfigError
 
 from .chain_options import add_chain_options, add_sender_options, open_chain, open_system, sender
 from .flows import anchor_batch_as_sample_enterprise, print_outcomes, verify_files, write_bundles
-from .keys_cmd import load_key
+from .keys_cmd import add_password_file_option, load_key
 from .options import EXIT_FAILED, EXIT_OK, EXIT_USAGE, add_option
 from .sample import SAMPLE_METERS, sample_readings
 
@@ -45,8 +45,7 @@ def register(commands: Any) -> None:
                help="directory to create (must be absent or empty)")
     add_option(sample, "--key", "MRV_KEY_FILE", type=Path, metavar="FILE",
                help="device keystore file; without it a throw-away key signs the sample")
-    add_option(sample, "--password-file", "MRV_KEY_PASSWORD_FILE", type=Path, metavar="FILE",
-               help="password for --key (else MRV_KEY_PASSWORD, else a prompt)")
+    add_password_file_option(sample)
     add_option(sample, "--seed", "MRV_SAMPLE_SEED", type=int, metavar="INT",
                help="make the simulated values reproducible (salts stay random)")
     add_chain_options(sample, deployment=True,
@@ -54,10 +53,8 @@ def register(commands: Any) -> None:
                                   "sample domain")
     add_sender_options(sample, "--enterprise-key", "MRV_ENTERPRISE_KEY",
                        "enterprise that registers the sample device (the consortium admin "
-                       "makes itself one)")
-    add_option(sample, "--enterprise-password-file", "MRV_ENTERPRISE_PASSWORD_FILE", type=Path,
-               metavar="FILE", help="password for --enterprise-key (else MRV_KEY_PASSWORD, "
-                                    "else a prompt)")
+                       "makes itself one)", password_flag="--enterprise-password-file",
+                       password_env="MRV_ENTERPRISE_PASSWORD_FILE")
     sample.set_defaults(handler=_sample)
 
     verify = sub.add_parser(

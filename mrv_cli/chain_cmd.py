@@ -30,8 +30,6 @@ def register(commands: Any) -> None:
                     "embedded chain (gas figures, no file).")
     add_chain_options(deploy, deployment=False)
     add_sender_options(deploy, "--key", "MRV_DEPLOYER_KEY", "deployer")
-    add_option(deploy, "--password-file", "MRV_KEY_PASSWORD_FILE", type=Path, metavar="FILE",
-               help="password for --key (else MRV_KEY_PASSWORD, else a prompt)")
     add_option(deploy, "--out", "MRV_DEPLOYMENT", type=Path, metavar="FILE",
                help="deployment file to write (default deployment.json; needs --rpc)")
     add_option(deploy, "--max-clock-skew", "MRV_MAX_CLOCK_SKEW", type=int,
@@ -52,8 +50,6 @@ def register(commands: Any) -> None:
     grant.add_argument("account", metavar="ADDRESS", help="the account that receives it")
     add_chain_options(grant, deployment=True)
     add_sender_options(grant, "--key", "MRV_ADMIN_KEY", "consortium admin")
-    add_option(grant, "--password-file", "MRV_KEY_PASSWORD_FILE", type=Path, metavar="FILE",
-               help="password for --key (else MRV_KEY_PASSWORD, else a prompt)")
     grant.set_defaults(handler=_grant)
 
 

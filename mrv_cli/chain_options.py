@@ -18,7 +18,7 @@ from mrv_core.chain import (
 )
 from mrv_core.errors import ConfigError
 
-from .keys_cmd import load_key
+from .keys_cmd import add_password_file_option, load_key
 from .options import add_option
 
 __all__ = ["add_chain_options", "add_sender_options", "open_chain", "open_system", "sender"]
@@ -39,10 +39,14 @@ def add_chain_options(parser: argparse.ArgumentParser, *, deployment: bool,
                    help="deployment file written by `mrv chain deploy`")
 
 
-def add_sender_options(parser: argparse.ArgumentParser, flag: str, env: str, role: str) -> None:
+def add_sender_options(parser: argparse.ArgumentParser, flag: str, env: str, role: str, *,
+                       password_flag: str = "--password-file",
+                       password_env: str = "MRV_KEY_PASSWORD_FILE") -> None:
+    """The account that sends: its keystore file, its password file and its nonce file."""
     add_option(parser, flag, env, type=Path, metavar="FILE",
                help=f"keystore file of the {role} account (default: the node's first unlocked "
                     "account, as on anvil and the embedded chain)")
+    add_password_file_option(parser, password_flag, password_env)
     add_option(parser, "--nonce-file", "MRV_NONCE_FILE", type=Path, metavar="FILE",
                help="remember the next nonce of a keystore account here, so a restarted "
                     "process never reuses one")

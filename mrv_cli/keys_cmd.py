@@ -19,7 +19,7 @@ from mrv_core.keys import (
 
 from .options import EXIT_OK, add_option
 
-__all__ = ["load_key", "register"]
+__all__ = ["add_password_file_option", "load_key", "register"]
 
 
 def register(commands: Any) -> None:
@@ -33,7 +33,7 @@ def register(commands: Any) -> None:
                                      f"{PASSWORD_ENV}, --password-file, or a prompt.")
     add_option(new, "--out", "MRV_KEY_FILE", type=Path, required=True, metavar="FILE",
                help="keystore file to create (never overwritten)")
-    _password_file_option(new)
+    add_password_file_option(new)
     new.add_argument("--light-kdf", action="store_true",
                      help=f"scrypt N={LIGHT_SCRYPT_N} instead of N={STANDARD_SCRYPT_N}: "
                           "fast to unlock, weak against guessing; for demos and tests only")
@@ -43,12 +43,13 @@ def register(commands: Any) -> None:
     show.add_argument("file", type=Path, metavar="FILE", help="keystore file")
     show.add_argument("--check", action="store_true",
                       help="also decrypt the file to prove the password opens it")
-    _password_file_option(show)
+    add_password_file_option(show)
     show.set_defaults(handler=_show)
 
 
-def _password_file_option(parser: argparse.ArgumentParser) -> None:
-    add_option(parser, "--password-file", "MRV_KEY_PASSWORD_FILE", type=Path, metavar="FILE",
+def add_password_file_option(parser: argparse.ArgumentParser, flag: str = "--password-file",
+                             env: str = "MRV_KEY_PASSWORD_FILE") -> None:
+    add_option(parser, flag, env, type=Path, metavar="FILE",
                help=f"read the key password from the first line of FILE (else {PASSWORD_ENV}, "
                     "else a prompt)")
 

@@ -14,10 +14,13 @@ its whole range with the bounds drawn often (what an encoding or interop test ne
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import random
+import sys
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from hypothesis import strategies as st
@@ -296,3 +299,20 @@ def activity_lists(draw: st.DrawFn, methodology: Methodology, *,
         evidence = draw(st.sampled_from([EVIDENCE, EVIDENCE, EVIDENCE, bytes(32)]))
         lines.append(Activity(code, amount, evidence))
     return lines
+
+
+def load_script(name: str) -> ModuleType:
+    """``scripts/<name>.py`` as a module (``scripts`` is not a package), loaded once."""
+    if name in sys.modules:
+        return sys.modules[name]
+    path = Path(__file__).resolve().parents[1] / "scripts" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # dataclasses resolve annotations through sys.modules
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        del sys.modules[name]
+        raise
+    return module

@@ -7,14 +7,13 @@ After a deliberate change to a data file:
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 from types import ModuleType
 
 import pytest
 
 from accounting_rules import load_methodology, methodologies
+from factories import load_script
 
 ROOT = Path(__file__).resolve().parents[2]
 DOC = ROOT / "docs" / "accounting.md"
@@ -24,12 +23,7 @@ REGENERATE = "run: .venv/bin/python scripts/accounting_doc.py --update docs/acco
 
 @pytest.fixture(scope="module")
 def script() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("accounting_doc", SCRIPT)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+    return load_script("accounting_doc")
 
 
 def test_the_generated_section_is_current(script: ModuleType) -> None:

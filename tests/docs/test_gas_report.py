@@ -7,7 +7,6 @@ After a deliberate change (contracts, compiler settings, the scenario):
 
 from __future__ import annotations
 
-import importlib.util
 import re
 import subprocess
 import sys
@@ -15,6 +14,8 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
+
+from factories import load_script
 
 ROOT = Path(__file__).resolve().parents[2]
 DOC = ROOT / "docs" / "gas.md"
@@ -24,14 +25,7 @@ REGENERATE = "run: .venv/bin/python scripts/gas_report.py"
 
 @pytest.fixture(scope="module")
 def script() -> ModuleType:
-    if "gas_report" in sys.modules:  # the contract tests loaded it already
-        return sys.modules["gas_report"]
-    spec = importlib.util.spec_from_file_location("gas_report", SCRIPT)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses resolve annotations through sys.modules
-    spec.loader.exec_module(module)
-    return module
+    return load_script("gas_report")
 
 
 @pytest.fixture(scope="module")

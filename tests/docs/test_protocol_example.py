@@ -11,12 +11,10 @@ docs/protocol.md``.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -28,6 +26,7 @@ from eth_account.messages import encode_typed_data
 from eth_keys import keys
 from jsonschema import Draft202012Validator
 
+from factories import load_script
 from mrv_core import (
     QUANTITIES,
     READING_TYPEHASH,
@@ -54,12 +53,7 @@ ALLOWED_HEX = {f"0x{SECP256K1_N:064x}", "0x" + "00" * 19 + "01"}
 
 @pytest.fixture(scope="module")
 def script() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("protocol_example", SCRIPT)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses resolve annotations through sys.modules
-    spec.loader.exec_module(module)
-    return module
+    return load_script("protocol_example")
 
 
 @pytest.fixture(scope="module")

@@ -10,9 +10,7 @@ library itself).
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -23,7 +21,14 @@ from eth_account import Account
 from eth_account.messages import _hash_eip191_message, encode_typed_data
 from eth_utils.crypto import keccak
 
-from factories import LEAF_ENCODING, VECTORS_PATH, leaf_values, load_vectors, vector_reading
+from factories import (
+    LEAF_ENCODING,
+    VECTORS_PATH,
+    leaf_values,
+    load_script,
+    load_vectors,
+    vector_reading,
+)
 from mrv_core import (
     QUANTITIES,
     READING_TYPE,
@@ -102,12 +107,7 @@ def _typed_data_doc(entry: dict[str, Any], domain_name: str) -> dict[str, Any]:
 @pytest.fixture(scope="module")
 def make_vectors() -> ModuleType:
     """``scripts/make_vectors.py`` as a module (scripts/ is not a package)."""
-    spec = importlib.util.spec_from_file_location("make_vectors", SCRIPT)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up while decorating
-    spec.loader.exec_module(module)
-    return module
+    return load_script("make_vectors")
 
 
 # -- the file as a whole ---------------------------------------------------------------------------

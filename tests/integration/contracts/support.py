@@ -16,13 +16,10 @@ of ``scripts/gas_report.py``, which defines the gas scenario.
 from __future__ import annotations
 
 import dataclasses
-import importlib.util
 import random
-import sys
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 from eth_account import Account
@@ -337,22 +334,6 @@ GAS_FIGURES: dict[str, dict[str, int]] = {}
 
 def record_gas(backend: str, what: str, gas: int) -> None:
     GAS_FIGURES.setdefault(what, {})[backend] = gas
-
-
-def load_script(name: str) -> ModuleType:
-    """``scripts/<name>.py`` as a module (``scripts`` is not a package), loaded once."""
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / f"{name}.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module  # dataclasses resolve annotations through sys.modules
-    try:
-        spec.loader.exec_module(module)
-    except BaseException:
-        del sys.modules[name]
-        raise
-    return module
 
 
 # -- reports --------------------------------------------------------------------------------------

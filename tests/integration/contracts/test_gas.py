@@ -13,8 +13,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from integration.contracts.support import Backend, load_script, record_gas
+from integration.contracts.support import Backend, record_gas
 
+from factories import load_script
 from mrv_core.chain import Artifacts, connect
 
 gas_report = load_script("gas_report")
