@@ -28,8 +28,11 @@ node_modules/.installed: package.json package-lock.json
 demo: setup
 	$(BIN)/mrv demo --out $(OUT)
 
+# One pytest worker per core (pytest-xdist); `make test TEST_ARGS=` runs in one process.
+TEST_ARGS ?= -n auto --dist worksteal
+
 test: setup
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest $(TEST_ARGS)
 
 bench: setup
 	$(BIN)/python -m benchmarks

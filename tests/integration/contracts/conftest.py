@@ -10,7 +10,6 @@ deployed once per backend with ``mrv_core.chain.deploy_system``; each test runs 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 from eth_utils import keccak
@@ -21,7 +20,6 @@ from integration.contracts.support import (
     ENGINE_ID,
     ENGINE_SOURCES,
     ENGINE_SPEC_HASH,
-    GAS_FIGURES,
     MAX_CLOCK_SKEW,
     METHODOLOGY_ID,
     PLACEHOLDER_FACTORS,
@@ -97,12 +95,3 @@ def system(deployment: System) -> Iterator[System]:
         yield deployment
     finally:
         deployment.chain.revert(snapshot)
-
-
-def pytest_terminal_summary(terminalreporter: Any) -> None:
-    if not GAS_FIGURES:
-        return
-    terminalreporter.section("TrustMRV contract gas (paris, optimizer 200 runs)")
-    for what, by_backend in GAS_FIGURES.items():
-        figures = ", ".join(f"{backend} {gas:,}" for backend, gas in sorted(by_backend.items()))
-        terminalreporter.write_line(f"{what:<58} {figures}")

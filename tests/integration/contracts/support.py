@@ -327,15 +327,6 @@ class System:
             now if to_ts is None else to_ts), device.account)
 
 
-# -- gas figures, printed at the end of the run ---------------------------------------------------
-
-GAS_FIGURES: dict[str, dict[str, int]] = {}
-
-
-def record_gas(backend: str, what: str, gas: int) -> None:
-    GAS_FIGURES.setdefault(what, {})[backend] = gas
-
-
 # -- reports --------------------------------------------------------------------------------------
 
 REPORT_FIELDS = ("enterprise", "site", "periodStart", "periodEnd", "methodologyId", "methodology",

@@ -13,13 +13,14 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from integration.contracts.support import Backend, record_gas
+from integration.contracts.support import Backend
 
 from factories import load_script
 from mrv_core.chain import Artifacts, connect
 
 gas_report = load_script("gas_report")
 ANCHOR_BUDGET: int = gas_report.ANCHOR_BUDGET
+GAS_SECTION = "TrustMRV contract gas (paris, optimizer 200 runs)"
 
 
 @pytest.fixture(scope="module")
@@ -35,8 +36,6 @@ def measured(chain: Backend, artifacts: Artifacts) -> Any:
                                     mine_block_at=mine_block_at)
     finally:
         chain.revert(snapshot)
-    for what, gas in report.figures().items():
-        record_gas(chain.name, what, gas)
     return report
 
 
@@ -70,6 +69,9 @@ def test_every_state_changing_function_ran(measured: Any, artifacts: Artifacts) 
     assert sorted(set(expected) - measured.covered) == []
 
 
-def test_backends_agree_with_a_fresh_embedded_chain(measured: Any, fresh_embedded: Any) -> None:
+def test_backends_agree_with_a_fresh_embedded_chain(measured: Any, fresh_embedded: Any,
+                                                   chain: Backend, record_property: Any) -> None:
+    for what, gas in measured.figures().items():
+        record_property("figure", (GAS_SECTION, what, f"{chain.name} {gas:,}"))
     assert measured.figures() == fresh_embedded.figures()
     assert measured.anchors == fresh_embedded.anchors
