@@ -1,0 +1,170 @@
+"""Shared helpers of the accounting integration tests: every shipped methodology version published
+on a chain, ``compute`` without web3, and the tally of what the differential test compared.
+
+``conftest.py`` beside this module publishes the versions once per session on the embedded chain;
+test modules import these helpers as ``from integration.accounting.support import ...`` (``tests``
+is on the Python path).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+from eth_abi.abi import decode as abi_decode
+from eth_abi.abi import encode as abi_encode
+
+from accounting_rules import Activity, Result, error_from_contract, load_methodology, methodologies
+from accounting_rules.onchain import ACTIVITY_TYPE, RESULT_TYPE, activity_tuples, result_from_abi
+from accounting_rules.publishing import Published, publish
+from factories import beijing
+from mrv_core.chain import Chain, NodeSigner, System, Transactor, deploy_system
+from mrv_core.chain.artifacts import revert_data
+from mrv_core.errors import ContractRevert
+from mrv_core.hashing import keccak256
+
+#: When the first version of each id takes effect (a first version may take effect in the past).
+FIRST_EFFECTIVE = {
+    "cn.combustion.stationary": beijing(2000),
+    "cn.electricity.location": beijing(2021),
+    "cn.electricity.market": beijing(2021),
+    "cn.heat.purchased": beijing(2000),
+    "cn.machinery": beijing(2021),
+    "ipcc.fugitive": beijing(2000),
+}
+#: A later version takes effect this long after the latest block (the registry refuses the past).
+LATER_DELAY_S = 30 * 86_400
+
+Key = tuple[str, int]
+T = TypeVar("T")
+
+
+@dataclass
+class Deployed:
+    """A system on one chain with every shipped methodology version published in its registry."""
+
+    chain: Chain
+    system: System
+    admin: Transactor
+    association: Transactor
+    published: dict[Key, Published]
+
+    def address(self, key: Key) -> str:
+        return self.published[key].address
+
+    def effective(self, key: Key) -> int:
+        return self.published[key].effective_from
+
+    def latest_timestamp(self) -> int:
+        return int(self.chain.w3.eth.get_block("latest")["timestamp"])
+
+
+def deploy_and_grant(chain: Chain) -> tuple[System, Transactor, Transactor]:
+    """A fresh system deployed by the node's first account, the second holding ASSOCIATION_ROLE."""
+    accounts = chain.unlocked_accounts()
+    admin = Transactor(chain, NodeSigner(accounts[0]))
+    system = System(chain, deploy_system(admin))
+    association = Transactor(chain, NodeSigner(accounts[1]))
+    system.grant_role(admin, "ASSOCIATION_ROLE", association.address)
+    return system, admin, association
+
+
+def publish_all(chain: Chain) -> Deployed:
+    """Deploy a system and publish every shipped version: each id's first version from
+    :data:`FIRST_EFFECTIVE`, each later one :data:`LATER_DELAY_S` after the then latest block
+    (plus one second per earlier later version)."""
+    system, admin, association = deploy_and_grant(chain)
+    published: dict[Key, Published] = {}
+    for methodology_id, version in methodologies():
+        m = load_methodology(methodology_id, version)
+        earlier = [p for (i, _), p in published.items() if i == methodology_id]
+        if not earlier:
+            effective = FIRST_EFFECTIVE[methodology_id]
+        else:
+            latest = int(chain.w3.eth.get_block("latest")["timestamp"])
+            effective = max(latest + LATER_DELAY_S, earlier[-1].effective_from + 1)
+        published[methodology_id, version] = publish(system, association, m, effective)
+    return Deployed(chain, system, admin, association, published)
+
+
+# -- compute without web3 -------------------------------------------------------------------------
+
+#: ``IMethodology.compute``'s selector and argument types.
+COMPUTE_SELECTOR = keccak256(f"compute(uint64,uint64,{ACTIVITY_TYPE}[])".encode())[:4]
+COMPUTE_TYPES = ("uint64", "uint64", ACTIVITY_TYPE + "[]")
+
+
+def compute_direct(deployed: Deployed, address: str, period_start: int, period_end: int,
+                   activities: Sequence[Activity]) -> Result:
+    """:func:`accounting_rules.publishing.compute_on_chain` on the embedded chain without web3:
+    the calldata encoded with eth-abi, ``EthereumTester.call``, the result decoded with
+    :func:`~accounting_rules.onchain.result_from_abi` and a revert with the artifacts and
+    :func:`~accounting_rules.error_from_contract`, as ``compute_on_chain`` does. web3's encoding
+    of a 60-line ``Activity[]`` costs more than the EVM's work on it: this takes a quarter to a
+    third off the differential test."""
+    tester = deployed.chain.w3.provider.ethereum_tester  # type: ignore[attr-defined]
+    data = COMPUTE_SELECTOR + abi_encode(COMPUTE_TYPES, (period_start, period_end,
+                                                         activity_tuples(activities)))
+    try:
+        returned = tester.call({"from": deployed.admin.address, "to": address,
+                                "data": "0x" + data.hex()})
+    except Exception as exc:
+        reverted = revert_data(exc)
+        if reverted is None:
+            raise
+        error = deployed.system.artifacts.decode_revert(reverted)
+        if isinstance(error, ContractRevert):
+            accounting = error_from_contract(error.error, error.args_by_name)
+            if accounting is not None:
+                raise accounting from None
+        raise error from None
+    (value,) = abi_decode([RESULT_TYPE], bytes.fromhex(returned[2:]))
+    return result_from_abi(value)
+
+
+# -- the differential test's tally ----------------------------------------------------------------
+
+@dataclass
+class Tally:
+    """What the differential test compared for one methodology version."""
+
+    cases: int = 0
+    ok_cases: int = 0
+    #: Activity lines whose (scope, grams) were compared, in cases both engines computed.
+    lines: int = 0
+    #: Cases where both engines failed, by error type.
+    errors: Counter[str] = field(default_factory=Counter)
+    seconds: float = 0.0
+
+    def record(self, lines: int, error: str | None) -> None:
+        self.cases += 1
+        if error is None:
+            self.ok_cases += 1
+            self.lines += lines
+        else:
+            self.errors[error] += 1
+
+    def summary(self) -> str:
+        failures = ", ".join(f"{name} {count}" for name, count in sorted(self.errors.items()))
+        return (f"{self.cases:>5,} cases: {self.ok_cases:>5,} computed ({self.lines:>6,} lines "
+                f"compared), {sum(self.errors.values()):>5,} identical failures "
+                f"({failures or 'none'}); {self.seconds:.1f} s")
+
+
+# -- running py-evm at a shallow stack depth ------------------------------------------------------
+
+_WORKER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="evm")
+
+
+def shallow(run: Callable[[], T]) -> T:
+    """``run()`` on a worker thread, whose frame stack is shallow.
+
+    CPython 3.11 keeps Python frames in 16 KiB chunks and frees a chunk as soon as the call that
+    opened it returns. Deep inside pytest and hypothesis, py-evm's opcode loop happens to sit on a
+    chunk boundary: every opcode then maps and unmaps a chunk (millions of mmap/munmap pairs, three
+    times the run time). On the worker the depth is small and always the same.
+    """
+    return _WORKER.submit(run).result()
