@@ -1,0 +1,204 @@
+"""accounting_rules.publishing on the embedded chain: what a published contract holds equals its
+data file, the registry resolves the version in force around each effective time, a past
+effective time is refused, and ``compute_on_chain`` (through web3) returns the calculator's
+results and raises the calculator's typed errors."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from integration.accounting.support import Deployed, Key, deploy_and_grant, shallow
+
+from accounting_rules import (
+    ZERO32,
+    AccountingError,
+    AccountingOverflow,
+    Activity,
+    DuplicateOverride,
+    InvalidPeriod,
+    MissingEvidence,
+    NoFactorForPeriod,
+    Result,
+    UnknownSource,
+    compute,
+    load_methodology,
+    methodologies,
+)
+from accounting_rules.codes import encode_code
+from accounting_rules.onchain import source_spec_tuple
+from accounting_rules.publishing import ENGINE, Resolved, compute_on_chain, publish, resolve
+from factories import EVIDENCE, beijing
+from mrv_core.chain import connect, load_artifacts
+from mrv_core.chain.backend import checksum
+from mrv_core.codec import UINT256_MAX
+from mrv_core.errors import ChainError, ContractRevert
+
+JUNE_2023 = (beijing(2023, 6), beijing(2023, 7))
+NO_VERSION = ContractRevert.named("MethodologyRegistryNoVersionInForce")
+IN_PAST = ContractRevert.named("MethodologyRegistryEffectiveTimeInPast")
+
+
+def engine(deployed: Deployed, key: Key) -> Any:
+    return deployed.chain.w3.eth.contract(address=checksum(deployed.address(key)),
+                                          abi=deployed.system.artifacts.abi(ENGINE))
+
+
+def text(raw: bytes) -> str:
+    return raw.rstrip(b"\0").decode("ascii")
+
+
+@pytest.mark.parametrize("key", methodologies(), ids=lambda key: f"{key[0]}-v{key[1]}")
+def test_the_contract_holds_its_data_file(embedded: Deployed, key: Key) -> None:
+    """Identity, spec hash, sources and every factor row (value, period, unit, citation) read back
+    from the contract equal the data file's."""
+    m = load_methodology(*key)
+    functions = engine(embedded, key).functions
+
+    def view() -> dict[str, Any]:
+        return {
+            "id": text(functions.methodologyId().call()),
+            "version": functions.version().call(),
+            "specHash": bytes(functions.specHash().call()),
+            "sources": [text(code) for code in functions.sources().call()],
+            "specs": [functions.sourceSpec(encode_code(s.source)).call() for s in m.sources],
+            "units": [text(functions.activityUnit(encode_code(s.source)).call())
+                      for s in m.sources],
+            "keys": [text(k) for k in functions.factorKeys().call()],
+            "rows": [functions.factor(encode_code(row.key)).call() for row in m.factors],
+        }
+
+    chain = shallow(view)
+    assert (chain["id"], chain["version"], chain["specHash"]) == (m.id, m.version, m.spec_hash)
+    assert chain["sources"] == list(m.source_codes)
+    assert [tuple(spec) for spec in chain["specs"]] == [source_spec_tuple(s) for s in m.sources]
+    assert chain["units"] == [s.unit for s in m.sources]
+    assert chain["keys"] == list(m.factor_keys)
+    for row, (source, parameter, valid_from, valid_until, value, decimals, unit,
+              citation) in zip(m.factors, chain["rows"], strict=True):
+        assert (text(source), text(parameter), valid_from, valid_until) == (
+            row.source, row.parameter, row.valid_from, row.valid_until)
+        assert (value, decimals, text(unit)) == (row.value, row.decimals, row.unit)
+        assert citation == row.citation.text()
+        assert row.citation.publication in citation and str(row.citation.year) in citation
+
+
+def in_force(deployed: Deployed, methodology_id: str, timestamp: int) -> Resolved:
+    return shallow(lambda: resolve(deployed.system, methodology_id, timestamp))
+
+
+def test_the_version_in_force_around_each_effective_time(embedded: Deployed) -> None:
+    for (methodology_id, version), published in embedded.published.items():
+        later = [p for (i, v), p in embedded.published.items()
+                 if i == methodology_id and v > version]
+        effective = published.effective_from
+        at_start = in_force(embedded, methodology_id, effective)
+        assert (at_start.version, at_start.address) == (version, published.address)
+        assert at_start.effective_from == effective
+        if version == 1:
+            with pytest.raises(NO_VERSION):
+                in_force(embedded, methodology_id, effective - 1)
+        else:
+            assert in_force(embedded, methodology_id, effective - 1).version == version - 1
+        until = later[0].effective_from - 1 if later else 2**64 - 1
+        assert in_force(embedded, methodology_id, until).version == version
+    # ipcc.fugitive: AR5 (v1) for data of today, AR6 (v2) from its effective time on.
+    v2 = embedded.effective(("ipcc.fugitive", 2))
+    assert in_force(embedded, "ipcc.fugitive", embedded.latest_timestamp()).version == 1
+    assert in_force(embedded, "ipcc.fugitive", v2).version == 2
+
+
+def test_unknown_methodology_has_no_version_in_force(embedded: Deployed) -> None:
+    with pytest.raises(NO_VERSION) as caught:
+        in_force(embedded, "cn.unpublished", JUNE_2023[0])
+    assert caught.value.args_by_name["timestamp"] == JUNE_2023[0]
+
+
+def test_a_past_effective_time_is_refused_and_changes_nothing() -> None:
+    def run() -> None:
+        chain = connect(None, evm_version=load_artifacts().evm_version())
+        system, _admin, association = deploy_and_grant(chain)
+        ar5, ar6 = (load_methodology("ipcc.fugitive", v) for v in (1, 2))
+        first = publish(system, association, ar5, beijing(2000))  # a first version may
+        now = int(chain.w3.eth.get_block("latest")["timestamp"])
+        for past in (beijing(2000), now - 86_400, now - 1):
+            with pytest.raises(IN_PAST) as caught:
+                publish(system, association, ar6, past)
+            assert caught.value.args_by_name["effectiveFrom"] == past
+        code = encode_code("ipcc.fugitive")
+        assert system.methodologies.functions.versionCount(code).call() == 1
+        assert resolve(system, "ipcc.fugitive", now + 10**6).address == first.address
+        later = publish(system, association, ar6, now + 3_600)
+        assert resolve(system, "ipcc.fugitive", now + 3_599).version == 1
+        assert resolve(system, "ipcc.fugitive", now + 3_600).address == later.address
+
+    shallow(run)
+
+
+# -- compute_on_chain: the production path through web3 ------------------------------------------
+
+def both(deployed: Deployed, key: Key, period: tuple[int, int],
+         lines: list[Activity]) -> tuple[Result | AccountingError, Result | AccountingError]:
+    m = load_methodology(*key)
+
+    def attempt(run: Callable[[], Result]) -> Result | AccountingError:
+        try:
+            return run()
+        except AccountingError as exc:
+            return exc
+
+    python = attempt(lambda: compute(m, *period, lines))
+    contract = attempt(lambda: shallow(
+        lambda: compute_on_chain(deployed.system, deployed.address(key), *period, lines)))
+    return python, contract
+
+
+def test_known_answers_through_web3(embedded: Deployed) -> None:
+    gas = [Activity("fuel.natural_gas", 10_000_000)]  # 10,000 Nm3 in dm3
+    python, contract = both(embedded, ("cn.combustion.stationary", 1), JUNE_2023, gas)
+    assert isinstance(contract, Result) and contract == python
+    assert (contract.scope1, contract.scope2) == (21_621_888, 0)
+    machinery = [Activity("electricity.grid", 120 * 10**6),  # 120 MWh in Wh
+                 Activity("fuel.natural_gas", 10_000_000)]
+    python, contract = both(embedded, ("cn.machinery", 1), JUNE_2023, machinery)
+    assert contract == python
+    assert isinstance(contract, Result)
+    assert [e.grams for e in contract.emissions] == [63_672_000, 21_621_888]
+
+
+# One input per typed error: (methodology, period, lines, expected class).
+FAILURES: list[tuple[Key, tuple[int, int], list[Activity], type[AccountingError]]] = [
+    (("cn.heat.purchased", 1), (JUNE_2023[1], JUNE_2023[0]), [], InvalidPeriod),
+    (("cn.heat.purchased", 1), JUNE_2023, [Activity("electricity.grid", 1)], UnknownSource),
+    (("cn.electricity.location", 1), (beijing(2019), beijing(2019, 2)),
+     [Activity("electricity.grid", 1)], NoFactorForPeriod),
+    (("cn.electricity.market", 1), JUNE_2023,
+     [Activity("electricity.grid", 5), Activity("electricity.gec", 1, ZERO32)], MissingEvidence),
+    (("cn.heat.purchased", 1), JUNE_2023,
+     [Activity("heat.purchased#EF", 1, EVIDENCE), Activity("heat.purchased#EF", 2, EVIDENCE)],
+     DuplicateOverride),
+    (("ipcc.fugitive", 1), JUNE_2023, [Activity("gas.sf6", UINT256_MAX)], AccountingOverflow),
+]
+
+
+@pytest.mark.parametrize(("key", "period", "lines", "expected"), FAILURES,
+                         ids=[f[3].__name__ for f in FAILURES])
+def test_reverts_come_back_as_the_calculators_errors(
+        embedded: Deployed, key: Key, period: tuple[int, int], lines: list[Activity],
+        expected: type[AccountingError]) -> None:
+    python, contract = both(embedded, key, period, lines)
+    assert type(python) is expected, python
+    assert type(contract) is expected, contract
+    assert isinstance(python, AccountingError) and isinstance(contract, AccountingError)
+    assert contract.contract_args() == python.contract_args()
+
+
+def test_an_address_without_a_methodology_is_a_chain_error(embedded: Deployed) -> None:
+    nobody = embedded.association.address  # an account: no code
+    with pytest.raises(ChainError) as caught:
+        shallow(lambda: compute_on_chain(embedded.system, nobody, *JUNE_2023, []))
+    assert not isinstance(caught.value, AccountingError)
+    registry = embedded.system.methodologies.address  # code, but no compute
+    with pytest.raises(ChainError):
+        shallow(lambda: compute_on_chain(embedded.system, registry, *JUNE_2023, []))
