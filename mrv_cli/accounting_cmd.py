@@ -24,7 +24,7 @@ from accounting_rules.publishing import Resolved, compute_on_chain, publish, res
 from mrv_core.chain import System
 from mrv_core.chain.backend import checksum
 from mrv_core.codec import format_hex, parse_hex
-from mrv_core.errors import ConfigError
+from mrv_core.errors import ConfigError, FormatError, MethodologyError
 
 from .chain_options import add_chain_options, add_sender_options, open_chain, open_system, sender
 from .dates import BEIJING, parse_instant, parse_period
@@ -185,10 +185,10 @@ def _activity(m: Methodology, text: str) -> Activity:
     if not sep or not source or not quantity:
         raise ConfigError(f"--activity wants SOURCE=AMOUNT[UNIT][@0xEVIDENCE], got {text!r}")
     quantity, _, evidence = quantity.partition("@")
-    proof = parse_hex(evidence, 32, field="evidence") if evidence else bytes(32)
     try:
+        proof = parse_hex(evidence, 32, field="evidence") if evidence else bytes(32)
         return activity(m, source.strip(), quantity.strip(), proof)
-    except AccountingError as exc:
+    except (MethodologyError, FormatError) as exc:
         raise ConfigError(f"--activity {text!r}: {exc}") from None
 
 

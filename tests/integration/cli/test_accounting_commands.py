@@ -1,0 +1,193 @@
+"""``mrv accounting`` end to end: list, show and compute offline; publish and compute against a
+real anvil node, where the contract in force must agree with the calculator to the gram."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from web3 import HTTPProvider, Web3
+
+from accounting_rules import load_methodology, methodologies
+from accounting_rules.publishing import publish
+from factories import beijing
+from mrv_cli.main import main
+from mrv_core.chain import Deployment, NodeSigner, System, Transactor, connect, load_artifacts
+from mrv_core.keys import PASSWORD_ENV
+
+OK, FAILED, USAGE = 0, 1, 2
+MACHINERY_JUNE_2023 = ["--methodology", "cn.machinery", "--period", "2023-06",
+                       "--activity", "electricity.grid=120MWh",
+                       "--activity", "fuel.natural_gas=10000Nm3"]
+
+
+def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
+    code = main(argv)
+    captured = capsys.readouterr()
+    return code, captured.out + captured.err
+
+
+def report(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, dict[str, Any],
+                                                                          str]:
+    """Run ``mrv accounting compute``; its JSON report and its standard error."""
+    code = main(["accounting", "compute", *argv])
+    captured = capsys.readouterr()
+    return code, json.loads(captured.out), captured.err
+
+
+def grams(result: dict[str, Any]) -> list[int]:
+    return [int(line["grams"]) for line in result["activities"]]
+
+
+# -- offline --------------------------------------------------------------------------------------
+
+def test_list_names_every_shipped_version(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out = run(["accounting", "list"], capsys)
+    assert code == OK
+    rows = out.splitlines()[1:]
+    assert [tuple(row.split()[:2]) for row in rows] == [(i, str(v)) for i, v in methodologies()]
+
+
+def test_show_prints_every_factor_with_its_source(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out = run(["accounting", "show", "cn.combustion.stationary"], capsys)
+    assert code == OK
+    m = load_methodology("cn.combustion.stationary")
+    assert f"spec hash  0x{m.spec_hash.hex()}" in out
+    for row in m.factors:
+        assert row.key in out and f"source: {row.citation.text()}" in out
+    code, out = run(["accounting", "show", "ipcc.fugitive", "--version", "1"], capsys)
+    assert code == OK and "ipcc.fugitive v1" in out and "AR5" in out
+    code, out = run(["accounting", "show", "cn.nothing"], capsys)
+    assert code == USAGE and "cn.nothing" in out
+
+
+def test_compute_offline_known_answer(capsys: pytest.CaptureFixture[str]) -> None:
+    code, doc, _ = report(MACHINERY_JUNE_2023, capsys)
+    assert code == OK
+    assert (doc["methodology"], doc["version"]) == ("cn.machinery", 1)
+    assert grams(doc["python"]) == [63_672_000, 21_621_888]
+    assert (doc["python"]["scope1"], doc["python"]["scope2"]) == ("21621888", "63672000")
+    assert doc["python"]["total"] == "85293888"
+    assert "contract" not in doc and "agree" not in doc
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["--activity", "electricity.grid"], "SOURCE=AMOUNT"),
+    (["--activity", "electricity.grid=12 parsecs"], "electricity.grid"),
+    (["--activity", "fuel.plutonium=1t"], "fuel.plutonium"),
+    (["--activity", "electricity.grid=-5MWh"], "electricity.grid"),
+    (["--activity", "electricity.grid=5MWh@0x12"], "evidence"),
+])
+def test_bad_activity_is_a_usage_error(argv: list[str], message: str,
+                                       capsys: pytest.CaptureFixture[str]) -> None:
+    code, out = run(["accounting", "compute", "--methodology", "cn.machinery",
+                     "--period", "2023-06", *argv], capsys)
+    assert code == USAGE and message in out
+
+
+def test_computing_outside_every_factor_period_is_an_error(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    code, doc, err = report(["--methodology", "cn.electricity.location", "--period", "2019",
+                             "--activity", "electricity.grid=1MWh"], capsys)
+    assert code == USAGE
+    assert doc["python"]["error"] == "NoFactorForPeriod" and "NoFactorForPeriod" not in err
+    assert "no factor" in err.lower()
+
+
+def test_at_needs_a_chain(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out = run(["accounting", "compute", *MACHINERY_JUNE_2023, "--at", "2024-01-01"], capsys)
+    assert code == USAGE and "--at" in out and "--rpc" in out
+
+
+# -- on anvil -------------------------------------------------------------------------------------
+
+@pytest.fixture
+def deployed(anvil_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> list[str]:
+    """A fresh system on the session's anvil node; the chain options that point at it."""
+    deployment = tmp_path / "deployment.json"
+    code, out = run(["chain", "deploy", "--rpc", anvil_url, "--out", str(deployment)], capsys)
+    assert code == OK, out
+    return ["--rpc", anvil_url, "--deployment", str(deployment)]
+
+
+def association_key(anvil_url: str, path: Path, capsys: pytest.CaptureFixture[str],
+                    monkeypatch: pytest.MonkeyPatch) -> str:
+    """A funded keystore account (no role yet); its address."""
+    monkeypatch.setenv(PASSWORD_ENV, "test-password")
+    code, out = run(["keys", "new", "--light-kdf", "--out", str(path)], capsys)
+    assert code == OK
+    address = out.split()[1]
+    w3 = Web3(HTTPProvider(anvil_url))
+    w3.eth.wait_for_transaction_receipt(w3.eth.send_transaction(
+        {"from": w3.eth.accounts[0], "to": address, "value": 10**21}))
+    return address
+
+
+def test_publish_then_compute_both_ways(anvil_url: str, deployed: list[str], tmp_path: Path,
+                                        capsys: pytest.CaptureFixture[str],
+                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    key = tmp_path / "association.json"
+    address = association_key(anvil_url, key, capsys, monkeypatch)
+    publish_machinery = ["accounting", "publish", "cn.machinery", "--effective-from",
+                         "2021-01-01", "--key", str(key), *deployed]
+
+    code, out = run(publish_machinery, capsys)
+    assert code == USAGE and "lacks ASSOCIATION_ROLE" in out and "mrv chain grant" in out
+    code, out = run(["chain", "grant", "association", address, *deployed], capsys)
+    assert code == OK, out
+    code, out = run(publish_machinery, capsys)
+    assert code == OK, out
+    assert "published  cn.machinery v1 at 0x" in out and "gas        deploy" in out
+
+    code, doc, err = report([*MACHINERY_JUNE_2023, *deployed], capsys)
+    assert code == OK, err
+    assert doc["agree"] is True and doc["contract"]["specHashMatches"] is True
+    assert doc["contract"]["result"] == doc["python"]
+    assert grams(doc["contract"]["result"]) == [63_672_000, 21_621_888]
+    assert doc["contract"]["effectiveFrom"] == beijing(2021)
+
+    # --at: the version in force at another time; before the first one there is none.
+    code, doc, _ = report([*MACHINERY_JUNE_2023, "--at", "2026-01-01", *deployed], capsys)
+    assert code == OK and doc["version"] == 1
+    code, out = run(["accounting", "compute", *MACHINERY_JUNE_2023, "--at", "2020-12-31",
+                     *deployed], capsys)
+    assert code == USAGE and "MethodologyRegistryNoVersionInForce" in out
+    # --version N: that registered version, or a clear error.
+    code, doc, _ = report([*MACHINERY_JUNE_2023, "--version", "1", *deployed], capsys)
+    assert code == OK and doc["agree"] is True
+    code, out = run(["accounting", "compute", *MACHINERY_JUNE_2023, "--version", "2",
+                     *deployed], capsys)
+    assert code == USAGE and "not published on this chain" in out
+
+    # Versions: a later one in the past is refused; in the future, it is registered.
+    ar = ["accounting", "publish", "ipcc.fugitive", "--key", str(key), *deployed]
+    assert run([*ar, "--version", "1", "--effective-from", "2000-01-01"], capsys)[0] == OK
+    code, out = run([*ar, "--version", "2", "--effective-from", "2024-01-01"], capsys)
+    assert code == USAGE and "MethodologyRegistryEffectiveTimeInPast" in out
+    code, out = run([*ar, "--version", "2", "--effective-from", "2100-01-01"], capsys)
+    assert code == OK and "ipcc.fugitive v2" in out
+
+
+def test_a_contract_that_computes_otherwise_is_caught(
+        anvil_url: str, deployed: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    """A publisher registers a contract that claims cn.heat.purchased v1's spec hash but carries
+    a different factor: compute against the chain exits 1 and says the two differ."""
+    chain = connect(anvil_url, evm_version=load_artifacts().evm_version())
+    system = System(chain, Deployment.read(Path(deployed[3])))
+    admin = Transactor(chain, NodeSigner(chain.unlocked_accounts()[0]))
+    system.grant_role(admin, "ASSOCIATION_ROLE", admin.address)
+    honest = load_methodology("cn.heat.purchased", 1)
+    rows = tuple(dataclasses.replace(row, value=row.value + 1) for row in honest.factors)
+    publish(system, admin, dataclasses.replace(honest, factors=rows), beijing(2000))
+
+    code = main(["accounting", "compute", "--methodology", "cn.heat.purchased",
+                 "--period", "2023-06", "--activity", "heat.purchased=500GJ", *deployed])
+    captured = capsys.readouterr()
+    doc = json.loads(captured.out)
+    assert code == FAILED and "DIFFER" in captured.err
+    assert doc["agree"] is False and doc["contract"]["specHashMatches"] is True
+    assert grams(doc["python"]) == [55_000_000]  # 500 GJ x 0.11 t/GJ
+    assert grams(doc["contract"]["result"]) == [55_000_500]
