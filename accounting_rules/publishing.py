@@ -25,7 +25,7 @@ from .errors import AccountingError, error_from_contract
 from .model import Methodology
 from .onchain import activity_tuples, constructor_args, result_from_abi
 
-__all__ = ["Published", "Resolved", "compute_on_chain", "publish", "resolve"]
+__all__ = ["Published", "Resolved", "citations", "compute_on_chain", "publish", "resolve"]
 
 ENGINE = "FactorMethodology"
 
@@ -78,6 +78,17 @@ def resolve(system: System, methodology_id: str, timestamp: int) -> Resolved:
         raise _decoded(system, exc, f"resolve {methodology_id} at {timestamp}") from None
     return Resolved(methodology_id, format_address(bytes.fromhex(str(address)[2:])),
                     int(version), int(effective_from))
+
+
+def citations(system: System, address: str) -> dict[str, str]:
+    """The citation of every factor of the methodology contract at ``address``, by factor key, as
+    its constructor emitted them (``FactorCited`` events; citations are not kept in storage)."""
+    contract = system.chain.w3.eth.contract(address=checksum(address),
+                                            abi=system.artifacts.abi(ENGINE))
+    logs = system.call("eth_getLogs",
+                       lambda: contract.events.FactorCited().get_logs(from_block=0))
+    return {bytes(log.args.key).rstrip(b"\0").decode("ascii"): str(log.args.citation)
+            for log in logs}
 
 
 def compute_on_chain(system: System, address: str, period_start: int, period_end: int,

@@ -50,7 +50,7 @@ interface IFactorMethodology is IMethodology {
 
     /**
      * @notice One row of the factor table, as given to the constructor ({factor} returns it as an
-     * `IMethodology.Factor`, without the key).
+     * `IMethodology.Factor`, without the key and the citation).
      * @param key Its unique, non-zero key, e.g. `bytes32("elec.national.2022")`.
      * @param source The emission source it belongs to.
      * @param parameter One of that source's parameters.
@@ -59,7 +59,8 @@ interface IFactorMethodology is IMethodology {
      * @param value The value in the stored unit (docs/accounting.md, section 2), used as is.
      * @param decimals `value / 10**decimals` in `unit` is the published figure.
      * @param unit The unit, ASCII (`gCO2/MWh`, `J/dm3`, `gC/GJ`, `1e-4`, `1e-1`).
-     * @param citation Publication | document | table | year.
+     * @param citation Publication | document | table | year; emitted in
+     * {IMethodology-FactorCited}, not stored.
      */
     struct FactorRow {
         bytes32 key;

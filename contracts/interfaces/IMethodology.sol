@@ -62,7 +62,9 @@ interface IMethodology is IERC165 {
      * @param value The factor in fixed point: `value / 10**decimals` `unit`.
      * @param decimals Decimal scale of `value`.
      * @param unit The unit as ASCII `bytes32`, e.g. `gCO2/MWh`.
-     * @param citation Where the value comes from (publication, table, year).
+     *
+     * Where the value comes from is in the {FactorCited} event of its key and in the specification
+     * that {specHash} commits to.
      */
     struct Factor {
         bytes32 source;
@@ -72,8 +74,14 @@ interface IMethodology is IERC165 {
         uint256 value;
         uint8 decimals;
         bytes32 unit;
-        string citation;
     }
+
+    /**
+     * @notice Emitted once per factor, when the version is built: where factor `key` comes from
+     * (publication | document | table | year). Logs cost a fraction of storage, and a citation is
+     * read by people, never by {compute}.
+     */
+    event FactorCited(bytes32 indexed key, string citation);
 
     /// @notice The period is empty or reversed: `periodStart` must be before `periodEnd`.
     error MethodologyInvalidPeriod(uint64 periodStart, uint64 periodEnd);

@@ -62,8 +62,10 @@ contract FactorMethodology is IFactorMethodology, ERC165 {
     /**
      * @dev One factor row, stored at its position (table index + 1). Slot 0 is all that parameter
      * resolution reads per row it passes: validFrom (8) + validUntil (8) + next (4) + source (4) +
-     * parameter (4) + decimals (1) = 29 bytes. Slot 1: value; slot 2: unit; slot 3: key; slot 4:
-     * citation (length and bytes; bytes at keccak256(slot) when longer than 31).
+     * parameter (4) + decimals (1) = 29 bytes. Slot 1: value; slot 2: unit; slot 3: key. The
+     * citation is not stored: the constructor emits it in {FactorCited} (about 8 gas per byte
+     * instead of 20,000 per 32 bytes; the citations of a national grid table cost more than the
+     * rest of its rows).
      */
     struct Row {
         uint64 validFrom;
@@ -75,7 +77,6 @@ contract FactorMethodology is IFactorMethodology, ERC165 {
         uint256 value;
         bytes32 unit;
         bytes32 key;
-        string citation;
     }
 
     /// @dev The state of one {compute} call, in memory. Its arrays are allocated only when needed.
@@ -169,8 +170,7 @@ contract FactorMethodology is IFactorMethodology, ERC165 {
             validUntil: row.validUntil,
             value: row.value,
             decimals: row.decimals,
-            unit: row.unit,
-            citation: row.citation
+            unit: row.unit
         });
     }
 
@@ -397,7 +397,8 @@ contract FactorMethodology is IFactorMethodology, ERC165 {
         }
     }
 
-    /// @dev Stores every factor row in table order, each linked to the earlier rows of its slot.
+    /// @dev Stores every factor row in table order, each linked to the earlier rows of its slot, and
+    /// emits its citation.
     function _storeRows(SourceSpec[] memory specs, FactorRow[] memory factors) private {
         for (uint256 i = 0; i < factors.length; ++i) {
             FactorRow memory row = factors[i];
@@ -427,11 +428,11 @@ contract FactorMethodology is IFactorMethodology, ERC165 {
                 decimals: row.decimals,
                 value: row.value,
                 unit: row.unit,
-                key: row.key,
-                citation: row.citation
+                key: row.key
             });
             _latestRows[slot] = position;
             _positions[row.key] = position;
+            emit FactorCited(row.key, row.citation);
         }
     }
 

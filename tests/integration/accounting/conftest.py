@@ -12,6 +12,6 @@ from mrv_core.chain import connect, load_artifacts
 @pytest.fixture(scope="session")
 def embedded() -> Deployed:
     """The embedded chain with a system deployed and all seven versions published (~8 s: the
-    cn.machinery contract alone takes ~23.5M gas)."""
+    cn.machinery contract alone takes ~15.3M gas)."""
     return shallow(lambda: publish_all(connect(None, evm_version=load_artifacts().evm_version())))
 

@@ -28,7 +28,14 @@ from accounting_rules import (
 )
 from accounting_rules.codes import encode_code
 from accounting_rules.onchain import source_spec_tuple
-from accounting_rules.publishing import ENGINE, Resolved, compute_on_chain, publish, resolve
+from accounting_rules.publishing import (
+    ENGINE,
+    Resolved,
+    citations,
+    compute_on_chain,
+    publish,
+    resolve,
+)
 from factories import EVIDENCE, beijing
 from mrv_core.chain import connect, load_artifacts
 from mrv_core.chain.backend import checksum
@@ -51,8 +58,8 @@ def text(raw: bytes) -> str:
 
 @pytest.mark.parametrize("key", methodologies(), ids=lambda key: f"{key[0]}-v{key[1]}")
 def test_the_contract_holds_its_data_file(embedded: Deployed, key: Key) -> None:
-    """Identity, spec hash, sources and every factor row (value, period, unit, citation) read back
-    from the contract equal the data file's."""
+    """Identity, spec hash, sources and every factor row (value, period, unit) read back from the
+    contract, and the citations its constructor emitted, equal the data file's."""
     m = load_methodology(*key)
     functions = engine(embedded, key).functions
 
@@ -67,6 +74,7 @@ def test_the_contract_holds_its_data_file(embedded: Deployed, key: Key) -> None:
                       for s in m.sources],
             "keys": [text(k) for k in functions.factorKeys().call()],
             "rows": [functions.factor(encode_code(row.key)).call() for row in m.factors],
+            "citations": citations(embedded.system, embedded.address(key)),
         }
 
     chain = shallow(view)
@@ -75,13 +83,14 @@ def test_the_contract_holds_its_data_file(embedded: Deployed, key: Key) -> None:
     assert [tuple(spec) for spec in chain["specs"]] == [source_spec_tuple(s) for s in m.sources]
     assert chain["units"] == [s.unit for s in m.sources]
     assert chain["keys"] == list(m.factor_keys)
-    for row, (source, parameter, valid_from, valid_until, value, decimals, unit,
-              citation) in zip(m.factors, chain["rows"], strict=True):
+    for row, (source, parameter, valid_from, valid_until, value, decimals,
+              unit) in zip(m.factors, chain["rows"], strict=True):
         assert (text(source), text(parameter), valid_from, valid_until) == (
             row.source, row.parameter, row.valid_from, row.valid_until)
         assert (value, decimals, text(unit)) == (row.value, row.decimals, row.unit)
-        assert citation == row.citation.text()
-        assert row.citation.publication in citation and str(row.citation.year) in citation
+    assert chain["citations"] == {row.key: row.citation.text() for row in m.factors}
+    for row in m.factors:
+        assert row.citation.publication in chain["citations"][row.key]
 
 
 def in_force(deployed: Deployed, methodology_id: str, timestamp: int) -> Resolved:
@@ -202,3 +211,17 @@ def test_an_address_without_a_methodology_is_a_chain_error(embedded: Deployed) -
     registry = embedded.system.methodologies.address  # code, but no compute
     with pytest.raises(ChainError):
         shallow(lambda: compute_on_chain(embedded.system, registry, *JUNE_2023, []))
+
+
+def test_every_version_deploys_within_three_quarters_of_a_block(
+        embedded: Deployed, record_property: Callable[..., None]) -> None:
+    """A version is one transaction: it must fit in a block (30M gas on the embedded chain and
+    anvil), with a quarter left for later data years. The figures are printed at the end of the
+    run."""
+    block_gas = int(embedded.chain.w3.eth.get_block("latest")["gasLimit"])
+    for (methodology_id, version), published in embedded.published.items():
+        record_property("figure", ("TrustMRV methodology deployment gas (embedded chain)",
+                                   f"{methodology_id} v{version}",
+                                   f"deploy {published.deploy_gas:,}, "
+                                   f"register {published.publish_gas:,}"))
+        assert published.deploy_gas <= block_gas * 3 // 4, (methodology_id, version)

@@ -76,6 +76,12 @@ def source_spec(source: bytes, unit: str, scope: int, kind: int = EMISSION, *,
             numerator, denominator)
 
 
+def cited(methodology: Any) -> dict[bytes, str]:
+    """The ``FactorCited`` events a methodology contract emitted when it was built, by key."""
+    logs = methodology.events.FactorCited().get_logs(from_block=0)
+    return {bytes(log.args.key): log.args.citation for log in logs}
+
+
 def factor_row(key: str, source: bytes, parameter: str, valid_from: int, valid_until: int,
                value: int, unit: str, citation: str, decimals: int = 0) -> tuple[Any, ...]:
     """An ``IFactorMethodology.FactorRow`` as web3 encodes it."""

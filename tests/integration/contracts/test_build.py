@@ -73,7 +73,7 @@ def test_packed_structs_fit_the_slots_claimed(artifacts: Artifacts) -> None:
     assert _slot_of(artifacts, "FactorMethodology", "Source", "parameterCount") == 0
     assert _struct_size(artifacts, "FactorMethodology", "Source") == 5 * 32
     assert _slot_of(artifacts, "FactorMethodology", "Row", "decimals") == 0
-    assert _struct_size(artifacts, "FactorMethodology", "Row") == 5 * 32
+    assert _struct_size(artifacts, "FactorMethodology", "Row") == 4 * 32  # citation: an event
 
 
 def _slot_of(artifacts: Artifacts, contract: str, struct: str, member: str) -> int:

@@ -41,6 +41,7 @@ from integration.contracts.support import (
     SUPPLIER_EF,
     System,
     bytes32,
+    cited,
     factor_row,
     source_spec,
     year_start,
@@ -206,8 +207,9 @@ def test_views(system: System) -> None:
     assert functions.specHash().call() == ENGINE_SPEC_HASH
     assert functions.sources().call() == [spec[0] for spec in ENGINE_SOURCES]
     assert functions.factorKeys().call() == [row[0] for row in ENGINE_FACTORS]
-    for key, *factor in ENGINE_FACTORS:
+    for key, *factor, _citation in ENGINE_FACTORS:
         assert tuple(functions.factor(key).call()) == tuple(factor)
+    assert cited(system.engine) == {row[0]: row[-1] for row in ENGINE_FACTORS}
     for spec in ENGINE_SOURCES:
         assert tuple(functions.sourceSpec(spec[0]).call()) == spec
         assert functions.activityUnit(spec[0]).call() == spec[1]

@@ -20,6 +20,7 @@ from integration.contracts.support import (
     V1_EFFECTIVE_FROM,
     System,
     bytes32,
+    cited,
     events,
     year_start,
 )
@@ -217,11 +218,12 @@ def test_identity_and_factor_tables(system: System) -> None:
     assert functions.factorKeys().call() == [row[0] for row in PLACEHOLDER_FACTORS]
     assert functions.sources().call() == [GRID_EAST, GRID]
     assert functions.activityUnit(GRID).call() == bytes32("Wh")
-    for key, grid, parameter, valid_from, valid_until, grams, decimals, unit, citation in \
+    for key, grid, parameter, valid_from, valid_until, grams, decimals, unit, _citation in \
             PLACEHOLDER_FACTORS:
         assert (parameter, decimals, unit) == (bytes32("EF"), 0, bytes32("gCO2/MWh"))
         assert tuple(functions.factor(key).call()) == (
-            grid, bytes32("EF"), valid_from, valid_until, grams, 0, bytes32("gCO2/MWh"), citation)
+            grid, bytes32("EF"), valid_from, valid_until, grams, 0, bytes32("gCO2/MWh"))
+    assert cited(system.electricity) == {row[0]: row[-1] for row in PLACEHOLDER_FACTORS}
     assert system.chain.revert_of(functions.factor(bytes32("nope")), system.outsider).error == \
         "MethodologyUnknownFactor"
     assert system.chain.revert_of(functions.activityUnit(bytes32("nope")),
