@@ -213,15 +213,14 @@ def test_an_address_without_a_methodology_is_a_chain_error(embedded: Deployed) -
         shallow(lambda: compute_on_chain(embedded.system, registry, *JUNE_2023, []))
 
 
-def test_every_version_deploys_within_three_quarters_of_a_block(
+def test_every_version_deploys_in_one_block_with_a_tenth_to_spare(
         embedded: Deployed, record_property: Callable[..., None]) -> None:
     """A version is one transaction: it must fit in a block (30M gas on the embedded chain and
-    anvil), with a quarter left for later data years. The figures are printed at the end of the
-    run."""
+    anvil), with a tenth to spare. The figures are printed at the end of the run."""
     block_gas = int(embedded.chain.w3.eth.get_block("latest")["gasLimit"])
     for (methodology_id, version), published in embedded.published.items():
         record_property("figure", ("TrustMRV methodology deployment gas (embedded chain)",
                                    f"{methodology_id} v{version}",
                                    f"deploy {published.deploy_gas:,}, "
                                    f"register {published.publish_gas:,}"))
-        assert published.deploy_gas <= block_gas * 3 // 4, (methodology_id, version)
+        assert published.deploy_gas <= block_gas * 9 // 10, (methodology_id, version)
