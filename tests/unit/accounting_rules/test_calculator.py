@@ -71,6 +71,19 @@ def test_diesel_one_tonne() -> None:
     assert one(COMBUSTION, "fuel.diesel", "1 t") == 3_095_910
 
 
+def test_version_2_defaults_raw_coal_gasoline_and_coke_oven_gas() -> None:
+    v2 = load_methodology("cn.combustion.stationary", 2)
+    # 20.908 GJ/t x 26.37 tC/TJ x 94 % x 44/12 = 1.900299... tCO2/t
+    assert one(v2, "fuel.raw_coal", "1 t") == 1_900_299
+    # 43.070 GJ/t x 18.9 tC/TJ x 98 % x 44/12 = 2.925056 tCO2/t
+    assert one(v2, "fuel.gasoline", "1 t") == 2_925_056
+    # 179.81 GJ x 13.58 tC/TJ x 99 % x 44/12 = 8.863806 tCO2 per 10^4 Nm3
+    assert one(v2, "fuel.coke_oven_gas", "10000 Nm3") == 8_863_806
+    assert one(v2, "fuel.natural_gas", "10000 Nm3") == 21_621_888  # unchanged from v1
+    with pytest.raises(NoFactorForPeriod):
+        one(COMBUSTION, "fuel.raw_coal", "1 t")  # v1 has no default
+
+
 def test_one_mwh_of_2022_national_grid_electricity() -> None:
     """1,000,000 Wh x 536,600 gCO2/MWh / 1,000,000 = 536,600 g (0.5366 tCO2/MWh)."""
     assert one(LOCATION, "electricity.grid", "1 MWh") == 536_600

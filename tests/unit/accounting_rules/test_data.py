@@ -4,6 +4,7 @@ verified, the composite equals its components, and the spec hashes are pinned.""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 from typing import Any
@@ -37,14 +38,20 @@ DATA = Path(__file__).resolve().parents[3] / "accounting_rules" / "data"
 SPEC_HASHES = {
     ("cn.combustion.stationary", 1):
         "56c1609939fedf981db4f8cf09b72479e6a3b3afbe5669966cec2095be2bb3d5",
+    ("cn.combustion.stationary", 2):
+        "3a24eba36dec592aa6c6c35950593bd19b4905dc697c0ae287ddd41b4e62913b",
     ("cn.electricity.location", 1):
         "1f71c7c3ce66920855ea85336fd9f9f3bec192cda07282956cbd6b250678b5d5",
+    ("cn.electricity.location", 2):
+        "a971ff036c46c3b8b7e557b0ddcda03a8b73e1fecfec31de06cda0aec9922121",
     ("cn.electricity.market", 1):
         "a87bc757717f887dfb702350dfdc869d4dcd4299e6ad3de2144f005a4f5ad643",
     ("cn.heat.purchased", 1):
         "e4d6cdbd973b4bd22eddd9d6b30c7e08dd354ce8a2eca9a81a205eabf12cd3ec",
     ("cn.machinery", 1):
         "f3665cc45a2a62a60a61dcf3face17fc34ef0760028870d128d1859b5bb91996",
+    ("cn.machinery", 2):
+        "e970dbf7eb383dedab203006ac725713db065b53205a479829a4ab5b4350fd09",
     ("ipcc.fugitive", 1):
         "91e308a8177fe6c7729d5b19d62f26ba6221993dc535deb58b96c68fa2ffd60f",
     ("ipcc.fugitive", 2):
@@ -142,6 +149,50 @@ def test_grid_factors_as_researched(year: int) -> None:
     assert "不包括市场化交易的非化石能源电量" in row.citation.table
 
 
+#: Provincial factors (tCO2/MWh) for 2021, 2022, 2023, a second transcription of the research
+#: notes for a third of the provinces: the highest and lowest, and one of each regional grid.
+PROVINCIAL = {
+    "hebei": ("0.7901", "0.7252", "0.6516"), "tianjin": ("0.7355", "0.7041", "0.6796"),
+    "shanxi": ("0.7222", "0.7096", "0.6634"), "neimenggu": ("0.7025", "0.6849", "0.6479"),
+    "yunnan": ("0.1235", "0.1073", "0.1333"), "sichuan": ("0.1255", "0.1404", "0.1564"),
+    "qinghai": ("0.1326", "0.1567", "0.1796"), "heilongjiang": ("0.6342", "0.5368", "0.5229"),
+    "shanghai": ("0.5834", "0.5849", "0.5737"), "hubei": ("0.3672", "0.4364", "0.4044"),
+    "shaanxi": ("0.6336", "0.6558", "0.6335"), "guangdong": ("0.4715", "0.4403", "0.4419"),
+    "chongqing": ("0.4743", "0.5227", "0.5581"),
+}
+TWO_TABLES = "two secondary sources (data tables in public code repositories"
+
+
+def test_location_v2_keeps_v1_and_adds_30_provinces() -> None:
+    v1, v2 = (load_methodology("cn.electricity.location", v) for v in (1, 2))
+    assert v2.sources[:len(v1.sources)] == v1.sources
+    assert len(v2.sources) == len(v1.sources) + 30
+    kept = v2.factors[:len(v1.factors)]
+    for old, new in zip(v1.factors, kept, strict=True):  # only the verification notes changed
+        assert dataclasses.replace(new, citation=old.citation) == old
+        if new.citation != old.citation:
+            assert old.citation.verification.startswith(ONE)
+            assert new.citation.verification.startswith(TWO_TABLES)
+            assert dataclasses.replace(new.citation, verification="x") == dataclasses.replace(
+                old.citation, verification="x")
+    provinces = v2.factors[len(v1.factors):]
+    assert len(provinces) == 90 and len({row.source for row in provinces}) == 30
+    for row in provinces:
+        national = v2.factor(f"elec.grid.{row.key.rsplit('.', 1)[1]}")
+        assert (row.valid_from, row.valid_until, row.unit) == (
+            national.valid_from, national.valid_until, "gCO2/MWh")
+        assert row.citation.document == national.citation.document
+        assert row.citation.table.startswith("省级电力平均二氧化碳排放因子")
+        assert row.citation.verification.startswith(TWO_TABLES)
+        assert 100_000 < row.value < 800_000
+    for province, figures in PROVINCIAL.items():
+        for year, figure in zip((2021, 2022, 2023), figures, strict=True):
+            row = v2.factor(f"elec.{province}.{year}")
+            assert row.source == f"electricity.grid.{province}"
+            assert row.value == int(figure.replace(".", "")) * 100
+            assert row.published == f"{figure} tCO2/MWh"
+
+
 def test_data_years_are_beijing_years() -> None:
     assert _row("cn.electricity.location", "elec.grid.2022").valid_from == 1_640_966_400
     assert beijing(2022) == 1_640_966_400  # 2021-12-31T16:00:00Z
@@ -172,6 +223,51 @@ def test_combustion_defaults_only_for_natural_gas_and_diesel() -> None:
             assert (override.kind, override.target, override.parameters) == (
                 SourceKind.OVERRIDE, f"fuel.{fuel}", (parameter,))
     assert "needs all three" in m.specification and "NoFactorForPeriod" in m.specification
+
+
+#: The default parameters cn.combustion.stationary v2 adds (NCV in GJ/t or GJ/10^4 Nm3, CC in
+#: tC/TJ, OF in %), transcribed from the research notes.
+DEFAULTS_V2 = {
+    "gasoline": ("43.070", "18.9", "98"), "lpg": ("50.179", "17.2", "98"),
+    "fuel_oil": ("41.816", "21.1", "98"), "raw_coal": ("20.908", "26.37", "94"),
+    "coke": ("28.435", "29.5", "93"), "crude_oil": ("41.816", "20.1", "98"),
+    "kerosene": ("43.070", "19.6", "98"), "coke_oven_gas": ("179.81", "13.58", "99"),
+}
+
+
+def test_combustion_v2_adds_a_default_for_every_fuel() -> None:
+    v1, v2 = (load_methodology("cn.combustion.stationary", v) for v in (1, 2))
+    assert v2.sources == v1.sources
+    assert v2.factors[:len(v1.factors)] == v1.factors
+    added = {(row.source, row.parameter): row for row in v2.factors[len(v1.factors):]}
+    assert len(added) == 3 * len(DEFAULTS_V2)
+    for fuel, (ncv, cc, of) in DEFAULTS_V2.items():
+        gas = fuel == "coke_oven_gas"
+        expected = {
+            "NCV": (round(float(ncv) * (100 if gas else 1000)), "J/dm3" if gas else "J/g",
+                    f"{ncv} GJ/10^4 Nm3" if gas else f"{ncv} GJ/t"),
+            "CC": (round(float(cc) * 1000), "gC/GJ", f"{cc} tC/TJ"),
+            "OF": (int(of) * 100, "1e-4", f"{of} %"),
+        }
+        for parameter, (value, unit, published) in expected.items():
+            row = added[f"fuel.{fuel}", parameter]
+            assert (row.value, row.unit, row.published) == (value, unit, published), row.key
+            assert (row.valid_from, row.valid_until) == (beijing(2000), OPEN_ENDED)
+            assert "NOT checked against the text of the standard" in row.citation.verification
+    assert "indirectly" in added["fuel.raw_coal", "NCV"].citation.verification
+    assert "173.854" in added["fuel.coke_oven_gas", "NCV"].citation.verification
+    every_fuel = {spec.source for spec in v2.sources if spec.kind is SourceKind.EMISSION}
+    assert {source for source, _ in added} | {"fuel.natural_gas", "fuel.diesel"} == every_fuel
+
+
+def test_machinery_v2_differs_only_in_its_combustion_component() -> None:
+    v1, v2 = (load_methodology("cn.machinery", v) for v in (1, 2))
+    assert v2.composed_of == tuple((i, 2 if i == "cn.combustion.stationary" else v)
+                                   for i, v in v1.composed_of)
+    assert v2.sources == v1.sources
+    assert set(v1.factors) < set(v2.factors)
+    assert {row.source for row in set(v2.factors) - set(v1.factors)} == {
+        f"fuel.{fuel}" for fuel in DEFAULTS_V2}
 
 
 def test_heat_default_and_override() -> None:
