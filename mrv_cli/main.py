@@ -2,13 +2,14 @@
 
 Exit codes: 0 success; 1 verification failed (at least one bundle did not verify); 2 usage or
 input error (bad arguments, missing file, wrong password, unusable configuration); 130
-interrupted (Ctrl-C).
+interrupted (Ctrl-C); 141 the reader of the output went away (``mrv ... | head``).
 Every option can also come from the ``MRV_*`` environment variable named in its help.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from importlib.metadata import PackageNotFoundError, version
@@ -17,6 +18,9 @@ from mrv_core.errors import MrvError
 
 from . import accounting_cmd, bundle_cmd, chain_cmd, contracts_build, demo_cmd, keys_cmd
 from .options import EXIT_USAGE
+
+#: As a shell reports a process killed by SIGPIPE (128 + 13).
+EXIT_BROKEN_PIPE = 141
 
 __all__ = ["build_parser", "main"]
 
@@ -33,7 +37,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="mrv",
         description="TrustMRV: trusted measurement, reporting and verification of energy and "
                     "carbon data, anchored on an EVM chain.",
-        epilog="Exit codes: 0 ok, 1 verification failed, 2 usage or input error, 130 interrupted.",
+        epilog="Exit codes: 0 ok, 1 verification failed, 2 usage or input error, 130 interrupted, "
+               "141 output pipe closed.",
     )
     parser.add_argument("--version", action="version", version=f"mrv {_version()}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
@@ -57,6 +62,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("mrv: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader closed the pipe: stop quietly, and keep the interpreter's final flush of
+        # stdout from raising again at exit.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
     return code
 
 

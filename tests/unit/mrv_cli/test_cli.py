@@ -1,6 +1,8 @@
 """The mrv command: keys, sample bundles, verification and its exit codes."""
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -200,3 +202,14 @@ def test_tampering_with_a_multiproof_flag_fails(sample_dir: Path, tmp_path: Path
     path.write_text(json.dumps(bundle))
     code, out = run(["bundle", "verify", str(path)], capsys)
     assert code == FAILED and "step 'proof' failed" in out
+
+
+def test_a_closed_output_pipe_ends_quietly() -> None:
+    """`mrv ... | head`: the reader goes away before mrv writes; no traceback, exit 141."""
+    proc = subprocess.Popen([sys.executable, "-m", "mrv_cli.main", "accounting", "list"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()
+    stderr = proc.stderr.read().decode()
+    assert proc.wait(timeout=60) == 141, stderr
+    assert stderr == ""
