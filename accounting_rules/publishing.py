@@ -1,5 +1,5 @@
-"""Methodologies on chain: deploying a version, publishing it, resolving the one in force, and
-computing with the contract.
+"""Methodologies on chain: deploying a version, publishing it, resolving the one in force,
+auditing a published contract against its data file, and computing with the contract.
 
 An association deploys one immutable ``FactorMethodology`` per methodology version (its
 constructor arguments come from the data file, :mod:`.onchain`) and publishes it in the
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from mrv_core.chain import System, Transactor
 from mrv_core.chain.artifacts import revert_data
@@ -25,7 +26,16 @@ from .errors import AccountingError, error_from_contract
 from .model import Methodology
 from .onchain import activity_tuples, constructor_args, result_from_abi
 
-__all__ = ["Published", "Resolved", "citations", "compute_on_chain", "publish", "resolve"]
+__all__ = [
+    "Published",
+    "Resolved",
+    "audit",
+    "citations",
+    "compute_on_chain",
+    "publish",
+    "registered",
+    "resolve",
+]
 
 ENGINE = "FactorMethodology"
 
@@ -80,6 +90,86 @@ def resolve(system: System, methodology_id: str, timestamp: int) -> Resolved:
                     int(version), int(effective_from))
 
 
+def registered(system: System, methodology_id: str) -> list[Resolved]:
+    """Every version of ``methodology_id`` the registry holds, in publication order."""
+    functions = system.methodologies.functions
+    code = encode_code(methodology_id)
+    count = int(system.call("eth_call", functions.versionCount(code).call))
+    versions = []
+    for index in range(count):
+        address, number, effective = system.call("eth_call", functions.versionAt(code, index).call)
+        versions.append(Resolved(methodology_id, format_address(bytes.fromhex(str(address)[2:])),
+                                 int(number), int(effective)))
+    return versions
+
+
+def audit(system: System, address: str, methodology: Methodology) -> list[str]:
+    """What the methodology contract at ``address`` holds that differs from ``methodology`` (its
+    data file): identity, spec hash, every source spec, every factor row and every citation its
+    constructor emitted. An empty list: the contract is exactly the data file."""
+    functions = system.chain.w3.eth.contract(address=checksum(address),
+                                             abi=system.artifacts.abi(ENGINE)).functions
+
+    def view(function: Any) -> Any:
+        return _plain(system.call("eth_call", function.call))
+
+    identity, version, spec_hash, specs, rows = constructor_args(methodology)
+    problems = [
+        f"{name}: {_shown(got)} on chain, {_shown(expected)} in the data file"
+        for name, got, expected in (
+            ("methodologyId", view(functions.methodologyId()), identity),
+            ("version", view(functions.version()), version),
+            ("specHash", view(functions.specHash()), spec_hash))
+        if got != expected]
+    codes = view(functions.sources())
+    if codes != [spec[0] for spec in specs]:
+        problems.append(f"sources: {len(codes)} on chain, {len(specs)} in the data file, or in "
+                        "another order")
+    for spec in specs:
+        if spec[0] in codes and view(functions.sourceSpec(spec[0])) != spec:
+            problems.append(f"source {_text(spec[0])}: its spec differs")
+    keys = view(functions.factorKeys())
+    if keys != [row[0] for row in rows]:
+        problems.append(f"factor keys: {len(keys)} on chain, {len(rows)} in the data file, or in "
+                        "another order")
+    cited = citations(system, address)
+    for row in rows:
+        key, stored, citation = row[0], row[1:8], row[8]
+        if key not in keys:
+            continue
+        got = view(functions.factor(key))
+        if got != stored:
+            problems.append(f"factor {_text(key)}: {_row_text(got)} on chain, "
+                            f"{_row_text(stored)} in the data file")
+        if cited.get(_text(key)) != citation:
+            problems.append(f"factor {_text(key)}: its citation differs")
+    return problems
+
+
+def _plain(value: Any) -> Any:
+    """A value web3 decoded, as :mod:`.onchain` builds it: bytes, tuples for structs, lists for
+    arrays."""
+    if isinstance(value, list):
+        return [_plain(item) for item in value]
+    if isinstance(value, tuple):
+        return tuple(_plain(item) for item in value)
+    return bytes(value) if isinstance(value, (bytes, bytearray)) else value
+
+
+def _text(code: bytes) -> str:
+    return code.rstrip(b"\0").decode("ascii", errors="replace")
+
+
+def _row_text(row: Sequence[Any]) -> str:
+    _source, parameter, valid_from, valid_until, value, decimals, unit = row
+    return (f"{_text(parameter)} {value} {_text(unit)} (decimals {decimals}) "
+            f"[{valid_from}, {valid_until})")
+
+
+def _shown(value: object) -> str:
+    return "0x" + value.hex() if isinstance(value, bytes) else str(value)
+
+
 def citations(system: System, address: str) -> dict[str, str]:
     """The citation of every factor of the methodology contract at ``address``, by factor key, as
     its constructor emitted them (``FactorCited`` events; citations are not kept in storage)."""
@@ -87,8 +177,7 @@ def citations(system: System, address: str) -> dict[str, str]:
                                             abi=system.artifacts.abi(ENGINE))
     logs = system.call("eth_getLogs",
                        lambda: contract.events.FactorCited().get_logs(from_block=0))
-    return {bytes(log.args.key).rstrip(b"\0").decode("ascii"): str(log.args.citation)
-            for log in logs}
+    return {_text(bytes(log.args.key)): str(log.args.citation) for log in logs}
 
 
 def compute_on_chain(system: System, address: str, period_start: int, period_end: int,

@@ -19,8 +19,14 @@ from accounting_rules import (
     load_methodology,
     methodologies,
 )
-from accounting_rules.codes import encode_code
-from accounting_rules.publishing import Resolved, compute_on_chain, publish, resolve
+from accounting_rules.publishing import (
+    Resolved,
+    audit,
+    compute_on_chain,
+    publish,
+    registered,
+    resolve,
+)
 from mrv_core.chain import System
 from mrv_core.chain.backend import checksum
 from mrv_core.codec import format_hex, parse_hex
@@ -68,6 +74,17 @@ def register(commands: Any) -> None:
     add_chain_options(calc, deployment=True,
                       without_rpc="without it only the Python calculator runs")
     calc.set_defaults(handler=_compute)
+
+    check = sub.add_parser(
+        "audit", help="check every published version against its data file; exit 1 on any "
+                      "difference",
+        description="For each version the MethodologyRegistry holds (of METHODOLOGY, or of every "
+                    "shipped id), compare the contract with the data file of that version: "
+                    "identity, spec hash, every source, every factor row and every citation.")
+    check.add_argument("methodology", metavar="METHODOLOGY", nargs="?",
+                       help="methodology id (default: every shipped id)")
+    add_chain_options(check, deployment=True)
+    check.set_defaults(handler=_audit)
 
     pub = sub.add_parser(
         "publish", help="deploy a methodology version and register it (association role)",
@@ -170,13 +187,9 @@ def _compute(args: argparse.Namespace) -> int:
 
 
 def _registered_version(system: System, methodology_id: str, version: int) -> Resolved:
-    functions = system.methodologies.functions
-    code = encode_code(methodology_id)
-    count = int(system.call("eth_call", functions.versionCount(code).call))
-    for index in range(count):
-        address, number, effective = system.call("eth_call", functions.versionAt(code, index).call)
-        if int(number) == version:
-            return Resolved(methodology_id, str(address), int(number), int(effective))
+    for resolved in registered(system, methodology_id):
+        if resolved.version == version:
+            return resolved
     raise ConfigError(f"{methodology_id} v{version} is not published on this chain")
 
 
@@ -212,6 +225,37 @@ def _as_json(outcome: Result | AccountingError, m: Methodology,
         "scope1": str(outcome.scope1), "scope2": str(outcome.scope2),
         "total": str(outcome.total),
     }
+
+
+# -- audit ----------------------------------------------------------------------------------------
+
+
+def _audit(args: argparse.Namespace) -> int:
+    if not args.rpc:
+        raise ConfigError("audit reads a chain: pass --rpc URL and --deployment FILE")
+    system = open_system(open_chain(args), args.deployment)
+    shipped = sorted({i for i, _ in methodologies()})
+    ids = [args.methodology] if args.methodology else shipped
+    checked = failed = 0
+    for methodology_id in ids:
+        for version in registered(system, methodology_id):
+            checked += 1
+            where = (f"{methodology_id} v{version.version} at {version.address}, in force from "
+                     f"{_date(version.effective_from)}")
+            if (methodology_id, version.version) not in methodologies():
+                failed += 1
+                print(f"UNKNOWN {where}: no data file for this version")
+                continue
+            problems = audit(system, version.address,
+                             load_methodology(methodology_id, version.version))
+            failed += bool(problems)
+            print(f"{'DIFFERS' if problems else 'OK':<7} {where}")
+            for problem in problems:
+                print(f"        {problem}")
+    if checked == 0:
+        raise ConfigError(f"no version of {' or '.join(ids)} is published on this chain")
+    print(f"{checked - failed} of {checked} published version(s) equal their data files")
+    return EXIT_FAILED if failed else EXIT_OK
 
 
 # -- publish --------------------------------------------------------------------------------------

@@ -5,6 +5,7 @@ results and raises the calculator's typed errors."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from typing import Any
 
@@ -31,9 +32,11 @@ from accounting_rules.onchain import source_spec_tuple
 from accounting_rules.publishing import (
     ENGINE,
     Resolved,
+    audit,
     citations,
     compute_on_chain,
     publish,
+    registered,
     resolve,
 )
 from factories import EVIDENCE, beijing
@@ -91,6 +94,42 @@ def test_the_contract_holds_its_data_file(embedded: Deployed, key: Key) -> None:
     assert chain["citations"] == {row.key: row.citation.text() for row in m.factors}
     for row in m.factors:
         assert row.citation.publication in chain["citations"][row.key]
+
+
+@pytest.mark.parametrize("key", methodologies(), ids=lambda key: f"{key[0]}-v{key[1]}")
+def test_audit_finds_every_published_version_equal_to_its_data_file(embedded: Deployed,
+                                                                    key: Key) -> None:
+    assert shallow(lambda: audit(embedded.system, embedded.address(key),
+                                 load_methodology(*key))) == []
+
+
+def test_audit_names_what_differs() -> None:
+    """A contract built from an altered data file but claiming the original spec hash: the audit
+    names the altered row and citation; against another methodology, everything differs."""
+    def run() -> tuple[list[str], list[str], list[str]]:
+        chain = connect(None, evm_version=load_artifacts().evm_version())
+        system, _admin, association = deploy_and_grant(chain)
+        honest = load_methodology("cn.heat.purchased", 1)
+        (row,) = honest.factors
+        altered = dataclasses.replace(honest, factors=(dataclasses.replace(
+            row, value=row.value + 1,
+            citation=dataclasses.replace(row.citation, year=row.citation.year + 1)),))
+        forged = publish(system, association, altered, beijing(2000))
+        listed = [r.address for r in registered(system, "cn.heat.purchased")]
+        assert listed == [forged.address]
+        other = load_methodology("ipcc.fugitive", 1)
+        return (audit(system, forged.address, honest), audit(system, forged.address, altered),
+                audit(system, forged.address, other))
+
+    against_honest, against_altered, against_other = shallow(run)
+    assert against_honest == [
+        "factor heat.purchased.EF: EF 110001 gCO2/GJ (decimals 0) [946656000, 18446744073709551615)"
+        " on chain, EF 110000 gCO2/GJ (decimals 0) [946656000, 18446744073709551615) in the data "
+        "file",
+        "factor heat.purchased.EF: its citation differs"]
+    assert against_altered == []  # the contract is exactly what was deployed
+    assert [p.split(":")[0] for p in against_other] == [
+        "methodologyId", "specHash", "sources", "factor keys"]
 
 
 def in_force(deployed: Deployed, methodology_id: str, timestamp: int) -> Resolved:

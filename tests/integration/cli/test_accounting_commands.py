@@ -170,6 +170,15 @@ def test_publish_then_compute_both_ways(anvil_url: str, deployed: list[str], tmp
     code, out = run([*ar, "--version", "2", "--effective-from", "2100-01-01"], capsys)
     assert code == OK and "ipcc.fugitive v2" in out
 
+    # The audit: every published version equals its data file.
+    code, out = run(["accounting", "audit", *deployed], capsys)
+    assert code == OK, out
+    assert out.count("\nOK ") + out.startswith("OK ") == 3
+    assert "ipcc.fugitive v2 at 0x" in out and "in force from 2100-01-01" in out
+    assert "3 of 3 published version(s) equal their data files" in out
+    code, out = run(["accounting", "audit", "cn.heat.purchased", *deployed], capsys)
+    assert code == USAGE and "no version of cn.heat.purchased is published" in out
+
 
 def test_a_contract_that_computes_otherwise_is_caught(
         anvil_url: str, deployed: list[str], capsys: pytest.CaptureFixture[str]) -> None:
@@ -191,3 +200,14 @@ def test_a_contract_that_computes_otherwise_is_caught(
     assert doc["agree"] is False and doc["contract"]["specHashMatches"] is True
     assert grams(doc["python"]) == [55_000_000]  # 500 GJ x 0.11 t/GJ
     assert grams(doc["contract"]["result"]) == [55_000_500]
+
+    code, out = run(["accounting", "audit", "cn.heat.purchased", *deployed], capsys)
+    assert code == FAILED
+    assert out.startswith("DIFFERS cn.heat.purchased v1 at 0x")
+    assert "factor heat.purchased.EF: EF 110001 gCO2/GJ" in out
+    assert "0 of 1 published version(s) equal their data files" in out
+
+
+def test_audit_needs_a_chain(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out = run(["accounting", "audit"], capsys)
+    assert code == USAGE and "--rpc" in out
