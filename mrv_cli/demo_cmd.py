@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from accounting_rules import activity, compute, load_methodology, methodologies
-from accounting_rules.publishing import compute_on_chain, publish, resolve
+from accounting_rules.publishing import audit, compute_on_chain, publish, registered, resolve
 from mrv_core import DeviceKey, SignedReading, build_batch
 from mrv_core.chain import (
     ChainSettings,
@@ -96,9 +96,10 @@ def _demo(args: argparse.Namespace) -> int:
     system.grant_role(admin, "ASSOCIATION_ROLE", association.address)
     print(f"  ENTERPRISE_ROLE -> {enterprise.address}\n  ASSOCIATION_ROLE -> {association.address}")
 
-    _step("3. the association publishes every methodology version")
+    _step("3. the association publishes every methodology version; a regulator audits them")
     now = _chain_time(system)
     _publish_all(system, association, now)
+    audited = _audit_all(system)
 
     month_start, month_end = _month(args.month, now)
     label = datetime.fromtimestamp(month_start, BEIJING).strftime("%Y-%m")
@@ -152,7 +153,7 @@ def _demo(args: argparse.Namespace) -> int:
         "month": label, "deployment": deployment.to_json()}, indent=2) + "\n", encoding="utf-8")
     print(f"\ndone in {time.monotonic() - started:.1f} s; re-check offline any time: "
           f"`mrv bundle verify {out}/bundles/day-*/*.json`")
-    return EXIT_OK if failed == 0 and caught == 1 and agree else EXIT_FAILED
+    return EXIT_OK if failed == 0 and caught == 1 and agree and audited else EXIT_FAILED
 
 
 def _chain_time(system: System) -> int:
@@ -185,6 +186,21 @@ def _publish_all(system: System, association: Transactor, now: int) -> None:
         when = datetime.fromtimestamp(effective, BEIJING).date().isoformat()
         print(f"  {m.id:<26} v{m.version}  from {when}  {published.address}  "
               f"deploy {published.deploy_gas:,} gas")
+
+
+def _audit_all(system: System) -> bool:
+    """Every registered version against its data file (what `mrv accounting audit` does)."""
+    ids = dict.fromkeys(methodology_id for methodology_id, _ in methodologies())
+    versions = [resolved for i in ids for resolved in registered(system, i)]
+    differing = 0
+    for resolved in versions:
+        m = load_methodology(resolved.methodology_id, resolved.version)
+        if problems := audit(system, resolved.address, m):
+            differing += 1
+            print(f"  DIFFERS {m.id} v{m.version}: " + "; ".join(problems))
+    print(f"  audit: {len(versions) - differing} of {len(versions)} published versions hold "
+          "exactly their data files (sources, factor rows, citations, spec hash)")
+    return differing == 0
 
 
 def _account(system: System, readings: list[SignedReading], start: int, end: int) -> bool:

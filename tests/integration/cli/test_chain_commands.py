@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from web3 import HTTPProvider, Web3
 
+from accounting_rules import methodologies
 from mrv_cli.main import main
 from mrv_core.keys import PASSWORD_ENV
 
@@ -111,6 +112,8 @@ def test_demo_runs_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     assert "224 signed readings" in out and "28 batches anchored" in out
     assert "280 of 280 file(s) verified (offline" in out
     assert "56 of 56 file(s) verified (offline and against the chain)" in out
+    versions = len(methodologies())
+    assert f"audit: {versions} of {versions} published versions hold exactly" in out
     assert "cn.machinery v1 (in force at the month's start)" in out
     assert "AGREE to the gram" in out
     assert "step 'signature' failed" in out and "0 of 1 file(s) verified, 1 FAILED" in out
