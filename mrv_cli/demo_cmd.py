@@ -79,8 +79,11 @@ def _demo(args: argparse.Namespace) -> int:
         raise ConfigError("--interval must divide a day: 15, 20, 30, 60, ... 1440 minutes")
     started = time.monotonic()
 
-    _step("1. embedded chain: deploy the consortium contracts")
     chain = connect(None, evm_version=load_artifacts().evm_version(), settings=ChainSettings())
+    now = int(chain.w3.eth.get_block("latest")["timestamp"])
+    month_start, month_end = _month(args.month, now)  # a bad --month fails before any work
+
+    _step("1. embedded chain: deploy the consortium contracts")
     admin_account, enterprise_account, association_account = chain.unlocked_accounts()[:3]
     admin = Transactor(chain, NodeSigner(admin_account))
     deployment = deploy_system(admin)
@@ -97,11 +100,9 @@ def _demo(args: argparse.Namespace) -> int:
     print(f"  ENTERPRISE_ROLE -> {enterprise.address}\n  ASSOCIATION_ROLE -> {association.address}")
 
     _step("3. the association publishes every methodology version; a regulator audits them")
-    now = _chain_time(system)
     _publish_all(system, association, now)
     audited = _audit_all(system)
 
-    month_start, month_end = _month(args.month, now)
     label = datetime.fromtimestamp(month_start, BEIJING).strftime("%Y-%m")
     interval = args.interval * 60
     _step(f"4. a device signs {label}: 4 meters, one reading each every {args.interval} min")
@@ -154,10 +155,6 @@ def _demo(args: argparse.Namespace) -> int:
     print(f"\ndone in {time.monotonic() - started:.1f} s; re-check offline any time: "
           f"`mrv bundle verify {out}/bundles/day-*/*.json`")
     return EXIT_OK if failed == 0 and caught == 1 and agree and audited else EXIT_FAILED
-
-
-def _chain_time(system: System) -> int:
-    return int(system.chain.w3.eth.get_block("latest")["timestamp"])
 
 
 def _month(text: str | None, now: int) -> tuple[int, int]:
