@@ -68,7 +68,9 @@ def register(commands: Any) -> None:
     which = calc.add_mutually_exclusive_group()
     which.add_argument("--at", metavar="DATE",
                        help="with --rpc: the version in force at DATE (default: the period start)")
-    which.add_argument("--version", type=int, metavar="N", help="this version")
+    which.add_argument("--version", type=int, metavar="N",
+                       help="this version (default: with --rpc the version in force, without it "
+                            "the latest shipped)")
     calc.add_argument("--activity", action="append", required=True, metavar="SOURCE=AMOUNT",
                       help="an activity line (repeat the option for several)")
     add_chain_options(calc, deployment=True,

@@ -70,7 +70,7 @@ DAY = 86_400
 #: Every methodology version must see at least this many cases and compared activity lines.
 MIN_CASES = 2_000
 MIN_LINES = 5_000
-#: Generated cases per version, besides the explicit examples (~100 to ~250 per version).
+#: Generated cases per version, besides the explicit examples (~40 to ~230 per version).
 EXAMPLES = 2_000
 #: Emission lines per generated case (overrides and deductions come on top). Short cases: the
 #: EVM's cost is ~6 ms per call plus ~1 ms per line, and many short cases reach more edges than
