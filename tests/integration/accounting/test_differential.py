@@ -25,8 +25,10 @@ What the cases cover:
   and the first amount that overflows at each multiplication; overflowing override values and
   scope sums.
 
-The explicit examples (:func:`edge_cases`) pin those edges deterministically; hypothesis
-(derandomized, so every run tests the same cases) adds the rest. Every version must see at least
+The explicit examples (:func:`edge_cases`) pin those edges deterministically; hypothesis adds the
+rest, derandomized (a fixed seed, no example database: a failure reproduces on the next run,
+though the engine's choices can still shift a few percent of the cases between runs, as the
+printed counts show). Every version must see at least
 :data:`MIN_CASES` cases and :data:`MIN_LINES` compared activity lines (the lines of cases both
 engines computed, each line's scope and grams compared); the counts are printed at the end of the
 run.
