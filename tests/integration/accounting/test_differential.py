@@ -26,9 +26,9 @@ What the cases cover:
   scope sums.
 
 The explicit examples (:func:`edge_cases`) pin those edges deterministically; hypothesis adds the
-rest, derandomized (a fixed seed, no example database: a failure reproduces on the next run,
-though the engine's choices can still shift a few percent of the cases between runs, as the
-printed counts show). Every version must see at least
+rest, derandomized (a fixed seed and no example database; the engine's choices can still shift a
+few percent of the cases between runs, as the printed counts show). A failure prints the case,
+which then belongs in :func:`edge_cases`. Every version must see at least
 :data:`MIN_CASES` cases and :data:`MIN_LINES` compared activity lines (the lines of cases both
 engines computed, each line's scope and grams compared); the counts are printed at the end of the
 run.
