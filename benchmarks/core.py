@@ -50,6 +50,9 @@ class Config:
     multiproof_sizes: tuple[int, ...]
     bundle_batch: int
     oz_sizes: tuple[int, ...]
+    accounting_lines: int
+    accounting_calls: int
+    accounting_chain_lines: int
 
     @classmethod
     def full(cls) -> Config:
@@ -59,14 +62,16 @@ class Config:
                    leaf_n=100_000, tree_sizes=(1_000, 100_000, 1_000_000),
                    proof_tree_sizes=(1_000, 1_000_000), proof_n=10_000,
                    multiproof_sizes=(2, 16, 128, 1024), bundle_batch=1024,
-                   oz_sizes=(1_000, 10_000, 100_000))
+                   oz_sizes=(1_000, 10_000, 100_000), accounting_lines=30_000,
+                   accounting_calls=10_000, accounting_chain_lines=60)
 
     @classmethod
     def quick_run(cls) -> Config:
         return cls(quick=True, repeat=2, sign_n=1_000, oracle_n=50, keccak_n=10_000,
                    leaf_n=2_000, tree_sizes=(1_000, 10_000), proof_tree_sizes=(1_000, 10_000),
                    proof_n=1_000, multiproof_sizes=(2, 16, 128), bundle_batch=64,
-                   oz_sizes=(1_000,))
+                   oz_sizes=(1_000,), accounting_lines=3_000, accounting_calls=1_000,
+                   accounting_chain_lines=12)
 
 
 def best_of(fn: Callable[[], T], *, repeat: int, warmup: int = 1) -> tuple[float, T]:
