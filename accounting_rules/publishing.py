@@ -10,26 +10,28 @@ same typed error the Python calculator raises for the same input.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from mrv_core.chain import System, Transactor
 from mrv_core.chain.artifacts import revert_data
-from mrv_core.chain.backend import checksum
-from mrv_core.codec import format_address
+from mrv_core.codec import format_address, parse_address
 from mrv_core.errors import ChainError, ContractRevert
 
 from .calculator import Activity, Result
-from .codes import encode_code
+from .codes import decode_code, encode_code
 from .errors import AccountingError, error_from_contract
 from .model import Methodology
 from .onchain import activity_tuples, constructor_args, result_from_abi
+from .registry import load_methodology, methodologies
 
 __all__ = [
     "Published",
     "Resolved",
     "audit",
+    "audit_registered",
+    "call_error",
     "citations",
     "compute_on_chain",
     "publish",
@@ -81,13 +83,12 @@ def resolve(system: System, methodology_id: str, timestamp: int) -> Resolved:
     ``MethodologyRegistryNoVersionInForce`` as a :class:`ContractRevert` when there is none)."""
     function = system.methodologies.functions.resolve(encode_code(methodology_id), timestamp)
     try:
-        address, version, effective_from = system.call("eth_call", function.call)
+        version = system.call("eth_call", function.call)
     except ChainError:
         raise
     except Exception as exc:
-        raise _decoded(system, exc, f"resolve {methodology_id} at {timestamp}") from None
-    return Resolved(methodology_id, format_address(bytes.fromhex(str(address)[2:])),
-                    int(version), int(effective_from))
+        raise call_error(system, exc, f"resolve {methodology_id} at {timestamp}") from None
+    return _resolved(methodology_id, version)
 
 
 def registered(system: System, methodology_id: str) -> list[Resolved]:
@@ -95,20 +96,36 @@ def registered(system: System, methodology_id: str) -> list[Resolved]:
     functions = system.methodologies.functions
     code = encode_code(methodology_id)
     count = int(system.call("eth_call", functions.versionCount(code).call))
-    versions = []
-    for index in range(count):
-        address, number, effective = system.call("eth_call", functions.versionAt(code, index).call)
-        versions.append(Resolved(methodology_id, format_address(bytes.fromhex(str(address)[2:])),
-                                 int(number), int(effective)))
-    return versions
+    return [_resolved(methodology_id, system.call("eth_call", functions.versionAt(code, i).call))
+            for i in range(count)]
+
+
+def _resolved(methodology_id: str, version: Sequence[Any]) -> Resolved:
+    """A registry ``Version`` (methodology, version, effectiveFrom) as web3 returns it."""
+    address, number, effective_from = version
+    return Resolved(methodology_id, format_address(parse_address(str(address))), int(number),
+                    int(effective_from))
+
+
+def audit_registered(system: System, methodology_ids: Iterable[str]
+                     ) -> list[tuple[Resolved, list[str] | None]]:
+    """:func:`audit` of every version the registry holds of each id: each with what differs
+    from its data file, or ``None`` when no data file of that version is shipped."""
+    shipped = set(methodologies())
+    outcomes: list[tuple[Resolved, list[str] | None]] = []
+    for methodology_id in methodology_ids:
+        for resolved in registered(system, methodology_id):
+            key = (methodology_id, resolved.version)
+            outcomes.append((resolved, audit(system, resolved.address, load_methodology(*key))
+                             if key in shipped else None))
+    return outcomes
 
 
 def audit(system: System, address: str, methodology: Methodology) -> list[str]:
     """What the methodology contract at ``address`` holds that differs from ``methodology`` (its
     data file): identity, spec hash, every source spec, every factor row and every citation its
     constructor emitted. An empty list: the contract is exactly the data file."""
-    functions = system.chain.w3.eth.contract(address=checksum(address),
-                                             abi=system.artifacts.abi(ENGINE)).functions
+    functions = system.at(ENGINE, address).functions
 
     def view(function: Any) -> Any:
         return _plain(system.call("eth_call", function.call))
@@ -157,7 +174,8 @@ def _plain(value: Any) -> Any:
 
 
 def _text(code: bytes) -> str:
-    return code.rstrip(b"\0").decode("ascii", errors="replace")
+    """A code for a message: its text, or ``0x`` hex when the bytes hold no code."""
+    return decode_code(code) or "0x" + code.hex()
 
 
 def _row_text(row: Sequence[Any]) -> str:
@@ -173,10 +191,8 @@ def _shown(value: object) -> str:
 def citations(system: System, address: str) -> dict[str, str]:
     """The citation of every factor of the methodology contract at ``address``, by factor key, as
     its constructor emitted them (``FactorCited`` events; citations are not kept in storage)."""
-    contract = system.chain.w3.eth.contract(address=checksum(address),
-                                            abi=system.artifacts.abi(ENGINE))
-    logs = system.call("eth_getLogs",
-                       lambda: contract.events.FactorCited().get_logs(from_block=0))
+    event = system.at(ENGINE, address).events.FactorCited()
+    logs = system.call("eth_getLogs", lambda: event.get_logs(from_block=0))
     return {_text(bytes(log.args.key)): str(log.args.citation) for log in logs}
 
 
@@ -188,20 +204,21 @@ def compute_on_chain(system: System, address: str, period_start: int, period_end
     same input (``MethodologyNoFactorForPeriod`` -> ``NoFactorForPeriod``, panic 0x11 ->
     ``AccountingOverflow`` ...); anything else raises the chain error.
     """
-    contract = system.chain.w3.eth.contract(address=checksum(address),
-                                            abi=system.artifacts.abi(ENGINE))
-    function = contract.functions.compute(period_start, period_end,
-                                          activity_tuples(activities))
+    function = system.at(ENGINE, address).functions.compute(period_start, period_end,
+                                                             activity_tuples(activities))
     try:
         value = system.call("eth_call", function.call)
     except ChainError:
         raise
     except Exception as exc:
-        raise _decoded(system, exc, "compute") from None
+        raise call_error(system, exc, "compute") from None
     return result_from_abi(value)
 
 
-def _decoded(system: System, exc: Exception, what: str) -> AccountingError | ChainError:
+def call_error(system: System, exc: Exception, what: str) -> AccountingError | ChainError:
+    """The error to raise for ``exc``, raised by a call to a methodology or the registry: the
+    calculator's :class:`AccountingError` for a compute revert the calculator also knows, the
+    decoded :class:`ContractRevert` for any other revert, else a :class:`ChainError`."""
     data = revert_data(exc)
     if data is None:
         return ChainError(f"{what}: {exc}")

@@ -20,15 +20,15 @@ from accounting_rules import (
     methodologies,
 )
 from accounting_rules.publishing import (
+    ENGINE,
     Resolved,
-    audit,
+    audit_registered,
     compute_on_chain,
     publish,
     registered,
     resolve,
 )
 from mrv_core.chain import System
-from mrv_core.chain.backend import checksum
 from mrv_core.codec import format_hex, parse_hex
 from mrv_core.errors import ConfigError, FormatError, MethodologyError
 
@@ -168,9 +168,8 @@ def _compute(args: argparse.Namespace) -> int:
     report["python"] = _as_json(python, m, lines)
     agree = True
     if system is not None and resolved is not None:
-        chain_spec = bytes(system.call("eth_call", system.chain.w3.eth.contract(
-            address=checksum(resolved.address), abi=system.artifacts.abi("FactorMethodology")
-        ).functions.specHash().call))
+        chain_spec = bytes(system.call(
+            "eth_call", system.at(ENGINE, resolved.address).functions.specHash().call))
         report["contract"] = {"address": resolved.address,
                               "effectiveFrom": resolved.effective_from,
                               "specHashMatches": chain_spec == m.spec_hash}
@@ -236,28 +235,22 @@ def _audit(args: argparse.Namespace) -> int:
     if not args.rpc:
         raise ConfigError("audit reads a chain: pass --rpc URL and --deployment FILE")
     system = open_system(open_chain(args), args.deployment)
-    shipped = sorted({i for i, _ in methodologies()})
-    ids = [args.methodology] if args.methodology else shipped
-    checked = failed = 0
-    for methodology_id in ids:
-        for version in registered(system, methodology_id):
-            checked += 1
-            where = (f"{methodology_id} v{version.version} at {version.address}, in force from "
-                     f"{_date(version.effective_from)}")
-            if (methodology_id, version.version) not in methodologies():
-                failed += 1
-                print(f"UNKNOWN {where}: no data file for this version")
-                continue
-            problems = audit(system, version.address,
-                             load_methodology(methodology_id, version.version))
-            failed += bool(problems)
-            print(f"{'DIFFERS' if problems else 'OK':<7} {where}")
-            for problem in problems:
-                print(f"        {problem}")
-    if checked == 0:
+    ids = [args.methodology] if args.methodology else sorted({i for i, _ in methodologies()})
+    outcomes = audit_registered(system, ids)
+    if not outcomes:
         raise ConfigError(f"no version of {' or '.join(ids)} is published on this chain")
-    print(f"{checked - failed} of {checked} published version(s) equal their data files")
-    return EXIT_FAILED if failed else EXIT_OK
+    for version, problems in outcomes:
+        where = (f"{version.methodology_id} v{version.version} at {version.address}, in force "
+                 f"from {_date(version.effective_from)}")
+        if problems is None:
+            print(f"UNKNOWN {where}: no data file for this version")
+            continue
+        print(f"{'DIFFERS' if problems else 'OK':<7} {where}")
+        for problem in problems:
+            print(f"        {problem}")
+    equal = sum(problems == [] for _, problems in outcomes)
+    print(f"{equal} of {len(outcomes)} published version(s) equal their data files")
+    return EXIT_OK if equal == len(outcomes) else EXIT_FAILED
 
 
 # -- publish --------------------------------------------------------------------------------------

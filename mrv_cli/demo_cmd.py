@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from accounting_rules import activity, compute, load_methodology, methodologies
-from accounting_rules.publishing import audit, compute_on_chain, publish, registered, resolve
+from accounting_rules.publishing import audit_registered, compute_on_chain, publish, resolve
 from mrv_core import DeviceKey, SignedReading, build_batch
 from mrv_core.chain import (
     ChainSettings,
@@ -187,17 +187,15 @@ def _publish_all(system: System, association: Transactor, now: int) -> None:
 
 def _audit_all(system: System) -> bool:
     """Every registered version against its data file (what `mrv accounting audit` does)."""
-    ids = dict.fromkeys(methodology_id for methodology_id, _ in methodologies())
-    versions = [resolved for i in ids for resolved in registered(system, i)]
-    differing = 0
-    for resolved in versions:
-        m = load_methodology(resolved.methodology_id, resolved.version)
-        if problems := audit(system, resolved.address, m):
-            differing += 1
-            print(f"  DIFFERS {m.id} v{m.version}: " + "; ".join(problems))
-    print(f"  audit: {len(versions) - differing} of {len(versions)} published versions hold "
-          "exactly their data files (sources, factor rows, citations, spec hash)")
-    return differing == 0
+    outcomes = audit_registered(system, dict.fromkeys(i for i, _ in methodologies()))
+    for version, problems in outcomes:
+        if problems != []:
+            print(f"  DIFFERS {version.methodology_id} v{version.version}: "
+                  + "; ".join(problems or ["no data file for this version"]))
+    equal = sum(problems == [] for _, problems in outcomes)
+    print(f"  audit: {equal} of {len(outcomes)} published versions hold exactly their data "
+          "files (sources, factor rows, citations, spec hash)")
+    return equal == len(outcomes)
 
 
 def _account(system: System, readings: list[SignedReading], start: int, end: int) -> bool:

@@ -46,8 +46,12 @@ class System:
         self.reports = self._contract("ReportRegistry")
 
     def _contract(self, name: str) -> Contract:
-        return self.chain.w3.eth.contract(address=checksum(self.deployment.contracts[name]),
-                                          abi=self.artifacts.abi(name))
+        return self.at(name, self.deployment.contracts[name])
+
+    def at(self, name: str, address: bytes | str) -> Contract:
+        """The contract of artifact ``name`` at ``address`` on this chain (one not in the
+        deployment, e.g. a methodology version)."""
+        return self.chain.w3.eth.contract(address=checksum(address), abi=self.artifacts.abi(name))
 
     @property
     def domain(self) -> Domain:

@@ -17,13 +17,11 @@ from typing import TypeVar
 from eth_abi.abi import decode as abi_decode
 from eth_abi.abi import encode as abi_encode
 
-from accounting_rules import Activity, Result, error_from_contract, load_methodology, methodologies
+from accounting_rules import Activity, Result, load_methodology, methodologies
 from accounting_rules.onchain import ACTIVITY_TYPE, RESULT_TYPE, activity_tuples, result_from_abi
-from accounting_rules.publishing import Published, publish
+from accounting_rules.publishing import Published, call_error, publish
 from factories import beijing
 from mrv_core.chain import Chain, NodeSigner, System, Transactor, deploy_system
-from mrv_core.chain.artifacts import revert_data
-from mrv_core.errors import ContractRevert
 from mrv_core.hashing import keccak256
 
 #: When the first version of each id takes effect (a first version may take effect in the past).
@@ -101,8 +99,8 @@ def compute_direct(deployed: Deployed, address: str, period_start: int, period_e
                    activities: Sequence[Activity]) -> Result:
     """:func:`accounting_rules.publishing.compute_on_chain` on the embedded chain without web3:
     the calldata encoded with eth-abi, ``EthereumTester.call``, the result decoded with
-    :func:`~accounting_rules.onchain.result_from_abi` and a revert with the artifacts and
-    :func:`~accounting_rules.error_from_contract`, as ``compute_on_chain`` does. web3's encoding
+    :func:`~accounting_rules.onchain.result_from_abi` and a failure turned into an error by
+    :func:`~accounting_rules.publishing.call_error`, as ``compute_on_chain`` does. web3's encoding
     of a 60-line ``Activity[]`` costs more than the EVM's work on it: this takes a quarter to a
     third off the differential test."""
     tester = deployed.chain.w3.provider.ethereum_tester  # type: ignore[attr-defined]
@@ -112,15 +110,7 @@ def compute_direct(deployed: Deployed, address: str, period_start: int, period_e
         returned = tester.call({"from": deployed.admin.address, "to": address,
                                 "data": "0x" + data.hex()})
     except Exception as exc:
-        reverted = revert_data(exc)
-        if reverted is None:
-            raise
-        error = deployed.system.artifacts.decode_revert(reverted)
-        if isinstance(error, ContractRevert):
-            accounting = error_from_contract(error.error, error.args_by_name)
-            if accounting is not None:
-                raise accounting from None
-        raise error from None
+        raise call_error(deployed.system, exc, "compute") from None
     (value,) = abi_decode([RESULT_TYPE], bytes.fromhex(returned[2:]))
     return result_from_abi(value)
 

@@ -27,7 +27,7 @@ from accounting_rules import (
     load_methodology,
     methodologies,
 )
-from accounting_rules.codes import encode_code
+from accounting_rules.codes import decode_code, encode_code
 from accounting_rules.onchain import source_spec_tuple
 from accounting_rules.publishing import (
     ENGINE,
@@ -41,7 +41,6 @@ from accounting_rules.publishing import (
 )
 from factories import EVIDENCE, beijing
 from mrv_core.chain import connect, load_artifacts
-from mrv_core.chain.backend import checksum
 from mrv_core.codec import UINT256_MAX
 from mrv_core.errors import ChainError, ContractRevert
 
@@ -50,32 +49,23 @@ NO_VERSION = ContractRevert.named("MethodologyRegistryNoVersionInForce")
 IN_PAST = ContractRevert.named("MethodologyRegistryEffectiveTimeInPast")
 
 
-def engine(deployed: Deployed, key: Key) -> Any:
-    return deployed.chain.w3.eth.contract(address=checksum(deployed.address(key)),
-                                          abi=deployed.system.artifacts.abi(ENGINE))
-
-
-def text(raw: bytes) -> str:
-    return raw.rstrip(b"\0").decode("ascii")
-
-
 @pytest.mark.parametrize("key", methodologies(), ids=lambda key: f"{key[0]}-v{key[1]}")
 def test_the_contract_holds_its_data_file(embedded: Deployed, key: Key) -> None:
     """Identity, spec hash, sources and every factor row (value, period, unit) read back from the
     contract, and the citations its constructor emitted, equal the data file's."""
     m = load_methodology(*key)
-    functions = engine(embedded, key).functions
+    functions = embedded.system.at(ENGINE, embedded.address(key)).functions
 
     def view() -> dict[str, Any]:
         return {
-            "id": text(functions.methodologyId().call()),
+            "id": decode_code(functions.methodologyId().call()),
             "version": functions.version().call(),
             "specHash": bytes(functions.specHash().call()),
-            "sources": [text(code) for code in functions.sources().call()],
+            "sources": [decode_code(code) for code in functions.sources().call()],
             "specs": [functions.sourceSpec(encode_code(s.source)).call() for s in m.sources],
-            "units": [text(functions.activityUnit(encode_code(s.source)).call())
+            "units": [decode_code(functions.activityUnit(encode_code(s.source)).call())
                       for s in m.sources],
-            "keys": [text(k) for k in functions.factorKeys().call()],
+            "keys": [decode_code(k) for k in functions.factorKeys().call()],
             "rows": [functions.factor(encode_code(row.key)).call() for row in m.factors],
             "citations": citations(embedded.system, embedded.address(key)),
         }
@@ -88,9 +78,9 @@ def test_the_contract_holds_its_data_file(embedded: Deployed, key: Key) -> None:
     assert chain["keys"] == list(m.factor_keys)
     for row, (source, parameter, valid_from, valid_until, value, decimals,
               unit) in zip(m.factors, chain["rows"], strict=True):
-        assert (text(source), text(parameter), valid_from, valid_until) == (
+        assert (decode_code(source), decode_code(parameter), valid_from, valid_until) == (
             row.source, row.parameter, row.valid_from, row.valid_until)
-        assert (value, decimals, text(unit)) == (row.value, row.decimals, row.unit)
+        assert (value, decimals, decode_code(unit)) == (row.value, row.decimals, row.unit)
     assert chain["citations"] == {row.key: row.citation.text() for row in m.factors}
     for row in m.factors:
         assert row.citation.publication in chain["citations"][row.key]
