@@ -25,7 +25,7 @@ from mrv_core.chain import Sent, System, Transactor
 from mrv_core.chain.artifacts import revert_data
 from mrv_core.chain.backend import checksum
 from mrv_core.codec import format_address, parse_address
-from mrv_core.errors import ChainError, ContractRevert, MrvError, TransactionFailed
+from mrv_core.errors import ChainError, ConfigError, ContractRevert, MrvError, TransactionFailed
 from mrv_core.hashing import keccak256
 
 from .calculator import Activity, Result
@@ -147,8 +147,18 @@ def publish(system: System, association: Transactor, methodology: Methodology,
     it in force from ``effective_from`` (Unix seconds; the registry refuses a past time except for
     an id's first version). ``association`` must be the account the id is assigned to.
 
-    Raises the first transaction's failure (a :class:`ContractRevert` for a revert)."""
+    Raises :class:`ConfigError` before sending anything when the id is not assigned to
+    ``association``, else the first transaction's failure (a :class:`ContractRevert` for a
+    revert)."""
     what = f"{methodology.id} v{methodology.version}"
+    assigned = format_address(parse_address(str(system.call(
+        "eth_call", system.methodologies.functions.publisherOf(encode_code(methodology.id)).call))))
+    if assigned != format_address(parse_address(association.address)):
+        holder = "no association" if int(assigned, 16) == 0 else assigned
+        raise ConfigError(
+            f"{methodology.id} is assigned to {holder}, not to {association.address}: the "
+            f"consortium admin assigns it first (`mrv accounting assign {methodology.id} "
+            f"{association.address}`)")
     factory = system.at(FACTORY, system.call(
         "eth_call", system.methodologies.functions.factory().call))
     parts = chunks(methodology, len(association.artifacts.bytecode(ENGINE)), chunk_rows)

@@ -451,31 +451,66 @@ def outcome(run: Callable[[], Result]) -> Outcome:
         return type(exc).__name__, exc.contract_args()
 
 
-@pytest.mark.parametrize("key", methodologies(), ids=lambda key: f"{key[0]}-v{key[1]}")
-def test_contract_and_calculator_agree(embedded: Deployed, key: tuple[str, int],
-                                       record_property: Callable[[str, object], None]) -> None:
-    m = load_methodology(*key)
-    profile = Profile(m)
-    address = embedded.address(key)
-    tally = Tally()
-    began = time.perf_counter()
+def checker(nodes: Sequence[Deployed], m: Methodology, tally: Tally) -> Callable[[Case], None]:
+    """The check of one case: the calculator's outcome equals the contract's on every one of
+    ``nodes``; counted once in ``tally``."""
+
+    def on(deployed: Deployed) -> Callable[[Callable[[], Result]], Result]:
+        return shallow if deployed.rpc is None else (lambda f: f())
+
+    runs = [(deployed, deployed.address((m.id, m.version)), on(deployed)) for deployed in nodes]
 
     def check(case: Case) -> None:
         (start, end), lines = case
         python = outcome(lambda: compute(m, start, end, lines))
-        contract = outcome(lambda: shallow(
-            lambda: compute_direct(embedded, address, start, end, lines)))
-        assert contract == python, f"the contract and the calculator differ for {m.id} v{m.version}"
+        for deployed, address, run in runs:
+            contract = outcome(lambda: run(  # noqa: B023
+                lambda: compute_direct(deployed, address, start, end, lines)))  # noqa: B023
+            assert contract == python, (f"the contract and the calculator differ for {m.id} "
+                                        f"v{m.version} on {deployed.backend}")
         tally.record(len(lines), None if python[0] == "ok" else python[0])
 
+    return check
+
+
+@pytest.mark.parametrize("key", methodologies(), ids=lambda key: f"{key[0]}-v{key[1]}")
+def test_contract_and_calculator_agree_on_the_edge_cases_on_py_evm(
+        embedded: Deployed, key: tuple[str, int],
+        record_property: Callable[[str, object], None]) -> None:
+    """The py-evm share: every explicit edge case on the embedded chain (py-evm), the EVM the
+    product runs in process."""
+    m = load_methodology(*key)
+    tally = Tally()
+    began = time.perf_counter()
+    check = checker([embedded], m, tally)
+    for case in edge_cases(Profile(m)):
+        check(case)
+    tally.seconds = time.perf_counter() - began
+    record_property("figure", ("TrustMRV differential test: edge cases on py-evm (embedded)",
+                               f"{m.id} v{m.version}", tally.summary()))
+    assert tally.ok_cases > 0 and tally.errors, tally.summary()
+
+
+@pytest.mark.parametrize("key", methodologies(), ids=lambda key: f"{key[0]}-v{key[1]}")
+def test_contract_and_calculator_agree_on_anvil(
+        anvil_paris: Deployed, anvil_latest: Deployed, key: tuple[str, int],
+        record_property: Callable[[str, object], None]) -> None:
+    """The bulk: the edge cases and :data:`EXAMPLES` generated cases, each computed by the
+    calculator once and by the contract on anvil at paris and at anvil's newest hardfork, over
+    JSON-RPC (far faster than py-evm)."""
+    m = load_methodology(*key)
+    profile = Profile(m)
+    tally = Tally()
+    began = time.perf_counter()
     test = settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
-                    )(given(case=cases(profile))(check))
+                    )(given(case=cases(profile))(checker([anvil_paris, anvil_latest], m, tally)))
     for case in edge_cases(profile):
         test = example(case=case)(test)
     test()
     tally.seconds = time.perf_counter() - began
-    record_property("figure", ("TrustMRV differential test: contract vs Python calculator",
+    record_property("figure", ("TrustMRV differential test: contract vs Python calculator "
+                               "(anvil paris and anvil latest, each case on both)",
                                f"{m.id} v{m.version}", tally.summary()))
 
     assert tally.cases >= MIN_CASES and tally.lines >= MIN_LINES, tally.summary()

@@ -67,7 +67,10 @@ def _struct_size(artifacts: Artifacts, contract: str, struct: str) -> int:
 
 def test_packed_structs_fit_the_slots_claimed(artifacts: Artifacts) -> None:
     assert _struct_size(artifacts, "AnchorRegistry", "DeviceState") == 32  # one slot
-    assert _struct_size(artifacts, "MethodologyRegistry", "Version") == 32  # one slot
+    # Version: address, version and effectiveFrom in the slot resolution's search reads; the
+    # pinned code hash in a second one, read once per resolve.
+    assert _struct_size(artifacts, "MethodologyRegistry", "Version") == 2 * 32
+    assert _slot_of(artifacts, "MethodologyRegistry", "Version", "effectiveFrom") == 0
     assert _struct_size(artifacts, "DeviceRegistry", "Device") == 5 * 32
     assert _struct_size(artifacts, "ReportRegistry", "Attestation") == 2 * 32
     # FactorMethodology: compute reads one slot per line (Source's first) and one per factor row
