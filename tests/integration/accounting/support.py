@@ -113,12 +113,15 @@ class RawRpc:
         self._connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=60)
         self._id = 0
 
-    def request(self, method: str, params: list[Any]) -> dict[str, Any]:
-        """The node's response object (``result`` or ``error``)."""
+    def send(self, method: str, params: list[Any]) -> None:
+        """Send one request; :meth:`receive` reads its response (meanwhile other nodes work)."""
         self._id += 1
         body = json.dumps({"jsonrpc": "2.0", "id": self._id, "method": method,
                            "params": params})
         self._connection.request("POST", "/", body, {"Content-Type": "application/json"})
+
+    def receive(self) -> dict[str, Any]:
+        """The response object (``result`` or ``error``) of the request :meth:`send` sent."""
         response: dict[str, Any] = json.loads(self._connection.getresponse().read())
         return response
 
@@ -130,32 +133,47 @@ COMPUTE_SELECTOR = keccak256(f"compute(uint64,uint64,{ACTIVITY_TYPE}[])".encode(
 COMPUTE_TYPES = ("uint64", "uint64", ACTIVITY_TYPE + "[]")
 
 
+def compute_calldata(period_start: int, period_end: int, activities: Sequence[Activity]) -> str:
+    """``compute(periodStart, periodEnd, activities)`` as calldata, encoded with eth-abi: web3's
+    encoding of a 60-line ``Activity[]`` costs more than the EVM's work on it."""
+    return "0x" + (COMPUTE_SELECTOR + abi_encode(COMPUTE_TYPES, (
+        period_start, period_end, activity_tuples(activities)))).hex()
+
+
 def compute_direct(deployed: Deployed, address: str, period_start: int, period_end: int,
                    activities: Sequence[Activity]) -> Result:
-    """The methodology contract's ``compute`` without web3's encoding: the calldata encoded with
-    eth-abi, sent by ``EthereumTester.call`` on the embedded chain or as a bare JSON-RPC
-    ``eth_call`` to a node, the result decoded with
-    :func:`~accounting_rules.onchain.result_from_abi` and a failure turned into an error by
-    :func:`~accounting_rules.publishing.call_error`, as ``compute_on_chain`` does (without the
-    registry's code-hash check, tested in test_publishing.py). web3's encoding of a 60-line
-    ``Activity[]`` costs more than the EVM's work on it: this takes a quarter to a third off the
-    differential test on py-evm, and most of it on anvil."""
-    data = "0x" + (COMPUTE_SELECTOR + abi_encode(COMPUTE_TYPES, (
-        period_start, period_end, activity_tuples(activities)))).hex()
-    call = {"from": deployed.admin.address, "to": address, "data": data}
+    """The methodology contract's ``compute`` on the embedded chain without web3:
+    :func:`compute_calldata` run by ``EthereumTester.call``, the result decoded as
+    ``compute_on_chain`` does (:func:`compute_result`; without the registry's code-hash check,
+    tested in test_publishing.py). This takes a quarter to a third off the differential test on
+    py-evm."""
+    tester = deployed.chain.w3.provider.ethereum_tester  # type: ignore[attr-defined]
+    call = {"from": deployed.admin.address, "to": address,
+            "data": compute_calldata(period_start, period_end, activities)}
     try:
-        if deployed.rpc is None:
-            tester = deployed.chain.w3.provider.ethereum_tester  # type: ignore[attr-defined]
-            returned = tester.call(call)
-        else:
-            response = deployed.rpc.request("eth_call", [call, "latest"])
-            if "error" in response:
-                error = response["error"]
-                raise ContractLogicError(str(error.get("message")), data=error.get("data"))
-            returned = response["result"]
+        returned = tester.call(call)
     except Exception as exc:
         raise call_error(deployed.system, exc, "compute") from None
-    (value,) = abi_decode([RESULT_TYPE], bytes.fromhex(returned[2:]))
+    return compute_result(deployed, {"result": returned})
+
+
+def send_compute(deployed: Deployed, address: str, calldata: str) -> None:
+    """Send ``compute`` as a bare ``eth_call`` to the node of ``deployed``; read the outcome with
+    :func:`compute_result` of ``deployed.rpc.receive()``, so several nodes compute at once."""
+    assert deployed.rpc is not None, "a node, not the embedded chain"
+    deployed.rpc.send("eth_call", [{"from": deployed.admin.address, "to": address,
+                                    "data": calldata}, "latest"])
+
+
+def compute_result(deployed: Deployed, response: dict[str, Any]) -> Result:
+    """A ``compute`` response object decoded with
+    :func:`~accounting_rules.onchain.result_from_abi`, or its revert turned into an error by
+    :func:`~accounting_rules.publishing.call_error`, as ``compute_on_chain`` does."""
+    if "error" in response:
+        error = response["error"]
+        failure = ContractLogicError(str(error.get("message")), data=error.get("data"))
+        raise call_error(deployed.system, failure, "compute") from None
+    (value,) = abi_decode([RESULT_TYPE], bytes.fromhex(str(response["result"])[2:]))
     return result_from_abi(value)
 
 
