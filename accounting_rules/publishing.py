@@ -66,9 +66,9 @@ FACTORY = "MethodologyFactory"
 #: FactorMethodology's creation code and the ABI-encoded sources and first factor rows.
 MAX_INITCODE_BYTES = 49_152
 #: The most factor rows one transaction loads. Measured (docs/contracts.md, "Publishing a
-#: version"): a row costs about 120,000 gas to store, so 60 rows stay near 7.5 M gas, under half
-#: of EIP-7825's 2**24 cap per transaction and of a 30 M block, with the sources of the largest
-#: shipped methodology (cn.machinery: 59 sources) in the creating transaction.
+#: version"): a row costs about 148,000 gas to load through the factory, so 60 rows cost 8.9 M
+#: gas, and the heaviest creating transaction (cn.machinery: 59 sources and its first rows)
+#: 11.3 M: every transaction stays a third under EIP-7825's 2**24 cap and under half a 30 M block.
 CHUNK_ROWS = 60
 #: EIP-7825 (osaka on): the most gas one transaction may carry. Publishing sends each
 #: transaction with this limit (or the block's, when lower) after a dry run by ``eth_call``,
