@@ -45,6 +45,19 @@ class InvalidMeterPath(InvalidReading):
     """A meter path breaks the unified-namespace rules."""
 
 
+class InvalidInteger(DecodeError):
+    """A decimal integer string is not canonical or lies outside its Solidity type's range."""
+
+
+class InvalidDomain(DecodeError):
+    """An EIP-712 domain value is out of range (chainId not a uint256, verifyingContract not
+    20 bytes)."""
+
+
+class InvalidBatchHeader(DecodeError):
+    """A batch header field is out of range, or its time span is reversed."""
+
+
 class FormatError(DecodeError):
     """A wire document (proof bundle, batch file, request body) breaks its format.
 

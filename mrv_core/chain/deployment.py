@@ -20,10 +20,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .._internal.strict_json import expect_object, loads_strict
 from ..codec import UINT64_MAX, UINT256_MAX, format_address, format_hex, parse_address, parse_hex
 from ..codec import parse_int as _parse_int
 from ..errors import ConfigError, DecodeError, FormatError, WrongChain
+from ..strict_json import expect_object, loads_strict
 from .artifacts import Artifacts
 from .transactions import Transactor
 
