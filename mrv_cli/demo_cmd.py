@@ -21,7 +21,7 @@ from typing import Any
 
 from accounting_rules import activity, compute, load_methodology, methodologies
 from accounting_rules.publishing import audit_registered, compute_on_chain, publish, resolve
-from mrv_core import DeviceKey, SignedReading, build_batch
+from mrv_core import DeviceKey, SignedReading
 from mrv_core.chain import (
     ChainSettings,
     NodeSigner,
@@ -35,7 +35,13 @@ from mrv_core.codec import format_address
 from mrv_core.errors import ConfigError
 
 from .dates import BEIJING, month_of, parse_instant
-from .flows import prepare_sample_device, print_outcomes, verify_files, write_bundles
+from .flows import (
+    SAMPLE_FLAG_NOTE,
+    prepare_sample_device,
+    print_outcomes,
+    verify_files,
+    write_bundles,
+)
 from .options import EXIT_FAILED, EXIT_OK, add_option
 from .sample import SAMPLE_METERS, sample_readings
 
@@ -118,7 +124,7 @@ def _demo(args: argparse.Namespace) -> int:
     days = [readings[i:i + per_day] for i in range(0, len(readings), per_day)]
     anchored = []
     for batch_seq, day in enumerate(days):
-        batch = build_batch(device.address, batch_seq, day)
+        batch = device.close_batch(batch_seq, day, system.domain)
         anchored.append((batch, system.anchor(device_tx, batch.header)))
     receipt = chain.w3.eth.get_transaction_receipt(anchored[-1][1].transaction_hash)  # type: ignore[arg-type]
     print(f"  {len(anchored)} batches anchored (batchSeq 0..{len(anchored) - 1}), "
@@ -132,6 +138,7 @@ def _demo(args: argparse.Namespace) -> int:
         chain_checked += [folder / f"batch-{batch.header.batch_seq}.json",
                           folder / "multiproof.json"]
     everything = sorted((out / "bundles").glob("day-*/*.json"))
+    print(f"  SAMPLE DATA signed for this chain: {SAMPLE_FLAG_NOTE}")
     print(f"  offline, all {len(everything):,} files:")
     failed = print_outcomes(verify_files(everything, None), as_json=False,
                             chain_checked=False, max_ok_lines=0)
@@ -150,7 +157,8 @@ def _demo(args: argparse.Namespace) -> int:
 
     (out / "demo.json").write_text(json.dumps({
         "note": "SAMPLE DATA from `mrv demo`, anchored on an embedded chain that no longer "
-                "exists: these bundles verify offline only",
+                "exists: these bundles verify offline only. They say \"sample\": false because "
+                "they are signed for that chain's domain; " + SAMPLE_FLAG_NOTE,
         "month": label, "deployment": deployment.to_json()}, indent=2) + "\n", encoding="utf-8")
     print(f"\ndone in {time.monotonic() - started:.1f} s; re-check offline any time: "
           f"`mrv bundle verify {out}/bundles/day-*/*.json`")

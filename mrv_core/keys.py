@@ -10,19 +10,21 @@ order; with none available the call fails with :class:`ConfigError` instead of h
 
 from __future__ import annotations
 
+import dataclasses
 import getpass
 import json
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from coincurve import PrivateKey
 
+from .batch import Batch, BatchHeader, build_batch
 from .codec import format_address, parse_address
-from .eip712 import Domain, reading_digest
+from .eip712 import Domain, batch_digest, reading_digest
 from .errors import ConfigError, KeyFileError
 from .reading import Reading, SignedReading
 from .signing import address_of_public_key, sign_digest
@@ -90,6 +92,24 @@ class DeviceKey:
             )
         signature = self.sign_digest(reading_digest(reading, domain))
         return SignedReading(reading=reading, signature=signature, meter_path=meter_path)
+
+    def sign_batch(self, header: BatchHeader, domain: Domain) -> bytes:
+        """Sign this device's batch header under ``domain`` (the readings' domain): the 65-byte
+        signature over :func:`mrv_core.eip712.batch_digest` that bundles, batch files and
+        ``anchorBySig`` carry. Raises :class:`KeyFileError` for another device's header."""
+        if header.device != self.address:
+            raise KeyFileError(
+                f"batch header names device {format_address(header.device)}, "
+                f"this key is {format_address(self.address)}"
+            )
+        return self.sign_digest(batch_digest(header, domain))
+
+    def close_batch(self, batch_seq: int, readings: Sequence[SignedReading],
+                    domain: Domain) -> Batch:
+        """Close ``readings`` (this device's, in batch order) into batch ``batch_seq`` and sign
+        its header under ``domain``: what every writer of version 2 documents uses."""
+        batch = build_batch(self.address, batch_seq, readings)
+        return dataclasses.replace(batch, header_signature=self.sign_batch(batch.header, domain))
 
     def sign_transaction(self, transaction: dict[str, Any]) -> bytes:
         """Sign an Ethereum transaction (a web3 transaction dict); return the raw bytes to send."""
