@@ -158,3 +158,18 @@ def test_batch_files_get_the_domain_step_too() -> None:
                           dataclasses.replace(ANCHOR, anchor_registry=bytes(20)))
     with pytest.raises(VerificationError, match="sample data"):
         verify_batch(sample)
+
+
+@pytest.mark.parametrize("count,path_length,message", [
+    (2, 0, "a leaf of a 2-leaf tree has a path of exactly 1 node, got 0"),
+    (16, 3, "a leaf of a 16-leaf tree has a path of exactly 4 nodes, got 3"),
+    (3, 0, "a leaf of a 3-leaf tree has a path of 1 or 2 nodes, got 0"),
+])
+def test_the_depth_message_names_the_lengths_a_path_may_have(count: int, path_length: int,
+                                                             message: str) -> None:
+    bundle = bundle_for_readings(sample_batch(count), TEST_DOMAIN, [0])
+    assert isinstance(bundle.proof, SingleProof)
+    cut = dataclasses.replace(bundle, proof=SingleProof(bundle.proof.path[:path_length]))
+    with pytest.raises(VerificationError) as excinfo:
+        verify_bundle(cut)
+    assert excinfo.value.step == "proof" and excinfo.value.detail == message
