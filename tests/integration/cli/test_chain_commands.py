@@ -59,6 +59,7 @@ def test_deploy_sample_anchor_and_verify_on_anvil(anvil_url: str, tmp_path: Path
                          "--out", str(tmp_path / f"b{batch_seq}"), *chain], capsys)
         assert code == OK, out
         assert f"batch      #{batch_seq}: {count} readings" in out and "anchored on chainId" in out
+        assert '"sample": true marks the offline SAMPLE domain (chainId 0) only' in out
     files = sorted(map(str, (tmp_path / "b0").iterdir())) + sorted(
         map(str, (tmp_path / "b1").iterdir()))
     code, out = run(["bundle", "verify", *files, *chain], capsys)
@@ -75,12 +76,20 @@ def test_deploy_sample_anchor_and_verify_on_anvil(anvil_url: str, tmp_path: Path
                      str(other)], capsys)
     assert code == FAILED and "step 'chain' failed" in out
 
-    # A bundle whose unsigned header field (leafCount) was changed: only the chain can tell.
+    # A bundle whose header field leafCount was changed: the device's header signature catches
+    # it offline. Relabelled as version 1 without that signature, offline verification can only
+    # say "unsigned-header", and the chain catches it.
     doc = json.loads((tmp_path / "b0" / "reading-00001.json").read_text())
     doc["batch"]["leafCount"] = "7"
     tampered = tmp_path / "tampered.json"
     tampered.write_text(json.dumps(doc))
-    assert run(["bundle", "verify", str(tampered)], capsys)[0] == OK  # offline cannot tell
+    code, out = run(["bundle", "verify", str(tampered)], capsys)
+    assert code == FAILED and "step 'header' failed" in out
+    doc["format"] = "trustmrv-proof/1"
+    del doc["batch"]["signature"]
+    tampered.write_text(json.dumps(doc))
+    code, out = run(["bundle", "verify", str(tampered)], capsys)
+    assert code == OK and "note: unsigned-header" in out
     code, out = run(["bundle", "verify", str(tampered), *chain], capsys)
     assert code == FAILED and "step 'anchor' failed" in out
 
@@ -117,9 +126,18 @@ def test_demo_runs_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     assert "cn.machinery v1 (in force at the month's start)" in out
     assert "AGREE to the gram" in out
     assert "step 'signature' failed" in out and "0 of 1 file(s) verified, 1 FAILED" in out
+    assert "OK    280 file(s), not listed one by one" in out and "more OK\n" in out
+    assert out.index("...   and") > out.index("on chain, every batch file")  # after OK lines
+    assert '"sample": true marks the offline SAMPLE domain (chainId 0) only' in out
+    assert '"sample": false' in json.loads((out_dir / "demo.json").read_text())["note"]
     bundles = sorted(map(str, (out_dir / "bundles").glob("day-*/*.json")))
     assert len(bundles) == 280
-    assert run(["bundle", "verify", *bundles], capsys)[0] == OK  # offline, chain long gone
+    documents = [json.loads(Path(b).read_text()) for b in bundles]
+    assert {d["format"] for d in documents} == {"trustmrv-proof/2", "trustmrv-batch/2"}
+    assert all(d["batch"]["signature"].startswith("0x") for d in documents)
+    code, out = run(["bundle", "verify", str(out_dir / "bundles")], capsys)  # a directory
+    assert code == OK and "280 of 280 file(s) verified" in out  # offline, chain long gone
+    assert "unsigned-header" not in out
     assert not (out_dir / "bundles" / "stale.json").exists()
     (tmp_path / "precious").mkdir()
     code, out = run(["demo", "--out", str(tmp_path / "precious")], capsys)
