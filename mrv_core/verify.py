@@ -167,11 +167,11 @@ def verify_bundle(bundle: ProofBundle) -> VerifiedBundle:
     else:
         shallow, deep = leaf_depths(batch.leaf_count)
         if len(proof.path) not in (shallow, deep):
-            expected = (f"exactly {shallow}" if shallow == deep
-                        else f"{shallow} or {deep}")
+            expected = (f"exactly {shallow} node{'' if shallow == 1 else 's'}" if shallow == deep
+                        else f"{shallow} or {deep} nodes")
             raise VerificationError(
-                "proof", f"a leaf of a {batch.leaf_count}-leaf tree has a path of {expected} "
-                         f"node{'' if expected == 'exactly 1' else 's'}, got {len(proof.path)}")
+                "proof", f"a leaf of a {batch.leaf_count}-leaf tree has a path of {expected}, "
+                         f"got {len(proof.path)}")
 
     # 8. root
     try:
