@@ -87,7 +87,9 @@ def register(commands: Any) -> None:
                         help="bundle or batch files, or directories (every *.json below them, "
                              "recursively)")
     verify.add_argument("--json", action="store_true",
-                        help="print one JSON object per bundle instead of text")
+                        help="print one JSON object per file instead of text (its \"sample\" "
+                             "is true only for the offline SAMPLE domain, chainId 0; "
+                             "\"headerSigned\" is false for a version 1 document)")
     add_chain_options(verify, deployment=True,
                       without_rpc="without it only the offline steps run")
     verify.set_defaults(handler=_verify)
