@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -40,6 +41,8 @@ from .sample import SAMPLE_METERS, sample_readings
 __all__ = ["register"]
 
 MAX_SAMPLE_COUNT = 1_000_000
+#: Entries (files and directories) `verify DIR` looks through before refusing the directory.
+MAX_DIRECTORY_ENTRIES = 1_100_000  # a full-size sample (1,000,000 bundles) fits
 
 
 def register(commands: Any) -> None:
@@ -170,7 +173,7 @@ def _verify(args: argparse.Namespace) -> int:
     files: list[Path] = []
     for given in args.files:
         if given.is_dir():
-            found = sorted(p for p in given.rglob("*.json") if p.is_file())
+            found = _json_files_below(given)
             if not found:
                 print(f"mrv: error: directory {given} holds no *.json file (searched "
                       "recursively)", file=sys.stderr)
@@ -182,6 +185,21 @@ def _verify(args: argparse.Namespace) -> int:
     outcomes = verify_files(files, system)
     failed = print_outcomes(outcomes, as_json=args.json, chain_checked=system is not None)
     return EXIT_FAILED if failed else EXIT_OK
+
+
+def _json_files_below(folder: Path) -> list[Path]:
+    """Every ``*.json`` file below ``folder`` (symbolic links to directories not followed),
+    sorted; refuses a tree of more than :data:`MAX_DIRECTORY_ENTRIES` entries (``/`` by
+    mistake) instead of walking it for minutes."""
+    found: list[Path] = []
+    seen = 0
+    for root, dirs, names in os.walk(folder):
+        seen += len(dirs) + len(names)
+        if seen > MAX_DIRECTORY_ENTRIES:
+            raise ConfigError(f"{folder} holds more than {MAX_DIRECTORY_ENTRIES:,} entries; "
+                              "name the directory of the documents")
+        found += [Path(root, name) for name in names if name.endswith(".json")]
+    return sorted(p for p in found if p.is_file())
 
 
 def _typed_data(args: argparse.Namespace) -> int:

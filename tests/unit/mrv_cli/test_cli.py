@@ -311,3 +311,16 @@ def test_a_closed_output_pipe_ends_quietly() -> None:
     stderr = proc.stderr.read().decode()
     assert proc.wait(timeout=60) == 141, stderr
     assert stderr == ""
+
+
+def test_verify_refuses_a_directory_tree_too_large_to_walk(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    from mrv_cli import bundle_cmd
+
+    for i in range(6):
+        (tmp_path / f"{i}.json").write_text("{}")
+    monkeypatch.setattr(bundle_cmd, "MAX_DIRECTORY_ENTRIES", 5)
+    code, out = run(["bundle", "verify", str(tmp_path)], capsys)
+    assert code == USAGE and out.strip() == (f"mrv: error: {tmp_path} holds more than 5 entries; "
+                                             "name the directory of the documents")
