@@ -51,6 +51,7 @@ from mrv_core import (
     reading_digest,
     recover_address,
     struct_hash,
+    typed_data,
 )
 from mrv_core.codec import format_address
 from mrv_core.eip712 import (
@@ -308,6 +309,13 @@ def section_signature(example: Example) -> str:
     ])
 
 
+def section_typed_data(example: Example) -> str:
+    text = json.dumps(typed_data(example.worked.reading, DOMAIN), indent=2)
+    # one type field per line: {"name": ..., "type": ...}
+    text = re.sub(r'\{\n\s+("name": "[^"]+"),\n\s+("type": "[^"]+")\n\s+\}', r"{\1, \2}", text)
+    return fenced(text.splitlines(), "json")
+
+
 def section_negative(example: Example) -> str:
     b = example.signed[1].reading
     w = word(b.value, signed=True)
@@ -464,6 +472,7 @@ SECTIONS: dict[str, Callable[[Example], str]] = {
     "reading": section_reading,
     "encoding": section_encoding,
     "signature": section_signature,
+    "typed-data": section_typed_data,
     "negative": section_negative,
     "batch": section_batch,
     "header": section_header,

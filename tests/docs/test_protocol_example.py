@@ -194,6 +194,15 @@ def test_quoted_batch_file_parses_validates_and_verifies(doc: str) -> None:
     assert verify_batch(BatchFile.from_json(quoted)).header_signed
 
 
+def test_quoted_typed_data_hashes_to_the_digest(doc: str, script: ModuleType,
+                                                example: Any) -> None:
+    quoted = _json_block(doc, "typed-data")
+    assert isinstance(quoted["message"]["value"], str)
+    message = encode_typed_data(full_message=quoted)
+    assert Account.recover_message(message, signature=example.worked.signature) == \
+        format_address(example.worked.reading.device)
+
+
 def test_header_signature_agrees_with_eth_account(script: ModuleType, example: Any) -> None:
     header = example.batch.header
     message = encode_typed_data(full_message=batch_typed_data(header, script.DOMAIN))
