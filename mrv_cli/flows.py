@@ -38,6 +38,9 @@ SAMPLE_SITE = keccak256(b"demo-co/wuxi-plant")
 #: What a verified version 1 document does not prove (printed, and listed in ``--json``).
 UNSIGNED_HEADER_NOTE = ("unsigned-header: a version 1 document; nothing signed covers its "
                         "batchSeq, leafCount and time span offline (check them with --rpc)")
+#: The same, once the chain steps compared the header with the anchoring event.
+UNSIGNED_HEADER_CHAIN_NOTE = ("unsigned-header: a version 1 document; its header was checked "
+                              "against the chain's BatchAnchored event instead")
 #: What the documents' ``"sample"`` flag means, wherever a command prints sample data.
 SAMPLE_FLAG_NOTE = ('"sample": true marks the offline SAMPLE domain (chainId 0) only; simulated '
                     'readings signed for a chain say "sample": false')
@@ -135,7 +138,8 @@ def verify_files(paths: Sequence[Path], system: System | None) -> list[VerifyOut
             "device": format_address(header.device), "batchSeq": header.batch_seq,
             "root": format_hex(header.root), "sample": document.sample,
             "headerSigned": verified.header_signed,
-            "notes": [UNSIGNED_HEADER_NOTE] if not verified.header_signed else [],
+            "notes": [] if verified.header_signed else [
+                UNSIGNED_HEADER_NOTE if system is None else UNSIGNED_HEADER_CHAIN_NOTE],
             "chainChecked": system is not None}))
     return outcomes
 
@@ -172,7 +176,8 @@ def print_outcomes(outcomes: Sequence[VerifyOutcome], *, as_json: bool,
     unsigned = sum(o.ok and not o.fields["headerSigned"] for o in outcomes)
     if not as_json and unsigned:
         print(f"NOTE  {unsigned} verified file(s) unsigned-header (version 1): their batchSeq, "
-              "leafCount and time span are not authenticated offline")
+              "leafCount and time span are not authenticated offline"
+              + (" (the chain vouched for them)" if chain_checked else ""))
     if not as_json:
         scope = ("offline and against the chain" if chain_checked
                  else "offline: header and reading signatures, leaves, proofs and roots; chain "

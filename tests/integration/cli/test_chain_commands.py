@@ -92,6 +92,15 @@ def test_deploy_sample_anchor_and_verify_on_anvil(anvil_url: str, tmp_path: Path
     assert code == OK and "note: unsigned-header" in out
     code, out = run(["bundle", "verify", str(tampered), *chain], capsys)
     assert code == FAILED and "step 'anchor' failed" in out
+    legacy = json.loads((tmp_path / "b0" / "reading-00001.json").read_text())
+    legacy["format"] = "trustmrv-proof/1"
+    del legacy["batch"]["signature"]
+    tampered.write_text(json.dumps(legacy))  # untouched header: the chain vouches for it
+    code, out = run(["bundle", "verify", "--json", str(tampered), *chain], capsys)
+    (line,) = (json.loads(text) for text in out.splitlines())
+    assert code == OK and (line["headerSigned"], line["chainChecked"]) == (False, True)
+    assert line["notes"] == ["unsigned-header: a version 1 document; its header was checked "
+                             "against the chain's BatchAnchored event instead"]
 
 
 def test_keystore_deployer_with_a_nonce_file(anvil_url: str, tmp_path: Path,
