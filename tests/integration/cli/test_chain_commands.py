@@ -97,7 +97,7 @@ def test_keystore_deployer_with_a_nonce_file(anvil_url: str, tmp_path: Path,
     code, out = run(["chain", "deploy", "--rpc", anvil_url, "--key", str(deployer_key),
                      "--nonce-file", str(nonce_file), "--out", str(tmp_path / "d.json")], capsys)
     assert code == OK and f"admin      {deployer}" in out
-    assert json.loads(nonce_file.read_text())["nextNonce"] == "4"  # four deployments
+    assert json.loads(nonce_file.read_text())["nextNonce"] == "5"  # four deployments, one binding
 
 
 def test_demo_runs_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
