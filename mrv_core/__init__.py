@@ -17,6 +17,7 @@ from .bundle import (
     SingleProof,
     bundle_for_readings,
 )
+from .consent import DeviceConsent, SignedConsent, consent_digest, sign_consent
 from .eip712 import (
     READING_TYPE,
     READING_TYPEHASH,
@@ -69,6 +70,7 @@ __all__ = [
     "BatchHeader",
     "ConfigError",
     "DecodeError",
+    "DeviceConsent",
     "DeviceKey",
     "Domain",
     "FormatError",
@@ -87,6 +89,7 @@ __all__ = [
     "QuantityKind",
     "Reading",
     "SignatureError",
+    "SignedConsent",
     "SignedReading",
     "SingleProof",
     "UnknownQuantity",
@@ -95,6 +98,7 @@ __all__ = [
     "VerifiedBundle",
     "build_batch",
     "bundle_for_readings",
+    "consent_digest",
     "leaf_hash",
     "meter_id",
     "new_salt",
@@ -103,6 +107,7 @@ __all__ = [
     "quantity_by_code",
     "reading_digest",
     "recover_address",
+    "sign_consent",
     "struct_hash",
     "verify_batch",
     "verify_bundle",
