@@ -93,7 +93,8 @@ class System:
 
     def role(self, name: str) -> bytes:
         if name not in (*ROLES, "DEFAULT_ADMIN_ROLE"):
-            raise ValueError(f"unknown role {name!r}")
+            raise RefusedBeforeSending(f"unknown role {name!r}: expected one of "
+                                       f"{', '.join((*ROLES, 'DEFAULT_ADMIN_ROLE'))}")
         fn = getattr(self.consortium.functions, name)
         return bytes(self.call("eth_call", lambda: fn().call()))
 

@@ -15,6 +15,8 @@ from integration.contracts.support import (
     make_report,
 )
 
+from mrv_core.errors import RefusedBeforeSending
+
 ACTORS = ("admin", "association", "enterprise", "enterprise2", "regulator", "outsider", "device")
 
 
@@ -194,3 +196,11 @@ def test_an_association_cannot_publish_another_associations_id(system: System) -
     assert decoded.args_by_name == {"id": METHODOLOGY_ID,
                                     "publisher": system.association.address,
                                     "caller": system.association2.address}
+
+
+def test_client_refuses_an_unknown_role_before_sending(system: System) -> None:
+    admin = system.chain.transactor(system.admin)
+    before = system.w3.eth.get_transaction_count(system.admin.address)
+    with pytest.raises(RefusedBeforeSending, match="unknown role 'ENTERPRISE'"):
+        system.core.grant_role(admin, "ENTERPRISE", system.outsider.address)
+    assert system.w3.eth.get_transaction_count(system.admin.address) == before
