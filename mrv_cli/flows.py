@@ -70,7 +70,7 @@ def prepare_sample_device(system: System, enterprise: Transactor,
     status = system.device_status(device.address)
     if status == "unregistered":
         metadata = keccak256(json.dumps({"kind": "sample device", "meters": 4}).encode())
-        system.register_device(enterprise, device.address, SAMPLE_SITE, metadata)
+        system.register_device(enterprise, device, SAMPLE_SITE, metadata)
     elif status != "active":
         raise ConfigError(f"sample device {address} is {status} on this chain; use another key")
     _fund_gas(system, enterprise, address)

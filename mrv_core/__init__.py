@@ -17,6 +17,7 @@ from .bundle import (
     SingleProof,
     bundle_for_readings,
 )
+from .consent import DeviceConsent, SignedConsent, consent_digest, sign_consent
 from .eip712 import (
     BATCH_TYPE,
     BATCH_TYPEHASH,
@@ -79,6 +80,7 @@ __all__ = [
     "BatchHeader",
     "ConfigError",
     "DecodeError",
+    "DeviceConsent",
     "DeviceKey",
     "Domain",
     "FormatError",
@@ -100,6 +102,7 @@ __all__ = [
     "QuantityKind",
     "Reading",
     "SignatureError",
+    "SignedConsent",
     "SignedReading",
     "SingleProof",
     "UnknownQuantity",
@@ -110,6 +113,7 @@ __all__ = [
     "batch_typed_data",
     "build_batch",
     "bundle_for_readings",
+    "consent_digest",
     "leaf_hash",
     "meter_id",
     "new_salt",
@@ -118,6 +122,7 @@ __all__ = [
     "quantity_by_code",
     "reading_digest",
     "recover_address",
+    "sign_consent",
     "struct_hash",
     "typed_data",
     "verify_batch",

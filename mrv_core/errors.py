@@ -146,6 +146,16 @@ class TransactionFailed(ChainError):
     """A transaction was mined but failed without a decodable reason, or was never mined."""
 
 
+class InvalidConsent(MrvError, ValueError):
+    """A device consent (``mrv_core.consent``) is malformed, or signed by another key."""
+
+
+class RefusedBeforeSending(ChainError, ValueError):
+    """The chain client refused a request before sending anything: its arguments cannot succeed
+    (a batch of one device sent from another account, a consent made for another enterprise or
+    site, a signature of the wrong length). Nothing reached the node; no nonce was used."""
+
+
 class ContractRevert(ChainError):
     """A contract reverted with a custom error, decoded from the compiled artifacts' ABIs.
 

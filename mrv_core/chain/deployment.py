@@ -114,15 +114,18 @@ class Deployment:
 def deploy_system(transactor: Transactor, *, admin: str | None = None,
                   admin_transfer_delay: int = DEFAULT_ADMIN_DELAY_S,
                   max_clock_skew: int = DEFAULT_MAX_CLOCK_SKEW_S) -> Deployment:
-    """Deploy Consortium, AnchorRegistry (which creates its DeviceRegistry), MethodologyRegistry
-    and ReportRegistry from the committed artifacts, with ``admin`` (default: the sender) as the
-    consortium's default admin."""
+    """Deploy Consortium, AnchorRegistry (which creates its DeviceRegistry), bind that
+    DeviceRegistry to the Consortium (it is told of lost enterprise roles), then deploy
+    MethodologyRegistry and ReportRegistry, from the committed artifacts, with ``admin``
+    (default: the sender) as the consortium's default admin."""
     admin = admin or transactor.address
     consortium, first = transactor.deploy("Consortium", admin_transfer_delay, admin)
     anchors, anchors_sent = transactor.deploy("AnchorRegistry", consortium.address,
                                               max_clock_skew)
     device_registry = transactor.chain.retrying(
         "eth_call", lambda: anchors.functions.deviceRegistry().call())
+    bound = transactor.send(consortium.functions.bindDeviceRegistry(device_registry),
+                            description="bind the DeviceRegistry to the Consortium")
     methodologies, methodologies_sent = transactor.deploy("MethodologyRegistry",
                                                           consortium.address)
     reports, reports_sent = transactor.deploy("ReportRegistry", consortium.address,
@@ -142,6 +145,7 @@ def deploy_system(transactor: Transactor, *, admin: str | None = None,
         max_clock_skew=max_clock_skew,
         gas_used={"Consortium": first.gas_used,
                   "AnchorRegistry (creates DeviceRegistry)": anchors_sent.gas_used,
+                  "Consortium.bindDeviceRegistry": bound.gas_used,
                   "MethodologyRegistry": methodologies_sent.gas_used,
                   "ReportRegistry": reports_sent.gas_used},
     )

@@ -70,7 +70,7 @@ def deploy_actors(chain: Chain) -> Actors:
     system.grant_role(admin, "ENTERPRISE_ROLE", enterprise.address)
     device = DeviceKey.generate()
     admin.transfer(format_address(device.address), 10**20)
-    system.register_device(enterprise, device.address, SITE, METADATA)
+    system.register_device(enterprise, device, SITE, METADATA)
     return Actors(chain, system, admin, enterprise, device,
                   Transactor(chain, KeySigner(device)))
 

@@ -103,6 +103,33 @@ def test_deploy_sample_anchor_and_verify_on_anvil(anvil_url: str, tmp_path: Path
                              "against the chain's BatchAnchored event instead"]
 
 
+def test_revoking_the_enterprise_role_stops_its_devices_until_reactivated(
+        anvil_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The admin (anvil's first account, also the sample enterprise) revokes its own enterprise
+    role: the sample device's next anchor is refused even though `bundle sample` grants the role
+    again, until `mrv chain reactivate`."""
+    deployment = tmp_path / "deployment.json"
+    chain = ["--rpc", anvil_url, "--deployment", str(deployment)]
+    assert run(["chain", "deploy", "--rpc", anvil_url, "--out", str(deployment)], capsys)[0] == OK
+    admin = Web3(HTTPProvider(anvil_url)).eth.accounts[0]
+    device_key = tmp_path / "device.json"
+    new_key(device_key, capsys)
+    sample = ["bundle", "sample", "--count", "2", "--key", str(device_key), *chain]
+    assert run([*sample, "--out", str(tmp_path / "b0")], capsys)[0] == OK
+
+    code, out = run(["chain", "revoke", "enterprise", admin, *chain], capsys)
+    assert code == OK and f"revoked    ENTERPRISE_ROLE from {admin}" in out
+    assert f"`mrv chain reactivate {admin}`" in out
+    code, out = run(["chain", "reactivate", admin, *chain], capsys)  # the role first
+    assert code != OK and "DeviceRegistryMissingRole" in out and "Traceback" not in out
+    code, out = run([*sample, "--out", str(tmp_path / "b1")], capsys)  # re-grants the role
+    assert code != OK and "AnchorRegistryEnterpriseStopped" in out and "Traceback" not in out
+    code, out = run(["chain", "reactivate", admin, *chain], capsys)
+    assert code == OK and f"reactivated {admin}" in out
+    code, out = run([*sample, "--out", str(tmp_path / "b1")], capsys)
+    assert code == OK and "batch      #1: 2 readings" in out, out
+
+
 def test_keystore_deployer_with_a_nonce_file(anvil_url: str, tmp_path: Path,
                                              capsys: pytest.CaptureFixture[str]) -> None:
     deployer_key = tmp_path / "deployer.json"
@@ -115,7 +142,7 @@ def test_keystore_deployer_with_a_nonce_file(anvil_url: str, tmp_path: Path,
     code, out = run(["chain", "deploy", "--rpc", anvil_url, "--key", str(deployer_key),
                      "--nonce-file", str(nonce_file), "--out", str(tmp_path / "d.json")], capsys)
     assert code == OK and f"admin      {deployer}" in out
-    assert json.loads(nonce_file.read_text())["nextNonce"] == "4"  # four deployments
+    assert json.loads(nonce_file.read_text())["nextNonce"] == "5"  # four deployments, one binding
 
 
 def test_demo_runs_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
