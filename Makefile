@@ -1,6 +1,8 @@
 # TrustMRV: two commands do everything on a fresh machine.
-#   make demo   set up, then run the main job end to end on the embedded chain
-#   make test   set up, then run the whole test suite
+#   make demo          set up, then run the main job end to end on the embedded chain
+#   make test          set up, then run the whole test suite
+# and after `make demo`:
+#   make demo-verify   re-check the demo's bundles offline (the same as .venv/bin/mrv bundle verify)
 # Set-up is idempotent: a stamp file per toolchain re-runs it only when its inputs change.
 
 PYTHON ?= python3
@@ -8,7 +10,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 OUT    ?= out/demo
 
-.PHONY: setup demo test bench lint clean
+.PHONY: setup demo demo-verify test bench lint clean
 
 setup: $(VENV)/.installed node_modules/.installed
 
@@ -27,6 +29,11 @@ node_modules/.installed: package.json package-lock.json
 
 demo: setup
 	$(BIN)/mrv demo --out $(OUT)
+
+# Re-check the demo's bundles offline (`mrv` itself is $(BIN)/mrv; activate the venv to call it
+# as `mrv`: `. $(BIN)/activate`).
+demo-verify: setup
+	$(BIN)/mrv bundle verify $(OUT)/bundles/day-*/*.json
 
 # One pytest worker per core (pytest-xdist); `make test TEST_ARGS=` runs in one process.
 TEST_ARGS ?= -n auto --dist worksteal
