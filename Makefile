@@ -20,9 +20,9 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 	$(BIN)/python -m pip install --quiet --no-warn-script-location -c constraints.txt -e '.[dev]'
 	touch $@
 
-# `npm install`, not `npm ci`: the registry here serves anvil's linux-x64 binary package only, and
-# `npm ci` refuses a lock file without the other platforms' optional packages. Versions are exact
-# in package.json and the lock file pins the whole tree, so the result is the same.
+# The lock file pins the whole tree, anvil's optional binary packages of every platform included
+# (as npm writes it), so `npm install` installs this platform's and leaves the file unchanged:
+# set-up keeps the work tree clean. Versions are exact in package.json.
 node_modules/.installed: package.json package-lock.json
 	npm install --no-audit --no-fund --loglevel=error
 	touch $@
