@@ -146,14 +146,14 @@ def _date(timestamp: int) -> str:
 
 def _compute(args: argparse.Namespace) -> int:
     start, end = parse_period(args.period)
+    at = parse_instant(args.at) if args.at else start  # every argument checked before connecting
     system = None
     resolved: Resolved | None = None
     if args.rpc:
         system = open_system(open_chain(args), args.deployment)
         resolved = (_registered_version(system, args.methodology, args.version)
                     if args.version is not None
-                    else _in_force(system, args.methodology,
-                                   parse_instant(args.at) if args.at else start))
+                    else _in_force(system, args.methodology, at))
         version: int | None = resolved.version
     elif args.at:
         raise ConfigError("--at resolves the version in force on chain: it needs --rpc")

@@ -241,6 +241,11 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
+    out: Path = args.out
+    if (out.exists() and not out.is_dir()) or any(p.exists() and not p.is_dir()
+                                                   for p in out.parents):
+        print(f"mrv: error: --out {out} is not a directory", file=sys.stderr)
+        return 2
     try:
         files = build_artifacts(args.evm_version)
     except CompileError as exc:

@@ -122,8 +122,8 @@ class DeviceKey:
     def save(self, path: Path, password: str, *, scrypt_n: int = STANDARD_SCRYPT_N) -> None:
         """Write the keystore file; never overwrites, and is readable by its owner only."""
         data = json.dumps(self.to_keystore(password, scrypt_n=scrypt_n), indent=2).encode()
-        path.parent.mkdir(parents=True, exist_ok=True)
         try:
+            path.parent.mkdir(parents=True, exist_ok=True)
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         except FileExistsError:
             raise KeyFileError(f"{path} exists; refusing to overwrite a key file") from None

@@ -188,7 +188,8 @@ def test_publish_then_compute_both_ways(anvil_url: str, deployed: list[str], tmp
     assert code == OK and doc["version"] == 1
     code, out = run(["accounting", "compute", *MACHINERY_JUNE_2023, "--at", "2020-12-31",
                      *deployed], capsys)
-    assert code == USAGE and "MethodologyRegistryNoVersionInForce" in out
+    assert code == USAGE and "no version of cn.machinery is in force at 2020-12-31" in out
+    assert "the first published one takes effect at 2021-01-01" in out
     # --version N: that registered version, or a clear error.
     code, doc, _ = report([*MACHINERY_JUNE_2023, "--version", "1", *deployed], capsys)
     assert code == OK and doc["agree"] is True
