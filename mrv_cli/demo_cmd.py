@@ -48,6 +48,7 @@ ACTIVITY_OF_QUANTITY = {"energy.active.import:Wh": "electricity.grid",
                         "heat:kJ": "heat.purchased"}
 ENTERPRISE_METHODOLOGY = "cn.machinery"
 FIRST_VERSIONS_FROM = parse_instant("2000-01-01")
+DEFAULT_OUT = Path("out/demo")  # the Makefile's OUT
 
 
 def register(commands: Any) -> None:
@@ -57,7 +58,7 @@ def register(commands: Any) -> None:
                     "sign and anchor a month of simulated readings (one batch a day), write and "
                     "verify their proof bundles, and compute the month's emissions both ways. "
                     "SAMPLE DATA on a chain that ends with the command.")
-    add_option(demo, "--out", "MRV_DEMO_OUT", type=Path, default=Path("out/demo"), metavar="DIR",
+    add_option(demo, "--out", "MRV_DEMO_OUT", type=Path, default=DEFAULT_OUT, metavar="DIR",
                help="directory for the bundles (replaced if it holds an earlier demo)")
     add_option(demo, "--month", "MRV_DEMO_MONTH", metavar="YYYY-MM",
                help="the month to simulate (default: the last complete month, Beijing time)")
@@ -156,7 +157,8 @@ def _demo(args: argparse.Namespace) -> int:
                 "exists: these bundles verify offline only",
         "month": label, "deployment": deployment.to_json()}, indent=2) + "\n", encoding="utf-8")
     print(f"\ndone in {time.monotonic() - started:.1f} s; re-check offline any time: "
-          f"`{mrv_command()} bundle verify {out}/bundles/day-*/*.json` (or `make demo-verify`)")
+          f"`{mrv_command()} bundle verify {out}/bundles/day-*/*.json` (or `make demo-verify"
+          + ("`)" if out == DEFAULT_OUT else f" OUT={out}`)"))
     return EXIT_OK if failed == 0 and caught == 1 and agree and audited else EXIT_FAILED
 
 
