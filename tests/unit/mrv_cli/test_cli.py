@@ -268,3 +268,21 @@ def test_a_key_of_a_multi_line_password_file_gets_the_migration_hint(
     _eth_keyfile(made_by_geth, "line one")
     argv[2] = str(made_by_geth / "foreign.json")
     assert run(argv, capsys)[0] == OK  # the first line, as geth reads it, opens it
+
+
+def test_ctrl_d_at_the_password_prompt_is_one_line_and_exit_2(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    from mrv_core.keys import read_password
+
+    def ctrl_d(_: str) -> str:
+        raise EOFError
+
+    monkeypatch.delenv(PASSWORD_ENV, raising=False)
+    assert read_password.__kwdefaults__ is not None
+    monkeypatch.setitem(read_password.__kwdefaults__, "prompt", ctrl_d)  # the terminal's answer
+    monkeypatch.setitem(read_password.__kwdefaults__, "interactive", True)
+    code = main(["keys", "new", "--light-kdf", "--out", str(tmp_path / "k.json")])
+    captured = capsys.readouterr()
+    assert code == USAGE and captured.err.count("\n") == 1
+    assert "no password entered" in captured.err and not (tmp_path / "k.json").exists()

@@ -29,6 +29,8 @@ from mrv_cli.main import main
 from mrv_core import DeviceKey
 from mrv_core.keys import LIGHT_SCRYPT_N, PASSWORD_ENV
 
+pytestmark = pytest.mark.slow  # about 20 s: some examples start the embedded chain
+
 REFUSING_RPC = "http://127.0.0.1:1"  # nothing listens on port 1: connection refused at once
 RPC_URLS = [REFUSING_RPC, "http://127.0.0.1:0", "http://[::1]:1", "http://127.0.0.1:99999",
             "http://127.0.0.1:-1", "ws://127.0.0.1:1", "127.0.0.1:1", "http://", "https://",
