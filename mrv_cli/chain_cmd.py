@@ -79,7 +79,18 @@ def _admin_options(parser: argparse.ArgumentParser,
     parser.set_defaults(handler=handler)
 
 
+#: The constructor parameters' ABI types: Consortium's uint48 delay, AnchorRegistry's uint64 skew.
+_MAX_ADMIN_DELAY = 2**48 - 1
+_MAX_CLOCK_SKEW = 2**64 - 1
+
+
 def _deploy(args: argparse.Namespace) -> int:
+    if not 0 <= args.max_clock_skew <= _MAX_CLOCK_SKEW:
+        raise ConfigError(f"--max-clock-skew must be within 0..2^64-1 seconds, "
+                          f"got {args.max_clock_skew}")
+    if not 0 <= args.admin_delay <= _MAX_ADMIN_DELAY:
+        raise ConfigError(f"--admin-delay must be within 0..2^48-1 seconds, "
+                          f"got {args.admin_delay}")
     chain = open_chain(args)
     if chain.embedded and args.out is not None:
         raise ConfigError("the embedded chain ends with this command: a deployment file would "

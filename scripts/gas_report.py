@@ -744,7 +744,7 @@ def _header(artifacts: Artifacts) -> list[str]:
         "(`tests/docs/test_gas_report.py` runs it); `tests/integration/contracts/test_gas.py` "
         "runs the same scenario on the embedded chain and on anvil, which must agree.",
         "",
-        f"- Contracts: the committed artifacts in `contracts/build/`: "
+        f"- Contracts: the committed artifacts in `mrv_core/chain/contracts/`: "
         f"{_build_settings(artifacts)}.",
         f"- Deployment: `mrv_core.chain.deploy_system` with the defaults of `mrv chain deploy` "
         f"(adminTransferDelay {DEFAULT_ADMIN_DELAY_S:,} s, maxClockSkew "

@@ -6,7 +6,7 @@
      "deployBlock": "1", "deployer": "0x...",
      "contracts": {"Consortium": "0x...", "AnchorRegistry": "0x...", "DeviceRegistry": "0x...",
                    "MethodologyRegistry": "0x...", "ReportRegistry": "0x..."},
-     "artifacts": {"Consortium": "0x<keccak256 of contracts/build/Consortium.json>", ...},
+     "artifacts": {"Consortium": "0x<keccak256 of mrv_core/chain/contracts/Consortium.json>", ...},
      "settings": {"adminTransferDelay": "172800", "maxClockSkew": "300"}}
 
 The artifact hashes record exactly which build was deployed; :func:`check_artifacts` tells when

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+import shutil
 from pathlib import Path
 
 import pytest
@@ -145,7 +147,9 @@ def test_keystore_deployer_with_a_nonce_file(anvil_url: str, tmp_path: Path,
     assert json.loads(nonce_file.read_text())["nextNonce"] == "5"  # four deployments, one binding
 
 
-def test_demo_runs_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_demo_runs_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                              monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PATH", "/usr/bin:/bin")  # as a new user's shell: the venv not activated
     out_dir = tmp_path / "demo"
     (out_dir / "bundles").mkdir(parents=True)  # an earlier demo's leftovers are replaced
     (out_dir / "demo.json").write_text("{}")
@@ -155,6 +159,14 @@ def test_demo_runs_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     assert code == OK, out
     # February 2025: 28 days x 2 rounds x 4 meters; a batch, a multiproof and 8 readings a day.
     assert "224 signed readings" in out and "28 batches anchored" in out
+    # Every anchor's gas, as one figure or a min-max range (the first anchor writes a cold slot).
+    (gas,) = re.findall(r"28 batches anchored \(batchSeq 0\.\.27\), ([\d,-]+) gas per anchor",
+                        out)
+    low, _, high = gas.partition("-")
+    assert int(low.replace(",", "")) <= int((high or low).replace(",", "")) <= 60_000
+    # The closing line's command works in the user's shell as printed.
+    (command,) = re.findall(r"re-check offline any time: `(\S+) bundle verify ", out)
+    assert shutil.which(command) is not None, command
     assert "280 of 280 file(s) verified (offline" in out
     assert "56 of 56 file(s) verified (offline and against the chain)" in out
     versions = len(methodologies())
@@ -182,6 +194,20 @@ def test_demo_runs_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     assert code == USAGE and "has not ended" in out
     code, out = run(["demo", "--interval", "7", "--out", str(tmp_path / "odd")], capsys)
     assert code == USAGE and "--interval" in out
+
+
+@pytest.mark.parametrize(("month", "message"), [
+    ("2026-13", "no month 13"), ("2026-00", "no month 00"), ("0000-01", "year 0000"),
+    ("1900-01", "year 1900"), ("2020-12", "from 2021-01 on"), ("2026-1", "YYYY-MM"),
+    ("", "YYYY-MM"), ("२०२५-०१", "YYYY-MM"), ("9999-12", "year 9999"),
+])
+def test_demo_refuses_a_bad_month_before_any_work(month: str, message: str, tmp_path: Path,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["demo", "--month", month, "--out", str(tmp_path / "demo")])
+    captured = capsys.readouterr()
+    assert code == USAGE and captured.out == ""  # no step started
+    assert captured.err.startswith("mrv: error: --month") and message in captured.err
+    assert captured.err.count("\n") == 1
 
 
 def test_unreachable_node_is_a_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,

@@ -1,4 +1,5 @@
-"""Chain fixtures for the contract tests: two backends, everything deployed from contracts/build.
+"""Chain fixtures for the contract tests: two backends, everything deployed from the
+committed artifacts (mrv_core/chain/contracts).
 
 Every contract test runs twice, on the embedded chain (``mrv_core.chain.connect(None)``: web3's
 eth-tester with py-evm) and on the session's real anvil node (``anvil_url``, from

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from mrv_cli.main import main
-from mrv_core.keys import PASSWORD_ENV
+from mrv_core.keys import PASSWORD_ENV, DeviceKey
 
 OK, FAILED, USAGE = 0, 1, 2
 
@@ -324,3 +324,76 @@ def test_verify_refuses_a_directory_tree_too_large_to_walk(
     code, out = run(["bundle", "verify", str(tmp_path)], capsys)
     assert code == USAGE and out.strip() == (f"mrv: error: {tmp_path} holds more than 5 entries; "
                                              "name the directory of the documents")
+
+
+def _eth_keyfile(tmp_path: Path, password: str, **reshape: Any) -> Path:
+    """A light-KDF keystore written by eth_keyfile; ``drop_address`` as Foundry writes them,
+    ``crypto_name="Crypto"`` as geth's older files."""
+    from eth_keyfile import create_keyfile_json
+
+    document = create_keyfile_json((7).to_bytes(32, "big"), password.encode(), kdf="scrypt",
+                                   iterations=1024)
+    if reshape.get("drop_address"):
+        del document["address"]
+    document[reshape.get("crypto_name", "crypto")] = document.pop("crypto")
+    path = tmp_path / "foreign.json"
+    path.write_text(json.dumps(document))
+    return path
+
+
+SEVEN = "0x" + DeviceKey.from_private_bytes((7).to_bytes(32, "big")).address.hex()
+
+
+def test_keys_show_check_derives_the_address_of_a_foundry_file(
+        tmp_path: Path, password: str, capsys: pytest.CaptureFixture[str]) -> None:
+    path = _eth_keyfile(tmp_path, password, drop_address=True)
+    code, out = run(["keys", "show", str(path), "--check"], capsys)
+    assert code == OK, out
+    assert SEVEN in out.lower() and "derived" in out and "password opens the key" in out
+    code, out = run(["keys", "show", str(path)], capsys)
+    assert code == OK and "not in the file" in out and "--check" in out
+
+
+def test_keys_show_names_the_kdf_of_a_capitalised_crypto_section(
+        tmp_path: Path, password: str, capsys: pytest.CaptureFixture[str]) -> None:
+    path = _eth_keyfile(tmp_path, password, crypto_name="Crypto")
+    code, out = run(["keys", "show", str(path), "--check"], capsys)
+    assert code == OK and "kdf     scrypt" in out and SEVEN in out.lower()
+
+
+def test_a_key_of_a_multi_line_password_file_gets_the_migration_hint(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.delenv(PASSWORD_ENV, raising=False)
+    (tmp_path / "pw").write_text("line one\nline two\n")
+    made_by_old_mrv = _eth_keyfile(tmp_path, "line one\nline two")
+    argv = ["keys", "show", str(made_by_old_mrv), "--check", "--password-file",
+            str(tmp_path / "pw")]
+    code, out = run(argv, capsys)
+    assert code == USAGE
+    assert "whole of" in out and "first line" in out and "docs/keys.md" in out
+    lines = out.strip().splitlines()  # address, file, kdf, then the error on one line
+    assert len(lines) == 4 and lines[-1].startswith("mrv: error: ")
+    made_by_geth = tmp_path / "geth"
+    made_by_geth.mkdir()
+    _eth_keyfile(made_by_geth, "line one")
+    argv[2] = str(made_by_geth / "foreign.json")
+    assert run(argv, capsys)[0] == OK  # the first line, as geth reads it, opens it
+
+
+def test_ctrl_d_at_the_password_prompt_is_one_line_and_exit_2(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    from mrv_core.keys import read_password
+
+    def ctrl_d(_: str) -> str:
+        raise EOFError
+
+    monkeypatch.delenv(PASSWORD_ENV, raising=False)
+    assert read_password.__kwdefaults__ is not None
+    monkeypatch.setitem(read_password.__kwdefaults__, "prompt", ctrl_d)  # the terminal's answer
+    monkeypatch.setitem(read_password.__kwdefaults__, "interactive", True)
+    code = main(["keys", "new", "--light-kdf", "--out", str(tmp_path / "k.json")])
+    captured = capsys.readouterr()
+    assert code == USAGE and captured.err.count("\n") == 1
+    assert "no password entered" in captured.err and not (tmp_path / "k.json").exists()
