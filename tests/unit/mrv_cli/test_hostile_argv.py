@@ -205,7 +205,8 @@ def test_bundle_never_traces_back(files: Files, tmp_path: Path,
                 _opt("--enterprise-key", paths), _opt("--nonce-file", paths)),
         _joined(st.just(["bundle", "verify"]),
                 st.lists(st.one_of(paths, TEXT), min_size=1, max_size=3),
-                st.sampled_from([[], ["--json"]]), _chain(files))))
+                st.sampled_from([[], ["--json"]]), _chain(files)),
+        _joined(st.just(["bundle", "typed-data"]), st.one_of(paths, TEXT).map(lambda p: [p]))))
     run_hostile(argv, may_fail_verification=argv[1] == "verify")
 
 
@@ -217,6 +218,7 @@ def test_chain_never_traces_back(files: Files, data: st.DataObject) -> None:
     paths = st.sampled_from(files.choices())
     bad_number = st.sampled_from([n for n in NUMBERS if n.strip() not in ("0", "1", "2", "-0",
                                                                           "+5", "1_000")])
+    addresses = st.one_of(TEXT, st.just("0x" + "00" * 20), st.just("0x" + "g" * 40))
     argv = data.draw(st.one_of(
         # Without --rpc a deployment runs on the embedded chain: only with an option that must
         # be refused first (a bad number), so no example pays for a whole deployment.
@@ -228,12 +230,12 @@ def test_chain_never_traces_back(files: Files, data: st.DataObject) -> None:
         _joined(st.just(["chain", "deploy", "--rpc", REFUSING_RPC]), _opt("--out", paths),
                 _opt("--key", paths)),
         _joined(st.just(["chain", "info"]), _chain(files)),
-        _joined(st.just(["chain", "grant"]),
+        _joined(st.sampled_from([["chain", "grant"], ["chain", "revoke"]]),
                 st.sampled_from(["association", "enterprise", "regulator", "admin", ""])
                 .map(lambda r: [r]),
-                st.one_of(TEXT, st.just("0x" + "00" * 20), st.just("0x" + "g" * 40))
-                .map(lambda a: [a]),
-                _chain(files), _opt("--key", paths))))
+                addresses.map(lambda a: [a]), _chain(files), _opt("--key", paths)),
+        _joined(st.just(["chain", "reactivate"]), addresses.map(lambda a: [a]), _chain(files),
+                _opt("--key", paths))))
     run_hostile(argv)
 
 
