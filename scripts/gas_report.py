@@ -854,7 +854,8 @@ def _section_rows(report: GasReport, section: str) -> list[tuple[str, str, str]]
     shallow, deep = (f"AnchorRegistry.verifyReading, proof depth {d}" for d in PROOF_DEPTHS)
     levels = PROOF_DEPTHS[1] - PROOF_DEPTHS[0]
     extra_lines = COMPUTE_LINES[1] - COMPUTE_LINES[0]
-    derived = {  # after the row named: a row computed from measured ones
+    derived: dict[str, tuple[str, int | Fraction, str]] = {  # after the row named: a row
+        # computed from measured ones
         DEPLOY_SYSTEM[-1]: (f"*derived*: total of `deploy_system` ({len(DEPLOY_SYSTEM)} "
                             "transactions above)", sum(figures[f"deploy {name}"]
                                                        for name in DEPLOY_SYSTEM), ""),
