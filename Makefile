@@ -1,6 +1,8 @@
 # TrustMRV: two commands do everything on a fresh machine.
-#   make demo   set up, then run the main job end to end on the embedded chain
-#   make test   set up, then run the whole test suite
+#   make demo          set up, then run the main job end to end on the embedded chain
+#   make test          set up, then run the whole test suite
+# and after `make demo`:
+#   make demo-verify   re-check the demo's bundles offline (the same as .venv/bin/mrv bundle verify)
 # Set-up is idempotent: a stamp file per toolchain re-runs it only when its inputs change.
 
 PYTHON ?= python3
@@ -8,7 +10,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 OUT    ?= out/demo
 
-.PHONY: setup demo test bench lint clean
+.PHONY: setup demo demo-verify test bench lint clean
 
 setup: $(VENV)/.installed node_modules/.installed
 
@@ -18,15 +20,20 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 	$(BIN)/python -m pip install --quiet --no-warn-script-location -c constraints.txt -e '.[dev]'
 	touch $@
 
-# `npm install`, not `npm ci`: the registry here serves anvil's linux-x64 binary package only, and
-# `npm ci` refuses a lock file without the other platforms' optional packages. Versions are exact
-# in package.json and the lock file pins the whole tree, so the result is the same.
+# The lock file pins the whole tree, anvil's optional binary packages of every platform included
+# (as npm writes it), so `npm install` installs this platform's and leaves the file unchanged:
+# set-up keeps the work tree clean. Versions are exact in package.json.
 node_modules/.installed: package.json package-lock.json
 	npm install --no-audit --no-fund --loglevel=error
 	touch $@
 
 demo: setup
 	$(BIN)/mrv demo --out $(OUT)
+
+# Re-check the demo's bundles offline (`mrv` itself is $(BIN)/mrv; activate the venv to call it
+# as `mrv`: `. $(BIN)/activate`).
+demo-verify: setup
+	$(BIN)/mrv bundle verify $(OUT)/bundles/day-*/*.json
 
 # One pytest worker per core (pytest-xdist); `make test TEST_ARGS=` runs in one process.
 TEST_ARGS ?= -n auto --dist worksteal

@@ -10,7 +10,7 @@ One JSON file per methodology version, ``accounting_rules/data/<id>/v<version>.j
                   "unit", "published", "citation": {"publication", "document", "table", "year",
                                                     "verification", "url"?}}, ...]}
 
-Parsed strictly (:mod:`mrv_core._internal.strict_json`: no floats, no duplicate keys, no unknown
+Parsed strictly (:mod:`mrv_core.strict_json`: no floats, no duplicate keys, no unknown
 fields). Integers of ``uint256`` range (``value``, ``numerator``, ``denominator``) are canonical
 decimal strings; ``version``, ``scope``, ``decimals`` and ``year`` are small JSON numbers. Dates are
 ISO-8601 with an explicit offset (``2022-01-01T00:00:00+08:00``: data years run in Beijing time)
@@ -39,10 +39,10 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from mrv_core._internal.strict_json import expect_object, loads_strict
 from mrv_core.codec import UINT64_MAX, UINT256_MAX, format_hex, parse_int
-from mrv_core.errors import FormatError, InvalidReading
+from mrv_core.errors import FormatError, InvalidInteger
 from mrv_core.hashing import keccak256
+from mrv_core.strict_json import expect_object, loads_strict
 
 from .errors import DataFileError, DefinitionError, PublishedMismatch, UnitError
 from .model import OPEN_ENDED, Citation, FactorRow, Methodology, SourceKind, SourceSpec
@@ -247,7 +247,7 @@ def _object(value: object, where: str, required: Sequence[str],
 def _uint256(text: object, where: str) -> int:
     try:
         return parse_int(text, 0, UINT256_MAX, field=where)
-    except InvalidReading as exc:
+    except InvalidInteger as exc:
         raise DataFileError(where, str(exc)) from None
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import random
 
-from mrv_core.batch import build_batch
 from mrv_core.bundle import AnchorRef, ProofBundle, bundle_for_readings
 from mrv_core.merkle import MerkleTree, MultiProof, process_multiproof, process_proof
 from mrv_core.verify import VerifiedBundle, verify_bundle
@@ -67,7 +66,7 @@ def _time_bundles(cfg: Config, bundles: list[ProofBundle], *, parse: bool) -> fl
 
 def _bundles(cfg: Config) -> list[Row]:
     n = cfg.bundle_batch
-    batch = build_batch(KEY.address, 0, sign_all(make_readings(n)))
+    batch = KEY.close_batch(0, sign_all(make_readings(n)), DOMAIN)  # version 2: header signed
     anchor = AnchorRef(chain_id=DOMAIN.chain_id, anchor_registry=DOMAIN.verifying_contract,
                        device_registry=bytes(range(20)), transaction_hash=bytes(range(32)),
                        block_number=7)

@@ -21,20 +21,37 @@ import {Roles} from "./libraries/Roles.sol";
  * the root in one fresh slot, reads the clock skew, and emits the header in its event; it makes
  * no cross-contract call. Because the state slot is non-zero from registration on, a device's
  * first anchor rewrites a non-zero slot too and costs the same as any later one.
+ *
+ * Enterprise standing costs nothing in the steady state: the clock skew shares its slot with a
+ * standing epoch that moves on whenever an enterprise is stopped, and the device's slot holds its
+ * enterprise's number and the epoch at which that enterprise was last seen in good standing.
+ * Only when the two epochs differ does an anchor read the enterprise's standing (one more cold
+ * slot) and, if it is good, record the current epoch in the slot it rewrites anyway.
+ * Invariant: `state.standingEpoch == _standingEpoch` implies the enterprise is not stopped
+ * (set only at registration, which needs good standing, and after a successful check; every
+ * stop moves `_standingEpoch` on).
  */
 contract AnchorRegistry is IAnchorRegistry, EIP712 {
     /// @inheritdoc IAnchorRegistry
     bytes32 public constant READING_TYPEHASH = keccak256(
         "Reading(address device,bytes32 meter,uint64 seq,uint64 timestamp,bytes32 quantity,int256 value,bytes32 salt)"
     );
+    /// @inheritdoc IAnchorRegistry
+    bytes32 public constant BATCH_TYPEHASH = keccak256(
+        "Batch(address device,uint64 batchSeq,bytes32 root,uint32 leafCount,uint64 fromTimestamp,uint64 toTimestamp)"
+    );
 
     IAccessControl private immutable _consortium;
     address private immutable _deviceRegistry;
 
-    /// @dev One slot per device: status (1 byte), nextBatchSeq (8), lastAnchorBlock (8).
+    /// @dev One slot per device: status (1 byte), nextBatchSeq (8), lastAnchorBlock (8),
+    /// enterprise (4), standingEpoch (8).
     mapping(address device => DeviceState) private _devices;
     mapping(address device => mapping(uint64 batchSeq => bytes32 root)) private _roots;
+    /// @dev `_maxClockSkew` and `_standingEpoch` share one slot, which {anchor} reads anyway.
     uint64 private _maxClockSkew;
+    uint64 private _standingEpoch;
+    mapping(uint32 enterprise => bool stopped) private _stopped;
 
     /**
      * @notice Deploys the registry and the DeviceRegistry bound to it.
@@ -45,6 +62,7 @@ contract AnchorRegistry is IAnchorRegistry, EIP712 {
         _consortium = consortium_;
         _deviceRegistry = address(new DeviceRegistry(consortium_));
         _maxClockSkew = maxClockSkew_;
+        _standingEpoch = 1;
         emit MaxClockSkewChanged(0, maxClockSkew_);
     }
 
@@ -54,24 +72,24 @@ contract AnchorRegistry is IAnchorRegistry, EIP712 {
     function anchor(uint64 batchSeq, bytes32 root, uint32 leafCount, uint64 fromTimestamp, uint64 toTimestamp)
         external
     {
-        DeviceState storage state = _devices[msg.sender]; // one slot: read cold once, then warm
-        if (state.status != IDeviceRegistry.DeviceStatus.Active) {
-            revert AnchorRegistryDeviceNotActive(msg.sender, state.status);
-        }
-        if (batchSeq != state.nextBatchSeq) {
-            revert AnchorRegistryBatchSeqMismatch(msg.sender, state.nextBatchSeq, batchSeq);
-        }
-        if (root == bytes32(0)) revert AnchorRegistryZeroRoot();
-        if (leafCount == 0) revert AnchorRegistryEmptyBatch();
-        if (fromTimestamp > toTimestamp) revert AnchorRegistryInvalidTimeRange(fromTimestamp, toTimestamp);
-        uint256 latestAllowed = block.timestamp + _maxClockSkew;
-        if (toTimestamp > latestAllowed) revert AnchorRegistryTimestampInFuture(toTimestamp, latestAllowed);
+        _anchor(msg.sender, batchSeq, root, leafCount, fromTimestamp, toTimestamp);
+    }
 
-        _roots[msg.sender][batchSeq] = root;
-        // Writes to the slot read above (now warm); `status` stays Active.
-        state.nextBatchSeq = batchSeq + 1;
-        state.lastAnchorBlock = uint64(block.number);
-        emit BatchAnchored(msg.sender, batchSeq, root, leafCount, fromTimestamp, toTimestamp);
+    /// @inheritdoc IAnchorRegistry
+    function anchorBySig(
+        address device,
+        uint64 batchSeq,
+        bytes32 root,
+        uint32 leafCount,
+        uint64 fromTimestamp,
+        uint64 toTimestamp,
+        bytes calldata signature
+    ) external {
+        bytes32 digest = batchDigest(device, batchSeq, root, leafCount, fromTimestamp, toTimestamp);
+        address signer = ECDSA.recover(digest, signature);
+        if (signer != device) revert AnchorRegistryBatchSignerMismatch(device, signer);
+        _anchor(device, batchSeq, root, leafCount, fromTimestamp, toTimestamp);
+        emit BatchRelayed(device, batchSeq, msg.sender);
     }
 
     // -- administration ------------------------------------------------------------------------
@@ -88,9 +106,29 @@ contract AnchorRegistry is IAnchorRegistry, EIP712 {
 
     /// @inheritdoc IAnchorRegistry
     function setDeviceStatus(address device, IDeviceRegistry.DeviceStatus status) external {
-        if (msg.sender != _deviceRegistry) revert AnchorRegistryCallerNotDeviceRegistry(msg.sender);
+        _requireDeviceRegistry();
         _devices[device].status = status;
         emit DeviceStatusUpdated(device, status);
+    }
+
+    /// @inheritdoc IAnchorRegistry
+    function addDevice(address device, uint32 enterprise) external {
+        _requireDeviceRegistry();
+        DeviceState storage state = _devices[device];
+        state.status = IDeviceRegistry.DeviceStatus.Active;
+        state.enterprise = enterprise;
+        state.standingEpoch = _standingEpoch;
+        emit DeviceStatusUpdated(device, IDeviceRegistry.DeviceStatus.Active);
+        emit DeviceAdded(device, enterprise);
+    }
+
+    /// @inheritdoc IAnchorRegistry
+    function setEnterpriseStanding(uint32 enterprise, bool stopped) external {
+        _requireDeviceRegistry();
+        _stopped[enterprise] = stopped;
+        uint64 epoch = _standingEpoch;
+        if (stopped) _standingEpoch = ++epoch;
+        emit EnterpriseStandingUpdated(enterprise, stopped, epoch);
     }
 
     // -- batches and proofs --------------------------------------------------------------------
@@ -113,6 +151,16 @@ contract AnchorRegistry is IAnchorRegistry, EIP712 {
     /// @inheritdoc IAnchorRegistry
     function maxClockSkew() external view returns (uint64) {
         return _maxClockSkew;
+    }
+
+    /// @inheritdoc IAnchorRegistry
+    function enterpriseStopped(uint32 enterprise) external view returns (bool) {
+        return _stopped[enterprise];
+    }
+
+    /// @inheritdoc IAnchorRegistry
+    function standingEpoch() external view returns (uint64) {
+        return _standingEpoch;
     }
 
     /// @inheritdoc IAnchorRegistry
@@ -209,7 +257,61 @@ contract AnchorRegistry is IAnchorRegistry, EIP712 {
         return _deviceRegistry;
     }
 
+    /// @inheritdoc IAnchorRegistry
+    function batchDigest(
+        address device,
+        uint64 batchSeq,
+        bytes32 root,
+        uint32 leafCount,
+        uint64 fromTimestamp,
+        uint64 toTimestamp
+    ) public view returns (bytes32) {
+        return _hashTypedDataV4(
+            keccak256(abi.encode(BATCH_TYPEHASH, device, batchSeq, root, leafCount, fromTimestamp, toTimestamp))
+        );
+    }
+
     // -- internals -----------------------------------------------------------------------------
+
+    /// @dev {anchor} for `device`, whose authority the caller has established.
+    function _anchor(
+        address device,
+        uint64 batchSeq,
+        bytes32 root,
+        uint32 leafCount,
+        uint64 fromTimestamp,
+        uint64 toTimestamp
+    ) private {
+        DeviceState storage state = _devices[device]; // one slot: read cold once, then warm
+        if (state.status != IDeviceRegistry.DeviceStatus.Active) {
+            revert AnchorRegistryDeviceNotActive(device, state.status);
+        }
+        // One slot, read once: the standing epoch and the clock skew.
+        uint64 epoch = _standingEpoch;
+        uint256 latestAllowed = block.timestamp + _maxClockSkew;
+        if (state.standingEpoch != epoch) {
+            uint32 enterprise = state.enterprise;
+            if (_stopped[enterprise]) revert AnchorRegistryEnterpriseStopped(device, enterprise);
+            state.standingEpoch = epoch;
+        }
+        if (batchSeq != state.nextBatchSeq) {
+            revert AnchorRegistryBatchSeqMismatch(device, state.nextBatchSeq, batchSeq);
+        }
+        if (root == bytes32(0)) revert AnchorRegistryZeroRoot();
+        if (leafCount == 0) revert AnchorRegistryEmptyBatch();
+        if (fromTimestamp > toTimestamp) revert AnchorRegistryInvalidTimeRange(fromTimestamp, toTimestamp);
+        if (toTimestamp > latestAllowed) revert AnchorRegistryTimestampInFuture(toTimestamp, latestAllowed);
+
+        _roots[device][batchSeq] = root;
+        // Writes to the slot read above (now warm); `status` stays Active.
+        state.nextBatchSeq = batchSeq + 1;
+        state.lastAnchorBlock = uint64(block.number);
+        emit BatchAnchored(device, batchSeq, root, leafCount, fromTimestamp, toTimestamp);
+    }
+
+    function _requireDeviceRegistry() private view {
+        if (msg.sender != _deviceRegistry) revert AnchorRegistryCallerNotDeviceRegistry(msg.sender);
+    }
 
     function _readingStructHash(
         address device,

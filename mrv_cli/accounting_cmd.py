@@ -33,7 +33,7 @@ from accounting_rules.publishing import (
 )
 from mrv_core.chain import System
 from mrv_core.codec import format_address, format_hex, parse_address, parse_hex
-from mrv_core.errors import ConfigError, FormatError, MethodologyError
+from mrv_core.errors import ConfigError, ContractRevert, FormatError, MethodologyError
 
 from .chain_options import add_chain_options, add_sender_options, open_chain, open_system, sender
 from .dates import BEIJING, parse_instant, parse_period
@@ -169,14 +169,14 @@ def _date(timestamp: int) -> str:
 
 def _compute(args: argparse.Namespace) -> int:
     start, end = parse_period(args.period)
+    at = parse_instant(args.at) if args.at else start  # every argument checked before connecting
     system = None
     resolved: Resolved | None = None
     if args.rpc:
         system = open_system(open_chain(args), args.deployment)
         resolved = (_registered_version(system, args.methodology, args.version)
                     if args.version is not None
-                    else resolve(system, args.methodology,
-                                 parse_instant(args.at) if args.at else start))
+                    else _in_force(system, args.methodology, at))
         version: int | None = resolved.version
     elif args.at:
         raise ConfigError("--at resolves the version in force on chain: it needs --rpc")
@@ -208,6 +208,25 @@ def _compute(args: argparse.Namespace) -> int:
         print(f"mrv: error: {python}", file=sys.stderr)
         return EXIT_USAGE
     return EXIT_OK
+
+
+def _in_force(system: System, methodology_id: str, timestamp: int) -> Resolved:
+    """The version in force at ``timestamp``; when there is none, a :class:`ConfigError` that
+    says why (nothing published, or only later versions) and what to do."""
+    try:
+        return resolve(system, methodology_id, timestamp)
+    except ContractRevert.named("MethodologyRegistryNoVersionInForce"):
+        versions = registered(system, methodology_id)
+    when = datetime.fromtimestamp(timestamp, BEIJING).isoformat()
+    if not versions:
+        raise ConfigError(
+            f"no version of {methodology_id} is in force at {when}: none is published on this "
+            f"chain; publish one first (`mrv accounting publish {methodology_id} "
+            "--effective-from DATE`, association role)")
+    raise ConfigError(
+        f"no version of {methodology_id} is in force at {when}: the first published one takes "
+        f"effect at {datetime.fromtimestamp(versions[0].effective_from, BEIJING).isoformat()}; "
+        "compute a later period, or publish a version in force then")
 
 
 def _registered_version(system: System, methodology_id: str, version: int) -> Resolved:

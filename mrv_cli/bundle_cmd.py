@@ -1,20 +1,39 @@
-"""``mrv bundle``: write sample proof bundles and verify bundles."""
+"""``mrv bundle``: write sample proof bundles, verify bundles, print their EIP-712 documents."""
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
-from mrv_core import SAMPLE_DOMAIN, STEPS, DeviceKey, build_batch
+from mrv_core import (
+    SAMPLE_DOMAIN,
+    STEPS,
+    DecodeError,
+    DeviceKey,
+    ProofBundle,
+    batch_digest,
+    batch_typed_data,
+    reading_digest,
+    typed_data,
+)
+from mrv_core.bundle import read_document
 from mrv_core.chain import CHAIN_STEPS
 from mrv_core.codec import format_address, format_hex
 from mrv_core.errors import ConfigError
 
 from .chain_options import add_chain_options, add_sender_options, open_chain, open_system, sender
-from .flows import anchor_batch_as_sample_enterprise, print_outcomes, verify_files, write_bundles
+from .flows import (
+    SAMPLE_FLAG_NOTE,
+    anchor_batch_as_sample_enterprise,
+    print_outcomes,
+    verify_files,
+    write_bundles,
+)
 from .keys_cmd import add_password_file_option, load_key
 from .options import EXIT_FAILED, EXIT_OK, EXIT_USAGE, add_option
 from .sample import SAMPLE_METERS, sample_readings
@@ -22,13 +41,17 @@ from .sample import SAMPLE_METERS, sample_readings
 __all__ = ["register"]
 
 MAX_SAMPLE_COUNT = 1_000_000
+#: Entries (files and directories) `verify DIR` looks through before refusing the directory.
+MAX_DIRECTORY_ENTRIES = 1_100_000  # a full-size sample (1,000,000 bundles) fits
 
 
 def register(commands: Any) -> None:
-    bundle = commands.add_parser("bundle", help="write sample proof bundles, verify bundles",
-                                 description="Proof bundles (trustmrv-proof/1) prove that "
-                                             "readings were signed by a device and belong to an "
-                                             "anchored batch.")
+    bundle = commands.add_parser(
+        "bundle", help="write sample proof bundles, verify bundles, print their typed data",
+        description="Proof bundles (trustmrv-proof/2) prove that readings were signed by a "
+                    "device and belong to a batch whose header the device signed and anchored; "
+                    "batch files (trustmrv-batch/2) list every leaf of a batch. Version 1 "
+                    "documents still verify, reported as unsigned-header.")
     sub = bundle.add_subparsers(dest="bundle_command", metavar="ACTION", required=True)
 
     sample = sub.add_parser(
@@ -63,12 +86,25 @@ def register(commands: Any) -> None:
                     + "; ".join(f"{k}: {v}" for k, v in STEPS.items())
                     + "), then, with --rpc and --deployment, against the chain ("
                     + "; ".join(f"{k}: {v}" for k, v in CHAIN_STEPS.items()) + ").")
-    verify.add_argument("files", nargs="+", type=Path, metavar="FILE", help="bundle files")
+    verify.add_argument("files", nargs="+", type=Path, metavar="PATH",
+                        help="bundle or batch files, or directories (every *.json below them, "
+                             "recursively)")
     verify.add_argument("--json", action="store_true",
-                        help="print one JSON object per bundle instead of text")
+                        help="print one JSON object per file instead of text (its \"sample\" "
+                             "is true only for the offline SAMPLE domain, chainId 0; "
+                             "\"headerSigned\" is false for a version 1 document)")
     add_chain_options(verify, deployment=True,
                       without_rpc="without it only the offline steps run")
     verify.set_defaults(handler=_verify)
+
+    typed = sub.add_parser(
+        "typed-data", help="print a document's EIP-712 typed data (header and each reading)",
+        description="Print, as one JSON object, the EIP-712 documents (eth_signTypedData_v4 "
+                    "shape, integers as decimal strings) of FILE's batch header and of each of "
+                    "its readings, with the digest and the signature the file carries, so any "
+                    "wallet or EIP-712 library can re-hash them or sign them again.")
+    typed.add_argument("file", type=Path, metavar="FILE", help="a bundle or a batch file")
+    typed.set_defaults(handler=_typed_data)
 
 
 def _sample(args: argparse.Namespace) -> int:
@@ -93,7 +129,7 @@ def _sample(args: argparse.Namespace) -> int:
     report = _progress_reporter("signing", args.count)
     readings = list(sample_readings(key, domain, args.count, end_timestamp=now // 900 * 900,
                                     seed=args.seed, progress=report))
-    batch = build_batch(key.address, batch_seq, readings)
+    batch = key.close_batch(batch_seq, readings, domain)
     anchor = (None if system is None
               else anchor_batch_as_sample_enterprise(system, enterprise, key, batch))
     written = write_bundles(out, batch, domain, anchor)
@@ -105,6 +141,7 @@ def _sample(args: argparse.Namespace) -> int:
     else:
         print(f"SAMPLE DATA: simulated readings, anchored on chainId {anchor.chain_id} in block "
               f"{anchor.block_number} (tx {format_hex(anchor.transaction_hash)})")
+        print(f"note       {SAMPLE_FLAG_NOTE}")
     print(f"device     {format_address(key.address)}" + ("" if args.key else " (throw-away key)"))
     print(f"meters     {min(len(SAMPLE_METERS), args.count)}")
     print(f"batch      #{header.batch_seq}: {header.leaf_count} readings, "
@@ -129,11 +166,64 @@ def _progress_reporter(what: str, total: int) -> Any:
 
 
 def _verify(args: argparse.Namespace) -> int:
-    missing = [str(f) for f in args.files if not f.is_file()]
+    missing = [str(f) for f in args.files if not f.is_file() and not f.is_dir()]
     if missing:
-        print(f"mrv: error: no such file: {', '.join(missing)}", file=sys.stderr)
+        print(f"mrv: error: no such file or directory: {', '.join(missing)}", file=sys.stderr)
         return EXIT_USAGE
+    files: list[Path] = []
+    for given in args.files:
+        if given.is_dir():
+            found = _json_files_below(given)
+            if not found:
+                print(f"mrv: error: directory {given} holds no *.json file (searched "
+                      "recursively)", file=sys.stderr)
+                return EXIT_USAGE
+            files += found
+        else:
+            files.append(given)
     system = open_system(open_chain(args), args.deployment) if args.rpc else None
-    outcomes = verify_files(args.files, system)
+    outcomes = verify_files(files, system)
     failed = print_outcomes(outcomes, as_json=args.json, chain_checked=system is not None)
     return EXIT_FAILED if failed else EXIT_OK
+
+
+def _json_files_below(folder: Path) -> list[Path]:
+    """Every ``*.json`` file below ``folder`` (symbolic links to directories not followed),
+    sorted; refuses a tree of more than :data:`MAX_DIRECTORY_ENTRIES` entries (``/`` by
+    mistake) instead of walking it for minutes."""
+    found: list[Path] = []
+    seen = 0
+    for root, dirs, names in os.walk(folder):
+        seen += len(dirs) + len(names)
+        if seen > MAX_DIRECTORY_ENTRIES:
+            raise ConfigError(f"{folder} holds more than {MAX_DIRECTORY_ENTRIES:,} entries; "
+                              "name the directory of the documents")
+        found += [Path(root, name) for name in names if name.endswith(".json")]
+    return sorted(p for p in found if p.is_file())
+
+
+def _typed_data(args: argparse.Namespace) -> int:
+    try:
+        document = read_document(args.file)
+    except DecodeError as exc:
+        raise ConfigError(f"{args.file}: not a TrustMRV document: {exc}") from None
+    domain, header = document.domain, document.batch
+    out: dict[str, Any] = {
+        "file": str(args.file),
+        "format": document.format,
+        "batch": {
+            "digest": format_hex(batch_digest(header, domain)),
+            "signature": (None if document.header_signature is None
+                          else format_hex(document.header_signature)),
+            "typedData": batch_typed_data(header, domain),
+        },
+        "readings": [
+            {"meterPath": signed.meter_path,
+             "digest": format_hex(reading_digest(signed.reading, domain)),
+             "signature": format_hex(signed.signature),
+             "typedData": typed_data(signed.reading, domain)}
+            for signed in (document.readings if isinstance(document, ProofBundle) else ())
+        ],
+    }
+    print(json.dumps(out, indent=2, ensure_ascii=False))
+    return EXIT_OK

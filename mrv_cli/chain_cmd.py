@@ -1,12 +1,22 @@
-"""``mrv chain``: deploy the consortium contracts, and describe a chain and its deployment."""
+"""``mrv chain``: deploy the consortium contracts, describe a chain and its deployment, and let
+the admin grant and revoke roles and reactivate a stopped enterprise."""
 
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from mrv_core.chain import CONTRACTS, ROLES, System, check_artifacts, deploy_system, load_artifacts
+from mrv_core.chain import (
+    CONTRACTS,
+    ROLES,
+    System,
+    Transactor,
+    check_artifacts,
+    deploy_system,
+    load_artifacts,
+)
 from mrv_core.chain.deployment import DEFAULT_ADMIN_DELAY_S, DEFAULT_MAX_CLOCK_SKEW_S
 from mrv_core.codec import format_address, parse_address
 from mrv_core.errors import ConfigError
@@ -44,16 +54,43 @@ def register(commands: Any) -> None:
     add_chain_options(info, deployment=True)
     info.set_defaults(handler=_info)
 
-    grant = sub.add_parser("grant", help="grant a consortium role to an account (admin only)")
-    grant.add_argument("role", choices=("association", "enterprise", "regulator"),
-                       help="the role to grant")
-    grant.add_argument("account", metavar="ADDRESS", help="the account that receives it")
-    add_chain_options(grant, deployment=True)
-    add_sender_options(grant, "--key", "MRV_ADMIN_KEY", "consortium admin")
-    grant.set_defaults(handler=_grant)
+    for action, help_text, handler in (
+            ("grant", "grant a consortium role to an account (admin only)", _grant),
+            ("revoke", "revoke a consortium role from an account (admin only); revoking "
+                       "'enterprise' stops all the enterprise's devices until `mrv chain "
+                       "reactivate`", _revoke)):
+        parser = sub.add_parser(action, help=help_text)
+        parser.add_argument("role", choices=("association", "enterprise", "regulator"),
+                            help=f"the role to {action}")
+        parser.add_argument("account", metavar="ADDRESS", help="the account")
+        _admin_options(parser, handler)
+
+    reactivate = sub.add_parser(
+        "reactivate", help="let the devices of an enterprise that lost its role and was granted "
+                           "it again anchor again (admin only)")
+    reactivate.add_argument("account", metavar="ADDRESS", help="the enterprise account")
+    _admin_options(reactivate, _reactivate)
+
+
+def _admin_options(parser: argparse.ArgumentParser,
+                   handler: Callable[[argparse.Namespace], int]) -> None:
+    add_chain_options(parser, deployment=True)
+    add_sender_options(parser, "--key", "MRV_ADMIN_KEY", "consortium admin")
+    parser.set_defaults(handler=handler)
+
+
+#: The constructor parameters' ABI types: Consortium's uint48 delay, AnchorRegistry's uint64 skew.
+_MAX_ADMIN_DELAY = 2**48 - 1
+_MAX_CLOCK_SKEW = 2**64 - 1
 
 
 def _deploy(args: argparse.Namespace) -> int:
+    if not 0 <= args.max_clock_skew <= _MAX_CLOCK_SKEW:
+        raise ConfigError(f"--max-clock-skew must be within 0..2^64-1 seconds, "
+                          f"got {args.max_clock_skew}")
+    if not 0 <= args.admin_delay <= _MAX_ADMIN_DELAY:
+        raise ConfigError(f"--admin-delay must be within 0..2^48-1 seconds, "
+                          f"got {args.admin_delay}")
     chain = open_chain(args)
     if chain.embedded and args.out is not None:
         raise ConfigError("the embedded chain ends with this command: a deployment file would "
@@ -100,14 +137,37 @@ def _info(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _grant(args: argparse.Namespace) -> int:
+def _as_admin(args: argparse.Namespace) -> tuple[System, Transactor, str]:
+    """The deployment, the admin's transactor and the ADDRESS argument, checked."""
+    account = format_address(parse_address(args.account, field="ADDRESS"))
     chain = open_chain(args)
     system = open_system(chain, args.deployment)
-    admin = sender(chain, args.key, args.password_file, args.nonce_file)
-    account = format_address(parse_address(args.account, field="ADDRESS"))
+    return system, sender(chain, args.key, args.password_file, args.nonce_file), account
+
+
+def _grant(args: argparse.Namespace) -> int:
+    system, admin, account = _as_admin(args)
     role = f"{args.role.upper()}_ROLE"
     sent = system.grant_role(admin, role, account)
     print(f"granted    {role} to {account} (block {sent.block_number})")
+    return EXIT_OK
+
+
+def _revoke(args: argparse.Namespace) -> int:
+    system, admin, account = _as_admin(args)
+    role = f"{args.role.upper()}_ROLE"
+    sent = system.revoke_role(admin, role, account)
+    print(f"revoked    {role} from {account} (block {sent.block_number})")
+    if role == "ENTERPRISE_ROLE" and system.enterprise_stopped(account):
+        print("stopped    its devices cannot anchor until the role is granted again and "
+              f"`mrv chain reactivate {account}` runs")
+    return EXIT_OK
+
+
+def _reactivate(args: argparse.Namespace) -> int:
+    system, admin, account = _as_admin(args)
+    sent = system.reactivate_enterprise(admin, account)
+    print(f"reactivated {account}: its devices may anchor again (block {sent.block_number})")
     return EXIT_OK
 
 

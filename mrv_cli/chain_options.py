@@ -25,6 +25,8 @@ __all__ = ["add_chain_options", "add_sender_options", "open_chain", "open_system
 
 
 _EMBEDDED_DEFAULT = "default: the embedded chain, which lives only as long as this command"
+MAX_CONFIRMATIONS = 1_000
+MAX_RPC_RETRIES = 20
 
 
 def add_chain_options(parser: argparse.ArgumentParser, *, deployment: bool,
@@ -33,7 +35,11 @@ def add_chain_options(parser: argparse.ArgumentParser, *, deployment: bool,
                help=f"Ethereum JSON-RPC endpoint, e.g. http://127.0.0.1:8545 ({without_rpc})")
     add_option(parser, "--confirmations", "MRV_CONFIRMATIONS", type=int, default=1, metavar="N",
                help="blocks on top of a transaction, its own included, before it counts as "
-                    "final (default 1: QBFT and the embedded chain are final at once)")
+                    "final (default 1: QBFT and the embedded chain are final at once; "
+                    f"at most {MAX_CONFIRMATIONS:,})")
+    add_option(parser, "--rpc-retries", "MRV_RPC_RETRIES", type=int, default=5, metavar="N",
+               help="retries of a JSON-RPC request that failed to reach the node, with growing "
+                    f"pauses (default 5; 0 fails at once; at most {MAX_RPC_RETRIES})")
     if deployment:
         add_option(parser, "--deployment", "MRV_DEPLOYMENT", type=Path, metavar="FILE",
                    help="deployment file written by `mrv chain deploy`")
@@ -53,8 +59,20 @@ def add_sender_options(parser: argparse.ArgumentParser, flag: str, env: str, rol
 
 
 def open_chain(args: argparse.Namespace) -> Chain:
-    settings = ChainSettings(confirmations=args.confirmations)
-    return connect(args.rpc, evm_version=load_artifacts().evm_version(), settings=settings)
+    """The chain of ``--rpc`` (the embedded chain without it), after checking the chain options:
+    a :class:`ConfigError` names a value out of range before anything connects."""
+    if not 1 <= args.confirmations <= MAX_CONFIRMATIONS:
+        raise ConfigError(f"--confirmations must be within 1..{MAX_CONFIRMATIONS:,}, "
+                          f"got {args.confirmations}")
+    if not args.rpc and args.confirmations != 1:
+        raise ConfigError("the embedded chain mines one block per transaction and no other: "
+                          f"--confirmations must be 1 there, got {args.confirmations}")
+    if not 0 <= args.rpc_retries <= MAX_RPC_RETRIES:
+        raise ConfigError(f"--rpc-retries must be within 0..{MAX_RPC_RETRIES}, "
+                          f"got {args.rpc_retries}")
+    settings = ChainSettings(confirmations=args.confirmations, rpc_retries=args.rpc_retries)
+    return connect(args.rpc or None, evm_version=load_artifacts().evm_version(),
+                   settings=settings)
 
 
 def open_system(chain: Chain, deployment_file: Path | None) -> System:

@@ -1,11 +1,13 @@
-"""Compile contracts/ with the pinned solc and write reproducible artifacts to contracts/build/.
+"""Compile contracts/ with the pinned solc into reproducible artifacts (mrv_core/chain/contracts).
 
-    mrv contracts build                          # (re)write contracts/build/*.json
+    mrv contracts build                          # (re)write mrv_core/chain/contracts/*.json
     mrv contracts build --check                  # exit 1 when the committed ones are stale
     mrv contracts build --evm-version cancun --out /tmp/build-cancun
 
 (``python scripts/compile_contracts.py`` takes the same options.) Building needs a source
-checkout with ``make setup`` done; running TrustMRV never does, the artifacts are committed.
+checkout with ``make setup`` done; running TrustMRV never does: the artifacts are committed
+inside the ``mrv_core`` package (``mrv_core/chain/contracts/``), where they are loaded from, so
+an installed wheel carries them too.
 
 The compiler is solc-js (npm ``solc``, pinned in package.json) driven through its standard-JSON
 interface by ``scripts/solc_compile.mjs``; OpenZeppelin Contracts are imported from node_modules,
@@ -37,9 +39,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from mrv_core.chain.artifacts import PACKAGED_BUILD_DIR
+
 ROOT = Path(__file__).resolve().parent.parent  # the source checkout
 CONTRACTS_DIR = ROOT / "contracts"
-BUILD_DIR = CONTRACTS_DIR / "build"
+BUILD_DIR = PACKAGED_BUILD_DIR
 HELPER = ROOT / "scripts" / "solc_compile.mjs"
 SOLC_VERSION = "0.8.30+commit.73712a01"
 DEFAULT_EVM_VERSION = "paris"
@@ -79,11 +83,9 @@ def settings(evm_version: str = DEFAULT_EVM_VERSION) -> dict[str, Any]:
 
 
 def source_files() -> dict[str, Path]:
-    """Our Solidity sources by source unit name (``contracts/...``), build output excluded."""
+    """Our Solidity sources by source unit name (``contracts/...``)."""
     found = {}
     for path in sorted(CONTRACTS_DIR.rglob("*.sol")):
-        if BUILD_DIR in path.parents:
-            continue
         found[path.relative_to(ROOT).as_posix()] = path
     if not found:
         raise CompileError(f"no Solidity sources under {CONTRACTS_DIR}")
@@ -214,7 +216,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--evm-version", default=DEFAULT_EVM_VERSION, choices=EVM_VERSIONS,
                         help=f"target EVM version (default {DEFAULT_EVM_VERSION})")
     parser.add_argument("--out", type=Path, default=BUILD_DIR,
-                        help="artifact folder (default contracts/build)")
+                        help="artifact folder (default mrv_core/chain/contracts, where they are "
+                             "loaded from)")
     parser.add_argument("--check", action="store_true",
                         help="recompile and exit 1 if the artifacts in --out are stale")
 
@@ -224,7 +227,8 @@ def register(commands: Any) -> None:
     contracts = commands.add_parser("contracts", help="build the Solidity contracts",
                                     description="The consortium contracts' reproducible build.")
     sub = contracts.add_subparsers(dest="contracts_command", metavar="ACTION", required=True)
-    build = sub.add_parser("build", help="compile contracts/ into contracts/build/ (or --check)",
+    build = sub.add_parser("build", help="compile contracts/ into mrv_core/chain/contracts/ "
+                                         "(or --check)",
                            description=__doc__.split("\n\n")[0])
     add_arguments(build)
     build.set_defaults(handler=run)
@@ -237,6 +241,11 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
+    out: Path = args.out
+    if (out.exists() and not out.is_dir()) or any(p.exists() and not p.is_dir()
+                                                   for p in out.parents):
+        print(f"mrv: error: --out {out} is not a directory", file=sys.stderr)
+        return 2
     try:
         files = build_artifacts(args.evm_version)
     except CompileError as exc:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
+import sys
 import time
 from datetime import datetime
 from pathlib import Path
@@ -27,7 +28,7 @@ from accounting_rules.publishing import (
     publish,
     resolve,
 )
-from mrv_core import DeviceKey, SignedReading, build_batch
+from mrv_core import DeviceKey, SignedReading
 from mrv_core.chain import (
     ChainSettings,
     NodeSigner,
@@ -40,8 +41,14 @@ from mrv_core.chain import (
 from mrv_core.codec import format_address
 from mrv_core.errors import ConfigError
 
-from .dates import BEIJING, month_of, parse_instant
-from .flows import prepare_sample_device, print_outcomes, verify_files, write_bundles
+from .dates import BEIJING, month_of, parse_instant, parse_month
+from .flows import (
+    SAMPLE_FLAG_NOTE,
+    prepare_sample_device,
+    print_outcomes,
+    verify_files,
+    write_bundles,
+)
 from .options import EXIT_FAILED, EXIT_OK, add_option
 from .sample import SAMPLE_METERS, sample_readings
 
@@ -53,6 +60,7 @@ ACTIVITY_OF_QUANTITY = {"energy.active.import:Wh": "electricity.grid",
                         "heat:kJ": "heat.purchased"}
 ENTERPRISE_METHODOLOGY = "cn.machinery"
 FIRST_VERSIONS_FROM = parse_instant("2000-01-01")
+DEFAULT_OUT = Path("out/demo")  # the Makefile's OUT
 
 
 def register(commands: Any) -> None:
@@ -62,7 +70,7 @@ def register(commands: Any) -> None:
                     "sign and anchor a month of simulated readings (one batch a day), write and "
                     "verify their proof bundles, and compute the month's emissions both ways. "
                     "SAMPLE DATA on a chain that ends with the command.")
-    add_option(demo, "--out", "MRV_DEMO_OUT", type=Path, default=Path("out/demo"), metavar="DIR",
+    add_option(demo, "--out", "MRV_DEMO_OUT", type=Path, default=DEFAULT_OUT, metavar="DIR",
                help="directory for the bundles (replaced if it holds an earlier demo)")
     add_option(demo, "--month", "MRV_DEMO_MONTH", metavar="YYYY-MM",
                help="the month to simulate (default: the last complete month, Beijing time)")
@@ -78,16 +86,17 @@ def _step(text: str) -> None:
 def _demo(args: argparse.Namespace) -> int:
     out: Path = args.out
     if out.exists():
-        if not (out / "demo.json").is_file():
+        if not out.is_dir() or not (out / "demo.json").is_file():
             raise ConfigError(f"{out} exists and holds no earlier demo; choose another --out")
         shutil.rmtree(out)
     if not 15 <= args.interval <= 1440 or 1440 % args.interval:
         raise ConfigError("--interval must divide a day: 15, 20, 30, 60, ... 1440 minutes")
+    # Every argument is checked before any work: the embedded chain starts at the wall clock.
+    month_start, month_end = _month(args.month, int(time.time()))
     started = time.monotonic()
 
     chain = connect(None, evm_version=load_artifacts().evm_version(), settings=ChainSettings())
     now = int(chain.w3.eth.get_block("latest")["timestamp"])
-    month_start, month_end = _month(args.month, now)  # a bad --month fails before any work
 
     _step("1. embedded chain: deploy the consortium contracts")
     admin_account, enterprise_account, association_account = chain.unlocked_accounts()[:3]
@@ -128,11 +137,12 @@ def _demo(args: argparse.Namespace) -> int:
     days = [readings[i:i + per_day] for i in range(0, len(readings), per_day)]
     anchored = []
     for batch_seq, day in enumerate(days):
-        batch = build_batch(device.address, batch_seq, day)
+        batch = device.close_batch(batch_seq, day, system.domain)
         anchored.append((batch, system.anchor(device_tx, batch.header)))
-    receipt = chain.w3.eth.get_transaction_receipt(anchored[-1][1].transaction_hash)  # type: ignore[arg-type]
+    gas = [int(chain.w3.eth.get_transaction_receipt(anchor.transaction_hash)["gasUsed"])  # type: ignore[arg-type]
+           for _, anchor in anchored]
     print(f"  {len(anchored)} batches anchored (batchSeq 0..{len(anchored) - 1}), "
-          f"{receipt['gasUsed']:,} gas each")
+          f"{_gas_range(gas)} gas per anchor")
 
     _step(f"6. proof bundles in {out}/bundles/, verified offline and against the chain")
     chain_checked = []
@@ -142,6 +152,7 @@ def _demo(args: argparse.Namespace) -> int:
         chain_checked += [folder / f"batch-{batch.header.batch_seq}.json",
                           folder / "multiproof.json"]
     everything = sorted((out / "bundles").glob("day-*/*.json"))
+    print(f"  SAMPLE DATA signed for this chain: {SAMPLE_FLAG_NOTE}")
     print(f"  offline, all {len(everything):,} files:")
     failed = print_outcomes(verify_files(everything, None), as_json=False,
                             chain_checked=False, max_ok_lines=0)
@@ -160,35 +171,76 @@ def _demo(args: argparse.Namespace) -> int:
 
     (out / "demo.json").write_text(json.dumps({
         "note": "SAMPLE DATA from `mrv demo`, anchored on an embedded chain that no longer "
-                "exists: these bundles verify offline only",
+                "exists: these bundles verify offline only. They say \"sample\": false because "
+                "they are signed for that chain's domain; " + SAMPLE_FLAG_NOTE,
         "month": label, "deployment": deployment.to_json()}, indent=2) + "\n", encoding="utf-8")
     print(f"\ndone in {time.monotonic() - started:.1f} s; re-check offline any time: "
-          f"`mrv bundle verify {out}/bundles/day-*/*.json`")
+          f"`{mrv_command()} bundle verify {out}/bundles/day-*/*.json` (or `make demo-verify"
+          + ("`)" if out == DEFAULT_OUT else f" OUT={out}`)"))
     return EXIT_OK if failed == 0 and caught == 1 and agree and audited else EXIT_FAILED
 
 
+def mrv_command() -> str:
+    """How to call this ``mrv`` from a shell here: ``mrv`` when that is the one on PATH, else the
+    script beside this interpreter (``.venv/bin/mrv`` after ``make setup``), relative to the
+    working directory when it lies below it."""
+    script = Path(sys.executable).parent / "mrv"
+    if not script.is_file():
+        return "mrv"
+    on_path = shutil.which("mrv")
+    if on_path is not None and Path(on_path).resolve() == script.resolve():
+        return "mrv"
+    if script.is_relative_to(Path.cwd()):
+        return str(script.relative_to(Path.cwd()))
+    return str(script)
+
+
+def _gas_range(gas: list[int]) -> str:
+    """``"45,360"`` when every anchor cost the same, else ``"45,348-62,460"`` (min-max)."""
+    low, high = min(gas), max(gas)
+    return f"{low:,}" if low == high else f"{low:,}-{high:,}"
+
+
 def _month(text: str | None, now: int) -> tuple[int, int]:
+    """The month to simulate: complete at ``now``, and one the sample methodology has factors
+    for (see :func:`_first_month`). Raises :class:`ConfigError` naming the range."""
     if text is None:
         current = datetime.fromtimestamp(now, BEIJING)
         year, month = (current.year, current.month - 1) if current.month > 1 \
             else (current.year - 1, 12)
+        start, end = month_of(year, month)
     else:
         try:
-            year, month = (int(part) for part in text.split("-"))
-        except ValueError:
-            raise ConfigError(f"--month wants YYYY-MM, got {text!r}") from None
-    start, end = month_of(year, month)
+            start, end = parse_month(text)
+        except ConfigError as exc:
+            raise ConfigError(f"--month: {exc}") from None
+    first = _first_month()
+    if start < first:
+        raise ConfigError(f"--month {text}: the demo's methodology ({ENTERPRISE_METHODOLOGY} v1) "
+                          f"has factors for every meter from "
+                          f"{datetime.fromtimestamp(first, BEIJING):%Y-%m} on; choose a month "
+                          "from then to the last complete one")
     if end > now:
         raise ConfigError(f"--month {text} has not ended yet: choose a complete month")
     return start, end
 
 
+def _first_month() -> int:
+    """Start of the first month in which every activity of the demo has a factor row in
+    the first version of its methodology, and that version is in force."""
+    m = load_methodology(ENTERPRISE_METHODOLOGY, 1)
+    firsts = [min(row.valid_from for row in m.factors if row.source == source)
+              for source in ACTIVITY_OF_QUANTITY.values()]
+    return max(FIRST_VERSIONS_FROM, *firsts)
+
+
 def _publish_all(system: System, association: Transactor, now: int) -> None:
-    """First versions in force from 2000 (a first version may take any time); later versions
-    from a day after now, so the sample month still resolves to the earlier version."""
+    """First versions in force from 2000 (a first version may take any time); version N from
+    N - 1 days after now (the registry wants each later than the one before), so the sample
+    month still resolves to the first version."""
     for methodology_id, version in methodologies():
         m = load_methodology(methodology_id, version)
-        effective = FIRST_VERSIONS_FROM if version == 1 else now + 86_400
+        effective = FIRST_VERSIONS_FROM if version == 1 else now + 86_400 * (version - 1)
         published = publish(system, association, m, effective)
         when = datetime.fromtimestamp(effective, BEIJING).date().isoformat()
         print(f"  {m.id:<26} v{m.version}  from {when}  {published.address}  "

@@ -17,6 +17,7 @@ from mrv_core import (
     Batch,
     BatchFile,
     Domain,
+    ProofBundle,
     VerificationError,
     VerifiedBatchFile,
     bundle_for_readings,
@@ -24,15 +25,25 @@ from mrv_core import (
 )
 from mrv_core.chain import KeySigner, System, Transactor, verify_on_chain
 from mrv_core.codec import format_address, format_hex
-from mrv_core.errors import ConfigError
+from mrv_core.errors import ConfigError, InvalidBatchHeader
 from mrv_core.hashing import keccak256
 from mrv_core.keys import DeviceKey
 
-__all__ = ["SAMPLE_SITE", "VerifyOutcome", "anchor_batch_as_sample_enterprise",
-           "prepare_sample_device", "print_outcomes", "verify_files", "write_bundles"]
+__all__ = ["SAMPLE_FLAG_NOTE", "SAMPLE_SITE", "UNSIGNED_HEADER_NOTE", "VerifyOutcome",
+           "anchor_batch_as_sample_enterprise", "prepare_sample_device", "print_outcomes",
+           "verify_files", "write_bundles"]
 
 #: The site the sample device is registered at: keccak256 of its path prefix.
 SAMPLE_SITE = keccak256(b"demo-co/wuxi-plant")
+#: What a verified version 1 document does not prove (printed, and listed in ``--json``).
+UNSIGNED_HEADER_NOTE = ("unsigned-header: a version 1 document; nothing signed covers its "
+                        "batchSeq, leafCount and time span offline (check them with --rpc)")
+#: The same, once the chain steps compared the header with the anchoring event.
+UNSIGNED_HEADER_CHAIN_NOTE = ("unsigned-header: a version 1 document; its header was checked "
+                              "against the chain's BatchAnchored event instead")
+#: What the documents' ``"sample"`` flag means, wherever a command prints sample data.
+SAMPLE_FLAG_NOTE = ('"sample": true marks the offline SAMPLE domain (chainId 0) only; simulated '
+                    'readings signed for a chain say "sample": false')
 #: Anchors a funded sample device can pay for (on chains that charge gas).
 _ANCHORS_TO_FUND = 50
 _ANCHOR_GAS = 60_000
@@ -59,7 +70,7 @@ def prepare_sample_device(system: System, enterprise: Transactor,
     status = system.device_status(device.address)
     if status == "unregistered":
         metadata = keccak256(json.dumps({"kind": "sample device", "meters": 4}).encode())
-        system.register_device(enterprise, device.address, SAMPLE_SITE, metadata)
+        system.register_device(enterprise, device, SAMPLE_SITE, metadata)
     elif status != "active":
         raise ConfigError(f"sample device {address} is {status} on this chain; use another key")
     _fund_gas(system, enterprise, address)
@@ -79,7 +90,11 @@ def _fund_gas(system: System, funder: Transactor, address: str) -> None:
 
 
 def write_bundles(out: Path, batch: Batch, domain: Domain, anchor: AnchorRef | None) -> int:
-    """One bundle per reading, a multiproof bundle of all (if several) and the batch file."""
+    """One bundle per reading, a multiproof bundle of all (if several) and the batch file, all
+    version 2: ``batch`` must carry its header signature (:meth:`DeviceKey.close_batch`)."""
+    if batch.header_signature is None:
+        raise InvalidBatchHeader("the batch header is unsigned: close the batch with "
+                                 "DeviceKey.close_batch so the documents are version 2")
     out.mkdir(parents=True, exist_ok=True)
     BatchFile.of(batch, domain, anchor).write(out / f"batch-{batch.header.batch_seq}.json")
     count = len(batch.readings)
@@ -111,14 +126,20 @@ def verify_files(paths: Sequence[Path], system: System | None) -> list[VerifyOut
             outcomes.append(VerifyOutcome(path, False, {"step": exc.step, "detail": exc.detail}))
             continue
         if isinstance(verified, VerifiedBatchFile):
-            header, sample, readings = verified.batch_file.batch, verified.batch_file.sample, None
+            document: ProofBundle | BatchFile = verified.batch_file
+            readings = None
         else:
-            bundle = verified.bundle
-            header, sample, readings = bundle.batch, bundle.sample, len(bundle.readings)
+            document = verified.bundle
+            readings = len(verified.bundle.readings)
+        header = document.batch
         outcomes.append(VerifyOutcome(path, True, {
-            "kind": "batch" if readings is None else "bundle", "readings": readings,
-            "leafCount": header.leaf_count, "device": format_address(header.device),
-            "batchSeq": header.batch_seq, "root": format_hex(header.root), "sample": sample,
+            "kind": "batch" if readings is None else "bundle", "format": document.format,
+            "readings": readings, "leafCount": header.leaf_count,
+            "device": format_address(header.device), "batchSeq": header.batch_seq,
+            "root": format_hex(header.root), "sample": document.sample,
+            "headerSigned": verified.header_signed,
+            "notes": [] if verified.header_signed else [
+                UNSIGNED_HEADER_NOTE if system is None else UNSIGNED_HEADER_CHAIN_NOTE],
             "chainChecked": system is not None}))
     return outcomes
 
@@ -140,17 +161,27 @@ def print_outcomes(outcomes: Sequence[VerifyOutcome], *, as_json: bool,
         if not outcome.ok:
             print(f"FAIL  {outcome.path}: step '{f['step']}' failed: {f['detail']}")
             continue
-        note = "  SAMPLE (offline domain)" if f["sample"] else ""
+        note = "  SAMPLE (offline domain, never valid on a chain)" if f["sample"] else ""
         what = (f"batch file, all {f['leafCount']} leaves" if f["kind"] == "batch"
                 else f"{f['readings']} reading(s)")
         print(f"OK    {outcome.path}: {what} of {f['device']} in batch #{f['batchSeq']}, "
               f"root {f['root']}{note}")
+        for text in f["notes"]:
+            print(f"      note: {text}")
     failed = sum(not o.ok for o in outcomes)
     if not as_json and max_ok_lines is not None and shown_ok > max_ok_lines:
-        print(f"...   and {shown_ok - max_ok_lines} more OK")
+        hidden = shown_ok - max_ok_lines
+        print(f"...   and {hidden} more OK" if max_ok_lines
+              else f"OK    {hidden} file(s), not listed one by one")
+    unsigned = sum(o.ok and not o.fields["headerSigned"] for o in outcomes)
+    if not as_json and unsigned:
+        print(f"NOTE  {unsigned} verified file(s) unsigned-header (version 1): their batchSeq, "
+              "leafCount and time span are not authenticated offline"
+              + (" (the chain vouched for them)" if chain_checked else ""))
     if not as_json:
         scope = ("offline and against the chain" if chain_checked
-                 else "offline: signatures, leaves, proofs and roots; chain not checked")
+                 else "offline: header and reading signatures, leaves, proofs and roots; chain "
+                      "not checked")
         print(f"{len(outcomes) - failed} of {len(outcomes)} file(s) verified"
               + (f", {failed} FAILED" if failed else "") + f" ({scope})")
     return failed

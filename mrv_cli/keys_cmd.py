@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 from typing import Any
 
 from mrv_core.codec import format_address
+from mrv_core.errors import KeyFileError
 from mrv_core.keys import (
     LIGHT_SCRYPT_N,
     PASSWORD_ENV,
     STANDARD_SCRYPT_N,
     DeviceKey,
     keystore_address,
+    keystore_crypto,
     read_keystore,
     read_password,
+    whole_file_password,
 )
 
 from .options import EXIT_OK, add_option
@@ -50,13 +54,35 @@ def register(commands: Any) -> None:
 def add_password_file_option(parser: argparse.ArgumentParser, flag: str = "--password-file",
                              env: str = "MRV_KEY_PASSWORD_FILE") -> None:
     add_option(parser, flag, env, type=Path, metavar="FILE",
-               help=f"read the key password from the first line of FILE (else {PASSWORD_ENV}, "
-                    "else a prompt)")
+               help=f"read the key password from the first line of FILE, as geth does "
+                    f"({PASSWORD_ENV} wins; else a prompt). Passwords are used as raw UTF-8, "
+                    "not Unicode-normalised")
 
 
 def load_key(path: Path, password_file: Path | None) -> DeviceKey:
-    """Unlock the key file at ``path`` with the password from the usual sources."""
-    return DeviceKey.load(path, read_password(password_file=password_file))
+    """Unlock the key file at ``path`` with the password from the usual sources.
+
+    When the password file's first line does not open the key but the whole file does (a key
+    made by an earlier mrv from a multi-line password file), the :class:`KeyFileError` says so
+    and how to migrate (docs/keys.md)."""
+    password = read_password(password_file=password_file)
+    try:
+        return DeviceKey.load(path, password)
+    except KeyFileError:
+        if password_file is None or os.environ.get(PASSWORD_ENV):
+            raise
+        whole = whole_file_password(password_file)
+        if whole is None:
+            raise
+        try:
+            DeviceKey.load(path, whole)
+        except KeyFileError:
+            raise KeyFileError(f"{path}: cannot decrypt with the first line of "
+                               f"{password_file}; wrong password?") from None
+    raise KeyFileError(
+        f"{path} opens with the whole of {password_file}, not with its first line, which is "
+        "all mrv (like geth) now reads: the key was made from a multi-line password file by "
+        "an earlier mrv; re-encrypt it with a one-line password (docs/keys.md, migration)")
 
 
 def _new(args: argparse.Namespace) -> int:
@@ -73,12 +99,18 @@ def _new(args: argparse.Namespace) -> int:
 
 def _show(args: argparse.Namespace) -> int:
     address = keystore_address(args.file)
-    crypto = read_keystore(args.file).get("crypto")
-    kdf = crypto.get("kdf", "?") if isinstance(crypto, dict) else "?"
-    print(f"address {format_address(address)}")
+    kdf = keystore_crypto(read_keystore(args.file)).get("kdf", "?")
+    if address is None and not args.check:
+        print("address not in the file (as Foundry writes them): --check derives it from the key")
+    elif address is not None:
+        print(f"address {format_address(address)}")
     print(f"file    {args.file}")
     print(f"kdf     {kdf}")
     if args.check:
-        load_key(args.file, args.password_file)
-        print("check   password opens the key; it matches the address")
+        key = load_key(args.file, args.password_file)
+        if address is None:
+            print(f"address {format_address(key.address)} (derived: the file declares none)")
+            print("check   password opens the key")
+        else:
+            print("check   password opens the key; it matches the address")
     return EXIT_OK

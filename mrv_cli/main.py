@@ -1,7 +1,8 @@
 """``mrv``: the one command of TrustMRV, composition root of every part.
 
 Exit codes: 0 success; 1 verification failed (at least one bundle did not verify); 2 usage or
-input error (bad arguments, missing file, wrong password, unusable configuration); 130
+input error (bad arguments, missing file, a path that cannot be read or written as asked, wrong
+password, unusable configuration); 130
 interrupted (Ctrl-C); 141 the reader of the output went away (``mrv ... | head``).
 Every option can also come from the ``MRV_*`` environment variable named in its help.
 """
@@ -67,6 +68,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         # stdout from raising again at exit.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_BROKEN_PIPE
+    except OSError as exc:
+        # A path given on the command line that cannot be used as asked (a directory where a
+        # file belongs, a file where a directory belongs, no permission, a full disk): input.
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"mrv: error: {where}{exc.strerror or exc}", file=sys.stderr)
+        return EXIT_USAGE
     return code
 
 

@@ -1,9 +1,13 @@
-"""Offline sample data: plausible signed readings of a few simulated meters, in one batch.
+"""Sample data: plausible signed readings of a few simulated meters.
 
-Clearly marked as sample data: everything is signed under ``SAMPLE_DOMAIN`` (chain id 0, zero
-verifying contract), which no chain can have, and every bundle says ``"sample": true``. Values
-follow simple load profiles (a 15-minute interval, a working-day shape); salts are always fresh
-random bytes, a seed only makes the values reproducible.
+Offline, everything is signed under ``SAMPLE_DOMAIN`` (chain id 0, zero verifying contract),
+which no chain can have, and every bundle says ``"sample": true``. Signed for a chain (``mrv
+bundle sample --rpc``, ``mrv demo``) the readings use that chain's domain and the bundles say
+``"sample": false``: the flag marks the offline domain only, and the commands say so where they
+print sample data. Values follow simple load profiles (a 15-minute interval, a working-day
+shape); salts are always fresh from the OS CSPRNG (:func:`mrv_core.new_salt`), a seed only makes
+the values reproducible. The caller closes the readings into a batch whose header the device
+signs (:meth:`mrv_core.keys.DeviceKey.close_batch`), so the documents written are version 2.
 """
 
 from __future__ import annotations

@@ -3,7 +3,8 @@
 Per device, ``batch_seq`` runs 0, 1, 2, ... without gaps (the AnchorRegistry enforces it), so a
 dropped or replayed batch is visible. ``leaf_count`` is committed beside the root: two different
 leaf lists can never share a (root, count) pair. ``from_timestamp``/``to_timestamp`` bound the
-measurement times of the readings inside.
+measurement times of the readings inside. The device signs the header as the EIP-712 struct
+``Batch`` (:func:`mrv_core.eip712.batch_digest`), so it is authenticated offline as well.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from dataclasses import dataclass
 
 from .codec import UINT64_MAX, format_address
 from .eip712 import leaf_hash
-from .errors import InvalidReading
+from .errors import InvalidBatchHeader, InvalidReading
 from .merkle import MerkleTree
 from .reading import SignedReading
 
@@ -36,9 +37,9 @@ class BatchHeader:
 
     def __post_init__(self) -> None:
         if type(self.device) is not bytes or len(self.device) != 20:
-            raise InvalidReading("batch device must be 20 bytes")
+            raise InvalidBatchHeader(f"batch device must be 20 bytes, got {self.device!r:.60}")
         if type(self.root) is not bytes or len(self.root) != 32:
-            raise InvalidReading("batch root must be 32 bytes")
+            raise InvalidBatchHeader(f"batch root must be 32 bytes, got {self.root!r:.80}")
         for name, value, low, high in (
             ("batchSeq", self.batch_seq, 0, UINT64_MAX),
             ("leafCount", self.leaf_count, 1, LEAF_COUNT_MAX),
@@ -46,9 +47,9 @@ class BatchHeader:
             ("toTimestamp", self.to_timestamp, 0, UINT64_MAX),
         ):
             if type(value) is not int or not low <= value <= high:
-                raise InvalidReading(f"batch {name} = {value!r} outside [{low}, {high}]")
+                raise InvalidBatchHeader(f"batch {name} = {value!r} outside [{low}, {high}]")
         if self.from_timestamp > self.to_timestamp:
-            raise InvalidReading(
+            raise InvalidBatchHeader(
                 f"batch fromTimestamp {self.from_timestamp} > toTimestamp {self.to_timestamp}"
             )
 
@@ -60,11 +61,20 @@ class BatchHeader:
 
 @dataclass(frozen=True)
 class Batch:
-    """A closed batch: its header, the signed readings in batch order, and their tree."""
+    """A closed batch: its header, the signed readings in batch order, their tree, and the
+    device's EIP-712 signature over the header (65 bytes r||s||v; ``None`` until signed, see
+    :meth:`mrv_core.keys.DeviceKey.close_batch`). Documents written from an unsigned batch are
+    the legacy version 1 formats, whose header nothing authenticates offline."""
 
     header: BatchHeader
     readings: tuple[SignedReading, ...]
     tree: MerkleTree
+    header_signature: bytes | None = None
+
+    def __post_init__(self) -> None:
+        signature = self.header_signature
+        if signature is not None and (type(signature) is not bytes or len(signature) != 65):
+            raise InvalidBatchHeader(f"header signature must be 65 bytes, got {signature!r:.40}")
 
 
 def build_batch(device: bytes, batch_seq: int, readings: Sequence[SignedReading]) -> Batch:

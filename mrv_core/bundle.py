@@ -1,4 +1,4 @@
-"""Proof bundles (``trustmrv-proof/1``) and batch files (``trustmrv-batch/1``).
+"""Proof bundles (``trustmrv-proof/2``) and batch files (``trustmrv-batch/2``).
 
 A proof bundle is self-contained: with it (and, for the chain steps, a JSON-RPC endpoint) anyone
 can check that readings were signed by a device and belong to a batch whose root is anchored. It
@@ -9,6 +9,12 @@ the multiproof's leaf order).
 
 A batch file lists every leaf of one batch in batch order, so the root can be rebuilt without
 disclosing any reading (leaves are salted hashes).
+
+Version 2 adds the device's EIP-712 signature over the batch header (``batch.signature``), so
+``batchSeq``, ``leafCount`` and the time span are authenticated offline. Version 1 documents
+(``trustmrv-proof/1``, ``trustmrv-batch/1``, no header signature) still parse; they have
+``header_signature`` ``None`` and the verifier reports them as unsigned-header. Writers emit
+version 1 only for a batch that was never signed.
 
 Parsing is strict (``docs/schemas/`` holds the JSON Schema of both documents): bounded size and
 counts, no unknown or duplicate fields, exact hex lengths, canonical integers. The types it
@@ -22,13 +28,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ._internal.strict_json import expect_object, loads_strict
 from .batch import Batch, BatchHeader
 from .codec import UINT64_MAX, UINT256_MAX, format_address, format_hex, parse_address, parse_hex
 from .codec import parse_int as _parse_int
 from .eip712 import Domain
 from .errors import FormatError
 from .reading import SignedReading
+from .strict_json import expect_object, loads_strict
 from .wire import (
     decode_batch_header,
     decode_domain,
@@ -41,7 +47,9 @@ from .wire import (
 
 __all__ = [
     "BATCH_FORMAT",
+    "BATCH_FORMAT_V1",
     "BUNDLE_FORMAT",
+    "BUNDLE_FORMAT_V1",
     "LIMITS",
     "AnchorRef",
     "BatchFile",
@@ -52,8 +60,11 @@ __all__ = [
     "read_document",
 ]
 
-BUNDLE_FORMAT = "trustmrv-proof/1"
-BATCH_FORMAT = "trustmrv-batch/1"
+BUNDLE_FORMAT = "trustmrv-proof/2"
+BATCH_FORMAT = "trustmrv-batch/2"
+#: The version 1 formats: no header signature. Still read and verified (as unsigned-header).
+BUNDLE_FORMAT_V1 = "trustmrv-proof/1"
+BATCH_FORMAT_V1 = "trustmrv-batch/1"
 
 
 @dataclass(frozen=True)
@@ -100,18 +111,26 @@ class MultiProofNodes:
 
 @dataclass(frozen=True)
 class ProofBundle:
-    """A parsed ``trustmrv-proof/1`` document."""
+    """A parsed proof bundle: ``trustmrv-proof/2`` when ``header_signature`` (the device's
+    65-byte signature over ``batch``) is present, the legacy ``trustmrv-proof/1`` when it is
+    ``None``."""
 
     domain: Domain
     anchor: AnchorRef | None
     batch: BatchHeader
     readings: tuple[SignedReading, ...]
     proof: SingleProof | MultiProofNodes
+    header_signature: bytes | None = None
 
     @property
     def sample(self) -> bool:
         """True when signed under the offline sample domain (not verifiable against any chain)."""
         return self.domain.is_sample
+
+    @property
+    def format(self) -> str:
+        """The format string this bundle is written as."""
+        return BUNDLE_FORMAT_V1 if self.header_signature is None else BUNDLE_FORMAT
 
     # -- writing ---------------------------------------------------------------------------------
 
@@ -126,11 +145,11 @@ class ProofBundle:
                 "proofFlags": list(self.proof.proof_flags),
             }
         return {
-            "format": BUNDLE_FORMAT,
+            "format": self.format,
             "sample": self.sample,
             "domain": encode_domain(self.domain),
             "anchor": None if self.anchor is None else _encode_anchor(self.anchor),
-            "batch": encode_batch_header(self.batch),
+            "batch": encode_batch_header(self.batch, self.header_signature),
             "readings": [encode_signed_reading(r) for r in self.readings],
             "proof": proof,
         }
@@ -153,52 +172,64 @@ class ProofBundle:
 
     @classmethod
     def from_json(cls, doc: object) -> ProofBundle:
-        o, domain, anchor, batch = _decode_envelope(doc, BUNDLE_FORMAT, ("readings", "proof"))
+        o, domain, anchor, (batch, signature) = _decode_envelope(
+            doc, (BUNDLE_FORMAT, BUNDLE_FORMAT_V1), ("readings", "proof"))
         raw_readings = _expect_list(o["readings"], "$.readings", 1, LIMITS.readings_per_bundle)
         readings = tuple(decode_signed_reading(r, f"$.readings[{i}]")
                          for i, r in enumerate(raw_readings))
         proof = _decode_proof(o["proof"], "$.proof", len(readings))
-        return cls(domain=domain, anchor=anchor, batch=batch, readings=readings, proof=proof)
+        return cls(domain=domain, anchor=anchor, batch=batch, readings=readings, proof=proof,
+                   header_signature=signature)
 
 
 def bundle_for_readings(batch: Batch, domain: Domain, positions: list[int],
                         anchor: AnchorRef | None = None) -> ProofBundle:
-    """A bundle proving the readings at ``positions`` (indices into ``batch.readings``)."""
+    """A bundle proving the readings at ``positions`` (indices into ``batch.readings``); version
+    2 when the batch's header is signed."""
     if len(positions) == 1:
         (position,) = positions
         return ProofBundle(domain=domain, anchor=anchor, batch=batch.header,
                            readings=(batch.readings[position],),
-                           proof=SingleProof(tuple(batch.tree.proof(position))))
+                           proof=SingleProof(tuple(batch.tree.proof(position))),
+                           header_signature=batch.header_signature)
     multi, order = batch.tree.multiproof(positions)
     return ProofBundle(domain=domain, anchor=anchor, batch=batch.header,
                        readings=tuple(batch.readings[i] for i in order),
-                       proof=MultiProofNodes(multi.proof, multi.proof_flags))
+                       proof=MultiProofNodes(multi.proof, multi.proof_flags),
+                       header_signature=batch.header_signature)
 
 
 @dataclass(frozen=True)
 class BatchFile:
-    """A parsed ``trustmrv-batch/1`` document: a batch header and all its leaves in order."""
+    """A parsed batch file: a batch header and all its leaves in order; ``trustmrv-batch/2``
+    with the device's header signature, the legacy ``trustmrv-batch/1`` without."""
 
     domain: Domain
     anchor: AnchorRef | None
     batch: BatchHeader
     leaves: tuple[bytes, ...]
+    header_signature: bytes | None = None
 
     @property
     def sample(self) -> bool:
         return self.domain.is_sample
 
+    @property
+    def format(self) -> str:
+        return BATCH_FORMAT_V1 if self.header_signature is None else BATCH_FORMAT
+
     @classmethod
     def of(cls, batch: Batch, domain: Domain, anchor: AnchorRef | None = None) -> BatchFile:
-        return cls(domain=domain, anchor=anchor, batch=batch.header, leaves=batch.tree.leaves)
+        return cls(domain=domain, anchor=anchor, batch=batch.header, leaves=batch.tree.leaves,
+                   header_signature=batch.header_signature)
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "format": BATCH_FORMAT,
+            "format": self.format,
             "sample": self.domain.is_sample,
             "domain": encode_domain(self.domain),
             "anchor": None if self.anchor is None else _encode_anchor(self.anchor),
-            "batch": encode_batch_header(self.batch),
+            "batch": encode_batch_header(self.batch, self.header_signature),
             "leaves": [format_hex(leaf) for leaf in self.leaves],
         }
 
@@ -212,17 +243,19 @@ class BatchFile:
 
     @classmethod
     def from_json(cls, doc: object) -> BatchFile:
-        o, domain, anchor, batch = _decode_envelope(doc, BATCH_FORMAT, ("leaves",))
+        o, domain, anchor, (batch, signature) = _decode_envelope(
+            doc, (BATCH_FORMAT, BATCH_FORMAT_V1), ("leaves",))
         raw = _expect_list(o["leaves"], "$.leaves", 1, LIMITS.leaves_per_batch_file)
         leaves = tuple(_hex32(v, f"$.leaves[{i}]") for i, v in enumerate(raw))
-        return cls(domain=domain, anchor=anchor, batch=batch, leaves=leaves)
+        return cls(domain=domain, anchor=anchor, batch=batch, leaves=leaves,
+                   header_signature=signature)
 
 
 def read_document(path: Path) -> ProofBundle | BatchFile:
     """Read a bundle or a batch file, whichever ``path`` holds (by its ``format`` field)."""
     data = _read_limited(path, LIMITS.batch_file_bytes)
     doc = loads_strict(data, max_bytes=LIMITS.batch_file_bytes)
-    if isinstance(doc, dict) and doc.get("format") == BATCH_FORMAT:
+    if isinstance(doc, dict) and doc.get("format") in (BATCH_FORMAT, BATCH_FORMAT_V1):
         return BatchFile.from_json(doc)
     if len(data) > LIMITS.bundle_bytes:
         raise FormatError("$", f"document is {len(data)} bytes, bundle limit {LIMITS.bundle_bytes}")
@@ -231,12 +264,15 @@ def read_document(path: Path) -> ProofBundle | BatchFile:
 
 # -- pieces -------------------------------------------------------------------------------------
 
-def _decode_envelope(doc: object, format_: str, body_fields: tuple[str, ...]
-                     ) -> tuple[dict[str, Any], Domain, AnchorRef | None, BatchHeader]:
-    """The fields every document shares: format, sample flag, domain, anchor, batch header."""
+def _decode_envelope(doc: object, formats: tuple[str, str], body_fields: tuple[str, ...]
+                     ) -> tuple[dict[str, Any], Domain, AnchorRef | None,
+                                tuple[BatchHeader, bytes | None]]:
+    """The fields every document shares: format (``formats``: the current version, then the
+    legacy one), sample flag, domain, anchor, batch header and its signature (version 2)."""
     o = expect_object(doc, "$", ("format", "sample", "domain", "anchor", "batch", *body_fields))
-    if o["format"] != format_:
-        raise FormatError("$.format", f"expected {format_!r}, got {o['format']!r}")
+    if o["format"] not in formats:
+        raise FormatError("$.format", f"expected {formats[0]!r} (or the legacy {formats[1]!r}), "
+                                      f"got {o['format']!r:.80}")
     domain = decode_domain(o["domain"], "$.domain")
     if not isinstance(o["sample"], bool):
         raise FormatError("$.sample", "expected true or false")
@@ -245,7 +281,8 @@ def _decode_envelope(doc: object, format_: str, body_fields: tuple[str, ...]
                                       "sample domain (chainId 0, zero verifyingContract) is a "
                                       "sample")
     anchor = None if o["anchor"] is None else _decode_anchor(o["anchor"], "$.anchor")
-    return o, domain, anchor, decode_batch_header(o["batch"], "$.batch")
+    signed = o["format"] == formats[0]
+    return o, domain, anchor, decode_batch_header(o["batch"], "$.batch", signed=signed)
 
 
 _ANCHOR_FIELDS = ("chainId", "anchorRegistry", "deviceRegistry", "transactionHash", "blockNumber")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from .errors import InvalidAddress, InvalidHex, InvalidReading
+from .errors import InvalidAddress, InvalidHex, InvalidInteger
 from .hashing import keccak256
 
 __all__ = [
@@ -95,14 +95,14 @@ def parse_int(text: object, low: int, high: int, *, field: str = "value") -> int
     Canonical means no sign on zero or positives, no leading zeros, no whitespace, no ``_``.
     """
     if not isinstance(text, str):
-        raise InvalidReading(
+        raise InvalidInteger(
             f"{field}: expected a base-10 integer string, got {type(text).__name__}"
         )
     if len(text) > _MAX_INT_DIGITS or _INT_RE.match(text) is None:
-        raise InvalidReading(f"{field}: not a canonical base-10 integer: {text[:90]!r}")
+        raise InvalidInteger(f"{field}: not a canonical base-10 integer: {text[:90]!r}")
     value = int(text)
     if not low <= value <= high:
-        raise InvalidReading(f"{field}: {value} outside [{low}, {high}]")
+        raise InvalidInteger(f"{field}: {value} outside [{low}, {high}]")
     return value
 
 

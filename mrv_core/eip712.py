@@ -1,4 +1,5 @@
-"""EIP-712 hashing of readings: type hash, domain separator, struct hash, digest and Merkle leaf.
+"""EIP-712 hashing of readings and batch headers: type hashes, domain separator, struct hashes,
+digests, the Merkle leaf, and the JSON documents wallets sign.
 
 Every field of ``Reading`` is a static ABI type, so its EIP-712 encoding is eight 32-byte words
 (the type hash, then one word per field) that this module packs by hand: one ``join`` and one
@@ -10,20 +11,30 @@ The domain is ``EIP712Domain(string name,string version,uint256 chainId,address
 verifyingContract)`` with name ``TrustMRV`` and version ``1``; ``verifyingContract`` is the
 AnchorRegistry. Offline samples use :data:`SAMPLE_DOMAIN` (chain id 0, zero address), a domain no
 EIP-155 chain can have, so a sample signature can never pass for a signature on a real chain.
+
+The device also signs each batch header, the struct ``Batch(address device,uint64 batchSeq,
+bytes32 root,uint32 leafCount,uint64 fromTimestamp,uint64 toTimestamp)``, under the same domain
+(:func:`batch_digest`): seven static words, packed the same way.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 from .codec import UINT256_MAX, format_address
-from .errors import InvalidReading
+from .errors import InvalidDomain
 from .hashing import keccak256, keccak_256
 from .quantities import QUANTITIES
 from .reading import Reading
 
+if TYPE_CHECKING:  # batch.py imports this module for leaf_hash; headers are read by attribute
+    from .batch import BatchHeader
+
 __all__ = [
+    "BATCH_TYPE",
+    "BATCH_TYPEHASH",
     "DOMAIN_NAME",
     "DOMAIN_TYPEHASH",
     "DOMAIN_VERSION",
@@ -31,6 +42,10 @@ __all__ = [
     "READING_TYPEHASH",
     "SAMPLE_DOMAIN",
     "Domain",
+    "batch_digest",
+    "batch_struct_hash",
+    "batch_typed_data",
+    "encode_batch_struct",
     "encode_struct",
     "leaf_from_struct_hash",
     "leaf_hash",
@@ -46,8 +61,13 @@ READING_TYPE = (
     "Reading(address device,bytes32 meter,uint64 seq,uint64 timestamp,bytes32 quantity,"
     "int256 value,bytes32 salt)"
 )
+BATCH_TYPE = (
+    "Batch(address device,uint64 batchSeq,bytes32 root,uint32 leafCount,uint64 fromTimestamp,"
+    "uint64 toTimestamp)"
+)
 DOMAIN_TYPEHASH = keccak256(DOMAIN_TYPE.encode("ascii"))
 READING_TYPEHASH = keccak256(READING_TYPE.encode("ascii"))
+BATCH_TYPEHASH = keccak256(BATCH_TYPE.encode("ascii"))
 
 _PAD12 = bytes(12)
 _QUANTITY_WORD = {code: q.code_bytes for code, q in QUANTITIES.items()}
@@ -63,9 +83,9 @@ class Domain:
 
     def __post_init__(self) -> None:
         if type(self.chain_id) is not int or not 0 <= self.chain_id <= UINT256_MAX:
-            raise InvalidReading(f"domain chainId must be a uint256, got {self.chain_id!r}")
+            raise InvalidDomain(f"domain chainId must be a uint256, got {self.chain_id!r}")
         if type(self.verifying_contract) is not bytes or len(self.verifying_contract) != 20:
-            raise InvalidReading("domain verifyingContract must be 20 bytes")
+            raise InvalidDomain("domain verifyingContract must be 20 bytes")
 
     @property
     def name(self) -> str:
@@ -138,41 +158,96 @@ def leaf_hash(reading: Reading) -> bytes:
     return keccak_256(keccak_256(encode_struct(reading)).digest()).digest()
 
 
-def typed_data(reading: Reading, domain: Domain) -> dict[str, object]:
-    """The reading as an EIP-712 JSON document (``eth_signTypedData_v4`` shape), for wallets,
-    ethers and other standard tools."""
+def encode_batch_struct(header: BatchHeader) -> bytes:
+    """The 224-byte EIP-712 ``typeHash || encodeData(header)`` of a ``Batch`` struct."""
+    return b"".join((
+        BATCH_TYPEHASH,
+        _PAD12,
+        header.device,
+        header.batch_seq.to_bytes(32, "big"),
+        header.root,
+        header.leaf_count.to_bytes(32, "big"),
+        header.from_timestamp.to_bytes(32, "big"),
+        header.to_timestamp.to_bytes(32, "big"),
+    ))
+
+
+def batch_struct_hash(header: BatchHeader) -> bytes:
+    """EIP-712 ``hashStruct(header)`` of the ``Batch`` struct."""
+    return keccak_256(encode_batch_struct(header)).digest()
+
+
+def batch_digest(header: BatchHeader, domain: Domain) -> bytes:
+    """The digest a device signs over its batch header, under the readings' domain:
+    ``keccak256(0x1901 || domainSeparator || hashStruct(Batch))``."""
+    return keccak_256(_EIP191_PREFIX + domain.separator + batch_struct_hash(header)).digest()
+
+
+_DOMAIN_FIELDS = [
+    {"name": "name", "type": "string"},
+    {"name": "version", "type": "string"},
+    {"name": "chainId", "type": "uint256"},
+    {"name": "verifyingContract", "type": "address"},
+]
+
+
+def _typed_document(primary: str, fields: list[dict[str, str]], domain: Domain,
+                    message: dict[str, str]) -> dict[str, object]:
     return {
-        "types": {
-            "EIP712Domain": [
-                {"name": "name", "type": "string"},
-                {"name": "version", "type": "string"},
-                {"name": "chainId", "type": "uint256"},
-                {"name": "verifyingContract", "type": "address"},
-            ],
-            "Reading": [
-                {"name": "device", "type": "address"},
-                {"name": "meter", "type": "bytes32"},
-                {"name": "seq", "type": "uint64"},
-                {"name": "timestamp", "type": "uint64"},
-                {"name": "quantity", "type": "bytes32"},
-                {"name": "value", "type": "int256"},
-                {"name": "salt", "type": "bytes32"},
-            ],
-        },
-        "primaryType": "Reading",
+        "types": {"EIP712Domain": _DOMAIN_FIELDS, primary: fields},
+        "primaryType": primary,
         "domain": {
             "name": DOMAIN_NAME,
             "version": DOMAIN_VERSION,
-            "chainId": domain.chain_id,
+            "chainId": str(domain.chain_id),
             "verifyingContract": format_address(domain.verifying_contract),
         },
-        "message": {
-            "device": format_address(reading.device),
-            "meter": "0x" + reading.meter.hex(),
-            "seq": reading.seq,
-            "timestamp": reading.timestamp,
-            "quantity": "0x" + _QUANTITY_WORD[reading.quantity].hex(),
-            "value": reading.value,
-            "salt": "0x" + reading.salt.hex(),
-        },
+        "message": message,
     }
+
+
+def typed_data(reading: Reading, domain: Domain) -> dict[str, object]:
+    """The reading as an EIP-712 JSON document in the ``eth_signTypedData_v4`` shape, ready for
+    wallets, nodes, ethers and eth-account.
+
+    Every integer (``seq``, ``timestamp``, ``value``, ``chainId``) is a base-10 **string**: a
+    JSON number would be refused by nodes for a large or negative ``int256`` and rounded above
+    2^53 by JavaScript, changing the digest. Bytes are ``0x`` hex, addresses EIP-55.
+    """
+    return _typed_document("Reading", [
+        {"name": "device", "type": "address"},
+        {"name": "meter", "type": "bytes32"},
+        {"name": "seq", "type": "uint64"},
+        {"name": "timestamp", "type": "uint64"},
+        {"name": "quantity", "type": "bytes32"},
+        {"name": "value", "type": "int256"},
+        {"name": "salt", "type": "bytes32"},
+    ], domain, {
+        "device": format_address(reading.device),
+        "meter": "0x" + reading.meter.hex(),
+        "seq": str(reading.seq),
+        "timestamp": str(reading.timestamp),
+        "quantity": "0x" + _QUANTITY_WORD[reading.quantity].hex(),
+        "value": str(reading.value),
+        "salt": "0x" + reading.salt.hex(),
+    })
+
+
+def batch_typed_data(header: BatchHeader, domain: Domain) -> dict[str, object]:
+    """The batch header as an EIP-712 JSON document (``eth_signTypedData_v4`` shape), integers
+    as base-10 strings like :func:`typed_data`."""
+    return _typed_document("Batch", [
+        {"name": "device", "type": "address"},
+        {"name": "batchSeq", "type": "uint64"},
+        {"name": "root", "type": "bytes32"},
+        {"name": "leafCount", "type": "uint32"},
+        {"name": "fromTimestamp", "type": "uint64"},
+        {"name": "toTimestamp", "type": "uint64"},
+    ], domain, {
+        "device": format_address(header.device),
+        "batchSeq": str(header.batch_seq),
+        "root": "0x" + header.root.hex(),
+        "leafCount": str(header.leaf_count),
+        "fromTimestamp": str(header.from_timestamp),
+        "toTimestamp": str(header.to_timestamp),
+    })

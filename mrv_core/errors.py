@@ -45,6 +45,19 @@ class InvalidMeterPath(InvalidReading):
     """A meter path breaks the unified-namespace rules."""
 
 
+class InvalidInteger(DecodeError):
+    """A decimal integer string is not canonical or lies outside its Solidity type's range."""
+
+
+class InvalidDomain(DecodeError):
+    """An EIP-712 domain value is out of range (chainId not a uint256, verifyingContract not
+    20 bytes)."""
+
+
+class InvalidBatchHeader(DecodeError):
+    """A batch header field is out of range, or its time span is reversed."""
+
+
 class FormatError(DecodeError):
     """A wire document (proof bundle, batch file, request body) breaks its format.
 
@@ -131,6 +144,16 @@ class WrongChain(ChainError):
 
 class TransactionFailed(ChainError):
     """A transaction was mined but failed without a decodable reason, or was never mined."""
+
+
+class InvalidConsent(MrvError, ValueError):
+    """A device consent (``mrv_core.consent``) is malformed, or signed by another key."""
+
+
+class RefusedBeforeSending(ChainError, ValueError):
+    """The chain client refused a request before sending anything: its arguments cannot succeed
+    (a batch of one device sent from another account, a consent made for another enterprise or
+    site, a signature of the wrong length). Nothing reached the node; no nonce was used."""
 
 
 class ContractRevert(ChainError):

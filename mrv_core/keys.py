@@ -5,25 +5,34 @@ with scrypt (geth's standard strength by default, its "light" strength on reques
 A device's identity on chain is the address of its key.
 
 Passwords come from ``MRV_KEY_PASSWORD``, a password file, or an interactive prompt, in that
-order; with none available the call fails with :class:`ConfigError` instead of hanging.
+order; with none available the call fails with :class:`ConfigError` instead of hanging. A
+password file gives its first line, as geth reads one (up to the first ``\n``, a trailing
+``\r`` removed). Passwords are used as their raw UTF-8 bytes, never Unicode-normalised (geth and
+eth-account do the same; ethers.js normalises to NFKC first, so a password that is not in NFKC
+form may not open the file there). See docs/keys.md.
+
+Files written by other tools are read as they are: no ``address`` field (Foundry's ``cast
+wallet``), the crypto section spelled ``Crypto`` (geth's older files).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import getpass
 import json
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from coincurve import PrivateKey
 
+from .batch import Batch, BatchHeader, build_batch
 from .codec import format_address, parse_address
-from .eip712 import Domain, reading_digest
-from .errors import ConfigError, KeyFileError
+from .eip712 import Domain, batch_digest, reading_digest
+from .errors import ConfigError, KeyFileError, MrvError
 from .reading import Reading, SignedReading
 from .signing import address_of_public_key, sign_digest
 
@@ -33,8 +42,11 @@ __all__ = [
     "STANDARD_SCRYPT_N",
     "DeviceKey",
     "keystore_address",
+    "keystore_crypto",
     "read_keystore",
     "read_password",
+    "read_password_file",
+    "whole_file_password",
 ]
 
 PASSWORD_ENV = "MRV_KEY_PASSWORD"
@@ -91,6 +103,24 @@ class DeviceKey:
         signature = self.sign_digest(reading_digest(reading, domain))
         return SignedReading(reading=reading, signature=signature, meter_path=meter_path)
 
+    def sign_batch(self, header: BatchHeader, domain: Domain) -> bytes:
+        """Sign this device's batch header under ``domain`` (the readings' domain): the 65-byte
+        signature over :func:`mrv_core.eip712.batch_digest` that bundles, batch files and
+        ``anchorBySig`` carry. Raises :class:`KeyFileError` for another device's header."""
+        if header.device != self.address:
+            raise KeyFileError(
+                f"batch header names device {format_address(header.device)}, "
+                f"this key is {format_address(self.address)}"
+            )
+        return self.sign_digest(batch_digest(header, domain))
+
+    def close_batch(self, batch_seq: int, readings: Sequence[SignedReading],
+                    domain: Domain) -> Batch:
+        """Close ``readings`` (this device's, in batch order) into batch ``batch_seq`` and sign
+        its header under ``domain``: what every writer of version 2 documents uses."""
+        batch = build_batch(self.address, batch_seq, readings)
+        return dataclasses.replace(batch, header_signature=self.sign_batch(batch.header, domain))
+
     def sign_transaction(self, transaction: dict[str, Any]) -> bytes:
         """Sign an Ethereum transaction (a web3 transaction dict); return the raw bytes to send."""
         from eth_account import Account
@@ -112,8 +142,8 @@ class DeviceKey:
     def save(self, path: Path, password: str, *, scrypt_n: int = STANDARD_SCRYPT_N) -> None:
         """Write the keystore file; never overwrites, and is readable by its owner only."""
         data = json.dumps(self.to_keystore(password, scrypt_n=scrypt_n), indent=2).encode()
-        path.parent.mkdir(parents=True, exist_ok=True)
         try:
+            path.parent.mkdir(parents=True, exist_ok=True)
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         except FileExistsError:
             raise KeyFileError(f"{path} exists; refusing to overwrite a key file") from None
@@ -130,8 +160,9 @@ class DeviceKey:
         keystore = read_keystore(path)
         from eth_account import Account
 
+        crypto = keystore_crypto(keystore)
         try:
-            secret = Account.decrypt(keystore, password)
+            secret = Account.decrypt({**keystore, "crypto": crypto}, password)
         except ValueError as exc:
             raise KeyFileError(f"{path}: cannot decrypt ({exc}); wrong password?") from None
         except (KeyError, TypeError) as exc:
@@ -146,13 +177,7 @@ class DeviceKey:
 
 def read_keystore(path: Path) -> dict[str, object]:
     """Read a keystore file's JSON without decrypting it (its address is public)."""
-    try:
-        with path.open("rb") as handle:
-            raw = handle.read(_MAX_KEYFILE_BYTES + 1)
-    except OSError as exc:
-        raise KeyFileError(f"cannot read key file {path}: {exc.strerror}") from None
-    if len(raw) > _MAX_KEYFILE_BYTES:
-        raise KeyFileError(f"{path}: larger than {_MAX_KEYFILE_BYTES} bytes, not a key file")
+    raw = _read_bounded(path, "key file", KeyFileError)
     try:
         keystore = json.loads(raw)
     except ValueError:
@@ -162,12 +187,27 @@ def read_keystore(path: Path) -> dict[str, object]:
     return keystore
 
 
-def keystore_address(path: Path) -> bytes:
-    """The address a keystore file declares, read without the password."""
+def keystore_address(path: Path) -> bytes | None:
+    """The address a keystore file declares, read without the password; ``None`` when the file
+    declares none (Foundry's files do not: only decrypting tells the address).
+
+    Raises :class:`KeyFileError` when the file is unreadable or its address is malformed."""
     declared = read_keystore(path).get("address")
+    if declared is None:
+        return None
     if not isinstance(declared, str):
-        raise KeyFileError(f"{path}: keystore has no address field")
+        raise KeyFileError(f"{path}: address field must be a hex string, got {declared!r}")
     return parse_address("0x" + declared.removeprefix("0x"), field=f"{path}: address")
+
+
+def keystore_crypto(keystore: dict[str, object]) -> dict[str, object]:
+    """The crypto section of a keystore, spelled ``crypto`` (the standard) or ``Crypto`` (geth's
+    older files); an empty dict when there is none."""
+    for name in ("crypto", "Crypto"):
+        section = keystore.get(name)
+        if isinstance(section, dict):
+            return section
+    return {}
 
 
 def read_password(
@@ -182,25 +222,61 @@ def read_password(
     if env:
         return env
     if password_file is not None:
-        try:
-            text = password_file.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise ConfigError(
-                f"cannot read password file {password_file}: {exc.strerror}"
-            ) from None
-        password = text.rstrip("\r\n")
-        if not password:
-            raise ConfigError(f"password file {password_file} is empty")
-        return password
+        return read_password_file(password_file)
     if interactive is None:
         interactive = sys.stdin.isatty()
     if not interactive:
         raise ConfigError(
             f"no key password: set {PASSWORD_ENV}, pass --password-file, or run on a terminal"
         )
-    password = prompt("Key password: ")
+    password = _ask(prompt, "Key password: ")
     if not password:
         raise ConfigError("empty password refused")
-    if confirm and prompt("Repeat password: ") != password:
+    if confirm and _ask(prompt, "Repeat password: ") != password:
         raise ConfigError("passwords do not match")
     return password
+
+
+def _ask(prompt: Callable[[str], str], text: str) -> str:
+    try:
+        return prompt(text)
+    except EOFError:  # Ctrl-D, or stdin closed
+        raise ConfigError("no password entered (end of input at the prompt)") from None
+
+
+def _read_bounded(path: Path, what: str, error: type[MrvError]) -> bytes:
+    """The bytes of a small file (key or password file), or ``error`` saying why not."""
+    try:
+        with path.open("rb") as handle:
+            raw = handle.read(_MAX_KEYFILE_BYTES + 1)
+    except OSError as exc:
+        raise error(f"cannot read {what} {path}: {exc.strerror}") from None
+    if len(raw) > _MAX_KEYFILE_BYTES:
+        raise error(f"{what} {path} is larger than {_MAX_KEYFILE_BYTES} bytes")
+    return raw
+
+
+def _password_file_text(path: Path) -> str:
+    raw = _read_bounded(path, "password file", ConfigError)
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"password file {path} is not UTF-8 (byte {exc.start})") from None
+
+
+def read_password_file(path: Path) -> str:
+    """The password in a password file: its first line, as geth reads it (up to the first
+    ``\n``, one trailing ``\r`` removed). Raises :class:`ConfigError` when the file cannot be
+    read, is not UTF-8 or its first line is empty."""
+    password = _password_file_text(path).split("\n", 1)[0].removesuffix("\r")
+    if not password:
+        raise ConfigError(f"password file {path}: its first line is empty")
+    return password
+
+
+def whole_file_password(path: Path) -> str | None:
+    """The password earlier versions of mrv read from a password file (the whole file without
+    its trailing line breaks), when it differs from :func:`read_password_file`'s; else ``None``.
+    Only for the migration hint of keys made from a multi-line password file."""
+    whole = _password_file_text(path).rstrip("\r\n")
+    return whole if whole and whole != read_password_file(path) else None

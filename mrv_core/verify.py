@@ -1,22 +1,26 @@
-"""Offline verification of proof bundles: signatures, leaves, proof and root.
+"""Offline verification of proof bundles and batch files: header signature, signatures, leaves,
+proof and root.
 
 The verifier fails closed. Each function returns only when every step passed and raises
 :class:`VerificationError` naming the first step that failed otherwise; there is no boolean to
 forget to check. The steps, in order (an auditor can follow them in the code by number):
 
-1. ``format``    the document parses as ``trustmrv-proof/1`` (or ``trustmrv-batch/1``: strict
-                 parser, size limits)
+1. ``format``    the document parses as ``trustmrv-proof/2`` or ``trustmrv-batch/2`` (or a
+                 legacy version 1 document: strict parser, size limits)
 2. ``domain``    an anchored bundle was signed under that chain's id and AnchorRegistry; a sample
                  (offline domain) bundle carries no anchor
-3. ``batch``     every reading is of the batch's device, inside its time span, none repeats, and
+3. ``header``    the batch header's signature (EIP-712 ``Batch``) is canonical and recovers the
+                 header's device, so no header field can be edited; version 1 documents carry
+                 none and pass this step as *unsigned-header* (``header_signed`` is False)
+4. ``batch``     every reading is of the batch's device, inside its time span, none repeats, and
                  there are no more readings than the batch has leaves
-4. ``meter``     every meter id is keccak256 of the meter path travelling with it
-5. ``signature`` every signature is canonical (65 bytes, low s, v 27/28) and recovers the device
-6. ``proof``     the proof has a shape a tree of ``leafCount`` leaves can produce
-7. ``root``      the leaves recomputed from the readings and the proof rebuild the batch root
+5. ``meter``     every meter id is keccak256 of the meter path travelling with it
+6. ``signature`` every signature is canonical (65 bytes, low s, v 27/28) and recovers the device
+7. ``proof``     the proof has a shape a tree of ``leafCount`` leaves can produce
+8. ``root``      the leaves recomputed from the readings and the proof rebuild the batch root
 
-Chain steps (the root is anchored, the device was active) join these with the contracts.
-A batch file (every leaf of one batch) goes through steps 1, 2, 3 (its leaf count) and 7.
+The chain steps (``mrv_core.chain.verify``) follow. A batch file (every leaf of one batch) goes
+through steps 1, 2, 3, 4 (its leaf count) and 8.
 """
 
 from __future__ import annotations
@@ -24,9 +28,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from .batch import BatchHeader
 from .bundle import AnchorRef, BatchFile, MultiProofNodes, ProofBundle, read_document
 from .codec import format_address
-from .eip712 import Domain, leaf_hash, reading_digest
+from .eip712 import Domain, batch_digest, leaf_hash, reading_digest
 from .errors import DecodeError, MerkleError, SignatureError, VerificationError
 from .merkle import MerkleTree, leaf_depths, process_multiproof, process_proof
 from .reading import SignedReading, meter_id
@@ -43,8 +48,10 @@ __all__ = [
 ]
 
 STEPS: dict[str, str] = {
-    "format": "the document parses as trustmrv-proof/1 (or trustmrv-batch/1)",
+    "format": "the document parses as trustmrv-proof/2 or trustmrv-batch/2 (or a version 1 "
+              "document)",
     "domain": "the signing domain matches the anchoring chain and registry",
+    "header": "the device signed the batch header (version 1 documents: unsigned-header)",
     "batch": "readings belong to the batch's device and time span, without repeats",
     "meter": "each meter id is keccak256 of its meter path",
     "signature": "each signature is canonical and recovers the device",
@@ -55,14 +62,22 @@ STEPS: dict[str, str] = {
 
 @dataclass(frozen=True)
 class VerifiedBundle:
-    """A bundle that passed every offline step, with the leaves computed from its readings."""
+    """A bundle that passed every offline step, with the leaves computed from its readings.
+
+    The chain steps never trust ``leaves``: they recompute them from ``bundle.readings``.
+    """
 
     bundle: ProofBundle
     leaves: tuple[bytes, ...]
 
+    @property
+    def header_signed(self) -> bool:
+        """False for a version 1 bundle: its batch header is not authenticated offline."""
+        return self.bundle.header_signature is not None
+
 
 def verify_signed_reading(signed: SignedReading, domain: Domain) -> bytes:
-    """Steps 4 and 5 for one reading; returns its leaf hash."""
+    """Steps 5 and 6 for one reading; returns its leaf hash."""
     reading = signed.reading
     expected_meter = meter_id(signed.meter_path)
     if expected_meter != reading.meter:
@@ -95,14 +110,33 @@ def _check_domain(domain: Domain, anchor: AnchorRef | None) -> None:
                       f", anchored in {format_address(anchor.anchor_registry)}")
 
 
+def _check_header(header: BatchHeader, signature: bytes | None, domain: Domain) -> None:
+    """Step 3: the header's signature recovers its device (skipped for version 1 documents)."""
+    if signature is None:
+        return
+    try:
+        signer = recover_address(batch_digest(header, domain), signature)
+    except SignatureError as exc:
+        raise VerificationError("header", f"batch {header.batch_seq}: {exc}") from None
+    if signer != header.device:
+        raise VerificationError(
+            "header", f"the header signature recovers {format_address(signer)}, not the "
+                      f"header's device {format_address(header.device)}: a header field was "
+                      "changed after signing, or another key signed it")
+
+
 def verify_bundle(bundle: ProofBundle) -> VerifiedBundle:
-    """Run steps 2-7 on a parsed bundle."""
+    """Run steps 2-8 on a parsed bundle; raise :class:`VerificationError` at the first failure.
+    """
     batch = bundle.batch
 
     # 2. domain
     _check_domain(bundle.domain, bundle.anchor)
 
-    # 3. batch membership
+    # 3. header signature
+    _check_header(batch, bundle.header_signature, bundle.domain)
+
+    # 4. batch membership
     if len(bundle.readings) > batch.leaf_count:
         raise VerificationError("batch", f"{len(bundle.readings)} readings in a batch of "
                                          f"{batch.leaf_count} leaves")
@@ -120,10 +154,10 @@ def verify_bundle(bundle: ProofBundle) -> VerifiedBundle:
             raise VerificationError("batch", f"meter 0x{r.meter.hex()} seq {r.seq} appears twice")
         seen.add((r.meter, r.seq))
 
-    # 4-5. meter ids and signatures; leaves computed here, never read from the bundle
+    # 5-6. meter ids and signatures; leaves computed here, never read from the bundle
     leaves = tuple(verify_signed_reading(signed, bundle.domain) for signed in bundle.readings)
 
-    # 6. proof shape
+    # 7. proof shape
     proof = bundle.proof
     if isinstance(proof, MultiProofNodes):
         if len(leaves) + len(proof.proof) != len(proof.proof_flags) + 1:
@@ -133,11 +167,13 @@ def verify_bundle(bundle: ProofBundle) -> VerifiedBundle:
     else:
         shallow, deep = leaf_depths(batch.leaf_count)
         if len(proof.path) not in (shallow, deep):
+            expected = (f"exactly {shallow} node{'' if shallow == 1 else 's'}" if shallow == deep
+                        else f"{shallow} or {deep} nodes")
             raise VerificationError(
-                "proof", f"a leaf of a {batch.leaf_count}-leaf tree has a path of {shallow} or "
-                         f"{deep} nodes, got {len(proof.path)}")
+                "proof", f"a leaf of a {batch.leaf_count}-leaf tree has a path of {expected}, "
+                         f"got {len(proof.path)}")
 
-    # 7. root
+    # 8. root
     try:
         if isinstance(proof, MultiProofNodes):
             root = process_multiproof(leaves, proof.proof, proof.proof_flags)
@@ -158,12 +194,18 @@ class VerifiedBatchFile:
 
     batch_file: BatchFile
 
+    @property
+    def header_signed(self) -> bool:
+        """False for a version 1 batch file: its header is not authenticated offline."""
+        return self.batch_file.header_signature is not None
+
 
 def verify_batch(batch_file: BatchFile) -> VerifiedBatchFile:
-    """Steps 2, 3 and 7 for a batch file: its domain fits its anchor, and its leaves rebuild its
-    header's leaf count and root."""
+    """Steps 2, 3, 4 and 8 for a batch file: its domain fits its anchor, its header is signed by
+    its device, and its leaves rebuild the header's leaf count and root."""
     _check_domain(batch_file.domain, batch_file.anchor)
     header = batch_file.batch
+    _check_header(header, batch_file.header_signature, batch_file.domain)
     if len(batch_file.leaves) != header.leaf_count:
         raise VerificationError("batch", f"{len(batch_file.leaves)} leaves listed, header says "
                                          f"{header.leaf_count}")

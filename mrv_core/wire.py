@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from ._internal.strict_json import expect_object
 from .batch import BatchHeader
 from .codec import (
     UINT64_MAX,
@@ -25,6 +24,7 @@ from .codec import (
 from .eip712 import DOMAIN_NAME, DOMAIN_VERSION, Domain
 from .errors import DecodeError, FormatError
 from .reading import Reading, SignedReading
+from .strict_json import expect_object
 
 __all__ = [
     "decode_batch_header",
@@ -102,8 +102,10 @@ def _expect_str(value: object) -> str:
 # -- batch headers ------------------------------------------------------------------------------
 
 
-def encode_batch_header(header: BatchHeader) -> dict[str, str]:
-    return {
+def encode_batch_header(header: BatchHeader, signature: bytes | None = None) -> dict[str, str]:
+    """The header object; with ``signature`` (version 2 documents) it also carries the device's
+    signature over the header."""
+    encoded = {
         "device": format_address(header.device),
         "batchSeq": str(header.batch_seq),
         "root": format_hex(header.root),
@@ -111,10 +113,24 @@ def encode_batch_header(header: BatchHeader) -> dict[str, str]:
         "fromTimestamp": str(header.from_timestamp),
         "toTimestamp": str(header.to_timestamp),
     }
+    if signature is not None:
+        encoded["signature"] = format_hex(signature)
+    return encoded
 
 
-def decode_batch_header(obj: object, where: str) -> BatchHeader:
-    o = field(where, lambda: expect_object(obj, where, _BATCH_FIELDS))
+def decode_batch_header(obj: object, where: str, *, signed: bool = False
+                        ) -> tuple[BatchHeader, bytes | None]:
+    """The header and, when ``signed`` (version 2 documents), the device's 65-byte signature
+    over it, which travels in the same object as ``signature``."""
+    o = field(where, lambda: expect_object(obj, where, (*_BATCH_FIELDS, "signature") if signed
+                                           else _BATCH_FIELDS))
+    signature = (field(f"{where}.signature", lambda: parse_hex(o["signature"], 65,
+                                                               field="signature"))
+                 if signed else None)
+    return _decode_header_fields(o, where), signature
+
+
+def _decode_header_fields(o: dict[str, Any], where: str) -> BatchHeader:
 
     def uint(name: str, high: int = UINT64_MAX) -> int:
         return field(f"{where}.{name}", lambda: parse_int(o[name], 0, high, field=name))

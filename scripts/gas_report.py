@@ -9,9 +9,11 @@ transactions too, for an exact figure.
 
 Every input is fixed: account keys are keccak256 of fixed labels, hashes (roots, leaves, proof
 nodes, sites, statements) are keccak256 of fixed labels picked to contain no zero byte, and
-timestamps have no zero byte either, so every transaction's calldata, and with it its gas, is the
-same in every run. The block time only enters comparisons and stored values that are never zero,
-so the node's clock does not change any figure. The output is byte-for-byte deterministic::
+timestamps have no zero byte either; a signature (device consent, relayed batch header) depends on
+the registries' addresses, so its deadline or root is the first candidate whose signature has no
+zero byte. Every transaction's calldata, and with it its gas, is the same in every run. The block
+time only enters comparisons and stored values that are never zero, so the node's clock does not
+change any figure. The output is byte-for-byte deterministic::
 
     .venv/bin/python scripts/gas_report.py            # write docs/gas.md
     .venv/bin/python scripts/gas_report.py --check    # exit 1 when docs/gas.md is stale
@@ -50,12 +52,14 @@ from mrv_core.chain import (
 )
 from mrv_core.chain.deployment import DEFAULT_ADMIN_DELAY_S, DEFAULT_MAX_CLOCK_SKEW_S
 from mrv_core.codec import format_address
+from mrv_core.consent import DeviceConsent, sign_consent
 from mrv_core.hashing import keccak256
 from mrv_core.keys import DeviceKey
 from mrv_core.merkle import MerkleTree, process_proof
 
 __all__ = [
     "ANCHOR_BUDGET",
+    "ANCHOR_BY_SIG_BUDGET",
     "CONTRACTS",
     "LEAF_COUNTS",
     "AnchorGas",
@@ -76,21 +80,33 @@ COMMAND = ".venv/bin/python scripts/gas_report.py"
 #: Gas a device may spend on one steady-state anchor. tests/integration/contracts/test_gas.py
 #: fails when any steady-state anchor of the scenario exceeds it, on both backends.
 ANCHOR_BUDGET = 60_000
+#: Gas a relayer may spend on one steady-state ``anchorBySig`` (the device's signature over the
+#: header is checked on chain: calldata, the EIP-712 hash, ecrecover, one more event).
+ANCHOR_BY_SIG_BUDGET = 70_000
 #: Batch sizes anchored: the smallest, a typical day of readings, the largest a uint32 allows.
 LEAF_COUNTS = (1, 1_000, 2**32 - 1)
 #: Every contract of a deployment, and the methodology; their state-changing functions must all run.
 CONTRACTS = ("Consortium", "AnchorRegistry", "DeviceRegistry", "MethodologyRegistry",
              "ReportRegistry", "MethodologyFactory", "FactorMethodology")
 #: The transactions of ``deploy_system``, as its ``Deployment.gas_used`` names them.
-DEPLOY_SYSTEM = ("Consortium", "AnchorRegistry (creates DeviceRegistry)", "MethodologyRegistry",
-                 "ReportRegistry")
+DEPLOY_SYSTEM = ("Consortium", "AnchorRegistry (creates DeviceRegistry)",
+                 "Consortium.bindDeviceRegistry", "MethodologyRegistry", "ReportRegistry")
 #: Run only inside other functions: where the report says so.
-INDIRECT = {"AnchorRegistry.setDeviceStatus":
-            "callable only by the DeviceRegistry, which calls it in every row of its table",
-            "FactorMethodology.addFactors":
-            "by its loader, the MethodologyFactory, in `MethodologyFactory.addFactors`",
-            "FactorMethodology.seal":
-            "by its loader, the MethodologyFactory, in `MethodologyFactory.create` and `.seal`"}
+INDIRECT = {
+    "AnchorRegistry.setDeviceStatus":
+        "callable only by the DeviceRegistry, which calls it to suspend, reinstate and revoke",
+    "AnchorRegistry.addDevice":
+        "callable only by the DeviceRegistry, which calls it in every registration and rotation",
+    "AnchorRegistry.setEnterpriseStanding":
+        "callable only by the DeviceRegistry, in `stopEnterprise` and `reactivateEnterprise`",
+    "DeviceRegistry.stopEnterprise":
+        "callable only by the Consortium, which calls it in `revokeRole(ENTERPRISE_ROLE)` and "
+        "`renounceRole(ENTERPRISE_ROLE)`",
+    "FactorMethodology.addFactors":
+        "by its loader, the MethodologyFactory, in `MethodologyFactory.addFactors`",
+    "FactorMethodology.seal":
+        "by its loader, the MethodologyFactory, in `MethodologyFactory.create` and `.seal`",
+}
 #: What the MethodologyFactory calls on the FactorMethodology it is the loader of.
 _FACTORY_CALLS = {"create": "seal", "addFactors": "addFactors", "seal": "seal"}
 
@@ -205,8 +221,12 @@ COMPUTE_LINES = (1, 10)
 
 #: The accounts that send transactions (funded first); each anchoring device is one of them.
 SENDERS = ("admin", "admin-successor", "association", "association-2", "enterprise",
-           "enterprise-2", "regulator", "reader", "meter-1", "meter-1000", "meter-max")
+           "enterprise-2", "regulator", "reader", "relayer", "meter-1", "meter-1000", "meter-max")
 ANCHORING = {1: "meter-1", 1_000: "meter-1000", 2**32 - 1: "meter-max"}
+#: Devices whose batches the relayer anchors with ``anchorBySig`` (they send nothing themselves).
+RELAYED = {1: "relayed-1", 1_000: "relayed-1000", 2**32 - 1: "relayed-max"}
+#: Deadline of every device consent: 2037-06-11 (UTC), after any block time, no zero byte.
+CONSENT_DEADLINE = _nonzero_bytes(0x7F11_2233)
 
 # -- what is measured -----------------------------------------------------------------------------
 
@@ -230,12 +250,13 @@ class Measurement:
 
 @dataclass(frozen=True)
 class AnchorGas:
-    """One ``AnchorRegistry.anchor`` transaction."""
+    """One ``AnchorRegistry.anchor`` (or ``anchorBySig``) transaction."""
 
     leaf_count: int
     batch_seq: int
     gas: int
     calldata: int  # EIP-2028: 16 gas per non-zero byte, 4 per zero byte
+    function: str = "anchor"
 
     @property
     def execution(self) -> int:
@@ -244,7 +265,8 @@ class AnchorGas:
 
     @property
     def label(self) -> str:
-        return f"AnchorRegistry.anchor, leafCount {self.leaf_count:,}, batchSeq {self.batch_seq}"
+        return (f"AnchorRegistry.{self.function}, leafCount {self.leaf_count:,}, batchSeq "
+                f"{self.batch_seq}")
 
 
 @dataclass(frozen=True)
@@ -253,20 +275,26 @@ class GasReport:
 
     rows: tuple[Measurement, ...]
     anchors: tuple[AnchorGas, ...]
+    relayed: tuple[AnchorGas, ...]  # anchorBySig
+    after_stop: AnchorGas  # a device's first anchor after some enterprise was stopped
     covered: frozenset[str]  # "Contract.function" of every state-changing function that ran
 
     def figures(self) -> dict[str, int]:
         """Every measured figure by name (equal on every backend for the same artifacts)."""
-        return {**{m.name: m.gas for m in self.rows}, **{a.label: a.gas for a in self.anchors}}
+        return {**{m.name: m.gas for m in self.rows},
+                **{a.label: a.gas for a in (*self.anchors, *self.relayed)},
+                f"{self.after_stop.label}, after a stop": self.after_stop.gas}
 
-    def anchor_series(self, leaf_count: int) -> tuple[AnchorGas, ...]:
-        """The anchors of the device that anchored batches of ``leaf_count`` (batchSeq 0, 1, 2)."""
-        return tuple(a for a in self.anchors if a.leaf_count == leaf_count)
+    def anchor_series(self, leaf_count: int, *, relayed: bool = False) -> tuple[AnchorGas, ...]:
+        """The anchors (``relayed``: anchorBySig) of the device that anchored batches of
+        ``leaf_count`` (batchSeq 0, 1, 2)."""
+        return tuple(a for a in (self.relayed if relayed else self.anchors)
+                     if a.leaf_count == leaf_count)
 
-    def steady_state(self, leaf_count: int) -> AnchorGas:
+    def steady_state(self, leaf_count: int, *, relayed: bool = False) -> AnchorGas:
         """A steady-state anchor: batch 1, an anchor like every later one (batch 0's calldata
         carries a zero batchSeq, 12 gas less)."""
-        return self.anchor_series(leaf_count)[1]
+        return self.anchor_series(leaf_count, relayed=relayed)[1]
 
 
 class _Scenario:
@@ -283,9 +311,12 @@ class _Scenario:
         self.mine_block_at = mine_block_at
         self.rows: list[Measurement] = []
         self.anchors: list[AnchorGas] = []
+        self.relayed: list[AnchorGas] = []
+        self.after_stop: AnchorGas | None = None
         self.covered: set[str] = set()
         self.names: dict[str, str] = {}  # contract address -> artifact name
-        self.keys = {label: _key(label) for label in (*SENDERS, "meter-retired", "meter-successor")}
+        self.keys = {label: _key(label) for label in (*SENDERS, *RELAYED.values(),
+                                                      "meter-retired", "meter-successor")}
         self.actors = {label: Transactor(chain, KeySigner(self.keys[label]), artifacts=artifacts)
                        for label in SENDERS}
         funder = Transactor(chain, NodeSigner(chain.unlocked_accounts()[0]), artifacts=artifacts)
@@ -312,17 +343,33 @@ class _Scenario:
         self.covered.add(f"{name}.{fn}")
         if name == "MethodologyFactory" and (fn != "create" or not args[-1]):
             self.covered.add(f"FactorMethodology.{_FACTORY_CALLS[fn]}")
-        if self.anchor_events(sent.receipt, "DeviceStatusUpdated"):
-            self.covered.add("AnchorRegistry.setDeviceStatus")
+        self.cover_indirect(sent.receipt)
         return sent
+
+    def cover_indirect(self, receipt: Any) -> None:
+        """Note the functions only other contracts call, by the events they emit."""
+        added = len(self.anchor_events(receipt, "DeviceAdded"))
+        if added:
+            self.covered.add("AnchorRegistry.addDevice")
+        if len(self.anchor_events(receipt, "DeviceStatusUpdated")) > added:
+            self.covered.add("AnchorRegistry.setDeviceStatus")
+        if self.anchor_events(receipt, "EnterpriseStandingUpdated"):
+            self.covered.add("AnchorRegistry.setEnterpriseStanding")
+        from web3.logs import DISCARD
+
+        stopped = self.system.devices.events.EnterpriseStopped().process_receipt(
+            receipt, errors=DISCARD)
+        if stopped:
+            self.covered.add("DeviceRegistry.stopEnterprise")
 
     def measure(self, section: str, sender: str, contract: Any, fn: str, *args: Any,
                 variant: str = "", note: str = "") -> Sent:
         """Send like :meth:`send` and record the gas as ``Contract.fn`` + ``variant``."""
         sent = self.send(sender, contract, fn, *args)
-        if section == "DeviceRegistry" and not self.anchor_events(sent.receipt,
-                                                                 "DeviceStatusUpdated"):
-            raise RuntimeError(f"{fn} pushed no status into the AnchorRegistry")
+        if section == "DeviceRegistry" and not (
+                self.anchor_events(sent.receipt, "DeviceStatusUpdated")
+                or self.anchor_events(sent.receipt, "EnterpriseStandingUpdated")):
+            raise RuntimeError(f"{fn} pushed nothing into the AnchorRegistry")
         self.record(section, f"{self.names[contract.address]}.{fn}{variant}", sent.gas_used, note)
         return sent
 
@@ -356,10 +403,14 @@ class _Scenario:
         self.methodologies()
         self.devices()
         self.anchoring()
+        self.standing()
         self.reads()
         self.reports()
         self.admin_handover()
-        return GasReport(tuple(self.rows), tuple(self.anchors), frozenset(self.covered))
+        if self.after_stop is None:
+            raise RuntimeError("the scenario measured no anchor after a stop")
+        return GasReport(tuple(self.rows), tuple(self.anchors), tuple(self.relayed),
+                         self.after_stop, frozenset(self.covered))
 
     def deploy_everything(self) -> None:
         section = "Deployment"
@@ -367,12 +418,16 @@ class _Scenario:
         self.system = System(self.chain, deployment, self.artifacts)
         for name, address in deployment.contracts.items():
             self.names[format_address(address)] = name
+        self.covered.add("Consortium.bindDeviceRegistry")
         notes = {"Consortium": f"adminTransferDelay {DEFAULT_ADMIN_DELAY_S:,} s",
                  "MethodologyRegistry": "its constructor deploys the MethodologyFactory, which "
                                         "embeds FactorMethodology's creation code",
                  "AnchorRegistry (creates DeviceRegistry)":
                      f"maxClockSkew {DEFAULT_MAX_CLOCK_SKEW_S} s; its constructor deploys the "
-                     "DeviceRegistry"}
+                     "DeviceRegistry",
+                 "Consortium.bindDeviceRegistry":
+                     "the DeviceRegistry told of lost enterprise roles; before it, no "
+                     "ENTERPRISE_ROLE is granted"}
         if tuple(deployment.gas_used) != DEPLOY_SYSTEM:
             raise RuntimeError(f"deploy_system sent {list(deployment.gas_used)}, expected "
                                f"{list(DEPLOY_SYSTEM)}")
@@ -420,7 +475,9 @@ class _Scenario:
         leaving = self.actors["enterprise-2"].address
         self.send("admin", consortium, "grantRole", role("ENTERPRISE_ROLE"), leaving)
         self.measure("Consortium", "admin", consortium, "revokeRole", role("ENTERPRISE_ROLE"),
-                     leaving, variant="(ENTERPRISE_ROLE)")
+                     leaving, variant="(ENTERPRISE_ROLE)",
+                     note="also stops the enterprise: numbers it and records the stop in the "
+                          "DeviceRegistry, moves the AnchorRegistry's standing epoch on")
         leaving = self.actors["association-2"].address
         self.send("admin", consortium, "grantRole", role("ASSOCIATION_ROLE"), leaving)
         self.measure("Consortium", "association-2", consortium, "renounceRole",
@@ -448,11 +505,30 @@ class _Scenario:
                      version2.address, V2_EFFECTIVE_FROM, variant=", a later version",
                      note="version 2, in force from a future time")
 
+    def consent(self, label: str, predecessor: str | None = None) -> tuple[int, bytes]:
+        """``(deadline, signature)``: device ``label``'s consent to be registered by the
+        enterprise at SITE (replacing device ``predecessor``). The signature depends on the
+        registry's address, which differs between chains: the first deadline from
+        CONSENT_DEADLINE on whose signature has no zero byte keeps calldata, hence gas, equal."""
+        for deadline in itertools.count(CONSENT_DEADLINE):
+            if 0 in deadline.to_bytes(4, "big"):
+                continue
+            consent = DeviceConsent(
+                device=self.keys[label].address, enterprise=self.keys["enterprise"].address,
+                site=SITE, deadline=deadline,
+                predecessor=bytes(20) if predecessor is None else self.keys[predecessor].address)
+            signed = sign_consent(self.keys[label], consent, self.system.consent_domain)
+            signature = signed.signature
+            if 0 not in signature:
+                return deadline, signature
+        raise AssertionError("unreachable")
+
     def devices(self) -> None:
         devices = self.system.devices
 
         def register(label: str, variant: str = "", note: str = "") -> None:
-            args = (self.address(label), SITE, fixed_hash(f"metadata/{label}"))
+            args = (self.address(label), SITE, fixed_hash(f"metadata/{label}"),
+                    *self.consent(label))
             if variant:
                 self.measure("DeviceRegistry", "enterprise", devices, "registerDevice", *args,
                              variant=variant, note=note)
@@ -463,12 +539,16 @@ class _Scenario:
         register("meter-1000", ", a further device")
         register("meter-max")
         register("meter-retired")
+        for label in RELAYED.values():
+            register(label)
         retired, successor = self.address("meter-retired"), self.address("meter-successor")
         self.measure("DeviceRegistry", "regulator", devices, "suspendDevice", retired)
         self.measure("DeviceRegistry", "regulator", devices, "reinstateDevice", retired)
         self.measure("DeviceRegistry", "enterprise", devices, "rotateDevice", retired, successor,
                      fixed_hash("metadata/meter-successor"),
-                     note="revokes the old key, registers the new one, links the two")
+                     *self.consent("meter-successor", "meter-retired"),
+                     note="revokes the old key, registers the new one (its consent checked), "
+                          "links the two")
         self.measure("DeviceRegistry", "enterprise", devices, "revokeDevice", successor)
 
     def anchor(self, device: str, batch_seq: int, root: bytes, leaf_count: int) -> AnchorGas:
@@ -478,12 +558,34 @@ class _Scenario:
                              to_timestamp=TO_TIMESTAMP)
         ref = self.system.anchor(self.actors[device], header)
         self.covered.add("AnchorRegistry.anchor")
-        receipt = self.fetch("receipt", ref.transaction_hash)
+        return self.anchor_gas(header, ref.transaction_hash, "anchor")
+
+    def anchor_by_sig(self, device: str, batch_seq: int, leaf_count: int) -> AnchorGas:
+        """Relay ``device``'s signed header through ``mrv_core.chain.System.anchor_by_sig``. The
+        device signs its header with ``DeviceKey.sign_batch`` under the chain's domain, which
+        depends on the registry's address: the root is the first ``fixed_hash`` of
+        ``root/DEVICE/SEQ#k`` whose signature has no zero byte, so calldata, hence gas, is equal
+        on every chain."""
+        for attempt in itertools.count():
+            header = BatchHeader(device=self.keys[device].address, batch_seq=batch_seq,
+                                 root=fixed_hash(f"root/{device}/{batch_seq}#{attempt}"),
+                                 leaf_count=leaf_count, from_timestamp=FROM_TIMESTAMP,
+                                 to_timestamp=TO_TIMESTAMP)
+            signature = self.keys[device].sign_batch(header, self.system.domain)
+            if 0 not in signature:
+                break
+        ref = self.system.anchor_by_sig(self.actors["relayer"], header, signature)
+        self.covered.add("AnchorRegistry.anchorBySig")
+        return self.anchor_gas(header, ref.transaction_hash, "anchorBySig")
+
+    def anchor_gas(self, header: BatchHeader, tx_hash: bytes, function: str) -> AnchorGas:
+        receipt = self.fetch("receipt", tx_hash)
         if self.system.anchored_headers(receipt) != [header]:
-            raise RuntimeError(f"the anchor of {header} emitted another header")
-        data = bytes(self.fetch("transaction", ref.transaction_hash)["input"])
+            raise RuntimeError(f"the {function} of {header} emitted another header")
+        data = bytes(self.fetch("transaction", tx_hash)["input"])
         calldata = sum(16 if byte else 4 for byte in data)
-        return AnchorGas(leaf_count, batch_seq, int(receipt["gasUsed"]), calldata)
+        return AnchorGas(header.leaf_count, header.batch_seq, int(receipt["gasUsed"]), calldata,
+                         function)
 
     def anchoring(self) -> None:
         self.measure("AnchorRegistry", "admin", self.system.anchors, "setMaxClockSkew",
@@ -492,6 +594,23 @@ class _Scenario:
             for batch_seq in range(3):
                 root = fixed_hash(f"root/{device}/{batch_seq}")
                 self.anchors.append(self.anchor(device, batch_seq, root, leaf_count))
+        for leaf_count, device in RELAYED.items():
+            for batch_seq in range(3):
+                self.relayed.append(self.anchor_by_sig(device, batch_seq, leaf_count))
+
+    def standing(self) -> None:
+        """Reactivate the enterprise stopped in :meth:`roles`, stop it again, and anchor: every
+        device's first anchor after any stop reads its enterprise's standing once."""
+        consortium, devices = self.system.consortium, self.system.devices
+        role = self.system.role("ENTERPRISE_ROLE")
+        stopped = self.actors["enterprise-2"].address
+        self.send("admin", consortium, "grantRole", role, stopped)
+        self.measure("DeviceRegistry", "admin", devices, "reactivateEnterprise", stopped,
+                     note="after the role was granted again")
+        self.send("admin", consortium, "revokeRole", role, stopped)
+        device = "meter-1"
+        seq = self.system.next_batch_seq(self.keys[device].address)
+        self.after_stop = self.anchor(device, seq, fixed_hash(f"root/{device}/{seq}"), 1)
 
     def reads(self) -> None:
         section, anchors = "Reads, sent as transactions", self.system.anchors
@@ -664,26 +783,51 @@ def _header(artifacts: Artifacts) -> list[str]:
         "(`tests/docs/test_gas_report.py` runs it); `tests/integration/contracts/test_gas.py` "
         "runs the same scenario on the embedded chain and on anvil, which must agree.",
         "",
-        f"- Contracts: the committed artifacts in `contracts/build/`: "
+        f"- Contracts: the committed artifacts in `mrv_core/chain/contracts/`: "
         f"{_build_settings(artifacts)}.",
         f"- Deployment: `mrv_core.chain.deploy_system` with the defaults of `mrv chain deploy` "
         f"(adminTransferDelay {DEFAULT_ADMIN_DELAY_S:,} s, maxClockSkew "
         f"{DEFAULT_MAX_CLOCK_SKEW_S} s). Every transaction is sent through a "
-        "`mrv_core.chain.Transactor`, anchors through `mrv_core.chain.System.anchor`.",
+        "`mrv_core.chain.Transactor`, anchors through `mrv_core.chain.System.anchor` and "
+        "`System.anchor_by_sig`.",
         "- Inputs are fixed: account keys are keccak256 of fixed labels; roots, leaves, proof "
         "nodes, sites and statements are keccak256 of fixed labels with no zero byte, and "
-        "timestamps have no zero byte. Calldata (16 gas per non-zero byte, 4 per zero byte), "
-        "hence gas, is the same in every run. The block time only enters comparisons and stored "
-        "values that are never zero, so the clock changes no figure.",
+        "timestamps have no zero byte. Signatures (device consents, relayed batch headers) depend "
+        "on the registries' addresses, so the consent's deadline or the relayed root is the "
+        "first candidate whose signature has no zero byte. Calldata (16 gas per non-zero byte, "
+        "4 per zero byte), hence gas, is the same in every run and on every chain. The block "
+        "time only enters comparisons and stored values that are never zero, so the clock "
+        "changes no figure.",
         "- Rows marked *derived* are computed from measured rows, as they show.",
     ]
 
 
-def _anchor_budget(report: GasReport) -> list[str]:
-    steady = [report.steady_state(n) for n in LEAF_COUNTS]
+def _budget_table(report: GasReport, budget: int, *, relayed: bool) -> list[str]:
+    steady = [report.steady_state(n, relayed=relayed) for n in LEAF_COUNTS]
     smallest, largest = steady[0], max(steady, key=lambda a: a.gas)
-    margin = ANCHOR_BUDGET - largest.gas
+    margin = budget - largest.gas
+    return _table(("gas", "value"), ("---", "---:"), [
+        ("budget, steady state", _n(budget)),
+        (f"measured, steady state (leafCount {smallest.leaf_count:,}, batchSeq "
+         f"{smallest.batch_seq})", _n(smallest.gas)),
+        (f"measured, largest steady state (leafCount {largest.leaf_count:,}, batchSeq "
+         f"{largest.batch_seq})", _n(largest.gas)),
+        ("margin (budget - largest)",
+         f"{_n(margin)} ({100 * margin / budget:.1f} % of the budget)"),
+    ])
+
+
+def _series_table(anchors: Iterable[AnchorGas]) -> list[str]:
+    return _table(("leafCount", "batchSeq", "gas used", "calldata", "execution"),
+                  ("---:", "---:", "---:", "---:", "---:"),
+                  [(_n(a.leaf_count), str(a.batch_seq), _n(a.gas), _n(a.calldata),
+                    _n(a.execution)) for a in anchors])
+
+
+def _anchor_budget(report: GasReport) -> list[str]:
+    largest = max((report.steady_state(n) for n in LEAF_COUNTS), key=lambda a: a.gas)
     wider_seq = 7 * 12  # a uint64 batchSeq with 8 non-zero bytes instead of 1
+    after = report.after_stop
     return [
         "",
         "## Anchor budget",
@@ -691,22 +835,11 @@ def _anchor_budget(report: GasReport) -> list[str]:
         f"A device's steady-state `anchor` may cost at most {ANCHOR_BUDGET:,} gas; "
         "`tests/integration/contracts/test_gas.py` fails otherwise, on both backends.",
         "",
-        *_table(("anchor", "gas"), ("---", "---:"), [
-            ("budget, steady state", _n(ANCHOR_BUDGET)),
-            (f"measured, steady state (leafCount {smallest.leaf_count:,}, batchSeq "
-             f"{smallest.batch_seq})", _n(smallest.gas)),
-            (f"measured, largest steady state (leafCount {largest.leaf_count:,}, batchSeq "
-             f"{largest.batch_seq})", _n(largest.gas)),
-            ("margin (budget - largest)",
-             f"{_n(margin)} ({100 * margin / ANCHOR_BUDGET:.1f} % of the budget)"),
-        ]),
+        *_budget_table(report, ANCHOR_BUDGET, relayed=False),
         "",
         "Three devices, one per batch size, each anchored its batches 0, 1 and 2:",
         "",
-        *_table(("leafCount", "batchSeq", "gas used", "calldata", "execution"),
-                ("---:", "---:", "---:", "---:", "---:"),
-                [(_n(a.leaf_count), str(a.batch_seq), _n(a.gas), _n(a.calldata),
-                  _n(a.execution)) for a in report.anchors]),
+        *_series_table(report.anchors),
         "",
         f"Execution (gas used - {_INTRINSIC_GAS:,} - calldata) is the same for every batch size "
         "and for a device's first batch: `anchor` stores the root in a new slot and rewrites the "
@@ -716,6 +849,26 @@ def _anchor_budget(report: GasReport) -> list[str]:
         f"numbers can have more (257 = 0x0101 has two): a uint64 `batchSeq` adds at most "
         f"{wider_seq} gas, {_n(largest.gas + wider_seq)} with the largest batch size, within "
         "the budget.",
+        "",
+        "Enterprise standing adds no storage read in the steady state (the standing epoch shares "
+        "the clock skew's slot, the device's enterprise number and last-seen epoch its state "
+        "slot, both read anyway). After any enterprise is stopped, each device's next anchor "
+        "reads its enterprise's standing once, one more cold slot: "
+        f"{_n(after.gas)} gas (leafCount {after.leaf_count:,}, batchSeq {after.batch_seq}, "
+        f"execution {_n(after.execution)}), also within the budget.",
+        "",
+        "## anchorBySig budget",
+        "",
+        f"A relayer's steady-state `anchorBySig` may cost at most {ANCHOR_BY_SIG_BUDGET:,} gas; "
+        "`tests/integration/contracts/test_gas.py` fails otherwise, on both backends. It is "
+        "`anchor` plus the device's address and 65-byte signature in calldata, the EIP-712 "
+        "digest of the header, `ecrecover` and a `BatchRelayed` event naming the relayer.",
+        "",
+        *_budget_table(report, ANCHOR_BY_SIG_BUDGET, relayed=True),
+        "",
+        "Three devices, one per batch size, each had its batches 0, 1 and 2 relayed:",
+        "",
+        *_series_table(report.relayed),
     ]
 
 
@@ -724,8 +877,10 @@ _INTROS = {
     "Consortium": "OpenZeppelin `AccessControlDefaultAdminRules`, with the consortium's rule "
                   "that no account holds both the enterprise and the regulator role.",
     "DeviceRegistry": "Every status change is pushed into the AnchorRegistry "
-                      "(`setDeviceStatus`) in the same transaction, included in these figures.",
-    "AnchorRegistry": "`anchor`: see the anchor budget above.",
+                      "(`addDevice`, `setDeviceStatus`, `setEnterpriseStanding`) in the same "
+                      "transaction, included in these figures. Registration and rotation check "
+                      "the device key's EIP-712 consent.",
+    "AnchorRegistry": "`anchor` and `anchorBySig`: see their budgets above.",
     "Reads, sent as transactions":
         "View functions sent as ordinary transactions, for an exact `gasUsed` from the receipt "
         f"(not an `eth_estimateGas` estimate): {_INTRINSIC_GAS:,} + calldata + execution. A "
@@ -738,7 +893,8 @@ def _section_rows(report: GasReport, section: str) -> list[tuple[str, str, str]]
     shallow, deep = (f"AnchorRegistry.verifyReading, proof depth {d}" for d in PROOF_DEPTHS)
     levels = PROOF_DEPTHS[1] - PROOF_DEPTHS[0]
     extra_lines = COMPUTE_LINES[1] - COMPUTE_LINES[0]
-    derived = {  # after the row named: a row computed from measured ones
+    derived: dict[str, tuple[str, int | Fraction, str]] = {  # after the row named: a row
+        # computed from measured ones
         DEPLOY_SYSTEM[-1]: (f"*derived*: total of `deploy_system` ({len(DEPLOY_SYSTEM)} "
                             "transactions above)", sum(figures[f"deploy {name}"]
                                                        for name in DEPLOY_SYSTEM), ""),

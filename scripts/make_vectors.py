@@ -3,7 +3,8 @@
 
 One JSON file that the Python tests, the OpenZeppelin interop test and the Solidity tests all read:
 type strings and hashes, domain separators, eight fixed readings with their meter paths, struct
-hashes, digests, leaves and signatures, and Merkle roots, proofs and multiproofs over them.
+hashes, digests, leaves and signatures, Merkle roots, proofs and multiproofs over them, and signed
+batch headers (the EIP-712 ``Batch`` struct: encoding, struct hash, digest and signature).
 
 Everything is fixed: private keys 0x..01 to 0x..03, salts, timestamps, and two domains (the offline
 ``SAMPLE_DOMAIN`` and chain 31337 with a fixed AnchorRegistry address). Signatures are fixed too:
@@ -29,14 +30,20 @@ from pathlib import Path
 from typing import Any
 
 from mrv_core import QUANTITIES, SAMPLE_DOMAIN, Domain, Reading, meter_id
+from mrv_core.batch import BatchHeader
 from mrv_core.codec import INT256_MAX, INT256_MIN, UINT64_MAX, format_address, format_hex
 from mrv_core.eip712 import (
+    BATCH_TYPE,
+    BATCH_TYPEHASH,
     DOMAIN_NAME,
     DOMAIN_TYPE,
     DOMAIN_TYPEHASH,
     DOMAIN_VERSION,
     READING_TYPE,
     READING_TYPEHASH,
+    batch_digest,
+    batch_struct_hash,
+    encode_batch_struct,
     encode_struct,
     leaf_hash,
     reading_digest,
@@ -105,6 +112,25 @@ READINGS = (
                 "energy.active.export:Wh", 1, _salt("7")),
 )
 PROOF_TREE_SIZE = 7  # leaves at two depths
+
+
+@dataclass(frozen=True)
+class HeaderSpec:
+    """A batch header over the first ``leaf_count`` vector readings (or, for the limits, a
+    header at the edge of every field's type)."""
+
+    name: str
+    key: str
+    batch_seq: int
+    leaf_count: int
+    limits: bool = False
+
+
+HEADERS = (
+    HeaderSpec("first-batch-of-7", "device-1", 0, PROOF_TREE_SIZE),
+    HeaderSpec("one-reading", "device-2", 41, 1),
+    HeaderSpec("every-field-at-its-limit", "device-3", UINT64_MAX, 2**32 - 1, limits=True),
+)
 MULTIPROOFS = ((8, (6, 1, 3)), (7, (0, 2, 4, 5)), (5, (0, 1, 2, 3, 4)), (1, (0,)))
 
 
@@ -153,6 +179,39 @@ def _reading_entry(spec: ReadingSpec, keys: dict[str, DeviceKey]) -> dict[str, A
     }
 
 
+def _header_entry(spec: HeaderSpec, keys: dict[str, DeviceKey],
+                  leaves: list[bytes]) -> dict[str, Any]:
+    key = keys[spec.key]
+    if spec.limits:
+        header = BatchHeader(device=key.address, batch_seq=spec.batch_seq, root=b"\xff" * 32,
+                             leaf_count=spec.leaf_count, from_timestamp=0,
+                             to_timestamp=UINT64_MAX)
+    else:
+        stamps = [READINGS[i].timestamp for i in range(spec.leaf_count)]
+        header = BatchHeader(device=key.address, batch_seq=spec.batch_seq,
+                             root=MerkleTree(leaves[: spec.leaf_count]).root,
+                             leaf_count=spec.leaf_count, from_timestamp=min(stamps),
+                             to_timestamp=max(stamps))
+    signatures = {name: {"digest": _hex(batch_digest(header, domain)),
+                         "signature": _hex(key.sign_batch(header, domain))}
+                  for name, domain in DOMAINS.items()}
+    return {
+        "name": spec.name,
+        "signer": spec.key,
+        "header": {
+            "device": format_address(header.device),
+            "batchSeq": str(header.batch_seq),
+            "root": _hex(header.root),
+            "leafCount": str(header.leaf_count),
+            "fromTimestamp": str(header.from_timestamp),
+            "toTimestamp": str(header.to_timestamp),
+        },
+        "encodeData": _hex(encode_batch_struct(header)),
+        "structHash": _hex(batch_struct_hash(header)),
+        "signatures": signatures,
+    }
+
+
 def _multiproof_entry(leaves: list[bytes], n: int, indices: Sequence[int]) -> dict[str, Any]:
     tree = MerkleTree(leaves[:n])
     multi, order = tree.multiproof(indices)
@@ -183,6 +242,8 @@ def build_vectors() -> dict[str, Any]:
             "EIP712DomainTypeHash": _hex(DOMAIN_TYPEHASH),
             "Reading": READING_TYPE,
             "ReadingTypeHash": _hex(READING_TYPEHASH),
+            "Batch": BATCH_TYPE,
+            "BatchTypeHash": _hex(BATCH_TYPEHASH),
             "domainNameHash": _hex(keccak256(DOMAIN_NAME.encode("ascii"))),
             "domainVersionHash": _hex(keccak256(DOMAIN_VERSION.encode("ascii"))),
         },
@@ -207,6 +268,7 @@ def build_vectors() -> dict[str, Any]:
             ],
             "multiproofs": [_multiproof_entry(leaves, n, indices) for n, indices in MULTIPROOFS],
         },
+        "batches": [_header_entry(spec, keys, leaves) for spec in HEADERS],
     }
 
 

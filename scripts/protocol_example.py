@@ -31,6 +31,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mrv_core import (
+    BATCH_TYPE,
+    BATCH_TYPEHASH,
     QUANTITIES,
     READING_TYPE,
     READING_TYPEHASH,
@@ -42,16 +44,25 @@ from mrv_core import (
     ProofBundle,
     Reading,
     SignedReading,
-    build_batch,
+    batch_digest,
     bundle_for_readings,
     leaf_hash,
     meter_id,
     reading_digest,
     recover_address,
     struct_hash,
+    typed_data,
 )
 from mrv_core.codec import format_address
-from mrv_core.eip712 import DOMAIN_NAME, DOMAIN_TYPE, DOMAIN_TYPEHASH, DOMAIN_VERSION, encode_struct
+from mrv_core.eip712 import (
+    DOMAIN_NAME,
+    DOMAIN_TYPE,
+    DOMAIN_TYPEHASH,
+    DOMAIN_VERSION,
+    batch_struct_hash,
+    encode_batch_struct,
+    encode_struct,
+)
 from mrv_core.hashing import keccak256
 from mrv_core.merkle import hash_pair, leaf_depths, process_multiproof, process_proof
 from mrv_core.signing import SECP256K1_HALF_N, SECP256K1_N
@@ -118,7 +129,8 @@ class Example:
 
 
 def build_example() -> Example:
-    """Sign the three readings under :data:`DOMAIN`, close the batch, build the bundles."""
+    """Sign the three readings under :data:`DOMAIN`, close and sign the batch, build the
+    bundles."""
     key = DeviceKey.from_private_bytes(TEST_SECRET)
     signed = []
     for spec in SPECS:
@@ -126,7 +138,7 @@ def build_example() -> Example:
                           timestamp=spec.timestamp, quantity=spec.quantity, value=spec.value,
                           salt=spec.salt)
         signed.append(key.sign_reading(reading, DOMAIN, spec.meter_path))
-    batch = build_batch(key.address, BATCH_SEQ, signed)
+    batch = key.close_batch(BATCH_SEQ, signed, DOMAIN)
     return Example(
         key=key,
         signed=tuple(signed),
@@ -176,6 +188,8 @@ def section_constants(example: Example) -> str:
     return fenced([
         f"READING_TYPE        = {READING_TYPE}",
         f"READING_TYPEHASH    = keccak256(READING_TYPE) = {h(READING_TYPEHASH)}",
+        f"BATCH_TYPE          = {BATCH_TYPE}",
+        f"BATCH_TYPEHASH      = keccak256(BATCH_TYPE)   = {h(BATCH_TYPEHASH)}",
         f"DOMAIN_TYPE         = {DOMAIN_TYPE}",
         f"DOMAIN_TYPEHASH     = keccak256(DOMAIN_TYPE)  = {h(DOMAIN_TYPEHASH)}",
         f'keccak256("{DOMAIN_NAME}")  = {h(keccak256(DOMAIN_NAME.encode()))}',
@@ -295,6 +309,13 @@ def section_signature(example: Example) -> str:
     ])
 
 
+def section_typed_data(example: Example) -> str:
+    text = json.dumps(typed_data(example.worked.reading, DOMAIN), indent=2)
+    # one type field per line: {"name": ..., "type": ...}
+    text = re.sub(r'\{\n\s+("name": "[^"]+"),\n\s+("type": "[^"]+")\n\s+\}', r"{\1, \2}", text)
+    return fenced(text.splitlines(), "json")
+
+
 def section_negative(example: Example) -> str:
     b = example.signed[1].reading
     w = word(b.value, signed=True)
@@ -410,6 +431,29 @@ def section_multiproof(example: Example) -> str:
     return fenced(lines)
 
 
+def section_header(example: Example) -> str:
+    header = example.batch.header
+    encoded = encode_batch_struct(header)
+    names = ["typeHash", "device", "batchSeq", "root", "leafCount", "fromTimestamp",
+             "toTimestamp"]
+    lines = ["offset  word (32 bytes)                                                     field"]
+    for i, name in enumerate(names):
+        lines.append(f"{32 * i:>6}  {encoded[32 * i:32 * (i + 1)].hex()}  {name}")
+    sh = batch_struct_hash(header)
+    digest = batch_digest(header, DOMAIN)
+    signature = example.batch.header_signature
+    assert signature is not None
+    lines += [
+        "",
+        f"encodeStruct (224 bytes) = {h(encoded)}",
+        f"structHash      = keccak256(encodeStruct)         = {h(sh)}",
+        f"digest          = keccak256(0x1901 ‖ domainSeparator ‖ structHash) = {h(digest)}",
+        f"signature       = {h(signature)}",
+        f"  recovers      = {format_address(recover_address(digest, signature))}",
+    ]
+    return fenced(lines)
+
+
 def section_bundle(example: Example) -> str:
     return fenced(example.single.dumps().decode("utf-8").rstrip("\n").splitlines(), "json")
 
@@ -428,8 +472,10 @@ SECTIONS: dict[str, Callable[[Example], str]] = {
     "reading": section_reading,
     "encoding": section_encoding,
     "signature": section_signature,
+    "typed-data": section_typed_data,
     "negative": section_negative,
     "batch": section_batch,
+    "header": section_header,
     "proof": section_proof,
     "multiproof": section_multiproof,
     "bundle": section_bundle,

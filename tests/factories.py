@@ -27,7 +27,7 @@ from hypothesis import strategies as st
 
 from accounting_rules import Activity, Methodology, SourceKind
 from mrv_core import QUANTITIES, Domain, Reading, SignedReading, meter_id
-from mrv_core.batch import Batch, build_batch
+from mrv_core.batch import Batch
 from mrv_core.codec import (
     INT256_MAX,
     INT256_MIN,
@@ -86,9 +86,9 @@ def signed_readings(count: int, *, seed: int = 0, key: DeviceKey = TEST_KEY,
 
 def sample_batch(count: int, *, seed: int = 0, batch_seq: int = 0,
                  domain: Domain = TEST_DOMAIN) -> Batch:
-    """A closed batch of ``count`` signed readings of ``TEST_KEY``."""
+    """A closed batch of ``count`` signed readings of ``TEST_KEY``, its header signed too."""
     readings = signed_readings(count, seed=seed, domain=domain)
-    return build_batch(TEST_KEY.address, batch_seq, readings)
+    return TEST_KEY.close_batch(batch_seq, readings, domain)
 
 
 # -- hypothesis strategies ------------------------------------------------------------------------

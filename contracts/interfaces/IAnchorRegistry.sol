@@ -6,12 +6,13 @@ import {IDeviceRegistry} from "./IDeviceRegistry.sol";
 
 /**
  * @title IAnchorRegistry
- * @notice Merkle roots of reading batches, anchored by each device's own account with a gap-free
- * per-device batch sequence, and the on-chain twin of the protocol's hashing: the EIP-712 leaf,
+ * @notice Merkle roots of reading batches, anchored by each device's own account (or by any
+ * relayer carrying the device's signature over the batch header) with a gap-free per-device batch
+ * sequence, and the on-chain twin of the protocol's hashing: the EIP-712 leaf,
  * digest and signer of a reading, and Merkle (multi)proof checks against anchored roots.
  *
- * This contract is the EIP-712 `verifyingContract` of readings: domain name `TrustMRV`, version
- * `1`, this chain's id and this address, reported by {IERC5267-eip712Domain}.
+ * This contract is the EIP-712 `verifyingContract` of readings and batch headers: domain name
+ * `TrustMRV`, version `1`, this chain's id and this address, reported by {IERC5267-eip712Domain}.
  *
  * The per-batch header (`leafCount`, `fromTimestamp`, `toTimestamp`) is committed in the
  * {BatchAnchored} event of the anchoring transaction (its receipt), not in storage; storage keeps
@@ -20,16 +21,22 @@ import {IDeviceRegistry} from "./IDeviceRegistry.sol";
 interface IAnchorRegistry is IERC5267 {
     /**
      * @notice The anchoring state of one device.
-     * @dev Fits one storage slot (1 + 8 + 8 = 17 bytes), so {anchor} reads and writes one slot
-     * besides the new root.
+     * @dev Fits one storage slot (1 + 8 + 8 + 4 + 8 = 29 bytes), so {anchor} reads and writes one
+     * slot besides the new root.
      * @param status Mirror of the device's status in the DeviceRegistry.
      * @param nextBatchSeq The batch sequence number the device must anchor next.
      * @param lastAnchorBlock Block number of the device's latest anchor (zero before the first).
+     * @param enterprise The number of the device's enterprise (see {enterpriseStopped}).
+     * @param standingEpoch The {standingEpoch} at which the enterprise was last seen in good
+     * standing: while it equals the current one, no enterprise has been stopped since, and
+     * {anchor} need not read the enterprise's standing.
      */
     struct DeviceState {
         IDeviceRegistry.DeviceStatus status;
         uint64 nextBatchSeq;
         uint64 lastAnchorBlock;
+        uint32 enterprise;
+        uint64 standingEpoch;
     }
 
     /// @notice `account` lacks `role` in the Consortium.
@@ -38,6 +45,10 @@ interface IAnchorRegistry is IERC5267 {
     error AnchorRegistryCallerNotDeviceRegistry(address caller);
     /// @notice `device` (the caller of {anchor}) is not an active registered device; it is `status`.
     error AnchorRegistryDeviceNotActive(address device, IDeviceRegistry.DeviceStatus status);
+    /// @notice The enterprise (number `enterprise`) of `device` lost its role and is not reactivated.
+    error AnchorRegistryEnterpriseStopped(address device, uint32 enterprise);
+    /// @notice The batch header signature recovers `signer`, not `device`.
+    error AnchorRegistryBatchSignerMismatch(address device, address signer);
     /// @notice `device` must anchor batch `expected` next, not `actual`.
     error AnchorRegistryBatchSeqMismatch(address device, uint64 expected, uint64 actual);
     /// @notice The root is zero.
@@ -59,17 +70,25 @@ interface IAnchorRegistry is IERC5267 {
         uint64 fromTimestamp,
         uint64 toTimestamp
     );
+    /// @notice `relayer` submitted batch `batchSeq` of `device` with the device's signature; the
+    /// {BatchAnchored} event of the same transaction carries the header.
+    event BatchRelayed(address indexed device, uint64 indexed batchSeq, address indexed relayer);
     /// @notice The maximum clock skew changed from `previousSkew` to `newSkew` seconds.
     event MaxClockSkewChanged(uint64 previousSkew, uint64 newSkew);
     /// @notice The DeviceRegistry set the anchoring status of `device` to `status`.
     event DeviceStatusUpdated(address indexed device, IDeviceRegistry.DeviceStatus status);
+    /// @notice The DeviceRegistry added `device` of enterprise number `enterprise`.
+    event DeviceAdded(address indexed device, uint32 indexed enterprise);
+    /// @notice The DeviceRegistry stopped (`stopped`) or reactivated enterprise number `enterprise`;
+    /// the standing epoch is now `standingEpoch`.
+    event EnterpriseStandingUpdated(uint32 indexed enterprise, bool stopped, uint64 standingEpoch);
 
     /**
      * @notice Anchors the caller's batch `batchSeq`. The caller is the device itself.
      *
      * Requirements:
      *
-     * - the caller is a device in status `Active`;
+     * - the caller is a device in status `Active`, whose enterprise is not stopped;
      * - `batchSeq` equals the caller's next batch sequence number (0, 1, 2, ...): a replayed or
      *   skipped batch reverts;
      * - `root` is not zero and `leafCount` is at least 1;
@@ -79,6 +98,30 @@ interface IAnchorRegistry is IERC5267 {
      */
     function anchor(uint64 batchSeq, bytes32 root, uint32 leafCount, uint64 fromTimestamp, uint64 toTimestamp)
         external;
+
+    /**
+     * @notice Anchors batch `batchSeq` of `device` for it: any account (a relayer) may submit the
+     * header with the device's EIP-712 signature over `Batch(address device,uint64 batchSeq,bytes32
+     * root,uint32 leafCount,uint64 fromTimestamp,uint64 toTimestamp)` under this contract's domain.
+     *
+     * Requirements:
+     *
+     * - `signature` is 65 bytes `r || s || v` with a low `s` (else OpenZeppelin's
+     *   `ECDSAInvalidSignature*` errors) and recovers `device`;
+     * - everything {anchor} requires of its caller holds for `device`: active, enterprise not
+     *   stopped, `batchSeq` its next (so a signature is used at most once), the header checks.
+     *
+     * Emits a {BatchAnchored} and a {BatchRelayed} event.
+     */
+    function anchorBySig(
+        address device,
+        uint64 batchSeq,
+        bytes32 root,
+        uint32 leafCount,
+        uint64 fromTimestamp,
+        uint64 toTimestamp,
+        bytes calldata signature
+    ) external;
 
     /**
      * @notice Sets how far (seconds) a batch's `toTimestamp` may lie ahead of the block time.
@@ -102,6 +145,30 @@ interface IAnchorRegistry is IERC5267 {
      */
     function setDeviceStatus(address device, IDeviceRegistry.DeviceStatus status) external;
 
+    /**
+     * @notice Adds the newly registered `device` of enterprise number `enterprise` as `Active`,
+     * seen in good standing now (the DeviceRegistry registers only for enterprises in standing).
+     *
+     * Requirements:
+     *
+     * - the caller is the DeviceRegistry.
+     *
+     * Emits a {DeviceStatusUpdated} and a {DeviceAdded} event.
+     */
+    function addDevice(address device, uint32 enterprise) external;
+
+    /**
+     * @notice Stops (`stopped`) or reactivates enterprise number `enterprise`. Stopping moves the
+     * standing epoch on, so every device checks its enterprise's standing at its next anchor.
+     *
+     * Requirements:
+     *
+     * - the caller is the DeviceRegistry.
+     *
+     * Emits an {EnterpriseStandingUpdated} event.
+     */
+    function setEnterpriseStanding(uint32 enterprise, bool stopped) external;
+
     /// @notice The root of batch `batchSeq` of `device`, zero when not anchored.
     function batchRoot(address device, uint64 batchSeq) external view returns (bytes32);
 
@@ -113,6 +180,25 @@ interface IAnchorRegistry is IERC5267 {
 
     /// @notice The maximum clock skew in seconds.
     function maxClockSkew() external view returns (uint64);
+
+    /// @notice Whether enterprise number `enterprise` is stopped (its devices may not anchor).
+    function enterpriseStopped(uint32 enterprise) external view returns (bool);
+
+    /// @notice How many times an enterprise has been stopped (starts at 1).
+    function standingEpoch() external view returns (uint64);
+
+    /// @notice keccak256 of the `Batch` EIP-712 type string.
+    function BATCH_TYPEHASH() external view returns (bytes32);
+
+    /// @notice The EIP-712 digest a device signs for a batch header under this contract's domain.
+    function batchDigest(
+        address device,
+        uint64 batchSeq,
+        bytes32 root,
+        uint32 leafCount,
+        uint64 fromTimestamp,
+        uint64 toTimestamp
+    ) external view returns (bytes32);
 
     /**
      * @notice Whether `leaf` is in batch `batchSeq` of `device`, by the sibling path `proof`

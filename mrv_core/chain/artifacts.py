@@ -1,9 +1,10 @@
-"""The compiled contract artifacts (``contracts/build``) and the decoding of custom errors.
+"""The compiled contract artifacts (``mrv_core/chain/contracts``) and the decoding of custom errors.
 
-Artifacts are committed, so running TrustMRV never needs a compiler. Each is the JSON written by
-``mrv contracts build``: ABI, creation and runtime bytecode, compiler settings and
-metadata. Their keccak256 goes into every deployment file, so a deployment records exactly which
-build it came from.
+Artifacts are committed and shipped inside the package (package data of ``mrv_core``), so
+running TrustMRV, from a source checkout or from an installed wheel, never needs a compiler. Each
+is the JSON written by ``mrv contracts build``: ABI, creation and runtime bytecode, compiler
+settings and metadata. Their keccak256 goes into every deployment file, so a deployment records
+exactly which build it came from.
 
 Reverts are decoded against every ``error`` in every ABI into :class:`ContractRevert`.
 """
@@ -24,9 +25,13 @@ from ..codec import format_address
 from ..errors import ConfigError, ContractRevert, TransactionFailed
 from ..hashing import keccak256
 
-__all__ = ["ARTIFACTS_ENV", "Artifacts", "default_build_dir", "load_artifacts", "revert_data"]
+__all__ = ["ARTIFACTS_ENV", "PACKAGED_BUILD_DIR", "Artifacts", "default_build_dir",
+           "load_artifacts", "revert_data"]
 
 ARTIFACTS_ENV = "MRV_CONTRACTS_BUILD"
+#: Where ``mrv contracts build`` writes the artifacts and where they are loaded from: a folder of
+#: this package, so a wheel carries them.
+PACKAGED_BUILD_DIR = Path(__file__).resolve().parent / "contracts"
 _BUILTIN_ERRORS = {
     bytes.fromhex("08c379a0"): ("Error", (("message", "string"),)),
     bytes.fromhex("4e487b71"): ("Panic", (("code", "uint256"),)),
@@ -34,11 +39,12 @@ _BUILTIN_ERRORS = {
 
 
 def default_build_dir() -> Path:
-    """``$MRV_CONTRACTS_BUILD``, else ``contracts/build`` of this source tree."""
+    """``$MRV_CONTRACTS_BUILD``, else the artifacts shipped in this package
+    (:data:`PACKAGED_BUILD_DIR`)."""
     override = os.environ.get(ARTIFACTS_ENV)
     if override:
         return Path(override)
-    return Path(__file__).resolve().parents[2] / "contracts" / "build"
+    return PACKAGED_BUILD_DIR
 
 
 @dataclass(frozen=True)

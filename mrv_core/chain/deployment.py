@@ -6,7 +6,7 @@
      "deployBlock": "1", "deployer": "0x...",
      "contracts": {"Consortium": "0x...", "AnchorRegistry": "0x...", "DeviceRegistry": "0x...",
                    "MethodologyRegistry": "0x...", "ReportRegistry": "0x..."},
-     "artifacts": {"Consortium": "0x<keccak256 of contracts/build/Consortium.json>", ...},
+     "artifacts": {"Consortium": "0x<keccak256 of mrv_core/chain/contracts/Consortium.json>", ...},
      "settings": {"adminTransferDelay": "172800", "maxClockSkew": "300"}}
 
 The artifact hashes record exactly which build was deployed; :func:`check_artifacts` tells when
@@ -20,10 +20,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .._internal.strict_json import expect_object, loads_strict
 from ..codec import UINT64_MAX, UINT256_MAX, format_address, format_hex, parse_address, parse_hex
 from ..codec import parse_int as _parse_int
 from ..errors import ConfigError, DecodeError, FormatError, WrongChain
+from ..strict_json import expect_object, loads_strict
 from .artifacts import Artifacts
 from .transactions import Transactor
 
@@ -114,15 +114,18 @@ class Deployment:
 def deploy_system(transactor: Transactor, *, admin: str | None = None,
                   admin_transfer_delay: int = DEFAULT_ADMIN_DELAY_S,
                   max_clock_skew: int = DEFAULT_MAX_CLOCK_SKEW_S) -> Deployment:
-    """Deploy Consortium, AnchorRegistry (which creates its DeviceRegistry), MethodologyRegistry
-    and ReportRegistry from the committed artifacts, with ``admin`` (default: the sender) as the
-    consortium's default admin."""
+    """Deploy Consortium, AnchorRegistry (which creates its DeviceRegistry), bind that
+    DeviceRegistry to the Consortium (it is told of lost enterprise roles), then deploy
+    MethodologyRegistry and ReportRegistry, from the committed artifacts, with ``admin``
+    (default: the sender) as the consortium's default admin."""
     admin = admin or transactor.address
     consortium, first = transactor.deploy("Consortium", admin_transfer_delay, admin)
     anchors, anchors_sent = transactor.deploy("AnchorRegistry", consortium.address,
                                               max_clock_skew)
     device_registry = transactor.chain.retrying(
         "eth_call", lambda: anchors.functions.deviceRegistry().call())
+    bound = transactor.send(consortium.functions.bindDeviceRegistry(device_registry),
+                            description="bind the DeviceRegistry to the Consortium")
     methodologies, methodologies_sent = transactor.deploy("MethodologyRegistry",
                                                           consortium.address)
     reports, reports_sent = transactor.deploy("ReportRegistry", consortium.address,
@@ -142,6 +145,7 @@ def deploy_system(transactor: Transactor, *, admin: str | None = None,
         max_clock_skew=max_clock_skew,
         gas_used={"Consortium": first.gas_used,
                   "AnchorRegistry (creates DeviceRegistry)": anchors_sent.gas_used,
+                  "Consortium.bindDeviceRegistry": bound.gas_used,
                   "MethodologyRegistry": methodologies_sent.gas_used,
                   "ReportRegistry": reports_sent.gas_used},
     )

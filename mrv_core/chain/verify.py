@@ -3,13 +3,19 @@
 They run after the offline steps (``mrv_core.verify``) passed, need nothing from the enterprise
 (a JSON-RPC endpoint and the deployment file the verifier trusts), and fail closed like them:
 
-8.  ``chain``     the node, the trusted deployment file and the document's anchor name the same
+9.  ``chain``     the node, the trusted deployment file and the document's anchor name the same
                   chain, AnchorRegistry and DeviceRegistry
-9.  ``anchor``    the anchoring transaction succeeded in the stated block, has the required
+10. ``anchor``    the anchoring transaction succeeded in the stated block, has the required
                   confirmations, its ``BatchAnchored`` event carries exactly this batch header,
                   and the registry stores this root for (device, batchSeq)
-10. ``device``    the device was registered and not revoked at the anchoring block
-11. ``inclusion`` the AnchorRegistry itself accepts the readings' Merkle proof (``eth_call``)
+11. ``device``    the device was registered and not revoked at the anchoring block
+12. ``inclusion`` the AnchorRegistry itself accepts the readings' Merkle proof (``eth_call``),
+                  for leaves this step recomputes from the readings; a batch file's leaves
+                  rebuild the anchored root
+
+Nothing here trusts a digested value handed in by the caller: the leaves a
+:class:`~mrv_core.verify.VerifiedBundle` carries are ignored and recomputed, so a hand-built
+result holding an inner Merkle node as a "leaf" fails step 12.
 """
 
 from __future__ import annotations
@@ -18,7 +24,9 @@ from typing import Any
 
 from ..bundle import AnchorRef, MultiProofNodes
 from ..codec import format_address, format_hex
+from ..eip712 import leaf_hash
 from ..errors import VerificationError
+from ..merkle import MerkleTree
 from ..verify import VerifiedBatchFile, VerifiedBundle
 from .system import System
 
@@ -28,12 +36,13 @@ CHAIN_STEPS: dict[str, str] = {
     "chain": "the node, the deployment file and the anchor name the same chain and registries",
     "anchor": "the anchoring transaction is confirmed and its event carries this batch header",
     "device": "the device was registered and not revoked at the anchoring block",
-    "inclusion": "the AnchorRegistry accepts the readings' Merkle proof",
+    "inclusion": "the AnchorRegistry accepts the Merkle proof of the leaves recomputed from the "
+                 "readings (a batch file: its leaves rebuild the anchored root)",
 }
 
 
 def verify_on_chain(verified: VerifiedBundle | VerifiedBatchFile, system: System) -> AnchorRef:
-    """Run steps 8-11 on a document that passed the offline steps; return its anchor."""
+    """Run steps 9-12 on a document that passed the offline steps; return its anchor."""
     if isinstance(verified, VerifiedBundle):
         bundle = verified.bundle
         anchor, header, sample = bundle.anchor, bundle.batch, bundle.sample
@@ -41,7 +50,7 @@ def verify_on_chain(verified: VerifiedBundle | VerifiedBatchFile, system: System
         document = verified.batch_file
         anchor, header, sample = document.anchor, document.batch, document.sample
 
-    # 8. chain
+    # 9. chain
     if sample:
         raise VerificationError("chain", "sample data (offline domain) is never on a chain")
     if anchor is None:
@@ -58,7 +67,7 @@ def verify_on_chain(verified: VerifiedBundle | VerifiedBatchFile, system: System
                      f"chainId {expected[0]} with {format_address(expected[1])} / "
                      f"{format_address(expected[2])}")
 
-    # 9. anchor
+    # 10. anchor
     receipt = _receipt(system, anchor.transaction_hash)
     if receipt is None:
         raise VerificationError("anchor", f"transaction {format_hex(anchor.transaction_hash)} "
@@ -80,22 +89,29 @@ def verify_on_chain(verified: VerifiedBundle | VerifiedBatchFile, system: System
         raise VerificationError("anchor", f"the registry stores root {format_hex(stored)} for "
                                           f"batch {header.batch_seq}")
 
-    # 10. device
+    # 11. device
     if not system.is_registered_at(header.device, anchor.block_number):
         raise VerificationError("device", f"{format_address(header.device)} was not registered "
                                           f"and active at block {anchor.block_number}")
 
-    # 11. inclusion
+    # 12. inclusion, of leaves recomputed here from the readings (never ``verified.leaves``)
     if isinstance(verified, VerifiedBundle):
         proof = verified.bundle.proof
+        leaves = tuple(leaf_hash(signed.reading) for signed in verified.bundle.readings)
         if isinstance(proof, MultiProofNodes):
-            ok = system.verify_readings(header.device, header.batch_seq, verified.leaves,
+            ok = system.verify_readings(header.device, header.batch_seq, leaves,
                                         proof.proof, proof.proof_flags)
         else:
-            ok = system.verify_reading(header.device, header.batch_seq, verified.leaves[0],
-                                       proof.path)
+            ok = len(leaves) == 1 and system.verify_reading(header.device, header.batch_seq,
+                                                            leaves[0], proof.path)
         if not ok:
-            raise VerificationError("inclusion", "the AnchorRegistry rejects the proof")
+            raise VerificationError("inclusion", "the AnchorRegistry rejects the proof of the "
+                                                 "readings' leaves")
+    else:
+        leaf_list = verified.batch_file.leaves
+        if len(leaf_list) != header.leaf_count or MerkleTree(leaf_list).root != header.root:
+            raise VerificationError("inclusion", f"the batch file's {len(leaf_list)} leaves do "
+                                                 f"not rebuild the anchored root and count")
     return anchor
 
 

@@ -47,12 +47,12 @@ def test_check_fails_on_a_stale_or_missing_report(script: ModuleType, doc: str,
                                                   capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.setattr(script, "generate", lambda: doc)  # no chain: main's logic only
     stale = tmp_path / "gas.md"
-    stale.write_text(doc.replace("| 1 | 1 | 55,763 |", "| 1 | 1 | 55,000 |"), encoding="utf-8")
+    stale.write_text(doc.replace("| 1 | 1 | 56,106 |", "| 1 | 1 | 55,000 |"), encoding="utf-8")
     assert stale.read_text(encoding="utf-8") != doc
     assert script.main(["--check", "--out", str(stale)]) == 1
     err = capsys.readouterr().err
     assert "is stale: 2 line(s) differ" in err
-    assert "-| 1 | 1 | 55,000 |" in err and "+| 1 | 1 | 55,763 |" in err
+    assert "-| 1 | 1 | 55,000 |" in err and "+| 1 | 1 | 56,106 |" in err
     assert "scripts/gas_report.py" in err
 
     assert script.main(["--check", "--out", str(tmp_path / "missing.md")]) == 1

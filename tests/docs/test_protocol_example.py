@@ -39,7 +39,7 @@ from mrv_core import (
     verify_bundle,
 )
 from mrv_core.codec import format_address
-from mrv_core.eip712 import encode_struct, typed_data
+from mrv_core.eip712 import batch_typed_data, encode_struct, typed_data
 from mrv_core.merkle import leaf_depths
 from mrv_core.signing import SECP256K1_N
 
@@ -182,14 +182,34 @@ def _schema(name: str) -> Draft202012Validator:
 
 def test_quoted_bundle_parses_validates_and_verifies(doc: str) -> None:
     quoted = _json_block(doc, "bundle")
-    assert list(_schema("trustmrv-proof-1").iter_errors(quoted)) == []
-    verify_bundle(ProofBundle.from_json(quoted))
+    assert quoted["format"] == "trustmrv-proof/2"
+    assert list(_schema("trustmrv-proof-2").iter_errors(quoted)) == []
+    assert verify_bundle(ProofBundle.from_json(quoted)).header_signed
 
 
 def test_quoted_batch_file_parses_validates_and_verifies(doc: str) -> None:
     quoted = _json_block(doc, "batch-file")
-    assert list(_schema("trustmrv-batch-1").iter_errors(quoted)) == []
-    verify_batch(BatchFile.from_json(quoted))
+    assert quoted["format"] == "trustmrv-batch/2"
+    assert list(_schema("trustmrv-batch-2").iter_errors(quoted)) == []
+    assert verify_batch(BatchFile.from_json(quoted)).header_signed
+
+
+def test_quoted_typed_data_hashes_to_the_digest(doc: str, script: ModuleType,
+                                                example: Any) -> None:
+    quoted = _json_block(doc, "typed-data")
+    assert isinstance(quoted["message"]["value"], str)
+    message = encode_typed_data(full_message=quoted)
+    assert Account.recover_message(message, signature=example.worked.signature) == \
+        format_address(example.worked.reading.device)
+
+
+def test_header_signature_agrees_with_eth_account(script: ModuleType, example: Any) -> None:
+    header = example.batch.header
+    message = encode_typed_data(full_message=batch_typed_data(header, script.DOMAIN))
+    assert Account.recover_message(message, signature=example.batch.header_signature) == \
+        format_address(header.device)
+    resigned = Account.sign_message(message, private_key=script.TEST_SECRET)
+    assert bytes(resigned.signature) == example.batch.header_signature
 
 
 def test_multiproof_bundle_verifies(example: Any) -> None:

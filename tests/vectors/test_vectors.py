@@ -43,8 +43,20 @@ from mrv_core import (
     recover_address,
     struct_hash,
 )
+from mrv_core.batch import BatchHeader
 from mrv_core.codec import UINT256_MAX, parse_address, parse_hex, parse_int
-from mrv_core.eip712 import DOMAIN_TYPE, DOMAIN_TYPEHASH, encode_struct, typed_data
+from mrv_core.eip712 import (
+    BATCH_TYPE,
+    BATCH_TYPEHASH,
+    DOMAIN_TYPE,
+    DOMAIN_TYPEHASH,
+    batch_digest,
+    batch_struct_hash,
+    batch_typed_data,
+    encode_batch_struct,
+    encode_struct,
+    typed_data,
+)
 from mrv_core.keys import DeviceKey
 
 SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "make_vectors.py"
@@ -312,3 +324,86 @@ def test_merkle_multiproof(multi: dict[str, Any]) -> None:
     assert list(ours.proof_flags) == multi["proofFlags"]
     assert process_multiproof([_b(x) for x in multi["leaves"]], [_b(x) for x in multi["proof"]],
                               multi["proofFlags"]) == tree.root
+
+
+# -- signed batch headers --------------------------------------------------------------------------
+
+HEADER_IDS = [entry["name"] for entry in VECTORS["batches"]]
+BATCH_FIELD_TYPES = [("device", "address"), ("batchSeq", "uint64"), ("root", "bytes32"),
+                     ("leafCount", "uint32"), ("fromTimestamp", "uint64"),
+                     ("toTimestamp", "uint64")]
+
+
+def _header(entry: dict[str, Any]) -> BatchHeader:
+    fields = entry["header"]
+    return BatchHeader(device=parse_address(fields["device"]),
+                       batch_seq=parse_int(fields["batchSeq"], 0, 2**64 - 1),
+                       root=_b(fields["root"]),
+                       leaf_count=parse_int(fields["leafCount"], 1, 2**32 - 1),
+                       from_timestamp=parse_int(fields["fromTimestamp"], 0, 2**64 - 1),
+                       to_timestamp=parse_int(fields["toTimestamp"], 0, 2**64 - 1))
+
+
+def _batch_typed_data_doc(entry: dict[str, Any], domain_name: str) -> dict[str, Any]:
+    """The EIP-712 document of a header built from the vector file alone, integers as the
+    decimal strings the file holds."""
+    domain = VECTORS["domains"][domain_name]
+    return {
+        "types": {
+            "EIP712Domain": [
+                {"name": "name", "type": "string"},
+                {"name": "version", "type": "string"},
+                {"name": "chainId", "type": "uint256"},
+                {"name": "verifyingContract", "type": "address"},
+            ],
+            "Batch": [{"name": name, "type": type_} for name, type_ in BATCH_FIELD_TYPES],
+        },
+        "primaryType": "Batch",
+        "domain": {k: domain[k] for k in ("name", "version", "chainId", "verifyingContract")},
+        "message": dict(entry["header"]),
+    }
+
+
+def test_batch_type_string_and_hash() -> None:
+    types = VECTORS["types"]
+    assert types["Batch"] == BATCH_TYPE == "Batch(" + ",".join(
+        f"{type_} {name}" for name, type_ in BATCH_FIELD_TYPES) + ")"
+    assert _b(types["BatchTypeHash"]) == BATCH_TYPEHASH == keccak(text=types["Batch"])
+
+
+@pytest.mark.parametrize("domain_name", sorted(VECTORS["domains"]))
+@pytest.mark.parametrize("index", range(len(HEADER_IDS)), ids=HEADER_IDS)
+def test_batch_header_hashes_digest_and_signature(index: int, domain_name: str) -> None:
+    entry = VECTORS["batches"][index]
+    header, domain = _header(entry), _domain(domain_name)
+    vector = entry["signatures"][domain_name]
+    digest, signature = _b(vector["digest"]), _b(vector["signature"])
+    doc = _batch_typed_data_doc(entry, domain_name)
+    # 1. encodeData is abi.encode(typeHash, fields...); the struct hash is eth_account's.
+    fields = entry["header"]
+    values = [int(fields[k]) if t.startswith("uint") else _b(fields[k]) if t == "bytes32"
+              else fields[k] for k, t in BATCH_FIELD_TYPES]
+    encoded = abi_encode(["bytes32", *(t for _, t in BATCH_FIELD_TYPES)],
+                         [BATCH_TYPEHASH, *values])
+    assert _b(entry["encodeData"]) == encoded == encode_batch_struct(header)
+    signable = encode_typed_data(full_message=doc)
+    assert signable.body == _b(entry["structHash"]) == batch_struct_hash(header)
+    # 2. The digest: ours, eth_account's from the independent document and from ours.
+    assert batch_digest(header, domain) == digest == _hash_eip191_message(signable)
+    assert _hash_eip191_message(encode_typed_data(
+        full_message=batch_typed_data(header, domain))) == digest
+    # 3. The signature repeats (RFC 6979) with both signers and recovers the device.
+    secret = _private_key(entry["signer"])
+    assert DeviceKey.from_private_bytes(secret).sign_batch(header, domain) == signature
+    assert bytes(Account.sign_typed_data(secret, full_message=doc).signature) == signature
+    assert recover_address(digest, signature) == header.device
+    assert Account._recover_hash(digest, signature=signature) == entry["header"]["device"]
+
+
+def test_batch_vectors_commit_the_vector_readings() -> None:
+    first = VECTORS["batches"][0]
+    n = int(first["header"]["leafCount"])
+    assert _b(first["header"]["root"]) == MerkleTree(LEAVES[:n]).root
+    limits = _header(VECTORS["batches"][-1])
+    assert (limits.batch_seq, limits.leaf_count, limits.to_timestamp) == (
+        2**64 - 1, 2**32 - 1, 2**64 - 1)

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import pytest
 
 from factories import signed_readings
-from mrv_core import Batch, build_batch
+from mrv_core import Batch
 from mrv_core.chain import (
     Chain,
     ChainSettings,
@@ -52,14 +52,14 @@ class Actors:
     device_tx: Transactor
 
     def batch(self, count: int, batch_seq: int = 0, *, seed: int = 0) -> Batch:
-        """A batch of this device's readings, signed for this deployment, measured in the
-        hour before the latest block."""
+        """A batch of this device's readings, signed (readings and header) for this
+        deployment, measured in the hour before the latest block."""
         now = int(self.chain.w3.eth.get_block("latest")["timestamp"])
         readings = [
             self.device.sign_reading(dataclasses.replace(r.reading, timestamp=now - 3600 + i),
                                      self.system.domain, r.meter_path)
             for i, r in enumerate(signed_readings(count, seed=seed, key=self.device))]
-        return build_batch(self.device.address, batch_seq, readings)
+        return self.device.close_batch(batch_seq, readings, self.system.domain)
 
 
 def deploy_actors(chain: Chain) -> Actors:
@@ -70,7 +70,7 @@ def deploy_actors(chain: Chain) -> Actors:
     system.grant_role(admin, "ENTERPRISE_ROLE", enterprise.address)
     device = DeviceKey.generate()
     admin.transfer(format_address(device.address), 10**20)
-    system.register_device(enterprise, device.address, SITE, METADATA)
+    system.register_device(enterprise, device, SITE, METADATA)
     return Actors(chain, system, admin, enterprise, device,
                   Transactor(chain, KeySigner(device)))
 

@@ -11,13 +11,19 @@ import pytest
 from mrv_core import (
     BatchFile,
     ProofBundle,
+    SingleProof,
     VerificationError,
+    VerifiedBatchFile,
+    VerifiedBundle,
     bundle_for_readings,
+    leaf_hash,
+    process_proof,
     verify_batch,
     verify_bundle,
 )
 from mrv_core.chain import Chain, ChainSettings, System, verify_on_chain
 from mrv_core.errors import ContractRevert
+from mrv_core.merkle import hash_pair
 
 from .conftest import Actors
 
@@ -53,14 +59,51 @@ def test_anchored_documents_verify_on_chain(anchored: Anchored) -> None:
     assert verify_on_chain(verify_batch(batch_file), actors.system) == batch_file.anchor
 
 
-def test_header_fields_outside_the_signatures_are_checked_on_chain(anchored: Anchored) -> None:
-    """leafCount and batchSeq are not signed and not in the root; the anchor's event is their
-    witness."""
+def test_an_edited_header_fails_offline_when_signed_and_on_chain_when_not(
+        anchored: Anchored) -> None:
+    """leafCount and batchSeq are not in the root. Version 2: the device's header signature
+    covers them offline. Version 1 (no header signature): the anchor's event is their witness."""
     actors, single, _, _ = anchored
     more = dataclasses.replace(single.batch, leaf_count=single.batch.leaf_count + 1)
-    assert chain_step(dataclasses.replace(single, batch=more), actors.system) == "anchor"
     later = dataclasses.replace(single.batch, batch_seq=1)
-    assert chain_step(dataclasses.replace(single, batch=later), actors.system) == "anchor"
+    for edited in (more, later):
+        with pytest.raises(VerificationError) as excinfo:
+            verify_bundle(dataclasses.replace(single, batch=edited))
+        assert excinfo.value.step == "header"
+        legacy = dataclasses.replace(single, batch=edited, header_signature=None)
+        assert chain_step(legacy, actors.system) == "anchor"
+
+
+def test_a_hand_built_result_holding_an_inner_node_fails_inclusion(anchored: Anchored) -> None:
+    """The chain steps recompute the leaves from the readings: an inner node handed in as a
+    "verified" leaf, with the path that leads from it to the anchored root, is refused."""
+    actors, single, multi, _ = anchored
+    assert isinstance(single.proof, SingleProof)
+    inner = hash_pair(leaf_hash(single.readings[0].reading), single.proof.path[0])
+    shortened = dataclasses.replace(single, proof=SingleProof(single.proof.path[1:]))
+    assert process_proof(inner, shortened.proof.path) == single.batch.root  # the raw attack
+    forged = VerifiedBundle(bundle=shortened, leaves=(inner,))
+    with pytest.raises(VerificationError) as excinfo:
+        verify_on_chain(forged, actors.system)
+    assert excinfo.value.step == "inclusion"
+    # A multiproof "result" whose leaves were swapped for others fails the same way.
+    honest = verify_bundle(multi)
+    swapped = VerifiedBundle(bundle=honest.bundle, leaves=honest.leaves[::-1])
+    assert verify_on_chain(swapped, actors.system) == multi.anchor  # leaves recomputed, not read
+    wrong_readings = dataclasses.replace(multi, readings=multi.readings[::-1])
+    with pytest.raises(VerificationError) as excinfo:
+        verify_on_chain(VerifiedBundle(wrong_readings, honest.leaves), actors.system)
+    assert excinfo.value.step == "inclusion"
+
+
+def test_a_hand_built_batch_file_result_with_other_leaves_fails_inclusion(
+        anchored: Anchored) -> None:
+    actors, _, _, batch_file = anchored
+    forged = VerifiedBatchFile(dataclasses.replace(batch_file,
+                                                   leaves=(*batch_file.leaves[:-1], bytes(32))))
+    with pytest.raises(VerificationError) as excinfo:
+        verify_on_chain(forged, actors.system)
+    assert excinfo.value.step == "inclusion"
 
 
 def test_anchor_reference_must_be_the_real_transaction(anchored: Anchored) -> None:

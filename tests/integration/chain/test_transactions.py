@@ -35,7 +35,7 @@ def test_revert_is_raised_before_anything_is_sent(actors: Actors) -> None:
     outsider = Transactor(actors.chain, NodeSigner(actors.chain.unlocked_accounts()[5]))
     before = actors.chain.w3.eth.get_transaction_count(outsider.address)
     with pytest.raises(ContractRevert.named("DeviceRegistryMissingRole")):
-        actors.system.register_device(outsider, b"\x01" * 20, b"\x02" * 32, b"\x03" * 32)
+        actors.system.register_device(outsider, DeviceKey.generate(), b"\x02" * 32, b"\x03" * 32)
     assert actors.chain.w3.eth.get_transaction_count(outsider.address) == before
 
 

@@ -102,6 +102,31 @@ def test_at_needs_a_chain(capsys: pytest.CaptureFixture[str]) -> None:
     assert code == USAGE and "--at" in out and "--rpc" in out
 
 
+@pytest.mark.parametrize(("period", "message"), [
+    ("2026-10/2026-09", "is reversed: START 2026-10 is after END 2026-09"),
+    ("2023-06-15/2023-06-01", "is reversed"),
+    ("2023-06/2023-06", "is empty"),
+    ("2026-13", "no month 13"),
+    ("2026-00", "no month 00"),
+    ("0000", "year 0000 is out of range"),
+    ("9999", "year 9999 is out of range"),
+    ("1969-12-31", "before 1970-01-01"),
+])
+def test_a_bad_period_says_what_is_wrong(period: str, message: str,
+                                         capsys: pytest.CaptureFixture[str]) -> None:
+    code, out = run(["accounting", "compute", "--methodology", "cn.machinery", "--period", period,
+                     "--activity", "electricity.grid=1MWh"], capsys)
+    assert code == USAGE and message in out and "Traceback" not in out
+    assert out.count("\n") == 1  # one line
+
+
+def test_a_month_range_is_a_period(capsys: pytest.CaptureFixture[str]) -> None:
+    code, doc, _ = report(["--methodology", "cn.machinery", "--period", "2023-06/2023-08",
+                           "--activity", "electricity.grid=1MWh"], capsys)
+    assert code == OK
+    assert doc["period"] == {"start": beijing(2023, 6), "end": beijing(2023, 8)}
+
+
 # -- on anvil -------------------------------------------------------------------------------------
 
 @pytest.fixture
@@ -124,6 +149,15 @@ def association_key(anvil_url: str, path: Path, capsys: pytest.CaptureFixture[st
     w3.eth.wait_for_transaction_receipt(w3.eth.send_transaction(
         {"from": w3.eth.accounts[0], "to": address, "value": 10**21}))
     return address
+
+
+def test_compute_before_any_version_is_published_says_to_publish_first(
+        deployed: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    code, out = run(["accounting", "compute", *MACHINERY_JUNE_2023, *deployed], capsys)
+    assert code == USAGE and "Traceback" not in out
+    assert "no version of cn.machinery is in force" in out
+    assert "mrv accounting publish cn.machinery" in out
+    assert "MethodologyRegistryNoVersionInForce" not in out
 
 
 def test_publish_then_compute_both_ways(anvil_url: str, deployed: list[str], tmp_path: Path,
@@ -168,7 +202,8 @@ def test_publish_then_compute_both_ways(anvil_url: str, deployed: list[str], tmp
     assert code == OK and doc["version"] == 1
     code, out = run(["accounting", "compute", *MACHINERY_JUNE_2023, "--at", "2020-12-31",
                      *deployed], capsys)
-    assert code == USAGE and "MethodologyRegistryNoVersionInForce" in out
+    assert code == USAGE and "no version of cn.machinery is in force at 2020-12-31" in out
+    assert "the first published one takes effect at 2021-01-01" in out
     # --version N: that registered version, or a clear error.
     code, doc, _ = report([*MACHINERY_JUNE_2023, "--version", "1", *deployed], capsys)
     assert code == OK and doc["agree"] is True

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+import shutil
 from pathlib import Path
 
 import pytest
@@ -59,6 +61,7 @@ def test_deploy_sample_anchor_and_verify_on_anvil(anvil_url: str, tmp_path: Path
                          "--out", str(tmp_path / f"b{batch_seq}"), *chain], capsys)
         assert code == OK, out
         assert f"batch      #{batch_seq}: {count} readings" in out and "anchored on chainId" in out
+        assert '"sample": true marks the offline SAMPLE domain (chainId 0) only' in out
     files = sorted(map(str, (tmp_path / "b0").iterdir())) + sorted(
         map(str, (tmp_path / "b1").iterdir()))
     code, out = run(["bundle", "verify", *files, *chain], capsys)
@@ -75,14 +78,58 @@ def test_deploy_sample_anchor_and_verify_on_anvil(anvil_url: str, tmp_path: Path
                      str(other)], capsys)
     assert code == FAILED and "step 'chain' failed" in out
 
-    # A bundle whose unsigned header field (leafCount) was changed: only the chain can tell.
+    # A bundle whose header field leafCount was changed: the device's header signature catches
+    # it offline. Relabelled as version 1 without that signature, offline verification can only
+    # say "unsigned-header", and the chain catches it.
     doc = json.loads((tmp_path / "b0" / "reading-00001.json").read_text())
     doc["batch"]["leafCount"] = "7"
     tampered = tmp_path / "tampered.json"
     tampered.write_text(json.dumps(doc))
-    assert run(["bundle", "verify", str(tampered)], capsys)[0] == OK  # offline cannot tell
+    code, out = run(["bundle", "verify", str(tampered)], capsys)
+    assert code == FAILED and "step 'header' failed" in out
+    doc["format"] = "trustmrv-proof/1"
+    del doc["batch"]["signature"]
+    tampered.write_text(json.dumps(doc))
+    code, out = run(["bundle", "verify", str(tampered)], capsys)
+    assert code == OK and "note: unsigned-header" in out
     code, out = run(["bundle", "verify", str(tampered), *chain], capsys)
     assert code == FAILED and "step 'anchor' failed" in out
+    legacy = json.loads((tmp_path / "b0" / "reading-00001.json").read_text())
+    legacy["format"] = "trustmrv-proof/1"
+    del legacy["batch"]["signature"]
+    tampered.write_text(json.dumps(legacy))  # untouched header: the chain vouches for it
+    code, out = run(["bundle", "verify", "--json", str(tampered), *chain], capsys)
+    (line,) = (json.loads(text) for text in out.splitlines())
+    assert code == OK and (line["headerSigned"], line["chainChecked"]) == (False, True)
+    assert line["notes"] == ["unsigned-header: a version 1 document; its header was checked "
+                             "against the chain's BatchAnchored event instead"]
+
+
+def test_revoking_the_enterprise_role_stops_its_devices_until_reactivated(
+        anvil_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The admin (anvil's first account, also the sample enterprise) revokes its own enterprise
+    role: the sample device's next anchor is refused even though `bundle sample` grants the role
+    again, until `mrv chain reactivate`."""
+    deployment = tmp_path / "deployment.json"
+    chain = ["--rpc", anvil_url, "--deployment", str(deployment)]
+    assert run(["chain", "deploy", "--rpc", anvil_url, "--out", str(deployment)], capsys)[0] == OK
+    admin = Web3(HTTPProvider(anvil_url)).eth.accounts[0]
+    device_key = tmp_path / "device.json"
+    new_key(device_key, capsys)
+    sample = ["bundle", "sample", "--count", "2", "--key", str(device_key), *chain]
+    assert run([*sample, "--out", str(tmp_path / "b0")], capsys)[0] == OK
+
+    code, out = run(["chain", "revoke", "enterprise", admin, *chain], capsys)
+    assert code == OK and f"revoked    ENTERPRISE_ROLE from {admin}" in out
+    assert f"`mrv chain reactivate {admin}`" in out
+    code, out = run(["chain", "reactivate", admin, *chain], capsys)  # the role first
+    assert code != OK and "DeviceRegistryMissingRole" in out and "Traceback" not in out
+    code, out = run([*sample, "--out", str(tmp_path / "b1")], capsys)  # re-grants the role
+    assert code != OK and "AnchorRegistryEnterpriseStopped" in out and "Traceback" not in out
+    code, out = run(["chain", "reactivate", admin, *chain], capsys)
+    assert code == OK and f"reactivated {admin}" in out
+    code, out = run([*sample, "--out", str(tmp_path / "b1")], capsys)
+    assert code == OK and "batch      #1: 2 readings" in out, out
 
 
 def test_keystore_deployer_with_a_nonce_file(anvil_url: str, tmp_path: Path,
@@ -97,10 +144,12 @@ def test_keystore_deployer_with_a_nonce_file(anvil_url: str, tmp_path: Path,
     code, out = run(["chain", "deploy", "--rpc", anvil_url, "--key", str(deployer_key),
                      "--nonce-file", str(nonce_file), "--out", str(tmp_path / "d.json")], capsys)
     assert code == OK and f"admin      {deployer}" in out
-    assert json.loads(nonce_file.read_text())["nextNonce"] == "4"  # four deployments
+    assert json.loads(nonce_file.read_text())["nextNonce"] == "5"  # four deployments, one binding
 
 
-def test_demo_runs_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_demo_runs_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                              monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PATH", "/usr/bin:/bin")  # as a new user's shell: the venv not activated
     out_dir = tmp_path / "demo"
     (out_dir / "bundles").mkdir(parents=True)  # an earlier demo's leftovers are replaced
     (out_dir / "demo.json").write_text("{}")
@@ -110,6 +159,14 @@ def test_demo_runs_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     assert code == OK, out
     # February 2025: 28 days x 2 rounds x 4 meters; a batch, a multiproof and 8 readings a day.
     assert "224 signed readings" in out and "28 batches anchored" in out
+    # Every anchor's gas, as one figure or a min-max range (the first anchor writes a cold slot).
+    (gas,) = re.findall(r"28 batches anchored \(batchSeq 0\.\.27\), ([\d,-]+) gas per anchor",
+                        out)
+    low, _, high = gas.partition("-")
+    assert int(low.replace(",", "")) <= int((high or low).replace(",", "")) <= 60_000
+    # The closing line's command works in the user's shell as printed.
+    (command,) = re.findall(r"re-check offline any time: `(\S+) bundle verify ", out)
+    assert shutil.which(command) is not None, command
     assert "280 of 280 file(s) verified (offline" in out
     assert "56 of 56 file(s) verified (offline and against the chain)" in out
     versions = len(methodologies())
@@ -117,9 +174,18 @@ def test_demo_runs_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     assert "cn.machinery v1 (in force at the month's start)" in out
     assert "AGREE to the gram" in out
     assert "step 'signature' failed" in out and "0 of 1 file(s) verified, 1 FAILED" in out
+    assert "OK    280 file(s), not listed one by one" in out and "more OK\n" in out
+    assert out.index("...   and") > out.index("on chain, every batch file")  # after OK lines
+    assert '"sample": true marks the offline SAMPLE domain (chainId 0) only' in out
+    assert '"sample": false' in json.loads((out_dir / "demo.json").read_text())["note"]
     bundles = sorted(map(str, (out_dir / "bundles").glob("day-*/*.json")))
     assert len(bundles) == 280
-    assert run(["bundle", "verify", *bundles], capsys)[0] == OK  # offline, chain long gone
+    documents = [json.loads(Path(b).read_text()) for b in bundles]
+    assert {d["format"] for d in documents} == {"trustmrv-proof/2", "trustmrv-batch/2"}
+    assert all(d["batch"]["signature"].startswith("0x") for d in documents)
+    code, out = run(["bundle", "verify", str(out_dir / "bundles")], capsys)  # a directory
+    assert code == OK and "280 of 280 file(s) verified" in out  # offline, chain long gone
+    assert "unsigned-header" not in out
     assert not (out_dir / "bundles" / "stale.json").exists()
     (tmp_path / "precious").mkdir()
     code, out = run(["demo", "--out", str(tmp_path / "precious")], capsys)
@@ -128,6 +194,20 @@ def test_demo_runs_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     assert code == USAGE and "has not ended" in out
     code, out = run(["demo", "--interval", "7", "--out", str(tmp_path / "odd")], capsys)
     assert code == USAGE and "--interval" in out
+
+
+@pytest.mark.parametrize(("month", "message"), [
+    ("2026-13", "no month 13"), ("2026-00", "no month 00"), ("0000-01", "year 0000"),
+    ("1900-01", "year 1900"), ("2020-12", "from 2021-01 on"), ("2026-1", "YYYY-MM"),
+    ("", "YYYY-MM"), ("२०२५-०१", "YYYY-MM"), ("9999-12", "year 9999"),
+])
+def test_demo_refuses_a_bad_month_before_any_work(month: str, message: str, tmp_path: Path,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["demo", "--month", month, "--out", str(tmp_path / "demo")])
+    captured = capsys.readouterr()
+    assert code == USAGE and captured.out == ""  # no step started
+    assert captured.err.startswith("mrv: error: --month") and message in captured.err
+    assert captured.err.count("\n") == 1
 
 
 def test_unreachable_node_is_a_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,

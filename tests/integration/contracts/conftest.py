@@ -1,4 +1,5 @@
-"""Chain fixtures for the contract tests: two backends, everything deployed from contracts/build.
+"""Chain fixtures for the contract tests: two backends, everything deployed from the
+committed artifacts (mrv_core/chain/contracts).
 
 Every contract test runs twice, on the embedded chain (``mrv_core.chain.connect(None)``: web3's
 eth-tester with py-evm) and on the session's real anvil node (``anvil_url``, from
@@ -82,9 +83,9 @@ def deployment(chain: Backend) -> System:
                              ENGINE_FACTORS, sender=association)
     chain.send(core.methodologies.functions.publish(METHODOLOGY_ID, electricity.address,
                                                     V1_EFFECTIVE_FROM), association)
-    core.register_device(chain.transactor(people["enterprise"]), device.key.address, SITE,
+    core.register_device(chain.transactor(people["enterprise"]), device.key, SITE,
                          keccak(text="meta-1"))
-    core.register_device(chain.transactor(people["enterprise2"]), device2.key.address, SITE_B,
+    core.register_device(chain.transactor(people["enterprise2"]), device2.key, SITE_B,
                          keccak(text="meta-2"))
     return System(chain=chain, core=core, device=device, device2=device2, spares=spares,
                   electricity=electricity, engine=engine, **people)

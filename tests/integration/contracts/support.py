@@ -37,6 +37,8 @@ from mrv_core.bundle import AnchorRef
 from mrv_core.chain import Chain, KeySigner, NodeSigner, Sent, Transactor, load_artifacts
 from mrv_core.chain import System as ChainSystem
 from mrv_core.chain.artifacts import revert_data
+from mrv_core.codec import parse_address
+from mrv_core.consent import DeviceConsent, sign_consent
 from mrv_core.errors import ContractRevert
 from mrv_core.keys import DeviceKey
 
@@ -334,6 +336,32 @@ class System:
     def role(self, name: str) -> bytes:
         return self.core.role(name)
 
+    def consent(self, device: Device, enterprise: LocalAccount, *, site: bytes = SITE,
+                predecessor: str | None = None, deadline: int | None = None) -> tuple[int, bytes]:
+        """``(deadline, signature)``: ``device``'s consent to be registered by ``enterprise``
+        (replacing ``predecessor``), valid for an hour after the latest block by default."""
+        consent = DeviceConsent(
+            device=device.key.address, enterprise=parse_address(enterprise.address), site=site,
+            predecessor=bytes(20) if predecessor is None else parse_address(predecessor),
+            deadline=self.chain.latest_timestamp() + 3600 if deadline is None else deadline)
+        return consent.deadline, sign_consent(device.key, consent,
+                                              self.core.consent_domain).signature
+
+    def register_call(self, device: Device, enterprise: LocalAccount, *, site: bytes = SITE,
+                      metadata: bytes = bytes(32)) -> Any:
+        """``registerDevice`` of ``device`` at ``site`` with its consent for ``enterprise``."""
+        deadline, signature = self.consent(device, enterprise, site=site)
+        return self.devices.functions.registerDevice(device.address, site, metadata, deadline,
+                                                     signature)
+
+    def rotate_call(self, old: str, new: Device, enterprise: LocalAccount, *,
+                    metadata: bytes = bytes(32)) -> Any:
+        """``rotateDevice`` from ``old`` (registered at SITE) to ``new`` with ``new``'s consent
+        for ``enterprise``."""
+        deadline, signature = self.consent(new, enterprise, predecessor=old)
+        return self.devices.functions.rotateDevice(old, new.address, metadata, deadline,
+                                                   signature)
+
     def anchor(self, device: Device, batch_seq: int, root: bytes, leaf_count: int = 1,
                from_ts: int | None = None, to_ts: int | None = None) -> Sent:
         """Anchor any header values (a root of nothing in particular, by default covering the
@@ -368,6 +396,48 @@ def compile_test_contract(filename: str, contract: str) -> tuple[list[Any], str]
     check_diagnostics(output)  # raises on any error or warning
     compiled = output["contracts"][filename][contract]
     return compiled["abi"], "0x" + compiled["evm"]["bytecode"]["object"]
+
+
+# -- signatures made by eth_account, an implementation independent of mrv_core -------------------
+
+_DOMAIN_FIELDS = [{"name": "name", "type": "string"}, {"name": "version", "type": "string"},
+                  {"name": "chainId", "type": "uint256"},
+                  {"name": "verifyingContract", "type": "address"}]
+BATCH_FIELDS = [{"name": "device", "type": "address"}, {"name": "batchSeq", "type": "uint64"},
+                {"name": "root", "type": "bytes32"}, {"name": "leafCount", "type": "uint32"},
+                {"name": "fromTimestamp", "type": "uint64"},
+                {"name": "toTimestamp", "type": "uint64"}]
+CONSENT_FIELDS = [{"name": "device", "type": "address"}, {"name": "enterprise", "type": "address"},
+                  {"name": "site", "type": "bytes32"}, {"name": "predecessor", "type": "address"},
+                  {"name": "deadline", "type": "uint64"}]
+
+
+def oracle_typed_data(primary: str, fields: list[dict[str, str]], message: dict[str, Any],
+                      chain_id: int, verifying_contract: str) -> Any:
+    """The EIP-712 message as eth_account's ``encode_typed_data`` builds it."""
+    from eth_account.messages import encode_typed_data
+
+    return encode_typed_data(full_message={
+        "types": {"EIP712Domain": _DOMAIN_FIELDS, primary: fields}, "primaryType": primary,
+        "domain": {"name": "TrustMRV", "version": "1", "chainId": chain_id,
+                   "verifyingContract": verifying_contract},
+        "message": message})
+
+
+def oracle_batch_signature(signer: LocalAccount, header: tuple[Any, ...], chain_id: int,
+                           anchor_registry: str) -> bytes:
+    """``signer``'s 65-byte signature of the ``Batch`` header ``(device, batchSeq, root,
+    leafCount, fromTimestamp, toTimestamp)``, by eth_account."""
+    message = dict(zip([f["name"] for f in BATCH_FIELDS], header, strict=True))
+    signable = oracle_typed_data("Batch", BATCH_FIELDS, message, chain_id, anchor_registry)
+    return bytes(Account.sign_message(signable, signer.key).signature)
+
+
+def high_s_twin(signature: bytes) -> bytes:
+    """The other valid signature of the same digest: ``s' = n - s``, ``v`` flipped."""
+    n = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
+    s = int.from_bytes(signature[32:64], "big")
+    return signature[:32] + (n - s).to_bytes(32, "big") + bytes((55 - signature[64],))
 
 
 # -- reports --------------------------------------------------------------------------------------

@@ -24,7 +24,7 @@ def test_committed_artifacts_are_fresh() -> None:
     proc = subprocess.run([sys.executable, str(COMPILE), "--check"], capture_output=True,
                           text=True, cwd=ROOT, timeout=300, check=False)
     assert proc.returncode == 0, (
-        f"contracts/build is stale or the build failed (exit {proc.returncode}):\n"
+        f"mrv_core/chain/contracts is stale or the build failed (exit {proc.returncode}):\n"
         f"{proc.stdout}{proc.stderr}")
 
 

@@ -23,9 +23,8 @@ def _record(system: System, address: str) -> dict[str, object]:
 
 def test_register_records_device_and_pushes_status(system: System) -> None:
     new = system.spares[0]
-    sent = system.chain.send(
-        system.devices.functions.registerDevice(new.address, SITE, keccak(text="meta")),
-        system.enterprise)
+    sent = system.chain.send(system.register_call(new, system.enterprise,
+                                                  metadata=keccak(text="meta")), system.enterprise)
     receipt = sent.receipt
     record = _record(system, new.address)
     assert record == {"enterprise": system.enterprise.address, "status": ACTIVE,
@@ -36,7 +35,13 @@ def test_register_records_device_and_pushes_status(system: System) -> None:
         "metadataHash": keccak(text="meta"), "predecessor": ZERO}]
     assert events(system.anchors, "DeviceStatusUpdated", receipt) == [
         {"device": new.address, "status": ACTIVE}]
-    assert system.anchors.functions.deviceState(new.address).call() == (ACTIVE, 0, 0)
+    index, stopped = system.devices.functions.enterpriseStanding(system.enterprise.address).call()
+    assert (index, stopped) == (1, False)  # the first enterprise to register a device
+    assert events(system.anchors, "DeviceAdded", receipt) == [
+        {"device": new.address, "enterprise": index}]
+    epoch = system.anchors.functions.standingEpoch().call()
+    assert system.anchors.functions.deviceState(new.address).call() == (ACTIVE, 0, 0, index,
+                                                                         epoch)
     assert system.devices.functions.devicesOf(system.enterprise.address).call() == [
         system.device.address, new.address]
     assert system.devices.functions.anchorRegistry().call() == system.anchors.address
@@ -44,20 +49,22 @@ def test_register_records_device_and_pushes_status(system: System) -> None:
 
 
 def test_register_rejects_zero_duplicate_and_reused_addresses(system: System) -> None:
-    register = system.devices.functions.registerDevice
     revert = system.chain.revert_of
-    assert revert(register(ZERO, SITE, bytes(32)), system.enterprise).error == \
-        "DeviceRegistryZeroAddress"
-    assert revert(register(system.spares[0].address, bytes(32), bytes(32)),
+    deadline, consent = system.consent(system.spares[0], system.enterprise)
+    assert revert(system.devices.functions.registerDevice(ZERO, SITE, bytes(32), deadline,
+                                                          consent),
+                  system.enterprise).error == "DeviceRegistryZeroAddress"
+    assert revert(system.register_call(system.spares[0], system.enterprise, site=bytes(32)),
                   system.enterprise).error == "DeviceRegistryZeroSite"
-    # Another enterprise's device, and a revoked one: addresses are never reused.
-    decoded = revert(register(system.device2.address, SITE, bytes(32)), system.enterprise)
+    # Another enterprise's device (even with its consent), and a revoked one: addresses are
+    # never reused.
+    decoded = revert(system.register_call(system.device2, system.enterprise), system.enterprise)
     assert (decoded.error, decoded.args_by_name) == (
         "DeviceRegistryDeviceExists", {"device": system.device2.address})
     system.chain.send(system.devices.functions.revokeDevice(system.device.address),
                       system.enterprise)
-    assert revert(register(system.device.address, SITE, bytes(32)), system.enterprise).error == \
-        "DeviceRegistryDeviceExists"
+    assert revert(system.register_call(system.device, system.enterprise),
+                  system.enterprise).error == "DeviceRegistryDeviceExists"
 
 
 def test_revoke_is_final_and_recorded(system: System) -> None:
@@ -81,9 +88,9 @@ def test_revoke_is_final_and_recorded(system: System) -> None:
 
 def test_rotation_links_keys_and_keeps_site(system: System) -> None:
     old, new = system.device, system.spares[1]
-    sent = system.chain.send(
-        system.devices.functions.rotateDevice(old.address, new.address, keccak(text="new-meta")),
-        system.enterprise)
+    sent = system.chain.send(system.rotate_call(old.address, new, system.enterprise,
+                                                metadata=keccak(text="new-meta")),
+                             system.enterprise)
     receipt, block = sent.receipt, sent.block_number
     old_record, new_record = _record(system, old.address), _record(system, new.address)
     assert old_record["status"] == REVOKED and old_record["revokedAt"] == block
@@ -100,20 +107,22 @@ def test_rotation_links_keys_and_keeps_site(system: System) -> None:
 
 
 def test_rotation_rules(system: System) -> None:
-    rotate = system.devices.functions.rotateDevice
     revert = system.chain.revert_of
     device = system.device.address
-    assert revert(rotate(device, system.device2.address, bytes(32)), system.enterprise).error == \
+    enterprise = system.enterprise
+    assert revert(system.rotate_call(device, system.device2, enterprise), enterprise).error == \
         "DeviceRegistryDeviceExists"
-    assert revert(rotate(device, device, bytes(32)), system.enterprise).error == \
+    assert revert(system.rotate_call(device, system.device, enterprise), enterprise).error == \
         "DeviceRegistryDeviceExists"
-    assert revert(rotate(device, ZERO, bytes(32)), system.enterprise).error == \
+    deadline, consent = system.consent(system.spares[0], enterprise, predecessor=device)
+    assert revert(system.devices.functions.rotateDevice(device, ZERO, bytes(32), deadline,
+                                                        consent), enterprise).error == \
         "DeviceRegistryZeroAddress"
-    assert revert(rotate(system.spares[0].address, system.spares[1].address, bytes(32)),
-                  system.enterprise).error == "DeviceRegistryUnknownDevice"
+    assert revert(system.rotate_call(system.spares[0].address, system.spares[1], enterprise),
+                  enterprise).error == "DeviceRegistryUnknownDevice"
     # A suspended device cannot escape its suspension by rotating to a fresh key.
     system.chain.send(system.devices.functions.suspendDevice(device), system.regulator)
-    decoded = revert(rotate(device, system.spares[0].address, bytes(32)), system.enterprise)
+    decoded = revert(system.rotate_call(device, system.spares[0], enterprise), enterprise)
     assert (decoded.error, decoded.args_by_name) == (
         "DeviceRegistryDeviceNotActive", {"device": device, "status": SUSPENDED})
 

@@ -11,11 +11,12 @@ from integration.contracts.support import (
     METHODOLOGY_ID,
     PLACEHOLDER_FACTORS,
     PLACEHOLDER_SOURCES,
-    SITE,
     System,
     create_methodology,
     make_report,
 )
+
+from mrv_core.errors import RefusedBeforeSending
 
 ACTORS = ("admin", "association", "enterprise", "enterprise2", "regulator", "outsider", "device")
 
@@ -52,20 +53,28 @@ CASES: dict[str, Case] = {
         lambda s: s.consortium.functions.renounceRole(s.role("ENTERPRISE_ROLE"),
                                                       s.enterprise.address),
         ("enterprise",), "AccessControlBadConfirmation"),
+    "Consortium.bindDeviceRegistry": (  # the deployer (here the admin) bound it at deployment
+        lambda s: s.consortium.functions.bindDeviceRegistry(s.devices.address),
+        (), "ConsortiumUnauthorizedBinder"),
     "Consortium.acceptDefaultAdminTransfer": (
         lambda s: s.consortium.functions.acceptDefaultAdminTransfer(),
         (), "AccessControlInvalidDefaultAdmin"),  # nobody is pending
     # DeviceRegistry
-    "DeviceRegistry.registerDevice": (
-        lambda s: s.devices.functions.registerDevice(s.spares[0].address, SITE, bytes(32)),
-        ("enterprise", "enterprise2"), "DeviceRegistryMissingRole"),
+    "DeviceRegistry.registerDevice": (  # with the device's consent for the enterprise
+        lambda s: s.register_call(s.spares[0], s.enterprise),
+        ("enterprise",), "DeviceRegistryMissingRole"),
     "DeviceRegistry.rotateDevice": (
-        lambda s: s.devices.functions.rotateDevice(s.device.address, s.spares[0].address,
-                                                   bytes(32)),
+        lambda s: s.rotate_call(s.device.address, s.spares[0], s.enterprise),
         ("enterprise",), "DeviceRegistryMissingRole"),
     "DeviceRegistry.revokeDevice": (
         lambda s: s.devices.functions.revokeDevice(s.device.address),
         ("enterprise",), "DeviceRegistryMissingRole"),
+    "DeviceRegistry.stopEnterprise": (
+        lambda s: s.devices.functions.stopEnterprise(s.enterprise.address, s.admin.address),
+        (), "DeviceRegistryCallerNotConsortium"),  # only the Consortium contract
+    "DeviceRegistry.reactivateEnterprise": (
+        lambda s: s.devices.functions.reactivateEnterprise(s.enterprise.address),
+        ("admin",), "DeviceRegistryMissingRole"),
     "DeviceRegistry.suspendDevice": (
         lambda s: s.devices.functions.suspendDevice(s.device.address),
         ("regulator",), "DeviceRegistryMissingRole"),
@@ -73,6 +82,16 @@ CASES: dict[str, Case] = {
     "AnchorRegistry.anchor": (
         lambda s: s.anchors.functions.anchor(0, keccak(text="root"), 1, 0, 0),
         ("device",), "AnchorRegistryDeviceNotActive"),
+    "AnchorRegistry.anchorBySig": (  # any relayer, but only with the device's signature
+        lambda s: s.anchors.functions.anchorBySig(s.device.address, 0, keccak(text="root"), 1, 0,
+                                                  0, bytes(65)),
+        (), "ECDSAInvalidSignature"),
+    "AnchorRegistry.addDevice": (
+        lambda s: s.anchors.functions.addDevice(s.spares[0].address, 1),
+        (), "AnchorRegistryCallerNotDeviceRegistry"),
+    "AnchorRegistry.setEnterpriseStanding": (
+        lambda s: s.anchors.functions.setEnterpriseStanding(1, True),
+        (), "AnchorRegistryCallerNotDeviceRegistry"),
     "AnchorRegistry.setMaxClockSkew": (
         lambda s: s.anchors.functions.setMaxClockSkew(60),
         ("admin",), "AnchorRegistryMissingRole"),
@@ -104,7 +123,10 @@ CASES: dict[str, Case] = {
 
 # Wrong actors that hold the role but not the right: their specific error.
 SPECIFIC = {
+    # The consent names `enterprise`: for enterprise2 it recovers another signer.
+    ("DeviceRegistry.registerDevice", "enterprise2"): "DeviceRegistryConsentSignerMismatch",
     ("DeviceRegistry.rotateDevice", "enterprise2"): "DeviceRegistryNotDeviceEnterprise",
+    ("Consortium.bindDeviceRegistry", "admin"): "ConsortiumDeviceRegistryAlreadyBound",
     ("DeviceRegistry.revokeDevice", "enterprise2"): "DeviceRegistryNotDeviceEnterprise",
     ("ReportRegistry.submitReport", "enterprise2"): "ReportRegistryEnterpriseMismatch",
 }
@@ -122,6 +144,8 @@ def test_wrong_roles_revert_with_custom_errors(system: System, case: str) -> Non
         assert decoded.error == expected, f"{case} by {name}: {decoded}"
         if expected.endswith("MissingRole") or expected == "AccessControlUnauthorizedAccount":
             assert decoded.args_by_name["account"] == caller.address
+        if "CallerNot" in expected:
+            assert decoded.args_by_name["caller"] == caller.address
 
 
 def test_reinstate_needs_the_regulator_role(system: System) -> None:
@@ -138,13 +162,20 @@ def test_reinstate_needs_the_regulator_role(system: System) -> None:
 def test_allowed_roles_succeed(system: System) -> None:
     """The positive side of the table, for the role-gated calls that need no other setup."""
     chain = system.chain
-    chain.send(system.devices.functions.registerDevice(system.spares[0].address, SITE, bytes(32)),
-               system.enterprise2)
+    chain.send(system.register_call(system.spares[0], system.enterprise2), system.enterprise2)
     chain.send(system.anchors.functions.setMaxClockSkew(60), system.admin)
     chain.send(system.devices.functions.suspendDevice(system.device.address), system.regulator)
     sent = chain.send(system.reports.functions.submitReport(make_report(system)),
                       system.enterprise)
     assert sent.receipt["status"] == 1
+
+
+def test_every_state_changing_function_has_a_case(system: System) -> None:
+    functions = {f"{name}.{item['name']}"
+                 for name in ("Consortium", "DeviceRegistry", "AnchorRegistry")
+                 for item in system.chain.artifacts.abi(name)
+                 if item["type"] == "function" and item["stateMutability"] not in ("view", "pure")}
+    assert sorted(functions - set(CASES) - {"DeviceRegistry.reinstateDevice"}) == []
 
 
 def test_enterprise_and_regulator_roles_are_exclusive(system: System) -> None:
@@ -175,3 +206,11 @@ def test_an_association_cannot_publish_another_associations_id(system: System) -
     assert decoded.args_by_name == {"id": METHODOLOGY_ID,
                                     "publisher": system.association.address,
                                     "caller": system.association2.address}
+
+
+def test_client_refuses_an_unknown_role_before_sending(system: System) -> None:
+    admin = system.chain.transactor(system.admin)
+    before = system.w3.eth.get_transaction_count(system.admin.address)
+    with pytest.raises(RefusedBeforeSending, match="unknown role 'ENTERPRISE'"):
+        system.core.grant_role(admin, "ENTERPRISE", system.outsider.address)
+    assert system.w3.eth.get_transaction_count(system.admin.address) == before

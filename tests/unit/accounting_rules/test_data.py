@@ -56,6 +56,8 @@ SPEC_HASHES = {
         "91e308a8177fe6c7729d5b19d62f26ba6221993dc535deb58b96c68fa2ffd60f",
     ("ipcc.fugitive", 2):
         "d83e64b5c8535c92249fbe4cc452aac93070115de7b7c8bb51aad85156f0b45d",
+    ("ipcc.fugitive", 3):
+        "afbb709dd9aa1d54eda0565d03cafe1c0f35cd3647dcf56e33fdde79ac5b067e",
 }
 
 TWO = "two independent secondary sources"
@@ -70,7 +72,7 @@ REGIONAL = {
     2023: (("0.6361", "0.5122", "0.5500", "0.5271", "0.5543", "0.4042", "0.2472"), ONE),
 }
 ANNOUNCEMENT = {2021: "公告2024年第12号", 2022: "公告2024年第33号", 2023: "公告2025年第47号"}
-GWP = {  # gas: (AR5, AR6)
+GWP = {  # gas: (AR5, AR6 Table 7.SM.7)
     "sf6": ("23500", "25200"), "hfc134a": ("1300", "1530"), "hfc32": ("677", "771"),
     "hfc125": ("3170", "3740"), "hfc143a": ("4800", "5810"), "ch4": ("28", "27.9"),
     "n2o": ("265", "273"), "nf3": ("16100", "17400"),
@@ -81,13 +83,13 @@ FUELS = ("natural_gas", "diesel", "gasoline", "lpg", "fuel_oil", "raw_coal", "co
 
 def test_the_shipped_methodologies() -> None:
     assert methodologies() == tuple(sorted(SPEC_HASHES))
-    assert latest_version("ipcc.fugitive") == 2
-    assert load_methodology("ipcc.fugitive").version == 2
+    assert latest_version("ipcc.fugitive") == 3
+    assert load_methodology("ipcc.fugitive").version == 3
     assert load_methodology("ipcc.fugitive", 1).version == 1
     with pytest.raises(UnknownMethodology):
         load_methodology("cn.nothing")
     with pytest.raises(UnknownMethodology):
-        load_methodology("ipcc.fugitive", 3)
+        load_methodology("ipcc.fugitive", 4)
 
 
 @pytest.mark.parametrize(("mid", "version"), sorted(SPEC_HASHES))
@@ -279,21 +281,42 @@ def test_heat_default_and_override() -> None:
     assert m.source("heat.purchased#EF").target == "heat.purchased"
 
 
-@pytest.mark.parametrize("version", [1, 2])
+#: AR6 WG I Chapter 7 Table 7.15, GWP-100 of methane: fossil and non-fossil.
+CH4_FOSSIL, CH4_NON_FOSSIL = "29.8", "27.0"
+
+
+@pytest.mark.parametrize("version", [1, 2, 3])
 def test_gwp_as_researched(version: int) -> None:
     m = load_methodology("ipcc.fugitive", version)
-    report = ("ar5", "ar6")[version - 1]
+    report = ("ar5", "ar6", "ar6")[version - 1]
     for gas, figures in GWP.items():
         row = m.factor(f"gwp.{report}.{gas}")
-        figure = figures[version - 1]
+        figure = figures[min(version, 2) - 1]
+        table = ("Table 8.A.1", "Table 7.SM.7", "Table 7.SM.7")[version - 1]
+        if version == 3 and gas == "ch4":  # fugitive methane is fossil methane
+            figure, table = CH4_FOSSIL, "Table 7.15, GWP-100: CH4-fossil"
         assert row.source == f"gas.{gas}"
         assert row.value == int(to_fraction(figure, "1e-1") * 10)
         assert row.published == f"{figure} tCO2e/t"
         assert (row.valid_from, row.valid_until) == (beijing(1990), OPEN_ENDED)
-        assert row.citation.table.startswith(("Table 8.A.1", "Table 7.SM.7")[version - 1])
+        assert row.citation.table.startswith(table)
     shielding = m.source("process.co2_shielding_gas")
     assert (shielding.parameters, shielding.numerator, shielding.denominator) == ((), 1, 1)
     assert {spec.scope for spec in m.sources} == {1}
+
+
+def test_fugitive_v3_is_v2_with_the_fossil_methane_value_of_table_7_15() -> None:
+    v2, v3 = (load_methodology("ipcc.fugitive", v) for v in (2, 3))
+    assert v3.sources == v2.sources
+    changed = [(old, new) for old, new in zip(v2.factors, v3.factors, strict=True) if old != new]
+    ((old, new),) = changed
+    assert old.key == new.key == "gwp.ar6.ch4" and old.published == "27.9 tCO2e/t"
+    assert new.published == f"{CH4_FOSSIL} tCO2e/t" and new.value == 298
+    assert "Chapter 7" in new.citation.document and "supplementary" not in new.citation.document
+    assert f"CH4-non-fossil: {CH4_NON_FOSSIL}" in new.citation.table
+    # v2's row is neither Table 7.15 value, and v3's specification says so.
+    assert old.published.split()[0] not in (CH4_FOSSIL, CH4_NON_FOSSIL)
+    assert "mislabelled" in v3.specification and "CH4-fossil value 29.8" in v3.specification
 
 
 def test_the_composite_is_exactly_its_components() -> None:

@@ -5,7 +5,6 @@ map between the contract's errors and the Python ones. Pure: eth-abi encodes, no
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -44,9 +43,10 @@ from accounting_rules.onchain import (
     source_spec_tuple,
 )
 from factories import EVIDENCE, beijing
+from mrv_core.chain.artifacts import PACKAGED_BUILD_DIR
 from mrv_core.errors import ContractRevert
 
-BUILD = Path(__file__).resolve().parents[3] / "contracts" / "build"
+BUILD = PACKAGED_BUILD_DIR
 
 
 def b32(text: str) -> bytes:

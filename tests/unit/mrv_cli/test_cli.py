@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from mrv_cli.main import main
-from mrv_core.keys import PASSWORD_ENV
+from mrv_core.keys import PASSWORD_ENV, DeviceKey
 
 OK, FAILED, USAGE = 0, 1, 2
 
@@ -39,7 +39,8 @@ def test_help_lists_every_command(capsys: pytest.CaptureFixture[str]) -> None:
     assert excinfo.value.code == 0
     out = capsys.readouterr().out
     assert "keys" in out and "bundle" in out and "Exit codes" in out
-    for group, actions in (("keys", ("new", "show")), ("bundle", ("sample", "verify"))):
+    for group, actions in (("keys", ("new", "show")),
+                           ("bundle", ("sample", "verify", "typed-data"))):
         with pytest.raises(SystemExit):
             main([group, "--help"])
         text = capsys.readouterr().out
@@ -130,6 +131,92 @@ def test_verify_missing_file_is_usage_error(tmp_path: Path,
     assert code == USAGE and "no such file" in out
 
 
+def test_verify_takes_directories_recursively(sample_dir: Path, tmp_path: Path,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    nested = tmp_path / "a" / "b"
+    nested.mkdir(parents=True)
+    (nested / "copy.json").write_bytes((sample_dir / "reading-00003.json").read_bytes())
+    (nested / "notes.txt").write_text("not a document")
+    code, out = run(["bundle", "verify", str(sample_dir), str(tmp_path / "a")], capsys)
+    assert code == OK and "19 of 19 file(s) verified" in out, out
+    assert str(nested / "copy.json") in out and "notes.txt" not in out
+
+
+def test_verify_an_empty_directory_is_a_usage_error(tmp_path: Path,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "empty" / "sub").mkdir(parents=True)
+    code, out = run(["bundle", "verify", str(tmp_path / "empty")], capsys)
+    assert code == USAGE
+    assert out.strip() == f"mrv: error: directory {tmp_path / 'empty'} holds no *.json file " \
+                          "(searched recursively)"
+
+
+def test_sample_writes_version_2_documents_with_a_signed_header(sample_dir: Path) -> None:
+    formats = {json.loads(p.read_text())["format"] for p in sample_dir.iterdir()}
+    assert formats == {"trustmrv-proof/2", "trustmrv-batch/2"}
+    for path in sample_dir.iterdir():
+        assert json.loads(path.read_text())["batch"]["signature"].startswith("0x")
+
+
+def test_version_1_documents_verify_with_a_visible_unsigned_header_note(
+        sample_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    legacy = json.loads((sample_dir / "reading-00002.json").read_text())
+    legacy["format"] = "trustmrv-proof/1"
+    del legacy["batch"]["signature"]
+    legacy["batch"]["leafCount"] = _bump(legacy["batch"]["leafCount"])  # nothing can tell
+    path = tmp_path / "legacy.json"
+    path.write_text(json.dumps(legacy))
+    code, out = run(["bundle", "verify", str(path), str(sample_dir / "reading-00001.json")],
+                    capsys)
+    assert code == OK
+    assert f"OK    {path}" in out and "note: unsigned-header: a version 1 document" in out
+    assert "NOTE  1 verified file(s) unsigned-header (version 1)" in out
+    code, out = run(["bundle", "verify", "--json", str(path),
+                     str(sample_dir / "reading-00001.json")], capsys)
+    old, new = (json.loads(line) for line in out.splitlines())
+    assert (old["ok"], old["headerSigned"], old["format"]) == (True, False, "trustmrv-proof/1")
+    assert old["notes"] and old["notes"][0].startswith("unsigned-header")
+    assert (new["headerSigned"], new["notes"], new["format"]) == (True, [], "trustmrv-proof/2")
+
+
+def test_summary_never_says_more_without_lines_before_it(
+        sample_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from mrv_cli.flows import print_outcomes, verify_files
+
+    outcomes = verify_files(sorted(sample_dir.iterdir()), None)
+    print_outcomes(outcomes, as_json=False, chain_checked=False, max_ok_lines=0)
+    out = capsys.readouterr().out
+    assert "more OK" not in out and "OK    18 file(s), not listed one by one" in out
+    print_outcomes(outcomes, as_json=False, chain_checked=False, max_ok_lines=2)
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("OK    ") and lines[1].startswith("OK    ")
+    assert lines[2] == "...   and 16 more OK"
+
+
+def test_typed_data_prints_every_document_a_wallet_can_hash(
+        sample_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from eth_account import Account
+    from eth_account.messages import _hash_eip191_message, encode_typed_data
+
+    code, out = run(["bundle", "typed-data", str(sample_dir / "multiproof.json")], capsys)
+    assert code == OK
+    printed = json.loads(out)
+    documents = [printed["batch"], *printed["readings"]]
+    assert len(printed["readings"]) == 16 and printed["format"] == "trustmrv-proof/2"
+    device = json.loads((sample_dir / "batch-0.json").read_text())["batch"]["device"]
+    for entry in documents:
+        message = entry["typedData"]["message"]
+        assert all(isinstance(v, str) for v in message.values())
+        assert isinstance(entry["typedData"]["domain"]["chainId"], str)
+        signable = encode_typed_data(full_message=entry["typedData"])
+        assert "0x" + _hash_eip191_message(signable).hex() == entry["digest"]
+        assert Account.recover_message(signable, signature=entry["signature"]) == device
+    code, out = run(["bundle", "typed-data", str(sample_dir / "batch-0.json")], capsys)
+    assert code == OK and json.loads(out)["readings"] == []
+    code, out = run(["bundle", "typed-data", str(sample_dir / "absent.json")], capsys)
+    assert code == USAGE and out.startswith("mrv: error:") and len(out.splitlines()) == 1
+
+
 def test_verify_json_output(sample_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, out = run(["bundle", "verify", "--json", str(sample_dir / "reading-00000.json"),
                      str(sample_dir / "batch-0.json")], capsys)
@@ -171,7 +258,18 @@ TAMPERING: list[tuple[str, Any, str]] = [
         signature=b["readings"][0]["signature"][:-2] + "1d"), "signature"),
     ("proof element", lambda b: b["proof"]["path"].__setitem__(
         1, _flip_hex(b["proof"]["path"][1])), "root"),
-    ("root", lambda b: b["batch"].update(root=_flip_hex(b["batch"]["root"])), "root"),
+    ("root", lambda b: b["batch"].update(root=_flip_hex(b["batch"]["root"])), "header"),
+    ("batchSeq", lambda b: b["batch"].update(batchSeq=_bump(b["batch"]["batchSeq"])), "header"),
+    ("leafCount", lambda b: b["batch"].update(leafCount=_bump(b["batch"]["leafCount"])),
+     "header"),
+    ("fromTimestamp", lambda b: b["batch"].update(
+        fromTimestamp=_bump(b["batch"]["fromTimestamp"])), "header"),
+    ("toTimestamp", lambda b: b["batch"].update(toTimestamp=_bump(b["batch"]["toTimestamp"])),
+     "header"),
+    ("batch device", lambda b: b["batch"].update(device=_flip_hex(b["batch"]["device"].lower())),
+     "header"),
+    ("header signature", lambda b: b["batch"].update(
+        signature=_flip_hex(b["batch"]["signature"], 10)), "header"),
     ("domain chainId", lambda b: b["domain"].update(chainId="1"), "format"),
     ("format", lambda b: b.update(format="trustmrv-proof/0"), "format"),
 ]
@@ -213,3 +311,89 @@ def test_a_closed_output_pipe_ends_quietly() -> None:
     stderr = proc.stderr.read().decode()
     assert proc.wait(timeout=60) == 141, stderr
     assert stderr == ""
+
+
+def test_verify_refuses_a_directory_tree_too_large_to_walk(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    from mrv_cli import bundle_cmd
+
+    for i in range(6):
+        (tmp_path / f"{i}.json").write_text("{}")
+    monkeypatch.setattr(bundle_cmd, "MAX_DIRECTORY_ENTRIES", 5)
+    code, out = run(["bundle", "verify", str(tmp_path)], capsys)
+    assert code == USAGE and out.strip() == (f"mrv: error: {tmp_path} holds more than 5 entries; "
+                                             "name the directory of the documents")
+
+
+def _eth_keyfile(tmp_path: Path, password: str, **reshape: Any) -> Path:
+    """A light-KDF keystore written by eth_keyfile; ``drop_address`` as Foundry writes them,
+    ``crypto_name="Crypto"`` as geth's older files."""
+    from eth_keyfile import create_keyfile_json
+
+    document = create_keyfile_json((7).to_bytes(32, "big"), password.encode(), kdf="scrypt",
+                                   iterations=1024)
+    if reshape.get("drop_address"):
+        del document["address"]
+    document[reshape.get("crypto_name", "crypto")] = document.pop("crypto")
+    path = tmp_path / "foreign.json"
+    path.write_text(json.dumps(document))
+    return path
+
+
+SEVEN = "0x" + DeviceKey.from_private_bytes((7).to_bytes(32, "big")).address.hex()
+
+
+def test_keys_show_check_derives_the_address_of_a_foundry_file(
+        tmp_path: Path, password: str, capsys: pytest.CaptureFixture[str]) -> None:
+    path = _eth_keyfile(tmp_path, password, drop_address=True)
+    code, out = run(["keys", "show", str(path), "--check"], capsys)
+    assert code == OK, out
+    assert SEVEN in out.lower() and "derived" in out and "password opens the key" in out
+    code, out = run(["keys", "show", str(path)], capsys)
+    assert code == OK and "not in the file" in out and "--check" in out
+
+
+def test_keys_show_names_the_kdf_of_a_capitalised_crypto_section(
+        tmp_path: Path, password: str, capsys: pytest.CaptureFixture[str]) -> None:
+    path = _eth_keyfile(tmp_path, password, crypto_name="Crypto")
+    code, out = run(["keys", "show", str(path), "--check"], capsys)
+    assert code == OK and "kdf     scrypt" in out and SEVEN in out.lower()
+
+
+def test_a_key_of_a_multi_line_password_file_gets_the_migration_hint(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.delenv(PASSWORD_ENV, raising=False)
+    (tmp_path / "pw").write_text("line one\nline two\n")
+    made_by_old_mrv = _eth_keyfile(tmp_path, "line one\nline two")
+    argv = ["keys", "show", str(made_by_old_mrv), "--check", "--password-file",
+            str(tmp_path / "pw")]
+    code, out = run(argv, capsys)
+    assert code == USAGE
+    assert "whole of" in out and "first line" in out and "docs/keys.md" in out
+    lines = out.strip().splitlines()  # address, file, kdf, then the error on one line
+    assert len(lines) == 4 and lines[-1].startswith("mrv: error: ")
+    made_by_geth = tmp_path / "geth"
+    made_by_geth.mkdir()
+    _eth_keyfile(made_by_geth, "line one")
+    argv[2] = str(made_by_geth / "foreign.json")
+    assert run(argv, capsys)[0] == OK  # the first line, as geth reads it, opens it
+
+
+def test_ctrl_d_at_the_password_prompt_is_one_line_and_exit_2(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    from mrv_core.keys import read_password
+
+    def ctrl_d(_: str) -> str:
+        raise EOFError
+
+    monkeypatch.delenv(PASSWORD_ENV, raising=False)
+    assert read_password.__kwdefaults__ is not None
+    monkeypatch.setitem(read_password.__kwdefaults__, "prompt", ctrl_d)  # the terminal's answer
+    monkeypatch.setitem(read_password.__kwdefaults__, "interactive", True)
+    code = main(["keys", "new", "--light-kdf", "--out", str(tmp_path / "k.json")])
+    captured = capsys.readouterr()
+    assert code == USAGE and captured.err.count("\n") == 1
+    assert "no password entered" in captured.err and not (tmp_path / "k.json").exists()

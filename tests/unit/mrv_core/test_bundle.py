@@ -71,7 +71,8 @@ def _set(d: dict[str, Any], path: str, value: Any) -> None:
 
 _DELETE = object()
 MUTATIONS = [
-    ("format", "trustmrv-proof/2", "$.format"),
+    ("format", "trustmrv-proof/3", "$.format"),
+    ("format", "trustmrv-batch/2", "$.format"),
     ("sample", True, "$.sample"),
     ("sample", "false", "$.sample"),
     ("extra", 1, "unknown field"),

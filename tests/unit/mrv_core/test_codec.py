@@ -11,7 +11,7 @@ from mrv_core.codec import (
     parse_hex,
     parse_int,
 )
-from mrv_core.errors import InvalidAddress, InvalidHex, InvalidReading
+from mrv_core.errors import InvalidAddress, InvalidHex, InvalidInteger
 
 
 @given(st.binary(max_size=80))
@@ -47,17 +47,17 @@ def test_address_checksum_is_enforced_for_mixed_case() -> None:
 
 @pytest.mark.parametrize("text", ["01", "+1", "-0", "1.0", "1e3", " 1", "1_000", "", "0x10", "--1"])
 def test_non_canonical_integers_are_rejected(text: str) -> None:
-    with pytest.raises(InvalidReading):
+    with pytest.raises(InvalidInteger):
         parse_int(text, INT256_MIN, INT256_MAX)
 
 
 def test_integers_are_range_checked_and_not_json_numbers() -> None:
     assert parse_int("-5", -10, 10) == -5
-    with pytest.raises(InvalidReading, match="outside"):
+    with pytest.raises(InvalidInteger, match="outside"):
         parse_int("11", -10, 10)
-    with pytest.raises(InvalidReading, match="string"):
+    with pytest.raises(InvalidInteger, match="string"):
         parse_int(5, -10, 10)
-    with pytest.raises(InvalidReading):
+    with pytest.raises(InvalidInteger):
         parse_int("9" * 5000, 0, 10)  # refused before int() does any work
 
 

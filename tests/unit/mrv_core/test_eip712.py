@@ -1,6 +1,7 @@
 """The hand-packed EIP-712 fast path against independent oracles (eth-account, eth-abi)."""
 
 import dataclasses
+import json
 
 from eth_abi import encode as abi_encode
 from eth_account.messages import _hash_eip191_message, encode_typed_data
@@ -65,3 +66,18 @@ def test_every_field_changes_the_digest() -> None:
 def test_sample_domain_is_no_chains_domain() -> None:
     assert SAMPLE_DOMAIN.chain_id == 0 and SAMPLE_DOMAIN.verifying_contract == bytes(20)
     assert SAMPLE_DOMAIN.is_sample and not TEST_DOMAIN.is_sample
+
+
+@given(reading=readings(), domain=domains)
+@example(reading=Reading(bytes(20), bytes(32), 2**64 - 1, 2**53 + 1, "power.active:W",
+                         -(2**255), bytes(32)), domain=Domain(2**64 + 1, bytes(20)))
+def test_typed_data_carries_integers_as_strings_a_javascript_reader_keeps(
+        reading: Reading, domain: Domain) -> None:
+    """JavaScript (and any reader that turns JSON numbers into doubles) rounds above 2^53;
+    decimal strings survive it, so the document hashes to the same digest after the trip."""
+    document = typed_data(reading, domain)
+    message = document["message"]
+    assert isinstance(message, dict) and all(isinstance(v, str) for v in message.values())
+    as_javascript = json.loads(json.dumps(document), parse_int=float)
+    assert _hash_eip191_message(encode_typed_data(full_message=as_javascript)) == \
+        reading_digest(reading, domain)

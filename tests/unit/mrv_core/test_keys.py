@@ -2,10 +2,12 @@
 
 import json
 import stat
+import unicodedata
 from pathlib import Path
 
 import pytest
 from eth_account import Account
+from eth_keyfile import create_keyfile_json
 
 from factories import TEST_KEY
 from mrv_core.errors import ConfigError, KeyFileError
@@ -15,8 +17,13 @@ from mrv_core.keys import (
     STANDARD_SCRYPT_N,
     DeviceKey,
     keystore_address,
+    keystore_crypto,
+    read_keystore,
     read_password,
+    whole_file_password,
 )
+
+TEST_KEY_SECRET = (1).to_bytes(32, "big")  # the secret of factories.TEST_KEY
 
 
 def test_round_trip_and_standard_tools_read_our_file(tmp_path: Path) -> None:
@@ -124,3 +131,69 @@ class TestPasswordSources:
         monkeypatch.delenv(PASSWORD_ENV, raising=False)
         with pytest.raises(ConfigError, match=PASSWORD_ENV):
             read_password(interactive=False)
+
+
+# -- key files as other tools write them -----------------------------------------------------------
+
+def _foreign_keyfile(tmp_path: Path, password: str, *, drop_address: bool = False,
+                     crypto_name: str = "crypto") -> Path:
+    """A keystore written by eth_keyfile (light scrypt), reshaped as another tool writes it."""
+    document = create_keyfile_json(TEST_KEY_SECRET, password.encode(), kdf="scrypt",
+                                   iterations=1024)
+    if drop_address:  # Foundry's `cast wallet` writes no address field
+        del document["address"]
+    document[crypto_name] = document.pop("crypto")  # geth's older files: "Crypto"
+    path = tmp_path / "foreign.json"
+    path.write_text(json.dumps(document))
+    return path
+
+
+def test_a_file_without_address_opens_and_declares_none(tmp_path: Path) -> None:
+    path = _foreign_keyfile(tmp_path, "pw", drop_address=True)
+    assert keystore_address(path) is None
+    assert DeviceKey.load(path, "pw").address == TEST_KEY.address
+
+
+def test_a_capitalised_crypto_section_opens_and_shows_its_kdf(tmp_path: Path) -> None:
+    path = _foreign_keyfile(tmp_path, "pw", crypto_name="Crypto")
+    assert keystore_crypto(read_keystore(path))["kdf"] == "scrypt"
+    assert DeviceKey.load(path, "pw").address == TEST_KEY.address
+
+
+def test_passwords_are_raw_utf8_never_normalised(tmp_path: Path) -> None:
+    decomposed = "cafe\u0301"  # NFD; NFC and NFKC spell it "caf\u00e9"
+    path = _foreign_keyfile(tmp_path, decomposed)
+    assert DeviceKey.load(path, decomposed).address == TEST_KEY.address
+    with pytest.raises(KeyFileError, match="wrong password"):
+        DeviceKey.load(path, unicodedata.normalize("NFKC", decomposed))
+
+
+def test_a_password_file_gives_its_first_line_as_geth_reads_it(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(PASSWORD_ENV, raising=False)
+    for text, password in (("first\nsecond\n", "first"), ("first\r\nsecond", "first"),
+                           ("only", "only"), (" spaced \n", " spaced "),
+                           ("a\u2028b\n", "a\u2028b")):  # only "\n" ends a line, as in geth
+        (tmp_path / "pw").write_text(text, newline="")
+        assert read_password(password_file=tmp_path / "pw") == password, text
+    assert whole_file_password(tmp_path / "pw") is None
+    (tmp_path / "pw").write_text("first\nsecond\n")
+    assert whole_file_password(tmp_path / "pw") == "first\nsecond"
+    (tmp_path / "pw").write_text("\nsecond\n")
+    with pytest.raises(ConfigError, match="first line is empty"):
+        read_password(password_file=tmp_path / "pw")
+    (tmp_path / "pw").write_bytes(b"\xff\n")
+    with pytest.raises(ConfigError, match="not UTF-8"):
+        read_password(password_file=tmp_path / "pw")
+    with pytest.raises(ConfigError, match="cannot read"):
+        read_password(password_file=tmp_path)  # a directory
+
+
+def test_end_of_input_at_the_prompt_is_a_config_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(PASSWORD_ENV, raising=False)
+
+    def ctrl_d(_: str) -> str:
+        raise EOFError
+
+    with pytest.raises(ConfigError, match="end of input"):
+        read_password(interactive=True, prompt=ctrl_d)

@@ -2,13 +2,15 @@
 algorithm, proofs, multiproofs, and the second-preimage and count guarantees."""
 
 import contextlib
+import dataclasses
 import random
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from factories import bytes32, leaf_lists
+from factories import TEST_DOMAIN, bytes32, leaf_lists, sample_batch
+from mrv_core import SingleProof, VerificationError, bundle_for_readings, leaf_hash, verify_bundle
 from mrv_core.errors import MerkleError
 from mrv_core.hashing import keccak256
 from mrv_core.merkle import (
@@ -71,11 +73,11 @@ def test_multiproofs_verify(leaves: list[bytes], data: st.DataObject) -> None:
 
 @settings(max_examples=200)
 @given(leaf_lists)
-def test_no_inner_node_passes_as_a_leaf(leaves: list[bytes]) -> None:
-    """Second preimage: an inner node reaches the root along a shortened path, so a verifier
-    must never accept a raw node as a leaf. Ours never does: it derives every leaf from a reading
-    as keccak256 of a 32-byte struct hash, while inner nodes are keccak256 of 64 bytes (the
-    bundle verifier's tests show a shortened path is refused)."""
+def test_raw_process_proof_accepts_an_inner_node_so_leaves_must_be_derived(
+        leaves: list[bytes]) -> None:
+    """The raw fold (``MerkleProof.processProof``) cannot tell an inner node from a leaf: every
+    inner node reaches the root along its shortened path. That is why the verifier never takes
+    a leaf hash from anyone and derives each from a reading (next test)."""
     tree = MerkleTree(leaves)
     assert not set(tree.inner_nodes()) & set(leaves)
     for i in range(len(leaves)):
@@ -83,9 +85,35 @@ def test_no_inner_node_passes_as_a_leaf(leaves: list[bytes]) -> None:
         node = leaves[i]
         for k in range(len(proof)):
             node = hash_pair(node, proof[k])
-            shortened = proof[k + 1:]
-            assert process_proof(node, shortened) == tree.root
+            assert process_proof(node, proof[k + 1:]) == tree.root
             assert node in tree.inner_nodes()
+
+
+@settings(max_examples=40, deadline=None)
+@given(count=st.integers(2, 33), seed=st.integers(0, 2**16), data=st.data())
+def test_no_inner_node_verifies_as_a_leaf_through_the_public_verifier(
+        count: int, seed: int, data: st.DataObject) -> None:
+    """Second preimage through ``verify_bundle``: for every inner node of a random batch, a
+    bundle carrying the path that leads from that node to the signed root, with any reading of
+    the batch, is refused (at the depth rule or the root), and no reading's leaf is an inner
+    node."""
+    batch = sample_batch(count, seed=seed)
+    tree = batch.tree
+    inner = set(tree.inner_nodes())
+    assert not inner & {leaf_hash(s.reading) for s in batch.readings}
+    position = data.draw(st.integers(0, count - 1), label="position")
+    honest = bundle_for_readings(batch, TEST_DOMAIN, [position])
+    verify_bundle(honest)
+    for leaf_position in range(count):
+        proof = tree.proof(leaf_position)
+        node = tree.leaves[leaf_position]
+        for k in range(len(proof)):
+            node = hash_pair(node, proof[k])
+            assert node in inner
+            attempt = dataclasses.replace(honest, proof=SingleProof(tuple(proof[k + 1:])))
+            with pytest.raises(VerificationError) as excinfo:
+                verify_bundle(attempt)
+            assert excinfo.value.step in ("proof", "root")
 
 
 @settings(max_examples=300)

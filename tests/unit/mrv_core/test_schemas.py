@@ -1,4 +1,5 @@
-"""The JSON Schemas in docs/schemas/ agree with the strict parser in mrv_core.bundle / wire.
+"""The JSON Schemas in docs/schemas/ agree with the strict parser in mrv_core.bundle / wire, for
+both versions of each document (version 2 carries the device's header signature).
 
 Two directions: every document our code writes validates against its schema (the schema never
 rejects what the parser accepts), and hand-mutated documents are rejected by the schema AND by
@@ -25,6 +26,7 @@ from mrv_core import (
     QUANTITIES,
     SAMPLE_DOMAIN,
     AnchorRef,
+    Batch,
     BatchFile,
     Domain,
     ProofBundle,
@@ -44,6 +46,15 @@ ANCHOR = AnchorRef(
     block_number=7,
 )
 Doc = dict[str, Any]
+VERSIONS = (1, 2)
+
+
+def _close(count: int, batch_seq: int, seed: int, domain: Domain, version: int) -> Batch:
+    """A batch of TEST_KEY's readings; its header signed for version 2 documents."""
+    readings = signed_readings(count, seed=seed, domain=domain)
+    if version == 1:
+        return build_batch(TEST_KEY.address, batch_seq, readings)
+    return TEST_KEY.close_batch(batch_seq, readings, domain)
 
 
 @cache
@@ -63,15 +74,14 @@ def roundtrip(doc: Doc) -> Doc:
     return loaded
 
 
-def bundle_docs() -> list[Doc]:
+def bundle_docs(version: int) -> list[Doc]:
     """Bundles written by our code: single and multi, sample and chain domains, with anchors."""
     rng = random.Random(7)
     docs = []
     for count, domain, anchor in ((1, TEST_DOMAIN, None), (2, TEST_DOMAIN, ANCHOR),
                                   (3, SAMPLE_DOMAIN, None), (7, TEST_DOMAIN, None),
                                   (16, TEST_DOMAIN, ANCHOR), (33, SAMPLE_DOMAIN, None)):
-        batch = build_batch(TEST_KEY.address, count,
-                            signed_readings(count, seed=count, domain=domain))
+        batch = _close(count, count, count, domain, version)
         for position in sorted({0, count - 1, rng.randrange(count)}):
             docs.append(bundle_for_readings(batch, domain, [position], anchor).to_json())
         if count > 1:
@@ -82,11 +92,11 @@ def bundle_docs() -> list[Doc]:
     return [roundtrip(d) for d in docs]
 
 
-def batch_docs() -> list[Doc]:
+def batch_docs(version: int) -> list[Doc]:
     docs = []
     for count, domain, anchor in ((1, SAMPLE_DOMAIN, None), (5, TEST_DOMAIN, None),
                                   (40, TEST_DOMAIN, ANCHOR)):
-        batch = build_batch(TEST_KEY.address, 3, signed_readings(count, seed=count, domain=domain))
+        batch = _close(count, 3, count, domain, version)
         docs.append(BatchFile.of(batch, domain, anchor).to_json())
     return [roundtrip(d) for d in docs]
 
@@ -94,20 +104,38 @@ def batch_docs() -> list[Doc]:
 # -- the schemas themselves -----------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", ["trustmrv-proof-1", "trustmrv-batch-1"])
+@pytest.mark.parametrize("name", ["trustmrv-proof-1", "trustmrv-batch-1", "trustmrv-proof-2",
+                                  "trustmrv-batch-2"])
 def test_schema_is_valid_draft_2020_12(name: str) -> None:
     Draft202012Validator.check_schema(schema(name))
     assert schema(name)["$schema"] == "https://json-schema.org/draft/2020-12/schema"
 
 
-def test_shared_definitions_are_identical() -> None:
-    proof, batch = schema("trustmrv-proof-1")["$defs"], schema("trustmrv-batch-1")["$defs"]
+@pytest.mark.parametrize("version", VERSIONS)
+def test_shared_definitions_are_identical(version: int) -> None:
+    proof = schema(f"trustmrv-proof-{version}")["$defs"]
+    batch = schema(f"trustmrv-batch-{version}")["$defs"]
     for name, definition in batch.items():
         assert proof[name] == definition, name
 
 
-def test_schemas_follow_the_code_constants() -> None:
-    proof, batch = schema("trustmrv-proof-1"), schema("trustmrv-batch-1")
+def test_version_2_differs_from_version_1_only_by_the_header_signature() -> None:
+    for kind in ("proof", "batch"):
+        old, new = schema(f"trustmrv-{kind}-1"), schema(f"trustmrv-{kind}-2")
+        assert new["properties"]["format"] == {"const": f"trustmrv-{kind}/2"}
+        header = copy.deepcopy(new["$defs"]["signedBatchHeader"])
+        assert header["required"].pop() == "signature"
+        del header["properties"]["signature"]
+        assert header["properties"] == old["$defs"]["batchHeader"]["properties"]
+        assert header["required"] == old["$defs"]["batchHeader"]["required"]
+        same = {k: v for k, v in old["$defs"].items() if k != "batchHeader"}
+        assert {k: v for k, v in new["$defs"].items() if k != "signedBatchHeader"} == same
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_schemas_follow_the_code_constants(version: int) -> None:
+    proof = schema(f"trustmrv-proof-{version}")
+    batch = schema(f"trustmrv-batch-{version}")
     defs = proof["$defs"]
     assert proof["properties"]["readings"]["maxItems"] == LIMITS.readings_per_bundle
     assert defs["singleProof"]["properties"]["path"]["maxItems"] == LIMITS.proof_path
@@ -127,21 +155,27 @@ def test_schemas_follow_the_code_constants() -> None:
 # -- what our code writes validates ---------------------------------------------------------------
 
 
-def test_bundles_written_by_our_code_validate() -> None:
-    docs = bundle_docs()
+@pytest.mark.parametrize("version", VERSIONS)
+def test_bundles_written_by_our_code_validate(version: int) -> None:
+    docs = bundle_docs(version)
     assert {d["proof"]["type"] for d in docs} == {"single", "multi"}
     assert {d["sample"] for d in docs} == {True, False}
+    assert {d["format"] for d in docs} == {f"trustmrv-proof/{version}"}
     assert any(d["anchor"] is not None for d in docs)
     for doc in docs:
-        errors = [e.message for e in validator("trustmrv-proof-1").iter_errors(doc)]
+        errors = [e.message for e in validator(f"trustmrv-proof-{version}").iter_errors(doc)]
         assert errors == []
         ProofBundle.from_json(doc)
+        assert not validator(f"trustmrv-proof-{3 - version}").is_valid(doc)
 
 
-def test_batch_files_written_by_our_code_validate() -> None:
-    for doc in batch_docs():
-        assert [e.message for e in validator("trustmrv-batch-1").iter_errors(doc)] == []
+@pytest.mark.parametrize("version", VERSIONS)
+def test_batch_files_written_by_our_code_validate(version: int) -> None:
+    for doc in batch_docs(version):
+        assert doc["format"] == f"trustmrv-batch/{version}"
+        assert [e.message for e in validator(f"trustmrv-batch-{version}").iter_errors(doc)] == []
         BatchFile.from_json(doc)
+        assert not validator(f"trustmrv-batch-{3 - version}").is_valid(doc)
 
 
 @pytest.mark.parametrize("path", [
@@ -253,7 +287,7 @@ BUNDLE_MUTATIONS: dict[str, Callable[[Doc], None]] = {
     "negative value of an unsigned quantity": setv("readings.0.value", "-5"),
     "integer longer than any in range": setv("readings.0.timestamp", "1" * 21),
     "leafCount zero": setv("batch.leafCount", "0"),
-    "wrong format": setv("format", "trustmrv-proof/2"),
+    "wrong format": setv("format", "trustmrv-proof/3"),
     "batch format on a bundle": setv("format", "trustmrv-batch/1"),
     "sample true on a chain domain": setv("sample", True),
     "sample as a string": setv("sample", "false"),
@@ -304,9 +338,19 @@ BATCH_MUTATIONS: dict[str, Callable[[Doc], None]] = {
 }
 
 
+#: Mutations of the version 2 header signature (both schema and parser reject them).
+SIGNED_HEADER_MUTATIONS: dict[str, Callable[[Doc], None]] = {
+    "missing header signature": delete("batch.signature"),
+    "header signature 64 bytes": edit("batch.signature", lambda s: s[:-2]),
+    "header signature without 0x": edit("batch.signature", lambda s: s[2:] + "00"),
+    "header signature as null": setv("batch.signature", None),
+    "version 2 document labelled version 1": edit("format", lambda f: f[:-1] + "1"),
+}
+
+
 @cache
-def base_bundle() -> Doc:
-    batch = build_batch(TEST_KEY.address, 0, signed_readings(3, seed=11))
+def base_bundle(version: int = 1) -> Doc:
+    batch = _close(3, 0, 11, TEST_DOMAIN, version)
     doc = bundle_for_readings(batch, TEST_DOMAIN, [1]).to_json()
     doc["readings"][0]["quantity"] = "energy.active.import:Wh"  # unsigned, for the sign mutation
     doc["readings"][0]["value"] = "1204331870"
@@ -314,18 +358,19 @@ def base_bundle() -> Doc:
 
 
 @cache
-def base_batch_file() -> Doc:
-    batch = build_batch(TEST_KEY.address, 0, signed_readings(4, seed=12))
-    return roundtrip(BatchFile.of(batch, TEST_DOMAIN).to_json())
+def base_batch_file(version: int = 1) -> Doc:
+    return roundtrip(BatchFile.of(_close(4, 0, 12, TEST_DOMAIN, version), TEST_DOMAIN).to_json())
 
 
-def test_base_documents_are_valid() -> None:
-    assert validator("trustmrv-proof-1").is_valid(base_bundle())
-    ProofBundle.from_json(base_bundle())
-    assert validator("trustmrv-proof-1").is_valid({**base_bundle(), "anchor": ANCHOR_JSON})
-    ProofBundle.from_json({**base_bundle(), "anchor": ANCHOR_JSON})
-    assert validator("trustmrv-batch-1").is_valid(base_batch_file())
-    BatchFile.from_json(base_batch_file())
+@pytest.mark.parametrize("version", VERSIONS)
+def test_base_documents_are_valid(version: int) -> None:
+    proof, batch = validator(f"trustmrv-proof-{version}"), validator(f"trustmrv-batch-{version}")
+    assert proof.is_valid(base_bundle(version))
+    ProofBundle.from_json(base_bundle(version))
+    assert proof.is_valid({**base_bundle(version), "anchor": ANCHOR_JSON})
+    ProofBundle.from_json({**base_bundle(version), "anchor": ANCHOR_JSON})
+    assert batch.is_valid(base_batch_file(version))
+    BatchFile.from_json(base_batch_file(version))
 
 
 def _mutated(base: Doc, mutate: Callable[[Doc], None]) -> Doc:
@@ -334,22 +379,36 @@ def _mutated(base: Doc, mutate: Callable[[Doc], None]) -> Doc:
     return doc
 
 
+@pytest.mark.parametrize("version", VERSIONS)
 @pytest.mark.parametrize("name", list(BUNDLE_MUTATIONS))
-def test_mutated_bundle_rejected_by_schema_and_parser(name: str) -> None:
-    doc = _mutated(base_bundle(), BUNDLE_MUTATIONS[name])
-    assert not validator("trustmrv-proof-1").is_valid(doc), "schema accepted it"
+def test_mutated_bundle_rejected_by_schema_and_parser(name: str, version: int) -> None:
+    doc = _mutated(base_bundle(version), BUNDLE_MUTATIONS[name])
+    assert not validator(f"trustmrv-proof-{version}").is_valid(doc), "schema accepted it"
     with pytest.raises(DecodeError):
         ProofBundle.from_json(doc)
     with pytest.raises(DecodeError):
         ProofBundle.loads(json.dumps(doc).encode("utf-8"))
 
 
+@pytest.mark.parametrize("version", VERSIONS)
 @pytest.mark.parametrize("name", list(BATCH_MUTATIONS))
-def test_mutated_batch_file_rejected_by_schema_and_parser(name: str) -> None:
-    doc = _mutated(base_batch_file(), BATCH_MUTATIONS[name])
-    assert not validator("trustmrv-batch-1").is_valid(doc), "schema accepted it"
+def test_mutated_batch_file_rejected_by_schema_and_parser(name: str, version: int) -> None:
+    doc = _mutated(base_batch_file(version), BATCH_MUTATIONS[name])
+    assert not validator(f"trustmrv-batch-{version}").is_valid(doc), "schema accepted it"
     with pytest.raises(DecodeError):
         BatchFile.from_json(doc)
+
+
+@pytest.mark.parametrize("name", list(SIGNED_HEADER_MUTATIONS))
+def test_mutated_header_signature_rejected_by_schema_and_parser(name: str) -> None:
+    bundle = _mutated(base_bundle(2), SIGNED_HEADER_MUTATIONS[name])
+    assert not validator("trustmrv-proof-2").is_valid(bundle), "schema accepted it"
+    with pytest.raises(DecodeError):
+        ProofBundle.from_json(bundle)
+    batch_file = _mutated(base_batch_file(2), SIGNED_HEADER_MUTATIONS[name])
+    assert not validator("trustmrv-batch-2").is_valid(batch_file), "schema accepted it"
+    with pytest.raises(DecodeError):
+        BatchFile.from_json(batch_file)
 
 
 def test_sample_domain_requires_sample_true() -> None:

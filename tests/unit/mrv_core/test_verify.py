@@ -34,6 +34,12 @@ def failing_step(bundle: ProofBundle) -> str:
     return excinfo.value.step
 
 
+def unsigned(bundle: ProofBundle) -> ProofBundle:
+    """The bundle as a version 1 document: no header signature, so the steps after ``header``
+    get to see an edited header."""
+    return dataclasses.replace(bundle, header_signature=None)
+
+
 @pytest.mark.parametrize("positions", [[0], [11], [5], [0, 1], [3, 7, 11], list(range(12))])
 def test_valid_bundles_verify(positions: list[int]) -> None:
     verified = verify_bundle(bundle_for_readings(BATCH, TEST_DOMAIN, positions))
@@ -54,10 +60,11 @@ def test_sample_bundle_cannot_claim_an_anchor() -> None:
     assert failing_step(bundle_for_readings(batch, SAMPLE_DOMAIN, [0], sample_anchor)) == "domain"
 
 
-def test_signature_under_another_domain_fails() -> None:
+def test_signatures_under_another_domain_fail() -> None:
     bundle = bundle_for_readings(BATCH, TEST_DOMAIN, [2])
     moved = dataclasses.replace(bundle, domain=Domain(1, TEST_DOMAIN.verifying_contract))
-    assert failing_step(moved) == "signature"
+    assert failing_step(moved) == "header"
+    assert failing_step(unsigned(moved)) == "signature"
 
 
 def test_reading_signed_by_another_key_fails() -> None:
@@ -74,7 +81,7 @@ def test_reading_signed_by_another_key_fails() -> None:
 
 
 def test_batch_membership_rules() -> None:
-    bundle = bundle_for_readings(BATCH, TEST_DOMAIN, [4])
+    bundle = unsigned(bundle_for_readings(BATCH, TEST_DOMAIN, [4]))
     header = bundle.batch
     assert failing_step(dataclasses.replace(
         bundle, batch=dataclasses.replace(header, device=OTHER_KEY.address))) == "batch"
@@ -82,7 +89,7 @@ def test_batch_membership_rules() -> None:
     later = dataclasses.replace(header, from_timestamp=ts + 1,
                                 to_timestamp=max(ts + 1, header.to_timestamp))
     assert failing_step(dataclasses.replace(bundle, batch=later)) == "batch"
-    multi = bundle_for_readings(BATCH, TEST_DOMAIN, [1, 2])
+    multi = unsigned(bundle_for_readings(BATCH, TEST_DOMAIN, [1, 2]))
     assert failing_step(dataclasses.replace(
         multi, batch=dataclasses.replace(multi.batch, leaf_count=1))) == "batch"
     repeated = dataclasses.replace(multi, readings=(multi.readings[0], multi.readings[0]))
@@ -115,10 +122,11 @@ def test_multiproof_shape_and_root() -> None:
     assert failing_step(swapped) in ("root", "proof")
 
 
-def test_wrong_root_fails_at_root() -> None:
+def test_wrong_root_fails_at_header_when_signed_and_at_root_when_not() -> None:
     bundle = bundle_for_readings(BATCH, TEST_DOMAIN, [6])
     other = dataclasses.replace(bundle, batch=dataclasses.replace(bundle.batch, root=b"\x01" * 32))
-    assert failing_step(other) == "root"
+    assert failing_step(other) == "header"
+    assert failing_step(unsigned(other)) == "root"
 
 
 def test_batch_files_verify_and_detect_tampering(tmp_path: Path) -> None:
@@ -150,3 +158,18 @@ def test_batch_files_get_the_domain_step_too() -> None:
                           dataclasses.replace(ANCHOR, anchor_registry=bytes(20)))
     with pytest.raises(VerificationError, match="sample data"):
         verify_batch(sample)
+
+
+@pytest.mark.parametrize("count,path_length,message", [
+    (2, 0, "a leaf of a 2-leaf tree has a path of exactly 1 node, got 0"),
+    (16, 3, "a leaf of a 16-leaf tree has a path of exactly 4 nodes, got 3"),
+    (3, 0, "a leaf of a 3-leaf tree has a path of 1 or 2 nodes, got 0"),
+])
+def test_the_depth_message_names_the_lengths_a_path_may_have(count: int, path_length: int,
+                                                             message: str) -> None:
+    bundle = bundle_for_readings(sample_batch(count), TEST_DOMAIN, [0])
+    assert isinstance(bundle.proof, SingleProof)
+    cut = dataclasses.replace(bundle, proof=SingleProof(bundle.proof.path[:path_length]))
+    with pytest.raises(VerificationError) as excinfo:
+        verify_bundle(cut)
+    assert excinfo.value.step == "proof" and excinfo.value.detail == message

@@ -18,7 +18,7 @@ import re
 from collections.abc import Callable, Collection
 from typing import Any
 
-from ..errors import FormatError
+from .errors import FormatError
 
 __all__ = ["MAX_DEPTH", "expect_object", "loads_strict"]
 

@@ -1,1 +1,0 @@
-"""Private helpers of mrv_core; not part of the public API."""

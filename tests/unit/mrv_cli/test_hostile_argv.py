@@ -1,0 +1,332 @@
+"""No traceback on any input: every ``mrv`` subcommand, driven in-process with hostile option
+values, exits 0, 1 or 2 as documented (2 for bad input, with one ``error:`` line on stderr; 1 only
+for a document that fails verification), never with an exception.
+
+Hostile values: empty, huge, negative, non-ASCII and look-alike digits, calendar extremes, paths
+that are directories or lie under a file. Network targets are loopback only: ``--rpc`` takes its
+URLs from a fixed list (a port that refuses, malformed or unsupported URLs), never random text,
+so no example can resolve a name. Run time is bounded: light KDF keys, sample counts outside the
+valid range or tiny, ``--rpc-retries 0``, contract builds only with an ``--out`` that is refused
+before compiling, and the demo only with a ``--month`` that is refused before any work.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+
+from mrv_cli.main import main
+from mrv_core import DeviceKey
+from mrv_core.keys import LIGHT_SCRYPT_N, PASSWORD_ENV
+
+pytestmark = pytest.mark.slow  # about 20 s: some examples start the embedded chain
+
+REFUSING_RPC = "http://127.0.0.1:1"  # nothing listens on port 1: connection refused at once
+RPC_URLS = [REFUSING_RPC, "http://127.0.0.1:0", "http://[::1]:1", "http://127.0.0.1:99999",
+            "http://127.0.0.1:-1", "ws://127.0.0.1:1", "127.0.0.1:1", "http://", "https://",
+            "http://127.0.0.1:1/\u7535", "", " ", "embedded", "http://127.0.0.1:1:2"]
+
+#: Numbers as text: out of every range, look-alike digits (int() accepts Arabic-Indic digits),
+#: more digits than int() converts, and forms int() refuses.
+NUMBERS = ["-1", "0", "1", "2", "-0", "18446744073709551616", "-18446744073709551617",
+           "99999999999999999999999999999999", "9" * 5000, "1e3", "0x10", "NaN", "inf", "",
+           " 7 ", "\u0661\u0662", "\u0967", "+5", "1_000", "٣"]
+#: Dates, months, years and periods at and past the calendar's edges.
+CALENDAR = ["0000", "0000-00", "0000-01", "0001-01-01", "1969-12-31T23:59:59Z", "1970-01",
+            "1970-01-01T00:00:00Z", "2024-02-30", "2023-02-29", "2023-13", "2023-00",
+            "2023-06-15T24:00", "2023-06-15T23:59:60", "2023-06-15T00:00+25:00",
+            "9999-12-31T23:59:59-23:59", "9999", "9999-12", "10000-01-01", "2023-06/2023-06",
+            "2026-10/2026-09", "2023/2024/2025", "/", "2023-06-01/", "/2023-07-01",
+            "2023-W01", "2023-001", "२०२३-०६", "\uff12\uff10\uff12\uff13-\uff10\uff16",
+            "2023-06-15T12:00:00.123456789"]
+TEXT = st.text(alphabet=st.characters(exclude_categories=("Cs",), exclude_characters="\x00"),
+               max_size=24)
+HOSTILE = st.one_of(st.sampled_from(NUMBERS), st.sampled_from(CALENDAR), TEXT)
+
+
+@dataclass(frozen=True)
+class Files:
+    """Hostile file system objects, made once per test."""
+
+    directory: Path
+    regular: Path  # garbage text
+    under_file: Path  # a path whose parent is a regular file
+    missing: Path
+    key: Path  # a light-KDF keystore
+    password: Path  # its password file
+    bundle: Path  # a valid proof bundle
+    tampered: Path  # the same bundle, value changed: fails verification
+    deployment: Path  # a garbage deployment file
+
+    def choices(self) -> list[str]:
+        return [str(p) for p in (self.directory, self.regular, self.under_file, self.missing,
+                                 self.key, self.password, self.bundle, self.tampered,
+                                 self.deployment)] + ["", ".", "/", "-", "\u7535\u8868.json"]
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory: pytest.TempPathFactory) -> Files:
+    root = tmp_path_factory.mktemp("hostile")
+    (root / "dir").mkdir()
+    (root / "garbage.txt").write_text("not json\n")
+    password = root / "password.txt"
+    password.write_text("hostile-test\n")
+    key = root / "key.json"
+    device = DeviceKey.generate()
+    device.save(key, "hostile-test", scrypt_n=LIGHT_SCRYPT_N)
+    bundle_dir = root / "bundles"
+    assert main(["bundle", "sample", "--count", "2", "--out", str(bundle_dir)]) == 0
+    bundle = bundle_dir / "reading-00000.json"
+    tampered = root / "tampered.json"
+    document = json.loads(bundle.read_text())
+    document["readings"][0]["value"] = str(int(document["readings"][0]["value"]) + 1)
+    tampered.write_text(json.dumps(document))
+    (root / "deployment.json").write_text('{"format": "trustmrv-deployment/1"}')
+    return Files(directory=root / "dir", regular=root / "garbage.txt",
+                 under_file=root / "garbage.txt" / "inner.json", missing=root / "absent.json",
+                 key=key, password=password, bundle=bundle, tampered=tampered,
+                 deployment=root / "deployment.json")
+
+
+@pytest.fixture(autouse=True)
+def _sandbox(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Relative paths an example writes (keys, sample folders) land in a folder of the test."""
+    sandbox = tmp_path / "cwd"
+    sandbox.mkdir()
+    monkeypatch.chdir(sandbox)
+
+
+@contextlib.contextmanager
+def _environment() -> Iterator[None]:
+    """What every example runs under: a password from the environment (no prompt) and no
+    retries against the refusing port."""
+    saved = {name: os.environ.get(name) for name in (PASSWORD_ENV, "MRV_RPC_RETRIES")}
+    os.environ[PASSWORD_ENV] = "hostile-test"
+    os.environ["MRV_RPC_RETRIES"] = "0"
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def run_hostile(argv: list[str], *, may_fail_verification: bool = False) -> tuple[int, str]:
+    """Run ``mrv argv`` in-process and check the outcome; return the exit code and stderr."""
+    out, err = io.StringIO(), io.StringIO()
+    with _environment(), contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            code = main(argv)
+        except SystemExit as exc:  # argparse: --help (0) and usage errors (2)
+            code = exc.code if isinstance(exc.code, int) else 2
+    stderr = err.getvalue()
+    assert "Traceback" not in stderr, (argv, stderr)
+    allowed = {0, 1, 2} if may_fail_verification else {0, 2}
+    assert code in allowed, (argv, code, out.getvalue()[-2000:], stderr)
+    if code == 2:
+        errors = [line for line in stderr.splitlines() if "error:" in line]
+        assert len(errors) == 1, (argv, stderr)
+        assert len(errors[0]) < 2_000 or "9999" in errors[0], (argv, errors[0][:300])
+    return code, stderr
+
+
+def _opt(flag: str, values: st.SearchStrategy[str]) -> st.SearchStrategy[list[str]]:
+    return st.one_of(st.just([]), values.map(lambda value: [flag, value]))
+
+
+def _chain(files: Files) -> st.SearchStrategy[list[str]]:
+    """Chain options: a loopback --rpc (or none), hostile confirmations and retries."""
+    paths = st.sampled_from(files.choices())
+    parts = [_opt("--rpc", st.sampled_from(RPC_URLS)), _opt("--confirmations", HOSTILE),
+             _opt("--rpc-retries", st.sampled_from(["-1", "0", "21", "x", "99999"])),
+             _opt("--deployment", paths)]
+    return st.tuples(*parts).map(lambda groups: [arg for group in groups for arg in group])
+
+
+def _joined(*parts: st.SearchStrategy[list[str]]) -> st.SearchStrategy[list[str]]:
+    return st.tuples(*parts).map(lambda groups: [arg for group in groups for arg in group])
+
+
+SETTINGS = settings(max_examples=60, deadline=None, derandomize=True, database=None,
+                    suppress_health_check=[HealthCheck.function_scoped_fixture,
+                                           HealthCheck.too_slow])
+
+
+# -- keys ------------------------------------------------------------------------------------------
+
+@SETTINGS
+@given(data=st.data())
+def test_keys_never_trace_back(files: Files, tmp_path: Path, data: st.DataObject) -> None:
+    paths = st.sampled_from(files.choices())
+    fresh = st.sampled_from([str(tmp_path / "new" / f"k{n}.json") for n in range(3)])
+    argv = data.draw(st.one_of(
+        _joined(st.just(["keys", "new", "--light-kdf", "--out"]),
+                st.one_of(paths, fresh, TEXT).map(lambda p: [p]),
+                _opt("--password-file", st.one_of(paths, TEXT))),
+        _joined(st.just(["keys", "show"]), st.one_of(paths, TEXT).map(lambda p: [p]),
+                st.sampled_from([[], ["--check"]]),
+                _opt("--password-file", st.one_of(paths, TEXT)))))
+    run_hostile(argv)
+
+
+# -- bundle ----------------------------------------------------------------------------------------
+
+@SETTINGS
+@given(data=st.data())
+@example(data=None)
+def test_bundle_never_traces_back(files: Files, tmp_path: Path,
+                                  data: st.DataObject | None) -> None:
+    if data is None:  # the documented outcome of a tampered bundle: exit 1
+        code, _ = run_hostile(["bundle", "verify", str(files.tampered)],
+                              may_fail_verification=True)
+        assert code == 1
+        return
+    paths = st.sampled_from(files.choices())
+    counts = st.one_of(st.sampled_from([n for n in NUMBERS if n.strip() not in ("1", "2")]),
+                       st.integers(-3, 3).map(str), st.sampled_from(["1000001", "10**6"]))
+    argv = data.draw(st.one_of(
+        _joined(st.just(["bundle", "sample", "--count"]), counts.map(lambda c: [c]),
+                st.just(["--out"]),
+                st.one_of(paths, st.just(str(tmp_path / "out")), TEXT).map(lambda p: [p]),
+                _opt("--seed", HOSTILE), _opt("--key", paths),
+                _opt("--password-file", paths), _chain(files),
+                _opt("--enterprise-key", paths), _opt("--nonce-file", paths)),
+        _joined(st.just(["bundle", "verify"]),
+                st.lists(st.one_of(paths, TEXT), min_size=1, max_size=3),
+                st.sampled_from([[], ["--json"]]), _chain(files)),
+        _joined(st.just(["bundle", "typed-data"]), st.one_of(paths, TEXT).map(lambda p: [p]))))
+    run_hostile(argv, may_fail_verification=argv[1] == "verify")
+
+
+# -- chain -----------------------------------------------------------------------------------------
+
+@SETTINGS
+@given(data=st.data())
+def test_chain_never_traces_back(files: Files, data: st.DataObject) -> None:
+    paths = st.sampled_from(files.choices())
+    bad_number = st.sampled_from([n for n in NUMBERS if n.strip() not in ("0", "1", "2", "-0",
+                                                                          "+5", "1_000")])
+    addresses = st.one_of(TEXT, st.just("0x" + "00" * 20), st.just("0x" + "g" * 40))
+    argv = data.draw(st.one_of(
+        # Without --rpc a deployment runs on the embedded chain: only with an option that must
+        # be refused first (a bad number), so no example pays for a whole deployment.
+        _joined(st.just(["chain", "deploy"]),
+                st.one_of(st.tuples(st.just("--max-clock-skew"), bad_number),
+                          st.tuples(st.just("--admin-delay"), bad_number)).map(list),
+                _opt("--out", paths), _opt("--key", paths), _opt("--nonce-file", paths),
+                _opt("--rpc", st.sampled_from(RPC_URLS))),
+        _joined(st.just(["chain", "deploy", "--rpc", REFUSING_RPC]), _opt("--out", paths),
+                _opt("--key", paths)),
+        _joined(st.just(["chain", "info"]), _chain(files)),
+        _joined(st.sampled_from([["chain", "grant"], ["chain", "revoke"]]),
+                st.sampled_from(["association", "enterprise", "regulator", "admin", ""])
+                .map(lambda r: [r]),
+                addresses.map(lambda a: [a]), _chain(files), _opt("--key", paths)),
+        _joined(st.just(["chain", "reactivate"]), addresses.map(lambda a: [a]), _chain(files),
+                _opt("--key", paths))))
+    run_hostile(argv)
+
+
+# -- contracts -------------------------------------------------------------------------------------
+
+@settings(SETTINGS, max_examples=25)
+@given(data=st.data())
+def test_contracts_build_never_traces_back(files: Files, data: st.DataObject) -> None:
+    # Only what is refused before compiling (a build takes seconds): an --out that is not a
+    # directory one can write to, or an EVM version that does not exist.
+    refused_out = st.sampled_from([str(files.regular), str(files.under_file), str(files.key)])
+    argv = data.draw(st.one_of(
+        _joined(st.just(["contracts", "build", "--out"]), refused_out.map(lambda p: [p]),
+                st.sampled_from([[], ["--check"]]),
+                _opt("--evm-version", st.sampled_from(["paris", "cancun"]))),
+        _joined(st.just(["contracts", "build", "--evm-version"]),
+                TEXT.filter(lambda v: v not in ("london", "paris", "shanghai", "cancun",
+                                                "prague")).map(lambda v: [v]))))
+    run_hostile(argv)
+
+
+# -- accounting ------------------------------------------------------------------------------------
+
+ACTIVITIES = st.one_of(
+    TEXT, st.sampled_from(["electricity.grid=", "=1MWh", "electricity.grid=1MWh",
+                           "electricity.grid=-1MWh", "electricity.grid=1e400MWh",
+                           "electricity.grid=" + "9" * 100 + "MWh", "electricity.grid=NaNMWh",
+                           "electricity.grid=1MWh@0x", "electricity.grid=1MWh@0x" + "zz" * 32,
+                           "electricity.gec=1MWh@0x" + "11" * 32, "fuel.natural_gas=1",
+                           "fuel.natural_gas=1.5Nm3", "gas.sf6=1 kg", "gas.sf6=\u0661kg",
+                           "heat.purchased=1GJ@" + "0x" + "11" * 33]))
+IDS = st.one_of(TEXT, st.sampled_from(["cn.machinery", "ipcc.fugitive", "cn.nothing", "",
+                                       "CN.MACHINERY", "cn.machinery\n", "a" * 40]))
+
+
+@SETTINGS
+@given(data=st.data())
+def test_accounting_never_traces_back(files: Files, data: st.DataObject) -> None:
+    versions = _opt("--version", HOSTILE)
+    argv = data.draw(st.one_of(
+        st.just(["accounting", "list"]),
+        _joined(st.just(["accounting", "show"]), IDS.map(lambda i: [i]), versions),
+        _joined(st.just(["accounting", "compute", "--methodology"]), IDS.map(lambda i: [i]),
+                st.just(["--period"]), HOSTILE.map(lambda p: [p]),
+                st.lists(ACTIVITIES, min_size=1, max_size=3).map(
+                    lambda acts: [arg for a in acts for arg in ("--activity", a)]),
+                st.one_of(versions, _opt("--at", HOSTILE)), _chain(files)),
+        _joined(st.just(["accounting", "audit"]), st.one_of(st.just([]), IDS.map(lambda i: [i])),
+                _chain(files)),
+        _joined(st.just(["accounting", "publish"]), IDS.map(lambda i: [i]), versions,
+                st.just(["--effective-from"]), HOSTILE.map(lambda d: [d]), _chain(files),
+                _opt("--key", st.sampled_from(files.choices())))))
+    run_hostile(argv)
+
+
+# -- demo ------------------------------------------------------------------------------------------
+
+#: The months the demo accepts (its factors start in 2021; the test runs before 2027).
+RUNNABLE_MONTH = re.compile(r"202[1-6]-(0[1-9]|1[0-2])\Z")
+
+
+@settings(SETTINGS, max_examples=40)
+@given(month=st.one_of(st.sampled_from(CALENDAR), TEXT).filter(
+           lambda m: RUNNABLE_MONTH.match(m) is None),
+       interval=st.one_of(st.just([]), HOSTILE.map(lambda i: ["--interval", i])),
+       out=st.sampled_from(["fresh", "directory", "regular", "under_file", ""]))
+def test_demo_arguments_never_trace_back(files: Files, tmp_path: Path, month: str,
+                                         interval: list[str], out: str) -> None:
+    # A --month the demo refuses: validation only, no work. (Never --out "." or the like: the
+    # demo replaces a directory that holds an earlier demo.)
+    where = tmp_path / "demo" if out == "fresh" else getattr(files, out, tmp_path / "e" / out)
+    code, _ = run_hostile(["demo", "--month", month, *interval, "--out", str(where)])
+    assert code == 2
+
+
+# -- the crashes this test found, pinned -----------------------------------------------------------
+
+@pytest.mark.parametrize("argv", [
+    ["keys", "new", "--light-kdf", "--out", "{under_file}"],  # FileExistsError from mkdir
+    ["chain", "deploy", "--max-clock-skew", "-1"],  # Web3TypeError after connecting
+    ["chain", "deploy", "--admin-delay", "281474976710656"],  # uint48 + 1
+    ["chain", "info", "--confirmations", "2"],  # the embedded chain never gets there
+    ["contracts", "build", "--out", "{regular}"],  # compiled, then NotADirectoryError
+    ["demo", "--month", "2026-13", "--out", "{missing}"],  # ValueError from datetime
+    ["demo", "--month", "0000-01", "--out", "{missing}"],
+    ["accounting", "compute", "--methodology", "cn.machinery", "--period", "9999",
+     "--activity", "electricity.grid=1MWh"],  # ValueError: year 10000
+    ["accounting", "compute", "--methodology", "cn.machinery", "--period", "2023-06",
+     "--activity", "electricity.grid=1MWh", "--at", "0000", "--rpc", REFUSING_RPC],
+], ids=lambda argv: " ".join(argv[:4]))
+def test_each_crash_found_is_now_a_usage_error(files: Files, argv: list[str]) -> None:
+    filled = [arg.format(**{k: str(v) for k, v in vars(files).items()}) for arg in argv]
+    code, stderr = run_hostile(filled)
+    assert code == 2 and stderr.startswith("mrv: error: "), stderr
