@@ -1,11 +1,15 @@
-"""Methodologies on chain: deploying a version, publishing it, resolving the one in force,
-auditing a published contract against its data file, and computing with the contract.
+"""Methodologies on chain: assigning an id, deploying a version, publishing it, resolving the
+one in force, auditing a published contract against its data file, and computing with it.
 
-An association deploys one immutable ``FactorMethodology`` per methodology version (its
-constructor arguments come from the data file, :mod:`.onchain`) and publishes it in the
-MethodologyRegistry with the time it takes effect. Anyone resolves (methodology id, data time)
-to the version in force and calls its ``compute`` with ``eth_call``; a revert comes back as the
-same typed error the Python calculator raises for the same input.
+The consortium admin assigns each methodology id to one association (:func:`assign_id`). The
+association creates one ``FactorMethodology`` per version through the registry's
+``MethodologyFactory`` (its constructor arguments come from the data file, :mod:`.onchain`),
+loading a factor table too large for one transaction in chunks (:func:`chunks`) before sealing it,
+and publishes it in the MethodologyRegistry with the time it takes effect; the registry pins the
+contract's code hash. Anyone resolves (methodology id, data time) to the version in force and
+computes through the registry's ``compute`` with ``eth_call``, which checks the pinned code hash in
+the same call; a revert comes back as the same typed error the Python calculator raises for the
+same input, a changed contract as ``MethodologyRegistryCodeChanged``.
 """
 
 from __future__ import annotations
@@ -14,37 +18,72 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from mrv_core.chain import System, Transactor
+from eth_abi.abi import encode as abi_encode
+from web3.logs import DISCARD
+
+from mrv_core.chain import Sent, System, Transactor
 from mrv_core.chain.artifacts import revert_data
+from mrv_core.chain.backend import checksum
 from mrv_core.codec import format_address, parse_address
-from mrv_core.errors import ChainError, ContractRevert
+from mrv_core.errors import ChainError, ConfigError, ContractRevert, MrvError, TransactionFailed
+from mrv_core.hashing import keccak256
 
 from .calculator import Activity, Result
 from .codes import decode_code, encode_code
 from .errors import AccountingError, error_from_contract
 from .model import Methodology
-from .onchain import activity_tuples, constructor_args, result_from_abi
+from .onchain import (
+    CONSTRUCTOR_TYPES,
+    ConstructorArgs,
+    FactorRowTuple,
+    activity_tuples,
+    constructor_args,
+    result_from_abi,
+)
 from .registry import load_methodology, methodologies
 
 __all__ = [
+    "CHUNK_ROWS",
+    "MAX_INITCODE_BYTES",
     "Published",
     "Resolved",
+    "assign_id",
     "audit",
     "audit_registered",
     "call_error",
+    "chunks",
     "citations",
     "compute_on_chain",
+    "live_code_hash",
     "publish",
     "registered",
     "resolve",
 ]
 
 ENGINE = "FactorMethodology"
+FACTORY = "MethodologyFactory"
+#: EIP-3860 (shanghai on): the most initcode a CREATE may run. The factory's CREATE carries
+#: FactorMethodology's creation code and the ABI-encoded sources and first factor rows.
+MAX_INITCODE_BYTES = 49_152
+#: The most factor rows one transaction loads. Measured (docs/contracts.md, "Publishing a
+#: version"): a row costs about 148,000 gas to load through the factory, so 60 rows cost 8.9 M
+#: gas, and the heaviest creating transaction (cn.machinery: 59 sources and its first rows)
+#: 11.3 M: every transaction stays a third under EIP-7825's 2**24 cap and under half a 30 M block.
+CHUNK_ROWS = 60
+#: EIP-7825 (osaka on): the most gas one transaction may carry. Publishing sends each
+#: transaction with this limit (or the block's, when lower) after a dry run by ``eth_call``,
+#: instead of estimating: py-evm estimates by bisection, a dozen executions per transaction.
+MAX_TX_GAS = 2**24
 
 
 @dataclass(frozen=True)
 class Published:
-    """A methodology version deployed and registered."""
+    """A methodology version created, loaded, sealed and registered.
+
+    ``load_gas`` is the gas of each transaction that built the contract, in order: the factory's
+    ``create`` (with the first rows), one ``addFactors`` per further chunk, ``seal`` when the table
+    was loaded in several transactions; ``deploy_gas`` is their sum.
+    """
 
     methodology_id: str
     version: int
@@ -52,43 +91,133 @@ class Published:
     effective_from: int
     deploy_gas: int
     publish_gas: int
+    load_gas: tuple[int, ...] = ()
+    code_hash: bytes = b""
 
 
 @dataclass(frozen=True)
 class Resolved:
-    """The version of a methodology in force at a time, as the registry says."""
+    """A published version of a methodology, as the registry says: where it lives, its number,
+    when it takes effect and the code hash pinned when it was published."""
 
     methodology_id: str
     address: str
     version: int
     effective_from: int
+    code_hash: bytes
+
+
+def assign_id(system: System, admin: Transactor, methodology_id: str, association: str) -> Sent:
+    """Assign ``methodology_id`` to ``association`` (only it publishes versions of the id), sent by
+    the consortium admin; possible until the id's first version is published. Raises the
+    registry's revert (``MethodologyRegistryMissingRole``, ``MethodologyRegistryNotAnAssociation``,
+    ``MethodologyRegistryIdInUse``) as a :class:`ContractRevert`."""
+    return admin.send(
+        system.methodologies.functions.assignId(encode_code(methodology_id), association),
+        description=f"assign {methodology_id} to {association}")
+
+
+def chunks(methodology: Methodology, creation_code_bytes: int,
+           chunk_rows: int = CHUNK_ROWS) -> list[list[FactorRowTuple]]:
+    """The factor rows of ``methodology`` in the transactions that load them: the first chunk goes
+    to the constructor and is as long as EIP-3860 allows (``creation_code_bytes`` plus the encoded
+    constructor arguments within :data:`MAX_INITCODE_BYTES`) up to ``chunk_rows``; the others hold
+    ``chunk_rows`` rows each. Always at least one (possibly empty) chunk."""
+    identity, version, spec_hash, specs, rows = constructor_args(methodology)
+
+    def initcode(count: int) -> int:
+        args: ConstructorArgs = (identity, version, spec_hash, specs, rows[:count])
+        return creation_code_bytes + len(abi_encode(CONSTRUCTOR_TYPES, args))
+
+    if initcode(0) > MAX_INITCODE_BYTES:
+        raise TransactionFailed(
+            f"{methodology.id} v{methodology.version}: its sources alone make "
+            f"{initcode(0):,} bytes of initcode, over EIP-3860's {MAX_INITCODE_BYTES:,}")
+    first = min(chunk_rows, len(rows))
+    while first > 0 and initcode(first) > MAX_INITCODE_BYTES:
+        first -= 1
+    rest = rows[first:]
+    return [rows[:first]] + [rest[i:i + chunk_rows] for i in range(0, len(rest), chunk_rows)]
 
 
 def publish(system: System, association: Transactor, methodology: Methodology,
-            effective_from: int) -> Published:
-    """Deploy ``methodology`` as a FactorMethodology and register it, in force from
-    ``effective_from`` (Unix seconds; the registry refuses a past time except for an id's first
-    version)."""
-    contract, deployed = association.deploy(ENGINE, *constructor_args(methodology))
-    registered = association.send(
-        system.methodologies.functions.publish(encode_code(methodology.id), contract.address,
-                                               effective_from),
-        description=f"publish {methodology.id} v{methodology.version}")
-    return Published(methodology.id, methodology.version, str(contract.address), effective_from,
-                     deployed.gas_used, registered.gas_used)
+            effective_from: int, *, chunk_rows: int = CHUNK_ROWS) -> Published:
+    """Create ``methodology`` as a FactorMethodology through the registry's factory, load its
+    factor table in chunks of at most ``chunk_rows`` rows (:func:`chunks`), seal it, and register
+    it in force from ``effective_from`` (Unix seconds; the registry refuses a past time except for
+    an id's first version). ``association`` must be the account the id is assigned to.
+
+    Raises :class:`ConfigError` before sending anything when the id is not assigned to
+    ``association``, else the first transaction's failure (a :class:`ContractRevert` for a
+    revert)."""
+    what = f"{methodology.id} v{methodology.version}"
+    assigned = format_address(parse_address(str(system.call(
+        "eth_call", system.methodologies.functions.publisherOf(encode_code(methodology.id)).call))))
+    if assigned != format_address(parse_address(association.address)):
+        holder = "no association" if int(assigned, 16) == 0 else assigned
+        raise ConfigError(
+            f"{methodology.id} is assigned to {holder}, not to {association.address}: the "
+            f"consortium admin assigns it first (`mrv accounting assign {methodology.id} "
+            f"{association.address}`)")
+    factory = system.at(FACTORY, system.call(
+        "eth_call", system.methodologies.functions.factory().call))
+    parts = chunks(methodology, len(association.artifacts.bytecode(ENGINE)), chunk_rows)
+    identity, version, spec_hash, specs, _rows = constructor_args(methodology)
+    created = _send(system, association,
+                    factory.functions.create(identity, version, spec_hash, specs, parts[0],
+                                             len(parts) > 1),
+                    f"create {what}")
+    events = factory.events.MethodologyCreated().process_receipt(created.receipt, errors=DISCARD)
+    if len(events) != 1:
+        raise TransactionFailed(f"create {what}: {len(events)} MethodologyCreated events")
+    address = str(events[0].args.methodology)
+    sent = [created]
+    for number, part in enumerate(parts[1:], start=2):
+        sent.append(_send(system, association, factory.functions.addFactors(address, part),
+                          f"load {what}: chunk {number} of {len(parts)}"))
+    if len(parts) > 1:
+        sent.append(_send(system, association, factory.functions.seal(address), f"seal {what}"))
+    registered = _send(system, association,
+                       system.methodologies.functions.publish(identity, address, effective_from),
+                       f"publish {what}")
+    load_gas = tuple(s.gas_used for s in sent)
+    pinned = bytes(system.call("eth_call",
+                               system.methodologies.functions.codeHashOf(address).call))
+    return Published(methodology.id, methodology.version, address, effective_from,
+                     sum(load_gas), registered.gas_used, load_gas, pinned)
+
+
+def _send(system: System, sender: Transactor, call: Any, description: str) -> Sent:
+    """``call`` sent by ``sender`` with a gas limit of :data:`MAX_TX_GAS` (or the latest block's
+    limit, when lower), after one dry run by ``eth_call`` that raises a revert as a
+    :class:`ContractRevert` (:func:`call_error`) before anything is sent."""
+    chain = sender.chain
+    try:
+        chain.retrying("eth_call", lambda: call.call({"from": sender.address}))
+    except MrvError:
+        raise
+    except Exception as exc:
+        raise call_error(system, exc, description) from None
+    block_limit = int(chain.retrying("eth_getBlockByNumber",
+                                     lambda: chain.w3.eth.get_block("latest"))["gasLimit"])
+    return sender.send(call, description=description, gas=min(MAX_TX_GAS, block_limit))
 
 
 def resolve(system: System, methodology_id: str, timestamp: int) -> Resolved:
-    """The version of ``methodology_id`` in force at ``timestamp`` (raises the registry's
-    ``MethodologyRegistryNoVersionInForce`` as a :class:`ContractRevert` when there is none)."""
-    function = system.methodologies.functions.resolve(encode_code(methodology_id), timestamp)
+    """The version of ``methodology_id`` in force at ``timestamp``. Raises the registry's
+    ``MethodologyRegistryNoVersionInForce`` as a :class:`ContractRevert` when there is none, and
+    ``MethodologyRegistryCodeChanged`` when the code at its address no longer hashes to the
+    pinned hash."""
+    functions = system.methodologies.functions
+    function = functions.resolve(encode_code(methodology_id), timestamp)
     try:
-        version = system.call("eth_call", function.call)
+        address, number, effective_from = system.call("eth_call", function.call)
     except ChainError:
         raise
     except Exception as exc:
         raise call_error(system, exc, f"resolve {methodology_id} at {timestamp}") from None
-    return _resolved(methodology_id, version)
+    pinned = system.call("eth_call", functions.codeHashOf(address).call)
+    return _resolved(methodology_id, (address, number, effective_from, pinned))
 
 
 def registered(system: System, methodology_id: str) -> list[Resolved]:
@@ -101,21 +230,36 @@ def registered(system: System, methodology_id: str) -> list[Resolved]:
 
 
 def _resolved(methodology_id: str, version: Sequence[Any]) -> Resolved:
-    """A registry ``Version`` (methodology, version, effectiveFrom) as web3 returns it."""
-    address, number, effective_from = version
+    """A registry ``Version`` (methodology, version, effectiveFrom, codeHash) as web3 returns it."""
+    address, number, effective_from, code_hash = version
     return Resolved(methodology_id, format_address(parse_address(str(address))), int(number),
-                    int(effective_from))
+                    int(effective_from), bytes(code_hash))
+
+
+def live_code_hash(system: System, address: str) -> bytes:
+    """keccak256 of the code at ``address`` now (what ``EXTCODEHASH`` returns for an account with
+    code), to compare with the hash the registry pinned."""
+    code = system.call("eth_getCode", lambda: system.chain.w3.eth.get_code(checksum(address)))
+    return keccak256(bytes(code))
 
 
 def audit_registered(system: System, methodology_ids: Iterable[str]
                      ) -> list[tuple[Resolved, list[str] | None]]:
     """:func:`audit` of every version the registry holds of each id: each with what differs
-    from its data file, or ``None`` when no data file of that version is shipped."""
+    from its data file, or ``None`` when no data file of that version is shipped. A version
+    whose code no longer hashes to the pinned hash differs whatever its data: its audit is that
+    one problem (nothing the changed code answers can be trusted)."""
     shipped = set(methodologies())
     outcomes: list[tuple[Resolved, list[str] | None]] = []
     for methodology_id in methodology_ids:
         for resolved in registered(system, methodology_id):
             key = (methodology_id, resolved.version)
+            live = live_code_hash(system, resolved.address)
+            if live != resolved.code_hash:
+                outcomes.append((resolved, [
+                    f"code hash: 0x{live.hex()} at the address, 0x{resolved.code_hash.hex()} "
+                    "pinned at publication: the contract changed"]))
+                continue
             outcomes.append((resolved, audit(system, resolved.address, load_methodology(*key))
                              if key in shipped else None))
     return outcomes
@@ -198,14 +342,17 @@ def citations(system: System, address: str) -> dict[str, str]:
 
 def compute_on_chain(system: System, address: str, period_start: int, period_end: int,
                      activities: Sequence[Activity]) -> Result:
-    """``compute`` of the methodology contract at ``address`` by ``eth_call``.
+    """``compute`` of the published methodology contract at ``address``, by ``eth_call`` to the
+    registry's ``compute``, which checks the code hash pinned at publication in the same call.
 
     A compute revert raises the :class:`AccountingError` the Python calculator raises for the
     same input (``MethodologyNoFactorForPeriod`` -> ``NoFactorForPeriod``, panic 0x11 ->
-    ``AccountingOverflow`` ...); anything else raises the chain error.
+    ``AccountingOverflow`` ...); an unpublished address raises ``MethodologyRegistryNotPublished``
+    and changed code ``MethodologyRegistryCodeChanged`` (as :class:`ContractRevert`); anything else
+    raises the chain error.
     """
-    function = system.at(ENGINE, address).functions.compute(period_start, period_end,
-                                                             activity_tuples(activities))
+    function = system.methodologies.functions.compute(address, period_start, period_end,
+                                                      activity_tuples(activities))
     try:
         value = system.call("eth_call", function.call)
     except ChainError:

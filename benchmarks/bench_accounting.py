@@ -9,7 +9,7 @@ result; the ratio says what running the calculator instead saves.
 from __future__ import annotations
 
 from accounting_rules import Activity, activity, compute, load_methodology
-from accounting_rules.publishing import compute_on_chain, publish
+from accounting_rules.publishing import assign_id, compute_on_chain, publish
 from mrv_core.chain import NodeSigner, System, Transactor, connect, deploy_system, load_artifacts
 
 from .core import Config, Row, Target, best_of, check
@@ -39,6 +39,7 @@ def _on_chain_system() -> tuple[System, str]:
     system = System(chain, deploy_system(admin))
     association = Transactor(chain, NodeSigner(association_account))
     system.grant_role(admin, "ASSOCIATION_ROLE", association.address)
+    assign_id(system, admin, METHODOLOGY[0], association.address)
     published = publish(system, association, load_methodology(*METHODOLOGY), 0)
     return system, published.address
 

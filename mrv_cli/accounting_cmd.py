@@ -1,4 +1,5 @@
-"""``mrv accounting``: list, show, compute with and publish the accounting methodologies."""
+"""``mrv accounting``: list, show, compute with, assign, publish and audit the accounting
+methodologies."""
 
 from __future__ import annotations
 
@@ -22,14 +23,16 @@ from accounting_rules import (
 from accounting_rules.publishing import (
     ENGINE,
     Resolved,
+    assign_id,
     audit_registered,
     compute_on_chain,
+    live_code_hash,
     publish,
     registered,
     resolve,
 )
 from mrv_core.chain import System
-from mrv_core.codec import format_hex, parse_hex
+from mrv_core.codec import format_address, format_hex, parse_address, parse_hex
 from mrv_core.errors import ConfigError, ContractRevert, FormatError, MethodologyError
 
 from .chain_options import add_chain_options, add_sender_options, open_chain, open_system, sender
@@ -41,7 +44,8 @@ __all__ = ["register"]
 
 def register(commands: Any) -> None:
     accounting = commands.add_parser(
-        "accounting", help="emission accounting methodologies: list, show, compute, publish",
+        "accounting",
+        help="emission accounting methodologies: list, show, compute, assign, publish, audit",
         description="Methodologies as data (accounting_rules/data) and as contracts; both must "
                     "give the same integers. See docs/accounting.md.")
     sub = accounting.add_subparsers(dest="accounting_command", metavar="ACTION", required=True)
@@ -81,17 +85,36 @@ def register(commands: Any) -> None:
         "audit", help="check every published version against its data file; exit 1 on any "
                       "difference",
         description="For each version the MethodologyRegistry holds (of METHODOLOGY, or of every "
-                    "shipped id), compare the contract with the data file of that version: "
-                    "identity, spec hash, every source, every factor row and every citation.")
+                    "shipped id), show the code hash pinned at publication and the code hash at "
+                    "the address now (a difference fails: the contract changed), and compare the "
+                    "contract with the data file of that version: identity, spec hash, every "
+                    "source, every factor row and every citation.")
     check.add_argument("methodology", metavar="METHODOLOGY", nargs="?",
                        help="methodology id (default: every shipped id)")
     add_chain_options(check, deployment=True)
     check.set_defaults(handler=_audit)
 
+    assign = sub.add_parser(
+        "assign", help="assign a methodology id to an association (consortium admin only)",
+        description="Assign METHODOLOGY to the association ADDRESS in the MethodologyRegistry: "
+                    "only that association publishes versions of it. Possible until the id's "
+                    "first version is published (reassigning before then replaces it).")
+    assign.add_argument("methodology", metavar="METHODOLOGY", help="methodology id")
+    assign.add_argument("association", metavar="ADDRESS",
+                        help="the association account (it holds ASSOCIATION_ROLE)")
+    add_chain_options(assign, deployment=True)
+    add_sender_options(assign, "--key", "MRV_ADMIN_KEY", "consortium admin")
+    assign.set_defaults(handler=_assign)
+
     pub = sub.add_parser(
-        "publish", help="deploy a methodology version and register it (association role)",
-        description="Deploy the FactorMethodology contract of a version from its data file and "
-                    "register it in the MethodologyRegistry, in force from --effective-from.")
+        "publish", help="create a methodology version, load and seal it, and register it "
+                        "(the association the id is assigned to)",
+        description="Create the FactorMethodology contract of a version from its data file "
+                    "through the registry's MethodologyFactory (a factor table too large for one "
+                    "transaction is loaded in chunks, then sealed; every transaction stays under "
+                    "2**24 gas) and register it in the MethodologyRegistry, in force from "
+                    "--effective-from. The consortium admin assigns the id first "
+                    "(`mrv accounting assign`).")
     pub.add_argument("methodology", metavar="METHODOLOGY", help="methodology id")
     pub.add_argument("--version", type=int, metavar="N", help="version (default: the latest)")
     pub.add_argument("--effective-from", required=True, metavar="DATE",
@@ -261,10 +284,15 @@ def _audit(args: argparse.Namespace) -> int:
     for version, problems in outcomes:
         where = (f"{version.methodology_id} v{version.version} at {version.address}, in force "
                  f"from {_date(version.effective_from)}")
+        hashes = (f"        code hash  pinned {format_hex(version.code_hash)}\n"
+                  f"                   live   "
+                  f"{format_hex(live_code_hash(system, version.address))}")
         if problems is None:
             print(f"UNKNOWN {where}: no data file for this version")
+            print(hashes)
             continue
         print(f"{'DIFFERS' if problems else 'OK':<7} {where}")
+        print(hashes)
         for problem in problems:
             print(f"        {problem}")
     equal = sum(problems == [] for _, problems in outcomes)
@@ -272,7 +300,22 @@ def _audit(args: argparse.Namespace) -> int:
     return EXIT_OK if equal == len(outcomes) else EXIT_FAILED
 
 
-# -- publish --------------------------------------------------------------------------------------
+# -- assign and publish ---------------------------------------------------------------------------
+
+
+def _assign(args: argparse.Namespace) -> int:
+    chain = open_chain(args)
+    system = open_system(chain, args.deployment)
+    admin = sender(chain, args.key, args.password_file, args.nonce_file)
+    association = format_address(parse_address(args.association, field="ADDRESS"))
+    if not system.has_role("ASSOCIATION_ROLE", association):
+        raise ConfigError(f"{association} lacks ASSOCIATION_ROLE; grant it first with "
+                          f"`mrv chain grant association {association}`")
+    load_methodology(args.methodology)  # a shipped id (else UnknownMethodology, exit 2)
+    sent = assign_id(system, admin, args.methodology, association)
+    print(f"assigned   {args.methodology} to {association} (block {sent.block_number})")
+    return EXIT_OK
+
 
 
 def _publish(args: argparse.Namespace) -> int:
@@ -287,5 +330,8 @@ def _publish(args: argparse.Namespace) -> int:
     print(f"published  {m.id} v{m.version} at {published.address}")
     print(f"in force   from {args.effective_from} ({published.effective_from})")
     print(f"spec hash  {format_hex(m.spec_hash)}")
-    print(f"gas        deploy {published.deploy_gas:,}, register {published.publish_gas:,}")
+    print(f"code hash  {format_hex(published.code_hash)} (pinned by the registry)")
+    print(f"gas        deploy {published.deploy_gas:,} in {len(published.load_gas)} "
+          f"transaction(s) (" + ", ".join(f"{gas:,}" for gas in published.load_gas)
+          + f"), register {published.publish_gas:,}")
     return EXIT_OK

@@ -21,7 +21,13 @@ from pathlib import Path
 from typing import Any
 
 from accounting_rules import activity, compute, load_methodology, methodologies
-from accounting_rules.publishing import audit_registered, compute_on_chain, publish, resolve
+from accounting_rules.publishing import (
+    assign_id,
+    audit_registered,
+    compute_on_chain,
+    publish,
+    resolve,
+)
 from mrv_core import DeviceKey, SignedReading
 from mrv_core.chain import (
     ChainSettings,
@@ -107,6 +113,10 @@ def _demo(args: argparse.Namespace) -> int:
     system.grant_role(admin, "ENTERPRISE_ROLE", enterprise.address)
     system.grant_role(admin, "ASSOCIATION_ROLE", association.address)
     print(f"  ENTERPRISE_ROLE -> {enterprise.address}\n  ASSOCIATION_ROLE -> {association.address}")
+    ids = list(dict.fromkeys(i for i, _ in methodologies()))
+    for methodology_id in ids:
+        assign_id(system, admin, methodology_id, association.address)
+    print(f"  the admin assigns the {len(ids)} methodology ids to the association")
 
     _step("3. the association publishes every methodology version; a regulator audits them")
     _publish_all(system, association, now)
@@ -234,7 +244,7 @@ def _publish_all(system: System, association: Transactor, now: int) -> None:
         published = publish(system, association, m, effective)
         when = datetime.fromtimestamp(effective, BEIJING).date().isoformat()
         print(f"  {m.id:<26} v{m.version}  from {when}  {published.address}  "
-              f"deploy {published.deploy_gas:,} gas")
+              f"deploy {published.deploy_gas:,} gas in {len(published.load_gas)} tx")
 
 
 def _audit_all(system: System) -> bool:

@@ -9,8 +9,12 @@ import {IMethodology} from "./IMethodology.sol";
  * methodology version, built from data only. A methodology is a list of activity *sources*
  * (emission, deduction or override), the ordered *parameters* each emission source's formula
  * multiplies, a constant ratio closing the formula, and a *factor table* giving each (source,
- * parameter) by data period. Everything is given to the constructor, checked there, and never
- * changes afterwards: a corrected factor is a new version.
+ * parameter) by data period. The sources are given to the constructor; the factor table too, or,
+ * when it is too large for one transaction (EIP-3860 caps initcode at 49,152 bytes, EIP-7825 a
+ * transaction at 2**24 gas), its first rows there and the rest in chunks ({addFactors}) by the
+ * *loader*, the deployer, who then seals the table ({seal}). Every row is checked as it
+ * arrives. Once sealed, nothing changes: a corrected factor is a new version, and the
+ * MethodologyRegistry publishes only sealed versions its factory created.
  *
  * Per emission line, with `covered` the part of `amount` a deduction pool covers:
  *
@@ -99,6 +103,49 @@ interface IFactorMethodology is IMethodology {
     /// @notice The data period of factor row `index` overlaps an earlier row of the same (source,
     /// parameter).
     error FactorMethodologyOverlappingPeriods(uint256 index);
+
+    /// @notice `caller` may not load factor rows or seal: only the loader `loader` may.
+    error FactorMethodologyNotLoader(address caller, address loader);
+    /// @notice The factor table is sealed: no row can be added, and it cannot be sealed again.
+    error FactorMethodologyAlreadySealed();
+
+    /// @notice The factor table was sealed with `factorCount` rows; nothing changes from now on.
+    event TableSealed(uint256 factorCount);
+
+    /**
+     * @notice Appends `factors` to the factor table, in order, each checked as the constructor
+     * checks rows: its key ({FactorMethodologyZeroKey}, {FactorMethodologyDuplicateKey}, also
+     * against earlier chunks), its source and parameter ({FactorMethodologyUnknownParameter}), its
+     * period ({FactorMethodologyEmptyPeriod}) and the earlier rows of its (source, parameter)
+     * ({FactorMethodologyOverlappingPeriods}); row indices in errors count from the start of the
+     * whole table.
+     *
+     * Requirements:
+     *
+     * - the table is not sealed (else {FactorMethodologyAlreadySealed});
+     * - the caller is the loader (else {FactorMethodologyNotLoader}).
+     *
+     * Emits a {IMethodology-FactorCited} event per row.
+     */
+    function addFactors(FactorRow[] memory factors) external;
+
+    /**
+     * @notice Seals the factor table: no row can be added afterwards, and the loader is cleared.
+     *
+     * Requirements:
+     *
+     * - the table is not sealed (else {FactorMethodologyAlreadySealed});
+     * - the caller is the loader (else {FactorMethodologyNotLoader}).
+     *
+     * Emits a {TableSealed} event.
+     */
+    function seal() external;
+
+    /// @notice Whether the factor table is sealed (complete and unchangeable).
+    function isSealed() external view returns (bool);
+
+    /// @notice The account that may still add rows and seal; zero once sealed.
+    function loader() external view returns (address);
 
     /**
      * @notice The specification of `source`, as given to the constructor.

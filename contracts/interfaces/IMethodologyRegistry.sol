@@ -1,35 +1,62 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity ^0.8.24;
 
+import {IMethodology} from "./IMethodology.sol";
+import {IMethodologyFactory} from "./IMethodologyFactory.sol";
+
 /**
  * @title IMethodologyRegistry
  * @notice Append-only versions of each methodology id, each with the time it takes effect, so
  * the version in force for any past period can be resolved and never changes afterwards.
  *
- * Rules: the association that first publishes an id owns it and alone publishes its later
- * versions. The first version of an id may take effect from any time (nothing could have
- * resolved to that id before). Every later version must take effect no earlier than the block in
- * which it is published and strictly later than the previous version, and must carry a higher
- * version number. Versions are never edited or removed; a methodology contract is published once.
+ * Rules:
+ *
+ * - Ids are assigned, never taken: the consortium admin (`DEFAULT_ADMIN_ROLE`) assigns an id to
+ *   one association (which holds `ASSOCIATION_ROLE`) before its first version, and may reassign it
+ *   until then; from the first version on the assignment is final. Only the assigned association
+ *   publishes versions of the id.
+ * - Only versions the registry's own factory ({factory}) created, with their factor table sealed,
+ *   are published. The registry pins each version's code hash (`EXTCODEHASH`) at publication;
+ *   {resolve} and {compute} fail closed ({MethodologyRegistryCodeChanged}) if the code at that
+ *   address ever differs.
+ * - The first version of an id may take effect from any time (nothing could have resolved to that
+ *   id before). Every later version must take effect no earlier than the block in which it is
+ *   published and strictly later than the previous version, and must carry a higher version
+ *   number. Versions are never edited or removed; a methodology contract is published once.
  */
 interface IMethodologyRegistry {
     /**
      * @notice One published version.
-     * @dev Fits one storage slot (20 + 4 + 8 bytes).
+     * @dev Two storage slots: methodology, version and effectiveFrom (20 + 4 + 8 bytes); codeHash.
+     * @param codeHash The `EXTCODEHASH` of `methodology` when it was published.
      */
     struct Version {
         address methodology;
         uint32 version;
         uint64 effectiveFrom;
+        bytes32 codeHash;
     }
 
     /// @notice `account` lacks `role` in the Consortium.
     error MethodologyRegistryMissingRole(address account, bytes32 role);
-    /// @notice `methodology` does not implement IMethodology (ERC-165).
-    error MethodologyRegistryNotAMethodology(address methodology);
+    /// @notice `methodology` was not created by the registry's factory.
+    error MethodologyRegistryNotFactoryMade(address methodology);
+    /// @notice `methodology`'s factor table is not sealed yet.
+    error MethodologyRegistryNotSealed(address methodology);
+    /// @notice The code at `methodology` hashes to `actual`, not to `pinned`, the hash pinned at
+    /// publication: the version can no longer be trusted.
+    error MethodologyRegistryCodeChanged(address methodology, bytes32 pinned, bytes32 actual);
+    /// @notice `methodology` is not published.
+    error MethodologyRegistryNotPublished(address methodology);
+    /// @notice No association is assigned id `id`: the consortium admin assigns it first.
+    error MethodologyRegistryIdNotAssigned(bytes32 id);
+    /// @notice Id `id` already has a published version, so its assignment is final.
+    error MethodologyRegistryIdInUse(bytes32 id);
+    /// @notice `account` does not hold `ASSOCIATION_ROLE`, so no id can be assigned to it.
+    error MethodologyRegistryNotAnAssociation(address account);
     /// @notice The contract declares methodology id `actual`, the publication names `expected`.
     error MethodologyRegistryIdMismatch(bytes32 expected, bytes32 actual);
-    /// @notice Id `id` belongs to `publisher`; `caller` may not publish versions of it.
+    /// @notice Id `id` is assigned to `publisher`; `caller` may not publish versions of it.
     error MethodologyRegistryNotIdPublisher(bytes32 id, address publisher, address caller);
     /// @notice `methodology` is already published.
     error MethodologyRegistryAlreadyPublished(address methodology);
@@ -55,18 +82,40 @@ interface IMethodologyRegistry {
         address publisher
     );
 
+    /// @notice The consortium admin `admin` assigned `id` to `association` (`previous`: the
+    /// association it was assigned to before, zero if none).
+    event MethodologyIdAssigned(bytes32 indexed id, address indexed association, address previous, address admin);
+
+    /**
+     * @notice Assigns `id` to `association`, which alone may then publish its versions.
+     *
+     * Requirements:
+     *
+     * - the caller holds the Consortium's `DEFAULT_ADMIN_ROLE` (else {MethodologyRegistryMissingRole});
+     * - `association` holds `ASSOCIATION_ROLE` (else {MethodologyRegistryNotAnAssociation});
+     * - `id` has no published version yet (else {MethodologyRegistryIdInUse}).
+     *
+     * Emits a {MethodologyIdAssigned} event.
+     */
+    function assignId(bytes32 id, address association) external;
+
     /**
      * @notice Publishes `methodology` as the next version of `id`, in force from `effectiveFrom`
      * (Unix seconds) until the next version takes effect.
      *
      * Requirements:
      *
-     * - the caller holds `ASSOCIATION_ROLE` and, unless this is the first version of `id`, is the
-     *   association that published the first;
-     * - `methodology` implements IMethodology, declares `id`, and was not published before;
+     * - the caller holds `ASSOCIATION_ROLE` ({MethodologyRegistryMissingRole}) and is the
+     *   association `id` is assigned to ({MethodologyRegistryIdNotAssigned},
+     *   {MethodologyRegistryNotIdPublisher});
+     * - `methodology` was created by {factory} ({MethodologyRegistryNotFactoryMade}), was not
+     *   published before, has its factor table sealed ({MethodologyRegistryNotSealed}) and
+     *   declares `id`;
      * - its version number exceeds the previous version's;
      * - for a later version: `effectiveFrom >= block.timestamp` and `effectiveFrom` is after the
      *   previous version's.
+     *
+     * Its code hash is pinned.
      *
      * Emits a {MethodologyPublished} event.
      */
@@ -78,12 +127,36 @@ interface IMethodologyRegistry {
      *
      * Requirements:
      *
-     * - such a version exists (else {MethodologyRegistryNoVersionInForce}).
+     * - such a version exists (else {MethodologyRegistryNoVersionInForce});
+     * - its code still hashes to the pinned hash (else {MethodologyRegistryCodeChanged}).
      */
     function resolve(bytes32 id, uint64 timestamp)
         external
         view
         returns (address methodology, uint32 version, uint64 effectiveFrom);
+
+    /**
+     * @notice {IMethodology-compute} of the published `methodology`, checked against its pinned
+     * code hash in the same call: the on-chain way to compute with a published version.
+     *
+     * Requirements:
+     *
+     * - `methodology` is published (else {MethodologyRegistryNotPublished});
+     * - its code still hashes to the pinned hash (else {MethodologyRegistryCodeChanged});
+     * - those of {IMethodology-compute} (its errors pass through unchanged).
+     */
+    function compute(
+        address methodology,
+        uint64 periodStart,
+        uint64 periodEnd,
+        IMethodology.Activity[] calldata activities
+    ) external view returns (IMethodology.Result memory);
+
+    /// @notice The code hash pinned when `methodology` was published (zero when unpublished).
+    function codeHashOf(address methodology) external view returns (bytes32);
+
+    /// @notice The factory whose versions this registry publishes (created by its constructor).
+    function factory() external view returns (IMethodologyFactory);
 
     /// @notice How many versions of `id` were published.
     function versionCount(bytes32 id) external view returns (uint256);
@@ -97,7 +170,7 @@ interface IMethodologyRegistry {
      */
     function versionAt(bytes32 id, uint256 index) external view returns (Version memory);
 
-    /// @notice The association that owns `id` (zero when unpublished).
+    /// @notice The association `id` is assigned to (zero when unassigned).
     function publisherOf(bytes32 id) external view returns (address);
 
     /// @notice Whether `methodology` was published (under any id).

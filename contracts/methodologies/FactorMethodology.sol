@@ -9,7 +9,8 @@ import {IFactorMethodology} from "../interfaces/IFactorMethodology.sol";
 /**
  * @title FactorMethodology
  * @notice The methodology engine of docs/accounting.md, section 1: one immutable contract per
- * methodology version, its sources and factor table given to the constructor (see
+ * methodology version, its sources given to the constructor, its factor table to the constructor
+ * or, when it is too large for one transaction, in chunks before the contract is sealed (see
  * {IFactorMethodology}).
  *
  * {compute} follows section 1.4 of that document, in this order:
@@ -93,7 +94,10 @@ contract FactorMethodology is IFactorMethodology, ERC165 {
     bytes32 private immutable _specHash;
     uint256 private immutable _sourceCount;
     uint256 private immutable _slotCount;
-    uint256 private immutable _rowCount;
+    /// @dev Number of factor rows stored so far (positions 1 ... _rowCount).
+    uint256 private _rowCount;
+    /// @dev The account that may still append factor rows; zero once sealed.
+    address private _loader;
 
     mapping(bytes32 code => Source) private _sources;
     bytes32[] private _codes;
@@ -106,16 +110,15 @@ contract FactorMethodology is IFactorMethodology, ERC165 {
      * @notice Builds one methodology version. Checks, in this order: every source spec on its own
      * and for duplicates, in spec order ({FactorMethodologyInvalidSourceSpec},
      * {FactorMethodologyDuplicateSource}); then the targets of deductions and overrides, in spec
-     * order ({FactorMethodologyUnknownTarget}); then every factor row, in table order: its key
-     * ({FactorMethodologyZeroKey}, {FactorMethodologyDuplicateKey}), its source and parameter
-     * ({FactorMethodologyUnknownParameter}), its period ({FactorMethodologyEmptyPeriod}) and the
-     * earlier rows of its (source, parameter) ({FactorMethodologyOverlappingPeriods}).
+     * order ({FactorMethodologyUnknownTarget}); then every factor row, in table order (see
+     * {addFactors}).
      * @param methodologyId_ The methodology id shared by all versions, e.g. `bytes32("cn.electricity.location")`.
      * @param version_ This version's number.
      * @param specHash_ keccak256 of the human-readable specification.
      * @param sources_ The sources (see {IFactorMethodology-SourceSpec}); {sources} keeps their order.
-     * @param factors The factor table (see {IFactorMethodology-FactorRow}); {factorKeys} keeps its
-     * order.
+     * @param factors The first rows of the factor table (see {IFactorMethodology-FactorRow}), or
+     * all of them; {factorKeys} keeps their order. The deployer is the loader: it may append rows
+     * ({addFactors}) until it seals the table ({seal}).
      */
     constructor(
         bytes32 methodologyId_,
@@ -130,8 +133,31 @@ contract FactorMethodology is IFactorMethodology, ERC165 {
         _sourceCount = sources_.length;
         _slotCount = _storeSources(sources_);
         _linkTargets(sources_);
-        _storeRows(sources_, factors);
-        _rowCount = factors.length;
+        _storeRows(factors);
+        _loader = msg.sender;
+    }
+
+    /// @inheritdoc IFactorMethodology
+    function addFactors(FactorRow[] memory factors) external {
+        _checkLoader();
+        _storeRows(factors);
+    }
+
+    /// @inheritdoc IFactorMethodology
+    function seal() external {
+        _checkLoader();
+        _loader = address(0);
+        emit TableSealed(_rowCount);
+    }
+
+    /// @inheritdoc IFactorMethodology
+    function isSealed() external view returns (bool) {
+        return _loader == address(0);
+    }
+
+    /// @inheritdoc IFactorMethodology
+    function loader() external view returns (address) {
+        return _loader;
     }
 
     /// @inheritdoc IMethodology
@@ -339,6 +365,13 @@ contract FactorMethodology is IFactorMethodology, ERC165 {
 
     // -- construction -----------------------------------------------------------------------------
 
+    /// @dev Only the loader, and only while the table is open.
+    function _checkLoader() private view {
+        address current = _loader;
+        if (current == address(0)) revert FactorMethodologyAlreadySealed();
+        if (msg.sender != current) revert FactorMethodologyNotLoader(msg.sender, current);
+    }
+
     /// @dev Stores every source in spec order; returns the number of parameter slots.
     function _storeSources(SourceSpec[] memory specs) private returns (uint256 slots) {
         for (uint256 i = 0; i < specs.length; ++i) {
@@ -397,17 +430,18 @@ contract FactorMethodology is IFactorMethodology, ERC165 {
         }
     }
 
-    /// @dev Stores every factor row in table order, each linked to the earlier rows of its slot, and
-    /// emits its citation.
-    function _storeRows(SourceSpec[] memory specs, FactorRow[] memory factors) private {
-        for (uint256 i = 0; i < factors.length; ++i) {
-            FactorRow memory row = factors[i];
+    /// @dev Appends `factors` to the table in order, each linked to the earlier rows of its slot,
+    /// and emits its citation. Row indices in errors count from the start of the whole table.
+    function _storeRows(FactorRow[] memory factors) private {
+        uint256 stored = _rowCount;
+        for (uint256 j = 0; j < factors.length; ++j) {
+            FactorRow memory row = factors[j];
+            uint256 i = stored + j; // its index in the whole table
             if (row.key == 0) revert FactorMethodologyZeroKey(i);
             if (_positions[row.key] != 0) revert FactorMethodologyDuplicateKey(row.key);
             Source storage source = _sources[row.source];
             if (source.scope == 0 || source.kind != _EMISSION) revert FactorMethodologyUnknownParameter(i);
-            uint32 sourceIndex = source.index;
-            uint256 p = _indexOf(specs[sourceIndex].parameters, row.parameter);
+            uint256 p = _indexOfStored(source.parameters, row.parameter);
             if (p == _NOT_FOUND) revert FactorMethodologyUnknownParameter(i);
             if (row.validFrom >= row.validUntil) revert FactorMethodologyEmptyPeriod(i);
             uint256 slot = source.slot + p;
@@ -423,7 +457,7 @@ contract FactorMethodology is IFactorMethodology, ERC165 {
                 validFrom: row.validFrom,
                 validUntil: row.validUntil,
                 next: uint32(previous),
-                source: sourceIndex,
+                source: source.index,
                 parameter: uint32(p),
                 decimals: row.decimals,
                 value: row.value,
@@ -434,6 +468,15 @@ contract FactorMethodology is IFactorMethodology, ERC165 {
             _positions[row.key] = position;
             emit FactorCited(row.key, row.citation);
         }
+        _rowCount = stored + factors.length;
+    }
+
+    /// @dev The index of `name` in the stored list `names`, or `_NOT_FOUND`.
+    function _indexOfStored(bytes32[] storage names, bytes32 name) private view returns (uint256) {
+        for (uint256 i = 0; i < names.length; ++i) {
+            if (names[i] == name) return i;
+        }
+        return _NOT_FOUND;
     }
 
     /// @dev The index of `name` in `names`, or `_NOT_FOUND`.

@@ -1,4 +1,6 @@
-"""Real servers for the integration tests: one anvil JSON-RPC node per session on 127.0.0.1.
+"""Real servers for the integration tests: anvil JSON-RPC nodes on 127.0.0.1, one per session and
+hardfork: the contracts' own (paris, a consortium-like chain) and anvil's newest default, with
+EIP-7825's per-transaction gas cap enforced (the chains users run).
 
 anvil comes from npm (``@foundry-rs/anvil``, pinned in package.json, installed by `make setup`).
 A missing binary fails the run instead of skipping it: the README's test command installs it,
@@ -35,16 +37,27 @@ def free_port() -> int:
 def anvil_url() -> Iterator[str]:
     """URL of a real anvil node on 127.0.0.1 for the whole session (stopped afterwards), at the
     hardfork the contracts are compiled for, with 10 funded, unlocked dev accounts."""
+    yield from _anvil("--hardfork", load_artifacts().evm_version())
+
+
+@pytest.fixture(scope="session")
+def anvil_latest_url() -> Iterator[str]:
+    """Like :func:`anvil_url`, at anvil's own default hardfork (its newest: EIP-3860's initcode
+    cap, EIP-7825's cap of 2**24 gas per transaction with ``--enable-tx-gas-limit``)."""
+    yield from _anvil("--enable-tx-gas-limit")
+
+
+def _anvil(*options: str) -> Iterator[str]:
+    """Run anvil with ``options`` until the generator is closed; yield its URL."""
     if not ANVIL.exists():
         pytest.fail(f"anvil not found at {ANVIL}: run `make setup` (npm install; package "
                     "@foundry-rs/anvil)", pytrace=False)
-    hardfork = load_artifacts().evm_version()
     with tempfile.TemporaryFile() as log:
         for _attempt in range(3):  # a free port can be taken between probing and binding
             url = f"http://127.0.0.1:{free_port()}"
             proc = subprocess.Popen(
                 [str(ANVIL), "--host", "127.0.0.1", "--port", url.rsplit(":", 1)[1], "--silent",
-                 "--hardfork", hardfork, "--balance", "1000000"],
+                 *options, "--balance", "1000000"],
                 stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
             try:
                 if _wait_until_up(url, proc, timeout=30):

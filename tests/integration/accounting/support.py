@@ -1,25 +1,29 @@
 """Shared helpers of the accounting integration tests: every shipped methodology version published
 on a chain, ``compute`` without web3, and the tally of what the differential test compared.
 
-``conftest.py`` beside this module publishes the versions once per session on the embedded chain;
-test modules import these helpers as ``from integration.accounting.support import ...`` (``tests``
-is on the Python path).
+``conftest.py`` beside this module publishes the versions once per session on each backend (the
+embedded chain, anvil at paris, anvil at its newest hardfork); test modules import these helpers
+as ``from integration.accounting.support import ...`` (``tests`` is on the Python path).
 """
 
 from __future__ import annotations
 
+import http.client
+import json
 from collections import Counter
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 from eth_abi.abi import decode as abi_decode
 from eth_abi.abi import encode as abi_encode
+from web3.exceptions import ContractLogicError
 
 from accounting_rules import Activity, Result, load_methodology, methodologies
 from accounting_rules.onchain import ACTIVITY_TYPE, RESULT_TYPE, activity_tuples, result_from_abi
-from accounting_rules.publishing import Published, call_error, publish
+from accounting_rules.publishing import Published, assign_id, call_error, publish
 from factories import beijing
 from mrv_core.chain import Chain, NodeSigner, System, Transactor, deploy_system
 from mrv_core.hashing import keccak256
@@ -50,6 +54,11 @@ class Deployed:
     association: Transactor
     published: dict[Key, Published]
 
+    #: ``embedded``, ``anvil-paris`` or ``anvil-latest`` (conftest.py's BACKENDS).
+    backend: str = "embedded"
+    #: A bare JSON-RPC connection to the node (``None`` on the embedded chain).
+    rpc: RawRpc | None = None
+
     def address(self, key: Key) -> str:
         return self.published[key].address
 
@@ -61,16 +70,19 @@ class Deployed:
 
 
 def deploy_and_grant(chain: Chain) -> tuple[System, Transactor, Transactor]:
-    """A fresh system deployed by the node's first account, the second holding ASSOCIATION_ROLE."""
+    """A fresh system deployed by the node's first account (the admin), the second holding
+    ASSOCIATION_ROLE with every shipped methodology id assigned to it."""
     accounts = chain.unlocked_accounts()
     admin = Transactor(chain, NodeSigner(accounts[0]))
     system = System(chain, deploy_system(admin))
     association = Transactor(chain, NodeSigner(accounts[1]))
     system.grant_role(admin, "ASSOCIATION_ROLE", association.address)
+    for methodology_id in dict.fromkeys(i for i, _ in methodologies()):
+        assign_id(system, admin, methodology_id, association.address)
     return system, admin, association
 
 
-def publish_all(chain: Chain) -> Deployed:
+def publish_all(chain: Chain, backend: str = "embedded") -> Deployed:
     """Deploy a system and publish every shipped version: each id's first version from
     :data:`FIRST_EFFECTIVE`, each later one :data:`LATER_DELAY_S` after the then latest block
     (plus one second per earlier later version)."""
@@ -85,7 +97,33 @@ def publish_all(chain: Chain) -> Deployed:
             latest = int(chain.w3.eth.get_block("latest")["timestamp"])
             effective = max(latest + LATER_DELAY_S, earlier[-1].effective_from + 1)
         published[methodology_id, version] = publish(system, association, m, effective)
-    return Deployed(chain, system, admin, association, published)
+    rpc = None if chain.url is None else RawRpc(chain.url)
+    return Deployed(chain, system, admin, association, published, backend, rpc)
+
+
+class RawRpc:
+    """JSON-RPC over one kept-alive HTTP connection to a node on loopback: a few hundred
+    microseconds per ``eth_call`` where web3's HTTPProvider (requests, proxy lookup, middleware)
+    spends several milliseconds."""
+
+    def __init__(self, url: str) -> None:
+        parts = urlsplit(url)
+        if parts.hostname not in ("127.0.0.1", "localhost", "::1"):
+            raise ValueError(f"{url} is not a loopback node")
+        self._connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=60)
+        self._id = 0
+
+    def send(self, method: str, params: list[Any]) -> None:
+        """Send one request; :meth:`receive` reads its response (meanwhile other nodes work)."""
+        self._id += 1
+        body = json.dumps({"jsonrpc": "2.0", "id": self._id, "method": method,
+                           "params": params})
+        self._connection.request("POST", "/", body, {"Content-Type": "application/json"})
+
+    def receive(self) -> dict[str, Any]:
+        """The response object (``result`` or ``error``) of the request :meth:`send` sent."""
+        response: dict[str, Any] = json.loads(self._connection.getresponse().read())
+        return response
 
 
 # -- compute without web3 -------------------------------------------------------------------------
@@ -95,23 +133,47 @@ COMPUTE_SELECTOR = keccak256(f"compute(uint64,uint64,{ACTIVITY_TYPE}[])".encode(
 COMPUTE_TYPES = ("uint64", "uint64", ACTIVITY_TYPE + "[]")
 
 
+def compute_calldata(period_start: int, period_end: int, activities: Sequence[Activity]) -> str:
+    """``compute(periodStart, periodEnd, activities)`` as calldata, encoded with eth-abi: web3's
+    encoding of a 60-line ``Activity[]`` costs more than the EVM's work on it."""
+    return "0x" + (COMPUTE_SELECTOR + abi_encode(COMPUTE_TYPES, (
+        period_start, period_end, activity_tuples(activities)))).hex()
+
+
 def compute_direct(deployed: Deployed, address: str, period_start: int, period_end: int,
                    activities: Sequence[Activity]) -> Result:
-    """:func:`accounting_rules.publishing.compute_on_chain` on the embedded chain without web3:
-    the calldata encoded with eth-abi, ``EthereumTester.call``, the result decoded with
-    :func:`~accounting_rules.onchain.result_from_abi` and a failure turned into an error by
-    :func:`~accounting_rules.publishing.call_error`, as ``compute_on_chain`` does. web3's encoding
-    of a 60-line ``Activity[]`` costs more than the EVM's work on it: this takes a quarter to a
-    third off the differential test."""
+    """The methodology contract's ``compute`` on the embedded chain without web3:
+    :func:`compute_calldata` run by ``EthereumTester.call``, the result decoded as
+    ``compute_on_chain`` does (:func:`compute_result`; without the registry's code-hash check,
+    tested in test_publishing.py). This takes a quarter to a third off the differential test on
+    py-evm."""
     tester = deployed.chain.w3.provider.ethereum_tester  # type: ignore[attr-defined]
-    data = COMPUTE_SELECTOR + abi_encode(COMPUTE_TYPES, (period_start, period_end,
-                                                         activity_tuples(activities)))
+    call = {"from": deployed.admin.address, "to": address,
+            "data": compute_calldata(period_start, period_end, activities)}
     try:
-        returned = tester.call({"from": deployed.admin.address, "to": address,
-                                "data": "0x" + data.hex()})
+        returned = tester.call(call)
     except Exception as exc:
         raise call_error(deployed.system, exc, "compute") from None
-    (value,) = abi_decode([RESULT_TYPE], bytes.fromhex(returned[2:]))
+    return compute_result(deployed, {"result": returned})
+
+
+def send_compute(deployed: Deployed, address: str, calldata: str) -> None:
+    """Send ``compute`` as a bare ``eth_call`` to the node of ``deployed``; read the outcome with
+    :func:`compute_result` of ``deployed.rpc.receive()``, so several nodes compute at once."""
+    assert deployed.rpc is not None, "a node, not the embedded chain"
+    deployed.rpc.send("eth_call", [{"from": deployed.admin.address, "to": address,
+                                    "data": calldata}, "latest"])
+
+
+def compute_result(deployed: Deployed, response: dict[str, Any]) -> Result:
+    """A ``compute`` response object decoded with
+    :func:`~accounting_rules.onchain.result_from_abi`, or its revert turned into an error by
+    :func:`~accounting_rules.publishing.call_error`, as ``compute_on_chain`` does."""
+    if "error" in response:
+        error = response["error"]
+        failure = ContractLogicError(str(error.get("message")), data=error.get("data"))
+        raise call_error(deployed.system, failure, "compute") from None
+    (value,) = abi_decode([RESULT_TYPE], bytes.fromhex(str(response["result"])[2:]))
     return result_from_abi(value)
 
 

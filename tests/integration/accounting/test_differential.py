@@ -1,15 +1,18 @@
 """The differential test of docs/accounting.md: for every shipped methodology version, the
-``FactorMethodology`` contract (published on the embedded chain, ``conftest.py``) and the Python
+``FactorMethodology`` contract (published on each backend, ``conftest.py``) and the Python
 calculator return identical integers, identical totals and identical failures on thousands of
 generated cases.
 
-One hypothesis test per version. Each case is a period and a list of activity lines; the calculator
-(:func:`accounting_rules.compute`) and the contract (``compute`` called on the embedded EVM by
-:func:`~integration.accounting.support.compute_direct`, which decodes results and reverts as
+Two tests per version. The bulk, one hypothesis test: every case on anvil at paris and on anvil at
+its newest hardfork, both computing it at once over bare JSON-RPC (``eth_call`` with calldata
+encoded by eth-abi; anvil's EVM is far faster than py-evm). The py-evm share: every explicit edge
+case on the embedded chain (py-evm, the EVM the product runs in process), through
+``EthereumTester.call``. Each case is a period and a list of activity lines; the calculator
+(:func:`accounting_rules.compute`) and the contract (decoded, reverts included, as
 :func:`accounting_rules.publishing.compute_on_chain` does) must return the same
 :class:`~accounting_rules.Result`, or raise the same :class:`~accounting_rules.AccountingError`
-type with the same contract arguments. ``compute_on_chain`` itself, through web3, is tested in
-``test_publishing.py``.
+type with the same contract arguments. ``compute_on_chain`` itself, through web3 and the
+registry's code-hash check, is tested in ``test_publishing.py``.
 
 What the cases cover:
 
@@ -33,8 +36,9 @@ which then belongs in :func:`edge_cases`. Every version must see at least
 engines computed, each line's scope and grams compared); the counts are printed at the end of the
 run.
 
-Cost: py-evm interprets ``compute`` at ~6 ms per call plus ~1 ms per activity line: about 40 s per
-version on this project's reference machine.
+Cost: py-evm interprets ``compute`` at ~6 ms per call plus ~1 ms per activity line (27 to 184 s
+per version when the bulk ran there); on anvil the bulk takes 20 to 40 s per version, mostly
+hypothesis's generation and the Python calculator, and the edge cases on py-evm 2 to 10 s.
 """
 
 from __future__ import annotations
@@ -47,7 +51,15 @@ from typing import TypeVar
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
-from integration.accounting.support import Deployed, Tally, compute_direct, shallow
+from integration.accounting.support import (
+    Deployed,
+    Tally,
+    compute_calldata,
+    compute_direct,
+    compute_result,
+    send_compute,
+    shallow,
+)
 
 from accounting_rules import (
     OPEN_ENDED,
@@ -451,31 +463,73 @@ def outcome(run: Callable[[], Result]) -> Outcome:
         return type(exc).__name__, exc.contract_args()
 
 
-@pytest.mark.parametrize("key", methodologies(), ids=lambda key: f"{key[0]}-v{key[1]}")
-def test_contract_and_calculator_agree(embedded: Deployed, key: tuple[str, int],
-                                       record_property: Callable[[str, object], None]) -> None:
-    m = load_methodology(*key)
-    profile = Profile(m)
-    address = embedded.address(key)
-    tally = Tally()
-    began = time.perf_counter()
+def checker(nodes: Sequence[Deployed], m: Methodology, tally: Tally) -> Callable[[Case], None]:
+    """The check of one case: the calculator's outcome equals the contract's on every one of
+    ``nodes`` (the embedded chain alone, or anvil nodes, which compute the case at the same time);
+    counted once in ``tally``."""
+    key = (m.id, m.version)
 
     def check(case: Case) -> None:
         (start, end), lines = case
         python = outcome(lambda: compute(m, start, end, lines))
-        contract = outcome(lambda: shallow(
-            lambda: compute_direct(embedded, address, start, end, lines)))
-        assert contract == python, f"the contract and the calculator differ for {m.id} v{m.version}"
+        if nodes[0].rpc is None:
+            (embedded,) = nodes
+            address = embedded.address(key)
+            outcomes = [(embedded, outcome(lambda: shallow(
+                lambda: compute_direct(embedded, address, start, end, lines))))]
+        else:
+            calldata = compute_calldata(start, end, lines)
+            for node in nodes:
+                send_compute(node, node.address(key), calldata)
+            outcomes = [(node, outcome(lambda: compute_result(
+                node, node.rpc.receive())))  # type: ignore[union-attr]  # noqa: B023
+                        for node in nodes]
+        for node, contract in outcomes:
+            assert contract == python, (f"the contract and the calculator differ for {m.id} "
+                                        f"v{m.version} on {node.backend}")
         tally.record(len(lines), None if python[0] == "ok" else python[0])
 
+    return check
+
+
+@pytest.mark.parametrize("key", methodologies(), ids=lambda key: f"{key[0]}-v{key[1]}")
+def test_contract_and_calculator_agree_on_the_edge_cases_on_py_evm(
+        embedded: Deployed, key: tuple[str, int],
+        record_property: Callable[[str, object], None]) -> None:
+    """The py-evm share: every explicit edge case on the embedded chain (py-evm), the EVM the
+    product runs in process."""
+    m = load_methodology(*key)
+    tally = Tally()
+    began = time.perf_counter()
+    check = checker([embedded], m, tally)
+    for case in edge_cases(Profile(m)):
+        check(case)
+    tally.seconds = time.perf_counter() - began
+    record_property("figure", ("TrustMRV differential test: edge cases on py-evm (embedded)",
+                               f"{m.id} v{m.version}", tally.summary()))
+    assert tally.ok_cases > 0 and tally.errors, tally.summary()
+
+
+@pytest.mark.parametrize("key", methodologies(), ids=lambda key: f"{key[0]}-v{key[1]}")
+def test_contract_and_calculator_agree_on_anvil(
+        anvil_paris: Deployed, anvil_latest: Deployed, key: tuple[str, int],
+        record_property: Callable[[str, object], None]) -> None:
+    """The bulk: the edge cases and :data:`EXAMPLES` generated cases, each computed by the
+    calculator once and by the contract on anvil at paris and at anvil's newest hardfork, over
+    JSON-RPC (far faster than py-evm)."""
+    m = load_methodology(*key)
+    profile = Profile(m)
+    tally = Tally()
+    began = time.perf_counter()
     test = settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
-                    )(given(case=cases(profile))(check))
+                    )(given(case=cases(profile))(checker([anvil_paris, anvil_latest], m, tally)))
     for case in edge_cases(profile):
         test = example(case=case)(test)
     test()
     tally.seconds = time.perf_counter() - began
-    record_property("figure", ("TrustMRV differential test: contract vs Python calculator",
+    record_property("figure", ("TrustMRV differential test: contract vs Python calculator "
+                               "(anvil paris and anvil latest, each case on both)",
                                f"{m.id} v{m.version}", tally.summary()))
 
     assert tally.cases >= MIN_CASES and tally.lines >= MIN_LINES, tally.summary()

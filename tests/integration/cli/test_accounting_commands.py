@@ -12,7 +12,7 @@ import pytest
 from web3 import HTTPProvider, Web3
 
 from accounting_rules import latest_version, load_methodology, methodologies
-from accounting_rules.publishing import publish
+from accounting_rules.publishing import assign_id, publish
 from factories import beijing
 from mrv_cli.main import main
 from mrv_core.chain import Deployment, NodeSigner, System, Transactor, connect, load_artifacts
@@ -170,11 +170,25 @@ def test_publish_then_compute_both_ways(anvil_url: str, deployed: list[str], tmp
 
     code, out = run(publish_machinery, capsys)
     assert code == USAGE and "lacks ASSOCIATION_ROLE" in out and "mrv chain grant" in out
+    assign = ["accounting", "assign", "cn.machinery", address, *deployed]
+    code, out = run(assign, capsys)  # the admin (the node's first account) assigns ids
+    assert code == USAGE and "lacks ASSOCIATION_ROLE" in out
     code, out = run(["chain", "grant", "association", address, *deployed], capsys)
     assert code == OK, out
+    code, out = run(publish_machinery, capsys)  # an association, but the id is not its own
+    assert code == USAGE and "assigned to no association" in out
+    assert f"mrv accounting assign cn.machinery {address}" in out
+    code, out = run([*assign, "--key", str(key)], capsys)  # only the admin assigns
+    assert code == USAGE and "MethodologyRegistryMissingRole" in out
+    for methodology_id in ("cn.machinery", "ipcc.fugitive"):
+        code, out = run(["accounting", "assign", methodology_id, address, *deployed], capsys)
+        assert code == OK and f"assigned   {methodology_id} to {address}" in out, out
     code, out = run(publish_machinery, capsys)
     assert code == OK, out
-    assert "published  cn.machinery v1 at 0x" in out and "gas        deploy" in out
+    assert "published  cn.machinery v1 at 0x" in out
+    # 39 factor rows: sources and the first rows fill EIP-3860's initcode, the rest follow.
+    assert "gas        deploy" in out and "in 3 transaction(s)" in out
+    assert "code hash  0x" in out and "(pinned by the registry)" in out
 
     code, doc, err = report([*MACHINERY_JUNE_2023, *deployed], capsys)
     assert code == OK, err
@@ -211,6 +225,7 @@ def test_publish_then_compute_both_ways(anvil_url: str, deployed: list[str], tmp
     assert out.count("\nOK ") + out.startswith("OK ") == 3
     assert "ipcc.fugitive v2 at 0x" in out and "in force from 2100-01-01" in out
     assert "3 of 3 published version(s) equal their data files" in out
+    assert out.count("code hash  pinned 0x") == 3 and out.count("live   0x") == 3
     code, out = run(["accounting", "audit", "cn.heat.purchased", *deployed], capsys)
     assert code == USAGE and "no version of cn.heat.purchased is published" in out
 
@@ -223,6 +238,7 @@ def test_a_contract_that_computes_otherwise_is_caught(
     system = System(chain, Deployment.read(Path(deployed[3])))
     admin = Transactor(chain, NodeSigner(chain.unlocked_accounts()[0]))
     system.grant_role(admin, "ASSOCIATION_ROLE", admin.address)
+    assign_id(system, admin, "cn.heat.purchased", admin.address)
     honest = load_methodology("cn.heat.purchased", 1)
     rows = tuple(dataclasses.replace(row, value=row.value + 1) for row in honest.factors)
     publish(system, admin, dataclasses.replace(honest, factors=rows), beijing(2000))
@@ -241,6 +257,35 @@ def test_a_contract_that_computes_otherwise_is_caught(
     assert out.startswith("DIFFERS cn.heat.purchased v1 at 0x")
     assert "factor heat.purchased.EF: EF 110001 gCO2/GJ" in out
     assert "0 of 1 published version(s) equal their data files" in out
+
+
+def test_audit_shows_pinned_and_live_code_hashes_and_fails_on_changed_code(
+        anvil_url: str, deployed: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    chain = connect(anvil_url, evm_version=load_artifacts().evm_version())
+    system = System(chain, Deployment.read(Path(deployed[3])))
+    admin = Transactor(chain, NodeSigner(chain.unlocked_accounts()[0]))
+    system.grant_role(admin, "ASSOCIATION_ROLE", admin.address)
+    for methodology_id in ("cn.heat.purchased", "ipcc.fugitive"):
+        assign_id(system, admin, methodology_id, admin.address)
+    heat = publish(system, admin, load_methodology("cn.heat.purchased", 1), beijing(2000))
+    other = publish(system, admin, load_methodology("ipcc.fugitive", 1), beijing(2000))
+    code, out = run(["accounting", "audit", "cn.heat.purchased", *deployed], capsys)
+    pinned = "0x" + heat.code_hash.hex()
+    assert code == OK, out
+    assert f"code hash  pinned {pinned}\n                   live   {pinned}" in out
+    replacement = chain.w3.eth.get_code(Web3.to_checksum_address(other.address))
+    chain.w3.provider.make_request("anvil_setCode",  # type: ignore[arg-type]
+                                   [heat.address, "0x" + bytes(replacement).hex()])
+    code, out = run(["accounting", "audit", "cn.heat.purchased", *deployed], capsys)
+    live = "0x" + other.code_hash.hex()
+    assert code == FAILED
+    assert out.startswith("DIFFERS cn.heat.purchased v1 at 0x")
+    assert f"code hash  pinned {pinned}\n                   live   {live}" in out
+    assert "pinned at publication: the contract changed" in out
+    code, out = run(["accounting", "compute", "--methodology", "cn.heat.purchased",
+                     "--period", "2023-06", "--activity", "heat.purchased=500GJ", *deployed],
+                    capsys)
+    assert code == USAGE and "MethodologyRegistryCodeChanged" in out
 
 
 def test_audit_needs_a_chain(capsys: pytest.CaptureFixture[str]) -> None:

@@ -33,6 +33,7 @@ from integration.contracts.support import (
     Device,
     System,
     account,
+    create_methodology,
 )
 
 from mrv_core.chain import Artifacts, connect, deploy_system, load_artifacts
@@ -74,8 +75,10 @@ def deployment(chain: Backend) -> System:
         core.grant_role(admin, role, people[label].address)
 
     association = people["association"]
-    electricity, _ = chain.deploy("FactorMethodology", METHODOLOGY_ID, 1, SPEC_HASH,
-                                  PLACEHOLDER_SOURCES, PLACEHOLDER_FACTORS, sender=association)
+    chain.send(core.methodologies.functions.assignId(METHODOLOGY_ID, association.address),
+               people["admin"])
+    electricity = create_methodology(chain, core, METHODOLOGY_ID, 1, SPEC_HASH,
+                                     PLACEHOLDER_SOURCES, PLACEHOLDER_FACTORS, sender=association)
     engine, _ = chain.deploy("FactorMethodology", ENGINE_ID, 1, ENGINE_SPEC_HASH, ENGINE_SOURCES,
                              ENGINE_FACTORS, sender=association)
     chain.send(core.methodologies.functions.publish(METHODOLOGY_ID, electricity.address,

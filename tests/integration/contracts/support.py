@@ -27,8 +27,11 @@ from eth_account.signers.local import LocalAccount
 from eth_utils import keccak
 from web3 import Web3
 from web3.contract import Contract
+from web3.logs import DISCARD
 
 from factories import make_reading
+from mrv_cli.contracts_build import check_diagnostics, run_solc
+from mrv_cli.contracts_build import settings as build_settings
 from mrv_core.batch import Batch, build_batch
 from mrv_core.bundle import AnchorRef
 from mrv_core.chain import Chain, KeySigner, NodeSigner, Sent, Transactor, load_artifacts
@@ -295,8 +298,11 @@ class System:
     device: Device  # registered for `enterprise` at SITE
     device2: Device  # registered for `enterprise2` at SITE_B
     spares: tuple[Device, ...]  # funded, never registered
-    electricity: Contract  # FactorMethodology cn.electricity.location v1, published, from 2020
-    engine: Contract  # FactorMethodology test.engine v1 (ENGINE_SOURCES/_FACTORS), unpublished
+    # FactorMethodology cn.electricity.location v1, made by the factory, published from 2020 by
+    # `association`, to which the admin assigned the id
+    electricity: Contract
+    # FactorMethodology test.engine v1 (ENGINE_SOURCES/_FACTORS), deployed directly, unpublished
+    engine: Contract
 
     @property
     def w3(self) -> Web3:
@@ -321,6 +327,11 @@ class System:
     @property
     def reports(self) -> Contract:
         return self.core.reports
+
+    @property
+    def factory(self) -> Contract:
+        """The MethodologyFactory the registry created."""
+        return self.core.at("MethodologyFactory", self.methodologies.functions.factory().call())
 
     def role(self, name: str) -> bytes:
         return self.core.role(name)
@@ -359,6 +370,32 @@ class System:
         return self.chain.send(self.anchors.functions.anchor(
             batch_seq, root, leaf_count, now - 60 if from_ts is None else from_ts,
             now if to_ts is None else to_ts), device.account)
+
+
+def create_methodology(chain: Backend, core: ChainSystem, *args: Any, sender: LocalAccount,
+                       keep_open: bool = False) -> Contract:
+    """A FactorMethodology created by ``sender`` through the registry's factory with constructor
+    ``args`` (id, version, specHash, sources, factors), sealed unless ``keep_open``."""
+    registry = core.methodologies
+    factory = core.at("MethodologyFactory", registry.functions.factory().call())
+    sent = chain.send(factory.functions.create(*args, keep_open), sender)
+    (event,) = factory.events.MethodologyCreated().process_receipt(sent.receipt, errors=DISCARD)
+    return core.at("FactorMethodology", event.args.methodology)
+
+
+def compile_test_contract(filename: str, contract: str) -> tuple[list[Any], str]:
+    """(abi, creation bytecode) of the test-only ``contract`` in ``solidity/filename`` beside this
+    module, compiled by the project's solc-js driver with the project's settings (never written to
+    contracts/build)."""
+    source = Path(__file__).with_name("solidity") / filename
+    standard_input = {"language": "Solidity",
+                      "sources": {filename: {"content": source.read_text(encoding="utf-8")}},
+                      "settings": {**build_settings(load_artifacts().evm_version()),
+                                   "outputSelection": {"*": {"*": ["abi", "evm.bytecode.object"]}}}}
+    output = run_solc(standard_input)
+    check_diagnostics(output)  # raises on any error or warning
+    compiled = output["contracts"][filename][contract]
+    return compiled["abi"], "0x" + compiled["evm"]["bytecode"]["object"]
 
 
 # -- signatures made by eth_account, an implementation independent of mrv_core -------------------

@@ -13,7 +13,7 @@ from integration.contracts.support import ROOT
 from mrv_core.chain import CONTRACTS, Artifacts
 
 COMPILE = ROOT / "scripts" / "compile_contracts.py"
-DEPLOYABLE = (*CONTRACTS, "FactorMethodology")
+DEPLOYABLE = (*CONTRACTS, "FactorMethodology", "MethodologyFactory")
 
 
 def test_committed_artifacts_are_fresh() -> None:
@@ -35,8 +35,10 @@ def test_artifacts_record_compiler_and_settings(artifacts: Artifacts) -> None:
         assert artifact["settings"]["evmVersion"] == "paris"
         assert artifact["settings"]["optimizer"] == {"enabled": True, "runs": 200}
         assert len(artifact["bytecode"]) > 2 and len(artifact["deployedBytecode"]) > 2
-        # EIP-170: deployed code at most 24,576 bytes.
+        # EIP-170: deployed code at most 24,576 bytes; EIP-3860: initcode at most 49,152 (the
+        # MethodologyRegistry's holds the factory's, which holds FactorMethodology's).
         assert (len(artifact["deployedBytecode"]) - 2) // 2 <= 24_576
+        assert (len(artifact["bytecode"]) - 2) // 2 <= 49_152
         assert all(src.startswith("0x") for src in artifact["sourceHashes"].values())
         assert '"evmVersion":"paris"' in artifact["metadata"]  # what the compiler was told
 
@@ -65,7 +67,10 @@ def _struct_size(artifacts: Artifacts, contract: str, struct: str) -> int:
 
 def test_packed_structs_fit_the_slots_claimed(artifacts: Artifacts) -> None:
     assert _struct_size(artifacts, "AnchorRegistry", "DeviceState") == 32  # one slot
-    assert _struct_size(artifacts, "MethodologyRegistry", "Version") == 32  # one slot
+    # Version: address, version and effectiveFrom in the slot resolution's search reads; the
+    # pinned code hash in a second one, read once per resolve.
+    assert _struct_size(artifacts, "MethodologyRegistry", "Version") == 2 * 32
+    assert _slot_of(artifacts, "MethodologyRegistry", "Version", "effectiveFrom") == 0
     assert _struct_size(artifacts, "DeviceRegistry", "Device") == 5 * 32
     assert _struct_size(artifacts, "ReportRegistry", "Attestation") == 2 * 32
     # FactorMethodology: compute reads one slot per line (Source's first) and one per factor row

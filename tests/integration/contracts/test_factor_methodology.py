@@ -42,6 +42,7 @@ from integration.contracts.support import (
     System,
     bytes32,
     cited,
+    events,
     factor_row,
     source_spec,
     year_start,
@@ -223,13 +224,52 @@ def test_views(system: System) -> None:
         assert (decoded.error, decoded.args_by_name) == ("MethodologyUnknownFactor", {"key": key})
 
     methodology, engine = (_interface_id(system, n) for n in ("IMethodology", "IFactorMethodology"))
-    assert engine == function_signature_to_4byte_selector("sourceSpec(bytes32)")
+    own = ("sourceSpec(bytes32)", "isSealed()", "loader()", "seal()",
+           "addFactors((bytes32,bytes32,bytes32,uint64,uint64,uint256,uint8,bytes32,string)[])")
+    expected = 0
+    for signature in own:
+        expected ^= int.from_bytes(function_signature_to_4byte_selector(signature))
+    assert engine == expected.to_bytes(4, "big")
     for interface_id in (methodology, engine, bytes.fromhex("01ffc9a7")):
         assert functions.supportsInterface(interface_id).call()
     assert not functions.supportsInterface(bytes.fromhex("ffffffff")).call()
-    # The registry takes it for a methodology (it checks ERC-165 before anything else).
-    system.methodologies.functions.publish(ENGINE_ID, system.engine.address, 0).call(
-        {"from": system.association.address})
+
+
+def test_rows_loaded_in_chunks_are_checked_against_the_whole_table(system: System) -> None:
+    """A table loaded by its deployer (the loader) in chunks ends up exactly as if given whole, and
+    each chunk's rows are checked against every earlier chunk, errors counting rows from the start
+    of the table."""
+    first, second, third = ENGINE_FACTORS[:1], ENGINE_FACTORS[1:3], ENGINE_FACTORS[3:]
+    contract = _deploy(system, ENGINE_SOURCES, first)
+    functions, revert = contract.functions, system.chain.revert_of
+    assert functions.loader().call() == system.association.address
+    assert not functions.isSealed().call()
+    system.chain.send(functions.addFactors(second), system.association)
+    taken = len(first) + len(second)
+    duplicate = (first[0][0], *third[0][1:])
+    decoded = revert(functions.addFactors([third[0], duplicate]), system.association)
+    assert (decoded.error, decoded.args_by_name) == ("FactorMethodologyDuplicateKey",
+                                                     {"key": first[0][0]})
+    overlapping = (bytes32("test.overlap"), *first[0][1:])  # same source, parameter and period
+    decoded = revert(functions.addFactors([*third, overlapping]), system.association)
+    assert (decoded.error, decoded.args_by_name) == (
+        "FactorMethodologyOverlappingPeriods", {"index": taken + len(third)})
+    decoded = revert(functions.addFactors(third), system.outsider)
+    assert (decoded.error, decoded.args_by_name) == (
+        "FactorMethodologyNotLoader", {"caller": system.outsider.address,
+                                       "loader": system.association.address})
+    sent = system.chain.send(functions.addFactors(third), system.association)
+    assert len(events(contract, "FactorCited", sent.receipt)) == len(third)
+    system.chain.send(functions.seal(), system.association)
+    assert functions.isSealed().call()
+    assert functions.factorKeys().call() == [row[0] for row in ENGINE_FACTORS]
+    for key, *factor, _citation in ENGINE_FACTORS:
+        assert tuple(functions.factor(key).call()) == tuple(factor)
+    lines = [(NATURAL_GAS, 10_000_000, NONE), (ELECTRICITY, 1_000_000, NONE)]
+    assert functions.compute(*JUNE_2022, lines).call() == \
+        system.engine.functions.compute(*JUNE_2022, lines).call()
+    assert revert(functions.addFactors([]), system.association).error == \
+        "FactorMethodologyAlreadySealed"
 
 
 def test_an_empty_methodology_is_valid(system: System) -> None:

@@ -13,6 +13,7 @@ from integration.contracts.support import (
     PLACEHOLDER_SOURCES,
     REPORT_FIELDS,
     System,
+    create_methodology,
     events,
     make_report,
     year_start,
@@ -119,8 +120,8 @@ def test_submission_checks(system: System) -> None:
 
 def test_methodology_must_be_the_version_in_force_at_period_start(system: System) -> None:
     chain = system.chain
-    v2, _ = chain.deploy("FactorMethodology", METHODOLOGY_ID, 2, keccak(text="v2"),
-                         PLACEHOLDER_SOURCES, PLACEHOLDER_FACTORS, sender=system.association)
+    v2 = create_methodology(chain, system.core, METHODOLOGY_ID, 2, keccak(text="v2"),
+                            PLACEHOLDER_SOURCES, PLACEHOLDER_FACTORS, sender=system.association)
     effective = chain.latest_timestamp() + 100
     chain.send(system.methodologies.functions.publish(METHODOLOGY_ID, v2.address, effective),
                system.association)

@@ -12,6 +12,7 @@ from integration.contracts.support import (
     PLACEHOLDER_FACTORS,
     PLACEHOLDER_SOURCES,
     System,
+    create_methodology,
     make_report,
 )
 
@@ -97,7 +98,16 @@ CASES: dict[str, Case] = {
     "AnchorRegistry.setDeviceStatus": (
         lambda s: s.anchors.functions.setDeviceStatus(s.device.address, 3),
         (), "AnchorRegistryCallerNotDeviceRegistry"),  # only the DeviceRegistry contract
-    # MethodologyRegistry
+    # MethodologyRegistry and its factory
+    "MethodologyRegistry.assignId": (
+        lambda s: s.methodologies.functions.assignId(keccak(text="new.id"), s.association.address),
+        ("admin",), "MethodologyRegistryMissingRole"),
+    "MethodologyFactory.addFactors": (
+        lambda s: s.factory.functions.addFactors(s.electricity.address, []),
+        ("association",), "MethodologyFactoryNotCreator"),
+    "MethodologyFactory.seal": (
+        lambda s: s.factory.functions.seal(s.electricity.address),
+        ("association",), "MethodologyFactoryNotCreator"),
     "MethodologyRegistry.publish": (
         lambda s: s.methodologies.functions.publish(keccak(text="new.id"), s.electricity.address,
                                                     2**40),
@@ -187,9 +197,9 @@ def test_roles_are_the_documented_hashes(system: System) -> None:
 
 
 def test_an_association_cannot_publish_another_associations_id(system: System) -> None:
-    other, _ = system.chain.deploy("FactorMethodology", METHODOLOGY_ID, 2, bytes(32),
-                                   PLACEHOLDER_SOURCES, PLACEHOLDER_FACTORS,
-                                   sender=system.association2)
+    other = create_methodology(system.chain, system.core, METHODOLOGY_ID, 2, bytes(32),
+                               PLACEHOLDER_SOURCES, PLACEHOLDER_FACTORS,
+                               sender=system.association2)
     call = system.methodologies.functions.publish(METHODOLOGY_ID, other.address, 2**40)
     decoded = system.chain.revert_of(call, system.association2)
     assert decoded.error == "MethodologyRegistryNotIdPublisher"

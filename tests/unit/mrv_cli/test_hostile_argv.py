@@ -285,6 +285,9 @@ def test_accounting_never_traces_back(files: Files, data: st.DataObject) -> None
                 st.one_of(versions, _opt("--at", HOSTILE)), _chain(files)),
         _joined(st.just(["accounting", "audit"]), st.one_of(st.just([]), IDS.map(lambda i: [i])),
                 _chain(files)),
+        _joined(st.just(["accounting", "assign"]), IDS.map(lambda i: [i]),
+                HOSTILE.map(lambda a: [a]), _chain(files),
+                _opt("--key", st.sampled_from(files.choices()))),
         _joined(st.just(["accounting", "publish"]), IDS.map(lambda i: [i]), versions,
                 st.just(["--effective-from"]), HOSTILE.map(lambda d: [d]), _chain(files),
                 _opt("--key", st.sampled_from(files.choices())))))
