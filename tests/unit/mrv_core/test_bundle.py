@@ -136,20 +136,23 @@ def test_garbage_bytes_are_format_errors(raw: bytes) -> None:
 
 
 def test_deep_nesting_is_refused_even_with_a_raised_recursion_limit() -> None:
-    """py_ecc raises the recursion limit to 100,000 on import; the C JSON decoder would then
-    overflow the C stack on deep input instead of raising RecursionError."""
+    """py_ecc raises the recursion limit to 100,000 on import (py-evm to 12,288, and hypothesis
+    may restore either); the C JSON decoder would then overflow the C stack on deep input instead
+    of raising RecursionError. The limit is set here, so the order tests run in cannot matter."""
     import sys
 
-    import eth_account  # noqa: F401  (raises the limit as a side effect)
-
-    assert sys.getrecursionlimit() >= 100_000
-    with pytest.raises(FormatError, match="nested deeper"):
-        ProofBundle.loads(b"[" * 500_000 + b"]" * 500_000)
-    with pytest.raises(FormatError, match="unbalanced"):
-        ProofBundle.loads(b"[" * 500_000)
-    brackets_in_strings = b'{"format": "' + b"[" * 100 + b'"}'
-    with pytest.raises(FormatError, match="missing field"):  # parsed: brackets were text
-        ProofBundle.loads(brackets_in_strings)
+    before = sys.getrecursionlimit()
+    sys.setrecursionlimit(100_000)  # what importing eth_account does
+    try:
+        with pytest.raises(FormatError, match="nested deeper"):
+            ProofBundle.loads(b"[" * 500_000 + b"]" * 500_000)
+        with pytest.raises(FormatError, match="unbalanced"):
+            ProofBundle.loads(b"[" * 500_000)
+        brackets_in_strings = b'{"format": "' + b"[" * 100 + b'"}'
+        with pytest.raises(FormatError, match="missing field"):  # parsed: brackets were text
+            ProofBundle.loads(brackets_in_strings)
+    finally:
+        sys.setrecursionlimit(before)
 
 
 def test_size_limits() -> None:
