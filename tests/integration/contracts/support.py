@@ -386,7 +386,7 @@ def create_methodology(chain: Backend, core: ChainSystem, *args: Any, sender: Lo
 def compile_test_contract(filename: str, contract: str) -> tuple[list[Any], str]:
     """(abi, creation bytecode) of the test-only ``contract`` in ``solidity/filename`` beside this
     module, compiled by the project's solc-js driver with the project's settings (never written to
-    contracts/build)."""
+    the packaged artifacts in mrv_core/chain/contracts)."""
     source = Path(__file__).with_name("solidity") / filename
     standard_input = {"language": "Solidity",
                       "sources": {filename: {"content": source.read_text(encoding="utf-8")}},
