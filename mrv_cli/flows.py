@@ -93,7 +93,7 @@ def write_bundles(out: Path, batch: Batch, domain: Domain, anchor: AnchorRef | N
     """One bundle per reading, a multiproof bundle of all (if several) and the batch file, all
     version 2: ``batch`` must carry its header signature (:meth:`DeviceKey.close_batch`)."""
     if batch.header_signature is None:
-        raise InvalidBatchHeader("the batch header is unsigned: close the batch with "
+        raise InvalidBatchHeader("signature", "the batch header is unsigned: close the batch with "
                                  "DeviceKey.close_batch so the documents are version 2")
     out.mkdir(parents=True, exist_ok=True)
     BatchFile.of(batch, domain, anchor).write(out / f"batch-{batch.header.batch_seq}.json")

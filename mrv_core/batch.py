@@ -37,9 +37,10 @@ class BatchHeader:
 
     def __post_init__(self) -> None:
         if type(self.device) is not bytes or len(self.device) != 20:
-            raise InvalidBatchHeader(f"batch device must be 20 bytes, got {self.device!r:.60}")
+            raise InvalidBatchHeader("device",
+                                     f"batch device must be 20 bytes, got {self.device!r:.60}")
         if type(self.root) is not bytes or len(self.root) != 32:
-            raise InvalidBatchHeader(f"batch root must be 32 bytes, got {self.root!r:.80}")
+            raise InvalidBatchHeader("root", f"batch root must be 32 bytes, got {self.root!r:.80}")
         for name, value, low, high in (
             ("batchSeq", self.batch_seq, 0, UINT64_MAX),
             ("leafCount", self.leaf_count, 1, LEAF_COUNT_MAX),
@@ -47,11 +48,11 @@ class BatchHeader:
             ("toTimestamp", self.to_timestamp, 0, UINT64_MAX),
         ):
             if type(value) is not int or not low <= value <= high:
-                raise InvalidBatchHeader(f"batch {name} = {value!r} outside [{low}, {high}]")
+                raise InvalidBatchHeader(name, f"batch {name} = {value!r} outside [{low}, {high}]")
         if self.from_timestamp > self.to_timestamp:
-            raise InvalidBatchHeader(
-                f"batch fromTimestamp {self.from_timestamp} > toTimestamp {self.to_timestamp}"
-            )
+            raise InvalidBatchHeader("fromTimestamp",
+                                     f"batch fromTimestamp {self.from_timestamp} > toTimestamp "
+                                     f"{self.to_timestamp}")
 
     def __repr__(self) -> str:
         return (f"BatchHeader(device={format_address(self.device)}, batch_seq={self.batch_seq}, "
@@ -74,7 +75,8 @@ class Batch:
     def __post_init__(self) -> None:
         signature = self.header_signature
         if signature is not None and (type(signature) is not bytes or len(signature) != 65):
-            raise InvalidBatchHeader(f"header signature must be 65 bytes, got {signature!r:.40}")
+            raise InvalidBatchHeader("signature",
+                                     f"header signature must be 65 bytes, got {signature!r:.40}")
 
 
 def build_batch(device: bytes, batch_seq: int, readings: Sequence[SignedReading]) -> Batch:

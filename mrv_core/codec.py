@@ -95,14 +95,12 @@ def parse_int(text: object, low: int, high: int, *, field: str = "value") -> int
     Canonical means no sign on zero or positives, no leading zeros, no whitespace, no ``_``.
     """
     if not isinstance(text, str):
-        raise InvalidInteger(
-            f"{field}: expected a base-10 integer string, got {type(text).__name__}"
-        )
+        raise InvalidInteger(field, f"expected a base-10 integer string, got {type(text).__name__}")
     if len(text) > _MAX_INT_DIGITS or _INT_RE.match(text) is None:
-        raise InvalidInteger(f"{field}: not a canonical base-10 integer: {text[:90]!r}")
+        raise InvalidInteger(field, f"not a canonical base-10 integer: {text[:90]!r}")
     value = int(text)
     if not low <= value <= high:
-        raise InvalidInteger(f"{field}: {value} outside [{low}, {high}]")
+        raise InvalidInteger(field, f"{value} outside [{low}, {high}]")
     return value
 
 

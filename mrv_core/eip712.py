@@ -83,9 +83,11 @@ class Domain:
 
     def __post_init__(self) -> None:
         if type(self.chain_id) is not int or not 0 <= self.chain_id <= UINT256_MAX:
-            raise InvalidDomain(f"domain chainId must be a uint256, got {self.chain_id!r}")
+            raise InvalidDomain("chainId", f"domain chainId must be a uint256, got "
+                                           f"{self.chain_id!r}")
         if type(self.verifying_contract) is not bytes or len(self.verifying_contract) != 20:
-            raise InvalidDomain("domain verifyingContract must be 20 bytes")
+            raise InvalidDomain("verifyingContract",
+                                "domain verifyingContract must be 20 bytes")
 
     @property
     def name(self) -> str:

@@ -45,30 +45,34 @@ class InvalidMeterPath(InvalidReading):
     """A meter path breaks the unified-namespace rules."""
 
 
-class InvalidInteger(DecodeError):
-    """A decimal integer string is not canonical or lies outside its Solidity type's range."""
-
-
-class InvalidDomain(DecodeError):
-    """An EIP-712 domain value is out of range (chainId not a uint256, verifyingContract not
-    20 bytes)."""
-
-
-class InvalidBatchHeader(DecodeError):
-    """A batch header field is out of range, or its time span is reversed."""
-
-
 class FormatError(DecodeError):
-    """A wire document (proof bundle, batch file, request body) breaks its format.
+    """A wire document (proof bundle, batch file, request body) or one of its values breaks its
+    format.
 
-    ``where`` is a JSON-path-like location (``$.readings[2].salt``) and ``problem`` says what is
-    wrong there.
+    ``where`` is a JSON-path-like location (``$.readings[2].salt``), or the field's name when the
+    value was checked outside a document (``leafCount``); ``problem`` says what is wrong there.
+    The phases below have subclasses of their own; a document decoder re-raises them with the
+    value's JSON path, keeping the class (``mrv_core.wire.field``).
     """
 
     def __init__(self, where: str, problem: str) -> None:
         self.where = where
         self.problem = problem
         super().__init__(f"{where}: {problem}")
+
+
+class InvalidInteger(FormatError):
+    """A decimal integer string is not canonical or lies outside its Solidity type's range."""
+
+
+class InvalidDomain(FormatError):
+    """An EIP-712 domain value is out of range (chainId not a uint256, verifyingContract not
+    20 bytes)."""
+
+
+class InvalidBatchHeader(FormatError):
+    """A batch header field is out of range, its time span is reversed, or its signature is not
+    65 bytes."""
 
 
 # --- cryptography --------------------------------------------------------------------------------

@@ -45,11 +45,20 @@ _DOMAIN_FIELDS = ("name", "version", "chainId", "verifyingContract")
 
 
 def field(where: str, decode: Callable[[], T]) -> T:
-    """Run a decoder, turning any decode error into a :class:`FormatError` at ``where``."""
+    """Run a decoder, turning any decode error into a :class:`FormatError` at ``where``.
+
+    An error that already names a JSON path (``$...``, from a nested decoder) passes unchanged; a
+    phase's own error (:class:`InvalidInteger`, :class:`InvalidBatchHeader`...) that names only
+    its field keeps its class and gets the field's path: ``where`` itself when it ends in that
+    field (``$.batch.leafCount``), else ``where`` + ``.field`` (a header built at ``$.batch``)."""
     try:
         return decode()
-    except FormatError:
-        raise
+    except FormatError as exc:
+        if exc.where.startswith("$"):
+            raise
+        path = (where if where == exc.where or where.endswith("." + exc.where)
+                else f"{where}.{exc.where}")
+        raise type(exc)(path, exc.problem) from None
     except DecodeError as exc:
         raise FormatError(where, str(exc)) from None
 

@@ -13,6 +13,7 @@ from mrv_core import (
     BatchHeader,
     DecodeError,
     Domain,
+    FormatError,
     InvalidBatchHeader,
     InvalidDomain,
     InvalidInteger,
@@ -46,7 +47,24 @@ def test_each_decoding_phase_raises_its_own_error(name: str, make: Callable[[], 
     with pytest.raises(error) as excinfo:
         make()
     assert not isinstance(excinfo.value, InvalidReading), "a reading error for a non-reading"
-    assert isinstance(excinfo.value, DecodeError) and isinstance(excinfo.value, ValueError)
+    assert isinstance(excinfo.value, FormatError) and isinstance(excinfo.value, ValueError)
+    assert excinfo.value.where and excinfo.value.problem  # names the field and what is wrong
+
+
+def test_a_phase_error_inside_a_document_keeps_its_class_and_gets_the_json_path() -> None:
+    """A bundle whose leafCount is out of range fails with InvalidBatchHeader (not a plain
+    FormatError, not InvalidReading) at ``$.batch.leafCount``; a non-canonical integer there with
+    InvalidInteger at the same path."""
+    from factories import TEST_DOMAIN, sample_batch
+    from mrv_core.bundle import ProofBundle, bundle_for_readings
+
+    bundle = bundle_for_readings(sample_batch(4), TEST_DOMAIN, [1])
+    for value, error in (("0", InvalidBatchHeader), ("01", InvalidInteger)):
+        document = bundle.to_json()
+        document["batch"]["leafCount"] = value
+        with pytest.raises(error) as excinfo:
+            ProofBundle.from_json(document)
+        assert excinfo.value.where == "$.batch.leafCount", excinfo.value
 
 
 def _modules(folder: Path) -> list[tuple[Path, ast.Module]]:
