@@ -9,6 +9,13 @@ from __future__ import annotations
 
 from typing import Any
 
+# py-evm (``eth``) and py_ecc raise the recursion limit when first imported (to 12,288 and
+# 100,000). Imported here, before any test runs, so that no test changes it midway: hypothesis
+# warns when the limit changes during a test and cannot restore it, and tests would see a limit
+# that depends on which test imported them first.
+import eth  # noqa: F401
+import py_ecc  # noqa: F401
+
 FIGURES: dict[str, dict[str, list[str]]] = {}
 
 

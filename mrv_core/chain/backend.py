@@ -95,7 +95,8 @@ class Chain:
                     raise
                 if attempt + 1 == attempts:
                     raise ChainUnavailable(
-                        f"{what}: {self.url} unreachable after {attempts} attempts: {exc}"
+                        f"{what}: {self.url} unreachable after {attempts} attempt"
+                        f"{'' if attempts == 1 else 's'}: {exc}"
                     ) from None
                 time.sleep(self.settings.retry_backoff_s * (2**attempt))
         raise AssertionError("unreachable")
