@@ -166,7 +166,8 @@ def publish(system: System, association: Transactor, methodology: Methodology,
     Raises before sending anything (:func:`check_publishable`): :class:`ConfigError` when the id
     is not assigned to ``association``; :class:`RefusedBeforeSending` for an effective time more
     than :data:`MAX_EFFECTIVE_AHEAD` seconds after the latest block; the registry's own
-    :class:`ContractRevert` (``MethodologyRegistryVersionNotIncreasing``,
+    :class:`ContractRevert` (``MethodologyRegistryMissingRole``,
+    ``MethodologyRegistryVersionNotIncreasing``,
     ``...EffectiveTimeInPast``, ``...EffectiveTimeNotAfterPrevious``) for a version the registry
     would refuse. Else the first transaction's failure (a :class:`ContractRevert` for a revert);
     a failure or interruption after ``create`` names the unsealed contract left on chain."""
@@ -220,9 +221,10 @@ def check_publishable(system: System, association: str, methodology: Methodology
     """Refuse, before anything is sent, a publication of ``methodology`` by ``association`` in
     force from ``effective_from`` (Unix seconds) that the registry would refuse at its final
     ``publish`` transaction, after ``create``, every chunk and ``seal`` were mined: the id's
-    assignee, the version number and effective time against the id's latest version and the
-    latest block's time, and :data:`MAX_EFFECTIVE_AHEAD`. Errors as in :func:`publish`. (The
-    registry checks the time again against its own block, later than the latest one here.)"""
+    assignee, the sender's ``ASSOCIATION_ROLE``, the version number and effective time against
+    the id's latest version and the latest block's time, and :data:`MAX_EFFECTIVE_AHEAD`.
+    Errors as in :func:`publish`. (The registry checks the time again against its own block,
+    later than the latest one here.)"""
     assigned = format_address(parse_address(str(system.call(
         "eth_call", system.methodologies.functions.publisherOf(encode_code(methodology.id)).call))))
     if assigned != format_address(parse_address(association)):
@@ -232,6 +234,10 @@ def check_publishable(system: System, association: str, methodology: Methodology
             f"consortium admin assigns it first (`mrv accounting assign {methodology.id} "
             f"{association}`)")
     what = f"publish {methodology.id} v{methodology.version}"
+    if not system.has_role("ASSOCIATION_ROLE", association):
+        raise _refused(what, "MethodologyRegistryMissingRole",
+                       {"account": association, "role": system.role("ASSOCIATION_ROLE")},
+                       f"{association} no longer holds ASSOCIATION_ROLE")
     now = system.latest_timestamp()
     if effective_from > now + MAX_EFFECTIVE_AHEAD:
         raise RefusedBeforeSending(

@@ -235,6 +235,19 @@ def test_a_publication_the_registry_would_refuse_sends_nothing() -> None:
     shallow(run)
 
 
+def test_an_association_that_lost_its_role_sends_nothing() -> None:
+    def run() -> None:
+        chain = connect(None, evm_version=load_artifacts().evm_version())
+        system, admin, association = deploy_and_grant(chain)
+        system.revoke_role(admin, "ASSOCIATION_ROLE", association.address)
+        before = chain.w3.eth.get_transaction_count(association.address)
+        with pytest.raises(MISSING_ROLE, match=r"refused before sending anything.*no longer holds"):
+            publish(system, association, load_methodology("cn.heat.purchased", 1), beijing(2000))
+        assert chain.w3.eth.get_transaction_count(association.address) == before
+
+    shallow(run)
+
+
 def test_a_failure_after_create_names_the_contract_left_on_chain() -> None:
     """The association loses its role once create is mined (a real refusal of the final
     publish): the progress lines gave the new contract's address at once, and the error names
