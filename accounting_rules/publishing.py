@@ -186,11 +186,11 @@ def publish(system: System, association: Transactor, methodology: Methodology,
     if len(events) != 1:
         raise TransactionFailed(f"create {what}: {len(events)} MethodologyCreated events")
     address = format_address(parse_address(str(events[0].args.methodology)))
-    tell(f"created    {what} at {address} (block {created.block_number}, chunk 1 of "
-         f"{len(parts)})")
     left = (f"{what} is left unpublished at {address} (created, not registered); a re-run "
             "starts over with a new contract")
     try:
+        tell(f"created    {what} at {address} (block {created.block_number}, chunk 1 of "
+             f"{len(parts)})")
         sent = [created]
         for number, part in enumerate(parts[1:], start=2):
             sent.append(_send(system, association, factory.functions.addFactors(address, part),

@@ -279,6 +279,29 @@ def test_a_failure_after_create_names_the_contract_left_on_chain() -> None:
     shallow(run)
 
 
+def test_an_interruption_after_create_names_the_contract_left_on_chain() -> None:
+    """Ctrl-C once create is mined: the KeyboardInterrupt names the contract (mrv prints it)."""
+    def run() -> None:
+        chain = connect(None, evm_version=load_artifacts().evm_version())
+        system, _admin, association = deploy_and_grant(chain)
+        m = load_methodology("cn.machinery", 1)  # three transactions: create, a chunk, seal
+
+        def progress(line: str) -> None:
+            if line.startswith("created"):
+                raise KeyboardInterrupt
+
+        with pytest.raises(KeyboardInterrupt) as caught:
+            publish(system, association, m, beijing(2000), progress=progress)
+        factory = system.at("MethodologyFactory", system.methodologies.functions.factory().call())
+        (created,) = factory.events.MethodologyCreated().get_logs(from_block=0)
+        assert str(caught.value) == (
+            f"cn.machinery v1 is left unpublished at {created.args.methodology} (created, not "
+            "registered); a re-run starts over with a new contract")
+        assert registered(system, "cn.machinery") == []
+
+    shallow(run)
+
+
 # -- compute_on_chain: the production path through web3 ------------------------------------------
 
 def both(deployed: Deployed, key: Key, period: tuple[int, int],
