@@ -14,7 +14,7 @@ same input, a changed contract as ``MethodologyRegistryCodeChanged``.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,7 +25,14 @@ from mrv_core.chain import Sent, System, Transactor
 from mrv_core.chain.artifacts import revert_data
 from mrv_core.chain.backend import checksum
 from mrv_core.codec import format_address, parse_address
-from mrv_core.errors import ChainError, ConfigError, ContractRevert, MrvError, TransactionFailed
+from mrv_core.errors import (
+    ChainError,
+    ConfigError,
+    ContractRevert,
+    MrvError,
+    RefusedBeforeSending,
+    TransactionFailed,
+)
 from mrv_core.hashing import keccak256
 
 from .calculator import Activity, Result
@@ -44,6 +51,7 @@ from .registry import load_methodology, methodologies
 
 __all__ = [
     "CHUNK_ROWS",
+    "MAX_EFFECTIVE_AHEAD",
     "MAX_INITCODE_BYTES",
     "Published",
     "Resolved",
@@ -51,6 +59,7 @@ __all__ = [
     "audit",
     "audit_registered",
     "call_error",
+    "check_publishable",
     "chunks",
     "citations",
     "compute_on_chain",
@@ -74,6 +83,11 @@ CHUNK_ROWS = 60
 #: transaction with this limit (or the block's, when lower) after a dry run by ``eth_call``,
 #: instead of estimating: py-evm estimates by bisection, a dozen executions per transaction.
 MAX_TX_GAS = 2**24
+#: The furthest ahead of the latest block an effective time may be: ten years of 365 days. A
+#: later version must take effect after the previous one and an id cannot be reassigned after its
+#: first version, so a far-future effective time would freeze the id for ever (and a date past
+#: year 9999 cannot even be shown).
+MAX_EFFECTIVE_AHEAD = 10 * 365 * 86_400
 
 
 @dataclass(frozen=True)
@@ -141,24 +155,25 @@ def chunks(methodology: Methodology, creation_code_bytes: int,
 
 
 def publish(system: System, association: Transactor, methodology: Methodology,
-            effective_from: int, *, chunk_rows: int = CHUNK_ROWS) -> Published:
+            effective_from: int, *, chunk_rows: int = CHUNK_ROWS,
+            progress: Callable[[str], None] | None = None) -> Published:
     """Create ``methodology`` as a FactorMethodology through the registry's factory, load its
     factor table in chunks of at most ``chunk_rows`` rows (:func:`chunks`), seal it, and register
     it in force from ``effective_from`` (Unix seconds; the registry refuses a past time except for
     an id's first version). ``association`` must be the account the id is assigned to.
+    ``progress`` receives one line per mined transaction, the created contract's address first.
 
-    Raises :class:`ConfigError` before sending anything when the id is not assigned to
-    ``association``, else the first transaction's failure (a :class:`ContractRevert` for a
-    revert)."""
+    Raises before sending anything (:func:`check_publishable`): :class:`ConfigError` when the id
+    is not assigned to ``association``; :class:`RefusedBeforeSending` for an effective time more
+    than :data:`MAX_EFFECTIVE_AHEAD` seconds after the latest block; the registry's own
+    :class:`ContractRevert` (``MethodologyRegistryMissingRole``,
+    ``MethodologyRegistryVersionNotIncreasing``,
+    ``...EffectiveTimeInPast``, ``...EffectiveTimeNotAfterPrevious``) for a version the registry
+    would refuse. Else the first transaction's failure (a :class:`ContractRevert` for a revert);
+    a failure or interruption after ``create`` names the unsealed contract left on chain."""
     what = f"{methodology.id} v{methodology.version}"
-    assigned = format_address(parse_address(str(system.call(
-        "eth_call", system.methodologies.functions.publisherOf(encode_code(methodology.id)).call))))
-    if assigned != format_address(parse_address(association.address)):
-        holder = "no association" if int(assigned, 16) == 0 else assigned
-        raise ConfigError(
-            f"{methodology.id} is assigned to {holder}, not to {association.address}: the "
-            f"consortium admin assigns it first (`mrv accounting assign {methodology.id} "
-            f"{association.address}`)")
+    check_publishable(system, association.address, methodology, effective_from)
+    tell = progress or (lambda _line: None)
     factory = system.at(FACTORY, system.call(
         "eth_call", system.methodologies.functions.factory().call))
     parts = chunks(methodology, len(association.artifacts.bytecode(ENGINE)), chunk_rows)
@@ -170,21 +185,94 @@ def publish(system: System, association: Transactor, methodology: Methodology,
     events = factory.events.MethodologyCreated().process_receipt(created.receipt, errors=DISCARD)
     if len(events) != 1:
         raise TransactionFailed(f"create {what}: {len(events)} MethodologyCreated events")
-    address = str(events[0].args.methodology)
-    sent = [created]
-    for number, part in enumerate(parts[1:], start=2):
-        sent.append(_send(system, association, factory.functions.addFactors(address, part),
-                          f"load {what}: chunk {number} of {len(parts)}"))
-    if len(parts) > 1:
-        sent.append(_send(system, association, factory.functions.seal(address), f"seal {what}"))
-    registered = _send(system, association,
-                       system.methodologies.functions.publish(identity, address, effective_from),
-                       f"publish {what}")
+    address = format_address(parse_address(str(events[0].args.methodology)))
+    left = (f"{what} is left unpublished at {address} (created, not registered); a re-run "
+            "starts over with a new contract")
+    try:
+        tell(f"created    {what} at {address} (block {created.block_number}, chunk 1 of "
+             f"{len(parts)})")
+        sent = [created]
+        for number, part in enumerate(parts[1:], start=2):
+            sent.append(_send(system, association, factory.functions.addFactors(address, part),
+                              f"load {what}: chunk {number} of {len(parts)}"))
+            tell(f"loaded     chunk {number} of {len(parts)} (block {sent[-1].block_number})")
+        if len(parts) > 1:
+            sent.append(_send(system, association, factory.functions.seal(address),
+                              f"seal {what}"))
+            tell(f"sealed     {address} (block {sent[-1].block_number})")
+        registered = _send(system, association,
+                           system.methodologies.functions.publish(identity, address,
+                                                                  effective_from),
+                           f"publish {what}")
+    except MrvError as exc:
+        exc.args = (f"{exc}; {left}",)
+        raise
+    except KeyboardInterrupt:
+        raise KeyboardInterrupt(left) from None
     load_gas = tuple(s.gas_used for s in sent)
     pinned = bytes(system.call("eth_call",
                                system.methodologies.functions.codeHashOf(address).call))
     return Published(methodology.id, methodology.version, address, effective_from,
                      sum(load_gas), registered.gas_used, load_gas, pinned)
+
+
+def check_publishable(system: System, association: str, methodology: Methodology,
+                      effective_from: int) -> None:
+    """Refuse, before anything is sent, a publication of ``methodology`` by ``association`` in
+    force from ``effective_from`` (Unix seconds) that the registry would refuse at its final
+    ``publish`` transaction, after ``create``, every chunk and ``seal`` were mined: the id's
+    assignee, the sender's ``ASSOCIATION_ROLE``, the version number and effective time against
+    the id's latest version and the latest block's time, and :data:`MAX_EFFECTIVE_AHEAD`.
+    Errors as in :func:`publish`. (The registry checks the time again against its own block,
+    later than the latest one here.)"""
+    assigned = format_address(parse_address(str(system.call(
+        "eth_call", system.methodologies.functions.publisherOf(encode_code(methodology.id)).call))))
+    if assigned != format_address(parse_address(association)):
+        holder = "no association" if int(assigned, 16) == 0 else assigned
+        raise ConfigError(
+            f"{methodology.id} is assigned to {holder}, not to {association}: the "
+            f"consortium admin assigns it first (`mrv accounting assign {methodology.id} "
+            f"{association}`)")
+    what = f"publish {methodology.id} v{methodology.version}"
+    if not system.has_role("ASSOCIATION_ROLE", association):
+        raise _refused(what, "MethodologyRegistryMissingRole",
+                       {"account": association, "role": system.role("ASSOCIATION_ROLE")},
+                       f"{association} no longer holds ASSOCIATION_ROLE")
+    now = system.latest_timestamp()
+    if effective_from > now + MAX_EFFECTIVE_AHEAD:
+        raise RefusedBeforeSending(
+            f"{what}: effective time {effective_from} is {effective_from - now:,} s after the "
+            f"latest block ({now}), more than the {MAX_EFFECTIVE_AHEAD:,} s (10 years) allowed: "
+            "every later version must take effect after it, so the id would be frozen; nothing "
+            "was sent")
+    versions = registered(system, methodology.id)
+    if not versions:
+        return
+    previous = versions[-1]
+    code = encode_code(methodology.id)
+    if methodology.version <= previous.version:
+        raise _refused(what, "MethodologyRegistryVersionNotIncreasing",
+                       {"id": code, "previous": previous.version, "given": methodology.version},
+                       f"v{previous.version} is the latest published version, so the next must "
+                       f"be above it, not v{methodology.version}")
+    if effective_from < now:
+        raise _refused(what, "MethodologyRegistryEffectiveTimeInPast",
+                       {"effectiveFrom": effective_from, "now_": now},
+                       f"a later version takes effect at or after the latest block's time {now}, "
+                       f"not at {effective_from}")
+    if effective_from <= previous.effective_from:
+        raise _refused(what, "MethodologyRegistryEffectiveTimeNotAfterPrevious",
+                       {"previous": previous.effective_from, "given": effective_from},
+                       f"v{previous.version} takes effect at {previous.effective_from}, so this "
+                       f"version must take effect after it, not at {effective_from}")
+
+
+def _refused(what: str, error: str, args: dict[str, object], why: str) -> ContractRevert:
+    """The registry's revert ``error(args)``, raised before sending anything."""
+    revert = ContractRevert.of(error, args)
+    revert.args = (f"{what}: refused before sending anything, the registry would have {revert}: "
+                   f"{why}",)
+    return revert
 
 
 def _send(system: System, sender: Transactor, call: Any, description: str) -> Sent:

@@ -50,7 +50,9 @@ contract MethodologyRegistry is IMethodologyRegistry {
         address publisher = _publishers[id];
         if (publisher == address(0)) revert MethodologyRegistryIdNotAssigned(id);
         if (publisher != msg.sender) revert MethodologyRegistryNotIdPublisher(id, publisher, msg.sender);
-        if (_factory.creatorOf(methodology) == address(0)) revert MethodologyRegistryNotFactoryMade(methodology);
+        address creator = _factory.creatorOf(methodology);
+        if (creator == address(0)) revert MethodologyRegistryNotFactoryMade(methodology);
+        if (creator != msg.sender) revert MethodologyRegistryNotCreator(methodology, creator, msg.sender);
         if (_codeHashes[methodology] != 0) revert MethodologyRegistryAlreadyPublished(methodology);
         IFactorMethodology candidate = IFactorMethodology(methodology);
         if (!candidate.isSealed()) revert MethodologyRegistryNotSealed(methodology);

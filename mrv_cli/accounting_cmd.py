@@ -6,7 +6,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from datetime import datetime
 from typing import Any
 
 from accounting_rules import (
@@ -36,7 +35,7 @@ from mrv_core.codec import format_address, format_hex, parse_address, parse_hex
 from mrv_core.errors import ConfigError, ContractRevert, FormatError, MethodologyError
 
 from .chain_options import add_chain_options, add_sender_options, open_chain, open_system, sender
-from .dates import BEIJING, parse_instant, parse_period
+from .dates import parse_instant, parse_period, show_instant
 from .options import EXIT_FAILED, EXIT_OK, EXIT_USAGE, add_option
 
 __all__ = ["register"]
@@ -119,7 +118,10 @@ def register(commands: Any) -> None:
     pub.add_argument("--version", type=int, metavar="N", help="version (default: the latest)")
     pub.add_argument("--effective-from", required=True, metavar="DATE",
                      help="when the version takes effect; not in the past, except for the first "
-                          "version of an id")
+                          "version of an id, and at most 10 years after the latest block (each "
+                          "later version must take effect after it, and an id cannot be "
+                          "reassigned after its first version, so a far-future time would "
+                          "freeze the id for ever)")
     add_chain_options(pub, deployment=True)
     add_sender_options(pub, "--key", "MRV_ASSOCIATION_KEY", "association")
     pub.set_defaults(handler=_publish)
@@ -161,7 +163,7 @@ def _show(args: argparse.Namespace) -> int:
 
 
 def _date(timestamp: int) -> str:
-    return datetime.fromtimestamp(timestamp, BEIJING).date().isoformat()
+    return show_instant(timestamp, date_only=True)
 
 
 # -- compute --------------------------------------------------------------------------------------
@@ -217,7 +219,7 @@ def _in_force(system: System, methodology_id: str, timestamp: int) -> Resolved:
         return resolve(system, methodology_id, timestamp)
     except ContractRevert.named("MethodologyRegistryNoVersionInForce"):
         versions = registered(system, methodology_id)
-    when = datetime.fromtimestamp(timestamp, BEIJING).isoformat()
+    when = show_instant(timestamp)
     if not versions:
         raise ConfigError(
             f"no version of {methodology_id} is in force at {when}: none is published on this "
@@ -225,7 +227,7 @@ def _in_force(system: System, methodology_id: str, timestamp: int) -> Resolved:
             "--effective-from DATE`, association role)")
     raise ConfigError(
         f"no version of {methodology_id} is in force at {when}: the first published one takes "
-        f"effect at {datetime.fromtimestamp(versions[0].effective_from, BEIJING).isoformat()}; "
+        f"effect at {show_instant(versions[0].effective_from)}; "
         "compute a later period, or publish a version in force then")
 
 
@@ -326,7 +328,8 @@ def _publish(args: argparse.Namespace) -> int:
         raise ConfigError(f"{association.address} lacks ASSOCIATION_ROLE; the consortium admin "
                           f"grants it with `mrv chain grant association {association.address}`")
     m = load_methodology(args.methodology, args.version)
-    published = publish(system, association, m, parse_instant(args.effective_from))
+    published = publish(system, association, m, parse_instant(args.effective_from),
+                        progress=print)
     print(f"published  {m.id} v{m.version} at {published.address}")
     print(f"in force   from {args.effective_from} ({published.effective_from})")
     print(f"spec hash  {format_hex(m.spec_hash)}")

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta, timezone
 
 from mrv_core.errors import ConfigError
 
-__all__ = ["BEIJING", "month_of", "parse_instant", "parse_month", "parse_period"]
+__all__ = ["BEIJING", "month_of", "parse_instant", "parse_month", "parse_period", "show_instant"]
 
 BEIJING = timezone(timedelta(hours=8), "UTC+08:00")
 _YEAR = re.compile(r"[0-9]{4}\Z")
@@ -33,6 +33,16 @@ def parse_instant(text: str) -> int:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=BEIJING)
     return _unsigned(int(moment.timestamp()), text)
+
+
+def show_instant(timestamp: int, *, date_only: bool = False) -> str:
+    """Unix seconds as an ISO date-time (or date) in Beijing time; a chain time (any uint64) past
+    the last one Python's calendar holds (9999-12-31) as ``Unix time N (after year 9999)``."""
+    try:
+        moment = datetime.fromtimestamp(timestamp, BEIJING)
+    except (ValueError, OverflowError, OSError):
+        return f"Unix time {timestamp} (after year 9999)"
+    return moment.date().isoformat() if date_only else moment.isoformat()
 
 
 def parse_month(text: str) -> tuple[int, int]:

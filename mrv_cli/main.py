@@ -60,8 +60,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except MrvError as exc:
         print(f"mrv: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    except KeyboardInterrupt:
-        print("mrv: interrupted", file=sys.stderr)
+    except KeyboardInterrupt as exc:
+        detail = f": {exc}" if str(exc) else ""  # what an interrupted step left behind
+        print(f"mrv: interrupted{detail}", file=sys.stderr)
         return 130
     except BrokenPipeError:
         # The reader closed the pipe: stop quietly, and keep the interpreter's final flush of

@@ -41,6 +41,10 @@ interface IMethodologyRegistry {
     error MethodologyRegistryMissingRole(address account, bytes32 role);
     /// @notice `methodology` was not created by the registry's factory.
     error MethodologyRegistryNotFactoryMade(address methodology);
+    /// @notice `creator` created `methodology` through the factory, not `caller`: an association
+    /// publishes only a contract it created itself, so no one else can slip it other factors under
+    /// the official id, version and spec hash.
+    error MethodologyRegistryNotCreator(address methodology, address creator, address caller);
     /// @notice `methodology`'s factor table is not sealed yet.
     error MethodologyRegistryNotSealed(address methodology);
     /// @notice The code at `methodology` hashes to `actual`, not to `pinned`, the hash pinned at
@@ -108,8 +112,8 @@ interface IMethodologyRegistry {
      * - the caller holds `ASSOCIATION_ROLE` ({MethodologyRegistryMissingRole}) and is the
      *   association `id` is assigned to ({MethodologyRegistryIdNotAssigned},
      *   {MethodologyRegistryNotIdPublisher});
-     * - `methodology` was created by {factory} ({MethodologyRegistryNotFactoryMade}), was not
-     *   published before, has its factor table sealed ({MethodologyRegistryNotSealed}) and
+     * - `methodology` was created by {factory} ({MethodologyRegistryNotFactoryMade}) and by the
+     *   caller itself ({MethodologyRegistryNotCreator}), was not published before, has its factor table sealed ({MethodologyRegistryNotSealed}) and
      *   declares `id`;
      * - its version number exceeds the previous version's;
      * - for a later version: `effectiveFrom >= block.timestamp` and `effectiveFrom` is after the

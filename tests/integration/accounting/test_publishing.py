@@ -36,6 +36,7 @@ from accounting_rules.onchain import CONSTRUCTOR_TYPES, constructor_args, source
 from accounting_rules.publishing import (
     CHUNK_ROWS,
     ENGINE,
+    MAX_EFFECTIVE_AHEAD,
     MAX_INITCODE_BYTES,
     MAX_TX_GAS,
     Resolved,
@@ -52,12 +53,15 @@ from accounting_rules.publishing import (
 from factories import EVIDENCE, beijing
 from mrv_core.chain import connect, load_artifacts
 from mrv_core.codec import UINT256_MAX
-from mrv_core.errors import ChainError, ConfigError, ContractRevert
+from mrv_core.errors import ChainError, ConfigError, ContractRevert, RefusedBeforeSending
 
 JUNE_2023 = (beijing(2023, 6), beijing(2023, 7))
 NO_VERSION = ContractRevert.named("MethodologyRegistryNoVersionInForce")
 IN_PAST = ContractRevert.named("MethodologyRegistryEffectiveTimeInPast")
 CODE_CHANGED = ContractRevert.named("MethodologyRegistryCodeChanged")
+NOT_INCREASING = ContractRevert.named("MethodologyRegistryVersionNotIncreasing")
+NOT_AFTER_PREVIOUS = ContractRevert.named("MethodologyRegistryEffectiveTimeNotAfterPrevious")
+MISSING_ROLE = ContractRevert.named("MethodologyRegistryMissingRole")
 
 
 @pytest.mark.parametrize("key", methodologies(), ids=lambda key: f"{key[0]}-v{key[1]}")
@@ -181,6 +185,119 @@ def test_a_past_effective_time_is_refused_and_changes_nothing() -> None:
         later = publish(system, association, ar6, now + 3_600)
         assert resolve(system, "ipcc.fugitive", now + 3_599).version == 1
         assert resolve(system, "ipcc.fugitive", now + 3_600).address == later.address
+
+    shallow(run)
+
+
+def test_a_publication_the_registry_would_refuse_sends_nothing() -> None:
+    """A re-run of a published version, a later version in the past or not after the previous
+    one, and an effective time more than MAX_EFFECTIVE_AHEAD ahead are refused with the
+    registry's typed error (or RefusedBeforeSending) before create, chunks and seal are sent."""
+    def run() -> None:
+        chain = connect(None, evm_version=load_artifacts().evm_version())
+        system, _admin, association = deploy_and_grant(chain)
+        ar5, ar6 = (load_methodology("ipcc.fugitive", v) for v in (1, 2))
+        now = int(chain.w3.eth.get_block("latest")["timestamp"])
+        publish(system, association, ar5, now + 10**6)  # a first version takes effect any time
+
+        def nonce() -> int:
+            return int(chain.w3.eth.get_transaction_count(association.address))
+
+        def latest() -> int:
+            return int(chain.w3.eth.get_block("latest")["timestamp"])
+
+        before = nonce()
+        cases: list[tuple[Any, int, type[Exception], dict[str, object], str]] = [
+            (ar5, now + 2 * 10**6, NOT_INCREASING,
+             {"id": encode_code("ipcc.fugitive"), "previous": 1, "given": 1},
+             "v1 is the latest published version, so the next must be above it, not v1"),
+            (ar6, now - 1, IN_PAST, {"effectiveFrom": now - 1},
+             "a later version takes effect at or after the latest block's time"),
+            (ar6, now + 3_600, NOT_AFTER_PREVIOUS,
+             {"previous": now + 10**6, "given": now + 3_600},
+             f"v1 takes effect at {now + 10**6}, so this version must take effect after it"),
+        ]
+        for m, effective, error, args, why in cases:
+            with pytest.raises(error) as caught:
+                publish(system, association, m, effective)
+            assert isinstance(caught.value, ContractRevert)
+            assert {k: caught.value.args_by_name[k] for k in args} == args
+            assert "refused before sending anything" in str(caught.value)
+            assert why in str(caught.value)
+            assert nonce() == before
+        with pytest.raises(RefusedBeforeSending, match=r"more than the 315,360,000 s \(10 years\)"
+                           r" allowed.*the id would be frozen; nothing was sent"):
+            publish(system, association, ar6, latest() + MAX_EFFECTIVE_AHEAD + 3_600)
+        assert nonce() == before
+        assert system.methodologies.functions.versionCount(encode_code("ipcc.fugitive")).call() == 1
+        assert publish(system, association, ar6, latest() + MAX_EFFECTIVE_AHEAD).version == 2
+
+    shallow(run)
+
+
+def test_an_association_that_lost_its_role_sends_nothing() -> None:
+    def run() -> None:
+        chain = connect(None, evm_version=load_artifacts().evm_version())
+        system, admin, association = deploy_and_grant(chain)
+        system.revoke_role(admin, "ASSOCIATION_ROLE", association.address)
+        before = chain.w3.eth.get_transaction_count(association.address)
+        with pytest.raises(MISSING_ROLE, match=r"refused before sending anything.*no longer holds"):
+            publish(system, association, load_methodology("cn.heat.purchased", 1), beijing(2000))
+        assert chain.w3.eth.get_transaction_count(association.address) == before
+
+    shallow(run)
+
+
+def test_a_failure_after_create_names_the_contract_left_on_chain() -> None:
+    """The association loses its role once create is mined (a real refusal of the final
+    publish): the progress lines gave the new contract's address at once, and the error names
+    it and says a re-run starts over."""
+    def run() -> None:
+        chain = connect(None, evm_version=load_artifacts().evm_version())
+        system, admin, association = deploy_and_grant(chain)
+        m = load_methodology("cn.heat.purchased", 1)
+        lines: list[str] = []
+
+        def progress(line: str) -> None:
+            lines.append(line)
+            if line.startswith("created"):
+                system.revoke_role(admin, "ASSOCIATION_ROLE", association.address)
+
+        with pytest.raises(MISSING_ROLE) as caught:
+            publish(system, association, m, beijing(2000), progress=progress)
+        factory = system.at("MethodologyFactory", system.methodologies.functions.factory().call())
+        (created,) = factory.events.MethodologyCreated().get_logs(from_block=0)
+        address = str(created.args.methodology)
+        assert created.args.creator == association.address
+        assert lines == [f"created    cn.heat.purchased v1 at {address} "
+                         f"(block {created.blockNumber}, chunk 1 of 1)"]
+        assert str(caught.value).endswith(
+            f"; cn.heat.purchased v1 is left unpublished at {address} (created, not "
+            "registered); a re-run starts over with a new contract")
+        assert registered(system, "cn.heat.purchased") == []
+
+    shallow(run)
+
+
+def test_an_interruption_after_create_names_the_contract_left_on_chain() -> None:
+    """Ctrl-C once create is mined: the KeyboardInterrupt names the contract (mrv prints it)."""
+    def run() -> None:
+        chain = connect(None, evm_version=load_artifacts().evm_version())
+        system, _admin, association = deploy_and_grant(chain)
+        m = load_methodology("cn.machinery", 1)  # three transactions: create, a chunk, seal
+
+        def progress(line: str) -> None:
+            if line.startswith("created"):
+                raise KeyboardInterrupt
+
+        with pytest.raises(KeyboardInterrupt) as caught:
+            publish(system, association, m, beijing(2000), progress=progress)
+        factory = system.at("MethodologyFactory", system.methodologies.functions.factory().call())
+        (created,) = factory.events.MethodologyCreated().get_logs(from_block=0)
+        assert str(caught.value) == (
+            f"cn.machinery v1 is left unpublished at {created.args.methodology} (created, not "
+            "registered); a re-run starts over with a new contract")
+        assert registered(system, "cn.machinery") == []
 
     shallow(run)
 

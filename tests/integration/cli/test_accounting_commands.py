@@ -10,8 +10,10 @@ from typing import Any
 
 import pytest
 from web3 import HTTPProvider, Web3
+from web3.logs import DISCARD
 
 from accounting_rules import latest_version, load_methodology, methodologies
+from accounting_rules.onchain import constructor_args
 from accounting_rules.publishing import assign_id, publish
 from factories import beijing
 from mrv_cli.main import main
@@ -216,14 +218,19 @@ def test_publish_then_compute_both_ways(anvil_url: str, deployed: list[str], tmp
     assert run([*ar, "--version", "1", "--effective-from", "2000-01-01"], capsys)[0] == OK
     code, out = run([*ar, "--version", "2", "--effective-from", "2024-01-01"], capsys)
     assert code == USAGE and "MethodologyRegistryEffectiveTimeInPast" in out
-    code, out = run([*ar, "--version", "2", "--effective-from", "2100-01-01"], capsys)
+    code, out = run([*ar, "--version", "2", "--effective-from", "9999-12-31T23:59:59-12:00"],
+                    capsys)  # past the bound: it would freeze the id for ever
+    assert code == USAGE and "Traceback" not in out and len(out.splitlines()) == 1
+    assert "more than the 315,360,000 s (10 years) allowed" in out and "nothing was sent" in out
+    code, out = run([*ar, "--version", "2", "--effective-from", "2030-01-01"], capsys)
     assert code == OK and "ipcc.fugitive v2" in out
+    assert out.startswith("created    ipcc.fugitive v2 at 0x")  # as soon as create is mined
 
     # The audit: every published version equals its data file.
     code, out = run(["accounting", "audit", *deployed], capsys)
     assert code == OK, out
     assert out.count("\nOK ") + out.startswith("OK ") == 3
-    assert "ipcc.fugitive v2 at 0x" in out and "in force from 2100-01-01" in out
+    assert "ipcc.fugitive v2 at 0x" in out and "in force from 2030-01-01" in out
     assert "3 of 3 published version(s) equal their data files" in out
     assert out.count("code hash  pinned 0x") == 3 and out.count("live   0x") == 3
     code, out = run(["accounting", "audit", "cn.heat.purchased", *deployed], capsys)
@@ -257,6 +264,36 @@ def test_a_contract_that_computes_otherwise_is_caught(
     assert out.startswith("DIFFERS cn.heat.purchased v1 at 0x")
     assert "factor heat.purchased.EF: EF 110001 gCO2/GJ" in out
     assert "0 of 1 published version(s) equal their data files" in out
+
+
+def test_a_version_in_force_after_year_9999_is_shown_in_unix_seconds(
+        anvil_url: str, deployed: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    """The registry takes any uint64 effective time (mrv accounting publish refuses one more
+    than 10 years ahead, the contract does not): audit and compute show it as Unix seconds in one
+    line, with no traceback."""
+    chain = connect(anvil_url, evm_version=load_artifacts().evm_version())
+    system = System(chain, Deployment.read(Path(deployed[3])))
+    admin = Transactor(chain, NodeSigner(chain.unlocked_accounts()[0]))
+    system.grant_role(admin, "ASSOCIATION_ROLE", admin.address)
+    assign_id(system, admin, "cn.heat.purchased", admin.address)
+    identity, version, spec_hash, specs, rows = constructor_args(
+        load_methodology("cn.heat.purchased", 1))
+    factory = system.at("MethodologyFactory", system.methodologies.functions.factory().call())
+    sent = admin.send(factory.functions.create(identity, version, spec_hash, specs, rows, False),
+                      description="create")
+    (created,) = factory.events.MethodologyCreated().process_receipt(sent.receipt, errors=DISCARD)
+    last = 2**64 - 1
+    admin.send(system.methodologies.functions.publish(identity, created.args.methodology, last),
+               description="publish")
+
+    code, out = run(["accounting", "audit", "cn.heat.purchased", *deployed], capsys)
+    assert code == OK and "Traceback" not in out, out
+    assert f"in force from Unix time {last} (after year 9999)" in out.splitlines()[0]
+    code, out = run(["accounting", "compute", "--methodology", "cn.heat.purchased",
+                     "--period", "2023-06", "--activity", "heat.purchased=500GJ", *deployed],
+                    capsys)
+    assert code == USAGE and "Traceback" not in out and len(out.splitlines()) == 1
+    assert f"the first published one takes effect at Unix time {last} (after year 9999)" in out
 
 
 def test_audit_shows_pinned_and_live_code_hashes_and_fails_on_changed_code(

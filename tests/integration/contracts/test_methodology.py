@@ -351,6 +351,28 @@ def test_only_the_assigned_association_publishes_versions(system: System, role: 
         assert (decoded.error, decoded.args_by_name) == (error, expected)
 
 
+@pytest.mark.parametrize("creator", ["association2", "admin", "enterprise", "regulator",
+                                     "outsider"])
+def test_the_assigned_association_publishes_only_a_version_it_created(system: System,
+                                                                     creator: str) -> None:
+    """Anyone may call the factory's ``create``: a version with the official id, version and spec
+    hash but made by anyone else (its factors could be anything) is refused to the assigned
+    association, for a later version and for the first version of a freshly assigned id."""
+    maker = getattr(system, creator)
+    _assign(system, ANOTHER_ID)
+    future = system.chain.latest_timestamp() + 3600
+    for methodology_id, version, effective in ((METHODOLOGY_ID, 2, future), (ANOTHER_ID, 1, 0)):
+        foreign = _deploy(system, version, methodology_id=methodology_id, sender=maker)
+        assert system.factory.functions.creatorOf(foreign.address).call() == maker.address
+        decoded = system.chain.revert_of(system.methodologies.functions.publish(
+            methodology_id, foreign.address, effective), system.association)
+        assert (decoded.error, decoded.args_by_name) == (
+            "MethodologyRegistryNotCreator", {"methodology": foreign.address,
+                                              "creator": maker.address,
+                                              "caller": system.association.address})
+    assert system.methodologies.functions.versionCount(ANOTHER_ID).call() == 0
+
+
 # -- location-based electricity (FactorMethodology, EF only) -------------------------------------
 
 JUNE_2022 = (year_start(2022) + 151 * 86_400, year_start(2022) + 181 * 86_400)
