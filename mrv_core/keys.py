@@ -214,13 +214,17 @@ def _check_kdf(path: Path, crypto: dict[str, object]) -> None:
         raise KeyFileError(f"{path}: not a keystore v3 file (no kdfparams object)")
     for name, high in KDF_BOUNDS[str(kdf)].items():
         value = params.get(name)
-        low = high if name == "dklen" else 1
-        if type(value) is not int or not low <= value <= high:
-            raise KeyFileError(f"{path}: {kdf} parameter {name} must be an integer within "
-                               f"{low}..{high}, got {value!r:.40}")
-    if kdf == "scrypt" and (params["n"] < 2 or params["n"] & (params["n"] - 1)):
-        raise KeyFileError(f"{path}: scrypt parameter n must be a power of two above 1, "
-                           f"got {params['n']}")
+        if name == "dklen":
+            expected, ok = "32", value == high
+        elif name == "n":
+            expected = f"a power of two within 2..{high}"
+            ok = type(value) is int and 2 <= value <= high and not value & (value - 1)
+        else:
+            expected = f"an integer within 1..{high}"
+            ok = type(value) is int and 1 <= value <= high
+        if not ok or type(value) is not int:
+            raise KeyFileError(f"{path}: {kdf} parameter {name} must be {expected}, "
+                               f"got {value!r:.40}")
 
 
 def keystore_address(path: Path) -> bytes | None:

@@ -417,11 +417,12 @@ def test_verify_of_a_directory_reports_its_special_json_entries(
         sample_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     (tmp_path / "copy.json").write_bytes((sample_dir / "reading-00003.json").read_bytes())
     (tmp_path / "zero.json").symlink_to("/dev/zero")
-    with fifo(tmp_path / "pipe.json"):
+    with fifo(tmp_path / "pipe.json") as pipe:
         code, out = run(["bundle", "verify", str(tmp_path)], capsys)
     assert code == FAILED and "1 of 3 file(s) verified" in out, out
-    assert "not a regular file (a FIFO)" in out
-    assert "not a regular file (a character device)" in out
+    assert f"FAIL  {pipe}: step 'format' failed: not a regular file (a FIFO)\n" in out
+    assert (f"FAIL  {tmp_path / 'zero.json'}: step 'format' failed: not a regular file "
+            "(a character device)\n") in out
 
 
 def test_typed_data_names_an_unreadable_file_once(
