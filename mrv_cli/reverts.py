@@ -31,7 +31,7 @@ def describe(error: MrvError) -> str:
         return text
     text = _ROLE_ARGUMENT.sub(lambda m: f"{m[1]}={ROLE_NAMES.get(m[2], m[2])}", text)
     remedy = _REMEDIES.get(error.error)
-    if error.error == "DeviceRegistryMissingRole":
+    if error.error.endswith("MissingRole"):  # every registry's (account, role) error
         held = error.args_by_name.get("role")
         role = ROLE_NAMES.get("0x" + held.hex(), "") if isinstance(held, bytes) else ""
         account = error.args_by_name.get("account")
