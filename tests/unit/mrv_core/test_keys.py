@@ -270,3 +270,11 @@ def test_a_fifo_or_device_as_key_or_password_file_is_refused_without_blocking(
             read_keystore(path)
         with pytest.raises(ConfigError, match=r"not a regular file \(a FIFO\)"):
             read_password(password_file=path)
+
+
+def test_an_empty_answer_at_the_prompt_opens_a_key_but_never_makes_one(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(PASSWORD_ENV, raising=False)
+    assert read_password(interactive=True, prompt=lambda _: "") == ""
+    with pytest.raises(ConfigError, match="empty password refused for a new key"):
+        read_password(confirm=True, interactive=True, prompt=lambda _: "")
