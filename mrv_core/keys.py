@@ -8,9 +8,10 @@ Passwords come from ``MRV_KEY_PASSWORD``, a password file, or an interactive pro
 order; with none available the call fails with :class:`ConfigError` instead of hanging. A
 password file gives its first line, as geth reads one (up to the first ``\n``, a trailing
 ``\r`` removed; an empty first line is the empty password, which opens keys but never makes
-one); ``MRV_KEY_PASSWORD`` is used whole, newlines included. Passwords are used as their raw UTF-8 bytes, never Unicode-normalised (geth and
-eth-account do the same; ethers.js normalises to NFKC first, so a password that is not in NFKC
-form may not open the file there). See docs/keys.md.
+one); ``MRV_KEY_PASSWORD`` is used whole, newlines included. Passwords are used as their raw
+UTF-8 bytes, never Unicode-normalised (geth and eth-account do the same; ethers.js normalises to
+NFKC first, so a password that is not in NFKC form may not open the file there). See
+docs/keys.md.
 
 Files written by other tools are read as they are: no ``address`` field (Foundry's ``cast
 wallet``), the crypto section spelled ``Crypto`` (geth's older files).
