@@ -24,7 +24,8 @@ from mrv_core import (
 from mrv_core.bundle import read_document
 from mrv_core.chain import CHAIN_STEPS
 from mrv_core.codec import format_address, format_hex
-from mrv_core.errors import ConfigError
+from mrv_core.errors import ConfigError, FormatError
+from mrv_core.files import file_kind
 
 from .chain_options import add_chain_options, add_sender_options, open_chain, open_system, sender
 from .flows import (
@@ -166,9 +167,15 @@ def _progress_reporter(what: str, total: int) -> Any:
 
 
 def _verify(args: argparse.Namespace) -> int:
-    missing = [str(f) for f in args.files if not f.is_file() and not f.is_dir()]
+    missing = [str(f) for f in args.files if not f.exists()]
     if missing:
         print(f"mrv: error: no such file or directory: {', '.join(missing)}", file=sys.stderr)
+        return EXIT_USAGE
+    special = [f"{f} ({file_kind(f.stat().st_mode)})" for f in args.files
+               if not f.is_file() and not f.is_dir()]
+    if special:
+        print(f"mrv: error: not a regular file or directory: {', '.join(special)}",
+              file=sys.stderr)
         return EXIT_USAGE
     files: list[Path] = []
     for given in args.files:
@@ -188,9 +195,11 @@ def _verify(args: argparse.Namespace) -> int:
 
 
 def _json_files_below(folder: Path) -> list[Path]:
-    """Every ``*.json`` file below ``folder`` (symbolic links to directories not followed),
-    sorted; refuses a tree of more than :data:`MAX_DIRECTORY_ENTRIES` entries (``/`` by
-    mistake) instead of walking it for minutes."""
+    """Every ``*.json`` entry below ``folder`` (symbolic links to directories not followed),
+    sorted, directories excepted: a FIFO, device or dangling link so named is listed too, and
+    fails verification as "not a regular file" instead of being skipped silently. Refuses a
+    tree of more than :data:`MAX_DIRECTORY_ENTRIES` entries (``/`` by mistake) instead of
+    walking it for minutes."""
     found: list[Path] = []
     seen = 0
     for root, dirs, names in os.walk(folder):
@@ -199,12 +208,16 @@ def _json_files_below(folder: Path) -> list[Path]:
             raise ConfigError(f"{folder} holds more than {MAX_DIRECTORY_ENTRIES:,} entries; "
                               "name the directory of the documents")
         found += [Path(root, name) for name in names if name.endswith(".json")]
-    return sorted(p for p in found if p.is_file())
+    return sorted(p for p in found if not p.is_dir())
 
 
 def _typed_data(args: argparse.Namespace) -> int:
     try:
         document = read_document(args.file)
+    except FormatError as exc:
+        if exc.where == str(args.file):  # the file itself: missing, special, too large
+            raise ConfigError(f"{args.file}: {exc.problem}") from None
+        raise ConfigError(f"{args.file}: not a TrustMRV document: {exc}") from None
     except DecodeError as exc:
         raise ConfigError(f"{args.file}: not a TrustMRV document: {exc}") from None
     domain, header = document.domain, document.batch

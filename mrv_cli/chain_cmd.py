@@ -139,7 +139,10 @@ def _info(args: argparse.Namespace) -> int:
 
 def _as_admin(args: argparse.Namespace) -> tuple[System, Transactor, str]:
     """The deployment, the admin's transactor and the ADDRESS argument, checked."""
-    account = format_address(parse_address(args.account, field="ADDRESS"))
+    address = parse_address(args.account, field="ADDRESS")
+    if address == bytes(20):
+        raise ConfigError("ADDRESS is the zero address: no account holds it; nothing sent")
+    account = format_address(address)
     chain = open_chain(args)
     system = open_system(chain, args.deployment)
     return system, sender(chain, args.key, args.password_file, args.nonce_file), account
@@ -148,6 +151,9 @@ def _as_admin(args: argparse.Namespace) -> tuple[System, Transactor, str]:
 def _grant(args: argparse.Namespace) -> int:
     system, admin, account = _as_admin(args)
     role = f"{args.role.upper()}_ROLE"
+    if system.has_role(role, account):
+        print(f"unchanged  {account} already holds {role}; nothing changed, nothing sent")
+        return EXIT_OK
     sent = system.grant_role(admin, role, account)
     print(f"granted    {role} to {account} (block {sent.block_number})")
     return EXIT_OK
@@ -156,6 +162,9 @@ def _grant(args: argparse.Namespace) -> int:
 def _revoke(args: argparse.Namespace) -> int:
     system, admin, account = _as_admin(args)
     role = f"{args.role.upper()}_ROLE"
+    if not system.has_role(role, account):
+        print(f"unchanged  {account} does not hold {role}; nothing changed, nothing sent")
+        return EXIT_OK
     sent = system.revoke_role(admin, role, account)
     print(f"revoked    {role} from {account} (block {sent.block_number})")
     if role == "ENTERPRISE_ROLE" and system.enterprise_stopped(account):

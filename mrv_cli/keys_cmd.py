@@ -64,7 +64,9 @@ def load_key(path: Path, password_file: Path | None) -> DeviceKey:
 
     When the password file's first line does not open the key but the whole file does (a key
     made by an earlier mrv from a multi-line password file), the :class:`KeyFileError` says so
-    and how to migrate (docs/keys.md)."""
+    and how to migrate (docs/keys.md). The file is read and checked as a keystore before any
+    password is asked for, so a file that is no key says so first."""
+    read_keystore(path)
     password = read_password(password_file=password_file)
     try:
         return DeviceKey.load(path, password)

@@ -19,6 +19,7 @@ from mrv_core.errors import MrvError
 
 from . import accounting_cmd, bundle_cmd, chain_cmd, contracts_build, demo_cmd, keys_cmd
 from .options import EXIT_USAGE
+from .reverts import describe
 
 #: As a shell reports a process killed by SIGPIPE (128 + 13).
 EXIT_BROKEN_PIPE = 141
@@ -58,7 +59,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         code: int = args.handler(args)
     except MrvError as exc:
-        print(f"mrv: error: {exc}", file=sys.stderr)
+        print(f"mrv: error: {describe(exc)}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt as exc:
         detail = f": {exc}" if str(exc) else ""  # what an interrupted step left behind

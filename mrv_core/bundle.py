@@ -33,6 +33,7 @@ from .codec import UINT64_MAX, UINT256_MAX, format_address, format_hex, parse_ad
 from .codec import parse_int as _parse_int
 from .eip712 import Domain
 from .errors import FormatError
+from .files import UnreadableFile, read_regular_file
 from .reading import SignedReading
 from .strict_json import expect_object, loads_strict
 from .wire import (
@@ -353,13 +354,9 @@ def _expect_list(value: object, where: str, low: int, high: int) -> list[Any]:
 
 def _read_limited(path: Path, limit: int) -> bytes:
     try:
-        with path.open("rb") as handle:
-            data = handle.read(limit + 1)
-    except OSError as exc:
-        raise FormatError(str(path), f"cannot read: {exc.strerror}") from None
-    if len(data) > limit:
-        raise FormatError(str(path), f"larger than {limit} bytes")
-    return data
+        return read_regular_file(path, limit)
+    except UnreadableFile as exc:
+        raise FormatError(str(path), exc.reason) from None
 
 
 def _write_atomically(path: Path, data: bytes) -> None:

@@ -7,9 +7,11 @@ A device's identity on chain is the address of its key.
 Passwords come from ``MRV_KEY_PASSWORD``, a password file, or an interactive prompt, in that
 order; with none available the call fails with :class:`ConfigError` instead of hanging. A
 password file gives its first line, as geth reads one (up to the first ``\n``, a trailing
-``\r`` removed). Passwords are used as their raw UTF-8 bytes, never Unicode-normalised (geth and
-eth-account do the same; ethers.js normalises to NFKC first, so a password that is not in NFKC
-form may not open the file there). See docs/keys.md.
+``\r`` removed; an empty first line is the empty password, which opens keys but never makes
+one); ``MRV_KEY_PASSWORD`` is used whole, newlines included. Passwords are used as their raw
+UTF-8 bytes, never Unicode-normalised (geth and eth-account do the same; ethers.js normalises to
+NFKC first, so a password that is not in NFKC form may not open the file there). See
+docs/keys.md.
 
 Files written by other tools are read as they are: no ``address`` field (Foundry's ``cast
 wallet``), the crypto section spelled ``Crypto`` (geth's older files).
@@ -33,10 +35,12 @@ from .batch import Batch, BatchHeader, build_batch
 from .codec import format_address, parse_address
 from .eip712 import Domain, batch_digest, reading_digest
 from .errors import ConfigError, KeyFileError, MrvError
+from .files import UnreadableFile, read_regular_file
 from .reading import Reading, SignedReading
 from .signing import address_of_public_key, sign_digest
 
 __all__ = [
+    "KDF_BOUNDS",
     "LIGHT_SCRYPT_N",
     "PASSWORD_ENV",
     "STANDARD_SCRYPT_N",
@@ -184,7 +188,44 @@ def read_keystore(path: Path) -> dict[str, object]:
         raise KeyFileError(f"{path}: not JSON") from None
     if not isinstance(keystore, dict) or keystore.get("version") != 3:
         raise KeyFileError(f"{path}: not a keystore v3 file")
+    _check_kdf(path, keystore_crypto(keystore))
     return keystore
+
+
+#: The largest key-derivation parameters accepted, so a hostile file cannot make an unlock run
+#: for minutes or take gigabytes before it fails: the strongest any common writer uses. scrypt:
+#: geth's StandardScryptN 2^18 with r 8, p 1 (eth-keyfile writes r 1, p 8: p up to 8 admits
+#: both); pbkdf2: eth-keyfile's 1,000,000 rounds (geth writes 262,144). The derived key is
+#: always 32 bytes (AES-128 key and MAC key). See docs/keys.md.
+KDF_BOUNDS: dict[str, dict[str, int]] = {
+    "scrypt": {"n": STANDARD_SCRYPT_N, "r": 8, "p": 8, "dklen": 32},
+    "pbkdf2": {"c": 1_000_000, "dklen": 32},
+}
+
+
+def _check_kdf(path: Path, crypto: dict[str, object]) -> None:
+    """Refuse, before any key derivation, a crypto section without a known KDF or whose
+    parameters lie outside :data:`KDF_BOUNDS` (``dklen`` must be exactly 32)."""
+    kdf = crypto.get("kdf")
+    if kdf not in KDF_BOUNDS:
+        raise KeyFileError(f"{path}: not a keystore v3 file (kdf expected scrypt or pbkdf2, "
+                           f"got {kdf!r:.40})")
+    params = crypto.get("kdfparams")
+    if not isinstance(params, dict):
+        raise KeyFileError(f"{path}: not a keystore v3 file (no kdfparams object)")
+    for name, high in KDF_BOUNDS[str(kdf)].items():
+        value = params.get(name)
+        if name == "dklen":
+            expected, ok = "32", value == high
+        elif name == "n":
+            expected = f"a power of two within 2..{high}"
+            ok = type(value) is int and 2 <= value <= high and not value & (value - 1)
+        else:
+            expected = f"an integer within 1..{high}"
+            ok = type(value) is int and 1 <= value <= high
+        if not ok or type(value) is not int:
+            raise KeyFileError(f"{path}: {kdf} parameter {name} must be {expected}, "
+                               f"got {value!r:.40}")
 
 
 def keystore_address(path: Path) -> bytes | None:
@@ -217,12 +258,20 @@ def read_password(
     prompt: Callable[[str], str] = getpass.getpass,
     interactive: bool | None = None,
 ) -> str:
-    """The key password: ``MRV_KEY_PASSWORD``, else ``password_file``, else a prompt on a TTY."""
+    """The key password: ``MRV_KEY_PASSWORD`` (used whole; set but empty counts as unset, as
+    for every ``MRV_`` variable), else ``password_file``'s first line, else a prompt on a TTY.
+
+    An empty password opens a key (geth makes such keys) but never makes one: with ``confirm``
+    (a new key) an empty password is refused with :class:`ConfigError`."""
     env = os.environ.get(PASSWORD_ENV)
     if env:
         return env
     if password_file is not None:
-        return read_password_file(password_file)
+        password = read_password_file(password_file)
+        if confirm and not password:
+            raise ConfigError(f"password file {password_file}: its first line is empty; "
+                              "an empty password is refused for a new key")
+        return password
     if interactive is None:
         interactive = sys.stdin.isatty()
     if not interactive:
@@ -230,8 +279,8 @@ def read_password(
             f"no key password: set {PASSWORD_ENV}, pass --password-file, or run on a terminal"
         )
     password = _ask(prompt, "Key password: ")
-    if not password:
-        raise ConfigError("empty password refused")
+    if confirm and not password:
+        raise ConfigError("empty password refused for a new key")
     if confirm and _ask(prompt, "Repeat password: ") != password:
         raise ConfigError("passwords do not match")
     return password
@@ -245,15 +294,11 @@ def _ask(prompt: Callable[[str], str], text: str) -> str:
 
 
 def _read_bounded(path: Path, what: str, error: type[MrvError]) -> bytes:
-    """The bytes of a small file (key or password file), or ``error`` saying why not."""
+    """The bytes of a small regular file (key or password file), or ``error`` saying why not."""
     try:
-        with path.open("rb") as handle:
-            raw = handle.read(_MAX_KEYFILE_BYTES + 1)
-    except OSError as exc:
-        raise error(f"cannot read {what} {path}: {exc.strerror}") from None
-    if len(raw) > _MAX_KEYFILE_BYTES:
-        raise error(f"{what} {path} is larger than {_MAX_KEYFILE_BYTES} bytes")
-    return raw
+        return read_regular_file(path, _MAX_KEYFILE_BYTES)
+    except UnreadableFile as exc:
+        raise error(f"{what} {path}: {exc.reason}") from None
 
 
 def _password_file_text(path: Path) -> str:
@@ -267,11 +312,9 @@ def _password_file_text(path: Path) -> str:
 def read_password_file(path: Path) -> str:
     """The password in a password file: its first line, as geth reads it (up to the first
     ``\n``, one trailing ``\r`` removed). Raises :class:`ConfigError` when the file cannot be
-    read, is not UTF-8 or its first line is empty."""
-    password = _password_file_text(path).split("\n", 1)[0].removesuffix("\r")
-    if not password:
-        raise ConfigError(f"password file {path}: its first line is empty")
-    return password
+    read or is not UTF-8. An empty first line (an empty file) is the empty password, as geth
+    reads it: keys geth made with an empty password open with such a file."""
+    return _password_file_text(path).split("\n", 1)[0].removesuffix("\r")
 
 
 def whole_file_password(path: Path) -> str | None:

@@ -32,7 +32,7 @@ from .batch import BatchHeader
 from .bundle import AnchorRef, BatchFile, MultiProofNodes, ProofBundle, read_document
 from .codec import format_address
 from .eip712 import Domain, batch_digest, leaf_hash, reading_digest
-from .errors import DecodeError, MerkleError, SignatureError, VerificationError
+from .errors import DecodeError, FormatError, MerkleError, SignatureError, VerificationError
 from .merkle import MerkleTree, leaf_depths, process_multiproof, process_proof
 from .reading import SignedReading, meter_id
 from .signing import recover_address
@@ -220,6 +220,9 @@ def verify_file(path: Path) -> VerifiedBundle | VerifiedBatchFile:
     """Step 1 (parse ``path``, a bundle or a batch file) followed by its verification."""
     try:
         document = read_document(path)
+    except FormatError as exc:  # the file itself (missing, not regular, too large): once
+        detail = exc.problem if exc.where == str(path) else str(exc)
+        raise VerificationError("format", detail) from None
     except DecodeError as exc:
         raise VerificationError("format", str(exc)) from None
     if isinstance(document, BatchFile):

@@ -16,8 +16,12 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import random
 import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from types import ModuleType
@@ -316,3 +320,27 @@ def load_script(name: str) -> ModuleType:
         del sys.modules[name]
         raise
     return module
+
+
+@contextmanager
+def fifo(path: Path) -> Iterator[Path]:
+    """A FIFO at ``path``. Should the code under test open it to read and block (what the tests
+    using it guard against), a writer opens and closes it every half second, so the reader sees
+    end of file and the test fails instead of hanging."""
+    os.mkfifo(path)
+    stop = threading.Event()
+
+    def unblock() -> None:
+        while not stop.wait(0.5):
+            try:
+                os.close(os.open(path, os.O_WRONLY | os.O_NONBLOCK))
+            except OSError:  # no reader blocked in open: nothing to release
+                continue
+
+    thread = threading.Thread(target=unblock, daemon=True)
+    thread.start()
+    try:
+        yield path
+    finally:
+        stop.set()
+        thread.join()

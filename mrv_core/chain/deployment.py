@@ -23,6 +23,7 @@ from typing import Any
 from ..codec import UINT64_MAX, UINT256_MAX, format_address, format_hex, parse_address, parse_hex
 from ..codec import parse_int as _parse_int
 from ..errors import ConfigError, DecodeError, FormatError, WrongChain
+from ..files import UnreadableFile, read_regular_file
 from ..strict_json import expect_object, loads_strict
 from .artifacts import Artifacts
 from .transactions import Transactor
@@ -76,9 +77,9 @@ class Deployment:
     @classmethod
     def read(cls, path: Path) -> Deployment:
         try:
-            data = path.read_bytes()
-        except OSError as exc:
-            raise ConfigError(f"cannot read deployment file {path}: {exc.strerror}") from None
+            data = read_regular_file(path, _MAX_FILE_BYTES)
+        except UnreadableFile as exc:
+            raise ConfigError(f"deployment file {path}: {exc.reason}") from None
         try:
             return cls.from_json(loads_strict(data, max_bytes=_MAX_FILE_BYTES))
         except DecodeError as exc:

@@ -31,10 +31,14 @@ from web3.contract import Contract
 
 from ..codec import format_address, format_hex, parse_address, parse_hex
 from ..errors import ChainError, ConfigError, MrvError, TransactionFailed
+from ..files import UnreadableFile, read_regular_file
 from ..hashing import keccak256
 from ..keys import DeviceKey
 from .artifacts import Artifacts, load_artifacts, revert_data
 from .backend import Chain, checksum
+
+#: A nonce file holds one small JSON object; anything larger is not one.
+_MAX_NONCE_FILE_BYTES = 4096
 
 __all__ = ["KeySigner", "NodeSigner", "NonceTracker", "Sent", "Signer", "Transactor"]
 
@@ -129,7 +133,11 @@ class NonceTracker:
         if self._path is None or not self._path.exists():
             return None
         try:
-            record = json.loads(self._path.read_text(encoding="utf-8"))
+            raw = read_regular_file(self._path, _MAX_NONCE_FILE_BYTES)
+        except UnreadableFile as exc:
+            raise ConfigError(f"nonce file {self._path}: {exc.reason}") from None
+        try:
+            record = json.loads(raw.decode("utf-8"))
             if (record["chainId"] != str(self._chain.chain_id)
                     or parse_address(record["address"]) != parse_address(self._address)):
                 return None

@@ -328,3 +328,14 @@ def test_audit_shows_pinned_and_live_code_hashes_and_fails_on_changed_code(
 def test_audit_needs_a_chain(capsys: pytest.CaptureFixture[str]) -> None:
     code, out = run(["accounting", "audit"], capsys)
     assert code == USAGE and "--rpc" in out
+
+
+def test_a_key_that_is_no_keystore_is_named_before_any_password(
+        deployed: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(PASSWORD_ENV, raising=False)  # the old code asked for one first
+    garbage = tmp_path / "garbage.json"
+    garbage.write_text('{"not": "a key"}')
+    code, out = run(["accounting", "assign", "cn.machinery", "0x" + "11" * 20, *deployed,
+                     "--key", str(garbage)], capsys)
+    assert (code, out.strip()) == (USAGE, f"mrv: error: {garbage}: not a keystore v3 file")

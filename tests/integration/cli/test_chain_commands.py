@@ -11,6 +11,7 @@ import pytest
 from web3 import HTTPProvider, Web3
 
 from accounting_rules import methodologies
+from factories import fifo
 from mrv_cli.main import main
 from mrv_core.keys import PASSWORD_ENV
 
@@ -122,10 +123,26 @@ def test_revoking_the_enterprise_role_stops_its_devices_until_reactivated(
     code, out = run(["chain", "revoke", "enterprise", admin, *chain], capsys)
     assert code == OK and f"revoked    ENTERPRISE_ROLE from {admin}" in out
     assert f"`mrv chain reactivate {admin}`" in out
+    code, out = run(["chain", "revoke", "enterprise", admin, *chain], capsys)  # again: no-op
+    assert (code, out.strip()) == (OK, f"unchanged  {admin} does not hold ENTERPRISE_ROLE; "
+                                       "nothing changed, nothing sent")
     code, out = run(["chain", "reactivate", admin, *chain], capsys)  # the role first
-    assert code != OK and "DeviceRegistryMissingRole" in out and "Traceback" not in out
+    assert code != OK and "Traceback" not in out
+    assert out.strip() == (f"mrv: error: reactivate enterprise {admin}: reverted with "
+                           f"DeviceRegistryMissingRole(account={admin}, "
+                           f"role=ENTERPRISE_ROLE); {admin} must hold ENTERPRISE_ROLE first: the "
+                           "consortium admin grants it with "
+                           f"`mrv chain grant enterprise {admin}`")
     code, out = run([*sample, "--out", str(tmp_path / "b1")], capsys)  # re-grants the role
     assert code != OK and "AnchorRegistryEnterpriseStopped" in out and "Traceback" not in out
+    assert "`mrv chain reactivate ADDRESS`" in out, out
+    code, out = run(["chain", "grant", "enterprise", admin, *chain], capsys)  # held already
+    assert (code, out.strip()) == (OK, f"unchanged  {admin} already holds ENTERPRISE_ROLE; "
+                                       "nothing changed, nothing sent")
+    for action in ("grant", "revoke"):
+        code, out = run(["chain", action, "regulator", "0x" + "00" * 20, *chain], capsys)
+        assert (code, out.strip()) == (USAGE, "mrv: error: ADDRESS is the zero address: no "
+                                              "account holds it; nothing sent")
     code, out = run(["chain", "reactivate", admin, *chain], capsys)
     assert code == OK and f"reactivated {admin}" in out
     code, out = run([*sample, "--out", str(tmp_path / "b1")], capsys)
@@ -145,6 +162,17 @@ def test_keystore_deployer_with_a_nonce_file(anvil_url: str, tmp_path: Path,
                      "--nonce-file", str(nonce_file), "--out", str(tmp_path / "d.json")], capsys)
     assert code == OK and f"admin      {deployer}" in out
     assert json.loads(nonce_file.read_text())["nextNonce"] == "5"  # four deployments, one binding
+
+
+def test_a_nonce_file_that_is_a_fifo_is_refused_without_blocking(
+        anvil_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    deployer_key = tmp_path / "deployer.json"
+    new_key(deployer_key, capsys)
+    with fifo(tmp_path / "nonce.json") as pipe:
+        code, out = run(["chain", "deploy", "--rpc", anvil_url, "--key", str(deployer_key),
+                         "--nonce-file", str(pipe), "--out", str(tmp_path / "d.json")], capsys)
+    assert (code, out.strip()) == (USAGE, f"mrv: error: nonce file {pipe}: not a regular file "
+                                          "(a FIFO)")
 
 
 def test_demo_runs_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str],

@@ -1,5 +1,6 @@
 """The mrv command: keys, sample bundles, verification and its exit codes."""
 
+import dataclasses
 import json
 import subprocess
 import sys
@@ -8,7 +9,9 @@ from typing import Any
 
 import pytest
 
+from factories import fifo
 from mrv_cli.main import main
+from mrv_core import bundle
 from mrv_core.keys import PASSWORD_ENV, DeviceKey
 
 OK, FAILED, USAGE = 0, 1, 2
@@ -397,3 +400,83 @@ def test_ctrl_d_at_the_password_prompt_is_one_line_and_exit_2(
     captured = capsys.readouterr()
     assert code == USAGE and captured.err.count("\n") == 1
     assert "no password entered" in captured.err and not (tmp_path / "k.json").exists()
+
+
+def test_verify_says_not_a_regular_file_for_a_fifo_or_device(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    zero = tmp_path / "zero.json"
+    zero.symlink_to("/dev/zero")
+    with fifo(tmp_path / "pipe.json") as pipe:
+        code, out = run(["bundle", "verify", str(zero), str(pipe)], capsys)
+    assert code == USAGE
+    assert out.strip() == (f"mrv: error: not a regular file or directory: {zero} (a character "
+                           f"device), {pipe} (a FIFO)")
+
+
+def test_verify_of_a_directory_reports_its_special_json_entries(
+        sample_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "copy.json").write_bytes((sample_dir / "reading-00003.json").read_bytes())
+    (tmp_path / "zero.json").symlink_to("/dev/zero")
+    with fifo(tmp_path / "pipe.json") as pipe:
+        code, out = run(["bundle", "verify", str(tmp_path)], capsys)
+    assert code == FAILED and "1 of 3 file(s) verified" in out, out
+    assert f"FAIL  {pipe}: step 'format' failed: not a regular file (a FIFO)\n" in out
+    assert (f"FAIL  {tmp_path / 'zero.json'}: step 'format' failed: not a regular file "
+            "(a character device)\n") in out
+
+
+def test_typed_data_names_an_unreadable_file_once(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    absent = tmp_path / "absent.json"
+    code, out = run(["bundle", "typed-data", str(absent)], capsys)
+    assert (code, out.strip()) == (USAGE, f"mrv: error: {absent}: cannot read: No such file or "
+                                          "directory")
+    monkeypatch.setattr(bundle, "LIMITS", dataclasses.replace(bundle.LIMITS,
+                                                              batch_file_bytes=1_000))
+    big = tmp_path / "big.json"
+    big.write_bytes(b" " * 1_001)
+    code, out = run(["bundle", "typed-data", str(big)], capsys)
+    assert (code, out.strip()) == (USAGE, f"mrv: error: {big}: larger than 1000 bytes")
+    with fifo(tmp_path / "pipe.json") as pipe:
+        code, out = run(["bundle", "typed-data", str(pipe)], capsys)
+    assert (code, out.strip()) == (USAGE, f"mrv: error: {pipe}: not a regular file (a FIFO)")
+
+
+def test_keys_show_of_a_fifo_is_refused_without_blocking(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with fifo(tmp_path / "key.json") as pipe:
+        code, out = run(["keys", "show", str(pipe), "--check"], capsys)
+    assert (code, out.strip()) == (USAGE, f"mrv: error: key file {pipe}: not a regular file "
+                                          "(a FIFO)")
+
+
+def test_keys_show_refuses_scrypt_parameters_beyond_the_bounds_before_deriving(
+        tmp_path: Path, password: str, capsys: pytest.CaptureFixture[str]) -> None:
+    # r just past the bound (r = 10**9 derives for minutes in the old code; the unit tests of
+    # mrv_core.keys refuse it)
+    path = _eth_keyfile(tmp_path, password)
+    doc = json.loads(path.read_text())
+    doc["crypto"]["kdfparams"].update(r=9)
+    path.write_text(json.dumps(doc))
+    code, out = run(["keys", "show", str(path), "--check"], capsys)
+    assert (code, out.strip()) == (USAGE, f"mrv: error: {path}: scrypt parameter r must be an "
+                                          "integer within 1..8, got 9")
+
+
+@pytest.mark.parametrize("command", [
+    ["bundle", "sample", "--count", "1", "--out", "OUT"],
+    ["keys", "show", "--check"],
+])
+def test_a_key_option_that_is_no_keystore_says_so_before_asking_a_password(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+        command: list[str]) -> None:
+    monkeypatch.delenv(PASSWORD_ENV, raising=False)
+    garbage = tmp_path / "garbage.json"
+    garbage.write_text('{"hello": "world"}')
+    for key, expected in ((garbage, f"{garbage}: not a keystore v3 file"),
+                          (tmp_path, f"key file {tmp_path}: not a regular file (a directory)")):
+        argv = [a.replace("OUT", str(tmp_path / "out")) for a in command]
+        argv += [str(key)] if command[0] == "keys" else ["--key", str(key)]
+        code, out = run(argv, capsys)
+        assert (code, out.strip()) == (USAGE, f"mrv: error: {expected}"), argv

@@ -25,6 +25,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from factories import fifo
 from mrv_cli.main import main
 from mrv_core import DeviceKey
 from mrv_core.keys import LIGHT_SCRYPT_N, PASSWORD_ENV
@@ -67,15 +68,18 @@ class Files:
     bundle: Path  # a valid proof bundle
     tampered: Path  # the same bundle, value changed: fails verification
     deployment: Path  # a garbage deployment file
+    pipe: Path  # a FIFO nobody writes to: reading it would block
+    zero: Path  # a symbolic link to /dev/zero: reading it would never end
 
     def choices(self) -> list[str]:
         return [str(p) for p in (self.directory, self.regular, self.under_file, self.missing,
                                  self.key, self.password, self.bundle, self.tampered,
-                                 self.deployment)] + ["", ".", "/", "-", "\u7535\u8868.json"]
+                                 self.deployment, self.pipe, self.zero)] + \
+            ["", ".", "/", "-", "\u7535\u8868.json"]
 
 
 @pytest.fixture(scope="module")
-def files(tmp_path_factory: pytest.TempPathFactory) -> Files:
+def files(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Files]:
     root = tmp_path_factory.mktemp("hostile")
     (root / "dir").mkdir()
     (root / "garbage.txt").write_text("not json\n")
@@ -92,10 +96,13 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> Files:
     document["readings"][0]["value"] = str(int(document["readings"][0]["value"]) + 1)
     tampered.write_text(json.dumps(document))
     (root / "deployment.json").write_text('{"format": "trustmrv-deployment/1"}')
-    return Files(directory=root / "dir", regular=root / "garbage.txt",
-                 under_file=root / "garbage.txt" / "inner.json", missing=root / "absent.json",
-                 key=key, password=password, bundle=bundle, tampered=tampered,
-                 deployment=root / "deployment.json")
+    (root / "zero.json").symlink_to("/dev/zero")
+    with fifo(root / "pipe.json") as pipe:
+        yield Files(directory=root / "dir", regular=root / "garbage.txt",
+                    under_file=root / "garbage.txt" / "inner.json",
+                    missing=root / "absent.json", key=key, password=password, bundle=bundle,
+                    tampered=tampered, deployment=root / "deployment.json", pipe=pipe,
+                    zero=root / "zero.json")
 
 
 @pytest.fixture(autouse=True)
@@ -179,6 +186,17 @@ def test_keys_never_trace_back(files: Files, tmp_path: Path, data: st.DataObject
                 st.sampled_from([[], ["--check"]]),
                 _opt("--password-file", st.one_of(paths, TEXT)))))
     run_hostile(argv)
+
+
+def test_special_files_are_refused_as_not_regular_by_every_reader(files: Files) -> None:
+    """A FIFO or a link to /dev/zero wherever a file is read: one line, exit 2, never a wait."""
+    for special, kind in ((files.pipe, "a FIFO"), (files.zero, "a character device")):
+        for argv in (["keys", "show", str(special)],
+                     ["bundle", "typed-data", str(special)],
+                     ["bundle", "verify", str(special)],
+                     ["bundle", "sample", "--count", "1", "--out", "s", "--key", str(special)]):
+            code, stderr = run_hostile(argv)
+            assert code == 2 and f"({kind})" in stderr, (argv, stderr)
 
 
 # -- bundle ----------------------------------------------------------------------------------------

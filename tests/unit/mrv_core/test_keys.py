@@ -9,7 +9,7 @@ import pytest
 from eth_account import Account
 from eth_keyfile import create_keyfile_json
 
-from factories import TEST_KEY
+from factories import TEST_KEY, fifo
 from mrv_core.errors import ConfigError, KeyFileError
 from mrv_core.keys import (
     LIGHT_SCRYPT_N,
@@ -115,8 +115,8 @@ class TestPasswordSources:
         (tmp_path / "pw").write_text("from-file\n")
         assert read_password(password_file=tmp_path / "pw") == "from-file"
         (tmp_path / "empty").write_text("\n")
-        with pytest.raises(ConfigError, match="empty"):
-            read_password(password_file=tmp_path / "empty")
+        with pytest.raises(ConfigError, match="empty password is refused for a new key"):
+            read_password(password_file=tmp_path / "empty", confirm=True)
 
     def test_prompt_with_confirmation(self, monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.delenv(PASSWORD_ENV, raising=False)
@@ -180,13 +180,14 @@ def test_a_password_file_gives_its_first_line_as_geth_reads_it(
     (tmp_path / "pw").write_text("first\nsecond\n")
     assert whole_file_password(tmp_path / "pw") == "first\nsecond"
     (tmp_path / "pw").write_text("\nsecond\n")
-    with pytest.raises(ConfigError, match="first line is empty"):
-        read_password(password_file=tmp_path / "pw")
+    assert read_password(password_file=tmp_path / "pw") == ""  # geth's empty password
+    with pytest.raises(ConfigError, match="first line is empty; an empty password is refused"):
+        read_password(password_file=tmp_path / "pw", confirm=True)
     (tmp_path / "pw").write_bytes(b"\xff\n")
     with pytest.raises(ConfigError, match="not UTF-8"):
         read_password(password_file=tmp_path / "pw")
-    with pytest.raises(ConfigError, match="cannot read"):
-        read_password(password_file=tmp_path)  # a directory
+    with pytest.raises(ConfigError, match=r"not a regular file \(a directory\)"):
+        read_password(password_file=tmp_path)
 
 
 def test_end_of_input_at_the_prompt_is_a_config_error(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -197,3 +198,83 @@ def test_end_of_input_at_the_prompt_is_a_config_error(monkeypatch: pytest.Monkey
 
     with pytest.raises(ConfigError, match="end of input"):
         read_password(interactive=True, prompt=ctrl_d)
+
+
+def test_a_key_made_with_an_empty_password_opens_with_an_empty_password_file(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(PASSWORD_ENV, "")  # set but empty: unset, as every MRV_ variable
+    path = _foreign_keyfile(tmp_path, "")  # geth and eth-keyfile make such keys
+    for text in ("", "\n", "\r\nnot this\n"):
+        (tmp_path / "pw").write_text(text, newline="")
+        password = read_password(password_file=tmp_path / "pw")
+        assert DeviceKey.load(path, password).address == TEST_KEY.address, repr(text)
+
+
+def test_the_environment_password_is_used_whole_newlines_included(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(PASSWORD_ENV, "first\nsecond\n")
+    (tmp_path / "pw").write_text("file\n")
+    assert read_password(password_file=tmp_path / "pw") == "first\nsecond\n"
+
+
+@pytest.mark.parametrize(("kdf", "param", "value"), [
+    ("scrypt", "n", 2**30), ("scrypt", "n", 3), ("scrypt", "n", "262144"),
+    ("scrypt", "r", 10**9), ("scrypt", "p", 10**6), ("scrypt", "dklen", 10**8),
+    ("scrypt", "dklen", 16), ("pbkdf2", "c", 10**9), ("pbkdf2", "dklen", 64),
+])
+def test_kdf_parameters_beyond_what_any_writer_uses_are_refused_before_deriving(
+        tmp_path: Path, kdf: str, param: str, value: object) -> None:
+    doc = Account.encrypt(TEST_KEY_SECRET, "pw", kdf=kdf, iterations=1024)
+    doc["crypto"]["kdfparams"][param] = value
+    path = tmp_path / "k.json"
+    path.write_text(json.dumps(doc))
+    with pytest.raises(KeyFileError, match=f"{kdf} parameter {param} must be"):
+        read_keystore(path)
+    with pytest.raises(KeyFileError, match=f"{kdf} parameter {param} must be"):
+        DeviceKey.load(path, "pw")  # at once: the old code derived for minutes
+
+
+def test_geth_standard_and_eth_keyfile_parameters_are_accepted(tmp_path: Path) -> None:
+    for name, doc in (("geth", Account.encrypt(TEST_KEY_SECRET, "pw", kdf="scrypt",
+                                               iterations=LIGHT_SCRYPT_N)),
+                      ("eth-keyfile", create_keyfile_json(TEST_KEY_SECRET, b"pw", kdf="scrypt",
+                                                          iterations=1024)),
+                      ("pbkdf2", create_keyfile_json(TEST_KEY_SECRET, b"pw", kdf="pbkdf2",
+                                                     iterations=1_000))):
+        params = doc["crypto"]["kdfparams"]
+        if name == "geth":  # geth's standard strength, not derived here (a second of CPU)
+            params.update(n=STANDARD_SCRYPT_N, r=8, p=1, dklen=32)
+        path = tmp_path / f"{name}.json"
+        path.write_text(json.dumps(doc))
+        assert read_keystore(path)["version"] == 3
+
+
+def test_an_unknown_kdf_is_not_a_keystore(tmp_path: Path) -> None:
+    doc = Account.encrypt(TEST_KEY_SECRET, "pw", kdf="scrypt", iterations=1024)
+    doc["crypto"]["kdf"] = "argon2id"
+    path = tmp_path / "k.json"
+    path.write_text(json.dumps(doc))
+    with pytest.raises(KeyFileError, match="kdf expected scrypt or pbkdf2, got 'argon2id'"):
+        read_keystore(path)
+
+
+def test_a_fifo_or_device_as_key_or_password_file_is_refused_without_blocking(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(PASSWORD_ENV, raising=False)
+    zero = tmp_path / "zero.json"
+    zero.symlink_to("/dev/zero")
+    with pytest.raises(KeyFileError, match=r"not a regular file \(a character device\)"):
+        read_keystore(zero)
+    with fifo(tmp_path / "fifo") as path:
+        with pytest.raises(KeyFileError, match=r"not a regular file \(a FIFO\)"):
+            read_keystore(path)
+        with pytest.raises(ConfigError, match=r"not a regular file \(a FIFO\)"):
+            read_password(password_file=path)
+
+
+def test_an_empty_answer_at_the_prompt_opens_a_key_but_never_makes_one(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(PASSWORD_ENV, raising=False)
+    assert read_password(interactive=True, prompt=lambda _: "") == ""
+    with pytest.raises(ConfigError, match="empty password refused for a new key"):
+        read_password(confirm=True, interactive=True, prompt=lambda _: "")

@@ -1,0 +1,63 @@
+"""Reading the small files mrv is given (documents, key, password and deployment files) safely.
+
+Every such file must be a regular file: a FIFO or a device (``/dev/stdin``, a symbolic link to
+``/dev/zero``) is refused before any byte is read, so nothing blocks on a pipe without a writer or
+reads an endless device; and no more than ``limit`` + 1 bytes are ever read.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+from .errors import MrvError
+
+__all__ = ["UnreadableFile", "file_kind", "read_regular_file"]
+
+
+class UnreadableFile(MrvError):
+    """``path`` cannot be read as a regular file of at most the allowed size. ``reason`` says
+    why, without the path (``not a regular file (a FIFO)``, ``cannot read: Permission denied``,
+    ``larger than 65536 bytes``), so callers can put the path where their message wants it."""
+
+    def __init__(self, path: Path, reason: str) -> None:
+        self.path = path
+        self.reason = reason
+        super().__init__(f"{path}: {reason}")
+
+
+_KINDS = ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO"),
+          (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+          (stat.S_ISSOCK, "a socket"))
+
+
+def file_kind(mode: int) -> str:
+    """What a non-regular file is, from its ``st_mode`` (``a FIFO``, ``a character device``)."""
+    return next((name for test, name in _KINDS if test(mode)), "not a regular file")
+
+
+def read_regular_file(path: Path, limit: int) -> bytes:
+    """The bytes of the regular file at ``path`` (symbolic links followed), at most ``limit``.
+
+    Raises :class:`UnreadableFile` when it does not exist or cannot be opened, is not a regular
+    file (checked before opening and again on the open descriptor, which is opened non-blocking
+    so a FIFO cannot block), or holds more than ``limit`` bytes."""
+    try:
+        before = os.stat(path)
+        if not stat.S_ISREG(before.st_mode):
+            raise UnreadableFile(path, f"not a regular file ({file_kind(before.st_mode)})")
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError as exc:
+        raise UnreadableFile(path, f"cannot read: {exc.strerror}") from None
+    with os.fdopen(fd, "rb") as handle:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):  # replaced between the two looks
+            raise UnreadableFile(path, f"not a regular file ({file_kind(mode)})")
+        try:
+            data = handle.read(limit + 1)
+        except OSError as exc:
+            raise UnreadableFile(path, f"cannot read: {exc.strerror}") from None
+    if len(data) > limit:
+        raise UnreadableFile(path, f"larger than {limit} bytes")
+    return data
