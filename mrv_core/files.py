@@ -37,22 +37,27 @@ def file_kind(mode: int) -> str:
     return next((name for test, name in _KINDS if test(mode)), "not a regular file")
 
 
-def read_regular_file(path: Path, limit: int) -> bytes:
+def read_regular_file(path: Path, limit: int, *, pipe_ok: bool = False) -> bytes:
     """The bytes of the regular file at ``path`` (symbolic links followed), at most ``limit``.
+
+    With ``pipe_ok`` a pipe is read too (a password handed over by process substitution,
+    ``--password-file <(pass show device)``): it is opened blocking and read up to ``limit`` + 1
+    bytes or its end, so a named FIFO nobody writes to waits for a writer (Ctrl-C ends it).
 
     Raises :class:`UnreadableFile` when it does not exist or cannot be opened, is not a regular
     file (checked before opening and again on the open descriptor, which is opened non-blocking
     so a FIFO cannot block), or holds more than ``limit`` bytes."""
     try:
         before = os.stat(path)
-        if not stat.S_ISREG(before.st_mode):
+        pipe = pipe_ok and stat.S_ISFIFO(before.st_mode)
+        if not (stat.S_ISREG(before.st_mode) or pipe):
             raise UnreadableFile(path, f"not a regular file ({file_kind(before.st_mode)})")
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | (0 if pipe else os.O_NONBLOCK))
     except OSError as exc:
         raise UnreadableFile(path, f"cannot read: {exc.strerror}") from None
     with os.fdopen(fd, "rb") as handle:
         mode = os.fstat(fd).st_mode
-        if not stat.S_ISREG(mode):  # replaced between the two looks
+        if not (stat.S_ISREG(mode) or (pipe and stat.S_ISFIFO(mode))):  # replaced meanwhile
             raise UnreadableFile(path, f"not a regular file ({file_kind(mode)})")
         try:
             data = handle.read(limit + 1)

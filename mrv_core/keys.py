@@ -23,6 +23,7 @@ import dataclasses
 import getpass
 import json
 import os
+import stat
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -293,16 +294,18 @@ def _ask(prompt: Callable[[str], str], text: str) -> str:
         raise ConfigError("no password entered (end of input at the prompt)") from None
 
 
-def _read_bounded(path: Path, what: str, error: type[MrvError]) -> bytes:
-    """The bytes of a small regular file (key or password file), or ``error`` saying why not."""
+def _read_bounded(path: Path, what: str, error: type[MrvError], *, pipe_ok: bool = False
+                  ) -> bytes:
+    """The bytes of a small regular file (key or password file; ``pipe_ok``: a pipe too), or
+    ``error`` saying why not."""
     try:
-        return read_regular_file(path, _MAX_KEYFILE_BYTES)
+        return read_regular_file(path, _MAX_KEYFILE_BYTES, pipe_ok=pipe_ok)
     except UnreadableFile as exc:
         raise error(f"{what} {path}: {exc.reason}") from None
 
 
 def _password_file_text(path: Path) -> str:
-    raw = _read_bounded(path, "password file", ConfigError)
+    raw = _read_bounded(path, "password file", ConfigError, pipe_ok=True)
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -320,6 +323,12 @@ def read_password_file(path: Path) -> str:
 def whole_file_password(path: Path) -> str | None:
     """The password earlier versions of mrv read from a password file (the whole file without
     its trailing line breaks), when it differs from :func:`read_password_file`'s; else ``None``.
-    Only for the migration hint of keys made from a multi-line password file."""
+    Only for the migration hint of keys made from a multi-line password file; ``None`` for a
+    pipe, which was read once already and cannot be read again."""
+    try:
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            return None
+    except OSError:
+        return None
     whole = _password_file_text(path).rstrip("\r\n")
     return whole if whole and whole != read_password_file(path) else None

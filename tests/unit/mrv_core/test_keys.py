@@ -1,6 +1,7 @@
 """Device keys as Web3 Secret Storage (keystore v3) files, readable by standard wallets."""
 
 import json
+import os
 import stat
 import unicodedata
 from pathlib import Path
@@ -265,11 +266,25 @@ def test_a_fifo_or_device_as_key_or_password_file_is_refused_without_blocking(
     zero.symlink_to("/dev/zero")
     with pytest.raises(KeyFileError, match=r"not a regular file \(a character device\)"):
         read_keystore(zero)
-    with fifo(tmp_path / "fifo") as path:
-        with pytest.raises(KeyFileError, match=r"not a regular file \(a FIFO\)"):
-            read_keystore(path)
-        with pytest.raises(ConfigError, match=r"not a regular file \(a FIFO\)"):
-            read_password(password_file=path)
+    with pytest.raises(ConfigError, match=r"not a regular file \(a character device\)"):
+        read_password(password_file=zero)
+    with fifo(tmp_path / "fifo") as path, \
+            pytest.raises(KeyFileError, match=r"not a regular file \(a FIFO\)"):
+        read_keystore(path)
+
+
+def test_a_password_file_may_be_a_pipe_as_process_substitution_gives(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """``--password-file <(pass show device)`` hands over a pipe (``/dev/fd/N``): its first line
+    is the password, as with a regular file."""
+    monkeypatch.delenv(PASSWORD_ENV, raising=False)
+    read_end, write_end = os.pipe()
+    try:
+        os.write(write_end, "pässword\nsecond line\n".encode())
+        os.close(write_end)
+        assert read_password(password_file=Path(f"/proc/self/fd/{read_end}")) == "pässword"
+    finally:
+        os.close(read_end)
 
 
 def test_an_empty_answer_at_the_prompt_opens_a_key_but_never_makes_one(
