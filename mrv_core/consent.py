@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .codec import UINT64_MAX, format_address
-from .eip712 import Domain
+from .eip712 import Domain, typed_digest
 from .errors import InvalidConsent
 from .hashing import keccak256
 from .keys import DeviceKey
@@ -69,7 +69,7 @@ class SignedConsent:
 def consent_digest(consent: DeviceConsent, domain: Domain) -> bytes:
     """The 32-byte EIP-712 digest ``keccak256(0x1901 || domainSeparator || hashStruct)``;
     ``domain.verifying_contract`` is the DeviceRegistry."""
-    return keccak256(b"\x19\x01" + domain.separator + keccak256(consent.encode()))
+    return typed_digest(keccak256(consent.encode()), domain)
 
 
 def sign_consent(key: DeviceKey, consent: DeviceConsent, domain: Domain) -> SignedConsent:

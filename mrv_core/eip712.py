@@ -52,6 +52,7 @@ __all__ = [
     "reading_digest",
     "struct_hash",
     "typed_data",
+    "typed_digest",
 ]
 
 DOMAIN_NAME = "TrustMRV"
@@ -144,9 +145,15 @@ def struct_hash(reading: Reading) -> bytes:
     return keccak_256(encode_struct(reading)).digest()
 
 
+def typed_digest(struct_hash_: bytes, domain: Domain) -> bytes:
+    """The EIP-712 digest of any struct hash under ``domain``:
+    ``keccak256(0x1901 || domainSeparator || structHash)``."""
+    return keccak_256(_EIP191_PREFIX + domain.separator + struct_hash_).digest()
+
+
 def reading_digest(reading: Reading, domain: Domain) -> bytes:
-    """The digest the device signs: ``keccak256(0x1901 || domainSeparator || structHash)``."""
-    return keccak_256(_EIP191_PREFIX + domain.separator + struct_hash(reading)).digest()
+    """The digest the device signs over a reading (:func:`typed_digest` of its struct hash)."""
+    return typed_digest(struct_hash(reading), domain)
 
 
 def leaf_from_struct_hash(struct_hash_: bytes) -> bytes:
@@ -182,7 +189,7 @@ def batch_struct_hash(header: BatchHeader) -> bytes:
 def batch_digest(header: BatchHeader, domain: Domain) -> bytes:
     """The digest a device signs over its batch header, under the readings' domain:
     ``keccak256(0x1901 || domainSeparator || hashStruct(Batch))``."""
-    return keccak_256(_EIP191_PREFIX + domain.separator + batch_struct_hash(header)).digest()
+    return typed_digest(batch_struct_hash(header), domain)
 
 
 _DOMAIN_FIELDS = [
