@@ -238,7 +238,7 @@ def check_publishable(system: System, association: str, methodology: Methodology
         raise _refused(what, "MethodologyRegistryMissingRole",
                        {"account": association, "role": system.role("ASSOCIATION_ROLE")},
                        f"{association} no longer holds ASSOCIATION_ROLE")
-    now = system.latest_timestamp()
+    now = system.chain.latest_timestamp()
     if effective_from > now + MAX_EFFECTIVE_AHEAD:
         raise RefusedBeforeSending(
             f"{what}: effective time {effective_from} is {effective_from - now:,} s after the "

@@ -123,7 +123,7 @@ def _sample(args: argparse.Namespace) -> int:
         enterprise = sender(chain, args.enterprise_key, args.enterprise_password_file,
                             args.nonce_file)
         domain, batch_seq = system.domain, system.next_batch_seq(key.address)
-        now = int(chain.w3.eth.get_block("latest")["timestamp"])
+        now = chain.latest_timestamp()
     else:
         domain, batch_seq, now = SAMPLE_DOMAIN, 0, int(time.time())
 

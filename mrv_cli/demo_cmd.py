@@ -96,7 +96,7 @@ def _demo(args: argparse.Namespace) -> int:
     started = time.monotonic()
 
     chain = connect(None, evm_version=load_artifacts().evm_version(), settings=ChainSettings())
-    now = int(chain.w3.eth.get_block("latest")["timestamp"])
+    now = chain.latest_timestamp()
 
     _step("1. embedded chain: deploy the consortium contracts")
     admin_account, enterprise_account, association_account = chain.unlocked_accounts()[:3]

@@ -80,6 +80,11 @@ class Chain:
     def block_number(self) -> int:
         return self.retrying("eth_blockNumber", lambda: int(self.w3.eth.block_number))
 
+    def latest_timestamp(self) -> int:
+        """The time of the latest block, Unix seconds."""
+        return self.retrying("eth_getBlockByNumber",
+                             lambda: int(self.w3.eth.get_block("latest")["timestamp"]))
+
     def unlocked_accounts(self) -> list[str]:
         """Accounts the node signs for (the embedded chain's and anvil's funded dev accounts)."""
         return self.retrying("eth_accounts", lambda: list(self.w3.eth.accounts))

@@ -73,11 +73,6 @@ class System:
         DeviceRegistry)."""
         return Domain(self.chain.chain_id, self.deployment.contracts["DeviceRegistry"])
 
-    def latest_timestamp(self) -> int:
-        """The time of the latest block, Unix seconds."""
-        return int(self.call("eth_getBlockByNumber",
-                             lambda: self.chain.w3.eth.get_block("latest")["timestamp"]))
-
     def call(self, what: str, function: Callable[[], T]) -> T:
         return self.chain.retrying(what, function)
 
@@ -162,7 +157,7 @@ class System:
         expected = DeviceConsent(
             device=device.address if isinstance(device, DeviceKey) else device.consent.device,
             enterprise=parse_address(enterprise.address), site=site, predecessor=predecessor,
-            deadline=(self.latest_timestamp() + valid_for if isinstance(device, DeviceKey)
+            deadline=(self.chain.latest_timestamp() + valid_for if isinstance(device, DeviceKey)
                       else device.consent.deadline))
         if isinstance(device, DeviceKey):
             return sign_consent(device, expected, self.consent_domain)

@@ -66,7 +66,7 @@ class Deployed:
         return self.published[key].effective_from
 
     def latest_timestamp(self) -> int:
-        return int(self.chain.w3.eth.get_block("latest")["timestamp"])
+        return self.chain.latest_timestamp()
 
 
 def deploy_and_grant(chain: Chain) -> tuple[System, Transactor, Transactor]:
