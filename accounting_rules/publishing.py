@@ -131,13 +131,14 @@ def assign_id(system: System, admin: Transactor, methodology_id: str, associatio
         description=f"assign {methodology_id} to {association}")
 
 
-def chunks(methodology: Methodology, creation_code_bytes: int,
+def chunks(args: ConstructorArgs, creation_code_bytes: int,
            chunk_rows: int = CHUNK_ROWS) -> list[list[FactorRowTuple]]:
-    """The factor rows of ``methodology`` in the transactions that load them: the first chunk goes
-    to the constructor and is as long as EIP-3860 allows (``creation_code_bytes`` plus the encoded
-    constructor arguments within :data:`MAX_INITCODE_BYTES`) up to ``chunk_rows``; the others hold
-    ``chunk_rows`` rows each. Always at least one (possibly empty) chunk."""
-    identity, version, spec_hash, specs, rows = constructor_args(methodology)
+    """The factor rows of a methodology version (``args``: its :func:`.onchain.constructor_args`)
+    in the transactions that load them: the first chunk goes to the constructor and is as long as
+    EIP-3860 allows (``creation_code_bytes`` plus the encoded constructor arguments within
+    :data:`MAX_INITCODE_BYTES`) up to ``chunk_rows``; the others hold ``chunk_rows`` rows each.
+    Always at least one (possibly empty) chunk."""
+    identity, version, spec_hash, specs, rows = args
 
     def initcode(count: int) -> int:
         args: ConstructorArgs = (identity, version, spec_hash, specs, rows[:count])
@@ -145,7 +146,7 @@ def chunks(methodology: Methodology, creation_code_bytes: int,
 
     if initcode(0) > MAX_INITCODE_BYTES:
         raise TransactionFailed(
-            f"{methodology.id} v{methodology.version}: its sources alone make "
+            f"{decode_code(identity)} v{version}: its sources alone make "
             f"{initcode(0):,} bytes of initcode, over EIP-3860's {MAX_INITCODE_BYTES:,}")
     first = min(chunk_rows, len(rows))
     while first > 0 and initcode(first) > MAX_INITCODE_BYTES:
@@ -176,8 +177,9 @@ def publish(system: System, association: Transactor, methodology: Methodology,
     tell = progress or (lambda _line: None)
     factory = system.at(FACTORY, system.call(
         "eth_call", system.methodologies.functions.factory().call))
-    parts = chunks(methodology, len(association.artifacts.bytecode(ENGINE)), chunk_rows)
-    identity, version, spec_hash, specs, _rows = constructor_args(methodology)
+    args = constructor_args(methodology)
+    parts = chunks(args, len(association.artifacts.bytecode(ENGINE)), chunk_rows)
+    identity, version, spec_hash, specs, _rows = args
     created = _send(system, association,
                     factory.functions.create(identity, version, spec_hash, specs, parts[0],
                                              len(parts) > 1),

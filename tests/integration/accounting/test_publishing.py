@@ -398,7 +398,7 @@ def test_every_publishing_transaction_fits_eip_7825(
         assert max(*published.load_gas, published.publish_gas) <= MAX_TX_GAS, published
         assert sum(published.load_gas) == published.deploy_gas
         m = load_methodology(methodology_id, version)
-        parts = chunks(m, creation)
+        parts = chunks(constructor_args(m), creation)
         assert len(published.load_gas) == len(parts) + (len(parts) > 1)  # + seal
         assert [row for part in parts for row in part] == constructor_args(m)[4]
     # The two versions that could not be published before are loaded in several transactions.
@@ -413,7 +413,7 @@ def test_chunks_respect_eip_3860() -> None:
     for key in methodologies():
         m = load_methodology(*key)
         identity, version, spec_hash, specs, rows = constructor_args(m)
-        first = chunks(m, creation)[0]
+        first = chunks((identity, version, spec_hash, specs, rows), creation)[0]
         size = creation + len(abi_encode(CONSTRUCTOR_TYPES, (identity, version, spec_hash, specs,
                                                              first)))
         assert size <= MAX_INITCODE_BYTES, key
