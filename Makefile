@@ -10,7 +10,11 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 OUT    ?= out/demo
 
-.PHONY: setup demo demo-verify test bench lint clean
+.PHONY: setup debian-packages demo demo-verify test bench lint clean
+
+# Debian packages the tests need beyond pip and npm: socat (virtual serial pairs for Modbus RTU)
+# and mbpoll (a Modbus master nobody here wrote, reading the meter simulator).
+DEBIAN_TEST_PACKAGES := socat mbpoll
 
 setup: $(VENV)/.installed node_modules/.installed
 
@@ -38,7 +42,10 @@ demo-verify: setup
 # One pytest worker per core (pytest-xdist); `make test TEST_ARGS=` runs in one process.
 TEST_ARGS ?= -n auto --dist worksteal
 
-test: setup
+debian-packages:
+	scripts/install_debian_packages.sh $(DEBIAN_TEST_PACKAGES)
+
+test: setup debian-packages
 	$(BIN)/python -m pytest $(TEST_ARGS)
 
 bench: setup

@@ -81,6 +81,12 @@ _ALL = (
     _q("mass.fuel:g", _C, "mass of fuel consumed, grams (cumulative register)"),
     _q("heat:kJ", _C, "heat or steam energy received (cumulative register)"),
     _q("volume.water:dm3", _C, "volume of water, litres (cumulative register)"),
+    # Instantaneous electrical quantities a meter profile may report by exception.
+    _q("power.reactive:var", _I, "instantaneous reactive power, negative when capacitive",
+       signed=True),
+    _q("voltage:mV", _I, "instantaneous RMS voltage, phase to neutral unless the path says"),
+    _q("current:mA", _I, "instantaneous RMS current"),
+    _q("frequency:mHz", _I, "instantaneous grid frequency"),
 )
 
 #: Every registered quantity by its text code.

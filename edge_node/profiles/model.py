@@ -1,0 +1,127 @@
+"""Meter profiles as data: what a meter model's registers hold and how to read them.
+
+A profile describes one meter model (``eastron.sdm630``, ``abb.b2x`` ...), one TOML file per
+model in ``edge_node/profiles/data/``. Each :class:`Point` names one register value: where it is
+on the wire (function code and 0-based PDU address), how its words decode (data type and word
+order), how the raw number becomes an integer in its quantity's unit (``scale``, exact), how wide
+its counter is, which raw patterns the vendor uses for "not available", and the manual or source
+each fact comes from. Nothing here does I/O; :mod:`edge_node.decoding` turns registers into
+values with these descriptions.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from fractions import Fraction
+
+__all__ = ["DataType", "Function", "Point", "Profile", "SerialDefaults", "WordOrder"]
+
+
+class Function(enum.IntEnum):
+    """The Modbus read function a point is read with."""
+
+    READ_HOLDING_REGISTERS = 3
+    READ_INPUT_REGISTERS = 4
+
+
+class DataType(enum.Enum):
+    """Register data types: integers of 16/32/64 bits, IEEE 754 floats of 32/64 bits."""
+
+    UINT16 = "uint16"
+    INT16 = "int16"
+    UINT32 = "uint32"
+    INT32 = "int32"
+    UINT64 = "uint64"
+    INT64 = "int64"
+    FLOAT32 = "float32"
+    FLOAT64 = "float64"
+
+    @property
+    def bits(self) -> int:
+        return int(self.value.removeprefix("u").removeprefix("int").removeprefix("float"))
+
+    @property
+    def words(self) -> int:
+        """How many 16-bit registers the value occupies."""
+        return self.bits // 16
+
+    @property
+    def is_float(self) -> bool:
+        return self.value.startswith("float")
+
+    @property
+    def signed(self) -> bool:
+        """True for two's-complement integers and floats."""
+        return not self.value.startswith("uint")
+
+
+class WordOrder(enum.Enum):
+    """The order of a multi-register value's 16-bit words on the wire. Bytes inside each
+    register are always big-endian (the Modbus specification)."""
+
+    #: High word first ("ABCD", big-endian): Eastron, ABB, CHINT, Acrel.
+    HIGH_FIRST = "high_first"
+    #: Low word first ("CDAB", word-swapped): Carlo Gavazzi INT32.
+    LOW_FIRST = "low_first"
+
+
+@dataclass(frozen=True, slots=True)
+class Point:
+    """One value a meter model exposes.
+
+    ``value in the quantity's integer unit = raw * scale (* CT * PT when ct_pt)``, computed
+    exactly (``Fraction``) and then rounded as :mod:`edge_node.decoding` documents.
+    ``counter_width`` is the number of bits after which a cumulative integer register wraps to
+    zero (``None`` for instantaneous points and float counters, which do not wrap).
+    ``not_available`` lists raw register tuples, in wire order, that the vendor sends for "no
+    value" (ABB: all ``0xFFFF``). ``source`` names the manual or reference for the address and
+    type; ``confirmed`` is False where the sources disagree or no vendor document was found.
+    """
+
+    name: str
+    quantity: str
+    function: Function
+    address: int
+    data_type: DataType
+    word_order: WordOrder
+    scale: Fraction
+    counter_width: int | None
+    not_available: tuple[tuple[int, ...], ...]
+    ct_pt: bool
+    source: str
+    confirmed: bool
+    note: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class SerialDefaults:
+    """The factory serial settings of a model, as its sources give them."""
+
+    baudrate: int
+    parity: str  # "N", "E" or "O"
+    stopbits: int
+    unit_id: int
+    confirmed: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Profile:
+    """One meter model: identity, sources, read limits and points (by ``name``)."""
+
+    id: str
+    manufacturer: str
+    model: str
+    sources: dict[str, str]  # source key -> manual or reference (title and address)
+    max_registers_per_read: int
+    serial: SerialDefaults | None
+    points: tuple[Point, ...]
+    note: str = ""
+
+    def point(self, name: str) -> Point:
+        """The point called ``name``; raises ``KeyError`` naming the known ones."""
+        for point in self.points:
+            if point.name == name:
+                return point
+        known = ", ".join(p.name for p in self.points)
+        raise KeyError(f"profile {self.id} has no point {name!r}; known: {known}")
