@@ -1,0 +1,302 @@
+"""The edge node's configuration file: what the operator writes, validated strictly.
+
+One TOML file (``mrv edge init`` writes a commented one) describes the device, the chain, the
+store, batching, the uplink, and the Modbus connections and meters, each meter named by its
+ISA-95 path (``enterprise/site/area/line/meter``). :func:`load_config` reads and validates it;
+every error names the file, the line and the key. Relative paths in the file are resolved
+against the file's directory. The models are frozen and forbid unknown keys: a typo is an
+error, never a silently ignored setting.
+
+Shapes and units: durations in seconds (``*_seconds``), sizes in MiB (``*_mib``), ratios as
+positive integers (CT and PT ratios on meter nameplates are integers: 200/5 A is 40).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from mrv_core.errors import InvalidMeterPath
+from mrv_core.reading import validate_meter_path
+
+from .config_file import read_toml, validate
+
+__all__ = [
+    "BatchingConfig",
+    "ChainConfig",
+    "ConnectionConfig",
+    "DeviceConfig",
+    "ExceptionReporting",
+    "MeterConfig",
+    "NodeConfig",
+    "ObservabilityConfig",
+    "RetentionConfig",
+    "SummariesConfig",
+    "UplinkConfig",
+    "load_config",
+]
+
+Seconds = Annotated[float, Field(gt=0, le=86_400 * 366)]
+#: TOML has no path or tuple type: a path is a string and a sequence an array (lax here only).
+FilePath = Annotated[Path, Field(strict=False)]
+Name = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.\-]+$")]
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
+
+
+class DeviceConfig(_Section):
+    """``[device]``: the device key and where its data is kept."""
+
+    #: Keystore v3 file of the device key (``mrv edge init`` creates it).
+    key_file: FilePath
+    #: First line is the key's password; without it ``MRV_KEY_PASSWORD`` or a prompt.
+    password_file: FilePath | None = None
+    #: The node's SQLite store (created on first run).
+    store: FilePath
+    #: The site this node serves, ``enterprise/site``: the scope of site summaries and the
+    #: first two levels of every meter path.
+    site: str
+
+    @field_validator("site")
+    @classmethod
+    def _site(cls, value: str) -> str:
+        levels = value.split("/")
+        if len(levels) != 2 or not all(levels):
+            raise ValueError(f"site must be 'enterprise/site', got {value!r}")
+        try:  # the same character rules as a meter path
+            validate_meter_path(f"{value}/a/l/m")
+        except InvalidMeterPath as exc:
+            raise ValueError(str(exc)) from None
+        return value
+
+
+class ChainConfig(_Section):
+    """``[chain]``: the JSON-RPC endpoint, the deployment and how batches are anchored."""
+
+    rpc: str
+    deployment: FilePath
+    #: Blocks on top of an anchor, its own included, before it counts as final.
+    confirmations: Annotated[int, Field(ge=1, le=1000)] = 1
+    #: ``device``: the device's account sends ``anchor`` and pays gas; ``relayer``: the
+    #: enterprise's relayer (``mrv relay``) submits ``anchorBySig`` for it.
+    anchor: Literal["device", "relayer"] = "device"
+    relayer_url: str | None = None
+    rpc_retries: Annotated[int, Field(ge=0, le=20)] = 5
+
+    @model_validator(mode="after")
+    def _relayer(self) -> ChainConfig:
+        if self.anchor == "relayer" and not self.relayer_url:
+            raise ValueError("anchor = 'relayer' needs relayer_url")
+        return self
+
+
+class BatchingConfig(_Section):
+    """``[batching]``: a batch closes when it holds ``max_leaves`` leaves or its first leaf is
+    ``max_age_seconds`` old, whichever comes first."""
+
+    max_leaves: Annotated[int, Field(ge=1, le=1_000_000)] = 10_000
+    max_age_seconds: Seconds = 3600.0
+
+
+class UplinkConfig(_Section):
+    """``[uplink]``: the ledger API the node pushes to (plain HTTP only to loopback)."""
+
+    url: str
+    chunk_items: Annotated[int, Field(ge=1, le=10_000)] = 1000
+    tls_cert: FilePath | None = None
+    tls_key: FilePath | None = None
+    ca_file: FilePath | None = None
+
+
+class RetentionConfig(_Section):
+    """``[retention]``: what may be pruned and the disk budget (see docs/edge.md)."""
+
+    #: Data both anchored final and acknowledged by the ledger API is kept this long.
+    keep_days: Annotated[int, Field(ge=1, le=3660)] = 90
+    #: Above this the node raises an alarm and keeps taking readings.
+    disk_budget_mib: Annotated[int, Field(ge=1)] = 1024
+    #: Above this the node stops polling, loudly; nothing unacknowledged is ever deleted.
+    disk_hard_limit_mib: Annotated[int, Field(ge=1)] = 2048
+
+    @model_validator(mode="after")
+    def _limits(self) -> RetentionConfig:
+        if self.disk_hard_limit_mib < self.disk_budget_mib:
+            raise ValueError(f"disk_hard_limit_mib ({self.disk_hard_limit_mib}) is below "
+                             f"disk_budget_mib ({self.disk_budget_mib})")
+        return self
+
+
+class SummariesConfig(_Section):
+    """``[summaries]``: local emission summaries per meter and site."""
+
+    enabled: bool = True
+    #: Accounting periods follow this IANA zone (Beijing time by default).
+    timezone: str = "Asia/Shanghai"
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown IANA time zone {value!r}") from None
+        return value
+
+
+class ObservabilityConfig(_Section):
+    """``[observability]``: metrics and health on loopback, logs as JSON lines."""
+
+    #: ``host:port`` of the metrics (``/metrics``) and health (``/healthz``) endpoint.
+    listen: str = "127.0.0.1:9108"
+    #: Log file (JSON lines); ``-`` is standard error.
+    log: str = "-"
+
+    @field_validator("listen")
+    @classmethod
+    def _listen(cls, value: str) -> str:
+        host, _, port = value.rpartition(":")
+        if not host or not port.isdigit() or not 0 <= int(port) <= 65535:
+            raise ValueError(f"listen must be 'host:port', got {value!r}")
+        if not _is_loopback(host):
+            raise ValueError(f"listen must be a loopback address (127.0.0.1 or [::1]), "
+                             f"got {host!r}")
+        return value
+
+
+class ConnectionConfig(_Section):
+    """``[[connections]]``: one Modbus TCP endpoint or one RTU serial line; meters on one
+    connection are polled one request at a time."""
+
+    name: Name
+    kind: Literal["tcp", "rtu"]
+    host: str | None = None
+    port: Annotated[int, Field(ge=1, le=65535)] = 502
+    serial_port: str | None = None
+    baudrate: Annotated[int, Field(ge=300, le=921_600)] = 9600
+    parity: Literal["N", "E", "O"] = "N"
+    stopbits: Literal[1, 2] = 1
+    timeout_seconds: Seconds = 1.0
+
+    @model_validator(mode="after")
+    def _endpoint(self) -> ConnectionConfig:
+        if self.kind == "tcp" and not self.host:
+            raise ValueError(f"connection {self.name!r}: kind = 'tcp' needs host")
+        if self.kind == "rtu" and not self.serial_port:
+            raise ValueError(f"connection {self.name!r}: kind = 'rtu' needs serial_port")
+        return self
+
+
+class ExceptionReporting(_Section):
+    """Report by exception for one instantaneous point: send a value when it moved by more than
+    ``deadband`` (in the quantity's unit) since the last one sent, or after
+    ``max_silence_seconds`` without one."""
+
+    deadband: Annotated[int, Field(ge=0)]
+    max_silence_seconds: Seconds
+
+
+class MeterConfig(_Section):
+    """``[[meters]]``: one physical meter at its ISA-95 path."""
+
+    path: str
+    connection: Name
+    unit_id: Annotated[int, Field(ge=0, le=255)] = 1
+    profile: Name
+    interval_seconds: Seconds = 60.0
+    #: Per-meter read timeout; defaults to the connection's.
+    timeout_seconds: Seconds | None = None
+    ct_ratio: Annotated[int, Field(ge=1, le=1_000_000)] = 1
+    pt_ratio: Annotated[int, Field(ge=1, le=1_000_000)] = 1
+    #: Profile point names to read; all of the profile's when absent.
+    points: Annotated[tuple[Name, ...] | None, Field(strict=False)] = None
+    #: Emission source code of this meter's energy (``electricity.grid``...), for summaries.
+    source: str | None = None
+    #: Report-by-exception settings by point name (instantaneous points only).
+    exception: dict[Name, ExceptionReporting] = Field(default_factory=dict)
+
+    @field_validator("path")
+    @classmethod
+    def _path(cls, value: str) -> str:
+        try:
+            return validate_meter_path(value)
+        except InvalidMeterPath as exc:
+            raise ValueError(str(exc)) from None
+
+
+class NodeConfig(_Section):
+    """The whole file."""
+
+    device: DeviceConfig
+    chain: ChainConfig
+    batching: BatchingConfig = BatchingConfig()
+    uplink: UplinkConfig | None = None
+    retention: RetentionConfig = RetentionConfig()
+    summaries: SummariesConfig = SummariesConfig()
+    observability: ObservabilityConfig = ObservabilityConfig()
+    connections: tuple[ConnectionConfig, ...] = Field(min_length=1, strict=False)
+    meters: tuple[MeterConfig, ...] = Field(min_length=1, strict=False)
+
+    @model_validator(mode="after")
+    def _references(self) -> NodeConfig:
+        names = [c.name for c in self.connections]
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise ValueError(f"connection names must be unique: {', '.join(duplicates)}")
+        paths = [m.path for m in self.meters]
+        duplicates = sorted({p for p in paths if paths.count(p) > 1})
+        if duplicates:
+            raise ValueError(f"meter paths must be unique: {', '.join(duplicates)}")
+        for meter in self.meters:
+            if meter.connection not in names:
+                raise ValueError(f"meter {meter.path!r} names connection {meter.connection!r}; "
+                                 f"defined: {', '.join(names)}")
+            if not meter.path.startswith(self.device.site + "/"):
+                raise ValueError(f"meter {meter.path!r} is not under the node's site "
+                                 f"{self.device.site!r}")
+        units = [(m.connection, m.unit_id) for m in self.meters]
+        for connection, unit in sorted({u for u in units if units.count(u) > 1}):
+            raise ValueError(f"two meters share unit id {unit} on connection {connection!r}")
+        return self
+
+
+def load_config(path: Path) -> NodeConfig:
+    """Read and validate the node's configuration file; paths inside it become absolute,
+    resolved against the file's directory. Raises :class:`ConfigError` naming file, line and
+    key."""
+    document, text = read_toml(path)
+    config = validate(NodeConfig, document, text, path)
+    return _resolve_paths(config, path.resolve().parent)
+
+
+def _resolve_paths(config: NodeConfig, base: Path) -> NodeConfig:
+    def absolute(value: Path | None) -> Path | None:
+        return None if value is None else (value if value.is_absolute() else base / value)
+
+    device = config.device.model_copy(update={
+        "key_file": absolute(config.device.key_file),
+        "password_file": absolute(config.device.password_file),
+        "store": absolute(config.device.store),
+    })
+    chain = config.chain.model_copy(update={"deployment": absolute(config.chain.deployment)})
+    updates: dict[str, object] = {"device": device, "chain": chain}
+    if config.uplink is not None:
+        updates["uplink"] = config.uplink.model_copy(update={
+            name: absolute(getattr(config.uplink, name))
+            for name in ("tls_cert", "tls_key", "ca_file")
+        })
+    return config.model_copy(update=updates)
+
+
+def _is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+

@@ -1,0 +1,163 @@
+"""The edge node's configuration file: strict validation, errors naming file, line and key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from edge_node.config import load_config
+from edge_node.config_file import describe_location, locate
+from mrv_core.errors import ConfigError
+
+VALID = """\
+# a node with one TCP gateway and two meters
+[device]
+key_file = "device.json"
+store = "data/edge.sqlite"
+site = "acme/plant-1"
+
+[chain]
+rpc = "http://127.0.0.1:8545"
+deployment = "deployment.json"
+
+[[connections]]
+name = "gw1"
+kind = "tcp"
+host = "127.0.0.1"
+port = 5020
+
+[[meters]]
+path = "acme/plant-1/utilities/incomer/M1"
+connection = "gw1"
+unit_id = 1
+profile = "eastron.sdm630"
+interval_seconds = 60
+
+[meters.exception.power]
+deadband = 50
+max_silence_seconds = 900
+
+[[meters]]
+path = "acme/plant-1/utilities/boiler/M2"
+connection = "gw1"
+unit_id = 2
+profile = "abb.b2x"
+"""
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "edge.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def error_of(tmp_path: Path, text: str) -> str:
+    with pytest.raises(ConfigError) as caught:
+        load_config(write(tmp_path, text))
+    return str(caught.value)
+
+
+def test_valid_file_loads_with_defaults_and_absolute_paths(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path, VALID))
+    assert config.device.store == tmp_path / "data" / "edge.sqlite"
+    assert config.chain.deployment == tmp_path / "deployment.json"
+    assert config.chain.anchor == "device" and config.chain.confirmations == 1
+    assert [m.unit_id for m in config.meters] == [1, 2]
+    assert config.meters[0].exception["power"].deadband == 50
+    assert config.meters[1].interval_seconds == 60.0
+    assert config.summaries.timezone == "Asia/Shanghai"
+
+
+def test_out_of_range_value_names_its_line_and_key(tmp_path: Path) -> None:
+    text = VALID.replace("unit_id = 2", "unit_id = 300")
+    message = error_of(tmp_path, text)
+    line = text.splitlines().index("unit_id = 300") + 1
+    assert f"edge.toml:{line}: meters[1].unit_id:" in message
+
+
+def test_string_for_a_number_is_refused_not_coerced(tmp_path: Path) -> None:
+    text = VALID.replace("interval_seconds = 60", 'interval_seconds = "60"')
+    message = error_of(tmp_path, text)
+    line = text.splitlines().index('interval_seconds = "60"') + 1
+    assert f"edge.toml:{line}: meters[0].interval_seconds:" in message
+
+
+def test_unknown_key_is_an_error_at_its_line(tmp_path: Path) -> None:
+    text = VALID.replace("port = 5020", "port = 5020\nprot = 5021")
+    message = error_of(tmp_path, text)
+    line = text.splitlines().index("prot = 5021") + 1
+    assert f"edge.toml:{line}: connections[0].prot: Extra inputs are not permitted" in message
+
+
+def test_nested_table_error_points_into_that_table(tmp_path: Path) -> None:
+    text = VALID.replace("deadband = 50", "deadband = -1")
+    message = error_of(tmp_path, text)
+    line = text.splitlines().index("deadband = -1") + 1
+    assert f"edge.toml:{line}: meters[0].exception.power.deadband:" in message
+
+
+def test_missing_required_key_points_at_its_table(tmp_path: Path) -> None:
+    text = VALID.replace('profile = "abb.b2x"\n', "")
+    message = error_of(tmp_path, text)
+    header = [i for i, line in enumerate(text.splitlines(), 1) if line == "[[meters]]"][1]
+    assert f"edge.toml:{header}: meters[1].profile: Field required" in message
+
+
+def test_syntax_error_names_the_line(tmp_path: Path) -> None:
+    message = error_of(tmp_path, VALID.replace("port = 5020", "port = = 5020"))
+    assert "not valid TOML" in message and "line 15" in message
+
+
+@pytest.mark.parametrize(("change", "expected"), [
+    (("connection = \"gw1\"\nunit_id = 2", "connection = \"gw9\"\nunit_id = 2"),
+     "names connection 'gw9'; defined: gw1"),
+    (("unit_id = 2", "unit_id = 1"), "two meters share unit id 1 on connection 'gw1'"),
+    (("boiler/M2", "incomer/M1"), "meter paths must be unique"),
+    (("acme/plant-1/utilities/boiler", "acme/plant-2/utilities/boiler"),
+     "is not under the node's site 'acme/plant-1'"),
+    (('host = "127.0.0.1"\n', ""), "kind = 'tcp' needs host"),
+    (('site = "acme/plant-1"', 'site = "acme"'), "site must be 'enterprise/site'"),
+    (("[chain]\n", '[chain]\nanchor = "relayer"\n'), "anchor = 'relayer' needs relayer_url"),
+    (("[[connections]]", "[observability]\nlisten = \"10.0.0.1:9108\"\n\n[[connections]]"),
+     "listen must be a loopback address"),
+    (("[[connections]]", "[summaries]\ntimezone = \"Mars/Olympus\"\n\n[[connections]]"),
+     "unknown IANA time zone 'Mars/Olympus'"),
+    (("[[connections]]", "[retention]\ndisk_budget_mib = 10\ndisk_hard_limit_mib = 5\n\n"
+                         "[[connections]]"), "disk_hard_limit_mib (5) is below"),
+    (("path = \"acme/plant-1/utilities/incomer/M1\"", "path = \"acme/plant-1/M1\""),
+     "meter path needs 5 levels"),
+])
+def test_inconsistent_settings_are_refused_with_a_reason(tmp_path: Path,
+                                                         change: tuple[str, str],
+                                                         expected: str) -> None:
+    old, new = change
+    assert old in VALID
+    assert expected in error_of(tmp_path, VALID.replace(old, new, 1))
+
+
+def test_unreadable_or_binary_files_are_config_errors(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="does not exist|cannot read"):
+        load_config(tmp_path / "missing.toml")
+    with pytest.raises(ConfigError, match="not a regular file"):
+        load_config(tmp_path)
+    binary = tmp_path / "b.toml"
+    binary.write_bytes(b"\xff\xfe[device]")
+    with pytest.raises(ConfigError, match="not UTF-8"):
+        load_config(binary)
+
+
+def test_describe_location_reads_like_the_file() -> None:
+    assert describe_location(("meters", 2, "exception", "power", "deadband")) == \
+        "meters[2].exception.power.deadband"
+    assert describe_location(()) == "(top level)"
+
+
+@given(st.lists(st.integers(min_value=1, max_value=200), min_size=1, max_size=8))
+def test_locate_finds_the_key_of_every_array_element(units: list[int]) -> None:
+    text = "".join(f"[[meters]]\npath = \"p{i}\"\nunit_id = {u}\n" for i, u in enumerate(units))
+    for index in range(len(units)):
+        assert locate(text, ("meters", index, "unit_id")) == 3 * index + 3
+        assert locate(text, ("meters", index, "profile")) == 3 * index + 1
