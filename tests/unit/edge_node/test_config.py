@@ -139,7 +139,7 @@ def test_inconsistent_settings_are_refused_with_a_reason(tmp_path: Path,
 
 
 def test_unreadable_or_binary_files_are_config_errors(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="does not exist|cannot read"):
+    with pytest.raises(ConfigError, match="cannot read"):
         load_config(tmp_path / "missing.toml")
     with pytest.raises(ConfigError, match="not a regular file"):
         load_config(tmp_path)

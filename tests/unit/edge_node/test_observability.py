@@ -1,0 +1,99 @@
+"""Metrics, health and logs of the edge node, read over real HTTP on 127.0.0.1."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import structlog
+
+from edge_node.observability import (
+    HealthCheck,
+    NodeMetrics,
+    ObservabilityServer,
+    configure_logging,
+)
+from mrv_core.errors import ConfigError
+
+
+@pytest.fixture
+def served() -> Iterator[tuple[ObservabilityServer, NodeMetrics, dict[str, bool]]]:
+    metrics = NodeMetrics.create()
+    state = {"store": True}
+
+    def store_check() -> tuple[bool, str]:
+        return state["store"], "writable" if state["store"] else "disk full"
+
+    checks: list[HealthCheck] = [("store", store_check)]
+    server = ObservabilityServer("127.0.0.1", 0, metrics, checks)
+    server.start()
+    try:
+        yield server, metrics, state
+    finally:
+        server.stop()
+
+
+def test_metrics_endpoint_exposes_the_nodes_counters(
+        served: tuple[ObservabilityServer, NodeMetrics, dict[str, bool]]) -> None:
+    server, metrics, _ = served
+    metrics.readings.inc(7)
+    metrics.poll_errors.labels(error_class="timeout").inc(2)
+    metrics.outbox.labels(state="sent").set(3)
+    text = httpx.get(f"http://127.0.0.1:{server.port}/metrics").text
+    assert "mrv_edge_readings_total 7.0" in text
+    assert 'mrv_edge_poll_errors_total{error_class="timeout"} 2.0' in text
+    assert 'mrv_edge_outbox{state="sent"} 3.0' in text
+
+
+def test_health_is_200_when_checks_pass_and_503_when_one_fails(
+        served: tuple[ObservabilityServer, NodeMetrics, dict[str, bool]]) -> None:
+    server, _, state = served
+    ok = httpx.get(f"http://127.0.0.1:{server.port}/healthz")
+    assert ok.status_code == 200
+    assert ok.json() == {"status": "ok", "checks": {"store": {"ok": True, "detail": "writable"}}}
+    state["store"] = False
+    failing = httpx.get(f"http://127.0.0.1:{server.port}/healthz")
+    assert failing.status_code == 503 and failing.json()["status"] == "failing"
+    assert httpx.get(f"http://127.0.0.1:{server.port}/other").status_code == 404
+
+
+def test_a_check_that_raises_reports_failing_instead_of_crashing() -> None:
+    def broken() -> tuple[bool, str]:
+        raise RuntimeError("boom")
+
+    server = ObservabilityServer("127.0.0.1", 0, NodeMetrics.create(), [("broken", broken)])
+    status, body = server.health()
+    server.stop()
+    assert status == "failing"
+    assert body["checks"] == {"broken": {"ok": False, "detail": "check raised RuntimeError: boom"}}
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "10.1.2.3", "example.org"])
+def test_endpoint_refuses_non_loopback_addresses(host: str) -> None:
+    with pytest.raises(ConfigError, match="loopback only"):
+        ObservabilityServer(host, 0, NodeMetrics.create(), [])
+
+
+def test_two_nodes_in_one_process_do_not_share_counters() -> None:
+    first, second = NodeMetrics.create(), NodeMetrics.create()
+    first.readings.inc()
+    assert second.registry.get_sample_value("mrv_edge_readings_total") == 0.0
+    assert first.registry.get_sample_value("mrv_edge_readings_total") == 1.0
+
+
+def test_logs_are_json_lines_with_time_level_and_fields(tmp_path: Path) -> None:
+    log = tmp_path / "logs" / "edge.jsonl"
+    stream = configure_logging(str(log))
+    try:
+        structlog.get_logger().warning("poll_failed", meter="a/b/c/d/e", error_class="timeout")
+    finally:
+        stream.close()
+        structlog.reset_defaults()
+    (line,) = log.read_text().splitlines()
+    event = json.loads(line)
+    assert event["event"] == "poll_failed" and event["level"] == "warning"
+    assert event["meter"] == "a/b/c/d/e" and event["error_class"] == "timeout"
+    assert event["timestamp"].endswith("Z")
