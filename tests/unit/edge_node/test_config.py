@@ -161,3 +161,21 @@ def test_locate_finds_the_key_of_every_array_element(units: list[int]) -> None:
     for index in range(len(units)):
         assert locate(text, ("meters", index, "unit_id")) == 3 * index + 3
         assert locate(text, ("meters", index, "profile")) == 3 * index + 1
+
+
+def test_the_init_template_loads_unchanged(tmp_path: Path) -> None:
+    from edge_node.config_template import TemplateMeter, render_config
+
+    text = render_config(
+        site="acme/plant-1", key_file="device-key.json", store="edge.sqlite",
+        rpc="http://127.0.0.1:8545", deployment="deployment.json", modbus_host="127.0.0.1",
+        modbus_port=5020, meters=[
+            TemplateMeter("acme/plant-1/utilities/incomer/M1", "eastron.sdm630", 1,
+                          "electricity.grid"),
+            TemplateMeter("acme/plant-1/utilities/boiler/M2", "abb.b2x", 2),
+        ])
+    config = load_config(write(tmp_path, text))
+    assert [m.path for m in config.meters] == ["acme/plant-1/utilities/incomer/M1",
+                                               "acme/plant-1/utilities/boiler/M2"]
+    assert config.meters[0].source == "electricity.grid" and config.uplink is None
+    assert config.device.key_file == tmp_path / "device-key.json"
