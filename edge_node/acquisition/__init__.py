@@ -12,6 +12,7 @@ from .clock import Clock, SystemClock
 from .connection import ModbusConnection
 from .events import Event, EventSink, PollFailure, PollStats, Sample
 from .policy import RetryPolicy
+from .poller import Poller
 from .report import ReportFilter
 from .settings import (
     AcquisitionSettings,
@@ -32,6 +33,7 @@ __all__ = [
     "ModbusConnection",
     "PollFailure",
     "PollStats",
+    "Poller",
     "ReadError",
     "ReportByException",
     "ReportFilter",

@@ -82,6 +82,8 @@ class MeterSettings(BaseModel):
     ``ct`` and ``pt`` are the current and voltage transformer ratios as on their nameplates,
     ``(primary, secondary)`` integers (a 200/5 A CT is ``(200, 5)``); the profile's secondary-side
     points are multiplied by the one their ``ratio`` names (``Point.ratio.of(ct, pt)``), exactly.
+    ``max_gap``: the widest hole of undefined registers one read may span
+    (``edge_node.decoding.plan_reads``); 0 unless the meter's manual says its map is dense.
     """
 
     model_config = _FROZEN
@@ -94,6 +96,7 @@ class MeterSettings(BaseModel):
     interval: Seconds = 60.0
     timeout: Seconds | None = None
     points: Annotated[tuple[str, ...] | None, ArrayOf] = None
+    max_gap: int = Field(default=0, ge=0, le=123)
     report_by_exception: dict[str, ReportByException] = Field(default_factory=dict)
 
     @field_validator("path")

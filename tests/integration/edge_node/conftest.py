@@ -30,6 +30,8 @@ from pymodbus.framer import FramerType
 from pymodbus.server import ModbusSerialServer, ModbusTcpServer
 from pymodbus.simulator import DataType, SimData, SimDevice
 
+from edge_node.profiles.model import Profile
+
 from ..conftest import free_port
 
 T = TypeVar("T")
@@ -62,6 +64,7 @@ class Faults:
     """What a test server does wrong right now (all off by default); counts the reads it got."""
 
     exception: int | None = None
+    exception_reads: int = -1  # how many reads get ``exception`` (-1: all)
     delay: float = 0.0
     wrong_unit: bool = False
     bad_crc: bool = False
@@ -81,7 +84,10 @@ class Faults:
                 self._stopping = asyncio.Event()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stopping.wait(), self.delay)
-        return None if self.exception is None else ExcCodes(self.exception)
+        if self.exception is None or self.exception_reads == 0:
+            return None
+        self.exception_reads -= 1 if self.exception_reads > 0 else 0
+        return ExcCodes(self.exception)
 
     def trace_packet(self, sending: bool, data: bytes) -> bytes:
         if not sending:
@@ -102,6 +108,16 @@ def device(unit: int, faults: Faults, registers: dict[int, int] | None = None,
         values[address] = value
     return SimDevice(id=unit, simdata=[SimData(0, values=values, datatype=DataType.REGISTERS)],
                      action=faults.action)
+
+
+def profile_device(unit: int, profile: Profile, faults: Faults,
+                   registers: dict[str, tuple[int, ...]]) -> SimDevice:
+    """A device serving ``registers`` (wire order) at the addresses of ``profile``'s points, by
+    point name; every other register of the profile's map reads 0."""
+    points = {p.name: p for p in profile.points}
+    blocks = [SimData(points[name].address, values=list(words), datatype=DataType.REGISTERS)
+              for name, words in registers.items()]
+    return SimDevice(id=unit, simdata=blocks, action=faults.action)
 
 
 @asynccontextmanager

@@ -1,0 +1,281 @@
+"""The poller against real pymodbus servers on 127.0.0.1: every shipped profile read and
+decoded, failures per point with their class, the retry policy as a device sees it (requests
+counted by the server), report by exception, and the scheduler keeping 50 meters on 5
+connections on time."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections import Counter
+from fractions import Fraction
+
+from edge_node.acquisition import (
+    AcquisitionSettings,
+    ErrorClass,
+    Event,
+    MeterSettings,
+    Poller,
+    PollFailure,
+    ReportByException,
+    RetrySettings,
+    Sample,
+    TcpConnection,
+)
+from edge_node.decoding import decode_point, encode_point
+from edge_node.profiles import list_profiles, load_profile
+from edge_node.profiles.model import Point, Profile
+
+from .conftest import Faults, profile_device, run_scenario, tcp_server
+
+PROFILES = {pid: load_profile(pid) for pid in list_profiles()}
+CT, PT = (200, 5), (1, 1)
+#: A value for each quantity, in its integer unit.
+TARGETS = {"energy.active.import:Wh": 12_345_678, "energy.active.export:Wh": 2_345_678,
+           "power.active:W": -1_234, "voltage:mV": 230_400, "current:mA": 5_250,
+           "frequency:mHz": 50_010}
+
+
+def path(index: int, site: str = "p1") -> str:
+    return f"acme/{site}/hall/line1/m{index}"
+
+
+def target(point: Point) -> int:
+    """The value a test meter holds for ``point`` (power positive where the type is unsigned)."""
+    value = TARGETS[point.quantity]
+    return value if point.data_type.signed else abs(value)
+
+
+def served(profile: Profile, meter: MeterSettings) -> dict[str, tuple[int, ...]]:
+    """Registers a meter of ``profile`` holds for the target values (nearest raw value)."""
+    return {point.name: encode_point(point, target(point), ratio=_ratio(point, meter),
+                                     exact=False) for point in profile.points}
+
+
+def _ratio(point: Point, meter: MeterSettings) -> Fraction:
+    return point.ratio.of(meter.ct_ratio, meter.pt_ratio)
+
+
+def settings(port: int, meters: list[MeterSettings], name: str = "gw",
+             timeout: float = 0.3) -> TcpConnection:
+    return TcpConnection(name=name, host="127.0.0.1", port=port, timeout=timeout,
+                         meters=tuple(meters))
+
+
+async def drain(queue: asyncio.Queue[Event]) -> list[Event]:
+    events = []
+    while not queue.empty():
+        events.append(queue.get_nowait())
+    return events
+
+
+def test_every_shipped_profile_is_read_and_decoded_with_its_ratios() -> None:
+    meters = [MeterSettings(path=path(i), unit_id=i + 1, profile=pid, ct=CT, pt=PT)
+              for i, pid in enumerate(PROFILES)]
+
+    async def scenario() -> list[Event]:
+        faults = Faults()
+        devices = [profile_device(m.unit_id, PROFILES[m.profile], faults,
+                                  served(PROFILES[m.profile], m)) for m in meters]
+        async with tcp_server(devices) as port:
+            queue: asyncio.Queue[Event] = asyncio.Queue()
+            poller = Poller(AcquisitionSettings(connections=(settings(port, meters),)),
+                            PROFILES, queue)
+            try:
+                for meter in meters:
+                    await poller.poll(meter.path)
+            finally:
+                poller.close()
+            assert poller.stats.requests == sum(len(poller.plan(m.path)) for m in meters)
+            return await drain(queue)
+
+    events = run_scenario(scenario)
+    assert all(isinstance(e, Sample) for e in events), [e for e in events
+                                                        if isinstance(e, PollFailure)]
+    got = {(e.meter, e.point): e for e in events if isinstance(e, Sample)}
+    for meter in meters:
+        profile = PROFILES[meter.profile]
+        registers = served(profile, meter)
+        for point in profile.points:
+            sample = got.pop((meter.path, point.name))
+            assert sample.quantity == point.quantity
+            assert sample.registers == registers[point.name]
+            assert sample.value == decode_point(point, registers[point.name],
+                                                ratio=_ratio(point, meter))
+            # the nearest raw value: within half a step of the target (a float: within 1 ppm)
+            step = point.scale * _ratio(point, meter)
+            slack = abs(target(point)) / 10**6 + 1 if point.data_type.is_float else step / 2
+            assert abs(sample.value - target(point)) <= slack
+    assert not got
+
+
+def test_exception_02_fails_every_point_of_the_block_then_holds_it_off() -> None:
+    profile = PROFILES["abb.b2x"]
+    meter = MeterSettings(path=path(1), unit_id=1, profile=profile.id)
+
+    async def scenario() -> None:
+        faults = Faults(exception=0x02)
+        async with tcp_server([profile_device(1, profile, faults, served(profile, meter))]) \
+                as port:
+            queue: asyncio.Queue[Event] = asyncio.Queue()
+            poller = Poller(AcquisitionSettings(
+                connections=(settings(port, [meter]),),
+                retry=RetrySettings(config_hold_off=3600.0)), PROFILES, queue)
+            try:
+                blocks = len(poller.plan(meter.path))
+                await poller.poll(meter.path)
+                first = await drain(queue)
+                assert faults.reads == blocks  # one request per block, no retry
+                assert {(e.point, e.error, e.attempts) for e in first
+                        if isinstance(e, PollFailure)} == {
+                    (p.name, ErrorClass.ILLEGAL_ADDRESS, 1) for p in profile.points}
+                for _ in range(3):  # held off: the device hears nothing more
+                    await poller.poll(meter.path)
+                assert faults.reads == blocks
+                again = await drain(queue)
+                assert len(again) == 3 * len(profile.points)
+                assert all(isinstance(e, PollFailure) and e.attempts == 0
+                           and e.error is ErrorClass.ILLEGAL_ADDRESS for e in again)
+            finally:
+                poller.close()
+
+    run_scenario(scenario)
+
+
+def test_busy_device_is_retried_within_the_interval_and_read() -> None:
+    profile = PROFILES["generic"]
+    meter = MeterSettings(path=path(1), unit_id=1, profile=profile.id, interval=2.0)
+
+    async def scenario() -> None:
+        faults = Faults(exception=0x06, exception_reads=2)
+        async with tcp_server([profile_device(1, profile, faults, served(profile, meter))]) \
+                as port:
+            queue: asyncio.Queue[Event] = asyncio.Queue()
+            poller = Poller(AcquisitionSettings(
+                connections=(settings(port, [meter]),),
+                retry=RetrySettings(busy_attempts=3, busy_backoff=0.01)), PROFILES, queue)
+            try:
+                await poller.poll(meter.path)
+            finally:
+                poller.close()
+            events = await drain(queue)
+            assert all(isinstance(e, Sample) for e in events)
+            assert len(events) == len(profile.points)
+            assert faults.reads == len(poller.plan(meter.path)) + 2
+
+    run_scenario(scenario)
+
+
+def test_not_available_pattern_is_a_failure_never_a_value() -> None:
+    profile = PROFILES["abb.b2x"]
+    meter = MeterSettings(path=path(1), unit_id=1, profile=profile.id)
+    point = next(p for p in profile.points if p.not_available)
+    registers = served(profile, meter) | {point.name: point.not_available[0]}
+
+    async def scenario() -> list[Event]:
+        async with tcp_server([profile_device(1, profile, Faults(), registers)]) as port:
+            queue: asyncio.Queue[Event] = asyncio.Queue()
+            poller = Poller(AcquisitionSettings(connections=(settings(port, [meter]),)),
+                            PROFILES, queue)
+            try:
+                await poller.poll(meter.path)
+            finally:
+                poller.close()
+            return await drain(queue)
+
+    events = run_scenario(scenario)
+    failed = [e for e in events if isinstance(e, PollFailure)]
+    assert [(e.point, e.error) for e in failed] == [(point.name, ErrorClass.NOT_AVAILABLE)]
+    assert len(events) == len(profile.points)
+
+
+def test_report_by_exception_sends_moves_and_cumulative_points_always() -> None:
+    profile = PROFILES["generic"]
+    power = next(p for p in profile.points if p.quantity == "power.active:W")
+    meter = MeterSettings(path=path(1), unit_id=1, profile=profile.id,
+                          report_by_exception={power.name: ReportByException(deadband=100)})
+
+    async def scenario() -> list[Event]:
+        async with tcp_server([profile_device(1, profile, Faults(), served(profile, meter))]) \
+                as port:
+            queue: asyncio.Queue[Event] = asyncio.Queue()
+            poller = Poller(AcquisitionSettings(connections=(settings(port, [meter]),)),
+                            PROFILES, queue)
+            try:
+                for _ in range(3):
+                    await poller.poll(meter.path)
+            finally:
+                poller.close()
+            assert poller.stats.suppressed == 2
+            return await drain(queue)
+
+    events = run_scenario(scenario)
+    per_point = Counter(e.point for e in events)
+    assert per_point[power.name] == 1
+    assert all(per_point[p.name] == 3 for p in profile.points if p is not power
+               and p.quantity.startswith("energy"))
+
+
+def test_fifty_meters_on_five_connections_keep_a_short_interval_without_missed_cycles() -> None:
+    profile = PROFILES["eastron.sdm630"]
+    interval, ticks = 0.25, 5
+
+    async def scenario() -> None:
+        async with contextlib.AsyncExitStack() as stack:
+            connections = []
+            for c in range(5):
+                meters = [MeterSettings(path=path(10 * c + u, f"s{c}"), unit_id=u + 1,
+                                        profile=profile.id, interval=interval)
+                          for u in range(10)]
+                devices = [profile_device(m.unit_id, profile, Faults(), served(profile, m))
+                           for m in meters]
+                port = await stack.enter_async_context(tcp_server(devices))
+                connections.append(settings(port, meters, name=f"gw{c}"))
+            queue: asyncio.Queue[Event] = asyncio.Queue()
+            poller = Poller(AcquisitionSettings(connections=tuple(connections)), PROFILES,
+                            queue)
+            task = asyncio.create_task(poller.run())
+            await asyncio.sleep(interval * (ticks + 0.5))
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            stats = poller.stats
+            events = await drain(queue)
+            assert not stats.missed_cycles, stats.missed_cycles
+            assert not stats.failures, stats.failures
+            assert len(stats.polls) == 50
+            assert all(ticks <= n <= ticks + 1 for n in stats.polls.values()), stats.polls
+            # polls still under way when the run was cancelled sent only part of their points
+            done = sum(stats.polls.values()) - 50
+            assert len(events) == stats.samples >= done * len(profile.points)
+            assert stats.latency_max < interval
+
+    run_scenario(scenario)
+
+
+def test_a_poll_overrunning_its_interval_counts_missed_cycles() -> None:
+    profile = PROFILES["generic"]
+    interval = 0.1
+    meter = MeterSettings(path=path(1), unit_id=1, profile=profile.id, interval=interval,
+                          timeout=1.0)
+
+    async def scenario() -> None:
+        faults = Faults(delay=0.25)  # each answer takes two and a half intervals
+        async with tcp_server([profile_device(1, profile, faults, served(profile, meter))]) \
+                as port:
+            queue: asyncio.Queue[Event] = asyncio.Queue()
+            poller = Poller(AcquisitionSettings(connections=(settings(port, [meter],
+                                                                      timeout=1.0),)),
+                            PROFILES, queue)
+            task = asyncio.create_task(poller.run())
+            await asyncio.sleep(0.9)
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            blocks = len(poller.plan(meter.path))
+            polls = poller.stats.polls[meter.path]
+            assert 1 <= polls <= 4
+            # each poll takes >= blocks * 0.25 s: at least two ticks pass during each
+            assert poller.stats.missed_cycles[meter.path] >= 2 * (polls - 1) * blocks
+
+    run_scenario(scenario)
