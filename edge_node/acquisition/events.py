@@ -48,7 +48,7 @@ class PollFailure:
     """No value for a point this interval.
 
     ``error``: the error class; ``detail``: a human-readable cause (for logs, not signed);
-    ``attempts``: requests sent for it this interval (0 while a configuration error holds the
+    ``attempts``: read attempts for it this interval (0 while a configuration error holds the
     point off, more than 1 after busy retries). ``timestamp`` as in :class:`Sample`.
     """
 
@@ -80,9 +80,12 @@ LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0
 class PollStats:
     """Counters of the acquisition layer, plain numbers for the metrics exporter.
 
-    ``polls``: meter polls started, by meter path; ``requests``: Modbus requests sent;
-    ``samples``: samples emitted; ``failures``: point failures by (meter, error class);
+    ``polls``: meter polls started, by meter path; ``requests``: read attempts (Modbus
+    requests, and reads refused at once while a failed connect backs off); ``samples``: samples
+    emitted; ``suppressed``: good values report by exception did not send; ``failures``:
+    point failures by (meter, error class);
     ``missed_cycles``: ticks missed because the previous poll overran, by meter;
+    ``connects``: clients built (first connect and every rebuild), by connection name;
     ``latency_*``: seconds from a poll's start to its last answer (a histogram with
     :data:`LATENCY_BUCKETS`, cumulative counts like Prometheus's ``le`` buckets).
     """
@@ -93,7 +96,7 @@ class PollStats:
     suppressed: int = 0
     failures: Counter[tuple[str, ErrorClass]] = field(default_factory=Counter)
     missed_cycles: Counter[str] = field(default_factory=Counter)
-    reconnects: int = 0
+    connects: Counter[str] = field(default_factory=Counter)
     latency_count: int = 0
     latency_sum: float = 0.0
     latency_max: float = 0.0

@@ -139,6 +139,7 @@ class Poller:
             context=f"{m.path} unit {m.unit_id} fc{int(block.function):02d} "
                     f"@{block.address} x{block.count}")
         self.stats.requests += sent
+        self.stats.connects[meter.connection.name] = meter.connection.builds
         timestamp = int(self.clock.time())
         if isinstance(outcome, ReadError):
             for point in block.points:

@@ -243,6 +243,7 @@ def test_fifty_meters_on_five_connections_keep_a_short_interval_without_missed_c
             events = await drain(queue)
             assert not stats.missed_cycles, stats.missed_cycles
             assert not stats.failures, stats.failures
+            assert set(stats.connects.values()) == {1}  # five links, each built once
             assert len(stats.polls) == 50
             assert all(ticks <= n <= ticks + 1 for n in stats.polls.values()), stats.polls
             # polls still under way when the run was cancelled sent only part of their points
