@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 
+import structlog
 from pymodbus.client import AsyncModbusSerialClient, AsyncModbusTcpClient
 from pymodbus.framer import FramerRTU, FramerSocket
 from pymodbus.framer.base import FramerBase
@@ -40,6 +41,7 @@ from .settings import RetrySettings, RtuConnection, TcpConnection
 __all__ = ["ModbusConnection"]
 
 _Client = AsyncModbusTcpClient | AsyncModbusSerialClient
+_log = structlog.get_logger("edge_node.acquisition")
 
 #: pymodbus closes a TCP link by itself after this many unanswered requests in a row (default
 #: retries + 3); set high so that one dead meter behind a gateway does not drop its neighbours'
@@ -92,7 +94,7 @@ class ModbusConnection:
                 response = await reader(address, count=count, device_id=unit_id)
             except Exception as exc:  # every pymodbus and OS failure is classified, none lost
                 error = classify(exc, Evidence(self._framing, self._disconnected))
-                outcome: Outcome = ReadError(error, f"{type(exc).__name__}: {exc}")
+                outcome = ReadError(error, f"{type(exc).__name__}: {exc}")
             else:
                 error_or_none = classify_response(response, count)
                 if error_or_none is None:
@@ -101,6 +103,8 @@ class ModbusConnection:
                 outcome = ReadError(error, str(response))
             if error in (ErrorClass.CONNECTION, ErrorClass.FRAMING) or (
                     error is ErrorClass.TIMEOUT and isinstance(self.settings, RtuConnection)):
+                _log.warning("modbus connection closed for a rebuild", connection=self.name,
+                             unit_id=unit_id, error=str(error), detail=outcome.detail)
                 self._drop()
             return outcome
 
@@ -130,6 +134,8 @@ class ModbusConnection:
         if not ok:
             client.close()
             self._next_connect = self._clock.monotonic() + self._connect_delay
+            _log.warning("modbus connect failed", connection=self.name, reason=why,
+                         retry_in_seconds=self._connect_delay)
             self._connect_delay = min(2 * self._connect_delay, self._retry.reconnect_delay_max)
             return ReadError(ErrorClass.CONNECTION, f"{self.name}: {why}")
         self._connect_delay = self._retry.reconnect_delay
