@@ -30,6 +30,8 @@ from pymodbus.framer import FramerType
 from pymodbus.server import ModbusSerialServer, ModbusTcpServer
 from pymodbus.simulator import DataType, SimData, SimDevice
 
+from edge_node.acquisition import Event
+from edge_node.profiles import list_profiles, load_profile
 from edge_node.profiles.model import Profile
 
 from ..conftest import free_port
@@ -108,6 +110,15 @@ def device(unit: int, faults: Faults, registers: dict[int, int] | None = None,
         values[address] = value
     return SimDevice(id=unit, simdata=[SimData(0, values=values, datatype=DataType.REGISTERS)],
                      action=faults.action)
+
+
+#: Every shipped profile by id.
+PROFILES = {pid: load_profile(pid) for pid in list_profiles()}
+
+
+def drain(queue: asyncio.Queue[Event]) -> list[Event]:
+    """The events waiting in ``queue``, in order."""
+    return [queue.get_nowait() for _ in range(queue.qsize())]
 
 
 def profile_device(unit: int, profile: Profile, faults: Faults,
