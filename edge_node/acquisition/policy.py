@@ -102,23 +102,33 @@ class RetryPolicy:
         if hold is not None:
             left = hold.until - now
             return ReadError(hold.error, f"held off {left:.0f} s more after: {hold.detail}"), 0
-        sent = 0
+        first = await request()  # the common case, an answer, needs no retry machinery
+        if not _retry_later(first) or self.settings.busy_attempts == 1:
+            outcome, sent = first, 1
+        else:
+            sent = 1
+            replayed = False
 
-        async def counted() -> Outcome:
-            nonlocal sent
-            sent += 1
-            return await request()
+            async def again() -> Outcome:
+                # tenacity's first attempt is the answer already had; each retry sends
+                nonlocal sent, replayed
+                if not replayed:
+                    replayed = True
+                    return first
+                sent += 1
+                return await request()
 
-        retrying = AsyncRetrying(
-            sleep=self._clock.sleep,
-            stop=stop_after_attempt(self.settings.busy_attempts)
-            | _StopAtDeadline(self._clock, deadline),
-            wait=wait_random_exponential(multiplier=self.settings.busy_backoff,
-                                         max=self.settings.busy_backoff_max),
-            retry=retry_if_result(_retry_later),
-            retry_error_callback=lambda state: state.outcome.result() if state.outcome else None,
-        )
-        outcome: Outcome = await retrying(counted)
+            retrying = AsyncRetrying(
+                sleep=self._clock.sleep,
+                stop=stop_after_attempt(self.settings.busy_attempts)
+                | _StopAtDeadline(self._clock, deadline),
+                wait=wait_random_exponential(multiplier=self.settings.busy_backoff,
+                                             max=self.settings.busy_backoff_max),
+                retry=retry_if_result(_retry_later),
+                retry_error_callback=lambda state: (state.outcome.result() if state.outcome
+                                                    else None),
+            )
+            outcome = await retrying(again)
         if isinstance(outcome, ReadError) and outcome.error in CONFIGURATION_ERRORS:
             until = self._clock.monotonic() + self.settings.config_hold_off
             self._holds[key] = HoldOff(until, outcome.error, outcome.detail)

@@ -25,6 +25,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Hashable, Mapping
 from dataclasses import dataclass
+from fractions import Fraction
 
 from edge_node.decoding import ReadBlock, decode_point, plan_reads
 from edge_node.errors import ValueUnavailable
@@ -48,6 +49,7 @@ class _Meter:
     settings: MeterSettings
     connection: ModbusConnection
     blocks: tuple[ReadBlock, ...]
+    ratios: dict[str, Fraction]  # the decoder's ratio by point name (CT, PT, both or 1)
 
 
 class Poller:
@@ -77,7 +79,8 @@ class Poller:
                     rules[(meter.path, name)] = rule
                 meters[meter.path] = _Meter(meter, connection, plan_reads(
                     points, profiles[meter.profile].max_registers_per_read,
-                    max_gap=meter.max_gap))
+                    max_gap=meter.max_gap), {p.name: p.ratio.of(meter.ct_ratio, meter.pt_ratio)
+                                             for p in points})
         self._meters = meters
         self.report = ReportFilter(rules)
 
@@ -148,8 +151,7 @@ class Poller:
         for point in block.points:
             registers = block.registers_of(point, outcome)
             try:
-                value = decode_point(point, registers,
-                                     ratio=point.ratio.of(m.ct_ratio, m.pt_ratio))
+                value = decode_point(point, registers, ratio=meter.ratios[point.name])
             except ValueUnavailable as exc:
                 await self._fail(m.path, point, timestamp, ErrorClass.NOT_AVAILABLE, str(exc),
                                  sent)
