@@ -10,7 +10,9 @@ runs one task per meter (:meth:`Poller.run`):
    points per function, within the profile's maximum registers per read) are read one after
    the other under the retry policy (``policy.RetryPolicy``); the connection serializes them
    with the other meters' requests on the same bus or gateway, while meters on different
-   connections are polled concurrently.
+   connections are polled concurrently. A block of several points answered with a
+   configuration error (01-03) is split: its points are read one by one from then on, so that
+   only the refused point is held off.
 3. Each point of a block that answered is decoded with ``decode_point`` (its CT/PT ratio
    applied) and sent as a :class:`~.events.Sample` stamped with the wall clock of the answer
    (instantaneous points through report by exception, ``report.ReportFilter``); each point of
@@ -27,13 +29,15 @@ from collections.abc import Hashable, Mapping
 from dataclasses import dataclass
 from fractions import Fraction
 
+import structlog
+
 from edge_node.decoding import ReadBlock, decode_point, plan_reads
 from edge_node.errors import ValueUnavailable
 from edge_node.profiles.model import Point, Profile
 from mrv_core.errors import ConfigError, DecodeError
 from mrv_core.quantities import QuantityKind, quantity_by_code
 
-from .classify import ErrorClass, ReadError
+from .classify import CONFIGURATION_ERRORS, ErrorClass, ReadError
 from .clock import Clock, SystemClock, first_tick, next_tick
 from .connection import ModbusConnection
 from .events import EventSink, PollFailure, PollStats, Sample
@@ -43,12 +47,14 @@ from .settings import AcquisitionSettings, MeterSettings, ReportByException
 
 __all__ = ["Poller"]
 
+_log = structlog.get_logger("edge_node.acquisition")
+
 
 @dataclass(frozen=True, slots=True)
 class _Meter:
     settings: MeterSettings
     connection: ModbusConnection
-    blocks: tuple[ReadBlock, ...]
+    blocks: list[ReadBlock]  # split where a configuration error hit a block of several points
     ratios: dict[str, Fraction]  # the decoder's ratio by point name (CT, PT, both or 1)
 
 
@@ -77,9 +83,9 @@ class Poller:
                 points = _points(meter, profiles)
                 for name, rule in meter.report_by_exception.items():
                     rules[(meter.path, name)] = rule
-                meters[meter.path] = _Meter(meter, connection, plan_reads(
+                meters[meter.path] = _Meter(meter, connection, list(plan_reads(
                     points, profiles[meter.profile].max_registers_per_read,
-                    max_gap=meter.max_gap), {p.name: p.ratio.of(meter.ct_ratio, meter.pt_ratio)
+                    max_gap=meter.max_gap)), {p.name: p.ratio.of(meter.ct_ratio, meter.pt_ratio)
                                              for p in points})
         self._meters = meters
         self.report = ReportFilter(rules)
@@ -91,7 +97,7 @@ class Poller:
 
     def plan(self, path: str) -> tuple[ReadBlock, ...]:
         """The register blocks read for meter ``path``, one request each per poll."""
-        return self._meters[path].blocks
+        return tuple(self._meters[path].blocks)
 
     async def run(self) -> None:
         """Poll every meter at its interval until cancelled; then close every connection."""
@@ -115,7 +121,7 @@ class Poller:
         if deadline is None:
             deadline = start + meter.settings.interval
         self.stats.polls[path] += 1
-        for block in meter.blocks:
+        for block in tuple(meter.blocks):
             await self._read_block(meter, block, deadline)
         self.stats.observe_latency(self.clock.monotonic() - start)
 
@@ -135,7 +141,7 @@ class Poller:
         m = meter.settings
         timeout = m.timeout
         outcome, sent = await self.policy.attempt(
-            (m.path, int(block.function), block.address),
+            (m.path, int(block.function), block.address, block.count),
             lambda: meter.connection.read(block.function, block.address, block.count,
                                           m.unit_id, timeout),
             deadline,
@@ -144,6 +150,10 @@ class Poller:
         self.stats.requests += sent
         self.stats.connects[meter.connection.name] = meter.connection.builds
         timestamp = int(self.clock.time())
+        if (isinstance(outcome, ReadError) and outcome.error in CONFIGURATION_ERRORS
+                and sent and len(block.points) > 1):
+            await self._split(meter, block, outcome, deadline)
+            return
         if isinstance(outcome, ReadError):
             for point in block.points:
                 await self._fail(m.path, point, timestamp, outcome.error, outcome.detail, sent)
@@ -165,6 +175,22 @@ class Poller:
                                             value, registers))
             else:
                 self.stats.suppressed += 1
+
+    async def _split(self, meter: _Meter, block: ReadBlock, error: ReadError,
+                     deadline: float) -> None:
+        """A block of several points met a configuration error: from now on each of its
+        points is read alone, starting now, so that one point the device refuses (a register
+        the profile has wrong, or a hole it will not span) does not cost its neighbours their
+        readings; the refused point is then held off on its own."""
+        singles = [ReadBlock(p.function, p.address, p.words, (p,)) for p in block.points]
+        index = meter.blocks.index(block)
+        meter.blocks[index:index + 1] = singles
+        _log.warning("block split into single points after a configuration error",
+                     meter=meter.settings.path, block=f"fc{int(block.function):02d} "
+                     f"@{block.address} x{block.count}", error=str(error.error),
+                     detail=error.detail)
+        for single in singles:
+            await self._read_block(meter, single, deadline)
 
     async def _fail(self, path: str, point: Point, timestamp: int, error: ErrorClass,
                     detail: str, attempts: int) -> None:

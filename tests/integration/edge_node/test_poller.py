@@ -22,7 +22,7 @@ from edge_node.acquisition import (
     Sample,
     TcpConnection,
 )
-from edge_node.decoding import decode_point, encode_point
+from edge_node.decoding import ReadBlock, decode_point, encode_point
 from edge_node.profiles.model import Point, Profile
 
 from .conftest import PROFILES, Faults, drain, profile_device, run_scenario, tcp_server
@@ -100,7 +100,13 @@ def test_every_shipped_profile_is_read_and_decoded_with_its_ratios() -> None:
     assert not got
 
 
-def test_exception_02_fails_every_point_of_the_block_then_holds_it_off() -> None:
+def split_reads(blocks: tuple[ReadBlock, ...]) -> int:
+    """Requests of a poll in which every read is refused with a configuration error: each
+    block once, then each point of a block of several alone."""
+    return len(blocks) + sum(len(b.points) for b in blocks if len(b.points) > 1)
+
+
+def test_exception_02_fails_every_point_then_holds_each_off() -> None:
     profile = PROFILES["abb.b2x"]
     meter = MeterSettings(path=path(1), unit_id=1, profile=profile.id)
 
@@ -113,16 +119,17 @@ def test_exception_02_fails_every_point_of_the_block_then_holds_it_off() -> None
                 connections=(settings(port, [meter]),),
                 retry=RetrySettings(config_hold_off=3600.0)), PROFILES, queue)
             try:
-                blocks = len(poller.plan(meter.path))
+                expected = split_reads(poller.plan(meter.path))
                 await poller.poll(meter.path)
                 first = drain(queue)
-                assert faults.reads == blocks  # one request per block, no retry
+                assert poller.stats.requests == expected  # no retry, split once
+                assert len(poller.plan(meter.path)) == len(profile.points)
                 assert {(e.point, e.error, e.attempts) for e in first
                         if isinstance(e, PollFailure)} == {
                     (p.name, ErrorClass.ILLEGAL_ADDRESS, 1) for p in profile.points}
                 for _ in range(3):  # held off: the device hears nothing more
                     await poller.poll(meter.path)
-                assert faults.reads == blocks
+                assert poller.stats.requests == expected
                 again = drain(queue)
                 assert len(again) == 3 * len(profile.points)
                 assert all(isinstance(e, PollFailure) and e.attempts == 0
@@ -131,6 +138,38 @@ def test_exception_02_fails_every_point_of_the_block_then_holds_it_off() -> None
                 poller.close()
 
     run_scenario(scenario)
+
+
+def test_one_refused_point_costs_its_block_neighbours_nothing() -> None:
+    """energy_export shares a block with energy_import (and frequency); the device does not
+    define it (02): the block is split, the others are read alone at once, export is held off
+    alone."""
+    profile = PROFILES["eastron.sdm630"]
+    meter = MeterSettings(path=path(1), unit_id=1, profile=profile.id)
+    registers = served(profile, meter)
+    del registers["energy_export"]
+
+    async def scenario() -> list[Event]:
+        async with tcp_server([profile_device(1, profile, Faults(), registers)]) as port:
+            queue: asyncio.Queue[Event] = asyncio.Queue()
+            poller = Poller(AcquisitionSettings(connections=(settings(port, [meter]),)),
+                            PROFILES, queue)
+            try:
+                block = next(b for b in poller.plan(meter.path) if len(b.points) > 1)
+                assert {"energy_import", "energy_export"} <= {p.name for p in block.points}
+                await poller.poll(meter.path)
+                await poller.poll(meter.path)
+            finally:
+                poller.close()
+            return drain(queue)
+
+    events = run_scenario(scenario)
+    export = [e for e in events if e.point == "energy_export"]
+    assert [(e.error, e.attempts) for e in export if isinstance(e, PollFailure)] == [
+        (ErrorClass.ILLEGAL_ADDRESS, 1), (ErrorClass.ILLEGAL_ADDRESS, 0)]
+    others = [e for e in events if e.point != "energy_export"]
+    assert len(others) == 2 * (len(profile.points) - 1)
+    assert all(isinstance(e, Sample) for e in others), others
 
 
 def test_busy_device_is_retried_within_the_interval_and_read() -> None:

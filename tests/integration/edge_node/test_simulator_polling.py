@@ -26,6 +26,7 @@ from edge_node.acquisition.settings import Connection
 from edge_node.simulator import MeterSimulator, MeterSpec, SimClock, parse_fault
 
 from .conftest import PROFILES, drain, run_scenario
+from .test_poller import split_reads
 
 CT, PT = (150, 5), (10_000, 100)
 FROZEN = SimClock(start=1_750_000_000.0, speed=0.0)  # values stay put while the test reads
@@ -108,7 +109,8 @@ def test_every_simulated_fault_is_its_error_class_then_the_meter_recovers(
                        RetrySettings(busy_attempts=2, busy_backoff=0.01, config_hold_off=60.0,
                                      reconnect_delay=0.05))
             try:
-                blocks = len(p.plan(m.path))
+                plan = p.plan(m.path)
+                blocks = len(plan)
                 sim.apply(parse_fault(f"1:{fault}"))
                 before = sim.requests
                 await p.poll(m.path)
@@ -119,6 +121,9 @@ def test_every_simulated_fault_is_its_error_class_then_the_meter_recovers(
                 if error in (ErrorClass.BUSY, ErrorClass.ACKNOWLEDGE, ErrorClass.GATEWAY_PATH,
                              ErrorClass.GATEWAY_TARGET):
                     assert sent == 2 * blocks  # retried once, within the interval
+                elif error in (ErrorClass.ILLEGAL_FUNCTION, ErrorClass.ILLEGAL_ADDRESS,
+                               ErrorClass.ILLEGAL_VALUE):  # blocks of several points split
+                    assert sent == split_reads(plan)
                 else:
                     assert sent == blocks
                 sim.apply(parse_fault("1:clear"))
