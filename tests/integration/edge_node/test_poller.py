@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections import Counter
+from dataclasses import dataclass
 from fractions import Fraction
 
 from edge_node.acquisition import (
@@ -17,6 +18,7 @@ from edge_node.acquisition import (
     MeterSettings,
     Poller,
     PollFailure,
+    PollStats,
     ReportByException,
     RetrySettings,
     Sample,
@@ -106,38 +108,61 @@ def split_reads(blocks: tuple[ReadBlock, ...]) -> int:
     return len(blocks) + sum(len(b.points) for b in blocks if len(b.points) > 1)
 
 
+@dataclass
+class Polled:
+    """What ``polls`` of one meter gave: events and the requests counted after each poll, the
+    plan before the first, the counters, and the reads the server's action saw."""
+
+    events: list[list[Event]]
+    requests: list[int]
+    plan: tuple[ReadBlock, ...]
+    stats: PollStats
+    reads: int
+
+
+def poll_meter(meter: MeterSettings, *, polls: int = 1, faults: Faults | None = None,
+               registers: dict[str, tuple[int, ...]] | None = None,
+               retry: RetrySettings | None = None) -> Polled:
+    """Serve ``meter``'s profile (``registers``, else the target values) from a pymodbus server
+    with ``faults``, and poll the meter ``polls`` times in a row."""
+    profile = PROFILES[meter.profile]
+    faults = faults or Faults()
+    served_now = served(profile, meter) if registers is None else registers
+
+    async def scenario() -> Polled:
+        async with tcp_server([profile_device(meter.unit_id, profile, faults, served_now)]) \
+                as port:
+            queue: asyncio.Queue[Event] = asyncio.Queue()
+            poller = Poller(AcquisitionSettings(connections=(settings(port, [meter]),),
+                                                retry=retry or RetrySettings()), PROFILES, queue)
+            result = Polled([], [], poller.plan(meter.path), poller.stats, 0)
+            try:
+                for _ in range(polls):
+                    await poller.poll(meter.path)
+                    result.events.append(drain(queue))
+                    result.requests.append(poller.stats.requests)
+            finally:
+                poller.close()
+            result.reads = faults.reads
+            return result
+
+    return run_scenario(scenario)
+
+
 def test_exception_02_fails_every_point_then_holds_each_off() -> None:
     profile = PROFILES["abb.b2x"]
     meter = MeterSettings(path=path(1), unit_id=1, profile=profile.id)
-
-    async def scenario() -> None:
-        faults = Faults(exception=0x02)
-        async with tcp_server([profile_device(1, profile, faults, served(profile, meter))]) \
-                as port:
-            queue: asyncio.Queue[Event] = asyncio.Queue()
-            poller = Poller(AcquisitionSettings(
-                connections=(settings(port, [meter]),),
-                retry=RetrySettings(config_hold_off=3600.0)), PROFILES, queue)
-            try:
-                expected = split_reads(poller.plan(meter.path))
-                await poller.poll(meter.path)
-                first = drain(queue)
-                assert poller.stats.requests == expected  # no retry, split once
-                assert len(poller.plan(meter.path)) == len(profile.points)
-                assert {(e.point, e.error, e.attempts) for e in first
-                        if isinstance(e, PollFailure)} == {
-                    (p.name, ErrorClass.ILLEGAL_ADDRESS, 1) for p in profile.points}
-                for _ in range(3):  # held off: the device hears nothing more
-                    await poller.poll(meter.path)
-                assert poller.stats.requests == expected
-                again = drain(queue)
-                assert len(again) == 3 * len(profile.points)
-                assert all(isinstance(e, PollFailure) and e.attempts == 0
-                           and e.error is ErrorClass.ILLEGAL_ADDRESS for e in again)
-            finally:
-                poller.close()
-
-    run_scenario(scenario)
+    got = poll_meter(meter, polls=4, faults=Faults(exception=0x02),
+                     retry=RetrySettings(config_hold_off=3600.0))
+    expected = split_reads(got.plan)
+    assert got.requests == [expected] * 4  # no retry, split once, then nothing: held off
+    first, *again = got.events
+    assert {(e.point, e.error, e.attempts) for e in first if isinstance(e, PollFailure)} == {
+        (p.name, ErrorClass.ILLEGAL_ADDRESS, 1) for p in profile.points}
+    for events in again:
+        assert len(events) == len(profile.points)
+        assert all(isinstance(e, PollFailure) and e.attempts == 0
+                   and e.error is ErrorClass.ILLEGAL_ADDRESS for e in events)
 
 
 def test_one_refused_point_costs_its_block_neighbours_nothing() -> None:
@@ -148,22 +173,10 @@ def test_one_refused_point_costs_its_block_neighbours_nothing() -> None:
     meter = MeterSettings(path=path(1), unit_id=1, profile=profile.id)
     registers = served(profile, meter)
     del registers["energy_export"]
-
-    async def scenario() -> list[Event]:
-        async with tcp_server([profile_device(1, profile, Faults(), registers)]) as port:
-            queue: asyncio.Queue[Event] = asyncio.Queue()
-            poller = Poller(AcquisitionSettings(connections=(settings(port, [meter]),)),
-                            PROFILES, queue)
-            try:
-                block = next(b for b in poller.plan(meter.path) if len(b.points) > 1)
-                assert {"energy_import", "energy_export"} <= {p.name for p in block.points}
-                await poller.poll(meter.path)
-                await poller.poll(meter.path)
-            finally:
-                poller.close()
-            return drain(queue)
-
-    events = run_scenario(scenario)
+    got = poll_meter(meter, polls=2, registers=registers)
+    block = next(b for b in got.plan if len(b.points) > 1)
+    assert {"energy_import", "energy_export"} <= {p.name for p in block.points}
+    events = [e for poll in got.events for e in poll]
     export = [e for e in events if e.point == "energy_export"]
     assert [(e.error, e.attempts) for e in export if isinstance(e, PollFailure)] == [
         (ErrorClass.ILLEGAL_ADDRESS, 1), (ErrorClass.ILLEGAL_ADDRESS, 0)]
@@ -175,45 +188,21 @@ def test_one_refused_point_costs_its_block_neighbours_nothing() -> None:
 def test_busy_device_is_retried_within_the_interval_and_read() -> None:
     profile = PROFILES["generic"]
     meter = MeterSettings(path=path(1), unit_id=1, profile=profile.id, interval=2.0)
-
-    async def scenario() -> None:
-        faults = Faults(exception=0x06, exception_reads=2)
-        async with tcp_server([profile_device(1, profile, faults, served(profile, meter))]) \
-                as port:
-            queue: asyncio.Queue[Event] = asyncio.Queue()
-            poller = Poller(AcquisitionSettings(
-                connections=(settings(port, [meter]),),
-                retry=RetrySettings(busy_attempts=3, busy_backoff=0.01)), PROFILES, queue)
-            try:
-                await poller.poll(meter.path)
-            finally:
-                poller.close()
-            events = drain(queue)
-            assert all(isinstance(e, Sample) for e in events)
-            assert len(events) == len(profile.points)
-            assert faults.reads == len(poller.plan(meter.path)) + 2
-
-    run_scenario(scenario)
+    got = poll_meter(meter, faults=Faults(exception=0x06, exception_reads=2),
+                     retry=RetrySettings(busy_attempts=3, busy_backoff=0.01))
+    [events] = got.events
+    assert all(isinstance(e, Sample) for e in events)
+    assert len(events) == len(profile.points)
+    assert got.reads == got.requests[0] == len(got.plan) + 2
 
 
 def test_not_available_pattern_is_a_failure_never_a_value() -> None:
     profile = PROFILES["abb.b2x"]
     meter = MeterSettings(path=path(1), unit_id=1, profile=profile.id)
     point = next(p for p in profile.points if p.not_available)
-    registers = served(profile, meter) | {point.name: point.not_available[0]}
-
-    async def scenario() -> list[Event]:
-        async with tcp_server([profile_device(1, profile, Faults(), registers)]) as port:
-            queue: asyncio.Queue[Event] = asyncio.Queue()
-            poller = Poller(AcquisitionSettings(connections=(settings(port, [meter]),)),
-                            PROFILES, queue)
-            try:
-                await poller.poll(meter.path)
-            finally:
-                poller.close()
-            return drain(queue)
-
-    events = run_scenario(scenario)
+    got = poll_meter(meter, registers=served(profile, meter) | {
+        point.name: point.not_available[0]})
+    [events] = got.events
     failed = [e for e in events if isinstance(e, PollFailure)]
     assert [(e.point, e.error) for e in failed] == [(point.name, ErrorClass.NOT_AVAILABLE)]
     assert len(events) == len(profile.points)
@@ -224,23 +213,9 @@ def test_report_by_exception_sends_moves_and_cumulative_points_always() -> None:
     power = next(p for p in profile.points if p.quantity == "power.active:W")
     meter = MeterSettings(path=path(1), unit_id=1, profile=profile.id,
                           report_by_exception={power.name: ReportByException(deadband=100)})
-
-    async def scenario() -> list[Event]:
-        async with tcp_server([profile_device(1, profile, Faults(), served(profile, meter))]) \
-                as port:
-            queue: asyncio.Queue[Event] = asyncio.Queue()
-            poller = Poller(AcquisitionSettings(connections=(settings(port, [meter]),)),
-                            PROFILES, queue)
-            try:
-                for _ in range(3):
-                    await poller.poll(meter.path)
-            finally:
-                poller.close()
-            assert poller.stats.suppressed == 2
-            return drain(queue)
-
-    events = run_scenario(scenario)
-    per_point = Counter(e.point for e in events)
+    got = poll_meter(meter, polls=3)
+    assert got.stats.suppressed == 2
+    per_point = Counter(e.point for poll in got.events for e in poll)
     assert per_point[power.name] == 1
     assert all(per_point[p.name] == 3 for p in profile.points if p is not power
                and p.quantity.startswith("energy"))
