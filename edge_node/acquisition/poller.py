@@ -33,6 +33,7 @@ import structlog
 
 from edge_node.decoding import ReadBlock, decode_point, plan_reads
 from edge_node.errors import ValueUnavailable
+from edge_node.profiles import load_profile
 from edge_node.profiles.model import Point, Profile
 from mrv_core.errors import ConfigError, DecodeError
 from mrv_core.quantities import QuantityKind, quantity_by_code
@@ -45,7 +46,7 @@ from .policy import RetryPolicy
 from .report import ReportFilter
 from .settings import AcquisitionSettings, MeterSettings, ReportByException
 
-__all__ = ["Poller"]
+__all__ = ["Poller", "shipped_profiles"]
 
 _log = structlog.get_logger("edge_node.acquisition")
 
@@ -198,6 +199,15 @@ class Poller:
         self.report.forget((path, point.name))
         await self._sink.put(PollFailure(path, point.name, point.quantity, timestamp, error,
                                          detail, attempts))
+
+
+def shipped_profiles(settings: AcquisitionSettings) -> dict[str, Profile]:
+    """The shipped profiles the meters of ``settings`` name, by id, for :class:`Poller`.
+
+    Raises :class:`~edge_node.errors.ProfileError` (a ConfigError) naming the known ids when a
+    meter names a profile that is not shipped."""
+    names = {m.profile for c in settings.connections for m in c.meters}
+    return {name: load_profile(name) for name in sorted(names)}
 
 
 def _points(meter: MeterSettings, profiles: Mapping[str, Profile]) -> tuple[Point, ...]:

@@ -14,6 +14,7 @@ from edge_node.acquisition import (
     Poller,
     ReportByException,
     TcpConnection,
+    shipped_profiles,
 )
 from edge_node.profiles import list_profiles, load_profile
 from mrv_core.errors import ConfigError
@@ -50,3 +51,13 @@ def test_a_valid_meter_plans_every_point_of_its_profile() -> None:
 def test_bad_meter_configuration_is_a_config_error(meter: dict[str, Any], message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         poller(**meter)
+
+
+def test_shipped_profiles_loads_what_the_meters_name_and_refuses_the_unknown() -> None:
+    settings = poller().settings
+    assert shipped_profiles(settings) == {"generic": GENERIC}
+    unknown = settings.model_copy(update={"connections": (settings.connections[0].model_copy(
+        update={"meters": (settings.connections[0].meters[0].model_copy(
+            update={"profile": "acme.unknown"}),)}),)})
+    with pytest.raises(ConfigError, match=r"acme\.unknown"):
+        shipped_profiles(unknown)
