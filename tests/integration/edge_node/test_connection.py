@@ -80,7 +80,7 @@ def test_unanswered_request_times_out_and_the_link_is_kept() -> None:
             try:
                 start = time.monotonic()
                 assert error_of(await conn.read(HOLDING, 0, 2, 1)) is ErrorClass.TIMEOUT
-                assert 0.14 < time.monotonic() - start < 0.45
+                assert 0.14 < time.monotonic() - start < 1.0  # loose: a busy machine is slow
                 faults.delay = 0
                 await asyncio.sleep(0.5)  # the late answer arrives and is dropped (its tid)
                 assert await conn.read(HOLDING, 0, 2, 1) == (0, 0)
@@ -93,14 +93,14 @@ def test_unanswered_request_times_out_and_the_link_is_kept() -> None:
 
 def test_a_per_meter_timeout_overrides_the_connection_timeout() -> None:
     async def scenario() -> None:
-        faults = Faults(delay=0.3)
+        faults = Faults(delay=0.5)
         async with tcp_server([device(1, faults)]) as port:
-            conn = tcp(port, timeout=1.0)
+            conn = tcp(port, timeout=3.0)
             try:
                 start = time.monotonic()
                 outcome = await conn.read(HOLDING, 0, 2, 1, timeout=0.1)
                 assert error_of(outcome) is ErrorClass.TIMEOUT
-                assert time.monotonic() - start < 0.25
+                assert time.monotonic() - start < 1.0  # far from the connection's 3 s
             finally:
                 conn.close()
 
