@@ -11,6 +11,7 @@ import re
 import shutil
 import subprocess
 import threading
+import time
 from collections.abc import Coroutine, Iterator
 from typing import Any, TypeVar
 
@@ -38,8 +39,13 @@ def run(coroutine: Coroutine[Any, Any, T]) -> T:
 
 @pytest.fixture(autouse=True)
 def no_leaked_threads() -> Iterator[None]:
+    """Fail a test that leaves a thread running. Threads that end on their own are given 5 s
+    (asyncio's per-child ``asyncio-waitpid`` thread ends just after the child is reaped)."""
     before = set(threading.enumerate())
     yield
+    deadline = time.monotonic() + 5
+    for thread in set(threading.enumerate()) - before:
+        thread.join(max(0.0, deadline - time.monotonic()))
     leaked = [t for t in threading.enumerate() if t not in before and t.is_alive()]
     assert not leaked, f"leaked threads: {leaked}"
 
