@@ -169,6 +169,8 @@ class MeterSimulator:
             raw = math.floor(Fraction(value) / (point.scale * ratio))
             return encode_raw(point, raw % (1 << point.counter_width))
         try:
+            if point.data_type.is_float:  # the meter's own conversion: nearest float
+                return encode_raw(point, value / float(point.scale * ratio))
             return encode_point(point, value, ratio=ratio, exact=False)
         except NotRepresentable:
             return _unavailable(point)
