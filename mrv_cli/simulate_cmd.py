@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import math
 import signal
 import sys
@@ -103,6 +104,8 @@ def _meters(args: argparse.Namespace) -> int:
     simulator = MeterSimulator(specs, seed=args.seed, clock=SimClock(start, args.speed))
     for fault in faults:
         simulator.apply(fault)
+    # pymodbus logs a failed listen as a warning before mrv names it in one line.
+    logging.getLogger("pymodbus").setLevel(logging.ERROR)
     asyncio.run(_serve(simulator, args, faults))
     return EXIT_OK
 

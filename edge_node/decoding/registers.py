@@ -89,11 +89,25 @@ def decode_point(point: Point, registers: Sequence[int], *,
     Raises RegisterError (wrong count or word), ValueUnavailable (vendor pattern, NaN or
     infinity, negative value of an unsigned quantity), ConfigError (ratio not positive)."""
     _check_ratio(ratio)
-    exact = _value(point, decode_raw(point, registers), ratio)
-    if exact < 0 and not quantity_by_code(point.quantity).signed:
-        raise ValueUnavailable(f"{point.name}: negative value {float(exact)} of the unsigned "
-                               f"quantity {point.quantity}")
-    return round(exact)
+    raw = decode_raw(point, registers)
+    # The exact value as numerator / denominator (denominator > 0): integer arithmetic, the
+    # same result as Fraction's and several times faster (a float's ratio is exact).
+    numerator, denominator = raw.as_integer_ratio()
+    numerator *= point.scale.numerator * ratio.numerator
+    denominator *= point.scale.denominator * ratio.denominator
+    if numerator < 0 and not quantity_by_code(point.quantity).signed:
+        raise ValueUnavailable(f"{point.name}: negative value {numerator / denominator} of the "
+                               f"unsigned quantity {point.quantity}")
+    return _round_half_even(numerator, denominator)
+
+
+def _round_half_even(numerator: int, denominator: int) -> int:
+    """``numerator / denominator`` (denominator > 0) to the nearest integer, ties to even."""
+    quotient, remainder = divmod(numerator, denominator)  # floor; 0 <= remainder < denominator
+    twice = 2 * remainder
+    if twice > denominator or (twice == denominator and quotient % 2 == 1):
+        quotient += 1
+    return quotient
 
 
 def encode_raw(point: Point, raw: int | float) -> tuple[int, ...]:

@@ -73,6 +73,7 @@ class MeterModel:
     offsets: dict[str, int] = field(default_factory=dict)  # quantity code -> Wh
     _slot: int | None = None  # the slot up to whose start ``_joules`` is summed
     _joules: tuple[int, int] = (0, 0)  # import, export
+    _power: tuple[int, int] | None = None  # the last slot asked for and its power
 
     def _noise(self, slot: int, what: str) -> float:
         digest = hashlib.blake2b(f"{self.seed}:{self.spec.unit_id}:{slot}:{what}".encode(),
@@ -81,6 +82,13 @@ class MeterModel:
 
     def power(self, slot: int) -> int:
         """Net active power during ``slot``, W (positive: import)."""
+        if self._power is not None and self._power[0] == slot:
+            return self._power[1]
+        power = self._net_power(slot)
+        self._power = (slot, power)
+        return power
+
+    def _net_power(self, slot: int) -> int:
         hour = ((slot * SLOT_SECONDS + self.utc_offset) % 86400) / 3600
         load = self.spec.peak_w * day_curve(hour) * (1 + 0.08 * self._noise(slot, "load"))
         sun = math.sin(math.pi * (hour - 6) / 12) if 6 <= hour < 18 else 0.0

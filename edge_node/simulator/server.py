@@ -23,6 +23,7 @@ import asyncio
 import contextlib
 import functools
 import math
+import termios
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -168,6 +169,8 @@ class MeterSimulator:
             raw = math.floor(Fraction(value) / (point.scale * ratio))
             return encode_raw(point, raw % (1 << point.counter_width))
         try:
+            if point.data_type.is_float:  # the meter's own conversion: nearest float
+                return encode_raw(point, value / float(point.scale * ratio))
             return encode_point(point, value, ratio=ratio, exact=False)
         except NotRepresentable:
             return _unavailable(point)
@@ -338,10 +341,13 @@ class MeterSimulator:
     async def _listen(self, server: _TcpServer | _SerialServer, where: str) -> None:
         try:
             await server.serve_forever(background=True)
-        except RuntimeError:  # pymodbus: "Could not start listen, please check address."
+        except (RuntimeError, OSError, termios.error) as exc:
+            # pymodbus: "Could not start listen" (port in use, no such device); termios: a
+            # setting the serial device refuses (a pty refuses parity).
             await server.shutdown()  # type: ignore[no-untyped-call]
-            raise SimulatorError(f"cannot listen on {where} (in use, or no such device)") \
-                from None
+            why = f"the device refused its serial settings {exc}" if isinstance(
+                exc, termios.error) else str(exc)
+            raise SimulatorError(f"cannot listen on {where}: {why}") from None
         self._server = server
 
     async def stop(self) -> None:

@@ -55,6 +55,16 @@ def test_every_decodable_value_encodes_to_registers_that_decode_to_it(
 
 
 @given(point_registers_ratio())
+def test_decoding_equals_pythons_half_even_rounding_of_the_exact_fraction(
+        case: tuple[Point, list[int], Fraction]) -> None:
+    point, registers, ratio = case
+    value = _decode(point, registers, ratio)
+    if value is not None:
+        exact = Fraction(decode_raw(point, registers)) * point.scale * ratio
+        assert value == round(exact)  # round() of a Fraction: ties to even
+
+
+@given(point_registers_ratio())
 def test_decoding_never_mutates_its_input(case: tuple[Point, list[int], Fraction]) -> None:
     point, registers, ratio = case
     before = list(registers)
