@@ -14,6 +14,7 @@ import itertools
 from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
+from structlog.testing import capture_logs
 
 from edge_node.acquisition.classify import (
     CONFIGURATION_ERRORS,
@@ -69,14 +70,17 @@ def test_configuration_error_holds_the_block_off_then_asks_once_again() -> None:
     clock = SimClock()
     policy = RetryPolicy(RETRY, clock)
     refused = ReadError(ErrorClass.ILLEGAL_ADDRESS, "exception 02")
-    outcome, sent, _ = run_attempt(policy, clock, [refused], clock.now + INTERVAL)
-    assert (outcome, sent) == (refused, 1)
-    for _ in range(11):  # 110 s of ticks: nothing sent, the same class reported
-        clock.now += INTERVAL
-        outcome, sent, _ = run_attempt(policy, clock, [GOOD], clock.now + INTERVAL)
-        assert sent == 0
-        assert isinstance(outcome, ReadError) and outcome.error is ErrorClass.ILLEGAL_ADDRESS
-        assert "held off" in outcome.detail
+    with capture_logs() as logs:
+        outcome, sent, _ = run_attempt(policy, clock, [refused], clock.now + INTERVAL)
+        assert (outcome, sent) == (refused, 1)
+        for _ in range(11):  # 110 s of ticks: nothing sent, the same class reported
+            clock.now += INTERVAL
+            outcome, sent, _ = run_attempt(policy, clock, [GOOD], clock.now + INTERVAL)
+            assert sent == 0
+            assert isinstance(outcome, ReadError) and outcome.error is ErrorClass.ILLEGAL_ADDRESS
+            assert "held off" in outcome.detail
+    # logged loudly, once for the whole hold-off
+    assert [(log["log_level"], log["error"]) for log in logs] == [("error", "illegal_address")]
     clock.now += 2 * INTERVAL  # past the 120 s hold-off
     assert run_attempt(policy, clock, [GOOD], clock.now + INTERVAL)[:2] == (GOOD, 1)
 
