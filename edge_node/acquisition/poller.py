@@ -184,8 +184,9 @@ class Poller:
         the profile has wrong, or a hole it will not span) does not cost its neighbours their
         readings; the refused point is then held off on its own."""
         singles = [ReadBlock(p.function, p.address, p.words, (p,)) for p in block.points]
-        index = meter.blocks.index(block)
-        meter.blocks[index:index + 1] = singles
+        if block in meter.blocks:  # not yet split by a poll of the same meter running beside
+            index = meter.blocks.index(block)
+            meter.blocks[index:index + 1] = singles
         _log.warning("block split into single points after a configuration error",
                      meter=meter.settings.path, block=f"fc{int(block.function):02d} "
                      f"@{block.address} x{block.count}", error=str(error.error),
