@@ -11,7 +11,14 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from . import bench_accounting, bench_merkle, bench_oz, bench_signing, bench_verify
+from . import (
+    bench_accounting,
+    bench_merkle,
+    bench_modbus,
+    bench_oz,
+    bench_signing,
+    bench_verify,
+)
 from .core import (
     BenchmarkError,
     Config,
@@ -74,6 +81,7 @@ def main(argv: list[str] | None = None) -> int:
             except bench_oz.Skipped as exc:
                 print(f"  skipped: {exc}")
         _section(bench_accounting.SECTION, lambda: bench_accounting.run(cfg), rows)
+        _section(bench_modbus.SECTION, lambda: bench_modbus.run(cfg), rows)
     except BenchmarkError as exc:
         print(f"\nBENCHMARK FAILED (wrong result, figures void): {exc}", file=sys.stderr)
         return 2

@@ -15,7 +15,7 @@ import enum
 from dataclasses import dataclass
 from fractions import Fraction
 
-__all__ = ["DataType", "Function", "Point", "Profile", "SerialDefaults", "WordOrder"]
+__all__ = ["DataType", "Function", "Point", "Profile", "Ratio", "SerialDefaults", "WordOrder"]
 
 
 class Function(enum.IntEnum):
@@ -66,6 +66,21 @@ class WordOrder(enum.Enum):
     LOW_FIRST = "low_first"
 
 
+class Ratio(enum.Enum):
+    """Which of the meter's transformer ratios a secondary-side register must be multiplied by
+    to give the primary-side value (Acrel's secondary map: energy and power by PT x CT, voltage
+    by PT only, current by CT only)."""
+
+    NONE = "none"
+    CT = "ct"
+    PT = "pt"
+    CT_PT = "ct*pt"
+
+    def of(self, ct: Fraction, pt: Fraction) -> Fraction:
+        """The multiplier this ratio stands for, given the meter's CT and PT ratios."""
+        return {Ratio.NONE: Fraction(1), Ratio.CT: ct, Ratio.PT: pt, Ratio.CT_PT: ct * pt}[self]
+
+
 @dataclass(frozen=True, slots=True)
 class Point:
     """One value a meter model exposes.
@@ -77,6 +92,10 @@ class Point:
     ``not_available`` lists raw register tuples, in wire order, that the vendor sends for "no
     value" (ABB: all ``0xFFFF``). ``source`` names the manual or reference for the address and
     type; ``confirmed`` is False where the sources disagree or no vendor document was found.
+
+    ``ct_pt`` is True when the register is secondary-side and must be multiplied by the meter's
+    transformer ratio; ``ratio`` says which (``CT_PT`` when not given; ``NONE`` when ``ct_pt`` is
+    False): pass ``point.ratio.of(ct, pt)`` as the decoder's ``ratio``.
     """
 
     name: str
@@ -92,6 +111,23 @@ class Point:
     source: str
     confirmed: bool
     note: str = ""
+    ratio: Ratio = Ratio.NONE
+
+    def __post_init__(self) -> None:
+        if self.ct_pt and self.ratio is Ratio.NONE:
+            object.__setattr__(self, "ratio", Ratio.CT_PT)
+        elif not self.ct_pt and self.ratio is not Ratio.NONE:
+            raise ValueError(f"point {self.name}: ratio {self.ratio.value} needs ct_pt=True")
+
+    @property
+    def words(self) -> int:
+        """How many registers the point occupies."""
+        return self.data_type.words
+
+    @property
+    def end(self) -> int:
+        """The address just past the point's last register."""
+        return self.address + self.data_type.words
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +153,7 @@ class Profile:
     serial: SerialDefaults | None
     points: tuple[Point, ...]
     note: str = ""
+    phases: int = 3  # 1 for single-phase models (SDM120); the simulator splits power by it
 
     def point(self, name: str) -> Point:
         """The point called ``name``; raises ``KeyError`` naming the known ones."""

@@ -25,6 +25,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "mrv_core" / "chain" / "contracts"
 METHODOLOGY_DATA = ROOT / "accounting_rules" / "data"
+METER_PROFILES = ROOT / "edge_node" / "profiles" / "data"
 
 pytestmark = pytest.mark.slow
 
@@ -74,13 +75,15 @@ def installed(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     return venv / "bin"
 
 
-def test_the_wheel_carries_every_artifact_and_methodology_file(wheel: Path) -> None:
+def test_the_wheel_carries_every_artifact_methodology_and_meter_profile_file(wheel: Path) -> None:
     names = set(zipfile.ZipFile(wheel).namelist())
     artifacts = {f"mrv_core/chain/contracts/{p.name}" for p in ARTIFACTS.glob("*.json")}
     data = {p.relative_to(ROOT).as_posix() for p in METHODOLOGY_DATA.glob("*/*.json")}
-    assert len(artifacts) >= 10 and len(data) >= 10
+    profiles = {p.relative_to(ROOT).as_posix() for p in METER_PROFILES.glob("*.toml")}
+    assert len(artifacts) >= 10 and len(data) >= 10 and len(profiles) >= 5
     assert artifacts <= names, sorted(artifacts - names)
     assert data <= names, sorted(data - names)
+    assert profiles <= names, sorted(profiles - names)
 
 
 def _mrv(bin_dir: Path, cwd: Path, *argv: str) -> subprocess.CompletedProcess[str]:
@@ -92,8 +95,8 @@ def _mrv(bin_dir: Path, cwd: Path, *argv: str) -> subprocess.CompletedProcess[st
 def test_the_installed_wheel_runs_every_kind_of_command_outside_the_checkout(
         installed: Path, tmp_path: Path) -> None:
     where = _run([str(installed / "python"), "-c",
-                  "import mrv_core, accounting_rules; print(mrv_core.__file__); "
-                  "print(accounting_rules.__file__)"], tmp_path)
+                  "import mrv_core, accounting_rules, edge_node; print(mrv_core.__file__); "
+                  "print(accounting_rules.__file__); print(edge_node.__file__)"], tmp_path)
     assert where.returncode == 0, where.stderr
     for line in where.stdout.split():
         assert Path(line).is_relative_to(installed.parent), line  # the wheel's copy, not ours
@@ -101,6 +104,12 @@ def test_the_installed_wheel_runs_every_kind_of_command_outside_the_checkout(
     deployed = _mrv(installed, tmp_path, "chain", "deploy")
     assert deployed.returncode == 0, deployed.stderr
     assert "deployed on embedded chain" in deployed.stdout and "AnchorRegistry" in deployed.stdout
+
+    profiles = _run([str(installed / "python"), "-c",
+                     "from edge_node.profiles import list_profiles, load_profile; "
+                     "print(*[load_profile(p).id for p in list_profiles()])"], tmp_path)
+    assert profiles.returncode == 0, profiles.stderr
+    assert "eastron.sdm630" in profiles.stdout.split() and "generic" in profiles.stdout.split()
 
     listed = _mrv(installed, tmp_path, "accounting", "list")
     assert listed.returncode == 0, listed.stderr

@@ -332,6 +332,36 @@ def test_demo_arguments_never_trace_back(files: Files, tmp_path: Path, month: st
     assert code == 2
 
 
+# -- simulate --------------------------------------------------------------------------------------
+
+METER_SPECS = st.one_of(HOSTILE, st.sampled_from([
+    "1:generic", "2:abb.b2x,ct=5,pt=2", "0:generic", "248:generic", "1:nosuch", "1:",
+    "1:generic,peak=x", "1:generic,ct=0", "1:generic,colour=1", "1:generic,peak=99999999999",
+    "\u0661:generic", "1:generic,,"]))
+FAULT_SPECS = st.one_of(HOSTILE, st.sampled_from([
+    "1:04", "1:0b:2", "1:delay:1", "1:delay:-1", "2:busy", "1:rollover", "1:reset:nosuch",
+    "1:drop:0", "1:clear:1", "1:melt", "1:rollover:energy_import"]))
+
+
+@SETTINGS
+@given(data=st.data())
+def test_simulate_never_traces_back(files: Files, data: st.DataObject) -> None:
+    # Every example names a serial device that cannot be opened (checked last, after every
+    # option): no example ever serves, none binds a port.
+    devices = [files.directory, files.regular, files.under_file, files.missing, files.pipe,
+               files.zero, Path("/dev/null")]
+    argv = data.draw(_joined(
+        st.just(["simulate", "meters", "--serial"]), st.sampled_from(devices).map(
+            lambda device: [str(device)]),
+        st.lists(METER_SPECS, max_size=2).map(lambda ms: [a for m in ms for a in ("--meter", m)]),
+        st.lists(FAULT_SPECS, max_size=2).map(lambda fs: [a for f in fs for a in ("--fault", f)]),
+        _opt("--port", HOSTILE), _opt("--control-port", HOSTILE), _opt("--speed", HOSTILE),
+        _opt("--start", HOSTILE), _opt("--seed", HOSTILE), _opt("--baudrate", HOSTILE),
+        _opt("--parity", HOSTILE), _opt("--host", st.sampled_from(["127.0.0.1", "0.0.0.0", ""]))))
+    code, stderr = run_hostile(argv)
+    assert code == 2, stderr
+
+
 # -- the crashes this test found, pinned -----------------------------------------------------------
 
 @pytest.mark.parametrize("argv", [

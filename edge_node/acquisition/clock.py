@@ -1,0 +1,72 @@
+"""Clocks for the poller, and the arithmetic of interval ticks.
+
+Polls are scheduled on a monotonic clock (immune to NTP steps and an operator setting the wall
+clock); each read is stamped with the wall clock (Unix seconds, UTC) when its answer arrives.
+:class:`Clock` is what the poller needs; :class:`SystemClock` is the real one. Tests and
+simulated-time runs pass a clock of their own.
+
+Ticks of a meter polled every ``interval`` seconds fall on the multiples of ``interval`` of the
+monotonic clock (``tick k`` at ``k * interval``), so meters with the same interval are polled
+together and a poll that runs long cannot make later polls drift.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import time
+from typing import Protocol
+
+__all__ = ["Clock", "SystemClock", "first_tick", "next_tick"]
+
+
+class Clock(Protocol):
+    """A monotonic clock for scheduling, a wall clock for timestamps, and sleeping."""
+
+    def monotonic(self) -> float:
+        """Seconds on a clock that never goes backwards (arbitrary origin)."""
+        ...
+
+    def time(self) -> float:
+        """Unix time in seconds (UTC), for the timestamps of readings."""
+        ...
+
+    async def sleep(self, seconds: float) -> None:
+        """Sleep ``seconds`` of this clock's monotonic time."""
+        ...
+
+
+class SystemClock:
+    """The real clocks: ``time.monotonic``, ``time.time`` and ``asyncio.sleep``."""
+
+    def monotonic(self) -> float:
+        return time.monotonic()
+
+    def time(self) -> float:
+        return time.time()
+
+    async def sleep(self, seconds: float) -> None:
+        await asyncio.sleep(max(0.0, seconds))
+
+
+def first_tick(now: float, interval: float) -> int:
+    """The index of the first tick at or after monotonic time ``now``: ``ceil(now / interval)``."""
+    return math.ceil(now / interval)
+
+
+def next_tick(now: float, interval: float, last: int) -> tuple[int, int]:
+    """After tick ``last``'s poll ended at monotonic time ``now``: the tick to poll next, and how
+    many ticks the overrun missed.
+
+    Normally the next tick is ``last + 1``, still ahead. When the poll overran past its time:
+    the tick whose interval contains ``now`` (``floor(now / interval)``) is polled at once,
+    late; the ticks before it, whose whole interval passed, are skipped (no burst of catch-up
+    polls). Every tick that was due before the previous poll ended, late or skipped, counts as
+    *missed*. Returns ``(tick, missed)``, ``tick > last``, ``missed >= 0``.
+    """
+    upcoming = last + 1
+    current = math.floor(now / interval)
+    if current < upcoming:
+        return upcoming, 0
+    late = 1 if now > current * interval else 0
+    return current, current - upcoming + late
