@@ -45,6 +45,18 @@ from mrv_core.codec import (
 from mrv_core.eip712 import READING_TYPEHASH
 from mrv_core.hashing import keccak256
 from mrv_core.keys import DeviceKey
+from mrv_core.reading import site_id
+from mrv_core.records import (
+    ERROR_CLASSES,
+    SCOPE_METER,
+    SCOPE_SITE,
+    EmissionSummary,
+    Gap,
+    MeterChange,
+    Record,
+    SignedRecord,
+    note_hash,
+)
 
 #: A fixed test key (never use outside tests): secret 0x00..01, address 0x7E5F...5Bdf.
 TEST_KEY = DeviceKey.from_private_bytes((1).to_bytes(32, "big"))
@@ -89,10 +101,58 @@ def signed_readings(count: int, *, seed: int = 0, key: DeviceKey = TEST_KEY,
 
 
 def sample_batch(count: int, *, seed: int = 0, batch_seq: int = 0,
-                 domain: Domain = TEST_DOMAIN) -> Batch:
-    """A closed batch of ``count`` signed readings of ``TEST_KEY``, its header signed too."""
+                 domain: Domain = TEST_DOMAIN, records: int = 0) -> Batch:
+    """A closed batch of ``count`` signed readings of ``TEST_KEY``, its header signed too, and
+    ``records`` signed records after them (:func:`signed_records`)."""
     readings = signed_readings(count, seed=seed, domain=domain)
-    return TEST_KEY.close_batch(batch_seq, readings, domain)
+    return TEST_KEY.close_batch(batch_seq, readings, domain,
+                                signed_records(records, seed=seed, domain=domain))
+
+
+SITE_PATH = "demo-co/wuxi-plant"
+T_RECORDS = 1_735_689_600  # 2025-01-01T00:00:00Z
+
+
+def make_records(rng: random.Random, device: bytes = TEST_KEY.address
+                 ) -> list[tuple[Record, str, str | None]]:
+    """One record of each kind (a gap, a meter change, a meter and a site summary) with the path
+    and note that travel beside it, realistic but random."""
+    path = METER_PATHS[0]
+    t = T_RECORDS + rng.randrange(86_400)
+    quantity = "energy.active.import:Wh"
+    note = rng.choice(["", "meter replaced after lightning strike", "换表, 雷击后更换"])
+    summary = {
+        "device": device, "source": "electricity.grid", "quantity": quantity,
+        "methodology": "cn.electricity.location", "methodology_version": 2,
+        "period_start": t - t % 3600, "period_end": t - t % 3600 + 3600,
+        "activity": rng.randrange(10**9), "emissions": rng.randrange(10**9),
+        "reading_count": rng.randrange(3600), "gap_count": 1, "bridged_gap_count": 1,
+        "bridged_seconds": rng.randrange(1, 3600), "unexplained_decreases": 0,
+    }
+    return [
+        (Gap(device=device, meter=meter_id(path), quantity=quantity, next_seq=rng.randrange(10**6),
+             from_timestamp=t, to_timestamp=t + 120, failed_polls=rng.randrange(1, 10),
+             error_class=rng.choice(ERROR_CLASSES), salt=rng.randbytes(32)), path, None),
+        (MeterChange(device=device, meter=meter_id(path), quantity=quantity,
+                     next_seq=rng.randrange(10**6), timestamp=t + 300,
+                     old_final=rng.randrange(2**32), new_initial=rng.randrange(100),
+                     note=note_hash(note), salt=rng.randbytes(32)), path, note),
+        (EmissionSummary(scope_kind=SCOPE_METER, scope_id=meter_id(path), salt=rng.randbytes(32),
+                         **summary), path, None),
+        (EmissionSummary(scope_kind=SCOPE_SITE, scope_id=site_id(SITE_PATH),
+                         salt=rng.randbytes(32), **summary), SITE_PATH, None),
+    ]
+
+
+def signed_records(count: int, *, seed: int = 0, key: DeviceKey = TEST_KEY,
+                   domain: Domain = TEST_DOMAIN) -> list[SignedRecord]:
+    """``count`` signed records of ``key``, cycling through the four of :func:`make_records`."""
+    rng = random.Random(seed + 1_000)
+    out: list[SignedRecord] = []
+    while len(out) < count:
+        for record, path, note in make_records(rng, key.address)[: count - len(out)]:
+            out.append(key.sign_record(record, domain, path, note))
+    return out
 
 
 # -- hypothesis strategies ------------------------------------------------------------------------
