@@ -30,7 +30,7 @@ from typing import Any
 from hypothesis import strategies as st
 
 from accounting_rules import Activity, Methodology, SourceKind
-from mrv_core import QUANTITIES, Domain, Reading, SignedReading, meter_id
+from mrv_core import QUANTITIES, Domain, QuantityKind, Reading, SignedReading, meter_id
 from mrv_core.batch import Batch
 from mrv_core.codec import (
     INT256_MAX,
@@ -181,6 +181,50 @@ def readings(draw: st.DrawFn, device: bytes | None = None) -> Reading:
 
 
 leaf_lists = st.lists(bytes32, min_size=1, max_size=80)
+codes = st.text(alphabet=st.characters(min_codepoint=0x21, max_codepoint=0x7E), min_size=1,
+                max_size=32)
+_CUMULATIVE = tuple(code for code, q in QUANTITIES.items() if q.kind is QuantityKind.CUMULATIVE)
+
+
+@st.composite
+def records(draw: st.DrawFn, kind: type[Record] | None = None,
+            device: bytes | None = None) -> Record:
+    """Any valid record (of ``kind``, else of any kind), every field over its whole range with
+    its bounds drawn often; the cross-field rules (ordered times, a non-zero count) are then
+    restored by sorting or substituting, never by filtering."""
+    cls = kind or draw(st.sampled_from([Gap, MeterChange, EmissionSummary]))
+    values: dict[str, Any] = {}
+    for spec in cls.FIELDS:
+        if spec.kind == "address":
+            values[spec.attr] = device if device is not None else draw(addresses)
+        elif spec.kind == "bytes32":
+            values[spec.attr] = draw(bytes32)
+        elif spec.kind == "quantity":
+            values[spec.attr] = draw(st.sampled_from(_CUMULATIVE))
+        elif spec.name == "errorClass":
+            values[spec.attr] = draw(st.sampled_from(ERROR_CLASSES))
+        elif spec.kind == "code":
+            values[spec.attr] = draw(codes)
+        else:
+            low, high = spec.bound
+            low = max(low, 0)  # every record quantity is an unsigned cumulative register
+            values[spec.attr] = draw(st.one_of(st.sampled_from([low, high]),
+                                               st.integers(min_value=low, max_value=high)))
+    for a, b in (("from_timestamp", "to_timestamp"), ("period_start", "period_end")):
+        if a in values:
+            values[a], values[b] = sorted((values[a], values[b]))
+    if cls is EmissionSummary:
+        values["scope_kind"] = draw(st.sampled_from([SCOPE_METER, SCOPE_SITE]))
+        values["methodology_version"] = max(values["methodology_version"], 1)
+        if values["period_start"] == values["period_end"] == UINT64_MAX:
+            values["period_start"] -= 1
+        elif values["period_start"] == values["period_end"]:
+            values["period_end"] += 1
+        if values["bridged_gap_count"] == 0:
+            values["bridged_seconds"] = 0
+    if cls is Gap:
+        values["failed_polls"] = max(values["failed_polls"], 1)
+    return cls(**values)
 
 
 # -- readings over the whole range of every field, leaf values, vectors ---------------------
