@@ -75,7 +75,7 @@ class ViaRelay:
             if response.status_code >= 500:
                 raise ChainUnavailable(f"relayer {self.url} answered {response.status_code}: "
                                        f"{reason}")
-            raise RelayRefused(response.status_code, reason)
+            raise RelayRefused(response.status_code, f"relayer {self.url}: {reason}")
         try:
             tx_hash = parse_hex(body["transactionHash"], 32, field="transactionHash")
             block = int(body["blockNumber"])

@@ -143,3 +143,11 @@ def test_samples_out_of_range_are_refused_when_made() -> None:
     with pytest.raises(ValueError, match="counter_modulus"):
         Sample(meter_path=METER, point="p", quantity="power.active:W", timestamp=1, value=0,
                raw_registers=(), counter_modulus=2**32)
+
+
+def test_a_path_that_is_no_database_is_a_store_error(tmp_path: Path) -> None:
+    (tmp_path / "garbage.sqlite").write_bytes(b"not a database, just text " * 100)
+    with pytest.raises(StoreError, match=r"garbage\.sqlite"):
+        Store(tmp_path / "garbage.sqlite", TEST_KEY.address, TEST_DOMAIN)
+    with pytest.raises(StoreError):
+        Store(tmp_path, TEST_KEY.address, TEST_DOMAIN)  # a directory
