@@ -1,5 +1,7 @@
 """Errors of the edge node, each under the phase class of :mod:`mrv_core.errors` it belongs to.
 
+Profiles and decoding:
+
 - :class:`ProfileError` (a :class:`~mrv_core.errors.ConfigError`): a meter profile file is
   unusable; the message names the file, the key and the problem.
 - :class:`ValueUnavailable` (a :class:`~mrv_core.errors.DecodeError`): the meter answered, but
@@ -11,14 +13,30 @@
   exactly into a point's registers (the simulator's inverse direction).
 - :class:`SimulatorError` (a :class:`~mrv_core.errors.ConfigError`): the meter simulator was
   asked for something it cannot do (unknown unit id, a fault it does not know).
+
+The trusted pipeline (:class:`EdgeError` and below): the store, signer, batcher, anchorer and
+relayer. The CLI's one handler turns any :class:`~mrv_core.errors.MrvError` into a one-line
+message. Messages name the expected and the actual value.
 """
 
 from __future__ import annotations
 
-from mrv_core.errors import ConfigError, DecodeError
+from mrv_core.errors import ChainError, ConfigError, DecodeError, MrvError
 
-__all__ = ["NotRepresentable", "ProfileError", "RegisterError", "SimulatorError",
-           "ValueUnavailable"]
+__all__ = [
+    "AnchorConflict",
+    "ClockWentBackwards",
+    "EdgeError",
+    "NotRepresentable",
+    "ProfileError",
+    "RegisterError",
+    "RelayRefused",
+    "SchemaTooNew",
+    "SimulatorError",
+    "StoreError",
+    "StoreMismatch",
+    "ValueUnavailable",
+]
 
 
 class ProfileError(ConfigError):
@@ -49,3 +67,57 @@ class NotRepresentable(DecodeError):
 
 class SimulatorError(ConfigError):
     """The meter simulator cannot do what was asked (unknown unit id or fault kind)."""
+
+
+class EdgeError(MrvError):
+    """A failure in the edge node's own pipeline (store, signer, batcher)."""
+
+
+class StoreError(EdgeError):
+    """The edge store cannot be opened or used as asked."""
+
+
+class SchemaTooNew(StoreError, ConfigError):
+    """The store was written by a newer edge node (its schema version is above this code's)."""
+
+    def __init__(self, path: str, found: int, supported: int) -> None:
+        self.found = found
+        self.supported = supported
+        super().__init__(f"store {path} has schema version {found}, this edge node knows up to "
+                         f"{supported}: run the newer edge node, or restore a matching backup")
+
+
+class StoreMismatch(StoreError, ConfigError):
+    """The store belongs to another device or signing domain than the one configured."""
+
+
+class ClockWentBackwards(EdgeError, ValueError):
+    """A sample's timestamp is earlier than the last one signed for its meter: refused
+    (THREATS.md: the node never signs a reading whose timestamp goes backwards per meter)."""
+
+    def __init__(self, meter_path: str, previous: int, actual: int) -> None:
+        self.meter_path = meter_path
+        self.previous = previous
+        self.actual = actual
+        super().__init__(f"meter {meter_path}: timestamp {actual} is before the last signed "
+                         f"timestamp {previous}")
+
+
+class AnchorConflict(ChainError):
+    """The chain holds another root for one of this device's batch sequence numbers: the store
+    and the chain disagree, and nothing will be sent until an operator looks."""
+
+    def __init__(self, batch_seq: int, expected: bytes, actual: bytes) -> None:
+        self.batch_seq = batch_seq
+        super().__init__(f"batch {batch_seq}: the chain holds root 0x{actual.hex()}, the store "
+                         f"has 0x{expected.hex()}")
+
+
+class RelayRefused(ChainError):
+    """The relayer refused (or, on the edge node's side, was answered a refusal for) a batch
+    header: ``status`` is the HTTP status of the answer, ``reason`` its text."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        self.status = status
+        self.reason = reason
+        super().__init__(f"{reason} (HTTP {status})")

@@ -24,6 +24,7 @@ from . import (
     contracts_build,
     demo_cmd,
     keys_cmd,
+    relay_cmd,
     simulate_cmd,
 )
 from .options import EXIT_USAGE
@@ -59,6 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
     contracts_build.register(commands)
     accounting_cmd.register(commands)
     simulate_cmd.register(commands)
+    relay_cmd.register(commands)
     return parser
 
 
