@@ -42,7 +42,12 @@ class UnknownQuantity(InvalidReading):
 
 
 class InvalidMeterPath(InvalidReading):
-    """A meter path breaks the unified-namespace rules."""
+    """A meter path (or a site path) breaks the unified-namespace rules."""
+
+
+class InvalidRecord(DecodeError):
+    """A signed record (gap, meter change, emission summary: ``mrv_core.records``) has a field
+    out of range, or its fields contradict each other."""
 
 
 class FormatError(DecodeError):
