@@ -1,0 +1,73 @@
+"""Typed errors of the edge node, each under the phase class of :mod:`mrv_core.errors`.
+
+The store, signer, batcher, anchorer and relayer raise these; the CLI's one handler turns any
+:class:`~mrv_core.errors.MrvError` into a one-line message. Messages name the expected and the
+actual value.
+"""
+
+from __future__ import annotations
+
+from mrv_core.errors import ChainError, ConfigError, MrvError
+
+__all__ = [
+    "AnchorConflict",
+    "ClockWentBackwards",
+    "EdgeError",
+    "RelayRefused",
+    "SchemaTooNew",
+    "StoreError",
+    "StoreMismatch",
+]
+
+
+class EdgeError(MrvError):
+    """A failure in the edge node's own pipeline (store, signer, batcher)."""
+
+
+class StoreError(EdgeError):
+    """The edge store cannot be opened or used as asked."""
+
+
+class SchemaTooNew(StoreError, ConfigError):
+    """The store was written by a newer edge node (its schema version is above this code's)."""
+
+    def __init__(self, path: str, found: int, supported: int) -> None:
+        self.found = found
+        self.supported = supported
+        super().__init__(f"store {path} has schema version {found}, this edge node knows up to "
+                         f"{supported}: run the newer edge node, or restore a matching backup")
+
+
+class StoreMismatch(StoreError, ConfigError):
+    """The store belongs to another device or signing domain than the one configured."""
+
+
+class ClockWentBackwards(EdgeError, ValueError):
+    """A sample's timestamp is earlier than the last one signed for its meter: refused
+    (THREATS.md: the node never signs a reading whose timestamp goes backwards per meter)."""
+
+    def __init__(self, meter_path: str, previous: int, actual: int) -> None:
+        self.meter_path = meter_path
+        self.previous = previous
+        self.actual = actual
+        super().__init__(f"meter {meter_path}: timestamp {actual} is before the last signed "
+                         f"timestamp {previous}")
+
+
+class AnchorConflict(ChainError):
+    """The chain holds another root for one of this device's batch sequence numbers: the store
+    and the chain disagree, and nothing will be sent until an operator looks."""
+
+    def __init__(self, batch_seq: int, expected: bytes, actual: bytes) -> None:
+        self.batch_seq = batch_seq
+        super().__init__(f"batch {batch_seq}: the chain holds root 0x{actual.hex()}, the store "
+                         f"has 0x{expected.hex()}")
+
+
+class RelayRefused(ChainError):
+    """The relayer refused a batch header (status and reason as it answered)."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        self.status = status
+        self.reason = reason
+        super().__init__(f"relayer answered {status}: {reason}")

@@ -1,0 +1,15 @@
+"""The signer stage: samples from acquisition become signed readings committed to the store.
+See docs/edge.md, section "Store"."""
+
+from .sample import TIMESTAMP_LIMIT, Sample
+from .signer import CounterEvent, CycleResult, ReadingSigner, SigningSettings, classify_decrease
+
+__all__ = [
+    "TIMESTAMP_LIMIT",
+    "CounterEvent",
+    "CycleResult",
+    "ReadingSigner",
+    "Sample",
+    "SigningSettings",
+    "classify_decrease",
+]

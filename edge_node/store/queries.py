@@ -1,0 +1,107 @@
+"""Reading the store back: readings, records and batches as frozen values.
+
+Used by the uplink (through :mod:`edge_node.store.uplink`), the anchorer, ``mrv edge status``
+and the tests. Every function runs in one read transaction of the given store.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import Select, select
+from sqlalchemy.orm import Session
+
+from mrv_core.batch import BatchHeader
+from mrv_core.reading import Reading, SignedReading
+
+from .items import StoredBatch, StoredReading, StoredRecord, unpack_registers
+from .models import BatchRow, Flag, LeafRow, MeterRow, ReadingRow, RecordRow
+from .store import Store
+
+__all__ = ["batch", "batch_leaves", "batches", "readings", "readings_between", "records"]
+
+
+def _reading_query() -> Select[ReadingRow, LeafRow, MeterRow]:
+    return (select(ReadingRow, LeafRow, MeterRow)
+            .join(LeafRow, LeafRow.ordinal == ReadingRow.ordinal)
+            .join(MeterRow, MeterRow.id == ReadingRow.meter_pk))
+
+
+def _stored_reading(r: ReadingRow, leaf: LeafRow, meter: MeterRow) -> StoredReading:
+    reading = Reading(device=r.device, meter=meter.meter_id, seq=r.seq, timestamp=r.timestamp,
+                      quantity=r.quantity, value=r.value, salt=r.salt)
+    return StoredReading(ordinal=r.ordinal,
+                         signed=SignedReading(reading, r.signature, meter.path),
+                         point=r.point, raw_registers=unpack_registers(r.raw_registers),
+                         leaf=leaf.leaf, flags=Flag(leaf.flags), counter_event=r.counter_event,
+                         batch_seq=leaf.batch_seq)
+
+
+def readings(store: Store, meter_path: str | None = None) -> list[StoredReading]:
+    """Every reading (of one meter), in commit order."""
+    query = _reading_query().order_by(ReadingRow.ordinal)
+    if meter_path is not None:
+        query = query.where(MeterRow.path == meter_path)
+    with store.read() as session:
+        return [_stored_reading(r, leaf, meter) for r, leaf, meter in session.execute(query)]
+
+
+def readings_between(session: Session, after: int, limit: int) -> list[StoredReading]:
+    """Readings with ordinal > ``after``, at most ``limit``, in order (inside a transaction)."""
+    query = _reading_query().where(ReadingRow.ordinal > after).order_by(ReadingRow.ordinal)
+    return [_stored_reading(r, leaf, meter)
+            for r, leaf, meter in session.execute(query.limit(limit))]
+
+
+def records_between(session: Session, after: int, limit: int) -> list[StoredRecord]:
+    query = (select(RecordRow, LeafRow, MeterRow.path)
+             .join(LeafRow, LeafRow.ordinal == RecordRow.ordinal)
+             .outerjoin(MeterRow, MeterRow.id == RecordRow.meter_pk)
+             .where(RecordRow.ordinal > after).order_by(RecordRow.ordinal).limit(limit))
+    return [StoredRecord(ordinal=r.ordinal, kind=r.kind, leaf=leaf.leaf, signature=r.signature,
+                         wire=r.wire, meter_path=path, timestamp=r.timestamp,
+                         flags=Flag(leaf.flags), batch_seq=leaf.batch_seq)
+            for r, leaf, path in session.execute(query)]
+
+
+def records(store: Store) -> list[StoredRecord]:
+    """Every record, in commit order."""
+    with store.read() as session:
+        return records_between(session, 0, 2**62)
+
+
+def batch_leaves(session: Session, device: bytes, batch_seq: int) -> list[bytes]:
+    """The leaf hashes of one batch, in commit order."""
+    return list(session.scalars(select(LeafRow.leaf)
+                                .where(LeafRow.device == device, LeafRow.batch_seq == batch_seq)
+                                .order_by(LeafRow.ordinal)))
+
+
+def _stored_batch(session: Session, row: BatchRow) -> StoredBatch:
+    header = BatchHeader(device=row.device, batch_seq=row.batch_seq, root=row.root,
+                         leaf_count=row.leaf_count, from_timestamp=row.from_timestamp,
+                         to_timestamp=row.to_timestamp)
+    return StoredBatch(header=header, signature=row.signature,
+                       leaves=tuple(batch_leaves(session, row.device, row.batch_seq)),
+                       state=row.state)
+
+
+def batch(session: Session, device: bytes, batch_seq: int) -> StoredBatch:
+    """One batch (inside a transaction); raises ``sqlalchemy.exc.NoResultFound`` if absent."""
+    row = session.scalars(select(BatchRow).where(BatchRow.device == device,
+                                                 BatchRow.batch_seq == batch_seq)).one()
+    return _stored_batch(session, row)
+
+
+def batches(store: Store, *, after: int = -1, limit: int = 2**62) -> list[StoredBatch]:
+    """The device's batches with batch_seq > ``after``, in order."""
+    with store.read() as session:
+        return batches_between(session, store.device, after, limit)
+
+
+def batches_between(session: Session, device: bytes, after: int,
+                    limit: int) -> list[StoredBatch]:
+    rows: Sequence[BatchRow] = session.scalars(
+        select(BatchRow).where(BatchRow.device == device, BatchRow.batch_seq > after)
+        .order_by(BatchRow.batch_seq).limit(limit)).all()
+    return [_stored_batch(session, row) for row in rows]

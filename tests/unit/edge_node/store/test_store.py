@@ -1,0 +1,145 @@
+"""The edge store: connection settings, schema versioning, binding to one device, exact int256
+values, the (device, meter, seq) uniqueness, records, and the uplink's cursor protocol."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sqlalchemy import insert
+from sqlalchemy.exc import IntegrityError
+from unit.edge_node.support import METER, energy, power
+
+from edge_node.errors import SchemaTooNew, StoreError, StoreMismatch
+from edge_node.signing import ReadingSigner, Sample
+from edge_node.store import SCHEMA_VERSION, NewRecord, Store, StoreUplink, position
+from edge_node.store.models import LeafRow, ReadingRow
+from edge_node.store.queries import readings, records
+from factories import OTHER_KEY, TEST_DOMAIN, TEST_KEY
+from mrv_core.codec import INT256_MAX, INT256_MIN
+from mrv_core.eip712 import Domain
+
+
+def _record(n: int, meter: str | None = METER) -> NewRecord:
+    return NewRecord(kind="gap", leaf=bytes([n]) * 32, signature=bytes([n]) * 65,
+                     wire=f'{{"kind":"gap","n":"{n}"}}', time_from=100 + n, time_to=110 + n,
+                     meter_path=meter)
+
+
+def test_connections_run_wal_full_sync_foreign_keys_and_a_busy_timeout(store: Store) -> None:
+    with store.read() as session:
+        conn = session.connection()
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar_one() == "wal"
+        assert conn.exec_driver_sql("PRAGMA synchronous").scalar_one() == 2  # FULL
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar_one() == 1
+        assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar_one() == 5000
+        assert conn.exec_driver_sql("PRAGMA user_version").scalar_one() == SCHEMA_VERSION
+    assert store.integrity_check() == ["ok"]
+
+
+def test_a_store_of_a_newer_schema_is_refused_naming_both_versions(tmp_path: Path) -> None:
+    path = tmp_path / "edge.sqlite"
+    Store(path, TEST_KEY.address, TEST_DOMAIN).close()
+    with sqlite3.connect(path) as raw:
+        raw.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    with pytest.raises(SchemaTooNew, match=f"schema version {SCHEMA_VERSION + 1}.*up to "
+                                           f"{SCHEMA_VERSION}"):
+        Store(path, TEST_KEY.address, TEST_DOMAIN)
+
+
+def test_a_store_opened_for_another_device_or_domain_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "edge.sqlite"
+    Store(path, TEST_KEY.address, TEST_DOMAIN).close()
+    with pytest.raises(StoreMismatch):
+        Store(path, OTHER_KEY.address, TEST_DOMAIN)
+    with pytest.raises(StoreMismatch):
+        Store(path, TEST_KEY.address, Domain(1, TEST_DOMAIN.verifying_contract))
+    Store(path, TEST_KEY.address, TEST_DOMAIN).close()  # the right pair still opens
+
+
+@settings(max_examples=15, deadline=None)
+@given(st.lists(st.integers(INT256_MIN, INT256_MAX), min_size=1, max_size=5)
+       | st.just([INT256_MIN, INT256_MAX, -1, 0, 2**63, -(2**63) - 1]))
+def test_int256_values_come_back_exactly(tmp_path_factory: pytest.TempPathFactory,
+                                         values: list[int]) -> None:
+    path = tmp_path_factory.mktemp("int256") / "edge.sqlite"
+    with Store(path, TEST_KEY.address, TEST_DOMAIN) as store:
+        signer = ReadingSigner(store, TEST_KEY)
+        signer.sign_cycle([power(1000 + i, v) for i, v in enumerate(values)], now=0)
+        assert [r.signed.reading.value for r in readings(store)] == values
+
+
+def test_a_second_reading_with_the_same_device_meter_and_seq_is_refused(store: Store) -> None:
+    ReadingSigner(store, TEST_KEY).sign_cycle([energy(1000, 5)], now=0)
+    (stored,) = readings(store)
+    with pytest.raises(IntegrityError), store.write() as session:
+        session.execute(insert(LeafRow), [{"ordinal": 99, "device": TEST_KEY.address,
+                                           "kind": "reading", "leaf": bytes(32),
+                                           "time_from": 1, "time_to": 1, "committed_at": 0,
+                                           "flags": 0}])
+        session.execute(insert(ReadingRow), [{
+            "ordinal": 99, "device": TEST_KEY.address, "meter_pk": 1,
+            "seq": stored.signed.reading.seq, "timestamp": 1, "quantity": "power.active:W",
+            "value": 1, "salt": bytes(32), "signature": bytes(65), "point": "p",
+            "raw_registers": b"", "counter_event": None}])
+    assert len(readings(store)) == 1
+
+
+def test_records_are_stored_generically_and_come_back_as_they_went_in(store: Store) -> None:
+    with store.write() as session:
+        assert store.add_records(session, [_record(1), _record(2, meter=None)], now=5) == [1, 2]
+    got = records(store)
+    assert [(r.kind, r.leaf, r.signature, r.wire, r.meter_path, r.timestamp) for r in got] == [
+        ("gap", bytes([1]) * 32, bytes([1]) * 65, '{"kind":"gap","n":"1"}', METER, 111),
+        ("gap", bytes([2]) * 32, bytes([2]) * 65, '{"kind":"gap","n":"2"}', None, 112)]
+
+
+def test_a_record_of_kind_reading_or_a_reversed_span_is_refused() -> None:
+    with pytest.raises(ValueError, match="kind"):
+        NewRecord(kind="reading", leaf=bytes(32), signature=bytes(65), wire="{}", time_from=1,
+                  time_to=1)
+    with pytest.raises(ValueError, match="reversed"):
+        NewRecord(kind="gap", leaf=bytes(32), signature=bytes(65), wire="{}", time_from=2,
+                  time_to=1)
+
+
+def test_uplink_gives_readings_and_records_in_commit_order_after_any_cursor(store: Store) -> None:
+    signer = ReadingSigner(store, TEST_KEY)
+    signer.sign_cycle([energy(1000, 1), power(1000, 7)], now=0)        # ordinals 1, 2
+    with store.write() as session:
+        store.add_records(session, [_record(3)], now=0)                 # ordinal 3
+    signer.sign_cycle([energy(1010, 2)], now=0)                         # ordinal 4
+    uplink = StoreUplink(store)
+    assert uplink.acknowledged_through("leaves") == -1
+    assert [position(i) for i in uplink.items_after("leaves", 0, 10)] == [1, 2, 3, 4]
+    assert [position(i) for i in uplink.items_after("leaves", 1, 2)] == [2, 3]
+    uplink.acknowledge("leaves", 2)
+    assert uplink.acknowledged_through("leaves") == 2
+    after = uplink.items_after("leaves", uplink.acknowledged_through("leaves"), 10)
+    assert [type(i).__name__ for i in after] == ["StoredRecord", "StoredReading"]
+
+
+def test_acknowledgements_never_move_back_nor_past_the_last_item(store: Store) -> None:
+    ReadingSigner(store, TEST_KEY).sign_cycle([energy(1000, 1), energy(1001, 2)], now=0)
+    uplink = StoreUplink(store)
+    uplink.acknowledge("leaves", 2)
+    with pytest.raises(StoreError, match=r"\[2, 2\]"):
+        uplink.acknowledge("leaves", 1)
+    with pytest.raises(StoreError, match=r"\[2, 2\]"):
+        uplink.acknowledge("leaves", 3)
+    with pytest.raises(StoreError, match="unknown uplink stream"):
+        uplink.acknowledge("readings", 1)  # type: ignore[arg-type]
+
+
+def test_samples_out_of_range_are_refused_when_made() -> None:
+    with pytest.raises(ValueError, match="negative"):
+        energy(1000, -1)
+    with pytest.raises(ValueError, match="2\\*\\*63"):
+        Sample(meter_path=METER, point="p", quantity="power.active:W", timestamp=2**63, value=0,
+               raw_registers=())
+    with pytest.raises(ValueError, match="counter_modulus"):
+        Sample(meter_path=METER, point="p", quantity="power.active:W", timestamp=1, value=0,
+               raw_registers=(), counter_modulus=2**32)
