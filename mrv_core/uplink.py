@@ -1,10 +1,10 @@
 """The uplink documents (``trustmrv-uplink/1`` and ``trustmrv-uplink-ack/1``): what an edge node
-POSTs to the ledger API and what the API answers, specified in ``docs/protocol.md`` section 9.
+POSTs to the ledger API and what the API answers, specified in ``docs/protocol.md`` section 10.
 
 A request carries one device's signed items under one EIP-712 domain, grouped by kind in
-arrays processed in this order: ``readings``, then the signed records (``gaps``,
-``meterChanges``, ``summaries``, once ``mrv_core.records`` provides them), then ``batches``
-(signed batch headers), so a header is processed after the leaves sent with it. The body is
+arrays processed in this order: ``readings``, then the signed records of ``mrv_core.records``
+(``gaps``, ``meterChanges`` with their note text, ``summaries``), then ``batches`` (signed batch
+headers), so a header is processed after the leaves sent with it. The body is
 gzip-compressed JSON (``Content-Encoding: gzip``). The acknowledgement has the same arrays,
 one verdict per item in the same order: ``accepted``, ``duplicate`` (already held, identical),
 ``conflict`` (the server holds a different item under the same identity key) or ``rejected``
@@ -19,8 +19,9 @@ unknown or missing field. Every refusal is a :class:`FormatError` naming the JSO
 ``FormatError``) let a server answer 413 and 415. Decoding checks shapes and that every item
 is the document's device's; signatures are checked by ``mrv_core.verify``.
 
-Adding a record kind: one :class:`_Kind` entry in :data:`KINDS` (its JSON name, type, codec,
-id and key) and one count in :class:`UplinkLimits`.
+Adding a kind: one :class:`_Kind` entry in :data:`KINDS` (its JSON name, which items it holds,
+codec, id and key), one count in :class:`UplinkLimits`, its item definition in
+``scripts/uplink_schemas.py``.
 """
 
 from __future__ import annotations
@@ -38,14 +39,25 @@ from .eip712 import Domain, batch_struct_hash, leaf_hash
 from .errors import DocumentTooLarge, FormatError, UnsupportedEncoding
 from .hashing import keccak256
 from .reading import SignedReading
+from .records import (
+    NOTE_MAX_BYTES,
+    EmissionSummary,
+    Gap,
+    MeterChange,
+    Record,
+    SignedRecord,
+    record_leaf,
+)
 from .strict_json import expect_object, loads_strict
 from .wire import (
     decode_batch_header,
     decode_domain,
     decode_signed_reading,
+    decode_signed_record,
     encode_batch_header,
     encode_domain,
     encode_signed_reading,
+    encode_signed_record,
     field,
 )
 
@@ -77,20 +89,24 @@ UPLINK_PATH = "/v1/uplink"
 CONTENT_TYPE = "application/json"
 
 #: Every item kind a request can carry.
-UplinkItem = SignedReading | SignedBatchHeader
+UplinkItem = SignedReading | SignedRecord | SignedBatchHeader
 
 
 @dataclass(frozen=True)
 class UplinkLimits:
-    """Bounds a decoder enforces before work proportional to the input (docs/protocol.md 9.6).
-    Sizes in bytes, counts in items per request, string lengths in characters."""
+    """Bounds a decoder enforces before work proportional to the input (docs/protocol.md 10.6).
+    Sizes in bytes, counts in items per request, string lengths in characters (a meter change's
+    note is up to 4096 UTF-8 bytes, ``mrv_core.records.NOTE_MAX_BYTES``)."""
 
     compressed_bytes: int = 4 * 1024 * 1024
     decompressed_bytes: int = 16 * 1024 * 1024
     ack_bytes: int = 4 * 1024 * 1024
     depth: int = 4
-    string_chars: int = 1024
+    string_chars: int = NOTE_MAX_BYTES
     readings: int = 10_000
+    gaps: int = 10_000
+    meter_changes: int = 1_000
+    summaries: int = 10_000
     batches: int = 1_000
 
 
@@ -99,11 +115,12 @@ LIMITS = UplinkLimits()
 
 @dataclass(frozen=True)
 class _Kind:
-    """One kind of item: its JSON array name, its type, how it is coded and identified."""
+    """One kind of item: its JSON array name, which items it holds, how they are coded and
+    identified."""
 
     name: str
     limit: Callable[[UplinkLimits], int]
-    type: type
+    holds: Callable[[object], bool]
     encode: Callable[[Any], dict[str, str]]
     decode: Callable[[object, str], Any]
     id: Callable[[Any], bytes]
@@ -117,26 +134,50 @@ def _decode_signed_header(obj: object, where: str) -> SignedBatchHeader:
     return SignedBatchHeader(header, signature)
 
 
-#: The kinds in processing order (a header after the leaves it may cover).
+def _record_kind(name: str, record_type: type[Record], limit: Callable[[UplinkLimits], int],
+                 key: Callable[[Any], tuple[object, ...]]) -> _Kind:
+    """The kind of one record type: its wire objects carry ``"type": <the struct's name>``."""
+
+    def decode(obj: object, where: str) -> SignedRecord:
+        signed = decode_signed_record(obj, where)
+        if type(signed.record) is not record_type:
+            raise FormatError(f"{where}.type", f"expected {record_type.__name__!r} in "
+                                               f"{name}, got {type(signed.record).__name__!r}")
+        return signed
+
+    return _Kind(name, limit,
+                 lambda item: isinstance(item, SignedRecord) and type(item.record) is record_type,
+                 encode_signed_record, decode, lambda r: record_leaf(r.record),
+                 lambda r: (record_type.__name__, r.record.device, *key(r.record)),
+                 lambda r: r.record.device)
+
+
+#: The kinds in processing order (a batch header after the leaves it may cover).
 KINDS: tuple[_Kind, ...] = (
-    _Kind("readings", lambda limits: limits.readings, SignedReading, encode_signed_reading,
-          decode_signed_reading, lambda r: leaf_hash(r.reading),
-          lambda r: ("reading", r.reading.device, r.reading.meter, r.reading.seq),
+    _Kind("readings", lambda limits: limits.readings, lambda i: isinstance(i, SignedReading),
+          encode_signed_reading, decode_signed_reading, lambda r: leaf_hash(r.reading),
+          lambda r: ("Reading", r.reading.device, r.reading.meter, r.reading.seq),
           lambda r: r.reading.device),
-    _Kind("batches", lambda limits: limits.batches, SignedBatchHeader,
+    _record_kind("gaps", Gap, lambda limits: limits.gaps,
+                 lambda g: (g.meter, g.quantity, g.from_timestamp)),
+    _record_kind("meterChanges", MeterChange, lambda limits: limits.meter_changes,
+                 lambda m: (m.meter, m.quantity, m.next_seq)),
+    _record_kind("summaries", EmissionSummary, lambda limits: limits.summaries,
+                 lambda e: (e.scope_kind, e.scope_id, e.source, e.quantity, e.period_start,
+                            e.period_end)),
+    _Kind("batches", lambda limits: limits.batches, lambda i: isinstance(i, SignedBatchHeader),
           lambda h: encode_batch_header(h.header, h.signature), _decode_signed_header,
           lambda h: keccak256(batch_struct_hash(h.header)),
-          lambda h: ("batch", h.header.device, h.header.batch_seq),
+          lambda h: ("Batch", h.header.device, h.header.batch_seq),
           lambda h: h.header.device),
 )
-_KIND_OF_TYPE = {kind.type: kind for kind in KINDS}
 
 
 def _kind_of(item: object) -> _Kind:
-    kind = _KIND_OF_TYPE.get(type(item))
-    if kind is None:
-        raise TypeError(f"not an uplink item: {type(item).__name__}")
-    return kind
+    for kind in KINDS:
+        if kind.holds(item):
+            return kind
+    raise TypeError(f"not an uplink item: {type(item).__name__}")
 
 
 def item_id(item: UplinkItem) -> bytes:
@@ -145,9 +186,12 @@ def item_id(item: UplinkItem) -> bytes:
 
 
 def item_key(item: UplinkItem) -> tuple[object, ...]:
-    """The identity a server deduplicates on: ``("reading", device, meter, seq)`` or
-    ``("batch", device, batchSeq)``. Same key and same id: a duplicate; same key and another
-    id: a conflict."""
+    """The identity a server deduplicates on, led by the struct's name and the device:
+    ``(device, meter, seq)`` for a reading; ``(device, meter, quantity, fromTimestamp)`` for a
+    gap; ``(device, meter, quantity, nextSeq)`` for a meter change; ``(device, scopeKind,
+    scopeId, source, quantity, periodStart, periodEnd)`` for a summary; ``(device, batchSeq)``
+    for a batch header. Same key and same id: a duplicate; same key and another id: a
+    conflict."""
     return _kind_of(item).key(item)
 
 
@@ -166,12 +210,12 @@ class UplinkRequest:
     @classmethod
     def of(cls, device: bytes, domain: Domain, items: Sequence[UplinkItem]) -> UplinkRequest:
         """Group ``items`` by kind in processing order, keeping their order within a kind."""
-        rank = {kind.type: i for i, kind in enumerate(KINDS)}
-        ordered = sorted(items, key=lambda item: rank[_kind_of(item).type])
+        rank = {kind.name: i for i, kind in enumerate(KINDS)}
+        ordered = sorted(items, key=lambda item: rank[_kind_of(item).name])
         return cls(device, domain, tuple(ordered))
 
     def of_kind(self, kind: _Kind) -> list[UplinkItem]:
-        return [item for item in self.items if type(item) is kind.type]
+        return [item for item in self.items if kind.holds(item)]
 
     def to_json(self) -> dict[str, Any]:
         doc: dict[str, Any] = {"format": UPLINK_FORMAT, "device": format_address(self.device),

@@ -20,13 +20,15 @@ from pathlib import Path
 from typing import Any
 
 from mrv_core.quantities import QUANTITIES
+from mrv_core.records import ERROR_CLASSES, NOTE_MAX_BYTES, RECORD_TYPES, FieldSpec, MeterChange
 from mrv_core.uplink import ACK_FORMAT, KINDS, LIMITS, UPLINK_FORMAT, Status
 
 SCHEMAS = Path(__file__).resolve().parents[1] / "docs" / "schemas"
 SHARED = ("noLineFeed", "hex32", "address", "uint64", "uint256", "domain", "signedBatchHeader",
           "meterPath", "signedReading")
 #: The $defs item type of each kind's array.
-ITEM_DEFS = {"readings": "signedReading", "batches": "signedBatchHeader"}
+ITEM_DEFS = {"readings": "signedReading", "gaps": "signedGap", "meterChanges": "signedMeterChange",
+             "summaries": "signedEmissionSummary", "batches": "signedBatchHeader"}
 
 _UNEXPRESSED = (
     "Checked only by the decoder (mrv_core.uplink), not by this schema: gzip framing, the "
@@ -34,9 +36,11 @@ _UNEXPRESSED = (
     f"({LIMITS.decompressed_bytes} bytes) size limits, nesting depth ({LIMITS.depth}); the "
     "EIP-55 checksum of mixed-case addresses; numeric ranges beyond the digit count; "
     "fromTimestamp <= toTimestamp; meter-path NFC, its 256-byte limit and the complete Unicode "
-    "category rule; that every item's device is the document's device; that no two items of a "
-    "kind share an identity key; duplicate object keys. Signatures are verified by "
-    "mrv_core.verify, not by the decoder.")
+    "category rule (and a site summary's path is enterprise/site, two levels); record rules "
+    "across fields (ordered times, failedPolls >= 1, a cumulative quantity where "
+    "mrv_core.records requires one, scopeKind 1 or 2); that every item's device is the "
+    "document's device; that no two items of a kind share an identity key; duplicate object "
+    "keys. Signatures are verified by mrv_core.verify, not by the decoder.")
 
 
 def _shared_defs() -> dict[str, Any]:
@@ -47,6 +51,47 @@ def _shared_defs() -> dict[str, Any]:
     reading["if"]["properties"]["quantity"]["enum"] = [
         code for code, quantity in QUANTITIES.items() if not quantity.signed]
     return defs
+
+
+def _field_schema(spec: FieldSpec) -> dict[str, Any]:
+    """One record field as it travels (mrv_core.wire): codes as text, integers as strings."""
+    if spec.kind == "address":
+        return {"$ref": "#/$defs/address"}
+    if spec.kind == "bytes32":
+        return {"$ref": "#/$defs/hex32"}
+    if spec.kind == "quantity":
+        return {"enum": list(QUANTITIES)}
+    if spec.name == "errorClass":
+        return {"enum": list(ERROR_CLASSES)}
+    if spec.kind == "code":
+        return {"type": "string", "pattern": "^[!-~]{1,32}$", "maxLength": 32}
+    low, high = spec.bound
+    sign = "-?" if low < 0 else ""
+    return {"$ref": "#/$defs/noLineFeed", "type": "string",
+            "pattern": f"^(0|{sign}[1-9][0-9]*)$", "maxLength": len(str(low if low < 0 else high)),
+            "description": f"A {spec.abi} as a canonical base-10 string (the decoder also "
+                           f"enforces {low} <= value <= {high})."}
+
+
+def _record_schema(name: str) -> dict[str, Any]:
+    cls = RECORD_TYPES[name]
+    extra: dict[str, Any] = {
+        "path": {"type": "string", "minLength": 3, "maxLength": 256,
+                 "description": "The meter path whose keccak256 is the record's meter (for a "
+                                "site summary, scopeKind 2: the site path enterprise/site)."},
+        "signature": {"type": "string", "minLength": 132, "maxLength": 132,
+                      "pattern": "^0x[0-9a-fA-F]{130}$"},
+    }
+    if cls is MeterChange:
+        extra["noteText"] = {"type": "string", "maxLength": NOTE_MAX_BYTES,
+                             "description": "The operator's note; note = keccak256 of its UTF-8 "
+                                            f"bytes (at most {NOTE_MAX_BYTES} bytes)."}
+    properties = {"type": {"const": name}, **{spec.name: _field_schema(spec)
+                                              for spec in cls.FIELDS}, **extra}
+    return {"description": f"A signed {name} record (mrv_core.records; docs/protocol.md "
+                           "section 9) with what travels beside it.",
+            "type": "object", "required": list(properties), "additionalProperties": False,
+            "properties": properties}
 
 
 def request_schema() -> dict[str, Any]:
@@ -72,7 +117,9 @@ def request_schema() -> dict[str, Any]:
         "additionalProperties": False,
         "properties": properties,
         "anyOf": [{"properties": {k.name: {"minItems": 1}}} for k in KINDS],
-        "$defs": _shared_defs(),
+        "$defs": {**_shared_defs(), "signedGap": _record_schema("Gap"),
+                  "signedMeterChange": _record_schema("MeterChange"),
+                  "signedEmissionSummary": _record_schema("EmissionSummary")},
     }
 
 

@@ -17,12 +17,20 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from factories import OTHER_KEY, TEST_DOMAIN, TEST_KEY, sample_batch, signed_readings
+from factories import (
+    OTHER_KEY,
+    TEST_DOMAIN,
+    TEST_KEY,
+    sample_batch,
+    signed_readings,
+    signed_records,
+)
 from mrv_core.batch import SignedBatchHeader
 from mrv_core.compression import gunzip_bounded, gzip_document
 from mrv_core.eip712 import Domain
 from mrv_core.errors import DocumentTooLarge, FormatError, UnsupportedEncoding
 from mrv_core.reading import SignedReading
+from mrv_core.records import EmissionSummary, Gap, MeterChange, SignedRecord
 from mrv_core.uplink import (
     LIMITS,
     Status,
@@ -38,14 +46,17 @@ from mrv_core.uplink import (
 )
 
 READINGS = signed_readings(12, seed=5)
+RECORDS = signed_records(8, seed=6)  # two of each: gap, meter change, meter and site summary
 BATCHES = [sample_batch(3, seed=s, batch_seq=s) for s in range(3)]
 HEADERS = [SignedBatchHeader(b.header, b.header_signature or b"") for b in BATCHES]
 
 
 def request_of(readings: list[SignedReading] | None = None,
-               headers: list[SignedBatchHeader] | None = None) -> UplinkRequest:
+               headers: list[SignedBatchHeader] | None = None,
+               records: list[SignedRecord] | None = None) -> UplinkRequest:
     return UplinkRequest.of(TEST_KEY.address, TEST_DOMAIN,
                             [*(headers if headers is not None else HEADERS[:1]),
+                             *(records if records is not None else RECORDS[:4]),
                              *(readings if readings is not None else READINGS[:3])])
 
 
@@ -61,18 +72,29 @@ def base_doc() -> dict[str, Any]:
 
 @settings(max_examples=60, deadline=None)
 @given(positions=st.lists(st.integers(0, len(READINGS) - 1), unique=True, max_size=12),
+       records=st.permutations(RECORDS).flatmap(lambda rs: st.integers(0, 8).map(
+           lambda n: rs[:n])),
        headers=st.lists(st.sampled_from(range(len(HEADERS))), unique=True, max_size=3),
        chain_id=st.integers(0, 2**256 - 1), contract=st.binary(min_size=20, max_size=20))
-@example(positions=[0], headers=[], chain_id=0, contract=bytes(20))
-def test_request_round_trips_through_gzip_json(positions: list[int], headers: list[int],
+@example(positions=[0], records=[], headers=[], chain_id=0, contract=bytes(20))
+def test_request_round_trips_through_gzip_json(positions: list[int],
+                                               records: list[SignedRecord], headers: list[int],
                                                chain_id: int, contract: bytes) -> None:
     readings = [READINGS[p] for p in positions] or [READINGS[0]]
-    sent = [HEADERS[h] for h in headers] + readings  # headers first: the request reorders
+    # headers first, then records, then readings: the request puts them in processing order
+    sent = [HEADERS[h] for h in headers] + records + readings
     request = UplinkRequest.of(TEST_KEY.address, Domain(chain_id, contract), sent)
     decoded = decode_request(encode_request(request), "gzip")
     assert decoded == request
-    # processing order: every reading before every batch header, order kept within a kind
-    assert decoded.items == (*readings, *[HEADERS[h] for h in headers])
+    # processing order: readings, gaps, meter changes, summaries, batch headers; order kept
+    # within a kind
+    def of(kind: type) -> list[SignedRecord]:
+        return [r for r in records if isinstance(r.record, kind)]
+    assert decoded.items == (*readings, *of(Gap), *of(MeterChange), *of(EmissionSummary),
+                             *[HEADERS[h] for h in headers])
+    doc = request.to_json()
+    assert [len(doc[name]) for name in ("gaps", "meterChanges", "summaries")] == [
+        len(of(Gap)), len(of(MeterChange)), len(of(EmissionSummary))]
 
 
 @settings(max_examples=60, deadline=None)
@@ -80,24 +102,31 @@ def test_request_round_trips_through_gzip_json(positions: list[int], headers: li
        reason=st.text(min_size=1, max_size=LIMITS.string_chars), gzip_it=st.booleans())
 def test_ack_round_trips_with_every_status(statuses: list[Status], reason: str,
                                            gzip_it: bool) -> None:
-    request = request_of(READINGS[:3], HEADERS[:1])
+    request = request_of(READINGS[:3], HEADERS[:1], RECORDS[:4])
     verdicts = [Verdict(item_id(item), status, None if status in (Status.ACCEPTED,
                                                                   Status.DUPLICATE) else reason)
-                for item, status in zip(request.items, statuses, strict=True)]
+                for item, status in zip(request.items, statuses * 2, strict=True)]
     body = encode_ack(request, verdicts)
     ack = decode_ack(gzip_document(body) if gzip_it else body, "gzip" if gzip_it else None,
                      request)
     assert ack.verdicts == tuple(verdicts) and ack.device == TEST_KEY.address
     assert [v.delivered for v in ack.verdicts] == [s in ("accepted", "duplicate")
-                                                   for s in statuses]
+                                                   for s in statuses * 2]
 
 
 def test_item_ids_and_keys() -> None:
     reading, header = READINGS[4], HEADERS[2]
-    assert item_key(reading) == ("reading", TEST_KEY.address, reading.reading.meter,
+    assert item_key(reading) == ("Reading", TEST_KEY.address, reading.reading.meter,
                                  reading.reading.seq)
-    assert item_key(header) == ("batch", TEST_KEY.address, 2)
-    assert len({item_id(r) for r in READINGS} | {item_id(h) for h in HEADERS}) == 15
+    assert item_key(header) == ("Batch", TEST_KEY.address, 2)
+    gap, change = RECORDS[0], RECORDS[1]
+    assert isinstance(gap.record, Gap) and isinstance(change.record, MeterChange)
+    assert item_key(gap) == ("Gap", TEST_KEY.address, gap.record.meter, gap.record.quantity,
+                             gap.record.from_timestamp)
+    assert item_key(change) == ("MeterChange", TEST_KEY.address, change.record.meter,
+                                change.record.quantity, change.record.next_seq)
+    ids = {item_id(item) for item in (*READINGS, *HEADERS, *RECORDS)}
+    assert len(ids) == len(READINGS) + len(HEADERS) + len(RECORDS)
 
 
 # -- hostile bodies: every refusal a FormatError at a JSON path -----------------------------
@@ -167,11 +196,11 @@ def test_huge_counts_are_refused_before_decoding_items() -> None:
 
 def test_long_strings_are_refused_at_their_path() -> None:
     doc = base_doc()
-    doc["readings"][1]["meterPath"] = "a/b/c/d/" + "e" * 2000
-    _refused(body_of(doc), "$.readings[1].meterPath", "string of 2008 characters, limit 1024")
+    doc["readings"][1]["meterPath"] = "a/b/c/d/" + "e" * 5000
+    _refused(body_of(doc), "$.readings[1].meterPath", "string of 5008 characters, limit 4096")
     doc = base_doc()
-    doc["x" * 1025] = 1
-    _refused(body_of(doc), "$", "key of 1025 characters")
+    doc["x" * 4097] = 1
+    _refused(body_of(doc), "$", "key of 4097 characters")
 
 
 def _set(path: str, value: Any) -> Any:
@@ -231,7 +260,19 @@ HOSTILE: dict[str, tuple[Any, str, str]] = {
                                  "expected the document's device"),
     "a reading twice": (_set("readings.2", None), "$.readings[2]", "repeats the identity of "
                                                                    "$.readings[0]"),
-    "no items": (lambda d: d.update(readings=[], batches=[]), "$", "no items"),
+    "no items": (lambda d: d.update(readings=[], batches=[], gaps=[], meterChanges=[],
+                                    summaries=[]), "$", "no items"),
+    "a meter change among gaps": (lambda d: d["gaps"].append(d["meterChanges"][0]),
+                                  "$.gaps[1].type", "expected 'Gap' in gaps, got 'MeterChange'"),
+    "unknown record type": (_set("gaps.0.type", "Outage"), "$.gaps[0].type", "expected one of"),
+    "meter change without its note": (_delete("meterChanges.0.noteText"), "$.meterChanges[0]",
+                                      "missing field"),
+    "gap with a note": (_set("gaps.0.noteText", "x"), "$.gaps[0]", "unknown field"),
+    "error class unknown": (_set("gaps.0.errorClass", "cosmic_ray"), "$.gaps[0]", "errorClass"),
+    "note longer than any": (_set("meterChanges.0.noteText", "n" * 4097),
+                             "$.meterChanges[0].noteText", "string of 4097 characters"),
+    "summary period bad digits": (_set("summaries.0.periodStart", "01"),
+                                  "$.summaries[0].periodStart", "not a canonical"),
     "document an array": (lambda d: d.clear(), "$", "missing field"),
 }
 

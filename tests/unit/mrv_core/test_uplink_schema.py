@@ -13,7 +13,14 @@ from typing import Any
 import pytest
 from jsonschema import Draft202012Validator
 
-from factories import TEST_DOMAIN, TEST_KEY, load_script, sample_batch, signed_readings
+from factories import (
+    TEST_DOMAIN,
+    TEST_KEY,
+    load_script,
+    sample_batch,
+    signed_readings,
+    signed_records,
+)
 from mrv_core.batch import SignedBatchHeader
 from mrv_core.compression import gzip_document
 from mrv_core.errors import FormatError
@@ -42,7 +49,8 @@ def request() -> UplinkRequest:
     assert batch.header_signature is not None
     readings = signed_readings(6, seed=3) + list(batch.readings)
     return UplinkRequest.of(TEST_KEY.address, TEST_DOMAIN,
-                            [*readings, SignedBatchHeader(batch.header, batch.header_signature)])
+                            [*readings, *signed_records(8, seed=4),
+                             SignedBatchHeader(batch.header, batch.header_signature)])
 
 
 def test_committed_schemas_are_what_the_script_writes() -> None:
@@ -67,7 +75,7 @@ def test_schema_lists_every_registered_quantity_and_the_limits() -> None:
 def test_documents_our_code_writes_validate() -> None:
     req = request()
     assert list(validator("trustmrv-uplink-1").iter_errors(req.to_json())) == []
-    statuses = list(Status) * 3
+    statuses = list(Status) * 5
     verdicts = [Verdict(item_id(item), s, None if s in ("accepted", "duplicate") else "because")
                 for item, s in zip(req.items, statuses, strict=False)]
     ack = json.loads(encode_ack(req, verdicts))
@@ -75,7 +83,14 @@ def test_documents_our_code_writes_validate() -> None:
 
 
 MUTATIONS: dict[str, Any] = {
-    "no items": lambda d: d.update(readings=[], batches=[]),
+    "no items": lambda d: d.update(readings=[], batches=[], gaps=[], meterChanges=[],
+                                   summaries=[]),
+    "gap in meter changes": lambda d: d["meterChanges"].append(d["gaps"][0]),
+    "gap failedPolls as a number": lambda d: d["gaps"][0].update(failedPolls=1),
+    "gap unknown error class": lambda d: d["gaps"][0].update(errorClass="cosmic_ray"),
+    "meter change without note text": lambda d: d["meterChanges"][0].pop("noteText"),
+    "summary with a note": lambda d: d["summaries"][0].update(noteText=""),
+    "summary source with a space": lambda d: d["summaries"][0].update(source="grid power"),
     "unknown field": lambda d: d.update(extra="1"),
     "missing domain": lambda d: d.pop("domain"),
     "wrong format": lambda d: d.update(format="trustmrv-uplink/0"),
