@@ -22,7 +22,7 @@ from .merkle import MerkleTree
 from .reading import SignedReading
 from .records import SignedRecord, record_leaf
 
-__all__ = ["LEAF_COUNT_MAX", "Batch", "BatchHeader", "build_batch"]
+__all__ = ["LEAF_COUNT_MAX", "Batch", "BatchHeader", "SignedBatchHeader", "build_batch"]
 
 #: leafCount is a uint32 in the on-chain header.
 LEAF_COUNT_MAX = 2**32 - 1
@@ -62,6 +62,21 @@ class BatchHeader:
         return (f"BatchHeader(device={format_address(self.device)}, batch_seq={self.batch_seq}, "
                 f"root=0x{self.root.hex()}, leaf_count={self.leaf_count}, "
                 f"from_timestamp={self.from_timestamp}, to_timestamp={self.to_timestamp})")
+
+
+@dataclass(frozen=True, slots=True)
+class SignedBatchHeader:
+    """A batch header with the device's EIP-712 signature over it (65 bytes r||s||v), as the
+    uplink carries it. Construction checks the shape; :func:`mrv_core.verify.verify_signed_header`
+    checks that the signature recovers ``header.device``."""
+
+    header: BatchHeader
+    signature: bytes
+
+    def __post_init__(self) -> None:
+        if type(self.signature) is not bytes or len(self.signature) != 65:
+            raise InvalidBatchHeader("signature", f"header signature must be 65 bytes, got "
+                                                  f"{self.signature!r:.40}")
 
 
 @dataclass(frozen=True)

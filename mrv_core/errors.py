@@ -71,6 +71,16 @@ class FormatError(DecodeError):
         super().__init__(f"{where}: {problem}")
 
 
+class DocumentTooLarge(FormatError):
+    """A document's bytes, compressed or decompressed, exceed their limit (an HTTP server answers
+    413)."""
+
+
+class UnsupportedEncoding(FormatError):
+    """A request body's Content-Encoding or Content-Type is not the one its format requires (an
+    HTTP server answers 415)."""
+
+
 class InvalidInteger(FormatError):
     """A decimal integer string is not canonical or lies outside its Solidity type's range."""
 
@@ -86,6 +96,11 @@ class InvalidBatchHeader(FormatError):
 
 
 # --- cryptography --------------------------------------------------------------------------------
+
+
+class CertificateError(MrvError, ValueError):
+    """A TLS key, certificate signing request or certificate is malformed, is not what the
+    TrustMRV PKI issues (no device address, wrong constraints), or cannot be written."""
 
 
 class SignatureError(MrvError, ValueError):

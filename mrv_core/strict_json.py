@@ -26,23 +26,24 @@ __all__ = ["MAX_DEPTH", "expect_object", "loads_strict"]
 MAX_DEPTH = 32
 _STRINGS = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')  # unrolled: a third faster on bundles
 _NOT_BRACKETS = re.compile(r"[^\[\]{}]+")
+_INNERMOST = re.compile(r"\[\]|\{\}")  # one pass removes exactly one level
 
 
-def _check_depth(text: str) -> None:
-    """Raise if arrays/objects nest deeper than ``MAX_DEPTH`` (brackets inside strings aside).
+def _check_depth(text: str, max_depth: int) -> None:
+    """Raise if arrays/objects nest deeper than ``max_depth`` (brackets inside strings aside).
 
     Peels innermost ``[]``/``{}`` pairs one level per pass, in C-speed string operations.
     """
     brackets = _NOT_BRACKETS.sub("", _STRINGS.sub("", text))
-    for _ in range(MAX_DEPTH):
+    for _ in range(max_depth):
         if not brackets:
             return
-        peeled = brackets.replace("[]", "").replace("{}", "")
+        peeled = _INNERMOST.sub("", brackets)
         if peeled == brackets:  # never for valid JSON; refused before the decoder recurses
             raise FormatError("$", "not JSON: unbalanced brackets")
         brackets = peeled
     if brackets:
-        raise FormatError("$", f"nested deeper than {MAX_DEPTH} levels")
+        raise FormatError("$", f"nested deeper than {max_depth} levels")
 
 
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -61,17 +62,22 @@ def _reject(kind: str) -> Callable[[str], Any]:
     return reject
 
 
-def loads_strict(data: bytes, *, max_bytes: int) -> Any:
-    """Parse UTF-8 JSON of at most ``max_bytes`` bytes, strictly."""
+def loads_strict(data: bytes, *, max_bytes: int, max_depth: int = MAX_DEPTH,
+                 max_string: int | None = None) -> Any:
+    """Parse UTF-8 JSON of at most ``max_bytes`` bytes, strictly.
+
+    ``max_depth`` bounds the nesting of arrays and objects (checked before parsing);
+    ``max_string``, when given, bounds every string value and object key, in characters
+    (checked after parsing, the error naming the JSON path of the first one too long)."""
     if len(data) > max_bytes:
         raise FormatError("$", f"document is {len(data)} bytes, limit {max_bytes}")
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise FormatError("$", f"not UTF-8 at byte {exc.start}") from None
-    _check_depth(text)
+    _check_depth(text, max_depth)
     try:
-        return json.loads(
+        parsed = json.loads(
             text,
             object_pairs_hook=_no_duplicates,
             parse_float=_reject("float"),
@@ -80,6 +86,31 @@ def loads_strict(data: bytes, *, max_bytes: int) -> Any:
     except json.JSONDecodeError as exc:
         where = f"line {exc.lineno} col {exc.colno}"
         raise FormatError("$", f"not JSON: {exc.msg} at {where}") from None
+    if max_string is not None:
+        _check_strings(parsed, max_string)
+    return parsed
+
+
+def _check_strings(document: Any, limit: int) -> None:
+    """Raise at the JSON path of a string value or key longer than ``limit``. Paths are built
+    for containers only (a string's own path only when it is refused)."""
+    stack: list[tuple[Any, str]] = [(document, "$")]
+    while stack:
+        container, where = stack.pop()
+        if isinstance(container, str):
+            if len(container) > limit:
+                raise FormatError(where, f"string of {len(container)} characters, limit {limit}")
+            continue
+        items = (container.items() if isinstance(container, dict)
+                 else enumerate(container) if isinstance(container, list) else ())
+        for key, value in items:
+            if isinstance(key, str) and len(key) > limit:
+                raise FormatError(where, f"key of {len(key)} characters, limit {limit}")
+            if isinstance(value, str) and len(value) <= limit:
+                continue
+            if isinstance(value, str | dict | list):
+                stack.append((value, f"{where}.{key}" if isinstance(key, str)
+                              else f"{where}[{key}]"))
 
 
 def expect_object(

@@ -30,7 +30,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from .batch import BatchHeader
+from .batch import BatchHeader, SignedBatchHeader
 from .bundle import AnchorRef, BatchFile, MultiProofNodes, ProofBundle, read_document
 from .codec import format_address
 from .eip712 import Domain, batch_digest, leaf_hash, reading_digest
@@ -47,6 +47,7 @@ __all__ = [
     "verify_batch",
     "verify_bundle",
     "verify_file",
+    "verify_signed_header",
     "verify_signed_reading",
     "verify_signed_record",
 ]
@@ -155,6 +156,12 @@ def _check_header(header: BatchHeader, signature: bytes | None, domain: Domain) 
             "header", f"the header signature recovers {format_address(signer)}, not the "
                       f"header's device {format_address(header.device)}: a header field was "
                       "changed after signing, or another key signed it")
+
+
+def verify_signed_header(signed: SignedBatchHeader, domain: Domain) -> None:
+    """Step 3 for a header that travels alone (the uplink): its signature recovers its device.
+    """
+    _check_header(signed.header, signed.signature, domain)
 
 
 def verify_bundle(bundle: ProofBundle) -> VerifiedBundle:
