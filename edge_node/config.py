@@ -7,8 +7,9 @@ every error names the file, the line and the key. Relative paths in the file are
 against the file's directory. The models are frozen and forbid unknown keys: a typo is an
 error, never a silently ignored setting.
 
-Shapes and units: durations in seconds (``*_seconds``), sizes in MiB (``*_mib``), ratios as
-positive integers (CT and PT ratios on meter nameplates are integers: 200/5 A is 40).
+Shapes and units: durations in seconds, sizes in MiB (``*_mib``); transformer ratios as on
+their nameplates (``ct = [200, 5]``). The ``[acquisition]`` tables are
+:mod:`edge_node.acquisition.settings` as they are (docs/edge.md, "Acquisition").
 """
 
 from __future__ import annotations
@@ -22,15 +23,13 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from mrv_core.errors import InvalidMeterPath
 from mrv_core.reading import validate_meter_path
 
+from .acquisition.settings import AcquisitionSettings, MeterSettings
 from .config_file import read_toml, validate
 
 __all__ = [
     "BatchingConfig",
     "ChainConfig",
-    "ConnectionConfig",
     "DeviceConfig",
-    "ExceptionReporting",
-    "MeterConfig",
     "NodeConfig",
     "ObservabilityConfig",
     "RetentionConfig",
@@ -40,9 +39,8 @@ __all__ = [
 ]
 
 Seconds = Annotated[float, Field(gt=0, le=86_400 * 366)]
-#: TOML has no path or tuple type: a path is a string and a sequence an array (lax here only).
+#: TOML has no path type: a path is a string (lax here only).
 FilePath = Annotated[Path, Field(strict=False)]
-Name = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.\-]+$")]
 
 
 class _Section(BaseModel):
@@ -137,6 +135,9 @@ class SummariesConfig(_Section):
     enabled: bool = True
     #: Accounting periods follow this IANA zone (Beijing time by default).
     timezone: str = "Asia/Shanghai"
+    #: Emission source code (``electricity.grid``...) of each meter's energy, by meter path;
+    #: a meter without one gets no emission summary.
+    sources: dict[str, str] = Field(default_factory=dict)
 
     @field_validator("timezone")
     @classmethod
@@ -170,66 +171,6 @@ class ObservabilityConfig(_Section):
         return value
 
 
-class ConnectionConfig(_Section):
-    """``[[connections]]``: one Modbus TCP endpoint or one RTU serial line; meters on one
-    connection are polled one request at a time."""
-
-    name: Name
-    kind: Literal["tcp", "rtu"]
-    host: str | None = None
-    port: Annotated[int, Field(ge=1, le=65535)] = 502
-    serial_port: str | None = None
-    baudrate: Annotated[int, Field(ge=300, le=921_600)] = 9600
-    parity: Literal["N", "E", "O"] = "N"
-    stopbits: Literal[1, 2] = 1
-    timeout_seconds: Seconds = 1.0
-
-    @model_validator(mode="after")
-    def _endpoint(self) -> ConnectionConfig:
-        if self.kind == "tcp" and not self.host:
-            raise ValueError(f"connection {self.name!r}: kind = 'tcp' needs host")
-        if self.kind == "rtu" and not self.serial_port:
-            raise ValueError(f"connection {self.name!r}: kind = 'rtu' needs serial_port")
-        return self
-
-
-class ExceptionReporting(_Section):
-    """Report by exception for one instantaneous point: send a value when it moved by more than
-    ``deadband`` (in the quantity's unit) since the last one sent, or after
-    ``max_silence_seconds`` without one."""
-
-    deadband: Annotated[int, Field(ge=0)]
-    max_silence_seconds: Seconds
-
-
-class MeterConfig(_Section):
-    """``[[meters]]``: one physical meter at its ISA-95 path."""
-
-    path: str
-    connection: Name
-    unit_id: Annotated[int, Field(ge=0, le=255)] = 1
-    profile: Name
-    interval_seconds: Seconds = 60.0
-    #: Per-meter read timeout; defaults to the connection's.
-    timeout_seconds: Seconds | None = None
-    ct_ratio: Annotated[int, Field(ge=1, le=1_000_000)] = 1
-    pt_ratio: Annotated[int, Field(ge=1, le=1_000_000)] = 1
-    #: Profile point names to read; all of the profile's when absent.
-    points: Annotated[tuple[Name, ...] | None, Field(strict=False)] = None
-    #: Emission source code of this meter's energy (``electricity.grid``...), for summaries.
-    source: str | None = None
-    #: Report-by-exception settings by point name (instantaneous points only).
-    exception: dict[Name, ExceptionReporting] = Field(default_factory=dict)
-
-    @field_validator("path")
-    @classmethod
-    def _path(cls, value: str) -> str:
-        try:
-            return validate_meter_path(value)
-        except InvalidMeterPath as exc:
-            raise ValueError(str(exc)) from None
-
-
 class NodeConfig(_Section):
     """The whole file."""
 
@@ -240,29 +181,23 @@ class NodeConfig(_Section):
     retention: RetentionConfig = RetentionConfig()
     summaries: SummariesConfig = SummariesConfig()
     observability: ObservabilityConfig = ObservabilityConfig()
-    connections: tuple[ConnectionConfig, ...] = Field(min_length=1, strict=False)
-    meters: tuple[MeterConfig, ...] = Field(min_length=1, strict=False)
+    #: Modbus connections and the meters on them (``edge_node.acquisition.settings``).
+    acquisition: AcquisitionSettings
+
+    @property
+    def meters(self) -> tuple[MeterSettings, ...]:
+        """Every meter, in configuration order."""
+        return tuple(m for c in self.acquisition.connections for m in c.meters)
 
     @model_validator(mode="after")
     def _references(self) -> NodeConfig:
-        names = [c.name for c in self.connections]
-        duplicates = sorted({n for n in names if names.count(n) > 1})
-        if duplicates:
-            raise ValueError(f"connection names must be unique: {', '.join(duplicates)}")
-        paths = [m.path for m in self.meters]
-        duplicates = sorted({p for p in paths if paths.count(p) > 1})
-        if duplicates:
-            raise ValueError(f"meter paths must be unique: {', '.join(duplicates)}")
-        for meter in self.meters:
-            if meter.connection not in names:
-                raise ValueError(f"meter {meter.path!r} names connection {meter.connection!r}; "
-                                 f"defined: {', '.join(names)}")
-            if not meter.path.startswith(self.device.site + "/"):
-                raise ValueError(f"meter {meter.path!r} is not under the node's site "
+        paths = {m.path for m in self.meters}
+        for path in sorted(paths):
+            if not path.startswith(self.device.site + "/"):
+                raise ValueError(f"meter {path!r} is not under the node's site "
                                  f"{self.device.site!r}")
-        units = [(m.connection, m.unit_id) for m in self.meters]
-        for connection, unit in sorted({u for u in units if units.count(u) > 1}):
-            raise ValueError(f"two meters share unit id {unit} on connection {connection!r}")
+        for path in sorted(set(self.summaries.sources) - paths):
+            raise ValueError(f"summaries.sources names {path!r}, which is no configured meter")
         return self
 
 

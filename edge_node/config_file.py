@@ -20,7 +20,8 @@ from pydantic import BaseModel, ValidationError
 from mrv_core.errors import ConfigError
 from mrv_core.files import UnreadableFile, read_regular_file
 
-__all__ = ["MAX_CONFIG_BYTES", "describe_location", "locate", "read_toml", "validate"]
+__all__ = ["MAX_CONFIG_BYTES", "describe_location", "document_location", "locate", "read_toml",
+           "validate"]
 
 #: A configuration file larger than this is refused unread (a node has hundreds of meters, not
 #: millions).
@@ -58,7 +59,7 @@ def validate(model: type[M], document: dict[str, Any], text: str, path: Path) ->
     except ValidationError as exc:
         problems = []
         for error in exc.errors()[:10]:
-            location: Location = tuple(error["loc"])
+            location = document_location(document, tuple(error["loc"]))
             line = locate(text, location)
             where = f"{path}:{line}" if line else str(path)
             problems.append(f"{where}: {describe_location(location)}: {error['msg']}")
@@ -66,6 +67,23 @@ def validate(model: type[M], document: dict[str, Any], text: str, path: Path) ->
         if more > 0:
             problems.append(f"... and {more} more")
         raise ConfigError("invalid configuration:\n  " + "\n  ".join(problems)) from None
+
+
+def document_location(document: object, location: Location) -> Location:
+    """``location`` without the parts that are not in the document: pydantic adds the tag of a
+    discriminated union (``connections[0].tcp.port``), which the file does not have."""
+    kept: list[str | int] = []
+    node = document
+    for index, part in enumerate(location):
+        last = index == len(location) - 1
+        if isinstance(part, int) and isinstance(node, list) and 0 <= part < len(node):
+            node = node[part]
+        elif isinstance(part, str) and isinstance(node, dict) and part in node:
+            node = node[part]
+        elif not last:
+            continue  # a union tag or a validator's own label: not a key of the file
+        kept.append(part)
+    return tuple(kept)
 
 
 def describe_location(location: Sequence[str | int]) -> str:

@@ -92,39 +92,35 @@ def render_config(*, site: str, key_file: str, store: str, rpc: str, deployment:
         "# JSON-lines log: a file, or '-' for standard error.",
         "log = \"-\"",
         "",
-        "# One entry per Modbus TCP endpoint or RTU serial line. Meters on one connection are",
-        "# polled one request at a time; connections are polled concurrently.",
-        "[[connections]]",
+        "# One entry per Modbus TCP endpoint or RTU serial line (docs/edge.md, Acquisition).",
+        "# Meters on one connection are polled one request at a time; connections concurrently.",
+        "[[acquisition.connections]]",
         "name = \"simulator\"",
         "kind = \"tcp\"",
         f"host = {_q(modbus_host)}",
         f"port = {modbus_port}",
-        "timeout_seconds = 1.0",
-        "# An RTU line instead:",
-        "# [[connections]]",
-        "# name = \"rs485-1\"",
-        "# kind = \"rtu\"",
-        "# serial_port = \"/dev/ttyUSB0\"",
-        "# baudrate = 9600",
-        "# parity = \"N\"",
-        "# stopbits = 1",
+        "timeout = 1.0",
+        "# An RTU line instead: kind = \"rtu\", port = \"/dev/ttyUSB0\", baudrate = 9600,",
+        "# parity = \"N\", stopbits = 1.",
     ]
     for meter in meters:
         lines += [
             "",
             "# One physical meter, named by its ISA-95 path enterprise/site/area/line/meter.",
-            "[[meters]]",
+            "[[acquisition.connections.meters]]",
             f"path = {_q(meter.path)}",
-            "connection = \"simulator\"",
             f"unit_id = {meter.unit_id}",
             "# Register map: a shipped profile (`mrv simulate meters --list-profiles`).",
             f"profile = {_q(meter.profile)}",
-            "interval_seconds = 60",
-            "# Current and voltage transformer ratios, for profiles that read secondary values.",
-            "ct_ratio = 1",
-            "pt_ratio = 1",
+            "# Seconds between polls.",
+            "interval = 60.0",
+            "# Current and voltage transformers, primary/secondary as on their nameplates.",
+            "ct = [1, 1]",
+            "pt = [1, 1]",
         ]
-        if meter.source:
-            lines += ["# Emission source of this meter's energy, for local summaries.",
-                      f"source = {_q(meter.source)}"]
+    sources = [(m.path, m.source) for m in meters if m.source]
+    if sources:
+        lines += ["", "# Emission source of each meter's energy, for local summaries.",
+                  "[summaries.sources]"]
+        lines += [f"{_q(path)} = {_q(source)}" for path, source in sources]
     return "\n".join(lines) + "\n"

@@ -23,26 +23,24 @@ site = "acme/plant-1"
 rpc = "http://127.0.0.1:8545"
 deployment = "deployment.json"
 
-[[connections]]
+[[acquisition.connections]]
 name = "gw1"
 kind = "tcp"
 host = "127.0.0.1"
 port = 5020
 
-[[meters]]
+[[acquisition.connections.meters]]
 path = "acme/plant-1/utilities/incomer/M1"
-connection = "gw1"
 unit_id = 1
 profile = "eastron.sdm630"
-interval_seconds = 60
+interval = 60.0
 
-[meters.exception.power]
+[acquisition.connections.meters.report_by_exception.power_active]
 deadband = 50
-max_silence_seconds = 900
+max_silence = 900.0
 
-[[meters]]
+[[acquisition.connections.meters]]
 path = "acme/plant-1/utilities/boiler/M2"
-connection = "gw1"
 unit_id = 2
 profile = "abb.b2x"
 """
@@ -66,8 +64,8 @@ def test_valid_file_loads_with_defaults_and_absolute_paths(tmp_path: Path) -> No
     assert config.chain.deployment == tmp_path / "deployment.json"
     assert config.chain.anchor == "device" and config.chain.confirmations == 1
     assert [m.unit_id for m in config.meters] == [1, 2]
-    assert config.meters[0].exception["power"].deadband == 50
-    assert config.meters[1].interval_seconds == 60.0
+    assert config.meters[0].report_by_exception["power_active"].deadband == 50
+    assert config.meters[1].interval == 60.0
     assert config.summaries.timezone == "Asia/Shanghai"
 
 
@@ -75,35 +73,39 @@ def test_out_of_range_value_names_its_line_and_key(tmp_path: Path) -> None:
     text = VALID.replace("unit_id = 2", "unit_id = 300")
     message = error_of(tmp_path, text)
     line = text.splitlines().index("unit_id = 300") + 1
-    assert f"edge.toml:{line}: meters[1].unit_id:" in message
+    assert f"edge.toml:{line}: acquisition.connections[0].meters[1].unit_id:" in message
 
 
 def test_string_for_a_number_is_refused_not_coerced(tmp_path: Path) -> None:
-    text = VALID.replace("interval_seconds = 60", 'interval_seconds = "60"')
+    text = VALID.replace("interval = 60.0", 'interval = "60"')
     message = error_of(tmp_path, text)
-    line = text.splitlines().index('interval_seconds = "60"') + 1
-    assert f"edge.toml:{line}: meters[0].interval_seconds:" in message
+    line = text.splitlines().index('interval = "60"') + 1
+    assert f"edge.toml:{line}: acquisition.connections[0].meters[0].interval:" in message
 
 
 def test_unknown_key_is_an_error_at_its_line(tmp_path: Path) -> None:
     text = VALID.replace("port = 5020", "port = 5020\nprot = 5021")
     message = error_of(tmp_path, text)
     line = text.splitlines().index("prot = 5021") + 1
-    assert f"edge.toml:{line}: connections[0].prot: Extra inputs are not permitted" in message
+    assert (f"edge.toml:{line}: acquisition.connections[0].prot: "
+            "Extra inputs are not permitted") in message
 
 
 def test_nested_table_error_points_into_that_table(tmp_path: Path) -> None:
     text = VALID.replace("deadband = 50", "deadband = -1")
     message = error_of(tmp_path, text)
     line = text.splitlines().index("deadband = -1") + 1
-    assert f"edge.toml:{line}: meters[0].exception.power.deadband:" in message
+    assert (f"edge.toml:{line}: acquisition.connections[0].meters[0].report_by_exception"
+            ".power_active.deadband:") in message
 
 
 def test_missing_required_key_points_at_its_table(tmp_path: Path) -> None:
     text = VALID.replace('profile = "abb.b2x"\n', "")
     message = error_of(tmp_path, text)
-    header = [i for i, line in enumerate(text.splitlines(), 1) if line == "[[meters]]"][1]
-    assert f"edge.toml:{header}: meters[1].profile: Field required" in message
+    header = [i for i, line in enumerate(text.splitlines(), 1)
+              if line == "[[acquisition.connections.meters]]"][1]
+    assert (f"edge.toml:{header}: acquisition.connections[0].meters[1].profile: "
+            "Field required") in message
 
 
 def test_syntax_error_names_the_line(tmp_path: Path) -> None:
@@ -112,21 +114,21 @@ def test_syntax_error_names_the_line(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(("change", "expected"), [
-    (("connection = \"gw1\"\nunit_id = 2", "connection = \"gw9\"\nunit_id = 2"),
-     "names connection 'gw9'; defined: gw1"),
-    (("unit_id = 2", "unit_id = 1"), "two meters share unit id 1 on connection 'gw1'"),
-    (("boiler/M2", "incomer/M1"), "meter paths must be unique"),
+    (("unit_id = 2", "unit_id = 1"), "unit ids must be distinct"),
+    (("boiler/M2", "incomer/M1"), "meter paths must be distinct"),
+    (("[[acquisition.connections]]", "[summaries.sources]\n\"acme/plant-1/a/b/c\" = "
+      "\"electricity.grid\"\n\n[[acquisition.connections]]"), "which is no configured meter"),
     (("acme/plant-1/utilities/boiler", "acme/plant-2/utilities/boiler"),
      "is not under the node's site 'acme/plant-1'"),
-    (('host = "127.0.0.1"\n', ""), "kind = 'tcp' needs host"),
+    (('host = "127.0.0.1"\n', ""), "Field required"),
     (('site = "acme/plant-1"', 'site = "acme"'), "site must be 'enterprise/site'"),
     (("[chain]\n", '[chain]\nanchor = "relayer"\n'), "anchor = 'relayer' needs relayer_url"),
-    (("[[connections]]", "[observability]\nlisten = \"10.0.0.1:9108\"\n\n[[connections]]"),
+    (("[[acquisition.connections]]", "[observability]\nlisten = \"10.0.0.1:9108\"\n\n[[acquisition.connections]]"),
      "listen must be a loopback address"),
-    (("[[connections]]", "[summaries]\ntimezone = \"Mars/Olympus\"\n\n[[connections]]"),
+    (("[[acquisition.connections]]", "[summaries]\ntimezone = \"Mars/Olympus\"\n\n[[acquisition.connections]]"),
      "unknown IANA time zone 'Mars/Olympus'"),
-    (("[[connections]]", "[retention]\ndisk_budget_mib = 10\ndisk_hard_limit_mib = 5\n\n"
-                         "[[connections]]"), "disk_hard_limit_mib (5) is below"),
+    (("[[acquisition.connections]]", "[retention]\ndisk_budget_mib = 10\ndisk_hard_limit_mib = 5\n\n"
+                         "[[acquisition.connections]]"), "disk_hard_limit_mib (5) is below"),
     (("path = \"acme/plant-1/utilities/incomer/M1\"", "path = \"acme/plant-1/M1\""),
      "meter path needs 5 levels"),
 ])
@@ -177,5 +179,6 @@ def test_the_init_template_loads_unchanged(tmp_path: Path) -> None:
     config = load_config(write(tmp_path, text))
     assert [m.path for m in config.meters] == ["acme/plant-1/utilities/incomer/M1",
                                                "acme/plant-1/utilities/boiler/M2"]
-    assert config.meters[0].source == "electricity.grid" and config.uplink is None
+    assert config.summaries.sources == {"acme/plant-1/utilities/incomer/M1": "electricity.grid"}
+    assert config.uplink is None
     assert config.device.key_file == tmp_path / "device-key.json"
