@@ -123,12 +123,15 @@ def test_syntax_error_names_the_line(tmp_path: Path) -> None:
     (('host = "127.0.0.1"\n', ""), "Field required"),
     (('site = "acme/plant-1"', 'site = "acme"'), "site must be 'enterprise/site'"),
     (("[chain]\n", '[chain]\nanchor = "relayer"\n'), "anchor = 'relayer' needs relayer_url"),
-    (("[[acquisition.connections]]", "[observability]\nlisten = \"10.0.0.1:9108\"\n\n[[acquisition.connections]]"),
+    (("[[acquisition.connections]]", "[observability]\nlisten = \"10.0.0.1:9108\"\n\n"
+                                     "[[acquisition.connections]]"),
      "listen must be a loopback address"),
-    (("[[acquisition.connections]]", "[summaries]\ntimezone = \"Mars/Olympus\"\n\n[[acquisition.connections]]"),
+    (("[[acquisition.connections]]", "[summaries]\ntimezone = \"Mars/Olympus\"\n\n"
+                                     "[[acquisition.connections]]"),
      "unknown IANA time zone 'Mars/Olympus'"),
-    (("[[acquisition.connections]]", "[retention]\ndisk_budget_mib = 10\ndisk_hard_limit_mib = 5\n\n"
-                         "[[acquisition.connections]]"), "disk_hard_limit_mib (5) is below"),
+    (("[[acquisition.connections]]",
+      "[retention]\ndisk_budget_mib = 10\ndisk_hard_limit_mib = 5\n\n[[acquisition.connections]]"),
+     "disk_hard_limit_mib (5) is below"),
     (("path = \"acme/plant-1/utilities/incomer/M1\"", "path = \"acme/plant-1/M1\""),
      "meter path needs 5 levels"),
 ])
