@@ -76,9 +76,9 @@ def document_location(document: object, location: Location) -> Location:
     node = document
     for index, part in enumerate(location):
         last = index == len(location) - 1
-        in_list = isinstance(part, int) and isinstance(node, list) and 0 <= part < len(node)
-        in_table = isinstance(part, str) and isinstance(node, dict) and part in node
-        if in_list or in_table:
+        if isinstance(part, int) and isinstance(node, list) and 0 <= part < len(node):
+            node = node[part]
+        elif isinstance(part, str) and isinstance(node, dict) and part in node:
             node = node[part]
         elif not last:
             continue  # a union tag or a validator's own label: not a key of the file
