@@ -76,14 +76,24 @@ def document_location(document: object, location: Location) -> Location:
     node = document
     for index, part in enumerate(location):
         last = index == len(location) - 1
-        if isinstance(part, int) and isinstance(node, list) and 0 <= part < len(node):
-            node = node[part]
-        elif isinstance(part, str) and isinstance(node, dict) and part in node:
-            node = node[part]
+        child = _child(node, part)
+        if child is not _MISSING:
+            node = child
         elif not last:
             continue  # a union tag or a validator's own label: not a key of the file
         kept.append(part)
     return tuple(kept)
+
+
+_MISSING = object()
+
+
+def _child(node: object, part: str | int) -> object:
+    if isinstance(part, int) and isinstance(node, list) and 0 <= part < len(node):
+        return node[part]
+    if isinstance(part, str) and isinstance(node, dict) and part in node:
+        return node[part]
+    return _MISSING
 
 
 def describe_location(location: Sequence[str | int]) -> str:
