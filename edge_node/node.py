@@ -1,0 +1,317 @@
+"""The running edge node: acquisition → signing → store → batching → anchoring, composed.
+
+:class:`EdgeNode` wires the layers of ``edge_node`` for one device and runs them until told to
+stop:
+
+1. The :class:`~edge_node.acquisition.Poller` polls every meter at its interval into a queue.
+2. The pipeline task drains the queue in cycles. Samples go to the
+   :class:`~edge_node.signing.ReadingSigner` (one store transaction per cycle: a reading counts
+   as taken once committed); failed polls, and samples the signer refused for a clock going
+   backwards, go to the :class:`~edge_node.signing.gaps.GapTracker`, whose closed runs are signed
+   as ``Gap`` records (``mrv_core.records``) and committed as leaves of the next batch.
+3. The :class:`~edge_node.batching.Batcher` closes batches by size or age.
+4. The :class:`~edge_node.anchoring.Anchorer` walks the outbox, in a thread of its own with its
+   own store connection (web3 calls block), every ``anchor_every_s`` seconds.
+5. The disk watch compares the store's size with the budget: above it an alarm (metric, log),
+   above the hard limit polling stops, loudly, until space is freed. Nothing unacknowledged is
+   ever deleted.
+
+Store work runs in one dedicated thread (the store object is not shared between threads), so
+the event loop that polls meters never waits for an fsync. On stop, open gap runs are signed
+and committed and the connections closed; closed batches stay in the outbox for the next run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import httpx
+import structlog
+
+from mrv_core.chain import KeySigner, System, Transactor
+from mrv_core.errors import ChainError
+from mrv_core.keys import DeviceKey
+from mrv_core.reading import meter_id, new_salt
+from mrv_core.records import Gap
+from mrv_core.wire import encode_signed_record
+
+from .acquisition import Clock, PollFailure, Poller, Sample, SystemClock
+from .acquisition.poller import shipped_profiles
+from .anchoring import AnchorSettings, Anchorer, ChainView, Outbox, OwnAccount, ViaRelay
+from .anchoring.paths import AnchorPath
+from .batching import Batcher, BatchingSettings
+from .config import NodeConfig
+from .errors import AnchorConflict
+from .observability import NodeMetrics
+from .profiles.model import Point, Profile
+from .signing import ReadingSigner, SigningSettings
+from .signing import Sample as SignedSample
+from .signing.gaps import GapTracker, OpenGap
+from .store import NewRecord, Store
+
+__all__ = ["EdgeNode", "NodeTimings", "counter_modulus", "disk_usage"]
+
+T = TypeVar("T")
+_log = structlog.get_logger("edge_node.node")
+
+
+@dataclass(frozen=True)
+class NodeTimings:
+    """How often the node's background steps run, in seconds (tests shorten them)."""
+
+    cycle_s: float = 0.2  # the pipeline drains the queue at least this often
+    batch_every_s: float = 1.0
+    anchor_every_s: float = 2.0
+    disk_every_s: float = 10.0
+    gap_flush_s: int = 300
+
+
+def counter_modulus(point: Point, ratio: Any) -> int | None:
+    """The value, in the quantity's unit, at which ``point``'s counter wraps to zero:
+    ``2**counter_width x scale x ratio``; ``None`` when the register does not wrap (no width:
+    floats, instantaneous points) or the product is not a whole number of units."""
+    if point.counter_width is None:
+        return None
+    modulus = (2 ** point.counter_width) * point.scale * ratio
+    return int(modulus) if modulus.denominator == 1 else None
+
+
+def disk_usage(path: Path) -> int:
+    """Bytes used by the SQLite store at ``path``: the file, its WAL and its shared memory."""
+    total = 0
+    for suffix in ("", "-wal", "-shm"):
+        try:
+            total += (path.parent / (path.name + suffix)).stat().st_size
+        except FileNotFoundError:
+            continue
+    return total
+
+
+class EdgeNode:
+    """One device's node (see the module docstring)."""
+
+    def __init__(self, config: NodeConfig, key: DeviceKey, system: System, *,
+                 metrics: NodeMetrics | None = None, clock: Clock | None = None,
+                 timings: NodeTimings | None = None) -> None:
+        self.config = config
+        self.key = key
+        self.system = system
+        self.metrics = metrics or NodeMetrics.create()
+        self.clock: Clock = clock or SystemClock()
+        self.timings = timings or NodeTimings()
+        self.profiles: dict[str, Profile] = shipped_profiles(config.acquisition)
+        self._points: dict[tuple[str, str], tuple[Point, int | None]] = {}
+        for meter in config.meters:
+            profile = self.profiles[meter.profile]
+            for point in profile.points:
+                ratio = point.ratio.of(meter.ct_ratio, meter.pt_ratio)
+                self._points[(meter.path, point.name)] = (point, counter_modulus(point, ratio))
+        self.domain = system.domain
+        self.queue: asyncio.Queue[Sample | PollFailure] = asyncio.Queue(maxsize=100_000)
+        self.poller = Poller(config.acquisition, self.profiles, self.queue, clock=self.clock)
+        self.gaps = GapTracker(flush_after_s=self.timings.gap_flush_s)
+        self._store_thread = concurrent.futures.ThreadPoolExecutor(1, "mrv-edge-store")
+        self._anchor_thread = concurrent.futures.ThreadPoolExecutor(1, "mrv-edge-anchor")
+        self.store = self._in_store_thread_sync(lambda: Store(config.device.store, key.address,
+                                                              self.domain))
+        skew = int(system.call("maxClockSkew", system.anchors.functions.maxClockSkew().call))
+        self.signer = ReadingSigner(self.store, key,
+                                    settings=SigningSettings(max_clock_skew_s=skew))
+        self.batcher = Batcher(self.store, key, settings=BatchingSettings(
+            max_leaves=config.batching.max_leaves,
+            max_age_s=int(config.batching.max_age_seconds)))
+        self._anchorer: Anchorer | None = None
+        self._polling: asyncio.Task[None] | None = None
+        self.stopped_for_disk = False
+        self.anchor_conflict: AnchorConflict | None = None
+
+    # -- threads ----------------------------------------------------------------------------------
+
+    def _in_store_thread_sync(self, work: Callable[[], T]) -> T:
+        return self._store_thread.submit(work).result()
+
+    async def _in_store_thread(self, work: Callable[[], T]) -> T:
+        return await asyncio.wrap_future(self._store_thread.submit(work))
+
+    def _anchor_path(self) -> AnchorPath:
+        if self.config.chain.anchor == "relayer":
+            assert self.config.chain.relayer_url is not None  # checked by the config
+            return ViaRelay(self.config.chain.relayer_url, httpx.Client(timeout=120.0))
+        transactor = Transactor(self.system.chain, KeySigner(self.key),
+                                nonce_file=self.config.device.store.with_suffix(".nonce"))
+        return OwnAccount(self.system, transactor)
+
+    def _make_anchorer(self) -> Anchorer:
+        store = Store(self.config.device.store, self.key.address, self.domain)
+        return Anchorer(Outbox(store), ChainView(self.system, self.key.address),
+                        self._anchor_path(),
+                        settings=AnchorSettings(confirmations=self.config.chain.confirmations))
+
+    # -- running ----------------------------------------------------------------------------------
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Run every stage until ``stop`` is set, then shut down cleanly (see the module
+        docstring). Raises :class:`AnchorConflict` when the chain holds another root for one of
+        this device's batches: nothing more is anchored until an operator looks."""
+        _log.info("node_started", device=self.key.address.hex(), meters=len(self.config.meters))
+        self._polling = asyncio.create_task(self.poller.run(), name="poller")
+        tasks = [
+            asyncio.create_task(self._pipeline(stop), name="pipeline"),
+            asyncio.create_task(self._every(stop, self.timings.batch_every_s, self._batch),
+                                name="batcher"),
+            asyncio.create_task(self._every(stop, self.timings.anchor_every_s, self._anchor),
+                                name="anchorer"),
+            asyncio.create_task(self._every(stop, self.timings.disk_every_s, self._disk),
+                                name="disk"),
+        ]
+        try:
+            await stop.wait()
+        finally:
+            await self._stop_polling()
+            for task in tasks:
+                task.cancel()
+            results = await asyncio.gather(*tasks, return_exceptions=True)
+            await self._drain()
+            await self._in_store_thread(lambda: self._commit_gaps(self.gaps.close_all()))
+            self._store_thread.submit(self.store.close).result()
+            self._store_thread.shutdown()
+            self._anchor_thread.shutdown()
+            _log.info("node_stopped")
+            for result in results:
+                if isinstance(result, AnchorConflict):
+                    raise result
+
+    async def _stop_polling(self) -> None:
+        if self._polling is not None and not self._polling.done():
+            self._polling.cancel()
+            await asyncio.gather(self._polling, return_exceptions=True)
+
+    async def _every(self, stop: asyncio.Event, seconds: float,
+                     step: Callable[[], Any]) -> None:
+        while not stop.is_set():
+            await step()
+            try:
+                await asyncio.wait_for(stop.wait(), timeout=seconds)
+            except TimeoutError:
+                continue
+
+    async def _pipeline(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            events = await self._take(self.timings.cycle_s)
+            if events:
+                await self._in_store_thread(lambda: self._commit(events))
+
+    async def _take(self, wait_s: float) -> list[Sample | PollFailure]:
+        try:
+            first = await asyncio.wait_for(self.queue.get(), timeout=wait_s)
+        except TimeoutError:
+            return []
+        events = [first]
+        while len(events) < 10_000:
+            try:
+                events.append(self.queue.get_nowait())
+            except asyncio.QueueEmpty:
+                break
+        return events
+
+    async def _drain(self) -> None:
+        events = []
+        while not self.queue.empty():
+            events.append(self.queue.get_nowait())
+        if events:
+            await self._in_store_thread(lambda: self._commit(events))
+
+    # -- store-thread steps -----------------------------------------------------------------------
+
+    def _commit(self, events: Sequence[Sample | PollFailure]) -> None:
+        now = int(self.clock.time())
+        samples: list[SignedSample] = []
+        closed: list[OpenGap] = []
+        for event in events:
+            if isinstance(event, Sample):
+                _point, modulus = self._points[(event.meter, event.point)]
+                samples.append(SignedSample(meter_path=event.meter, point=event.point,
+                                            quantity=event.quantity, timestamp=event.timestamp,
+                                            value=event.value, raw_registers=event.registers,
+                                            counter_modulus=modulus))
+                closed += self.gaps.answered(event.meter, event.point)
+            else:
+                self.metrics.poll_errors.labels(error_class=event.error.value).inc()
+                closed += self.gaps.failed(event.meter, event.point, event.quantity,
+                                           event.timestamp, event.error.value)
+        result = self.signer.sign_cycle(samples, now=now) if samples else None
+        if result is not None:
+            self.metrics.readings.inc(len(result.ordinals))
+            for refused in result.refused:
+                self.metrics.clock_flags.inc()
+                sample = next(s for s in samples if s.meter_path == refused.meter_path
+                              and s.timestamp == refused.actual)
+                closed += self.gaps.failed(sample.meter_path, sample.point, sample.quantity,
+                                           sample.timestamp, "clock")
+        closed += self.gaps.due(now)
+        self._commit_gaps(closed)
+
+    def _commit_gaps(self, gaps: Sequence[OpenGap]) -> None:
+        if not gaps:
+            return
+        next_seqs = {m.path: m.next_seq for m in self.store.meters()}
+        records = []
+        for gap in gaps:
+            record = Gap(device=self.key.address, meter=meter_id(gap.meter), quantity=gap.quantity,
+                         next_seq=next_seqs.get(gap.meter, 0), from_timestamp=gap.from_timestamp,
+                         to_timestamp=gap.to_timestamp, failed_polls=gap.failed_polls,
+                         error_class=gap.error_class, salt=new_salt())
+            signed = self.key.sign_record(record, self.domain, gap.meter)
+            records.append(NewRecord.of(signed, encode_signed_record(signed)))
+            self.metrics.gaps.labels(error_class=gap.error_class).inc()
+        with self.store.write() as session:
+            self.store.add_records(session, records, now=int(self.clock.time()))
+
+    async def _batch(self) -> None:
+        now = int(self.clock.time())
+        closed = await self._in_store_thread(lambda: self.batcher.close_due(now=now))
+        if closed:
+            self.metrics.batches_pending.inc(len(closed))
+
+    async def _anchor(self) -> None:
+        def walk() -> None:
+            if self._anchorer is None:
+                self._anchorer = self._make_anchorer()
+            result = self._anchorer.run_once(now=int(time.time()))
+            self.metrics.anchors.inc(len(result.sent))
+            if result.final:
+                self.metrics.batches_pending.dec(len(result.final))
+
+        try:
+            await asyncio.wrap_future(self._anchor_thread.submit(walk))
+        except AnchorConflict as exc:
+            _log.critical("anchor_conflict", error=str(exc))
+            self.anchor_conflict = exc
+            raise
+        except ChainError as exc:
+            _log.warning("anchor_walk_failed", error=str(exc))
+
+    async def _disk(self) -> None:
+        used = disk_usage(self.config.device.store)
+        self.metrics.disk_used.set(used)
+        budget = self.config.retention.disk_budget_mib * 1024 * 1024
+        hard = self.config.retention.disk_hard_limit_mib * 1024 * 1024
+        self.metrics.disk_alarm.set(1 if used > budget else 0)
+        if used > hard and not self.stopped_for_disk:
+            _log.critical("polling_stopped_disk_full", used=used, hard_limit=hard)
+            self.stopped_for_disk = True
+            self.metrics.polling_stopped.set(1)
+            await self._stop_polling()
+        elif used > budget:
+            _log.warning("disk_budget_exceeded", used=used, budget=budget)
+        if self.stopped_for_disk and used <= hard:
+            _log.warning("polling_resumed", used=used, hard_limit=hard)
+            self.stopped_for_disk = False
+            self.metrics.polling_stopped.set(0)
+            self._polling = asyncio.create_task(self.poller.run(), name="poller")
