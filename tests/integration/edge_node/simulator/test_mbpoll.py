@@ -85,6 +85,6 @@ def test_mbpoll_times_out_on_silence_and_late_answers(kind: str) -> None:
             _, port = await sim.start_tcp()
             sim.apply(parse_fault(f"1:{kind}"))
             status, out = await mbpoll("-0", "-a", "1", "-r", "0", "-c", "2", "-t", "4:hex",
-                                       "-p", str(port), "127.0.0.1")
+                                       "-p", str(port), "127.0.0.1", timeout=0.5)
             assert status != 0 and "Connection timed out" in out, out
     run(body())

@@ -22,7 +22,7 @@ def test_pymodbus_serial_client_reads_two_meters_on_one_rtu_line(
     async def body() -> None:
         async with simulator((1, "eastron.sdm630"), (7, "carlo-gavazzi.em24")) as sim:
             await sim.start_rtu(server_end, baudrate=9600)
-            client = AsyncModbusSerialClient(client_end, baudrate=9600, timeout=0.5,
+            client = AsyncModbusSerialClient(client_end, baudrate=9600, timeout=2,
                                              retries=0, reconnect_delay=0)
             assert await client.connect()
             try:
