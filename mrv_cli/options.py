@@ -20,8 +20,10 @@ def add_option(parser: argparse.ArgumentParser, flag: str, env: str, **kwargs: A
     """
     value = os.environ.get(env)
     if value:
-        convert = kwargs.get("type")
-        kwargs["default"] = convert(value) if callable(convert) else value
+        # Left as text: argparse converts a string default with the option's ``type`` only
+        # when the command runs without the option, so a bad value is that command's usage
+        # error (exit 2), not a crash of every command while the parser is built.
+        kwargs["default"] = value
         kwargs["required"] = False
     help_text = kwargs.get("help", "")
     kwargs["help"] = f"{help_text} [env {env}]".strip()

@@ -42,7 +42,7 @@ def register(commands: Any) -> None:
                     "device. Prints the bound address first, then the control channel.",
         epilog=f"Profiles: {', '.join(list_profiles())}. Faults: UNIT:KIND[:ARG] with KIND an "
                "exception code 01..0B or error class, delay:SECONDS, timeout[:N], drop[:N], "
-               "not_available[:N], reset[:POINT], rollover[:POINT], clear.")
+               "garble[:N], not_available[:N], reset[:POINT], rollover[:POINT], clear.")
     meters.add_argument("--meter", action="append", metavar="UNIT:PROFILE[,KEY=N...]",
                         help="a meter at a unit id; KEY is peak (W at the daily peak, default "
                              "10000), solar (peak W), ct, pt (ratios). Repeatable; default "

@@ -14,6 +14,8 @@ class (``illegal_function``,        function, 02 illegal address, 03 illegal val
 ``delay:SECONDS``                   answer late (past a poller's timeout), until cleared
 ``timeout[:N]``                     never answer (N requests, default until cleared)
 ``drop[:N]``                        close the TCP connection on a request (RTU: no answer)
+``garble[:N]``                      answer with a broken frame: RTU a wrong CRC, TCP a byte
+                                    count two short of the registers sent
 ``not_available[:N]``               answer with the points' "no value" patterns (NaN for
                                     floats; points without a pattern keep their value)
 ``reset[:WHAT]``                    set the counters (or the one quantity code or point
@@ -23,7 +25,8 @@ class (``illegal_function``,        function, 02 illegal address, 03 illegal val
 ``clear``                           remove the unit's fault
 =================================  =========================================================
 
-Only one answer fault (exception, delay, timeout, drop, not_available) is active per unit; a
+Only one answer fault (exception, delay, timeout, drop, garble, not_available) is active per
+unit; a
 new one replaces it. ``reset`` and ``rollover`` act once, at once.
 """
 
@@ -47,13 +50,13 @@ _BY_TEXT = {f"{code:02X}": code for code in EXCEPTION_CODES} | {
     f"{code:02x}": code for code in EXCEPTION_CODES}
 #: Kinds that act once on the meter's counters instead of on its answers.
 ONE_SHOT = frozenset({"reset", "rollover"})
-_KINDS = {"exception", "delay", "timeout", "drop", "not_available", "clear"} | ONE_SHOT
+_KINDS = {"exception", "delay", "timeout", "drop", "garble", "not_available", "clear"} | ONE_SHOT
 
 
 @dataclass(frozen=True, slots=True)
 class Fault:
     """One fault for ``unit``: ``kind`` is ``exception`` (with ``code``), ``delay`` (with
-    ``seconds``), ``timeout``, ``drop``, ``not_available``, ``reset``, ``rollover`` or
+    ``seconds``), ``timeout``, ``drop``, ``garble``, ``not_available``, ``reset``, ``rollover`` or
     ``clear``; ``count`` limits an answer fault to that many requests (None: until cleared);
     ``target`` names the point or quantity of ``reset``/``rollover``."""
 

@@ -90,10 +90,19 @@ class _Handler(ServerRequestHandler):
             return
         simulator: MeterSimulator = self.server.simulator
         response = await simulator.answer(pdu, self)
-        if response is not None:
-            response.transaction_id = pdu.transaction_id
-            response.dev_id = pdu.dev_id
+        if response is None:
+            return
+        response.transaction_id = pdu.transaction_id
+        response.dev_id = pdu.dev_id
+        if not simulator.garbling.pop(id(pdu), False):
             self.server_send(response, addr)  # type: ignore[no-untyped-call]
+            return
+        frame = bytearray(self.framer.buildFrame(response))
+        if simulator.serial:
+            frame[-1] ^= 0xFF  # the CRC's high byte
+        else:
+            frame[8] = (frame[8] - 2) & 0xFF  # after the 7-byte MBAP and the function code
+        self.send(bytes(frame), addr)
 
 
 class _TcpServer(ModbusTcpServer):
@@ -141,7 +150,9 @@ class MeterSimulator:
         self.faults: dict[int, Fault] = {}
         self.requests = 0
         self._server: _TcpServer | _SerialServer | None = None
-        self._serial = False
+        self.serial = False
+        #: Requests (by id of their PDU) whose answer the handler must send broken.
+        self.garbling: dict[int, bool] = {}
         self._waiting: set[asyncio.Task[Any]] = set()
 
     # --- the meters ----------------------------------------------------------------------
@@ -284,17 +295,19 @@ class MeterSimulator:
         self.requests += 1
         unit, function = pdu.dev_id, pdu.function_code
         if unit not in self.meters:
-            return None if self._serial else ExceptionResponse(
+            return None if self.serial else ExceptionResponse(
                 function, ExcCodes.GATEWAY_NO_RESPONSE)
         fault = self._take_fault(unit)
         if fault is not None:
             if fault.kind == "drop":
                 transport = handler.transport
-                if not self._serial and isinstance(transport, asyncio.Transport):
+                if not self.serial and isinstance(transport, asyncio.Transport):
                     transport.abort()
                 return None
             if fault.kind == "timeout":
                 return None
+            if fault.kind == "garble":
+                self.garbling[id(pdu)] = True
             if fault.kind == "exception":
                 assert fault.code is not None
                 return ExceptionResponse(function, ExcCodes(fault.code))
@@ -335,7 +348,7 @@ class MeterSimulator:
             raise SimulatorError("the simulator is already serving")
         server = _SerialServer(self, self._devices(), port=device, baudrate=baudrate,
                                parity=parity, stopbits=stopbits, reconnect_delay=0)
-        self._serial = True
+        self.serial = True
         await self._listen(server, device)
 
     async def _listen(self, server: _TcpServer | _SerialServer, where: str) -> None:

@@ -379,6 +379,14 @@ def test_simulate_never_traces_back(files: Files, data: st.DataObject) -> None:
     assert code == 2, stderr
 
 
+def test_a_bad_number_in_an_environment_variable_is_only_its_commands_usage_error(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MRV_SIM_PORT", "abc")  # crashed every command while parsers were built
+    code, stderr = run_hostile(["simulate", "meters", "--serial", "/dev/null"])
+    assert code == 2 and "--port: invalid int value: 'abc'" in stderr, stderr
+    assert run_hostile(["accounting", "list"])[0] == 0
+
+
 # -- the crashes this test found, pinned -----------------------------------------------------------
 
 @pytest.mark.parametrize("argv", [

@@ -62,11 +62,12 @@ def tool(name: str) -> str:
     return path
 
 
-async def mbpoll(*argv: str) -> tuple[int, str]:
-    """Run Debian's mbpoll once (``-1``) with a 0.5 s timeout; its exit code and its stdout and
+async def mbpoll(*argv: str, timeout: float = 5.0) -> tuple[int, str]:
+    """Run Debian's mbpoll once (``-1``) with a response ``timeout`` (generous by default: a
+    loaded machine must not fail a read that should succeed); its exit code and its stdout and
     stderr together."""
     process = await asyncio.create_subprocess_exec(
-        tool("mbpoll"), "-1", "-o", "0.5", *argv, stdout=asyncio.subprocess.PIPE,
+        tool("mbpoll"), "-1", "-o", str(timeout), *argv, stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT)
     out, _ = await asyncio.wait_for(process.communicate(), 20)
     assert process.returncode is not None

@@ -67,6 +67,17 @@ def test_mbpoll_sees_each_exception_code_fault_as_libmodbus_names_it() -> None:
     run(body())
 
 
+def test_mbpoll_finds_a_garbled_tcp_answer_invalid() -> None:
+    async def body() -> None:
+        async with simulator((1, "generic")) as sim:
+            _, port = await sim.start_tcp()
+            sim.apply(parse_fault("1:garble:1"))
+            status, out = await mbpoll("-0", "-a", "1", "-r", "0", "-c", "2", "-t", "4:hex",
+                                       "-p", str(port), "127.0.0.1")
+            assert status != 0 and "failed: Invalid data" in out, out
+    run(body())
+
+
 @pytest.mark.parametrize("kind", ["timeout", "delay:2"])
 def test_mbpoll_times_out_on_silence_and_late_answers(kind: str) -> None:
     async def body() -> None:
@@ -74,6 +85,6 @@ def test_mbpoll_times_out_on_silence_and_late_answers(kind: str) -> None:
             _, port = await sim.start_tcp()
             sim.apply(parse_fault(f"1:{kind}"))
             status, out = await mbpoll("-0", "-a", "1", "-r", "0", "-c", "2", "-t", "4:hex",
-                                       "-p", str(port), "127.0.0.1")
+                                       "-p", str(port), "127.0.0.1", timeout=0.5)
             assert status != 0 and "Connection timed out" in out, out
     run(body())

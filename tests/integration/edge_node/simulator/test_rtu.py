@@ -1,6 +1,7 @@
 """The simulator over Modbus RTU on a virtual serial pair made by socat: pymodbus's serial
 client and ``mbpoll -m rtu`` on the other end read values that decode to the simulator's; an
-exception fault crosses the serial line; a unit id no meter has gets no answer."""
+exception fault crosses the serial line; a garbled answer fails its CRC; a unit id no meter has
+gets no answer."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ def test_pymodbus_serial_client_reads_two_meters_on_one_rtu_line(
     async def body() -> None:
         async with simulator((1, "eastron.sdm630"), (7, "carlo-gavazzi.em24")) as sim:
             await sim.start_rtu(server_end, baudrate=9600)
-            client = AsyncModbusSerialClient(client_end, baudrate=9600, timeout=0.5,
+            client = AsyncModbusSerialClient(client_end, baudrate=9600, timeout=2,
                                              retries=0, reconnect_delay=0)
             assert await client.connect()
             try:
@@ -61,4 +62,8 @@ def test_mbpoll_reads_the_simulator_over_rtu(serial_pair: tuple[str, str]) -> No
             for point in profile.points:
                 words = [read[point.address + i] for i in range(point.words)]
                 assert decode_point(point, words) == expected[point.name], out
+            sim.apply(parse_fault("3:garble:1"))
+            status, out = await mbpoll("-m", "rtu", "-b", "19200", "-P", "none", "-0", "-a",
+                                       "3", "-r", "0", "-c", "2", "-t", "4:hex", client_end)
+            assert status != 0 and "Invalid CRC" in out, out
     run(body())

@@ -1,7 +1,7 @@
 """The meter simulator over Modbus TCP on 127.0.0.1, read by pymodbus's async client: every
 shipped profile decodes to the simulator's values, and every fault is seen as documented
-(each exception code, delay past the timeout, silence, dropped connection, unknown unit,
-"not available" patterns, counter reset and rollover)."""
+(each exception code, delay past the timeout, silence, a garbled frame, dropped connection,
+unknown unit, "not available" patterns, counter reset and rollover)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from pymodbus.exceptions import ConnectionException, ModbusIOException
 from pymodbus.pdu import ExceptionResponse
 
 from edge_node.decoding import SIMULATOR_HOLE, decode_point, decode_raw, plan_reads
-from edge_node.errors import SimulatorError, ValueUnavailable
+from edge_node.errors import RegisterError, SimulatorError, ValueUnavailable
 from edge_node.profiles import Function, Point, list_profiles, load_profile
 from edge_node.simulator import EXCEPTION_CODES, MeterSimulator, parse_fault
 from edge_node.simulator.control import ControlServer, request
@@ -37,7 +37,7 @@ async def _point(client: AsyncModbusTcpClient, point: Point, unit: int) -> tuple
     return tuple(answer.registers)
 
 
-async def _client(port: int, timeout: float = 1.0) -> AsyncModbusTcpClient:
+async def _client(port: int, timeout: float = 5.0) -> AsyncModbusTcpClient:
     client = AsyncModbusTcpClient("127.0.0.1", port=port, timeout=timeout, retries=0,
                                   reconnect_delay=0)
     assert await client.connect()
@@ -110,33 +110,37 @@ def test_each_exception_code_fault_is_answered_once_then_values_again(code: int)
     run(body())
 
 
-def test_delay_timeout_and_drop_faults_are_seen_by_the_client_and_clear() -> None:
+def test_delay_timeout_garble_and_drop_faults_are_seen_by_the_client_and_clear() -> None:
     async def body() -> None:
         async with simulator((1, "generic")) as sim:
             _, port = await sim.start_tcp()
-            client = await _client(port, timeout=0.3)
+            # A client that gives up after 0.3 s for the reads that must fail, a patient one
+            # for those that must succeed (a loaded machine must not fail them).
+            hasty, patient = await _client(port, timeout=0.3), await _client(port, timeout=5)
             try:
                 sim.apply(parse_fault("1:delay:0.6"))
                 with pytest.raises(ModbusIOException):  # answered after the client gave up
-                    await client.read_holding_registers(0, count=2, device_id=1)
+                    await hasty.read_holding_registers(0, count=2, device_id=1)
                 sim.apply(parse_fault("1:timeout:1"))
-                client.close()
-                client = await _client(port, timeout=0.3)
                 with pytest.raises(ModbusIOException):
-                    await client.read_holding_registers(0, count=2, device_id=1)
-                client.close()
-                client = await _client(port, timeout=0.3)
-                answer = await client.read_holding_registers(0, count=2, device_id=1)
+                    await hasty.read_holding_registers(0, count=2, device_id=1)
+                answer = await patient.read_holding_registers(0, count=2, device_id=1)
                 assert not answer.isError()  # the one-request silence is used up
+                sim.apply(parse_fault("1:garble:1"))
+                answer = await patient.read_holding_registers(0, count=2, device_id=1)
+                block = plan_reads(sim.meters[1].spec.profile.points[:1], 125)[0]
+                with pytest.raises(RegisterError, match="expected 2 registers, got 1"):
+                    block.registers_of(block.points[0], answer.registers)
                 sim.apply(parse_fault("1:drop:1"))
                 with pytest.raises((ConnectionException, ModbusIOException)):
-                    await client.read_holding_registers(0, count=2, device_id=1)
-                client.close()
-                client = await _client(port)
-                assert not (await client.read_holding_registers(0, count=2,
-                                                                device_id=1)).isError()
+                    await patient.read_holding_registers(0, count=2, device_id=1)
+                patient.close()
+                patient = await _client(port, timeout=5)
+                assert not (await patient.read_holding_registers(0, count=2,
+                                                                 device_id=1)).isError()
             finally:
-                client.close()
+                hasty.close()
+                patient.close()
     run(body())
 
 

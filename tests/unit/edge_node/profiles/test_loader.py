@@ -89,6 +89,10 @@ def test_the_documented_register_facts_are_in_the_files() -> None:
     schneider = load_profile("schneider.pm5xxx").point("energy_import")
     assert (schneider.address, schneider.data_type, schneider.confirmed) == (
         3203, DataType.INT64, False)
+    # METERS.md: no Schneider document confirms the word order, so no point is confirmed.
+    assert not any(p.confirmed for p in load_profile("schneider.pm5xxx").points)
+    assert not load_profile("abb.b2x").point("power_active").confirmed
+    assert load_profile("abb.b2x").point("energy_import").confirmed
     assert load_profile("eastron.sdm630").serial is not None
     assert not load_profile("eastron.sdm630").serial.confirmed  # type: ignore[union-attr]
 

@@ -19,6 +19,7 @@ from edge_node.simulator import EXCEPTION_CODES, Fault, parse_fault
     ("2:delay:0.25", Fault(2, "delay", seconds=0.25)),
     ("2:timeout", Fault(2, "timeout")),
     ("2:drop:1", Fault(2, "drop", count=1)),
+    ("2:garble:3", Fault(2, "garble", count=3)),
     ("2:not_available", Fault(2, "not_available")),
     ("2:reset", Fault(2, "reset")),
     ("2:reset:energy_export", Fault(2, "reset", target="energy_export")),
