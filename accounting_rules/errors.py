@@ -48,7 +48,9 @@ __all__ = [
     "InvalidMeterChange",
     "InvalidMethodology",
     "InvalidPeriod",
+    "InvalidPeriodSpec",
     "InvalidSourceSpec",
+    "InvalidSummary",
     "MalformedAmount",
     "MissingEvidence",
     "NegativeAmount",
@@ -278,6 +280,17 @@ class UnexplainedDecrease(CounterError):
         self.from_value, self.to_value = from_value, to_value
         super().__init__(f"counter fell from {from_value} (seq {from_seq}) to {to_value} "
                          f"(seq {to_seq}) with no plausible rollover and no signed meter change")
+
+
+class InvalidPeriodSpec(MethodologyError, ValueError):
+    """A calendar period cannot be formed: unknown IANA zone or granularity, instants out of
+    range or reversed (``accounting_rules.periods``)."""
+
+
+class InvalidSummary(MethodologyError, ValueError):
+    """An emission summary cannot be formed from what was given: a quantity whose unit is not
+    the source's, counter periods of different periods, a count beyond its field's type
+    (``accounting_rules.summaries``)."""
 
 
 # --- compute -------------------------------------------------------------------------------------
