@@ -2,31 +2,18 @@
 
 On chain every code is Solidity's ``bytes32("electricity.grid")``: the ASCII text right-padded with
 zero bytes. A code here is 1 to 32 printable ASCII characters without spaces (``!`` to ``~``),
-so padding is unambiguous and the text reads the same in a block explorer.
+so padding is unambiguous and the text reads the same in a block explorer. The rule and the
+encoder live in :mod:`mrv_core.codec` (signed records carry codes too); they are re-exported here.
 """
 
 from __future__ import annotations
 
-import re
+from mrv_core.codec import encode_code, is_code
 
 __all__ = ["ZERO32", "decode_code", "encode_code", "is_code", "show_code"]
 
 #: ``bytes32(0)``: the empty code (no target) and the empty evidence hash.
 ZERO32 = bytes(32)
-
-_CODE = re.compile(r"[!-~]{1,32}\Z", re.ASCII)
-
-
-def is_code(text: object) -> bool:
-    """Whether ``text`` is a valid code: 1 to 32 printable ASCII characters, no spaces."""
-    return isinstance(text, str) and _CODE.match(text) is not None
-
-
-def encode_code(text: str) -> bytes:
-    """The 32 bytes of a code (``ValueError`` for anything :func:`is_code` refuses)."""
-    if not is_code(text):
-        raise ValueError(f"not a code (1-32 printable ASCII characters, no spaces): {text!r:.60}")
-    return text.encode("ascii").ljust(32, b"\x00")
 
 
 def decode_code(raw: bytes) -> str | None:

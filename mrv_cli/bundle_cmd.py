@@ -51,8 +51,10 @@ def register(commands: Any) -> None:
         "bundle", help="write sample proof bundles, verify bundles, print their typed data",
         description="Proof bundles (trustmrv-proof/2) prove that readings were signed by a "
                     "device and belong to a batch whose header the device signed and anchored; "
-                    "batch files (trustmrv-batch/2) list every leaf of a batch. Version 1 "
-                    "documents still verify, reported as unsigned-header.")
+                    "batch files (trustmrv-batch/3, or /2 without records) list every leaf of "
+                    "a batch and, in version 3, the device's signed records (gaps, meter "
+                    "changes, emission summaries) in full. Version 1 documents still verify, "
+                    "reported as unsigned-header.")
     sub = bundle.add_subparsers(dest="bundle_command", metavar="ACTION", required=True)
 
     sample = sub.add_parser(

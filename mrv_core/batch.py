@@ -3,7 +3,10 @@
 Per device, ``batch_seq`` runs 0, 1, 2, ... without gaps (the AnchorRegistry enforces it), so a
 dropped or replayed batch is visible. ``leaf_count`` is committed beside the root: two different
 leaf lists can never share a (root, count) pair. ``from_timestamp``/``to_timestamp`` bound the
-measurement times of the readings inside. The device signs the header as the EIP-712 struct
+measurement times of the readings inside, and the time each record covers (a gap's from/to, a
+meter change's timestamp, a summary's period start and end). The tree's leaves are the readings'
+leaves in batch order followed by the records' (``docs/protocol.md`` section 9.5); ``leaf_count``
+counts both. The device signs the header as the EIP-712 struct
 ``Batch`` (:func:`mrv_core.eip712.batch_digest`), so it is authenticated offline as well.
 """
 
@@ -17,6 +20,7 @@ from .eip712 import leaf_hash
 from .errors import InvalidBatchHeader, InvalidReading
 from .merkle import MerkleTree
 from .reading import SignedReading
+from .records import SignedRecord, record_leaf
 
 __all__ = ["LEAF_COUNT_MAX", "Batch", "BatchHeader", "build_batch"]
 
@@ -64,13 +68,15 @@ class BatchHeader:
 class Batch:
     """A closed batch: its header, the signed readings in batch order, their tree, and the
     device's EIP-712 signature over the header (65 bytes r||s||v; ``None`` until signed, see
-    :meth:`mrv_core.keys.DeviceKey.close_batch`). Documents written from an unsigned batch are
+    :meth:`mrv_core.keys.DeviceKey.close_batch`), and the signed records after the readings
+    (leaf ``len(readings) + j`` is record ``j``). Documents written from an unsigned batch are
     the legacy version 1 formats, whose header nothing authenticates offline."""
 
     header: BatchHeader
     readings: tuple[SignedReading, ...]
     tree: MerkleTree
     header_signature: bytes | None = None
+    records: tuple[SignedRecord, ...] = ()
 
     def __post_init__(self) -> None:
         signature = self.header_signature
@@ -79,18 +85,30 @@ class Batch:
                                      f"header signature must be 65 bytes, got {signature!r:.40}")
 
 
-def build_batch(device: bytes, batch_seq: int, readings: Sequence[SignedReading]) -> Batch:
-    """Close a batch over ``readings`` (all of ``device``), in the order given."""
-    if not readings:
-        raise InvalidReading("a batch needs at least one reading")
+def build_batch(device: bytes, batch_seq: int, readings: Sequence[SignedReading],
+                records: Sequence[SignedRecord] = ()) -> Batch:
+    """Close a batch over ``readings`` then ``records`` (all of ``device``), in the order given.
+
+    Raises :class:`InvalidReading` for an empty batch or a reading or record of another device.
+    """
+    if not readings and not records:
+        raise InvalidReading("a batch needs at least one reading or record")
     for signed in readings:
         if signed.reading.device != device:
             raise InvalidReading(
                 f"reading of device {format_address(signed.reading.device)} "
                 f"in a batch of {format_address(device)}"
             )
-    tree = MerkleTree([leaf_hash(signed.reading) for signed in readings])
+    for item in records:
+        if item.record.device != device:
+            raise InvalidReading(
+                f"{type(item.record).__name__} of device {format_address(item.record.device)} "
+                f"in a batch of {format_address(device)}"
+            )
+    tree = MerkleTree([leaf_hash(signed.reading) for signed in readings]
+                      + [record_leaf(item.record) for item in records])
     timestamps = [signed.reading.timestamp for signed in readings]
+    timestamps += [t for item in records for t in item.record.timespan()]
     header = BatchHeader(
         device=device,
         batch_seq=batch_seq,
@@ -99,4 +117,4 @@ def build_batch(device: bytes, batch_seq: int, readings: Sequence[SignedReading]
         from_timestamp=min(timestamps),
         to_timestamp=max(timestamps),
     )
-    return Batch(header=header, readings=tuple(readings), tree=tree)
+    return Batch(header=header, readings=tuple(readings), tree=tree, records=tuple(records))

@@ -1,4 +1,4 @@
-"""Proof bundles (``trustmrv-proof/2``) and batch files (``trustmrv-batch/2``).
+"""Proof bundles (``trustmrv-proof/2``) and batch files (``trustmrv-batch/3`` and ``/2``).
 
 A proof bundle is self-contained: with it (and, for the chain steps, a JSON-RPC endpoint) anyone
 can check that readings were signed by a device and belong to a batch whose root is anchored. It
@@ -15,6 +15,13 @@ Version 2 adds the device's EIP-712 signature over the batch header (``batch.sig
 (``trustmrv-proof/1``, ``trustmrv-batch/1``, no header signature) still parse; they have
 ``header_signature`` ``None`` and the verifier reports them as unsigned-header. Writers emit
 version 1 only for a batch that was never signed.
+
+Version 3 batch files (``trustmrv-batch/3``) also carry the batch's signed records (gaps, meter
+changes, emission summaries: ``mrv_core.records``) in full, each with its leaf index, so the
+verifier checks each record's path, note and signature and that its leaf is the one listed at its
+index before rebuilding the root. A signed batch without records is still written as version 2.
+Proof bundles stay version 2: they prove readings (a reading's proof works unchanged in a tree
+that also holds records); a proof bundle for single records is not defined yet.
 
 Parsing is strict (``docs/schemas/`` holds the JSON Schema of both documents): bounded size and
 counts, no unknown or duplicate fields, exact hex lengths, canonical integers. The types it
@@ -35,20 +42,25 @@ from .eip712 import Domain
 from .errors import FormatError
 from .files import UnreadableFile, read_regular_file
 from .reading import SignedReading
+from .records import SignedRecord
 from .strict_json import expect_object, loads_strict
 from .wire import (
     decode_batch_header,
     decode_domain,
     decode_signed_reading,
+    decode_signed_record,
     encode_batch_header,
     encode_domain,
     encode_signed_reading,
+    encode_signed_record,
     field,
 )
 
 __all__ = [
     "BATCH_FORMAT",
     "BATCH_FORMAT_V1",
+    "BATCH_FORMAT_V2",
+    "BATCH_FORMAT_V3",
     "BUNDLE_FORMAT",
     "BUNDLE_FORMAT_V1",
     "LIMITS",
@@ -63,6 +75,9 @@ __all__ = [
 
 BUNDLE_FORMAT = "trustmrv-proof/2"
 BATCH_FORMAT = "trustmrv-batch/2"
+#: Version 3 batch files: version 2 plus the batch's signed records, each at its leaf index.
+BATCH_FORMAT_V3 = "trustmrv-batch/3"
+BATCH_FORMAT_V2 = BATCH_FORMAT
 #: The version 1 formats: no header signature. Still read and verified (as unsigned-header).
 BUNDLE_FORMAT_V1 = "trustmrv-proof/1"
 BATCH_FORMAT_V1 = "trustmrv-batch/1"
@@ -78,6 +93,7 @@ class Limits:
     multiproof_nodes: int = 400_000
     batch_file_bytes: int = 256 * 1024 * 1024
     leaves_per_batch_file: int = 2_000_000
+    records_per_batch_file: int = 100_000
 
 
 LIMITS = Limits()
@@ -202,14 +218,22 @@ def bundle_for_readings(batch: Batch, domain: Domain, positions: list[int],
 
 @dataclass(frozen=True)
 class BatchFile:
-    """A parsed batch file: a batch header and all its leaves in order; ``trustmrv-batch/2``
-    with the device's header signature, the legacy ``trustmrv-batch/1`` without."""
+    """A parsed batch file: a batch header and all its leaves in order; ``trustmrv-batch/3``
+    when it carries signed records (``records``: (leaf index, record) pairs in leaf order),
+    ``trustmrv-batch/2`` with the device's header signature and no records, the legacy
+    ``trustmrv-batch/1`` without a header signature."""
 
     domain: Domain
     anchor: AnchorRef | None
     batch: BatchHeader
     leaves: tuple[bytes, ...]
     header_signature: bytes | None = None
+    records: tuple[tuple[int, SignedRecord], ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.records and self.header_signature is None:
+            raise FormatError("$.records", "records travel only in version 3 batch files, whose "
+                                           "header is signed")
 
     @property
     def sample(self) -> bool:
@@ -217,15 +241,21 @@ class BatchFile:
 
     @property
     def format(self) -> str:
-        return BATCH_FORMAT_V1 if self.header_signature is None else BATCH_FORMAT
+        if self.header_signature is None:
+            return BATCH_FORMAT_V1
+        return BATCH_FORMAT_V3 if self.records else BATCH_FORMAT
 
     @classmethod
     def of(cls, batch: Batch, domain: Domain, anchor: AnchorRef | None = None) -> BatchFile:
+        """The batch file of ``batch``: version 3 when it holds records (which needs a signed
+        header: :class:`FormatError` otherwise), else version 2, or 1 when unsigned."""
+        first = len(batch.readings)
         return cls(domain=domain, anchor=anchor, batch=batch.header, leaves=batch.tree.leaves,
-                   header_signature=batch.header_signature)
+                   header_signature=batch.header_signature,
+                   records=tuple((first + j, item) for j, item in enumerate(batch.records)))
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        doc = {
             "format": self.format,
             "sample": self.domain.is_sample,
             "domain": encode_domain(self.domain),
@@ -233,9 +263,14 @@ class BatchFile:
             "batch": encode_batch_header(self.batch, self.header_signature),
             "leaves": [format_hex(leaf) for leaf in self.leaves],
         }
+        if self.records:
+            doc["records"] = [{"leafIndex": str(index), "record": encode_signed_record(item)}
+                              for index, item in self.records]
+        return doc
 
     def write(self, path: Path) -> None:
-        _write_atomically(path, (json.dumps(self.to_json(), indent=1) + "\n").encode("utf-8"))
+        _write_atomically(path, (json.dumps(self.to_json(), indent=1, ensure_ascii=False)
+                                 + "\n").encode("utf-8"))
 
     @classmethod
     def read(cls, path: Path) -> BatchFile:
@@ -244,19 +279,41 @@ class BatchFile:
 
     @classmethod
     def from_json(cls, doc: object) -> BatchFile:
+        v3 = isinstance(doc, dict) and doc.get("format") == BATCH_FORMAT_V3
         o, domain, anchor, (batch, signature) = _decode_envelope(
-            doc, (BATCH_FORMAT, BATCH_FORMAT_V1), ("leaves",))
+            doc, (BATCH_FORMAT_V3, BATCH_FORMAT, BATCH_FORMAT_V1),
+            ("leaves", "records") if v3 else ("leaves",))
         raw = _expect_list(o["leaves"], "$.leaves", 1, LIMITS.leaves_per_batch_file)
         leaves = tuple(_hex32(v, f"$.leaves[{i}]") for i, v in enumerate(raw))
+        records = _decode_records(o["records"], len(leaves)) if v3 else ()
         return cls(domain=domain, anchor=anchor, batch=batch, leaves=leaves,
-                   header_signature=signature)
+                   header_signature=signature, records=records)
+
+
+def _decode_records(value: object, leaf_count: int) -> tuple[tuple[int, SignedRecord], ...]:
+    """``$.records``: 1 or more ``{"leafIndex", "record"}``, indices strictly increasing and
+    below the number of leaves listed."""
+    raw = _expect_list(value, "$.records", 1, LIMITS.records_per_batch_file)
+    records: list[tuple[int, SignedRecord]] = []
+    for i, entry in enumerate(raw):
+        where = f"$.records[{i}]"
+        o = expect_object(entry, where, ("leafIndex", "record"))
+        index = field(f"{where}.leafIndex",
+                      lambda o=o: _parse_int(o["leafIndex"], 0, leaf_count - 1,  # type: ignore[misc]
+                                             field="leafIndex"))
+        if records and index <= records[-1][0]:
+            raise FormatError(f"{where}.leafIndex", f"leaf indices must increase: {index} after "
+                                                    f"{records[-1][0]}")
+        records.append((index, decode_signed_record(o["record"], f"{where}.record")))
+    return tuple(records)
 
 
 def read_document(path: Path) -> ProofBundle | BatchFile:
     """Read a bundle or a batch file, whichever ``path`` holds (by its ``format`` field)."""
     data = _read_limited(path, LIMITS.batch_file_bytes)
     doc = loads_strict(data, max_bytes=LIMITS.batch_file_bytes)
-    if isinstance(doc, dict) and doc.get("format") in (BATCH_FORMAT, BATCH_FORMAT_V1):
+    if isinstance(doc, dict) and doc.get("format") in (BATCH_FORMAT_V3, BATCH_FORMAT,
+                                                       BATCH_FORMAT_V1):
         return BatchFile.from_json(doc)
     if len(data) > LIMITS.bundle_bytes:
         raise FormatError("$", f"document is {len(data)} bytes, bundle limit {LIMITS.bundle_bytes}")
@@ -265,14 +322,16 @@ def read_document(path: Path) -> ProofBundle | BatchFile:
 
 # -- pieces -------------------------------------------------------------------------------------
 
-def _decode_envelope(doc: object, formats: tuple[str, str], body_fields: tuple[str, ...]
+def _decode_envelope(doc: object, formats: tuple[str, ...], body_fields: tuple[str, ...]
                      ) -> tuple[dict[str, Any], Domain, AnchorRef | None,
                                 tuple[BatchHeader, bytes | None]]:
-    """The fields every document shares: format (``formats``: the current version, then the
-    legacy one), sample flag, domain, anchor, batch header and its signature (version 2)."""
+    """The fields every document shares: format (``formats``: the current version first, the
+    unsigned legacy version 1 last), sample flag, domain, anchor, batch header and its signature
+    (every version but 1)."""
     o = expect_object(doc, "$", ("format", "sample", "domain", "anchor", "batch", *body_fields))
     if o["format"] not in formats:
-        raise FormatError("$.format", f"expected {formats[0]!r} (or the legacy {formats[1]!r}), "
+        older = " or ".join(repr(f) for f in formats[1:])
+        raise FormatError("$.format", f"expected {formats[0]!r} (or the older {older}), "
                                       f"got {o['format']!r:.80}")
     domain = decode_domain(o["domain"], "$.domain")
     if not isinstance(o["sample"], bool):
@@ -282,7 +341,7 @@ def _decode_envelope(doc: object, formats: tuple[str, str], body_fields: tuple[s
                                       "sample domain (chainId 0, zero verifyingContract) is a "
                                       "sample")
     anchor = None if o["anchor"] is None else _decode_anchor(o["anchor"], "$.anchor")
-    signed = o["format"] == formats[0]
+    signed = o["format"] != formats[-1]
     return o, domain, anchor, decode_batch_header(o["batch"], "$.batch", signed=signed)
 
 

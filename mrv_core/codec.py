@@ -11,27 +11,32 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from .errors import InvalidAddress, InvalidHex, InvalidInteger
+from .errors import InvalidAddress, InvalidCode, InvalidHex, InvalidInteger
 from .hashing import keccak256
 
 __all__ = [
     "INT256_MAX",
     "INT256_MIN",
+    "UINT32_MAX",
     "UINT64_MAX",
     "UINT256_MAX",
+    "encode_code",
     "format_address",
     "format_hex",
     "format_int",
+    "is_code",
     "parse_address",
     "parse_hex",
     "parse_int",
 ]
 
+UINT32_MAX = 2**32 - 1
 UINT64_MAX = 2**64 - 1
 UINT256_MAX = 2**256 - 1
 INT256_MIN = -(2**255)
 INT256_MAX = 2**255 - 1
 
+_CODE_RE = re.compile(r"[!-~]{1,32}\Z", re.ASCII)
 _HEX_RE = re.compile(r"0x([0-9a-fA-F]*)\Z")
 _INT_RE = re.compile(r"(0|-?[1-9][0-9]*)\Z")
 # 2^256 has 78 digits; anything longer is rejected before int() does quadratic work.
@@ -107,3 +112,19 @@ def parse_int(text: object, low: int, high: int, *, field: str = "value") -> int
 def format_int(value: int) -> str:
     """Encode an integer as its canonical base-10 string."""
     return str(value)
+
+
+def is_code(text: object) -> bool:
+    """Whether ``text`` is an ASCII code (methodology ids, emission sources, error classes): 1 to
+    32 printable ASCII characters without spaces (``!`` to ``~``), so right-padding it with zero
+    bytes to ``bytes32`` is unambiguous and it reads the same in a block explorer."""
+    return isinstance(text, str) and _CODE_RE.match(text) is not None
+
+
+def encode_code(text: str) -> bytes:
+    """The ``bytes32`` of a code, Solidity's ``bytes32("electricity.grid")``: its ASCII
+    right-padded with zero bytes (:class:`InvalidCode`, a ``ValueError``, for anything
+    :func:`is_code` refuses)."""
+    if not is_code(text):
+        raise InvalidCode(f"not a code (1-32 printable ASCII characters, no spaces): {text!r:.60}")
+    return text.encode("ascii").ljust(32, b"\x00")

@@ -53,6 +53,7 @@ __all__ = [
     "struct_hash",
     "typed_data",
     "typed_digest",
+    "typed_document",
 ]
 
 DOMAIN_NAME = "TrustMRV"
@@ -157,7 +158,8 @@ def reading_digest(reading: Reading, domain: Domain) -> bytes:
 
 
 def leaf_from_struct_hash(struct_hash_: bytes) -> bytes:
-    """Merkle leaf of a reading whose struct hash is known: ``keccak256(structHash)``."""
+    """Merkle leaf of a reading (or a record) whose struct hash is known:
+    ``keccak256(structHash)``."""
     return keccak_256(struct_hash_).digest()
 
 
@@ -200,8 +202,10 @@ _DOMAIN_FIELDS = [
 ]
 
 
-def _typed_document(primary: str, fields: list[dict[str, str]], domain: Domain,
-                    message: dict[str, str]) -> dict[str, object]:
+def typed_document(primary: str, fields: list[dict[str, str]], domain: Domain,
+                   message: dict[str, str]) -> dict[str, object]:
+    """An ``eth_signTypedData_v4`` document of one static struct ``primary`` under ``domain``
+    (``message`` already in JSON form: integers as base-10 strings, bytes as ``0x`` hex)."""
     return {
         "types": {"EIP712Domain": _DOMAIN_FIELDS, primary: fields},
         "primaryType": primary,
@@ -223,7 +227,7 @@ def typed_data(reading: Reading, domain: Domain) -> dict[str, object]:
     JSON number would be refused by nodes for a large or negative ``int256`` and rounded above
     2^53 by JavaScript, changing the digest. Bytes are ``0x`` hex, addresses EIP-55.
     """
-    return _typed_document("Reading", [
+    return typed_document("Reading", [
         {"name": "device", "type": "address"},
         {"name": "meter", "type": "bytes32"},
         {"name": "seq", "type": "uint64"},
@@ -245,7 +249,7 @@ def typed_data(reading: Reading, domain: Domain) -> dict[str, object]:
 def batch_typed_data(header: BatchHeader, domain: Domain) -> dict[str, object]:
     """The batch header as an EIP-712 JSON document (``eth_signTypedData_v4`` shape), integers
     as base-10 strings like :func:`typed_data`."""
-    return _typed_document("Batch", [
+    return typed_document("Batch", [
         {"name": "device", "type": "address"},
         {"name": "batchSeq", "type": "uint64"},
         {"name": "root", "type": "bytes32"},

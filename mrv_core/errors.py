@@ -33,6 +33,11 @@ class InvalidAddress(DecodeError):
     """An Ethereum address is malformed or fails its EIP-55 checksum."""
 
 
+class InvalidCode(DecodeError):
+    """A text code (methodology id, emission source, error class) is not 1-32 printable ASCII
+    characters without spaces, so it has no ``bytes32`` form."""
+
+
 class InvalidReading(DecodeError):
     """A reading field is out of range, or the reading is inconsistent."""
 
@@ -42,7 +47,12 @@ class UnknownQuantity(InvalidReading):
 
 
 class InvalidMeterPath(InvalidReading):
-    """A meter path breaks the unified-namespace rules."""
+    """A meter path (or a site path) breaks the unified-namespace rules."""
+
+
+class InvalidRecord(DecodeError):
+    """A signed record (gap, meter change, emission summary: ``mrv_core.records``) has a field
+    out of range, or its fields contradict each other."""
 
 
 class FormatError(DecodeError):

@@ -38,6 +38,7 @@ from .eip712 import Domain, batch_digest, reading_digest
 from .errors import ConfigError, KeyFileError, MrvError
 from .files import UnreadableFile, read_regular_file
 from .reading import Reading, SignedReading
+from .records import Record, SignedRecord, record_digest
 from .signing import address_of_public_key, sign_digest
 
 __all__ = [
@@ -108,6 +109,19 @@ class DeviceKey:
         signature = self.sign_digest(reading_digest(reading, domain))
         return SignedReading(reading=reading, signature=signature, meter_path=meter_path)
 
+    def sign_record(self, record: Record, domain: Domain, path: str,
+                    note: str | None = None) -> SignedRecord:
+        """Sign a record (gap, meter change, emission summary) of this device under ``domain``;
+        ``path`` is the meter path (the site path for a site summary) and ``note`` a meter
+        change's note text, which travel beside it."""
+        if record.device != self.address:
+            raise KeyFileError(
+                f"{type(record).__name__} names device {format_address(record.device)}, "
+                f"this key is {format_address(self.address)}"
+            )
+        signature = self.sign_digest(record_digest(record, domain))
+        return SignedRecord(record=record, signature=signature, path=path, note=note)
+
     def sign_batch(self, header: BatchHeader, domain: Domain) -> bytes:
         """Sign this device's batch header under ``domain`` (the readings' domain): the 65-byte
         signature over :func:`mrv_core.eip712.batch_digest` that bundles, batch files and
@@ -120,10 +134,11 @@ class DeviceKey:
         return self.sign_digest(batch_digest(header, domain))
 
     def close_batch(self, batch_seq: int, readings: Sequence[SignedReading],
-                    domain: Domain) -> Batch:
-        """Close ``readings`` (this device's, in batch order) into batch ``batch_seq`` and sign
-        its header under ``domain``: what every writer of version 2 documents uses."""
-        batch = build_batch(self.address, batch_seq, readings)
+                    domain: Domain, records: Sequence[SignedRecord] = ()) -> Batch:
+        """Close ``readings`` and then ``records`` (this device's, in batch order) into batch
+        ``batch_seq`` and sign its header under ``domain``: what every writer of version 2 and 3
+        documents uses."""
+        batch = build_batch(self.address, batch_seq, readings, records)
         return dataclasses.replace(batch, header_signature=self.sign_batch(batch.header, domain))
 
     def sign_transaction(self, transaction: dict[str, Any]) -> bytes:

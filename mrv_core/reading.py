@@ -25,15 +25,20 @@ from .quantities import QUANTITIES, quantity_by_code
 __all__ = [
     "METER_PATH_LEVELS",
     "METER_PATH_MAX_BYTES",
+    "SITE_PATH_LEVELS",
     "Reading",
     "SignedReading",
     "meter_id",
     "new_salt",
+    "site_id",
     "validate_meter_path",
+    "validate_site_path",
 ]
 
 #: ISA-95 style levels of a meter path: ``enterprise/site/area/line/meter``.
 METER_PATH_LEVELS = ("enterprise", "site", "area", "line", "meter")
+#: A site path is the first two levels: ``enterprise/site``.
+SITE_PATH_LEVELS = METER_PATH_LEVELS[:2]
 METER_PATH_MAX_BYTES = 256
 
 # Unicode categories refused anywhere in a path: controls, format characters (zero-width joiners,
@@ -53,34 +58,48 @@ def validate_meter_path(path: object) -> str:
     """
     if not isinstance(path, str):
         raise InvalidMeterPath(f"meter path must be a string, got {type(path).__name__}")
-    return _validate_meter_path(path)
+    return _validate_path(path, METER_PATH_LEVELS, "meter")
+
+
+def validate_site_path(path: object) -> str:
+    """Return ``path`` when it is a valid site path (``enterprise/site``, the first two levels of
+    a meter path, under the same character rules), else raise :class:`InvalidMeterPath`."""
+    if not isinstance(path, str):
+        raise InvalidMeterPath(f"site path must be a string, got {type(path).__name__}")
+    return _validate_path(path, SITE_PATH_LEVELS, "site")
 
 
 @lru_cache(maxsize=4096)
-def _validate_meter_path(path: str) -> str:
+def _validate_path(path: str, names: tuple[str, ...], what: str) -> str:
     size = len(path.encode("utf-8", errors="surrogatepass"))
     if size > METER_PATH_MAX_BYTES:
-        raise InvalidMeterPath(f"meter path is {size} bytes, limit {METER_PATH_MAX_BYTES}")
+        raise InvalidMeterPath(f"{what} path is {size} bytes, limit {METER_PATH_MAX_BYTES}")
     if unicodedata.normalize("NFC", path) != path:
-        raise InvalidMeterPath(f"meter path is not in Unicode NFC: {path!r}")
+        raise InvalidMeterPath(f"{what} path is not in Unicode NFC: {path!r}")
     for ch in path:
         category = unicodedata.category(ch)
         if category in _FORBIDDEN_CATEGORIES or (category == "Zs" and ch != " "):
-            raise InvalidMeterPath(f"meter path has forbidden character U+{ord(ch):04X}: {path!r}")
+            raise InvalidMeterPath(f"{what} path has forbidden character U+{ord(ch):04X}: "
+                                   f"{path!r}")
     levels = path.split("/")
-    if len(levels) != len(METER_PATH_LEVELS):
-        expected = "/".join(METER_PATH_LEVELS)
-        raise InvalidMeterPath(f"meter path needs {len(METER_PATH_LEVELS)} levels ({expected}), "
+    if len(levels) != len(names):
+        expected = "/".join(names)
+        raise InvalidMeterPath(f"{what} path needs {len(names)} levels ({expected}), "
                                f"got {len(levels)}: {path!r}")
-    for name, level in zip(METER_PATH_LEVELS, levels, strict=True):
+    for name, level in zip(names, levels, strict=True):
         if not level or level != level.strip():
-            raise InvalidMeterPath(f"meter path level '{name}' is empty or padded: {path!r}")
+            raise InvalidMeterPath(f"{what} path level '{name}' is empty or padded: {path!r}")
     return path
 
 
 def meter_id(path: str) -> bytes:
     """The ``meter`` field for a path: keccak256 of its UTF-8 bytes."""
     return keccak256(validate_meter_path(path).encode("utf-8"))
+
+
+def site_id(path: str) -> bytes:
+    """The id of a site (``enterprise/site``): keccak256 of its UTF-8 bytes, like a meter id."""
+    return keccak256(validate_site_path(path).encode("utf-8"))
 
 
 def new_salt() -> bytes:

@@ -5,22 +5,24 @@ The verifier fails closed. Each function returns only when every step passed and
 :class:`VerificationError` naming the first step that failed otherwise; there is no boolean to
 forget to check. The steps, in order (an auditor can follow them in the code by number):
 
-1. ``format``    the document parses as ``trustmrv-proof/2`` or ``trustmrv-batch/2`` (or a
-                 legacy version 1 document: strict parser, size limits)
+1. ``format``    the document parses as ``trustmrv-proof/2`` or ``trustmrv-batch/3`` or ``/2``
+                 (or a legacy version 1 document: strict parser, size limits)
 2. ``domain``    an anchored bundle was signed under that chain's id and AnchorRegistry; a sample
                  (offline domain) bundle carries no anchor
 3. ``header``    the batch header's signature (EIP-712 ``Batch``) is canonical and recovers the
                  header's device, so no header field can be edited; version 1 documents carry
                  none and pass this step as *unsigned-header* (``header_signed`` is False)
-4. ``batch``     every reading is of the batch's device, inside its time span, none repeats, and
-                 there are no more readings than the batch has leaves
-5. ``meter``     every meter id is keccak256 of the meter path travelling with it
+4. ``batch``     every reading (and record) is of the batch's device, inside its time span, none
+                 repeats, and there are no more readings than the batch has leaves
+5. ``meter``     every meter id is keccak256 of the meter path travelling with it (a site
+                 summary's scope id of its site path; a meter change's note hash of its text)
 6. ``signature`` every signature is canonical (65 bytes, low s, v 27/28) and recovers the device
 7. ``proof``     the proof has a shape a tree of ``leafCount`` leaves can produce
 8. ``root``      the leaves recomputed from the readings and the proof rebuild the batch root
 
 The chain steps (``mrv_core.chain.verify``) follow. A batch file (every leaf of one batch) goes
-through steps 1, 2, 3, 4 (its leaf count) and 8.
+through steps 1, 2, 3, 4 (its leaf count, and its records' device and span), 5 and 6 (its
+records, version 3) and 8 (each record's leaf at its index, then the root).
 """
 
 from __future__ import annotations
@@ -34,7 +36,8 @@ from .codec import format_address
 from .eip712 import Domain, batch_digest, leaf_hash, reading_digest
 from .errors import DecodeError, FormatError, MerkleError, SignatureError, VerificationError
 from .merkle import MerkleTree, leaf_depths, process_multiproof, process_proof
-from .reading import SignedReading, meter_id
+from .reading import SignedReading, meter_id, site_id
+from .records import MeterChange, SignedRecord, note_hash, record_digest, record_leaf
 from .signing import recover_address
 
 __all__ = [
@@ -45,15 +48,16 @@ __all__ = [
     "verify_bundle",
     "verify_file",
     "verify_signed_reading",
+    "verify_signed_record",
 ]
 
 STEPS: dict[str, str] = {
-    "format": "the document parses as trustmrv-proof/2 or trustmrv-batch/2 (or a version 1 "
-              "document)",
+    "format": "the document parses as trustmrv-proof/2 or trustmrv-batch/3 or /2 (or a "
+              "version 1 document)",
     "domain": "the signing domain matches the anchoring chain and registry",
     "header": "the device signed the batch header (version 1 documents: unsigned-header)",
-    "batch": "readings belong to the batch's device and time span, without repeats",
-    "meter": "each meter id is keccak256 of its meter path",
+    "batch": "readings and records belong to the batch's device and time span, without repeats",
+    "meter": "each meter (or site) id is keccak256 of its path, each note hash of its text",
     "signature": "each signature is canonical and recovers the device",
     "proof": "the proof has a shape possible for the batch's leaf count",
     "root": "the readings' leaves and the proof rebuild the batch root",
@@ -84,15 +88,43 @@ def verify_signed_reading(signed: SignedReading, domain: Domain) -> bytes:
         raise VerificationError(
             "meter", f"seq {reading.seq}: meter 0x{reading.meter.hex()} is not keccak256 of "
                      f"{signed.meter_path!r} (0x{expected_meter.hex()})")
-    try:
-        signer = recover_address(reading_digest(reading, domain), signed.signature)
-    except SignatureError as exc:
-        raise VerificationError("signature", f"seq {reading.seq}: {exc}") from None
-    if signer != reading.device:
-        raise VerificationError(
-            "signature", f"seq {reading.seq}: signed by {format_address(signer)}, "
-                         f"reading names device {format_address(reading.device)}")
+    _check_signer(reading_digest(reading, domain), signed.signature, reading.device,
+                  f"seq {reading.seq}", "reading")
     return leaf_hash(reading)
+
+
+def _check_signer(digest: bytes, signature: bytes, device: bytes, label: str, what: str) -> None:
+    """Step 6: ``signature`` is canonical and recovers ``device`` from ``digest``."""
+    try:
+        signer = recover_address(digest, signature)
+    except SignatureError as exc:
+        raise VerificationError("signature", f"{label}: {exc}") from None
+    if signer != device:
+        raise VerificationError(
+            "signature", f"{label}: signed by {format_address(signer)}, "
+                         f"{what} names device {format_address(device)}")
+
+
+def verify_signed_record(signed: SignedRecord, domain: Domain) -> bytes:
+    """Steps 5 and 6 for one record; returns its leaf hash.
+
+    5. its path hashes to its ``meter`` (``scopeId``: the meter id, or the site id of a site
+       summary), and a meter change's note text hashes to its ``note``;
+    6. its signature is canonical and recovers its ``device``.
+    """
+    record = signed.record
+    kind = type(record).__name__
+    expected = site_id(signed.path) if signed.site_scoped else meter_id(signed.path)
+    if expected != signed.path_id:
+        raise VerificationError(
+            "meter", f"{kind}: id 0x{signed.path_id.hex()} is not keccak256 of "
+                     f"{signed.path!r} (0x{expected.hex()})")
+    if isinstance(record, MeterChange) and note_hash(signed.note or "") != record.note:
+        raise VerificationError(
+            "meter", f"{kind}: note 0x{record.note.hex()} is not keccak256 of the note text "
+                     f"{(signed.note or '')[:60]!r}")
+    _check_signer(record_digest(record, domain), signed.signature, record.device, kind, "record")
+    return record_leaf(record)
 
 
 def _check_domain(domain: Domain, anchor: AnchorRef | None) -> None:
@@ -201,14 +233,40 @@ class VerifiedBatchFile:
 
 
 def verify_batch(batch_file: BatchFile) -> VerifiedBatchFile:
-    """Steps 2, 3, 4 and 8 for a batch file: its domain fits its anchor, its header is signed by
-    its device, and its leaves rebuild the header's leaf count and root."""
+    """Steps 2, 3, 4, 5, 6 and 8 for a batch file: its domain fits its anchor, its header is
+    signed by its device, its records (version 3) are the device's, inside the header's span,
+    with paths, notes and signatures that check, each leaf listed at its index is the record's,
+    and its leaves rebuild the header's leaf count and root."""
+    # 2. domain
     _check_domain(batch_file.domain, batch_file.anchor)
     header = batch_file.batch
+    # 3. header signature
     _check_header(header, batch_file.header_signature, batch_file.domain)
+    # 4. batch membership: the leaf count, then every record's device and time span
     if len(batch_file.leaves) != header.leaf_count:
         raise VerificationError("batch", f"{len(batch_file.leaves)} leaves listed, header says "
                                          f"{header.leaf_count}")
+    for index, item in batch_file.records:
+        record = item.record
+        kind = type(record).__name__
+        if record.device != header.device:
+            raise VerificationError("batch", f"{kind} at leaf {index}: device "
+                                             f"{format_address(record.device)} is not the "
+                                             f"batch's {format_address(header.device)}")
+        start, end = record.timespan()
+        if not header.from_timestamp <= start <= end <= header.to_timestamp:
+            raise VerificationError("batch", f"{kind} at leaf {index}: covers [{start}, {end}], "
+                                             f"outside the batch span [{header.from_timestamp}, "
+                                             f"{header.to_timestamp}]")
+    # 5-6. each record's path, note and signature; its leaf computed here
+    for index, item in batch_file.records:
+        leaf = verify_signed_record(item, batch_file.domain)
+        # 8 (per record). the leaf the root commits to at this index is the record's
+        if batch_file.leaves[index] != leaf:
+            raise VerificationError("root", f"{type(item.record).__name__} at leaf {index} has "
+                                            f"leaf 0x{leaf.hex()}, the batch lists "
+                                            f"0x{batch_file.leaves[index].hex()}")
+    # 8. root
     root = MerkleTree(batch_file.leaves).root
     if root != header.root:
         raise VerificationError("root", f"leaves rebuild root 0x{root.hex()}, header says "

@@ -1,4 +1,5 @@
-"""JSON wire forms of readings, batch headers and domains, shared by every document type.
+"""JSON wire forms of readings, signed records, batch headers and domains, shared by every
+document type.
 
 Conventions (``docs/protocol.md``): field names in lowerCamelCase as in the Solidity structs,
 bytes as lowercase ``0x`` hex of exact length, addresses EIP-55 checksummed, every integer as a
@@ -24,15 +25,18 @@ from .codec import (
 from .eip712 import DOMAIN_NAME, DOMAIN_VERSION, Domain
 from .errors import DecodeError, FormatError
 from .reading import Reading, SignedReading
+from .records import RECORD_TYPES, FieldSpec, MeterChange, Record, SignedRecord
 from .strict_json import expect_object
 
 __all__ = [
     "decode_batch_header",
     "decode_domain",
     "decode_signed_reading",
+    "decode_signed_record",
     "encode_batch_header",
     "encode_domain",
     "encode_signed_reading",
+    "encode_signed_record",
     "field",
 ]
 
@@ -106,6 +110,77 @@ def _expect_str(value: object) -> str:
     if not isinstance(value, str):
         raise DecodeError(f"expected a string, got {type(value).__name__}")
     return value
+
+
+# -- signed records -----------------------------------------------------------------------------
+#
+# {"type": "Gap" | "MeterChange" | "EmissionSummary", <every struct field by its Solidity name>,
+#  "path": meter path (site path for a site summary), "noteText": the operator's note whose
+#  keccak256 is "note" (meter changes only),
+#  "signature": 0x + 65 bytes}. Codes (quantity, errorClass, source, methodology) are their text;
+# every integer a canonical base-10 string; bytes32 lowercase 0x hex; the device EIP-55.
+
+
+def _encode_value(spec: FieldSpec, value: object) -> str:
+    if spec.kind == "address":
+        assert isinstance(value, bytes)
+        return format_address(value)
+    if spec.kind == "bytes32":
+        assert isinstance(value, bytes)
+        return format_hex(value)
+    if spec.kind in ("code", "quantity"):
+        assert isinstance(value, str)
+        return value
+    return str(value)
+
+
+def _decode_value(spec: FieldSpec, value: object) -> object:
+    if spec.kind == "address":
+        return parse_address(value, field=spec.name)
+    if spec.kind == "bytes32":
+        return parse_hex(value, 32, field=spec.name)
+    if spec.kind in ("code", "quantity"):
+        return _expect_str(value)
+    low, high = spec.bound
+    return parse_int(value, low, high, field=spec.name)
+
+
+def encode_signed_record(signed: SignedRecord) -> dict[str, str]:
+    """The wire object of a signed record (fields in struct order, then path, noteText,
+    signature)."""
+    record = signed.record
+    encoded = {"type": type(record).__name__}
+    encoded.update({spec.name: _encode_value(spec, getattr(record, spec.attr))
+                    for spec in record.FIELDS})
+    encoded["path"] = signed.path
+    if signed.note is not None:
+        encoded["noteText"] = signed.note
+    encoded["signature"] = format_hex(signed.signature)
+    return encoded
+
+
+def decode_signed_record(obj: object, where: str) -> SignedRecord:
+    """Parse a wire object into a :class:`SignedRecord`; :class:`FormatError` names the JSON path
+    of the first bad field (``$.records[3].record.failedPolls``)."""
+    if not isinstance(obj, dict) or obj.get("type") not in RECORD_TYPES:
+        shown = obj.get("type") if isinstance(obj, dict) else None
+        raise FormatError(f"{where}.type", f"expected one of {', '.join(RECORD_TYPES)}, got "
+                                           f"{shown!r:.60}")
+    cls = RECORD_TYPES[obj["type"]]
+    extra = ("path", "noteText", "signature") if cls is MeterChange else ("path", "signature")
+    o = field(where, lambda: expect_object(obj, where, ("type", *(s.name for s in cls.FIELDS),
+                                                        *extra)))
+    values = {spec.attr: field(f"{where}.{spec.name}",
+                               lambda spec=spec: _decode_value(spec, o[spec.name]))  # type: ignore[misc]
+              for spec in cls.FIELDS}
+    record: Record = field(where, lambda: cls(**values))  # type: ignore[arg-type]
+    signature = field(f"{where}.signature", lambda: parse_hex(o["signature"], 65,
+                                                              field="signature"))
+    path = field(f"{where}.path", lambda: _expect_str(o["path"]))
+    note = (field(f"{where}.noteText", lambda: _expect_str(o["noteText"]))
+            if cls is MeterChange else None)
+    return field(f"{where}.path" if note is None else where,
+                 lambda: SignedRecord(record, signature, path, note))
 
 
 # -- batch headers ------------------------------------------------------------------------------

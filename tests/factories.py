@@ -30,7 +30,7 @@ from typing import Any
 from hypothesis import strategies as st
 
 from accounting_rules import Activity, Methodology, SourceKind
-from mrv_core import QUANTITIES, Domain, Reading, SignedReading, meter_id
+from mrv_core import QUANTITIES, Domain, QuantityKind, Reading, SignedReading, meter_id
 from mrv_core.batch import Batch
 from mrv_core.codec import (
     INT256_MAX,
@@ -45,6 +45,18 @@ from mrv_core.codec import (
 from mrv_core.eip712 import READING_TYPEHASH
 from mrv_core.hashing import keccak256
 from mrv_core.keys import DeviceKey
+from mrv_core.reading import site_id
+from mrv_core.records import (
+    ERROR_CLASSES,
+    SCOPE_METER,
+    SCOPE_SITE,
+    EmissionSummary,
+    Gap,
+    MeterChange,
+    Record,
+    SignedRecord,
+    note_hash,
+)
 
 #: A fixed test key (never use outside tests): secret 0x00..01, address 0x7E5F...5Bdf.
 TEST_KEY = DeviceKey.from_private_bytes((1).to_bytes(32, "big"))
@@ -89,10 +101,58 @@ def signed_readings(count: int, *, seed: int = 0, key: DeviceKey = TEST_KEY,
 
 
 def sample_batch(count: int, *, seed: int = 0, batch_seq: int = 0,
-                 domain: Domain = TEST_DOMAIN) -> Batch:
-    """A closed batch of ``count`` signed readings of ``TEST_KEY``, its header signed too."""
+                 domain: Domain = TEST_DOMAIN, records: int = 0) -> Batch:
+    """A closed batch of ``count`` signed readings of ``TEST_KEY``, its header signed too, and
+    ``records`` signed records after them (:func:`signed_records`)."""
     readings = signed_readings(count, seed=seed, domain=domain)
-    return TEST_KEY.close_batch(batch_seq, readings, domain)
+    return TEST_KEY.close_batch(batch_seq, readings, domain,
+                                signed_records(records, seed=seed, domain=domain))
+
+
+SITE_PATH = "demo-co/wuxi-plant"
+T_RECORDS = 1_735_689_600  # 2025-01-01T00:00:00Z
+
+
+def make_records(rng: random.Random, device: bytes = TEST_KEY.address
+                 ) -> list[tuple[Record, str, str | None]]:
+    """One record of each kind (a gap, a meter change, a meter and a site summary) with the path
+    and note that travel beside it, realistic but random."""
+    path = METER_PATHS[0]
+    t = T_RECORDS + rng.randrange(86_400)
+    quantity = "energy.active.import:Wh"
+    note = rng.choice(["", "meter replaced after lightning strike", "换表, 雷击后更换"])
+    summary = {
+        "device": device, "source": "electricity.grid", "quantity": quantity,
+        "methodology": "cn.electricity.location", "methodology_version": 2,
+        "period_start": t - t % 3600, "period_end": t - t % 3600 + 3600,
+        "activity": rng.randrange(10**9), "emissions": rng.randrange(10**9),
+        "reading_count": rng.randrange(3600), "gap_count": 1, "bridged_gap_count": 1,
+        "bridged_seconds": rng.randrange(1, 3600), "unexplained_decreases": 0,
+    }
+    return [
+        (Gap(device=device, meter=meter_id(path), quantity=quantity, next_seq=rng.randrange(10**6),
+             from_timestamp=t, to_timestamp=t + 120, failed_polls=rng.randrange(1, 10),
+             error_class=rng.choice(ERROR_CLASSES), salt=rng.randbytes(32)), path, None),
+        (MeterChange(device=device, meter=meter_id(path), quantity=quantity,
+                     next_seq=rng.randrange(10**6), timestamp=t + 300,
+                     old_final=rng.randrange(2**32), new_initial=rng.randrange(100),
+                     note=note_hash(note), salt=rng.randbytes(32)), path, note),
+        (EmissionSummary(scope_kind=SCOPE_METER, scope_id=meter_id(path), salt=rng.randbytes(32),
+                         **summary), path, None),
+        (EmissionSummary(scope_kind=SCOPE_SITE, scope_id=site_id(SITE_PATH),
+                         salt=rng.randbytes(32), **summary), SITE_PATH, None),
+    ]
+
+
+def signed_records(count: int, *, seed: int = 0, key: DeviceKey = TEST_KEY,
+                   domain: Domain = TEST_DOMAIN) -> list[SignedRecord]:
+    """``count`` signed records of ``key``, cycling through the four of :func:`make_records`."""
+    rng = random.Random(seed + 1_000)
+    out: list[SignedRecord] = []
+    while len(out) < count:
+        for record, path, note in make_records(rng, key.address)[: count - len(out)]:
+            out.append(key.sign_record(record, domain, path, note))
+    return out
 
 
 # -- hypothesis strategies ------------------------------------------------------------------------
@@ -121,6 +181,50 @@ def readings(draw: st.DrawFn, device: bytes | None = None) -> Reading:
 
 
 leaf_lists = st.lists(bytes32, min_size=1, max_size=80)
+codes = st.text(alphabet=st.characters(min_codepoint=0x21, max_codepoint=0x7E), min_size=1,
+                max_size=32)
+_CUMULATIVE = tuple(code for code, q in QUANTITIES.items() if q.kind is QuantityKind.CUMULATIVE)
+
+
+@st.composite
+def records(draw: st.DrawFn, kind: type[Record] | None = None,
+            device: bytes | None = None) -> Record:
+    """Any valid record (of ``kind``, else of any kind), every field over its whole range with
+    its bounds drawn often; the cross-field rules (ordered times, a non-zero count) are then
+    restored by sorting or substituting, never by filtering."""
+    cls = kind or draw(st.sampled_from([Gap, MeterChange, EmissionSummary]))
+    values: dict[str, Any] = {}
+    for spec in cls.FIELDS:
+        if spec.kind == "address":
+            values[spec.attr] = device if device is not None else draw(addresses)
+        elif spec.kind == "bytes32":
+            values[spec.attr] = draw(bytes32)
+        elif spec.kind == "quantity":
+            values[spec.attr] = draw(st.sampled_from(_CUMULATIVE))
+        elif spec.name == "errorClass":
+            values[spec.attr] = draw(st.sampled_from(ERROR_CLASSES))
+        elif spec.kind == "code":
+            values[spec.attr] = draw(codes)
+        else:
+            low, high = spec.bound
+            low = max(low, 0)  # every record quantity is an unsigned cumulative register
+            values[spec.attr] = draw(st.one_of(st.sampled_from([low, high]),
+                                               st.integers(min_value=low, max_value=high)))
+    for a, b in (("from_timestamp", "to_timestamp"), ("period_start", "period_end")):
+        if a in values:
+            values[a], values[b] = sorted((values[a], values[b]))
+    if cls is EmissionSummary:
+        values["scope_kind"] = draw(st.sampled_from([SCOPE_METER, SCOPE_SITE]))
+        values["methodology_version"] = max(values["methodology_version"], 1)
+        if values["period_start"] == values["period_end"] == UINT64_MAX:
+            values["period_start"] -= 1
+        elif values["period_start"] == values["period_end"]:
+            values["period_end"] += 1
+        if values["bridged_gap_count"] == 0:
+            values["bridged_seconds"] = 0
+    if cls is Gap:
+        values["failed_polls"] = max(values["failed_polls"], 1)
+    return cls(**values)
 
 
 # -- readings over the whole range of every field, leaf values, vectors ---------------------
