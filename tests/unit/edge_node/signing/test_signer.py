@@ -6,16 +6,24 @@ from __future__ import annotations
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from unit.edge_node.support import METER, energy, power
+from unit.edge_node.support import ENERGY, METER, energy, power
 
 from accounting_rules.counters import RolloverRule
 from edge_node._internal.crashpoints import CrashPoints
-from edge_node.signing import ReadingSigner, SigningSettings, classify_decrease
-from edge_node.store import AWAITING_METER_CHANGE, METER_OK, Flag, NewRecord, Store
+from edge_node.errors import StoreError
+from edge_node.signing import (
+    ReadingSigner,
+    SigningSettings,
+    classify_decrease,
+    commit_meter_change,
+    read_record,
+)
+from edge_node.store import AWAITING_METER_CHANGE, METER_OK, Flag, Store
 from edge_node.store.models import BatchRow, OutboxRow
-from edge_node.store.queries import readings
+from edge_node.store.queries import readings, records
 from factories import METER_PATHS, TEST_DOMAIN, TEST_KEY
 from mrv_core.eip712 import leaf_hash, reading_digest
+from mrv_core.records import MeterChange, record_digest, record_leaf
 from mrv_core.signing import recover_address
 
 #: A uint32 Wh register of a meter that imports at most 3.6 MW (1,000 Wh per second).
@@ -95,12 +103,28 @@ def test_an_unexplained_decrease_awaits_a_meter_change_and_readings_go_on(store:
     signer.sign_cycle([energy(1120, 50, rollover=WRAP)], now=0)   # still signed and stored
     assert [r.counter_event for r in readings(store)] == [None, "unexplained_decrease", None]
     assert store.meters()[0].state == AWAITING_METER_CHANGE
-    change = NewRecord(kind="meter_change", leaf=bytes([7]) * 32, signature=bytes([7]) * 65,
-                       wire="{}", time_from=1130, time_to=1130, meter_path=METER)
-    store.record_meter_change(METER, change, now=0)
+    signed = commit_meter_change(store, TEST_KEY, METER, ENERGY, timestamp=1130, new_initial=0,
+                                 note="meter replaced, serial 4711", now=0)
     assert store.meters()[0].state == METER_OK
+    change = signed.record
+    assert isinstance(change, MeterChange)
+    assert (change.next_seq, change.old_final, change.new_initial) == (3, 50, 0)
+    (stored,) = records(store)
+    assert stored.kind == "meter_change" and stored.leaf == record_leaf(change)
+    assert read_record(stored) == signed
+    assert recover_address(record_digest(change, TEST_DOMAIN), stored.signature) == \
+        TEST_KEY.address
     result = signer.sign_cycle([energy(1180, 3, rollover=WRAP)], now=0)  # no baseline now
     assert result.counter_events == ()
+
+
+def test_a_meter_change_without_a_signed_value_needs_the_old_final(store: Store) -> None:
+    with pytest.raises(StoreError, match="give the old meter's final value"):
+        commit_meter_change(store, TEST_KEY, METER, ENERGY, timestamp=1, new_initial=0,
+                            note="", now=0)
+    commit_meter_change(store, TEST_KEY, METER, ENERGY, timestamp=1, new_initial=0, note="",
+                        old_final=9, now=0)
+    assert [r.kind for r in records(store)] == ["meter_change"]
 
 
 @settings(max_examples=200, deadline=None)
