@@ -34,6 +34,8 @@ from .relayer import Relayer
 __all__ = ["HEALTH_PATH", "MAX_BODY_BYTES", "RelayServer"]
 
 MAX_BODY_BYTES = 4096
+#: Seconds a request may take to arrive on an open connection before it is closed.
+IDLE_TIMEOUT_S = 10
 HEALTH_PATH = "/v1/health"
 
 
@@ -47,9 +49,13 @@ def _is_loopback(host: str) -> bool:
 
 
 class RelayServer(ThreadingHTTPServer):
-    """Serves one :class:`Relayer` on ``host``:``port`` (0: any free port)."""
+    """Serves one :class:`Relayer` on ``host``:``port`` (0: any free port).
 
-    daemon_threads = True
+    Closing it waits for the request threads; an idle keep-alive connection is dropped after
+    :data:`IDLE_TIMEOUT_S` seconds, so closing never waits longer than that."""
+
+    daemon_threads = False
+    block_on_close = True
 
     def __init__(self, relayer: Relayer, host: str = "127.0.0.1", port: int = 0, *,
                  tls_cert: Path | None = None, tls_key: Path | None = None) -> None:
@@ -69,7 +75,15 @@ class RelayServer(ThreadingHTTPServer):
             except (OSError, ssl.SSLError) as exc:
                 self.server_close()
                 raise ConfigError(f"TLS certificate {tls_cert} / key {tls_key}: {exc}") from None
-            self.socket = context.wrap_socket(self.socket, server_side=True)
+            # The handshake happens in the request's thread (``_Handler.setup``), so a slow or
+            # hostile client cannot hold up the accepting loop.
+            self.socket = context.wrap_socket(self.socket, server_side=True,
+                                              do_handshake_on_connect=False)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A broken connection (failed TLS handshake, reset) is logged, not printed."""
+        structlog.get_logger("edge_node.relay").warning(
+            "connection_failed", client=str(client_address[0]))
 
     @property
     def url(self) -> str:
@@ -82,6 +96,12 @@ class RelayServer(ThreadingHTTPServer):
 class _Handler(BaseHTTPRequestHandler):
     server: RelayServer
     protocol_version = "HTTP/1.1"
+    timeout = IDLE_TIMEOUT_S
+
+    def setup(self) -> None:
+        super().setup()
+        if isinstance(self.connection, ssl.SSLSocket):
+            self.connection.do_handshake()
 
     def log_message(self, format: str, *args: Any) -> None:
         structlog.get_logger("edge_node.relay").debug("http", line=format % args)

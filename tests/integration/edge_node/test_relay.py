@@ -193,3 +193,52 @@ def test_plain_http_is_refused_off_loopback() -> None:
         RelayServer(None, "192.0.2.1", 0)  # type: ignore[arg-type]  # refused before binding
     with pytest.raises(ConfigError, match="both"):
         RelayServer(None, "127.0.0.1", 0, tls_cert=Path("cert.pem"))  # type: ignore[arg-type]
+
+
+def _self_signed(tmp_path: Path) -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1 and its key (PEM files), made with ``cryptography``."""
+    import datetime
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "relay test")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
+            .public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(minutes=1))
+            .not_valid_after(now + datetime.timedelta(hours=1))
+            .add_extension(x509.SubjectAlternativeName(
+                [x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+            .sign(key, hashes.SHA256()))
+    cert_path, key_path = tmp_path / "relay.crt", tmp_path / "relay.key"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM,
+                                           serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return cert_path, key_path
+
+
+def test_with_tls_the_relayer_serves_https_that_a_verifying_client_accepts(
+        relay: Relay, tmp_path: Path) -> None:
+    import ssl
+
+    cert, key = _self_signed(tmp_path)
+    server = RelayServer(relay.relayer, "127.0.0.1", 0, tls_cert=cert, tls_key=key)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    try:
+        assert server.url.startswith("https://127.0.0.1:")
+        trusted = ssl.create_default_context(cafile=str(cert))
+        with httpx.Client(verify=trusted, timeout=10) as client:
+            assert client.get(server.url + HEALTH_PATH).json() == {"status": "ok"}
+        with pytest.raises(httpx.ConnectError), httpx.Client(timeout=10) as untrusting:
+            untrusting.get(server.url + HEALTH_PATH)  # the system's CAs do not know it
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)

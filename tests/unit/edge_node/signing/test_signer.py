@@ -6,16 +6,28 @@ from __future__ import annotations
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from unit.edge_node.support import METER, energy, power
+from unit.edge_node.support import ENERGY, METER, energy, power
 
+from accounting_rules.counters import RolloverRule
 from edge_node._internal.crashpoints import CrashPoints
-from edge_node.signing import ReadingSigner, SigningSettings, classify_decrease
-from edge_node.store import AWAITING_METER_CHANGE, METER_OK, Flag, NewRecord, Store
+from edge_node.errors import StoreError
+from edge_node.signing import (
+    ReadingSigner,
+    SigningSettings,
+    classify_decrease,
+    commit_meter_change,
+    read_record,
+)
+from edge_node.store import AWAITING_METER_CHANGE, METER_OK, Flag, Store
 from edge_node.store.models import BatchRow, OutboxRow
-from edge_node.store.queries import readings
+from edge_node.store.queries import readings, records
 from factories import METER_PATHS, TEST_DOMAIN, TEST_KEY
 from mrv_core.eip712 import leaf_hash, reading_digest
+from mrv_core.records import MeterChange, record_digest, record_leaf
 from mrv_core.signing import recover_address
+
+#: A uint32 Wh register of a meter that imports at most 3.6 MW (1,000 Wh per second).
+WRAP = RolloverRule(2**32, 1_000)
 
 
 class Crash(BaseException):
@@ -76,8 +88,8 @@ def test_a_reading_before_the_previous_anchor_minus_skew_is_flagged(store: Store
 
 def test_a_rollover_at_the_counter_width_is_not_a_meter_change(store: Store) -> None:
     signer = ReadingSigner(store, TEST_KEY)
-    signer.sign_cycle([energy(1000, 2**32 - 10, modulus=2**32)], now=0)
-    result = signer.sign_cycle([energy(1060, 25, modulus=2**32)], now=0)
+    signer.sign_cycle([energy(1000, 2**32 - 10, rollover=WRAP)], now=0)
+    result = signer.sign_cycle([energy(1060, 25, rollover=WRAP)], now=0)
     assert [(e.kind, e.previous, e.value) for e in result.counter_events] == [
         ("rollover", 2**32 - 10, 25)]
     assert store.meters()[0].state == METER_OK
@@ -86,28 +98,45 @@ def test_a_rollover_at_the_counter_width_is_not_a_meter_change(store: Store) -> 
 
 def test_an_unexplained_decrease_awaits_a_meter_change_and_readings_go_on(store: Store) -> None:
     signer = ReadingSigner(store, TEST_KEY)
-    signer.sign_cycle([energy(1000, 5_000, modulus=2**32)], now=0)
-    signer.sign_cycle([energy(1060, 40, modulus=2**32)], now=0)   # a reset, not a wrap
-    signer.sign_cycle([energy(1120, 50, modulus=2**32)], now=0)   # still signed and stored
+    signer.sign_cycle([energy(1000, 5_000, rollover=WRAP)], now=0)
+    signer.sign_cycle([energy(1060, 40, rollover=WRAP)], now=0)   # a reset, not a wrap
+    signer.sign_cycle([energy(1120, 50, rollover=WRAP)], now=0)   # still signed and stored
     assert [r.counter_event for r in readings(store)] == [None, "unexplained_decrease", None]
     assert store.meters()[0].state == AWAITING_METER_CHANGE
-    change = NewRecord(kind="meter_change", leaf=bytes([7]) * 32, signature=bytes([7]) * 65,
-                       wire="{}", time_from=1130, time_to=1130, meter_path=METER)
-    store.record_meter_change(METER, change, now=0)
+    signed = commit_meter_change(store, TEST_KEY, METER, ENERGY, timestamp=1130, new_initial=0,
+                                 note="meter replaced, serial 4711", now=0)
     assert store.meters()[0].state == METER_OK
-    result = signer.sign_cycle([energy(1180, 3, modulus=2**32)], now=0)  # no baseline now
+    change = signed.record
+    assert isinstance(change, MeterChange)
+    assert (change.next_seq, change.old_final, change.new_initial) == (3, 50, 0)
+    (stored,) = records(store)
+    assert stored.kind == "meter_change" and stored.leaf == record_leaf(change)
+    assert read_record(stored) == signed
+    assert recover_address(record_digest(change, TEST_DOMAIN), stored.signature) == \
+        TEST_KEY.address
+    result = signer.sign_cycle([energy(1180, 3, rollover=WRAP)], now=0)  # no baseline now
     assert result.counter_events == ()
 
 
+def test_a_meter_change_without_a_signed_value_needs_the_old_final(store: Store) -> None:
+    with pytest.raises(StoreError, match="give the old meter's final value"):
+        commit_meter_change(store, TEST_KEY, METER, ENERGY, timestamp=1, new_initial=0,
+                            note="", now=0)
+    commit_meter_change(store, TEST_KEY, METER, ENERGY, timestamp=1, new_initial=0, note="",
+                        old_final=9, now=0)
+    assert [r.kind for r in records(store)] == ["meter_change"]
+
+
 @settings(max_examples=200, deadline=None)
-@given(st.integers(2, 2**64), st.data())
-def test_rollover_exactly_when_the_wrap_distance_is_at_most_half_the_range(
-        modulus: int, data: st.DataObject) -> None:
+@given(st.integers(2, 2**64), st.integers(0, 10**6), st.integers(0, 3600), st.data())
+def test_rollover_exactly_when_the_accounting_rule_finds_the_wrap_plausible(
+        modulus: int, max_rate: int, seconds: int, data: st.DataObject) -> None:
     previous = data.draw(st.integers(1, modulus - 1))
     value = data.draw(st.integers(0, previous - 1))
-    expected = value + modulus - previous <= modulus // 2
-    assert (classify_decrease(previous, value, modulus) == "rollover") is expected
-    assert classify_decrease(previous, value, None) == "unexplained_decrease"
+    expected = value + modulus - previous <= max_rate * max(1, seconds)
+    rule = RolloverRule(modulus, max_rate)
+    assert (classify_decrease(previous, value, seconds, rule) == "rollover") is expected
+    assert classify_decrease(previous, value, seconds, None) == "unexplained_decrease"
 
 
 def test_a_crash_before_commit_leaves_no_reading_and_no_seq_advance(store: Store) -> None:
