@@ -17,7 +17,7 @@ from importlib.metadata import PackageNotFoundError, version
 
 from mrv_core.errors import MrvError
 
-from . import accounting_cmd, bundle_cmd, chain_cmd, contracts_build, demo_cmd, keys_cmd
+from . import accounting_cmd, bundle_cmd, chain_cmd, contracts_build, demo_cmd, keys_cmd, pki_cmd
 from .options import EXIT_USAGE
 from .reverts import describe
 
@@ -50,6 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
     chain_cmd.register(commands)
     contracts_build.register(commands)
     accounting_cmd.register(commands)
+    pki_cmd.register(commands)
     return parser
 
 
