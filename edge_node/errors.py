@@ -35,6 +35,9 @@ __all__ = [
     "SimulatorError",
     "StoreError",
     "StoreMismatch",
+    "UplinkError",
+    "UplinkRefused",
+    "UplinkUnavailable",
     "ValueUnavailable",
 ]
 
@@ -121,3 +124,31 @@ class RelayRefused(ChainError):
         self.status = status
         self.reason = reason
         super().__init__(f"{reason} (HTTP {status})")
+
+
+class UplinkError(EdgeError):
+    """Delivering items to the ledger API failed."""
+
+
+class UplinkUnavailable(UplinkError):
+    """The ledger API could not be reached or answered a transient failure (connection refused
+    or dropped, timeout, TLS handshake refused, HTTP 408/425/429/5xx, an acknowledgement that
+    does not decode): the uplink retries with backoff. ``retry_after`` is the server's
+    Retry-After in seconds, if it gave one."""
+
+    def __init__(self, detail: str, retry_after: int | None = None) -> None:
+        self.retry_after = retry_after
+        super().__init__(detail)
+
+
+class UplinkRefused(UplinkError):
+    """The ledger API refused a request as a whole (HTTP 4xx other than 408/413/425/429, or 413
+    for a single item) or gave an item a ``conflict``/``rejected`` verdict. The uplink
+    acknowledges the delivered prefix of each stream, stops before the refused item and holds
+    off; nothing after it is skipped. ``refused`` lists ``(stream, position, status, reason)``.
+    """
+
+    def __init__(self, detail: str,
+                 refused: tuple[tuple[str, int, str, str], ...] = ()) -> None:
+        self.refused = refused
+        super().__init__(detail)

@@ -25,25 +25,28 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import functools
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
 import structlog
 
+from accounting_rules.counters import RolloverRule
 from mrv_core.chain import KeySigner, System, Transactor
 from mrv_core.errors import ChainError
 from mrv_core.keys import DeviceKey
+from mrv_core.quantities import QUANTITIES, QuantityKind
 from mrv_core.reading import meter_id, new_salt
 from mrv_core.records import Gap
-from mrv_core.wire import encode_signed_record
 
-from .acquisition import Clock, PollFailure, Poller, Sample, SystemClock
+from .acquisition import Clock, Poller, PollFailure, Sample, SystemClock
 from .acquisition.poller import shipped_profiles
-from .anchoring import AnchorSettings, Anchorer, ChainView, Outbox, OwnAccount, ViaRelay
+from .anchoring import Anchorer, AnchorSettings, ChainView, Outbox, OwnAccount, ViaRelay
 from .anchoring.paths import AnchorPath
 from .batching import Batcher, BatchingSettings
 from .config import NodeConfig
@@ -53,9 +56,10 @@ from .profiles.model import Point, Profile
 from .signing import ReadingSigner, SigningSettings
 from .signing import Sample as SignedSample
 from .signing.gaps import GapTracker, OpenGap
-from .store import NewRecord, Store
+from .signing.records import new_record
+from .store import Store
 
-__all__ = ["EdgeNode", "NodeTimings", "counter_modulus", "disk_usage"]
+__all__ = ["EdgeNode", "NodeTimings", "disk_usage", "rollover_rule"]
 
 T = TypeVar("T")
 _log = structlog.get_logger("edge_node.node")
@@ -72,14 +76,24 @@ class NodeTimings:
     gap_flush_s: int = 300
 
 
-def counter_modulus(point: Point, ratio: Any) -> int | None:
-    """The value, in the quantity's unit, at which ``point``'s counter wraps to zero:
-    ``2**counter_width x scale x ratio``; ``None`` when the register does not wrap (no width:
-    floats, instantaneous points) or the product is not a whole number of units."""
-    if point.counter_width is None:
+def rollover_rule(point: Point, ratio: Fraction, interval_s: float) -> RolloverRule | None:
+    """When a decrease of ``point``'s counter is a rollover (``None`` for instantaneous points).
+
+    The counter wraps at ``2**counter_width x scale x ratio`` in the quantity's unit (no width:
+    floats never wrap, every decrease needs a meter change; a product that is not a whole number
+    of units is treated the same way). A decrease is a rollover when the wrapped increase is at
+    most half the counter's range per poll interval: ``max_rate = modulus / (2 x interval)``
+    units per second. A 32-bit Wh counter then allows 2**31 Wh per interval, far above any real
+    meter, while a reset to near zero from low in the range is never taken for a wrap."""
+    if QUANTITIES[point.quantity].kind is not QuantityKind.CUMULATIVE:
         return None
+    if point.counter_width is None:
+        return RolloverRule(modulus=None)
     modulus = (2 ** point.counter_width) * point.scale * ratio
-    return int(modulus) if modulus.denominator == 1 else None
+    if modulus.denominator != 1:
+        return RolloverRule(modulus=None)
+    return RolloverRule(modulus=int(modulus),
+                        max_rate=Fraction(int(modulus), 2 * max(1, round(interval_s))))
 
 
 def disk_usage(path: Path) -> int:
@@ -106,12 +120,12 @@ class EdgeNode:
         self.clock: Clock = clock or SystemClock()
         self.timings = timings or NodeTimings()
         self.profiles: dict[str, Profile] = shipped_profiles(config.acquisition)
-        self._points: dict[tuple[str, str], tuple[Point, int | None]] = {}
+        self._rules: dict[tuple[str, str], RolloverRule | None] = {}
         for meter in config.meters:
-            profile = self.profiles[meter.profile]
-            for point in profile.points:
+            for point in self.profiles[meter.profile].points:
                 ratio = point.ratio.of(meter.ct_ratio, meter.pt_ratio)
-                self._points[(meter.path, point.name)] = (point, counter_modulus(point, ratio))
+                self._rules[(meter.path, point.name)] = rollover_rule(point, ratio,
+                                                                      meter.interval)
         self.domain = system.domain
         self.queue: asyncio.Queue[Sample | PollFailure] = asyncio.Queue(maxsize=100_000)
         self.poller = Poller(config.acquisition, self.profiles, self.queue, clock=self.clock)
@@ -205,7 +219,7 @@ class EdgeNode:
         while not stop.is_set():
             events = await self._take(self.timings.cycle_s)
             if events:
-                await self._in_store_thread(lambda: self._commit(events))
+                await self._in_store_thread(functools.partial(self._commit, events))
 
     async def _take(self, wait_s: float) -> list[Sample | PollFailure]:
         try:
@@ -235,11 +249,10 @@ class EdgeNode:
         closed: list[OpenGap] = []
         for event in events:
             if isinstance(event, Sample):
-                _point, modulus = self._points[(event.meter, event.point)]
                 samples.append(SignedSample(meter_path=event.meter, point=event.point,
                                             quantity=event.quantity, timestamp=event.timestamp,
                                             value=event.value, raw_registers=event.registers,
-                                            counter_modulus=modulus))
+                                            rollover=self._rules[(event.meter, event.point)]))
                 closed += self.gaps.answered(event.meter, event.point)
             else:
                 self.metrics.poll_errors.labels(error_class=event.error.value).inc()
@@ -268,7 +281,7 @@ class EdgeNode:
                          to_timestamp=gap.to_timestamp, failed_polls=gap.failed_polls,
                          error_class=gap.error_class, salt=new_salt())
             signed = self.key.sign_record(record, self.domain, gap.meter)
-            records.append(NewRecord.of(signed, encode_signed_record(signed)))
+            records.append(new_record(signed))
             self.metrics.gaps.labels(error_class=gap.error_class).inc()
         with self.store.write() as session:
             self.store.add_records(session, records, now=int(self.clock.time()))

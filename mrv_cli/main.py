@@ -24,6 +24,7 @@ from . import (
     contracts_build,
     demo_cmd,
     keys_cmd,
+    pki_cmd,
     relay_cmd,
     simulate_cmd,
 )
@@ -61,6 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
     accounting_cmd.register(commands)
     simulate_cmd.register(commands)
     relay_cmd.register(commands)
+    pki_cmd.register(commands)
     return parser
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from .errors import MrvError
 
-__all__ = ["UnreadableFile", "file_kind", "read_regular_file"]
+__all__ = ["UnreadableFile", "file_kind", "read_regular_file", "write_new_file"]
 
 
 class UnreadableFile(MrvError):
@@ -66,3 +66,16 @@ def read_regular_file(path: Path, limit: int, *, pipe_ok: bool = False) -> bytes
     if len(data) > limit:
         raise UnreadableFile(path, f"larger than {limit} bytes")
     return data
+
+
+def write_new_file(path: Path, data: bytes, mode: int = 0o600) -> None:
+    """Create ``path`` (and its missing parent directories) holding ``data``, readable by its
+    owner only by default, flushed to disk. Never overwrites: raises :class:`FileExistsError`
+    when ``path`` exists (a symbolic link included, even a dangling one), and :class:`OSError`
+    when it cannot be created."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC | os.O_NOFOLLOW, mode)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())

@@ -25,14 +25,21 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
+from integration.edge_node.receiver import Receiver
 from pymodbus.constants import ExcCodes
 from pymodbus.framer import FramerType
 from pymodbus.server import ModbusSerialServer, ModbusTcpServer
 from pymodbus.simulator import DataType, SimData, SimDevice
 
 from edge_node.acquisition import Event
+from edge_node.batching import Batcher, BatchingSettings
 from edge_node.profiles import list_profiles, load_profile
 from edge_node.profiles.model import Profile
+from edge_node.signing import ReadingSigner
+from edge_node.signing import Sample as SignerSample
+from edge_node.signing.records import new_record
+from edge_node.store import Store
+from factories import METER_PATHS, TEST_DOMAIN, TEST_KEY, signed_records
 
 from ..conftest import free_port
 
@@ -190,3 +197,44 @@ def pty_pair() -> Iterator[tuple[str, str]]:
         finally:
             proc.terminate()
             proc.wait(timeout=5)
+
+
+# -- the uplink's fixtures: a real edge store filled by the real signer and batcher, and the
+# -- recording receiver (receiver.py) that stands in for the ledger API until that issue.
+
+T0 = 1_767_225_600  # 2026-01-01T00:00:00Z
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    with Store(tmp_path / "edge.sqlite", TEST_KEY.address, TEST_DOMAIN) as opened:
+        yield opened
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    started = Receiver().up()
+    try:
+        yield started
+    finally:
+        started.down()
+
+
+def fill(store: Store, cycles: int, *, start: int = 0, records: int = 0,
+         batch_size: int = 10) -> None:
+    """Sign ``cycles`` poll cycles of three energy meters (from cycle ``start``), add ``records``
+    signed records, and close every batch of ``batch_size`` leaves (and a last partial one)."""
+    signer = ReadingSigner(store, TEST_KEY)
+    for cycle in range(start, start + cycles):
+        t = T0 + 60 * cycle
+        signer.sign_cycle([SignerSample(meter_path=path, point="import_energy",
+                                        quantity="energy.active.import:Wh", timestamp=t,
+                                        value=1000 * cycle + i,
+                                        raw_registers=(0, 1000 * cycle + i))
+                           for i, path in enumerate(METER_PATHS)], now=t)
+    if records:
+        with store.write() as session:
+            store.add_records(session, [new_record(r) for r in
+                                        signed_records(records, seed=start)])
+    Batcher(store, TEST_KEY, settings=BatchingSettings(max_leaves=batch_size)).close_due(
+        now=T0 + 60 * (start + cycles), force=True)

@@ -1,0 +1,290 @@
+"""The enterprise's small PKI for the uplink's TLS client certificates (``mrv pki``).
+
+* :func:`init_ca` makes the enterprise CA: an ECDSA P-256 key and a self-signed certificate
+  (``CA:TRUE, pathlen:0`` critical, key usage ``keyCertSign, cRLSign`` critical, 10 years by
+  default), as ``ca.key`` and ``ca.crt`` in a directory.
+* :func:`make_device_tls_key_and_csr` makes a device's TLS key (ECDSA P-256, separate from its
+  secp256k1 signing key) and a certificate signing request naming the device's Ethereum
+  address, as ``device-tls.key`` and ``device-tls.csr`` (``mrv edge init`` calls it).
+* :func:`sign_device_csr` checks a CSR (its self-signature, a P-256/P-384 or RSA >= 2048 key,
+  exactly one device URI) and issues a client certificate: ``CA:FALSE`` critical, key usage
+  ``digitalSignature`` critical, extended key usage ``clientAuth``, 825 days by default and
+  never past the CA's own expiry.
+* :func:`device_address_of_certificate` is the API side: the 20-byte address a certificate binds.
+
+Where the address lives (docs/protocol.md 10.8): the certificate's subjectAltName holds exactly
+one URI ``urn:trustmrv:device:0x<40 hex digits, EIP-55 checksummed>`` (RFC 5280 4.2.1.6 URIs;
+the subject's commonName repeats the address for people, and is never read by software). The
+ledger API refuses a certificate whose address differs from the readings' signer.
+
+Every file is created with mode 0600 and never overwritten. Keys are unencrypted PKCS#8 PEM: the
+node and the API start unattended; keep the CA directory offline (docs/edge.md).
+"""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from .codec import format_address, parse_address
+from .errors import CertificateError, DecodeError
+from .files import UnreadableFile, read_regular_file, write_new_file
+
+__all__ = [
+    "CA_CERT_FILE",
+    "CA_KEY_FILE",
+    "DEVICE_CSR_FILE",
+    "DEVICE_KEY_FILE",
+    "DEVICE_URI_PREFIX",
+    "CaFiles",
+    "DeviceTlsFiles",
+    "device_address_of_certificate",
+    "device_uri",
+    "init_ca",
+    "load_ca",
+    "make_device_tls_key_and_csr",
+    "read_pem_file",
+    "sign_device_csr",
+    "write_certificate",
+]
+
+DEVICE_URI_PREFIX = "urn:trustmrv:device:"
+CA_KEY_FILE, CA_CERT_FILE = "ca.key", "ca.crt"
+DEVICE_KEY_FILE, DEVICE_CSR_FILE = "device-tls.key", "device-tls.csr"
+CA_DAYS, DEVICE_DAYS, MAX_DAYS = 3650, 825, 36500
+#: Backdating of notBefore, for verifiers whose clocks lag a little.
+_SKEW = datetime.timedelta(minutes=5)
+_MAX_PEM_BYTES = 64 * 1024
+
+
+@dataclass(frozen=True)
+class CaFiles:
+    key: Path
+    certificate: Path
+
+
+@dataclass(frozen=True)
+class DeviceTlsFiles:
+    key: Path
+    csr: Path
+
+
+def device_uri(device_address: bytes) -> str:
+    """``urn:trustmrv:device:0x...`` with the EIP-55 checksummed address."""
+    return DEVICE_URI_PREFIX + format_address(device_address)
+
+
+def _now(now: datetime.datetime | None) -> datetime.datetime:
+    return now if now is not None else datetime.datetime.now(datetime.UTC)
+
+
+def _check_days(days: int) -> None:
+    if type(days) is not int or not 1 <= days <= MAX_DAYS:
+        raise CertificateError(f"validity must be 1..{MAX_DAYS} days, got {days!r}")
+
+
+def _write(path: Path, data: bytes) -> None:
+    try:
+        write_new_file(path, data)
+    except FileExistsError:
+        raise CertificateError(f"{path} exists; refusing to overwrite it") from None
+    except OSError as exc:
+        raise CertificateError(f"cannot create {path}: {exc.strerror or exc}") from None
+
+
+def _key_pem(key: ec.EllipticCurvePrivateKey) -> bytes:
+    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                             serialization.NoEncryption())
+
+
+def _key_usage(*allowed: str) -> x509.KeyUsage:
+    """A keyUsage extension with exactly the ``allowed`` bits set."""
+    bits = ("digital_signature", "content_commitment", "key_encipherment", "data_encipherment",
+            "key_agreement", "key_cert_sign", "crl_sign", "encipher_only", "decipher_only")
+    return x509.KeyUsage(**{bit: bit in allowed for bit in bits})
+
+
+def write_certificate(certificate: x509.Certificate, path: Path) -> None:
+    """Write a certificate as PEM (mode 0600, never overwriting)."""
+    _write(path, certificate.public_bytes(serialization.Encoding.PEM))
+
+
+def read_pem_file(path: Path, what: str) -> bytes:
+    """A small PEM file's bytes (regular file, at most 64 KiB), or :class:`CertificateError`."""
+    try:
+        return read_regular_file(path, _MAX_PEM_BYTES)
+    except UnreadableFile as exc:
+        raise CertificateError(f"{what} {path}: {exc.reason}") from None
+
+
+# -- the CA --------------------------------------------------------------------------------------
+
+
+def init_ca(out_dir: Path, *, name: str = "TrustMRV enterprise CA", days: int = CA_DAYS,
+            now: datetime.datetime | None = None) -> CaFiles:
+    """Create the CA key and self-signed certificate in ``out_dir`` (created if missing).
+
+    Raises :class:`CertificateError` when either file exists, ``name`` is not 1-64 characters
+    or ``days`` is outside 1..36500."""
+    _check_days(days)
+    if not isinstance(name, str) or not 1 <= len(name) <= 64 or not name.isprintable():
+        raise CertificateError(f"CA name must be 1-64 printable characters, got {name!r:.80}")
+    files = CaFiles(out_dir / CA_KEY_FILE, out_dir / CA_CERT_FILE)
+    for path in (files.key, files.certificate):
+        if path.exists() or path.is_symlink():
+            raise CertificateError(f"{path} exists; refusing to overwrite it")
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    start = _now(now) - _SKEW
+    ski = x509.SubjectKeyIdentifier.from_public_key(key.public_key())
+    certificate = (
+        x509.CertificateBuilder().subject_name(subject).issuer_name(subject)
+        .public_key(key.public_key()).serial_number(x509.random_serial_number())
+        .not_valid_before(start).not_valid_after(start + datetime.timedelta(days=days))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .add_extension(_key_usage("key_cert_sign", "crl_sign"), critical=True)
+        .add_extension(ski, critical=False)
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ski),
+                       critical=False)
+        .sign(key, hashes.SHA256()))
+    _write(files.key, _key_pem(key))
+    write_certificate(certificate, files.certificate)
+    return files
+
+
+def load_ca(ca_dir: Path) -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate]:
+    """The CA key and certificate of ``ca_dir``; they must belong together and the
+    certificate must be a CA's. Raises :class:`CertificateError` otherwise."""
+    key_pem = read_pem_file(ca_dir / CA_KEY_FILE, "CA key")
+    cert_pem = read_pem_file(ca_dir / CA_CERT_FILE, "CA certificate")
+    try:
+        key = serialization.load_pem_private_key(key_pem, password=None)
+        certificate = x509.load_pem_x509_certificate(cert_pem)
+    except (ValueError, TypeError, UnsupportedAlgorithm) as exc:
+        raise CertificateError(f"{ca_dir}: not a CA made by mrv pki init ({exc})") from None
+    if not isinstance(key, ec.EllipticCurvePrivateKey):
+        raise CertificateError(f"{ca_dir / CA_KEY_FILE}: expected an EC key")
+    if key.public_key() != certificate.public_key():
+        raise CertificateError(f"{ca_dir}: {CA_KEY_FILE} does not match {CA_CERT_FILE}")
+    try:
+        constraints = certificate.extensions.get_extension_for_class(x509.BasicConstraints)
+    except x509.ExtensionNotFound:
+        raise CertificateError(f"{ca_dir / CA_CERT_FILE}: not a CA certificate") from None
+    if not constraints.value.ca:
+        raise CertificateError(f"{ca_dir / CA_CERT_FILE}: not a CA certificate (CA:FALSE)")
+    return key, certificate
+
+
+# -- devices -------------------------------------------------------------------------------------
+
+
+def make_device_tls_key_and_csr(device_address: bytes, out_dir: Path) -> DeviceTlsFiles:
+    """Create the device's TLS key and a CSR binding ``device_address`` (20 bytes) in
+    ``out_dir``: subjectAltName URI ``urn:trustmrv:device:0x...`` and commonName the address.
+    Raises :class:`CertificateError` when a file exists or the address is not 20 bytes."""
+    if type(device_address) is not bytes or len(device_address) != 20:
+        raise CertificateError(f"a device address is 20 bytes, got {device_address!r:.60}")
+    files = DeviceTlsFiles(out_dir / DEVICE_KEY_FILE, out_dir / DEVICE_CSR_FILE)
+    for path in (files.key, files.csr):
+        if path.exists() or path.is_symlink():
+            raise CertificateError(f"{path} exists; refusing to overwrite it")
+    key = ec.generate_private_key(ec.SECP256R1())
+    csr = (x509.CertificateSigningRequestBuilder()
+           .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME,
+                                                       format_address(device_address))]))
+           .add_extension(x509.SubjectAlternativeName(
+               [x509.UniformResourceIdentifier(device_uri(device_address))]), critical=False)
+           .sign(key, hashes.SHA256()))
+    _write(files.key, _key_pem(key))
+    _write(files.csr, csr.public_bytes(serialization.Encoding.PEM))
+    return files
+
+
+def sign_device_csr(csr_pem: bytes, ca_dir: Path, *, days: int = DEVICE_DAYS,
+                    now: datetime.datetime | None = None) -> x509.Certificate:
+    """Issue the client certificate for a device CSR (PEM) with the CA in ``ca_dir``.
+
+    Only the device address (from the CSR's one device URI) and the public key are taken from
+    the CSR; every other field is the CA's choice. Raises :class:`CertificateError` for a CSR
+    that is malformed, badly self-signed, has a weak key or not exactly one device URI."""
+    _check_days(days)
+    try:
+        csr = x509.load_pem_x509_csr(csr_pem)
+        valid = csr.is_signature_valid
+        public_key = csr.public_key()
+    except (ValueError, TypeError, UnsupportedAlgorithm) as exc:
+        raise CertificateError(f"not a PEM certificate signing request: {exc}") from None
+    if not valid:
+        raise CertificateError("the CSR's self-signature does not verify")
+    if isinstance(public_key, ec.EllipticCurvePublicKey):
+        if public_key.curve.name not in ("secp256r1", "secp384r1"):
+            raise CertificateError(f"the CSR's EC key is on {public_key.curve.name}; expected "
+                                   "P-256 or P-384")
+    elif not (isinstance(public_key, rsa.RSAPublicKey) and public_key.key_size >= 2048):
+        raise CertificateError("the CSR's key must be EC P-256/P-384 or RSA of 2048 bits or more")
+    device = _device_of_extensions(csr.extensions, "the CSR")
+    ca_key, ca_cert = load_ca(ca_dir)
+    start = _now(now) - _SKEW
+    end = min(start + datetime.timedelta(days=days), ca_cert.not_valid_after_utc)
+    if end <= start + _SKEW:
+        raise CertificateError(f"the CA expired on {ca_cert.not_valid_after_utc:%Y-%m-%d}")
+    ca_ski = ca_cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
+    return (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME,
+                                                    format_address(device))]))
+        .issuer_name(ca_cert.subject).public_key(public_key)
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(start).not_valid_after(end)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(_key_usage("digital_signature"), critical=True)
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
+        .add_extension(x509.SubjectAlternativeName(
+            [x509.UniformResourceIdentifier(device_uri(device))]), critical=False)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ca_ski),
+                       critical=False)
+        .sign(ca_key, hashes.SHA256()))
+
+
+def device_address_of_certificate(certificate: x509.Certificate | bytes) -> bytes:
+    """The 20-byte device address a certificate (object, DER or PEM bytes) binds: its one
+    ``urn:trustmrv:device:`` URI, EIP-55 checksummed. This reads the binding only: chain,
+    validity and revocation are the TLS stack's checks. Raises :class:`CertificateError`."""
+    if isinstance(certificate, bytes):
+        try:
+            certificate = (x509.load_pem_x509_certificate(certificate)
+                           if certificate.lstrip().startswith(b"-----BEGIN")
+                           else x509.load_der_x509_certificate(certificate))
+        except ValueError as exc:
+            raise CertificateError(f"not an X.509 certificate: {exc}") from None
+    return _device_of_extensions(certificate.extensions, "the certificate")
+
+
+def _device_of_extensions(extensions: x509.Extensions, what: str) -> bytes:
+    try:
+        san = extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    except x509.ExtensionNotFound:
+        raise CertificateError(f"{what} has no subjectAltName (expected one "
+                               f"{DEVICE_URI_PREFIX}0x... URI)") from None
+    uris = [u for u in san.get_values_for_type(x509.UniformResourceIdentifier)
+            if u.lower().startswith(DEVICE_URI_PREFIX)]
+    if len(uris) != 1:
+        raise CertificateError(f"{what} has {len(uris)} {DEVICE_URI_PREFIX} URIs, expected "
+                               "exactly one")
+    text = uris[0][len(DEVICE_URI_PREFIX):]
+    try:
+        address = parse_address(text, field="device")
+    except DecodeError as exc:
+        raise CertificateError(f"{what}: {exc}") from None
+    if uris[0] != device_uri(address):
+        raise CertificateError(f"{what}: expected the URI {device_uri(address)} (EIP-55), got "
+                               f"{uris[0]!r:.80}")
+    return address

@@ -1,0 +1,220 @@
+"""The uplink client against the recording receiver (receiver.py), which stands in for the
+ledger API's ``POST /v1/uplink`` until the ledger API issue builds it: real HTTP on 127.0.0.1,
+every request checked against the JSON Schema and the mrv_core decoder, and a real edge store
+(SQLite on disk) filled by the real signer and batcher.
+
+Asserted each time: everything in the store reaches the receiver exactly once (it stores no
+duplicate), in order (per meter by seq, each record kind by leaf, batch headers by batchSeq
+and never before their leaves), no request was malformed, and the store's cursors end at the
+last item.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from pathlib import Path
+
+import pytest
+from integration.edge_node.conftest import fill
+from integration.edge_node.receiver import Receiver
+
+from edge_node.errors import UplinkRefused, UplinkUnavailable
+from edge_node.store import Store, StoredRecord, StoreUplink
+from edge_node.uplink import UplinkClient, UplinkSettings
+from factories import TEST_DOMAIN, TEST_KEY
+from mrv_core.batch import SignedBatchHeader
+from mrv_core.reading import SignedReading
+from mrv_core.records import SignedRecord, record_leaf
+from mrv_core.uplink import Status, item_id, item_key
+
+FAST = {"backoff_initial_ms": 5, "backoff_max_ms": 40, "idle_poll_ms": 20,
+        "refusal_holdoff_ms": 50, "timeout_ms": 2_000}
+
+
+def client(store: Store, receiver: Receiver, **settings: int) -> UplinkClient:
+    return UplinkClient(UplinkSettings(url=receiver.url, **{**FAST, **settings}),
+                        StoreUplink(store), TEST_KEY.address, TEST_DOMAIN)
+
+
+def everything(store: Store) -> tuple[list[object], list[object]]:
+    """The store's leaves and batches, in stream order."""
+    source = StoreUplink(store)
+    return (source.items_after("leaves", -1, 1_000_000),
+            source.items_after("batches", -1, 1_000_000))
+
+
+def assert_delivered_once_in_order(store: Store, receiver: Receiver) -> None:
+    recorded = receiver.recorded
+    assert recorded.malformed == []
+    leaves, batches = everything(store)
+    assert len(recorded.order) == len(leaves) + len(batches)
+    assert len(recorded.items) == len(recorded.order)  # one item per identity key
+    readings = [i for i in recorded.order if isinstance(i, SignedReading)]
+    for meter in {r.reading.meter for r in readings}:
+        seqs = [r.reading.seq for r in readings if r.reading.meter == meter]
+        assert seqs == list(range(len(seqs)))
+    records = [i for i in recorded.order if isinstance(i, SignedRecord)]
+    stored_records = [leaf for leaf in leaves if isinstance(leaf, StoredRecord)]
+    for kind in {s.kind for s in stored_records}:  # each kind in leaf order
+        assert [record_leaf(r.record) for r in records if type(r.record).__name__ == kind] == [
+            s.leaf for s in stored_records if s.kind == kind]
+    headers = [i for i in recorded.order if isinstance(i, SignedBatchHeader)]
+    assert [h.header.batch_seq for h in headers] == list(range(len(batches)))
+    seen: set[bytes] = set()
+    for item in recorded.order:
+        if isinstance(item, SignedBatchHeader):
+            (batch,) = [b for b in batches if b.header == item.header]
+            assert set(batch.leaves) <= seen, "a batch header arrived before its leaves"
+        else:
+            seen.add(item_id(item))
+    source = StoreUplink(store)
+    assert source.items_after("leaves", source.acknowledged_through("leaves"), 10) == []
+    assert source.items_after("batches", source.acknowledged_through("batches"), 10) == []
+
+
+def test_everything_is_delivered_once_in_order_in_chunks(store: Store,
+                                                         receiver: Receiver) -> None:
+    fill(store, 20, records=8, batch_size=9)
+    leaves, batches = everything(store)
+    assert len(leaves) == 68 and len(batches) == 8
+
+    async def push() -> int:
+        async with client(store, receiver, chunk_size=7) as uplink:
+            return await uplink.drain()
+
+    assert asyncio.run(push()) == 76
+    assert receiver.recorded.requests == 11  # ceil(76 / 7): headers ride with the last leaves
+    assert {v.status for _, v in receiver.recorded.verdicts} == {Status.ACCEPTED}
+    assert_delivered_once_in_order(store, receiver)
+
+
+def test_receiver_outage_then_back_nothing_lost_nothing_twice(store: Store,
+                                                              receiver: Receiver) -> None:
+    """The receiver goes down mid-run (connection refused), answers 503 and 429, drops
+    connections, and loses acknowledgements after storing; the node keeps signing meanwhile."""
+    fill(store, 10, records=4)
+
+    async def scenario() -> None:
+        async with client(store, receiver, chunk_size=5) as uplink:
+            task = asyncio.create_task(uplink.run())
+            await _until(lambda: StoreUplink(store).acknowledged_through("leaves") >= 10)
+            await asyncio.to_thread(receiver.down)  # joins handlers: not on the loop
+            await asyncio.to_thread(fill, store, 10, start=10, records=4)
+            await asyncio.sleep(0.3)  # retries meet a refused port
+            assert StoreUplink(store).acknowledged_through("leaves") < 68
+            receiver.faults = dataclasses.replace(receiver.faults, fail_next=2, drop_next=2,
+                                                  drop_after_store_next=2)
+            receiver.up()
+            await _until(lambda: receiver.faults.drop_after_store_next == 0)
+            receiver.faults = dataclasses.replace(receiver.faults, status=429, retry_after="0",
+                                                  fail_next=2)
+            await asyncio.to_thread(fill, store, 5, start=20)
+            await _until(lambda: _caught_up(store))
+            uplink.stop()
+            await task
+
+    asyncio.run(scenario())
+    statuses = [v.status for _, v in receiver.recorded.verdicts]
+    assert Status.DUPLICATE in statuses  # the lost acknowledgements: sent again
+    assert Status.CONFLICT not in statuses and Status.REJECTED not in statuses
+    assert_delivered_once_in_order(store, receiver)
+
+
+def test_lost_acknowledgements_are_resent_and_answered_duplicate(store: Store,
+                                                                  receiver: Receiver) -> None:
+    fill(store, 4)
+    receiver.faults.drop_after_store_next = 2
+
+    async def push() -> int:
+        async with client(store, receiver, chunk_size=100) as uplink:
+            return await uplink.drain()
+
+    assert asyncio.run(push()) == 14  # 12 readings, 2 batch headers
+    verdicts = receiver.recorded.verdicts
+    assert [v.status for _, v in verdicts] == [Status.ACCEPTED] * 14 + [Status.DUPLICATE] * 28
+    assert_delivered_once_in_order(store, receiver)
+
+
+def test_a_restarted_node_resumes_after_the_persisted_acknowledgements(
+        tmp_path: Path, receiver: Receiver) -> None:
+    path = tmp_path / "restarted.sqlite"
+
+    async def push(store: Store, chunks: int) -> None:
+        async with client(store, receiver, chunk_size=4) as uplink:
+            for _ in range(chunks):
+                await uplink.push_once()
+
+    with Store(path, TEST_KEY.address, TEST_DOMAIN) as first:
+        fill(first, 10)
+        asyncio.run(push(first, 3))  # then the process ends: the cursor is in the file
+    with Store(path, TEST_KEY.address, TEST_DOMAIN) as second:
+        assert StoreUplink(second).acknowledged_through("leaves") == 12
+        asyncio.run(push(second, 100))
+        assert {v.status for _, v in receiver.recorded.verdicts} == {Status.ACCEPTED}
+        assert_delivered_once_in_order(second, receiver)
+
+
+def test_a_conflict_stops_its_stream_before_the_item_and_skips_nothing(
+        store: Store, receiver: Receiver) -> None:
+    fill(store, 3)
+    leaves, _ = everything(store)
+    victim = leaves[4].signed  # seq 1 of the second meter
+    other = TEST_KEY.sign_reading(dataclasses.replace(victim.reading, value=7,
+                                                      salt=bytes(32)), TEST_DOMAIN,
+                                  victim.meter_path)
+    receiver.recorded.items[item_key(other)] = other  # the server holds another reading there
+
+    async def push() -> None:
+        async with client(store, receiver, chunk_size=100) as uplink:
+            await uplink.push_once()
+
+    with pytest.raises(UplinkRefused, match="leaves position 5: conflict") as info:
+        asyncio.run(push())
+    assert info.value.refused == (("leaves", 5, "conflict", "another item holds this key"),)
+    assert StoreUplink(store).acknowledged_through("leaves") == 4
+    assert StoreUplink(store).acknowledged_through("batches") == -1
+
+
+@pytest.mark.parametrize(("status", "error"), [(400, UplinkRefused), (403, UplinkRefused),
+                                               (503, UplinkUnavailable)])
+def test_a_refused_or_failing_request_moves_no_cursor(store: Store, receiver: Receiver,
+                                                      status: int, error: type) -> None:
+    fill(store, 2)
+    receiver.faults = dataclasses.replace(receiver.faults, status=status, fail_next=5)
+
+    async def push() -> None:
+        async with client(store, receiver, max_attempts=3) as uplink:
+            await uplink.push_once()
+
+    with pytest.raises(error, match=f"HTTP {status}"):
+        asyncio.run(push())
+    assert StoreUplink(store).acknowledged_through("leaves") == -1
+    assert receiver.recorded.requests == (1 if error is UplinkRefused else 3)
+
+
+def test_too_large_halves_the_chunk_until_it_passes(store: Store, receiver: Receiver) -> None:
+    fill(store, 4)
+    receiver.faults = dataclasses.replace(receiver.faults, status=413, fail_next=2)
+
+    async def push() -> int:
+        async with client(store, receiver, chunk_size=8) as uplink:
+            return await uplink.drain()
+
+    assert asyncio.run(push()) == 14
+    assert receiver.recorded.requests == 2 + 7  # 8 -> 4 -> 2 passes, and stays: 14 items in 2s
+    assert_delivered_once_in_order(store, receiver)
+
+
+def _caught_up(store: Store) -> bool:
+    source = StoreUplink(store)
+    return not (source.items_after("leaves", source.acknowledged_through("leaves"), 1)
+                or source.items_after("batches", source.acknowledged_through("batches"), 1))
+
+
+async def _until(condition: object, timeout: float = 20.0) -> None:
+    assert callable(condition)
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not condition():
+        assert asyncio.get_running_loop().time() < deadline, "timed out"
+        await asyncio.sleep(0.01)

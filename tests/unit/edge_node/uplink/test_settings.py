@@ -1,0 +1,61 @@
+"""Uplink settings: plain HTTP only to a loopback address literal, HTTPS only with the device's
+client certificate, integer bounds; every refusal a ConfigError naming the key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from edge_node.uplink import UplinkSettings
+from mrv_core.errors import ConfigError
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:8080", "http://127.9.9.9", "http://[::1]:80/",
+                                 "http://127.0.0.1:8080/api/"])
+def test_plain_http_to_a_loopback_address_is_allowed(url: str) -> None:
+    settings = UplinkSettings(url=url)
+    assert settings.endpoint == url.rstrip("/") + "/v1/uplink"
+    assert not settings.https
+
+
+@pytest.mark.parametrize("url", ["http://10.0.0.1:8080", "http://localhost:8080",
+                                 "http://ledger.example", "http://0.0.0.0:80",
+                                 "http://[::ffff:10.0.0.1]", "http://192.168.1.2"])
+def test_plain_http_elsewhere_is_refused(url: str) -> None:
+    with pytest.raises(ConfigError, match=r"uplink.url: plain http is allowed only to a "
+                                          r"loopback address"):
+        UplinkSettings(url=url)
+
+
+@pytest.mark.parametrize("url", ["ftp://127.0.0.1", "127.0.0.1:80", "", "https://",
+                                 "http://127.0.0.1:99999", "http://user:pw@127.0.0.1",
+                                 "http://127.0.0.1/?x=1", "http://127.0.0.1/#f"])
+def test_malformed_urls_are_refused(url: str) -> None:
+    with pytest.raises(ConfigError, match=r"uplink\.url"):
+        UplinkSettings(url=url)
+
+
+def test_https_needs_the_client_certificate_and_key(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"uplink\.cert_file and uplink\.key_file"):
+        UplinkSettings(url="https://ledger.example")
+    with pytest.raises(ConfigError, match=r"uplink\.cert_file and uplink\.key_file"):
+        UplinkSettings(url="https://ledger.example", cert_file=tmp_path / "c.pem")
+    settings = UplinkSettings(url="https://ledger.example:8443", cert_file=tmp_path / "c.pem",
+                              key_file=tmp_path / "k.pem")
+    assert settings.https and settings.endpoint == "https://ledger.example:8443/v1/uplink"
+    with pytest.raises(ConfigError, match=r"uplink\.cert_file/key_file"):
+        settings.ssl_context()  # the files do not exist
+
+
+@pytest.mark.parametrize(("key", "value"), [("chunk_size", 0), ("timeout_ms", -1),
+                                            ("max_attempts", -1), ("backoff_initial_ms", 0),
+                                            ("chunk_size", 1.5), ("idle_poll_ms", True)])
+def test_out_of_range_numbers_are_refused_naming_the_key(key: str, value: object) -> None:
+    with pytest.raises(ConfigError, match=rf"uplink\.{key}"):
+        UplinkSettings(url="http://127.0.0.1", **{key: value})  # type: ignore[arg-type]
+
+
+def test_backoff_max_below_initial_is_refused() -> None:
+    with pytest.raises(ConfigError, match=r"uplink\.backoff_max_ms"):
+        UplinkSettings(url="http://127.0.0.1", backoff_initial_ms=100, backoff_max_ms=50)
