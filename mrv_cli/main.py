@@ -23,6 +23,7 @@ from . import (
     chain_cmd,
     contracts_build,
     demo_cmd,
+    edge_cmd,
     keys_cmd,
     pki_cmd,
     relay_cmd,
@@ -60,6 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
     chain_cmd.register(commands)
     contracts_build.register(commands)
     accounting_cmd.register(commands)
+    edge_cmd.register(commands)
     simulate_cmd.register(commands)
     relay_cmd.register(commands)
     pki_cmd.register(commands)

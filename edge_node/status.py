@@ -1,0 +1,133 @@
+"""``mrv edge status``: what the node's store says, read without the chain or the meters.
+
+:func:`node_status` opens the store read-only in effect (read transactions only) and returns a
+JSON-ready dict:
+
+- ``device``, ``store`` (path), ``disk_bytes`` (file + WAL + shared memory);
+- ``meters``: per meter path its ``next_seq``, ``last_timestamp``, ``state`` (``ok`` or
+  ``awaiting_meter_change``), ``clock_refusals`` and the last reading of each quantity
+  (``timestamp``, ``value`` as a decimal string);
+- ``gaps``: signed gap records by error class (records and failed polls);
+- ``open_batch``: leaves not yet in a batch and the oldest one's commit time;
+- ``batches``: closed batches, and the outbox by state (``pending``, ``sent``, ``final``) with
+  the last error of an unfinished entry;
+- ``uplink``: per stream the position acknowledged by the ledger API and the backlog after it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from typing import Any
+
+from sqlalchemy import func, select
+
+from mrv_core.chain import Deployment
+from mrv_core.codec import format_address, parse_address
+from mrv_core.eip712 import Domain
+from mrv_core.errors import ConfigError
+from mrv_core.keys import keystore_address
+
+from .config import NodeConfig
+from .node import disk_usage
+from .store import STREAMS, Store, StoreUplink
+from .store.models import BatchRow, LeafRow, MeterRow, OutboxRow, ReadingRow, RecordRow
+
+__all__ = ["node_status", "render_status", "store_domain"]
+
+
+def store_domain(config: NodeConfig) -> Domain:
+    """The EIP-712 domain of the node's deployment file (chain id and AnchorRegistry), without
+    connecting to the chain."""
+    deployment = Deployment.read(config.chain.deployment)
+    return Domain(chain_id=deployment.chain_id,
+                  verifying_contract=parse_address(deployment.address("AnchorRegistry"),
+                                                   field="AnchorRegistry"))
+
+
+def node_status(config: NodeConfig) -> dict[str, Any]:
+    """The status dict described in the module docstring. Raises :class:`ConfigError` when
+    the store does not exist yet (the node never ran)."""
+    path = config.device.store
+    if not path.exists():
+        raise ConfigError(f"no store at {path}: the node has not run yet (mrv edge run)")
+    device = keystore_address(config.device.key_file)
+    if device is None:
+        raise ConfigError(f"{config.device.key_file} does not declare its address")
+    with Store(path, device, store_domain(config)) as store, store.read() as session:
+        meters: dict[str, Any] = {}
+        for meter in session.scalars(select(MeterRow).order_by(MeterRow.path)):
+            last = {}
+            latest = (select(ReadingRow.quantity, func.max(ReadingRow.seq))
+                      .where(ReadingRow.meter_pk == meter.id).group_by(ReadingRow.quantity))
+            for quantity, seq in session.execute(latest):
+                row = session.scalars(select(ReadingRow).where(
+                    ReadingRow.meter_pk == meter.id, ReadingRow.seq == seq)).one()
+                last[quantity] = {"timestamp": row.timestamp, "value": str(row.value),
+                                  "seq": row.seq}
+            meters[meter.path] = {"next_seq": meter.next_seq,
+                                  "last_timestamp": meter.last_timestamp,
+                                  "state": meter.state, "clock_refusals": meter.clock_refusals,
+                                  "last": last}
+        gaps: Counter[str] = Counter()
+        failed: Counter[str] = Counter()
+        for wire in session.scalars(select(RecordRow.wire).where(RecordRow.kind == "gap")):
+            record = json.loads(wire)
+            gaps[record["errorClass"]] += 1
+            failed[record["errorClass"]] += int(record["failedPolls"])
+        unbatched, oldest = session.execute(
+            select(func.count(), func.min(LeafRow.committed_at))
+            .where(LeafRow.batch_seq.is_(None))).one()
+        outbox: Counter[str] = Counter(dict(session.execute(
+            select(OutboxRow.state, func.count()).group_by(OutboxRow.state)).all()))
+        errors = [{"batch_seq": seq, "error": error} for seq, error in session.execute(
+            select(OutboxRow.batch_seq, OutboxRow.last_error)
+            .where(OutboxRow.state != "final", OutboxRow.last_error.is_not(None))
+            .order_by(OutboxRow.batch_seq).limit(5))]
+        batches = session.scalar(select(func.count()).select_from(BatchRow)) or 0
+        last_leaf = session.scalar(select(func.max(LeafRow.ordinal))) or 0
+        last_batch = session.scalar(select(func.max(BatchRow.batch_seq)))
+        uplink_source = StoreUplink(store)
+        uplink = {}
+        for stream in STREAMS:
+            acked = uplink_source.acknowledged_through(stream)
+            newest = last_leaf if stream == "leaves" else (-1 if last_batch is None
+                                                           else int(last_batch))
+            uplink[stream] = {"acknowledged_through": acked, "backlog": max(0, newest - acked)}
+    return {
+        "device": format_address(device),
+        "store": str(path),
+        "disk_bytes": disk_usage(path),
+        "meters": meters,
+        "gaps": {cls: {"records": gaps[cls], "failed_polls": failed[cls]} for cls in sorted(gaps)},
+        "open_batch": {"leaves": unbatched, "oldest_committed_at": oldest},
+        "batches": {"closed": batches, "outbox": dict(sorted(outbox.items())),
+                    "unfinished_errors": errors},
+        "uplink": uplink,
+    }
+
+
+def render_status(status: dict[str, Any]) -> str:
+    """The status as the text ``mrv edge status`` prints."""
+    lines = [f"device   {status['device']}",
+             f"store    {status['store']} ({status['disk_bytes']:,} bytes)", "", "meters"]
+    for path, meter in status["meters"].items():
+        state = "" if meter["state"] == "ok" else f"  [{meter['state']}]"
+        lines.append(f"  {path}  next seq {meter['next_seq']}{state}")
+        for quantity, last in meter["last"].items():
+            lines.append(f"    {quantity:<28} {last['value']:>16} at {last['timestamp']} "
+                         f"(seq {last['seq']})")
+    if not status["meters"]:
+        lines.append("  (no reading yet)")
+    lines += ["", "gaps (signed records, failed polls) by error class"]
+    lines += [f"  {cls:<16} {g['records']:>6} {g['failed_polls']:>8}"
+              for cls, g in status["gaps"].items()] or ["  none"]
+    batch = status["batches"]
+    outbox = ", ".join(f"{state} {count}" for state, count in batch["outbox"].items()) or "empty"
+    lines += ["", f"open batch  {status['open_batch']['leaves']} leaves",
+              f"batches     {batch['closed']} closed; outbox: {outbox}"]
+    lines += [f"  batch {e['batch_seq']}: {e['error']}" for e in batch["unfinished_errors"]]
+    lines += ["", "uplink (acknowledged through, backlog)"]
+    lines += [f"  {stream:<8} {u['acknowledged_through']:>8} {u['backlog']:>8}"
+              for stream, u in status["uplink"].items()]
+    return "\n".join(lines)

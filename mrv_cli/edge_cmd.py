@@ -1,0 +1,251 @@
+"""``mrv edge``: set up, register, run and inspect an edge node.
+
+``init`` makes the device key, its TLS key and certificate signing request, and a commented
+configuration file that polls the meter simulator on 127.0.0.1; ``register`` has the enterprise
+register the device on chain with the device key's consent; ``run`` runs the node until
+interrupted; ``status`` reads the node's store; ``meter-change`` signs an operator's meter
+change. docs/edge.md is the operator's guide.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import signal
+import time
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from edge_node.config import NodeConfig, load_config
+from edge_node.config_file import validate
+from edge_node.config_template import TemplateMeter, render_config
+from edge_node.node import EdgeNode
+from edge_node.observability import ObservabilityServer, configure_logging
+from edge_node.signing.records import commit_meter_change
+from edge_node.status import node_status, render_status, store_domain
+from edge_node.store import Store
+from mrv_core.chain import ChainSettings, Deployment, System, connect, load_artifacts
+from mrv_core.codec import format_address
+from mrv_core.errors import ConfigError
+from mrv_core.hashing import keccak256
+from mrv_core.keys import LIGHT_SCRYPT_N, STANDARD_SCRYPT_N, DeviceKey, read_password
+from mrv_core.pki import make_device_tls_key_and_csr
+from mrv_core.reading import site_id
+from mrv_core.records import MeterChange
+
+from .chain_options import sender
+from .keys_cmd import add_password_file_option, load_key
+from .options import EXIT_OK, add_option
+
+__all__ = ["register"]
+
+_CONFIG_FILE = "edge.toml"
+_KEY_FILE = "device-key.json"
+
+
+def register(commands: Any) -> None:
+    edge = commands.add_parser("edge", help="set up, register, run and inspect an edge node",
+                               description="The edge node reads meters over Modbus, signs every "
+                                           "reading, stores it, and anchors batches on chain.")
+    sub = edge.add_subparsers(dest="edge_command", metavar="ACTION", required=True)
+
+    init = sub.add_parser("init", help="make a device key, its TLS key and CSR, and a "
+                                       "commented configuration file")
+    init.add_argument("directory", type=Path, metavar="DIR",
+                      help="directory to create the files in (created if absent; existing "
+                           "files are never overwritten)")
+    add_option(init, "--site", "MRV_EDGE_SITE", default="example-co/plant-1", metavar="PATH",
+               help="the site this node serves, enterprise/site (default example-co/plant-1)")
+    add_option(init, "--rpc", "MRV_RPC_URL", default="http://127.0.0.1:8545", metavar="URL",
+               help="JSON-RPC endpoint to write into the file (default http://127.0.0.1:8545)")
+    add_option(init, "--deployment", "MRV_DEPLOYMENT", default="deployment.json",
+               metavar="FILE", help="deployment file to name in the file")
+    add_option(init, "--modbus-port", "MRV_SIM_PORT", type=int, default=5020, metavar="N",
+               help="port of the meter simulator on 127.0.0.1 (default 5020, as `mrv simulate "
+                    "meters`)")
+    add_password_file_option(init)
+    init.add_argument("--light-kdf", action="store_true",
+                      help="weak, fast key encryption: demos and tests only")
+    init.set_defaults(handler=_init)
+
+    reg = sub.add_parser("register", help="register the device on chain for the enterprise, "
+                                          "with the device key's consent")
+    _config_option(reg)
+    add_password_file_option(reg)
+    add_option(reg, "--enterprise-key", "MRV_ENTERPRISE_KEY", type=Path, metavar="FILE",
+               help="keystore of the enterprise account (default: the node's first unlocked "
+                    "account, as on anvil)")
+    add_password_file_option(reg, "--enterprise-password-file",
+                             "MRV_ENTERPRISE_PASSWORD_FILE")
+    add_option(reg, "--fund", "MRV_EDGE_FUND_WEI", type=int, default=0, metavar="WEI",
+               help="also send the device account this much ether for gas (default 0: a "
+                    "zero-gas-price chain, or anchoring through a relayer)")
+    reg.set_defaults(handler=_register)
+
+    run = sub.add_parser("run", help="run the node until interrupted")
+    _config_option(run)
+    add_password_file_option(run)
+    run.set_defaults(handler=_run)
+
+    status = sub.add_parser("status", help="meters, last readings, gaps, batches, outbox, "
+                                           "uplink backlog and disk use, from the store")
+    _config_option(status)
+    status.add_argument("--json", action="store_true", help="print JSON")
+    status.set_defaults(handler=_status)
+
+    change = sub.add_parser("meter-change", help="sign an operator's meter change (a replaced "
+                                                 "or reset meter) so its counter jump is "
+                                                 "explained, never guessed")
+    _config_option(change)
+    add_password_file_option(change)
+    change.add_argument("--meter", required=True, metavar="PATH", help="the meter's path")
+    change.add_argument("--quantity", default="energy.active.import:Wh", metavar="CODE",
+                        help="the cumulative quantity (default energy.active.import:Wh)")
+    change.add_argument("--new-initial", type=int, required=True, metavar="N",
+                        help="the new counter's first value, in the quantity's unit")
+    change.add_argument("--old-final", type=int, metavar="N",
+                        help="the old counter's last value (default: the last one signed)")
+    change.add_argument("--timestamp", type=int, required=True, metavar="UNIX",
+                        help="when the change happened, Unix seconds")
+    change.add_argument("--note", required=True, metavar="TEXT",
+                        help="what happened (its keccak256 is signed; the text travels beside)")
+    change.set_defaults(handler=_meter_change)
+
+
+def _config_option(parser: argparse.ArgumentParser) -> None:
+    add_option(parser, "--config", "MRV_EDGE_CONFIG", type=Path, required=True, metavar="FILE",
+               help="the node's configuration file (mrv edge init writes one)")
+
+
+# -- init -----------------------------------------------------------------------------------------
+
+
+def _init(args: argparse.Namespace) -> int:
+    directory: Path = args.directory
+    config_path = directory / _CONFIG_FILE
+    key_path = directory / _KEY_FILE
+    for path in (config_path, key_path):
+        if path.exists():
+            raise ConfigError(f"{path} exists; refusing to overwrite it")
+    if not 1 <= args.modbus_port <= 65535:
+        raise ConfigError(f"--modbus-port must be within 1..65535, got {args.modbus_port}")
+    meter = TemplateMeter(f"{args.site}/utilities/incomer/M1", "generic", 1, "electricity.grid")
+    text = render_config(site=args.site, key_file=_KEY_FILE, store="edge.sqlite", rpc=args.rpc,
+                         deployment=args.deployment, modbus_host="127.0.0.1",
+                         modbus_port=args.modbus_port, meters=[meter])
+    # Validate before creating anything, so a bad --site leaves no files behind.
+    validate(NodeConfig, tomllib.loads(text), text, config_path)
+    password = read_password(confirm=True, password_file=args.password_file)
+    directory.mkdir(parents=True, exist_ok=True)
+    key = DeviceKey.generate()
+    key.save(key_path, password, scrypt_n=LIGHT_SCRYPT_N if args.light_kdf else STANDARD_SCRYPT_N)
+    tls = make_device_tls_key_and_csr(key.address, directory)
+    with config_path.open("x", encoding="utf-8") as handle:
+        handle.write(text)
+    print(f"device  {format_address(key.address)}")
+    print(f"key     {key_path}")
+    print(f"tls     {tls.key} (private), {tls.csr} (send to the enterprise CA: mrv pki sign)")
+    print(f"config  {config_path}")
+    print(f"next    mrv edge register --config {config_path}")
+    return EXIT_OK
+
+
+# -- register -------------------------------------------------------------------------------------
+
+
+def _open_system(config: NodeConfig) -> System:
+    chain = connect(config.chain.rpc, evm_version=load_artifacts().evm_version(),
+                    settings=ChainSettings(confirmations=config.chain.confirmations,
+                                           rpc_retries=config.chain.rpc_retries))
+    system = System(chain, Deployment.read(config.chain.deployment))
+    system.check_code()
+    return system
+
+
+def metadata_hash(config: NodeConfig) -> bytes:
+    """keccak256 of the device's description as registered: its site and meter paths, as
+    canonical JSON (sorted keys, no spaces, UTF-8)."""
+    description = {"site": config.device.site,
+                   "meters": sorted(m.path for m in config.meters)}
+    return keccak256(json.dumps(description, sort_keys=True, separators=(",", ":"),
+                                ensure_ascii=False).encode("utf-8"))
+
+
+def _register(args: argparse.Namespace) -> int:
+    config = load_config(args.config)
+    key = load_key(config.device.key_file, args.password_file or config.device.password_file)
+    system = _open_system(config)
+    enterprise = sender(system.chain, args.enterprise_key, args.enterprise_password_file)
+    if args.fund < 0:
+        raise ConfigError(f"--fund must be >= 0, got {args.fund}")
+    sent = system.register_device(enterprise, key, site_id(config.device.site),
+                                  metadata_hash(config))
+    print(f"device      {format_address(key.address)}")
+    print(f"enterprise  {enterprise.address}")
+    print(f"registered  tx 0x{sent.tx_hash.hex()} block {sent.block_number}")
+    if args.fund:
+        funded = enterprise.transfer(format_address(key.address), args.fund)
+        print(f"funded      {args.fund} wei, tx 0x{funded.tx_hash.hex()}")
+    return EXIT_OK
+
+
+# -- run ------------------------------------------------------------------------------------------
+
+
+def _run(args: argparse.Namespace) -> int:
+    config = load_config(args.config)
+    key = load_key(config.device.key_file, args.password_file or config.device.password_file)
+    stream = configure_logging(config.observability.log)
+    try:
+        system = _open_system(config)
+        node = EdgeNode(config, key, system)
+        host, _, port = config.observability.listen.rpartition(":")
+        server = ObservabilityServer(host, int(port), node.metrics, [])
+        server.start()
+        print(f"node {format_address(key.address)} running; metrics and health on "
+              f"http://{host}:{server.port}", flush=True)
+        try:
+            asyncio.run(_run_until_signalled(node))
+        finally:
+            server.stop()
+    finally:
+        if stream.name != "<stderr>":
+            stream.close()
+    return EXIT_OK
+
+
+async def _run_until_signalled(node: EdgeNode) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    await node.run(stop)
+
+
+# -- status and meter change ----------------------------------------------------------------------
+
+
+def _status(args: argparse.Namespace) -> int:
+    config = load_config(args.config)
+    status = node_status(config)
+    print(json.dumps(status, indent=2, sort_keys=True) if args.json else render_status(status))
+    return EXIT_OK
+
+
+def _meter_change(args: argparse.Namespace) -> int:
+    config = load_config(args.config)
+    if args.meter not in {m.path for m in config.meters}:
+        raise ConfigError(f"--meter {args.meter!r} is not a meter of {args.config}")
+    key = load_key(config.device.key_file, args.password_file or config.device.password_file)
+    with Store(config.device.store, key.address, store_domain(config)) as store:
+        signed = commit_meter_change(store, key, args.meter, args.quantity,
+                                     timestamp=args.timestamp, new_initial=args.new_initial,
+                                     old_final=args.old_final, note=args.note,
+                                     now=int(time.time()))
+    record = signed.record
+    assert isinstance(record, MeterChange)
+    print(f"meter change signed for {args.meter}: next seq {record.next_seq}, "
+          f"old final {record.old_final}, new initial {record.new_initial}")
+    return EXIT_OK
