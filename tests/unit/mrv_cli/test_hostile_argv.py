@@ -349,6 +349,29 @@ def test_demo_arguments_never_trace_back(files: Files, tmp_path: Path, month: st
     assert code == 2
 
 
+# -- edge ------------------------------------------------------------------------------------------
+
+@settings(SETTINGS, max_examples=40)
+@given(data=st.data())
+def test_edge_never_traces_back(files: Files, data: st.DataObject) -> None:
+    """Every --config is a hostile file (none is a node configuration), so no example runs a
+    node; init gets hostile sites, ports and directories (a valid one makes a node folder in
+    the sandbox, exit 0)."""
+    paths = st.sampled_from(files.choices())
+    sites = st.one_of(TEXT, st.sampled_from(["a/b", "a", "a/b/c", "/b", "a/ b", "\u7535/\u8868",
+                                             "a/b\u200b"]))
+    config = _opt("--config", paths).filter(bool)
+    argv = data.draw(st.one_of(
+        _joined(st.just(["edge", "init"]), paths.map(lambda p: [p]), _opt("--site", sites),
+                _opt("--modbus-port", HOSTILE), st.just(["--light-kdf"])),
+        _joined(st.sampled_from([["edge", "run"], ["edge", "status"], ["edge", "register"]]),
+                config, _opt("--fund", HOSTILE)),
+        _joined(st.just(["edge", "meter-change"]), config, _opt("--meter", TEXT),
+                _opt("--new-initial", HOSTILE), _opt("--timestamp", HOSTILE),
+                _opt("--note", TEXT))))
+    run_hostile(argv)
+
+
 # -- simulate --------------------------------------------------------------------------------------
 
 METER_SPECS = st.one_of(HOSTILE, st.sampled_from([

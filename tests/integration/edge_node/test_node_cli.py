@@ -1,0 +1,144 @@
+"""The edge node as an operator runs it, every part real: ``mrv chain deploy`` on anvil
+(127.0.0.1), ``mrv simulate meters`` serving the generic profile over Modbus TCP, then
+``mrv edge init`` → ``register`` → ``run`` with no editing beyond the test's short intervals,
+``mrv edge status``, and the chain read back: every closed batch anchored once, gap-free, with
+the store's root; failed polls (a timeout injected through the simulator's control channel)
+signed as gap records."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+from integration.conftest import free_port
+
+from edge_node.simulator.control import request
+from mrv_cli.main import main
+from mrv_core.chain import Deployment, System, connect
+
+MRV = Path(sys.executable).with_name("mrv")
+
+
+def mrv(*argv: str, cwd: Path) -> str:
+    done = subprocess.run([str(MRV), *argv], cwd=cwd, capture_output=True, text=True,
+                          timeout=120, env={**os.environ, "MRV_KEY_PASSWORD": "edge-test"})
+    assert done.returncode == 0, f"mrv {' '.join(argv)}: {done.stdout}{done.stderr}"
+    return done.stdout
+
+
+@contextmanager
+def background(*argv: str, cwd: Path) -> Iterator[tuple[subprocess.Popen[str], list[str]]]:
+    """Run ``mrv ARGV``, yield it with the first two lines it printed; SIGINT it afterwards."""
+    proc = subprocess.Popen([str(MRV), *argv], cwd=cwd, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "MRV_KEY_PASSWORD": "edge-test"})
+    try:
+        assert proc.stdout is not None
+        first = proc.stdout.readline()
+        second = proc.stdout.readline() if argv[0] == "simulate" else ""
+        assert first, proc.stderr.read() if proc.stderr else ""
+        yield proc, [first.strip(), second.strip()]
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGINT)
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=10)
+        for stream in (proc.stdout, proc.stderr):
+            if stream is not None:
+                stream.close()
+
+
+def status(config: Path, cwd: Path) -> dict[str, object]:
+    loaded: dict[str, object] = json.loads(mrv("edge", "status", "--config", str(config),
+                                               "--json", cwd=cwd))
+    return loaded
+
+
+def test_init_register_run_anchors_every_batch_once_and_signs_gaps(anvil_url: str,
+                                                                   tmp_path: Path) -> None:
+    mrv("chain", "deploy", "--rpc", anvil_url, "--out", "deployment.json", cwd=tmp_path)
+    chain = connect(anvil_url)
+    enterprise = chain.unlocked_accounts()[0]
+    mrv("chain", "grant", "enterprise", enterprise, "--rpc", anvil_url, "--deployment",
+        "deployment.json", cwd=tmp_path)
+    port = free_port()
+    with background("simulate", "meters", "--port", str(port), "--speed", "60",
+                    cwd=tmp_path) as (simulator, lines):
+        assert lines[0] == f"127.0.0.1:{port}"
+        control_host, control_port = lines[1].removeprefix("control ").split(":")
+        mrv("edge", "init", "node", "--rpc", anvil_url, "--deployment", "../deployment.json",
+            "--modbus-port", str(port), "--light-kdf", cwd=tmp_path)
+        config = tmp_path / "node" / "edge.toml"
+        text = config.read_text()
+        # The test's only edits: faster polls and batches, and a free metrics port.
+        config.write_text(text.replace("max_age_seconds = 3600", "max_age_seconds = 2")
+                          .replace("interval = 60.0", "interval = 0.5")
+                          .replace('listen = "127.0.0.1:9108"', 'listen = "127.0.0.1:0"'))
+        registered = mrv("edge", "register", "--config", str(config), "--fund",
+                         "1000000000000000000", cwd=tmp_path)
+        assert "registered  tx 0x" in registered
+        with background("edge", "run", "--config", str(config), cwd=tmp_path) as (node, _):
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                outbox = status(config, tmp_path)["batches"]["outbox"]  # type: ignore[index]
+                if outbox.get("final", 0) >= 2:
+                    break
+                time.sleep(0.5)
+            assert request((control_host, int(control_port)),
+                           {"op": "fault", "fault": "1:timeout:4"})["ok"]
+            time.sleep(4)
+            node.send_signal(signal.SIGINT)
+            assert node.wait(timeout=30) == 0, node.stderr.read() if node.stderr else ""
+        assert simulator.poll() is None
+
+    final = status(config, tmp_path)
+    batches = final["batches"]
+    assert isinstance(batches, dict) and batches["outbox"].get("final", 0) >= 2
+    assert final["gaps"]["timeout"]["failed_polls"] >= 1  # type: ignore[index]
+    (meter,) = final["meters"].values()  # type: ignore[attr-defined]
+    assert meter["next_seq"] > 10 and meter["state"] == "ok"
+
+    # The chain holds exactly the store's anchored batches: gap-free, each root once.
+    system = System(chain, Deployment.read(tmp_path / "deployment.json"))
+    store = sqlite3.connect(tmp_path / "node" / "edge.sqlite")
+    try:
+        assert store.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+        device = store.execute("SELECT value FROM node WHERE key = 'device'").fetchone()[0]
+        rows = store.execute("SELECT o.batch_seq, b.root FROM outbox o JOIN batches b "
+                             "USING (device, batch_seq) WHERE o.state = 'final' "
+                             "ORDER BY o.batch_seq").fetchall()
+    finally:
+        store.close()
+    device_bytes = bytes.fromhex(device.removeprefix("0x"))
+    assert [seq for seq, _ in rows] == list(range(len(rows)))
+    assert system.next_batch_seq(device_bytes) >= len(rows)
+    for seq, root in rows:
+        assert system.batch_root(device_bytes, seq) == root
+
+
+def test_init_refuses_to_overwrite_and_a_bad_config_names_its_line(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("MRV_KEY_PASSWORD", "edge-test")
+    assert main(["edge", "init", "node", "--light-kdf"]) == 0
+    assert main(["edge", "init", "node", "--light-kdf"]) == 2
+    assert "exists; refusing to overwrite" in capsys.readouterr().err
+    config = tmp_path / "node" / "edge.toml"
+    config.write_text(config.read_text().replace("unit_id = 1", "unit_id = 999"))
+    assert main(["edge", "status", "--config", str(config)]) == 2
+    line = config.read_text().splitlines().index("unit_id = 999") + 1
+    assert f"edge.toml:{line}: acquisition.connections[0].meters[0].unit_id:" in \
+        capsys.readouterr().err
