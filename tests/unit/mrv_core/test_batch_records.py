@@ -9,6 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from eth_account import Account
+from eth_account.messages import _hash_eip191_message, encode_typed_data
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -37,6 +39,7 @@ from mrv_core import (
     verify_file,
 )
 from mrv_core.bundle import BATCH_FORMAT, BATCH_FORMAT_V1, BATCH_FORMAT_V3
+from mrv_core.codec import format_address
 from mrv_core.eip712 import leaf_hash
 from mrv_core.merkle import MerkleTree
 from mrv_core.quantities import QUANTITIES, QuantityKind
@@ -193,3 +196,17 @@ def test_mrv_bundle_verify_checks_version_3_files(tmp_path: Path,
     bad.write_text(json.dumps(doc), encoding="utf-8")
     assert main(["bundle", "verify", str(bad)]) == 1
     assert "signature" in capsys.readouterr().out
+
+
+def test_mrv_bundle_typed_data_prints_each_records_typed_data(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "batch.json"
+    BatchFile.of(MIXED, TEST_DOMAIN).write(path)
+    assert main(["bundle", "typed-data", str(path)]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert [r["leafIndex"] for r in printed["records"]] == [9, 10, 11, 12]
+    for entry, item in zip(printed["records"], MIXED.records, strict=True):
+        signable = encode_typed_data(full_message=entry["typedData"])
+        assert "0x" + _hash_eip191_message(signable).hex() == entry["digest"]
+        assert Account.recover_message(signable, signature=entry["signature"]) == \
+            format_address(item.record.device)
