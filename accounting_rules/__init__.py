@@ -5,7 +5,10 @@ docs/accounting.md is the normative specification. Each methodology version is a
 factor rows with their citations (:mod:`.model`); :func:`compute` (:mod:`.calculator`) gives, for
 every input, the same integers and the same failures as the ``FactorMethodology`` contract, whose
 constructor arguments :mod:`.onchain` builds. :mod:`.units` converts amounts such as
-``"10000 Nm3"`` exactly into a source's integer unit.
+``"10000 Nm3"`` exactly into a source's integer unit. :mod:`.counters` turns the readings of a
+cumulative register into the energy of a period (rollovers, meter changes, bridged gaps),
+:mod:`.periods` gives calendar hours and days of any IANA zone (Beijing by default) and
+:mod:`.summaries` makes the ``EmissionSummary`` records a device signs.
 
 Pure and typed: no chain, files only under ``data/``.
 """

@@ -1,12 +1,14 @@
 """Typed errors of the accounting package, all under :class:`mrv_core.errors.MethodologyError`.
 
-Four groups, by the phase that fails:
+Five groups, by the phase that fails:
 
 - :class:`UnitError`: an amount cannot be converted exactly into a source's integer unit;
 - :class:`DefinitionError`: a methodology breaks an invariant of the engine (the contract's
   constructor refuses the same tables; a few checks here are stricter and say so);
 - :class:`DataFileError`: a data file in ``accounting_rules/data`` is malformed, or a stored
   integer disagrees with the published figure written beside it;
+- :class:`CounterError`: the readings of a cumulative counter cannot be turned into energy as
+  given (``accounting_rules.counters``);
 - :class:`AccountingError`: ``compute`` failed. These map one to one onto the custom errors of the
   ``FactorMethodology`` contract (:data:`CONTRACT_ERROR`) and carry the same arguments under the
   same names (:meth:`AccountingError.contract_args`), so a differential test compares failures as
@@ -31,6 +33,7 @@ __all__ = [
     "PANIC_OVERFLOW",
     "AccountingError",
     "AccountingOverflow",
+    "CounterError",
     "DataFileError",
     "DefinitionError",
     "DuplicateKey",
@@ -38,18 +41,23 @@ __all__ = [
     "DuplicateSource",
     "EmptyPeriod",
     "InconsistentFactorUnits",
+    "InconsistentReadings",
     "InexactAmount",
     "InvalidActivity",
     "InvalidFactor",
+    "InvalidMeterChange",
     "InvalidMethodology",
     "InvalidPeriod",
+    "InvalidPeriodSpec",
     "InvalidSourceSpec",
+    "InvalidSummary",
     "MalformedAmount",
     "MissingEvidence",
     "NegativeAmount",
     "NoFactorForPeriod",
     "OverlappingPeriods",
     "PublishedMismatch",
+    "UnexplainedDecrease",
     "UnitError",
     "UnitMismatch",
     "UnknownFactor",
@@ -243,6 +251,46 @@ class UnknownMethodology(MethodologyError, LookupError):
         self.version = version
         shown = methodology_id if version is None else f"{methodology_id} v{version}"
         super().__init__(f"no methodology {shown!r} in accounting_rules/data")
+
+
+# --- counters ------------------------------------------------------------------------------------
+
+
+class CounterError(MethodologyError, ValueError):
+    """The readings of a cumulative counter, its meter changes or a period asked of them cannot
+    be used as given (``accounting_rules.counters``)."""
+
+
+class InconsistentReadings(CounterError):
+    """Two readings share a seq with different values or times, timestamps go backwards in seq
+    order, or a value lies outside ``[0, modulus)``."""
+
+
+class InvalidMeterChange(CounterError):
+    """A signed meter change does not fit the readings around it (its time lies outside the
+    step its ``nextSeq`` falls in), or two changes contradict each other."""
+
+
+class UnexplainedDecrease(CounterError):
+    """A counter decreased where neither a plausible rollover nor a signed meter change explains
+    it (raised only when the caller asks for strictness; otherwise it is reported)."""
+
+    def __init__(self, from_seq: int, to_seq: int, from_value: int, to_value: int) -> None:
+        self.from_seq, self.to_seq = from_seq, to_seq
+        self.from_value, self.to_value = from_value, to_value
+        super().__init__(f"counter fell from {from_value} (seq {from_seq}) to {to_value} "
+                         f"(seq {to_seq}) with no plausible rollover and no signed meter change")
+
+
+class InvalidPeriodSpec(MethodologyError, ValueError):
+    """A calendar period cannot be formed: unknown IANA zone or granularity, instants out of
+    range or reversed (``accounting_rules.periods``)."""
+
+
+class InvalidSummary(MethodologyError, ValueError):
+    """An emission summary cannot be formed from what was given: a quantity whose unit is not
+    the source's, counter periods of different periods, a count beyond its field's type
+    (``accounting_rules.summaries``)."""
 
 
 # --- compute -------------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from typing import Any
 from mrv_core import (
     SAMPLE_DOMAIN,
     STEPS,
+    BatchFile,
     DecodeError,
     DeviceKey,
     ProofBundle,
@@ -26,6 +27,7 @@ from mrv_core.chain import CHAIN_STEPS
 from mrv_core.codec import format_address, format_hex
 from mrv_core.errors import ConfigError, FormatError
 from mrv_core.files import file_kind
+from mrv_core.records import record_digest, record_typed_data
 
 from .chain_options import add_chain_options, add_sender_options, open_chain, open_system, sender
 from .flows import (
@@ -51,8 +53,10 @@ def register(commands: Any) -> None:
         "bundle", help="write sample proof bundles, verify bundles, print their typed data",
         description="Proof bundles (trustmrv-proof/2) prove that readings were signed by a "
                     "device and belong to a batch whose header the device signed and anchored; "
-                    "batch files (trustmrv-batch/2) list every leaf of a batch. Version 1 "
-                    "documents still verify, reported as unsigned-header.")
+                    "batch files (trustmrv-batch/3, or /2 without records) list every leaf of "
+                    "a batch and, in version 3, the device's signed records (gaps, meter "
+                    "changes, emission summaries) in full. Version 1 documents still verify, "
+                    "reported as unsigned-header.")
     sub = bundle.add_subparsers(dest="bundle_command", metavar="ACTION", required=True)
 
     sample = sub.add_parser(
@@ -102,7 +106,8 @@ def register(commands: Any) -> None:
         "typed-data", help="print a document's EIP-712 typed data (header and each reading)",
         description="Print, as one JSON object, the EIP-712 documents (eth_signTypedData_v4 "
                     "shape, integers as decimal strings) of FILE's batch header and of each of "
-                    "its readings, with the digest and the signature the file carries, so any "
+                    "its readings (and, for a trustmrv-batch/3 file, of each signed record, under "
+                    "'records'), with the digest and the signature the file carries, so any "
                     "wallet or EIP-712 library can re-hash them or sign them again.")
     typed.add_argument("file", type=Path, metavar="FILE", help="a bundle or a batch file")
     typed.set_defaults(handler=_typed_data)
@@ -238,5 +243,13 @@ def _typed_data(args: argparse.Namespace) -> int:
             for signed in (document.readings if isinstance(document, ProofBundle) else ())
         ],
     }
+    if isinstance(document, BatchFile) and document.records:
+        out["records"] = [
+            {"leafIndex": index, "type": type(item.record).__name__, "path": item.path,
+             "digest": format_hex(record_digest(item.record, domain)),
+             "signature": format_hex(item.signature),
+             "typedData": record_typed_data(item.record, domain)}
+            for index, item in document.records
+        ]
     print(json.dumps(out, indent=2, ensure_ascii=False))
     return EXIT_OK

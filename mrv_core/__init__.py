@@ -1,9 +1,9 @@
 """mrv_core: the TrustMRV protocol kernel.
 
 Pure, typed code for what must never drift between the edge node, the ledger API and a
-regulator's verifier: the reading model and its quantity codes, EIP-712 hashing, signatures and
-device keys, OpenZeppelin-compatible Merkle trees, batches, proof bundles and their verification.
-No sockets, no databases.
+regulator's verifier: the reading model and its quantity codes, the signed records (gaps, meter
+changes, emission summaries), EIP-712 hashing, signatures and device keys, OpenZeppelin-compatible
+Merkle trees, batches, proof bundles and their verification. No sockets, no databases.
 """
 
 from .batch import Batch, BatchHeader, build_batch
@@ -43,6 +43,7 @@ from .errors import (
     InvalidInteger,
     InvalidMeterPath,
     InvalidReading,
+    InvalidRecord,
     KeyFileError,
     MerkleError,
     MrvError,
@@ -53,7 +54,18 @@ from .errors import (
 from .keys import DeviceKey
 from .merkle import MerkleTree, MultiProof, process_multiproof, process_proof
 from .quantities import QUANTITIES, Quantity, QuantityKind, quantity_by_code
-from .reading import Reading, SignedReading, meter_id, new_salt
+from .reading import Reading, SignedReading, meter_id, new_salt, site_id
+from .records import (
+    EmissionSummary,
+    Gap,
+    MeterChange,
+    Record,
+    SignedRecord,
+    note_hash,
+    record_digest,
+    record_leaf,
+    record_typed_data,
+)
 from .signing import recover_address
 from .verify import (
     STEPS,
@@ -83,7 +95,9 @@ __all__ = [
     "DeviceConsent",
     "DeviceKey",
     "Domain",
+    "EmissionSummary",
     "FormatError",
+    "Gap",
     "InvalidAddress",
     "InvalidBatchHeader",
     "InvalidDomain",
@@ -91,9 +105,11 @@ __all__ = [
     "InvalidInteger",
     "InvalidMeterPath",
     "InvalidReading",
+    "InvalidRecord",
     "KeyFileError",
     "MerkleError",
     "MerkleTree",
+    "MeterChange",
     "MrvError",
     "MultiProof",
     "MultiProofNodes",
@@ -101,9 +117,11 @@ __all__ = [
     "Quantity",
     "QuantityKind",
     "Reading",
+    "Record",
     "SignatureError",
     "SignedConsent",
     "SignedReading",
+    "SignedRecord",
     "SingleProof",
     "UnknownQuantity",
     "VerificationError",
@@ -117,12 +135,17 @@ __all__ = [
     "leaf_hash",
     "meter_id",
     "new_salt",
+    "note_hash",
     "process_multiproof",
     "process_proof",
     "quantity_by_code",
     "reading_digest",
+    "record_digest",
+    "record_leaf",
+    "record_typed_data",
     "recover_address",
     "sign_consent",
+    "site_id",
     "struct_hash",
     "typed_data",
     "verify_batch",

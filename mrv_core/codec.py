@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from .errors import InvalidAddress, InvalidHex, InvalidInteger
+from .errors import InvalidAddress, InvalidCode, InvalidHex, InvalidInteger
 from .hashing import keccak256
 
 __all__ = [
@@ -123,7 +123,8 @@ def is_code(text: object) -> bool:
 
 def encode_code(text: str) -> bytes:
     """The ``bytes32`` of a code, Solidity's ``bytes32("electricity.grid")``: its ASCII
-    right-padded with zero bytes (``ValueError`` for anything :func:`is_code` refuses)."""
+    right-padded with zero bytes (:class:`InvalidCode`, a ``ValueError``, for anything
+    :func:`is_code` refuses)."""
     if not is_code(text):
-        raise ValueError(f"not a code (1-32 printable ASCII characters, no spaces): {text!r:.60}")
+        raise InvalidCode(f"not a code (1-32 printable ASCII characters, no spaces): {text!r:.60}")
     return text.encode("ascii").ljust(32, b"\x00")

@@ -33,6 +33,11 @@ class InvalidAddress(DecodeError):
     """An Ethereum address is malformed or fails its EIP-55 checksum."""
 
 
+class InvalidCode(DecodeError):
+    """A text code (methodology id, emission source, error class) is not 1-32 printable ASCII
+    characters without spaces, so it has no ``bytes32`` form."""
+
+
 class InvalidReading(DecodeError):
     """A reading field is out of range, or the reading is inconsistent."""
 

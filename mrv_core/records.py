@@ -150,6 +150,7 @@ def _check_field(record: object, spec: FieldSpec) -> None:
 class _Struct:
     """What every record shares: the type string, its hash and the field table."""
 
+    __slots__ = ()
     TYPE: ClassVar[str]
     TYPEHASH: ClassVar[bytes]
     FIELDS: ClassVar[tuple[FieldSpec, ...]]

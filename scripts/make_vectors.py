@@ -3,8 +3,10 @@
 
 One JSON file that the Python tests, the OpenZeppelin interop test and the Solidity tests all read:
 type strings and hashes, domain separators, eight fixed readings with their meter paths, struct
-hashes, digests, leaves and signatures, Merkle roots, proofs and multiproofs over them, and signed
-batch headers (the EIP-712 ``Batch`` struct: encoding, struct hash, digest and signature).
+hashes, digests, leaves and signatures, Merkle roots, proofs and multiproofs over them, signed
+batch headers (the EIP-712 ``Batch`` struct: encoding, struct hash, digest and signature), and
+signed records (``Gap``, ``MeterChange``, ``EmissionSummary``: their wire form, encoding, struct
+hash, leaf, digest and signature), fields at ordinary values and at the edges of their types.
 
 Everything is fixed: private keys 0x..01 to 0x..03, salts, timestamps, and two domains (the offline
 ``SAMPLE_DOMAIN`` and chain 31337 with a fixed AnchorRegistry address). Signatures are fixed too:
@@ -52,6 +54,21 @@ from mrv_core.eip712 import (
 from mrv_core.hashing import keccak256
 from mrv_core.keys import DeviceKey
 from mrv_core.merkle import MerkleTree
+from mrv_core.reading import site_id
+from mrv_core.records import (
+    RECORD_TYPES,
+    SCOPE_METER,
+    SCOPE_SITE,
+    EmissionSummary,
+    Gap,
+    MeterChange,
+    Record,
+    note_hash,
+    record_digest,
+    record_leaf,
+    record_struct_hash,
+)
+from mrv_core.wire import encode_signed_record
 
 FORMAT = "trustmrv-vectors/1"
 DEFAULT_OUT = Path(__file__).resolve().parents[1] / "tests" / "vectors" / "protocol.json"
@@ -132,6 +149,80 @@ HEADERS = (
     HeaderSpec("every-field-at-its-limit", "device-3", UINT64_MAX, 2**32 - 1, limits=True),
 )
 MULTIPROOFS = ((8, (6, 1, 3)), (7, (0, 2, 4, 5)), (5, (0, 1, 2, 3, 4)), (1, (0,)))
+
+
+SITE = "demo-co/wuxi-plant"
+_EMISSION_BASE = {"source": "electricity.grid", "quantity": "energy.active.import:Wh",
+                  "methodology": "cn.electricity.location", "methodology_version": 2}
+
+
+@dataclass(frozen=True)
+class RecordSpec:
+    """A record of ``key``'s device: its fields other than ``device``, and what travels beside."""
+
+    name: str
+    key: str
+    kind: str
+    fields: dict[str, Any]
+    path: str
+    note: str | None = None
+
+
+RECORDS = (
+    RecordSpec("gap-timeout-two-polls", "device-1", "Gap", {
+        "meter": meter_id(INCOMER), "quantity": "energy.active.import:Wh", "next_seq": 3,
+        "from_timestamp": T0 + 2_700, "to_timestamp": T0 + 3_600, "failed_polls": 2,
+        "error_class": "timeout", "salt": _salt("gap-0")}, INCOMER),
+    RecordSpec("gap-every-field-at-its-limit", "device-3", "Gap", {
+        "meter": meter_id(INVERTER), "quantity": "power.active:W", "next_seq": UINT64_MAX,
+        "from_timestamp": 0, "to_timestamp": UINT64_MAX, "failed_polls": 2**32 - 1,
+        "error_class": "gateway_target", "salt": bytes(32)}, INVERTER),
+    RecordSpec("meter-change-replacement", "device-1", "MeterChange", {
+        "meter": meter_id(INCOMER), "quantity": "energy.active.import:Wh", "next_seq": 4,
+        "timestamp": T0 + 4_000, "old_final": 123_470_001, "new_initial": 0,
+        "note": note_hash("换表 雷击后更换 / meter replaced after a lightning strike"),
+        "salt": _salt("change-0")}, INCOMER,
+        "换表 雷击后更换 / meter replaced after a lightning strike"),
+    RecordSpec("meter-change-empty-note-limits", "device-2", "MeterChange", {
+        "meter": meter_id(GAS), "quantity": "volume.gas:dm3", "next_seq": 0,
+        "timestamp": UINT64_MAX, "old_final": INT256_MAX, "new_initial": INT256_MAX,
+        "note": note_hash(""), "salt": b"\xff" * 32}, GAS, ""),
+    RecordSpec("summary-meter-hour", "device-1", "EmissionSummary", {
+        **_EMISSION_BASE, "scope_kind": SCOPE_METER, "scope_id": meter_id(INCOMER),
+        "period_start": T0 - 8 * 3_600, "period_end": T0 - 7 * 3_600, "activity": 3_461,
+        "emissions": 1_857, "reading_count": 4, "gap_count": 1, "bridged_gap_count": 1,
+        "bridged_seconds": 900, "unexplained_decreases": 0, "salt": _salt("summary-0")},
+        INCOMER),
+    RecordSpec("summary-site-limits", "device-2", "EmissionSummary", {
+        **_EMISSION_BASE, "scope_kind": SCOPE_SITE, "scope_id": site_id(SITE),
+        "methodology_version": 2**32 - 1, "period_start": 0, "period_end": UINT64_MAX,
+        "activity": 2**256 - 1, "emissions": 2**256 - 1, "reading_count": 2**32 - 1,
+        "gap_count": 2**32 - 1, "bridged_gap_count": 2**32 - 1, "bridged_seconds": UINT64_MAX,
+        "unexplained_decreases": 2**32 - 1, "salt": _salt("summary-1")}, SITE),
+)
+
+
+def _record_entry(spec: RecordSpec, keys: dict[str, DeviceKey]) -> dict[str, Any]:
+    key = keys[spec.key]
+    record: Record = RECORD_TYPES[spec.kind](device=key.address, **spec.fields)
+    signatures = {}
+    wire: dict[str, str] = {}
+    for name, domain in DOMAINS.items():
+        signed = key.sign_record(record, domain, spec.path, spec.note)
+        signatures[name] = {"digest": _hex(record_digest(record, domain)),
+                            "signature": _hex(signed.signature)}
+        if name == "anvil":
+            wire = encode_signed_record(signed)
+    return {
+        "name": spec.name,
+        "signer": spec.key,
+        "type": spec.kind,
+        "wire": wire,
+        "encodeData": _hex(record.encode()),
+        "structHash": _hex(record_struct_hash(record)),
+        "leaf": _hex(record_leaf(record)),
+        "signatures": signatures,
+    }
 
 
 def _hex(data: bytes) -> str:
@@ -245,6 +336,9 @@ def build_vectors() -> dict[str, Any]:
             "Batch": BATCH_TYPE,
             "BatchTypeHash": _hex(BATCH_TYPEHASH),
             "domainNameHash": _hex(keccak256(DOMAIN_NAME.encode("ascii"))),
+            **{entry: value for cls in (Gap, MeterChange, EmissionSummary)
+               for entry, value in ((cls.__name__, cls.TYPE),
+                                    (f"{cls.__name__}TypeHash", _hex(cls.TYPEHASH)))},
             "domainVersionHash": _hex(keccak256(DOMAIN_VERSION.encode("ascii"))),
         },
         "quantities": {code: _hex(q.code_bytes) for code, q in QUANTITIES.items()},
@@ -269,6 +363,7 @@ def build_vectors() -> dict[str, Any]:
             "multiproofs": [_multiproof_entry(leaves, n, indices) for n, indices in MULTIPROOFS],
         },
         "batches": [_header_entry(spec, keys, leaves) for spec in HEADERS],
+        "records": [_record_entry(spec, keys) for spec in RECORDS],
     }
 
 

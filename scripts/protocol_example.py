@@ -53,7 +53,7 @@ from mrv_core import (
     struct_hash,
     typed_data,
 )
-from mrv_core.codec import format_address
+from mrv_core.codec import encode_code, format_address
 from mrv_core.eip712 import (
     DOMAIN_NAME,
     DOMAIN_TYPE,
@@ -65,6 +65,8 @@ from mrv_core.eip712 import (
 )
 from mrv_core.hashing import keccak256
 from mrv_core.merkle import hash_pair, leaf_depths, process_multiproof, process_proof
+from mrv_core.reading import site_id
+from mrv_core.records import EmissionSummary, Gap, MeterChange, note_hash
 from mrv_core.signing import SECP256K1_HALF_N, SECP256K1_N
 
 __all__ = [
@@ -198,6 +200,21 @@ def section_constants(example: Example) -> str:
         f"SAMPLE encoding     = {h(b''.join(w for _, w in sample_words))}",
         f"SAMPLE separator    = {h(SAMPLE_DOMAIN.separator)}",
     ])
+
+
+def section_records(example: Example) -> str:
+    """Section 9.1: the record structs' type strings and type hashes."""
+    lines = []
+    for cls in (Gap, MeterChange, EmissionSummary):
+        lines += [f"{cls.__name__}:", f"  type     = {cls.TYPE}",
+                  f"  typeHash = {h(cls.TYPEHASH)}"]
+    lines += [
+        f'errorClass "timeout" as bytes32      = {h(encode_code("timeout"))}',
+        f'source "electricity.grid" as bytes32 = {h(encode_code("electricity.grid"))}',
+        f'note of the empty text, keccak256("") = {h(note_hash(""))}',
+        f'site id of "demo-co/wuxi-plant"       = {h(site_id("demo-co/wuxi-plant"))}',
+    ]
+    return fenced(lines)
 
 
 def _domain_words(domain: Domain) -> list[tuple[str, bytes]]:
@@ -480,6 +497,7 @@ SECTIONS: dict[str, Callable[[Example], str]] = {
     "multiproof": section_multiproof,
     "bundle": section_bundle,
     "batch-file": section_batch_file,
+    "records": section_records,
 }
 
 

@@ -23,7 +23,7 @@ SCRIPT = Path(__file__).with_name("oz_merkle.mjs")
 PACKAGE_DIR = REPO_ROOT / "node_modules" / "@openzeppelin" / "merkle-tree"
 NODE_TIMEOUT_S = 300
 
-OzRunner = Callable[[list[dict[str, Any]]], list[dict[str, Any]]]
+OzRunner = Callable[..., list[dict[str, Any]]]
 
 
 def _pinned_version() -> str:
@@ -37,7 +37,7 @@ def _pinned_version() -> str:
 @pytest.fixture(scope="session")
 def oz_merkle() -> OzRunner:
     """Run a list of cases (see ``oz_merkle.mjs`` for their keys) through StandardMerkleTree with
-    the Reading leaf encoding; returns one result per case."""
+    the Reading leaf encoding (or ``encoding``, a record's); returns one result per case."""
     node = shutil.which("node")
     if node is None:
         pytest.fail("node is not on PATH; the interop tests need Node.js: run `make setup`",
@@ -47,8 +47,9 @@ def oz_merkle() -> OzRunner:
                     "(npm ci installs the pinned @openzeppelin/merkle-tree)", pytrace=False)
     pinned = _pinned_version()
 
-    def run(cases: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        request = json.dumps({"leafEncoding": list(LEAF_ENCODING), "cases": cases})
+    def run(cases: list[dict[str, Any]],
+            encoding: tuple[str, ...] = LEAF_ENCODING) -> list[dict[str, Any]]:
+        request = json.dumps({"leafEncoding": list(encoding), "cases": cases})
         done = subprocess.run([node, str(SCRIPT)], input=request, capture_output=True,
                               text=True, timeout=NODE_TIMEOUT_S, check=False, cwd=REPO_ROOT)
         try:

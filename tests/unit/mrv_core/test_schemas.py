@@ -1,5 +1,6 @@
 """The JSON Schemas in docs/schemas/ agree with the strict parser in mrv_core.bundle / wire, for
-both versions of each document (version 2 carries the device's header signature).
+every version of each document (version 2 carries the device's header signature; batch files
+version 3 the signed records too).
 
 Two directions: every document our code writes validates against its schema (the schema never
 rejects what the parser accepts), and hand-mutated documents are rejected by the schema AND by
@@ -21,7 +22,7 @@ from typing import Any
 import pytest
 from jsonschema import Draft202012Validator
 
-from factories import TEST_DOMAIN, TEST_KEY, signed_readings
+from factories import TEST_DOMAIN, TEST_KEY, sample_batch, signed_readings
 from mrv_core import (
     QUANTITIES,
     SAMPLE_DOMAIN,
@@ -36,6 +37,7 @@ from mrv_core import (
 from mrv_core.bundle import LIMITS
 from mrv_core.errors import DecodeError
 from mrv_core.reading import validate_meter_path
+from mrv_core.records import ERROR_CLASSES, RECORD_TYPES
 
 SCHEMAS = Path(__file__).resolve().parents[3] / "docs" / "schemas"
 ANCHOR = AnchorRef(
@@ -460,3 +462,115 @@ def test_documented_gaps(name: str) -> None:
     with pytest.raises(DecodeError):
         ProofBundle.from_json(doc)
     assert validator("trustmrv-proof-1").is_valid(doc)
+
+
+# -- version 3 batch files: the signed records beside the leaves -----------------------------------
+
+
+@cache
+def base_batch_file_v3() -> Doc:
+    """A v3 batch file of 3 readings and the four record kinds (leaves 3 to 6)."""
+    return roundtrip(BatchFile.of(sample_batch(3, seed=5, records=4), TEST_DOMAIN).to_json())
+
+
+def test_version_3_schema_is_version_2_plus_records() -> None:
+    v2, v3 = schema("trustmrv-batch-2"), schema("trustmrv-batch-3")
+    Draft202012Validator.check_schema(v3)
+    assert v3["properties"]["format"] == {"const": "trustmrv-batch/3"}
+    assert v3["required"] == [*v2["required"], "records"]
+    assert v3["properties"]["records"]["maxItems"] == LIMITS.records_per_batch_file
+    assert {k: v for k, v in v3["properties"].items() if k not in ("format", "records")} == \
+        {k: v for k, v in v2["properties"].items() if k != "format"}
+    for name, definition in v2["$defs"].items():
+        assert v3["$defs"][name] == definition, name
+    assert v3["$defs"]["meterPath"] == schema("trustmrv-proof-2")["$defs"]["meterPath"]
+
+
+@pytest.mark.parametrize("name", list(RECORD_TYPES))
+def test_version_3_record_definitions_follow_the_struct_tables(name: str) -> None:
+    definition = schema("trustmrv-batch-3")["$defs"][name[0].lower() + name[1:]]
+    fields = [spec.name for spec in RECORD_TYPES[name].FIELDS]
+    extra = ["path", "noteText", "signature"] if name == "MeterChange" else ["path", "signature"]
+    assert definition["required"] == ["type", *fields, *extra]
+    assert list(definition["properties"]) == ["type", *fields, *extra]
+    if name == "Gap":
+        assert definition["properties"]["errorClass"]["enum"] == list(ERROR_CLASSES)
+        assert definition["properties"]["quantity"]["enum"] == list(QUANTITIES)
+
+
+def test_version_3_files_written_by_our_code_validate() -> None:
+    for count, records, domain, anchor in ((0, 1, SAMPLE_DOMAIN, None), (3, 4, TEST_DOMAIN, None),
+                                           (20, 9, TEST_DOMAIN, ANCHOR)):
+        batch = sample_batch(count, seed=count, records=records, domain=domain)
+        doc = roundtrip(BatchFile.of(batch, domain, anchor).to_json())
+        assert doc["format"] == "trustmrv-batch/3"
+        assert [e.message for e in validator("trustmrv-batch-3").iter_errors(doc)] == []
+        assert BatchFile.from_json(doc).records == BatchFile.of(batch, domain, anchor).records
+        assert not validator("trustmrv-batch-2").is_valid(doc)
+    assert not validator("trustmrv-batch-3").is_valid(base_batch_file(2))
+
+
+V3_MUTATIONS: dict[str, Callable[[Doc], None]] = {
+    "missing records": delete("records"),
+    "empty records": setv("records", []),
+    "records not an array": setv("records", {}),
+    "labelled version 2": setv("format", "trustmrv-batch/2"),
+    "unknown entry field": setv("records.0.position", "3"),
+    "leafIndex as a number": setv("records.0.leafIndex", 3),
+    "leafIndex with a leading zero": setv("records.0.leafIndex", "03"),
+    "unknown record type": setv("records.0.record.type", "Reading"),
+    "unknown record field": setv("records.0.record.value", "1"),
+    "missing record salt": delete("records.0.record.salt"),
+    "gap error class unknown": setv("records.0.record.errorClass", "flood"),
+    "gap failedPolls zero": setv("records.0.record.failedPolls", "0"),
+    "gap failedPolls as a number": setv("records.0.record.failedPolls", 2),
+    "gap with a site path": setv("records.0.record.path", "demo-co/wuxi-plant"),
+    "gap with a note": setv("records.0.record.noteText", ""),
+    "gap quantity as hex": setv("records.0.record.quantity", "0x" + "00" * 32),
+    "meter change without its note": delete("records.1.record.noteText"),
+    "meter change of an instantaneous quantity": setv("records.1.record.quantity",
+                                                      "power.active:W"),
+    "meter change oldFinal negative": setv("records.1.record.oldFinal", "-1"),
+    "summary scopeKind 3": setv("records.2.record.scopeKind", "3"),
+    "summary source with a space": setv("records.2.record.source", "electricity grid"),
+    "summary version 0": setv("records.2.record.methodologyVersion", "0"),
+    "summary site path on a meter scope": setv("records.2.record.path", "demo-co/wuxi-plant"),
+    "summary meter path on a site scope": setv("records.3.record.path",
+                                               "demo-co/wuxi-plant/assembly/line-1/main-incomer"),
+    "record signature 64 bytes": edit("records.0.record.signature", lambda s: s[:-2]),
+    "record device too short": edit("records.0.record.device", lambda s: s[:-2]),
+}
+
+
+def test_base_version_3_file_is_valid() -> None:
+    assert validator("trustmrv-batch-3").is_valid(base_batch_file_v3())
+    BatchFile.from_json(base_batch_file_v3())
+
+
+@pytest.mark.parametrize("name", list(V3_MUTATIONS))
+def test_mutated_version_3_file_rejected_by_schema_and_parser(name: str) -> None:
+    doc = _mutated(base_batch_file_v3(), V3_MUTATIONS[name])
+    assert not validator("trustmrv-batch-3").is_valid(doc), "schema accepted it"
+    with pytest.raises(DecodeError):
+        BatchFile.from_json(doc)
+
+
+V3_GAPS: dict[str, Callable[[Doc], None]] = {
+    "leafIndex beyond the leaves": setv("records.0.leafIndex", "7"),
+    "leafIndex not increasing": setv("records.1.leafIndex", "3"),
+    "gap from after to": edit("records.0.record", lambda r: {
+        **r, "fromTimestamp": str(int(r["toTimestamp"]) + 1)}),
+    "summary period empty": edit("records.2.record", lambda r: {
+        **r, "periodEnd": r["periodStart"]}),
+    "summary bridged seconds without a bridged gap": setv("records.2.record.bridgedGapCount", "0"),
+    "note over 4096 UTF-8 bytes": setv("records.1.record.noteText", "换" * 1400),
+}
+
+
+@pytest.mark.parametrize("name", list(V3_GAPS))
+def test_documented_version_3_gaps(name: str) -> None:
+    """Rules the version 3 schema's description names as the parser's alone."""
+    doc = _mutated(base_batch_file_v3(), V3_GAPS[name])
+    with pytest.raises(DecodeError):
+        BatchFile.from_json(doc)
+    assert validator("trustmrv-batch-3").is_valid(doc)

@@ -1,0 +1,101 @@
+"""Calendar periods (hours and days) of an IANA time zone, as Unix-second intervals.
+
+Emission summaries cover calendar hours and days in Beijing time by default (DESIGN.md:
+accounting periods are calendar periods in UTC+8, ``Asia/Shanghai``), or of any IANA zone
+(:mod:`zoneinfo`). A period is ``[start, end)`` in Unix seconds:
+
+- a **day** starts at the first instant whose local date is that day (local midnight; where
+  midnight does not exist because clocks jump forward at 00:00, the instant of the jump), so a
+  day lasts 86,400 s, or 82,800 / 90,000 s on the days clocks change by an hour;
+- an **hour** starts at every instant whose local time is ``HH:00:00``; a wall-clock hour that
+  does not exist (clocks jump forward) starts no period, one that occurs twice (clocks go back)
+  starts two, so every hourly period lasts 3,600 s except across a change by a fraction of an
+  hour (Lord Howe Island's 30 minutes).
+
+Pure: no clock is read. Errors: :class:`~accounting_rules.errors.InvalidPeriodSpec`.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from functools import lru_cache
+from itertools import pairwise
+from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from mrv_core.codec import UINT64_MAX
+
+from .errors import InvalidPeriodSpec
+
+__all__ = ["BEIJING_ZONE", "Granularity", "calendar_periods", "period_containing"]
+
+#: The default zone of accounting periods: Beijing time (UTC+8, no daylight saving since 1991).
+BEIJING_ZONE = "Asia/Shanghai"
+Granularity = Literal["hour", "day"]
+
+
+@lru_cache(maxsize=64)
+def _zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise InvalidPeriodSpec(f"unknown IANA time zone {name!r:.60}") from None
+
+
+def _starts_on(day: date, granularity: Granularity, zone: ZoneInfo) -> list[int]:
+    """The period starts whose local date is ``day``."""
+    if granularity == "day":
+        return [int(datetime(day.year, day.month, day.day, tzinfo=zone).timestamp())]
+    starts = set()
+    for hour in range(24):
+        for fold in (0, 1):
+            moment = datetime(day.year, day.month, day.day, hour, tzinfo=zone, fold=fold)
+            instant = int(moment.timestamp())
+            back = datetime.fromtimestamp(instant, zone)
+            if (back.date(), back.hour, back.minute, back.second) == (day, hour, 0, 0):
+                starts.add(instant)  # a wall-clock hour that exists (once or twice)
+    return sorted(starts)
+
+
+def _boundaries(low: int, high: int, granularity: Granularity, zone: ZoneInfo) -> list[int]:
+    """Every period start from the local day before ``low`` to the local day after ``high``."""
+    first = datetime.fromtimestamp(low, zone).date() - timedelta(days=1)
+    last = datetime.fromtimestamp(high, zone).date() + timedelta(days=1)
+    out: list[int] = []
+    day = first
+    while day <= last:
+        out += _starts_on(day, granularity, zone)
+        day += timedelta(days=1)
+    return out
+
+
+def _check(granularity: object, *instants: int) -> None:
+    if granularity not in ("hour", "day"):
+        raise InvalidPeriodSpec(f"granularity is 'hour' or 'day', got {granularity!r:.40}")
+    for t in instants:
+        if type(t) is not int or not 86_400 * 2 <= t <= UINT64_MAX // 2:
+            raise InvalidPeriodSpec(f"an instant is Unix seconds within the calendar, got {t!r}")
+
+
+def calendar_periods(start: int, end: int, granularity: Granularity = "hour",
+                     zone: str = BEIJING_ZONE) -> list[tuple[int, int]]:
+    """The calendar periods of ``zone`` lying wholly inside ``[start, end)``, in order.
+
+    Raises :class:`InvalidPeriodSpec` for an unknown zone or granularity, or ``start > end``.
+    """
+    _check(granularity, start, end)
+    if start > end:
+        raise InvalidPeriodSpec(f"start {start} is after end {end}")
+    bounds = _boundaries(start, end, granularity, _zone(zone))
+    return [(a, b) for a, b in pairwise(bounds) if start <= a and b <= end]
+
+
+def period_containing(instant: int, granularity: Granularity = "hour",
+                      zone: str = BEIJING_ZONE) -> tuple[int, int]:
+    """The calendar period of ``zone`` that contains ``instant`` (Unix seconds)."""
+    _check(granularity, instant)
+    bounds = _boundaries(instant, instant, granularity, _zone(zone))
+    for a, b in pairwise(bounds):
+        if a <= instant < b:
+            return a, b
+    raise AssertionError("unreachable: the boundaries span the instant's neighbouring days")
