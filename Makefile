@@ -10,7 +10,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 OUT    ?= out/demo
 
-.PHONY: setup debian-packages demo demo-verify test bench lint clean
+.PHONY: setup debian-packages demo demo-verify test soak bench lint clean
 
 # Debian packages the tests need beyond pip and npm: socat (virtual serial pairs for Modbus RTU)
 # and mbpoll (a Modbus master nobody here wrote, reading the meter simulator).
@@ -47,6 +47,10 @@ debian-packages:
 
 test: setup debian-packages
 	$(BIN)/python -m pytest $(TEST_ARGS)
+
+# The long loops (crash kills, state machines) marked `soak`, deselected by `make test`.
+soak: setup debian-packages
+	$(BIN)/python -m pytest -m soak $(TEST_ARGS)
 
 bench: setup
 	$(BIN)/python -m benchmarks

@@ -68,12 +68,13 @@ class AnchorConflict(ChainError):
 
 
 class RelayRefused(ChainError):
-    """The relayer refused a batch header (status and reason as it answered)."""
+    """The relayer refused (or, on the edge node's side, was answered a refusal for) a batch
+    header: ``status`` is the HTTP status of the answer, ``reason`` its text."""
 
     def __init__(self, status: int, reason: str) -> None:
         self.status = status
         self.reason = reason
-        super().__init__(f"relayer answered {status}: {reason}")
+        super().__init__(f"{reason} (HTTP {status})")
 
 
 class UplinkError(EdgeError):

@@ -17,7 +17,16 @@ from importlib.metadata import PackageNotFoundError, version
 
 from mrv_core.errors import MrvError
 
-from . import accounting_cmd, bundle_cmd, chain_cmd, contracts_build, demo_cmd, keys_cmd, pki_cmd
+from . import (
+    accounting_cmd,
+    bundle_cmd,
+    chain_cmd,
+    contracts_build,
+    demo_cmd,
+    keys_cmd,
+    pki_cmd,
+    relay_cmd,
+)
 from .options import EXIT_USAGE
 from .reverts import describe
 
@@ -51,6 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
     contracts_build.register(commands)
     accounting_cmd.register(commands)
     pki_cmd.register(commands)
+    relay_cmd.register(commands)
     return parser
 
 

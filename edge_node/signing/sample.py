@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from accounting_rules.counters import RolloverRule
 from mrv_core.codec import INT256_MAX, INT256_MIN
 from mrv_core.errors import InvalidReading
 from mrv_core.quantities import QuantityKind, quantity_by_code
@@ -31,9 +32,10 @@ class Sample:
     - ``timestamp``: Unix seconds (UTC) of the measurement.
     - ``value``: the decoded integer in the quantity's unit (``int256``; >= 0 when unsigned).
     - ``raw_registers``: the 16-bit registers as read, in wire order (for audit).
-    - ``counter_modulus``: for a cumulative point with a counter width, the value in the
-      quantity's unit at which the counter wraps to zero (``2**width x scale x ratio``, an
-      integer); ``None`` when the register does not wrap or its width is unknown.
+    - ``rollover``: for a cumulative point, when a decrease counts as a rollover
+      (:class:`accounting_rules.counters.RolloverRule`: the value at which the counter wraps,
+      ``2**width x scale x ratio``, and the meter's maximum rate); ``None`` when the register
+      does not wrap or its width is unknown (every decrease then awaits a meter change).
 
     Raises :class:`InvalidReading` (or its :class:`UnknownQuantity`,
     :class:`InvalidMeterPath`) for a field out of range.
@@ -45,7 +47,7 @@ class Sample:
     timestamp: int
     value: int
     raw_registers: tuple[int, ...]
-    counter_modulus: int | None = None
+    rollover: RolloverRule | None = None
 
     def __post_init__(self) -> None:
         validate_meter_path(self.meter_path)
@@ -58,11 +60,9 @@ class Sample:
             raise InvalidReading(f"value = {self.value!r:.80} is not an int256")
         if self.value < 0 and not quantity.signed:
             raise InvalidReading(f"value {self.value} is negative for unsigned {self.quantity}")
-        if self.counter_modulus is not None and (
-                type(self.counter_modulus) is not int or self.counter_modulus < 2
-                or quantity.kind is not QuantityKind.CUMULATIVE):
-            raise InvalidReading(f"counter_modulus {self.counter_modulus!r} needs an int >= 2 "
-                                 f"on a cumulative quantity ({self.quantity} is "
-                                 f"{quantity.kind.value})")
+        if self.rollover is not None and (not isinstance(self.rollover, RolloverRule)
+                                          or quantity.kind is not QuantityKind.CUMULATIVE):
+            raise InvalidReading(f"a rollover rule needs a cumulative quantity ({self.quantity} "
+                                 f"is {quantity.kind.value})")
         if any(type(r) is not int or not 0 <= r <= 0xFFFF for r in self.raw_registers):
             raise InvalidReading("raw registers must be ints in [0, 65535]")

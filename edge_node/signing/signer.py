@@ -11,10 +11,10 @@ For each poll cycle, :meth:`ReadingSigner.sign_cycle` runs one store transaction
 4. A reading earlier than the previous anchor's block time minus the allowed clock skew is
    flagged :attr:`~edge_node.store.Flag.CLOCK_BEHIND` (THREATS.md: readings outside
    (previous anchor, next anchor + skew) are flagged; the upper bound is the anchorer's).
-5. A cumulative counter that went down is classified (:func:`classify_decrease`): a rollover at
-   the counter's width, or an unexplained decrease, which puts the meter in
-   ``awaiting_meter_change`` until the operator's signed meter-change event; readings go on
-   being signed and stored meanwhile.
+5. A cumulative counter that went down is classified (:func:`classify_decrease`, the rule of
+   ``accounting_rules.counters``): a rollover at the counter's width, or an unexplained
+   decrease, which puts the meter in ``awaiting_meter_change`` until the operator's signed
+   meter-change event; readings go on being signed and stored meanwhile.
 6. The readings and the seq advances commit together: a reading counts as taken only then.
 """
 
@@ -28,6 +28,7 @@ import structlog
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
+from accounting_rules.counters import RolloverRule
 from mrv_core.eip712 import leaf_from_struct_hash, struct_hash, typed_digest
 from mrv_core.keys import DeviceKey
 from mrv_core.quantities import QUANTITIES, QuantityKind
@@ -76,17 +77,18 @@ class CycleResult:
     counter_events: tuple[CounterEvent, ...]
 
 
-def classify_decrease(previous: int, value: int, modulus: int | None) -> str:
-    """Classify a cumulative counter going from ``previous`` down to ``value``.
+def classify_decrease(previous: int, value: int, seconds: int,
+                      rule: RolloverRule | None) -> str:
+    """Classify a cumulative counter going from ``previous`` down to ``value`` in ``seconds``.
 
-    A rollover when the counter has a width (``modulus``, the value at which it wraps) and the
-    forward distance through the wrap, ``value + modulus - previous``, is at most half the
-    counter's range (the meter counted past its top and on from zero); anything else is an
-    unexplained decrease (a reset, a replaced meter) that only an operator's signed
-    meter-change event can explain (THREATS.md: never guessed)."""
-    if modulus is None or previous >= modulus:
-        return UNEXPLAINED
-    return ROLLOVER if 0 < value + modulus - previous <= modulus // 2 else UNEXPLAINED
+    A rollover exactly when the accounting rule says so (``RolloverRule.is_rollover``: the
+    counter wraps and the wrapped increase is plausible at the meter's maximum rate), so the
+    node and the ledger's recomputation agree; anything else is an unexplained decrease (a
+    reset, a replaced meter) that only an operator's signed meter-change event can explain
+    (THREATS.md: never guessed)."""
+    if rule is not None and rule.is_rollover(previous, value, seconds):
+        return ROLLOVER
+    return UNEXPLAINED
 
 
 class ReadingSigner:
@@ -191,12 +193,13 @@ class ReadingSigner:
                                    last_timestamp=sample.timestamp, last_value=None)
             session.add(row)
             baselines[(meter.id, sample.quantity)] = row
-        previous = row.last_value
+        previous, previous_time = row.last_value, row.last_timestamp
         row.last_timestamp = sample.timestamp
         row.last_value = sample.value if cumulative else None
         if not cumulative or previous is None or sample.value >= previous:
             return None
-        kind = classify_decrease(previous, sample.value, sample.counter_modulus)
+        kind = classify_decrease(previous, sample.value, sample.timestamp - previous_time,
+                                 sample.rollover)
         if kind == UNEXPLAINED and meter.state != AWAITING_METER_CHANGE:
             meter.state = AWAITING_METER_CHANGE
             meter.state_seq = seq

@@ -30,6 +30,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
+from mrv_core.batch import BatchHeader
 from mrv_core.codec import INT256_MAX, INT256_MIN
 
 __all__ = [
@@ -44,6 +45,7 @@ __all__ = [
     "OutboxRow",
     "ReadingRow",
     "RecordRow",
+    "SignedHeaderColumns",
     "UplinkAckRow",
 ]
 
@@ -181,10 +183,10 @@ class RecordRow(Base):
     __table_args__ = (Index("ix_records_meter_time", "meter_pk", "timestamp"),)
 
 
-class BatchRow(Base):
-    """A closed batch: the header the device signed, and whether it is anchored final."""
+class SignedHeaderColumns:
+    """The columns of a batch header and the device's signature over it, keyed by (device,
+    batch_seq): the store's batches and the relayer's jobs."""
 
-    __tablename__ = "batches"
     device: Mapped[bytes] = mapped_column(LargeBinary(20), primary_key=True)
     batch_seq: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     root: Mapped[bytes] = mapped_column(LargeBinary(32))
@@ -192,6 +194,17 @@ class BatchRow(Base):
     from_timestamp: Mapped[int]
     to_timestamp: Mapped[int]
     signature: Mapped[bytes] = mapped_column(LargeBinary(65))
+
+    def header(self) -> BatchHeader:
+        return BatchHeader(device=self.device, batch_seq=self.batch_seq, root=self.root,
+                           leaf_count=self.leaf_count, from_timestamp=self.from_timestamp,
+                           to_timestamp=self.to_timestamp)
+
+
+class BatchRow(SignedHeaderColumns, Base):
+    """A closed batch: the header the device signed, and whether it is anchored final."""
+
+    __tablename__ = "batches"
     closed_at: Mapped[int]
     #: ``closed``, then ``anchored`` once its outbox row is final.
     state: Mapped[str] = mapped_column(String(16), default="closed")

@@ -11,7 +11,6 @@ from collections.abc import Sequence
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
-from mrv_core.batch import BatchHeader
 from mrv_core.reading import Reading, SignedReading
 
 from .items import StoredBatch, StoredReading, StoredRecord, unpack_registers
@@ -78,10 +77,7 @@ def batch_leaves(session: Session, device: bytes, batch_seq: int) -> list[bytes]
 
 
 def _stored_batch(session: Session, row: BatchRow) -> StoredBatch:
-    header = BatchHeader(device=row.device, batch_seq=row.batch_seq, root=row.root,
-                         leaf_count=row.leaf_count, from_timestamp=row.from_timestamp,
-                         to_timestamp=row.to_timestamp)
-    return StoredBatch(header=header, signature=row.signature,
+    return StoredBatch(header=row.header(), signature=row.signature,
                        leaves=tuple(batch_leaves(session, row.device, row.batch_seq)),
                        state=row.state)
 

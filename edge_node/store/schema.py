@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import QueuePool
 
 from ..errors import SchemaTooNew, StoreError
@@ -76,15 +77,23 @@ def schema_version(connection: Connection) -> int:
     return int(connection.exec_driver_sql("PRAGMA user_version").scalar_one())
 
 
-def migrate(engine: Engine, path: Path) -> int:
-    """Bring the store to :data:`SCHEMA_VERSION`; return the version found before.
+def migrate(engine: Engine, path: Path,
+            migrations: dict[int, Callable[[Connection], None]] | None = None) -> int:
+    """Bring the file to the last version of ``migrations`` (default: the edge store's
+    :data:`MIGRATIONS`; the relayer's database has its own list); return the version found.
 
-    Raises :class:`SchemaTooNew` for a file of a newer edge node."""
-    with engine.begin() as connection:
-        found = schema_version(connection)
-        if found > SCHEMA_VERSION:
-            raise SchemaTooNew(str(path), found, SCHEMA_VERSION)
-        for version in range(found + 1, SCHEMA_VERSION + 1):
-            MIGRATIONS[version](connection)
-            connection.exec_driver_sql(f"PRAGMA user_version = {version}")
+    Raises :class:`SchemaTooNew` for a file of a newer edge node, :class:`StoreError` for a
+    path SQLite cannot use as a database."""
+    steps = MIGRATIONS if migrations is None else migrations
+    latest = max(steps)
+    try:
+        with engine.begin() as connection:
+            found = schema_version(connection)
+            if found > latest:
+                raise SchemaTooNew(str(path), found, latest)
+            for version in range(found + 1, latest + 1):
+                steps[version](connection)
+                connection.exec_driver_sql(f"PRAGMA user_version = {version}")
+    except DBAPIError as exc:  # not a database, a directory, no permission, disk full...
+        raise StoreError(f"store {path}: {exc.orig}") from None
     return found

@@ -24,7 +24,7 @@ from mrv_core.codec import format_address
 from mrv_core.eip712 import Domain
 from mrv_core.reading import meter_id
 
-from ..errors import StoreError, StoreMismatch
+from ..errors import StoreMismatch
 from .items import MeterState, NewRecord
 from .models import LeafRow, MeterQuantityRow, MeterRow, NodeRow, RecordRow
 from .schema import connect_engine, migrate
@@ -147,23 +147,13 @@ class Store:
                                state=m.state, clock_refusals=m.clock_refusals)
                     for m in session.scalars(select(MeterRow).order_by(MeterRow.path))]
 
-    def record_meter_change(self, meter_path: str, record: NewRecord,
-                            *, now: int | None = None) -> int:
-        """Store the operator's signed meter-change event for ``meter_path`` and clear its
-        ``awaiting_meter_change`` state, in one transaction; return the record's ordinal.
-
-        The counter baseline becomes the event's new initial value: the next reading's counter
-        is compared with nothing (the event, not a guess, explains the jump). Raises
-        :class:`StoreError` when the record concerns another meter."""
-        if record.meter_path != meter_path:
-            raise StoreError(f"meter-change record concerns {record.meter_path!r}, not "
-                             f"{meter_path!r}")
-        with self.write() as session:
-            meter = self.meter_row(session, meter_path)
-            (ordinal,) = self.add_records(session, [record], now=now)
-            meter.state = METER_OK
-            meter.state_seq = None
-            for baseline in session.scalars(
-                    select(MeterQuantityRow).where(MeterQuantityRow.meter_pk == meter.id)):
-                baseline.last_value = None
-            return ordinal
+    @staticmethod
+    def clear_meter_change(session: Session, meter: MeterRow) -> None:
+        """Clear ``awaiting_meter_change`` and the meter's counter baselines (the signed
+        meter-change event, stored in the same transaction, explains the jump: the next reading
+        of each counter is compared with nothing). Inside a write transaction."""
+        meter.state = METER_OK
+        meter.state_seq = None
+        for baseline in session.scalars(
+                select(MeterQuantityRow).where(MeterQuantityRow.meter_pk == meter.id)):
+            baseline.last_value = None

@@ -25,7 +25,7 @@ from ..signing import recover_address
 from .artifacts import Artifacts, load_artifacts
 from .backend import Chain, checksum
 from .deployment import Deployment, require_chain
-from .transactions import Sent, Transactor
+from .transactions import OnSigned, Sent, Transactor
 
 __all__ = ["CONSENT_VALIDITY_S", "DEVICE_STATUSES", "ROLES", "System"]
 
@@ -197,24 +197,28 @@ class System:
         return bytes(self.call("eth_call", lambda: self.anchors.functions.batchRoot(
             address, batch_seq).call()))
 
-    def anchor(self, device: Transactor, header: BatchHeader) -> AnchorRef:
+    def anchor(self, device: Transactor, header: BatchHeader, *,
+               on_signed: OnSigned | None = None) -> AnchorRef:
         """Anchor ``header`` from the device's own account; return where it landed.
 
-        Raises :class:`RefusedBeforeSending` when ``device`` is not the header's device, and the
-        contract's decoded error when it reverts.
+        ``on_signed`` is passed to :meth:`Transactor.send` (record the transaction before it can
+        be mined). Raises :class:`RefusedBeforeSending` when ``device`` is not the header's
+        device, and the contract's decoded error when it reverts.
         """
         if format_address(header.device) != device.address:
             raise RefusedBeforeSending(f"batch of {format_address(header.device)} cannot be "
                                        f"anchored by {device.address}")
         sent = device.send(self.anchors.functions.anchor(
             header.batch_seq, header.root, header.leaf_count, header.from_timestamp,
-            header.to_timestamp), description=f"anchor batch {header.batch_seq}")
+            header.to_timestamp), description=f"anchor batch {header.batch_seq}",
+            on_signed=on_signed)
         return self._anchor_ref(sent)
 
-    def anchor_by_sig(self, relayer: Transactor, header: BatchHeader,
-                      signature: bytes) -> AnchorRef:
+    def anchor_by_sig(self, relayer: Transactor, header: BatchHeader, signature: bytes, *,
+                      on_signed: OnSigned | None = None) -> AnchorRef:
         """Anchor ``header`` for its device from any ``relayer`` account, with the device's
         65-byte EIP-712 ``Batch`` signature (under :attr:`domain`); return where it landed.
+        ``on_signed`` as for :meth:`anchor`.
 
         Raises :class:`RefusedBeforeSending` when the signature is not 65 bytes, is not canonical
         or does not recover the header's device under :attr:`domain` (nothing is sent), and the
@@ -235,7 +239,8 @@ class System:
         sent = relayer.send(self.anchors.functions.anchorBySig(
             format_address(header.device), header.batch_seq, header.root, header.leaf_count,
             header.from_timestamp, header.to_timestamp, signature),
-            description=f"relay batch {header.batch_seq} of {format_address(header.device)}")
+            description=f"relay batch {header.batch_seq} of {format_address(header.device)}",
+            on_signed=on_signed)
         return self._anchor_ref(sent)
 
     def _anchor_ref(self, sent: Sent) -> AnchorRef:

@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -40,7 +41,10 @@ from .backend import Chain, checksum
 #: A nonce file holds one small JSON object; anything larger is not one.
 _MAX_NONCE_FILE_BYTES = 4096
 
-__all__ = ["KeySigner", "NodeSigner", "NonceTracker", "Sent", "Signer", "Transactor"]
+__all__ = ["KeySigner", "NodeSigner", "NonceTracker", "OnSigned", "Sent", "Signer", "Transactor"]
+
+#: ``on_signed(nonce, tx_hash)``: see :meth:`Transactor.send`.
+OnSigned = Callable[[int | None, bytes], None]
 
 
 class Signer(Protocol):
@@ -175,14 +179,20 @@ class Transactor:
     # -- public -----------------------------------------------------------------------------------
 
     def send(self, call: Any, *, description: str, value: int = 0,
-             gas: int | None = None) -> Sent:
+             gas: int | None = None, on_signed: OnSigned | None = None) -> Sent:
         """Send a contract function call (``contract.functions.f(...)``) or constructor call.
 
         ``gas`` skips estimation (a call that would revert is then sent, mined and fails);
         without it, a call that would revert raises before anything is sent. A mined failure
         raises with the receipt attached as ``exc.receipt``.
+
+        ``on_signed(nonce, tx_hash)`` is called once the transaction is signed and before its
+        bytes go to the node (again if a nonce conflict makes it sign anew), so a caller can
+        record the transaction durably before it can be mined (the edge node's anchoring
+        outbox). For a :class:`NodeSigner` it is called after the node accepted the
+        transaction, with ``nonce`` ``None`` (the node chose it).
         """
-        tx_hash, transaction = self._submit(call, description, value, gas)
+        tx_hash, transaction = self._submit(call, description, value, gas, on_signed)
         return self._await(tx_hash, transaction, description)
 
     def deploy(self, name: str, *args: Any) -> tuple[Contract, Sent]:
@@ -221,8 +231,8 @@ class Transactor:
         tip = self.chain.retrying("eth_maxPriorityFeePerGas", lambda: int(w3.eth.max_priority_fee))
         return {"maxPriorityFeePerGas": tip, "maxFeePerGas": 2 * int(base) + tip}
 
-    def _submit(self, call: Any, description: str, value: int,
-                gas: int | None) -> tuple[bytes, dict[str, Any]]:
+    def _submit(self, call: Any, description: str, value: int, gas: int | None,
+                on_signed: OnSigned | None = None) -> tuple[bytes, dict[str, Any]]:
         params: dict[str, Any] = {"from": self.address, "value": value,
                                   "chainId": self.chain.chain_id}
         if gas is not None:
@@ -234,24 +244,30 @@ class Transactor:
             raise
         except Exception as exc:
             raise self._reverted(exc, description) from None
-        return self._sign_and_send(transaction, description), transaction
+        return self._sign_and_send(transaction, description, on_signed), transaction
 
-    def _sign_and_send(self, transaction: dict[str, Any], description: str) -> bytes:
+    def _sign_and_send(self, transaction: dict[str, Any], description: str,
+                       on_signed: OnSigned | None = None) -> bytes:
         w3 = self.chain.w3
         if isinstance(self.signer, NodeSigner):  # the node signs and picks the nonce
             try:
-                return bytes(self.chain.retrying("eth_sendTransaction",
-                                                 lambda: w3.eth.send_transaction(transaction)))  # type: ignore[arg-type]
+                node_hash = bytes(self.chain.retrying(
+                    "eth_sendTransaction", lambda: w3.eth.send_transaction(transaction)))  # type: ignore[arg-type]
             except MrvError:
                 raise
             except Exception as exc:
                 raise ChainError(f"{description}: node refused the transaction: {exc}") from None
+            if on_signed is not None:
+                on_signed(None, node_hash)
+            return node_hash
         for _attempt in range(2):
             transaction["nonce"] = self.nonces.next()
             signed = self.signer.sign(transaction)
             assert signed is not None
             raw: bytes = signed
             tx_hash = keccak256(raw)
+            if on_signed is not None:
+                on_signed(transaction["nonce"], tx_hash)
             try:
                 self.chain.retrying("eth_sendRawTransaction",
                                     lambda: w3.eth.send_raw_transaction(raw))  # noqa: B023

@@ -140,3 +140,23 @@ def test_unconfirmed_transaction_times_out(request: pytest.FixtureRequest, kind:
     admin = Transactor(chain, NodeSigner(chain.unlocked_accounts()[0]))
     with pytest.raises(TransactionFailed, match="not confirmed by 2 block"):
         admin.transfer(chain.unlocked_accounts()[1], 1)
+
+
+def test_on_signed_names_the_transaction_before_the_node_has_it(actors: Actors) -> None:
+    """The anchoring outbox records (nonce, hash) in on_signed: it must come before the
+    transaction can be mined, and name the transaction that then is."""
+    seen: list[tuple[int | None, bytes, bool]] = []
+    tracker = NonceTracker(actors.chain, actors.device_tx.address)
+
+    def on_signed(nonce: int | None, tx_hash: bytes) -> None:
+        seen.append((nonce, tx_hash, tracker.node_knows(tx_hash)))
+
+    batch = actors.batch(2)
+    ref = actors.system.anchor(actors.device_tx, batch.header, on_signed=on_signed)
+    assert seen == [(0, ref.transaction_hash, False)]
+    node_seen: list[tuple[int | None, bytes]] = []
+    regulator = format_address(DeviceKey.generate().address)
+    sent = actors.admin.send(actors.system.consortium.functions.grantRole(  # a NodeSigner
+        actors.system.role("REGULATOR_ROLE"), regulator),
+        description="grant", on_signed=lambda n, h: node_seen.append((n, h)))
+    assert node_seen == [(None, sent.tx_hash)]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from accounting_rules.counters import RolloverRule
 from edge_node.signing import Sample
 from factories import METER_PATHS
 
@@ -11,11 +12,11 @@ METER = METER_PATHS[0]
 
 
 def energy(timestamp: int, value: int, *, meter: str = METER,
-           modulus: int | None = None) -> Sample:
+           rollover: RolloverRule | None = None) -> Sample:
     """An import-energy sample (one uint32 register pair)."""
     return Sample(meter_path=meter, point="import_energy", quantity=ENERGY, timestamp=timestamp,
                   value=value, raw_registers=((value >> 16) & 0xFFFF, value & 0xFFFF),
-                  counter_modulus=modulus)
+                  rollover=rollover)
 
 
 def power(timestamp: int, value: int, *, meter: str = METER) -> Sample:

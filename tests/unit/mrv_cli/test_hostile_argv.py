@@ -260,6 +260,23 @@ def test_chain_never_traces_back(files: Files, data: st.DataObject) -> None:
     run_hostile(argv)
 
 
+# -- relay -----------------------------------------------------------------------------------------
+
+@settings(SETTINGS, max_examples=40)
+@given(data=st.data())
+def test_relay_never_traces_back(files: Files, data: st.DataObject) -> None:
+    """Every example is refused before serving: no --rpc, a refusing or malformed one, or an
+    option out of range (a relayer that starts would serve until interrupted)."""
+    paths = st.sampled_from(files.choices())
+    addresses = st.one_of(TEXT, st.just("0x" + "00" * 20), st.just("0x" + "g" * 40))
+    argv = data.draw(_joined(
+        st.just(["relay"]), _opt("--db", paths), _chain(files), _opt("--key", paths),
+        _opt("--enterprise", addresses), _opt("--host", st.sampled_from(
+            ["127.0.0.1", "::1", "0.0.0.0", "192.0.2.1", "", "localhost", "\u7535"])),
+        _opt("--port", HOSTILE), _opt("--tls-cert", paths), _opt("--tls-key", paths)))
+    run_hostile(argv)
+
+
 # -- contracts -------------------------------------------------------------------------------------
 
 @settings(SETTINGS, max_examples=25)

@@ -13,6 +13,7 @@ from sqlalchemy import insert
 from sqlalchemy.exc import IntegrityError
 from unit.edge_node.support import METER, energy, power
 
+from accounting_rules.counters import RolloverRule
 from edge_node.errors import SchemaTooNew, StoreError, StoreMismatch
 from edge_node.signing import ReadingSigner, Sample
 from edge_node.store import SCHEMA_VERSION, NewRecord, Store, StoreUplink, position
@@ -140,6 +141,14 @@ def test_samples_out_of_range_are_refused_when_made() -> None:
     with pytest.raises(ValueError, match="2\\*\\*63"):
         Sample(meter_path=METER, point="p", quantity="power.active:W", timestamp=2**63, value=0,
                raw_registers=())
-    with pytest.raises(ValueError, match="counter_modulus"):
+    with pytest.raises(ValueError, match="rollover rule needs a cumulative"):
         Sample(meter_path=METER, point="p", quantity="power.active:W", timestamp=1, value=0,
-               raw_registers=(), counter_modulus=2**32)
+               raw_registers=(), rollover=RolloverRule(2**32, 1000))
+
+
+def test_a_path_that_is_no_database_is_a_store_error(tmp_path: Path) -> None:
+    (tmp_path / "garbage.sqlite").write_bytes(b"not a database, just text " * 100)
+    with pytest.raises(StoreError, match=r"garbage\.sqlite"):
+        Store(tmp_path / "garbage.sqlite", TEST_KEY.address, TEST_DOMAIN)
+    with pytest.raises(StoreError):
+        Store(tmp_path, TEST_KEY.address, TEST_DOMAIN)  # a directory
