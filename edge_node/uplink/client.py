@@ -45,7 +45,6 @@ from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type
 from mrv_core.batch import SignedBatchHeader
 from mrv_core.eip712 import Domain
 from mrv_core.errors import FormatError
-from mrv_core.strict_json import loads_strict
 from mrv_core.uplink import (
     CONTENT_TYPE,
     LIMITS,
@@ -56,9 +55,9 @@ from mrv_core.uplink import (
     encode_request,
     item_id,
 )
-from mrv_core.wire import decode_signed_record
 
 from ..errors import UplinkRefused, UplinkUnavailable
+from ..signing.records import read_record
 from ..store import StoredBatch, StoredReading, StoredRecord, Stream, UplinkSource, position
 from ..store import UplinkItem as StoredItem
 from .settings import UplinkSettings
@@ -270,8 +269,7 @@ def _wire_item(stored: StoredItem) -> UplinkItem:
     if isinstance(stored, StoredBatch):
         return SignedBatchHeader(stored.header, stored.signature)
     assert isinstance(stored, StoredRecord)
-    doc = loads_strict(stored.wire.encode("utf-8"), max_bytes=LIMITS.decompressed_bytes)
-    return decode_signed_record(doc, f"record at leaf {stored.ordinal}")
+    return read_record(stored)
 
 
 async def _read_bounded(response: httpx.Response, limit: int) -> bytes:

@@ -4,7 +4,6 @@ until that issue builds it."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,10 +12,9 @@ from integration.edge_node.receiver import Receiver
 
 from edge_node.batching import Batcher, BatchingSettings
 from edge_node.signing import ReadingSigner, Sample
-from edge_node.store import NewRecord, Store
+from edge_node.signing.records import new_record
+from edge_node.store import Store
 from factories import METER_PATHS, TEST_DOMAIN, TEST_KEY, signed_records
-from mrv_core.records import SignedRecord, record_leaf
-from mrv_core.wire import encode_signed_record
 
 T0 = 1_767_225_600  # 2026-01-01T00:00:00Z
 
@@ -34,16 +32,6 @@ def receiver() -> Iterator[Receiver]:
         yield started
     finally:
         started.down()
-
-
-def new_record(signed: SignedRecord) -> NewRecord:
-    """A signed record as the store takes it (its canonical wire JSON beside it)."""
-    start, end = signed.record.timespan()
-    return NewRecord(kind=type(signed.record).__name__, leaf=record_leaf(signed.record),
-                     signature=signed.signature,
-                     wire=json.dumps(encode_signed_record(signed), ensure_ascii=False),
-                     time_from=start, time_to=end,
-                     meter_path=None if signed.site_scoped else signed.path)
 
 
 def fill(store: Store, cycles: int, *, start: int = 0, records: int = 0,

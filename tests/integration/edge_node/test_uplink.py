@@ -20,6 +20,7 @@ from integration.edge_node.conftest import fill
 from integration.edge_node.receiver import Receiver
 
 from edge_node.errors import UplinkRefused, UplinkUnavailable
+from edge_node.signing.records import KINDS
 from edge_node.store import Store, StoredRecord, StoreUplink
 from edge_node.uplink import UplinkClient, UplinkSettings
 from factories import TEST_DOMAIN, TEST_KEY
@@ -57,7 +58,7 @@ def assert_delivered_once_in_order(store: Store, receiver: Receiver) -> None:
     records = [i for i in recorded.order if isinstance(i, SignedRecord)]
     stored_records = [leaf for leaf in leaves if isinstance(leaf, StoredRecord)]
     for kind in {s.kind for s in stored_records}:  # each kind in leaf order
-        assert [record_leaf(r.record) for r in records if type(r.record).__name__ == kind] == [
+        assert [record_leaf(r.record) for r in records if KINDS[type(r.record)] == kind] == [
             s.leaf for s in stored_records if s.kind == kind]
     headers = [i for i in recorded.order if isinstance(i, SignedBatchHeader)]
     assert [h.header.batch_seq for h in headers] == list(range(len(batches)))
