@@ -170,6 +170,21 @@ def test_lost_acknowledgements_are_resent_and_answered_duplicate(store: Store,
     assert_delivered_once_in_order(store, receiver)
 
 
+def test_a_slow_receiver_times_out_and_the_retry_is_answered_duplicate(
+        store: Store, receiver: Receiver) -> None:
+    fill(store, 2)
+    receiver.faults = dataclasses.replace(receiver.faults, delay_s=0.5, slow_next=1)
+
+    async def push() -> int:
+        async with client(store, receiver, timeout_ms=150) as uplink:
+            return await uplink.drain()
+
+    assert asyncio.run(push()) == 7  # 6 readings, 1 batch header
+    statuses = [v.status for _, v in receiver.recorded.verdicts]
+    assert statuses == [Status.ACCEPTED] * 7 + [Status.DUPLICATE] * 7  # stored, answer too late
+    assert_delivered_once_in_order(store, receiver)
+
+
 def test_a_restarted_node_resumes_after_the_persisted_acknowledgements(
         tmp_path: Path, receiver: Receiver) -> None:
     path = tmp_path / "restarted.sqlite"
