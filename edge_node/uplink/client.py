@@ -44,8 +44,7 @@ from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type
 
 from mrv_core.batch import SignedBatchHeader
 from mrv_core.eip712 import Domain
-from mrv_core.errors import FormatError
-from mrv_core.strict_json import loads_strict
+from mrv_core.errors import FormatError, MrvError
 from mrv_core.uplink import (
     CONTENT_TYPE,
     LIMITS,
@@ -56,9 +55,9 @@ from mrv_core.uplink import (
     encode_request,
     item_id,
 )
-from mrv_core.wire import decode_signed_record
 
 from ..errors import UplinkRefused, UplinkUnavailable
+from ..signing.records import read_record
 from ..store import StoredBatch, StoredReading, StoredRecord, Stream, UplinkSource, position
 from ..store import UplinkItem as StoredItem
 from .settings import UplinkSettings
@@ -118,7 +117,9 @@ class UplinkClient:
 
     async def run(self) -> None:
         """Push until :meth:`stop`: drain what is pending, pause ``idle_poll_ms`` when nothing
-        is, ``refusal_holdoff_ms`` after a refusal. Failures are logged, never raised."""
+        is, ``backoff_max_ms`` when retries ended, ``refusal_holdoff_ms`` after a refusal or any
+        other :class:`MrvError` (a stored item that does not decode). Failures are logged
+        (``uplink_refused``, ``uplink_unavailable``, ``uplink_failed``), never raised."""
         while not self._stopping.is_set():
             pause = self.settings.idle_poll_ms
             try:
@@ -130,6 +131,9 @@ class UplinkClient:
             except UplinkUnavailable as exc:
                 self._log.warning("uplink_unavailable", detail=str(exc))
                 pause = self.settings.backoff_max_ms
+            except MrvError as exc:  # a stored item that does not decode, a store error
+                self._log.error("uplink_failed", error=type(exc).__name__, detail=str(exc))
+                pause = self.settings.refusal_holdoff_ms
             await self._pause(pause / 1000)
 
     async def drain(self) -> int:
@@ -270,8 +274,7 @@ def _wire_item(stored: StoredItem) -> UplinkItem:
     if isinstance(stored, StoredBatch):
         return SignedBatchHeader(stored.header, stored.signature)
     assert isinstance(stored, StoredRecord)
-    doc = loads_strict(stored.wire.encode("utf-8"), max_bytes=LIMITS.decompressed_bytes)
-    return decode_signed_record(doc, f"record at leaf {stored.ordinal}")
+    return read_record(stored)
 
 
 async def _read_bounded(response: httpx.Response, limit: int) -> bytes:
