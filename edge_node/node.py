@@ -12,6 +12,9 @@ stop:
 3. The :class:`~edge_node.batching.Batcher` closes batches by size or age.
 4. The :class:`~edge_node.anchoring.Anchorer` walks the outbox, in a thread of its own with its
    own store connection (web3 calls block), every ``anchor_every_s`` seconds.
+   The :class:`~edge_node.uplink.UplinkClient` (when ``[uplink]`` is configured) pushes the
+   store's leaves and batch headers to the ledger API, at least once and in order, through a
+   store connection of its own.
 5. The disk watch compares the store's size with the budget: above it an alarm (metric, log),
    above the hard limit polling stops, loudly, until space is freed. Nothing unacknowledged is
    ever deleted.
@@ -57,7 +60,8 @@ from .signing import ReadingSigner, SigningSettings
 from .signing import Sample as SignedSample
 from .signing.gaps import GapTracker, OpenGap
 from .signing.records import new_record
-from .store import Store
+from .store import Store, StoreUplink
+from .uplink import UplinkClient, UplinkSettings
 
 __all__ = ["EdgeNode", "NodeTimings", "disk_usage", "rollover_rule"]
 
@@ -140,6 +144,12 @@ class EdgeNode:
         self.batcher = Batcher(self.store, key, settings=BatchingSettings(
             max_leaves=config.batching.max_leaves,
             max_age_s=int(config.batching.max_age_seconds)))
+        self.uplink: UplinkClient | None = None
+        if config.uplink is not None:
+            settings = UplinkSettings(**config.uplink.model_dump())
+            self._uplink_store = Store(config.device.store, key.address, self.domain)
+            self.uplink = UplinkClient(settings, StoreUplink(self._uplink_store), key.address,
+                                       self.domain)
         self._anchorer: Anchorer | None = None
         self._polling: asyncio.Task[None] | None = None
         self.stopped_for_disk = False
@@ -177,6 +187,7 @@ class EdgeNode:
         self._polling = asyncio.create_task(self.poller.run(), name="poller")
         tasks = [
             asyncio.create_task(self._pipeline(stop), name="pipeline"),
+            *([asyncio.create_task(self.uplink.run(), name="uplink")] if self.uplink else []),
             asyncio.create_task(self._every(stop, self.timings.batch_every_s, self._batch),
                                 name="batcher"),
             asyncio.create_task(self._every(stop, self.timings.anchor_every_s, self._anchor),
@@ -187,6 +198,8 @@ class EdgeNode:
         try:
             await stop.wait()
         finally:
+            if self.uplink is not None:
+                self.uplink.stop()
             await self._stop_polling()
             for task in tasks:
                 task.cancel()
@@ -194,6 +207,9 @@ class EdgeNode:
             await self._drain()
             await self._in_store_thread(lambda: self._commit_gaps(self.gaps.close_all()))
             self._store_thread.submit(self.store.close).result()
+            if self.uplink is not None:
+                await self.uplink.aclose()
+                self._uplink_store.close()
             self._store_thread.shutdown()
             self._anchor_thread.shutdown()
             _log.info("node_stopped")
