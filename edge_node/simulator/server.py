@@ -38,7 +38,7 @@ from pymodbus.server import ModbusSerialServer, ModbusTcpServer
 from pymodbus.server.requesthandler import ServerRequestHandler
 from pymodbus.simulator import DataType, SimData, SimDevice
 
-from ..decoding import SIMULATOR_HOLE, decode_point, encode_point, encode_raw
+from ..decoding import SIMULATOR_HOLE, decode_point, encode_raw, round_half_even
 from ..errors import NotRepresentable, SimulatorError, ValueUnavailable
 from ..profiles.model import Function, Point
 from .faults import Fault
@@ -139,11 +139,14 @@ class MeterSimulator:
             raise SimulatorError("at least one meter is needed")
         self.clock = clock or SimClock(start=time.time(), speed=1.0)
         self.meters: dict[int, MeterModel] = {}
+        self._steps: dict[tuple[int, str], Fraction] = {}  # by unit and point name
         for spec in meters:
             if not 1 <= spec.unit_id <= 247:
                 raise SimulatorError(f"unit id must be 1..247, got {spec.unit_id}")
             if spec.unit_id in self.meters:
                 raise SimulatorError(f"unit id {spec.unit_id} is given twice")
+            for point in spec.profile.points:
+                self._steps[spec.unit_id, point.name] = point.scale * spec.ratio(point)
             model = MeterModel(spec, seed, utc_offset)
             model.energy_joules(self.clock.start)  # counters start at the start time
             self.meters[spec.unit_id] = model
@@ -174,16 +177,16 @@ class MeterSimulator:
         return self._encode(model, point, now)
 
     def _encode(self, model: MeterModel, point: Point, now: float) -> tuple[int, ...]:
-        ratio = model.spec.ratio(point)
+        step = self._steps[model.spec.unit_id, point.name]  # scale x ratio, computed once
         value = model.value(point.quantity, now)
-        if point.counter_width is not None:  # a meter shows completed steps, then wraps
-            raw = math.floor(Fraction(value) / (point.scale * ratio))
-            return encode_raw(point, raw % (1 << point.counter_width))
         try:
-            if point.data_type.is_float:  # the meter's own conversion: nearest float
-                return encode_raw(point, value / float(point.scale * ratio))
-            return encode_point(point, value, ratio=ratio, exact=False)
-        except NotRepresentable:
+            if point.counter_width is not None:  # a meter shows completed steps, then wraps
+                raw = value * step.denominator // step.numerator
+                return encode_raw(point, raw % (1 << point.counter_width))
+            if point.data_type.is_float:  # the meter's own conversion: the nearest float
+                return encode_raw(point, value * step.denominator / step.numerator)
+            return encode_raw(point, round_half_even(value * step.denominator, step.numerator))
+        except NotRepresentable:  # beyond the register's range
             return _unavailable(point)
 
     def registers(self, unit: int) -> dict[str, tuple[int, ...]]:

@@ -6,6 +6,7 @@ unknown unit, "not available" patterns, counter reset and rollover)."""
 from __future__ import annotations
 
 import asyncio
+from fractions import Fraction
 from typing import Any
 
 import pytest
@@ -16,10 +17,10 @@ from pymodbus.pdu import ExceptionResponse
 from edge_node.decoding import SIMULATOR_HOLE, decode_point, decode_raw, plan_reads
 from edge_node.errors import RegisterError, SimulatorError, ValueUnavailable
 from edge_node.profiles import Function, Point, list_profiles, load_profile
-from edge_node.simulator import EXCEPTION_CODES, MeterSimulator, parse_fault
+from edge_node.simulator import EXCEPTION_CODES, MeterSimulator, MeterSpec, SimClock, parse_fault
 from edge_node.simulator.control import ControlServer, request
 
-from .conftest import run, simulator
+from .conftest import START, run, simulator
 
 PROFILES = list(enumerate(list_profiles(), start=1))
 
@@ -87,6 +88,32 @@ def test_counters_read_over_the_wire_grow_with_simulated_time_at_the_reported_po
                     after = decode_point(energy, await _point(client, energy, unit))
                     step = int(energy.scale)
                     assert abs((after - before) - power * 60 // 3600) <= step, unit
+            finally:
+                client.close()
+    run(body())
+
+
+def test_two_meters_of_one_model_with_different_ratios_each_serve_their_own_scale() -> None:
+    acrel = load_profile("acrel.adl400")
+
+    async def body() -> None:
+        specs = [MeterSpec(2, acrel, ct=Fraction(40)), MeterSpec(3, acrel),
+                 MeterSpec(4, acrel, ct=Fraction(5), pt=Fraction(100))]
+        async with MeterSimulator(specs, seed=3, clock=SimClock(START, speed=0)) as sim:
+            _, port = await sim.start_tcp()
+            client = await _client(port)
+            try:
+                for spec in specs:
+                    expected = sim.values(spec.unit_id)
+                    for point in acrel.points:
+                        words = await _point(client, point, spec.unit_id)
+                        assert decode_point(point, words, ratio=spec.ratio(point)) == \
+                            expected[point.name], (spec.unit_id, point.name)
+                # Primary values of the same size, secondary registers divided by the ratios.
+                volts = {u: sim.registers(u)["voltage_l1"][0] for u in (3, 4)}
+                assert 2_250 < volts[3] < 2_350 and 22 <= volts[4] <= 24  # 0.1 V; PT 100
+                amps = sim.registers(2)["current_l1"][0]  # 0.01 A secondary, CT 40
+                assert abs(amps * 10 * 40 - sim.values(2)["current_l1"]) <= 200  # type: ignore[operator]
             finally:
                 client.close()
     run(body())
