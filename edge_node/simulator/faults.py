@@ -91,7 +91,7 @@ def _count(text: str, spec: str) -> int:
 def parse_fault(spec: str) -> Fault:
     """``UNIT:KIND[:ARG]`` (module docstring) as a :class:`Fault`; raises SimulatorError
     naming what is wrong."""
-    parts = spec.split(":")
+    parts = spec.split(":", 2)  # the argument may hold a colon (a quantity code)
     if not 2 <= len(parts) <= 3 or not parts[0].isascii() or not parts[0].isdigit():
         raise SimulatorError(f"fault {spec!r}: expected UNIT:KIND[:ARG] with a numeric unit "
                              "id, e.g. 3:04 or 2:delay:5")

@@ -205,9 +205,14 @@ def test_not_available_reset_and_rollover_faults_change_what_is_read() -> None:
                         decode_point(energy, await _point(client, energy, unit))
                     sim.apply(parse_fault(f"{unit}:clear"))
                     assert decode_point(energy, await _point(client, energy, unit)) > 0
-                sim.apply(parse_fault("2:reset"))
-                energy = sim.meters[2].spec.profile.point("energy_import")
-                assert decode_point(energy, await _point(client, energy, 2)) == 0
+                sim.advance(3600)
+                sim.apply(parse_fault("2:reset:energy.active.import:Wh"))
+                assert sim.values(2)["energy_import"] == 0 and sim.values(2)["power_active"]
+                sim.apply(parse_fault("1:reset"))
+                energy = sim.meters[1].spec.profile.point("energy_import")
+                assert decode_point(energy, await _point(client, energy, 1)) == 0
+                with pytest.raises(SimulatorError, match="no counter 'volts'"):
+                    sim.apply(parse_fault("1:reset:volts"))
                 sim.apply(parse_fault("3:rollover:energy_import"))
                 counter = sim.meters[3].spec.profile.point("energy_import")
                 assert decode_raw(counter, await _point(client, counter, 3)) == 2**32 - 10
