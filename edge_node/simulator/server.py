@@ -157,6 +157,7 @@ class MeterSimulator:
         #: Requests (by id of their PDU) whose answer the handler must send broken.
         self.garbling: dict[int, bool] = {}
         self._waiting: set[asyncio.Task[Any]] = set()
+        self._answering: Fault | None = None  # the fault of the request being answered
 
     # --- the meters ----------------------------------------------------------------------
 
@@ -167,10 +168,9 @@ class MeterSimulator:
             raise SimulatorError(f"no meter at unit id {unit}; units: "
                                  f"{', '.join(map(str, self.meters))}") from None
 
-    def _served(self, unit: int, model: MeterModel, point: Point,
-                now: float) -> tuple[int, ...]:
-        """The point's registers now, with the unit's ``not_available`` fault applied."""
-        fault = self.faults.get(unit)
+    def _served(self, model: MeterModel, point: Point, now: float,
+                fault: Fault | None) -> tuple[int, ...]:
+        """The point's registers now, with a ``not_available`` fault applied."""
         if fault is not None and fault.kind == "not_available":
             with contextlib.suppress(NotRepresentable):
                 return _unavailable(point)
@@ -191,8 +191,8 @@ class MeterSimulator:
 
     def registers(self, unit: int) -> dict[str, tuple[int, ...]]:
         """Each point's registers (wire order) as the meter at ``unit`` would answer now."""
-        model, now = self._model(unit), self.clock.now()
-        return {p.name: self._served(unit, model, p, now) for p in model.spec.profile.points}
+        model, now, fault = self._model(unit), self.clock.now(), self.faults.get(unit)
+        return {p.name: self._served(model, p, now, fault) for p in model.spec.profile.points}
 
     def values(self, unit: int) -> dict[str, int | None]:
         """Each point's value, decoded from :meth:`registers` (None: not available)."""
@@ -278,14 +278,13 @@ class MeterSimulator:
             if point.function == function and point.address < address + count and \
                     address < point.end:
                 registers[point.address - start:point.end - start] = self._served(
-                    unit, model, point, now)
+                    model, point, now, self._answering)
         return None
 
     def _take_fault(self, unit: int) -> Fault | None:
+        """The unit's answer fault for one request, counted against its ``count``."""
         fault = self.faults.get(unit)
-        if fault is None or fault.kind in ("not_available", "delay"):
-            return fault
-        if fault.count is not None:
+        if fault is not None and fault.count is not None:
             if fault.count <= 1:
                 del self.faults[unit]
             else:
@@ -328,7 +327,13 @@ class MeterSimulator:
             return ExceptionResponse(function, ExcCodes.ILLEGAL_FUNCTION)
         assert self._server is not None
         context = cast(ModbusServerContext, self._server.context)  # a SimCore: same methods
-        response: ModbusPDU = await pdu.datastore_update(context, unit)
+        # The datastore calls the action hook (_refresh) without suspending, so no other
+        # request runs before it has read this request's fault.
+        self._answering = fault
+        try:
+            response: ModbusPDU = await pdu.datastore_update(context, unit)
+        finally:
+            self._answering = None
         return response
 
     async def start_tcp(self, host: str = "127.0.0.1", port: int = 0) -> tuple[str, int]:

@@ -205,6 +205,11 @@ def test_not_available_reset_and_rollover_faults_change_what_is_read() -> None:
                         decode_point(energy, await _point(client, energy, unit))
                     sim.apply(parse_fault(f"{unit}:clear"))
                     assert decode_point(energy, await _point(client, energy, unit)) > 0
+                sim.apply(parse_fault("2:not_available:1"))  # one answer, then values
+                energy = sim.meters[2].spec.profile.point("energy_import")
+                with pytest.raises(ValueUnavailable):
+                    decode_point(energy, await _point(client, energy, 2))
+                assert decode_point(energy, await _point(client, energy, 2)) > 0
                 sim.advance(3600)
                 sim.apply(parse_fault("2:reset:energy.active.import:Wh"))
                 assert sim.values(2)["energy_import"] == 0 and sim.values(2)["power_active"]
