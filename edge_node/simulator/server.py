@@ -354,15 +354,20 @@ class MeterSimulator:
         """Serve Modbus RTU on the serial ``device`` (e.g. one end of a socat pty pair)."""
         if self._server is not None:
             raise SimulatorError("the simulator is already serving")
+        if not 50 <= baudrate <= 4_000_000 or parity not in ("N", "E", "O") or \
+                stopbits not in (1, 2):
+            raise SimulatorError(f"serial settings {baudrate} {parity} {stopbits}: expected "
+                                 "a baud rate of 50..4000000, parity N, E or O, 1 or 2 stop "
+                                 "bits")
         server = _SerialServer(self, self._devices(), port=device, baudrate=baudrate,
                                parity=parity, stopbits=stopbits, reconnect_delay=0)
-        self.serial = True
         await self._listen(server, device)
+        self.serial = True
 
     async def _listen(self, server: _TcpServer | _SerialServer, where: str) -> None:
         try:
             await server.serve_forever(background=True)
-        except (RuntimeError, OSError, termios.error) as exc:
+        except (RuntimeError, OSError, ValueError, termios.error) as exc:
             # pymodbus: "Could not start listen" (port in use, no such device); termios: a
             # setting the serial device refuses (a pty refuses parity).
             await server.shutdown()  # type: ignore[no-untyped-call]
