@@ -158,11 +158,13 @@ def test_delay_timeout_garble_and_drop_faults_are_seen_by_the_client_and_clear()
                 block = plan_reads(sim.meters[1].spec.profile.points[:1], 125)[0]
                 with pytest.raises(RegisterError, match="expected 2 registers, got 1"):
                     block.registers_of(block.points[0], answer.registers)
+                assert hasty.connected
                 sim.apply(parse_fault("1:drop:1"))
                 with pytest.raises((ConnectionException, ModbusIOException)):
-                    await patient.read_holding_registers(0, count=2, device_id=1)
-                patient.close()
-                patient = await _client(port, timeout=5)
+                    await hasty.read_holding_registers(0, count=2, device_id=1)
+                assert not hasty.connected  # reset by the server, not merely unanswered
+                assert sim.requests == 5 and not sim.faults  # five requests, the drop used up
+                hasty.close()
                 assert not (await patient.read_holding_registers(0, count=2,
                                                                  device_id=1)).isError()
             finally:
