@@ -22,8 +22,9 @@ from edge_node.profiles import (
 )
 from mrv_core.quantities import QuantityKind, quantity_by_code
 
-SHIPPED = ["abb.b2x", "acrel.adl400", "acrel.adl400-primary", "carlo-gavazzi.em24",
-           "chint.dtsu666", "eastron.sdm120", "eastron.sdm630", "generic", "schneider.pm5xxx"]
+SHIPPED = ["abb.b2x", "acrel.adl400", "acrel.adl400-primary", "acrel.adw300",
+           "carlo-gavazzi.em24", "chint.dtsu666", "eastron.sdm120", "eastron.sdm630", "generic",
+           "schneider.pm5xxx"]
 
 VALID = """
 id = "test.meter"
