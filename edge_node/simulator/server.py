@@ -186,8 +186,11 @@ class MeterSimulator:
             if point.data_type.is_float:  # the meter's own conversion: the nearest float
                 return encode_raw(point, value * step.denominator / step.numerator)
             return encode_raw(point, round_half_even(value * step.denominator, step.numerator))
-        except NotRepresentable:  # beyond the register's range
-            return _unavailable(point)
+        except NotRepresentable:  # beyond the register's range: "no value", else its limit
+            with contextlib.suppress(NotRepresentable):
+                return _unavailable(point)
+            bits = point.data_type.bits - (1 if point.data_type.signed else 0)
+            return encode_raw(point, -(1 << bits) if value < 0 else (1 << bits) - 1)
 
     def registers(self, unit: int) -> dict[str, tuple[int, ...]]:
         """Each point's registers (wire order) as the meter at ``unit`` would answer now."""
