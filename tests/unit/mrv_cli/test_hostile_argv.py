@@ -404,7 +404,7 @@ def test_edge_never_traces_back(files: Files, data: st.DataObject) -> None:
 METER_SPECS = st.one_of(HOSTILE, st.sampled_from([
     "1:generic", "2:abb.b2x,ct=5,pt=2", "0:generic", "248:generic", "1:nosuch", "1:",
     "1:generic,peak=x", "1:generic,ct=0", "1:generic,colour=1", "1:generic,peak=99999999999",
-    "\u0661:generic", "1:generic,,"]))
+    "\u0661:generic", "1:generic,,", "1:/dev/zero.toml", "1:missing.toml", "1:/.toml"]))
 FAULT_SPECS = st.one_of(HOSTILE, st.sampled_from([
     "1:04", "1:0b:2", "1:delay:1", "1:delay:-1", "2:busy", "1:rollover", "1:reset:nosuch",
     "1:drop:0", "1:clear:1", "1:melt", "1:rollover:energy_import"]))
