@@ -52,6 +52,7 @@ from .acquisition.poller import shipped_profiles
 from .anchoring import Anchorer, AnchorSettings, ChainView, Outbox, OwnAccount, ViaRelay
 from .anchoring.paths import AnchorPath
 from .batching import Batcher, BatchingSettings
+from .decoding import counter_modulus
 from .config import NodeConfig
 from .errors import AnchorConflict
 from .observability import NodeMetrics
@@ -93,7 +94,7 @@ def rollover_rule(point: Point, ratio: Fraction, interval_s: float) -> RolloverR
         return None
     if point.counter_width is None:
         return RolloverRule(modulus=None)
-    modulus = (2 ** point.counter_width) * point.scale * ratio
+    modulus = counter_modulus(point, ratio=ratio)
     if modulus.denominator != 1:
         return RolloverRule(modulus=None)
     return RolloverRule(modulus=int(modulus),
