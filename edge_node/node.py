@@ -52,8 +52,8 @@ from .acquisition.poller import shipped_profiles
 from .anchoring import Anchorer, AnchorSettings, ChainView, Outbox, OwnAccount, ViaRelay
 from .anchoring.paths import AnchorPath
 from .batching import Batcher, BatchingSettings
-from .decoding import counter_modulus
 from .config import NodeConfig
+from .decoding import counter_modulus
 from .errors import AnchorConflict
 from .observability import NodeMetrics
 from .profiles.model import Point, Profile
