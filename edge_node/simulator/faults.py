@@ -35,16 +35,13 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from ..acquisition.classify import EXCEPTION_CODES as _CLASSES_BY_CODE
 from ..errors import SimulatorError
 
 __all__ = ["EXCEPTION_CODES", "KINDS", "ONE_SHOT", "Fault", "parse_fault"]
 
-#: The brief's error classes (gap records, metrics) by Modbus exception code.
-EXCEPTION_CODES = {
-    0x01: "illegal_function", 0x02: "illegal_address", 0x03: "illegal_value",
-    0x04: "device_failure", 0x05: "acknowledge", 0x06: "busy", 0x0A: "gateway_path",
-    0x0B: "gateway_target",
-}
+#: The error classes (gap records, metrics) by Modbus exception code, as acquisition names them.
+EXCEPTION_CODES = {code: error.value for code, error in _CLASSES_BY_CODE.items()}
 _BY_NAME = {name: code for code, name in EXCEPTION_CODES.items()}
 _BY_TEXT = {f"{code:02X}": code for code in EXCEPTION_CODES} | {
     f"{code:02x}": code for code in EXCEPTION_CODES}
