@@ -38,6 +38,7 @@ from typing import Any, TypeVar
 
 import httpx
 import structlog
+from sqlalchemy import func, select
 
 from accounting_rules.counters import RolloverRule
 from mrv_core.chain import KeySigner, System, Transactor
@@ -62,6 +63,7 @@ from .signing import Sample as SignedSample
 from .signing.gaps import GapTracker, OpenGap
 from .signing.records import new_record
 from .store import Store, StoreUplink
+from .store.models import LeafRow, OutboxRow
 from .uplink import UplinkClient, UplinkSettings
 
 __all__ = ["EdgeNode", "NodeTimings", "disk_usage", "rollover_rule"]
@@ -78,6 +80,7 @@ class NodeTimings:
     batch_every_s: float = 1.0
     anchor_every_s: float = 2.0
     disk_every_s: float = 10.0
+    metrics_every_s: float = 5.0
     gap_flush_s: int = 300
 
 
@@ -154,6 +157,7 @@ class EdgeNode:
         self._anchorer: Anchorer | None = None
         self._polling: asyncio.Task[None] | None = None
         self.stopped_for_disk = False
+        self._seen = {"polls": 0, "missed": 0, "acked": -1}  # -1: not read yet
         self.anchor_conflict: AnchorConflict | None = None
 
     # -- threads ----------------------------------------------------------------------------------
@@ -195,6 +199,8 @@ class EdgeNode:
                                 name="anchorer"),
             asyncio.create_task(self._every(stop, self.timings.disk_every_s, self._disk),
                                 name="disk"),
+            asyncio.create_task(self._every(stop, self.timings.metrics_every_s,
+                                            self._refresh_metrics), name="metrics"),
         ]
         try:
             await stop.wait()
@@ -305,9 +311,7 @@ class EdgeNode:
 
     async def _batch(self) -> None:
         now = int(self.clock.time())
-        closed = await self._in_store_thread(lambda: self.batcher.close_due(now=now))
-        if closed:
-            self.metrics.batches_pending.inc(len(closed))
+        await self._in_store_thread(lambda: self.batcher.close_due(now=now))
 
     async def _anchor(self) -> None:
         def walk() -> None:
@@ -315,8 +319,6 @@ class EdgeNode:
                 self._anchorer = self._make_anchorer()
             result = self._anchorer.run_once(now=int(time.time()))
             self.metrics.anchors.inc(len(result.sent))
-            if result.final:
-                self.metrics.batches_pending.dec(len(result.final))
 
         try:
             await asyncio.wrap_future(self._anchor_thread.submit(walk))
@@ -326,6 +328,34 @@ class EdgeNode:
             raise
         except ChainError as exc:
             _log.warning("anchor_walk_failed", error=str(exc))
+
+    async def _refresh_metrics(self) -> None:
+        """Carry the poller's counters and the store's outbox and uplink state into the
+        Prometheus metrics (counters by their increase since the last refresh)."""
+        stats = self.poller.stats
+        polls = sum(stats.polls.values())
+        missed = sum(stats.missed_cycles.values())
+        self.metrics.polls.inc(polls - self._seen["polls"])
+        self.metrics.missed_cycles.inc(missed - self._seen["missed"])
+        self._seen.update(polls=polls, missed=missed)
+
+        def store_state() -> tuple[dict[str, int], int, int]:
+            with self.store.read() as session:
+                states = dict(session.execute(select(OutboxRow.state, func.count())
+                                              .group_by(OutboxRow.state)).all())
+                newest = session.scalar(select(func.max(LeafRow.ordinal))) or 0
+            acked = StoreUplink(self.store).acknowledged_through("leaves")
+            return states, newest, acked
+
+        states, newest, acked = await self._in_store_thread(store_state)
+        backlog = max(0, newest - acked) if self.uplink is not None else 0
+        if acked > self._seen["acked"] >= 0:
+            self.metrics.uplink_sent.inc(acked - self._seen["acked"])
+        self._seen["acked"] = max(acked, 0)
+        for state in ("pending", "sent", "final"):
+            self.metrics.outbox.labels(state=state).set(states.get(state, 0))
+        self.metrics.batches_pending.set(states.get("pending", 0) + states.get("sent", 0))
+        self.metrics.uplink_backlog.set(backlog)
 
     async def _disk(self) -> None:
         used = disk_usage(self.config.device.store)
