@@ -13,7 +13,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from integration.chain.support import Actors, deploy_actors
+from integration.chain.support import Actors
+from integration.edge_node.support import embedded_actors
 
 from edge_node._internal.crashpoints import CrashPoints
 from edge_node.anchoring import FINAL, RELAY_PATH, Anchorer, ChainView, Outbox, ViaRelay
@@ -22,7 +23,7 @@ from edge_node.errors import RelayRefused
 from edge_node.relay import HEALTH_PATH, Relayer, RelayJobs, RelayServer
 from edge_node.signing import ReadingSigner, Sample
 from edge_node.store import Store
-from mrv_core.chain import NodeSigner, Transactor, connect
+from mrv_core.chain import NodeSigner, Transactor
 from mrv_core.codec import format_address, parse_address
 from mrv_core.errors import ConfigError
 from mrv_core.keys import DeviceKey
@@ -64,7 +65,7 @@ def serving(relayer: Relayer) -> Iterator[RelayServer]:
 
 @pytest.fixture(scope="module")
 def actors() -> Actors:
-    return deploy_actors(connect(None))
+    return embedded_actors()
 
 
 @pytest.fixture
