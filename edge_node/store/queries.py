@@ -17,7 +17,8 @@ from .items import StoredBatch, StoredReading, StoredRecord, unpack_registers
 from .models import BatchRow, Flag, LeafRow, MeterRow, ReadingRow, RecordRow
 from .store import Store
 
-__all__ = ["batch", "batch_leaves", "batches", "readings", "readings_between", "records"]
+__all__ = ["batch_leaves", "batches", "batches_between", "readings", "readings_between", "records",
+           "records_between"]
 
 
 def _reading_query() -> Select[ReadingRow, LeafRow, MeterRow]:
@@ -80,13 +81,6 @@ def _stored_batch(session: Session, row: BatchRow) -> StoredBatch:
     return StoredBatch(header=row.header(), signature=row.signature,
                        leaves=tuple(batch_leaves(session, row.device, row.batch_seq)),
                        state=row.state)
-
-
-def batch(session: Session, device: bytes, batch_seq: int) -> StoredBatch:
-    """One batch (inside a transaction); raises ``sqlalchemy.exc.NoResultFound`` if absent."""
-    row = session.scalars(select(BatchRow).where(BatchRow.device == device,
-                                                 BatchRow.batch_seq == batch_seq)).one()
-    return _stored_batch(session, row)
 
 
 def batches(store: Store, *, after: int = -1, limit: int = 2**62) -> list[StoredBatch]:

@@ -182,7 +182,7 @@ _HEALTH = [HealthCheck.too_slow, HealthCheck.filter_too_much]
 
 
 class TestOutboxSurvivesCrashesOutagesAndLostAnswers(OutboxMachine.TestCase):  # type: ignore[name-defined,misc]
-    settings = settings(max_examples=5, stateful_step_count=10, deadline=None,
+    settings = settings(max_examples=4, stateful_step_count=10, deadline=None,
                         suppress_health_check=_HEALTH)
 
 
