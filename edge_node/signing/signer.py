@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session
 
 from accounting_rules.counters import RolloverRule
 from mrv_core.eip712 import leaf_from_struct_hash, struct_hash, typed_digest
+from mrv_core.errors import ConfigError
 from mrv_core.keys import DeviceKey
 from mrv_core.quantities import QUANTITIES, QuantityKind
 from mrv_core.reading import Reading, new_salt
@@ -53,6 +54,11 @@ class SigningSettings:
     defaults)."""
 
     max_clock_skew_s: int = 300
+
+    def __post_init__(self) -> None:
+        if type(self.max_clock_skew_s) is not int or self.max_clock_skew_s < 0:
+            raise ConfigError(f"max_clock_skew_s must be an int >= 0, got "
+                              f"{self.max_clock_skew_s!r}")
 
 
 @dataclass(frozen=True)
