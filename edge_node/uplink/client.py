@@ -48,6 +48,7 @@ from mrv_core.errors import FormatError, MrvError
 from mrv_core.uplink import (
     CONTENT_TYPE,
     LIMITS,
+    UplinkAck,
     UplinkItem,
     UplinkRequest,
     Verdict,
@@ -161,7 +162,7 @@ class UplinkClient:
                 self._limit = max(1, len(chunk) // 2)
                 continue
             try:
-                raw, encoding = await self._send(body)
+                ack = await self._send(body, request)
             except _TooLarge:
                 if len(chunk) == 1:
                     raise UplinkRefused("the ledger API refused a single item as too large "
@@ -169,10 +170,6 @@ class UplinkClient:
                 self._limit = max(1, len(chunk) // 2)
                 self._log.warning("uplink_chunk_halved", chunk_size=self._limit)
                 continue
-            try:
-                ack = decode_ack(raw, encoding, request)
-            except FormatError as exc:  # the server's bug, or a proxy's: send again later
-                raise UplinkUnavailable(f"the acknowledgement does not decode: {exc}") from None
             return self._record(wired, request, ack.verdicts)
 
     def _next_chunk(self, limit: int) -> list[tuple[Stream, StoredItem]]:
@@ -215,7 +212,7 @@ class UplinkClient:
 
     # -- HTTP with retries ---------------------------------------------------------------------
 
-    async def _send(self, body: bytes) -> tuple[bytes, str | None]:
+    async def _send(self, body: bytes, request: UplinkRequest) -> UplinkAck:
         retrying = AsyncRetrying(
             retry=retry_if_exception_type(UplinkUnavailable), wait=self._wait,
             stop=self._give_up, sleep=self._pause, reraise=True,
@@ -224,10 +221,11 @@ class UplinkClient:
                 error=str(state.outcome.exception()) if state.outcome else None))
         async for attempt in retrying:
             with attempt:
-                return await self._post(body)
+                return await self._post(body, request)
         raise AssertionError("unreachable: tenacity reraises the last failure")
 
-    async def _post(self, body: bytes) -> tuple[bytes, str | None]:
+    async def _post(self, body: bytes, request: UplinkRequest) -> UplinkAck:
+        """One attempt: the decoded acknowledgement of a 200, else the typed failure."""
         url = self.settings.endpoint
         try:
             async with self._http.stream("POST", url, content=body) as response:
@@ -236,7 +234,10 @@ class UplinkClient:
             raise UplinkUnavailable(f"{url}: {type(exc).__name__}: {exc}") from None
         status = response.status_code
         if status == 200:
-            return raw, response.headers.get("content-encoding")
+            try:
+                return decode_ack(raw, response.headers.get("content-encoding"), request)
+            except FormatError as exc:  # the server's bug, or a proxy's: send again later
+                raise UplinkUnavailable(f"the acknowledgement does not decode: {exc}") from None
         if status == 413:
             raise _TooLarge
         excerpt = raw[:200].decode("utf-8", "replace")
