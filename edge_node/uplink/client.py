@@ -61,6 +61,7 @@ from ..errors import UplinkRefused, UplinkUnavailable
 from ..signing.records import read_record
 from ..store import StoredBatch, StoredReading, StoredRecord, Stream, UplinkSource, position
 from ..store import UplinkItem as StoredItem
+from .metrics import UplinkMetrics
 from .settings import UplinkSettings
 
 __all__ = ["PushResult", "UplinkClient"]
@@ -86,8 +87,10 @@ class UplinkClient:
     context manager, or call :meth:`aclose`."""
 
     def __init__(self, settings: UplinkSettings, source: UplinkSource, device: bytes,
-                 domain: Domain, *, transport: httpx.AsyncBaseTransport | None = None) -> None:
+                 domain: Domain, *, metrics: UplinkMetrics | None = None,
+                 transport: httpx.AsyncBaseTransport | None = None) -> None:
         self.settings = settings
+        self._metrics = metrics
         self._source = source
         self._device = device
         self._domain = domain
@@ -225,6 +228,28 @@ class UplinkClient:
         raise AssertionError("unreachable: tenacity reraises the last failure")
 
     async def _post(self, body: bytes, request: UplinkRequest) -> UplinkAck:
+        """One attempt, counted in the metrics by outcome."""
+        try:
+            ack = await self._attempt(body, request)
+        except _TooLarge:
+            self._count("too_large")
+            raise
+        except UplinkRefused:
+            self._count("refused")
+            raise
+        except UplinkUnavailable:
+            self._count("unavailable")
+            raise
+        self._count("acknowledged")
+        if self._metrics is not None:
+            self._metrics.verdicts([v.status for v in ack.verdicts])
+        return ack
+
+    def _count(self, outcome: str) -> None:
+        if self._metrics is not None:
+            self._metrics.request(outcome)
+
+    async def _attempt(self, body: bytes, request: UplinkRequest) -> UplinkAck:
         """One attempt: the decoded acknowledgement of a 200, else the typed failure."""
         url = self.settings.endpoint
         try:
