@@ -38,6 +38,9 @@ from fractions import Fraction
 from itertools import pairwise
 from typing import Literal
 
+from mrv_core.reading import Reading
+from mrv_core.records import Gap, MeterChange
+
 from .errors import InconsistentReadings, InvalidMeterChange, UnexplainedDecrease
 
 __all__ = [
@@ -65,6 +68,11 @@ class CounterReading:
     timestamp: int
     value: int
 
+    @classmethod
+    def of(cls, reading: Reading) -> CounterReading:
+        """The counter reading of a signed reading's struct."""
+        return cls(reading.seq, reading.timestamp, reading.value)
+
 
 @dataclass(frozen=True, slots=True)
 class CounterChange:
@@ -77,6 +85,11 @@ class CounterChange:
     old_final: int
     new_initial: int
 
+    @classmethod
+    def of(cls, change: MeterChange) -> CounterChange:
+        """The counter change of a signed ``MeterChange`` record."""
+        return cls(change.timestamp, change.next_seq, change.old_final, change.new_initial)
+
 
 @dataclass(frozen=True, slots=True)
 class CounterGap:
@@ -87,6 +100,11 @@ class CounterGap:
     from_timestamp: int
     to_timestamp: int
     failed_polls: int
+
+    @classmethod
+    def of(cls, gap: Gap) -> CounterGap:
+        """The counter gap of a signed ``Gap`` record."""
+        return cls(gap.next_seq, gap.from_timestamp, gap.to_timestamp, gap.failed_polls)
 
 
 @dataclass(frozen=True, slots=True)

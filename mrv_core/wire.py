@@ -162,11 +162,11 @@ def encode_signed_record(signed: SignedRecord) -> dict[str, str]:
 def decode_signed_record(obj: object, where: str) -> SignedRecord:
     """Parse a wire object into a :class:`SignedRecord`; :class:`FormatError` names the JSON path
     of the first bad field (``$.records[3].record.failedPolls``)."""
-    if not isinstance(obj, dict) or obj.get("type") not in RECORD_TYPES:
-        shown = obj.get("type") if isinstance(obj, dict) else None
+    kind = obj.get("type") if isinstance(obj, dict) else None
+    if not isinstance(kind, str) or kind not in RECORD_TYPES:
         raise FormatError(f"{where}.type", f"expected one of {', '.join(RECORD_TYPES)}, got "
-                                           f"{shown!r:.60}")
-    cls = RECORD_TYPES[obj["type"]]
+                                           f"{kind!r:.60}")
+    cls = RECORD_TYPES[kind]
     extra = ("path", "noteText", "signature") if cls is MeterChange else ("path", "signature")
     o = field(where, lambda: expect_object(obj, where, ("type", *(s.name for s in cls.FIELDS),
                                                         *extra)))

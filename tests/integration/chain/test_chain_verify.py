@@ -8,6 +8,7 @@ from typing import NamedTuple
 
 import pytest
 
+from factories import signed_records
 from mrv_core import (
     BatchFile,
     ProofBundle,
@@ -150,3 +151,17 @@ def test_old_batches_verify_after_revocation_and_new_anchors_are_refused(
     with pytest.raises(ContractRevert.named("AnchorRegistryDeviceNotActive")):
         actors.system.anchor(actors.device_tx, actors.batch(2, batch_seq=1).header)
 
+
+
+def test_a_version_3_batch_file_with_records_verifies_on_chain(actors: Actors) -> None:
+    """Records are leaves like readings: the anchored root of a mixed batch passes the chain
+    steps, and the file's records pass the offline ones."""
+    readings = actors.batch(5).readings
+    records = signed_records(4, key=actors.device, domain=actors.system.domain)
+    batch = actors.device.close_batch(0, readings, actors.system.domain, records)
+    anchor = actors.system.anchor(actors.device_tx, batch.header)
+    batch_file = BatchFile.of(batch, actors.system.domain, anchor)
+    assert batch_file.format == "trustmrv-batch/3" and batch.header.leaf_count == 9
+    assert verify_on_chain(verify_batch(batch_file), actors.system) == anchor
+    bundle = bundle_for_readings(batch, actors.system.domain, [0, 4], anchor)
+    assert verify_on_chain(verify_bundle(bundle), actors.system) == anchor

@@ -31,7 +31,9 @@ from accounting_rules.errors import (
     InvalidMeterChange,
     UnexplainedDecrease,
 )
+from factories import make_reading, make_records
 from mrv_core.errors import MethodologyError
+from mrv_core.records import Gap, MeterChange
 
 R = CounterReading
 RATE = 5  # the most a counter grows per second in these series (units per second)
@@ -244,3 +246,14 @@ def test_errors_derive_from_the_accounting_root() -> None:
     assert issubclass(CounterError, MethodologyError) and issubclass(CounterError, ValueError)
     with pytest.raises(InconsistentReadings, match="start < end"):
         build_history([R(0, 0, 0)], WRAP).period(5, 5)
+
+
+def test_signed_structs_convert_to_counter_inputs() -> None:
+    reading, _ = make_reading(random.Random(3), seq=7)
+    assert CounterReading.of(reading) == R(7, reading.timestamp, reading.value)
+    gap, change = (r for r, _, _ in make_records(random.Random(4))[:2])
+    assert isinstance(gap, Gap) and isinstance(change, MeterChange)
+    assert CounterGap.of(gap) == CounterGap(gap.next_seq, gap.from_timestamp, gap.to_timestamp,
+                                            gap.failed_polls)
+    assert CounterChange.of(change) == CounterChange(change.timestamp, change.next_seq,
+                                                     change.old_final, change.new_initial)

@@ -259,6 +259,8 @@ def test_wire_round_trip(record: Record, note: str) -> None:
 
 WIRE_MUTATIONS = [
     (0, "type", "Reading", "$.r.type"),
+    (0, "type", ["Gap"], "$.r.type"),
+    (0, "type", None, "$.r.type"),
     (0, "extra", "1", "unknown field"),
     (0, "failedPolls", 3, "$.r.failedPolls"),
     (0, "failedPolls", "03", "$.r.failedPolls"),
@@ -296,3 +298,22 @@ def test_wire_decoder_refuses_missing_fields_and_notes_on_other_kinds() -> None:
         decode_signed_record(gap, "$.r")
     with pytest.raises(FormatError, match=r"\$\.r\.type"):
         decode_signed_record([], "$.r")
+
+
+JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=12),
+                    lambda inner: st.lists(inner, max_size=3)
+                    | st.dictionaries(st.text(max_size=6), inner, max_size=3), max_leaves=8)
+
+
+@given(index=st.integers(0, 3), data=st.data(), value=JSON)
+def test_any_json_in_any_field_decodes_or_is_a_format_error(index: int, data: st.DataObject,
+                                                            value: Any) -> None:
+    doc: dict[str, Any] = encode_signed_record(SIGNED[index])
+    key = data.draw(st.sampled_from([*doc, "extra"]))
+    doc[key] = value
+    try:
+        decoded = decode_signed_record(doc, "$.r")
+    except FormatError as exc:
+        assert exc.where.startswith("$.r")
+    else:
+        assert encode_signed_record(decoded) == doc
