@@ -10,7 +10,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from integration.chain.support import Actors, deploy_actors
+from integration.chain.support import Actors
+from integration.edge_node.support import embedded_actors
 
 from edge_node.anchoring import (
     FINAL,
@@ -28,7 +29,6 @@ from edge_node.signing import ReadingSigner, Sample
 from edge_node.store import Flag, Store
 from edge_node.store.queries import batches, readings
 from mrv_core.batch import BatchHeader
-from mrv_core.chain import connect
 from mrv_core.codec import format_address
 
 METER = "edge-co/test-plant/hall/line-1/meter-1"
@@ -36,7 +36,7 @@ METER = "edge-co/test-plant/hall/line-1/meter-1"
 
 @pytest.fixture(scope="module")
 def deployed() -> Actors:
-    return deploy_actors(connect(None))
+    return embedded_actors()
 
 
 @pytest.fixture

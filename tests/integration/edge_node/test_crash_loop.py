@@ -107,7 +107,7 @@ def _crash_loop(anvil_url: str, tmp_path: Path, iterations: int, seed: int) -> N
         child = _FORK.Process(target=_child, args=(config, crash_at), daemon=True)
         child.start()
         if crash_at is None:
-            time.sleep(rng.uniform(0.05, 0.8))
+            time.sleep(rng.uniform(0.05, 0.5))
             os.kill(child.pid, signal.SIGKILL)  # type: ignore[arg-type]
         child.join(timeout=30)
         if child.is_alive():
