@@ -35,7 +35,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import httpx
@@ -64,7 +64,7 @@ from ..store import UplinkItem as StoredItem
 from .metrics import UplinkMetrics
 from .settings import UplinkSettings
 
-__all__ = ["PushResult", "UplinkClient"]
+__all__ = ["PushResult", "UplinkClient", "backoff_seconds"]
 
 _RETRYABLE = frozenset({408, 425, 429})
 
@@ -272,16 +272,9 @@ class UplinkClient:
         raise UplinkRefused(f"{url}: HTTP {status}: {excerpt}")
 
     def _wait(self, state: RetryCallState) -> float:
-        """Full jitter: uniform in [0, min(max, initial * 2^(n-1))] seconds, at least the
-        server's Retry-After."""
-        settings = self.settings
-        ceiling = min(settings.backoff_max_ms,
-                      settings.backoff_initial_ms * 2 ** min(state.attempt_number - 1, 32))
-        wait = random.uniform(0, ceiling) / 1000
         error = state.outcome.exception() if state.outcome else None
-        if isinstance(error, UplinkUnavailable) and error.retry_after is not None:
-            wait = max(wait, min(error.retry_after, settings.backoff_max_ms / 1000))
-        return wait
+        retry_after = error.retry_after if isinstance(error, UplinkUnavailable) else None
+        return backoff_seconds(state.attempt_number, self.settings, retry_after)
 
     def _give_up(self, state: RetryCallState) -> bool:
         attempts = self.settings.max_attempts
@@ -291,6 +284,19 @@ class UplinkClient:
         """Sleep, ending early when :meth:`stop` is called."""
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._stopping.wait(), timeout=seconds)
+
+
+def backoff_seconds(attempt: int, settings: UplinkSettings, retry_after: int | None = None,
+                    uniform: Callable[[float, float], float] = random.uniform) -> float:
+    """The pause before retry ``attempt`` + 1 (attempts count from 1), in seconds: "full
+    jitter", uniform in [0, min(backoff_max_ms, backoff_initial_ms * 2^(attempt-1))], raised
+    to the server's Retry-After (seconds) but never past ``backoff_max_ms``."""
+    ceiling = min(settings.backoff_max_ms,
+                  settings.backoff_initial_ms * 2 ** min(max(attempt, 1) - 1, 32))
+    wait = uniform(0, ceiling) / 1000
+    if retry_after is not None:
+        wait = max(wait, min(retry_after, settings.backoff_max_ms / 1000))
+    return wait
 
 
 def _wire_item(stored: StoredItem) -> UplinkItem:
