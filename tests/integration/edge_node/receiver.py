@@ -66,7 +66,8 @@ class Faults:
     drop_after_store_next: int = 0  # store, then close without answering: the ack is lost
     delay_s: float = 0.0  # answer the next ``slow_next`` requests this much later
     slow_next: int = 0
-    #: one fault per request, consumed first: "ok", "drop", "lost_ack" or a status ("503")
+    #: one fault per request, consumed first: "ok", "drop", "lost_ack", "bad_ack" (store, then
+    #: answer 200 with an acknowledgement of another request) or a status ("503")
     schedule: list[str] = field(default_factory=list)
 
 
@@ -167,6 +168,9 @@ class Receiver:
         verdicts = self._store(request)
         if drop_after:
             return None
+        if scheduled == "bad_ack":  # the ids of other items: the client must not trust it
+            return 200, encode_ack(request, [Verdict(bytes(32), v.status, v.reason)
+                                             for v in verdicts])
         return 200, encode_ack(request, verdicts)
 
     def _store(self, request: UplinkRequest) -> list[Verdict]:
