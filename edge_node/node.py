@@ -33,7 +33,6 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
-from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
@@ -62,11 +61,12 @@ from .signing import ReadingSigner, SigningSettings
 from .signing import Sample as SignedSample
 from .signing.gaps import GapTracker, OpenGap
 from .signing.records import new_record
-from .store import Store, StoreUplink
+from .store import Store, StoreUplink, disk_usage
 from .store.models import LeafRow, OutboxRow
 from .uplink import UplinkClient, UplinkSettings
+from .uplink.metrics import UplinkMetrics
 
-__all__ = ["EdgeNode", "NodeTimings", "disk_usage", "rollover_rule"]
+__all__ = ["EdgeNode", "NodeTimings", "rollover_rule"]
 
 T = TypeVar("T")
 _log = structlog.get_logger("edge_node.node")
@@ -102,17 +102,6 @@ def rollover_rule(point: Point, ratio: Fraction, interval_s: float) -> RolloverR
         return RolloverRule(modulus=None)
     return RolloverRule(modulus=int(modulus),
                         max_rate=Fraction(int(modulus), 2 * max(1, round(interval_s))))
-
-
-def disk_usage(path: Path) -> int:
-    """Bytes used by the SQLite store at ``path``: the file, its WAL and its shared memory."""
-    total = 0
-    for suffix in ("", "-wal", "-shm"):
-        try:
-            total += (path.parent / (path.name + suffix)).stat().st_size
-        except FileNotFoundError:
-            continue
-    return total
 
 
 class EdgeNode:
@@ -153,7 +142,8 @@ class EdgeNode:
             settings = UplinkSettings(**config.uplink.model_dump())
             self._uplink_store = Store(config.device.store, key.address, self.domain)
             self.uplink = UplinkClient(settings, StoreUplink(self._uplink_store), key.address,
-                                       self.domain)
+                                       self.domain,
+                                       metrics=UplinkMetrics(self.metrics.registry))
         self._anchorer: Anchorer | None = None
         self._polling: asyncio.Task[None] | None = None
         self.stopped_for_disk = False

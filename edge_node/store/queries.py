@@ -125,8 +125,7 @@ def counts(store: Store) -> StoreCounts:
             select(OutboxRow.batch_seq, OutboxRow.block_timestamp)
             .where(OutboxRow.state == "final").order_by(OutboxRow.batch_seq.desc()).limit(1)
         ).one_or_none()
-    size = sum(path.stat().st_size for path in (store.path, store.path.with_name(
-        store.path.name + "-wal")) if path.exists())
+    size = disk_usage(store.path)
     return StoreCounts(leaves=leaves, unbatched=int(unbatched), outbox=outbox,
                        last_final=None if last is None else (int(last[0]), int(last[1] or 0)),
                        oldest_unbatched_at=None if oldest is None else int(oldest),

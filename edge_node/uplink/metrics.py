@@ -1,12 +1,12 @@
 """Prometheus metrics of the uplink, registered on the registry the node gives (never at import
 time, never on the global registry unless the node passes it).
 
-* ``trustmrv_uplink_requests_total{outcome}``: requests by outcome, ``acknowledged`` (a 200
+* ``mrv_edge_uplink_requests_total{outcome}``: requests by outcome, ``acknowledged`` (a 200
   whose acknowledgement matched), ``unavailable`` (a transient failure: retried), ``refused``
   (a 4xx), ``too_large`` (a 413: the chunk halves);
-* ``trustmrv_uplink_items_total{status}``: verdicts received, ``accepted``, ``duplicate``,
+* ``mrv_edge_uplink_items_total{status}``: verdicts received, ``accepted``, ``duplicate``,
   ``conflict``, ``rejected``;
-* ``trustmrv_uplink_last_acknowledged_timestamp_seconds``: Unix time of the last
+* ``mrv_edge_uplink_last_acknowledged_timestamp_seconds``: Unix time of the last
   acknowledgement (an alert compares it with now: the uplink backlog's age).
 """
 
@@ -27,12 +27,12 @@ class UplinkMetrics:
     """The uplink's counters on ``registry``."""
 
     def __init__(self, registry: CollectorRegistry) -> None:
-        self.requests = Counter("trustmrv_uplink_requests", "Uplink requests by outcome",
+        self.requests = Counter("mrv_edge_uplink_requests", "Uplink requests by outcome",
                                 ["outcome"], registry=registry)
-        self.items = Counter("trustmrv_uplink_items", "Uplink verdicts received by status",
+        self.items = Counter("mrv_edge_uplink_items", "Uplink verdicts received by status",
                              ["status"], registry=registry)
         self.last_acknowledged = Gauge(
-            "trustmrv_uplink_last_acknowledged_timestamp_seconds",
+            "mrv_edge_uplink_last_acknowledged_timestamp_seconds",
             "Unix time of the last acknowledgement from the ledger API", registry=registry)
         for outcome in OUTCOMES:  # every series exists from the start, at 0
             self.requests.labels(outcome)

@@ -179,11 +179,11 @@ def test_lost_acknowledgements_are_resent_and_answered_duplicate(store: Store,
         return registry.get_sample_value(name, labels)
 
     # what the node saw: two failures, then one acknowledgement of 14 duplicates
-    assert metric("trustmrv_uplink_requests_total", outcome="unavailable") == 2
-    assert metric("trustmrv_uplink_requests_total", outcome="acknowledged") == 1
-    assert metric("trustmrv_uplink_items_total", status="duplicate") == 14
-    assert metric("trustmrv_uplink_items_total", status="accepted") == 0
-    assert (metric("trustmrv_uplink_last_acknowledged_timestamp_seconds") or 0) > 1_700_000_000
+    assert metric("mrv_edge_uplink_requests_total", outcome="unavailable") == 2
+    assert metric("mrv_edge_uplink_requests_total", outcome="acknowledged") == 1
+    assert metric("mrv_edge_uplink_items_total", status="duplicate") == 14
+    assert metric("mrv_edge_uplink_items_total", status="accepted") == 0
+    assert (metric("mrv_edge_uplink_last_acknowledged_timestamp_seconds") or 0) > 1_700_000_000
 
 
 def test_a_slow_receiver_times_out_and_the_retry_is_answered_duplicate(
