@@ -16,7 +16,7 @@ from mrv_core.reading import Reading, SignedReading
 
 from .items import StoredBatch, StoredReading, StoredRecord, unpack_registers
 from .models import BatchRow, Flag, LeafRow, MeterRow, OutboxRow, ReadingRow, RecordRow
-from .store import Store
+from .store import Store, disk_usage
 
 __all__ = ["StoreCounts", "batch_leaves", "batches", "batches_between", "counts", "readings",
            "readings_between", "records", "records_between"]
