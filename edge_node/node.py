@@ -55,7 +55,7 @@ from .batching import Batcher, BatchingSettings
 from .config import NodeConfig
 from .decoding import counter_modulus
 from .errors import AnchorConflict
-from .observability import NodeMetrics
+from .observability import HealthCheck, NodeMetrics
 from .profiles.model import Point, Profile
 from .signing import ReadingSigner, SigningSettings
 from .signing import Sample as SignedSample
@@ -149,6 +149,28 @@ class EdgeNode:
         self.stopped_for_disk = False
         self._seen = {"polls": 0, "missed": 0, "acked": -1}  # -1: not read yet
         self.anchor_conflict: AnchorConflict | None = None
+
+    def health_checks(self) -> list[HealthCheck]:
+        """What ``/healthz`` reports: polling runs (not stopped at the disk hard limit), no
+        anchor conflict, the store below its disk budget."""
+
+        def polling() -> tuple[bool, str]:
+            if self.stopped_for_disk:
+                return False, "stopped: the store is above disk_hard_limit_mib"
+            running = self._polling is not None and not self._polling.done()
+            return running, "polling" if running else "the poller is not running"
+
+        def anchoring() -> tuple[bool, str]:
+            if self.anchor_conflict is not None:
+                return False, str(self.anchor_conflict)
+            return True, "no conflict with the chain"
+
+        def disk() -> tuple[bool, str]:
+            used = disk_usage(self.config.device.store)
+            budget = self.config.retention.disk_budget_mib * 1024 * 1024
+            return used <= budget, f"{used} bytes used, budget {budget}"
+
+        return [("polling", polling), ("anchoring", anchoring), ("disk", disk)]
 
     # -- threads ----------------------------------------------------------------------------------
 

@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import httpx
 import pytest
 from integration.conftest import free_port
 from integration.edge_node.receiver import Receiver
@@ -112,11 +113,17 @@ def test_init_register_run_anchors_every_batch_once_signs_gaps_and_uplinks_all(
         registered = mrv("edge", "register", "--config", str(config), "--fund",
                          "1000000000000000000", cwd=tmp_path)
         assert "registered  tx 0x" in registered
-        with background("edge", "run", "--config", str(config), cwd=tmp_path) as (node, _):
+        with background("edge", "run", "--config", str(config), cwd=tmp_path) as (node, out):
             deadline = time.monotonic() + 60
             while time.monotonic() < deadline and not progressed(tmp_path / "node" /
                                                                   "edge.sqlite"):
                 time.sleep(0.3)
+            observability = out[0].rsplit(" ", 1)[1]
+            health = httpx.get(f"{observability}/healthz", timeout=10)
+            assert health.status_code == 200 and health.json()["status"] == "ok"
+            metrics = httpx.get(f"{observability}/metrics", timeout=10).text
+            assert "mrv_edge_readings_total" in metrics
+            assert 'mrv_edge_outbox{state="final"}' in metrics
             assert request((control_host, int(control_port)),
                            {"op": "fault", "fault": "1:timeout:4"})["ok"]
             time.sleep(4)
