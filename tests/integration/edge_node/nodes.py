@@ -31,6 +31,7 @@ class Site:
     store: Path
     chain: Chain
     deployment: Path
+    control: tuple[str, int]  # the simulator's control channel
 
     def system(self) -> System:
         return System(self.chain, Deployment.read(self.deployment))
@@ -69,6 +70,7 @@ def node_site(rpc: str, directory: Path) -> Iterator[Site]:
                                  stderr=subprocess.DEVNULL, env=ENV)
     try:
         assert simulator.stdout is not None and simulator.stdout.readline()
+        host, control_port = simulator.stdout.readline().decode().split()[1].split(":")
         assert main(["edge", "init", "node", "--rpc", rpc, "--deployment",
                      "../deployment.json", "--modbus-port", str(port), "--light-kdf"]) == 0
         config = directory / "node" / "edge.toml"
@@ -82,7 +84,7 @@ def node_site(rpc: str, directory: Path) -> Iterator[Site]:
         assert main(["edge", "register", "--config", str(config), "--fund",
                      "1000000000000000000"]) == 0
         yield Site(config, directory / "node" / "edge.sqlite", chain,
-                   directory / "deployment.json")
+                   directory / "deployment.json", (host, int(control_port)))
     finally:
         simulator.send_signal(signal.SIGINT)
         simulator.wait(timeout=20)
