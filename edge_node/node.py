@@ -16,8 +16,9 @@ stop:
    store's leaves and batch headers to the ledger API, at least once and in order, through a
    store connection of its own.
 5. The disk watch compares the store's size with the budget: above it an alarm (metric, log),
-   above the hard limit polling stops, loudly, until space is freed. Nothing unacknowledged is
-   ever deleted.
+   above the hard limit polling stops, loudly, until space is freed. Every hour, retention
+   (``edge_node.store.retention``) prunes leaves anchored final, acknowledged by the ledger API
+   and older than ``keep_days``; nothing unacknowledged is ever deleted.
 
 Store work runs in one dedicated thread (the store object is not shared between threads), so
 the event loop that polls meters never waits for an fsync. On stop, open gap runs are signed
@@ -63,6 +64,7 @@ from .signing.gaps import GapTracker, OpenGap
 from .signing.records import new_record
 from .store import Store, StoreUplink, disk_usage
 from .store.models import LeafRow, OutboxRow
+from .store.retention import prune
 from .uplink import UplinkClient, UplinkSettings
 from .uplink.metrics import UplinkMetrics
 
@@ -81,6 +83,7 @@ class NodeTimings:
     anchor_every_s: float = 2.0
     disk_every_s: float = 10.0
     metrics_every_s: float = 5.0
+    prune_every_s: float = 3600.0
     gap_flush_s: int = 300
 
 
@@ -213,6 +216,8 @@ class EdgeNode:
                                 name="disk"),
             asyncio.create_task(self._every(stop, self.timings.metrics_every_s,
                                             self._refresh_metrics), name="metrics"),
+            asyncio.create_task(self._every(stop, self.timings.prune_every_s, self._prune),
+                                name="retention"),
         ]
         try:
             await stop.wait()
@@ -368,6 +373,12 @@ class EdgeNode:
             self.metrics.outbox.labels(state=state).set(states.get(state, 0))
         self.metrics.batches_pending.set(states.get("pending", 0) + states.get("sent", 0))
         self.metrics.uplink_backlog.set(backlog)
+
+    async def _prune(self) -> None:
+        """Retention (``edge_node.store.retention``): leaves anchored final, acknowledged by
+        the ledger API and older than ``keep_days`` leave the store."""
+        cutoff = int(self.clock.time()) - self.config.retention.keep_days * 86_400
+        await self._in_store_thread(lambda: prune(self.store, cutoff=cutoff))
 
     async def _disk(self) -> None:
         used = disk_usage(self.config.device.store)
