@@ -30,6 +30,7 @@ from edge_node.store import Flag, Store
 from edge_node.store.queries import batches, readings
 from mrv_core.batch import BatchHeader
 from mrv_core.codec import format_address
+from mrv_core.merkle import MerkleTree
 
 METER = "edge-co/test-plant/hall/line-1/meter-1"
 
@@ -134,3 +135,18 @@ def test_a_chain_holding_another_root_stops_before_sending(actors: Actors, store
         _anchorer(actors, store).run_once(now=0)
     assert ours.header.root != other.root
     assert _sent_by_device(actors) == 1
+
+
+def test_every_stored_reading_proves_its_inclusion_against_the_anchored_root(
+        actors: Actors, store: Store) -> None:
+    now = actors.chain.latest_timestamp()
+    _close(actors, store, [now - 300 + i for i in range(5)])
+    assert _anchorer(actors, store).run_once(now=0).final == (0,)
+    (batch,) = batches(store)
+    tree = MerkleTree(list(batch.leaves))
+    for item in readings(store):
+        index = tree.leaves.index(item.leaf)
+        assert actors.system.verify_reading(actors.device.address, 0, item.leaf,
+                                            tree.proof(index))
+    assert not actors.system.verify_reading(actors.device.address, 0, b"\x07" * 32,
+                                            tree.proof(0))
