@@ -48,6 +48,7 @@ from mrv_core.quantities import QUANTITIES, QuantityKind
 from mrv_core.reading import meter_id, new_salt
 from mrv_core.records import Gap
 
+from ._internal.crashpoints import from_environment
 from .acquisition import Clock, Poller, PollFailure, Sample, SystemClock
 from .acquisition.poller import shipped_profiles
 from .anchoring import Anchorer, AnchorSettings, ChainView, Outbox, OwnAccount, ViaRelay
@@ -135,11 +136,15 @@ class EdgeNode:
         self.store = self._in_store_thread_sync(lambda: Store(config.device.store, key.address,
                                                               self.domain))
         skew = int(system.call("maxClockSkew", system.anchors.functions.maxClockSkew().call))
+        # Test-only crash points (MRV_TEST_CRASH_AT, edge_node/_internal/crashpoints.py): unset
+        # in production, where they never fire.
+        self._crash = from_environment()
         self.signer = ReadingSigner(self.store, key,
-                                    settings=SigningSettings(max_clock_skew_s=skew))
+                                    settings=SigningSettings(max_clock_skew_s=skew),
+                                    crash=self._crash)
         self.batcher = Batcher(self.store, key, settings=BatchingSettings(
             max_leaves=config.batching.max_leaves,
-            max_age_s=int(config.batching.max_age_seconds)))
+            max_age_s=int(config.batching.max_age_seconds)), crash=self._crash)
         self.uplink: UplinkClient | None = None
         if config.uplink is not None:
             settings = UplinkSettings(**config.uplink.model_dump())
@@ -195,7 +200,8 @@ class EdgeNode:
         store = Store(self.config.device.store, self.key.address, self.domain)
         return Anchorer(Outbox(store), ChainView(self.system, self.key.address),
                         self._anchor_path(),
-                        settings=AnchorSettings(confirmations=self.config.chain.confirmations))
+                        settings=AnchorSettings(confirmations=self.config.chain.confirmations),
+                        crash=self._crash)
 
     # -- running ----------------------------------------------------------------------------------
 

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from integration.conftest import free_port
 
+from edge_node._internal.crashpoints import ENV as CRASH_ENV
 from mrv_cli.main import main
 from mrv_core.chain import Chain, Deployment, System, connect
 
@@ -36,9 +37,12 @@ class Site:
     def system(self) -> System:
         return System(self.chain, Deployment.read(self.deployment))
 
-    def start_node(self) -> subprocess.Popen[bytes]:
+    def start_node(self, *, crash_at: str | None = None) -> subprocess.Popen[bytes]:
+        """``mrv edge run``; with ``crash_at`` it SIGKILLs itself at that test-only crash point
+        (``MRV_TEST_CRASH_AT``, edge_node/_internal/crashpoints.py)."""
+        env = ENV if crash_at is None else {**ENV, CRASH_ENV: crash_at}
         return subprocess.Popen([str(MRV), "edge", "run", "--config", str(self.config)],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=ENV)
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
 
     def final_batches(self) -> int:
         """Batches the store records as anchored final (0 before the node made its tables)."""

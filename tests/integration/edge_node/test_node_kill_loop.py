@@ -8,15 +8,14 @@ after the last clean run (THREATS.md guarantees 1 and 3):
   the store's root, and the device account sent exactly one transaction per anchored batch
   (nothing sent twice, not even a reverted duplicate).
 
-``MRV_NODE_KILLS`` sets the number of kills (3 in ``make test``; ``make soak`` runs more). The
-pipeline's named crash points (between signing and commit, between sending an anchor and its
-receipt) are exercised by ``test_crash_loop.py``; this test kills the composed node wherever
-it happens to be.
+3 kills in ``make test``, 100 in ``make soak``; every third kill is at one of the pipeline's
+named crash points (``MRV_TEST_CRASH_AT``: between signing and commit, inside a batch closing,
+after an anchor is recorded and before it is sent, after it is sent and before its receipt),
+the others wherever the node happens to be.
 """
 
 from __future__ import annotations
 
-import os
 import random
 import signal
 import time
@@ -25,20 +24,24 @@ from pathlib import Path
 import pytest
 from integration.edge_node.nodes import PASSWORD, check_store_and_chain, node_site
 
-KILLS = int(os.environ.get("MRV_NODE_KILLS", "3"))
+CRASH_POINTS = ("signed-before-commit", "batch-before-commit", "anchor-signed-before-send",
+                "anchor-sent-before-receipt")
 
 
+@pytest.mark.parametrize("kills", [3, pytest.param(100, marks=pytest.mark.soak)])
 def test_a_node_killed_at_random_loses_nothing_and_anchors_nothing_twice(
-        anvil_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        anvil_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kills: int) -> None:
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("MRV_KEY_PASSWORD", PASSWORD)
     rng = random.Random(9)
     with node_site(anvil_url, tmp_path) as site:
-        for _ in range(KILLS):
-            node = site.start_node()
-            time.sleep(rng.uniform(4.0, 7.0))  # start-up takes a few seconds of it
-            node.send_signal(signal.SIGKILL)
-            assert node.wait(timeout=10) == -signal.SIGKILL
+        for kill in range(kills):
+            point = CRASH_POINTS[(kill // 3) % len(CRASH_POINTS)] if kill % 3 == 2 else None
+            node = site.start_node(crash_at=point)
+            if point is None:
+                time.sleep(rng.uniform(4.0, 7.0))  # start-up takes a few seconds of it
+                node.send_signal(signal.SIGKILL)
+            assert node.wait(timeout=60) == -signal.SIGKILL
         node = site.start_node()
         try:
             before = site.final_batches()
