@@ -177,7 +177,7 @@ def _kind_of(item: object) -> _Kind:
     for kind in KINDS:
         if kind.holds(item):
             return kind
-    raise TypeError(f"not an uplink item: {type(item).__name__}")
+    raise FormatError("item", f"not an uplink item: {type(item).__name__}")
 
 
 def item_id(item: UplinkItem) -> bytes:
@@ -321,7 +321,8 @@ class UplinkAck:
 def encode_ack(request: UplinkRequest, verdicts: Sequence[Verdict]) -> bytes:
     """The acknowledgement body (UTF-8 JSON, not compressed) for ``request``."""
     if len(verdicts) != len(request.items):
-        raise ValueError(f"{len(verdicts)} verdicts for {len(request.items)} items")
+        raise FormatError("verdicts", f"expected {len(request.items)} verdicts, one per item, "
+                                      f"got {len(verdicts)}")
     doc: dict[str, Any] = {"format": ACK_FORMAT, "device": format_address(request.device)}
     position = 0
     for kind in KINDS:
