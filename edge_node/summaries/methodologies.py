@@ -17,12 +17,14 @@ in any of its shipped versions. ``electricity.grid`` and every ``electricity.gri
 
 **Versions in force** come from the MethodologyRegistry: :meth:`MethodologyVersions.refresh`
 reads every published version of each id (``accounting_rules.publishing.registered``) and
-checks each new one once: the node must ship its data file (``load_methodology``), the
-contract's ``specHash`` must equal the file's, and the code at its address must still hash to
-the code hash the registry pinned. :meth:`MethodologyVersions.in_force` then resolves a time
-locally exactly as the registry's ``resolve`` does: the last version published with
-``effectiveFrom <= t``. The Python calculator computes with the checked data file, which gives
-the contract's figures bit for bit (``accounting_rules.calculator``).
+checks each new one once: the node must ship its data file (``load_methodology``), the code at
+its address must still hash to the code hash the registry pinned, and the contract must hold
+exactly the data file (``accounting_rules.publishing.audit``: spec hash, sources, factor rows,
+citations; a contract claiming the right spec hash over other factors is refused).
+:meth:`MethodologyVersions.in_force` then resolves a time locally exactly as the registry's
+``resolve`` does: the last version published with ``effectiveFrom <= t``. The Python calculator
+computes with the checked data file, which gives the contract's figures bit for bit
+(``accounting_rules.calculator``).
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ from functools import cache
 
 from accounting_rules.errors import UnknownMethodology
 from accounting_rules.model import Methodology, SourceKind
-from accounting_rules.publishing import ENGINE, Resolved, live_code_hash, registered
+from accounting_rules.publishing import Resolved, audit, live_code_hash, registered
 from accounting_rules.registry import load_methodology, methodologies
 from mrv_core.chain import System
 
@@ -157,8 +159,9 @@ class MethodologyVersions:
 
 
 def check_version(system: System, resolved: Resolved) -> InForce:
-    """``resolved`` with its shipped data file when the contract holds exactly that file (spec
-    hash) and its code is the code pinned at publication; else with the problem."""
+    """``resolved`` with its shipped data file when the code at its address is the code pinned
+    at publication and the contract holds exactly that file (``accounting_rules.publishing.audit``:
+    identity, spec hash, every source spec, factor row and citation); else with the problem."""
     what = f"{resolved.methodology_id} v{resolved.version} at {resolved.address}"
     try:
         methodology = load_methodology(resolved.methodology_id, resolved.version)
@@ -169,9 +172,8 @@ def check_version(system: System, resolved: Resolved) -> InForce:
     if live != resolved.code_hash:
         return InForce(resolved, None, f"{what}: code hash 0x{live.hex()}, pinned "
                                        f"0x{resolved.code_hash.hex()}: the contract changed")
-    contract = system.at(ENGINE, resolved.address)
-    spec_hash = bytes(system.call("eth_call", contract.functions.specHash().call))
-    if spec_hash != methodology.spec_hash:
-        return InForce(resolved, None, f"{what}: spec hash 0x{spec_hash.hex()} on chain, "
-                                       f"0x{methodology.spec_hash.hex()} in the data file")
+    problems = audit(system, resolved.address, methodology)
+    if problems:
+        return InForce(resolved, None, f"{what} differs from its data file: "
+                                       + "; ".join(problems))
     return InForce(resolved, methodology)

@@ -1,0 +1,58 @@
+"""Which point of a configured meter a summary reads: the one cumulative, non-export point of
+its profile in the source's unit, with the node's counter rule."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from unit.edge_node.test_config import VALID
+
+from accounting_rules.counters import RolloverRule
+from edge_node.acquisition.poller import shipped_profiles
+from edge_node.config import NodeConfig, load_config
+from edge_node.errors import SummaryConfigError
+from edge_node.node import rollover_rule
+from edge_node.summaries import SummaryMeter, summary_meters
+
+M1 = "acme/plant-1/utilities/incomer/M1"
+
+
+def config_text(profile: str, source: str, points: str) -> str:
+    """test_config's valid file (meters M1, an SDM630, and M2, an ABB B2x) with M1's profile and
+    points replaced and a ``[summaries]`` table naming M1's source."""
+    text = VALID.replace('profile = "eastron.sdm630"\n', f'profile = "{profile}"\n{points}')
+    return text + f'\n[summaries]\nsources = {{ "{M1}" = "{source}" }}\n'
+
+
+def meters_of(tmp_path: Path, profile: str = "eastron.sdm630", source: str = "electricity.grid",
+              points: str = "") -> list[SummaryMeter]:
+    path = tmp_path / "edge.toml"
+    path.write_text(config_text(profile, source, points), encoding="utf-8")
+    config: NodeConfig = load_config(path)
+    profiles = shipped_profiles(config.acquisition)
+    rules: dict[tuple[str, str], RolloverRule | None] = {
+        (m.path, p.name): rollover_rule(p, p.ratio.of(m.ct_ratio, m.pt_ratio), m.interval)
+        for m in config.meters for p in profiles[m.profile].points}
+    return summary_meters(config, profiles, rules)
+
+
+def test_a_meter_with_a_source_reads_its_import_energy_counter(tmp_path: Path) -> None:
+    (meter,) = meters_of(tmp_path)  # M2 has no source: no summary
+    assert (meter.path, meter.source, meter.quantity) \
+        == (M1, "electricity.grid", "energy.active.import:Wh")
+    assert meter.rule == RolloverRule(modulus=None)  # the SDM630's float counter never wraps
+
+
+def test_a_meter_reading_no_counter_in_the_sources_unit_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(SummaryConfigError, match=re.escape(
+            "exactly one cumulative, non-export point in Wh for electricity.grid, found none")):
+        meters_of(tmp_path, points='points = ["power_active", "energy_export"]\n')
+    with pytest.raises(SummaryConfigError, match=re.escape("in kJ for heat.purchased, found none")):
+        meters_of(tmp_path, source="heat.purchased")
+
+
+def test_a_source_no_methodology_covers_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(SummaryConfigError, match=re.escape("'electricity.gec'")):
+        meters_of(tmp_path, source="electricity.gec")
