@@ -38,7 +38,7 @@ import structlog
 
 from accounting_rules.counters import RolloverRule
 from mrv_core.chain import KeySigner, System, Transactor
-from mrv_core.errors import ChainError
+from mrv_core.errors import ChainError, MrvError
 from mrv_core.keys import DeviceKey
 from mrv_core.quantities import QUANTITIES, QuantityKind
 from mrv_core.reading import meter_id, new_salt
@@ -58,6 +58,7 @@ from .signing import Sample as SignedSample
 from .signing.gaps import GapTracker, OpenGap
 from .signing.records import new_record
 from .store import Store
+from .summaries import node_summaries
 
 __all__ = ["EdgeNode", "NodeTimings", "disk_usage", "rollover_rule"]
 
@@ -74,6 +75,8 @@ class NodeTimings:
     anchor_every_s: float = 2.0
     disk_every_s: float = 10.0
     gap_flush_s: int = 300
+    summary_every_s: float = 60.0
+    methodology_refresh_s: float = 3600.0
 
 
 def rollover_rule(point: Point, ratio: Fraction, interval_s: float) -> RolloverRule | None:
@@ -141,6 +144,8 @@ class EdgeNode:
             max_leaves=config.batching.max_leaves,
             max_age_s=int(config.batching.max_age_seconds)))
         self._anchorer: Anchorer | None = None
+        self.summaries = node_summaries(config, self.store, key, self.profiles, self._rules)
+        self._methodologies_due = 0
         self._polling: asyncio.Task[None] | None = None
         self.stopped_for_disk = False
         self.anchor_conflict: AnchorConflict | None = None
@@ -183,6 +188,9 @@ class EdgeNode:
                                 name="anchorer"),
             asyncio.create_task(self._every(stop, self.timings.disk_every_s, self._disk),
                                 name="disk"),
+            *([asyncio.create_task(self._every(stop, self.timings.summary_every_s,
+                                               self._summarize), name="summaries")]
+              if self.summaries is not None else []),
         ]
         try:
             await stop.wait()
@@ -309,6 +317,25 @@ class EdgeNode:
             raise
         except ChainError as exc:
             _log.warning("anchor_walk_failed", error=str(exc))
+
+    async def _summarize(self) -> None:
+        """Read the methodology versions in force (in the anchor thread, every
+        ``methodology_refresh_s``; a chain failure keeps the last table), then sign the
+        summaries due (in the store thread): ``edge_node.summaries``."""
+        task = self.summaries
+        assert task is not None
+        now = int(self.clock.time())
+        if now >= self._methodologies_due:
+            try:
+                await asyncio.wrap_future(self._anchor_thread.submit(task.versions.refresh,
+                                                                     self.system))
+                self._methodologies_due = now + int(self.timings.methodology_refresh_s)
+            except ChainError as exc:
+                _log.warning("methodology_refresh_failed", error=str(exc))
+        try:
+            await self._in_store_thread(lambda: task.run_once(now))
+        except MrvError as exc:
+            _log.error("summaries_failed", error=str(exc))
 
     async def _disk(self) -> None:
         used = disk_usage(self.config.device.store)

@@ -3,7 +3,7 @@ signed by the device and committed as leaves of its batches (docs/edge.md, "Loca
 summaries")."""
 
 from .methodologies import InForce, MethodologyVersions, methodology_for_source, source_unit
-from .task import SummaryMeter, SummarySettings, SummaryTask, summary_meters
+from .task import SummaryMeter, SummarySettings, SummaryTask, node_summaries, summary_meters
 
 __all__ = [
     "InForce",
@@ -12,6 +12,7 @@ __all__ = [
     "SummarySettings",
     "SummaryTask",
     "methodology_for_source",
+    "node_summaries",
     "source_unit",
     "summary_meters",
 ]

@@ -73,7 +73,7 @@ from ..store.summaries import (
 )
 from .methodologies import MethodologyVersions, methodology_for_source, source_unit
 
-__all__ = ["SummaryMeter", "SummarySettings", "SummaryTask", "summary_meters"]
+__all__ = ["SummaryMeter", "SummarySettings", "SummaryTask", "node_summaries", "summary_meters"]
 
 #: The longest calendar period of either granularity, seconds (a 25-hour day), to bound a run.
 _LONGEST_PERIOD_S = 90_000
@@ -298,3 +298,18 @@ class SummaryTask:
                                reason=mark.outcome)
         return signed
 
+
+
+def node_summaries(config: NodeConfig, store: Store, key: DeviceKey,
+                   profiles: Mapping[str, Profile],
+                   rules: Mapping[tuple[str, str], RolloverRule | None]) -> SummaryTask | None:
+    """The node's summary task (``None`` when ``[summaries]`` is disabled or names no source):
+    the meters of :func:`summary_meters`, the node's site, the zone of ``[summaries]``, and an
+    empty table of methodology versions for the node to :meth:`~MethodologyVersions.refresh`.
+    Raises :class:`SummaryConfigError` as :func:`summary_meters` does."""
+    if not config.summaries.enabled or not config.summaries.sources:
+        return None
+    meters = summary_meters(config, profiles, rules)
+    ids = [methodology_for_source(m.source) for m in meters]
+    return SummaryTask(store, key, config.device.site, meters, MethodologyVersions(ids),
+                       SummarySettings(zone=config.summaries.timezone))
