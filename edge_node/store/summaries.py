@@ -2,7 +2,8 @@
 
 Reads: one counter's readings (a meter path and a cumulative quantity) in a time window, with
 the last reading at or before the window's start (the boundary reading the period arithmetic
-needs), the first and last times of a counter, and a meter's gap and meter-change records from a
+needs), the first and last times of a counter (without scanning its history: the task asks every
+minute), and a meter's gap and meter-change records from a
 time on. Writes: the task's marks (``summaries`` table, :class:`~.models.SummaryRow`): one per
 (scope, source, period) settled, signed or skipped for good, committed in the same transaction as
 the signed summaries themselves, so a summary is never signed into the store twice and a restart
@@ -21,14 +22,15 @@ from sqlalchemy.orm import Session
 from accounting_rules.counters import CounterReading
 
 from .items import StoredRecord
-from .models import Flag, LeafRow, MeterRow, ReadingRow, RecordRow, SummaryRow
+from .models import Flag, LeafRow, MeterQuantityRow, MeterRow, ReadingRow, RecordRow, SummaryRow
 
 __all__ = [
     "OUTCOMES",
     "SummaryMark",
     "add_marks",
+    "counter_first",
+    "counter_last",
     "counter_readings",
-    "counter_span",
     "marks",
     "meter_records",
     "summary_cursor",
@@ -60,23 +62,38 @@ def _counter(meter_path: str, quantity: str) -> ColumnElement[bool]:
     return and_(MeterRow.path == meter_path, ReadingRow.quantity == quantity)
 
 
-def counter_span(session: Session, meter_path: str, quantity: str) -> tuple[int, int] | None:
-    """The first and last timestamps of the counter's readings, ``None`` before any."""
-    low, high = session.execute(
-        select(func.min(ReadingRow.timestamp), func.max(ReadingRow.timestamp))
-        .join(MeterRow, MeterRow.id == ReadingRow.meter_pk)
-        .where(_counter(meter_path, quantity))).one()
-    return None if low is None else (int(low), int(high))
+def counter_last(session: Session, meter_path: str, quantity: str) -> int | None:
+    """The timestamp of the counter's last reading (the signer keeps it per meter and quantity
+    in ``meter_quantities``), ``None`` before any."""
+    return session.scalar(
+        select(MeterQuantityRow.last_timestamp)
+        .join(MeterRow, MeterRow.id == MeterQuantityRow.meter_pk)
+        .where(MeterRow.path == meter_path, MeterQuantityRow.quantity == quantity))
+
+
+def _latest(session: Session, meter_path: str, quantity: str, *, before: int | None = None,
+            oldest: bool = False) -> int | None:
+    """The timestamp of the counter's first reading, or of its last at or before ``before``
+    (walking the (meter, timestamp) index from one end: no scan of the meter's history)."""
+    query = (select(ReadingRow.timestamp).join(MeterRow, MeterRow.id == ReadingRow.meter_pk)
+             .where(_counter(meter_path, quantity)))
+    if before is not None:
+        query = query.where(ReadingRow.timestamp <= before)
+    order = ReadingRow.timestamp.asc() if oldest else ReadingRow.timestamp.desc()
+    return session.scalar(query.order_by(order).limit(1))
+
+
+def counter_first(session: Session, meter_path: str, quantity: str) -> int | None:
+    """The timestamp of the counter's first reading, ``None`` before any."""
+    return _latest(session, meter_path, quantity, oldest=True)
 
 
 def counter_readings(session: Session, meter_path: str, quantity: str, since: int,
                      until: int) -> list[CounterReading]:
     """The counter's readings from the last one at or before ``since`` (or from ``since`` when
     there is none) to ``until`` inclusive, in seq order."""
-    boundary = session.scalar(
-        select(func.max(ReadingRow.timestamp)).join(MeterRow, MeterRow.id == ReadingRow.meter_pk)
-        .where(_counter(meter_path, quantity), ReadingRow.timestamp <= since))
-    low = since if boundary is None else int(boundary)
+    boundary = _latest(session, meter_path, quantity, before=since)
+    low = since if boundary is None else boundary
     rows = session.execute(
         select(ReadingRow.seq, ReadingRow.timestamp, ReadingRow.value)
         .join(MeterRow, MeterRow.id == ReadingRow.meter_pk)

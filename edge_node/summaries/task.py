@@ -66,8 +66,9 @@ from ..store import Store
 from ..store.summaries import (
     SummaryMark,
     add_marks,
+    counter_first,
+    counter_last,
     counter_readings,
-    counter_span,
     meter_records,
     summary_cursor,
 )
@@ -208,14 +209,15 @@ class SummaryTask:
         """The periods of ``scope`` to settle now, in order (the first-period and wait rules)."""
         with self.store.read() as session:
             cursor = summary_cursor(session, scope.kind, scope.path, scope.source, granularity)
-            spans = [counter_span(session, m.path, scope.quantity) for m in scope.meters]
-        if any(span is None for span in spans):
-            return []
-        first_reading = min(span[0] for span in spans if span is not None)
-        last = min(span[1] for span in spans if span is not None)
-        if cursor is None:
-            start, end = period_containing(first_reading, granularity, self.settings.zone)
-            cursor = start if start == first_reading else end
+            lasts = [counter_last(session, m.path, scope.quantity) for m in scope.meters]
+            if None in lasts:
+                return []
+            if cursor is None:
+                first = min(t for m in scope.meters
+                            if (t := counter_first(session, m.path, scope.quantity)) is not None)
+                start, end = period_containing(first, granularity, self.settings.zone)
+                cursor = start if start == first else end
+        last = min(t for t in lasts if t is not None)
         limit = min(now, last - 1, cursor + self.settings.max_periods * _LONGEST_PERIOD_S)
         if limit <= cursor:
             return []
