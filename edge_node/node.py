@@ -76,7 +76,7 @@ class NodeTimings:
     disk_every_s: float = 10.0
     gap_flush_s: int = 300
     summary_every_s: float = 60.0
-    methodology_refresh_s: float = 3600.0
+    methodology_refresh_s: float = 600.0
 
 
 def rollover_rule(point: Point, ratio: Fraction, interval_s: float) -> RolloverRule | None:

@@ -159,6 +159,9 @@ class SummaryTask:
         self.settings = settings or SummarySettings()
         self._log: Any = structlog.get_logger("edge_node.summaries")
         self._told: set[tuple[str, ...]] = set()
+        #: Per scope, source and granularity: a cursor and the end of the period after it, so the
+        #: minute-by-minute check of a period that cannot be due yet costs no calendar arithmetic.
+        self._next_end: dict[tuple[int, str, str, str], tuple[int, int]] = {}
         scopes: list[_Scope] = []
         by_source: dict[str, list[SummaryMeter]] = {}
         for meter in meters:
@@ -219,9 +222,14 @@ class SummaryTask:
                 cursor = start if start == first else end
         last = min(t for t in lasts if t is not None)
         limit = min(now, last - 1, cursor + self.settings.max_periods * _LONGEST_PERIOD_S)
-        if limit <= cursor:
+        key = (scope.kind, scope.path, scope.source, granularity)
+        after, end = self._next_end.get(key, (cursor, cursor + 1))
+        if after == cursor and limit < end:  # the next period cannot be due yet
             return []
         periods = calendar_periods(cursor, limit, granularity, self.settings.zone)
+        if not periods:
+            self._next_end[key] = (cursor, period_containing(cursor, granularity,
+                                                             self.settings.zone)[1])
         return [p for p in periods if p[0] <= self.versions.as_of][:self.settings.max_periods]
 
     def _history(self, meter: SummaryMeter, quantity: str, start: int,
