@@ -289,3 +289,57 @@ def test_hours_add_up_to_the_counter_difference_whatever_the_readings(
     assert [h[0] for h in hours[1:]] == [h[1] for h in hours[:-1]]  # contiguous, in order
     assert sum(h[2] for h in hours) \
         == at(times, counter, hours[-1][1]) - at(times, counter, hours[0][0])
+
+
+@settings(max_examples=10, deadline=None)
+@given(actions=st.lists(st.one_of(
+    st.tuples(st.just("read"), st.lists(st.tuples(st.integers(60, 5400),
+                                                   st.integers(0, 90_000)),
+                                         min_size=1, max_size=30)),
+    st.tuples(st.just("run"), st.integers(0, 4 * HOUR)),
+    st.tuples(st.just("restart"), st.just(0))), min_size=1, max_size=12))
+def test_any_schedule_of_readings_runs_and_restarts_signs_each_period_once(
+        tmp_path_factory: object, actions: list[tuple[str, object]]) -> None:
+    """Property (a state machine of the task): readings arrive in bursts, runs come at any
+    time, the node restarts between them; at the end, after a last run, every (scope, period)
+    was signed once, the hours of each scope tile time from the first hour after the first
+    reading to the last hour that ended before the last reading, and their activities add up
+    to the counter's difference."""
+    assert hasattr(tmp_path_factory, "mktemp")
+    path = tmp_path_factory.mktemp("machine") / "edge.sqlite"
+    times, counter = [DAY - 100], [1_000]
+    store = Store(path, TEST_KEY.address, TEST_DOMAIN)
+    sign_series(store, MAIN, times, counter)
+    summaries, now = task(store, granularities=("hour",), max_periods=3), DAY
+    try:
+        for action, argument in actions:
+            if action == "read":
+                assert isinstance(argument, list)
+                new_times, new_values = [], []
+                for seconds, energy in argument:
+                    new_times.append((new_times or times)[-1] + seconds)
+                    new_values.append((new_values or counter)[-1] + energy)
+                sign_series(store, MAIN, new_times, new_values)
+                times, counter = times + new_times, counter + new_values
+            elif action == "run":
+                assert isinstance(argument, int)
+                now += argument
+                summaries.run_once(now)
+            else:
+                store.close()
+                store = Store(path, TEST_KEY.address, TEST_DOMAIN)
+                summaries = task(store, granularities=("hour",), max_periods=3)
+        while summaries.run_once(times[-1] + HOUR):
+            pass
+        found = summaries_of(store)
+    finally:
+        store.close()
+    for kind in (SCOPE_METER, SCOPE_SITE):
+        hours = sorted((s.period_start, s.period_end, s.activity) for s in found
+                       if s.scope_kind == kind)
+        assert len(hours) == len({h[:2] for h in hours})  # each period signed once
+        expected = calendar_periods(DAY, times[-1] - 1, "hour") if times[-1] > DAY else []
+        assert [h[:2] for h in hours] == expected
+        if hours:
+            assert sum(h[2] for h in hours) \
+                == at(times, counter, hours[-1][1]) - at(times, counter, hours[0][0])
