@@ -18,6 +18,7 @@ from edge_node.profiles.model import Profile
 from edge_node.store import Store
 from edge_node.summaries import SummaryMeter, SummaryTask, node_summaries, summary_meters
 from factories import TEST_KEY
+from mrv_core.errors import ConfigError
 
 M1 = "acme/plant-1/utilities/incomer/M1"
 
@@ -64,9 +65,12 @@ def test_a_meter_reading_no_counter_in_the_sources_unit_is_refused(tmp_path: Pat
         meters_of(tmp_path, source="heat.purchased")
 
 
-def test_a_source_no_methodology_covers_is_refused(tmp_path: Path) -> None:
-    with pytest.raises(SummaryConfigError, match=re.escape("'electricity.gec'")):
+def test_a_source_no_methodology_covers_is_refused_naming_the_line_and_key(
+        tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as caught:
         meters_of(tmp_path, source="electricity.gec")
+    assert re.search(r"edge\.toml:\d+: summaries\.sources.*'electricity\.gec'.*found none",
+                     str(caught.value)), str(caught.value)
 
 
 def test_the_node_gets_a_task_only_when_enabled_with_sources(tmp_path: Path,
