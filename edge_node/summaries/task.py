@@ -218,13 +218,13 @@ class SummaryTask:
             if cursor is None:
                 first = min(t for m in scope.meters
                             if (t := counter_first(session, m.path, scope.quantity)) is not None)
-                start, end = period_containing(first, granularity, self.settings.zone)
-                cursor = start if start == first else end
+                opening, following = period_containing(first, granularity, self.settings.zone)
+                cursor = opening if opening == first else following
         last = min(t for t in lasts if t is not None)
         limit = min(now, last - 1, cursor + self.settings.max_periods * _LONGEST_PERIOD_S)
         key = (scope.kind, scope.path, scope.source, granularity)
-        after, end = self._next_end.get(key, (cursor, cursor + 1))
-        if after == cursor and limit < end:  # the next period cannot be due yet
+        after, next_end = self._next_end.get(key, (cursor, cursor + 1))
+        if after == cursor and limit < next_end:  # the next period cannot be due yet
             return []
         periods = calendar_periods(cursor, limit, granularity, self.settings.zone)
         if not periods:
@@ -248,6 +248,8 @@ class SummaryTask:
         return build_history(readings, meter.rule, meter_changes=changes, gaps=gaps)
 
     def _settle(self, scope: _Scope, granularity: Granularity, now: int) -> list[SignedRecord]:
+        """Sign or mark the due periods of ``scope`` in order, stopping at the first that must
+        wait; commit them (:meth:`_commit`)."""
         periods = self._due(scope, granularity, now)
         if not periods:
             return []
