@@ -102,12 +102,19 @@ class BatchingConfig(_Section):
 
 
 class UplinkConfig(_Section):
-    """``[uplink]``: the ledger API the node pushes to (plain HTTP only to loopback)."""
+    """``[uplink]``: the ledger API the node pushes to; the keys are those of
+    :class:`edge_node.uplink.UplinkSettings`, which checks them (plain ``http://`` only to a
+    loopback address; ``https://`` with the device's client certificate)."""
 
     url: str
-    chunk_items: Annotated[int, Field(ge=1, le=10_000)] = 1000
-    tls_cert: FilePath | None = None
-    tls_key: FilePath | None = None
+    chunk_size: Annotated[int, Field(ge=1, le=10_000)] = 500
+    timeout_ms: Annotated[int, Field(ge=1)] = 30_000
+    backoff_initial_ms: Annotated[int, Field(ge=1)] = 500
+    backoff_max_ms: Annotated[int, Field(ge=1)] = 60_000
+    idle_poll_ms: Annotated[int, Field(ge=1)] = 5_000
+    refusal_holdoff_ms: Annotated[int, Field(ge=1)] = 600_000
+    cert_file: FilePath | None = None
+    key_file: FilePath | None = None
     ca_file: FilePath | None = None
 
 
@@ -238,7 +245,7 @@ def _resolve_paths(config: NodeConfig, base: Path) -> NodeConfig:
     if config.uplink is not None:
         updates["uplink"] = config.uplink.model_copy(update={
             name: absolute(getattr(config.uplink, name))
-            for name in ("tls_cert", "tls_key", "ca_file")
+            for name in ("cert_file", "key_file", "ca_file")
         })
     return config.model_copy(update=updates)
 

@@ -12,9 +12,13 @@ stop:
 3. The :class:`~edge_node.batching.Batcher` closes batches by size or age.
 4. The :class:`~edge_node.anchoring.Anchorer` walks the outbox, in a thread of its own with its
    own store connection (web3 calls block), every ``anchor_every_s`` seconds.
+   The :class:`~edge_node.uplink.UplinkClient` (when ``[uplink]`` is configured) pushes the
+   store's leaves and batch headers to the ledger API, at least once and in order, through a
+   store connection of its own.
 5. The disk watch compares the store's size with the budget: above it an alarm (metric, log),
-   above the hard limit polling stops, loudly, until space is freed. Nothing unacknowledged is
-   ever deleted.
+   above the hard limit polling stops, loudly, until space is freed. Every hour, retention
+   (``edge_node.store.retention``) prunes leaves anchored final, acknowledged by the ledger API
+   and older than ``keep_days``; nothing unacknowledged is ever deleted.
 
 Store work runs in one dedicated thread (the store object is not shared between threads), so
 the event loop that polls meters never waits for an fsync. On stop, open gap runs are signed
@@ -30,11 +34,11 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
-from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
 import structlog
+from sqlalchemy import func, select
 
 from accounting_rules.counters import RolloverRule
 from mrv_core.chain import KeySigner, System, Transactor
@@ -44,23 +48,29 @@ from mrv_core.quantities import QUANTITIES, QuantityKind
 from mrv_core.reading import meter_id, new_salt
 from mrv_core.records import Gap
 
+from ._internal.crashpoints import from_environment
 from .acquisition import Clock, Poller, PollFailure, Sample, SystemClock
 from .acquisition.poller import shipped_profiles
 from .anchoring import Anchorer, AnchorSettings, ChainView, Outbox, OwnAccount, ViaRelay
 from .anchoring.paths import AnchorPath
 from .batching import Batcher, BatchingSettings
 from .config import NodeConfig
+from .decoding import counter_modulus
 from .errors import AnchorConflict
-from .observability import NodeMetrics
+from .observability import HealthCheck, NodeMetrics
 from .profiles.model import Point, Profile
 from .signing import ReadingSigner, SigningSettings
 from .signing import Sample as SignedSample
 from .signing.gaps import GapTracker, OpenGap
 from .signing.records import new_record
-from .store import Store
+from .store import Store, StoreUplink, disk_usage
+from .store.models import LeafRow, OutboxRow
+from .store.retention import prune
 from .summaries import node_summaries
+from .uplink import UplinkClient, UplinkSettings
+from .uplink.metrics import UplinkMetrics
 
-__all__ = ["EdgeNode", "NodeTimings", "disk_usage", "rollover_rule"]
+__all__ = ["EdgeNode", "NodeTimings", "rollover_rule"]
 
 T = TypeVar("T")
 _log = structlog.get_logger("edge_node.node")
@@ -74,6 +84,8 @@ class NodeTimings:
     batch_every_s: float = 1.0
     anchor_every_s: float = 2.0
     disk_every_s: float = 10.0
+    metrics_every_s: float = 5.0
+    prune_every_s: float = 3600.0
     gap_flush_s: int = 300
     summary_every_s: float = 60.0
     methodology_refresh_s: float = 600.0
@@ -92,22 +104,11 @@ def rollover_rule(point: Point, ratio: Fraction, interval_s: float) -> RolloverR
         return None
     if point.counter_width is None:
         return RolloverRule(modulus=None)
-    modulus = (2 ** point.counter_width) * point.scale * ratio
+    modulus = counter_modulus(point, ratio=ratio)
     if modulus.denominator != 1:
         return RolloverRule(modulus=None)
     return RolloverRule(modulus=int(modulus),
                         max_rate=Fraction(int(modulus), 2 * max(1, round(interval_s))))
-
-
-def disk_usage(path: Path) -> int:
-    """Bytes used by the SQLite store at ``path``: the file, its WAL and its shared memory."""
-    total = 0
-    for suffix in ("", "-wal", "-shm"):
-        try:
-            total += (path.parent / (path.name + suffix)).stat().st_size
-        except FileNotFoundError:
-            continue
-    return total
 
 
 class EdgeNode:
@@ -138,17 +139,51 @@ class EdgeNode:
         self.store = self._in_store_thread_sync(lambda: Store(config.device.store, key.address,
                                                               self.domain))
         skew = int(system.call("maxClockSkew", system.anchors.functions.maxClockSkew().call))
+        # Test-only crash points (MRV_TEST_CRASH_AT, edge_node/_internal/crashpoints.py): unset
+        # in production, where they never fire.
+        self._crash = from_environment()
         self.signer = ReadingSigner(self.store, key,
-                                    settings=SigningSettings(max_clock_skew_s=skew))
+                                    settings=SigningSettings(max_clock_skew_s=skew),
+                                    crash=self._crash)
         self.batcher = Batcher(self.store, key, settings=BatchingSettings(
             max_leaves=config.batching.max_leaves,
-            max_age_s=int(config.batching.max_age_seconds)))
+            max_age_s=int(config.batching.max_age_seconds)), crash=self._crash)
+        self.uplink: UplinkClient | None = None
+        if config.uplink is not None:
+            settings = UplinkSettings(**config.uplink.model_dump())
+            self._uplink_store = Store(config.device.store, key.address, self.domain)
+            self.uplink = UplinkClient(settings, StoreUplink(self._uplink_store), key.address,
+                                       self.domain,
+                                       metrics=UplinkMetrics(self.metrics.registry))
         self._anchorer: Anchorer | None = None
         self.summaries = node_summaries(config, self.store, key, self.profiles, self._rules)
         self._methodologies_due = 0
         self._polling: asyncio.Task[None] | None = None
         self.stopped_for_disk = False
+        self._seen = {"polls": 0, "missed": 0, "acked": -1}  # -1: not read yet
         self.anchor_conflict: AnchorConflict | None = None
+
+    def health_checks(self) -> list[HealthCheck]:
+        """What ``/healthz`` reports: polling runs (not stopped at the disk hard limit), no
+        anchor conflict, the store below its disk budget."""
+
+        def polling() -> tuple[bool, str]:
+            if self.stopped_for_disk:
+                return False, "stopped: the store is above disk_hard_limit_mib"
+            running = self._polling is not None and not self._polling.done()
+            return running, "polling" if running else "the poller is not running"
+
+        def anchoring() -> tuple[bool, str]:
+            if self.anchor_conflict is not None:
+                return False, str(self.anchor_conflict)
+            return True, "no conflict with the chain"
+
+        def disk() -> tuple[bool, str]:
+            used = disk_usage(self.config.device.store)
+            budget = self.config.retention.disk_budget_mib * 1024 * 1024
+            return used <= budget, f"{used} bytes used, budget {budget}"
+
+        return [("polling", polling), ("anchoring", anchoring), ("disk", disk)]
 
     # -- threads ----------------------------------------------------------------------------------
 
@@ -170,7 +205,8 @@ class EdgeNode:
         store = Store(self.config.device.store, self.key.address, self.domain)
         return Anchorer(Outbox(store), ChainView(self.system, self.key.address),
                         self._anchor_path(),
-                        settings=AnchorSettings(confirmations=self.config.chain.confirmations))
+                        settings=AnchorSettings(confirmations=self.config.chain.confirmations),
+                        crash=self._crash)
 
     # -- running ----------------------------------------------------------------------------------
 
@@ -182,12 +218,17 @@ class EdgeNode:
         self._polling = asyncio.create_task(self.poller.run(), name="poller")
         tasks = [
             asyncio.create_task(self._pipeline(stop), name="pipeline"),
+            *([asyncio.create_task(self.uplink.run(), name="uplink")] if self.uplink else []),
             asyncio.create_task(self._every(stop, self.timings.batch_every_s, self._batch),
                                 name="batcher"),
             asyncio.create_task(self._every(stop, self.timings.anchor_every_s, self._anchor),
                                 name="anchorer"),
             asyncio.create_task(self._every(stop, self.timings.disk_every_s, self._disk),
                                 name="disk"),
+            asyncio.create_task(self._every(stop, self.timings.metrics_every_s,
+                                            self._refresh_metrics), name="metrics"),
+            asyncio.create_task(self._every(stop, self.timings.prune_every_s, self._prune),
+                                name="retention"),
             *([asyncio.create_task(self._every(stop, self.timings.summary_every_s,
                                                self._summarize), name="summaries")]
               if self.summaries is not None else []),
@@ -195,6 +236,8 @@ class EdgeNode:
         try:
             await stop.wait()
         finally:
+            if self.uplink is not None:
+                self.uplink.stop()
             await self._stop_polling()
             for task in tasks:
                 task.cancel()
@@ -202,6 +245,9 @@ class EdgeNode:
             await self._drain()
             await self._in_store_thread(lambda: self._commit_gaps(self.gaps.close_all()))
             self._store_thread.submit(self.store.close).result()
+            if self.uplink is not None:
+                await self.uplink.aclose()
+                self._uplink_store.close()
             self._store_thread.shutdown()
             self._anchor_thread.shutdown()
             _log.info("node_stopped")
@@ -296,9 +342,7 @@ class EdgeNode:
 
     async def _batch(self) -> None:
         now = int(self.clock.time())
-        closed = await self._in_store_thread(lambda: self.batcher.close_due(now=now))
-        if closed:
-            self.metrics.batches_pending.inc(len(closed))
+        await self._in_store_thread(lambda: self.batcher.close_due(now=now))
 
     async def _anchor(self) -> None:
         def walk() -> None:
@@ -306,8 +350,6 @@ class EdgeNode:
                 self._anchorer = self._make_anchorer()
             result = self._anchorer.run_once(now=int(time.time()))
             self.metrics.anchors.inc(len(result.sent))
-            if result.final:
-                self.metrics.batches_pending.dec(len(result.final))
 
         try:
             await asyncio.wrap_future(self._anchor_thread.submit(walk))
@@ -317,6 +359,40 @@ class EdgeNode:
             raise
         except ChainError as exc:
             _log.warning("anchor_walk_failed", error=str(exc))
+
+    async def _refresh_metrics(self) -> None:
+        """Carry the poller's counters and the store's outbox and uplink state into the
+        Prometheus metrics (counters by their increase since the last refresh)."""
+        stats = self.poller.stats
+        polls = sum(stats.polls.values())
+        missed = sum(stats.missed_cycles.values())
+        self.metrics.polls.inc(polls - self._seen["polls"])
+        self.metrics.missed_cycles.inc(missed - self._seen["missed"])
+        self._seen.update(polls=polls, missed=missed)
+
+        def store_state() -> tuple[dict[str, int], int, int]:
+            with self.store.read() as session:
+                states = dict(session.execute(select(OutboxRow.state, func.count())
+                                              .group_by(OutboxRow.state)).all())
+                newest = session.scalar(select(func.max(LeafRow.ordinal))) or 0
+            acked = StoreUplink(self.store).acknowledged_through("leaves")
+            return states, newest, acked
+
+        states, newest, acked = await self._in_store_thread(store_state)
+        backlog = max(0, newest - acked) if self.uplink is not None else 0
+        if acked > self._seen["acked"] >= 0:
+            self.metrics.uplink_sent.inc(acked - self._seen["acked"])
+        self._seen["acked"] = max(acked, 0)
+        for state in ("pending", "sent", "final"):
+            self.metrics.outbox.labels(state=state).set(states.get(state, 0))
+        self.metrics.batches_pending.set(states.get("pending", 0) + states.get("sent", 0))
+        self.metrics.uplink_backlog.set(backlog)
+
+    async def _prune(self) -> None:
+        """Retention (``edge_node.store.retention``): leaves anchored final, acknowledged by
+        the ledger API and older than ``keep_days`` leave the store."""
+        cutoff = int(self.clock.time()) - self.config.retention.keep_days * 86_400
+        await self._in_store_thread(lambda: prune(self.store, cutoff=cutoff))
 
     async def _summarize(self) -> None:
         """Read the methodology versions in force (in the anchor thread, every

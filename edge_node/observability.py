@@ -7,7 +7,7 @@ one test process never share counters).
 Metrics (all prefixed ``mrv_edge_``): ``readings_total``, ``polls_total``,
 ``poll_errors_total{error_class}``, ``missed_cycles_total``, ``poll_seconds`` (histogram),
 ``gaps_total{error_class}``, ``batches_pending``, ``outbox{state}``, ``anchors_total``,
-``anchor_gas_total``, ``uplink_backlog_items``, ``uplink_sent_total``, ``disk_used_bytes``,
+``uplink_backlog_items``, ``uplink_sent_total``, ``disk_used_bytes``,
 ``disk_alarm`` (1 above the disk budget), ``polling_stopped`` (1 above the hard limit),
 ``clock_flags_total``. Readings per second is ``rate(mrv_edge_readings_total[1m])``.
 
@@ -57,7 +57,6 @@ class NodeMetrics:
     batches_pending: Gauge
     outbox: Gauge
     anchors: Counter
-    anchor_gas: Counter
     uplink_backlog: Gauge
     uplink_sent: Counter
     disk_used: Gauge
@@ -88,10 +87,9 @@ class NodeMetrics:
             batches_pending=gauge("batches_pending", "closed batches not yet anchored final"),
             outbox=gauge("outbox", "anchor outbox entries by state", ["state"]),
             anchors=counter("anchors", "batches anchored on chain"),
-            anchor_gas=counter("anchor_gas", "gas used by anchor transactions"),
             uplink_backlog=gauge("uplink_backlog_items",
                                  "items not yet acknowledged by the ledger API"),
-            uplink_sent=counter("uplink_sent", "items acknowledged by the ledger API"),
+            uplink_sent=counter("uplink_sent", "leaves acknowledged by the ledger API"),
             disk_used=gauge("disk_used_bytes", "bytes used by the node's store"),
             disk_alarm=gauge("disk_alarm", "1 while the store is above the disk budget"),
             polling_stopped=gauge("polling_stopped",

@@ -29,9 +29,9 @@ from mrv_core.errors import ConfigError
 from mrv_core.keys import keystore_address
 
 from .config import NodeConfig
-from .node import disk_usage
 from .store import STREAMS, Store, StoreUplink
 from .store.models import BatchRow, LeafRow, MeterRow, OutboxRow, ReadingRow, RecordRow
+from .store.queries import counts
 
 __all__ = ["node_status", "render_status", "store_domain"]
 
@@ -75,18 +75,14 @@ def node_status(config: NodeConfig) -> dict[str, Any]:
             record = json.loads(wire)
             gaps[record["errorClass"]] += 1
             failed[record["errorClass"]] += int(record["failedPolls"])
-        unbatched, oldest = session.execute(
-            select(func.count(), func.min(LeafRow.committed_at))
-            .where(LeafRow.batch_seq.is_(None))).one()
-        outbox: Counter[str] = Counter(dict(session.execute(
-            select(OutboxRow.state, func.count()).group_by(OutboxRow.state)).all()))
         errors = [{"batch_seq": seq, "error": error} for seq, error in session.execute(
             select(OutboxRow.batch_seq, OutboxRow.last_error)
             .where(OutboxRow.state != "final", OutboxRow.last_error.is_not(None))
             .order_by(OutboxRow.batch_seq).limit(5))]
         batches = session.scalar(select(func.count()).select_from(BatchRow)) or 0
-        last_leaf = session.scalar(select(func.max(LeafRow.ordinal))) or 0
         last_batch = session.scalar(select(func.max(BatchRow.batch_seq)))
+        totals = counts(store)
+        last_leaf = session.scalar(select(func.max(LeafRow.ordinal))) or 0
         uplink_source = StoreUplink(store)
         uplink = {}
         for stream in STREAMS:
@@ -97,12 +93,14 @@ def node_status(config: NodeConfig) -> dict[str, Any]:
     return {
         "device": format_address(device),
         "store": str(path),
-        "disk_bytes": disk_usage(path),
+        "disk_bytes": totals.file_bytes,
         "meters": meters,
         "gaps": {cls: {"records": gaps[cls], "failed_polls": failed[cls]} for cls in sorted(gaps)},
-        "open_batch": {"leaves": unbatched, "oldest_committed_at": oldest},
-        "batches": {"closed": batches, "outbox": dict(sorted(outbox.items())),
-                    "unfinished_errors": errors},
+        "leaves": dict(sorted(totals.leaves.items())),
+        "open_batch": {"leaves": totals.unbatched,
+                       "oldest_committed_at": totals.oldest_unbatched_at},
+        "batches": {"closed": batches, "outbox": dict(sorted(totals.outbox.items())),
+                    "last_final": totals.last_final, "unfinished_errors": errors},
         "uplink": uplink,
     }
 

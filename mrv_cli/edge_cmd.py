@@ -202,7 +202,7 @@ def _run(args: argparse.Namespace) -> int:
         system = _open_system(config)
         node = EdgeNode(config, key, system)
         host, _, port = config.observability.listen.rpartition(":")
-        server = ObservabilityServer(host, int(port), node.metrics, [])
+        server = ObservabilityServer(host, int(port), node.metrics, node.health_checks())
         server.start()
         print(f"node {format_address(key.address)} running; metrics and health on "
               f"http://{host}:{server.port}", flush=True)

@@ -11,7 +11,6 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 
 from mrv_core.codec import format_address
-from mrv_core.errors import CertificateError
 from mrv_core.pki import (
     CA_DAYS,
     DEVICE_DAYS,
@@ -19,6 +18,7 @@ from mrv_core.pki import (
     device_address_of_certificate,
     init_ca,
     read_pem_file,
+    refuse_existing,
     sign_device_csr,
     write_certificate,
 )
@@ -73,8 +73,7 @@ def _init(args: argparse.Namespace) -> int:
 
 
 def _sign(args: argparse.Namespace) -> int:
-    if args.out.exists() or args.out.is_symlink():  # before any work, and never overwritten
-        raise CertificateError(f"{args.out} exists; refusing to overwrite it")
+    refuse_existing(args.out)
     certificate = sign_device_csr(read_pem_file(args.csr, "CSR"), args.ca, days=args.days)
     write_certificate(certificate, args.out)
     _describe(certificate, args.out)

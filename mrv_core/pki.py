@@ -51,6 +51,7 @@ __all__ = [
     "load_ca",
     "make_device_tls_key_and_csr",
     "read_pem_file",
+    "refuse_existing",
     "sign_device_csr",
     "write_certificate",
 ]
@@ -88,6 +89,14 @@ def _now(now: datetime.datetime | None) -> datetime.datetime:
 def _check_days(days: int) -> None:
     if type(days) is not int or not 1 <= days <= MAX_DAYS:
         raise CertificateError(f"validity must be 1..{MAX_DAYS} days, got {days!r}")
+
+
+def refuse_existing(*paths: Path) -> None:
+    """Raise :class:`CertificateError` when any of ``paths`` exists (or is a link): checked
+    before any work, so nothing is made that could not be written."""
+    for path in paths:
+        if path.exists() or path.is_symlink():
+            raise CertificateError(f"{path} exists; refusing to overwrite it")
 
 
 def _write(path: Path, data: bytes) -> None:
@@ -137,9 +146,7 @@ def init_ca(out_dir: Path, *, name: str = "TrustMRV enterprise CA", days: int = 
     if not isinstance(name, str) or not 1 <= len(name) <= 64 or not name.isprintable():
         raise CertificateError(f"CA name must be 1-64 printable characters, got {name!r:.80}")
     files = CaFiles(out_dir / CA_KEY_FILE, out_dir / CA_CERT_FILE)
-    for path in (files.key, files.certificate):
-        if path.exists() or path.is_symlink():
-            raise CertificateError(f"{path} exists; refusing to overwrite it")
+    refuse_existing(files.key, files.certificate)
     key = ec.generate_private_key(ec.SECP256R1())
     subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
     start = _now(now) - _SKEW
@@ -192,9 +199,7 @@ def make_device_tls_key_and_csr(device_address: bytes, out_dir: Path) -> DeviceT
     if type(device_address) is not bytes or len(device_address) != 20:
         raise CertificateError(f"a device address is 20 bytes, got {device_address!r:.60}")
     files = DeviceTlsFiles(out_dir / DEVICE_KEY_FILE, out_dir / DEVICE_CSR_FILE)
-    for path in (files.key, files.csr):
-        if path.exists() or path.is_symlink():
-            raise CertificateError(f"{path} exists; refusing to overwrite it")
+    refuse_existing(files.key, files.csr)
     key = ec.generate_private_key(ec.SECP256R1())
     csr = (x509.CertificateSigningRequestBuilder()
            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME,

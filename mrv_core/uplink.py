@@ -296,6 +296,10 @@ class Verdict:
     reason: str | None = None
 
     def __post_init__(self) -> None:
+        if type(self.id) is not bytes or len(self.id) != 32:
+            raise FormatError("id", f"a verdict's id is 32 bytes, got {self.id!r:.80}")
+        if self.reason is not None and (not isinstance(self.reason, str) or not self.reason):
+            raise FormatError("reason", "expected null or a non-empty string")
         if (self.reason is None) != self.delivered:
             raise FormatError("reason", f"a {self.status.value} verdict "
                                         f"{'has no' if self.delivered else 'needs a'} reason")
@@ -370,10 +374,7 @@ def _decode_verdict(value: object, where: str, expected_id: bytes) -> Verdict:
     if v["status"] not in {s.value for s in Status}:
         raise FormatError(f"{where}.status", f"expected one of {', '.join(Status)}, got "
                                              f"{v['status']!r:.40}")
-    reason = v["reason"]
-    if reason is not None and (not isinstance(reason, str) or not reason):
-        raise FormatError(f"{where}.reason", "expected null or a non-empty string")
-    return field(where, lambda: Verdict(verdict_id, Status(v["status"]), reason))
+    return field(where, lambda: Verdict(verdict_id, Status(v["status"]), v["reason"]))
 
 
 # -- pieces --------------------------------------------------------------------------------------

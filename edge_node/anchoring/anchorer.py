@@ -104,8 +104,8 @@ class Anchorer:
     def _reopen_lost(self, now: int) -> None:
         """Rows recorded final or included whose batch the chain no longer holds."""
         chain_next = self.chain.next_batch_seq()
-        for entry in self.outbox.entries():
-            if entry.batch_seq >= chain_next and entry.state != PENDING and (
+        for entry in self.outbox.entries(from_seq=chain_next):
+            if entry.state != PENDING and (
                     entry.state == FINAL or entry.block_number is not None):
                 self._log.error("anchor_lost", batch_seq=entry.batch_seq, chain_next=chain_next)
                 self.outbox.reopen(entry.batch_seq, f"the chain's nextBatchSeq is {chain_next}: "

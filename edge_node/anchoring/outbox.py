@@ -17,7 +17,6 @@ from mrv_core.batch import BatchHeader
 
 from ..store import Flag, Store
 from ..store.models import BatchRow, LeafRow, OutboxRow
-from ..store.queries import batch
 
 __all__ = ["FINAL", "PENDING", "SENT", "Outbox", "OutboxEntry"]
 
@@ -51,9 +50,11 @@ class Outbox:
         self.store = store
         self.device = store.device
 
-    def entries(self, *, unfinished: bool = False) -> list[OutboxEntry]:
-        """All rows (or those not final) in batch_seq order."""
-        query = select(OutboxRow).where(OutboxRow.device == self.device)
+    def entries(self, *, unfinished: bool = False, from_seq: int = 0) -> list[OutboxEntry]:
+        """The rows from batch ``from_seq`` on (only those not final, if ``unfinished``), in
+        batch_seq order."""
+        query = select(OutboxRow).where(OutboxRow.device == self.device,
+                                        OutboxRow.batch_seq >= from_seq)
         if unfinished:
             query = query.where(OutboxRow.state != FINAL)
         with self.store.read() as session:
@@ -62,8 +63,10 @@ class Outbox:
     def batch(self, batch_seq: int) -> tuple[BatchHeader, bytes]:
         """The header and the device's signature of batch ``batch_seq``."""
         with self.store.read() as session:
-            stored = batch(session, self.device, batch_seq)
-        return stored.header, stored.signature
+            row = session.get(BatchRow, (self.device, batch_seq))
+            if row is None:
+                raise LookupError(f"no batch {batch_seq} in the store")
+            return row.header(), row.signature
 
     def _update(self, batch_seq: int, now: int, **values: object) -> None:
         with self.store.write() as session:

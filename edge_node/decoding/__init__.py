@@ -12,7 +12,8 @@ from .registers import (
     encode_point,
     encode_raw,
     raw_of_value,
+    round_half_even,
 )
 
 __all__ = ["SIMULATOR_HOLE", "ReadBlock", "counter_modulus", "decode_point", "decode_raw",
-           "encode_point", "encode_raw", "plan_reads", "raw_of_value"]
+           "encode_point", "encode_raw", "plan_reads", "raw_of_value", "round_half_even"]

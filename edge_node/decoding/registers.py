@@ -40,7 +40,7 @@ from ..errors import NotRepresentable, RegisterError, ValueUnavailable
 from ..profiles.model import Point, WordOrder
 
 __all__ = ["counter_modulus", "decode_point", "decode_raw", "encode_point", "encode_raw",
-           "raw_of_value"]
+           "raw_of_value", "round_half_even"]
 
 _FLOAT_FORMAT = {32: ">f", 64: ">d"}
 
@@ -98,10 +98,10 @@ def decode_point(point: Point, registers: Sequence[int], *,
     if numerator < 0 and not quantity_by_code(point.quantity).signed:
         raise ValueUnavailable(f"{point.name}: negative value {numerator / denominator} of the "
                                f"unsigned quantity {point.quantity}")
-    return _round_half_even(numerator, denominator)
+    return round_half_even(numerator, denominator)
 
 
-def _round_half_even(numerator: int, denominator: int) -> int:
+def round_half_even(numerator: int, denominator: int) -> int:
     """``numerator / denominator`` (denominator > 0) to the nearest integer, ties to even."""
     quotient, remainder = divmod(numerator, denominator)  # floor; 0 <= remainder < denominator
     twice = 2 * remainder

@@ -50,6 +50,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from mrv_core.errors import UnknownQuantity
+from mrv_core.files import UnreadableFile, read_regular_file
 from mrv_core.quantities import QuantityKind, quantity_by_code
 
 from ..errors import ProfileError
@@ -57,6 +58,8 @@ from .model import DataType, Function, Point, Profile, Ratio, SerialDefaults, Wo
 
 __all__ = ["list_profiles", "load_profile", "load_profile_file", "parse_profile", "parse_scale"]
 
+#: A profile file larger than this is refused (the largest shipped one is under 8 KiB).
+MAX_PROFILE_BYTES = 1 << 20
 #: Modbus caps one FC03/FC04 read at 125 registers (Modbus application protocol v1.1b3, 6.3).
 MODBUS_MAX_READ = 125
 
@@ -259,11 +262,16 @@ def _phases(t: _Table) -> int:
 
 
 def load_profile_file(path: Path) -> Profile:
-    """Load a profile from any ``.toml`` file; its ``id`` must equal the file's stem."""
+    """Load a profile from any ``.toml`` file; its ``id`` must equal the file's stem. The file
+    must be a regular file of at most :data:`MAX_PROFILE_BYTES` (a FIFO or device is refused
+    unread, :func:`mrv_core.files.read_regular_file`)."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ProfileError(str(path), "", f"cannot read: {exc}") from None
+        text = read_regular_file(path, MAX_PROFILE_BYTES).decode("utf-8")
+    except UnreadableFile as exc:
+        raise ProfileError(str(path), "", exc.reason) from None
+    except UnicodeDecodeError as exc:
+        raise ProfileError(str(path), "", f"not UTF-8: {exc.reason} at byte {exc.start}") \
+            from None
     return parse_profile(text, str(path), expected_id=path.stem)
 
 

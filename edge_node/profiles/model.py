@@ -37,23 +37,19 @@ class DataType(enum.Enum):
     FLOAT32 = "float32"
     FLOAT64 = "float64"
 
-    @property
-    def bits(self) -> int:
-        return int(self.value.removeprefix("u").removeprefix("int").removeprefix("float"))
+    # Computed once per member (the decoder and simulator ask on every register read):
+    #: bits of the value; ``words``: 16-bit registers it occupies; ``is_float``: IEEE 754;
+    #: ``signed``: two's-complement integers and floats.
+    bits: int
+    words: int
+    is_float: bool
+    signed: bool
 
-    @property
-    def words(self) -> int:
-        """How many 16-bit registers the value occupies."""
-        return self.bits // 16
-
-    @property
-    def is_float(self) -> bool:
-        return self.value.startswith("float")
-
-    @property
-    def signed(self) -> bool:
-        """True for two's-complement integers and floats."""
-        return not self.value.startswith("uint")
+    def __init__(self, value: str) -> None:
+        self.bits = int(value.removeprefix("u").removeprefix("int").removeprefix("float"))
+        self.words = self.bits // 16
+        self.is_float = value.startswith("float")
+        self.signed = not value.startswith("uint")
 
 
 class WordOrder(enum.Enum):
@@ -78,7 +74,11 @@ class Ratio(enum.Enum):
 
     def of(self, ct: Fraction, pt: Fraction) -> Fraction:
         """The multiplier this ratio stands for, given the meter's CT and PT ratios."""
-        return {Ratio.NONE: Fraction(1), Ratio.CT: ct, Ratio.PT: pt, Ratio.CT_PT: ct * pt}[self]
+        if self is Ratio.NONE:
+            return Fraction(1)
+        if self is Ratio.CT:
+            return ct
+        return pt if self is Ratio.PT else ct * pt
 
 
 @dataclass(frozen=True, slots=True)

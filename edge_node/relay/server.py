@@ -51,8 +51,9 @@ def _is_loopback(host: str) -> bool:
 class RelayServer(ThreadingHTTPServer):
     """Serves one :class:`Relayer` on ``host``:``port`` (0: any free port).
 
-    Closing it waits for the request threads; an idle keep-alive connection is dropped after
-    :data:`IDLE_TIMEOUT_S` seconds, so closing never waits longer than that."""
+    Closing it waits for the request threads. Every answer closes its connection (anchors are
+    rare; no keep-alive connection idles), and a request must arrive within
+    :data:`IDLE_TIMEOUT_S` seconds, so closing never waits long."""
 
     daemon_threads = False
     block_on_close = True
@@ -108,9 +109,11 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _answer(self, status: int, body: dict[str, str]) -> None:
         data = json.dumps(body).encode("utf-8")
+        self.close_connection = True  # one request per connection: nothing idles to wait for
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
+        self.send_header("Connection", "close")
         self.end_headers()
         self.wfile.write(data)
 
@@ -133,7 +136,6 @@ class _Handler(BaseHTTPRequestHandler):
         except ValueError:
             length = -1
         if not 0 <= length <= MAX_BODY_BYTES:
-            self.close_connection = True
             self._answer(413 if length > MAX_BODY_BYTES else 400,
                          {"error": f"body must be 0..{MAX_BODY_BYTES} bytes, Content-Length "
                                    f"says {length_header[:40]!r}"})

@@ -35,22 +35,21 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from ..acquisition.classify import EXCEPTION_CODES as _CLASSES_BY_CODE
 from ..errors import SimulatorError
 
-__all__ = ["EXCEPTION_CODES", "ONE_SHOT", "Fault", "parse_fault"]
+__all__ = ["EXCEPTION_CODES", "KINDS", "ONE_SHOT", "Fault", "parse_fault"]
 
-#: The brief's error classes (gap records, metrics) by Modbus exception code.
-EXCEPTION_CODES = {
-    0x01: "illegal_function", 0x02: "illegal_address", 0x03: "illegal_value",
-    0x04: "device_failure", 0x05: "acknowledge", 0x06: "busy", 0x0A: "gateway_path",
-    0x0B: "gateway_target",
-}
+#: The error classes (gap records, metrics) by Modbus exception code, as acquisition names them.
+EXCEPTION_CODES = {code: error.value for code, error in _CLASSES_BY_CODE.items()}
 _BY_NAME = {name: code for code, name in EXCEPTION_CODES.items()}
 _BY_TEXT = {f"{code:02X}": code for code in EXCEPTION_CODES} | {
     f"{code:02x}": code for code in EXCEPTION_CODES}
 #: Kinds that act once on the meter's counters instead of on its answers.
 ONE_SHOT = frozenset({"reset", "rollover"})
-_KINDS = {"exception", "delay", "timeout", "drop", "garble", "not_available", "clear"} | ONE_SHOT
+#: Every fault kind (``exception`` is written as its code or error class).
+KINDS = frozenset({"exception", "delay", "timeout", "drop", "garble", "not_available",
+                   "clear"}) | ONE_SHOT
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,7 +67,7 @@ class Fault:
     target: str | None = None
 
     def __post_init__(self) -> None:
-        if self.kind not in _KINDS:
+        if self.kind not in KINDS:
             raise SimulatorError(f"unknown fault kind {self.kind!r}")
         if not 0 <= self.unit <= 247:
             raise SimulatorError(f"unit id must be 0..247, got {self.unit}")
@@ -91,7 +90,7 @@ def _count(text: str, spec: str) -> int:
 def parse_fault(spec: str) -> Fault:
     """``UNIT:KIND[:ARG]`` (module docstring) as a :class:`Fault`; raises SimulatorError
     naming what is wrong."""
-    parts = spec.split(":")
+    parts = spec.split(":", 2)  # the argument may hold a colon (a quantity code)
     if not 2 <= len(parts) <= 3 or not parts[0].isascii() or not parts[0].isdigit():
         raise SimulatorError(f"fault {spec!r}: expected UNIT:KIND[:ARG] with a numeric unit "
                              "id, e.g. 3:04 or 2:delay:5")
@@ -100,8 +99,8 @@ def parse_fault(spec: str) -> Fault:
     if code is not None:
         return Fault(unit, "exception", code=code,
                      count=None if arg is None else _count(arg, spec))
-    if kind not in _KINDS or kind == "exception":
-        known = ", ".join(sorted(_BY_TEXT)[:8] + sorted(_KINDS - {"exception"}))
+    if kind not in KINDS or kind == "exception":
+        known = ", ".join(sorted(_BY_TEXT)[:8] + sorted(KINDS - {"exception"}))
         raise SimulatorError(f"fault {spec!r}: unknown kind {kind!r}; known: {known}, or an "
                              "error class name")
     if kind == "delay":

@@ -23,6 +23,7 @@ import math
 from dataclasses import dataclass, field
 from fractions import Fraction
 
+from ..decoding import round_half_even
 from ..errors import SimulatorError
 from ..profiles.model import Point, Profile
 
@@ -30,7 +31,6 @@ __all__ = ["SLOT_SECONDS", "MeterModel", "MeterSpec", "day_curve"]
 
 #: Power is constant over each slot of simulated time.
 SLOT_SECONDS = 60
-_POWER_FACTOR = Fraction(95, 100)
 _TAN_PHI = Fraction(3287, 10000)  # tan(acos(0.95)) = 0.32868...
 
 
@@ -146,8 +146,9 @@ class MeterModel:
         if quantity == "voltage:mV":
             return volts_mv
         if quantity == "current:mA":
-            return round(Fraction(abs(power) * 1_000_000) /
-                         (self.spec.profile.phases * volts_mv * _POWER_FACTOR))
+            # |P| W / (phases x V x 0.95), in mA
+            return round_half_even(abs(power) * 100_000_000,
+                                   self.spec.profile.phases * volts_mv * 95)
         if quantity == "frequency:mHz":
             return 50_000 + round(50 * self._noise(slot, "freq"))
         return 0  # a quantity the simulator does not model (heat, gas...): a steady zero

@@ -38,7 +38,7 @@ from pymodbus.server import ModbusSerialServer, ModbusTcpServer
 from pymodbus.server.requesthandler import ServerRequestHandler
 from pymodbus.simulator import DataType, SimData, SimDevice
 
-from ..decoding import SIMULATOR_HOLE, decode_point, encode_point, encode_raw
+from ..decoding import SIMULATOR_HOLE, decode_point, encode_raw, round_half_even
 from ..errors import NotRepresentable, SimulatorError, ValueUnavailable
 from ..profiles.model import Function, Point
 from .faults import Fault
@@ -139,11 +139,14 @@ class MeterSimulator:
             raise SimulatorError("at least one meter is needed")
         self.clock = clock or SimClock(start=time.time(), speed=1.0)
         self.meters: dict[int, MeterModel] = {}
+        self._steps: dict[tuple[int, str], Fraction] = {}  # by unit and point name
         for spec in meters:
             if not 1 <= spec.unit_id <= 247:
                 raise SimulatorError(f"unit id must be 1..247, got {spec.unit_id}")
             if spec.unit_id in self.meters:
                 raise SimulatorError(f"unit id {spec.unit_id} is given twice")
+            for point in spec.profile.points:
+                self._steps[spec.unit_id, point.name] = point.scale * spec.ratio(point)
             model = MeterModel(spec, seed, utc_offset)
             model.energy_joules(self.clock.start)  # counters start at the start time
             self.meters[spec.unit_id] = model
@@ -154,6 +157,7 @@ class MeterSimulator:
         #: Requests (by id of their PDU) whose answer the handler must send broken.
         self.garbling: dict[int, bool] = {}
         self._waiting: set[asyncio.Task[Any]] = set()
+        self._answering: Fault | None = None  # the fault of the request being answered
 
     # --- the meters ----------------------------------------------------------------------
 
@@ -164,32 +168,34 @@ class MeterSimulator:
             raise SimulatorError(f"no meter at unit id {unit}; units: "
                                  f"{', '.join(map(str, self.meters))}") from None
 
-    def _served(self, unit: int, model: MeterModel, point: Point,
-                now: float) -> tuple[int, ...]:
-        """The point's registers now, with the unit's ``not_available`` fault applied."""
-        fault = self.faults.get(unit)
+    def _served(self, model: MeterModel, point: Point, now: float,
+                fault: Fault | None) -> tuple[int, ...]:
+        """The point's registers now, with a ``not_available`` fault applied."""
         if fault is not None and fault.kind == "not_available":
             with contextlib.suppress(NotRepresentable):
                 return _unavailable(point)
         return self._encode(model, point, now)
 
     def _encode(self, model: MeterModel, point: Point, now: float) -> tuple[int, ...]:
-        ratio = model.spec.ratio(point)
+        step = self._steps[model.spec.unit_id, point.name]  # scale x ratio, computed once
         value = model.value(point.quantity, now)
-        if point.counter_width is not None:  # a meter shows completed steps, then wraps
-            raw = math.floor(Fraction(value) / (point.scale * ratio))
-            return encode_raw(point, raw % (1 << point.counter_width))
         try:
-            if point.data_type.is_float:  # the meter's own conversion: nearest float
-                return encode_raw(point, value / float(point.scale * ratio))
-            return encode_point(point, value, ratio=ratio, exact=False)
-        except NotRepresentable:
-            return _unavailable(point)
+            if point.counter_width is not None:  # a meter shows completed steps, then wraps
+                raw = value * step.denominator // step.numerator
+                return encode_raw(point, raw % (1 << point.counter_width))
+            if point.data_type.is_float:  # the meter's own conversion: the nearest float
+                return encode_raw(point, value * step.denominator / step.numerator)
+            return encode_raw(point, round_half_even(value * step.denominator, step.numerator))
+        except NotRepresentable:  # beyond the register's range: "no value", else its limit
+            with contextlib.suppress(NotRepresentable):
+                return _unavailable(point)
+            bits = point.data_type.bits - (1 if point.data_type.signed else 0)
+            return encode_raw(point, -(1 << bits) if value < 0 else (1 << bits) - 1)
 
     def registers(self, unit: int) -> dict[str, tuple[int, ...]]:
         """Each point's registers (wire order) as the meter at ``unit`` would answer now."""
-        model, now = self._model(unit), self.clock.now()
-        return {p.name: self._served(unit, model, p, now) for p in model.spec.profile.points}
+        model, now, fault = self._model(unit), self.clock.now(), self.faults.get(unit)
+        return {p.name: self._served(model, p, now, fault) for p in model.spec.profile.points}
 
     def values(self, unit: int) -> dict[str, int | None]:
         """Each point's value, decoded from :meth:`registers` (None: not available)."""
@@ -275,14 +281,13 @@ class MeterSimulator:
             if point.function == function and point.address < address + count and \
                     address < point.end:
                 registers[point.address - start:point.end - start] = self._served(
-                    unit, model, point, now)
+                    model, point, now, self._answering)
         return None
 
     def _take_fault(self, unit: int) -> Fault | None:
+        """The unit's answer fault for one request, counted against its ``count``."""
         fault = self.faults.get(unit)
-        if fault is None or fault.kind in ("not_available", "delay"):
-            return fault
-        if fault.count is not None:
+        if fault is not None and fault.count is not None:
             if fault.count <= 1:
                 del self.faults[unit]
             else:
@@ -325,7 +330,13 @@ class MeterSimulator:
             return ExceptionResponse(function, ExcCodes.ILLEGAL_FUNCTION)
         assert self._server is not None
         context = cast(ModbusServerContext, self._server.context)  # a SimCore: same methods
-        response: ModbusPDU = await pdu.datastore_update(context, unit)
+        # The datastore calls the action hook (_refresh) without suspending, so no other
+        # request runs before it has read this request's fault.
+        self._answering = fault
+        try:
+            response: ModbusPDU = await pdu.datastore_update(context, unit)
+        finally:
+            self._answering = None
         return response
 
     async def start_tcp(self, host: str = "127.0.0.1", port: int = 0) -> tuple[str, int]:
@@ -346,15 +357,20 @@ class MeterSimulator:
         """Serve Modbus RTU on the serial ``device`` (e.g. one end of a socat pty pair)."""
         if self._server is not None:
             raise SimulatorError("the simulator is already serving")
+        if not 50 <= baudrate <= 4_000_000 or parity not in ("N", "E", "O") or \
+                stopbits not in (1, 2):
+            raise SimulatorError(f"serial settings {baudrate} {parity} {stopbits}: expected "
+                                 "a baud rate of 50..4000000, parity N, E or O, 1 or 2 stop "
+                                 "bits")
         server = _SerialServer(self, self._devices(), port=device, baudrate=baudrate,
                                parity=parity, stopbits=stopbits, reconnect_delay=0)
-        self.serial = True
         await self._listen(server, device)
+        self.serial = True
 
     async def _listen(self, server: _TcpServer | _SerialServer, where: str) -> None:
         try:
             await server.serve_forever(background=True)
-        except (RuntimeError, OSError, termios.error) as exc:
+        except (RuntimeError, OSError, ValueError, termios.error) as exc:
             # pymodbus: "Could not start listen" (port in use, no such device); termios: a
             # setting the serial device refuses (a pty refuses parity).
             await server.shutdown()  # type: ignore[no-untyped-call]

@@ -13,7 +13,7 @@ from .items import (
 )
 from .models import Flag
 from .schema import SCHEMA_VERSION
-from .store import AWAITING_METER_CHANGE, METER_OK, Store
+from .store import AWAITING_METER_CHANGE, METER_OK, Store, disk_usage
 from .uplink import STREAMS, StoreUplink, Stream, UplinkItem, UplinkSource, position
 
 __all__ = [
@@ -32,6 +32,7 @@ __all__ = [
     "Stream",
     "UplinkItem",
     "UplinkSource",
+    "disk_usage",
     "pack_registers",
     "position",
     "unpack_registers",

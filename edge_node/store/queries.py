@@ -7,17 +7,19 @@ and the tests. Every function runs in one read transaction of the given store.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from mrv_core.reading import Reading, SignedReading
 
 from .items import StoredBatch, StoredReading, StoredRecord, unpack_registers
-from .models import BatchRow, Flag, LeafRow, MeterRow, ReadingRow, RecordRow
-from .store import Store
+from .models import BatchRow, Flag, LeafRow, MeterRow, OutboxRow, ReadingRow, RecordRow
+from .store import Store, disk_usage
 
-__all__ = ["batch", "batch_leaves", "batches", "readings", "readings_between", "records"]
+__all__ = ["StoreCounts", "batch_leaves", "batches", "batches_between", "counts", "readings",
+           "readings_between", "records", "records_between"]
 
 
 def _reading_query() -> Select[ReadingRow, LeafRow, MeterRow]:
@@ -82,13 +84,6 @@ def _stored_batch(session: Session, row: BatchRow) -> StoredBatch:
                        state=row.state)
 
 
-def batch(session: Session, device: bytes, batch_seq: int) -> StoredBatch:
-    """One batch (inside a transaction); raises ``sqlalchemy.exc.NoResultFound`` if absent."""
-    row = session.scalars(select(BatchRow).where(BatchRow.device == device,
-                                                 BatchRow.batch_seq == batch_seq)).one()
-    return _stored_batch(session, row)
-
-
 def batches(store: Store, *, after: int = -1, limit: int = 2**62) -> list[StoredBatch]:
     """The device's batches with batch_seq > ``after``, in order."""
     with store.read() as session:
@@ -101,3 +96,37 @@ def batches_between(session: Session, device: bytes, after: int,
         select(BatchRow).where(BatchRow.device == device, BatchRow.batch_seq > after)
         .order_by(BatchRow.batch_seq).limit(limit)).all()
     return [_stored_batch(session, row) for row in rows]
+
+
+@dataclass(frozen=True)
+class StoreCounts:
+    """Totals for ``mrv edge status``: leaves by kind, leaves not yet batched, outbox rows by
+    state, the last batch anchored final (its batch_seq and block time), the open batch's
+    oldest commit time (local Unix seconds) and the file's size in bytes."""
+
+    leaves: dict[str, int]
+    unbatched: int
+    outbox: dict[str, int]
+    last_final: tuple[int, int] | None
+    oldest_unbatched_at: int | None
+    file_bytes: int
+
+
+def counts(store: Store) -> StoreCounts:
+    with store.read() as session:
+        leaves = {str(kind): int(n) for kind, n in session.execute(
+            select(LeafRow.kind, func.count()).group_by(LeafRow.kind))}
+        unbatched, oldest = session.execute(
+            select(func.count(), func.min(LeafRow.committed_at))
+            .where(LeafRow.batch_seq.is_(None))).one()
+        outbox = {str(state): int(n) for state, n in session.execute(
+            select(OutboxRow.state, func.count()).group_by(OutboxRow.state))}
+        last = session.execute(
+            select(OutboxRow.batch_seq, OutboxRow.block_timestamp)
+            .where(OutboxRow.state == "final").order_by(OutboxRow.batch_seq.desc()).limit(1)
+        ).one_or_none()
+    size = disk_usage(store.path)
+    return StoreCounts(leaves=leaves, unbatched=int(unbatched), outbox=outbox,
+                       last_final=None if last is None else (int(last[0]), int(last[1] or 0)),
+                       oldest_unbatched_at=None if oldest is None else int(oldest),
+                       file_bytes=size)

@@ -29,10 +29,21 @@ from .items import MeterState, NewRecord
 from .models import LeafRow, MeterQuantityRow, MeterRow, NodeRow, RecordRow
 from .schema import connect_engine, migrate
 
-__all__ = ["AWAITING_METER_CHANGE", "METER_OK", "Store"]
+__all__ = ["AWAITING_METER_CHANGE", "METER_OK", "Store", "disk_usage"]
 
 METER_OK = "ok"
 AWAITING_METER_CHANGE = "awaiting_meter_change"
+
+
+def disk_usage(path: Path) -> int:
+    """Bytes used by the SQLite store at ``path``: the file, its WAL and its shared memory."""
+    total = 0
+    for suffix in ("", "-wal", "-shm"):
+        try:
+            total += (path.parent / (path.name + suffix)).stat().st_size
+        except FileNotFoundError:
+            continue
+    return total
 
 
 class Store:

@@ -3,6 +3,7 @@ API over HTTPS with the device's client certificate (``trustmrv-uplink/1``, docs
 section 10), at least once, in order, idempotent. See docs/edge.md, section "Uplink"."""
 
 from .client import PushResult, UplinkClient
+from .metrics import UplinkMetrics
 from .settings import UplinkSettings
 
-__all__ = ["PushResult", "UplinkClient", "UplinkSettings"]
+__all__ = ["PushResult", "UplinkClient", "UplinkMetrics", "UplinkSettings"]

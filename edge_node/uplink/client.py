@@ -35,7 +35,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import httpx
@@ -44,11 +44,11 @@ from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type
 
 from mrv_core.batch import SignedBatchHeader
 from mrv_core.eip712 import Domain
-from mrv_core.errors import FormatError
-from mrv_core.strict_json import loads_strict
+from mrv_core.errors import FormatError, MrvError
 from mrv_core.uplink import (
     CONTENT_TYPE,
     LIMITS,
+    UplinkAck,
     UplinkItem,
     UplinkRequest,
     Verdict,
@@ -56,14 +56,15 @@ from mrv_core.uplink import (
     encode_request,
     item_id,
 )
-from mrv_core.wire import decode_signed_record
 
 from ..errors import UplinkRefused, UplinkUnavailable
+from ..signing.records import read_record
 from ..store import StoredBatch, StoredReading, StoredRecord, Stream, UplinkSource, position
 from ..store import UplinkItem as StoredItem
+from .metrics import UplinkMetrics
 from .settings import UplinkSettings
 
-__all__ = ["PushResult", "UplinkClient"]
+__all__ = ["PushResult", "UplinkClient", "backoff_seconds"]
 
 _RETRYABLE = frozenset({408, 425, 429})
 
@@ -86,8 +87,10 @@ class UplinkClient:
     context manager, or call :meth:`aclose`."""
 
     def __init__(self, settings: UplinkSettings, source: UplinkSource, device: bytes,
-                 domain: Domain, *, transport: httpx.AsyncBaseTransport | None = None) -> None:
+                 domain: Domain, *, metrics: UplinkMetrics | None = None,
+                 transport: httpx.AsyncBaseTransport | None = None) -> None:
         self.settings = settings
+        self._metrics = metrics
         self._source = source
         self._device = device
         self._domain = domain
@@ -118,7 +121,9 @@ class UplinkClient:
 
     async def run(self) -> None:
         """Push until :meth:`stop`: drain what is pending, pause ``idle_poll_ms`` when nothing
-        is, ``refusal_holdoff_ms`` after a refusal. Failures are logged, never raised."""
+        is, ``backoff_max_ms`` when retries ended, ``refusal_holdoff_ms`` after a refusal or any
+        other :class:`MrvError` (a stored item that does not decode). Failures are logged
+        (``uplink_refused``, ``uplink_unavailable``, ``uplink_failed``), never raised."""
         while not self._stopping.is_set():
             pause = self.settings.idle_poll_ms
             try:
@@ -130,6 +135,9 @@ class UplinkClient:
             except UplinkUnavailable as exc:
                 self._log.warning("uplink_unavailable", detail=str(exc))
                 pause = self.settings.backoff_max_ms
+            except MrvError as exc:  # a stored item that does not decode, a store error
+                self._log.error("uplink_failed", error=type(exc).__name__, detail=str(exc))
+                pause = self.settings.refusal_holdoff_ms
             await self._pause(pause / 1000)
 
     async def drain(self) -> int:
@@ -157,7 +165,7 @@ class UplinkClient:
                 self._limit = max(1, len(chunk) // 2)
                 continue
             try:
-                raw, encoding = await self._send(body)
+                ack = await self._send(body, request)
             except _TooLarge:
                 if len(chunk) == 1:
                     raise UplinkRefused("the ledger API refused a single item as too large "
@@ -165,10 +173,6 @@ class UplinkClient:
                 self._limit = max(1, len(chunk) // 2)
                 self._log.warning("uplink_chunk_halved", chunk_size=self._limit)
                 continue
-            try:
-                ack = decode_ack(raw, encoding, request)
-            except FormatError as exc:  # the server's bug, or a proxy's: send again later
-                raise UplinkUnavailable(f"the acknowledgement does not decode: {exc}") from None
             return self._record(wired, request, ack.verdicts)
 
     def _next_chunk(self, limit: int) -> list[tuple[Stream, StoredItem]]:
@@ -211,7 +215,7 @@ class UplinkClient:
 
     # -- HTTP with retries ---------------------------------------------------------------------
 
-    async def _send(self, body: bytes) -> tuple[bytes, str | None]:
+    async def _send(self, body: bytes, request: UplinkRequest) -> UplinkAck:
         retrying = AsyncRetrying(
             retry=retry_if_exception_type(UplinkUnavailable), wait=self._wait,
             stop=self._give_up, sleep=self._pause, reraise=True,
@@ -220,10 +224,33 @@ class UplinkClient:
                 error=str(state.outcome.exception()) if state.outcome else None))
         async for attempt in retrying:
             with attempt:
-                return await self._post(body)
+                return await self._post(body, request)
         raise AssertionError("unreachable: tenacity reraises the last failure")
 
-    async def _post(self, body: bytes) -> tuple[bytes, str | None]:
+    async def _post(self, body: bytes, request: UplinkRequest) -> UplinkAck:
+        """One attempt, counted in the metrics by outcome."""
+        try:
+            ack = await self._attempt(body, request)
+        except _TooLarge:
+            self._count("too_large")
+            raise
+        except UplinkRefused:
+            self._count("refused")
+            raise
+        except UplinkUnavailable:
+            self._count("unavailable")
+            raise
+        self._count("acknowledged")
+        if self._metrics is not None:
+            self._metrics.verdicts([v.status for v in ack.verdicts])
+        return ack
+
+    def _count(self, outcome: str) -> None:
+        if self._metrics is not None:
+            self._metrics.request(outcome)
+
+    async def _attempt(self, body: bytes, request: UplinkRequest) -> UplinkAck:
+        """One attempt: the decoded acknowledgement of a 200, else the typed failure."""
         url = self.settings.endpoint
         try:
             async with self._http.stream("POST", url, content=body) as response:
@@ -232,7 +259,10 @@ class UplinkClient:
             raise UplinkUnavailable(f"{url}: {type(exc).__name__}: {exc}") from None
         status = response.status_code
         if status == 200:
-            return raw, response.headers.get("content-encoding")
+            try:
+                return decode_ack(raw, response.headers.get("content-encoding"), request)
+            except FormatError as exc:  # the server's bug, or a proxy's: send again later
+                raise UplinkUnavailable(f"the acknowledgement does not decode: {exc}") from None
         if status == 413:
             raise _TooLarge
         excerpt = raw[:200].decode("utf-8", "replace")
@@ -242,16 +272,9 @@ class UplinkClient:
         raise UplinkRefused(f"{url}: HTTP {status}: {excerpt}")
 
     def _wait(self, state: RetryCallState) -> float:
-        """Full jitter: uniform in [0, min(max, initial * 2^(n-1))] seconds, at least the
-        server's Retry-After."""
-        settings = self.settings
-        ceiling = min(settings.backoff_max_ms,
-                      settings.backoff_initial_ms * 2 ** min(state.attempt_number - 1, 32))
-        wait = random.uniform(0, ceiling) / 1000
         error = state.outcome.exception() if state.outcome else None
-        if isinstance(error, UplinkUnavailable) and error.retry_after is not None:
-            wait = max(wait, min(error.retry_after, settings.backoff_max_ms / 1000))
-        return wait
+        retry_after = error.retry_after if isinstance(error, UplinkUnavailable) else None
+        return backoff_seconds(state.attempt_number, self.settings, retry_after)
 
     def _give_up(self, state: RetryCallState) -> bool:
         attempts = self.settings.max_attempts
@@ -263,6 +286,19 @@ class UplinkClient:
             await asyncio.wait_for(self._stopping.wait(), timeout=seconds)
 
 
+def backoff_seconds(attempt: int, settings: UplinkSettings, retry_after: int | None = None,
+                    uniform: Callable[[float, float], float] = random.uniform) -> float:
+    """The pause before retry ``attempt`` + 1 (attempts count from 1), in seconds: "full
+    jitter", uniform in [0, min(backoff_max_ms, backoff_initial_ms * 2^(attempt-1))], raised
+    to the server's Retry-After (seconds) but never past ``backoff_max_ms``."""
+    ceiling = min(settings.backoff_max_ms,
+                  settings.backoff_initial_ms * 2 ** min(max(attempt, 1) - 1, 32))
+    wait = uniform(0, ceiling) / 1000
+    if retry_after is not None:
+        wait = max(wait, min(retry_after, settings.backoff_max_ms / 1000))
+    return wait
+
+
 def _wire_item(stored: StoredItem) -> UplinkItem:
     """What the store holds, as the uplink sends it."""
     if isinstance(stored, StoredReading):
@@ -270,8 +306,7 @@ def _wire_item(stored: StoredItem) -> UplinkItem:
     if isinstance(stored, StoredBatch):
         return SignedBatchHeader(stored.header, stored.signature)
     assert isinstance(stored, StoredRecord)
-    doc = loads_strict(stored.wire.encode("utf-8"), max_bytes=LIMITS.decompressed_bytes)
-    return decode_signed_record(doc, f"record at leaf {stored.ordinal}")
+    return read_record(stored)
 
 
 async def _read_bounded(response: httpx.Response, limit: int) -> bytes:

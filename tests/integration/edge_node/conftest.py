@@ -48,8 +48,13 @@ T = TypeVar("T")
 
 @pytest.fixture(autouse=True)
 def no_leaked_threads() -> Iterator[None]:
+    """Fail a test that leaves a thread running. Threads that end on their own are given 5 s
+    (asyncio's per-child ``asyncio-waitpid`` thread ends just after the child is reaped)."""
     before = set(threading.enumerate())
     yield
+    deadline = time.monotonic() + 5
+    for thread in set(threading.enumerate()) - before:
+        thread.join(max(0.0, deadline - time.monotonic()))
     left = [t for t in threading.enumerate() if t not in before and t.is_alive()]
     assert not left, f"threads left running: {left}"
 

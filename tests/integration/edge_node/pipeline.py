@@ -18,12 +18,23 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
+
 from edge_node._internal.crashpoints import from_environment
-from edge_node.anchoring import Anchorer, ChainView, Outbox, OwnAccount
+from edge_node.anchoring import Anchorer, AnchorPath, ChainView, Outbox, OwnAccount, ViaRelay
 from edge_node.batching import Batcher, BatchingSettings
+from edge_node.relay import Relayer, RelayJobs, RelayServer
 from edge_node.signing import ReadingSigner, Sample
 from edge_node.store import Store
-from mrv_core.chain import ChainSettings, Deployment, KeySigner, System, Transactor, connect
+from mrv_core.chain import (
+    ChainSettings,
+    Deployment,
+    KeySigner,
+    NodeSigner,
+    System,
+    Transactor,
+    connect,
+)
 from mrv_core.keys import DeviceKey
 
 METERS = tuple(f"edge-co/crash-plant/hall/line-{i}/meter" for i in range(3))
@@ -41,6 +52,32 @@ class PipelineConfig:
     start: int
     max_leaves: int = 4
     drain: bool = False
+    #: Anchor through this relayer (``mrv relay``'s service) instead of the device's account.
+    relay_url: str | None = None
+
+
+@dataclass(frozen=True)
+class RelayConfig:
+    """A relayer serving ``enterprise``'s devices on 127.0.0.1:``port``, paid by the node's
+    unlocked account ``payer``, its outbox in ``db``."""
+
+    rpc: str
+    deployment: Deployment
+    db: Path
+    port: int
+    payer: str
+    enterprise: bytes
+
+
+def serve_relay(config: RelayConfig) -> None:
+    """Run a relayer until killed (what ``mrv relay`` runs, without the argument parsing)."""
+    chain = connect(config.rpc, settings=ChainSettings(rpc_retries=2, receipt_timeout_s=20))
+    system = System(chain, config.deployment)
+    jobs = RelayJobs(config.db)
+    relayer = Relayer(system, Transactor(chain, NodeSigner(config.payer)), config.enterprise,
+                      jobs, crash=from_environment())
+    relayer.resume()
+    RelayServer(relayer, "127.0.0.1", config.port).serve_forever(0.05)
 
 
 def expected(meter_index: int, seq: int, start: int) -> tuple[int, int]:
@@ -58,8 +95,10 @@ def run(config: PipelineConfig) -> None:
         signer = ReadingSigner(store, key, crash=crash)
         batcher = Batcher(store, key, settings=BatchingSettings(max_leaves=config.max_leaves,
                                                                 max_age_s=3600), crash=crash)
-        anchorer = Anchorer(Outbox(store), ChainView(system, key.address),
-                            OwnAccount(system, Transactor(chain, KeySigner(key))), crash=crash)
+        path: AnchorPath = (OwnAccount(system, Transactor(chain, KeySigner(key)))
+                            if config.relay_url is None else
+                            ViaRelay(config.relay_url, httpx.Client(timeout=20)))
+        anchorer = Anchorer(Outbox(store), ChainView(system, key.address), path, crash=crash)
         if config.drain:
             batcher.close_due(now=int(time.time()), force=True)
             for _ in range(10):

@@ -64,7 +64,11 @@ class Faults:
     retry_after: str | None = None
     drop_next: int = 0  # close the connection before storing anything
     drop_after_store_next: int = 0  # store, then close without answering: the ack is lost
-    delay_s: float = 0.0  # answer this much later
+    delay_s: float = 0.0  # answer the next ``slow_next`` requests this much later
+    slow_next: int = 0
+    #: one fault per request, consumed first: "ok", "drop", "lost_ack", "bad_ack" (store, then
+    #: answer 200 with an acknowledgement of another request) or a status ("503")
+    schedule: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -132,14 +136,19 @@ class Receiver:
         with self._lock:
             self.recorded.requests += 1
             faults = self.faults
+            scheduled = faults.schedule.pop(0) if faults.schedule else "ok"
+            if scheduled == "drop":
+                return None
+            if scheduled.isdigit():
+                return int(scheduled), b'{"error": "scheduled failure"}'
             if faults.drop_next:
                 faults.drop_next -= 1
                 return None
             if faults.fail_next:
                 faults.fail_next -= 1
                 return faults.status, b'{"error": "injected failure"}'
-            drop_after = faults.drop_after_store_next > 0
-            if drop_after:
+            drop_after = faults.drop_after_store_next > 0 or scheduled == "lost_ack"
+            if faults.drop_after_store_next:
                 faults.drop_after_store_next -= 1
         try:
             request = decode_request(body, encoding)
@@ -159,6 +168,9 @@ class Receiver:
         verdicts = self._store(request)
         if drop_after:
             return None
+        if scheduled == "bad_ack":  # the ids of other items: the client must not trust it
+            return 200, encode_ack(request, [Verdict(bytes(32), v.status, v.reason)
+                                             for v in verdicts])
         return 200, encode_ack(request, verdicts)
 
     def _store(self, request: UplinkRequest) -> list[Verdict]:
@@ -211,7 +223,8 @@ def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
             peer = (self.connection.getpeercert(binary_form=True)
                     if isinstance(self.connection, ssl.SSLSocket) else None)
             outcome = receiver.handle(body, self.headers.get("Content-Encoding"), peer)
-            if receiver.faults.delay_s:
+            if receiver.faults.slow_next:
+                receiver.faults.slow_next -= 1
                 time.sleep(receiver.faults.delay_s)
             if outcome is None:
                 return None  # the connection closes with no response

@@ -1,6 +1,7 @@
 """What the edge node's integration tests share beside the chain tests' actors
 (``integration.chain.support.deploy_actors``: a deployed system with a registered, funded
-device): a chain whose requests can be made to fail on purpose.
+device): one embedded chain with that system for the whole session (tests roll their changes
+back with snapshots), and a chain whose requests can be made to fail on purpose.
 
 :class:`FlakyChain` is the real chain client with failures injected at the transport: a request
 can fail before reaching the node (an outage) or reach it and lose its answer (a receipt or a
@@ -11,9 +12,12 @@ real; only the network's misbehaviour is simulated, because no real part produce
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import cache
 from typing import TypeVar
 
-from mrv_core.chain import Chain
+from integration.chain.support import Actors, deploy_actors
+
+from mrv_core.chain import Chain, connect
 from mrv_core.errors import ChainUnavailable
 
 T = TypeVar("T")
@@ -39,3 +43,10 @@ class FlakyChain(Chain):
             super().retrying(what, request)
             raise ChainUnavailable(f"{what}: injected loss of the answer (the node acted)")
         return super().retrying(what, request)
+
+
+@cache
+def embedded_actors() -> Actors:
+    """The session's embedded chain with a deployed system and a registered device (deployed
+    once: about 3 s). Tests take an ``evm_snapshot`` first and ``evm_revert`` after."""
+    return deploy_actors(connect(None))

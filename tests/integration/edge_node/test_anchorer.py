@@ -10,7 +10,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from integration.chain.support import Actors, deploy_actors
+from integration.chain.support import Actors
+from integration.edge_node.support import embedded_actors
 
 from edge_node.anchoring import (
     FINAL,
@@ -28,15 +29,15 @@ from edge_node.signing import ReadingSigner, Sample
 from edge_node.store import Flag, Store
 from edge_node.store.queries import batches, readings
 from mrv_core.batch import BatchHeader
-from mrv_core.chain import connect
 from mrv_core.codec import format_address
+from mrv_core.merkle import MerkleTree
 
 METER = "edge-co/test-plant/hall/line-1/meter-1"
 
 
 @pytest.fixture(scope="module")
 def deployed() -> Actors:
-    return deploy_actors(connect(None))
+    return embedded_actors()
 
 
 @pytest.fixture
@@ -134,3 +135,18 @@ def test_a_chain_holding_another_root_stops_before_sending(actors: Actors, store
         _anchorer(actors, store).run_once(now=0)
     assert ours.header.root != other.root
     assert _sent_by_device(actors) == 1
+
+
+def test_every_stored_reading_proves_its_inclusion_against_the_anchored_root(
+        actors: Actors, store: Store) -> None:
+    now = actors.chain.latest_timestamp()
+    _close(actors, store, [now - 300 + i for i in range(5)])
+    assert _anchorer(actors, store).run_once(now=0).final == (0,)
+    (batch,) = batches(store)
+    tree = MerkleTree(list(batch.leaves))
+    for item in readings(store):
+        index = tree.leaves.index(item.leaf)
+        assert actors.system.verify_reading(actors.device.address, 0, item.leaf,
+                                            tree.proof(index))
+    assert not actors.system.verify_reading(actors.device.address, 0, b"\x07" * 32,
+                                            tree.proof(0))

@@ -29,8 +29,8 @@ import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
-from integration.chain.support import Actors, deploy_actors
-from integration.edge_node.support import FlakyChain
+from integration.chain.support import Actors
+from integration.edge_node.support import FlakyChain, embedded_actors
 
 from edge_node._internal.crashpoints import NEVER, CrashPoints
 from edge_node.anchoring import FINAL, Anchorer, ChainView, Outbox, OwnAccount
@@ -38,7 +38,7 @@ from edge_node.batching import Batcher, BatchingSettings
 from edge_node.signing import ReadingSigner, Sample
 from edge_node.store import Store
 from edge_node.store.queries import batches
-from mrv_core.chain import KeySigner, System, Transactor, connect
+from mrv_core.chain import KeySigner, System, Transactor
 from mrv_core.codec import format_address
 
 METER = "edge-co/test-plant/hall/line-1/meter-1"
@@ -54,8 +54,9 @@ def _die(name: str) -> None:
 
 @cache
 def _deployed() -> tuple[FlakyChain, Actors]:
-    chain = FlakyChain(connect(None))
-    return chain, deploy_actors(chain)
+    """The session's embedded system, its chain client wrapped to fail on demand."""
+    actors = embedded_actors()
+    return FlakyChain(actors.chain), actors
 
 
 class OutboxMachine(RuleBasedStateMachine):
@@ -181,7 +182,7 @@ _HEALTH = [HealthCheck.too_slow, HealthCheck.filter_too_much]
 
 
 class TestOutboxSurvivesCrashesOutagesAndLostAnswers(OutboxMachine.TestCase):  # type: ignore[name-defined,misc]
-    settings = settings(max_examples=5, stateful_step_count=10, deadline=None,
+    settings = settings(max_examples=4, stateful_step_count=10, deadline=None,
                         suppress_health_check=_HEALTH)
 
 

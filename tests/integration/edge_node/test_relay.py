@@ -13,7 +13,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from integration.chain.support import Actors, deploy_actors
+from integration.chain.support import Actors
+from integration.edge_node.support import embedded_actors
 
 from edge_node._internal.crashpoints import CrashPoints
 from edge_node.anchoring import FINAL, RELAY_PATH, Anchorer, ChainView, Outbox, ViaRelay
@@ -22,9 +23,10 @@ from edge_node.errors import RelayRefused
 from edge_node.relay import HEALTH_PATH, Relayer, RelayJobs, RelayServer
 from edge_node.signing import ReadingSigner, Sample
 from edge_node.store import Store
-from mrv_core.chain import NodeSigner, Transactor, connect
+from mrv_core.batch import BatchHeader
+from mrv_core.chain import NodeSigner, Transactor
 from mrv_core.codec import format_address, parse_address
-from mrv_core.errors import ConfigError
+from mrv_core.errors import ChainUnavailable, ConfigError
 from mrv_core.keys import DeviceKey
 from mrv_core.wire import encode_batch_header
 
@@ -64,7 +66,7 @@ def serving(relayer: Relayer) -> Iterator[RelayServer]:
 
 @pytest.fixture(scope="module")
 def actors() -> Actors:
-    return deploy_actors(connect(None))
+    return embedded_actors()
 
 
 @pytest.fixture
@@ -242,3 +244,44 @@ def test_with_tls_the_relayer_serves_https_that_a_verifying_client_accepts(
         server.shutdown()
         server.server_close()
         thread.join(timeout=5)
+
+
+@pytest.mark.parametrize(("status", "body", "error", "match"), [
+    (503, b'{"error": "chain unavailable: x"}', ChainUnavailable, "answered 503"),
+    (409, b'{"error": "batch 0 is anchored with another root"}', RelayRefused,
+     "another root.*HTTP 409"),
+    (200, b'{"state": "anchored"}', RelayRefused, "unreadable answer"),
+    (200, b"not json", RelayRefused, "unreadable answer"),
+])
+def test_the_relay_client_maps_every_answer_to_a_typed_error(
+        status: int, body: bytes, error: type[Exception], match: str) -> None:
+    """A small HTTP server on 127.0.0.1 answers as a relayer in trouble would; the client
+    (ViaRelay) must raise a typed error for each, never record a transaction."""
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Answer(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers["Content-Length"]))
+            self.send_response(status)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Answer)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    recorded: list[bytes] = []
+    header = BatchHeader(device=bytes(20), batch_seq=0, root=b"\x01" * 32, leaf_count=1,
+                         from_timestamp=1, to_timestamp=1)
+    try:
+        with httpx.Client(timeout=10) as client, pytest.raises(error, match=match):
+            ViaRelay(f"http://127.0.0.1:{server.server_address[1]}", client).submit(
+                header, bytes(65), lambda _nonce, tx: recorded.append(tx))
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+    assert recorded == []

@@ -41,9 +41,10 @@ def test_help_lists_every_command(capsys: pytest.CaptureFixture[str]) -> None:
         main(["--help"])
     assert excinfo.value.code == 0
     out = capsys.readouterr().out
-    assert "keys" in out and "bundle" in out and "Exit codes" in out
+    assert "keys" in out and "bundle" in out and "simulate" in out and "Exit codes" in out
     for group, actions in (("keys", ("new", "show")),
-                           ("bundle", ("sample", "verify", "typed-data"))):
+                           ("bundle", ("sample", "verify", "typed-data")),
+                           ("simulate", ("meters",))):
         with pytest.raises(SystemExit):
             main([group, "--help"])
         text = capsys.readouterr().out

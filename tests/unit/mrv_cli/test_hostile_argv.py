@@ -25,10 +25,11 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from factories import fifo
+from factories import TEST_KEY, fifo
 from mrv_cli.main import main
 from mrv_core import DeviceKey
 from mrv_core.keys import LIGHT_SCRYPT_N, PASSWORD_ENV
+from mrv_core.pki import init_ca, make_device_tls_key_and_csr
 
 pytestmark = pytest.mark.slow  # about 20 s: some examples start the embedded chain
 
@@ -194,7 +195,9 @@ def test_special_files_are_refused_as_not_regular_by_every_reader(files: Files) 
         for argv in (["keys", "show", str(special)],
                      ["bundle", "typed-data", str(special)],
                      ["bundle", "verify", str(special)],
-                     ["bundle", "sample", "--count", "1", "--out", "s", "--key", str(special)]):
+                     ["bundle", "sample", "--count", "1", "--out", "s", "--key", str(special)],
+                     ["pki", "show", str(special)],
+                     ["pki", "sign", str(special), "--ca", str(files.directory), "--out", "c"]):
             code, stderr = run_hostile(argv)
             assert code == 2 and f"({kind})" in stderr, (argv, stderr)
 
@@ -329,6 +332,30 @@ def test_accounting_never_traces_back(files: Files, data: st.DataObject) -> None
     run_hostile(argv)
 
 
+# -- pki -------------------------------------------------------------------------------------------
+
+@SETTINGS
+@given(data=st.data())
+def test_pki_never_traces_back(files: Files, tmp_path: Path, data: st.DataObject) -> None:
+    ca, device = tmp_path / "ca-ok", tmp_path / "device"
+    if not ca.exists():  # once per test: a working CA and a device CSR among the hostile paths
+        init_ca(ca)
+        make_device_tls_key_and_csr(TEST_KEY.address, device)
+    good = [str(ca), str(device / "device-tls.csr"), str(device / "device-tls.key"),
+            str(ca / "ca.crt")]
+    paths = st.sampled_from(files.choices() + good)
+    fresh = st.sampled_from([str(tmp_path / "new" / f"f{n}") for n in range(3)])
+    argv = data.draw(st.one_of(
+        _joined(st.just(["pki", "init", "--out"]), st.one_of(paths, fresh, TEXT).map(lambda p: [p]),
+                _opt("--name", st.one_of(TEXT, st.sampled_from(["", "x" * 65, "CA\n", "CA"]))),
+                _opt("--days", HOSTILE)),
+        _joined(st.just(["pki", "sign"]), st.one_of(paths, TEXT).map(lambda p: [p]),
+                st.just(["--ca"]), st.one_of(paths, TEXT).map(lambda p: [p]), st.just(["--out"]),
+                st.one_of(paths, fresh, TEXT).map(lambda p: [p]), _opt("--days", HOSTILE)),
+        _joined(st.just(["pki", "show"]), st.one_of(paths, fresh, TEXT).map(lambda p: [p]))))
+    run_hostile(argv)
+
+
 # -- demo ------------------------------------------------------------------------------------------
 
 #: The months the demo accepts (its factors start in 2021; the test runs before 2027).
@@ -377,7 +404,7 @@ def test_edge_never_traces_back(files: Files, data: st.DataObject) -> None:
 METER_SPECS = st.one_of(HOSTILE, st.sampled_from([
     "1:generic", "2:abb.b2x,ct=5,pt=2", "0:generic", "248:generic", "1:nosuch", "1:",
     "1:generic,peak=x", "1:generic,ct=0", "1:generic,colour=1", "1:generic,peak=99999999999",
-    "\u0661:generic", "1:generic,,"]))
+    "\u0661:generic", "1:generic,,", "1:/dev/zero.toml", "1:missing.toml", "1:/.toml"]))
 FAULT_SPECS = st.one_of(HOSTILE, st.sampled_from([
     "1:04", "1:0b:2", "1:delay:1", "1:delay:-1", "2:busy", "1:rollover", "1:reset:nosuch",
     "1:drop:0", "1:clear:1", "1:melt", "1:rollover:energy_import"]))

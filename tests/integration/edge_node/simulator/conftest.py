@@ -10,8 +10,6 @@ import asyncio
 import re
 import shutil
 import subprocess
-import threading
-import time
 from collections.abc import Coroutine, Iterator
 from typing import Any, TypeVar
 
@@ -20,6 +18,8 @@ import pytest
 from edge_node.profiles import load_profile
 from edge_node.simulator import MeterSimulator, MeterSpec, SimClock
 
+from ..conftest import run_scenario
+
 T = TypeVar("T")
 #: A fixed simulated time (a Monday 14:13 in Beijing), the clock stopped: values stay put
 #: between a read and the check.
@@ -27,27 +27,9 @@ START = 1_760_000_000
 
 
 def run(coroutine: Coroutine[Any, Any, T]) -> T:
-    """Run ``coroutine`` in a fresh event loop; fail if it leaves any task behind."""
-    async def checked() -> T:
-        result = await coroutine
-        await asyncio.sleep(0)
-        leaked = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
-        assert not leaked, f"leaked asyncio tasks: {leaked}"
-        return result
-    return asyncio.run(checked())
-
-
-@pytest.fixture(autouse=True)
-def no_leaked_threads() -> Iterator[None]:
-    """Fail a test that leaves a thread running. Threads that end on their own are given 5 s
-    (asyncio's per-child ``asyncio-waitpid`` thread ends just after the child is reaped)."""
-    before = set(threading.enumerate())
-    yield
-    deadline = time.monotonic() + 5
-    for thread in set(threading.enumerate()) - before:
-        thread.join(max(0.0, deadline - time.monotonic()))
-    leaked = [t for t in threading.enumerate() if t not in before and t.is_alive()]
-    assert not leaked, f"leaked threads: {leaked}"
+    """Run ``coroutine`` in a fresh event loop; fail if it leaves any task behind (the parent
+    conftest's ``run_scenario``; leaked threads are its autouse fixture's)."""
+    return run_scenario(lambda: coroutine)
 
 
 def simulator(*meters: tuple[int, str], seed: int = 3) -> MeterSimulator:

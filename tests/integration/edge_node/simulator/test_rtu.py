@@ -10,6 +10,7 @@ from pymodbus.client import AsyncModbusSerialClient
 from pymodbus.exceptions import ModbusIOException
 
 from edge_node.decoding import decode_point, plan_reads
+from edge_node.errors import SimulatorError
 from edge_node.simulator import parse_fault
 
 from .conftest import mbpoll, mbpoll_registers, run, simulator
@@ -66,4 +67,19 @@ def test_mbpoll_reads_the_simulator_over_rtu(serial_pair: tuple[str, str]) -> No
             status, out = await mbpoll("-m", "rtu", "-b", "19200", "-P", "none", "-0", "-a",
                                        "3", "-r", "0", "-c", "2", "-t", "4:hex", client_end)
             assert status != 0 and "Invalid CRC" in out, out
+    run(body())
+
+
+def test_serial_settings_a_device_cannot_take_are_refused_in_one_error(
+        serial_pair: tuple[str, str]) -> None:
+    server_end, _ = serial_pair
+
+    async def body() -> None:
+        async with simulator((1, "generic")) as sim:
+            with pytest.raises(SimulatorError, match=r"expected a baud rate of 50\.\.4000000"):
+                await sim.start_rtu(server_end, baudrate=-1)
+            with pytest.raises(SimulatorError, match="refused its serial settings"):
+                await sim.start_rtu(server_end, parity="E")  # a pty takes no parity
+            with pytest.raises(SimulatorError, match="cannot listen on /nonexistent/tty"):
+                await sim.start_rtu("/nonexistent/tty")
     run(body())

@@ -6,6 +6,7 @@ unknown unit, "not available" patterns, counter reset and rollover)."""
 from __future__ import annotations
 
 import asyncio
+from fractions import Fraction
 from typing import Any
 
 import pytest
@@ -16,10 +17,10 @@ from pymodbus.pdu import ExceptionResponse
 from edge_node.decoding import SIMULATOR_HOLE, decode_point, decode_raw, plan_reads
 from edge_node.errors import RegisterError, SimulatorError, ValueUnavailable
 from edge_node.profiles import Function, Point, list_profiles, load_profile
-from edge_node.simulator import EXCEPTION_CODES, MeterSimulator, parse_fault
+from edge_node.simulator import EXCEPTION_CODES, MeterSimulator, MeterSpec, SimClock, parse_fault
 from edge_node.simulator.control import ControlServer, request
 
-from .conftest import run, simulator
+from .conftest import START, run, simulator
 
 PROFILES = list(enumerate(list_profiles(), start=1))
 
@@ -92,6 +93,32 @@ def test_counters_read_over_the_wire_grow_with_simulated_time_at_the_reported_po
     run(body())
 
 
+def test_two_meters_of_one_model_with_different_ratios_each_serve_their_own_scale() -> None:
+    acrel = load_profile("acrel.adl400")
+
+    async def body() -> None:
+        specs = [MeterSpec(2, acrel, ct=Fraction(40)), MeterSpec(3, acrel),
+                 MeterSpec(4, acrel, ct=Fraction(5), pt=Fraction(100))]
+        async with MeterSimulator(specs, seed=3, clock=SimClock(START, speed=0)) as sim:
+            _, port = await sim.start_tcp()
+            client = await _client(port)
+            try:
+                for spec in specs:
+                    expected = sim.values(spec.unit_id)
+                    for point in acrel.points:
+                        words = await _point(client, point, spec.unit_id)
+                        assert decode_point(point, words, ratio=spec.ratio(point)) == \
+                            expected[point.name], (spec.unit_id, point.name)
+                # Primary values of the same size, secondary registers divided by the ratios.
+                volts = {u: sim.registers(u)["voltage_l1"][0] for u in (3, 4)}
+                assert 2_250 < volts[3] < 2_350 and 22 <= volts[4] <= 24  # 0.1 V; PT 100
+                amps = sim.registers(2)["current_l1"][0]  # 0.01 A secondary, CT 40
+                assert abs(amps * 10 * 40 - sim.values(2)["current_l1"]) <= 200  # type: ignore[operator]
+            finally:
+                client.close()
+    run(body())
+
+
 @pytest.mark.parametrize("code", sorted(EXCEPTION_CODES))
 def test_each_exception_code_fault_is_answered_once_then_values_again(code: int) -> None:
     async def body() -> None:
@@ -131,11 +158,13 @@ def test_delay_timeout_garble_and_drop_faults_are_seen_by_the_client_and_clear()
                 block = plan_reads(sim.meters[1].spec.profile.points[:1], 125)[0]
                 with pytest.raises(RegisterError, match="expected 2 registers, got 1"):
                     block.registers_of(block.points[0], answer.registers)
+                assert hasty.connected
                 sim.apply(parse_fault("1:drop:1"))
                 with pytest.raises((ConnectionException, ModbusIOException)):
-                    await patient.read_holding_registers(0, count=2, device_id=1)
-                patient.close()
-                patient = await _client(port, timeout=5)
+                    await hasty.read_holding_registers(0, count=2, device_id=1)
+                assert not hasty.connected  # reset by the server, not merely unanswered
+                assert sim.requests == 5 and not sim.faults  # five requests, the drop used up
+                hasty.close()
                 assert not (await patient.read_holding_registers(0, count=2,
                                                                  device_id=1)).isError()
             finally:
@@ -178,9 +207,19 @@ def test_not_available_reset_and_rollover_faults_change_what_is_read() -> None:
                         decode_point(energy, await _point(client, energy, unit))
                     sim.apply(parse_fault(f"{unit}:clear"))
                     assert decode_point(energy, await _point(client, energy, unit)) > 0
-                sim.apply(parse_fault("2:reset"))
+                sim.apply(parse_fault("2:not_available:1"))  # one answer, then values
                 energy = sim.meters[2].spec.profile.point("energy_import")
-                assert decode_point(energy, await _point(client, energy, 2)) == 0
+                with pytest.raises(ValueUnavailable):
+                    decode_point(energy, await _point(client, energy, 2))
+                assert decode_point(energy, await _point(client, energy, 2)) > 0
+                sim.advance(3600)
+                sim.apply(parse_fault("2:reset:energy.active.import:Wh"))
+                assert sim.values(2)["energy_import"] == 0 and sim.values(2)["power_active"]
+                sim.apply(parse_fault("1:reset"))
+                energy = sim.meters[1].spec.profile.point("energy_import")
+                assert decode_point(energy, await _point(client, energy, 1)) == 0
+                with pytest.raises(SimulatorError, match="no counter 'volts'"):
+                    sim.apply(parse_fault("1:reset:volts"))
                 sim.apply(parse_fault("3:rollover:energy_import"))
                 counter = sim.meters[3].spec.profile.point("energy_import")
                 assert decode_raw(counter, await _point(client, counter, 3)) == 2**32 - 10

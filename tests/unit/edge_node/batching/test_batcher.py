@@ -11,7 +11,7 @@ from edge_node.batching import Batcher, BatchingSettings
 from edge_node.signing import ReadingSigner
 from edge_node.store import NewRecord, Store
 from edge_node.store.models import OutboxRow
-from edge_node.store.queries import batches, readings
+from edge_node.store.queries import batches, counts, readings
 from factories import TEST_DOMAIN, TEST_KEY
 from mrv_core.eip712 import batch_digest
 from mrv_core.errors import ConfigError
@@ -83,3 +83,17 @@ def test_batch_sizes_outside_the_uint32_leaf_count_are_refused() -> None:
         BatchingSettings(max_leaves=0)
     with pytest.raises(ConfigError, match="max_leaves"):
         BatchingSettings(max_leaves=2**32)
+
+
+def test_counts_give_status_totals_of_leaves_batches_and_the_outbox(store: Store) -> None:
+    _sign(store, 5, now=100)
+    with store.write() as session:
+        store.add_records(session, [NewRecord(kind="gap", leaf=bytes([9]) * 32,
+                                              signature=bytes(65), wire="{}", time_from=1,
+                                              time_to=2)], now=120)
+    Batcher(store, TEST_KEY, settings=BatchingSettings(max_leaves=4)).close_due(now=130)
+    totals = counts(store)
+    assert totals.leaves == {"reading": 5, "gap": 1}
+    assert (totals.unbatched, totals.oldest_unbatched_at) == (2, 100)
+    assert totals.outbox == {"pending": 1} and totals.last_final is None
+    assert totals.file_bytes > 0

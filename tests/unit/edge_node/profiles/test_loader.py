@@ -4,6 +4,7 @@ file, key and problem named."""
 
 from __future__ import annotations
 
+import os
 from fractions import Fraction
 from pathlib import Path
 
@@ -22,8 +23,9 @@ from edge_node.profiles import (
 )
 from mrv_core.quantities import QuantityKind, quantity_by_code
 
-SHIPPED = ["abb.b2x", "acrel.adl400", "acrel.adl400-primary", "carlo-gavazzi.em24",
-           "chint.dtsu666", "eastron.sdm120", "eastron.sdm630", "generic", "schneider.pm5xxx"]
+SHIPPED = ["abb.b2x", "acrel.adl400", "acrel.adl400-primary", "acrel.adw300",
+           "carlo-gavazzi.em24", "chint.dtsu666", "eastron.sdm120", "eastron.sdm630", "generic",
+           "schneider.pm5xxx"]
 
 VALID = """
 id = "test.meter"
@@ -168,3 +170,11 @@ def test_bad_toml_and_an_unknown_shipped_id_are_refused(tmp_path: Path) -> None:
         load_profile("nosuch.meter")
     with pytest.raises(ProfileError, match="cannot read"):
         load_profile_file(tmp_path / "missing.toml")
+    fifo = tmp_path / "fifo.toml"
+    os.mkfifo(fifo)
+    with pytest.raises(ProfileError, match=r"not a regular file \(a FIFO\)"):
+        load_profile_file(fifo)  # refused unread: nothing blocks
+    binary = tmp_path / "binary.toml"
+    binary.write_bytes(b"id = \"\xff\"")
+    with pytest.raises(ProfileError, match="not UTF-8"):
+        load_profile_file(binary)

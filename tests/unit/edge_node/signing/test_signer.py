@@ -23,6 +23,7 @@ from edge_node.store.models import BatchRow, OutboxRow
 from edge_node.store.queries import readings, records
 from factories import METER_PATHS, TEST_DOMAIN, TEST_KEY
 from mrv_core.eip712 import leaf_hash, reading_digest
+from mrv_core.errors import ConfigError
 from mrv_core.records import MeterChange, record_digest, record_leaf
 from mrv_core.signing import recover_address
 
@@ -149,3 +150,8 @@ def test_a_crash_before_commit_leaves_no_reading_and_no_seq_advance(store: Store
     assert store.meters()[0].next_seq == 1
     ReadingSigner(store, TEST_KEY).sign_cycle([energy(1060, 2)], now=0)
     assert [r.signed.reading.seq for r in readings(store)] == [0, 1]
+
+
+def test_a_negative_clock_skew_is_a_configuration_error() -> None:
+    with pytest.raises(ConfigError, match="max_clock_skew_s"):
+        SigningSettings(max_clock_skew_s=-1)

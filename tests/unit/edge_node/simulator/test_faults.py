@@ -23,6 +23,7 @@ from edge_node.simulator import EXCEPTION_CODES, Fault, parse_fault
     ("2:not_available", Fault(2, "not_available")),
     ("2:reset", Fault(2, "reset")),
     ("2:reset:energy_export", Fault(2, "reset", target="energy_export")),
+    ("2:reset:energy.active.import:Wh", Fault(2, "reset", target="energy.active.import:Wh")),
     ("2:rollover:energy_import", Fault(2, "rollover", target="energy_import")),
     ("2:clear", Fault(2, "clear")),
 ])
@@ -39,7 +40,7 @@ def test_every_exception_code_and_error_class_name_is_a_fault() -> None:
 
 
 @pytest.mark.parametrize(("spec", "problem"), [
-    ("", "UNIT:KIND"), ("3", "UNIT:KIND"), ("x:04", "numeric unit"), ("3:04:1:2", "UNIT:KIND"),
+    ("", "UNIT:KIND"), ("3", "UNIT:KIND"), ("x:04", "numeric unit"), ("3:04:1:2", "count >= 1"),
     ("3:07", "unknown kind '07'"), ("3:exception", "unknown kind"), ("3:melt", "unknown kind"),
     ("3:04:0", "count >= 1"), ("3:04:-1", "count >= 1"), ("3:drop:x", "count >= 1"),
     ("3:delay", "SECONDS"), ("3:delay:0", "SECONDS"), ("3:delay:nan", "SECONDS"),

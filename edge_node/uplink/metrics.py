@@ -1,0 +1,48 @@
+"""Prometheus metrics of the uplink, registered on the registry the node gives (never at import
+time, never on the global registry unless the node passes it).
+
+* ``mrv_edge_uplink_requests_total{outcome}``: requests by outcome, ``acknowledged`` (a 200
+  whose acknowledgement matched), ``unavailable`` (a transient failure: retried), ``refused``
+  (a 4xx), ``too_large`` (a 413: the chunk halves);
+* ``mrv_edge_uplink_items_total{status}``: verdicts received, ``accepted``, ``duplicate``,
+  ``conflict``, ``rejected``;
+* ``mrv_edge_uplink_last_acknowledged_timestamp_seconds``: Unix time of the last
+  acknowledgement (an alert compares it with now: the uplink backlog's age).
+"""
+
+from __future__ import annotations
+
+import time
+
+from prometheus_client import CollectorRegistry, Counter, Gauge
+
+from mrv_core.uplink import Status
+
+__all__ = ["OUTCOMES", "UplinkMetrics"]
+
+OUTCOMES = ("acknowledged", "unavailable", "refused", "too_large")
+
+
+class UplinkMetrics:
+    """The uplink's counters on ``registry``."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.requests = Counter("mrv_edge_uplink_requests", "Uplink requests by outcome",
+                                ["outcome"], registry=registry)
+        self.items = Counter("mrv_edge_uplink_items", "Uplink verdicts received by status",
+                             ["status"], registry=registry)
+        self.last_acknowledged = Gauge(
+            "mrv_edge_uplink_last_acknowledged_timestamp_seconds",
+            "Unix time of the last acknowledgement from the ledger API", registry=registry)
+        for outcome in OUTCOMES:  # every series exists from the start, at 0
+            self.requests.labels(outcome)
+        for status in Status:
+            self.items.labels(status.value)
+
+    def request(self, outcome: str) -> None:
+        self.requests.labels(outcome).inc()
+
+    def verdicts(self, statuses: list[Status]) -> None:
+        for status in statuses:
+            self.items.labels(status.value).inc()
+        self.last_acknowledged.set(time.time())
