@@ -246,7 +246,8 @@ class SummaryRow(Base):
     twice and a restart goes on where it stopped (``edge_node.summaries``): ``signed`` (the
     ``EmissionSummary`` leaf's ``ordinal``, methodology id and version) or skipped for good
     (``no_version``: the period starts before the source's methodology's first version;
-    ``no_factor``: the version in force has no factor row for the period). ``scope_path`` is the
+    ``no_factor`` / ``no_source``: the version in force has no factor row for the period, or no
+    such source; ``pruned``: retention removed the readings it needs). ``scope_path`` is the
     meter path (``scope_kind`` 1) or the site path ``enterprise/site`` (2). ``ordinal`` is not a
     foreign key: retention may prune the leaf, the mark stays."""
 
@@ -258,7 +259,7 @@ class SummaryRow(Base):
     period_end: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     #: ``hour`` or ``day``.
     granularity: Mapped[str] = mapped_column(String(8))
-    #: ``signed``, ``no_version`` or ``no_factor``.
+    #: ``signed``, ``no_version``, ``no_factor``, ``no_source`` or ``pruned``.
     outcome: Mapped[str] = mapped_column(String(16))
     ordinal: Mapped[int | None]
     methodology: Mapped[str | None] = mapped_column(String(32))

@@ -33,13 +33,14 @@ __all__ = [
     "counter_readings",
     "marks",
     "meter_records",
+    "pruned_since",
     "summary_cursor",
 ]
 
 #: How a (scope, source, period) was settled: a summary was signed, or none ever can be (the
 #: period starts before the methodology's first version; the version in force has no factor row
-#: for the period, or no such source).
-OUTCOMES = ("signed", "no_version", "no_factor", "no_source")
+#: for the period, or no such source; retention pruned the readings it needs).
+OUTCOMES = ("signed", "no_version", "no_factor", "no_source", "pruned")
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +87,19 @@ def _latest(session: Session, meter_path: str, quantity: str, *, before: int | N
 def counter_first(session: Session, meter_path: str, quantity: str) -> int | None:
     """The timestamp of the counter's first reading, ``None`` before any."""
     return _latest(session, meter_path, quantity, oldest=True)
+
+
+def pruned_since(session: Session, meter_path: str, quantity: str) -> int | None:
+    """When retention pruned the meter's earliest readings (its first retained reading has a seq
+    above 0: seqs start at 0 and grow with time), the time of the counter's first retained
+    reading, before which no period can be computed any more; else ``None``."""
+    first = session.execute(
+        select(ReadingRow.seq).join(MeterRow, MeterRow.id == ReadingRow.meter_pk)
+        .where(MeterRow.path == meter_path)
+        .order_by(ReadingRow.timestamp.asc(), ReadingRow.seq.asc()).limit(1)).scalar()
+    if first is None or first == 0:
+        return None
+    return counter_first(session, meter_path, quantity)
 
 
 def counter_readings(session: Session, meter_path: str, quantity: str, since: int,

@@ -29,9 +29,11 @@ each granularity (``hour``, ``day``), each scope and emission source, the closed
 A source whose methodology has no version in the registry is skipped with one log line (its
 periods wait: if a first version is published later, in force from the past, they are still
 summarized). A period that starts before the first version in force, or for which the version in
-force has no factor row or no such source, is marked as settled without a summary (never
-invented). A version the node cannot use (no data file, changed code or spec) and a counter
-history the arithmetic refuses (an invalid meter change) make the scope wait, logged once.
+force has no factor row or no such source, or whose readings retention already pruned (a source
+left without a published methodology for longer than ``keep_days``), is marked as settled
+without a summary (never invented, never computed from part of its data). A version the node
+cannot use (no data file, changed code or spec) and a counter history the arithmetic refuses (an
+invalid meter change) make the scope wait, logged once.
 """
 
 from __future__ import annotations
@@ -70,6 +72,7 @@ from ..store.summaries import (
     counter_last,
     counter_readings,
     meter_records,
+    pruned_since,
     summary_cursor,
 )
 from .methodologies import MethodologyVersions, methodology_for_source, source_unit
@@ -208,13 +211,17 @@ class SummaryTask:
             self._log.info("summaries_signed", count=len(signed))
         return signed
 
-    def _due(self, scope: _Scope, granularity: Granularity, now: int) -> list[tuple[int, int]]:
-        """The periods of ``scope`` to settle now, in order (the first-period and wait rules)."""
+    def _due(self, scope: _Scope, granularity: Granularity,
+             now: int) -> tuple[list[tuple[int, int]], int | None]:
+        """The periods of ``scope`` to settle now, in order (the first-period and wait rules),
+        and the time before which retention pruned readings of one of its counters."""
         with self.store.read() as session:
             cursor = summary_cursor(session, scope.kind, scope.path, scope.source, granularity)
             lasts = [counter_last(session, m.path, scope.quantity) for m in scope.meters]
             if None in lasts:
-                return []
+                return [], None
+            pruned = [t for m in scope.meters
+                      if (t := pruned_since(session, m.path, scope.quantity)) is not None]
             if cursor is None:
                 first = min(t for m in scope.meters
                             if (t := counter_first(session, m.path, scope.quantity)) is not None)
@@ -225,12 +232,13 @@ class SummaryTask:
         key = (scope.kind, scope.path, scope.source, granularity)
         after, next_end = self._next_end.get(key, (cursor, cursor + 1))
         if after == cursor and limit < next_end:  # the next period cannot be due yet
-            return []
+            return [], None
         periods = calendar_periods(cursor, limit, granularity, self.settings.zone)
         if not periods:
             self._next_end[key] = (cursor, period_containing(cursor, granularity,
                                                              self.settings.zone)[1])
-        return [p for p in periods if p[0] <= self.versions.as_of][:self.settings.max_periods]
+        due = [p for p in periods if p[0] <= self.versions.as_of][:self.settings.max_periods]
+        return due, max(pruned) if pruned else None
 
     def _history(self, meter: SummaryMeter, quantity: str, start: int,
                  end: int) -> CounterHistory:
@@ -250,9 +258,17 @@ class SummaryTask:
     def _settle(self, scope: _Scope, granularity: Granularity, now: int) -> list[SignedRecord]:
         """Sign or mark the due periods of ``scope`` in order, stopping at the first that must
         wait; commit them (:meth:`_commit`)."""
-        periods = self._due(scope, granularity, now)
+        periods, pruned = self._due(scope, granularity, now)
         if not periods:
             return []
+        if pruned is not None and periods[0][0] < pruned:
+            self._tell(("pruned", scope.path, scope.source), "summaries_pruned",
+                       scope=scope.path, source=scope.source, readings_from=pruned,
+                       reason="retention pruned readings of periods not yet summarized: those "
+                              "periods are settled without a summary")
+            return self._commit([(SummaryMark(scope.kind, scope.path, scope.source,
+                                              granularity, start, end, "pruned"), None)
+                                  for start, end in periods if start < pruned], now)
         try:
             histories = [self._history(m, scope.quantity, periods[0][0], periods[-1][1])
                          for m in scope.meters]
@@ -295,7 +311,7 @@ class SummaryTask:
             settled.append((mark, self.key.sign_record(record, self.store.domain, scope.path)))
         return self._commit(settled, now)
 
-    def _commit(self, settled: list[tuple[SummaryMark, SignedRecord | None]],
+    def _commit(self, settled: Sequence[tuple[SummaryMark, SignedRecord | None]],
                 now: int) -> list[SignedRecord]:
         signed = [s for _, s in settled if s is not None]
         with self.store.write() as session:

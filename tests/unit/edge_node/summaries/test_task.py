@@ -25,9 +25,12 @@ from unit.edge_node.summaries.support import (
 from unit.edge_node.support import ENERGY
 
 from accounting_rules.periods import calendar_periods
+from edge_node.anchoring import Outbox
+from edge_node.batching import Batcher, BatchingSettings
 from edge_node.signing.records import new_record, read_record
-from edge_node.store import Store
-from edge_node.store.queries import records
+from edge_node.store import Store, StoreUplink
+from edge_node.store.queries import batches, readings, records
+from edge_node.store.retention import prune
 from edge_node.store.summaries import marks
 from edge_node.summaries import MethodologyVersions
 from factories import TEST_DOMAIN, TEST_KEY, beijing
@@ -217,6 +220,40 @@ def test_periods_after_the_registry_was_read_wait(store: Store) -> None:
     signed = summaries.run_once(DAY + 86_400 + HOUR)
     assert sorted({s.record.period_start for s in signed}) == [DAY, DAY + HOUR, DAY + 2 * HOUR,
                                                                DAY + 3 * HOUR]
+
+
+def test_periods_whose_readings_retention_pruned_are_settled_without_a_summary(
+        store: Store) -> None:
+    counter = values(TIMES)
+    sign_series(store, MAIN, TIMES[:20], counter[:20])  # to 03:05
+    summaries = task(store, granularities=("hour",))
+    assert len(summaries.run_once(DAY + 2 * 86_400)) == 2 * 3  # hours 00-03
+    sign_series(store, MAIN, TIMES[20:], counter[20:])  # summaries stall meanwhile...
+    Batcher(store, TEST_KEY, settings=BatchingSettings(max_leaves=10)).close_due(
+        now=DAY + 2 * 86_400, force=True)
+    outbox = Outbox(store)
+    closed = batches(store)
+    for batch in closed:
+        outbox.final(batch.header.batch_seq, bytes(32), 10, DAY, DAY)
+    (gone,) = [r for r in readings(store) if r.signed.reading.timestamp == TIMES[61]]  # 10:05
+    StoreUplink(store).acknowledge("leaves", gone.ordinal)
+    StoreUplink(store).acknowledge("batches", closed[-1].header.batch_seq)
+    prune(store, cutoff=DAY + 3 * 86_400)  # ...while retention removes readings up to 10:05
+    assert min(r.signed.reading.timestamp for r in readings(store)) == TIMES[62]  # 10:15
+    with capture_logs() as logs:
+        for _ in range(3):  # marks the pruned hours, signs the others, finds nothing more
+            summaries.run_once(DAY + 2 * 86_400)
+    assert [e["event"] for e in logs if e["log_level"] == "warning"] == ["summaries_pruned"] * 2
+    settled = {(m[0], m[2]): m[4] for m in marks_of(store)}
+    for kind in (SCOPE_METER, SCOPE_SITE):
+        assert [settled[kind, DAY + HOUR * h] for h in range(24)] \
+            == ["signed"] * 3 + ["pruned"] * 8 + ["signed"] * 13
+    hours = sorted((s.period_start, s.activity) for s in summaries_of(store)
+                   if s.scope_kind == SCOPE_METER)
+    # hours 00-03 were signed, acknowledged and pruned with the readings; 11-23 are new
+    assert [start for start, _ in hours] == [DAY + HOUR * h for h in range(11, 24)]
+    for start, activity in hours:  # each figure from whole data, as before the pruning
+        assert activity == at(TIMES, counter, start + HOUR) - at(TIMES, counter, start)
 
 
 def test_a_gap_and_a_rollover_enter_the_hours_figures(store: Store) -> None:
