@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from structlog.testing import capture_logs
@@ -302,7 +303,8 @@ def test_a_backlog_is_worked_off_a_bounded_number_of_periods_per_run(store: Stor
                       max_size=80),
        offset=st.integers(0, 3 * HOUR))
 def test_hours_add_up_to_the_counter_difference_whatever_the_readings(
-        tmp_path_factory: object, steps: list[tuple[int, int]], offset: int) -> None:
+        tmp_path_factory: pytest.TempPathFactory, steps: list[tuple[int, int]],
+        offset: int) -> None:
     """Property: the hourly activities of every settled hour add up to the counter's
     difference between the first hour's start and the last hour's end (naively: the values at
     the last readings at or before them)."""
@@ -311,7 +313,6 @@ def test_hours_add_up_to_the_counter_difference_whatever_the_readings(
         times.append(t)
         counter.append(value)
         t, value = t + seconds, value + energy
-    assert hasattr(tmp_path_factory, "mktemp")
     path = tmp_path_factory.mktemp("prop") / "edge.sqlite"
     with Store(path, TEST_KEY.address, TEST_DOMAIN) as store:
         sign_series(store, MAIN, times, counter)
@@ -336,13 +337,12 @@ def test_hours_add_up_to_the_counter_difference_whatever_the_readings(
     st.tuples(st.just("run"), st.integers(0, 4 * HOUR)),
     st.tuples(st.just("restart"), st.just(0))), min_size=1, max_size=12))
 def test_any_schedule_of_readings_runs_and_restarts_signs_each_period_once(
-        tmp_path_factory: object, actions: list[tuple[str, object]]) -> None:
+        tmp_path_factory: pytest.TempPathFactory, actions: list[tuple[str, object]]) -> None:
     """Property (a state machine of the task): readings arrive in bursts, runs come at any
     time, the node restarts between them; at the end, after a last run, every (scope, period)
     was signed once, the hours of each scope tile time from the first hour after the first
     reading to the last hour that ended before the last reading, and their activities add up
     to the counter's difference."""
-    assert hasattr(tmp_path_factory, "mktemp")
     path = tmp_path_factory.mktemp("machine") / "edge.sqlite"
     times, counter = [DAY - 100], [1_000]
     store = Store(path, TEST_KEY.address, TEST_DOMAIN)
