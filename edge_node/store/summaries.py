@@ -29,7 +29,7 @@ __all__ = [
     "SummaryMark",
     "add_marks",
     "counter_first",
-    "counter_last",
+    "counter_lasts",
     "counter_readings",
     "marks",
     "meter_records",
@@ -63,13 +63,13 @@ def _counter(meter_path: str, quantity: str) -> ColumnElement[bool]:
     return and_(MeterRow.path == meter_path, ReadingRow.quantity == quantity)
 
 
-def counter_last(session: Session, meter_path: str, quantity: str) -> int | None:
-    """The timestamp of the counter's last reading (the signer keeps it per meter and quantity
-    in ``meter_quantities``), ``None`` before any."""
-    return session.scalar(
-        select(MeterQuantityRow.last_timestamp)
-        .join(MeterRow, MeterRow.id == MeterQuantityRow.meter_pk)
-        .where(MeterRow.path == meter_path, MeterQuantityRow.quantity == quantity))
+def counter_lasts(session: Session) -> dict[tuple[str, str], int]:
+    """The timestamp of every counter's last reading by (meter path, quantity), as the signer
+    keeps it in ``meter_quantities`` (one row per meter and quantity: no scan of readings)."""
+    rows = session.execute(
+        select(MeterRow.path, MeterQuantityRow.quantity, MeterQuantityRow.last_timestamp)
+        .join(MeterRow, MeterRow.id == MeterQuantityRow.meter_pk))
+    return {(path, quantity): last for path, quantity, last in rows}
 
 
 def _latest(session: Session, meter_path: str, quantity: str, *, before: int | None = None,

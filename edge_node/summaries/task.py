@@ -69,7 +69,7 @@ from ..store.summaries import (
     SummaryMark,
     add_marks,
     counter_first,
-    counter_last,
+    counter_lasts,
     counter_readings,
     meter_records,
     pruned_since,
@@ -81,6 +81,9 @@ __all__ = ["SummaryMeter", "SummarySettings", "SummaryTask", "node_summaries", "
 
 #: The longest calendar period of either granularity, seconds (a 25-hour day), to bound a run.
 _LONGEST_PERIOD_S = 90_000
+#: Settled periods are committed together, in transactions of at most about this many marks
+#: (one fsync for a whole hour of a thousand meters, yet bounded memory for a backlog).
+_MARKS_PER_TRANSACTION = 2_000
 
 
 @dataclass(frozen=True)
@@ -165,6 +168,10 @@ class SummaryTask:
         #: Per scope, source and granularity: a cursor and the end of the period after it, so the
         #: minute-by-minute check of a period that cannot be due yet costs no calendar arithmetic.
         self._next_end: dict[tuple[int, str, str, str], tuple[int, int]] = {}
+        #: Counter histories of the current run, by (meter path, quantity, window).
+        self._histories: dict[tuple[str, str, int, int], CounterHistory] = {}
+        #: Per scope, source and granularity: where the next period starts (:meth:`_cursor`).
+        self._cursors: dict[tuple[int, str, str, str], int | None] = {}
         scopes: list[_Scope] = []
         by_source: dict[str, list[SummaryMeter]] = {}
         for meter in meters:
@@ -196,8 +203,13 @@ class SummaryTask:
 
     def run_once(self, now: int) -> list[SignedRecord]:
         """Settle every period due at ``now`` (Unix seconds; at most ``max_periods`` per scope,
-        source and granularity) and return the summaries signed and committed, in order."""
+        source and granularity) and return the summaries signed and committed, in order. Marks
+        and summaries are committed together, a few thousand per transaction."""
         signed: list[SignedRecord] = []
+        settled: list[tuple[SummaryMark, SignedRecord | None]] = []
+        self._histories.clear()
+        with self.store.read() as session:
+            lasts = counter_lasts(session)
         for granularity in self.settings.granularities:
             for scope in self._scopes:
                 if not self.versions.published(scope.methodology_id):
@@ -206,28 +218,43 @@ class SummaryTask:
                                reason="no version of the methodology is published in the "
                                       "MethodologyRegistry: no summary is made for this source")
                     continue
-                signed += self._settle(scope, granularity, now)
+                settled += self._settle(scope, granularity, now, lasts)
+                if len(settled) >= _MARKS_PER_TRANSACTION:
+                    signed += self._commit(settled, now)
+                    settled = []
+        signed += self._commit(settled, now)
+        self._histories.clear()
         if signed:
             self._log.info("summaries_signed", count=len(signed))
         return signed
 
-    def _due(self, scope: _Scope, granularity: Granularity,
-             now: int) -> tuple[list[tuple[int, int]], int | None]:
+    def _cursor(self, scope: _Scope, granularity: Granularity) -> int | None:
+        """Where the scope's next period starts: the end of its last settled period (read once,
+        then kept up to date by :meth:`_commit`: the task is the only writer of its marks), or
+        the first period's start once :meth:`_due` found it; ``None`` before either."""
+        key = (scope.kind, scope.path, scope.source, granularity)
+        if key not in self._cursors:
+            with self.store.read() as session:
+                self._cursors[key] = summary_cursor(session, *key)
+        return self._cursors[key]
+
+    def _due(self, scope: _Scope, granularity: Granularity, now: int,
+             lasts: Mapping[tuple[str, str], int]) -> tuple[list[tuple[int, int]], int | None]:
         """The periods of ``scope`` to settle now, in order (the first-period and wait rules),
-        and the time before which retention pruned readings of one of its counters."""
-        with self.store.read() as session:
-            cursor = summary_cursor(session, scope.kind, scope.path, scope.source, granularity)
-            lasts = [counter_last(session, m.path, scope.quantity) for m in scope.meters]
-            if None in lasts:
-                return [], None
-            pruned = [t for m in scope.meters
-                      if (t := pruned_since(session, m.path, scope.quantity)) is not None]
-            if cursor is None:
+        and the time before which retention pruned readings of one of its counters. ``lasts``:
+        every counter's last reading time. Touches the store only when periods are due."""
+        last_times = [lasts.get((m.path, scope.quantity)) for m in scope.meters]
+        if None in last_times:
+            return [], None
+        cursor = self._cursor(scope, granularity)
+        if cursor is None:
+            with self.store.read() as session:
                 first = min(t for m in scope.meters
                             if (t := counter_first(session, m.path, scope.quantity)) is not None)
-                opening, following = period_containing(first, granularity, self.settings.zone)
-                cursor = opening if opening == first else following
-        last = min(t for t in lasts if t is not None)
+            opening, following = period_containing(first, granularity, self.settings.zone)
+            cursor = opening if opening == first else following
+            self._cursors[(scope.kind, scope.path, scope.source, granularity)] = cursor
+        last = min(t for t in last_times if t is not None)
         limit = min(now, last - 1, cursor + self.settings.max_periods * _LONGEST_PERIOD_S)
         key = (scope.kind, scope.path, scope.source, granularity)
         after, next_end = self._next_end.get(key, (cursor, cursor + 1))
@@ -238,10 +265,24 @@ class SummaryTask:
             self._next_end[key] = (cursor, period_containing(cursor, granularity,
                                                              self.settings.zone)[1])
         due = [p for p in periods if p[0] <= self.versions.as_of][:self.settings.max_periods]
+        if not due:
+            return [], None
+        with self.store.read() as session:
+            pruned = [t for m in scope.meters
+                      if (t := pruned_since(session, m.path, scope.quantity)) is not None]
         return due, max(pruned) if pruned else None
 
     def _history(self, meter: SummaryMeter, quantity: str, start: int,
                  end: int) -> CounterHistory:
+        """The counter's history over ``[start, end]`` (with its boundary reading); built once
+        per run and window, for the meter's scope and its site's."""
+        key = (meter.path, quantity, start, end)
+        if key not in self._histories:
+            self._histories[key] = self._build_history(meter, quantity, start, end)
+        return self._histories[key]
+
+    def _build_history(self, meter: SummaryMeter, quantity: str, start: int,
+                       end: int) -> CounterHistory:
         with self.store.read() as session:
             readings = counter_readings(session, meter.path, quantity, start, end)
             since = readings[0].timestamp if readings else start
@@ -255,10 +296,12 @@ class SummaryTask:
                 changes.append(CounterChange.of(record))
         return build_history(readings, meter.rule, meter_changes=changes, gaps=gaps)
 
-    def _settle(self, scope: _Scope, granularity: Granularity, now: int) -> list[SignedRecord]:
+    def _settle(self, scope: _Scope, granularity: Granularity, now: int,
+                lasts: Mapping[tuple[str, str], int]
+                ) -> list[tuple[SummaryMark, SignedRecord | None]]:
         """Sign or mark the due periods of ``scope`` in order, stopping at the first that must
-        wait; commit them (:meth:`_commit`)."""
-        periods, pruned = self._due(scope, granularity, now)
+        wait; :meth:`run_once` commits them all in one transaction (:meth:`_commit`)."""
+        periods, pruned = self._due(scope, granularity, now, lasts)
         if not periods:
             return []
         if pruned is not None and periods[0][0] < pruned:
@@ -266,9 +309,9 @@ class SummaryTask:
                        scope=scope.path, source=scope.source, readings_from=pruned,
                        reason="retention pruned readings of periods not yet summarized: those "
                               "periods are settled without a summary")
-            return self._commit([(SummaryMark(scope.kind, scope.path, scope.source,
-                                              granularity, start, end, "pruned"), None)
-                                  for start, end in periods if start < pruned], now)
+            return [(SummaryMark(scope.kind, scope.path, scope.source, granularity, start, end,
+                                 "pruned"), None)
+                    for start, end in periods if start < pruned]
         try:
             histories = [self._history(m, scope.quantity, periods[0][0], periods[-1][1])
                          for m in scope.meters]
@@ -309,16 +352,23 @@ class SummaryTask:
                            error=str(exc))
                 break
             settled.append((mark, self.key.sign_record(record, self.store.domain, scope.path)))
-        return self._commit(settled, now)
+        return settled
 
     def _commit(self, settled: Sequence[tuple[SummaryMark, SignedRecord | None]],
                 now: int) -> list[SignedRecord]:
+        """Store the signed summaries as record leaves and every mark, in one transaction;
+        return the summaries."""
         signed = [s for _, s in settled if s is not None]
+        if not settled:
+            return signed
         with self.store.write() as session:
             ordinals = iter(self.store.add_records(session, [new_record(s) for s in signed],
                                                    now=now))
             add_marks(session, [mark if record is None else replace(mark, ordinal=next(ordinals))
                                 for mark, record in settled], now=now)
+        for mark, _record in settled:  # committed: the cursors move on
+            key = (mark.scope_kind, mark.scope_path, mark.source, mark.granularity)
+            self._cursors[key] = max(self._cursors.get(key) or 0, mark.period_end)
         for mark, record in settled:
             if record is None:
                 self._log.info("summary_not_made", scope=mark.scope_path, source=mark.source,
