@@ -20,7 +20,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from mrv_core.errors import InvalidMeterPath
+from mrv_core.errors import ConfigError, InvalidMeterPath
 from mrv_core.reading import validate_meter_path
 
 from .acquisition.settings import AcquisitionSettings, MeterSettings
@@ -143,8 +143,22 @@ class SummariesConfig(_Section):
     #: Accounting periods follow this IANA zone (Beijing time by default).
     timezone: str = "Asia/Shanghai"
     #: Emission source code (``electricity.grid``...) of each meter's energy, by meter path;
-    #: a meter without one gets no emission summary.
+    #: a meter without one gets no emission summary. Each source must map to one shipped
+    #: methodology (``edge_node.summaries.methodologies``, the mapping rule).
     sources: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("sources")
+    @classmethod
+    def _sources(cls, value: dict[str, str]) -> dict[str, str]:
+        # Imported here: edge_node.summaries imports this module.
+        from .summaries.methodologies import methodology_for_source
+
+        for path, source in value.items():
+            try:
+                methodology_for_source(source)
+            except ConfigError as exc:
+                raise ValueError(f"{path}: {exc}") from None
+        return value
 
     @field_validator("timezone")
     @classmethod

@@ -14,6 +14,10 @@ Profiles and decoding:
 - :class:`SimulatorError` (a :class:`~mrv_core.errors.ConfigError`): the meter simulator was
   asked for something it cannot do (unknown unit id, a fault it does not know).
 
+Emission summaries: :class:`SummaryConfigError` (a :class:`~mrv_core.errors.ConfigError`): the
+``[summaries]`` settings cannot be honoured (a source no shipped methodology covers
+unambiguously, a meter with no or several cumulative points in the source's unit).
+
 The trusted pipeline (:class:`EdgeError` and below): the store, signer, batcher, anchorer and
 relayer. The CLI's one handler turns any :class:`~mrv_core.errors.MrvError` into a one-line
 message. Messages name the expected and the actual value.
@@ -35,6 +39,7 @@ __all__ = [
     "SimulatorError",
     "StoreError",
     "StoreMismatch",
+    "SummaryConfigError",
     "UplinkError",
     "UplinkRefused",
     "UplinkUnavailable",
@@ -152,3 +157,8 @@ class UplinkRefused(UplinkError):
                  refused: tuple[tuple[str, int, str, str], ...] = ()) -> None:
         self.refused = refused
         super().__init__(detail)
+
+
+class SummaryConfigError(ConfigError):
+    """The ``[summaries]`` settings cannot be honoured: the message names the meter or emission
+    source, what was expected and what was found."""

@@ -42,7 +42,7 @@ from sqlalchemy import func, select
 
 from accounting_rules.counters import RolloverRule
 from mrv_core.chain import KeySigner, System, Transactor
-from mrv_core.errors import ChainError
+from mrv_core.errors import ChainError, MrvError
 from mrv_core.keys import DeviceKey
 from mrv_core.quantities import QUANTITIES, QuantityKind
 from mrv_core.reading import meter_id, new_salt
@@ -66,6 +66,7 @@ from .signing.records import new_record
 from .store import Store, StoreUplink, disk_usage
 from .store.models import LeafRow, OutboxRow
 from .store.retention import prune
+from .summaries import node_summaries
 from .uplink import UplinkClient, UplinkSettings
 from .uplink.metrics import UplinkMetrics
 
@@ -86,6 +87,8 @@ class NodeTimings:
     metrics_every_s: float = 5.0
     prune_every_s: float = 3600.0
     gap_flush_s: int = 300
+    summary_every_s: float = 60.0
+    methodology_refresh_s: float = 600.0
 
 
 def rollover_rule(point: Point, ratio: Fraction, interval_s: float) -> RolloverRule | None:
@@ -153,6 +156,8 @@ class EdgeNode:
                                        self.domain,
                                        metrics=UplinkMetrics(self.metrics.registry))
         self._anchorer: Anchorer | None = None
+        self.summaries = node_summaries(config, self.store, key, self.profiles, self._rules)
+        self._methodologies_due = 0
         self._polling: asyncio.Task[None] | None = None
         self.stopped_for_disk = False
         self._seen = {"polls": 0, "missed": 0, "acked": -1}  # -1: not read yet
@@ -224,6 +229,9 @@ class EdgeNode:
                                             self._refresh_metrics), name="metrics"),
             asyncio.create_task(self._every(stop, self.timings.prune_every_s, self._prune),
                                 name="retention"),
+            *([asyncio.create_task(self._every(stop, self.timings.summary_every_s,
+                                               self._summarize), name="summaries")]
+              if self.summaries is not None else []),
         ]
         try:
             await stop.wait()
@@ -385,6 +393,25 @@ class EdgeNode:
         the ledger API and older than ``keep_days`` leave the store."""
         cutoff = int(self.clock.time()) - self.config.retention.keep_days * 86_400
         await self._in_store_thread(lambda: prune(self.store, cutoff=cutoff))
+
+    async def _summarize(self) -> None:
+        """Read the methodology versions in force (in the anchor thread, every
+        ``methodology_refresh_s``; a chain failure keeps the last table), then sign the
+        summaries due (in the store thread): ``edge_node.summaries``."""
+        task = self.summaries
+        assert task is not None
+        now = int(self.clock.time())
+        if now >= self._methodologies_due:
+            try:
+                await asyncio.wrap_future(self._anchor_thread.submit(task.versions.refresh,
+                                                                     self.system))
+                self._methodologies_due = now + int(self.timings.methodology_refresh_s)
+            except ChainError as exc:
+                _log.warning("methodology_refresh_failed", error=str(exc))
+        try:
+            await self._in_store_thread(lambda: task.run_once(now))
+        except MrvError as exc:
+            _log.error("summaries_failed", error=str(exc))
 
     async def _disk(self) -> None:
         used = disk_usage(self.config.device.store)

@@ -46,6 +46,7 @@ __all__ = [
     "ReadingRow",
     "RecordRow",
     "SignedHeaderColumns",
+    "SummaryRow",
     "UplinkAckRow",
 ]
 
@@ -238,3 +239,33 @@ class UplinkAckRow(Base):
     stream: Mapped[str] = mapped_column(String(16), primary_key=True)
     through: Mapped[int]
     acknowledged_at: Mapped[int]
+
+
+class SummaryRow(Base):
+    """One (scope, emission source, period) the summary task settled, so that none is signed
+    twice and a restart goes on where it stopped (``edge_node.summaries``): ``signed`` (the
+    ``EmissionSummary`` leaf's ``ordinal``, methodology id and version) or skipped for good
+    (``no_version``: the period starts before the source's methodology's first version;
+    ``no_factor`` / ``no_source``: the version in force has no factor row for the period, or no
+    such source; ``pruned``: retention removed the readings it needs). ``scope_path`` is the
+    meter path (``scope_kind`` 1) or the site path ``enterprise/site`` (2). ``ordinal`` is not a
+    foreign key: retention may prune the leaf, the mark stays."""
+
+    __tablename__ = "summaries"
+    scope_kind: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    scope_path: Mapped[str] = mapped_column(String(256), primary_key=True)
+    source: Mapped[str] = mapped_column(String(32), primary_key=True)
+    period_start: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    period_end: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    #: ``hour`` or ``day``.
+    granularity: Mapped[str] = mapped_column(String(8))
+    #: ``signed``, ``no_version``, ``no_factor``, ``no_source`` or ``pruned``.
+    outcome: Mapped[str] = mapped_column(String(16))
+    ordinal: Mapped[int | None]
+    methodology: Mapped[str | None] = mapped_column(String(32))
+    methodology_version: Mapped[int | None]
+    #: Local Unix time the period was settled.
+    settled_at: Mapped[int]
+
+    __table_args__ = (Index("ix_summaries_cursor", "scope_kind", "scope_path", "source",
+                            "granularity", "period_end"),)

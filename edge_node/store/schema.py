@@ -13,8 +13,12 @@ list that must run unattended at start, and ``user_version`` is atomic with the 
 version is above :data:`SCHEMA_VERSION` was written by a newer edge node and is refused
 (:class:`~edge_node.errors.SchemaTooNew`), never downgraded.
 
-Step 1 creates the tables from the models. When a version 2 arrives, step 1 must be frozen
-first (its DDL written out) so that an old file still migrates through the same path.
+Every step is frozen DDL text, never the models of the day: an old file migrates through
+exactly the statements a new file was made with. Step 1 is the first schema (written out from
+the models as they stood); step 2 adds ``summaries``, the emission-summary task's marks
+(``edge_node.summaries``). The models must describe the result of the last step; a test compares
+the two (``tests/unit/edge_node/store/test_schema.py``). A new version adds a step here and
+changes the models to match.
 """
 
 from __future__ import annotations
@@ -28,20 +32,150 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import QueuePool
 
 from ..errors import SchemaTooNew, StoreError
-from .models import Base
 
 __all__ = ["MIGRATIONS", "SCHEMA_VERSION", "connect_engine", "migrate", "schema_version"]
 
 #: The schema this code reads and writes.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+
+#: Version 1, as ``Base.metadata.create_all`` made it before version 2 (frozen; SQLite keeps
+#: each statement's text, which the schema test compares with the models' modulo white space).
+_V1 = (
+    """CREATE TABLE node (
+    "key" VARCHAR(64) NOT NULL,
+    value TEXT NOT NULL,
+    PRIMARY KEY ("key")
+)""",
+    """CREATE TABLE meters (
+    id INTEGER NOT NULL,
+    path VARCHAR(256) NOT NULL,
+    meter_id BLOB NOT NULL,
+    next_seq INTEGER NOT NULL,
+    last_timestamp INTEGER,
+    state VARCHAR(32) NOT NULL,
+    state_seq INTEGER,
+    clock_refusals INTEGER NOT NULL,
+    PRIMARY KEY (id),
+    UNIQUE (path),
+    UNIQUE (meter_id)
+)""",
+    """CREATE TABLE leaves (
+    ordinal INTEGER NOT NULL,
+    device BLOB NOT NULL,
+    kind VARCHAR(32) NOT NULL,
+    leaf BLOB NOT NULL,
+    time_from INTEGER NOT NULL,
+    time_to INTEGER NOT NULL,
+    committed_at INTEGER NOT NULL,
+    batch_seq INTEGER,
+    flags INTEGER NOT NULL,
+    PRIMARY KEY (ordinal)
+)""",
+    "CREATE INDEX ix_leaves_unbatched ON leaves (device, batch_seq, ordinal)",
+    """CREATE TABLE batches (
+    closed_at INTEGER NOT NULL,
+    state VARCHAR(16) NOT NULL,
+    device BLOB NOT NULL,
+    batch_seq INTEGER NOT NULL,
+    root BLOB NOT NULL,
+    leaf_count INTEGER NOT NULL,
+    from_timestamp INTEGER NOT NULL,
+    to_timestamp INTEGER NOT NULL,
+    signature BLOB NOT NULL,
+    PRIMARY KEY (device, batch_seq)
+)""",
+    """CREATE TABLE uplink_acks (
+    stream VARCHAR(16) NOT NULL,
+    through INTEGER NOT NULL,
+    acknowledged_at INTEGER NOT NULL,
+    PRIMARY KEY (stream)
+)""",
+    """CREATE TABLE meter_quantities (
+    meter_pk INTEGER NOT NULL,
+    quantity VARCHAR(32) NOT NULL,
+    last_timestamp INTEGER NOT NULL,
+    last_value VARCHAR(80),
+    PRIMARY KEY (meter_pk, quantity),
+    FOREIGN KEY(meter_pk) REFERENCES meters (id)
+)""",
+    """CREATE TABLE readings (
+    ordinal INTEGER NOT NULL,
+    device BLOB NOT NULL,
+    meter_pk INTEGER NOT NULL,
+    seq INTEGER NOT NULL,
+    timestamp INTEGER NOT NULL,
+    quantity VARCHAR(32) NOT NULL,
+    value VARCHAR(80) NOT NULL,
+    salt BLOB NOT NULL,
+    signature BLOB NOT NULL,
+    point VARCHAR(64) NOT NULL,
+    raw_registers BLOB NOT NULL,
+    counter_event VARCHAR(32),
+    PRIMARY KEY (ordinal),
+    CONSTRAINT uq_reading_seq UNIQUE (device, meter_pk, seq),
+    FOREIGN KEY(ordinal) REFERENCES leaves (ordinal),
+    FOREIGN KEY(meter_pk) REFERENCES meters (id)
+)""",
+    "CREATE INDEX ix_readings_meter_time ON readings (meter_pk, timestamp)",
+    """CREATE TABLE records (
+    ordinal INTEGER NOT NULL,
+    kind VARCHAR(32) NOT NULL,
+    meter_pk INTEGER,
+    timestamp INTEGER NOT NULL,
+    signature BLOB NOT NULL,
+    wire TEXT NOT NULL,
+    PRIMARY KEY (ordinal),
+    FOREIGN KEY(ordinal) REFERENCES leaves (ordinal),
+    FOREIGN KEY(meter_pk) REFERENCES meters (id)
+)""",
+    "CREATE INDEX ix_records_meter_time ON records (meter_pk, timestamp)",
+    """CREATE TABLE outbox (
+    device BLOB NOT NULL,
+    batch_seq INTEGER NOT NULL,
+    state VARCHAR(16) NOT NULL,
+    nonce INTEGER,
+    tx_hash BLOB,
+    block_number INTEGER,
+    block_timestamp INTEGER,
+    attempts INTEGER NOT NULL,
+    last_error TEXT,
+    updated_at INTEGER NOT NULL,
+    PRIMARY KEY (device, batch_seq),
+    FOREIGN KEY(device, batch_seq) REFERENCES batches (device, batch_seq)
+)""",
+    "CREATE INDEX ix_outbox_state ON outbox (state, batch_seq)",
+)
+
+#: Version 2: the marks of the emission-summary task (``models.SummaryRow``).
+_V2 = (
+    """CREATE TABLE summaries (
+    scope_kind INTEGER NOT NULL,
+    scope_path VARCHAR(256) NOT NULL,
+    source VARCHAR(32) NOT NULL,
+    period_start INTEGER NOT NULL,
+    period_end INTEGER NOT NULL,
+    granularity VARCHAR(8) NOT NULL,
+    outcome VARCHAR(16) NOT NULL,
+    ordinal INTEGER,
+    methodology VARCHAR(32),
+    methodology_version INTEGER,
+    settled_at INTEGER NOT NULL,
+    PRIMARY KEY (scope_kind, scope_path, source, period_start, period_end)
+)""",
+    "CREATE INDEX ix_summaries_cursor ON summaries (scope_kind, scope_path, source, "
+    "granularity, period_end)",
+)
 
 
-def _create_v1(connection: Connection) -> None:
-    Base.metadata.create_all(connection)
+def _run(statements: tuple[str, ...]) -> Callable[[Connection], None]:
+    def step(connection: Connection) -> None:
+        for statement in statements:
+            connection.exec_driver_sql(statement)
+    return step
 
 
 #: ``MIGRATIONS[n]`` takes a store from version ``n - 1`` to ``n``.
-MIGRATIONS: dict[int, Callable[[Connection], None]] = {1: _create_v1}
+MIGRATIONS: dict[int, Callable[[Connection], None]] = {1: _run(_V1), 2: _run(_V2)}
 
 
 def connect_engine(path: Path, *, busy_timeout_ms: int = 5000) -> Engine:
