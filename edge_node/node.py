@@ -136,32 +136,44 @@ class EdgeNode:
         self.gaps = GapTracker(flush_after_s=self.timings.gap_flush_s)
         self._store_thread = concurrent.futures.ThreadPoolExecutor(1, "mrv-edge-store")
         self._anchor_thread = concurrent.futures.ThreadPoolExecutor(1, "mrv-edge-anchor")
-        self.store = self._in_store_thread_sync(lambda: Store(config.device.store, key.address,
-                                                              self.domain))
-        skew = int(system.call("maxClockSkew", system.anchors.functions.maxClockSkew().call))
-        # Test-only crash points (MRV_TEST_CRASH_AT, edge_node/_internal/crashpoints.py): unset
-        # in production, where they never fire.
-        self._crash = from_environment()
-        self.signer = ReadingSigner(self.store, key,
-                                    settings=SigningSettings(max_clock_skew_s=skew),
-                                    crash=self._crash)
-        self.batcher = Batcher(self.store, key, settings=BatchingSettings(
-            max_leaves=config.batching.max_leaves,
-            max_age_s=int(config.batching.max_age_seconds)), crash=self._crash)
-        self.uplink: UplinkClient | None = None
-        if config.uplink is not None:
-            settings = UplinkSettings(**config.uplink.model_dump())
-            self._uplink_store = Store(config.device.store, key.address, self.domain)
-            self.uplink = UplinkClient(settings, StoreUplink(self._uplink_store), key.address,
-                                       self.domain,
-                                       metrics=UplinkMetrics(self.metrics.registry))
-        self._anchorer: Anchorer | None = None
-        self.summaries = node_summaries(config, self.store, key, self.profiles, self._rules)
+        try:
+            self.store = self._in_store_thread_sync(lambda: Store(config.device.store, key.address,
+                                                                  self.domain))
+            skew = int(system.call("maxClockSkew", system.anchors.functions.maxClockSkew().call))
+            # Test-only crash points (MRV_TEST_CRASH_AT, edge_node/_internal/crashpoints.py): unset
+            # in production, where they never fire.
+            self._crash = from_environment()
+            self.signer = ReadingSigner(self.store, key,
+                                        settings=SigningSettings(max_clock_skew_s=skew),
+                                        crash=self._crash)
+            self.batcher = Batcher(self.store, key, settings=BatchingSettings(
+                max_leaves=config.batching.max_leaves,
+                max_age_s=int(config.batching.max_age_seconds)), crash=self._crash)
+            self.uplink: UplinkClient | None = None
+            if config.uplink is not None:
+                settings = UplinkSettings(**config.uplink.model_dump())
+                self._uplink_store = Store(config.device.store, key.address, self.domain)
+                self.uplink = UplinkClient(settings, StoreUplink(self._uplink_store), key.address,
+                                           self.domain,
+                                           metrics=UplinkMetrics(self.metrics.registry))
+            self._anchorer: Anchorer | None = None
+            self.summaries = node_summaries(config, self.store, key, self.profiles, self._rules)
+        except BaseException:
+            self._release()  # a configuration refused late leaves no thread or file open
+            raise
         self._methodologies_due = 0
         self._polling: asyncio.Task[None] | None = None
         self.stopped_for_disk = False
         self._seen = {"polls": 0, "missed": 0, "acked": -1}  # -1: not read yet
         self.anchor_conflict: AnchorConflict | None = None
+
+    def _release(self) -> None:
+        for name in ("store", "_uplink_store"):
+            store: Store | None = getattr(self, name, None)  # absent when refused before it
+            if store is not None:
+                self._store_thread.submit(store.close).result()
+        self._store_thread.shutdown()
+        self._anchor_thread.shutdown()
 
     def health_checks(self) -> list[HealthCheck]:
         """What ``/healthz`` reports: polling runs (not stopped at the disk hard limit), no
