@@ -19,7 +19,9 @@ it is sent but before its receipt is recorded), the child killing itself with SI
 At the end a child drains everything: every closed batch is final on chain.
 
 The feeder (integration/edge_node/pipeline.py) stands in for acquisition. 20 iterations here;
-200 behind the ``soak`` marker.
+behind the ``soak`` marker ``MRV_SOAK_ITERATIONS`` (200 unless set; `make soak
+SOAK_ITERATIONS=N` sets it), at least 100. Each loop reports its figures (iterations, kills by
+kind, readings checked, batches anchored) in the run's summary (tests/conftest.py).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ import random
 import signal
 import time
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -47,6 +50,8 @@ from mrv_core.keys import DeviceKey
 CRASH_POINTS = ("signed-before-commit", "batch-before-commit", "anchor-signed-before-send",
                 "anchor-sent-before-receipt")
 _FORK = multiprocessing.get_context("fork")
+#: Environment variable: kills in the soak loop (`make soak SOAK_ITERATIONS=N` sets it).
+SOAK_ITERATIONS = "MRV_SOAK_ITERATIONS"
 
 
 def _child(config: PipelineConfig, crash_at: str | None) -> None:
@@ -89,7 +94,8 @@ def _address(config: PipelineConfig) -> bytes:
     return DeviceKey.from_private_bytes(config.key_secret).address
 
 
-def _crash_loop(anvil_url: str, tmp_path: Path, iterations: int, seed: int) -> None:
+def _crash_loop(anvil_url: str, tmp_path: Path, iterations: int, seed: int) -> str:
+    """The loop of the module docstring; returns its figures as one line."""
     rng = random.Random(seed)
     chain = connect(anvil_url)
     secret = rng.randbytes(31) + b"\x01"  # a valid secp256k1 secret (far below the order)
@@ -128,16 +134,22 @@ def _crash_loop(anvil_url: str, tmp_path: Path, iterations: int, seed: int) -> N
         assert [e.batch_seq for e in Outbox(store).entries() if e.state == FINAL] == closed
         assert all(r.batch_seq is not None for r in readings(store))
     assert anchored == len(closed) and count > 0
-    print(f"crash loop: {iterations} kills {dict(kills)}, {count} readings, "
-          f"{anchored} batches anchored once each")
+    return (f"{iterations} kills ({', '.join(f'{k} {n}' for k, n in sorted(kills.items()))}); "
+            f"{count} readings stored, all checked after every kill; {anchored} batches "
+            "anchored once each")
 
 
 def test_sigkill_loses_no_committed_reading_and_never_anchors_twice(
-        anvil_url: str, tmp_path: Path) -> None:
-    _crash_loop(anvil_url, tmp_path, iterations=20, seed=20261130)
+        anvil_url: str, tmp_path: Path, record_property: Callable[[str, object], None]) -> None:
+    figures = _crash_loop(anvil_url, tmp_path, iterations=20, seed=20261130)
+    record_property("figure", ("crash loop (SIGKILL)", "make test", figures))
 
 
 @pytest.mark.soak
 def test_sigkill_soak_loses_no_committed_reading_and_never_anchors_twice(
-        anvil_url: str, tmp_path: Path) -> None:
-    _crash_loop(anvil_url, tmp_path, iterations=200, seed=int(time.time()))
+        anvil_url: str, tmp_path: Path, record_property: Callable[[str, object], None]) -> None:
+    iterations = int(os.environ.get(SOAK_ITERATIONS, "200"))
+    assert iterations >= 100, f"{SOAK_ITERATIONS}={iterations}: the soak kills at least 100 times"
+    seed = int(time.time())
+    figures = _crash_loop(anvil_url, tmp_path, iterations=iterations, seed=seed)
+    record_property("figure", ("crash loop (SIGKILL)", "make soak", f"{figures} (seed {seed})"))
