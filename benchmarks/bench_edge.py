@@ -21,6 +21,9 @@ digests) measured in the same run, the two timed in alternation. Each repetition
 store and a freshly registered device (a store is bound to its device and the chain's
 ``batchSeq`` continues per device). The run's readings, batches and anchors are checked
 afterwards: every reading stored once, every batch final on chain with the store's root.
+
+``python -m benchmarks.bench_edge`` prints where one full-size run spends its time (cProfile
+of the store thread and of the main thread, where the anchorer runs).
 """
 
 from __future__ import annotations
