@@ -13,6 +13,8 @@ from typing import Any
 
 from . import (
     bench_accounting,
+    bench_edge,
+    bench_edge_load,
     bench_merkle,
     bench_modbus,
     bench_oz,
@@ -82,6 +84,8 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"  skipped: {exc}")
         _section(bench_accounting.SECTION, lambda: bench_accounting.run(cfg), rows)
         _section(bench_modbus.SECTION, lambda: bench_modbus.run(cfg), rows)
+        _section(bench_edge.SECTION, lambda: bench_edge.run(cfg), rows)
+        _section(bench_edge_load.SECTION, lambda: bench_edge_load.run(cfg), rows)
     except BenchmarkError as exc:
         print(f"\nBENCHMARK FAILED (wrong result, figures void): {exc}", file=sys.stderr)
         return 2

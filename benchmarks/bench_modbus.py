@@ -56,12 +56,13 @@ PROFILE = "eastron.sdm630"
 
 
 @contextlib.contextmanager
-def _simulator() -> Iterator[int]:
-    """Run ``mrv simulate meters`` with units 1..CLIENTS on a free port; yield the port."""
+def simulator(units: int = CLIENTS, profile: str = PROFILE) -> Iterator[int]:
+    """Run ``mrv simulate meters`` with ``units`` meters of ``profile`` at unit ids 1..units
+    on a free port of 127.0.0.1; yield the port."""
     mrv = Path(sys.executable).with_name("mrv")
     args = [str(mrv), "simulate", "meters", "--port", "0"]
-    for unit in range(1, CLIENTS + 1):
-        args += ["--meter", f"{unit}:{PROFILE}"]
+    for unit in range(1, units + 1):
+        args += ["--meter", f"{unit}:{profile}"]
     proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             start_new_session=True)
     try:
@@ -186,7 +187,7 @@ async def _measure(port: int, seconds: float, repeat: int) -> dict[str, float]:
 
 def run(cfg: Config) -> list[Row]:
     seconds = 0.4 if cfg.quick else 1.0
-    with _simulator() as port:
+    with simulator() as port:
         rates = asyncio.run(_measure(port, seconds, repeat=1 if cfg.quick else 3))
     note = f"{CLIENTS} connections at once, best of {1 if cfg.quick else 3} x {seconds} s"
     return [

@@ -19,7 +19,8 @@ it is sent but before its receipt is recorded), the child killing itself with SI
 At the end a child drains everything: every closed batch is final on chain.
 
 The feeder (integration/edge_node/pipeline.py) stands in for acquisition. 20 iterations here;
-200 behind the ``soak`` marker, and 100 more there with the device anchoring through a relayer
+200 behind the ``soak`` marker (``MRV_SOAK_ITERATIONS``, at least 100; ``make soak
+SOAK_ITERATIONS=N`` sets it), and 100 more there with the device anchoring through a relayer
 child process that is killed too (at random times and between sending ``anchorBySig`` and
 recording it), where the relayer's account must have paid exactly once per anchored batch.
 """
@@ -241,7 +242,9 @@ def test_sigkill_loses_no_committed_reading_and_never_anchors_twice(
 @pytest.mark.soak
 def test_sigkill_soak_loses_no_committed_reading_and_never_anchors_twice(
         anvil_url: str, tmp_path: Path) -> None:
-    _crash_loop(anvil_url, tmp_path, iterations=200, seed=int(time.time()))
+    iterations = int(os.environ.get("MRV_SOAK_ITERATIONS", "200"))  # `make soak` sets it
+    assert iterations >= 100, "the soak loop kills the pipeline at least 100 times"
+    _crash_loop(anvil_url, tmp_path, iterations=iterations, seed=int(time.time()))
 
 
 @pytest.mark.soak
