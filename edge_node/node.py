@@ -166,6 +166,7 @@ class EdgeNode:
         self.stopped_for_disk = False
         self._seen = {"polls": 0, "missed": 0, "acked": -1}  # -1: not read yet
         self.anchor_conflict: AnchorConflict | None = None
+        self._unsaved_gaps: list[OpenGap] = []  # closed runs whose commit failed, kept
 
     def _release(self) -> None:
         for name in ("store", "_uplink_store"):
@@ -224,8 +225,9 @@ class EdgeNode:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Run every stage until ``stop`` is set, then shut down cleanly (see the module
-        docstring). Raises :class:`AnchorConflict` when the chain holds another root for one of
-        this device's batches: nothing more is anchored until an operator looks."""
+        docstring). When the chain holds another root for one of this device's batches
+        (:class:`AnchorConflict`), anchoring stops until an operator looks, readings go on
+        being taken, and ``/healthz`` reports the conflict."""
         _log.info("node_started", device=self.key.address.hex(), meters=len(self.config.meters))
         self._polling = asyncio.create_task(self.poller.run(), name="poller")
         tasks = [
@@ -253,9 +255,10 @@ class EdgeNode:
             await self._stop_polling()
             for task in tasks:
                 task.cancel()
-            results = await asyncio.gather(*tasks, return_exceptions=True)
+            await asyncio.gather(*tasks, return_exceptions=True)
             await self._drain()
-            await self._in_store_thread(lambda: self._commit_gaps(self.gaps.close_all()))
+            await self._in_store_thread(
+                lambda: self._commit_gaps([*self._unsaved_gaps, *self.gaps.close_all()]))
             self._store_thread.submit(self.store.close).result()
             if self.uplink is not None:
                 await self.uplink.aclose()
@@ -263,19 +266,25 @@ class EdgeNode:
             self._store_thread.shutdown()
             self._anchor_thread.shutdown()
             _log.info("node_stopped")
-            for result in results:
-                if isinstance(result, AnchorConflict):
-                    raise result
 
     async def _stop_polling(self) -> None:
         if self._polling is not None and not self._polling.done():
             self._polling.cancel()
-            await asyncio.gather(self._polling, return_exceptions=True)
+            done, _ = await asyncio.wait({self._polling}, timeout=10)
+            if not done:  # a poll stuck past every timeout: stop without it, loudly
+                _log.error("poller_did_not_stop", waited_s=10)
+                self.poller.close()
 
     async def _every(self, stop: asyncio.Event, seconds: float,
                      step: Callable[[], Any]) -> None:
+        """Run ``step`` every ``seconds`` until ``stop``. A step that fails is logged with its
+        traceback and tried again next time: one failure (a locked store, a chain hiccup)
+        never silently ends a stage while the rest of the node runs on."""
         while not stop.is_set():
-            await step()
+            try:
+                await step()
+            except Exception:
+                _log.exception("step_failed", step=getattr(step, "__name__", repr(step)))
             try:
                 await asyncio.wait_for(stop.wait(), timeout=seconds)
             except TimeoutError:
@@ -284,8 +293,17 @@ class EdgeNode:
     async def _pipeline(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
             events = await self._take(self.timings.cycle_s)
-            if events:
-                await self._in_store_thread(functools.partial(self._commit, events))
+            while events:
+                try:
+                    await self._in_store_thread(functools.partial(self._commit, events))
+                    break
+                except Exception:
+                    # Nothing of the cycle was committed (one transaction): keep its events
+                    # and try again, rather than drop samples a locked or full disk refused.
+                    _log.exception("commit_failed", events=len(events))
+                    if stop.is_set():
+                        return
+                    await asyncio.sleep(1.0)
 
     async def _take(self, wait_s: float) -> list[Sample | PollFailure]:
         try:
@@ -310,21 +328,24 @@ class EdgeNode:
     # -- store-thread steps -----------------------------------------------------------------------
 
     def _commit(self, events: Sequence[Sample | PollFailure]) -> None:
+        """One cycle: sign and commit the samples (one transaction; if it fails nothing was
+        committed and the caller tries the same events again), then the gap runs they close.
+        A gap commit that fails keeps its runs for the next cycle: no sample is ever signed
+        twice and no run is lost or counted twice."""
         now = int(self.clock.time())
-        samples: list[SignedSample] = []
-        closed: list[OpenGap] = []
+        samples = [SignedSample(meter_path=e.meter, point=e.point, quantity=e.quantity,
+                                timestamp=e.timestamp, value=e.value, raw_registers=e.registers,
+                                rollover=self._rules[(e.meter, e.point)])
+                   for e in events if isinstance(e, Sample)]
+        result = self.signer.sign_cycle(samples, now=now) if samples else None
+        closed, self._unsaved_gaps = self._unsaved_gaps, []
         for event in events:
             if isinstance(event, Sample):
-                samples.append(SignedSample(meter_path=event.meter, point=event.point,
-                                            quantity=event.quantity, timestamp=event.timestamp,
-                                            value=event.value, raw_registers=event.registers,
-                                            rollover=self._rules[(event.meter, event.point)]))
                 closed += self.gaps.answered(event.meter, event.point)
             else:
                 self.metrics.poll_errors.labels(error_class=event.error.value).inc()
                 closed += self.gaps.failed(event.meter, event.point, event.quantity,
                                            event.timestamp, event.error.value)
-        result = self.signer.sign_cycle(samples, now=now) if samples else None
         if result is not None:
             self.metrics.readings.inc(len(result.ordinals))
             for refused in result.refused:
@@ -334,7 +355,11 @@ class EdgeNode:
                 closed += self.gaps.failed(sample.meter_path, sample.point, sample.quantity,
                                            sample.timestamp, "clock")
         closed += self.gaps.due(now)
-        self._commit_gaps(closed)
+        try:
+            self._commit_gaps(closed)
+        except Exception:
+            _log.exception("gap_commit_failed", runs=len(closed))
+            self._unsaved_gaps = closed
 
     def _commit_gaps(self, gaps: Sequence[OpenGap]) -> None:
         if not gaps:
@@ -363,12 +388,13 @@ class EdgeNode:
             result = self._anchorer.run_once(now=int(time.time()))
             self.metrics.anchors.inc(len(result.sent))
 
+        if self.anchor_conflict is not None:
+            return  # nothing more is anchored until an operator has looked (/healthz says so)
         try:
             await asyncio.wrap_future(self._anchor_thread.submit(walk))
         except AnchorConflict as exc:
             _log.critical("anchor_conflict", error=str(exc))
             self.anchor_conflict = exc
-            raise
         except ChainError as exc:
             _log.warning("anchor_walk_failed", error=str(exc))
 

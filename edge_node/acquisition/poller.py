@@ -131,9 +131,15 @@ class Poller:
     async def _loop(self, path: str) -> None:
         interval = self._meters[path].settings.interval
         tick = first_tick(self.clock.monotonic(), interval)
+        task = asyncio.current_task()
         while True:
             await self.clock.sleep(tick * interval - self.clock.monotonic())
             await self.poll(path, deadline=(tick + 1) * interval)
+            if task is not None and task.cancelling():
+                # Python 3.11's asyncio.wait_for (inside pymodbus) can swallow a cancellation
+                # whose answer arrived at the same moment: honour it here, or a stopping node
+                # would poll on.
+                raise asyncio.CancelledError
             tick, missed = next_tick(self.clock.monotonic(), interval, tick)
             if missed:
                 self.stats.missed_cycles[path] += missed
