@@ -5,9 +5,11 @@ clock); each read is stamped with the wall clock (Unix seconds, UTC) when its an
 :class:`Clock` is what the poller needs; :class:`SystemClock` is the real one. Tests and
 simulated-time runs pass a clock of their own.
 
-Ticks of a meter polled every ``interval`` seconds fall on the multiples of ``interval`` of the
-monotonic clock (``tick k`` at ``k * interval``), so meters with the same interval are polled
-together and a poll that runs long cannot make later polls drift.
+Ticks of a meter polled every ``interval`` seconds fall at ``k * interval + phase * interval``
+of the monotonic clock, where ``phase`` in [0, 1) is fixed per meter by its path
+(:func:`phase`): a poll that runs long cannot make later polls drift, and a thousand meters
+with the same interval are spread over it instead of all asking in the same instant (a burst
+that would end after the next tick for some of them).
 """
 
 from __future__ import annotations
@@ -17,7 +19,9 @@ import math
 import time
 from typing import Protocol
 
-__all__ = ["Clock", "SystemClock", "first_tick", "next_tick"]
+from mrv_core.hashing import keccak256
+
+__all__ = ["Clock", "SystemClock", "first_tick", "next_tick", "phase"]
 
 
 class Clock(Protocol):
@@ -47,6 +51,12 @@ class SystemClock:
 
     async def sleep(self, seconds: float) -> None:
         await asyncio.sleep(max(0.0, seconds))
+
+
+def phase(path: str) -> float:
+    """The meter's fixed place within its interval, in [0, 1): the first four bytes of
+    keccak256 of its path over 2**32. The same path always gets the same phase."""
+    return int.from_bytes(keccak256(path.encode("utf-8"))[:4], "big") / 2**32
 
 
 def first_tick(now: float, interval: float) -> int:

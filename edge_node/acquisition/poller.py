@@ -3,7 +3,8 @@
 :class:`Poller` owns one :class:`~.connection.ModbusConnection` per configured connection and
 runs one task per meter (:meth:`Poller.run`):
 
-1. Ticks are aligned to the meter's interval on the monotonic clock (``clock.next_tick``); a
+1. Ticks fall once per interval on the monotonic clock, at the meter's own phase within the
+   interval (``clock.phase``: meters spread over it instead of all asking at once); a
    tick that falls due while the previous poll of the meter still runs is *missed*: counted in
    ``PollStats.missed_cycles``, polled late when still inside its interval, else skipped.
 2. At each tick the meter's register blocks (``edge_node.decoding.plan_reads``: contiguous
@@ -39,7 +40,7 @@ from mrv_core.errors import ConfigError, DecodeError
 from mrv_core.quantities import QuantityKind, quantity_by_code
 
 from .classify import CONFIGURATION_ERRORS, ErrorClass, ReadError
-from .clock import Clock, SystemClock, first_tick, next_tick
+from .clock import Clock, SystemClock, first_tick, next_tick, phase
 from .connection import ModbusConnection
 from .events import EventSink, PollFailure, PollStats, Sample
 from .policy import RetryPolicy
@@ -130,17 +131,18 @@ class Poller:
 
     async def _loop(self, path: str) -> None:
         interval = self._meters[path].settings.interval
-        tick = first_tick(self.clock.monotonic(), interval)
+        offset = phase(path) * interval  # this meter's fixed place within every interval
+        tick = first_tick(self.clock.monotonic() - offset, interval)
         task = asyncio.current_task()
         while True:
-            await self.clock.sleep(tick * interval - self.clock.monotonic())
-            await self.poll(path, deadline=(tick + 1) * interval)
+            await self.clock.sleep(tick * interval + offset - self.clock.monotonic())
+            await self.poll(path, deadline=(tick + 1) * interval + offset)
             if task is not None and task.cancelling():
                 # Python 3.11's asyncio.wait_for (inside pymodbus) can swallow a cancellation
                 # whose answer arrived at the same moment: honour it here, or a stopping node
                 # would poll on.
                 raise asyncio.CancelledError
-            tick, missed = next_tick(self.clock.monotonic(), interval, tick)
+            tick, missed = next_tick(self.clock.monotonic() - offset, interval, tick)
             if missed:
                 self.stats.missed_cycles[path] += missed
 
