@@ -125,10 +125,14 @@ class RolloverRule:
                                        f"{self.max_rate!r}")
 
     def is_rollover(self, from_value: int, to_value: int, seconds: int) -> bool:
-        """Whether ``from_value -> to_value`` (a decrease) over ``seconds`` is a rollover."""
+        """Whether ``from_value -> to_value`` (a decrease) over ``seconds`` is a rollover: the
+        wrapped increase is at most ``max_rate`` times the seconds **and** at most half the
+        counter's range, however long the step (a larger "wrap" cannot be told from a reset
+        or a replaced meter, which only a signed meter change explains)."""
         if self.modulus is None:
             return False
-        return to_value + self.modulus - from_value <= self.max_rate * max(1, seconds)
+        wrapped = to_value + self.modulus - from_value
+        return wrapped <= self.modulus // 2 and wrapped <= self.max_rate * max(1, seconds)
 
 
 @dataclass(frozen=True, slots=True)

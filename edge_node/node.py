@@ -97,9 +97,10 @@ def rollover_rule(point: Point, ratio: Fraction, interval_s: float) -> RolloverR
     The counter wraps at ``2**counter_width x scale x ratio`` in the quantity's unit (no width:
     floats never wrap, every decrease needs a meter change; a product that is not a whole number
     of units is treated the same way). A decrease is a rollover when the wrapped increase is at
-    most half the counter's range per poll interval: ``max_rate = modulus / (2 x interval)``
-    units per second. A 32-bit Wh counter then allows 2**31 Wh per interval, far above any real
-    meter, while a reset to near zero from low in the range is never taken for a wrap."""
+    most half the counter's range per poll interval (``max_rate = modulus / (2 x interval)``
+    units per second) and, however long the step, at most half the range
+    (``RolloverRule.is_rollover``): a reset to near zero, even after an outage, is never taken
+    for a wrap and waits for the operator's signed meter change."""
     if QUANTITIES[point.quantity].kind is not QuantityKind.CUMULATIVE:
         return None
     if point.counter_width is None:

@@ -3,6 +3,8 @@ meter-change step, and one transaction per cycle."""
 
 from __future__ import annotations
 
+from fractions import Fraction
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -134,10 +136,20 @@ def test_rollover_exactly_when_the_accounting_rule_finds_the_wrap_plausible(
         modulus: int, max_rate: int, seconds: int, data: st.DataObject) -> None:
     previous = data.draw(st.integers(1, modulus - 1))
     value = data.draw(st.integers(0, previous - 1))
-    expected = value + modulus - previous <= max_rate * max(1, seconds)
+    wrapped = value + modulus - previous
+    expected = wrapped <= modulus // 2 and wrapped <= max_rate * max(1, seconds)
     rule = RolloverRule(modulus, max_rate)
     assert (classify_decrease(previous, value, seconds, rule) == "rollover") is expected
     assert classify_decrease(previous, value, seconds, None) == "unexplained_decrease"
+
+
+def test_a_reset_after_a_long_gap_is_never_a_rollover() -> None:
+    # A 32-bit Wh counter read every 3 s; after a 12 s outage it reads 0 again (a reset). The
+    # old rule (half the range per interval, times the seconds) took any decrease after two
+    # intervals for a wrap: 4.29e9 Wh of energy that was never used (hostile review, issue 9).
+    rule = RolloverRule(2**32, Fraction(2**32, 2 * 3))
+    assert classify_decrease(15_200_330, 0, 12, rule) == "unexplained_decrease"
+    assert classify_decrease(2**32 - 10, 5, 12, rule) == "rollover"
 
 
 def test_a_crash_before_commit_leaves_no_reading_and_no_seq_advance(store: Store) -> None:
