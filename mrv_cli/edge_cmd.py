@@ -107,8 +107,9 @@ def register(commands: Any) -> None:
                         help="the new counter's first value, in the quantity's unit")
     change.add_argument("--old-final", type=int, metavar="N",
                         help="the old counter's last value (default: the last one signed)")
-    change.add_argument("--timestamp", type=int, required=True, metavar="UNIX",
-                        help="when the change happened, Unix seconds")
+    change.add_argument("--timestamp", type=int, metavar="UNIX",
+                        help="when the change happened, Unix seconds, not before the meter's "
+                             "last signed reading nor after now (default: now)")
     change.add_argument("--note", required=True, metavar="TEXT",
                         help="what happened (its keccak256 is signed; the text travels beside)")
     change.set_defaults(handler=_meter_change)
@@ -240,10 +241,11 @@ def _meter_change(args: argparse.Namespace) -> int:
         raise ConfigError(f"--meter {args.meter!r} is not a meter of {args.config}")
     key = load_key(config.device.key_file, args.password_file or config.device.password_file)
     with Store(config.device.store, key.address, store_domain(config)) as store:
+        now = int(time.time())
         signed = commit_meter_change(store, key, args.meter, args.quantity,
-                                     timestamp=args.timestamp, new_initial=args.new_initial,
-                                     old_final=args.old_final, note=args.note,
-                                     now=int(time.time()))
+                                     timestamp=args.timestamp,
+                                     new_initial=args.new_initial, old_final=args.old_final,
+                                     note=args.note, now=now)
     record = signed.record
     assert isinstance(record, MeterChange)
     print(f"meter change signed for {args.meter}: next seq {record.next_seq}, "

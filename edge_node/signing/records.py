@@ -24,11 +24,14 @@ from ..errors import StoreError
 from ..store import NewRecord, Store, StoredRecord
 from ..store.models import MeterQuantityRow
 
-__all__ = ["KINDS", "commit_meter_change", "new_record", "read_record"]
+__all__ = ["KINDS", "MAX_AHEAD_S", "commit_meter_change", "new_record", "read_record"]
 
 #: The store's ``kind`` of each record struct.
 KINDS = {Gap: "gap", MeterChange: "meter_change", EmissionSummary: "emission_summary"}
 _WIRE_MAX_BYTES = 64 * 1024
+#: How far ahead of the local clock a meter change may be dated (the registry's default
+#: ``maxClockSkew``): a later time would hold its batch, and every batch after it, off chain.
+MAX_AHEAD_S = 300
 
 
 def new_record(signed: SignedRecord) -> NewRecord:
@@ -47,17 +50,31 @@ def read_record(stored: StoredRecord) -> SignedRecord:
 
 
 def commit_meter_change(store: Store, key: DeviceKey, meter_path: str, quantity: str, *,
-                        timestamp: int, new_initial: int, note: str,
+                        timestamp: int | None, new_initial: int, note: str,
                         old_final: int | None = None, now: int) -> SignedRecord:
     """Sign and store the operator's meter change of (``meter_path``, ``quantity``): the old
     counter ended at ``old_final`` (default: the last value signed for it), the new one starts
     at ``new_initial``; ``note`` is the operator's text (its keccak256 is signed). Clears the
     meter's ``awaiting_meter_change`` state and its counter baselines.
 
-    Raises :class:`StoreError` when no old value is given and none was signed, and the record's
-    own errors (:class:`~mrv_core.errors.InvalidRecord`) for values out of range."""
+    ``timestamp`` (``None``: now, or the meter's last signed reading if that is later, as a
+    running node may have signed one meanwhile) must lie between the meter's last signed
+    reading and ``now`` plus :data:`MAX_AHEAD_S`: the change is committed after every reading signed so far (its
+    ``nextSeq`` is the meter's next), and a batch whose time span ended in the future could
+    never be anchored (the registry refuses it), holding back every later batch.
+
+    Raises :class:`StoreError` when no old value is given and none was signed or the timestamp
+    is outside that window, and the record's own errors
+    (:class:`~mrv_core.errors.InvalidRecord`) for values out of range."""
     with store.write() as session:
         meter = Store.meter_row(session, meter_path)
+        earliest = meter.last_timestamp or 0
+        if timestamp is None:
+            timestamp = max(now, earliest)
+        if not earliest <= timestamp <= now + MAX_AHEAD_S:
+            raise StoreError(f"meter change timestamp {timestamp} must lie between the meter's "
+                             f"last signed reading ({earliest}) and now + {MAX_AHEAD_S} s "
+                             f"({now + MAX_AHEAD_S})")
         baseline = session.get(MeterQuantityRow, (meter.id, quantity))
         if old_final is None:
             if baseline is None or baseline.last_value is None:

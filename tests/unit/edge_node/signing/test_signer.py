@@ -107,7 +107,7 @@ def test_an_unexplained_decrease_awaits_a_meter_change_and_readings_go_on(store:
     assert [r.counter_event for r in readings(store)] == [None, "unexplained_decrease", None]
     assert store.meters()[0].state == AWAITING_METER_CHANGE
     signed = commit_meter_change(store, TEST_KEY, METER, ENERGY, timestamp=1130, new_initial=0,
-                                 note="meter replaced, serial 4711", now=0)
+                                 note="meter replaced, serial 4711", now=1200)
     assert store.meters()[0].state == METER_OK
     change = signed.record
     assert isinstance(change, MeterChange)
@@ -128,6 +128,19 @@ def test_a_meter_change_without_a_signed_value_needs_the_old_final(store: Store)
     commit_meter_change(store, TEST_KEY, METER, ENERGY, timestamp=1, new_initial=0, note="",
                         old_final=9, now=0)
     assert [r.kind for r in records(store)] == ["meter_change"]
+
+
+@pytest.mark.parametrize(("timestamp", "now"), [(1119, 1200), (1501, 1200), (4102444800, 1200)])
+def test_a_meter_change_outside_last_reading_to_now_is_refused(store: Store, timestamp: int,
+                                                               now: int) -> None:
+    # A change dated in the future closed a batch the registry could never take, holding every
+    # later batch off chain (hostile review, issue 9); one before the last reading lies
+    # outside the step its nextSeq puts it in.
+    ReadingSigner(store, TEST_KEY).sign_cycle([energy(1120, 50)], now=0)
+    with pytest.raises(StoreError, match="must lie between the meter's last signed reading"):
+        commit_meter_change(store, TEST_KEY, METER, ENERGY, timestamp=timestamp, new_initial=0,
+                            note="", now=now)
+    assert records(store) == []
 
 
 @settings(max_examples=200, deadline=None)
