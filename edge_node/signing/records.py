@@ -59,9 +59,10 @@ def commit_meter_change(store: Store, key: DeviceKey, meter_path: str, quantity:
 
     ``timestamp`` (``None``: now, or the meter's last signed reading if that is later, as a
     running node may have signed one meanwhile) must lie between the meter's last signed
-    reading and ``now`` plus :data:`MAX_AHEAD_S`: the change is committed after every reading signed so far (its
-    ``nextSeq`` is the meter's next), and a batch whose time span ended in the future could
-    never be anchored (the registry refuses it), holding back every later batch.
+    reading and ``now`` plus :data:`MAX_AHEAD_S`: the change is committed after every reading
+    signed so far (its ``nextSeq`` is the meter's next), and a batch whose time span ended in
+    the future could never be anchored (the registry refuses it), holding back every later
+    batch.
 
     Raises :class:`StoreError` when no old value is given and none was signed or the timestamp
     is outside that window, and the record's own errors
