@@ -29,12 +29,15 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import fcntl
 import functools
+import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Any, TypeVar
+from pathlib import Path
+from typing import Any, TextIO, TypeVar
 
 import httpx
 import structlog
@@ -42,7 +45,7 @@ from sqlalchemy import func, select
 
 from accounting_rules.counters import RolloverRule
 from mrv_core.chain import KeySigner, System, Transactor
-from mrv_core.errors import ChainError, MrvError
+from mrv_core.errors import ChainError, ConfigError, MrvError
 from mrv_core.keys import DeviceKey
 from mrv_core.quantities import QUANTITIES, QuantityKind
 from mrv_core.reading import meter_id, new_salt
@@ -70,7 +73,7 @@ from .summaries import node_summaries
 from .uplink import UplinkClient, UplinkSettings
 from .uplink.metrics import UplinkMetrics
 
-__all__ = ["EdgeNode", "NodeTimings", "rollover_rule"]
+__all__ = ["EdgeNode", "NodeTimings", "lock_store", "rollover_rule"]
 
 T = TypeVar("T")
 _log = structlog.get_logger("edge_node.node")
@@ -112,6 +115,31 @@ def rollover_rule(point: Point, ratio: Fraction, interval_s: float) -> RolloverR
                         max_rate=Fraction(int(modulus), 2 * max(1, round(interval_s))))
 
 
+def lock_store(store: Path) -> TextIO:
+    """Hold ``<store>.lock`` exclusively for the node's life: a second node on one store would
+    poll the same meters and sign every value twice, and race the first one's anchors.
+    Raises :class:`ConfigError` naming the store when another process holds it."""
+    path = store.with_name(store.name + ".lock")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle: TextIO = path.open("a+", encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot open the store's lock file {path}: {exc.strerror}") from None
+    try:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.seek(0)
+        holder = handle.read().strip() or "another process"
+        handle.close()
+        raise ConfigError(f"another edge node ({holder}) is running on the store {store}; "
+                          f"one node per store") from None
+    handle.seek(0)
+    handle.truncate()
+    handle.write(f"pid {os.getpid()}\n")
+    handle.flush()
+    return handle
+
+
 class EdgeNode:
     """One device's node (see the module docstring)."""
 
@@ -132,6 +160,7 @@ class EdgeNode:
                 self._rules[(meter.path, point.name)] = rollover_rule(point, ratio,
                                                                       meter.interval)
         self.domain = system.domain
+        self._lock = lock_store(config.device.store)
         self.queue: asyncio.Queue[Sample | PollFailure] = asyncio.Queue(maxsize=100_000)
         self.poller = Poller(config.acquisition, self.profiles, self.queue, clock=self.clock)
         self.gaps = GapTracker(flush_after_s=self.timings.gap_flush_s)
@@ -176,6 +205,7 @@ class EdgeNode:
                 self._store_thread.submit(store.close).result()
         self._store_thread.shutdown()
         self._anchor_thread.shutdown()
+        self._lock.close()
 
     def health_checks(self) -> list[HealthCheck]:
         """What ``/healthz`` reports: polling runs (not stopped at the disk hard limit), no
@@ -266,6 +296,7 @@ class EdgeNode:
                 self._uplink_store.close()
             self._store_thread.shutdown()
             self._anchor_thread.shutdown()
+            self._lock.close()
             _log.info("node_stopped")
 
     async def _stop_polling(self) -> None:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import logging
+import socket
 import sys
 import threading
 from collections.abc import Callable, Iterable
@@ -111,11 +112,25 @@ def configure_logging(destination: str, *, level: int = logging.INFO) -> TextIO:
             stream = path.open("a", encoding="utf-8", buffering=1)
         except OSError as exc:
             raise ConfigError(f"cannot open log file {path}: {exc.strerror}") from None
+    shared: list[Any] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.processors.add_log_level,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+    ]
+    # Libraries log through the standard library (pymodbus, SQLAlchemy): their records are
+    # rendered as the same JSON lines, with the logger's name, never as free text.
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=[*shared, structlog.stdlib.add_logger_name],
+        processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                    structlog.processors.format_exc_info,
+                    structlog.processors.JSONRenderer(sort_keys=True)]))
+    root = logging.getLogger()
+    root.handlers = [handler]
+    root.setLevel(logging.WARNING)
     structlog.configure(
         processors=[
-            structlog.contextvars.merge_contextvars,
-            structlog.processors.add_log_level,
-            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            *shared,
             structlog.processors.format_exc_info,
             structlog.processors.JSONRenderer(sort_keys=True),
         ],
@@ -128,6 +143,10 @@ def configure_logging(destination: str, *, level: int = logging.INFO) -> TextIO:
 
 class _ThreadingServer(ThreadingMixIn, WSGIServer):
     daemon_threads = True
+
+
+class _ThreadingServer6(_ThreadingServer):
+    address_family = socket.AF_INET6
 
 
 class _QuietHandler(WSGIRequestHandler):
@@ -162,8 +181,14 @@ class ObservabilityServer:
             start_response("404 Not Found", [("Content-Type", "text/plain")])
             return [b"not found: use /metrics or /healthz\n"]
 
-        self._server = make_server(host.strip("[]"), port, app, server_class=_ThreadingServer,
-                                   handler_class=_QuietHandler)
+        server_class: type[_ThreadingServer] = (
+            _ThreadingServer6 if ":" in host.strip("[]") else _ThreadingServer)
+        try:
+            self._server = make_server(host.strip("[]"), port, app, server_class=server_class,
+                                       handler_class=_QuietHandler)
+        except OSError as exc:
+            raise ConfigError(f"observability.listen {host}:{port}: cannot listen there "
+                              f"({exc.strerror}); another node or program may hold it") from None
         self._thread = threading.Thread(target=self._server.serve_forever,
                                         name="mrv-edge-observability", daemon=True)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -97,3 +98,40 @@ def test_logs_are_json_lines_with_time_level_and_fields(tmp_path: Path) -> None:
     assert event["event"] == "poll_failed" and event["level"] == "warning"
     assert event["meter"] == "a/b/c/d/e" and event["error_class"] == "timeout"
     assert event["timestamp"].endswith("Z")
+
+
+def test_library_log_records_become_json_lines_too(tmp_path: Path) -> None:
+    # pymodbus logs through the standard library; its lines were free text in the node's JSON
+    # log (hostile review, issue 9).
+    log = tmp_path / "edge.jsonl"
+    stream = configure_logging(str(log))
+    try:
+        logging.getLogger("pymodbus.logging").warning("No response received after %d retries",
+                                                      0)
+        logging.getLogger("pymodbus.logging").debug("send: 0x0 0x1")  # below the level
+    finally:
+        stream.close()
+        structlog.reset_defaults()
+        logging.getLogger().handlers = []
+    (line,) = log.read_text().splitlines()
+    event = json.loads(line)
+    assert event["event"] == "No response received after 0 retries"
+    assert event["logger"] == "pymodbus.logging" and event["level"] == "warning"
+
+
+def test_a_taken_listen_address_is_a_config_error_naming_it() -> None:
+    first = ObservabilityServer("127.0.0.1", 0, NodeMetrics.create(), [])
+    try:
+        with pytest.raises(ConfigError, match=rf"observability.listen 127.0.0.1:{first.port}"):
+            ObservabilityServer("127.0.0.1", first.port, NodeMetrics.create(), [])
+    finally:
+        first.stop()
+
+
+def test_the_ipv6_loopback_is_served() -> None:
+    server = ObservabilityServer("[::1]", 0, NodeMetrics.create(), [])
+    server.start()
+    try:
+        assert httpx.get(f"http://[::1]:{server.port}/healthz").status_code == 200
+    finally:
+        server.stop()
