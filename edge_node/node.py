@@ -44,8 +44,10 @@ import structlog
 from sqlalchemy import func, select
 
 from accounting_rules.counters import RolloverRule
-from mrv_core.chain import KeySigner, System, Transactor
-from mrv_core.errors import ChainError, ConfigError, MrvError
+from mrv_core.chain import Deployment, KeySigner, System, Transactor
+from mrv_core.codec import parse_address
+from mrv_core.eip712 import Domain
+from mrv_core.errors import ChainError, ConfigError, MrvError, WrongChain
 from mrv_core.keys import DeviceKey
 from mrv_core.quantities import QUANTITIES, QuantityKind
 from mrv_core.reading import meter_id, new_salt
@@ -73,7 +75,7 @@ from .summaries import node_summaries
 from .uplink import UplinkClient, UplinkSettings
 from .uplink.metrics import UplinkMetrics
 
-__all__ = ["EdgeNode", "NodeTimings", "lock_store", "rollover_rule"]
+__all__ = ["EdgeNode", "NodeTimings", "deployment_domain", "lock_store", "rollover_rule"]
 
 T = TypeVar("T")
 _log = structlog.get_logger("edge_node.node")
@@ -115,6 +117,14 @@ def rollover_rule(point: Point, ratio: Fraction, interval_s: float) -> RolloverR
                         max_rate=Fraction(int(modulus), 2 * max(1, round(interval_s))))
 
 
+def deployment_domain(deployment: Deployment) -> Domain:
+    """The EIP-712 domain of a deployment file (chain id and AnchorRegistry), read without the
+    chain: what a node's store is bound to."""
+    return Domain(chain_id=deployment.chain_id,
+                  verifying_contract=parse_address(deployment.address("AnchorRegistry"),
+                                                   field="AnchorRegistry"))
+
+
 def lock_store(store: Path) -> TextIO:
     """Hold ``<store>.lock`` exclusively for the node's life: a second node on one store would
     poll the same meters and sign every value twice, and race the first one's anchors.
@@ -143,12 +153,18 @@ def lock_store(store: Path) -> TextIO:
 class EdgeNode:
     """One device's node (see the module docstring)."""
 
-    def __init__(self, config: NodeConfig, key: DeviceKey, system: System, *,
+    def __init__(self, config: NodeConfig, key: DeviceKey,
+                 system: System | Callable[[], System], *,
                  metrics: NodeMetrics | None = None, clock: Clock | None = None,
                  timings: NodeTimings | None = None) -> None:
+        """``system`` is the connected deployment, or a function that connects to it: then the
+        node starts without the chain (a plant restarting while its uplink is down), takes its
+        signing domain and clock skew from the deployment file, and connects when it first
+        anchors, retrying every walk until the chain answers."""
         self.config = config
         self.key = key
-        self.system = system
+        self._system = system if isinstance(system, System) else None
+        self._connect = system if not isinstance(system, System) else None
         self.metrics = metrics or NodeMetrics.create()
         self.clock: Clock = clock or SystemClock()
         self.timings = timings or NodeTimings()
@@ -159,7 +175,9 @@ class EdgeNode:
                 ratio = point.ratio.of(meter.ct_ratio, meter.pt_ratio)
                 self._rules[(meter.path, point.name)] = rollover_rule(point, ratio,
                                                                       meter.interval)
-        self.domain = system.domain
+        deployment = Deployment.read(config.chain.deployment)
+        self.domain = deployment_domain(deployment) if self._system is None \
+            else self._system.domain
         self._lock = lock_store(config.device.store)
         self.queue: asyncio.Queue[Sample | PollFailure] = asyncio.Queue(maxsize=100_000)
         self.poller = Poller(config.acquisition, self.profiles, self.queue, clock=self.clock)
@@ -169,7 +187,8 @@ class EdgeNode:
         try:
             self.store = self._in_store_thread_sync(lambda: Store(config.device.store, key.address,
                                                                   self.domain))
-            skew = int(system.call("maxClockSkew", system.anchors.functions.maxClockSkew().call))
+            skew = deployment.max_clock_skew if self._system is None else int(self._system.call(
+                "maxClockSkew", self._system.anchors.functions.maxClockSkew().call))
             # Test-only crash points (MRV_TEST_CRASH_AT, edge_node/_internal/crashpoints.py): unset
             # in production, where they never fire.
             self._crash = from_environment()
@@ -206,6 +225,20 @@ class EdgeNode:
         self._store_thread.shutdown()
         self._anchor_thread.shutdown()
         self._lock.close()
+
+    @property
+    def system(self) -> System:
+        """The deployment on chain, connected on first use when the node started without it
+        (anchor thread only). Raises the connection's error while the chain is unreachable."""
+        if self._system is None:
+            assert self._connect is not None
+            system = self._connect()
+            if system.domain != self.domain:
+                raise WrongChain(f"the chain answers for domain {system.domain}, the store "
+                                 f"and the deployment file say {self.domain}")
+            self._system = system
+            _log.info("chain_connected", chain_id=system.domain.chain_id)
+        return self._system
 
     def health_checks(self) -> list[HealthCheck]:
         """What ``/healthz`` reports: polling runs (not stopped at the disk hard limit), no
@@ -473,8 +506,8 @@ class EdgeNode:
         now = int(self.clock.time())
         if now >= self._methodologies_due:
             try:
-                await asyncio.wrap_future(self._anchor_thread.submit(task.versions.refresh,
-                                                                     self.system))
+                await asyncio.wrap_future(self._anchor_thread.submit(
+                    lambda: task.versions.refresh(self.system)))
                 self._methodologies_due = now + int(self.timings.methodology_refresh_s)
             except ChainError as exc:
                 _log.warning("methodology_refresh_failed", error=str(exc))

@@ -23,12 +23,13 @@ from typing import Any
 from sqlalchemy import func, select
 
 from mrv_core.chain import Deployment
-from mrv_core.codec import format_address, parse_address
+from mrv_core.codec import format_address
 from mrv_core.eip712 import Domain
 from mrv_core.errors import ConfigError
 from mrv_core.keys import keystore_address
 
 from .config import NodeConfig
+from .node import deployment_domain
 from .store import STREAMS, Store, StoreUplink
 from .store.models import BatchRow, LeafRow, MeterRow, OutboxRow, ReadingRow, RecordRow
 from .store.queries import counts
@@ -39,10 +40,7 @@ __all__ = ["node_status", "render_status", "store_domain"]
 def store_domain(config: NodeConfig) -> Domain:
     """The EIP-712 domain of the node's deployment file (chain id and AnchorRegistry), without
     connecting to the chain."""
-    deployment = Deployment.read(config.chain.deployment)
-    return Domain(chain_id=deployment.chain_id,
-                  verifying_contract=parse_address(deployment.address("AnchorRegistry"),
-                                                   field="AnchorRegistry"))
+    return deployment_domain(Deployment.read(config.chain.deployment))
 
 
 def node_status(config: NodeConfig) -> dict[str, Any]:

@@ -11,10 +11,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import json
+import os
 import signal
+import sys
 import time
 import tomllib
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +32,7 @@ from edge_node.status import node_status, render_status, store_domain
 from edge_node.store import Store
 from mrv_core.chain import ChainSettings, Deployment, System, connect, load_artifacts
 from mrv_core.codec import format_address
-from mrv_core.errors import ConfigError
+from mrv_core.errors import ChainUnavailable, ConfigError
 from mrv_core.hashing import keccak256
 from mrv_core.keys import LIGHT_SCRYPT_N, STANDARD_SCRYPT_N, DeviceKey, read_password
 from mrv_core.pki import make_device_tls_key_and_csr
@@ -61,7 +65,9 @@ def register(commands: Any) -> None:
     add_option(init, "--rpc", "MRV_RPC_URL", default="http://127.0.0.1:8545", metavar="URL",
                help="JSON-RPC endpoint to write into the file (default http://127.0.0.1:8545)")
     add_option(init, "--deployment", "MRV_DEPLOYMENT", default="deployment.json",
-               metavar="FILE", help="deployment file to name in the file")
+               metavar="FILE", help="the deployment file (`mrv chain deploy --out`), as a path "
+                                    "from here; the configuration names it relative to DIR "
+                                    "(default ./deployment.json)")
     add_option(init, "--modbus-port", "MRV_SIM_PORT", type=int, default=5020, metavar="N",
                help="port of the meter simulator on 127.0.0.1 (default 5020, as `mrv simulate "
                     "meters`)")
@@ -133,8 +139,11 @@ def _init(args: argparse.Namespace) -> int:
     if not 1 <= args.modbus_port <= 65535:
         raise ConfigError(f"--modbus-port must be within 1..65535, got {args.modbus_port}")
     meter = TemplateMeter(f"{args.site}/utilities/incomer/M1", "generic", 1, "electricity.grid")
+    # The operator names the deployment file from where they stand; the configuration holds
+    # it relative to its own directory, where relative paths in it are resolved.
+    deployment = os.path.relpath(os.path.abspath(args.deployment), os.path.abspath(directory))
     text = render_config(site=args.site, key_file=_KEY_FILE, store="edge.sqlite", rpc=args.rpc,
-                         deployment=args.deployment, modbus_host="127.0.0.1",
+                         deployment=deployment, modbus_host="127.0.0.1",
                          modbus_port=args.modbus_port, meters=[meter])
     # Validate before creating anything, so a bad --site leaves no files behind.
     validate(NodeConfig, tomllib.loads(text), text, config_path)
@@ -200,7 +209,13 @@ def _run(args: argparse.Namespace) -> int:
     key = load_key(config.device.key_file, args.password_file or config.device.password_file)
     stream = configure_logging(config.observability.log)
     try:
-        system = _open_system(config)
+        try:
+            system: System | Callable[[], System] = _open_system(config)
+        except ChainUnavailable as exc:
+            # Readings are taken and stored without the chain; anchoring connects later.
+            print(f"mrv: warning: {exc}; starting without the chain, anchoring will connect "
+                  f"when it answers", file=sys.stderr, flush=True)
+            system = functools.partial(_open_system, config)
         node = EdgeNode(config, key, system)
         host, _, port = config.observability.listen.rpartition(":")
         server = ObservabilityServer(host, int(port), node.metrics, node.health_checks())

@@ -76,7 +76,7 @@ def node_site(rpc: str, directory: Path) -> Iterator[Site]:
         assert simulator.stdout is not None and simulator.stdout.readline()
         host, control_port = simulator.stdout.readline().decode().split()[1].split(":")
         assert main(["edge", "init", "node", "--rpc", rpc, "--deployment",
-                     "../deployment.json", "--modbus-port", str(port), "--light-kdf"]) == 0
+                     "deployment.json", "--modbus-port", str(port), "--light-kdf"]) == 0
         config = directory / "node" / "edge.toml"
         text = config.read_text().replace("max_age_seconds = 3600", "max_age_seconds = 1")
         text = text.replace("interval = 60.0", "interval = 0.25")

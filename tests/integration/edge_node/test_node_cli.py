@@ -99,7 +99,7 @@ def test_init_register_run_anchors_every_batch_once_signs_gaps_and_uplinks_all(
                     cwd=tmp_path) as (simulator, lines):
         assert lines[0] == f"127.0.0.1:{port}"
         control_host, control_port = lines[1].removeprefix("control ").split(":")
-        mrv("edge", "init", "node", "--rpc", anvil_url, "--deployment", "../deployment.json",
+        mrv("edge", "init", "node", "--rpc", anvil_url, "--deployment", "deployment.json",
             "--modbus-port", str(port), "--light-kdf", cwd=tmp_path)
         config = tmp_path / "node" / "edge.toml"
         text = config.read_text()
