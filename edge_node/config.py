@@ -242,6 +242,10 @@ def _resolve_paths(config: NodeConfig, base: Path) -> NodeConfig:
     })
     chain = config.chain.model_copy(update={"deployment": absolute(config.chain.deployment)})
     updates: dict[str, object] = {"device": device, "chain": chain}
+    log = config.observability.log
+    if log != "-" and not Path(log).is_absolute():
+        updates["observability"] = config.observability.model_copy(
+            update={"log": str(base / log)})
     if config.uplink is not None:
         updates["uplink"] = config.uplink.model_copy(update={
             name: absolute(getattr(config.uplink, name))

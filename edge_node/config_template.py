@@ -111,7 +111,7 @@ def render_config(*, site: str, key_file: str, store: str, rpc: str, deployment:
             "[[acquisition.connections.meters]]",
             f"path = {_q(meter.path)}",
             f"unit_id = {meter.unit_id}",
-            "# Register map: a shipped profile (`mrv simulate meters --list-profiles`).",
+            "# Register map: a shipped profile (`mrv simulate meters --help` lists them).",
             f"profile = {_q(meter.profile)}",
             "# Seconds between polls.",
             "interval = 60.0",

@@ -33,7 +33,7 @@ from fractions import Fraction
 import structlog
 
 from edge_node.decoding import ReadBlock, decode_point, plan_reads
-from edge_node.errors import ValueUnavailable
+from edge_node.errors import ProfileError, ValueUnavailable
 from edge_node.profiles import load_profile
 from edge_node.profiles.model import Point, Profile
 from mrv_core.errors import ConfigError, DecodeError
@@ -215,8 +215,15 @@ def shipped_profiles(settings: AcquisitionSettings) -> dict[str, Profile]:
 
     Raises :class:`~edge_node.errors.ProfileError` (a ConfigError) naming the known ids when a
     meter names a profile that is not shipped."""
-    names = {m.profile for c in settings.connections for m in c.meters}
-    return {name: load_profile(name) for name in sorted(names)}
+    profiles: dict[str, Profile] = {}
+    for meter in (m for c in settings.connections for m in c.meters):
+        if meter.profile not in profiles:
+            try:
+                profiles[meter.profile] = load_profile(meter.profile)
+            except ProfileError as exc:
+                raise ProfileError(f"meter {meter.path}", "profile",
+                                   f"{meter.profile!r}: {exc.problem}") from None
+    return profiles
 
 
 def _points(meter: MeterSettings, profiles: Mapping[str, Profile]) -> tuple[Point, ...]:

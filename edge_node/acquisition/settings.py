@@ -50,7 +50,9 @@ _FROZEN = ConfigDict(frozen=True, strict=True, extra="forbid")
 #: RFC 1123 host name label: letters, digits and inner hyphens, 1..63 characters.
 _LABEL = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)")
 
-Seconds = Annotated[float, Field(gt=0, le=86_400)]
+Seconds = Annotated[float, Field(gt=0, le=86_400, allow_inf_nan=False)]
+#: A poll interval: at least 0.1 s (a smaller one hammers the bus and fills the store).
+Interval = Annotated[float, Field(ge=0.1, le=86_400, allow_inf_nan=False)]
 
 
 def _list_to_tuple(value: Any) -> Any:
@@ -89,11 +91,11 @@ class MeterSettings(BaseModel):
     model_config = _FROZEN
 
     path: str
-    unit_id: int = Field(ge=0, le=247)
+    unit_id: int = Field(ge=1, le=247)  # 0 is Modbus broadcast: no answer comes back
     profile: str = Field(min_length=1)
     ct: Annotated[tuple[int, int], ArrayOf] = (1, 1)
     pt: Annotated[tuple[int, int], ArrayOf] = (1, 1)
-    interval: Seconds = 60.0
+    interval: Interval = 60.0
     timeout: Seconds | None = None
     points: Annotated[tuple[str, ...] | None, ArrayOf] = None
     max_gap: int = Field(default=0, ge=0, le=123)
@@ -191,7 +193,7 @@ class RetrySettings(BaseModel):
 
     model_config = _FROZEN
 
-    config_hold_off: Seconds = 3600.0
+    config_hold_off: Seconds = 600.0
     busy_attempts: int = Field(default=3, ge=1, le=10)
     busy_backoff: Seconds = 0.05
     busy_backoff_max: Seconds = 2.0
