@@ -47,7 +47,7 @@ from accounting_rules.counters import RolloverRule
 from mrv_core.chain import Deployment, KeySigner, System, Transactor
 from mrv_core.codec import parse_address
 from mrv_core.eip712 import Domain
-from mrv_core.errors import ChainError, ConfigError, MrvError, WrongChain
+from mrv_core.errors import ChainError, ChainUnavailable, ConfigError, MrvError, WrongChain
 from mrv_core.keys import DeviceKey
 from mrv_core.quantities import QUANTITIES, QuantityKind
 from mrv_core.reading import meter_id, new_salt
@@ -94,6 +94,10 @@ class NodeTimings:
     gap_flush_s: int = 300
     summary_every_s: float = 60.0
     methodology_refresh_s: float = 600.0
+
+
+#: A batch the anchorer has waited on this long (seconds) fails the health check.
+ANCHOR_STUCK_S = 900
 
 
 def rollover_rule(point: Point, ratio: Fraction, interval_s: float) -> RolloverRule | None:
@@ -216,6 +220,10 @@ class EdgeNode:
         self._seen = {"polls": 0, "missed": 0, "acked": -1}  # -1: not read yet
         self.anchor_conflict: AnchorConflict | None = None
         self._unsaved_gaps: list[OpenGap] = []  # closed runs whose commit failed, kept
+        #: Since when (monotonic) the chain fails, and how; the same reason the anchorer has
+        #: been waiting for (a batch ahead of the chain's clock, an earlier batch missing).
+        self._chain_error: tuple[float, str] | None = None
+        self._anchoring_stuck: tuple[float, str] | None = None
 
     def _release(self) -> None:
         for name in ("store", "_uplink_store"):
@@ -241,8 +249,10 @@ class EdgeNode:
         return self._system
 
     def health_checks(self) -> list[HealthCheck]:
-        """What ``/healthz`` reports: polling runs (not stopped at the disk hard limit), no
-        anchor conflict, the store below its disk budget."""
+        """What ``/healthz`` reports: polling runs (not stopped at the disk hard limit), the
+        chain answered the last anchor walk, no anchor conflict and no batch held back longer
+        than :data:`ANCHOR_STUCK_S` (a batch ahead of the chain's clock holds every later one),
+        the store below its disk budget."""
 
         def polling() -> tuple[bool, str]:
             if self.stopped_for_disk:
@@ -250,17 +260,26 @@ class EdgeNode:
             running = self._polling is not None and not self._polling.done()
             return running, "polling" if running else "the poller is not running"
 
+        def chain() -> tuple[bool, str]:
+            if self._chain_error is None:
+                return True, "reachable at the last anchor walk"
+            since, error = self._chain_error
+            return False, f"failing for {time.monotonic() - since:.0f} s: {error}"
+
         def anchoring() -> tuple[bool, str]:
             if self.anchor_conflict is not None:
                 return False, str(self.anchor_conflict)
-            return True, "no conflict with the chain"
+            stuck = self._anchoring_stuck
+            if stuck is not None and time.monotonic() - stuck[0] > ANCHOR_STUCK_S:
+                return False, f"waiting {time.monotonic() - stuck[0]:.0f} s: {stuck[1]}"
+            return True, "no conflict with the chain, nothing held back"
 
         def disk() -> tuple[bool, str]:
             used = disk_usage(self.config.device.store)
             budget = self.config.retention.disk_budget_mib * 1024 * 1024
             return used <= budget, f"{used} bytes used, budget {budget}"
 
-        return [("polling", polling), ("anchoring", anchoring), ("disk", disk)]
+        return [("polling", polling), ("chain", chain), ("anchoring", anchoring), ("disk", disk)]
 
     # -- threads ----------------------------------------------------------------------------------
 
@@ -452,16 +471,25 @@ class EdgeNode:
                 self._anchorer = self._make_anchorer()
             result = self._anchorer.run_once(now=int(time.time()))
             self.metrics.anchors.inc(len(result.sent))
+            if result.chain_error is not None:
+                raise ChainUnavailable(result.chain_error)
+            waiting = result.waiting
+            if waiting is None or self._anchoring_stuck is None \
+                    or self._anchoring_stuck[1] != waiting:
+                self._anchoring_stuck = None if waiting is None else (time.monotonic(), waiting)
 
         if self.anchor_conflict is not None:
             return  # nothing more is anchored until an operator has looked (/healthz says so)
         try:
             await asyncio.wrap_future(self._anchor_thread.submit(walk))
+            self._chain_error = None
         except AnchorConflict as exc:
             _log.critical("anchor_conflict", error=str(exc))
             self.anchor_conflict = exc
         except ChainError as exc:
             _log.warning("anchor_walk_failed", error=str(exc))
+            if self._chain_error is None:
+                self._chain_error = (time.monotonic(), str(exc))
 
     async def _refresh_metrics(self) -> None:
         """Carry the poller's counters and the store's outbox and uplink state into the

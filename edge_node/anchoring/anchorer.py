@@ -61,11 +61,13 @@ class AnchorSettings:
 
 @dataclass(frozen=True)
 class RunResult:
-    """What one run did: batches sent, batches made final, and why it stopped early (if)."""
+    """What one run did: batches sent, batches made final, why it stopped early (if), and the
+    chain error that stopped it (if one did)."""
 
     sent: tuple[int, ...]
     final: tuple[int, ...]
     waiting: str | None
+    chain_error: str | None = None
 
 
 class Anchorer:
@@ -86,6 +88,7 @@ class Anchorer:
         sent: list[int] = []
         final: list[int] = []
         waiting: str | None = None
+        chain_error: str | None = None
         try:
             self._reopen_lost(now)
             for entry in self.outbox.entries(unfinished=True):
@@ -95,9 +98,10 @@ class Anchorer:
         except AnchorConflict:
             raise
         except ChainError as exc:
-            waiting = f"chain error: {exc}"
+            waiting = chain_error = f"chain error: {exc}"
             self._log.warning("anchor_walk_stopped", error=str(exc))
-        return RunResult(sent=tuple(sent), final=tuple(final), waiting=waiting)
+        return RunResult(sent=tuple(sent), final=tuple(final), waiting=waiting,
+                         chain_error=chain_error)
 
     # -- steps ------------------------------------------------------------------------------------
 

@@ -37,12 +37,15 @@ class Site:
     def system(self) -> System:
         return System(self.chain, Deployment.read(self.deployment))
 
-    def start_node(self, *, crash_at: str | None = None) -> subprocess.Popen[bytes]:
+    def start_node(self, *, crash_at: str | None = None,
+                   watch: bool = False) -> subprocess.Popen[bytes]:
         """``mrv edge run``; with ``crash_at`` it SIGKILLs itself at that test-only crash point
-        (``MRV_TEST_CRASH_AT``, edge_node/_internal/crashpoints.py)."""
+        (``MRV_TEST_CRASH_AT``, edge_node/_internal/crashpoints.py); with ``watch`` its
+        standard output is a pipe (its first line names the metrics and health address)."""
         env = ENV if crash_at is None else {**ENV, CRASH_ENV: crash_at}
         return subprocess.Popen([str(MRV), "edge", "run", "--config", str(self.config)],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+                                stdout=subprocess.PIPE if watch else subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL, env=env)
 
     def final_batches(self) -> int:
         """Batches the store records as anchored final (0 before the node made its tables)."""

@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from integration.conftest import ANVIL, _stop, _wait_until_up, free_port
 from integration.edge_node.nodes import PASSWORD, check_store_and_chain, node_site
@@ -66,16 +67,23 @@ def test_the_node_stores_through_a_chain_outage_and_anchors_everything_once_afte
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("MRV_KEY_PASSWORD", PASSWORD)
     with node_site(anvil.url, tmp_path) as site:
-        node = site.start_node()
+        node = site.start_node(watch=True)
         try:
+            assert node.stdout is not None
+            health = node.stdout.readline().decode().split()[-1] + "/healthz"
             _wait(lambda: site.final_batches() >= 1)
+            assert httpx.get(health, timeout=10).json()["checks"]["chain"]["ok"] is True
             anvil.stop()
             during = _readings(site.store)
-            time.sleep(4)
+            _wait(lambda: httpx.get(health, timeout=10).status_code == 503)
+            verdict = httpx.get(health, timeout=10).json()
+            assert verdict["checks"]["chain"]["ok"] is False  # the operator sees the outage
+            assert verdict["checks"]["polling"]["ok"] is True
             assert _readings(site.store) > during  # readings keep being taken and stored
             assert node.poll() is None  # the outage did not stop the node
             node.send_signal(signal.SIGINT)  # stopping works without the chain, too
             assert node.wait(timeout=30) == 0
+            node.stdout.close()
             # A node (re)started while the chain is down takes and stores readings anyway.
             stopped = _readings(site.store)
             node = site.start_node()
