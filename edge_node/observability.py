@@ -36,7 +36,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, make
 
 from mrv_core.errors import ConfigError
 
-__all__ = ["HealthCheck", "NodeMetrics", "ObservabilityServer", "configure_logging"]
+__all__ = ["HealthCheck", "LogSetup", "NodeMetrics", "ObservabilityServer", "configure_logging"]
 
 _PREFIX = "mrv_edge_"
 
@@ -99,10 +99,27 @@ class NodeMetrics:
         )
 
 
-def configure_logging(destination: str, *, level: int = logging.INFO) -> TextIO:
+class LogSetup:
+    """What :func:`configure_logging` installed; :meth:`close` removes it again."""
+
+    def __init__(self, stream: TextIO, handler: logging.Handler, owned: bool) -> None:
+        self.stream = stream
+        self._handler = handler
+        self._owned = owned
+
+    def close(self) -> None:
+        """Detach the standard-library handler, reset structlog, close a log file."""
+        logging.getLogger().removeHandler(self._handler)
+        structlog.reset_defaults()
+        if self._owned:
+            self.stream.close()
+
+
+def configure_logging(destination: str, *, level: int = logging.INFO) -> LogSetup:
     """Send structlog events as JSON lines (ISO UTC ``timestamp``, ``level``, ``event`` and
     the event's fields) to ``destination``: a file path (appended) or ``-`` for standard
-    error. Returns the stream, which the caller closes when it is a file."""
+    error; library records (pymodbus, SQLAlchemy) at WARNING and above go the same way.
+    Returns the setup, which the caller closes."""
     if destination == "-":
         stream: TextIO = sys.stderr
     else:
@@ -126,8 +143,9 @@ def configure_logging(destination: str, *, level: int = logging.INFO) -> TextIO:
                     structlog.processors.format_exc_info,
                     structlog.processors.JSONRenderer(sort_keys=True)]))
     root = logging.getLogger()
-    root.handlers = [handler]
-    root.setLevel(logging.WARNING)
+    root.addHandler(handler)
+    handler.setLevel(logging.WARNING)
+    root.setLevel(min(root.level or logging.WARNING, logging.WARNING))
     structlog.configure(
         processors=[
             *shared,
@@ -138,7 +156,7 @@ def configure_logging(destination: str, *, level: int = logging.INFO) -> TextIO:
         logger_factory=structlog.WriteLoggerFactory(file=stream),
         cache_logger_on_first_use=False,
     )
-    return stream
+    return LogSetup(stream, handler, owned=destination != "-")
 
 
 class _ThreadingServer(ThreadingMixIn, WSGIServer):

@@ -207,10 +207,18 @@ def _register(args: argparse.Namespace) -> int:
 def _run(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     key = load_key(config.device.key_file, args.password_file or config.device.password_file)
-    stream = configure_logging(config.observability.log)
+    logs = configure_logging(config.observability.log)
     try:
         try:
-            system: System | Callable[[], System] = _open_system(config)
+            connected = _open_system(config)
+            system: System | Callable[[], System] = connected
+            status = connected.device_status(key.address)
+            if status != "active":
+                raise ConfigError(f"device {format_address(key.address)} is {status} on this "
+                                  f"chain: register it first (mrv edge register --config "
+                                  f"{args.config})" if status == "unregistered" else
+                                  f"device {format_address(key.address)} is {status} on this "
+                                  f"chain: it cannot anchor")
         except ChainUnavailable as exc:
             # Readings are taken and stored without the chain; anchoring connects later.
             print(f"mrv: warning: {exc}; starting without the chain, anchoring will connect "
@@ -227,8 +235,7 @@ def _run(args: argparse.Namespace) -> int:
         finally:
             server.stop()
     finally:
-        if stream.name != "<stderr>":
-            stream.close()
+        logs.close()
     return EXIT_OK
 
 

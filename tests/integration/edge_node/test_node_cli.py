@@ -182,3 +182,18 @@ def test_init_refuses_to_overwrite_and_a_bad_config_names_its_line(
     line = config.read_text().splitlines().index("unit_id = 999") + 1
     assert f"edge.toml:{line}: acquisition.connections[0].meters[0].unit_id:" in \
         capsys.readouterr().err
+
+
+def test_run_refuses_a_device_that_is_not_registered_naming_the_fix(
+        anvil_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    # It used to run and log a failed anchor every 2 s forever (hostile review).
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("MRV_KEY_PASSWORD", "edge-test")
+    assert main(["chain", "deploy", "--rpc", anvil_url, "--out", "deployment.json"]) == 0
+    assert main(["edge", "init", "node", "--rpc", anvil_url, "--light-kdf"]) == 0
+    assert "deployment = \"../deployment.json\"" in (tmp_path / "node" / "edge.toml").read_text()
+    capsys.readouterr()
+    assert main(["edge", "run", "--config", "node/edge.toml"]) == 2
+    assert "is unregistered on this chain: register it first (mrv edge register" in \
+        capsys.readouterr().err

@@ -87,12 +87,11 @@ def test_two_nodes_in_one_process_do_not_share_counters() -> None:
 
 def test_logs_are_json_lines_with_time_level_and_fields(tmp_path: Path) -> None:
     log = tmp_path / "logs" / "edge.jsonl"
-    stream = configure_logging(str(log))
+    logs = configure_logging(str(log))
     try:
         structlog.get_logger().warning("poll_failed", meter="a/b/c/d/e", error_class="timeout")
     finally:
-        stream.close()
-        structlog.reset_defaults()
+        logs.close()
     (line,) = log.read_text().splitlines()
     event = json.loads(line)
     assert event["event"] == "poll_failed" and event["level"] == "warning"
@@ -104,15 +103,13 @@ def test_library_log_records_become_json_lines_too(tmp_path: Path) -> None:
     # pymodbus logs through the standard library; its lines were free text in the node's JSON
     # log (hostile review, issue 9).
     log = tmp_path / "edge.jsonl"
-    stream = configure_logging(str(log))
+    logs = configure_logging(str(log))
     try:
         logging.getLogger("pymodbus.logging").warning("No response received after %d retries",
                                                       0)
         logging.getLogger("pymodbus.logging").debug("send: 0x0 0x1")  # below the level
     finally:
-        stream.close()
-        structlog.reset_defaults()
-        logging.getLogger().handlers = []
+        logs.close()
     (line,) = log.read_text().splitlines()
     event = json.loads(line)
     assert event["event"] == "No response received after 0 retries"
