@@ -190,11 +190,15 @@ def _register(args: argparse.Namespace) -> int:
     enterprise = sender(system.chain, args.enterprise_key, args.enterprise_password_file)
     if args.fund < 0:
         raise ConfigError(f"--fund must be >= 0, got {args.fund}")
-    sent = system.register_device(enterprise, key, site_id(config.device.site),
-                                  metadata_hash(config))
     print(f"device      {format_address(key.address)}")
     print(f"enterprise  {enterprise.address}")
-    print(f"registered  tx 0x{sent.tx_hash.hex()} block {sent.block_number}")
+    if system.device_status(key.address) == "active":
+        # A re-run (say after a failed --fund) registers nothing twice and goes on to fund.
+        print("registered  already: active on this chain")
+    else:
+        sent = system.register_device(enterprise, key, site_id(config.device.site),
+                                      metadata_hash(config))
+        print(f"registered  tx 0x{sent.tx_hash.hex()} block {sent.block_number}")
     if args.fund:
         funded = enterprise.transfer(format_address(key.address), args.fund)
         print(f"funded      {args.fund} wei, tx 0x{funded.tx_hash.hex()}")

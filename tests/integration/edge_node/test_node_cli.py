@@ -113,6 +113,8 @@ def test_init_register_run_anchors_every_batch_once_signs_gaps_and_uplinks_all(
         registered = mrv("edge", "register", "--config", str(config), "--fund",
                          "1000000000000000000", cwd=tmp_path)
         assert "registered  tx 0x" in registered
+        again = mrv("edge", "register", "--config", str(config), cwd=tmp_path)
+        assert "registered  already: active on this chain" in again  # a re-run is harmless
         with background("edge", "run", "--config", str(config), cwd=tmp_path) as (node, out):
             deadline = time.monotonic() + 60
             while time.monotonic() < deadline and not progressed(tmp_path / "node" /
