@@ -179,9 +179,10 @@ class EdgeNode:
                 ratio = point.ratio.of(meter.ct_ratio, meter.pt_ratio)
                 self._rules[(meter.path, point.name)] = rollover_rule(point, ratio,
                                                                       meter.interval)
-        deployment = Deployment.read(config.chain.deployment)
-        self.domain = deployment_domain(deployment) if self._system is None \
-            else self._system.domain
+        # Without a connected chain the deployment file gives the domain and the clock skew.
+        deployment = Deployment.read(config.chain.deployment) if self._system is None else None
+        self.domain = deployment_domain(deployment) if deployment is not None \
+            else self.system.domain
         self._lock = lock_store(config.device.store)
         self.queue: asyncio.Queue[Sample | PollFailure] = asyncio.Queue(maxsize=100_000)
         self.poller = Poller(config.acquisition, self.profiles, self.queue, clock=self.clock)
@@ -191,8 +192,8 @@ class EdgeNode:
         try:
             self.store = self._in_store_thread_sync(lambda: Store(config.device.store, key.address,
                                                                   self.domain))
-            skew = deployment.max_clock_skew if self._system is None else int(self._system.call(
-                "maxClockSkew", self._system.anchors.functions.maxClockSkew().call))
+            skew = deployment.max_clock_skew if deployment is not None else int(
+                self.system.call("maxClockSkew", self.system.anchors.functions.maxClockSkew().call))
             # Test-only crash points (MRV_TEST_CRASH_AT, edge_node/_internal/crashpoints.py): unset
             # in production, where they never fire.
             self._crash = from_environment()

@@ -115,7 +115,7 @@ def register(commands: Any) -> None:
                         help="the old counter's last value (default: the last one signed)")
     change.add_argument("--timestamp", type=int, metavar="UNIX",
                         help="when the change happened, Unix seconds, not before the meter's "
-                             "last signed reading nor after now (default: now)")
+                             "last signed reading nor more than 300 s after now (default: now)")
     change.add_argument("--note", required=True, metavar="TEXT",
                         help="what happened (its keccak256 is signed; the text travels beside)")
     change.set_defaults(handler=_meter_change)

@@ -30,6 +30,7 @@ from unit.edge_node.summaries.support import (
 from accounting_rules import Activity, compute, load_methodology
 from accounting_rules.counters import RolloverRule
 from accounting_rules.publishing import assign_id, compute_on_chain, publish
+from edge_node.acquisition.clock import phase
 from edge_node.config import load_config
 from edge_node.node import EdgeNode, NodeTimings
 from edge_node.profiles import load_profile
@@ -206,7 +207,7 @@ points = ["energy_import"]
 def test_the_running_node_signs_a_simulated_days_summaries(
         chain_system: tuple[System, Transactor], tmp_path: Path) -> None:
     system, _association = chain_system
-    start = DAY - 300
+    start = DAY - 600  # the meter's first poll (at its phase in the interval) precedes the day
 
     async def scenario() -> None:
         async with MeterSimulator([MeterSpec(1, load_profile("abb.b2x"), peak_w=40_000)],
@@ -235,11 +236,15 @@ def test_the_running_node_signs_a_simulated_days_summaries(
         signed = [read_record(r) for r in records(store) if r.kind == "emission_summary"]
     times = [r.signed.reading.timestamp for r in stored]
     values = [r.signed.reading.value for r in stored]
-    assert times == [start + 600 * k for k in range(len(times))]  # every tick read and signed
+    offset = int(phase(MAIN) * 600)  # the meter's own place in each interval
+    assert times == [start + offset + 600 * k for k in range(len(times))]  # every tick signed
     assert len(signed) == 2 * (24 + 1)  # the meter and the site, 24 hours and the day
     day = next(s.record for s in signed if s.record.scope_id == meter_id(MAIN)
                and s.record.period_end - s.record.period_start == 86_400)
     assert isinstance(day, EmissionSummary) and day.period_start == DAY
-    activity = values[times.index(DAY + 86_100)] - values[0]  # readings at 23:55 and -00:05
+    def counter_at(t: int) -> int:  # the last reading at or before t (docs/accounting.md 6)
+        return values[max(i for i, x in enumerate(times) if x <= t)]
+
+    activity = counter_at(DAY + 86_400) - counter_at(DAY)
     assert activity > 0 and day.activity == activity
     assert day.emissions == grams(activity)
