@@ -35,6 +35,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
+import ssl
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -255,7 +256,10 @@ class UplinkClient:
         try:
             async with self._http.stream("POST", url, content=body) as response:
                 raw = await _read_bounded(response, LIMITS.ack_bytes)
-        except httpx.TransportError as exc:
+        except (httpx.TransportError, ssl.SSLError, OSError) as exc:
+            # With TLS 1.3 the server checks the client certificate after the client's side of
+            # the handshake: its alert can surface while the response is read, as a bare
+            # ssl.SSLError that httpx does not wrap.
             raise UplinkUnavailable(f"{url}: {type(exc).__name__}: {exc}") from None
         status = response.status_code
         if status == 200:

@@ -25,6 +25,8 @@ def test_a_node_polling_20_meters_for_3_s_misses_no_cycle_stays_under_300_mb_and
     assert result["meters"] == 20 and result["connections"] == 1
     assert result["missed_cycles"] == 0 and result["failures"] == 0
     assert result["polls"] >= 20 * 2  # at least two cycles of every meter in 3 s
-    assert result["committed"] > 0 and result["samples"] == 6 * result["polls"]
+    # A poll still in flight when the window closes has started but not yet sent its samples.
+    assert result["committed"] > 0
+    assert 6 * (result["polls"] - 20) <= result["samples"] <= 6 * result["polls"]
     assert result["rss_kib"] < bench_edge_load.RSS_TARGET_MB.value * 1024
     assert result["stop_s"] is not None, result.get("stop_error")
