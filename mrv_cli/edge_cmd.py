@@ -138,6 +138,8 @@ def _init(args: argparse.Namespace) -> int:
             raise ConfigError(f"{path} exists; refusing to overwrite it")
     if not 1 <= args.modbus_port <= 65535:
         raise ConfigError(f"--modbus-port must be within 1..65535, got {args.modbus_port}")
+    if not args.rpc.startswith(("http://", "https://")) or args.rpc[-3:] == "://":
+        raise ConfigError(f"--rpc must be an http(s):// JSON-RPC URL, got {args.rpc!r}")
     meter = TemplateMeter(f"{args.site}/utilities/incomer/M1", "generic", 1, "electricity.grid")
     # The operator names the deployment file from where they stand; the configuration holds
     # it relative to its own directory, where relative paths in it are resolved.

@@ -186,6 +186,17 @@ def test_init_refuses_to_overwrite_and_a_bad_config_names_its_line(
         capsys.readouterr().err
 
 
+@pytest.mark.parametrize("rpc", ["not a url", "127.0.0.1:8545", "ws://127.0.0.1:8545", "http://"])
+def test_init_refuses_an_rpc_that_is_no_http_url_and_creates_nothing(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+        rpc: str) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("MRV_KEY_PASSWORD", "edge-test")
+    assert main(["edge", "init", "node", "--rpc", rpc, "--light-kdf"]) == 2
+    assert "--rpc must be an http(s):// JSON-RPC URL" in capsys.readouterr().err
+    assert not (tmp_path / "node").exists()
+
+
 def test_run_refuses_a_device_that_is_not_registered_naming_the_fix(
         anvil_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
         capsys: pytest.CaptureFixture[str]) -> None:
