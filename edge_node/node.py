@@ -41,7 +41,6 @@ from typing import Any, TextIO, TypeVar
 
 import httpx
 import structlog
-from sqlalchemy import func, select
 
 from accounting_rules.counters import RolloverRule
 from mrv_core.chain import Deployment, KeySigner, System, Transactor
@@ -69,7 +68,7 @@ from .signing import Sample as SignedSample
 from .signing.gaps import GapTracker, OpenGap
 from .signing.records import new_record
 from .store import Store, StoreUplink, disk_usage
-from .store.models import LeafRow, OutboxRow
+from .store.queries import StoreCounts, counts
 from .store.retention import prune
 from .summaries import node_summaries
 from .uplink import UplinkClient, UplinkSettings
@@ -502,16 +501,12 @@ class EdgeNode:
         self.metrics.missed_cycles.inc(missed - self._seen["missed"])
         self._seen.update(polls=polls, missed=missed)
 
-        def store_state() -> tuple[dict[str, int], int, int]:
-            with self.store.read() as session:
-                states = dict(session.execute(select(OutboxRow.state, func.count())
-                                              .group_by(OutboxRow.state)).all())
-                newest = session.scalar(select(func.max(LeafRow.ordinal))) or 0
-            acked = StoreUplink(self.store).acknowledged_through("leaves")
-            return states, newest, acked
+        def store_state() -> tuple[StoreCounts, int]:
+            return counts(self.store), StoreUplink(self.store).acknowledged_through("leaves")
 
-        states, newest, acked = await self._in_store_thread(store_state)
-        backlog = max(0, newest - acked) if self.uplink is not None else 0
+        totals, acked = await self._in_store_thread(store_state)
+        states = totals.outbox
+        backlog = max(0, totals.newest_leaf - acked) if self.uplink is not None else 0
         if acked > self._seen["acked"] >= 0:
             self.metrics.uplink_sent.inc(acked - self._seen["acked"])
         self._seen["acked"] = max(acked, 0)

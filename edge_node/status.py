@@ -31,7 +31,7 @@ from mrv_core.keys import keystore_address
 from .config import NodeConfig
 from .node import deployment_domain
 from .store import STREAMS, Store, StoreUplink
-from .store.models import BatchRow, LeafRow, MeterRow, OutboxRow, ReadingRow, RecordRow
+from .store.models import BatchRow, MeterRow, OutboxRow, ReadingRow, RecordRow
 from .store.queries import counts
 
 __all__ = ["node_status", "render_status", "store_domain"]
@@ -80,12 +80,11 @@ def node_status(config: NodeConfig) -> dict[str, Any]:
         batches = session.scalar(select(func.count()).select_from(BatchRow)) or 0
         last_batch = session.scalar(select(func.max(BatchRow.batch_seq)))
         totals = counts(store)
-        last_leaf = session.scalar(select(func.max(LeafRow.ordinal))) or 0
         uplink_source = StoreUplink(store)
         uplink = {}
         for stream in STREAMS:
             acked = uplink_source.acknowledged_through(stream)
-            newest = last_leaf if stream == "leaves" else (-1 if last_batch is None
+            newest = totals.newest_leaf if stream == "leaves" else (-1 if last_batch is None
                                                            else int(last_batch))
             uplink[stream] = {"acknowledged_through": acked, "backlog": max(0, newest - acked)}
     return {

@@ -30,7 +30,7 @@ from edge_node.observability import ObservabilityServer, configure_logging
 from edge_node.signing.records import commit_meter_change
 from edge_node.status import node_status, render_status, store_domain
 from edge_node.store import Store
-from mrv_core.chain import ChainSettings, Deployment, System, connect, load_artifacts
+from mrv_core.chain import ChainSettings, System, connect, load_artifacts
 from mrv_core.codec import format_address
 from mrv_core.errors import ChainUnavailable, ConfigError
 from mrv_core.hashing import keccak256
@@ -39,7 +39,7 @@ from mrv_core.pki import make_device_tls_key_and_csr
 from mrv_core.reading import site_id
 from mrv_core.records import MeterChange
 
-from .chain_options import sender
+from .chain_options import open_system, sender
 from .keys_cmd import add_password_file_option, load_key
 from .options import EXIT_OK, add_option
 
@@ -171,9 +171,7 @@ def _open_system(config: NodeConfig) -> System:
     chain = connect(config.chain.rpc, evm_version=load_artifacts().evm_version(),
                     settings=ChainSettings(confirmations=config.chain.confirmations,
                                            rpc_retries=config.chain.rpc_retries))
-    system = System(chain, Deployment.read(config.chain.deployment))
-    system.check_code()
-    return system
+    return open_system(chain, config.chain.deployment)
 
 
 def metadata_hash(config: NodeConfig) -> bytes:

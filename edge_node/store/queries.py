@@ -102,7 +102,8 @@ def batches_between(session: Session, device: bytes, after: int,
 class StoreCounts:
     """Totals for ``mrv edge status``: leaves by kind, leaves not yet batched, outbox rows by
     state, the last batch anchored final (its batch_seq and block time), the open batch's
-    oldest commit time (local Unix seconds) and the file's size in bytes."""
+    oldest commit time (local Unix seconds), the file's size in bytes, and the newest leaf's
+    ordinal (0 before any: the uplink's backlog is counted from it)."""
 
     leaves: dict[str, int]
     unbatched: int
@@ -110,6 +111,7 @@ class StoreCounts:
     last_final: tuple[int, int] | None
     oldest_unbatched_at: int | None
     file_bytes: int
+    newest_leaf: int
 
 
 def counts(store: Store) -> StoreCounts:
@@ -125,8 +127,9 @@ def counts(store: Store) -> StoreCounts:
             select(OutboxRow.batch_seq, OutboxRow.block_timestamp)
             .where(OutboxRow.state == "final").order_by(OutboxRow.batch_seq.desc()).limit(1)
         ).one_or_none()
+        newest = session.scalar(select(func.max(LeafRow.ordinal))) or 0
     size = disk_usage(store.path)
     return StoreCounts(leaves=leaves, unbatched=int(unbatched), outbox=outbox,
                        last_final=None if last is None else (int(last[0]), int(last[1] or 0)),
                        oldest_unbatched_at=None if oldest is None else int(oldest),
-                       file_bytes=size)
+                       file_bytes=size, newest_leaf=int(newest))
