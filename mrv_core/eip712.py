@@ -46,6 +46,7 @@ __all__ = [
     "batch_struct_hash",
     "batch_typed_data",
     "encode_batch_struct",
+    "encode_reading_fields",
     "encode_struct",
     "leaf_from_struct_hash",
     "leaf_hash",
@@ -128,16 +129,28 @@ SAMPLE_DOMAIN = Domain(chain_id=0, verifying_contract=bytes(20))
 def encode_struct(reading: Reading) -> bytes:
     """The 256-byte EIP-712 ``typeHash || encodeData(reading)``; also ``abi.encode`` of the leaf
     value list ``(typeHash, device, meter, seq, timestamp, quantity, value, salt)``."""
+    return encode_reading_fields(reading.device, reading.meter, reading.seq, reading.timestamp,
+                                 reading.quantity, reading.value, reading.salt)
+
+
+def encode_reading_fields(device: bytes, meter: bytes, seq: int, timestamp: int, quantity: str,
+                          value: int, salt: bytes) -> bytes:
+    """:func:`encode_struct` of the reading with these fields, without building a
+    :class:`Reading`: for a signer whose fields are already checked (the edge node's samples,
+    its store's seq), where the second check would cost as much as a keccak. Fields out of
+    range still fail: ``OverflowError`` for an int that does not fit its word, ``KeyError`` for
+    an unregistered quantity; byte fields are not checked (20 and 32 bytes are the caller's
+    to guarantee)."""
     return b"".join((
         READING_TYPEHASH,
         _PAD12,
-        reading.device,
-        reading.meter,
-        reading.seq.to_bytes(32, "big"),
-        reading.timestamp.to_bytes(32, "big"),
-        _QUANTITY_WORD[reading.quantity],
-        reading.value.to_bytes(32, "big", signed=True),
-        reading.salt,
+        device,
+        meter,
+        seq.to_bytes(32, "big"),
+        timestamp.to_bytes(32, "big"),
+        _QUANTITY_WORD[quantity],
+        value.to_bytes(32, "big", signed=True),
+        salt,
     ))
 
 

@@ -30,6 +30,7 @@ __all__ = [
     "SignedReading",
     "meter_id",
     "new_salt",
+    "new_salts",
     "site_id",
     "validate_meter_path",
     "validate_site_path",
@@ -105,6 +106,13 @@ def site_id(path: str) -> bytes:
 def new_salt() -> bytes:
     """32 bytes from the OS CSPRNG: one fresh salt per reading."""
     return os.urandom(32)
+
+
+def new_salts(count: int) -> list[bytes]:
+    """``count`` salts as :func:`new_salt` makes them, from one read of the OS CSPRNG (a
+    signer's batch of readings: one system call instead of ``count``)."""
+    pool = os.urandom(32 * count)
+    return [pool[i:i + 32] for i in range(0, 32 * count, 32)]
 
 
 def _require_bytes(name: str, value: object, size: int) -> None:

@@ -9,6 +9,7 @@ uplink, ``mrv edge status``, tests) get back.
 
 from __future__ import annotations
 
+import struct
 from dataclasses import dataclass
 
 from mrv_core.batch import BatchHeader
@@ -32,11 +33,14 @@ _KIND_MAX = 32
 
 
 def pack_registers(registers: tuple[int, ...]) -> bytes:
-    """16-bit registers in wire order as two big-endian bytes each."""
-    for register in registers:
-        if type(register) is not int or not 0 <= register <= 0xFFFF:
-            raise InvalidReading(f"a register is an int in [0, 65535], got {register!r:.40}")
-    return b"".join(r.to_bytes(2, "big") for r in registers)
+    """16-bit registers in wire order as two big-endian bytes each; raises
+    :class:`InvalidReading` for a register outside [0, 65535] or not an integer (``struct``
+    takes a bool as 0 or 1: the signer's samples refuse bools before this)."""
+    try:
+        return struct.pack(f">{len(registers)}H", *registers)
+    except struct.error:
+        bad = next(r for r in registers if type(r) is not int or not 0 <= r <= 0xFFFF)
+        raise InvalidReading(f"a register is an int in [0, 65535], got {bad!r:.40}") from None
 
 
 def unpack_registers(raw: bytes) -> tuple[int, ...]:

@@ -3,6 +3,7 @@
 import dataclasses
 import json
 
+import pytest
 from eth_abi import encode as abi_encode
 from eth_account.messages import _hash_eip191_message, encode_typed_data
 from hypothesis import example, given, settings
@@ -12,6 +13,7 @@ from factories import LEAF_ENCODING, TEST_DOMAIN, addresses, leaf_values, readin
 from mrv_core import SAMPLE_DOMAIN, Domain, Reading
 from mrv_core.eip712 import (
     READING_TYPEHASH,
+    encode_reading_fields,
     encode_struct,
     leaf_hash,
     reading_digest,
@@ -47,6 +49,24 @@ def test_leaf_matches_openzeppelin_standard_leaf(reading: Reading) -> None:
     encoded = abi_encode(LEAF_ENCODING, leaf_values(reading))
     assert encoded == encode_struct(reading)
     assert leaf_hash(reading) == keccak256(keccak256(encoded))
+
+
+@given(readings())
+def test_encoding_from_fields_is_the_abi_encoding_of_the_leaf_values(reading: Reading) -> None:
+    fields = (reading.device, reading.meter, reading.seq, reading.timestamp, reading.quantity,
+              reading.value, reading.salt)
+    assert encode_reading_fields(*fields) == abi_encode(LEAF_ENCODING, leaf_values(reading))
+
+
+def test_encoding_from_fields_refuses_a_seq_past_its_word_and_an_unknown_quantity() -> None:
+    reading = Reading(device=bytes(20), meter=bytes(32), seq=0, timestamp=0,
+                      quantity="energy.active.import:Wh", value=0, salt=bytes(32))
+    with pytest.raises(OverflowError):
+        encode_reading_fields(reading.device, reading.meter, 2**256, 0, reading.quantity, 0,
+                              reading.salt)
+    with pytest.raises(KeyError):
+        encode_reading_fields(reading.device, reading.meter, 0, 0, "no.such:unit", 0,
+                              reading.salt)
 
 
 def test_every_field_changes_the_digest() -> None:

@@ -7,7 +7,7 @@ from factories import TEST_KEY, make_reading
 from mrv_core import InvalidMeterPath, InvalidReading, Reading, SignedReading, UnknownQuantity
 from mrv_core.codec import INT256_MAX, INT256_MIN, UINT64_MAX
 from mrv_core.hashing import keccak256
-from mrv_core.reading import meter_id, validate_meter_path
+from mrv_core.reading import meter_id, new_salts, validate_meter_path
 
 VALID, PATH = make_reading(random.Random(1))
 
@@ -80,3 +80,10 @@ def test_signed_reading_checks_shapes() -> None:
 def test_repr_shows_fields_readably() -> None:
     text = repr(with_(device=TEST_KEY.address))
     assert "0x7E5F4552091A69125d5DfCb7b8C2659029395Bdf" in text
+
+
+def test_new_salts_gives_count_distinct_32_byte_salts() -> None:
+    salts = new_salts(1000)
+    assert len(salts) == 1000 and all(type(s) is bytes and len(s) == 32 for s in salts)
+    assert len(set(salts)) == 1000
+    assert new_salts(0) == []

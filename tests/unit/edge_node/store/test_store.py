@@ -16,12 +16,21 @@ from unit.edge_node.support import METER, energy, power
 from accounting_rules.counters import RolloverRule
 from edge_node.errors import SchemaTooNew, StoreError, StoreMismatch
 from edge_node.signing import ReadingSigner, Sample
-from edge_node.store import SCHEMA_VERSION, NewRecord, Store, StoreUplink, position
+from edge_node.store import (
+    SCHEMA_VERSION,
+    NewRecord,
+    Store,
+    StoreUplink,
+    pack_registers,
+    position,
+    unpack_registers,
+)
 from edge_node.store.models import LeafRow, ReadingRow
 from edge_node.store.queries import readings, records
 from factories import OTHER_KEY, TEST_DOMAIN, TEST_KEY
 from mrv_core.codec import INT256_MAX, INT256_MIN
 from mrv_core.eip712 import Domain
+from mrv_core.errors import InvalidReading
 
 
 def _record(n: int, meter: str | None = METER) -> NewRecord:
@@ -152,3 +161,15 @@ def test_a_path_that_is_no_database_is_a_store_error(tmp_path: Path) -> None:
         Store(tmp_path / "garbage.sqlite", TEST_KEY.address, TEST_DOMAIN)
     with pytest.raises(StoreError):
         Store(tmp_path, TEST_KEY.address, TEST_DOMAIN)  # a directory
+
+
+@given(st.lists(st.integers(0, 0xFFFF), max_size=8).map(tuple))
+def test_registers_pack_to_two_big_endian_bytes_each_and_back(registers: tuple[int, ...]) -> None:
+    packed = pack_registers(registers)
+    assert len(packed) == 2 * len(registers) and unpack_registers(packed) == registers
+
+
+@pytest.mark.parametrize("bad", [65536, -1, 1.0, "1"])
+def test_a_register_outside_16_bits_or_not_an_int_is_refused_by_name(bad: object) -> None:
+    with pytest.raises(InvalidReading, match=r"\[0, 65535\], got"):
+        pack_registers((1, bad))  # type: ignore[arg-type]
