@@ -84,18 +84,21 @@ class Batcher:
             old = now - oldest.committed_at >= self._settings.max_age_s
             if not (full or old or force):
                 return None
-            rows = session.execute(
-                select(LeafRow.ordinal, LeafRow.leaf, LeafRow.time_from, LeafRow.time_to)
-                .where(LeafRow.device == device, LeafRow.batch_seq.is_(None))
-                .order_by(LeafRow.ordinal).limit(self._settings.max_leaves)).all()
+            # The leaf column on the driver: a batch is up to max_leaves rows, and SQLAlchemy
+            # result rows would cost more than the tree built from them.
+            rows = session.connection().exec_driver_sql(
+                "SELECT ordinal, leaf, time_from, time_to FROM leaves "
+                "WHERE device = ? AND batch_seq IS NULL ORDER BY ordinal LIMIT ?",
+                (device, self._settings.max_leaves)).all()
+            leaves = [row[1] for row in rows]
             last_seq = session.scalar(select(func.max(BatchRow.batch_seq))
                                       .where(BatchRow.device == device))
             batch_seq = 0 if last_seq is None else int(last_seq) + 1
-            tree = MerkleTree([row.leaf for row in rows])
+            tree = MerkleTree(leaves)
             header = BatchHeader(device=device, batch_seq=batch_seq, root=tree.root,
                                  leaf_count=tree.leaf_count,
-                                 from_timestamp=min(row.time_from for row in rows),
-                                 to_timestamp=max(row.time_to for row in rows))
+                                 from_timestamp=min(row[2] for row in rows),
+                                 to_timestamp=max(row[3] for row in rows))
             signature = self._key.sign_batch(header, self._store.domain)
             session.add(BatchRow(device=device, batch_seq=batch_seq, root=header.root,
                                  leaf_count=header.leaf_count,
@@ -107,7 +110,7 @@ class Batcher:
                                   attempts=0, updated_at=now))
             session.execute(update(LeafRow)
                             .where(LeafRow.device == device, LeafRow.batch_seq.is_(None),
-                                   LeafRow.ordinal <= rows[-1].ordinal)
+                                   LeafRow.ordinal <= rows[-1][0])
                             .values(batch_seq=batch_seq))
             self._crash.reached("batch-before-commit")
         self._log.info("batch_closed", batch_seq=batch_seq, leaves=header.leaf_count,
