@@ -76,8 +76,9 @@ class PipelineSize:
 
 def size_of(cfg: Config) -> PipelineSize:
     # 200 meters x 6 points = 1,200 readings per commit: what the node's pipeline drains every
-    # 0.2 s (NodeTimings.cycle_s) from 1,000 such meters polled every second.
-    return PipelineSize(meters=4, cycles=6) if cfg.quick else PipelineSize(meters=200, cycles=20)
+    # 0.2 s (NodeTimings.cycle_s) from 1,000 such meters polled every second. 60 cycles make
+    # one batch of the default max_leaves (65,536) and a last partial one.
+    return PipelineSize(meters=4, cycles=6) if cfg.quick else PipelineSize(meters=200, cycles=60)
 
 
 def meter_paths(count: int) -> list[str]:

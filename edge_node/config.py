@@ -95,9 +95,13 @@ class ChainConfig(_Section):
 
 class BatchingConfig(_Section):
     """``[batching]``: a batch closes when it holds ``max_leaves`` leaves or its first leaf is
-    ``max_age_seconds`` old, whichever comes first."""
+    ``max_age_seconds`` old, whichever comes first.
 
-    max_leaves: Annotated[int, Field(ge=1, le=1_000_000)] = 10_000
+    The default size, 65,536 (2**16: proofs of 16 hashes), lets a node reading many meters
+    every second anchor about every ten seconds (1,000 meters of six points at 1 s: 6,000 leaves
+    a second) rather than every other block; a slower node's batches close by age."""
+
+    max_leaves: Annotated[int, Field(ge=1, le=1_000_000)] = 65_536
     max_age_seconds: Seconds = 3600.0
 
 

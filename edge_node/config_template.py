@@ -64,7 +64,7 @@ def render_config(*, site: str, key_file: str, store: str, rpc: str, deployment:
         "",
         "[batching]",
         "# A batch closes at this many leaves (readings and signed records) or this age.",
-        "max_leaves = 10000",
+        "max_leaves = 65536",
         "max_age_seconds = 3600",
         "",
         "# [uplink]",
