@@ -94,7 +94,10 @@ async def _rate(workers: list[Callable[[], Awaitable[int]]],
     async def loop(work: Callable[[], Awaitable[int]]) -> None:
         nonlocal done
         while time.perf_counter() < stop:
-            done += await work()
+            # Await first, then add: ``done += await work()`` reads ``done`` before the await,
+            # and the workers' increments made meanwhile would be lost.
+            completed = await work()
+            done += completed
 
     start = time.perf_counter()
     await asyncio.gather(*(loop(w) for w in workers))
