@@ -20,6 +20,7 @@ __all__ = ["TIMESTAMP_LIMIT", "Sample"]
 #: Timestamps are uint64 in the protocol; the store keeps them in SQLite's signed INTEGER, so
 #: the edge node takes Unix seconds below 2**63 (year 292,277,026,596).
 TIMESTAMP_LIMIT = 2**63
+_INT = frozenset({int})
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,5 +65,8 @@ class Sample:
                                           or quantity.kind is not QuantityKind.CUMULATIVE):
             raise InvalidReading(f"a rollover rule needs a cumulative quantity ({self.quantity} "
                                  f"is {quantity.kind.value})")
-        if any(type(r) is not int or not 0 <= r <= 0xFFFF for r in self.raw_registers):
+        registers = self.raw_registers
+        # Whole-tuple checks in C (map, min, max): a node checks thousands of samples a second.
+        if registers and (not set(map(type, registers)) <= _INT
+                          or min(registers) < 0 or max(registers) > 0xFFFF):
             raise InvalidReading("raw registers must be ints in [0, 65535]")
