@@ -390,7 +390,12 @@ def test_edge_never_traces_back(files: Files, data: st.DataObject) -> None:
     config = _opt("--config", paths).filter(bool)
     argv = data.draw(st.one_of(
         _joined(st.just(["edge", "init"]), paths.map(lambda p: [p]), _opt("--site", sites),
-                _opt("--modbus-port", HOSTILE), st.just(["--light-kdf"])),
+                _opt("--modbus-port", HOSTILE), _opt("--interval", HOSTILE),
+                _opt("--batch-max-age", HOSTILE),
+                _opt("--listen", st.one_of(HOSTILE, st.sampled_from(
+                    ["127.0.0.1:0", "[::1]:9108", "0.0.0.0:9108", "127.0.0.1:99999", ":1"]))),
+                _opt("--uplink", st.sampled_from([*RPC_URLS, "https://127.0.0.1:1"])),
+                st.just(["--light-kdf"])),
         _joined(st.sampled_from([["edge", "run"], ["edge", "status"], ["edge", "register"]]),
                 config, _opt("--fund", HOSTILE)),
         _joined(st.just(["edge", "meter-change"]), config, _opt("--meter", TEXT),
