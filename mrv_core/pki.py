@@ -44,6 +44,7 @@ __all__ = [
     "DEVICE_CSR_FILE",
     "DEVICE_KEY_FILE",
     "DEVICE_URI_PREFIX",
+    "MAX_TLS_FILE_BYTES",
     "CaFiles",
     "DeviceTlsFiles",
     "describe_contents",
@@ -53,6 +54,7 @@ __all__ = [
     "load_ca",
     "load_certificate",
     "make_device_tls_key_and_csr",
+    "pem_path",
     "read_pem_file",
     "refuse_existing",
     "sign_device_csr",
@@ -66,6 +68,8 @@ CA_DAYS, DEVICE_DAYS, MAX_DAYS = 3650, 825, 36500
 #: Backdating of notBefore, for verifiers whose clocks lag a little.
 _SKEW = datetime.timedelta(minutes=5)
 _MAX_PEM_BYTES = 64 * 1024
+#: TLS files handed to OpenSSL: a certificate chain, its key, a CA bundle.
+MAX_TLS_FILE_BYTES = 1024 * 1024
 _PEM_LABEL = re.compile(rb"-----BEGIN ([A-Z0-9 ]{1,40})-----")
 
 
@@ -169,12 +173,24 @@ def load_certificate(raw: bytes, source: str = "the certificate") -> x509.Certif
                                                          raw, "CERTIFICATE")) from None
 
 
-def read_pem_file(path: Path, what: str) -> bytes:
-    """A small PEM file's bytes (regular file, at most 64 KiB), or :class:`CertificateError`."""
+def read_pem_file(path: Path, what: str, *, limit: int = _MAX_PEM_BYTES) -> bytes:
+    """A small PEM file's bytes (a regular file, at most ``limit`` bytes, 64 KiB by default),
+    or :class:`CertificateError` naming ``what`` and ``path``: a FIFO, a device, a directory or
+    a larger file is refused before anything blocks or is read past the limit
+    (:func:`mrv_core.files.read_regular_file`)."""
     try:
-        return read_regular_file(path, _MAX_PEM_BYTES)
+        return read_regular_file(path, limit)
     except UnreadableFile as exc:
         raise CertificateError(f"{what} {path}: {exc.reason}") from None
+
+
+def pem_path(path: Path, what: str, *, limit: int = MAX_TLS_FILE_BYTES) -> str:
+    """``path`` as text for a reader that opens the file itself (OpenSSL's
+    ``load_cert_chain``, ``cafile=``), once :func:`read_pem_file` has checked it: a FIFO would
+    block OpenSSL's open, ``/dev/zero`` never end. The default limit (1 MiB) leaves room for a
+    CA bundle. Raises :class:`CertificateError`."""
+    read_pem_file(path, what, limit=limit)
+    return str(path)
 
 
 # -- the CA --------------------------------------------------------------------------------------
