@@ -215,3 +215,16 @@ def test_a_second_byte_order_mark_or_utf16_is_still_refused(tmp_path: Path) -> N
     path.write_bytes(VALID.encode("utf-16"))
     with pytest.raises(ConfigError, match=r"not UTF-8 text \(byte 0\)"):
         load_config(path)
+
+
+def test_a_meter_path_with_a_look_alike_letter_is_refused_naming_its_line(
+        tmp_path: Path) -> None:
+    # U+0430 CYRILLIC SMALL LETTER A in place of the Latin a of "boiler" (hostile review).
+    text = VALID.replace('"acme/plant-1/utilities/boiler/M2"',
+                         '"acme/plant-1/utilities/boil\u0435r/M2"')
+    line = text.splitlines().index('path = "acme/plant-1/utilities/boil\u0435r/M2"') + 1
+    message = error_of(tmp_path, text)
+    assert f"edge.toml:{line}: acquisition.connections[0].meters[1].path: " in message
+    assert "mixes the scripts Cyrillic, Latin (U+0435 CYRILLIC SMALL LETTER IE" in message
+    site = error_of(tmp_path, VALID.replace('site = "acme/plant-1"', 'site = "\u0430cme/plant-1"'))
+    assert "edge.toml:5: device.site: " in site and "U+0430 CYRILLIC SMALL LETTER A" in site
