@@ -27,6 +27,7 @@ from .acquisition.settings import AcquisitionSettings, MeterSettings
 from .config_file import read_toml, validate
 
 __all__ = [
+    "MAX_BATCH_AGE_S",
     "BatchingConfig",
     "ChainConfig",
     "DeviceConfig",
@@ -38,7 +39,9 @@ __all__ = [
     "load_config",
 ]
 
-Seconds = Annotated[float, Field(gt=0, le=86_400 * 366)]
+#: The longest duration the file takes (a batch's age): 366 days, in seconds.
+MAX_BATCH_AGE_S = 86_400 * 366
+Seconds = Annotated[float, Field(gt=0, le=MAX_BATCH_AGE_S)]
 #: TOML has no path type: a path is a string (lax here only).
 FilePath = Annotated[Path, Field(strict=False)]
 

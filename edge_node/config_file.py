@@ -21,7 +21,7 @@ from mrv_core.errors import ConfigError
 from mrv_core.files import UnreadableFile, read_regular_file
 
 __all__ = ["MAX_CONFIG_BYTES", "describe_location", "document_location", "locate", "read_toml",
-           "validate"]
+           "toml_text", "validate"]
 
 #: A configuration file larger than this is refused unread (a node has hundreds of meters, not
 #: millions).
@@ -34,6 +34,14 @@ Location = tuple[str | int, ...]
 M = TypeVar("M", bound=BaseModel)
 
 
+def toml_text(raw: bytes) -> str:
+    """A TOML file's text: UTF-8 with one leading byte order mark dropped (Windows Notepad
+    writes ``EF BB BF`` first; TOML 1.0 does not allow it, so tomllib would refuse line 1).
+    Every TOML file the node reads (its configuration, meter profiles) is decoded here.
+    Raises :class:`UnicodeDecodeError`."""
+    return raw.decode("utf-8-sig")
+
+
 def read_toml(path: Path) -> tuple[dict[str, Any], str]:
     """The parsed document and its text. Raises :class:`ConfigError` naming the file (and the
     line, for a syntax error)."""
@@ -42,7 +50,7 @@ def read_toml(path: Path) -> tuple[dict[str, Any], str]:
     except UnreadableFile as exc:
         raise ConfigError(f"configuration {exc}") from None
     try:
-        text = raw.decode("utf-8")
+        text = toml_text(raw)
     except UnicodeDecodeError as exc:
         raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start})") from None
     try:

@@ -32,9 +32,27 @@ def _q(text: str) -> str:
 
 def render_config(*, site: str, key_file: str, store: str, rpc: str, deployment: str,
                   modbus_host: str, modbus_port: int, meters: Sequence[TemplateMeter],
-                  tls_cert: str | None = None, tls_key: str | None = None) -> str:
+                  tls_cert: str | None = None, tls_key: str | None = None,
+                  interval: float = 60.0, max_age_seconds: float = 3600.0,
+                  listen: str = "127.0.0.1:9108", uplink_url: str | None = None) -> str:
     """The configuration file's text. Paths are written as given (relative ones are resolved
-    against the file's directory when it is read)."""
+    against the file's directory when it is read).
+
+    ``interval`` is every meter's poll interval and ``max_age_seconds`` the batch age, both in
+    seconds (the defaults are a plant's: 60 s and an hour); ``listen`` is the metrics and
+    health address. With ``uplink_url`` the ``[uplink]`` table is written active (with the
+    device's TLS files for an ``https://`` URL), else it is left commented out."""
+    cert, key = tls_cert or "device-tls.crt", tls_key or "device-tls.key"
+    table = "" if uplink_url else "# "  # the [uplink] table, active or commented out
+    tls = "" if uplink_url and uplink_url.startswith("https://") else "# "
+    uplink = [f"{table}[uplink]",
+              "# The ledger API to push signed data to (plain http:// only to a loopback "
+              "address);",
+              "# requests go to url + /v1/uplink.",
+              f"{table}url = {_q(uplink_url or 'https://ledger.example.com')}",
+              "# The device's TLS client certificate and key, for https.",
+              f"{tls}cert_file = {_q(cert)}   # signed by the enterprise CA (mrv pki sign)",
+              f"{tls}key_file = {_q(key)}"]
     lines = [
         "# TrustMRV edge node configuration (TOML). Written by `mrv edge init`; edit freely.",
         "# Durations are in seconds, sizes in MiB. Relative paths are relative to this file.",
@@ -65,14 +83,9 @@ def render_config(*, site: str, key_file: str, store: str, rpc: str, deployment:
         "[batching]",
         "# A batch closes at this many leaves (readings and signed records) or this age.",
         "max_leaves = 65536",
-        "max_age_seconds = 3600",
+        f"max_age_seconds = {max_age_seconds!r}",
         "",
-        "# [uplink]",
-        "# The ledger API to push signed data to (plain http:// only to a loopback address);",
-        "# requests go to url + /v1/uplink.",
-        "# url = \"https://ledger.example.com\"",
-        f"# cert_file = {_q(tls_cert or 'device-tls.crt')}   # signed by the enterprise CA",
-        f"# key_file = {_q(tls_key or 'device-tls.key')}",
+        *uplink,
         "# ca_file = \"ledger-ca.crt\"",
         "",
         "[retention]",
@@ -89,7 +102,7 @@ def render_config(*, site: str, key_file: str, store: str, rpc: str, deployment:
         "",
         "[observability]",
         "# /metrics (Prometheus) and /healthz, on a loopback address only.",
-        "listen = \"127.0.0.1:9108\"",
+        f"listen = {_q(listen)}",
         "# JSON-lines log: a file, or '-' for standard error.",
         "log = \"-\"",
         "",
@@ -114,7 +127,7 @@ def render_config(*, site: str, key_file: str, store: str, rpc: str, deployment:
             "# Register map: a shipped profile (`mrv simulate meters --help` lists them).",
             f"profile = {_q(meter.profile)}",
             "# Seconds between polls.",
-            "interval = 60.0",
+            f"interval = {interval!r}",
             "# Current and voltage transformers, primary/secondary as on their nameplates.",
             "ct = [1, 1]",
             "pt = [1, 1]",

@@ -11,13 +11,20 @@ JSON-ready dict:
 - ``open_batch``: leaves not yet in a batch and the oldest one's commit time;
 - ``batches``: closed batches, and the outbox by state (``pending``, ``sent``, ``final``) with
   the last error of an unfinished entry;
-- ``uplink``: per stream the position acknowledged by the ledger API and the backlog after it.
+- ``uplink``: per stream the position acknowledged by the ledger API and the backlog after it
+  (-1: nothing acknowledged); ``uplink_url``, the configured ledger API or ``None`` when the
+  file has no ``[uplink]`` table.
+
+Times in the dict are Unix seconds (integers), for scripts; :func:`render_status` prints them
+as ISO 8601 UTC with their age (``2026-11-30T19:20:01Z, 12 s ago``).
 """
 
 from __future__ import annotations
 
 import json
+import time
 from collections import Counter
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import func, select
@@ -34,7 +41,7 @@ from .store import STREAMS, Store, StoreUplink
 from .store.models import BatchRow, MeterRow, OutboxRow, ReadingRow, RecordRow
 from .store.queries import counts
 
-__all__ = ["node_status", "render_status", "store_domain"]
+__all__ = ["describe_time", "node_status", "render_status", "store_domain"]
 
 
 def store_domain(config: NodeConfig) -> Domain:
@@ -84,9 +91,12 @@ def node_status(config: NodeConfig) -> dict[str, Any]:
         uplink = {}
         for stream in STREAMS:
             acked = uplink_source.acknowledged_through(stream)
-            newest = totals.newest_leaf if stream == "leaves" else (-1 if last_batch is None
-                                                           else int(last_batch))
-            uplink[stream] = {"acknowledged_through": acked, "backlog": max(0, newest - acked)}
+            # Leaf ordinals start at 1 and batchSeqs at 0; -1 is "nothing acknowledged".
+            if stream == "leaves":
+                backlog = totals.newest_leaf - max(acked, 0)
+            else:
+                backlog = (-1 if last_batch is None else int(last_batch)) - acked
+            uplink[stream] = {"acknowledged_through": acked, "backlog": max(0, backlog)}
     return {
         "device": format_address(device),
         "store": str(path),
@@ -99,19 +109,43 @@ def node_status(config: NodeConfig) -> dict[str, Any]:
         "batches": {"closed": batches, "outbox": dict(sorted(totals.outbox.items())),
                     "last_final": totals.last_final, "unfinished_errors": errors},
         "uplink": uplink,
+        "uplink_url": None if config.uplink is None else config.uplink.url,
     }
 
 
-def render_status(status: dict[str, Any]) -> str:
-    """The status as the text ``mrv edge status`` prints."""
+def describe_time(timestamp: int, now: int) -> str:
+    """Unix seconds as ISO 8601 UTC with the age at ``now`` (Unix seconds):
+    ``2026-11-30T19:20:01Z, 12 s ago`` (``in 5 s`` for a time ahead of ``now``). The age is in
+    whole seconds under 2 minutes, minutes under 2 hours, hours under 2 days, else days; a time
+    past year 9999 is ``Unix time N``."""
+    try:
+        iso = datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    except (OverflowError, OSError, ValueError):
+        iso = f"Unix time {timestamp}"
+    age = abs(now - timestamp)
+    if age < 120:
+        amount = f"{age} s"
+    elif age < 7200:
+        amount = f"{age // 60} min"
+    elif age < 172_800:
+        amount = f"{age // 3600} h"
+    else:
+        amount = f"{age // 86_400} d"
+    return f"{iso}, {amount} ago" if now >= timestamp else f"{iso}, in {amount}"
+
+
+def render_status(status: dict[str, Any], *, now: int | None = None) -> str:
+    """The status as the text ``mrv edge status`` prints; times as :func:`describe_time` at
+    ``now`` (default: the current Unix time)."""
+    now = int(time.time()) if now is None else now
     lines = [f"device   {status['device']}",
              f"store    {status['store']} ({status['disk_bytes']:,} bytes)", "", "meters"]
     for path, meter in status["meters"].items():
         state = "" if meter["state"] == "ok" else f"  [{meter['state']}]"
         lines.append(f"  {path}  next seq {meter['next_seq']}{state}")
         for quantity, last in meter["last"].items():
-            lines.append(f"    {quantity:<28} {last['value']:>16} at {last['timestamp']} "
-                         f"(seq {last['seq']})")
+            lines.append(f"    {quantity:<28} {last['value']:>16} at "
+                         f"{describe_time(last['timestamp'], now)} (seq {last['seq']})")
     if not status["meters"]:
         lines.append("  (no reading yet)")
     lines += ["", "gaps (signed records, failed polls) by error class"]
@@ -119,10 +153,21 @@ def render_status(status: dict[str, Any]) -> str:
               for cls, g in status["gaps"].items()] or ["  none"]
     batch = status["batches"]
     outbox = ", ".join(f"{state} {count}" for state, count in batch["outbox"].items()) or "empty"
-    lines += ["", f"open batch  {status['open_batch']['leaves']} leaves",
+    open_batch = status["open_batch"]
+    oldest = ("" if open_batch["oldest_committed_at"] is None else
+              f", the oldest committed {describe_time(open_batch['oldest_committed_at'], now)}")
+    lines += ["", f"open batch  {open_batch['leaves']} leaves{oldest}",
               f"batches     {batch['closed']} closed; outbox: {outbox}"]
     lines += [f"  batch {e['batch_seq']}: {e['error']}" for e in batch["unfinished_errors"]]
-    lines += ["", "uplink (acknowledged through, backlog)"]
-    lines += [f"  {stream:<8} {u['acknowledged_through']:>8} {u['backlog']:>8}"
-              for stream, u in status["uplink"].items()]
+    if status.get("uplink_url") is None:
+        lines += ["", "uplink      not configured (no [uplink] table)"]
+    else:
+        lines += ["", f"uplink      {status['uplink_url']}",
+                  "  stream   acknowledged through    backlog"]
+        lines += [f"  {stream:<8} {_position(u['acknowledged_through']):>20} {u['backlog']:>10}"
+                  for stream, u in status["uplink"].items()]
     return "\n".join(lines)
+
+
+def _position(acknowledged: int) -> str:
+    return "none yet" if acknowledged < 0 else str(acknowledged)

@@ -13,6 +13,7 @@ import argparse
 import asyncio
 import functools
 import json
+import math
 import os
 import signal
 import sys
@@ -22,7 +23,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from edge_node.config import NodeConfig, load_config
+from pydantic import ValidationError
+
+from edge_node.acquisition.settings import MAX_INTERVAL_S, MIN_INTERVAL_S
+from edge_node.config import MAX_BATCH_AGE_S, NodeConfig, ObservabilityConfig, load_config
 from edge_node.config_file import validate
 from edge_node.config_template import TemplateMeter, render_config
 from edge_node.node import EdgeNode
@@ -30,6 +34,7 @@ from edge_node.observability import ObservabilityServer, configure_logging
 from edge_node.signing.records import commit_meter_change
 from edge_node.status import node_status, render_status, store_domain
 from edge_node.store import Store
+from edge_node.uplink import UplinkSettings
 from mrv_core.chain import ChainSettings, System, connect, load_artifacts
 from mrv_core.codec import format_address
 from mrv_core.errors import ChainUnavailable, ConfigError
@@ -71,6 +76,19 @@ def register(commands: Any) -> None:
     add_option(init, "--modbus-port", "MRV_SIM_PORT", type=int, default=5020, metavar="N",
                help="port of the meter simulator on 127.0.0.1 (default 5020, as `mrv simulate "
                     "meters`)")
+    add_option(init, "--interval", "MRV_EDGE_INTERVAL", type=float, default=60.0,
+               metavar="SECONDS", help="seconds between two polls of a meter, 0.1..86400 "
+                                       "(default 60; 5 for a quick look)")
+    add_option(init, "--batch-max-age", "MRV_EDGE_BATCH_MAX_AGE", type=float, default=3600.0,
+               metavar="SECONDS", help="a batch closes and is anchored when its first leaf is "
+                                       "this old (default 3600; 60 for a quick look)")
+    add_option(init, "--listen", "MRV_EDGE_LISTEN", default="127.0.0.1:9108",
+               metavar="HOST:PORT", help="loopback address of /metrics and /healthz (default "
+                                         "127.0.0.1:9108; port 0 picks a free one)")
+    add_option(init, "--uplink", "MRV_EDGE_UPLINK", metavar="URL",
+               help="the ledger API to push to: writes an active [uplink] table (https uses "
+                    "device-tls.crt from mrv pki sign; plain http only to 127.0.0.1 or [::1]); "
+                    "default: none, the table is left commented out")
     add_password_file_option(init)
     init.add_argument("--light-kdf", action="store_true",
                       help="weak, fast key encryption: demos and tests only")
@@ -140,13 +158,17 @@ def _init(args: argparse.Namespace) -> int:
         raise ConfigError(f"--modbus-port must be within 1..65535, got {args.modbus_port}")
     if not args.rpc.startswith(("http://", "https://")) or args.rpc[-3:] == "://":
         raise ConfigError(f"--rpc must be an http(s):// JSON-RPC URL, got {args.rpc!r}")
+    _check_init_timing(args.interval, args.batch_max_age)
+    _check_init_endpoints(args.listen, args.uplink, directory)
     meter = TemplateMeter(f"{args.site}/utilities/incomer/M1", "generic", 1, "electricity.grid")
     # The operator names the deployment file from where they stand; the configuration holds
     # it relative to its own directory, where relative paths in it are resolved.
     deployment = os.path.relpath(os.path.abspath(args.deployment), os.path.abspath(directory))
     text = render_config(site=args.site, key_file=_KEY_FILE, store="edge.sqlite", rpc=args.rpc,
                          deployment=deployment, modbus_host="127.0.0.1",
-                         modbus_port=args.modbus_port, meters=[meter])
+                         modbus_port=args.modbus_port, meters=[meter],
+                         interval=args.interval, max_age_seconds=args.batch_max_age,
+                         listen=args.listen, uplink_url=args.uplink)
     # Validate before creating anything, so a bad --site leaves no files behind.
     validate(NodeConfig, tomllib.loads(text), text, config_path)
     password = read_password(confirm=True, password_file=args.password_file)
@@ -162,6 +184,32 @@ def _init(args: argparse.Namespace) -> int:
     print(f"config  {config_path}")
     print(f"next    mrv edge register --config {config_path}")
     return EXIT_OK
+
+
+def _check_init_timing(interval: float, batch_max_age: float) -> None:
+    """The ranges of the file's ``interval`` and ``max_age_seconds`` (edge_node.config),
+    checked here so the error names the flag."""
+    if not (math.isfinite(interval) and MIN_INTERVAL_S <= interval <= MAX_INTERVAL_S):
+        raise ConfigError(f"--interval must be {MIN_INTERVAL_S}..{MAX_INTERVAL_S} seconds, "
+                          f"got {interval}")
+    if not (math.isfinite(batch_max_age) and 0 < batch_max_age <= MAX_BATCH_AGE_S):
+        raise ConfigError(f"--batch-max-age must be > 0 and at most {MAX_BATCH_AGE_S} "
+                          f"seconds, got {batch_max_age}")
+
+
+def _check_init_endpoints(listen: str, uplink: str | None, directory: Path) -> None:
+    try:
+        ObservabilityConfig(listen=listen)
+    except ValidationError as exc:
+        raise ConfigError(f"--listen: {exc.errors()[0]['msg'].removeprefix('Value error, ')}"
+                          ) from None
+    if uplink is not None:
+        https = uplink.startswith("https://")
+        try:  # the uplink's own checks: a URL, plain http only to a loopback address
+            UplinkSettings(url=uplink, cert_file=directory / "device-tls.crt" if https else None,
+                           key_file=directory / "device-tls.key" if https else None)
+        except ConfigError as exc:
+            raise ConfigError(f"--uplink: {str(exc).removeprefix('uplink.url: ')}") from None
 
 
 # -- register -------------------------------------------------------------------------------------

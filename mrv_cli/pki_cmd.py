@@ -17,13 +17,14 @@ from mrv_core.pki import (
     MAX_DAYS,
     device_address_of_certificate,
     init_ca,
+    load_certificate,
     read_pem_file,
     refuse_existing,
     sign_device_csr,
     write_certificate,
 )
 
-from .options import EXIT_OK, add_option
+from .options import EXIT_OK, add_option, require_parent_directory
 
 __all__ = ["register"]
 
@@ -54,7 +55,8 @@ def register(commands: Any) -> None:
     add_option(sign, "--ca", "MRV_PKI_CA_DIR", type=Path, required=True, metavar="DIR",
                help="the CA directory (mrv pki init)")
     sign.add_argument("--out", type=Path, required=True, metavar="CERT",
-                      help="certificate file to create (PEM; never overwritten)")
+                      help="certificate file to create (PEM; never overwritten) in an "
+                           "existing directory")
     sign.add_argument("--days", type=int, default=DEVICE_DAYS,
                       help=f"validity in days, 1..{MAX_DAYS}, never past the CA's "
                            f"(default {DEVICE_DAYS})")
@@ -74,7 +76,9 @@ def _init(args: argparse.Namespace) -> int:
 
 def _sign(args: argparse.Namespace) -> int:
     refuse_existing(args.out)
-    certificate = sign_device_csr(read_pem_file(args.csr, "CSR"), args.ca, days=args.days)
+    require_parent_directory(args.out, "--out")
+    certificate = sign_device_csr(read_pem_file(args.csr, "CSR"), args.ca, days=args.days,
+                                  source=f"CSR {args.csr}")
     write_certificate(certificate, args.out)
     _describe(certificate, args.out)
     return EXIT_OK
@@ -82,16 +86,15 @@ def _sign(args: argparse.Namespace) -> int:
 
 def _show(args: argparse.Namespace) -> int:
     raw = read_pem_file(args.certificate, "certificate")
-    device_address_of_certificate(raw)  # raises with the reason when it binds no device
-    certificate = (x509.load_pem_x509_certificate(raw) if raw.lstrip().startswith(b"-----")
-                   else x509.load_der_x509_certificate(raw))
+    certificate = load_certificate(raw, str(args.certificate))
     _describe(certificate, args.certificate)
     return EXIT_OK
 
 
 def _describe(certificate: x509.Certificate, path: Path) -> None:
+    device = device_address_of_certificate(certificate, str(path))  # raises: binds none
     print(f"certificate: {path}")
-    print(f"device:      {format_address(device_address_of_certificate(certificate))}")
+    print(f"device:      {format_address(device)}")
     print(f"issuer:      {certificate.issuer.rfc4514_string()}")
     print(f"valid:       {certificate.not_valid_before_utc:%Y-%m-%dT%H:%M:%SZ} .. "
           f"{certificate.not_valid_after_utc:%Y-%m-%dT%H:%M:%SZ}")

@@ -4,7 +4,8 @@ The enterprise runs it with a funded key (``--key``; default the node's first un
 so its devices need no funds (``anchorBySig``). It checks each header's device signature, and
 that the device is an active device of ``--enterprise``, before paying; its own SQLite outbox
 (``--db``) makes a retried request free and lets a restarted relayer finish what it started.
-Plain HTTP on a loopback address only; elsewhere ``--tls-cert`` and ``--tls-key``. It runs
+Plain HTTP on a loopback address only; elsewhere ``--tls-cert`` and ``--tls-key``. It logs
+JSON lines like the edge node (``edge_node.observability.configure_logging``; ``--log``). It runs
 until interrupted (Ctrl-C: exit 130). docs/edge.md, section "Relayer".
 """
 
@@ -16,6 +17,7 @@ from typing import Any
 
 from edge_node._internal.crashpoints import from_environment
 from edge_node.anchoring import RELAY_PATH
+from edge_node.observability import configure_logging
 from edge_node.relay import Relayer, RelayJobs, RelayServer
 from mrv_core.codec import format_address, parse_address
 from mrv_core.errors import ConfigError
@@ -50,6 +52,9 @@ def register(commands: Any) -> None:
                help="serve HTTPS with this PEM certificate (chain)")
     add_option(relay, "--tls-key", "MRV_RELAY_TLS_KEY", type=Path, metavar="FILE",
                help="the PEM private key of --tls-cert")
+    add_option(relay, "--log", "MRV_RELAY_LOG", default="-", metavar="FILE",
+               help="JSON-lines log, as the edge node writes it: a file (appended) or - for "
+                    "standard error (default -)")
     relay.set_defaults(handler=_serve)
 
 
@@ -63,6 +68,14 @@ def _serve(args: argparse.Namespace) -> int:
                           "command, no device could reach it")
     enterprise = (parse_address(args.enterprise, field="--enterprise")
                   if args.enterprise is not None else None)
+    logs = configure_logging(args.log)
+    try:
+        return _relay(args, enterprise)
+    finally:
+        logs.close()
+
+
+def _relay(args: argparse.Namespace, enterprise: bytes | None) -> int:
     chain = open_chain(args)
     system = open_system(chain, args.deployment)
     payer = sender(chain, args.key, args.password_file, args.nonce_file)

@@ -24,6 +24,7 @@ node and the API start unattended; keep the CA directory offline (docs/edge.md).
 from __future__ import annotations
 
 import datetime
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,13 +44,17 @@ __all__ = [
     "DEVICE_CSR_FILE",
     "DEVICE_KEY_FILE",
     "DEVICE_URI_PREFIX",
+    "MAX_TLS_FILE_BYTES",
     "CaFiles",
     "DeviceTlsFiles",
+    "describe_contents",
     "device_address_of_certificate",
     "device_uri",
     "init_ca",
     "load_ca",
+    "load_certificate",
     "make_device_tls_key_and_csr",
+    "pem_path",
     "read_pem_file",
     "refuse_existing",
     "sign_device_csr",
@@ -63,6 +68,9 @@ CA_DAYS, DEVICE_DAYS, MAX_DAYS = 3650, 825, 36500
 #: Backdating of notBefore, for verifiers whose clocks lag a little.
 _SKEW = datetime.timedelta(minutes=5)
 _MAX_PEM_BYTES = 64 * 1024
+#: TLS files handed to OpenSSL: a certificate chain, its key, a CA bundle.
+MAX_TLS_FILE_BYTES = 1024 * 1024
+_PEM_LABEL = re.compile(rb"-----BEGIN ([A-Z0-9 ]{1,40})-----")
 
 
 @dataclass(frozen=True)
@@ -125,12 +133,64 @@ def write_certificate(certificate: x509.Certificate, path: Path) -> None:
     _write(path, certificate.public_bytes(serialization.Encoding.PEM))
 
 
-def read_pem_file(path: Path, what: str) -> bytes:
-    """A small PEM file's bytes (regular file, at most 64 KiB), or :class:`CertificateError`."""
+def describe_contents(raw: bytes) -> str:
+    """What a file's bytes look like, for an error's "got ...": ``an empty file``, the labels
+    of its PEM blocks (``a PEM PRIVATE KEY``, ``PEM blocks PRIVATE KEY, CERTIFICATE``), ``JSON
+    text (a keystore?)``, ``text that is not PEM`` or ``N bytes of binary data``."""
+    labels = list(dict.fromkeys(m.decode() for m in _PEM_LABEL.findall(raw)))
+    if not raw.strip():
+        return "an empty file"
+    if len(labels) == 1:
+        return f"a PEM {labels[0]}"
+    if labels:
+        return f"PEM blocks {', '.join(labels[:4])}"
     try:
-        return read_regular_file(path, _MAX_PEM_BYTES)
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        text = "\x00"
+    if not text.replace("\n", "").replace("\r", "").replace("\t", "").isprintable():
+        return f"{len(raw)} bytes of binary data"
+    return "JSON text (a keystore?)" if text.lstrip().startswith("{") else "text that is not PEM"
+
+
+def _expected(what: str, raw: bytes, label: str) -> str:
+    """``expected WHAT, got ...``; a block with the right label that does not parse is
+    ``a malformed PEM LABEL``."""
+    got = describe_contents(raw)
+    return f"expected {what}, got " + (f"a malformed PEM {label}" if got == f"a PEM {label}"
+                                       else got)
+
+
+def load_certificate(raw: bytes, source: str = "the certificate") -> x509.Certificate:
+    """An X.509 certificate from PEM (the first ``CERTIFICATE`` block) or DER bytes. Raises
+    :class:`CertificateError` naming ``source``, what was expected and what the bytes are."""
+    try:
+        if raw[:1] == b"\x30":  # DER: an ASN.1 SEQUENCE
+            return x509.load_der_x509_certificate(raw)
+        return x509.load_pem_x509_certificate(raw)
+    except (ValueError, TypeError, UnsupportedAlgorithm):
+        raise CertificateError(f"{source}: " + _expected("an X.509 certificate (PEM or DER)",
+                                                         raw, "CERTIFICATE")) from None
+
+
+def read_pem_file(path: Path, what: str, *, limit: int = _MAX_PEM_BYTES) -> bytes:
+    """A small PEM file's bytes (a regular file, at most ``limit`` bytes, 64 KiB by default),
+    or :class:`CertificateError` naming ``what`` and ``path``: a FIFO, a device, a directory or
+    a larger file is refused before anything blocks or is read past the limit
+    (:func:`mrv_core.files.read_regular_file`)."""
+    try:
+        return read_regular_file(path, limit)
     except UnreadableFile as exc:
         raise CertificateError(f"{what} {path}: {exc.reason}") from None
+
+
+def pem_path(path: Path, what: str, *, limit: int = MAX_TLS_FILE_BYTES) -> str:
+    """``path`` as text for a reader that opens the file itself (OpenSSL's
+    ``load_cert_chain``, ``cafile=``), once :func:`read_pem_file` has checked it: a FIFO would
+    block OpenSSL's open, ``/dev/zero`` never end. The default limit (1 MiB) leaves room for a
+    CA bundle. Raises :class:`CertificateError`."""
+    read_pem_file(path, what, limit=limit)
+    return str(path)
 
 
 # -- the CA --------------------------------------------------------------------------------------
@@ -173,11 +233,15 @@ def load_ca(ca_dir: Path) -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate]
     cert_pem = read_pem_file(ca_dir / CA_CERT_FILE, "CA certificate")
     try:
         key = serialization.load_pem_private_key(key_pem, password=None)
-        certificate = x509.load_pem_x509_certificate(cert_pem)
-    except (ValueError, TypeError, UnsupportedAlgorithm) as exc:
-        raise CertificateError(f"{ca_dir}: not a CA made by mrv pki init ({exc})") from None
+    except (ValueError, TypeError, UnsupportedAlgorithm):
+        raise CertificateError(f"{ca_dir / CA_KEY_FILE}: " + _expected(
+            "the CA's unencrypted PEM PRIVATE KEY (mrv pki init)", key_pem, "PRIVATE KEY")
+        ) from None
+    certificate = load_certificate(cert_pem, str(ca_dir / CA_CERT_FILE))
     if not isinstance(key, ec.EllipticCurvePrivateKey):
-        raise CertificateError(f"{ca_dir / CA_KEY_FILE}: expected an EC key")
+        raise CertificateError(f"{ca_dir / CA_KEY_FILE}: expected an EC key, got "
+                               f"{type(key).__name__.removesuffix('PrivateKey') or 'another'} "
+                               "key")
     if key.public_key() != certificate.public_key():
         raise CertificateError(f"{ca_dir}: {CA_KEY_FILE} does not match {CA_CERT_FILE}")
     try:
@@ -213,34 +277,38 @@ def make_device_tls_key_and_csr(device_address: bytes, out_dir: Path) -> DeviceT
 
 
 def sign_device_csr(csr_pem: bytes, ca_dir: Path, *, days: int = DEVICE_DAYS,
-                    now: datetime.datetime | None = None) -> x509.Certificate:
+                    now: datetime.datetime | None = None,
+                    source: str = "the CSR") -> x509.Certificate:
     """Issue the client certificate for a device CSR (PEM) with the CA in ``ca_dir``.
 
     Only the device address (from the CSR's one device URI) and the public key are taken from
     the CSR; every other field is the CA's choice. Raises :class:`CertificateError` for a CSR
-    that is malformed, badly self-signed, has a weak key or not exactly one device URI."""
+    that is malformed, badly self-signed, has a weak key or not exactly one device URI, naming
+    it as ``source`` (its file, say)."""
     _check_days(days)
     try:
         csr = x509.load_pem_x509_csr(csr_pem)
         valid = csr.is_signature_valid
         public_key = csr.public_key()
-    except (ValueError, TypeError, UnsupportedAlgorithm) as exc:
-        raise CertificateError(f"not a PEM certificate signing request: {exc}") from None
+    except (ValueError, TypeError, UnsupportedAlgorithm):
+        raise CertificateError(f"{source}: " + _expected(
+            "a PEM CERTIFICATE REQUEST (mrv edge init's device-tls.csr)", csr_pem,
+            "CERTIFICATE REQUEST")) from None
     if not valid:
-        raise CertificateError("the CSR's self-signature does not verify")
+        raise CertificateError(f"{source}: its self-signature does not verify")
     if isinstance(public_key, ec.EllipticCurvePublicKey):
         if public_key.curve.name not in ("secp256r1", "secp384r1"):
-            raise CertificateError(f"the CSR's EC key is on {public_key.curve.name}; expected "
-                                   "P-256 or P-384")
+            raise CertificateError(f"{source}: its EC key is on {public_key.curve.name}; "
+                                   "expected P-256 or P-384")
     elif not (isinstance(public_key, rsa.RSAPublicKey) and public_key.key_size >= 2048):
-        raise CertificateError("the CSR's key must be EC P-256/P-384 or RSA of 2048 bits or more")
-    device = _device_of_extensions(csr.extensions, "the CSR")
+        raise CertificateError(f"{source}: its key must be EC P-256/P-384 or RSA of 2048 "
+                               "bits or more")
+    device = _device_of_extensions(csr.extensions, source)
     ca_key, ca_cert = load_ca(ca_dir)
     start = _now(now) - _SKEW
     end = min(start + datetime.timedelta(days=days), ca_cert.not_valid_after_utc)
     if end <= start + _SKEW:
         raise CertificateError(f"the CA expired on {ca_cert.not_valid_after_utc:%Y-%m-%d}")
-    ca_ski = ca_cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
     return (
         x509.CertificateBuilder()
         .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME,
@@ -254,23 +322,30 @@ def sign_device_csr(csr_pem: bytes, ca_dir: Path, *, days: int = DEVICE_DAYS,
         .add_extension(x509.SubjectAlternativeName(
             [x509.UniformResourceIdentifier(device_uri(device))]), critical=False)
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
-        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ca_ski),
-                       critical=False)
+        .add_extension(_authority_key_id(ca_cert), critical=False)
         .sign(ca_key, hashes.SHA256()))
 
 
-def device_address_of_certificate(certificate: x509.Certificate | bytes) -> bytes:
+def _authority_key_id(ca_cert: x509.Certificate) -> x509.AuthorityKeyIdentifier:
+    """The CA's own subject key identifier as the issued certificate's authority key id, or
+    one computed from its key when the CA (made by another tool) has none."""
+    try:
+        ski = ca_cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
+    except x509.ExtensionNotFound:
+        return x509.AuthorityKeyIdentifier.from_issuer_public_key(
+            ca_cert.public_key())  # type: ignore[arg-type]
+    return x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ski)
+
+
+def device_address_of_certificate(certificate: x509.Certificate | bytes,
+                                  source: str = "the certificate") -> bytes:
     """The 20-byte device address a certificate (object, DER or PEM bytes) binds: its one
     ``urn:trustmrv:device:`` URI, EIP-55 checksummed. This reads the binding only: chain,
-    validity and revocation are the TLS stack's checks. Raises :class:`CertificateError`."""
+    validity and revocation are the TLS stack's checks. Raises :class:`CertificateError`
+    naming the certificate as ``source``."""
     if isinstance(certificate, bytes):
-        try:
-            certificate = (x509.load_pem_x509_certificate(certificate)
-                           if certificate.lstrip().startswith(b"-----BEGIN")
-                           else x509.load_der_x509_certificate(certificate))
-        except ValueError as exc:
-            raise CertificateError(f"not an X.509 certificate: {exc}") from None
-    return _device_of_extensions(certificate.extensions, "the certificate")
+        certificate = load_certificate(certificate, source)
+    return _device_of_extensions(certificate.extensions, source)
 
 
 def _device_of_extensions(extensions: x509.Extensions, what: str) -> bytes:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import unicodedata
+from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -28,6 +29,7 @@ __all__ = [
     "SITE_PATH_LEVELS",
     "Reading",
     "SignedReading",
+    "level_scripts",
     "meter_id",
     "new_salt",
     "new_salts",
@@ -55,7 +57,10 @@ def validate_meter_path(path: object) -> str:
     Rules: a string in Unicode NFC (no silent normalisation: the hash must be reproducible from
     the text as given), at most 256 UTF-8 bytes, exactly five ``/``-separated levels, each
     non-empty, without surrounding whitespace and without control, format or non-space
-    separator characters.
+    separator characters, and each written in one script (:func:`level_scripts`; Han may go
+    with Latin and the Japanese, Chinese or Korean phonetic scripts, as in Unicode TR39's
+    highly restrictive level): Latin mixed with Cyrillic or Greek look-alikes is refused
+    (docs/protocol.md 2.1).
     """
     if not isinstance(path, str):
         raise InvalidMeterPath(f"meter path must be a string, got {type(path).__name__}")
@@ -90,7 +95,44 @@ def _validate_path(path: str, names: tuple[str, ...], what: str) -> str:
     for name, level in zip(names, levels, strict=True):
         if not level or level != level.strip():
             raise InvalidMeterPath(f"{what} path level '{name}' is empty or padded: {path!r}")
+        scripts = level_scripts(level)
+        if len(scripts) > 1 and not any(scripts <= allowed for allowed in _SCRIPT_MIXES):
+            letters = [(ch, _script(ch)) for ch in level if unicodedata.category(ch)[0] == "L"]
+            main = Counter(script for _, script in letters).most_common(1)[0][0]
+            odd = next(ch for ch, script in letters if script != main)
+            raise InvalidMeterPath(
+                f"{what} path level '{name}' mixes the scripts {', '.join(sorted(scripts))} "
+                f"(U+{ord(odd):04X} {unicodedata.name(odd, '?')} among {main} letters); "
+                f"expected one script per level, Latin never with Cyrillic or Greek look-alikes: "
+                f"{path!r}")
     return path
+
+
+#: Name words that give a letter's script (the first of a character's first three name words
+#: found here; unicodedata has no Script property). Other letters take their name's first word
+#: (``ARABIC``, ``THAI``, ``MATHEMATICAL``...) as their script.
+_SCRIPT_WORDS = {"LATIN": "Latin", "CYRILLIC": "Cyrillic", "GREEK": "Greek",
+                 "COPTIC": "Coptic", "CJK": "Han", "HIRAGANA": "Hiragana",
+                 "KATAKANA": "Katakana", "BOPOMOFO": "Bopomofo", "HANGUL": "Hangul"}
+#: Script sets a level may combine, from Unicode TR39's "highly restrictive" level: East Asian
+#: writing mixes Han with its own phonetic scripts and with Latin; Latin never mixes with
+#: Cyrillic or Greek, whose look-alike letters would give two paths one appearance.
+_SCRIPT_MIXES = (frozenset({"Latin", "Han", "Hiragana", "Katakana"}),
+                 frozenset({"Latin", "Han", "Bopomofo"}),
+                 frozenset({"Latin", "Han", "Hangul"}))
+
+
+def level_scripts(level: str) -> frozenset[str]:
+    """The scripts of the letters (Unicode categories L*) in one path level, by the character
+    names (``LATIN SMALL LETTER A`` is Latin, ``CYRILLIC SMALL LETTER A`` Cyrillic). Digits,
+    punctuation, spaces and combining marks belong to no script here (TR39's Common and
+    Inherited)."""
+    return frozenset(_script(ch) for ch in level if unicodedata.category(ch)[0] == "L")
+
+
+def _script(letter: str) -> str:
+    words = unicodedata.name(letter, "UNNAMED").replace("-", " ").split()
+    return next((_SCRIPT_WORDS[w] for w in words[:3] if w in _SCRIPT_WORDS), words[0].title())
 
 
 def meter_id(path: str) -> bytes:

@@ -448,3 +448,18 @@ def fifo(path: Path) -> Iterator[Path]:
     finally:
         stop.set()
         thread.join()
+
+
+@contextmanager
+def unreadable_files(directory: Path) -> Iterator[dict[str, Path]]:
+    """Files no reader of small files may open and read, by what a refusal calls them: a FIFO
+    nobody writes to (through :func:`fifo`), a directory, a symbolic link to ``/dev/zero`` and
+    a sparse regular file of 2 MiB (past every limit on PEM, key and configuration files)."""
+    (directory / "a-directory").mkdir()
+    (directory / "zero.pem").symlink_to("/dev/zero")
+    with (directory / "huge.pem").open("wb") as handle:
+        handle.truncate(2 * 1024 * 1024)
+    with fifo(directory / "pipe.pem") as pipe:
+        yield {"a FIFO": pipe, "a directory": directory / "a-directory",
+               "a character device": directory / "zero.pem",
+               "larger than": directory / "huge.pem"}

@@ -36,6 +36,8 @@ from pydantic import (
 from mrv_core.reading import validate_meter_path
 
 __all__ = [
+    "MAX_INTERVAL_S",
+    "MIN_INTERVAL_S",
     "AcquisitionSettings",
     "Connection",
     "MeterSettings",
@@ -51,8 +53,10 @@ _FROZEN = ConfigDict(frozen=True, strict=True, extra="forbid")
 _LABEL = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)")
 
 Seconds = Annotated[float, Field(gt=0, le=86_400, allow_inf_nan=False)]
-#: A poll interval: at least 0.1 s (a smaller one hammers the bus and fills the store).
-Interval = Annotated[float, Field(ge=0.1, le=86_400, allow_inf_nan=False)]
+#: A poll interval's bounds in seconds: at least 0.1 s (a smaller one hammers the bus and fills
+#: the store), at most a day.
+MIN_INTERVAL_S, MAX_INTERVAL_S = 0.1, 86_400
+Interval = Annotated[float, Field(ge=MIN_INTERVAL_S, le=MAX_INTERVAL_S, allow_inf_nan=False)]
 
 
 def _list_to_tuple(value: Any) -> Any:

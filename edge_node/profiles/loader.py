@@ -53,6 +53,7 @@ from mrv_core.errors import UnknownQuantity
 from mrv_core.files import UnreadableFile, read_regular_file
 from mrv_core.quantities import QuantityKind, quantity_by_code
 
+from ..config_file import toml_text
 from ..errors import ProfileError
 from .model import DataType, Function, Point, Profile, Ratio, SerialDefaults, WordOrder
 
@@ -266,7 +267,7 @@ def load_profile_file(path: Path) -> Profile:
     must be a regular file of at most :data:`MAX_PROFILE_BYTES` (a FIFO or device is refused
     unread, :func:`mrv_core.files.read_regular_file`)."""
     try:
-        text = read_regular_file(path, MAX_PROFILE_BYTES).decode("utf-8")
+        text = toml_text(read_regular_file(path, MAX_PROFILE_BYTES))
     except UnreadableFile as exc:
         raise ProfileError(str(path), "", exc.reason) from None
     except UnicodeDecodeError as exc:

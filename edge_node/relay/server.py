@@ -23,7 +23,8 @@ from typing import Any
 import structlog
 
 from mrv_core.codec import format_hex
-from mrv_core.errors import ConfigError, FormatError
+from mrv_core.errors import CertificateError, ConfigError, FormatError
+from mrv_core.pki import pem_path
 from mrv_core.strict_json import expect_object, loads_strict
 from mrv_core.wire import decode_batch_header
 
@@ -65,17 +66,12 @@ class RelayServer(ThreadingHTTPServer):
         if tls_cert is None and not _is_loopback(host):
             raise ConfigError(f"plain HTTP only on a loopback address, got {host!r}: give "
                               f"--tls-cert and --tls-key to listen elsewhere")
+        context = None if tls_cert is None or tls_key is None else _tls_context(tls_cert,
+                                                                                 tls_key)
         self.relayer = relayer
-        self.tls = tls_cert is not None
+        self.tls = context is not None
         super().__init__((host, port), _Handler)
-        if tls_cert is not None and tls_key is not None:
-            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-            context.minimum_version = ssl.TLSVersion.TLSv1_2
-            try:
-                context.load_cert_chain(tls_cert, tls_key)
-            except (OSError, ssl.SSLError) as exc:
-                self.server_close()
-                raise ConfigError(f"TLS certificate {tls_cert} / key {tls_key}: {exc}") from None
+        if context is not None:
             # The handshake happens in the request's thread (``_Handler.setup``), so a slow or
             # hostile client cannot hold up the accepting loop.
             self.socket = context.wrap_socket(self.socket, server_side=True,
@@ -155,3 +151,18 @@ class _Handler(BaseHTTPRequestHandler):
             return
         self._answer(200, {"state": "anchored", "transactionHash": format_hex(relayed.tx_hash),
                            "blockNumber": str(relayed.block_number)})
+
+
+def _tls_context(tls_cert: Path, tls_key: Path) -> ssl.SSLContext:
+    """The server's TLS context, built before the port is bound: each file is checked to be a
+    regular PEM file of bounded size first (``mrv_core.pki.pem_path``), so a FIFO or a device
+    is refused instead of blocking OpenSSL."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    try:
+        context.load_cert_chain(pem_path(tls_cert, "--tls-cert"), pem_path(tls_key, "--tls-key"))
+    except CertificateError as exc:
+        raise ConfigError(str(exc)) from None
+    except (OSError, ssl.SSLError) as exc:
+        raise ConfigError(f"TLS certificate {tls_cert} / key {tls_key}: {exc}") from None
+    return context

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from mrv_core.errors import ConfigError
+from mrv_core.errors import CertificateError, ConfigError
+from mrv_core.pki import pem_path
 from mrv_core.uplink import UPLINK_PATH
 
 __all__ = ["UplinkSettings"]
@@ -99,14 +100,21 @@ class UplinkSettings:
         (else the system's trust store) and its host name, the device's certificate presented.
         Raises :class:`ConfigError` naming the file that cannot be used."""
         try:
-            context = ssl.create_default_context(
-                cafile=None if self.ca_file is None else str(self.ca_file))
+            ca_file = None if self.ca_file is None else pem_path(self.ca_file, "uplink.ca_file")
+            cert_file, key_file = (
+                (None, None) if self.cert_file is None or self.key_file is None else
+                (pem_path(self.cert_file, "uplink.cert_file"),
+                 pem_path(self.key_file, "uplink.key_file")))
+        except CertificateError as exc:
+            raise ConfigError(str(exc)) from None
+        try:
+            context = ssl.create_default_context(cafile=ca_file)
         except (OSError, ssl.SSLError) as exc:
             raise ConfigError(f"uplink.ca_file: {self.ca_file}: {exc}") from None
         context.minimum_version = ssl.TLSVersion.TLSv1_2
-        if self.cert_file is not None and self.key_file is not None:
+        if cert_file is not None and key_file is not None:
             try:
-                context.load_cert_chain(str(self.cert_file), str(self.key_file))
+                context.load_cert_chain(cert_file, key_file)
             except (OSError, ssl.SSLError) as exc:
                 raise ConfigError(f"uplink.cert_file/key_file: {self.cert_file}, "
                                   f"{self.key_file}: {exc}") from None

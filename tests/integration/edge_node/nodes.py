@@ -1,7 +1,8 @@
 """A node site for the tests that run ``mrv edge run`` as a real process: contracts deployed on
 a JSON-RPC chain on 127.0.0.1, the enterprise role granted, the meter simulator serving the
 generic profile (unit 1) and ABB B2x (unit 2) over Modbus TCP, and a node made by ``mrv edge
-init`` and ``mrv edge register`` (in-process) with fast polls and batches."""
+init`` (fast polls and batches by its flags; the second meter appended) and ``mrv edge
+register`` (in-process)."""
 
 from __future__ import annotations
 
@@ -79,12 +80,10 @@ def node_site(rpc: str, directory: Path) -> Iterator[Site]:
         assert simulator.stdout is not None and simulator.stdout.readline()
         host, control_port = simulator.stdout.readline().decode().split()[1].split(":")
         assert main(["edge", "init", "node", "--rpc", rpc, "--deployment",
-                     "deployment.json", "--modbus-port", str(port), "--light-kdf"]) == 0
+                     "deployment.json", "--modbus-port", str(port), "--interval", "0.25",
+                     "--batch-max-age", "1", "--listen", "127.0.0.1:0", "--light-kdf"]) == 0
         config = directory / "node" / "edge.toml"
-        text = config.read_text().replace("max_age_seconds = 3600", "max_age_seconds = 1")
-        text = text.replace("interval = 60.0", "interval = 0.25")
-        text = text.replace('listen = "127.0.0.1:9108"', 'listen = "127.0.0.1:0"')
-        text += ('\n[[acquisition.connections.meters]]\n'
+        text = config.read_text() + ('\n[[acquisition.connections.meters]]\n'
                  'path = "example-co/plant-1/utilities/boiler/M2"\n'
                  'unit_id = 2\nprofile = "abb.b2x"\ninterval = 0.25\n')
         config.write_text(text)

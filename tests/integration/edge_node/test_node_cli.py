@@ -1,6 +1,7 @@
 """The edge node as an operator runs it, every part real: ``mrv chain deploy`` on anvil
 (127.0.0.1), ``mrv simulate meters`` serving the generic profile over Modbus TCP, then
-``mrv edge init`` → ``register`` → ``run`` with no editing beyond the test's short intervals,
+``mrv edge init`` → ``register`` → ``run`` with no editing of the configuration (the flags of
+the README's quick look with shorter times, a free metrics port and the receiver's URL),
 ``mrv edge status``, and the chain read back: every closed batch anchored once, gap-free, with
 the store's root; failed polls (a timeout injected through the simulator's control channel)
 signed as gap records."""
@@ -23,6 +24,7 @@ import pytest
 from integration.conftest import free_port
 from integration.edge_node.receiver import Receiver
 
+from edge_node.config import load_config
 from edge_node.simulator.control import request
 from mrv_cli.main import main
 from mrv_core.chain import Deployment, System, connect
@@ -100,16 +102,13 @@ def test_init_register_run_anchors_every_batch_once_signs_gaps_and_uplinks_all(
         assert lines[0] == f"127.0.0.1:{port}"
         control_host, control_port = lines[1].removeprefix("control ").split(":")
         mrv("edge", "init", "node", "--rpc", anvil_url, "--deployment", "deployment.json",
-            "--modbus-port", str(port), "--light-kdf", cwd=tmp_path)
+            "--modbus-port", str(port), "--interval", "0.5", "--batch-max-age", "2",
+            "--listen", "127.0.0.1:0", "--uplink", receiver.url, "--light-kdf", cwd=tmp_path)
         config = tmp_path / "node" / "edge.toml"
-        text = config.read_text()
-        # The test's only edits: faster polls and batches, and a free metrics port.
-        config.write_text(text.replace("max_age_seconds = 3600", "max_age_seconds = 2")
-                          .replace("interval = 60.0", "interval = 0.5")
-                          .replace('listen = "127.0.0.1:9108"', 'listen = "127.0.0.1:0"')
-                          + f'\n[uplink]\nurl = "{receiver.url}"\nidle_poll_ms = 200\n'
-                            "backoff_initial_ms = 50\nbackoff_max_ms = 300\n")
-        receiver.faults.fail_next = 5  # the ledger API is down at first: nothing may be lost
+        written = config.read_bytes()  # compared at the end: nothing edits the file
+        # The ledger API is down at first (two failed requests, backed off at the
+        # defaults): nothing may be lost.
+        receiver.faults.fail_next = 2
         registered = mrv("edge", "register", "--config", str(config), "--fund",
                          "1000000000000000000", cwd=tmp_path)
         assert "registered  tx 0x" in registered
@@ -133,6 +132,7 @@ def test_init_register_run_anchors_every_batch_once_signs_gaps_and_uplinks_all(
             assert node.wait(timeout=30) == 0, node.stderr.read() if node.stderr else ""
         assert simulator.poll() is None
 
+    assert config.read_bytes() == written
     final = status(config, tmp_path)
     batches = final["batches"]
     assert isinstance(batches, dict) and batches["outbox"].get("final", 0) >= 2
@@ -161,7 +161,8 @@ def test_init_register_run_anchors_every_batch_once_signs_gaps_and_uplinks_all(
     # acknowledged reading once, in seq order per meter, despite its outage at the start.
     uplink = final["uplink"]
     assert isinstance(uplink, dict)
-    assert receiver.recorded.malformed == [] and receiver.recorded.requests > 5
+    # Its two failed requests, then the ones that delivered.
+    assert receiver.recorded.malformed == [] and receiver.recorded.requests > 2
     readings = [i for i in receiver.recorded.order if isinstance(i, SignedReading)]
     seqs = [r.reading.seq for r in readings]
     assert seqs == sorted(seqs) == list(range(len(seqs)))
@@ -210,3 +211,56 @@ def test_run_refuses_a_device_that_is_not_registered_naming_the_fix(
     assert main(["edge", "run", "--config", "node/edge.toml"]) == 2
     assert "is unregistered on this chain: register it first (mrv edge register" in \
         capsys.readouterr().err
+
+
+def test_init_writes_the_quick_look_flags_into_a_file_that_loads_unchanged(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("MRV_KEY_PASSWORD", "edge-test")
+    assert main(["edge", "init", "node", "--interval", "5", "--batch-max-age", "60",
+                 "--listen", "[::1]:0", "--uplink", "http://127.0.0.1:8080/ledger",
+                 "--light-kdf"]) == 0
+    config = load_config(tmp_path / "node" / "edge.toml")
+    assert [m.interval for m in config.meters] == [5.0]
+    assert config.batching.max_age_seconds == 60.0
+    assert config.observability.listen == "[::1]:0"
+    assert config.uplink is not None and config.uplink.url == "http://127.0.0.1:8080/ledger"
+    assert config.uplink.cert_file is None  # plain http to loopback: no client certificate
+    assert main(["edge", "init", "tls", "--uplink", "https://ledger.example.com",
+                 "--light-kdf"]) == 0
+    secured = load_config(tmp_path / "tls" / "edge.toml")
+    assert secured.uplink is not None
+    assert secured.uplink.cert_file == tmp_path / "tls" / "device-tls.crt"
+    assert secured.uplink.key_file == tmp_path / "tls" / "device-tls.key"
+    # Without the flags: a plant's settings, the uplink commented out.
+    assert main(["edge", "init", "plant", "--light-kdf"]) == 0
+    plant = load_config(tmp_path / "plant" / "edge.toml")
+    assert [m.interval for m in plant.meters] == [60.0]
+    assert plant.batching.max_age_seconds == 3600.0 and plant.uplink is None
+    assert plant.observability.listen == "127.0.0.1:9108"
+
+
+@pytest.mark.parametrize(("flags", "message"), [
+    (["--interval", "0.05"], "--interval must be 0.1..86400 seconds, got 0.05"),
+    (["--interval", "nan"], "--interval must be 0.1..86400 seconds, got nan"),
+    (["--interval", "86401"], "--interval must be 0.1..86400 seconds, got 86401.0"),
+    (["--batch-max-age", "0"], "--batch-max-age must be > 0 and at most 31622400 seconds, "
+                               "got 0.0"),
+    (["--batch-max-age", "inf"], "--batch-max-age must be > 0 and at most 31622400 seconds, "
+                                 "got inf"),
+    (["--listen", "0.0.0.0:9108"], "--listen: listen must be a loopback address"),
+    (["--listen", "9108"], "--listen: listen must be 'host:port', got '9108'"),
+    (["--uplink", "http://192.0.2.1"], "--uplink: plain http is allowed only to a loopback "
+                                       "address"),
+    (["--uplink", "ftp://127.0.0.1"], "--uplink: expected http(s)://HOST[:PORT][/PATH], got "
+                                      "'ftp://127.0.0.1'"),
+])
+def test_init_refuses_a_bad_flag_naming_it_and_creates_nothing(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+        flags: list[str], message: str) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("MRV_KEY_PASSWORD", "edge-test")
+    assert main(["edge", "init", "node", *flags, "--light-kdf"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"mrv: error: {message}") and err.count("\n") == 1, err
+    assert not (tmp_path / "node").exists()

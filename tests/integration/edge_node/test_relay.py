@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +24,7 @@ from edge_node.errors import RelayRefused
 from edge_node.relay import HEALTH_PATH, Relayer, RelayJobs, RelayServer
 from edge_node.signing import ReadingSigner, Sample
 from edge_node.store import Store
+from factories import unreadable_files
 from mrv_core.batch import BatchHeader
 from mrv_core.chain import NodeSigner, Transactor
 from mrv_core.codec import format_address, parse_address
@@ -195,6 +197,22 @@ def test_plain_http_is_refused_off_loopback() -> None:
         RelayServer(None, "192.0.2.1", 0)  # type: ignore[arg-type]  # refused before binding
     with pytest.raises(ConfigError, match="both"):
         RelayServer(None, "127.0.0.1", 0, tls_cert=Path("cert.pem"))  # type: ignore[arg-type]
+
+
+def test_a_tls_file_that_is_no_regular_file_is_refused_at_once_naming_it(
+        tmp_path: Path) -> None:
+    # A FIFO used to block OpenSSL's open of --tls-cert for ever (hostile review).
+    cert, key = _self_signed(tmp_path)
+    with unreadable_files(tmp_path) as unreadable:
+        for kind, path in unreadable.items():
+            for flag, files in (("--tls-cert", (path, key)), ("--tls-key", (cert, path))):
+                started = time.monotonic()
+                with pytest.raises(ConfigError) as refused:
+                    RelayServer(None, "127.0.0.1", 0,  # type: ignore[arg-type]
+                                tls_cert=files[0], tls_key=files[1])
+                assert time.monotonic() - started < 0.4  # before the FIFO's unblocker runs
+                assert str(refused.value).startswith(f"{flag} {path}: ")
+                assert kind in str(refused.value)
 
 
 def _self_signed(tmp_path: Path) -> tuple[Path, Path]:

@@ -1,10 +1,11 @@
 """``mrv relay`` as a real process against anvil on 127.0.0.1: the edge node's anchorer in
 relayer mode anchors through it; killed (SIGKILL, test-only crash point) right after sending an
 anchor and before recording it, the restarted relayer finishes that job from its outbox and
-never pays twice."""
+never pays twice; its log is JSON lines."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -79,10 +80,18 @@ def test_a_killed_relay_command_finishes_its_job_after_restart_without_paying_tw
             assert proc.wait(timeout=10) == -signal.SIGKILL
         assert result.final == () and result.waiting is not None
         assert [e.batch_seq for e in view.anchor_events()] == [0]  # sent before the kill
-        with relay_process(argv, env):
+        log = tmp_path / "logs" / "relay.log"
+        with relay_process([*argv, "--log", str(log)], env):
             result = anchorer.run_once(now=0)
     assert result.final == (0, 1)
     assert [e.state for e in Outbox(store).entries()] == [FINAL, FINAL]
     assert [e.batch_seq for e in view.anchor_events()] == [0, 1]
     assert chain.w3.eth.get_transaction_count(payer) - paid_before == 2  # type: ignore[arg-type]
     store.close()
+    # The relayer logs JSON lines as the edge node does: every line one object with its
+    # timestamp (ISO UTC), level and event; the restarted relayer's anchor is among them.
+    lines = [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines()]
+    assert lines and all({"timestamp", "level", "event"} <= set(line) for line in lines)
+    assert all(line["timestamp"].endswith("Z") for line in lines)
+    relayed = [line for line in lines if line["event"] == "relayed"]
+    assert [line["batch_seq"] for line in relayed] == [1] and relayed[0]["level"] == "info"

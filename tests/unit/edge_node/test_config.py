@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from edge_node.config import load_config
-from edge_node.config_file import describe_location, locate
+from edge_node.config_file import describe_location, locate, toml_text
 from mrv_core.errors import ConfigError
 
 VALID = """\
@@ -185,3 +185,46 @@ def test_the_init_template_loads_unchanged(tmp_path: Path) -> None:
     assert config.summaries.sources == {"acme/plant-1/utilities/incomer/M1": "electricity.grid"}
     assert config.uplink is None
     assert config.device.key_file == tmp_path / "device-key.json"
+
+
+def test_a_leading_byte_order_mark_is_dropped_and_lines_still_count_from_the_first(
+        tmp_path: Path) -> None:
+    # Windows Notepad saves UTF-8 with EF BB BF first; tomllib refused line 1 of such a file.
+    path = tmp_path / "edge.toml"
+    path.write_bytes(b"\xef\xbb\xbf" + VALID.encode("utf-8"))
+    assert load_config(path).device.site == "acme/plant-1"
+    bad = VALID.replace("port = 5020", "port = 70000")
+    path.write_bytes(b"\xef\xbb\xbf" + bad.encode("utf-8"))
+    line = bad.splitlines().index("port = 70000") + 1
+    with pytest.raises(ConfigError, match=rf"edge\.toml:{line}: acquisition\.connections\[0\]"
+                                          r"\.port"):
+        load_config(path)
+
+
+@given(st.text(alphabet=st.characters(exclude_categories=("Cs",)), max_size=40))
+def test_toml_text_drops_one_byte_order_mark_and_nothing_else(text: str) -> None:
+    assert toml_text(text.encode("utf-8")) == (text[1:] if text.startswith("\ufeff") else text)
+    assert toml_text(b"\xef\xbb\xbf" + text.encode("utf-8")) == text
+
+
+def test_a_second_byte_order_mark_or_utf16_is_still_refused(tmp_path: Path) -> None:
+    path = tmp_path / "edge.toml"
+    path.write_bytes(b"\xef\xbb\xbf\xef\xbb\xbf" + VALID.encode("utf-8"))
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        load_config(path)
+    path.write_bytes(VALID.encode("utf-16"))
+    with pytest.raises(ConfigError, match=r"not UTF-8 text \(byte 0\)"):
+        load_config(path)
+
+
+def test_a_meter_path_with_a_look_alike_letter_is_refused_naming_its_line(
+        tmp_path: Path) -> None:
+    # U+0430 CYRILLIC SMALL LETTER A in place of the Latin a of "boiler" (hostile review).
+    text = VALID.replace('"acme/plant-1/utilities/boiler/M2"',
+                         '"acme/plant-1/utilities/boil\u0435r/M2"')
+    line = text.splitlines().index('path = "acme/plant-1/utilities/boil\u0435r/M2"') + 1
+    message = error_of(tmp_path, text)
+    assert f"edge.toml:{line}: acquisition.connections[0].meters[1].path: " in message
+    assert "mixes the scripts Cyrillic, Latin (U+0435 CYRILLIC SMALL LETTER IE" in message
+    site = error_of(tmp_path, VALID.replace('site = "acme/plant-1"', 'site = "\u0430cme/plant-1"'))
+    assert "edge.toml:5: device.site: " in site and "U+0430 CYRILLIC SMALL LETTER A" in site

@@ -101,7 +101,11 @@ def test_logs_are_json_lines_with_time_level_and_fields(tmp_path: Path) -> None:
 
 def test_library_log_records_become_json_lines_too(tmp_path: Path) -> None:
     # pymodbus logs through the standard library; its lines were free text in the node's JSON
-    # log (hostile review, issue 9).
+    # log (hostile review, issue 9). `mrv simulate meters`, run in-process by other tests, sets
+    # the "pymodbus" logger to ERROR for its process: undone for this test, whatever ran before.
+    pymodbus = logging.getLogger("pymodbus")
+    previous = pymodbus.level
+    pymodbus.setLevel(logging.NOTSET)
     log = tmp_path / "edge.jsonl"
     logs = configure_logging(str(log))
     try:
@@ -110,6 +114,7 @@ def test_library_log_records_become_json_lines_too(tmp_path: Path) -> None:
         logging.getLogger("pymodbus.logging").debug("send: 0x0 0x1")  # below the level
     finally:
         logs.close()
+        pymodbus.setLevel(previous)
     (line,) = log.read_text().splitlines()
     event = json.loads(line)
     assert event["event"] == "No response received after 0 retries"

@@ -20,6 +20,7 @@ from mrv_core.codec import format_address
 from mrv_core.errors import CertificateError
 from mrv_core.pki import (
     DEVICE_URI_PREFIX,
+    describe_contents,
     device_address_of_certificate,
     device_uri,
     init_ca,
@@ -116,7 +117,8 @@ def test_weak_keys_bad_signatures_and_garbage_are_refused(ca: Path) -> None:
     weak = rsa.generate_private_key(public_exponent=65537, key_size=1024)
     with pytest.raises(CertificateError, match="RSA of 2048"):
         sign_device_csr(_csr([device_uri(ADDRESS)], weak), ca)
-    with pytest.raises(CertificateError, match="not a PEM certificate signing request"):
+    with pytest.raises(CertificateError, match=r"expected a PEM CERTIFICATE REQUEST .*, got a "
+                                               r"malformed PEM CERTIFICATE REQUEST"):
         sign_device_csr(b"-----BEGIN CERTIFICATE REQUEST-----\nAAAA\n", ca)
     der = x509.load_pem_x509_csr(_csr([device_uri(ADDRESS)])).public_bytes(
         serialization.Encoding.DER)
@@ -154,5 +156,51 @@ def test_validity_out_of_range_is_refused(tmp_path: Path, days: int) -> None:
 
 
 def test_garbage_is_no_certificate() -> None:
-    with pytest.raises(CertificateError, match=r"not an X\.509 certificate"):
+    with pytest.raises(CertificateError, match=r"expected an X\.509 certificate \(PEM or DER\), "
+                                               "got 5 bytes of binary data"):
         device_address_of_certificate(b"\x30\x03\x02\x01\x00")
+
+
+@pytest.mark.parametrize(("raw", "described"), [
+    (b"", "an empty file"),
+    (b" \n\t", "an empty file"),
+    (b"-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n", "a PEM PRIVATE KEY"),
+    (b"-----BEGIN PRIVATE KEY-----\n-----BEGIN CERTIFICATE-----\n-----BEGIN PRIVATE KEY-----",
+     "PEM blocks PRIVATE KEY, CERTIFICATE"),
+    (b'{"address": "7e5f", "crypto": {}}', "JSON text (a keystore?)"),
+    (b"hello\n", "text that is not PEM"),
+    (b"\xff\xfe\x00", "3 bytes of binary data"),
+])
+def test_describe_contents_names_what_the_bytes_are(raw: bytes, described: str) -> None:
+    assert describe_contents(raw) == described
+
+
+@given(st.binary(max_size=300))
+def test_describe_contents_describes_any_bytes_in_one_short_line(raw: bytes) -> None:
+    described = describe_contents(raw)
+    assert described and "\n" not in described and len(described) < 200
+
+
+def test_a_ca_made_elsewhere_without_a_subject_key_id_still_signs(tmp_path: Path) -> None:
+    # cryptography's own builder, no SubjectKeyIdentifier: the issued certificate's authority
+    # key id is computed from the CA key instead of a traceback (ExtensionNotFound).
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "other tool CA")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
+            .public_key(key.public_key()).serial_number(1).not_valid_before(now)
+            .not_valid_after(now + datetime.timedelta(days=30))
+            .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+            .sign(key, hashes.SHA256()))
+    ca = tmp_path / "other"
+    ca.mkdir()
+    (ca / "ca.key").write_bytes(key.private_bytes(serialization.Encoding.PEM,
+                                                  serialization.PrivateFormat.PKCS8,
+                                                  serialization.NoEncryption()))
+    (ca / "ca.crt").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    issued = sign_device_csr(make_device_tls_key_and_csr(ADDRESS, tmp_path / "d").csr
+                             .read_bytes(), ca)
+    aki = issued.extensions.get_extension_for_class(x509.AuthorityKeyIdentifier).value
+    assert aki.key_identifier == x509.SubjectKeyIdentifier.from_public_key(
+        key.public_key()).digest
+    assert device_address_of_certificate(issued) == ADDRESS

@@ -178,3 +178,9 @@ def test_bad_toml_and_an_unknown_shipped_id_are_refused(tmp_path: Path) -> None:
     binary.write_bytes(b"id = \"\xff\"")
     with pytest.raises(ProfileError, match="not UTF-8"):
         load_profile_file(binary)
+
+
+def test_a_profile_file_with_a_byte_order_mark_loads(tmp_path: Path) -> None:
+    path = tmp_path / "test.meter.toml"
+    path.write_bytes(b"\xef\xbb\xbf" + VALID.encode("utf-8"))
+    assert load_profile_file(path) == parse_profile(VALID, "t.toml")

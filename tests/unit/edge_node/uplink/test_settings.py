@@ -3,12 +3,15 @@ client certificate, integer bounds; every refusal a ConfigError naming the key."
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
 
 from edge_node.uplink import UplinkSettings
+from factories import TEST_KEY, unreadable_files
 from mrv_core.errors import ConfigError
+from mrv_core.pki import init_ca, make_device_tls_key_and_csr, sign_device_csr, write_certificate
 
 
 @pytest.mark.parametrize("url", ["http://127.0.0.1:8080", "http://127.9.9.9", "http://[::1]:80/",
@@ -44,7 +47,8 @@ def test_https_needs_the_client_certificate_and_key(tmp_path: Path) -> None:
     settings = UplinkSettings(url="https://ledger.example:8443", cert_file=tmp_path / "c.pem",
                               key_file=tmp_path / "k.pem")
     assert settings.https and settings.endpoint == "https://ledger.example:8443/v1/uplink"
-    with pytest.raises(ConfigError, match=r"uplink\.cert_file/key_file"):
+    with pytest.raises(ConfigError, match=r"uplink\.cert_file .*c\.pem: cannot read: No such "
+                                          r"file"):
         settings.ssl_context()  # the files do not exist
 
 
@@ -59,3 +63,24 @@ def test_out_of_range_numbers_are_refused_naming_the_key(key: str, value: object
 def test_backoff_max_below_initial_is_refused() -> None:
     with pytest.raises(ConfigError, match=r"uplink\.backoff_max_ms"):
         UplinkSettings(url="http://127.0.0.1", backoff_initial_ms=100, backoff_max_ms=50)
+
+
+def test_a_tls_file_that_is_no_regular_file_is_refused_at_once_naming_its_key(
+        tmp_path: Path) -> None:
+    # OpenSSL opening a FIFO as the CA, certificate or key file used to block the node's start.
+    device = make_device_tls_key_and_csr(TEST_KEY.address, tmp_path)
+    cert = tmp_path / "device-tls.crt"
+    init_ca(tmp_path / "ca")
+    write_certificate(sign_device_csr(device.csr.read_bytes(), tmp_path / "ca"), cert)
+    good = {"ca_file": tmp_path / "ca" / "ca.crt", "cert_file": cert, "key_file": device.key}
+    UplinkSettings(url="https://127.0.0.1:1", **good).ssl_context()  # the real files load
+    with unreadable_files(tmp_path) as unreadable:
+        for kind, path in unreadable.items():
+            for key in good:
+                started = time.monotonic()
+                with pytest.raises(ConfigError) as refused:
+                    UplinkSettings(url="https://127.0.0.1:1",
+                                   **{**good, key: path}).ssl_context()
+                assert time.monotonic() - started < 0.4  # before the FIFO's unblocker runs
+                assert str(refused.value).startswith(f"uplink.{key} {path}: ")
+                assert kind in str(refused.value)
