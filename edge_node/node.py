@@ -54,7 +54,7 @@ from mrv_core.records import Gap
 
 from ._internal.crashpoints import from_environment
 from .acquisition import Clock, Poller, PollFailure, Sample, SystemClock
-from .acquisition.poller import shipped_profiles
+from .acquisition.poller import meter_profiles
 from .anchoring import Anchorer, AnchorSettings, ChainView, Outbox, OwnAccount, ViaRelay
 from .anchoring.paths import AnchorPath
 from .batching import Batcher, BatchingSettings
@@ -171,7 +171,7 @@ class EdgeNode:
         self.metrics = metrics or NodeMetrics.create()
         self.clock: Clock = clock or SystemClock()
         self.timings = timings or NodeTimings()
-        self.profiles: dict[str, Profile] = shipped_profiles(config.acquisition)
+        self.profiles: dict[str, Profile] = meter_profiles(config.acquisition)
         self._rules: dict[tuple[str, str], RolloverRule | None] = {}
         for meter in config.meters:
             for point in self.profiles[meter.profile].points:
