@@ -119,6 +119,8 @@ class UplinkConfig(_Section):
     backoff_max_ms: Annotated[int, Field(ge=1)] = 60_000
     idle_poll_ms: Annotated[int, Field(ge=1)] = 5_000
     refusal_holdoff_ms: Annotated[int, Field(ge=1)] = 600_000
+    #: The ``uplink`` health check fails when the oldest undelivered item is older than this.
+    max_backlog_age_ms: Annotated[int, Field(ge=1)] = 900_000
     cert_file: FilePath | None = None
     key_file: FilePath | None = None
     ca_file: FilePath | None = None

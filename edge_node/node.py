@@ -71,7 +71,7 @@ from .store import Store, StoreUplink, disk_usage
 from .store.queries import StoreCounts, counts
 from .store.retention import prune
 from .summaries import node_summaries
-from .uplink import UplinkClient, UplinkSettings
+from .uplink import UplinkClient, UplinkSettings, UplinkWatch
 from .uplink.metrics import UplinkMetrics
 
 __all__ = ["EdgeNode", "NodeTimings", "deployment_domain", "lock_store", "rollover_rule"]
@@ -203,12 +203,15 @@ class EdgeNode:
                 max_leaves=config.batching.max_leaves,
                 max_age_s=int(config.batching.max_age_seconds)), crash=self._crash)
             self.uplink: UplinkClient | None = None
+            self.uplink_watch = UplinkWatch(None, self.domain)  # the `uplink` health check
             if config.uplink is not None:
                 settings = UplinkSettings(**config.uplink.model_dump())
+                uplink_metrics = UplinkMetrics(self.metrics.registry)
+                self.uplink_watch = UplinkWatch(settings, self.domain, uplink_metrics)
                 self._uplink_store = Store(config.device.store, key.address, self.domain)
                 self.uplink = UplinkClient(settings, StoreUplink(self._uplink_store), key.address,
-                                           self.domain,
-                                           metrics=UplinkMetrics(self.metrics.registry))
+                                           self.domain, metrics=uplink_metrics,
+                                           health=self.uplink_watch.health)
             self._anchorer: Anchorer | None = None
             self.summaries = node_summaries(config, self.store, key, self.profiles, self._rules)
         except BaseException:
@@ -252,7 +255,8 @@ class EdgeNode:
         """What ``/healthz`` reports: polling runs (not stopped at the disk hard limit), the
         chain answered the last anchor walk, no anchor conflict and no batch held back longer
         than :data:`ANCHOR_STUCK_S` (a batch ahead of the chain's clock holds every later one),
-        the store below its disk budget."""
+        the store below its disk budget, the ledger API taking what the uplink sends
+        (:mod:`edge_node.uplink.health`)."""
 
         def polling() -> tuple[bool, str]:
             if self.stopped_for_disk:
@@ -279,7 +283,8 @@ class EdgeNode:
             budget = self.config.retention.disk_budget_mib * 1024 * 1024
             return used <= budget, f"{used} bytes used, budget {budget}"
 
-        return [("polling", polling), ("chain", chain), ("anchoring", anchoring), ("disk", disk)]
+        return [("polling", polling), ("chain", chain), ("anchoring", anchoring), ("disk", disk),
+                ("uplink", self.uplink_watch.check)]
 
     # -- threads ----------------------------------------------------------------------------------
 
@@ -502,6 +507,7 @@ class EdgeNode:
         self._seen.update(polls=polls, missed=missed)
 
         def store_state() -> tuple[StoreCounts, int]:
+            self.uplink_watch.refresh(self.store, now=self.clock.time())
             return counts(self.store), StoreUplink(self.store).acknowledged_through("leaves")
 
         totals, acked = await self._in_store_thread(store_state)

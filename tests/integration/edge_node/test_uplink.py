@@ -248,14 +248,22 @@ def test_a_refused_or_failing_request_moves_no_cursor(store: Store, receiver: Re
     fill(store, 2)
     receiver.faults = dataclasses.replace(receiver.faults, status=status, fail_next=5)
 
+    uplink = client(store, receiver, max_attempts=3)
+
     async def push() -> None:
-        async with client(store, receiver, max_attempts=3) as uplink:
+        async with uplink:
             await uplink.push_once()
 
     with pytest.raises(error, match=f"HTTP {status}"):
         asyncio.run(push())
     assert StoreUplink(store).acknowledged_through("leaves") == -1
     assert receiver.recorded.requests == (1 if error is UplinkRefused else 3)
+    # The health check: a refusal fails it at once; an outage is retried, not a failure.
+    refused, unavailable = uplink.health.refused, uplink.health.unavailable
+    if error is UplinkRefused:
+        assert refused is not None and f"HTTP {status}" in refused[1] and unavailable is None
+    else:
+        assert refused is None and unavailable is not None and "HTTP 503" in unavailable[1]
 
 
 def test_too_large_halves_the_chunk_until_it_passes(store: Store, receiver: Receiver) -> None:
