@@ -20,6 +20,7 @@ from integration.chain.support import Actors
 
 from edge_node.config import NodeConfig, load_config
 from edge_node.node import EdgeNode, NodeTimings
+from mrv_core.keys import LIGHT_SCRYPT_N
 
 SITE = "edge-co/test-plant"
 METER = f"{SITE}/hall/line-1/meter-1"
@@ -30,9 +31,13 @@ FAST = NodeTimings(cycle_s=0.05, batch_every_s=0.2, anchor_every_s=3600, disk_ev
 
 
 def node_config(directory: Path, port: int, *, profile: str = "generic", extra: str = "",
-                interval: float = 0.2) -> NodeConfig:
+                interval: float = 0.2, actors: Actors | None = None) -> NodeConfig:
     """Write ``directory/edge.toml`` (one meter, :data:`METER` at unit 1 on ``port``, with
-    ``profile``, then the ``extra`` tables) and load it as the node does."""
+    ``profile``, then the ``extra`` tables) and load it as the node does; with ``actors``,
+    write the configured key file and deployment file too (``mrv edge status`` reads them)."""
+    if actors is not None:
+        actors.device.save(directory / "device.json", "in-process", scrypt_n=LIGHT_SCRYPT_N)
+        actors.system.deployment.write(directory / "deployment.json")
     text = f"""\
 [device]
 key_file = "device.json"
