@@ -16,9 +16,10 @@ stop:
    store's leaves and batch headers to the ledger API, at least once and in order, through a
    store connection of its own.
 5. The disk watch compares the store's size with the budget: above it an alarm (metric, log),
-   above the hard limit polling stops, loudly, until space is freed. Every hour, retention
-   (``edge_node.store.retention``) prunes leaves anchored final, acknowledged by the ledger API
-   and older than ``keep_days``; nothing unacknowledged is ever deleted.
+   above the hard limit polling stops, loudly, until space is freed; the stopped stretch is
+   then signed as ``Gap`` records of class ``storage`` (``edge_node.signing.storage``). Every
+   hour, retention (``edge_node.store.retention``) prunes leaves anchored final, acknowledged
+   by the ledger API and older than ``keep_days``; nothing unacknowledged is ever deleted.
 
 Store work runs in one dedicated thread (the store object is not shared between threads), so
 the event loop that polls meters never waits for an fsync. On stop, open gap runs are signed
@@ -67,6 +68,7 @@ from .signing import ReadingSigner, SigningSettings
 from .signing import Sample as SignedSample
 from .signing.gaps import GapTracker, OpenGap
 from .signing.records import new_record
+from .signing.storage import MeterPoints, PollingStop
 from .store import Store, StoreUplink, disk_usage
 from .store.queries import StoreCounts, counts
 from .store.retention import prune
@@ -220,6 +222,7 @@ class EdgeNode:
         self._methodologies_due = 0
         self._polling: asyncio.Task[None] | None = None
         self.stopped_for_disk = False
+        self._polling_stop: PollingStop | None = None  # since when, while stopped_for_disk
         self._seen = {"polls": 0, "missed": 0, "acked": -1}  # -1: not read yet
         self.anchor_conflict: AnchorConflict | None = None
         self._unsaved_gaps: list[OpenGap] = []  # closed runs whose commit failed, kept
@@ -345,8 +348,8 @@ class EdgeNode:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
             await self._drain()
-            await self._in_store_thread(
-                lambda: self._commit_gaps([*self._unsaved_gaps, *self.gaps.close_all()]))
+            await self._in_store_thread(lambda: self._commit_gaps(
+                [*self._unsaved_gaps, *self.gaps.close_all(), *self._storage_gaps()]))
             self._store_thread.submit(self.store.close).result()
             if self.uplink is not None:
                 await self.uplink.aclose()
@@ -546,6 +549,17 @@ class EdgeNode:
         except MrvError as exc:
             _log.error("summaries_failed", error=str(exc))
 
+    def _storage_gaps(self) -> list[OpenGap]:
+        """The ``storage`` runs of the stretch polling has been stopped for the disk (none when
+        it runs): ``edge_node.signing.storage``."""
+        stop, self._polling_stop = self._polling_stop, None
+        if stop is None:
+            return []
+        meters = [MeterPoints(m.path, m.interval, [(p.name, p.quantity) for block in
+                                                    self.poller.plan(m.path) for p in block.points])
+                  for m in self.config.meters]
+        return stop.close(int(self.clock.time()), meters)
+
     async def _disk(self) -> None:
         used = disk_usage(self.config.device.store)
         self.metrics.disk_used.set(used)
@@ -555,11 +569,14 @@ class EdgeNode:
         if used > hard and not self.stopped_for_disk:
             _log.critical("polling_stopped_disk_full", used=used, hard_limit=hard)
             self.stopped_for_disk = True
+            self._polling_stop = PollingStop(int(self.clock.time()))
             self.metrics.polling_stopped.set(1)
             await self._stop_polling()
         elif used > budget:
             _log.warning("disk_budget_exceeded", used=used, budget=budget)
         if self.stopped_for_disk and used <= hard:
+            # The stopped stretch is signed (class `storage`) before the first new poll.
+            await self._in_store_thread(lambda: self._commit_gaps(self._storage_gaps()))
             _log.warning("polling_resumed", used=used, hard_limit=hard)
             self.stopped_for_disk = False
             self.metrics.polling_stopped.set(0)
