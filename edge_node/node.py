@@ -550,9 +550,9 @@ class EdgeNode:
             _log.error("summaries_failed", error=str(exc))
 
     def _storage_gaps(self) -> list[OpenGap]:
-        """The ``storage`` runs of the stretch polling has been stopped for the disk (none when
-        it runs): ``edge_node.signing.storage``."""
-        stop, self._polling_stop = self._polling_stop, None
+        """The ``storage`` runs of the stretch polling has been stopped for the disk until now
+        (none when it runs): ``edge_node.signing.storage``."""
+        stop = self._polling_stop
         if stop is None:
             return []
         meters = [MeterPoints(m.path, m.interval, [(p.name, p.quantity) for block in
@@ -575,8 +575,11 @@ class EdgeNode:
         elif used > budget:
             _log.warning("disk_budget_exceeded", used=used, budget=budget)
         if self.stopped_for_disk and used <= hard:
-            # The stopped stretch is signed (class `storage`) before the first new poll.
-            await self._in_store_thread(lambda: self._commit_gaps(self._storage_gaps()))
+            # The stopped stretch is signed (class `storage`) before the first new poll; a
+            # commit that fails leaves polling stopped and the stretch open for the next try.
+            gaps = self._storage_gaps()
+            await self._in_store_thread(lambda: self._commit_gaps(gaps))
+            self._polling_stop = None
             _log.warning("polling_resumed", used=used, hard_limit=hard)
             self.stopped_for_disk = False
             self.metrics.polling_stopped.set(0)

@@ -291,3 +291,21 @@ async def _until(condition: object, timeout: float = 20.0) -> None:
     while not condition():
         assert asyncio.get_running_loop().time() < deadline, "timed out"
         await asyncio.sleep(0.01)
+
+
+def test_an_acknowledgement_of_another_request_is_a_refusal_until_a_delivery(
+        store: Store, receiver: Receiver) -> None:
+    fill(store, 1)
+    receiver.faults.schedule = ["bad_ack"]
+    uplink = client(store, receiver, max_attempts=1)
+
+    async def push_twice() -> None:
+        async with uplink:
+            with pytest.raises(UplinkUnavailable, match="does not decode"):
+                await uplink.push_once()
+            refused = uplink.health.refused
+            assert refused is not None and "does not decode" in refused[1]  # /healthz fails
+            assert (await uplink.push_once()).duplicates == 4  # stored the first time
+            assert uplink.health.refused is None
+
+    asyncio.run(push_twice())
