@@ -242,22 +242,25 @@ def load_config(path: Path) -> NodeConfig:
 
 def _check_profiles(config: NodeConfig, text: str, path: Path) -> None:
     """Load every meter's profile once; raise :class:`ProfileError` naming this file's line
-    and key, then the profile's own problem (``edge.toml:31:
+    and key, then the profile's own problem, or another file already loaded under the same id
+    (``edge.toml:31:
     acquisition.connections[0].meters[1].profile: /site/profiles/m.toml: points[2].scale:
     ...``)."""
-    loaded: set[str] = set()
+    ids: dict[str, str] = {}  # profile id -> the reference that loaded it
     for i, connection in enumerate(config.acquisition.connections):
         for j, meter in enumerate(connection.meters):
-            if meter.profile in loaded:
-                continue
+            location = ("acquisition", "connections", i, "meters", j, "profile")
             try:
-                load_profile_reference(meter.profile)
+                if meter.profile in ids.values():
+                    continue
+                profile = load_profile_reference(meter.profile)
+                if ids.setdefault(profile.id, meter.profile) != meter.profile:
+                    raise ProfileError(meter.profile, "id", f"{profile.id!r} is also the id of "
+                                       f"{ids[profile.id]}: one id, one register map")
             except ProfileError as exc:
-                location = ("acquisition", "connections", i, "meters", j, "profile")
                 line = locate(text, location)
                 raise ProfileError(f"{path}:{line}" if line else str(path),
                                    describe_location(location), str(exc)) from None
-            loaded.add(meter.profile)
 
 
 def _resolve_paths(config: NodeConfig, base: Path) -> NodeConfig:

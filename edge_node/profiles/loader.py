@@ -11,7 +11,8 @@ relative to the node's configuration file, or to the current directory for the s
 any other is a shipped profile's id (``"eastron.sdm630"``). Ids never hold a ``/``, so the two
 never meet; ``"my-meter.toml"`` without a ``/`` is refused with that hint. A file's ``id`` must
 equal its name without ``.toml`` and must not be a shipped profile's id (one id, one register
-map). The format, key by key (every other key is refused)::
+map; the node's configuration also refuses two files with one id). The format, key by key
+(every other key is refused)::
 
     id = "eastron.sdm630"                 # the file's name without .toml
     manufacturer = "Eastron"

@@ -140,6 +140,7 @@ class UplinkClient:
                     continue
             except UplinkRefused as exc:
                 self._log.error("uplink_refused", detail=str(exc), refused=exc.refused)
+                self.health.on_refused(str(exc))  # also a single item too large (413)
                 pause = self.settings.refusal_holdoff_ms
             except UplinkUnavailable as exc:
                 self._log.warning("uplink_unavailable", detail=str(exc))

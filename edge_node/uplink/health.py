@@ -145,16 +145,19 @@ def inspect_backlog(store: Store, domain: Domain) -> Backlog:
 
 
 def uplink_verdict(health: UplinkHealth | None, backlog: Backlog | None, *, max_age_s: float,
-                   now: float) -> tuple[bool, str]:
+                   now: float, wall: float | None = None) -> tuple[bool, str]:
     """The check's ``(ok, detail)`` from what the client saw (``None``: not known here, as in
     ``mrv edge status``, which reads only the store) and the last backlog (``None``: not read
-    yet); failing details name every reason that holds, ``;``-separated."""
+    yet); failing details name every reason that holds, ``;``-separated. ``now`` is the clock
+    the store's commit times were taken with, ``wall`` the wall clock of the client's events
+    (default ``now``): they differ under a simulated clock."""
+    wall = now if wall is None else wall
     problems: list[str] = []
     if backlog is not None and backlog.invalid is not None:
         problems.append(f"invalid_item: {backlog.invalid}")
     if health is not None and health.refused is not None:
         since, detail = health.refused
-        problems.append(f"refused for {max(0.0, now - since):.0f} s: {detail}")
+        problems.append(f"refused for {max(0.0, wall - since):.0f} s: {detail}")
     age = None if backlog is None or backlog.oldest_at is None else now - backlog.oldest_at
     if age is not None and age > max_age_s:
         problems.append(f"backlog_age: the oldest undelivered item was committed {age:.0f} s "
@@ -167,7 +170,7 @@ def uplink_verdict(health: UplinkHealth | None, backlog: Backlog | None, *, max_
                                                 if age is not None else "")
     if health is not None and health.unavailable is not None:
         since, detail = health.unavailable
-        state += f"; unreachable for {max(0.0, now - since):.0f} s, retrying: {detail}"
+        state += f"; unreachable for {max(0.0, wall - since):.0f} s, retrying: {detail}"
     return True, state
 
 
@@ -210,4 +213,4 @@ class UplinkWatch:
         if self.settings is None:
             return True, "not configured (no [uplink] table)"
         return uplink_verdict(self.health, self.backlog, max_age_s=self.max_age_s,
-                              now=self._now())
+                              now=self._now(), wall=time.time())

@@ -227,3 +227,18 @@ def test_an_unusable_profile_reference_names_its_line(tmp_path: Path, profile: s
     message = error_of(tmp_path, text)
     assert f"edge.toml:{line}: acquisition.connections[0].meters[1].profile: " in message
     assert problem in message
+
+
+def test_two_profile_files_with_one_id_are_refused(tmp_path: Path) -> None:
+    first = write_custom(tmp_path)
+    other = tmp_path / "other" / "plant.meter-x.toml"
+    other.parent.mkdir()
+    other.write_text(CUSTOM.replace('address = 7', 'address = 8'), encoding="utf-8")
+    text = VALID.replace('profile = "eastron.sdm630"',
+                         'profile = "./profiles/plant.meter-x.toml"').replace(
+        'profile = "abb.b2x"', 'profile = "other/plant.meter-x.toml"')
+    line = text.splitlines().index('profile = "other/plant.meter-x.toml"') + 1
+    message = error_of(tmp_path, text)
+    assert message == (f"{tmp_path / 'edge.toml'}:{line}: acquisition.connections[0].meters[1]"
+                       f".profile: {other}: id: 'plant.meter-x' is also the id of {first}: one "
+                       "id, one register map")
