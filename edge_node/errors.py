@@ -141,8 +141,9 @@ class UplinkUnavailable(UplinkError):
     or dropped, timeout, TLS handshake refused, HTTP 408/425/429/5xx, an acknowledgement that
     does not decode): the uplink retries with backoff. ``retry_after`` is the server's
     Retry-After in seconds, if it gave one. ``refusal`` is true when the failure is a refusal
-    all the same (the TLS handshake refused, an acknowledgement that does not decode or match):
-    it is retried, and the node's ``uplink`` health check fails at once."""
+    all the same (TLS refusing the server's or the device's certificate, an acknowledgement
+    that does not decode or match): it is retried, and the node's ``uplink`` health check
+    fails at once."""
 
     def __init__(self, detail: str, retry_after: int | None = None, *,
                  refusal: bool = False) -> None:

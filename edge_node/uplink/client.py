@@ -70,6 +70,7 @@ from ..store import UplinkItem as StoredItem
 from .health import UplinkHealth
 from .metrics import UplinkMetrics
 from .settings import UplinkSettings
+from .tls_probe import probe_tls_refusal
 
 __all__ = ["PushResult", "UplinkClient", "backoff_seconds"]
 
@@ -106,8 +107,9 @@ class UplinkClient:
         self._stopping = asyncio.Event()
         self._limit = settings.chunk_size  # lowered for good by a 413
         self._log = structlog.get_logger("edge_node.uplink")
+        self._tls = settings.ssl_context() if settings.https else None
         self._http = httpx.AsyncClient(
-            verify=settings.ssl_context() if settings.https else True,
+            verify=self._tls if self._tls is not None else True,
             timeout=settings.timeout_ms / 1000, transport=transport, trust_env=False,
             headers={"Content-Type": CONTENT_TYPE, "Content-Encoding": "gzip",
                      "Accept": CONTENT_TYPE, "Accept-Encoding": "gzip"})
@@ -276,9 +278,13 @@ class UplinkClient:
         except (httpx.TransportError, ssl.SSLError, OSError) as exc:
             # With TLS 1.3 the server checks the client certificate after the client's side of
             # the handshake: its alert can surface while the response is read, as a bare
-            # ssl.SSLError that httpx does not wrap.
-            raise UplinkUnavailable(f"{url}: {type(exc).__name__}: {exc}",
-                                    refusal=_is_tls_refusal(exc)) from None
+            # ssl.SSLError that httpx does not wrap, or be lost behind a reset (.tls_probe).
+            detail = f"{url}: {type(exc).__name__}: {exc}"
+            refusal = _is_tls_refusal(exc)
+            if not refusal and self._tls is not None and \
+                    (alert := await probe_tls_refusal(url, self._tls)) is not None:
+                detail, refusal = f"{detail}; the TLS server refuses the device: {alert}", True
+            raise UplinkUnavailable(detail, refusal=refusal) from None
         status = response.status_code
         if status == 200:
             try:

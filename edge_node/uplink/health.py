@@ -6,7 +6,7 @@ check (``/healthz``, HTTP 503), sets ``mrv_edge_uplink_stalled{reason}`` to 1 an
 ``mrv edge status``:
 
 1. ``refused``: the last request was refused: an HTTP 4xx, an item answered ``rejected`` or
-   ``conflict``, the TLS handshake refused, an acknowledgement that does not decode or match
+   ``conflict``, TLS refusing (``.tls_probe``), an acknowledgement that does not decode or match
    the request (:class:`UplinkHealth`, set by the client on every attempt). It fails at once,
    and stays failing until a later request is acknowledged.
 2. ``backlog_age``: the oldest item not yet acknowledged (the head of either stream) was

@@ -19,12 +19,14 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from integration.conftest import free_port
 from integration.edge_node.conftest import fill
 from integration.edge_node.receiver import Receiver
 
 from edge_node.errors import UplinkRefused, UplinkUnavailable
 from edge_node.store import Store, StoreUplink
 from edge_node.uplink import UplinkClient, UplinkHealth, UplinkSettings
+from edge_node.uplink.tls_probe import probe_tls_refusal
 from factories import OTHER_KEY, TEST_DOMAIN, TEST_KEY
 from mrv_core.files import write_new_file
 from mrv_core.pki import (
@@ -118,9 +120,13 @@ def test_the_device_certificate_delivers_over_tls(store: Store, tls_receiver: Re
 def test_a_certificate_from_another_ca_is_refused_in_the_handshake(
         store: Store, tls_receiver: Receiver, pki: dict[str, Path]) -> None:
     fill(store, 1)
+    health = UplinkHealth()
     with pytest.raises(UplinkUnavailable):
-        _push(store, tls_receiver, pki, "rogue")
+        _push(store, tls_receiver, pki, "rogue", health)
     assert tls_receiver.recorded.requests == 0  # no request got past the handshake
+    # Retried like an outage, but the health check fails at once: the server refused the
+    # device's certificate (its alert read directly, or by the probe after a reset).
+    assert health.refused is not None and "ALERT" in health.refused[1].upper(), health.refused
     assert StoreUplink(store).acknowledged_through("leaves") == -1
 
 
@@ -145,3 +151,19 @@ def test_a_certificate_for_another_device_is_refused(store: Store, tls_receiver:
         _push(store, tls_receiver, pki, "other", health)
     assert health.refused is not None and "HTTP 403" in health.refused[1]
     assert tls_receiver.recorded.order == []
+
+
+def test_the_tls_probe_hears_a_refusal_and_nothing_else(tls_receiver: Receiver,
+                                                        pki: dict[str, Path]) -> None:
+    def context(who: str) -> ssl.SSLContext:
+        return UplinkSettings(url=tls_receiver.url, ca_file=pki["ca"],
+                              cert_file=pki[f"{who}_cert"],
+                              key_file=pki[f"{who}_key"]).ssl_context()
+
+    url = tls_receiver.url + "/v1/uplink"
+    rogue = asyncio.run(probe_tls_refusal(url, context("rogue"), wait_s=2.0))
+    assert rogue is not None and "ALERT_UNKNOWN_CA" in rogue
+    assert asyncio.run(probe_tls_refusal(url, context("device"), wait_s=0.3)) is None
+    closed = f"https://127.0.0.1:{free_port()}/v1/uplink"  # nobody listens: an outage
+    assert asyncio.run(probe_tls_refusal(closed, context("device"), wait_s=0.3)) is None
+    assert tls_receiver.recorded.requests == 0
