@@ -29,6 +29,8 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
+import structlog
+
 from mrv_core.batch import SignedBatchHeader
 from mrv_core.codec import format_address
 from mrv_core.eip712 import Domain
@@ -45,6 +47,8 @@ from .settings import UplinkSettings
 
 __all__ = ["Backlog", "UplinkHealth", "UplinkWatch", "describe_item",
            "inspect_backlog", "uplink_verdict", "verify_stored"]
+
+_log = structlog.get_logger("edge_node.uplink")
 
 class UplinkHealth:
     """What the uplink client saw last, set from its event loop and read from any thread (each
@@ -194,10 +198,14 @@ class UplinkWatch:
 
     def refresh(self, store: Store, now: float) -> None:
         """Read the stream heads (store thread) and update the metrics; ``now`` is the clock
-        the store's commit times were taken with (Unix seconds)."""
+        the store's commit times were taken with (Unix seconds). A head newly found invalid is
+        logged once, at critical level (``uplink_item_invalid``)."""
         if self.settings is None:
             return
-        self.backlog = inspect_backlog(store, self.domain)
+        previous, self.backlog = self.backlog, inspect_backlog(store, self.domain)
+        if self.backlog.invalid is not None and (previous is None
+                                                 or previous.invalid != self.backlog.invalid):
+            _log.critical("uplink_item_invalid", detail=self.backlog.invalid)
         started = time.monotonic()
         self._now = lambda: now + (time.monotonic() - started)
         if self._metrics is not None:

@@ -13,6 +13,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from prometheus_client import CollectorRegistry
+from structlog.testing import capture_logs
 
 from edge_node.batching import Batcher, BatchingSettings
 from edge_node.errors import UplinkItemInvalid
@@ -191,6 +192,20 @@ def test_the_watch_sets_the_stall_gauges(store: Store) -> None:
     for reason, value in (("refused", 1), ("backlog_age", 1), ("invalid_item", 0)):
         assert registry.get_sample_value("mrv_edge_uplink_stalled", {"reason": reason}) == value
     assert UplinkWatch(None, TEST_DOMAIN).check() == (True, "not configured (no [uplink] table)")
+
+
+def test_a_tampered_head_is_logged_once_at_critical_level(store: Store) -> None:
+    fill(store)
+    watch = UplinkWatch(UplinkSettings(url="http://127.0.0.1:1"), TEST_DOMAIN)
+    connection = sqlite3.connect(store.path)
+    with connection:
+        connection.execute("UPDATE readings SET value = '7' WHERE ordinal = 1")
+    connection.close()
+    with capture_logs() as logs:
+        for _ in range(3):
+            watch.refresh(store, now=T0)
+    assert [(e["event"], e["log_level"]) for e in logs] == [("uplink_item_invalid", "critical")]
+    assert f"reading device {DEVICE} meter " in logs[0]["detail"]
 
 
 def test_heads_and_last_positions_of_an_empty_store(tmp_path: Path) -> None:
