@@ -4,8 +4,12 @@ One TOML file (``mrv edge init`` writes a commented one) describes the device, t
 store, batching, the uplink, and the Modbus connections and meters, each meter named by its
 ISA-95 path (``enterprise/site/area/line/meter``). :func:`load_config` reads and validates it;
 every error names the file, the line and the key. Relative paths in the file are resolved
-against the file's directory. The models are frozen and forbid unknown keys: a typo is an
-error, never a silently ignored setting.
+against the file's directory, a meter's profile file among them (``profile =
+"./profiles/my-meter.toml"``: a reference with a ``/`` is a file, any other a shipped profile's
+id; ``edge_node.profiles.load_profile_reference``); every meter's profile is loaded by the
+strict profile loader before the node starts, and a broken one is an error naming this file's
+line and key and the profile file's key and problem. The models are frozen and forbid unknown
+keys: a typo is an error, never a silently ignored setting.
 
 Shapes and units: durations in seconds, sizes in MiB (``*_mib``); transformer ratios as on
 their nameplates (``ct = [200, 5]``). The ``[acquisition]`` tables are
@@ -24,7 +28,9 @@ from mrv_core.errors import ConfigError, InvalidMeterPath
 from mrv_core.reading import validate_meter_path
 
 from .acquisition.settings import AcquisitionSettings, MeterSettings
-from .config_file import read_toml, validate
+from .config_file import describe_location, locate, read_toml, validate
+from .errors import ProfileError
+from .profiles import is_profile_file, load_profile_reference
 
 __all__ = [
     "MAX_BATCH_AGE_S",
@@ -120,6 +126,8 @@ class UplinkConfig(_Section):
     backoff_max_ms: Annotated[int, Field(ge=1)] = 60_000
     idle_poll_ms: Annotated[int, Field(ge=1)] = 5_000
     refusal_holdoff_ms: Annotated[int, Field(ge=1)] = 600_000
+    #: The ``uplink`` health check fails when the oldest undelivered item is older than this.
+    max_backlog_age_ms: Annotated[int, Field(ge=1)] = 900_000
     cert_file: FilePath | None = None
     key_file: FilePath | None = None
     ca_file: FilePath | None = None
@@ -234,8 +242,32 @@ def load_config(path: Path) -> NodeConfig:
     resolved against the file's directory. Raises :class:`ConfigError` naming file, line and
     key."""
     document, text = read_toml(path)
-    config = validate(NodeConfig, document, text, path)
-    return _resolve_paths(config, path.resolve().parent)
+    config = _resolve_paths(validate(NodeConfig, document, text, path), path.resolve().parent)
+    _check_profiles(config, text, path)
+    return config
+
+
+def _check_profiles(config: NodeConfig, text: str, path: Path) -> None:
+    """Load every meter's profile once; raise :class:`ProfileError` naming this file's line
+    and key, then the profile's own problem, or another file already loaded under the same id
+    (``edge.toml:31:
+    acquisition.connections[0].meters[1].profile: /site/profiles/m.toml: points[2].scale:
+    ...``)."""
+    ids: dict[str, str] = {}  # profile id -> the reference that loaded it
+    for i, connection in enumerate(config.acquisition.connections):
+        for j, meter in enumerate(connection.meters):
+            location = ("acquisition", "connections", i, "meters", j, "profile")
+            try:
+                if meter.profile in ids.values():
+                    continue
+                profile = load_profile_reference(meter.profile)
+                if ids.setdefault(profile.id, meter.profile) != meter.profile:
+                    raise ProfileError(meter.profile, "id", f"{profile.id!r} is also the id of "
+                                       f"{ids[profile.id]}: one id, one register map")
+            except ProfileError as exc:
+                line = locate(text, location)
+                raise ProfileError(f"{path}:{line}" if line else str(path),
+                                   describe_location(location), str(exc)) from None
 
 
 def _resolve_paths(config: NodeConfig, base: Path) -> NodeConfig:
@@ -248,7 +280,8 @@ def _resolve_paths(config: NodeConfig, base: Path) -> NodeConfig:
         "store": absolute(config.device.store),
     })
     chain = config.chain.model_copy(update={"deployment": absolute(config.chain.deployment)})
-    updates: dict[str, object] = {"device": device, "chain": chain}
+    updates: dict[str, object] = {"device": device, "chain": chain,
+                                  "acquisition": _resolve_profiles(config.acquisition, base)}
     log = config.observability.log
     if log != "-" and not Path(log).is_absolute():
         updates["observability"] = config.observability.model_copy(
@@ -259,6 +292,18 @@ def _resolve_paths(config: NodeConfig, base: Path) -> NodeConfig:
             for name in ("cert_file", "key_file", "ca_file")
         })
     return config.model_copy(update=updates)
+
+
+def _resolve_profiles(acquisition: AcquisitionSettings, base: Path) -> AcquisitionSettings:
+    """Every meter's relative profile file path made absolute against ``base``."""
+    def meter(m: MeterSettings) -> MeterSettings:
+        if not is_profile_file(m.profile) or Path(m.profile).is_absolute():
+            return m
+        return m.model_copy(update={"profile": str(base / m.profile)})
+
+    return acquisition.model_copy(update={"connections": tuple(
+        c.model_copy(update={"meters": tuple(meter(m) for m in c.meters)})
+        for c in acquisition.connections)})
 
 
 def _is_loopback(host: str) -> bool:

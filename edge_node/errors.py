@@ -41,6 +41,7 @@ __all__ = [
     "StoreMismatch",
     "SummaryConfigError",
     "UplinkError",
+    "UplinkItemInvalid",
     "UplinkRefused",
     "UplinkUnavailable",
     "ValueUnavailable",
@@ -139,10 +140,15 @@ class UplinkUnavailable(UplinkError):
     """The ledger API could not be reached or answered a transient failure (connection refused
     or dropped, timeout, TLS handshake refused, HTTP 408/425/429/5xx, an acknowledgement that
     does not decode): the uplink retries with backoff. ``retry_after`` is the server's
-    Retry-After in seconds, if it gave one."""
+    Retry-After in seconds, if it gave one. ``refusal`` is true when the failure is a refusal
+    all the same (TLS refusing the server's or the device's certificate, an acknowledgement
+    that does not decode or match): it is retried, and the node's ``uplink`` health check
+    fails at once."""
 
-    def __init__(self, detail: str, retry_after: int | None = None) -> None:
+    def __init__(self, detail: str, retry_after: int | None = None, *,
+                 refusal: bool = False) -> None:
         self.retry_after = retry_after
+        self.refusal = refusal
         super().__init__(detail)
 
 
@@ -157,6 +163,20 @@ class UplinkRefused(UplinkError):
                  refused: tuple[tuple[str, int, str, str], ...] = ()) -> None:
         self.refused = refused
         super().__init__(detail)
+
+
+class UplinkItemInvalid(UplinkError):
+    """An item in the store fails its own verification (its signature does not recover the
+    device under the store's domain, its leaf hash is not the stored one, or it does not
+    decode): it was changed after it was signed. ``item`` names it (device, meter and seq of a
+    reading; kind, meter and leaf ordinal of a record; batchSeq of a header). The uplink never
+    skips or deletes it: delivery stays stalled at it, and the ``uplink`` health check fails
+    naming it."""
+
+    def __init__(self, item: str, problem: str) -> None:
+        self.item = item
+        self.problem = problem
+        super().__init__(f"{item} fails its own verification: {problem}")
 
 
 class SummaryConfigError(ConfigError):

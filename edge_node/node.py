@@ -16,9 +16,10 @@ stop:
    store's leaves and batch headers to the ledger API, at least once and in order, through a
    store connection of its own.
 5. The disk watch compares the store's size with the budget: above it an alarm (metric, log),
-   above the hard limit polling stops, loudly, until space is freed. Every hour, retention
-   (``edge_node.store.retention``) prunes leaves anchored final, acknowledged by the ledger API
-   and older than ``keep_days``; nothing unacknowledged is ever deleted.
+   above the hard limit polling stops, loudly, until space is freed; the stopped stretch is
+   then signed as ``Gap`` records of class ``storage`` (``edge_node.signing.storage``). Every
+   hour, retention (``edge_node.store.retention``) prunes leaves anchored final, acknowledged
+   by the ledger API and older than ``keep_days``; nothing unacknowledged is ever deleted.
 
 Store work runs in one dedicated thread (the store object is not shared between threads), so
 the event loop that polls meters never waits for an fsync. On stop, open gap runs are signed
@@ -54,7 +55,7 @@ from mrv_core.records import Gap
 
 from ._internal.crashpoints import from_environment
 from .acquisition import Clock, Poller, PollFailure, Sample, SystemClock
-from .acquisition.poller import shipped_profiles
+from .acquisition.poller import meter_profiles
 from .anchoring import Anchorer, AnchorSettings, ChainView, Outbox, OwnAccount, ViaRelay
 from .anchoring.paths import AnchorPath
 from .batching import Batcher, BatchingSettings
@@ -67,11 +68,12 @@ from .signing import ReadingSigner, SigningSettings
 from .signing import Sample as SignedSample
 from .signing.gaps import GapTracker, OpenGap
 from .signing.records import new_record
+from .signing.storage import MeterPoints, PollingStop
 from .store import Store, StoreUplink, disk_usage
 from .store.queries import StoreCounts, counts
 from .store.retention import prune
 from .summaries import node_summaries
-from .uplink import UplinkClient, UplinkSettings
+from .uplink import UplinkClient, UplinkSettings, UplinkWatch
 from .uplink.metrics import UplinkMetrics
 
 __all__ = ["EdgeNode", "NodeTimings", "deployment_domain", "lock_store", "rollover_rule"]
@@ -171,7 +173,7 @@ class EdgeNode:
         self.metrics = metrics or NodeMetrics.create()
         self.clock: Clock = clock or SystemClock()
         self.timings = timings or NodeTimings()
-        self.profiles: dict[str, Profile] = shipped_profiles(config.acquisition)
+        self.profiles: dict[str, Profile] = meter_profiles(config.acquisition)
         self._rules: dict[tuple[str, str], RolloverRule | None] = {}
         for meter in config.meters:
             for point in self.profiles[meter.profile].points:
@@ -203,12 +205,15 @@ class EdgeNode:
                 max_leaves=config.batching.max_leaves,
                 max_age_s=int(config.batching.max_age_seconds)), crash=self._crash)
             self.uplink: UplinkClient | None = None
+            self.uplink_watch = UplinkWatch(None, self.domain)  # the `uplink` health check
             if config.uplink is not None:
                 settings = UplinkSettings(**config.uplink.model_dump())
+                uplink_metrics = UplinkMetrics(self.metrics.registry)
+                self.uplink_watch = UplinkWatch(settings, self.domain, uplink_metrics)
                 self._uplink_store = Store(config.device.store, key.address, self.domain)
                 self.uplink = UplinkClient(settings, StoreUplink(self._uplink_store), key.address,
-                                           self.domain,
-                                           metrics=UplinkMetrics(self.metrics.registry))
+                                           self.domain, metrics=uplink_metrics,
+                                           health=self.uplink_watch.health)
             self._anchorer: Anchorer | None = None
             self.summaries = node_summaries(config, self.store, key, self.profiles, self._rules)
         except BaseException:
@@ -217,6 +222,7 @@ class EdgeNode:
         self._methodologies_due = 0
         self._polling: asyncio.Task[None] | None = None
         self.stopped_for_disk = False
+        self._polling_stop: PollingStop | None = None  # since when, while stopped_for_disk
         self._seen = {"polls": 0, "missed": 0, "acked": -1}  # -1: not read yet
         self.anchor_conflict: AnchorConflict | None = None
         self._unsaved_gaps: list[OpenGap] = []  # closed runs whose commit failed, kept
@@ -252,7 +258,8 @@ class EdgeNode:
         """What ``/healthz`` reports: polling runs (not stopped at the disk hard limit), the
         chain answered the last anchor walk, no anchor conflict and no batch held back longer
         than :data:`ANCHOR_STUCK_S` (a batch ahead of the chain's clock holds every later one),
-        the store below its disk budget."""
+        the store below its disk budget, the ledger API taking what the uplink sends
+        (:mod:`edge_node.uplink.health`)."""
 
         def polling() -> tuple[bool, str]:
             if self.stopped_for_disk:
@@ -279,7 +286,8 @@ class EdgeNode:
             budget = self.config.retention.disk_budget_mib * 1024 * 1024
             return used <= budget, f"{used} bytes used, budget {budget}"
 
-        return [("polling", polling), ("chain", chain), ("anchoring", anchoring), ("disk", disk)]
+        return [("polling", polling), ("chain", chain), ("anchoring", anchoring), ("disk", disk),
+                ("uplink", self.uplink_watch.check)]
 
     # -- threads ----------------------------------------------------------------------------------
 
@@ -340,8 +348,8 @@ class EdgeNode:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
             await self._drain()
-            await self._in_store_thread(
-                lambda: self._commit_gaps([*self._unsaved_gaps, *self.gaps.close_all()]))
+            await self._in_store_thread(lambda: self._commit_gaps(
+                [*self._unsaved_gaps, *self.gaps.close_all(), *self._storage_gaps()]))
             self._store_thread.submit(self.store.close).result()
             if self.uplink is not None:
                 await self.uplink.aclose()
@@ -502,6 +510,7 @@ class EdgeNode:
         self._seen.update(polls=polls, missed=missed)
 
         def store_state() -> tuple[StoreCounts, int]:
+            self.uplink_watch.refresh(self.store, now=self.clock.time())
             return counts(self.store), StoreUplink(self.store).acknowledged_through("leaves")
 
         totals, acked = await self._in_store_thread(store_state)
@@ -540,6 +549,17 @@ class EdgeNode:
         except MrvError as exc:
             _log.error("summaries_failed", error=str(exc))
 
+    def _storage_gaps(self) -> list[OpenGap]:
+        """The ``storage`` runs of the stretch polling has been stopped for the disk until now
+        (none when it runs): ``edge_node.signing.storage``."""
+        stop = self._polling_stop
+        if stop is None:
+            return []
+        meters = [MeterPoints(m.path, m.interval, [(p.name, p.quantity) for block in
+                                                    self.poller.plan(m.path) for p in block.points])
+                  for m in self.config.meters]
+        return stop.close(int(self.clock.time()), meters)
+
     async def _disk(self) -> None:
         used = disk_usage(self.config.device.store)
         self.metrics.disk_used.set(used)
@@ -549,11 +569,17 @@ class EdgeNode:
         if used > hard and not self.stopped_for_disk:
             _log.critical("polling_stopped_disk_full", used=used, hard_limit=hard)
             self.stopped_for_disk = True
+            self._polling_stop = PollingStop(int(self.clock.time()))
             self.metrics.polling_stopped.set(1)
             await self._stop_polling()
         elif used > budget:
             _log.warning("disk_budget_exceeded", used=used, budget=budget)
         if self.stopped_for_disk and used <= hard:
+            # The stopped stretch is signed (class `storage`) before the first new poll; a
+            # commit that fails leaves polling stopped and the stretch open for the next try.
+            gaps = self._storage_gaps()
+            await self._in_store_thread(lambda: self._commit_gaps(gaps))
+            self._polling_stop = None
             _log.warning("polling_resumed", used=used, hard_limit=hard)
             self.stopped_for_disk = False
             self.metrics.polling_stopped.set(0)

@@ -9,7 +9,9 @@ Metrics (all prefixed ``mrv_edge_``): ``readings_total``, ``polls_total``,
 ``gaps_total{error_class}``, ``batches_pending``, ``outbox{state}``, ``anchors_total``,
 ``uplink_backlog_items``, ``uplink_sent_total``, ``disk_used_bytes``,
 ``disk_alarm`` (1 above the disk budget), ``polling_stopped`` (1 above the hard limit),
-``clock_flags_total``. Readings per second is ``rate(mrv_edge_readings_total[1m])``.
+``clock_flags_total``; the uplink's own (``edge_node.uplink.metrics``) when ``[uplink]`` is
+set, ``uplink_stalled{reason}`` among them. Readings per second is
+``rate(mrv_edge_readings_total[1m])``.
 
 The endpoint (:class:`ObservabilityServer`) listens on a loopback address only and serves
 ``GET /metrics`` (Prometheus text format) and ``GET /healthz``: JSON ``{"status": ...,

@@ -13,7 +13,13 @@ JSON-ready dict:
   the last error of an unfinished entry;
 - ``uplink``: per stream the position acknowledged by the ledger API and the backlog after it
   (-1: nothing acknowledged); ``uplink_url``, the configured ledger API or ``None`` when the
-  file has no ``[uplink]`` table.
+  file has no ``[uplink]`` table;
+- ``uplink_check``: the ``uplink`` health check as the store alone tells it
+  (``edge_node.uplink.health``: the oldest undelivered item's age, and whether the head of each
+  stream verifies, naming a tampered item by device, meter and seq);
+- ``health``: the running node's own ``/healthz`` verdict, every check included (a refusal by
+  the ledger API is known only there), asked on the ``listen`` address with a 2 s timeout, or
+  why it could not be asked (no node running, or ``listen`` on port 0).
 
 Times in the dict are Unix seconds (integers), for scripts; :func:`render_status` prints them
 as ISO 8601 UTC with their age (``2026-11-30T19:20:01Z, 12 s ago``).
@@ -27,6 +33,7 @@ from collections import Counter
 from datetime import UTC, datetime
 from typing import Any
 
+import httpx
 from sqlalchemy import func, select
 
 from mrv_core.chain import Deployment
@@ -40,6 +47,8 @@ from .node import deployment_domain
 from .store import STREAMS, Store, StoreUplink
 from .store.models import BatchRow, MeterRow, OutboxRow, ReadingRow, RecordRow
 from .store.queries import counts
+from .uplink import UplinkSettings
+from .uplink.health import inspect_backlog, uplink_verdict
 
 __all__ = ["describe_time", "node_status", "render_status", "store_domain"]
 
@@ -97,6 +106,12 @@ def node_status(config: NodeConfig) -> dict[str, Any]:
             else:
                 backlog = (-1 if last_batch is None else int(last_batch)) - acked
             uplink[stream] = {"acknowledged_through": acked, "backlog": max(0, backlog)}
+        check: dict[str, Any] = {"ok": True, "detail": "not configured (no [uplink] table)"}
+        if config.uplink is not None:
+            max_age_ms = UplinkSettings(**config.uplink.model_dump()).max_backlog_age_ms
+            ok, detail = uplink_verdict(None, inspect_backlog(store, store.domain),
+                                        max_age_s=max_age_ms / 1000, now=time.time())
+            check = {"ok": ok, "detail": detail}
     return {
         "device": format_address(device),
         "store": str(path),
@@ -110,7 +125,26 @@ def node_status(config: NodeConfig) -> dict[str, Any]:
                     "last_final": totals.last_final, "unfinished_errors": errors},
         "uplink": uplink,
         "uplink_url": None if config.uplink is None else config.uplink.url,
+        "uplink_check": check,
+        "health": live_health(config.observability.listen),
     }
+
+
+def live_health(listen: str) -> dict[str, Any]:
+    """The running node's ``/healthz`` answer on its loopback ``listen`` address (``host:port``,
+    checked loopback by the configuration): ``{"url", "status", "checks"}``, or ``{"url",
+    "error"}`` when no node answers there (or the port is 0: the node picked one itself)."""
+    host, _, port = listen.rpartition(":")
+    url = f"http://{host}:{port}/healthz"
+    if port == "0":
+        return {"url": url, "error": "listen has port 0: the running node's port is in its "
+                                     "first output line, not in the configuration"}
+    try:
+        answer = httpx.get(url, timeout=2.0, trust_env=False)
+        body = answer.json()
+        return {"url": url, "status": str(body["status"]), "checks": dict(body["checks"])}
+    except (httpx.HTTPError, ValueError, KeyError, TypeError) as exc:
+        return {"url": url, "error": f"no node answers: {type(exc).__name__}: {exc}"[:300]}
 
 
 def describe_time(timestamp: int, now: int) -> str:
@@ -166,6 +200,15 @@ def render_status(status: dict[str, Any], *, now: int | None = None) -> str:
                   "  stream   acknowledged through    backlog"]
         lines += [f"  {stream:<8} {_position(u['acknowledged_through']):>20} {u['backlog']:>10}"
                   for stream, u in status["uplink"].items()]
+    check = status["uplink_check"]
+    lines.append(f"  check    {'ok' if check['ok'] else 'FAILING'}: {check['detail']}")
+    health = status["health"]
+    lines += ["", f"health of the running node ({health['url']})"]
+    if "error" in health:
+        lines.append(f"  unknown: {health['error']}")
+    else:
+        lines += [f"  {name:<10} {'ok' if c['ok'] else 'FAILING'}: {c['detail']}"
+                  for name, c in health["checks"].items()]
     return "\n".join(lines)
 
 

@@ -16,10 +16,9 @@ import signal
 import sys
 import time
 from fractions import Fraction
-from pathlib import Path
 from typing import Any
 
-from edge_node.profiles import list_profiles, load_profile, load_profile_file
+from edge_node.profiles import list_profiles, load_profile_reference
 from edge_node.simulator import Fault, MeterSimulator, MeterSpec, SimClock, parse_fault
 from edge_node.simulator.control import ControlServer
 from mrv_core.errors import ConfigError
@@ -37,7 +36,7 @@ def register(commands: Any) -> None:
                                                     "and commissioning")
     sub = simulate.add_subparsers(dest="simulate_command", metavar="WHAT", required=True)
     meters = sub.add_parser(
-        "meters", help="serve simulated Modbus meters of the shipped profiles",
+        "meters", help="serve simulated Modbus meters of the shipped profiles or your own",
         description="Serve simulated meters (counters growing with a daily load curve, seeded "
                     "noise, fault injection) over Modbus TCP on loopback or RTU on a serial "
                     "device. Prints the bound address first, then the control channel.",
@@ -45,10 +44,10 @@ def register(commands: Any) -> None:
                "exception code 01..0B or error class, delay:SECONDS, timeout[:N], drop[:N], "
                "garble[:N], not_available[:N], reset[:POINT], rollover[:POINT], clear.")
     meters.add_argument("--meter", action="append", metavar="UNIT:PROFILE[,KEY=N...]",
-                        help="a meter at a unit id; PROFILE is a shipped profile or a "
-                             "profile file (*.toml); KEY is peak (W at the daily peak, default "
-                             "10000), solar (peak W), ct, pt (ratios). Repeatable; default "
-                             "1:generic")
+                        help="a meter at a unit id; PROFILE is a shipped profile's id or a "
+                             "profile file's path with a '/' (./my-meter.toml); KEY is peak "
+                             "(W at the daily peak, default 10000), solar (peak W), ct, pt "
+                             "(ratios). Repeatable; default 1:generic")
     add_option(meters, "--port", "MRV_SIM_PORT", type=int, default=5020,
                help="TCP port on 127.0.0.1; 0 picks a free one (default 5020)")
     add_option(meters, "--host", "MRV_SIM_HOST", default="127.0.0.1",
@@ -75,7 +74,9 @@ def register(commands: Any) -> None:
 
 def parse_meter(text: str) -> MeterSpec:
     """``UNIT:PROFILE[,peak=W][,solar=W][,ct=N][,pt=N]`` as a :class:`MeterSpec`; PROFILE is
-    a shipped profile's id or the path of a profile file (``*.toml``, its id its stem)."""
+    a shipped profile's id, or a profile file's path with a ``/`` in it, relative to the
+    current directory (``./my-meter.toml``; its id its name without ``.toml``), as in the
+    node's configuration (``edge_node.profiles.load_profile_reference``)."""
     head, *options = text.split(",")
     unit_text, _, profile_id = head.partition(":")
     if not unit_text.isascii() or not unit_text.isdigit() or not profile_id:
@@ -91,8 +92,7 @@ def parse_meter(text: str) -> MeterSpec:
     if values.get("ct") == 0 or values.get("pt") == 0 or values.get("peak", 1) > 10**9 or \
             values.get("solar", 0) > 10**9:
         raise ConfigError(f"--meter {text!r}: ct and pt must be >= 1, peak and solar <= 1e9 W")
-    profile = load_profile_file(Path(profile_id)) if profile_id.endswith(".toml") else \
-        load_profile(profile_id)
+    profile = load_profile_reference(profile_id)
     return MeterSpec(int(unit_text), profile,
                      peak_w=values.get("peak", 10_000), solar_w=values.get("solar", 0),
                      ct=Fraction(values.get("ct", 1)), pt=Fraction(values.get("pt", 1)))

@@ -12,7 +12,7 @@ from .clock import Clock, SystemClock
 from .connection import ModbusConnection
 from .events import Event, EventSink, PollFailure, PollStats, Sample
 from .policy import RetryPolicy
-from .poller import Poller, shipped_profiles
+from .poller import Poller, meter_profiles
 from .report import ReportFilter
 from .settings import (
     AcquisitionSettings,
@@ -43,5 +43,5 @@ __all__ = [
     "Sample",
     "SystemClock",
     "TcpConnection",
-    "shipped_profiles",
+    "meter_profiles",
 ]

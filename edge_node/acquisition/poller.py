@@ -34,7 +34,7 @@ import structlog
 
 from edge_node.decoding import ReadBlock, decode_point, plan_reads
 from edge_node.errors import ProfileError, ValueUnavailable
-from edge_node.profiles import load_profile
+from edge_node.profiles import is_profile_file, load_profile_reference
 from edge_node.profiles.model import Point, Profile
 from mrv_core.errors import ConfigError, DecodeError
 from mrv_core.quantities import QuantityKind, quantity_by_code
@@ -47,7 +47,7 @@ from .policy import RetryPolicy
 from .report import ReportFilter
 from .settings import AcquisitionSettings, MeterSettings, ReportByException
 
-__all__ = ["Poller", "shipped_profiles"]
+__all__ = ["Poller", "meter_profiles"]
 
 _log = structlog.get_logger("edge_node.acquisition")
 
@@ -63,9 +63,10 @@ class _Meter:
 class Poller:
     """Polls every meter of ``settings`` into ``sink``.
 
-    ``profiles`` maps a profile id to its :class:`Profile` (``edge_node.profiles.load_profile``
-    gives them). Raises :class:`ConfigError` when a meter names an unknown profile or point, or
-    sets report by exception on a cumulative point. ``stats`` is updated in place.
+    ``profiles`` maps each meter's profile reference to its :class:`Profile`
+    (:func:`meter_profiles` gives them). Raises :class:`ConfigError` when a meter names an
+    unknown profile or point, or sets report by exception on a cumulative point. ``stats`` is
+    updated in place.
     """
 
     def __init__(self, settings: AcquisitionSettings, profiles: Mapping[str, Profile],
@@ -210,19 +211,22 @@ class Poller:
                                          detail, attempts))
 
 
-def shipped_profiles(settings: AcquisitionSettings) -> dict[str, Profile]:
-    """The shipped profiles the meters of ``settings`` name, by id, for :class:`Poller`.
+def meter_profiles(settings: AcquisitionSettings) -> dict[str, Profile]:
+    """The profiles the meters of ``settings`` name, by their reference (a shipped id, or a
+    profile file's path: ``edge_node.profiles.load_profile_reference``; the node's
+    configuration has made relative paths absolute), for :class:`Poller`.
 
-    Raises :class:`~edge_node.errors.ProfileError` (a ConfigError) naming the known ids when a
-    meter names a profile that is not shipped."""
+    Raises :class:`~edge_node.errors.ProfileError` (a ConfigError) naming the meter and the
+    profile's problem (an unknown id with the known ones; a file with its key and problem)."""
     profiles: dict[str, Profile] = {}
     for meter in (m for c in settings.connections for m in c.meters):
         if meter.profile not in profiles:
             try:
-                profiles[meter.profile] = load_profile(meter.profile)
+                profiles[meter.profile] = load_profile_reference(meter.profile)
             except ProfileError as exc:
-                raise ProfileError(f"meter {meter.path}", "profile",
-                                   f"{meter.profile!r}: {exc.problem}") from None
+                problem = str(exc) if is_profile_file(meter.profile) else \
+                    f"{meter.profile!r}: {exc.problem}"
+                raise ProfileError(f"meter {meter.path}", "profile", problem) from None
     return profiles
 
 

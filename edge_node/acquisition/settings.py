@@ -7,7 +7,9 @@ them as they are and reports a bad value with its key. Shapes:
   :class:`RtuConnection` (Modbus RTU on a serial port) each carry the meters that share them
   (``meters``), a request ``timeout`` (seconds) and ``retries`` (how many times an unanswered
   request is re-sent before it counts as a ``timeout``).
-- :class:`MeterSettings`: one meter on a connection: its ISA-95 path, unit id, profile id, its
+- :class:`MeterSettings`: one meter on a connection: its ISA-95 path, unit id, profile (a
+  shipped profile's id or a profile file's path, ``edge_node.profiles.load_profile_reference``),
+  its
   poll ``interval`` and answer ``timeout``
   (seconds; the connection's timeout when unset), its CT and PT ratios, the points it reads
   (all of the profile's when unset) and report-by-exception settings per instantaneous point.
@@ -33,6 +35,7 @@ from pydantic import (
     model_validator,
 )
 
+from edge_node.profiles.loader import check_profile_reference
 from mrv_core.reading import validate_meter_path
 
 __all__ = [
@@ -109,6 +112,11 @@ class MeterSettings(BaseModel):
     @classmethod
     def _path(cls, value: str) -> str:
         return validate_meter_path(value)
+
+    @field_validator("profile")
+    @classmethod
+    def _profile(cls, value: str) -> str:
+        return check_profile_reference(value)
 
     @field_validator("ct", "pt")
     @classmethod

@@ -2,7 +2,17 @@
 
 A profile file describes one meter model; the shipped ones are in ``edge_node/profiles/data/``
 (``load_profile("eastron.sdm630")``), and an operator may keep their own anywhere
-(``load_profile_file(path)``). The format, key by key (every other key is refused)::
+(``load_profile_file(path)``).
+
+A meter names its profile by a *reference* (the node's ``profile`` key, the simulator's
+``--meter UNIT:PROFILE``), one rule for both (:func:`load_profile_reference`): a reference
+with a ``/`` in it is a profile file's path ending in ``.toml`` (``"./profiles/my-meter.toml"``,
+relative to the node's configuration file, or to the current directory for the simulator);
+any other is a shipped profile's id (``"eastron.sdm630"``). Ids never hold a ``/``, so the two
+never meet; ``"my-meter.toml"`` without a ``/`` is refused with that hint. A file's ``id`` must
+equal its name without ``.toml`` and must not be a shipped profile's id (one id, one register
+map; the node's configuration also refuses two files with one id). The format, key by key
+(every other key is refused)::
 
     id = "eastron.sdm630"                 # the file's name without .toml
     manufacturer = "Eastron"
@@ -57,7 +67,8 @@ from ..config_file import toml_text
 from ..errors import ProfileError
 from .model import DataType, Function, Point, Profile, Ratio, SerialDefaults, WordOrder
 
-__all__ = ["list_profiles", "load_profile", "load_profile_file", "parse_profile", "parse_scale"]
+__all__ = ["check_profile_reference", "is_profile_file", "list_profiles", "load_profile",
+           "load_profile_file", "load_profile_reference", "parse_profile", "parse_scale"]
 
 #: A profile file larger than this is refused (the largest shipped one is under 8 KiB).
 MAX_PROFILE_BYTES = 1 << 20
@@ -297,3 +308,48 @@ def load_profile(profile_id: str) -> Profile:
     entry = _data().joinpath(f"{profile_id}.toml")
     return parse_profile(entry.read_text(encoding="utf-8"), f"profiles/data/{entry.name}",
                          expected_id=profile_id)
+
+
+def is_profile_file(reference: str) -> bool:
+    """Whether a meter's profile reference names a file (it holds a ``/``) rather than a
+    shipped profile's id (module docstring)."""
+    return "/" in reference
+
+
+def check_profile_reference(reference: str) -> str:
+    """``reference`` when it is well formed: a shipped id's shape (``vendor.model``), or a path
+    with a ``/`` ending in ``.toml``. Raises ``ValueError`` saying which form was expected
+    (the config's validator turns it into an error naming the line and key)."""
+    if is_profile_file(reference):
+        if not reference.endswith(".toml"):
+            raise ValueError(f"a profile file's path ends in <id>.toml, got {reference!r}")
+        return reference
+    if reference.endswith(".toml"):
+        raise ValueError(f"{reference!r} is neither a shipped profile's id nor a path: write "
+                         f"a profile file as a path with a '/', e.g. './{reference}'")
+    if not _ID.fullmatch(reference):
+        raise ValueError(f"expected a shipped profile's id (vendor.model) or a profile file's "
+                         f"path ('./profiles/my-meter.toml'), got {reference!r}")
+    return reference
+
+
+def load_profile_reference(reference: str, base: Path | None = None) -> Profile:
+    """The profile a meter names (module docstring): a shipped one by id, or a profile file
+    through :func:`load_profile_file`, a relative path resolved against ``base`` (default: the
+    current directory). Raises :class:`ProfileError` naming the file, key and problem, for an
+    unknown id, a malformed reference, or a file whose ``id`` is a shipped profile's."""
+    try:
+        check_profile_reference(reference)
+    except ValueError as exc:
+        raise ProfileError(reference, "", str(exc)) from None
+    if not is_profile_file(reference):
+        return load_profile(reference)
+    path = Path(reference)
+    if base is not None and not path.is_absolute():
+        path = base / path
+    profile = load_profile_file(path)
+    if profile.id in list_profiles():
+        raise ProfileError(str(path), "id", f"{profile.id!r} is a shipped profile's id: give "
+                                            f"your own meter model an id (and file name) of "
+                                            f"its own")
+    return profile

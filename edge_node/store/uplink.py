@@ -14,6 +14,7 @@ import time
 from typing import Literal, Protocol
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from ..errors import StoreError
 from .items import StoredBatch, StoredReading, StoredRecord
@@ -73,13 +74,33 @@ class StoreUplink:
         merged.sort(key=position)
         return merged[:limit]
 
+    def head(self, stream: Stream) -> tuple[UplinkItem, int] | None:
+        """The first item not yet acknowledged and when it entered the store (a leaf's commit
+        time, a batch's closing time: local Unix seconds), or ``None`` when nothing waits.
+        Used by the uplink's health check (``edge_node.uplink.health``)."""
+        items = self.items_after(stream, self.acknowledged_through(stream), 1)
+        if not items:
+            return None
+        item = items[0]
+        with self._store.read() as session:
+            at = session.scalar(select(BatchRow.closed_at).where(
+                BatchRow.device == self._store.device,
+                BatchRow.batch_seq == position(item))) if stream == "batches" else \
+                session.scalar(select(LeafRow.committed_at).where(
+                    LeafRow.ordinal == position(item)))
+        return item, int(at or 0)
+
+    def last_position(self, stream: Stream) -> int:
+        """The last position of the stream (-1 when it is empty)."""
+        _check_stream(stream)
+        with self._store.read() as session:
+            return _last(session, stream)
+
     def acknowledge(self, stream: Stream, through: int) -> None:
         """Raises :class:`StoreError` when ``through`` moves back or past the last item."""
         _check_stream(stream)
         with self._store.write() as session:
-            column = BatchRow.batch_seq if stream == "batches" else LeafRow.ordinal
-            last = session.scalar(select(func.max(column)))
-            last = -1 if last is None else int(last)
+            last = _last(session, stream)
             row = session.get(UplinkAckRow, stream)
             current = -1 if row is None else row.through
             if not current <= through <= last:
@@ -90,6 +111,12 @@ class StoreUplink:
                                          acknowledged_at=int(time.time())))
             else:
                 row.through, row.acknowledged_at = through, int(time.time())
+
+
+def _last(session: Session, stream: Stream) -> int:
+    column = BatchRow.batch_seq if stream == "batches" else LeafRow.ordinal
+    last = session.scalar(select(func.max(column)))
+    return -1 if last is None else int(last)
 
 
 def _check_stream(stream: str) -> None:

@@ -25,6 +25,11 @@ Two ordered streams: ``leaves`` (readings and records by leaf ordinal, commit or
    :class:`UplinkRefused` names it and :meth:`run` holds off, then sends again from that item
    (the server answers ``duplicate`` for the ones it holds).
 
+Every attempt's outcome is also told to an :class:`~.health.UplinkHealth` (the node's
+``uplink`` health check): a refusal (4xx, a refused item, the TLS handshake refused, an
+acknowledgement that does not decode) until a later request is delivered, or the API being
+unreachable (retried).
+
 A crash anywhere loses nothing: cursors move only after an ack, so the items are sent again and
 acknowledged as duplicates (idempotent by (device, meter, seq) and the other identity keys,
 ``mrv_core.uplink.item_key``). Order is kept: one request in flight, streams in position order.
@@ -62,8 +67,10 @@ from ..errors import UplinkRefused, UplinkUnavailable
 from ..signing.records import read_record
 from ..store import StoredBatch, StoredReading, StoredRecord, Stream, UplinkSource, position
 from ..store import UplinkItem as StoredItem
+from .health import UplinkHealth
 from .metrics import UplinkMetrics
 from .settings import UplinkSettings
+from .tls_probe import probe_tls_refusal
 
 __all__ = ["PushResult", "UplinkClient", "backoff_seconds"]
 
@@ -89,17 +96,20 @@ class UplinkClient:
 
     def __init__(self, settings: UplinkSettings, source: UplinkSource, device: bytes,
                  domain: Domain, *, metrics: UplinkMetrics | None = None,
+                 health: UplinkHealth | None = None,
                  transport: httpx.AsyncBaseTransport | None = None) -> None:
         self.settings = settings
         self._metrics = metrics
+        self.health = health or UplinkHealth()
         self._source = source
         self._device = device
         self._domain = domain
         self._stopping = asyncio.Event()
         self._limit = settings.chunk_size  # lowered for good by a 413
         self._log = structlog.get_logger("edge_node.uplink")
+        self._tls = settings.ssl_context() if settings.https else None
         self._http = httpx.AsyncClient(
-            verify=settings.ssl_context() if settings.https else True,
+            verify=self._tls if self._tls is not None else True,
             timeout=settings.timeout_ms / 1000, transport=transport, trust_env=False,
             headers={"Content-Type": CONTENT_TYPE, "Content-Encoding": "gzip",
                      "Accept": CONTENT_TYPE, "Accept-Encoding": "gzip"})
@@ -132,12 +142,14 @@ class UplinkClient:
                     continue
             except UplinkRefused as exc:
                 self._log.error("uplink_refused", detail=str(exc), refused=exc.refused)
+                self.health.on_refused(str(exc))  # also a single item too large (413)
                 pause = self.settings.refusal_holdoff_ms
             except UplinkUnavailable as exc:
                 self._log.warning("uplink_unavailable", detail=str(exc))
                 pause = self.settings.backoff_max_ms
             except MrvError as exc:  # a stored item that does not decode, a store error
                 self._log.error("uplink_failed", error=type(exc).__name__, detail=str(exc))
+                self.health.on_refused(f"{type(exc).__name__}: {exc}")
                 pause = self.settings.refusal_holdoff_ms
             await self._pause(pause / 1000)
 
@@ -209,7 +221,9 @@ class UplinkClient:
                 self._source.acknowledge(stream, through)
         if refused:
             shown = "; ".join(f"{s} position {p}: {st} ({r})" for s, p, st, r in refused)
+            self.health.on_refused(f"the ledger API refused {shown}")
             raise UplinkRefused(f"the ledger API refused {shown}", tuple(refused))
+        self.health.on_delivered()
         self._log.info("uplink_delivered", sent=len(chunk), accepted=accepted,
                        duplicates=duplicates)
         return PushResult(len(chunk), accepted, duplicates)
@@ -235,11 +249,16 @@ class UplinkClient:
         except _TooLarge:
             self._count("too_large")
             raise
-        except UplinkRefused:
+        except UplinkRefused as exc:
             self._count("refused")
+            self.health.on_refused(str(exc))
             raise
-        except UplinkUnavailable:
+        except UplinkUnavailable as exc:
             self._count("unavailable")
+            if exc.refusal:
+                self.health.on_refused(str(exc))
+            else:
+                self.health.on_unavailable(str(exc))
             raise
         self._count("acknowledged")
         if self._metrics is not None:
@@ -259,14 +278,20 @@ class UplinkClient:
         except (httpx.TransportError, ssl.SSLError, OSError) as exc:
             # With TLS 1.3 the server checks the client certificate after the client's side of
             # the handshake: its alert can surface while the response is read, as a bare
-            # ssl.SSLError that httpx does not wrap.
-            raise UplinkUnavailable(f"{url}: {type(exc).__name__}: {exc}") from None
+            # ssl.SSLError that httpx does not wrap, or be lost behind a reset (.tls_probe).
+            detail = f"{url}: {type(exc).__name__}: {exc}"
+            refusal = _is_tls_refusal(exc)
+            if not refusal and self._tls is not None and \
+                    (alert := await probe_tls_refusal(url, self._tls)) is not None:
+                detail, refusal = f"{detail}; the TLS server refuses the device: {alert}", True
+            raise UplinkUnavailable(detail, refusal=refusal) from None
         status = response.status_code
         if status == 200:
             try:
                 return decode_ack(raw, response.headers.get("content-encoding"), request)
             except FormatError as exc:  # the server's bug, or a proxy's: send again later
-                raise UplinkUnavailable(f"the acknowledgement does not decode: {exc}") from None
+                raise UplinkUnavailable(f"the acknowledgement does not decode: {exc}",
+                                        refusal=True) from None
         if status == 413:
             raise _TooLarge
         excerpt = raw[:200].decode("utf-8", "replace")
@@ -303,6 +328,19 @@ def backoff_seconds(attempt: int, settings: UplinkSettings, retry_after: int | N
     return wait
 
 
+def _is_tls_refusal(exc: BaseException) -> bool:
+    """Whether a transport failure is TLS refusing (a certificate not trusted, a handshake
+    alert): an ``ssl.SSLError`` anywhere in its chain of causes."""
+    seen: BaseException | None = exc
+    for _ in range(10):
+        if seen is None:
+            return False
+        if isinstance(seen, ssl.SSLError):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
 def _wire_item(stored: StoredItem) -> UplinkItem:
     """What the store holds, as the uplink sends it."""
     if isinstance(stored, StoredReading):
@@ -319,7 +357,7 @@ async def _read_bounded(response: httpx.Response, limit: int) -> bytes:
     async for part in response.aiter_raw():
         data += part
         if len(data) > limit:
-            raise UplinkUnavailable(f"the response is larger than {limit} bytes")
+            raise UplinkUnavailable(f"the response is larger than {limit} bytes", refusal=True)
     return bytes(data)
 
 

@@ -7,7 +7,12 @@ time, never on the global registry unless the node passes it).
 * ``mrv_edge_uplink_items_total{status}``: verdicts received, ``accepted``, ``duplicate``,
   ``conflict``, ``rejected``;
 * ``mrv_edge_uplink_last_acknowledged_timestamp_seconds``: Unix time of the last
-  acknowledgement (an alert compares it with now: the uplink backlog's age).
+  acknowledgement (an alert compares it with now: the uplink backlog's age);
+* ``mrv_edge_uplink_stalled{reason}``: 1 while the uplink is stalled for that reason,
+  ``refused``, ``backlog_age`` or ``invalid_item`` (``edge_node.uplink.health``: the node's
+  ``uplink`` health check fails exactly when one of them is 1);
+* ``mrv_edge_uplink_oldest_undelivered_age_seconds``: how long ago the oldest item the ledger
+  API has not acknowledged was committed (0 when nothing waits).
 """
 
 from __future__ import annotations
@@ -18,9 +23,11 @@ from prometheus_client import CollectorRegistry, Counter, Gauge
 
 from mrv_core.uplink import Status
 
-__all__ = ["OUTCOMES", "UplinkMetrics"]
+__all__ = ["OUTCOMES", "STALL_REASONS", "UplinkMetrics"]
 
 OUTCOMES = ("acknowledged", "unavailable", "refused", "too_large")
+#: The ``reason`` label values of ``mrv_edge_uplink_stalled``.
+STALL_REASONS = ("refused", "backlog_age", "invalid_item")
 
 
 class UplinkMetrics:
@@ -34,6 +41,15 @@ class UplinkMetrics:
         self.last_acknowledged = Gauge(
             "mrv_edge_uplink_last_acknowledged_timestamp_seconds",
             "Unix time of the last acknowledgement from the ledger API", registry=registry)
+        self.stalled = Gauge("mrv_edge_uplink_stalled",
+                             "1 while the uplink is stalled for this reason", ["reason"],
+                             registry=registry)
+        self.oldest_age = Gauge(
+            "mrv_edge_uplink_oldest_undelivered_age_seconds",
+            "Seconds since the oldest item not acknowledged by the ledger API was committed",
+            registry=registry)
+        for reason in STALL_REASONS:
+            self.stalled.labels(reason)
         for outcome in OUTCOMES:  # every series exists from the start, at 0
             self.requests.labels(outcome)
         for status in Status:

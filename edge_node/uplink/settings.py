@@ -31,7 +31,9 @@ class UplinkSettings:
     the leaves are caught up). Retries back off exponentially from ``backoff_initial_ms`` up to
     ``backoff_max_ms`` with full jitter (or the server's Retry-After, if longer);
     ``max_attempts`` 0 retries until stopped. ``idle_poll_ms`` is the pause when nothing is
-    pending, ``refusal_holdoff_ms`` the pause after a refusal. ``ca_file`` verifies the server
+    pending, ``refusal_holdoff_ms`` the pause after a refusal. ``max_backlog_age_ms``: the
+    node's ``uplink`` health check fails when the oldest item the ledger API has not
+    acknowledged is older than this (``edge_node.uplink.health``). ``ca_file`` verifies the server
     (the system's trust store when absent); ``cert_file``/``key_file`` are the device's client
     certificate and key (PEM), required for https."""
 
@@ -43,6 +45,7 @@ class UplinkSettings:
     max_attempts: int = 0
     idle_poll_ms: int = 5_000
     refusal_holdoff_ms: int = 600_000
+    max_backlog_age_ms: int = 900_000
     ca_file: Path | None = None
     cert_file: Path | None = None
     key_file: Path | None = None
@@ -50,7 +53,7 @@ class UplinkSettings:
     def __post_init__(self) -> None:
         for name, low in (("chunk_size", 1), ("timeout_ms", 1), ("backoff_initial_ms", 1),
                           ("backoff_max_ms", 1), ("max_attempts", 0), ("idle_poll_ms", 1),
-                          ("refusal_holdoff_ms", 1)):
+                          ("refusal_holdoff_ms", 1), ("max_backlog_age_ms", 1)):
             value = getattr(self, name)
             if type(value) is not int or value < low:
                 raise ConfigError(f"uplink.{name}: expected an integer >= {low}, got {value!r}")

@@ -25,7 +25,9 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
+from integration.chain.support import Actors
 from integration.edge_node.receiver import Receiver
+from integration.edge_node.support import embedded_actors
 from pymodbus.constants import ExcCodes
 from pymodbus.framer import FramerType
 from pymodbus.server import ModbusSerialServer, ModbusTcpServer
@@ -214,6 +216,18 @@ T0 = 1_767_225_600  # 2026-01-01T00:00:00Z
 def store(tmp_path: Path) -> Iterator[Store]:
     with Store(tmp_path / "edge.sqlite", TEST_KEY.address, TEST_DOMAIN) as opened:
         yield opened
+
+
+@pytest.fixture
+def node_actors() -> Iterator[Actors]:
+    """The session's embedded chain with a deployed system and a registered device
+    (``support.embedded_actors``) for a node run in the test's process (``inprocess.py``),
+    reverted to its snapshot after the test."""
+    deployed = embedded_actors()
+    provider = deployed.chain.w3.provider
+    snapshot = provider.make_request("evm_snapshot", [])["result"]  # type: ignore[arg-type]
+    yield deployed
+    provider.make_request("evm_revert", [snapshot])  # type: ignore[arg-type]
 
 
 @pytest.fixture

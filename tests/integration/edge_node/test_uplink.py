@@ -248,14 +248,22 @@ def test_a_refused_or_failing_request_moves_no_cursor(store: Store, receiver: Re
     fill(store, 2)
     receiver.faults = dataclasses.replace(receiver.faults, status=status, fail_next=5)
 
+    uplink = client(store, receiver, max_attempts=3)
+
     async def push() -> None:
-        async with client(store, receiver, max_attempts=3) as uplink:
+        async with uplink:
             await uplink.push_once()
 
     with pytest.raises(error, match=f"HTTP {status}"):
         asyncio.run(push())
     assert StoreUplink(store).acknowledged_through("leaves") == -1
     assert receiver.recorded.requests == (1 if error is UplinkRefused else 3)
+    # The health check: a refusal fails it at once; an outage is retried, not a failure.
+    refused, unavailable = uplink.health.refused, uplink.health.unavailable
+    if error is UplinkRefused:
+        assert refused is not None and f"HTTP {status}" in refused[1] and unavailable is None
+    else:
+        assert refused is None and unavailable is not None and "HTTP 503" in unavailable[1]
 
 
 def test_too_large_halves_the_chunk_until_it_passes(store: Store, receiver: Receiver) -> None:
@@ -283,3 +291,21 @@ async def _until(condition: object, timeout: float = 20.0) -> None:
     while not condition():
         assert asyncio.get_running_loop().time() < deadline, "timed out"
         await asyncio.sleep(0.01)
+
+
+def test_an_acknowledgement_of_another_request_is_a_refusal_until_a_delivery(
+        store: Store, receiver: Receiver) -> None:
+    fill(store, 1)
+    receiver.faults.schedule = ["bad_ack"]
+    uplink = client(store, receiver, max_attempts=1)
+
+    async def push_twice() -> None:
+        async with uplink:
+            with pytest.raises(UplinkUnavailable, match="does not decode"):
+                await uplink.push_once()
+            refused = uplink.health.refused
+            assert refused is not None and "does not decode" in refused[1]  # /healthz fails
+            assert (await uplink.push_once()).duplicates == 4  # stored the first time
+            assert uplink.health.refused is None
+
+    asyncio.run(push_twice())

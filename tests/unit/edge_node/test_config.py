@@ -7,9 +7,12 @@ from pathlib import Path
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from unit.edge_node.profiles.support import CUSTOM, write_custom
 
+from edge_node.acquisition import meter_profiles
 from edge_node.config import load_config
 from edge_node.config_file import describe_location, locate, toml_text
+from edge_node.errors import ProfileError
 from mrv_core.errors import ConfigError
 
 VALID = """\
@@ -228,3 +231,57 @@ def test_a_meter_path_with_a_look_alike_letter_is_refused_naming_its_line(
     assert "mixes the scripts Cyrillic, Latin (U+0435 CYRILLIC SMALL LETTER IE" in message
     site = error_of(tmp_path, VALID.replace('site = "acme/plant-1"', 'site = "\u0430cme/plant-1"'))
     assert "edge.toml:5: device.site: " in site and "U+0430 CYRILLIC SMALL LETTER A" in site
+
+
+# -- a meter model the project does not ship: the plant's own profile file ------------------------
+
+def test_a_meter_may_name_its_own_profile_file_relative_to_the_config(tmp_path: Path) -> None:
+    write_custom(tmp_path)
+    text = VALID.replace('profile = "abb.b2x"', 'profile = "./profiles/plant.meter-x.toml"')
+    config = load_config(write(tmp_path, text))
+    assert config.meters[1].profile == str(tmp_path / "profiles" / "plant.meter-x.toml")
+    profiles = meter_profiles(config.acquisition)
+    assert profiles[config.meters[1].profile].id == "plant.meter-x"
+    assert profiles["eastron.sdm630"].id == "eastron.sdm630"
+
+
+def test_a_broken_profile_file_is_one_error_naming_the_config_line_and_the_files_key(
+        tmp_path: Path) -> None:
+    path = write_custom(tmp_path, CUSTOM.replace('type = "int16"', 'type = "int12"'))
+    text = VALID.replace('profile = "abb.b2x"', 'profile = "./profiles/plant.meter-x.toml"')
+    with pytest.raises(ProfileError) as caught:
+        load_config(write(tmp_path, text))
+    line = text.splitlines().index('profile = "./profiles/plant.meter-x.toml"') + 1
+    assert str(caught.value).splitlines() == [
+        f"{tmp_path / 'edge.toml'}:{line}: acquisition.connections[0].meters[1].profile: "
+        f"{path}: points[1].type: expected one of uint16, int16, uint32, int32, uint64, int64, "
+        f"float32, float64, got 'int12'"]
+
+
+@pytest.mark.parametrize(("profile", "problem"), [
+    ('"./profiles/absent.toml"', "absent.toml: cannot read"),
+    ('"plant.meter-x.toml"', "write a profile file as a path with a '/'"),
+    ('"acme.unknown"', "no shipped profile 'acme.unknown'"),
+])
+def test_an_unusable_profile_reference_names_its_line(tmp_path: Path, profile: str,
+                                                      problem: str) -> None:
+    text = VALID.replace('profile = "abb.b2x"', f"profile = {profile}")
+    line = text.splitlines().index(f"profile = {profile}") + 1
+    message = error_of(tmp_path, text)
+    assert f"edge.toml:{line}: acquisition.connections[0].meters[1].profile: " in message
+    assert problem in message
+
+
+def test_two_profile_files_with_one_id_are_refused(tmp_path: Path) -> None:
+    first = write_custom(tmp_path)
+    other = tmp_path / "other" / "plant.meter-x.toml"
+    other.parent.mkdir()
+    other.write_text(CUSTOM.replace('address = 7', 'address = 8'), encoding="utf-8")
+    text = VALID.replace('profile = "eastron.sdm630"',
+                         'profile = "./profiles/plant.meter-x.toml"').replace(
+        'profile = "abb.b2x"', 'profile = "other/plant.meter-x.toml"')
+    line = text.splitlines().index('profile = "other/plant.meter-x.toml"') + 1
+    message = error_of(tmp_path, text)
+    assert message == (f"{tmp_path / 'edge.toml'}:{line}: acquisition.connections[0].meters[1]"
+                       f".profile: {other}: id: 'plant.meter-x' is also the id of {first}: one "
+                       "id, one register map")

@@ -436,12 +436,42 @@ def test_edge_never_traces_back(files: Files, data: st.DataObject) -> None:
     run_hostile(argv)
 
 
+@pytest.mark.parametrize("profile", ["./garbage.toml", "./pipe.toml", "./zero.toml",
+                                     "./absent.toml", "garbage.toml", "./garbage.txt"])
+def test_a_nodes_unusable_profile_file_is_one_line_naming_the_config_line(
+        files: Files, tmp_path: Path, profile: str) -> None:
+    for name, target in (("garbage.toml", files.regular), ("pipe.toml", files.pipe),
+                         ("zero.toml", files.zero)):
+        (tmp_path / name).symlink_to(target)
+    config = tmp_path / "edge.toml"
+    config.write_text(f"""[device]
+key_file = "key.json"
+store = "edge.sqlite"
+site = "a/b"
+[chain]
+rpc = "http://127.0.0.1:8545"
+deployment = "deployment.json"
+[[acquisition.connections]]
+name = "gw"
+kind = "tcp"
+host = "127.0.0.1"
+[[acquisition.connections.meters]]
+path = "a/b/c/d/m1"
+unit_id = 1
+profile = "{profile}"
+""", encoding="utf-8")
+    code, stderr = run_hostile(["edge", "status", "--config", str(config)])
+    assert code == 2
+    assert "edge.toml:15: acquisition.connections[0].meters[0].profile: " in stderr, stderr
+
+
 # -- simulate --------------------------------------------------------------------------------------
 
 METER_SPECS = st.one_of(HOSTILE, st.sampled_from([
     "1:generic", "2:abb.b2x,ct=5,pt=2", "0:generic", "248:generic", "1:nosuch", "1:",
     "1:generic,peak=x", "1:generic,ct=0", "1:generic,colour=1", "1:generic,peak=99999999999",
-    "\u0661:generic", "1:generic,,", "1:/dev/zero.toml", "1:missing.toml", "1:/.toml"]))
+    "\u0661:generic", "1:generic,,", "1:/dev/zero.toml", "1:missing.toml", "1:/.toml",
+    "1:./missing.toml", "1:./", "1:a/b", "1:../../etc/passwd", "1:./dir/.toml"]))
 FAULT_SPECS = st.one_of(HOSTILE, st.sampled_from([
     "1:04", "1:0b:2", "1:delay:1", "1:delay:-1", "2:busy", "1:rollover", "1:reset:nosuch",
     "1:drop:0", "1:clear:1", "1:melt", "1:rollover:energy_import"]))

@@ -7,6 +7,7 @@ from fractions import Fraction
 from pathlib import Path
 
 import pytest
+from unit.edge_node.profiles.support import write_custom
 
 from edge_node.errors import ProfileError
 from edge_node.profiles import load_profile
@@ -34,6 +35,16 @@ def test_a_profile_file_of_ones_own_is_served_by_its_path(tmp_path: Path) -> Non
         other = tmp_path / "other.toml"
         other.write_text(text, encoding="utf-8")
         parse_meter(f"3:{other}")
+
+
+def test_a_profile_file_is_named_as_in_the_nodes_config_relative_to_where_one_stands(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    write_custom(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    assert parse_meter("2:./profiles/plant.meter-x.toml,peak=500").profile.id == "plant.meter-x"
+    with pytest.raises(ProfileError, match=r"write a profile file as a path with a '/', e\.g\. "
+                                           r"'\./plant\.meter-x\.toml'"):
+        parse_meter("2:plant.meter-x.toml")
 
 
 @pytest.mark.parametrize(("text", "error"), [

@@ -14,7 +14,7 @@ from edge_node.acquisition import (
     Poller,
     ReportByException,
     TcpConnection,
-    shipped_profiles,
+    meter_profiles,
 )
 from edge_node.profiles import list_profiles, load_profile
 from mrv_core.errors import ConfigError
@@ -53,11 +53,11 @@ def test_bad_meter_configuration_is_a_config_error(meter: dict[str, Any], messag
         poller(**meter)
 
 
-def test_shipped_profiles_loads_what_the_meters_name_and_refuses_the_unknown() -> None:
+def test_meter_profiles_loads_what_the_meters_name_and_refuses_the_unknown() -> None:
     settings = poller().settings
-    assert shipped_profiles(settings) == {"generic": GENERIC}
+    assert meter_profiles(settings) == {"generic": GENERIC}
     unknown = settings.model_copy(update={"connections": (settings.connections[0].model_copy(
         update={"meters": (settings.connections[0].meters[0].model_copy(
             update={"profile": "acme.unknown"}),)}),)})
     with pytest.raises(ConfigError, match=r"acme\.unknown"):
-        shipped_profiles(unknown)
+        meter_profiles(unknown)

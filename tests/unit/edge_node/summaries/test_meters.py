@@ -10,7 +10,7 @@ import pytest
 from unit.edge_node.test_config import VALID
 
 from accounting_rules.counters import RolloverRule
-from edge_node.acquisition.poller import shipped_profiles
+from edge_node.acquisition.poller import meter_profiles
 from edge_node.config import NodeConfig, load_config
 from edge_node.errors import SummaryConfigError
 from edge_node.node import rollover_rule
@@ -38,7 +38,7 @@ def node_parts(tmp_path: Path, text: str) -> tuple[NodeConfig, dict[str, Profile
     path = tmp_path / "edge.toml"
     path.write_text(text, encoding="utf-8")
     config = load_config(path)
-    profiles = shipped_profiles(config.acquisition)
+    profiles = meter_profiles(config.acquisition)
     rules: Rules = {
         (m.path, p.name): rollover_rule(p, p.ratio.of(m.ct_ratio, m.pt_ratio), m.interval)
         for m in config.meters for p in profiles[m.profile].points}
