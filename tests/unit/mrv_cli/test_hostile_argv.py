@@ -273,7 +273,8 @@ def test_relay_never_traces_back(files: Files, data: st.DataObject) -> None:
         st.just(["relay"]), _opt("--db", paths), _chain(files), _opt("--key", paths),
         _opt("--enterprise", addresses), _opt("--host", st.sampled_from(
             ["127.0.0.1", "::1", "0.0.0.0", "192.0.2.1", "", "localhost", "\u7535"])),
-        _opt("--port", HOSTILE), _opt("--tls-cert", paths), _opt("--tls-key", paths)))
+        _opt("--port", HOSTILE), _opt("--tls-cert", paths), _opt("--tls-key", paths),
+        _opt("--clock", paths)))
     run_hostile(argv)
 
 
@@ -391,11 +392,12 @@ def test_edge_never_traces_back(files: Files, data: st.DataObject) -> None:
     argv = data.draw(st.one_of(
         _joined(st.just(["edge", "init"]), paths.map(lambda p: [p]), _opt("--site", sites),
                 _opt("--modbus-port", HOSTILE), st.just(["--light-kdf"])),
-        _joined(st.sampled_from([["edge", "run"], ["edge", "status"], ["edge", "register"]]),
+        _joined(st.sampled_from([["edge", "status"], ["edge", "register"]]),
                 config, _opt("--fund", HOSTILE)),
+        _joined(st.just(["edge", "run"]), config, _opt("--clock", paths)),
         _joined(st.just(["edge", "meter-change"]), config, _opt("--meter", TEXT),
                 _opt("--new-initial", HOSTILE), _opt("--timestamp", HOSTILE),
-                _opt("--note", TEXT))))
+                _opt("--note", TEXT), _opt("--clock", paths))))
     run_hostile(argv)
 
 
