@@ -4,18 +4,22 @@ seconds per real second drives the meter simulator (Modbus TCP on 127.0.0.1), th
 test's own whose genesis is a day before the simulated start). After a few real seconds the
 readings span simulated hours consistent with the speed, every anchor's block time is at or
 after the newest timestamp of its batch and within the allowed skew of it, no reading is
-flagged by the node's clock check, and the hour that closed has its signed summary."""
+flagged by the node's clock check, and the hour that closed has its signed summary. The same
+through the commands an operator types, processes and all."""
 
 from __future__ import annotations
 
 import asyncio
+import signal
 import sqlite3
 import time
 from pathlib import Path
 
+import pytest
 from integration.chain.support import deploy_actors
 from integration.conftest import SIMULATED_START
 from integration.edge_node.conftest import run_scenario
+from integration.edge_node.nodes import PASSWORD, check_store_and_chain, node_site
 from integration.edge_node.support import NODE_CONFIG
 from unit.edge_node.summaries.support import LOCATION, MAIN
 
@@ -30,6 +34,7 @@ from edge_node.simulator import MeterSimulator, MeterSpec, SimClock
 from edge_node.store import Store
 from edge_node.store.queries import batches, readings, records
 from factories import TEST_KEY, beijing
+from mrv_cli.main import main
 from mrv_core.chain import NodeSigner, System, Transactor, connect
 from mrv_core.codec import format_address
 from mrv_core.reading import meter_id
@@ -141,3 +146,50 @@ def test_node_meters_and_anvil_follow_one_simulated_clock(anvil_simulated_url: s
     finally:
         connection.close()
     assert real["flags"] == 0
+
+
+def test_an_operator_runs_simulated_time_with_mrv_commands_alone(
+        anvil_simulated_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """``mrv simulate clock``, ``mrv simulate meters --clock`` and ``mrv edge run --clock`` as
+    processes (deployment, init and register in-process, as nodes.py does): the node stamps
+    simulated October and anchors on it; then a clock behind the chain is refused in one
+    line."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("MRV_KEY_PASSWORD", PASSWORD)
+    clock = tmp_path / "clock.json"
+    assert main(["simulate", "clock", "--start", "2026-10-01T00:00:00+08:00", "--speed", "600",
+                 "--out", str(clock)]) == 0
+    with node_site(anvil_simulated_url, tmp_path, clock=("--clock", str(clock)),
+                   interval="60.0", max_age="300") as site:
+        node = site.start_node(options=("--clock", str(clock)))
+        try:
+            deadline = time.monotonic() + 20
+            while site.final_batches() < 2 and time.monotonic() < deadline:
+                time.sleep(0.2)
+        finally:
+            node.send_signal(signal.SIGINT)
+            node.wait(timeout=20)
+        assert node.returncode == 0
+        anchored = check_store_and_chain(site)
+        connection = sqlite3.connect(site.store)
+        try:
+            first, last = connection.execute(
+                "SELECT min(timestamp), max(timestamp) FROM readings").fetchone()
+            flagged = connection.execute("SELECT count(*) FROM leaves WHERE flags != 0") \
+                .fetchone()[0]
+        finally:
+            connection.close()
+        assert SIMULATED_START <= first < last < SIMULATED_START + 86_400 and flagged == 0
+        events = site.system().anchors.events.BatchAnchored().get_logs(from_block=0)
+        assert len(events) == anchored
+        for event in events:
+            mined = int(site.chain.w3.eth.get_block(event["blockNumber"])["timestamp"])
+            assert int(event["args"]["toTimestamp"]) <= mined and mined >= SIMULATED_START
+        past = tmp_path / "past.json"
+        assert main(["simulate", "clock", "--start", "2026-09-01", "--speed", "600",
+                     "--out", str(past)]) == 0
+        capsys.readouterr()
+        assert main(["edge", "run", "--config", str(site.config), "--clock", str(past)]) == 2
+        errors = [line for line in capsys.readouterr().err.splitlines() if "error" in line]
+        assert len(errors) == 1 and "block time never goes back" in errors[0], errors
