@@ -5,11 +5,13 @@ test's own whose genesis is a day before the simulated start). After a few real 
 readings span simulated hours consistent with the speed, every anchor's block time is at or
 after the newest timestamp of its batch and within the allowed skew of it, no reading is
 flagged by the node's clock check, and the hour that closed has its signed summary. The same
-through the commands an operator types, processes and all."""
+through the commands an operator types, processes and all; and the relayer's transactor
+driving the chain for ``anchorBySig``."""
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import signal
 import sqlite3
 import time
@@ -27,16 +29,18 @@ from accounting_rules import load_methodology
 from accounting_rules.publishing import assign_id, publish
 from edge_node.acquisition import SimulatedClock
 from edge_node.config import load_config
+from edge_node.errors import RelayRefused
 from edge_node.node import EdgeNode, NodeTimings
 from edge_node.profiles import load_profile
+from edge_node.relay import Relayer, RelayJobs
 from edge_node.signing.records import read_record
 from edge_node.simulator import MeterSimulator, MeterSpec, SimClock
 from edge_node.store import Store
 from edge_node.store.queries import batches, readings, records
-from factories import TEST_KEY, beijing
+from factories import TEST_KEY, beijing, signed_readings
 from mrv_cli.main import main
-from mrv_core.chain import NodeSigner, System, Transactor, connect
-from mrv_core.codec import format_address
+from mrv_core.chain import Chain, ChainClock, NodeSigner, System, Transactor, connect
+from mrv_core.codec import format_address, parse_address
 from mrv_core.reading import meter_id
 from mrv_core.records import EmissionSummary
 from mrv_core.simulated_time import SimulatedTime
@@ -193,3 +197,42 @@ def test_an_operator_runs_simulated_time_with_mrv_commands_alone(
         assert main(["edge", "run", "--config", str(site.config), "--clock", str(past)]) == 2
         errors = [line for line in capsys.readouterr().err.splitlines() if "error" in line]
         assert len(errors) == 1 and "block time never goes back" in errors[0], errors
+
+
+def test_the_relayer_on_simulated_time_anchors_a_batch_ahead_of_the_chains_real_clock(
+        anvil_simulated_url: str, tmp_path: Path) -> None:
+    """``mrv relay --clock``: the relayer's transactor brings the chain to the simulated now
+    before ``anchorBySig``. A batch of simulated readings a day ahead of the chain's clock is
+    refused without it (``AnchorRegistryTimestampInFuture``) and anchored with it."""
+    actors = deploy_actors(connect(anvil_simulated_url))
+    chain = actors.chain
+    shared = SimulatedTime(simulated_start=SIMULATED_START, real_start=int(time.time()),
+                           speed=600)
+    now = shared.now_s()
+    assert now - block_time_of(chain) > SKEW  # the chain is a day behind
+    readings = [actors.device.sign_reading(dataclasses.replace(r.reading, timestamp=now - 60 + i),
+                                           actors.system.domain, r.meter_path)
+                for i, r in enumerate(signed_readings(4, key=actors.device))]
+    batch = actors.device.close_batch(0, readings, actors.system.domain)
+    signature = batch.header_signature
+    assert signature is not None
+    payer = chain.unlocked_accounts()[2]
+    enterprise = parse_address(actors.enterprise.address)
+    jobs = RelayJobs(tmp_path / "relay.sqlite")
+    try:
+        real_time = Relayer(actors.system, Transactor(chain, NodeSigner(payer)), enterprise,
+                            jobs)
+        with pytest.raises(RelayRefused, match="AnchorRegistryTimestampInFuture"):
+            real_time.relay(batch.header, signature)
+        simulated = Relayer(actors.system, Transactor(
+            chain, NodeSigner(payer), clock=ChainClock(chain, shared)), enterprise, jobs)
+        relayed = simulated.relay(batch.header, signature)
+    finally:
+        jobs.close()
+    mined = block_time_of(chain, relayed.block_number)
+    assert batch.header.to_timestamp <= mined <= shared.now_s() + 1
+    assert actors.system.next_batch_seq(actors.device.address) == 1
+
+
+def block_time_of(chain: Chain, number: int | str = "latest") -> int:
+    return int(chain.w3.eth.get_block(number)["timestamp"])
