@@ -36,7 +36,7 @@ from edge_node.relay import Relayer, RelayJobs
 from edge_node.signing.records import read_record
 from edge_node.simulator import MeterSimulator, MeterSpec, SimClock
 from edge_node.store import Store
-from edge_node.store.queries import batches, readings, records
+from edge_node.store.queries import batches, counts, readings, records
 from factories import TEST_KEY, beijing, signed_readings
 from mrv_cli.main import main
 from mrv_core.chain import Chain, ChainClock, NodeSigner, System, Transactor, connect
@@ -51,8 +51,9 @@ SKEW = 3_600  # the AnchorRegistry's maxClockSkew here: two real seconds at this
 #: its first reading.
 START = SIMULATED_START + 3_000
 
-#: Batches close after 10 simulated minutes (a third of a real second).
-BATCHING = "\n[batching]\nmax_age_seconds = 600.0\n"
+#: Batches close after 30 simulated minutes (a real second): an anchor walk (a dozen requests
+#: to anvil) keeps up, so no backlog delays an anchor past its batch by more than the skew.
+BATCHING = "\n[batching]\nmax_age_seconds = 1800.0\n"
 
 
 def chain_system(rpc: str) -> System:
@@ -102,12 +103,12 @@ def test_node_meters_and_anvil_follow_one_simulated_clock(anvil_simulated_url: s
             stop = asyncio.Event()
             real["start"] = time.monotonic()
             running = asyncio.create_task(node.run(stop))
-            summary = None
+            summary, final = None, 0
             with Store(config.device.store, TEST_KEY.address, system.domain) as store:
-                while summary is None and time.monotonic() - real["start"] < 12:
+                while (summary is None or final < 2) and time.monotonic() - real["start"] < 15:
                     await asyncio.sleep(0.2)
                     summary = hour_summary(store)
-            await asyncio.sleep(0.5)  # one more anchor walk for the last batches
+                    final = counts(store).outbox.get("final", 0)
             stop.set()
             await running
             real["end"] = time.monotonic()
@@ -128,7 +129,7 @@ def test_node_meters_and_anvil_follow_one_simulated_clock(anvil_simulated_url: s
     elapsed = real["end"] - real["start"]
     assert times == sorted(times) and times[0] >= START - SPEED
     assert times[0] < summary.period_start and summary.period_end < times[-1]
-    assert SPEED * (elapsed - 2.5) <= times[-1] - times[0] <= SPEED * elapsed
+    assert SPEED * (elapsed - 2.5) <= times[-1] - times[0] <= SPEED * elapsed + 1
     # 2. Every anchor's block time is at or after its batch's newest timestamp, within skew.
     events = system.anchors.events.BatchAnchored().get_logs(
         from_block=0, argument_filters={"device": format_address(TEST_KEY.address)})
@@ -152,6 +153,7 @@ def test_node_meters_and_anvil_follow_one_simulated_clock(anvil_simulated_url: s
     assert real["flags"] == 0
 
 
+@pytest.mark.slow  # about 9 s: four mrv processes, two of them serving
 def test_an_operator_runs_simulated_time_with_mrv_commands_alone(
         anvil_simulated_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
         capsys: pytest.CaptureFixture[str]) -> None:
