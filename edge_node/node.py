@@ -94,7 +94,8 @@ class NodeTimings:
     methodology_refresh_s: float = 600.0
 
 
-#: A batch the anchorer has waited on this long (seconds) fails the health check.
+#: A batch the anchorer has waited on this long (seconds of the node's clock, simulated ones
+#: under simulated time) fails the health check.
 ANCHOR_STUCK_S = 900
 
 
