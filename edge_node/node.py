@@ -33,7 +33,6 @@ import concurrent.futures
 import fcntl
 import functools
 import os
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
@@ -44,7 +43,7 @@ import httpx
 import structlog
 
 from accounting_rules.counters import RolloverRule
-from mrv_core.chain import Deployment, KeySigner, System, Transactor
+from mrv_core.chain import ChainClock, Deployment, KeySigner, System, Transactor
 from mrv_core.codec import parse_address
 from mrv_core.eip712 import Domain
 from mrv_core.errors import ChainError, ChainUnavailable, ConfigError, MrvError, WrongChain
@@ -54,7 +53,7 @@ from mrv_core.reading import meter_id, new_salt
 from mrv_core.records import Gap
 
 from ._internal.crashpoints import from_environment
-from .acquisition import Clock, Poller, PollFailure, Sample, SystemClock
+from .acquisition import Clock, Poller, PollFailure, Sample, SimulatedClock, SystemClock
 from .acquisition.poller import meter_profiles
 from .anchoring import Anchorer, AnchorSettings, ChainView, Outbox, OwnAccount, ViaRelay
 from .anchoring.paths import AnchorPath
@@ -97,7 +96,8 @@ class NodeTimings:
     methodology_refresh_s: float = 600.0
 
 
-#: A batch the anchorer has waited on this long (seconds) fails the health check.
+#: A batch the anchorer has waited on this long (seconds of the node's clock, simulated ones
+#: under simulated time) fails the health check.
 ANCHOR_STUCK_S = 900
 
 
@@ -271,14 +271,14 @@ class EdgeNode:
             if self._chain_error is None:
                 return True, "reachable at the last anchor walk"
             since, error = self._chain_error
-            return False, f"failing for {time.monotonic() - since:.0f} s: {error}"
+            return False, f"failing for {self.clock.monotonic() - since:.0f} s: {error}"
 
         def anchoring() -> tuple[bool, str]:
             if self.anchor_conflict is not None:
                 return False, str(self.anchor_conflict)
             stuck = self._anchoring_stuck
-            if stuck is not None and time.monotonic() - stuck[0] > ANCHOR_STUCK_S:
-                return False, f"waiting {time.monotonic() - stuck[0]:.0f} s: {stuck[1]}"
+            if stuck is not None and self.clock.monotonic() - stuck[0] > ANCHOR_STUCK_S:
+                return False, f"waiting {self.clock.monotonic() - stuck[0]:.0f} s: {stuck[1]}"
             return True, "no conflict with the chain, nothing held back"
 
         def disk() -> tuple[bool, str]:
@@ -297,18 +297,22 @@ class EdgeNode:
     async def _in_store_thread(self, work: Callable[[], T]) -> T:
         return await asyncio.wrap_future(self._store_thread.submit(work))
 
-    def _anchor_path(self) -> AnchorPath:
+    def _anchor_path(self, clock: ChainClock | None) -> AnchorPath:
         if self.config.chain.anchor == "relayer":
             assert self.config.chain.relayer_url is not None  # checked by the config
             return ViaRelay(self.config.chain.relayer_url, httpx.Client(timeout=120.0))
-        transactor = Transactor(self.system.chain, KeySigner(self.key),
+        transactor = Transactor(self.system.chain, KeySigner(self.key), clock=clock,
                                 nonce_file=self.config.device.store.with_suffix(".nonce"))
         return OwnAccount(self.system, transactor)
 
     def _make_anchorer(self) -> Anchorer:
+        # Simulated time (docs/edge.md): the chain's clock follows the node's.
+        clock = ChainClock(self.system.chain, self.clock.simulated,
+                           allowed_lead_s=self.system.deployment.max_clock_skew) \
+            if isinstance(self.clock, SimulatedClock) else None
         store = Store(self.config.device.store, self.key.address, self.domain)
-        return Anchorer(Outbox(store), ChainView(self.system, self.key.address),
-                        self._anchor_path(),
+        return Anchorer(Outbox(store), ChainView(self.system, self.key.address, clock),
+                        self._anchor_path(clock),
                         settings=AnchorSettings(confirmations=self.config.chain.confirmations),
                         crash=self._crash)
 
@@ -477,14 +481,15 @@ class EdgeNode:
         def walk() -> None:
             if self._anchorer is None:
                 self._anchorer = self._make_anchorer()
-            result = self._anchorer.run_once(now=int(time.time()))
+            result = self._anchorer.run_once(now=int(self.clock.time()))
             self.metrics.anchors.inc(len(result.sent))
             if result.chain_error is not None:
                 raise ChainUnavailable(result.chain_error)
             waiting = result.waiting
             if waiting is None or self._anchoring_stuck is None \
                     or self._anchoring_stuck[1] != waiting:
-                self._anchoring_stuck = None if waiting is None else (time.monotonic(), waiting)
+                self._anchoring_stuck = None if waiting is None else (self.clock.monotonic(),
+                                                                      waiting)
 
         if self.anchor_conflict is not None:
             return  # nothing more is anchored until an operator has looked (/healthz says so)
@@ -497,7 +502,7 @@ class EdgeNode:
         except ChainError as exc:
             _log.warning("anchor_walk_failed", error=str(exc))
             if self._chain_error is None:
-                self._chain_error = (time.monotonic(), str(exc))
+                self._chain_error = (self.clock.monotonic(), str(exc))
 
     async def _refresh_metrics(self) -> None:
         """Carry the poller's counters and the store's outbox and uplink state into the

@@ -3,8 +3,8 @@
 ``init`` makes the device key, its TLS key and certificate signing request, and a commented
 configuration file that polls the meter simulator on 127.0.0.1; ``register`` has the enterprise
 register the device on chain with the device key's consent; ``run`` runs the node until
-interrupted; ``status`` reads the node's store; ``meter-change`` signs an operator's meter
-change. docs/edge.md is the operator's guide.
+interrupted (``--clock FILE``: on simulated time); ``status`` reads the node's store;
+``meter-change`` signs an operator's meter change. docs/edge.md is the operator's guide.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from edge_node.acquisition import SimulatedClock
 from edge_node.acquisition.settings import MAX_INTERVAL_S, MIN_INTERVAL_S
 from edge_node.config import MAX_BATCH_AGE_S, NodeConfig, ObservabilityConfig, load_config
 from edge_node.config_file import validate
@@ -35,7 +36,7 @@ from edge_node.signing.records import commit_meter_change
 from edge_node.status import node_status, render_status, store_domain
 from edge_node.store import Store
 from edge_node.uplink import UplinkSettings
-from mrv_core.chain import ChainSettings, System, connect, load_artifacts
+from mrv_core.chain import ChainClock, ChainSettings, System, connect, load_artifacts
 from mrv_core.codec import format_address
 from mrv_core.errors import ChainUnavailable, ConfigError
 from mrv_core.hashing import keccak256
@@ -43,8 +44,10 @@ from mrv_core.keys import LIGHT_SCRYPT_N, STANDARD_SCRYPT_N, DeviceKey, read_pas
 from mrv_core.pki import make_device_tls_key_and_csr
 from mrv_core.reading import site_id
 from mrv_core.records import MeterChange
+from mrv_core.simulated_time import read_clock_file
 
 from .chain_options import open_system, sender
+from .dates import show_instant
 from .keys_cmd import add_password_file_option, load_key
 from .options import EXIT_OK, add_option
 
@@ -111,6 +114,7 @@ def register(commands: Any) -> None:
     run = sub.add_parser("run", help="run the node until interrupted")
     _config_option(run)
     add_password_file_option(run)
+    _clock_option(run)
     run.set_defaults(handler=_run)
 
     status = sub.add_parser("status", help="meters, last readings, gaps, batches, outbox, "
@@ -136,12 +140,25 @@ def register(commands: Any) -> None:
                              "last signed reading nor more than 300 s after now (default: now)")
     change.add_argument("--note", required=True, metavar="TEXT",
                         help="what happened (its keccak256 is signed; the text travels beside)")
+    _clock_option(change)
     change.set_defaults(handler=_meter_change)
 
 
 def _config_option(parser: argparse.ArgumentParser) -> None:
     add_option(parser, "--config", "MRV_EDGE_CONFIG", type=Path, required=True, metavar="FILE",
                help="the node's configuration file (mrv edge init writes one)")
+
+
+def _clock_option(parser: argparse.ArgumentParser) -> None:
+    add_option(parser, "--clock", "MRV_CLOCK_FILE", type=Path, metavar="FILE",
+               help="run on the simulated time of this clock file (`mrv simulate clock`; "
+                    "demos and commissioning, never production): intervals and ages are "
+                    "simulated seconds and the chain's clock (a development chain on loopback) "
+                    "follows; docs/edge.md, \"Simulated time\"")
+
+
+def _node_clock(args: argparse.Namespace) -> SimulatedClock | None:
+    return SimulatedClock(read_clock_file(args.clock)) if args.clock is not None else None
 
 
 # -- init -----------------------------------------------------------------------------------------
@@ -258,12 +275,16 @@ def _register(args: argparse.Namespace) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     config = load_config(args.config)
+    clock = _node_clock(args)
     key = load_key(config.device.key_file, args.password_file or config.device.password_file)
     logs = configure_logging(config.observability.log)
     try:
         try:
             connected = _open_system(config)
             system: System | Callable[[], System] = connected
+            if clock is not None:  # a chain that cannot follow is refused now, in one line
+                ChainClock(connected.chain, clock.simulated,
+                           allowed_lead_s=connected.deployment.max_clock_skew)
             status = connected.device_status(key.address)
             if status != "active":
                 raise ConfigError(f"device {format_address(key.address)} is {status} on this "
@@ -276,12 +297,15 @@ def _run(args: argparse.Namespace) -> int:
             print(f"mrv: warning: {exc}; starting without the chain, anchoring will connect "
                   f"when it answers", file=sys.stderr, flush=True)
             system = functools.partial(_open_system, config)
-        node = EdgeNode(config, key, system)
+        node = EdgeNode(config, key, system, clock=clock)
         host, _, port = config.observability.listen.rpartition(":")
         server = ObservabilityServer(host, int(port), node.metrics, node.health_checks())
         server.start()
         print(f"node {format_address(key.address)} running; metrics and health on "
               f"http://{host}:{server.port}", flush=True)
+        if clock is not None:
+            print(f"simulated time: {show_instant(clock.simulated.now_s())} now, speed "
+                  f"{clock.simulated.speed}", flush=True)
         try:
             asyncio.run(_run_until_signalled(node))
         finally:
@@ -313,9 +337,10 @@ def _meter_change(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     if args.meter not in {m.path for m in config.meters}:
         raise ConfigError(f"--meter {args.meter!r} is not a meter of {args.config}")
+    clock = _node_clock(args)
     key = load_key(config.device.key_file, args.password_file or config.device.password_file)
     with Store(config.device.store, key.address, store_domain(config)) as store:
-        now = int(time.time())
+        now = int(clock.time() if clock is not None else time.time())
         signed = commit_meter_change(store, key, args.meter, args.quantity,
                                      timestamp=args.timestamp,
                                      new_initial=args.new_initial, old_final=args.old_final,

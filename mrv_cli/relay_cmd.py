@@ -6,7 +6,8 @@ that the device is an active device of ``--enterprise``, before paying; its own 
 (``--db``) makes a retried request free and lets a restarted relayer finish what it started.
 Plain HTTP on a loopback address only; elsewhere ``--tls-cert`` and ``--tls-key``. It logs
 JSON lines like the edge node (``edge_node.observability.configure_logging``; ``--log``). It runs
-until interrupted (Ctrl-C: exit 130). docs/edge.md, section "Relayer".
+until interrupted (Ctrl-C: exit 130). docs/edge.md, section "Relayer". ``--clock FILE``
+(demos): the chain's clock follows that simulated time (section "Simulated time").
 """
 
 from __future__ import annotations
@@ -19,8 +20,10 @@ from edge_node._internal.crashpoints import from_environment
 from edge_node.anchoring import RELAY_PATH
 from edge_node.observability import configure_logging
 from edge_node.relay import Relayer, RelayJobs, RelayServer
+from mrv_core.chain import ChainClock
 from mrv_core.codec import format_address, parse_address
 from mrv_core.errors import ConfigError
+from mrv_core.simulated_time import read_clock_file
 
 from .chain_options import add_chain_options, add_sender_options, open_chain, open_system, sender
 from .options import EXIT_OK, add_option
@@ -55,6 +58,9 @@ def register(commands: Any) -> None:
     add_option(relay, "--log", "MRV_RELAY_LOG", default="-", metavar="FILE",
                help="JSON-lines log, as the edge node writes it: a file (appended) or - for "
                     "standard error (default -)")
+    add_option(relay, "--clock", "MRV_CLOCK_FILE", type=Path, metavar="FILE",
+               help="simulated time (`mrv simulate clock`; demos only): the development chain's "
+                    "clock is brought to the simulated now before each anchorBySig")
     relay.set_defaults(handler=_serve)
 
 
@@ -79,6 +85,9 @@ def _relay(args: argparse.Namespace, enterprise: bytes | None) -> int:
     chain = open_chain(args)
     system = open_system(chain, args.deployment)
     payer = sender(chain, args.key, args.password_file, args.nonce_file)
+    if args.clock is not None:  # docs/edge.md, "Simulated time"
+        payer.clock = ChainClock(chain, read_clock_file(args.clock),
+                                 allowed_lead_s=system.deployment.max_clock_skew)
     served = enterprise if enterprise is not None else parse_address(payer.address)
     jobs = RelayJobs(args.db)
     try:

@@ -1,4 +1,6 @@
-"""``mrv simulate meters``: simulated Modbus meters on loopback (TCP) or a serial device (RTU).
+"""``mrv simulate meters``: simulated Modbus meters on loopback (TCP) or a serial device (RTU);
+``mrv simulate clock``: a clock file, the simulated time several processes share
+(``mrv_core.simulated_time``).
 
 The first line printed is the bound address (``127.0.0.1:PORT``, or the serial device), the
 second the control channel (``control 127.0.0.1:PORT``), then one ``unit ...`` line per meter;
@@ -16,14 +18,16 @@ import signal
 import sys
 import time
 from fractions import Fraction
+from pathlib import Path
 from typing import Any
 
 from edge_node.profiles import list_profiles, load_profile_reference
 from edge_node.simulator import Fault, MeterSimulator, MeterSpec, SimClock, parse_fault
 from edge_node.simulator.control import ControlServer
 from mrv_core.errors import ConfigError
+from mrv_core.simulated_time import MAX_SPEED, SimulatedTime, read_clock_file
 
-from .dates import parse_instant
+from .dates import parse_instant, show_instant
 from .options import EXIT_OK, add_option
 
 __all__ = ["parse_meter", "register"]
@@ -59,17 +63,39 @@ def register(commands: Any) -> None:
     meters.add_argument("--stopbits", type=int, choices=(1, 2), default=1, help="RTU stop bits")
     add_option(meters, "--seed", "MRV_SIM_SEED", type=int, default=0,
                help="seed of the load noise: the same seed gives the same values (default 0)")
-    add_option(meters, "--speed", "MRV_SIM_SPEED", type=float, default=1.0,
-               help="simulated seconds per real second; 0 stops the clock (moved only "
-                    "through the control channel's advance)")
+    add_option(meters, "--speed", "MRV_SIM_SPEED", type=float,
+               help="simulated seconds per real second (default 1); 0 stops the clock (moved "
+                    "only through the control channel's advance)")
     add_option(meters, "--start", "MRV_SIM_START", metavar="TIME",
                help="simulated start time, ISO 8601 (Beijing time unless it has an offset); "
                     "default now")
+    add_option(meters, "--clock", "MRV_CLOCK_FILE", type=Path, metavar="FILE",
+               help="follow the simulated time of this clock file (`mrv simulate clock`), "
+                    "shared with the edge nodes and the chain; instead of --speed and --start")
     meters.add_argument("--fault", action="append", default=[], metavar="UNIT:KIND[:ARG]",
                         help="inject a fault from the start (repeatable)")
     meters.add_argument("--control-port", type=int, default=0,
                         help="port of the JSON-lines control channel (0: a free one)")
     meters.set_defaults(handler=_meters)
+
+    clock = sub.add_parser(
+        "clock", help="write a clock file: simulated time shared by the meter simulator, "
+                      "edge nodes, the relayer and a development chain",
+        description="Write a clock file (docs/edge.md, \"Simulated time\"): simulated now = "
+                    "START + (real now - REAL_START) x SPEED. Demos and commissioning only; "
+                    "never in production.")
+    add_option(clock, "--start", "MRV_CLOCK_START", required=True, metavar="TIME",
+               help="the simulated instant at the real start, ISO 8601 (Beijing time unless "
+                    "it has an offset), e.g. 2026-10-01T00:00:00+08:00")
+    add_option(clock, "--speed", "MRV_CLOCK_SPEED", type=int, required=True, metavar="N",
+               help=f"simulated seconds per real second, an integer in 1..{MAX_SPEED} (720: "
+                    "a simulated hour every 5 real seconds)")
+    add_option(clock, "--real-start", "MRV_CLOCK_REAL_START", metavar="TIME",
+               help="the real instant at which the simulated clock reads --start, ISO 8601 "
+                    "(default: now)")
+    add_option(clock, "--out", "MRV_CLOCK_FILE", type=Path, required=True, metavar="FILE",
+               help="the clock file to create (never overwritten)")
+    clock.set_defaults(handler=_clock)
 
 
 def parse_meter(text: str) -> MeterSpec:
@@ -98,15 +124,39 @@ def parse_meter(text: str) -> MeterSpec:
                      ct=Fraction(values.get("ct", 1)), pt=Fraction(values.get("pt", 1)))
 
 
+def _clock(args: argparse.Namespace) -> int:
+    real_start = parse_instant(args.real_start) if args.real_start else int(time.time())
+    clock = SimulatedTime(simulated_start=parse_instant(args.start), real_start=real_start,
+                          speed=args.speed)
+    try:
+        clock.write(args.out)
+    except FileExistsError:
+        raise ConfigError(f"{args.out} exists; refusing to overwrite it") from None
+    print(f"clock    {args.out}")
+    print(f"start    simulated {show_instant(clock.simulated_start)} at real "
+          f"{show_instant(clock.real_start)}")
+    print(f"speed    {clock.speed} (a simulated day every "
+          f"{clock.real_seconds(86_400):.0f} real seconds)")
+    return EXIT_OK
+
+
+def _sim_clock(args: argparse.Namespace) -> SimClock:
+    if args.clock is not None:
+        if args.speed is not None or args.start:
+            raise ConfigError("--clock gives the simulated time: leave out --speed and --start")
+        return SimClock.following(read_clock_file(args.clock))
+    speed = 1.0 if args.speed is None else args.speed
+    if not (math.isfinite(speed) and 0 <= speed <= 1e6):
+        raise ConfigError(f"--speed must be 0..1000000, got {speed}")
+    return SimClock(parse_instant(args.start) if args.start else time.time(), speed)
+
+
 def _meters(args: argparse.Namespace) -> int:
     specs = [parse_meter(text) for text in args.meter or ["1:generic"]]
     faults = [parse_fault(text) for text in args.fault]
-    if not (math.isfinite(args.speed) and 0 <= args.speed <= 1e6):
-        raise ConfigError(f"--speed must be 0..1000000, got {args.speed}")
     if not 0 <= args.port <= 65535 or not 0 <= args.control_port <= 65535:
         raise ConfigError("ports must be 0..65535")
-    start = parse_instant(args.start) if args.start else time.time()
-    simulator = MeterSimulator(specs, seed=args.seed, clock=SimClock(start, args.speed))
+    simulator = MeterSimulator(specs, seed=args.seed, clock=_sim_clock(args))
     for fault in faults:
         simulator.apply(fault)
     # pymodbus logs a failed listen as a warning before mrv names it in one line.

@@ -8,7 +8,7 @@ and the poller that runs them. docs/edge.md, section "Acquisition", is the opera
 """
 
 from .classify import ErrorClass, ReadError
-from .clock import Clock, SystemClock
+from .clock import Clock, SimulatedClock, SystemClock
 from .connection import ModbusConnection
 from .events import Event, EventSink, PollFailure, PollStats, Sample
 from .policy import RetryPolicy
@@ -41,6 +41,7 @@ __all__ = [
     "RetrySettings",
     "RtuConnection",
     "Sample",
+    "SimulatedClock",
     "SystemClock",
     "TcpConnection",
     "meter_profiles",

@@ -2,8 +2,11 @@
 
 Polls are scheduled on a monotonic clock (immune to NTP steps and an operator setting the wall
 clock); each read is stamped with the wall clock (Unix seconds, UTC) when its answer arrives.
-:class:`Clock` is what the poller needs; :class:`SystemClock` is the real one. Tests and
-simulated-time runs pass a clock of their own.
+:class:`Clock` is what the poller (and the whole node: batch ages, gaps, summaries, retention,
+outbox times, health) needs; :class:`SystemClock` is the real one; :class:`SimulatedClock`
+follows a clock file's simulated time (``mrv_core.simulated_time``, docs/edge.md "Simulated
+time"): every interval and age the node counts is then in simulated seconds. Tests pass clocks
+of their own.
 
 Ticks of a meter polled every ``interval`` seconds fall at ``k * interval + phase * interval``
 of the monotonic clock, where ``phase`` in [0, 1) is fixed per meter by its path
@@ -20,8 +23,9 @@ import time
 from typing import Protocol
 
 from mrv_core.hashing import keccak256
+from mrv_core.simulated_time import SimulatedTime
 
-__all__ = ["Clock", "SystemClock", "first_tick", "next_tick", "phase"]
+__all__ = ["Clock", "SimulatedClock", "SystemClock", "first_tick", "next_tick", "phase"]
 
 
 class Clock(Protocol):
@@ -51,6 +55,25 @@ class SystemClock:
 
     async def sleep(self, seconds: float) -> None:
         await asyncio.sleep(max(0.0, seconds))
+
+
+class SimulatedClock:
+    """The clock file's simulated time: ``time()`` is the simulated wall clock,
+    ``monotonic()`` the real monotonic clock times the speed (simulated seconds, arbitrary
+    origin), and ``sleep(s)`` lasts ``s / speed`` real seconds. ``simulated`` is the clock
+    file's contents (the chain is driven from it: ``mrv_core.chain.ChainClock``)."""
+
+    def __init__(self, simulated: SimulatedTime) -> None:
+        self.simulated = simulated
+
+    def monotonic(self) -> float:
+        return time.monotonic() * self.simulated.speed
+
+    def time(self) -> float:
+        return self.simulated.now()
+
+    async def sleep(self, seconds: float) -> None:
+        await asyncio.sleep(max(0.0, self.simulated.real_seconds(seconds)))
 
 
 def phase(path: str) -> float:

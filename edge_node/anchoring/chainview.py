@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from mrv_core.chain import NonceTracker, System
+from mrv_core.chain import ChainClock, NonceTracker, System
 from mrv_core.codec import format_address
 
 __all__ = ["AnchorEvent", "ChainView"]
@@ -31,9 +31,12 @@ class AnchorEvent:
 class ChainView:
     """Reads about ``device``'s batches on ``system``'s chain."""
 
-    def __init__(self, system: System, device: bytes) -> None:
+    def __init__(self, system: System, device: bytes, clock: ChainClock | None = None) -> None:
+        """``clock``: under simulated time, the chain's clock is brought to the simulated now
+        before the clock bound is read (the transaction that follows is built on it)."""
         self.system = system
         self.device = device
+        self.clock = clock
 
     def next_batch_seq(self) -> int:
         return self.system.next_batch_seq(self.device)
@@ -68,9 +71,12 @@ class ChainView:
 
     def latest_allowed_timestamp(self) -> int:
         """The largest ``toTimestamp`` the AnchorRegistry takes now: the latest block's time
-        plus its ``maxClockSkew`` (the next block is at least as late)."""
+        plus its ``maxClockSkew`` (the next block is at least as late). Under simulated time
+        the latest block is first brought to the simulated now (:class:`ChainClock`)."""
         skew = int(self.system.call("eth_call",
                                     lambda: self.system.anchors.functions.maxClockSkew().call()))
+        if self.clock is not None:
+            return self.clock.advance() + skew
         return self.system.chain.latest_timestamp() + skew
 
     def awaiting_mining(self, tx_hash: bytes) -> bool:

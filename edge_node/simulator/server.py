@@ -38,6 +38,8 @@ from pymodbus.server import ModbusSerialServer, ModbusTcpServer
 from pymodbus.server.requesthandler import ServerRequestHandler
 from pymodbus.simulator import DataType, SimData, SimDevice
 
+from mrv_core.simulated_time import SimulatedTime
+
 from ..decoding import SIMULATOR_HOLE, decode_point, encode_raw, round_half_even
 from ..errors import NotRepresentable, SimulatorError, ValueUnavailable
 from ..profiles.model import Function, Point
@@ -52,19 +54,30 @@ _NAN = {32: (0x7FC0, 0x0000), 64: (0x7FF8, 0x0000, 0x0000, 0x0000)}
 @dataclass(slots=True)
 class SimClock:
     """Simulated Unix time: ``start`` plus ``speed`` x real seconds elapsed plus every
+    :meth:`advance`; or, made by :meth:`following`, a clock file's simulated time
+    (``mrv_core.simulated_time``, shared with the edge nodes and the chain) plus every
     :meth:`advance`."""
 
     start: float
     speed: float = 1.0
     _offset: float = 0.0
     _t0: float = 0.0
+    _shared: SimulatedTime | None = None
 
     def __post_init__(self) -> None:
         if not (math.isfinite(self.speed) and 0 <= self.speed <= 1e6):
             raise SimulatorError(f"speed must be 0..1000000, got {self.speed}")
         self._t0 = time.monotonic()
 
+    @classmethod
+    def following(cls, shared: SimulatedTime) -> SimClock:
+        """A clock that reads ``shared`` (the wall clock mapped by the clock file), so the
+        meters' load curve and counters follow the same simulated hours as the nodes."""
+        return cls(start=shared.now(), speed=float(shared.speed), _shared=shared)
+
     def now(self) -> float:
+        if self._shared is not None:
+            return self._shared.now() + self._offset
         return self.start + self._offset + (time.monotonic() - self._t0) * self.speed
 
     def advance(self, seconds: float) -> None:

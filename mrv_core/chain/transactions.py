@@ -12,7 +12,9 @@ A :class:`Transactor` sends contract calls and deployments for one account:
    node answers "already known" or the nonce is taken by this very transaction, which the
    transactor recognises by hash.
 4. It waits for the receipt and for ``confirmations`` blocks, checking after the wait that the
-   receipt still sits in the same block (a reorganisation sends it back to waiting).
+   receipt still sits in the same block (a reorganisation sends it back to waiting). Under
+   simulated time (a :class:`~mrv_core.chain.ChainClock`) the chain's clock is brought to the
+   simulated now before each transaction is built and while confirmations are awaited.
 5. A mined failure is replayed with ``eth_call`` at its block (that block's environment and
    end state) to recover and decode the reason; exact unless a later transaction of the same
    block changed the state the call depends on.
@@ -37,6 +39,7 @@ from ..hashing import keccak256
 from ..keys import DeviceKey
 from .artifacts import Artifacts, load_artifacts, revert_data
 from .backend import Chain, checksum
+from .clock import ChainClock
 
 #: A nonce file holds one small JSON object; anything larger is not one.
 _MAX_NONCE_FILE_BYTES = 4096
@@ -166,11 +169,15 @@ class Transactor:
     """Sends transactions for one account on one chain."""
 
     def __init__(self, chain: Chain, signer: Signer, *, artifacts: Artifacts | None = None,
-                 nonce_file: Path | None = None) -> None:
+                 nonce_file: Path | None = None, clock: ChainClock | None = None) -> None:
+        """``clock``: simulated time (demos only, ``mrv_core.chain.clock``): the chain's
+        clock is advanced to the simulated now before each transaction is built, and while
+        its confirmations are awaited."""
         self.chain = chain
         self.signer = signer
         self.artifacts = artifacts or load_artifacts()
         self.nonces = NonceTracker(chain, signer.address, nonce_file)
+        self.clock = clock
 
     @property
     def address(self) -> str:
@@ -211,6 +218,8 @@ class Transactor:
     def transfer(self, to: str, wei: int) -> Sent:
         """Send ether (to fund a device account on a chain that charges gas)."""
         w3 = self.chain.w3
+        if self.clock is not None:
+            self.clock.advance()
         transaction: dict[str, Any] = {"from": self.address, "to": to, "value": wei,
                                        "chainId": self.chain.chain_id, **self._fees()}
         transaction["gas"] = self.chain.retrying("eth_estimateGas",
@@ -237,6 +246,8 @@ class Transactor:
                                   "chainId": self.chain.chain_id}
         if gas is not None:
             params["gas"] = gas
+        if self.clock is not None:
+            self.clock.advance()
         try:
             transaction: dict[str, Any] = self.chain.retrying(
                 "eth_estimateGas", lambda: call.build_transaction(params))
@@ -298,12 +309,14 @@ class Transactor:
                     again = self._receipt(tx_hash)  # still in the same block after the wait?
                     if again is not None and again["blockHash"] == receipt["blockHash"]:
                         break
-            if time.monotonic() > deadline:
+            if time.monotonic() > deadline:  # real seconds, whatever the simulated time
                 state = "mined" if receipt is not None else "not mined"
                 raise TransactionFailed(
                     f"{description}: {format_hex(tx_hash)} {state}, not confirmed by "
                     f"{settings.confirmations} block(s) within {settings.receipt_timeout_s:.0f} s")
             time.sleep(settings.poll_interval_s)
+            if self.clock is not None:  # simulated time goes on: blocks follow it
+                self.clock.advance()
         if receipt["status"] != 1:
             failure = self._failure_reason(transaction, block, description, tx_hash)
             failure.receipt = receipt

@@ -47,6 +47,22 @@ def anvil_latest_url() -> Iterator[str]:
     yield from _anvil("--enable-tx-gas-limit")
 
 
+#: Genesis time of :func:`anvil_simulated_url`'s chain: 2026-09-30T00:00:00+08:00, a day before
+#: :data:`SIMULATED_START`, the simulated start of the tests that drive a chain's clock.
+SIMULATED_GENESIS = 1_790_697_600
+SIMULATED_START = 1_790_784_000  # 2026-10-01T00:00:00+08:00
+
+
+@pytest.fixture
+def anvil_simulated_url() -> Iterator[str]:
+    """A fresh anvil for one test whose chain clock simulated time drives (``ChainClock``), at
+    the contracts' hardfork, genesis at :data:`SIMULATED_GENESIS`. Never the session's anvil:
+    block time only goes forward, and a chain moved to a simulated instant would stay there for
+    every later test."""
+    yield from _anvil("--hardfork", load_artifacts().evm_version(),
+                      "--timestamp", str(SIMULATED_GENESIS))
+
+
 def _anvil(*options: str) -> Iterator[str]:
     """Run anvil with ``options`` until the generator is closed; yield its URL."""
     if not ANVIL.exists():

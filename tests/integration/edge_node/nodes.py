@@ -11,7 +11,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,13 +38,15 @@ class Site:
     def system(self) -> System:
         return System(self.chain, Deployment.read(self.deployment))
 
-    def start_node(self, *, crash_at: str | None = None,
-                   watch: bool = False) -> subprocess.Popen[bytes]:
-        """``mrv edge run``; with ``crash_at`` it SIGKILLs itself at that test-only crash point
-        (``MRV_TEST_CRASH_AT``, edge_node/_internal/crashpoints.py); with ``watch`` its
-        standard output is a pipe (its first line names the metrics and health address)."""
+    def start_node(self, *, crash_at: str | None = None, watch: bool = False,
+                   options: Sequence[str] = ()) -> subprocess.Popen[bytes]:
+        """``mrv edge run`` (with ``options``); with ``crash_at`` it SIGKILLs itself at that
+        test-only crash point (``MRV_TEST_CRASH_AT``, edge_node/_internal/crashpoints.py); with
+        ``watch`` its standard output is a pipe (its first line names the metrics and health
+        address)."""
         env = ENV if crash_at is None else {**ENV, CRASH_ENV: crash_at}
-        return subprocess.Popen([str(MRV), "edge", "run", "--config", str(self.config)],
+        return subprocess.Popen([str(MRV), "edge", "run", "--config", str(self.config),
+                                 *options],
                                 stdout=subprocess.PIPE if watch else subprocess.DEVNULL,
                                 stderr=subprocess.DEVNULL, env=env)
 
@@ -63,10 +65,12 @@ class Site:
 
 
 @contextmanager
-def node_site(rpc: str, directory: Path) -> Iterator[Site]:
+def node_site(rpc: str, directory: Path, *, clock: Sequence[str] = ("--speed", "60"),
+              interval: str = "0.25", max_age: str = "1") -> Iterator[Site]:
     """Deploy, grant, serve the simulator and make a registered node in ``directory`` (the
     current directory must be ``directory``, and ``MRV_KEY_PASSWORD`` set to
-    :data:`PASSWORD`); stop the simulator afterwards."""
+    :data:`PASSWORD`); stop the simulator afterwards. ``clock``: the simulator's clock options;
+    ``interval`` and ``max_age``: the meters' poll interval and the batches' age, seconds."""
     assert main(["chain", "deploy", "--rpc", rpc, "--out", "deployment.json"]) == 0
     chain = connect(rpc)
     assert main(["chain", "grant", "enterprise", chain.unlocked_accounts()[0], "--rpc", rpc,
@@ -74,18 +78,18 @@ def node_site(rpc: str, directory: Path) -> Iterator[Site]:
     port = free_port()
     simulator = subprocess.Popen([str(MRV), "simulate", "meters", "--port", str(port),
                                   "--meter", "1:generic", "--meter", "2:abb.b2x",
-                                  "--speed", "60"], stdout=subprocess.PIPE,
+                                  *clock], stdout=subprocess.PIPE,
                                  stderr=subprocess.DEVNULL, env=ENV)
     try:
         assert simulator.stdout is not None and simulator.stdout.readline()
         host, control_port = simulator.stdout.readline().decode().split()[1].split(":")
         assert main(["edge", "init", "node", "--rpc", rpc, "--deployment",
-                     "deployment.json", "--modbus-port", str(port), "--interval", "0.25",
-                     "--batch-max-age", "1", "--listen", "127.0.0.1:0", "--light-kdf"]) == 0
+                     "deployment.json", "--modbus-port", str(port), "--interval", interval,
+                     "--batch-max-age", max_age, "--listen", "127.0.0.1:0", "--light-kdf"]) == 0
         config = directory / "node" / "edge.toml"
         text = config.read_text() + ('\n[[acquisition.connections.meters]]\n'
                  'path = "example-co/plant-1/utilities/boiler/M2"\n'
-                 'unit_id = 2\nprofile = "abb.b2x"\ninterval = 0.25\n')
+                 f'unit_id = 2\nprofile = "abb.b2x"\ninterval = {interval}\n')
         config.write_text(text)
         assert main(["edge", "register", "--config", str(config), "--fund",
                      "1000000000000000000"]) == 0

@@ -50,3 +50,33 @@ def embedded_actors() -> Actors:
     """The session's embedded chain with a deployed system and a registered device (deployed
     once: about 3 s). Tests take an ``evm_snapshot`` first and ``evm_revert`` after."""
     return deploy_actors(connect(None))
+
+
+#: A node of one ABB B2x meter (its energy counter only) on the meter simulator at ``port``,
+#: summarizing it as ``electricity.grid``; the chain is passed to ``EdgeNode`` directly.
+NODE_CONFIG = """\
+[device]
+key_file = "device.json"
+store = "edge.sqlite"
+site = "demo-co/wuxi-plant"
+
+[chain]
+rpc = "{rpc}"
+deployment = "deployment.json"
+
+[summaries]
+sources = {{ "{meter}" = "electricity.grid" }}
+
+[[acquisition.connections]]
+name = "gw"
+kind = "tcp"
+host = "127.0.0.1"
+port = {port}
+
+[[acquisition.connections.meters]]
+path = "{meter}"
+unit_id = 1
+profile = "abb.b2x"
+interval = {interval}
+points = ["energy_import"]
+"""

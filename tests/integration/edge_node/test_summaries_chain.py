@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from integration.accounting.support import shallow
 from integration.edge_node.conftest import run_scenario
+from integration.edge_node.support import NODE_CONFIG
 from structlog.testing import capture_logs
 from unit.edge_node.summaries.support import (
     DAY,
@@ -176,34 +177,6 @@ class JumpingClock:
         await asyncio.sleep(0)
 
 
-NODE_CONFIG = """\
-[device]
-key_file = "device.json"
-store = "edge.sqlite"
-site = "demo-co/wuxi-plant"
-
-[chain]
-rpc = "http://127.0.0.1:8545"
-deployment = "deployment.json"
-
-[summaries]
-sources = {{ "{meter}" = "electricity.grid" }}
-
-[[acquisition.connections]]
-name = "gw"
-kind = "tcp"
-host = "127.0.0.1"
-port = {port}
-
-[[acquisition.connections.meters]]
-path = "{meter}"
-unit_id = 1
-profile = "abb.b2x"
-interval = 600.0
-points = ["energy_import"]
-"""
-
-
 def test_the_running_node_signs_a_simulated_days_summaries(
         chain_system: tuple[System, Transactor], tmp_path: Path) -> None:
     system, _association = chain_system
@@ -213,7 +186,8 @@ def test_the_running_node_signs_a_simulated_days_summaries(
         async with MeterSimulator([MeterSpec(1, load_profile("abb.b2x"), peak_w=40_000)],
                                   clock=SimClock(start=float(start), speed=0.0)) as sim:
             _host, port = await sim.start_tcp()
-            (tmp_path / "edge.toml").write_text(NODE_CONFIG.format(meter=MAIN, port=port),
+            (tmp_path / "edge.toml").write_text(NODE_CONFIG.format(
+                meter=MAIN, port=port, rpc="http://127.0.0.1:8545", interval="600.0"),
                                                 encoding="utf-8")
             config = load_config(tmp_path / "edge.toml")
             clock = JumpingClock(sim, start, DAY + 86_400 + 1200)

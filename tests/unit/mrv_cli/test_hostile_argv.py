@@ -276,7 +276,8 @@ def test_relay_never_traces_back(files: Files, data: st.DataObject) -> None:
         _opt("--port", HOSTILE), _opt("--tls-cert", paths), _opt("--tls-key", paths),
         # Never the FIFO: opening a FIFO to write waits for its reader, as a shell would.
         _opt("--log", st.sampled_from([str(files.directory), str(files.under_file), "-",
-                                       str(files.directory / "relay.log")]))))
+                                       str(files.directory / "relay.log")])),
+        _opt("--clock", paths)))
     run_hostile(argv)
 
 
@@ -428,11 +429,12 @@ def test_edge_never_traces_back(files: Files, data: st.DataObject) -> None:
                     ["127.0.0.1:0", "[::1]:9108", "0.0.0.0:9108", "127.0.0.1:99999", ":1"]))),
                 _opt("--uplink", st.sampled_from([*RPC_URLS, "https://127.0.0.1:1"])),
                 st.just(["--light-kdf"])),
-        _joined(st.sampled_from([["edge", "run"], ["edge", "status"], ["edge", "register"]]),
+        _joined(st.sampled_from([["edge", "status"], ["edge", "register"]]),
                 config, _opt("--fund", HOSTILE)),
+        _joined(st.just(["edge", "run"]), config, _opt("--clock", paths)),
         _joined(st.just(["edge", "meter-change"]), config, _opt("--meter", TEXT),
                 _opt("--new-initial", HOSTILE), _opt("--timestamp", HOSTILE),
-                _opt("--note", TEXT))))
+                _opt("--note", TEXT), _opt("--clock", paths))))
     run_hostile(argv)
 
 
@@ -491,9 +493,26 @@ def test_simulate_never_traces_back(files: Files, data: st.DataObject) -> None:
         st.lists(FAULT_SPECS, max_size=2).map(lambda fs: [a for f in fs for a in ("--fault", f)]),
         _opt("--port", HOSTILE), _opt("--control-port", HOSTILE), _opt("--speed", HOSTILE),
         _opt("--start", HOSTILE), _opt("--seed", HOSTILE), _opt("--baudrate", HOSTILE),
-        _opt("--parity", HOSTILE), _opt("--host", st.sampled_from(["127.0.0.1", "0.0.0.0", ""]))))
+        _opt("--parity", HOSTILE), _opt("--host", st.sampled_from(["127.0.0.1", "0.0.0.0", ""])),
+        _opt("--clock", st.sampled_from(files.choices()))))
     code, stderr = run_hostile(argv)
     assert code == 2, stderr
+
+
+@SETTINGS
+@given(data=st.data())
+def test_simulate_clock_never_traces_back(files: Files, tmp_path: Path,
+                                          data: st.DataObject) -> None:
+    """Hostile instants, speeds and output paths; a valid example writes a clock file in the
+    test's folder (exit 0), never over an existing one."""
+    fresh = st.sampled_from([str(tmp_path / "new" / f"clock{n}.json") for n in range(3)])
+    speeds = st.one_of(HOSTILE, st.sampled_from(["720", "100000", "100001", "1"]))
+    instants = st.one_of(HOSTILE, st.just("2026-10-01T00:00:00+08:00"))
+    argv = data.draw(_joined(
+        st.just(["simulate", "clock"]), _opt("--start", instants), _opt("--speed", speeds),
+        _opt("--real-start", instants),
+        _opt("--out", st.one_of(st.sampled_from(files.choices()), fresh, TEXT))))
+    run_hostile(argv)
 
 
 def test_a_bad_number_in_an_environment_variable_is_only_its_commands_usage_error(

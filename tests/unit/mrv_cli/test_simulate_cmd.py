@@ -1,5 +1,6 @@
 """``mrv simulate meters --meter``: a shipped profile or a profile file at a unit id, with the
-site's size and ratios; anything else refused in one ConfigError or ProfileError."""
+site's size and ratios; anything else refused in one ConfigError or ProfileError. ``mrv
+simulate clock`` writes the clock file ``--clock`` makes the simulator follow."""
 
 from __future__ import annotations
 
@@ -11,8 +12,11 @@ from unit.edge_node.profiles.support import write_custom
 
 from edge_node.errors import ProfileError
 from edge_node.profiles import load_profile
+from edge_node.simulator import SimClock
+from mrv_cli.main import main
 from mrv_cli.simulate_cmd import parse_meter
 from mrv_core.errors import ConfigError
+from mrv_core.simulated_time import SimulatedTime, read_clock_file
 
 
 def test_a_shipped_profile_with_options_is_a_meter_spec() -> None:
@@ -58,3 +62,31 @@ def test_a_bad_meter_is_refused_naming_it(text: str, error: str) -> None:
         parse_meter(text)
     with pytest.raises(ProfileError, match="no shipped profile 'nosuch'"):
         parse_meter("1:nosuch")
+
+
+def test_simulate_clock_writes_the_clock_file_the_simulator_follows(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "clock.json"
+    assert main(["simulate", "clock", "--start", "2026-10-01T00:00:00+08:00", "--speed", "720",
+                 "--real-start", "2026-11-30T12:00:00Z", "--out", str(out)]) == 0
+    assert "a simulated day every 120 real seconds" in capsys.readouterr().out
+    clock = read_clock_file(out)
+    assert clock == SimulatedTime(simulated_start=1_790_784_000, real_start=1_796_040_000,
+                                  speed=720)
+    before = clock.now()
+    followed = SimClock.following(clock).now()
+    assert before <= followed <= clock.now()
+    assert main(["simulate", "clock", "--start", "2026-10-01", "--speed", "720",
+                 "--out", str(out)]) == 2  # never overwritten
+    assert read_clock_file(out) == clock
+
+
+def test_a_simulator_given_a_clock_file_refuses_speed_and_start_beside_it(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "clock.json"
+    SimulatedTime(1_790_784_000, 1_796_040_000, 720).write(out)
+    for extra in (["--speed", "60"], ["--start", "2026-10-01"]):
+        assert main(["simulate", "meters", "--clock", str(out), *extra,
+                     "--serial", "/dev/null"]) == 2
+        assert "--clock gives the simulated time: leave out --speed and --start" in \
+            capsys.readouterr().err

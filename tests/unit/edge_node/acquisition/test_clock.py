@@ -1,11 +1,17 @@
-"""Tick arithmetic: aligned ticks, overruns counted as missed, never a catch-up burst."""
+"""Tick arithmetic: aligned ticks, overruns counted as missed, never a catch-up burst; the
+simulated clock a clock file gives."""
 
 from __future__ import annotations
 
+import asyncio
+import time
+
+import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from edge_node.acquisition.clock import first_tick, next_tick
+from edge_node.acquisition.clock import Clock, SimulatedClock, first_tick, next_tick
+from mrv_core.simulated_time import SimulatedTime
 
 # Powers of two: now / interval is exact, so the expected count below has no rounding.
 intervals = st.sampled_from([0.125, 0.25, 0.5, 1.0, 2.0, 64.0, 1024.0])
@@ -48,3 +54,24 @@ def test_next_tick_invariants(interval: float, last: int, elapsed: float) -> Non
     assert missed == len(due)
     if not due:
         assert tick == last + 1
+
+
+def test_the_simulated_clock_reads_the_clock_file_and_sleeps_a_speedth_of_the_time() -> None:
+    """The clock file's mapping (``mrv_core.simulated_time``) through the poller's protocol:
+    ``time()`` is the simulated wall clock, ``monotonic()`` runs ``speed`` times faster than
+    the real one, and ``sleep(s)`` lasts ``s / speed`` real seconds."""
+    shared = SimulatedTime(simulated_start=1_790_784_000, real_start=int(time.time()),
+                           speed=3600)
+    clock: Clock = SimulatedClock(shared)
+
+    async def measure() -> tuple[float, float, float, float]:
+        real, simulated, wall = time.monotonic(), clock.monotonic(), clock.time()
+        await clock.sleep(360.0)  # a tenth of a real second
+        return (time.monotonic() - real, clock.monotonic() - simulated, clock.time() - wall,
+                wall)
+
+    real, simulated, wall_elapsed, wall = asyncio.run(measure())
+    assert 0.1 <= real < 0.6
+    assert simulated == pytest.approx(real * 3600, rel=0.01)
+    assert wall_elapsed == pytest.approx(real * 3600, abs=20)
+    assert 1_790_784_000 <= wall < 1_790_784_000 + 3600 * 10
