@@ -127,8 +127,8 @@ class Row:
 
 def fmt(value: float, unit: str) -> str:
     """A value with its unit, readable at a glance: ``29,020 /s``, ``1.84 s``, ``53.1x``."""
-    if unit == "x":
-        return f"{value:,.1f}x"
+    if unit == "x":  # two decimals below 10x, so a 0.34x against a 0.6x target stays legible
+        return f"{value:,.2f}x" if value < 10 else f"{value:,.1f}x"
     if unit == "s":
         return f"{value * 1000:,.1f} ms" if value < 1 else f"{value:,.2f} s"
     return f"{value:,.0f} {unit}" if value >= 100 else f"{value:,.1f} {unit}"
