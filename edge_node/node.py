@@ -61,7 +61,7 @@ from .batching import Batcher, BatchingSettings
 from .config import NodeConfig
 from .decoding import counter_modulus
 from .errors import AnchorConflict
-from .observability import HealthCheck, NodeMetrics
+from .observability import HealthCheck, NodeMetrics, PollLatencyCollector
 from .profiles.model import Point, Profile
 from .signing import ReadingSigner, SigningSettings
 from .signing import Sample as SignedSample
@@ -187,6 +187,7 @@ class EdgeNode:
         self._lock = lock_store(config.device.store)
         self.queue: asyncio.Queue[Sample | PollFailure] = asyncio.Queue(maxsize=100_000)
         self.poller = Poller(config.acquisition, self.profiles, self.queue, clock=self.clock)
+        self.metrics.registry.register(PollLatencyCollector(self.poller.stats))
         self.gaps = GapTracker(flush_after_s=self.timings.gap_flush_s)
         self._store_thread = concurrent.futures.ThreadPoolExecutor(1, "mrv-edge-store")
         self._anchor_thread = concurrent.futures.ThreadPoolExecutor(1, "mrv-edge-anchor")

@@ -26,7 +26,7 @@ import logging
 import socket
 import sys
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from socketserver import ThreadingMixIn
@@ -34,9 +34,13 @@ from typing import Any, TextIO
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 import structlog
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, make_wsgi_app
+from prometheus_client import CollectorRegistry, Counter, Gauge, make_wsgi_app
+from prometheus_client.core import HistogramMetricFamily
+from prometheus_client.registry import Collector
 
 from mrv_core.errors import ConfigError
+
+from .acquisition.events import LATENCY_BUCKETS, PollStats
 
 __all__ = ["HealthCheck", "LogSetup", "NodeMetrics", "ObservabilityServer", "configure_logging"]
 
@@ -44,6 +48,24 @@ _PREFIX = "mrv_edge_"
 
 #: A health check: a name and a function returning ``(ok, detail)``.
 HealthCheck = tuple[str, Callable[[], tuple[bool, str]]]
+
+
+class PollLatencyCollector(Collector):
+    """``mrv_edge_poll_seconds``: the poller's own latency histogram (seconds from a meter
+    poll's start to its last answer, ``PollStats.latency_*``, buckets
+    ``acquisition.LATENCY_BUCKETS``), exported as it stands at each scrape rather than kept
+    twice."""
+
+    def __init__(self, stats: PollStats) -> None:
+        self._stats = stats
+
+    def collect(self) -> Iterator[HistogramMetricFamily]:
+        stats = self._stats
+        buckets = [(repr(bound), count)
+                   for bound, count in zip(LATENCY_BUCKETS, stats.latency_buckets, strict=True)]
+        yield HistogramMetricFamily(
+            _PREFIX + "poll_seconds", "seconds from a meter poll's start to its last answer",
+            buckets=[*buckets, ("+Inf", stats.latency_count)], sum_value=stats.latency_sum)
 
 
 @dataclass(frozen=True)
@@ -55,7 +77,6 @@ class NodeMetrics:
     polls: Counter
     poll_errors: Counter
     missed_cycles: Counter
-    poll_seconds: Histogram
     gaps: Counter
     batches_pending: Gauge
     outbox: Gauge
@@ -83,9 +104,6 @@ class NodeMetrics:
             polls=counter("polls", "Modbus read requests sent"),
             poll_errors=counter("poll_errors", "failed polls by error class", ["error_class"]),
             missed_cycles=counter("missed_cycles", "poll cycles that started late"),
-            poll_seconds=Histogram(_PREFIX + "poll_seconds", "duration of one Modbus read",
-                                   registry=registry,
-                                   buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5)),
             gaps=counter("gaps", "signed gap records by error class", ["error_class"]),
             batches_pending=gauge("batches_pending", "closed batches not yet anchored final"),
             outbox=gauge("outbox", "anchor outbox entries by state", ["state"]),

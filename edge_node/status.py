@@ -59,7 +59,7 @@ def store_domain(config: NodeConfig) -> Domain:
     return deployment_domain(Deployment.read(config.chain.deployment))
 
 
-def node_status(config: NodeConfig) -> dict[str, Any]:
+def node_status(config: NodeConfig, *, now: float | None = None) -> dict[str, Any]:
     """The status dict described in the module docstring. Raises :class:`ConfigError` when
     the store does not exist yet (the node never ran)."""
     path = config.device.store
@@ -110,7 +110,8 @@ def node_status(config: NodeConfig) -> dict[str, Any]:
         if config.uplink is not None:
             max_age_ms = UplinkSettings(**config.uplink.model_dump()).max_backlog_age_ms
             ok, detail = uplink_verdict(None, inspect_backlog(store, store.domain),
-                                        max_age_s=max_age_ms / 1000, now=time.time())
+                                        max_age_s=max_age_ms / 1000,
+                                        now=time.time() if now is None else now)
             check = {"ok": ok, "detail": detail}
     return {
         "device": format_address(device),

@@ -95,6 +95,12 @@ def _deploy(args: argparse.Namespace) -> int:
     if chain.embedded and args.out is not None:
         raise ConfigError("the embedded chain ends with this command: a deployment file would "
                           "point at nothing; pass --rpc URL (or run `mrv demo`)")
+    out = None if chain.embedded else (args.out or Path("deployment.json"))
+    if out is not None and (out.exists() or out.is_symlink()):
+        # Checked before paying for a deployment: the file records where the contracts are,
+        # and edge stores and configurations are bound to them.
+        raise ConfigError(f"{out} exists; refusing to overwrite it (it records a deployment "
+                          f"that stores and configurations may be bound to): give another --out")
     deployer = sender(chain, args.key, args.password_file, args.nonce_file)
     deployment = deploy_system(deployer, admin_transfer_delay=args.admin_delay,
                                max_clock_skew=args.max_clock_skew)
@@ -106,8 +112,7 @@ def _deploy(args: argparse.Namespace) -> int:
         print(f"{name:<20} {deployment.address(name)}")
     for what, gas in deployment.gas_used.items():
         print(f"gas        {what}: {gas:,}")
-    if not chain.embedded:
-        out = args.out or Path("deployment.json")
+    if out is not None:
         deployment.write(out)
         print(f"written    {out}")
     return EXIT_OK

@@ -121,6 +121,9 @@ def register(commands: Any) -> None:
                                            "uplink backlog and disk use, from the store")
     _config_option(status)
     status.add_argument("--json", action="store_true", help="print JSON")
+    add_option(status, "--clock", "MRV_CLOCK_FILE", type=Path, metavar="FILE",
+               help="measure ages on the simulated time of this clock file, as the node given "
+                    "the same --clock runs (`mrv simulate clock`)")
     status.set_defaults(handler=_status)
 
     change = sub.add_parser("meter-change", help="sign an operator's meter change (a replaced "
@@ -328,8 +331,11 @@ async def _run_until_signalled(node: EdgeNode) -> None:
 
 def _status(args: argparse.Namespace) -> int:
     config = load_config(args.config)
-    status = node_status(config)
-    print(json.dumps(status, indent=2, sort_keys=True) if args.json else render_status(status))
+    clock = _node_clock(args)
+    now = clock.time() if clock is not None else time.time()
+    status = node_status(config, now=now)
+    print(json.dumps(status, indent=2, sort_keys=True) if args.json
+          else render_status(status, now=int(now)))
     return EXIT_OK
 
 

@@ -100,8 +100,15 @@ class Store:
                 session.add_all(NodeRow(key=k, value=v) for k, v in wanted.items())
                 return
         if found != wanted:
-            raise StoreMismatch(f"store {self.path} belongs to {found}, not to {wanted}: one "
-                                f"store per device and deployment")
+            names = {"device": "device", "chain_id": "chain id",
+                     "verifying_contract": "AnchorRegistry"}
+            differ = "; ".join(f"{names.get(k, k)} {found.get(k)} in the store, {wanted.get(k)} "
+                               f"now" for k in sorted(wanted.keys() | found.keys())
+                               if found.get(k) != wanted.get(k))
+            raise StoreMismatch(f"store {self.path} was made for another device or deployment "
+                                f"({differ}): one store per device and deployment; after a "
+                                f"new deployment, start the node afresh (mrv edge init in a new "
+                                f"directory)")
 
     # -- checks -----------------------------------------------------------------------------------
 

@@ -45,6 +45,20 @@ def test_embedded_deploy_is_a_dry_run(tmp_path: Path, capsys: pytest.CaptureFixt
     assert not (tmp_path / "d.json").exists()
 
 
+def test_deploy_refuses_an_existing_out_file_before_sending_anything(
+        anvil_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    deployment = tmp_path / "deployment.json"
+    assert run(["chain", "deploy", "--rpc", anvil_url, "--out", str(deployment)], capsys)[0] == OK
+    before, head = deployment.read_bytes(), Web3(HTTPProvider(anvil_url)).eth.block_number
+    code, out = run(["chain", "deploy", "--rpc", anvil_url, "--out", str(deployment)], capsys)
+    assert code == USAGE
+    assert out.strip().splitlines() == [
+        f"mrv: error: {deployment} exists; refusing to overwrite it (it records a deployment "
+        "that stores and configurations may be bound to): give another --out"]
+    assert deployment.read_bytes() == before
+    assert Web3(HTTPProvider(anvil_url)).eth.block_number == head
+
+
 def test_deploy_sample_anchor_and_verify_on_anvil(anvil_url: str, tmp_path: Path,
                                                   capsys: pytest.CaptureFixture[str]) -> None:
     deployment = tmp_path / "deployment.json"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import sqlite3
 import subprocess
@@ -125,6 +126,8 @@ def test_init_register_run_anchors_every_batch_once_signs_gaps_and_uplinks_all(
             metrics = httpx.get(f"{observability}/metrics", timeout=10).text
             assert "mrv_edge_readings_total" in metrics
             assert 'mrv_edge_outbox{state="final"}' in metrics
+            polled = re.search(r"^mrv_edge_poll_seconds_count (\S+)$", metrics, re.M)
+            assert polled is not None and float(polled.group(1)) > 0
             assert request((control_host, int(control_port)),
                            {"op": "fault", "fault": "1:timeout:4"})["ok"]
             time.sleep(4)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import re
 import signal
 import sqlite3
 import time
@@ -192,6 +193,12 @@ def test_an_operator_runs_simulated_time_with_mrv_commands_alone(
         for event in events:
             mined = int(site.chain.w3.eth.get_block(event["blockNumber"])["timestamp"])
             assert int(event["args"]["toTimestamp"]) <= mined and mined >= SIMULATED_START
+        # Status on the same clock measures ages in simulated time: the last reading is
+        # minutes old, not the weeks between simulated October and today.
+        capsys.readouterr()
+        assert main(["edge", "status", "--config", str(site.config), "--clock", str(clock)]) == 0
+        ages = re.findall(r"Z, (\d+) (s|min|h|d) (?:ago|in)", capsys.readouterr().out)
+        assert ages and all(unit in ("s", "min") for _, unit in ages), ages
         past = tmp_path / "past.json"
         assert main(["simulate", "clock", "--start", "2026-09-01", "--speed", "600",
                      "--out", str(past)]) == 0

@@ -10,11 +10,14 @@ from pathlib import Path
 import httpx
 import pytest
 import structlog
+from prometheus_client import CollectorRegistry, generate_latest
 
+from edge_node.acquisition import PollStats
 from edge_node.observability import (
     HealthCheck,
     NodeMetrics,
     ObservabilityServer,
+    PollLatencyCollector,
     configure_logging,
 )
 from mrv_core.errors import ConfigError
@@ -137,3 +140,20 @@ def test_the_ipv6_loopback_is_served() -> None:
         assert httpx.get(f"http://[::1]:{server.port}/healthz").status_code == 200
     finally:
         server.stop()
+
+
+def test_poll_seconds_exports_the_pollers_own_latency_histogram_at_each_scrape() -> None:
+    stats = PollStats()
+    registry = CollectorRegistry()
+    registry.register(PollLatencyCollector(stats))
+    for seconds in (0.003, 0.02, 0.02, 7.0):
+        stats.observe_latency(seconds)
+    text = generate_latest(registry).decode()
+    assert 'mrv_edge_poll_seconds_bucket{le="0.005"} 1.0' in text
+    assert 'mrv_edge_poll_seconds_bucket{le="0.025"} 3.0' in text
+    assert 'mrv_edge_poll_seconds_bucket{le="10.0"} 4.0' in text
+    assert 'mrv_edge_poll_seconds_bucket{le="+Inf"} 4.0' in text
+    assert "mrv_edge_poll_seconds_count 4.0" in text
+    assert "mrv_edge_poll_seconds_sum 7.043" in text
+    stats.observe_latency(0.001)  # read afresh at the next scrape
+    assert "mrv_edge_poll_seconds_count 5.0" in generate_latest(registry).decode()

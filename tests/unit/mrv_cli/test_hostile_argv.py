@@ -430,7 +430,7 @@ def test_edge_never_traces_back(files: Files, data: st.DataObject) -> None:
                 _opt("--uplink", st.sampled_from([*RPC_URLS, "https://127.0.0.1:1"])),
                 st.just(["--light-kdf"])),
         _joined(st.sampled_from([["edge", "status"], ["edge", "register"]]),
-                config, _opt("--fund", HOSTILE)),
+                config, _opt("--fund", HOSTILE), _opt("--clock", paths)),
         _joined(st.just(["edge", "run"]), config, _opt("--clock", paths)),
         _joined(st.just(["edge", "meter-change"]), config, _opt("--meter", TEXT),
                 _opt("--new-initial", HOSTILE), _opt("--timestamp", HOSTILE),

@@ -65,8 +65,12 @@ def test_a_store_opened_for_another_device_or_domain_is_refused(tmp_path: Path) 
     Store(path, TEST_KEY.address, TEST_DOMAIN).close()
     with pytest.raises(StoreMismatch):
         Store(path, OTHER_KEY.address, TEST_DOMAIN)
-    with pytest.raises(StoreMismatch):
+    with pytest.raises(StoreMismatch) as caught:
         Store(path, TEST_KEY.address, Domain(1, TEST_DOMAIN.verifying_contract))
+    # Names what differs in words, not as dictionaries, and what to do.
+    assert (f"(chain id {TEST_DOMAIN.chain_id} in the store, 1 now)" in str(caught.value)
+            and "mrv edge init in a new directory" in str(caught.value)
+            and "{" not in str(caught.value))
     Store(path, TEST_KEY.address, TEST_DOMAIN).close()  # the right pair still opens
 
 
