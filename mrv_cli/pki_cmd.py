@@ -92,11 +92,22 @@ def _show(args: argparse.Namespace) -> int:
 
 
 def _describe(certificate: x509.Certificate, path: Path) -> None:
-    device = device_address_of_certificate(certificate, str(path))  # raises: binds none
     print(f"certificate: {path}")
-    print(f"device:      {format_address(device)}")
+    if _is_ca(certificate):  # the enterprise's CA (mrv pki init): it binds no device
+        print(f"CA:          {certificate.subject.rfc4514_string()} (signs device "
+              f"certificates; binds no device)")
+    else:
+        device = device_address_of_certificate(certificate, str(path))  # raises: binds none
+        print(f"device:      {format_address(device)}")
     print(f"issuer:      {certificate.issuer.rfc4514_string()}")
     print(f"valid:       {certificate.not_valid_before_utc:%Y-%m-%dT%H:%M:%SZ} .. "
           f"{certificate.not_valid_after_utc:%Y-%m-%dT%H:%M:%SZ}")
     print(f"serial:      {certificate.serial_number:x}")
     print(f"sha256:      {certificate.fingerprint(hashes.SHA256()).hex()}")
+
+
+def _is_ca(certificate: x509.Certificate) -> bool:
+    try:
+        return bool(certificate.extensions.get_extension_for_class(x509.BasicConstraints).value.ca)
+    except x509.ExtensionNotFound:
+        return False

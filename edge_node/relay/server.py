@@ -24,7 +24,7 @@ import structlog
 
 from mrv_core.codec import format_hex
 from mrv_core.errors import CertificateError, ConfigError, FormatError
-from mrv_core.pki import pem_path
+from mrv_core.pki import describe_contents, pem_path, read_pem_file
 from mrv_core.strict_json import expect_object, loads_strict
 from mrv_core.wire import decode_batch_header
 
@@ -164,5 +164,17 @@ def _tls_context(tls_cert: Path, tls_key: Path) -> ssl.SSLContext:
     except CertificateError as exc:
         raise ConfigError(str(exc)) from None
     except (OSError, ssl.SSLError) as exc:
-        raise ConfigError(f"TLS certificate {tls_cert} / key {tls_key}: {exc}") from None
+        found = ", ".join(f"{flag} {path} is {_contents(path)}"
+                          for flag, path in (("--tls-cert", tls_cert), ("--tls-key", tls_key)))
+        reason = getattr(exc, "reason", None) or exc.strerror or type(exc).__name__
+        raise ConfigError(f"expected a PEM CERTIFICATE (--tls-cert) and its PEM PRIVATE KEY "
+                          f"(--tls-key); {found}: OpenSSL refused them ({reason})") from None
     return context
+
+
+def _contents(path: Path) -> str:
+    """What a TLS file holds, for the error above (both were read once already)."""
+    try:
+        return describe_contents(read_pem_file(path, "TLS file"))
+    except CertificateError as exc:
+        return f"unreadable ({exc})"

@@ -215,6 +215,24 @@ def test_a_tls_file_that_is_no_regular_file_is_refused_at_once_naming_it(
                 assert kind in str(refused.value)
 
 
+def test_swapped_or_wrong_tls_files_are_refused_naming_what_each_file_holds(
+        tmp_path: Path) -> None:
+    # OpenSSL says only "[SSL] PEM lib" (hostile review): the error says what each file is.
+    cert, key = _self_signed(tmp_path)
+    text = tmp_path / "text.pem"
+    text.write_text("not a certificate\n")
+    for files, held in (((key, cert), ("a PEM PRIVATE KEY", "a PEM CERTIFICATE")),
+                        ((text, key), ("text that is not PEM", "a PEM PRIVATE KEY"))):
+        with pytest.raises(ConfigError) as refused:
+            RelayServer(None, "127.0.0.1", 0,  # type: ignore[arg-type]
+                        tls_cert=files[0], tls_key=files[1])
+        message = str(refused.value)
+        assert message.startswith("expected a PEM CERTIFICATE (--tls-cert) and its PEM PRIVATE "
+                                  "KEY (--tls-key); ")
+        assert (f"--tls-cert {files[0]} is {held[0]}, --tls-key {files[1]} is {held[1]}: "
+                "OpenSSL refused them (") in message
+
+
 def _self_signed(tmp_path: Path) -> tuple[Path, Path]:
     """A certificate for 127.0.0.1 and its key (PEM files), made with ``cryptography``."""
     import datetime

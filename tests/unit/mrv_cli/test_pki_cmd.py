@@ -31,13 +31,15 @@ def test_init_sign_show(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> N
     before = cert.read_bytes()
     assert main(["pki", "sign", str(csr), "--ca", str(tmp_path / "ca"), "--out", str(cert)]) == 2
     assert main(["pki", "init", "--out", str(tmp_path / "ca")]) == 2
-    assert main(["pki", "show", str(tmp_path / "ca" / "ca.crt")]) == 2
     err = capsys.readouterr().err.splitlines()
     assert err == [f"mrv: error: {cert} exists; refusing to overwrite it",
-                   f"mrv: error: {tmp_path / 'ca' / 'ca.key'} exists; refusing to overwrite it",
-                   f"mrv: error: {tmp_path / 'ca' / 'ca.crt'} has no subjectAltName (expected "
-                   "one urn:trustmrv:device:0x... URI)"]
+                   f"mrv: error: {tmp_path / 'ca' / 'ca.key'} exists; refusing to overwrite it"]
     assert cert.read_bytes() == before
+    # The CA's own certificate is shown as what it is, not refused for binding no device.
+    assert main(["pki", "show", str(tmp_path / "ca" / "ca.crt")]) == 0
+    out = capsys.readouterr().out
+    assert "CA:          CN=Demo Co CA (signs device certificates; binds no device)" in out
+    assert "device:" not in out
 
 
 @pytest.fixture
