@@ -49,7 +49,7 @@ from mrv_core.simulated_time import read_clock_file
 from .chain_options import open_system, sender
 from .dates import show_instant
 from .keys_cmd import add_password_file_option, load_key
-from .options import EXIT_OK, add_option
+from .options import EXIT_OK, add_option, decimal_seconds
 
 __all__ = ["register"]
 
@@ -79,10 +79,11 @@ def register(commands: Any) -> None:
     add_option(init, "--modbus-port", "MRV_SIM_PORT", type=int, default=5020, metavar="N",
                help="port of the meter simulator on 127.0.0.1 (default 5020, as `mrv simulate "
                     "meters`)")
-    add_option(init, "--interval", "MRV_EDGE_INTERVAL", type=float, default=60.0,
+    add_option(init, "--interval", "MRV_EDGE_INTERVAL", type=decimal_seconds, default=60.0,
                metavar="SECONDS", help="seconds between two polls of a meter, 0.1..86400 "
                                        "(default 60; 5 for a quick look)")
-    add_option(init, "--batch-max-age", "MRV_EDGE_BATCH_MAX_AGE", type=float, default=3600.0,
+    add_option(init, "--batch-max-age", "MRV_EDGE_BATCH_MAX_AGE", type=decimal_seconds,
+               default=3600.0,
                metavar="SECONDS", help="a batch closes and is anchored when its first leaf is "
                                        "this old (default 3600; 60 for a quick look)")
     add_option(init, "--listen", "MRV_EDGE_LISTEN", default="127.0.0.1:9108",

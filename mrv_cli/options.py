@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import errno
 import os
+import re
 import stat
 from pathlib import Path
 from typing import Any
@@ -12,11 +13,32 @@ from typing import Any
 from mrv_core.errors import ConfigError
 from mrv_core.files import file_kind
 
-__all__ = ["EXIT_FAILED", "EXIT_OK", "EXIT_USAGE", "add_option", "require_parent_directory"]
+__all__ = [
+    "EXIT_FAILED",
+    "EXIT_OK",
+    "EXIT_USAGE",
+    "add_option",
+    "decimal_seconds",
+    "require_parent_directory",
+]
 
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
+
+
+_DECIMAL = re.compile(r"[0-9]+(\.[0-9]+)?|\.[0-9]+")
+
+
+def decimal_seconds(text: str) -> float:
+    """An argparse ``type`` for a duration in seconds written as a plain ASCII decimal (``5``,
+    ``0.25``): Python's ``float`` also takes ``5_0`` (50), full-width digits, ``1e3``, ``inf``
+    and ``nan``, where a typo would silently become another interval. Range checks stay with
+    the setting that takes the value."""
+    if not _DECIMAL.fullmatch(text):
+        raise argparse.ArgumentTypeError(f"expected seconds as a plain decimal such as 5 or "
+                                         f"0.25, got {text!r:.40}")
+    return float(text)
 
 
 def add_option(parser: argparse.ArgumentParser, flag: str, env: str, **kwargs: Any) -> None:

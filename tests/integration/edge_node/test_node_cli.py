@@ -243,14 +243,29 @@ def test_init_writes_the_quick_look_flags_into_a_file_that_loads_unchanged(
     assert plant.observability.listen == "127.0.0.1:9108"
 
 
+@pytest.mark.parametrize(("flag", "value"), [
+    ("--interval", "nan"), ("--interval", "5_0"), ("--interval", "\uff10\uff15"),
+    ("--interval", "1e3"), ("--batch-max-age", "inf"), ("--batch-max-age", "-5"),
+])
+def test_init_takes_seconds_only_as_plain_decimals(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+        flag: str, value: str) -> None:
+    # float() takes 5_0 as 50 and full-width digits as 5: a typo became another interval.
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as exited:  # argparse's usage error
+        main(["edge", "init", "node", flag, value, "--light-kdf"])
+    assert exited.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert err == (f"mrv edge init: error: argument {flag}: expected seconds as a plain decimal "
+                   f"such as 5 or 0.25, got {value!r}")
+    assert not (tmp_path / "node").exists()
+
+
 @pytest.mark.parametrize(("flags", "message"), [
     (["--interval", "0.05"], "--interval must be 0.1..86400 seconds, got 0.05"),
-    (["--interval", "nan"], "--interval must be 0.1..86400 seconds, got nan"),
     (["--interval", "86401"], "--interval must be 0.1..86400 seconds, got 86401.0"),
     (["--batch-max-age", "0"], "--batch-max-age must be > 0 and at most 31622400 seconds, "
                                "got 0.0"),
-    (["--batch-max-age", "inf"], "--batch-max-age must be > 0 and at most 31622400 seconds, "
-                                 "got inf"),
     (["--listen", "0.0.0.0:9108"], "--listen: listen must be a loopback address"),
     (["--listen", "9108"], "--listen: listen must be 'host:port', got '9108'"),
     (["--uplink", "http://192.0.2.1"], "--uplink: plain http is allowed only to a loopback "
