@@ -47,6 +47,7 @@ from .node import deployment_domain
 from .store import STREAMS, Store, StoreUplink
 from .store.models import BatchRow, MeterRow, OutboxRow, ReadingRow, RecordRow
 from .store.queries import counts
+from .store.schema import require_edge_store
 from .uplink import UplinkSettings
 from .uplink.health import inspect_backlog, uplink_verdict
 
@@ -65,6 +66,7 @@ def node_status(config: NodeConfig, *, now: float | None = None) -> dict[str, An
     path = config.device.store
     if not path.exists():
         raise ConfigError(f"no store at {path}: the node has not run yet (mrv edge run)")
+    require_edge_store(path)  # status reads: it never creates or migrates a store
     device = keystore_address(config.device.key_file)
     if device is None:
         raise ConfigError(f"{config.device.key_file} does not declare its address")

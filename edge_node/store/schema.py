@@ -23,6 +23,7 @@ changes the models to match.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -33,7 +34,14 @@ from sqlalchemy.pool import QueuePool
 
 from ..errors import SchemaTooNew, StoreError
 
-__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "connect_engine", "migrate", "schema_version"]
+__all__ = [
+    "MIGRATIONS",
+    "SCHEMA_VERSION",
+    "connect_engine",
+    "migrate",
+    "require_edge_store",
+    "schema_version",
+]
 
 #: The schema this code reads and writes.
 SCHEMA_VERSION = 2
@@ -231,3 +239,32 @@ def migrate(engine: Engine, path: Path,
     except DBAPIError as exc:  # not a database, a directory, no permission, disk full...
         raise StoreError(f"store {path}: {exc.orig}") from None
     return found
+
+
+def require_edge_store(path: Path) -> int:
+    """Check, without writing anything, that ``path`` is an edge store this code can read, for
+    readers that must not create or migrate one (``mrv edge status``); return its schema
+    version. Raises :class:`StoreError` for a file that is not an SQLite database or not an
+    edge store (another program's database, an empty file), :class:`SchemaTooNew` for a newer
+    edge node's store."""
+    try:
+        connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5)
+    except sqlite3.Error as exc:
+        raise StoreError(f"store {path}: {exc}") from None
+    try:
+        version = int(connection.execute("PRAGMA user_version").fetchone()[0])
+        tables = {row[0] for row in connection.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table'")}
+    except sqlite3.Error as exc:
+        raise StoreError(f"store {path}: expected an edge store (SQLite), got a file SQLite "
+                         f"cannot read ({exc})") from None
+    finally:
+        connection.close()
+    if version < 1 or not {"node", "leaves", "readings"} <= tables:
+        raise StoreError(f"store {path}: expected an edge store (schema 1..{SCHEMA_VERSION} "
+                         f"with its node, leaves and readings tables), got "
+                         f"{'an empty database' if not tables else 'another database'} "
+                         f"(schema version {version}); nothing was written to it")
+    if version > SCHEMA_VERSION:
+        raise SchemaTooNew(str(path), version, SCHEMA_VERSION)
+    return version

@@ -6,6 +6,7 @@ reads no chain)."""
 from __future__ import annotations
 
 import json
+import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from unit.edge_node.support import energy
 
 from edge_node.config import load_config
 from edge_node.config_template import TemplateMeter, render_config
+from edge_node.errors import StoreError
 from edge_node.signing import ReadingSigner
 from edge_node.status import describe_time, node_status, render_status
 from edge_node.store import Store
@@ -108,3 +110,22 @@ def test_describe_time_is_the_iso_utc_instant_and_its_age(timestamp: int, age: i
 
 def test_describe_time_past_year_9999_is_unix_time() -> None:
     assert describe_time(2**64 - 1, 0).startswith(f"Unix time {2**64 - 1}, ")
+
+
+@pytest.mark.parametrize("kind", ["another database", "an empty file", "random bytes"])
+def test_status_refuses_a_file_that_is_no_edge_store_and_writes_nothing_to_it(
+        tmp_path: Path, kind: str) -> None:
+    config = make_node(tmp_path, uplink_url=None)
+    store = tmp_path / "edge.sqlite"
+    for leftover in tmp_path.glob("edge.sqlite*"):
+        leftover.unlink()
+    if kind == "another database":
+        with sqlite3.connect(store) as other:
+            other.execute("CREATE TABLE x (a)")
+        other.close()
+    else:
+        store.write_bytes(b"" if kind == "an empty file" else bytes(range(256)) * 8)
+    before = store.read_bytes()
+    with pytest.raises(StoreError, match=r"expected an edge store"):
+        node_status(load_config(config))
+    assert store.read_bytes() == before  # no table created, nothing migrated
