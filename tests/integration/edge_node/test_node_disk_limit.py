@@ -18,6 +18,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+import pytest
 from integration.chain.support import Actors
 from integration.edge_node.conftest import run_scenario
 from integration.edge_node.inprocess import METER, node_config, running_node, until
@@ -155,15 +156,17 @@ def test_a_node_stopped_while_polling_is_stopped_signs_the_stretch_up_to_its_sto
         assert record.record.failed_polls >= 5
 
 
+@pytest.mark.parametrize("freed_before_restart", [False, True])
 def test_a_crash_while_polling_is_stopped_signs_the_stretch_once_after_the_restart(
-        node_actors: Actors, tmp_path: Path) -> None:
+        node_actors: Actors, tmp_path: Path, freed_before_restart: bool) -> None:
     """The node stops polling at the hard limit (its own disk check), then dies without its
     shutdown path: in-process, the node object is abandoned after its OS resources are let go
     (store connections, threads, the lock file: what the kernel closes for a SIGKILLed
     process); nothing of ``EdgeNode.run``'s stop runs, so only the store remembers the stop.
-    The next node starts stopped (the store is still above the limit), resumes when space is
-    freed, and signs one ``storage`` gap per point from the first node's stop to the resume;
-    a further clean stop and start signs none again."""
+    The next node starts stopped and, once the store is below the limit (at its first disk
+    check when space was freed before the restart, else when it is freed), signs one
+    ``storage`` gap per point from the first node's stop to the resume; a further clean stop
+    and start signs none again."""
     stretch: dict[str, int] = {}
 
     async def scenario() -> None:
@@ -177,12 +180,15 @@ def test_a_crash_while_polling_is_stopped_signs_the_stretch_once_after_the_resta
             crashed._release()  # the crash: the process's resources go, nothing is signed
             assert storage_gaps(store, node_actors) == []
             await asyncio.sleep(1.0)
+            if freed_before_restart:
+                await free(store)
             async with running_node(config, node_actors) as node:
                 assert node.stopped_for_disk
-                await asyncio.sleep(0.6)  # disk checks every 0.2 s: still above the limit
-                assert polling_check(node)[0] is False and taken(node) == 0
-                assert storage_gaps(store, node_actors) == []
-                await free(store)
+                if not freed_before_restart:
+                    await asyncio.sleep(0.6)  # disk checks every 0.2 s: still above the limit
+                    assert polling_check(node)[0] is False and taken(node) == 0
+                    assert storage_gaps(store, node_actors) == []
+                    await free(store)
                 await until(lambda: not node.stopped_for_disk, what="polling resumed")
                 stretch["resumed"] = int(time.time())
                 await until(lambda: taken(node) >= 12, what="readings after the resume")
