@@ -226,6 +226,7 @@ class EdgeNode:
                                            health=self.uplink_watch.health)
             self._anchorer: Anchorer | None = None
             self.summaries = node_summaries(config, self.store, key, self.profiles, self._rules)
+            stopped_at = self._in_store_thread_sync(self.store.polling_stopped_at)
         except BaseException:
             self._release()  # a configuration refused late leaves no thread or file open
             raise
@@ -233,7 +234,6 @@ class EdgeNode:
         self._polling: asyncio.Task[None] | None = None
         self.stopped_for_disk = False
         self._polling_stop: PollingStop | None = None  # since when, while stopped_for_disk
-        stopped_at = self._in_store_thread_sync(self.store.polling_stopped_at)
         if stopped_at is not None:  # killed while stopped: start stopped, sign it on resume
             _log.critical("polling_stopped_before_restart", stopped_at=stopped_at)
             self.stopped_for_disk = True
