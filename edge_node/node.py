@@ -6,8 +6,11 @@ stop:
 1. The :class:`~edge_node.acquisition.Poller` polls every meter at its interval into a queue.
 2. The pipeline task drains the queue in cycles. Samples go to the
    :class:`~edge_node.signing.ReadingSigner` (one store transaction per cycle: a reading counts
-   as taken once committed); failed polls, and samples the signer refused for a clock going
-   backwards, go to the :class:`~edge_node.signing.gaps.GapTracker`, whose closed runs are signed
+   as taken once committed); failed polls, samples the signer refused for a clock going
+   backwards, and samples that fail the signing sample's checks (a value past int256, say,
+   from a scale times a CT/PT ratio no profile check could foresee: a failed poll of class
+   ``other``, logged once per point, so one point never stops the others' readings), go to the
+   :class:`~edge_node.signing.gaps.GapTracker`, whose closed runs are signed
    as ``Gap`` records (``mrv_core.records``) and committed as leaves of the next batch.
 3. The :class:`~edge_node.batching.Batcher` closes batches by size or age.
 4. The :class:`~edge_node.anchoring.Anchorer` walks the outbox, in a thread of its own with its
@@ -17,7 +20,10 @@ stop:
    store connection of its own.
 5. The disk watch compares the store's size with the budget: above it an alarm (metric, log),
    above the hard limit polling stops, loudly, until space is freed; the stopped stretch is
-   then signed as ``Gap`` records of class ``storage`` (``edge_node.signing.storage``). Every
+   then signed as ``Gap`` records of class ``storage`` (``edge_node.signing.storage``). The
+   moment polling stopped is kept in the store until those gaps are committed: a node killed
+   while stopped starts stopped, and signs the stretch from that moment, once, when the disk
+   check finds the store below the hard limit. Every
    hour, retention (``edge_node.store.retention``) prunes leaves anchored final, acknowledged
    by the ledger API and older than ``keep_days``; nothing unacknowledged is ever deleted.
 
@@ -79,6 +85,9 @@ __all__ = ["EdgeNode", "NodeTimings", "deployment_domain", "lock_store", "rollov
 
 T = TypeVar("T")
 _log = structlog.get_logger("edge_node.node")
+#: The error class (``mrv_core.records.ERROR_CLASSES``) of a sample the signing Sample refused:
+#: the meter answered, the node could not make a reading of it (no Modbus class fits).
+UNSIGNABLE = "other"
 
 
 @dataclass(frozen=True)
@@ -217,6 +226,7 @@ class EdgeNode:
                                            health=self.uplink_watch.health)
             self._anchorer: Anchorer | None = None
             self.summaries = node_summaries(config, self.store, key, self.profiles, self._rules)
+            stopped_at = self._in_store_thread_sync(self.store.polling_stopped_at)
         except BaseException:
             self._release()  # a configuration refused late leaves no thread or file open
             raise
@@ -224,6 +234,12 @@ class EdgeNode:
         self._polling: asyncio.Task[None] | None = None
         self.stopped_for_disk = False
         self._polling_stop: PollingStop | None = None  # since when, while stopped_for_disk
+        if stopped_at is not None:  # killed while stopped: start stopped, sign it on resume
+            _log.critical("polling_stopped_before_restart", stopped_at=stopped_at)
+            self.stopped_for_disk = True
+            self._polling_stop = PollingStop(stopped_at)
+            self.metrics.polling_stopped.set(1)
+        self._unsignable: set[tuple[str, str]] = set()  # points whose refusal was logged
         self._seen = {"polls": 0, "missed": 0, "acked": -1}  # -1: not read yet
         self.anchor_conflict: AnchorConflict | None = None
         self._unsaved_gaps: list[OpenGap] = []  # closed runs whose commit failed, kept
@@ -325,7 +341,8 @@ class EdgeNode:
         (:class:`AnchorConflict`), anchoring stops until an operator looks, readings go on
         being taken, and ``/healthz`` reports the conflict."""
         _log.info("node_started", device=self.key.address.hex(), meters=len(self.config.meters))
-        self._polling = asyncio.create_task(self.poller.run(), name="poller")
+        if not self.stopped_for_disk:  # else the disk check resumes it (after signing the gaps)
+            self._polling = asyncio.create_task(self.poller.run(), name="poller")
         tasks = [
             asyncio.create_task(self._pipeline(stop), name="pipeline"),
             *([asyncio.create_task(self.uplink.run(), name="uplink")] if self.uplink else []),
@@ -353,8 +370,10 @@ class EdgeNode:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
             await self._drain()
+            resumed = self._polling_stop is not None
             await self._in_store_thread(lambda: self._commit_gaps(
-                [*self._unsaved_gaps, *self.gaps.close_all(), *self._storage_gaps()]))
+                [*self._unsaved_gaps, *self.gaps.close_all(), *self._storage_gaps()],
+                polling_resumed=resumed))
             self._store_thread.submit(self.store.close).result()
             if self.uplink is not None:
                 await self.uplink.aclose()
@@ -430,15 +449,28 @@ class EdgeNode:
         A gap commit that fails keeps its runs for the next cycle: no sample is ever signed
         twice and no run is lost or counted twice."""
         now = int(self.clock.time())
-        samples = [SignedSample(meter_path=e.meter, point=e.point, quantity=e.quantity,
-                                timestamp=e.timestamp, value=e.value, raw_registers=e.registers,
-                                rollover=self._rules[(e.meter, e.point)])
-                   for e in events if isinstance(e, Sample)]
+        samples = []
+        unsignable: set[int] = set()  # id() of the samples the signing Sample refused
+        for e in events:
+            if isinstance(e, Sample):
+                try:
+                    samples.append(SignedSample(
+                        meter_path=e.meter, point=e.point, quantity=e.quantity,
+                        timestamp=e.timestamp, value=e.value, raw_registers=e.registers,
+                        rollover=self._rules[(e.meter, e.point)]))
+                except MrvError as exc:
+                    unsignable.add(id(e))
+                    self._refused_sample(e, exc)
         result = self.signer.sign_cycle(samples, now=now) if samples else None
         closed, self._unsaved_gaps = self._unsaved_gaps, []
         for event in events:
             if isinstance(event, Sample):
-                closed += self.gaps.answered(event.meter, event.point)
+                if unsignable and id(event) in unsignable:
+                    self.metrics.poll_errors.labels(error_class=UNSIGNABLE).inc()
+                    closed += self.gaps.failed(event.meter, event.point, event.quantity,
+                                               event.timestamp, UNSIGNABLE)
+                else:
+                    closed += self.gaps.answered(event.meter, event.point)
             else:
                 self.metrics.poll_errors.labels(error_class=event.error.value).inc()
                 closed += self.gaps.failed(event.meter, event.point, event.quantity,
@@ -458,8 +490,21 @@ class EdgeNode:
             _log.exception("gap_commit_failed", runs=len(closed))
             self._unsaved_gaps = closed
 
-    def _commit_gaps(self, gaps: Sequence[OpenGap]) -> None:
-        if not gaps:
+    def _refused_sample(self, sample: Sample, error: MrvError) -> None:
+        """Log, once per point, a sample the signing Sample refused (it becomes a failed poll
+        of class ``other``; the point's later refusals count in the poll-error metric only)."""
+        key = (sample.meter, sample.point)
+        if key not in self._unsignable:
+            self._unsignable.add(key)
+            _log.error("sample_unsignable", meter=sample.meter, point=sample.point,
+                       error=str(error), hint="check the profile's scale and the meter's CT/PT "
+                                              "ratio; the point's polls are signed as gaps")
+
+    def _commit_gaps(self, gaps: Sequence[OpenGap], *, polling_resumed: bool = False) -> None:
+        """Sign and commit ``gaps`` in one transaction; with ``polling_resumed`` (``gaps``
+        then hold the stopped stretch's ``storage`` runs) the store's polling stop is cleared
+        in the same one, so the stretch is signed exactly once, even across a crash."""
+        if not gaps and not polling_resumed:
             return
         next_seqs = {m.path: m.next_seq for m in self.store.meters()}
         records = []
@@ -473,6 +518,8 @@ class EdgeNode:
             self.metrics.gaps.labels(error_class=gap.error_class).inc()
         with self.store.write() as session:
             self.store.add_records(session, records, now=int(self.clock.time()))
+            if polling_resumed:
+                self.store.set_polling_stopped_at(session, None)
 
     async def _batch(self) -> None:
         now = int(self.clock.time())
@@ -575,18 +622,26 @@ class EdgeNode:
         if used > hard and not self.stopped_for_disk:
             _log.critical("polling_stopped_disk_full", used=used, hard_limit=hard)
             self.stopped_for_disk = True
-            self._polling_stop = PollingStop(int(self.clock.time()))
+            stop = self._polling_stop = PollingStop(int(self.clock.time()))
             self.metrics.polling_stopped.set(1)
             await self._stop_polling()
+            try:  # kept in the store: a crash while stopped still signs the stretch
+                await self._in_store_thread(lambda: self._persist_stop(stop.stopped_at))
+            except Exception:
+                _log.exception("polling_stop_not_persisted", stopped_at=stop.stopped_at)
         elif used > budget:
             _log.warning("disk_budget_exceeded", used=used, budget=budget)
         if self.stopped_for_disk and used <= hard:
             # The stopped stretch is signed (class `storage`) before the first new poll; a
             # commit that fails leaves polling stopped and the stretch open for the next try.
             gaps = self._storage_gaps()
-            await self._in_store_thread(lambda: self._commit_gaps(gaps))
+            await self._in_store_thread(lambda: self._commit_gaps(gaps, polling_resumed=True))
             self._polling_stop = None
             _log.warning("polling_resumed", used=used, hard_limit=hard)
             self.stopped_for_disk = False
             self.metrics.polling_stopped.set(0)
             self._polling = asyncio.create_task(self.poller.run(), name="poller")
+
+    def _persist_stop(self, stopped_at: int) -> None:
+        with self.store.write() as session:
+            self.store.set_polling_stopped_at(session, stopped_at)

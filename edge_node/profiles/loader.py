@@ -67,8 +67,9 @@ from ..config_file import toml_text
 from ..errors import ProfileError
 from .model import DataType, Function, Point, Profile, Ratio, SerialDefaults, WordOrder
 
-__all__ = ["check_profile_reference", "is_profile_file", "list_profiles", "load_profile",
-           "load_profile_file", "load_profile_reference", "parse_profile", "parse_scale"]
+__all__ = ["check_profile_reference", "check_scale", "is_profile_file", "largest_raw",
+           "list_profiles", "load_profile", "load_profile_file", "load_profile_reference",
+           "parse_profile", "parse_scale"]
 
 #: A profile file larger than this is refused (the largest shipped one is under 8 KiB).
 MAX_PROFILE_BYTES = 1 << 20
@@ -93,7 +94,8 @@ T = TypeVar("T")
 
 def parse_scale(text: object) -> Fraction:
     """An exact positive scale from ``"1000"``, ``"0.01"`` or ``"1/10"``; raises ``ValueError``
-    for anything else (floats are refused: ``0.1`` has no exact binary form)."""
+    for anything else (floats are refused: ``0.1`` has no exact binary form). A point's scale is
+    then bounded by its type (:func:`check_scale`: ``largest raw x scale <= 2**255 - 1``)."""
     if not isinstance(text, str):
         raise TypeError(f"scale must be a string, got {type(text).__name__}")
     if _DECIMAL.fullmatch(text) or _FRACTION.fullmatch(text):
@@ -102,6 +104,38 @@ def parse_scale(text: object) -> Fraction:
             return value
     raise ValueError(f"expected a positive exact decimal ('0.01') or fraction ('1/10'), "
                      f"got {text!r}")
+
+
+#: A decoded value is signed as an int256 (``mrv_core.records``): ``|value| <= 2**255 - 1``.
+_VALUE_MAX = 2**255 - 1
+#: The largest finite float32, ``(2 - 2**-23) x 2**127`` (IEEE 754 binary32).
+_FLOAT32_MAX = (2**24 - 1) * 2**104
+
+
+def largest_raw(data_type: DataType) -> int | None:
+    """The largest magnitude a raw value of ``data_type`` decodes to: ``2**bits - 1``
+    unsigned, ``2**(bits - 1)`` two's complement, the largest finite float32; ``None`` for
+    float64, whose finite range (to about 1.8e308) exceeds int256 at any usable scale (its
+    out-of-range values are refused per sample at signing, as failed polls of class
+    ``other``: ``edge_node.node``)."""
+    if data_type is DataType.FLOAT64:
+        return None
+    if data_type is DataType.FLOAT32:
+        return _FLOAT32_MAX
+    return (1 << (data_type.bits - 1)) if data_type.signed else (1 << data_type.bits) - 1
+
+
+def check_scale(scale: Fraction, data_type: DataType) -> None:
+    """Raise ``ValueError`` when the largest raw value of ``data_type`` times ``scale`` does
+    not fit int256: ``largest_raw(data_type) x scale <= 2**255 - 1`` is required (uint64 at
+    most about 3.1e57, float32 about 1.7e38). A meter's CT/PT ratio can still push a value
+    past it; such samples become gaps of class ``other`` (``edge_node.node``)."""
+    largest = largest_raw(data_type)
+    if largest is not None and largest * scale > _VALUE_MAX:
+        bound = Fraction(_VALUE_MAX, largest)
+        raise ValueError(f"scale {scale} is too large for {data_type.value}: the largest raw "
+                         f"value {largest} x scale must be at most 2**255 - 1 (int256), so "
+                         f"scale <= {float(bound):.6g}")
 
 
 class _Table:
@@ -185,6 +219,10 @@ def _point(file: str, index: int, data: object, sources: dict[str, str]) -> Poin
                           WordOrder.HIGH_FIRST.value)
     scale = t.choice("scale", parse_scale, "an exact positive decimal or fraction string "
                                            "('0.01', '1/10'; a TOML number is not exact)")
+    try:
+        check_scale(scale, data_type)
+    except ValueError as exc:
+        raise t.fail("scale", str(exc)) from None
     cumulative = quantity.kind is QuantityKind.CUMULATIVE
     width: int | None = None
     if "counter_width" in t.data:

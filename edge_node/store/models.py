@@ -85,7 +85,8 @@ class Base(DeclarativeBase):
 
 
 class NodeRow(Base):
-    """Facts the store is bound to (``device``, ``chain_id``, ``verifying_contract``)."""
+    """Facts the store is bound to (``device``, ``chain_id``, ``verifying_contract``), and
+    run state kept across a crash (``polling_stopped_at``: ``Store.polling_stopped_at``)."""
 
     __tablename__ = "node"
     key: Mapped[str] = mapped_column(String(64), primary_key=True)

@@ -8,6 +8,12 @@ The store is bound, on first open, to the device address and the EIP-712 domain 
 are signed under (chain id and AnchorRegistry); opening it with another raises
 :class:`~edge_node.errors.StoreMismatch`, so a configuration change can never mix two devices'
 or two deployments' leaves in one batch.
+
+The same ``node`` key/value table keeps one piece of run state across a crash:
+``polling_stopped_at`` (:meth:`Store.polling_stopped_at`), the Unix second polling stopped at the
+disk hard limit, written when it stops and deleted in the transaction that commits the stretch's
+signed ``storage`` gaps (``edge_node.signing.storage``), so a node killed while stopped signs
+that stretch on its next start, exactly once. A new key in an existing table: no migration.
 """
 
 from __future__ import annotations
@@ -33,6 +39,9 @@ __all__ = ["AWAITING_METER_CHANGE", "METER_OK", "Store", "disk_usage"]
 
 METER_OK = "ok"
 AWAITING_METER_CHANGE = "awaiting_meter_change"
+#: The ``node`` keys the store is bound by (compared on open); other keys are run state.
+_BINDING = ("device", "chain_id", "verifying_contract")
+_POLLING_STOPPED_AT = "polling_stopped_at"
 
 
 def disk_usage(path: Path) -> int:
@@ -95,7 +104,8 @@ class Store:
                   "chain_id": str(self.domain.chain_id),
                   "verifying_contract": format_address(self.domain.verifying_contract)}
         with self.write() as session:
-            found = {row.key: row.value for row in session.scalars(select(NodeRow))}
+            found = {row.key: row.value for row in session.scalars(
+                select(NodeRow).where(NodeRow.key.in_(_BINDING)))}
             if not found:
                 session.add_all(NodeRow(key=k, value=v) for k, v in wanted.items())
                 return
@@ -109,6 +119,28 @@ class Store:
                                 f"({differ}): one store per device and deployment; after a "
                                 f"new deployment, start the node afresh (mrv edge init in a new "
                                 f"directory)")
+
+    # -- run state kept across a crash -------------------------------------------------------------
+
+    def polling_stopped_at(self) -> int | None:
+        """The Unix second polling stopped at the disk hard limit, while its stretch is not
+        yet signed (``None`` when polling was not stopped, or its gaps are committed)."""
+        with self.read() as session:
+            row = session.get(NodeRow, _POLLING_STOPPED_AT)
+            return None if row is None else int(row.value)
+
+    @staticmethod
+    def set_polling_stopped_at(session: Session, at: int | None) -> None:
+        """Record (``at``, Unix seconds) or clear (``None``) the polling stop, inside a write
+        transaction (clear it in the one that commits the stretch's ``storage`` gaps)."""
+        row = session.get(NodeRow, _POLLING_STOPPED_AT)
+        if at is None:
+            if row is not None:
+                session.delete(row)
+        elif row is None:
+            session.add(NodeRow(key=_POLLING_STOPPED_AT, value=str(at)))
+        else:
+            row.value = str(at)
 
     # -- checks -----------------------------------------------------------------------------------
 

@@ -9,6 +9,8 @@ from fractions import Fraction
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from edge_node.errors import ProfileError
 from edge_node.profiles import (
@@ -21,6 +23,7 @@ from edge_node.profiles import (
     load_profile_file,
     parse_profile,
 )
+from edge_node.profiles.loader import check_scale, largest_raw
 from mrv_core.quantities import QuantityKind, quantity_by_code
 
 SHIPPED = ["abb.b2x", "acrel.adl400", "acrel.adl400-primary", "acrel.adw300",
@@ -184,3 +187,32 @@ def test_a_profile_file_with_a_byte_order_mark_loads(tmp_path: Path) -> None:
     path = tmp_path / "test.meter.toml"
     path.write_bytes(b"\xef\xbb\xbf" + VALID.encode("utf-8"))
     assert load_profile_file(path) == parse_profile(VALID, "t.toml")
+
+
+def test_a_scale_pushing_the_largest_raw_value_past_int256_is_refused_stating_the_bound() -> None:
+    # uint32: the largest raw value is 2**32 - 1; "1" + 75 zeros times it is past 2**255 - 1.
+    error = _refused(VALID.replace('scale = "10"', f'scale = "1{"0" * 75}"', 1))
+    assert error.key == "points[0].scale", str(error)
+    assert "the largest raw value 4294967295 x scale must be at most 2**255 - 1" \
+        in error.problem, str(error)
+    assert "scale <= 1.348e+67" in error.problem, str(error)
+
+
+@given(st.sampled_from([d for d in DataType if d is not DataType.FLOAT64]),
+       st.integers(min_value=-3, max_value=3))
+def test_the_largest_accepted_scale_keeps_every_raw_value_inside_int256(
+        data_type: DataType, offset: int) -> None:
+    largest = largest_raw(data_type)
+    assert largest is not None
+    scale = Fraction(2**255 - 1 + offset, largest)
+    if largest * scale <= 2**255 - 1:
+        check_scale(scale, data_type)
+    else:
+        with pytest.raises(ValueError, match=r"must be at most 2\*\*255 - 1"):
+            check_scale(scale, data_type)
+
+
+def test_a_float64_point_has_no_scale_bound_at_load() -> None:
+    # Its finite range passes int256 at any usable scale: values past it fail per sample.
+    assert largest_raw(DataType.FLOAT64) is None
+    check_scale(Fraction(10**80), DataType.FLOAT64)

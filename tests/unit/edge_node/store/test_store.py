@@ -74,6 +74,26 @@ def test_a_store_opened_for_another_device_or_domain_is_refused(tmp_path: Path) 
     Store(path, TEST_KEY.address, TEST_DOMAIN).close()  # the right pair still opens
 
 
+def test_the_polling_stop_survives_reopening_and_leaves_the_binding_alone(tmp_path: Path) -> None:
+    path = tmp_path / "edge.sqlite"
+    with Store(path, TEST_KEY.address, TEST_DOMAIN) as store:
+        assert store.polling_stopped_at() is None
+        with store.write() as session:
+            store.set_polling_stopped_at(session, 1_700_000_000)
+        with store.write() as session:
+            store.set_polling_stopped_at(session, 1_700_000_005)  # a later stop replaces it
+    with Store(path, TEST_KEY.address, TEST_DOMAIN) as store:  # still bound, stop kept
+        assert store.polling_stopped_at() == 1_700_000_005
+        with store.write() as session:
+            store.set_polling_stopped_at(session, None)
+    with pytest.raises(StoreMismatch):  # the binding is still checked beside the run state
+        Store(path, OTHER_KEY.address, TEST_DOMAIN)
+    with Store(path, TEST_KEY.address, TEST_DOMAIN) as store:
+        assert store.polling_stopped_at() is None
+        with store.write() as session:
+            store.set_polling_stopped_at(session, None)  # clearing nothing is no error
+
+
 @settings(max_examples=15, deadline=None)
 @given(st.lists(st.integers(INT256_MIN, INT256_MAX), min_size=1, max_size=5)
        | st.just([INT256_MIN, INT256_MAX, -1, 0, 2**63, -(2**63) - 1]))
