@@ -198,12 +198,25 @@ class ObservabilityConfig(_Section):
     @field_validator("listen")
     @classmethod
     def _listen(cls, value: str) -> str:
+        """``HOST:PORT``, HOST an address literal (an IPv6 one in brackets, ``[::1]:9108``, as
+        in a URL, RFC 3986 section 3.2.2), PORT 0..65535."""
         host, _, port = value.rpartition(":")
-        if not host or not port.isdigit() or not 0 <= int(port) <= 65535:
-            raise ValueError(f"listen must be 'host:port', got {value!r}")
-        if not _is_loopback(host):
+        shape = f"listen must be 'host:port' (IPv6 in brackets: '[::1]:9108'), got {value!r:.80}"
+        if not host or not (port.isascii() and port.isdigit()) or not 0 <= int(port) <= 65535:
+            raise ValueError(shape)
+        bracketed = host.startswith("[") and host.endswith("]")
+        literal = host[1:-1] if bracketed else host
+        try:
+            address = ipaddress.ip_address(literal)
+        except ValueError:
+            address = None
+        if address is not None and (address.version == 6) != bracketed:
+            raise ValueError(shape)
+        if (":" in literal and address is None) or "%" in literal:
+            raise ValueError(shape)
+        if address is None or not address.is_loopback:
             raise ValueError(f"listen must be a loopback address (127.0.0.1 or [::1]), "
-                             f"got {host!r}")
+                             f"got {host!r:.80}")
         return value
 
 
@@ -304,11 +317,4 @@ def _resolve_profiles(acquisition: AcquisitionSettings, base: Path) -> Acquisiti
     return acquisition.model_copy(update={"connections": tuple(
         c.model_copy(update={"meters": tuple(meter(m) for m in c.meters)})
         for c in acquisition.connections)})
-
-
-def _is_loopback(host: str) -> bool:
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
