@@ -190,9 +190,11 @@ class SummariesConfig(_Section):
 class ObservabilityConfig(_Section):
     """``[observability]``: metrics and health on loopback, logs as JSON lines."""
 
-    #: ``host:port`` of the metrics (``/metrics``) and health (``/healthz``) endpoint.
+    #: ``host:port`` of the metrics (``/metrics``) and health (``/healthz``) endpoint, a
+    #: loopback address literal (IPv6 in brackets: ``[::1]:9108``).
     listen: str = "127.0.0.1:9108"
-    #: Log file (JSON lines); ``-`` is standard error.
+    #: Log file (JSON lines): a regular file in an existing directory (checked when opened,
+    #: :func:`edge_node.observability.configure_logging`); ``-`` is standard error.
     log: str = "-"
 
     @field_validator("listen")
