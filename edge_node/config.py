@@ -31,6 +31,7 @@ from .acquisition.settings import AcquisitionSettings, MeterSettings
 from .config_file import describe_location, locate, read_toml, validate
 from .errors import ProfileError
 from .profiles import is_profile_file, load_profile_reference
+from .uplink.settings import UplinkSettings
 
 __all__ = [
     "MAX_BATCH_AGE_S",
@@ -131,6 +132,16 @@ class UplinkConfig(_Section):
     cert_file: FilePath | None = None
     key_file: FilePath | None = None
     ca_file: FilePath | None = None
+
+    @model_validator(mode="after")
+    def _settings(self) -> UplinkConfig:
+        """The uplink's own checks at load (the URL as httpx parses it, plain http only to
+        loopback, https with the client certificate), not first when the node starts."""
+        try:
+            UplinkSettings(**self.model_dump())
+        except ConfigError as exc:
+            raise ValueError(str(exc)) from None
+        return self
 
 
 class RetentionConfig(_Section):

@@ -301,3 +301,18 @@ def test_listen_not_host_colon_port_with_bracketed_ipv6_is_refused(listen: str) 
     # crash on it (issue 9, M4).
     with pytest.raises(ValueError, match=r"listen must be 'host:port' \(IPv6 in brackets"):
         ObservabilityConfig(listen=listen)
+
+
+@pytest.mark.parametrize(("url", "named"), [
+    ("http://127.0.0.1:18700/a\\nb", "U+000A (LINE FEED)"),
+    ("http://127.0.0.1:18700/a b", "U+0020 (SPACE)"),
+    ("http://10.0.0.1:18700", "plain http is allowed only to a loopback address"),
+])
+def test_an_uplink_url_the_node_cannot_use_is_refused_at_load_naming_the_key(
+        tmp_path: Path, url: str, named: str) -> None:
+    # Refused when the file loads (mrv edge status, run), not first when the uplink starts.
+    message = error_of(tmp_path, VALID.replace(
+        "[[acquisition.connections]]", f'[uplink]\nurl = "{url}"\n\n[[acquisition.connections]]',
+        1))
+    (line,) = [line for line in message.splitlines() if "uplink.url" in line]
+    assert "edge.toml:" in line and named in line
