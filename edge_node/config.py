@@ -31,6 +31,7 @@ from .acquisition.settings import AcquisitionSettings, MeterSettings
 from .config_file import describe_location, locate, read_toml, validate
 from .errors import ProfileError
 from .profiles import is_profile_file, load_profile_reference
+from .uplink.settings import UplinkSettings
 
 __all__ = [
     "MAX_BATCH_AGE_S",
@@ -132,6 +133,16 @@ class UplinkConfig(_Section):
     key_file: FilePath | None = None
     ca_file: FilePath | None = None
 
+    @model_validator(mode="after")
+    def _settings(self) -> UplinkConfig:
+        """The uplink's own checks at load (the URL as httpx parses it, plain http only to
+        loopback, https with the client certificate), not first when the node starts."""
+        try:
+            UplinkSettings(**self.model_dump())
+        except ConfigError as exc:
+            raise ValueError(str(exc)) from None
+        return self
+
 
 class RetentionConfig(_Section):
     """``[retention]``: what may be pruned and the disk budget (see docs/edge.md)."""
@@ -190,20 +201,35 @@ class SummariesConfig(_Section):
 class ObservabilityConfig(_Section):
     """``[observability]``: metrics and health on loopback, logs as JSON lines."""
 
-    #: ``host:port`` of the metrics (``/metrics``) and health (``/healthz``) endpoint.
+    #: ``host:port`` of the metrics (``/metrics``) and health (``/healthz``) endpoint, a
+    #: loopback address literal (IPv6 in brackets: ``[::1]:9108``).
     listen: str = "127.0.0.1:9108"
-    #: Log file (JSON lines); ``-`` is standard error.
+    #: Log file (JSON lines): a regular file in an existing directory (checked when opened,
+    #: :func:`edge_node.observability.configure_logging`); ``-`` is standard error.
     log: str = "-"
 
     @field_validator("listen")
     @classmethod
     def _listen(cls, value: str) -> str:
+        """``HOST:PORT``, HOST an address literal (an IPv6 one in brackets, ``[::1]:9108``, as
+        in a URL, RFC 3986 section 3.2.2), PORT 0..65535."""
         host, _, port = value.rpartition(":")
-        if not host or not port.isdigit() or not 0 <= int(port) <= 65535:
-            raise ValueError(f"listen must be 'host:port', got {value!r}")
-        if not _is_loopback(host):
+        shape = f"listen must be 'host:port' (IPv6 in brackets: '[::1]:9108'), got {value!r:.80}"
+        if not host or not (port.isascii() and port.isdigit()) or not 0 <= int(port) <= 65535:
+            raise ValueError(shape)
+        bracketed = host.startswith("[") and host.endswith("]")
+        literal = host[1:-1] if bracketed else host
+        try:
+            address = ipaddress.ip_address(literal)
+        except ValueError:
+            address = None
+        if address is not None and (address.version == 6) != bracketed:
+            raise ValueError(shape)
+        if (":" in literal and address is None) or "%" in literal:
+            raise ValueError(shape)
+        if address is None or not address.is_loopback:
             raise ValueError(f"listen must be a loopback address (127.0.0.1 or [::1]), "
-                             f"got {host!r}")
+                             f"got {host!r:.80}")
         return value
 
 
@@ -304,11 +330,4 @@ def _resolve_profiles(acquisition: AcquisitionSettings, base: Path) -> Acquisiti
     return acquisition.model_copy(update={"connections": tuple(
         c.model_copy(update={"meters": tuple(meter(m) for m in c.meters)})
         for c in acquisition.connections)})
-
-
-def _is_loopback(host: str) -> bool:
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 

@@ -20,10 +20,13 @@ The endpoint (:class:`ObservabilityServer`) listens on a loopback address only a
 
 from __future__ import annotations
 
+import errno
 import ipaddress
 import json
 import logging
+import os
 import socket
+import stat
 import sys
 import threading
 from collections.abc import Callable, Iterable, Iterator
@@ -39,6 +42,7 @@ from prometheus_client.core import HistogramMetricFamily
 from prometheus_client.registry import Collector
 
 from mrv_core.errors import ConfigError
+from mrv_core.files import file_kind, require_parent_directory
 
 from .acquisition.events import LATENCY_BUCKETS, PollStats
 
@@ -135,20 +139,21 @@ class LogSetup:
             self.stream.close()
 
 
-def configure_logging(destination: str, *, level: int = logging.INFO) -> LogSetup:
+def configure_logging(destination: str, *, level: int = logging.INFO,
+                      key: str = "observability.log") -> LogSetup:
     """Send structlog events as JSON lines (ISO UTC ``timestamp``, ``level``, ``event`` and
     the event's fields) to ``destination``: a file path (appended) or ``-`` for standard
     error; library records (pymodbus, SQLAlchemy) at WARNING and above go the same way.
-    Returns the setup, which the caller closes."""
+    Returns the setup, which the caller closes.
+
+    Raises :class:`ConfigError` naming ``key`` (the configuration key or flag) when the path
+    cannot be a log: its directory does not exist (none is created: a typo must not make a
+    tree of directories), or what is there is not a regular file (a FIFO would block the
+    node forever, a device or directory is no log)."""
     if destination == "-":
         stream: TextIO = sys.stderr
     else:
-        path = Path(destination)
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            stream = path.open("a", encoding="utf-8", buffering=1)
-        except OSError as exc:
-            raise ConfigError(f"cannot open log file {path}: {exc.strerror}") from None
+        stream = _open_log(Path(destination), key)
     shared: list[Any] = [
         structlog.contextvars.merge_contextvars,
         structlog.processors.add_log_level,
@@ -177,6 +182,33 @@ def configure_logging(destination: str, *, level: int = logging.INFO) -> LogSetu
         cache_logger_on_first_use=False,
     )
     return LogSetup(stream, handler, owned=destination != "-")
+
+
+def _open_log(path: Path, key: str) -> TextIO:
+    """``path`` opened for appending (created if absent), line-buffered; only a regular file.
+    Opened non-blocking, so a FIFO (with or without a reader) is refused at once, then checked
+    on the descriptor itself."""
+    require_parent_directory(path, key)
+    expected = f"{key} {path}: expected a regular file (or '-' for standard error)"
+    try:  # a directory cannot even be opened for writing: say what it is
+        before = os.stat(path).st_mode
+    except OSError:
+        before = None
+    if before is not None and not stat.S_ISREG(before):
+        raise ConfigError(f"{expected}, got {file_kind(before)}")
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC
+                     | os.O_NONBLOCK | os.O_NOCTTY, 0o666)
+    except OSError as exc:
+        if exc.errno == errno.ENXIO:  # a FIFO nobody reads
+            raise ConfigError(f"{expected}, got a FIFO") from None
+        raise ConfigError(f"{expected}; cannot open it: {exc.strerror}") from None
+    mode = os.fstat(fd).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(fd)
+        raise ConfigError(f"{expected}, got {file_kind(mode)}")
+    os.set_blocking(fd, True)
+    return open(fd, "a", encoding="utf-8", buffering=1)
 
 
 class _ThreadingServer(ThreadingMixIn, WSGIServer):

@@ -146,7 +146,7 @@ def live_health(listen: str) -> dict[str, Any]:
         answer = httpx.get(url, timeout=2.0, trust_env=False)
         body = answer.json()
         return {"url": url, "status": str(body["status"]), "checks": dict(body["checks"])}
-    except (httpx.HTTPError, ValueError, KeyError, TypeError) as exc:
+    except (httpx.HTTPError, httpx.InvalidURL, ValueError, KeyError, TypeError) as exc:
         return {"url": url, "error": f"no node answers: {type(exc).__name__}: {exc}"[:300]}
 
 

@@ -3,24 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import errno
 import os
 import re
-import stat
-from pathlib import Path
 from typing import Any
 
-from mrv_core.errors import ConfigError
-from mrv_core.files import file_kind
-
-__all__ = [
-    "EXIT_FAILED",
-    "EXIT_OK",
-    "EXIT_USAGE",
-    "add_option",
-    "decimal_seconds",
-    "require_parent_directory",
-]
+__all__ = ["EXIT_FAILED", "EXIT_OK", "EXIT_USAGE", "add_option", "decimal_seconds"]
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -56,19 +43,3 @@ def add_option(parser: argparse.ArgumentParser, flag: str, env: str, **kwargs: A
     help_text = kwargs.get("help", "")
     kwargs["help"] = f"{help_text} [env {env}]".strip()
     parser.add_argument(flag, **kwargs)
-
-
-def require_parent_directory(path: Path, flag: str) -> None:
-    """Refuse an output file whose directory does not exist (a typo in a path must not create
-    a tree of directories somewhere): :class:`ConfigError` naming ``flag``, the directory
-    expected and what is there instead."""
-    parent = path.parent
-    try:
-        mode = os.stat(parent).st_mode
-    except OSError as exc:
-        got = "nothing there" if exc.errno == errno.ENOENT else exc.strerror
-        raise ConfigError(f"{flag} {path}: expected an existing directory {parent}, got "
-                          f"{got}") from None
-    if not stat.S_ISDIR(mode):
-        kind = "a regular file" if stat.S_ISREG(mode) else file_kind(mode)
-        raise ConfigError(f"{flag} {path}: expected an existing directory {parent}, got {kind}")

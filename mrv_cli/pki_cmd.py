@@ -11,6 +11,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 
 from mrv_core.codec import format_address
+from mrv_core.files import require_parent_directory
 from mrv_core.pki import (
     CA_DAYS,
     DEVICE_DAYS,
@@ -24,7 +25,7 @@ from mrv_core.pki import (
     write_certificate,
 )
 
-from .options import EXIT_OK, add_option, require_parent_directory
+from .options import EXIT_OK, add_option
 
 __all__ = ["register"]
 

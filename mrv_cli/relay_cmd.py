@@ -56,8 +56,8 @@ def register(commands: Any) -> None:
     add_option(relay, "--tls-key", "MRV_RELAY_TLS_KEY", type=Path, metavar="FILE",
                help="the PEM private key of --tls-cert")
     add_option(relay, "--log", "MRV_RELAY_LOG", default="-", metavar="FILE",
-               help="JSON-lines log, as the edge node writes it: a file (appended) or - for "
-                    "standard error (default -)")
+               help="JSON-lines log, as the edge node writes it: a regular file (appended, "
+                    "its directory must exist) or - for standard error (default -)")
     add_option(relay, "--clock", "MRV_CLOCK_FILE", type=Path, metavar="FILE",
                help="simulated time (`mrv simulate clock`; demos only): the development chain's "
                     "clock is brought to the simulated now before each anchorBySig")
@@ -74,7 +74,7 @@ def _serve(args: argparse.Namespace) -> int:
                           "command, no device could reach it")
     enterprise = (parse_address(args.enterprise, field="--enterprise")
                   if args.enterprise is not None else None)
-    logs = configure_logging(args.log)
+    logs = configure_logging(args.log, key="--log")
     try:
         return _relay(args, enterprise)
     finally:

@@ -2,18 +2,21 @@
 
 Every such file must be a regular file: a FIFO or a device (``/dev/stdin``, a symbolic link to
 ``/dev/zero``) is refused before any byte is read, so nothing blocks on a pipe without a writer or
-reads an endless device; and no more than ``limit`` + 1 bytes are ever read.
+reads an endless device; and no more than ``limit`` + 1 bytes are ever read. A file mrv
+writes must be in an existing directory (:func:`require_parent_directory`): none is created.
 """
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 from pathlib import Path
 
-from .errors import MrvError
+from .errors import ConfigError, MrvError
 
-__all__ = ["UnreadableFile", "file_kind", "read_regular_file", "write_new_file"]
+__all__ = ["UnreadableFile", "file_kind", "read_regular_file", "require_parent_directory",
+           "write_new_file"]
 
 
 class UnreadableFile(MrvError):
@@ -79,3 +82,19 @@ def write_new_file(path: Path, data: bytes, mode: int = 0o600) -> None:
         handle.write(data)
         handle.flush()
         os.fsync(handle.fileno())
+
+
+def require_parent_directory(path: Path, flag: str) -> None:
+    """Refuse an output file whose directory does not exist (a typo in a path must not create
+    a tree of directories somewhere): :class:`ConfigError` naming ``flag``, the directory
+    expected and what is there instead."""
+    parent = path.parent
+    try:
+        mode = os.stat(parent).st_mode
+    except OSError as exc:
+        got = "nothing there" if exc.errno == errno.ENOENT else exc.strerror
+        raise ConfigError(f"{flag} {path}: expected an existing directory {parent}, got "
+                          f"{got}") from None
+    if not stat.S_ISDIR(mode):
+        kind = "a regular file" if stat.S_ISREG(mode) else file_kind(mode)
+        raise ConfigError(f"{flag} {path}: expected an existing directory {parent}, got {kind}")

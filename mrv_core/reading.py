@@ -60,7 +60,11 @@ def validate_meter_path(path: object) -> str:
     separator characters, and each written in one script (:func:`level_scripts`; Han may go
     with Latin and the Japanese, Chinese or Korean phonetic scripts, as in Unicode TR39's
     highly restrictive level): Latin mixed with Cyrillic or Greek look-alikes is refused
-    (docs/protocol.md 2.1).
+    (docs/protocol.md 2.1). Rule 5's extension: the path is NFKC-stable (no fullwidth,
+    mathematical, ligature or other compatibility character) and has no overlaying combining
+    mark (combining class 1, U+0334..U+0338...); the error names the first such character.
+    A whole level in a look-alike script (Cyrillic U+041C then ``1``) stays valid: a known
+    limit.
     """
     if not isinstance(path, str):
         raise InvalidMeterPath(f"meter path must be a string, got {type(path).__name__}")
@@ -87,6 +91,7 @@ def _validate_path(path: str, names: tuple[str, ...], what: str) -> str:
         if category in _FORBIDDEN_CATEGORIES or (category == "Zs" and ch != " "):
             raise InvalidMeterPath(f"{what} path has forbidden character U+{ord(ch):04X}: "
                                    f"{path!r}")
+    _check_compatibility(path, what)
     levels = path.split("/")
     if len(levels) != len(names):
         expected = "/".join(names)
@@ -106,6 +111,30 @@ def _validate_path(path: str, names: tuple[str, ...], what: str) -> str:
                 f"expected one script per level, Latin never with Cyrillic or Greek look-alikes: "
                 f"{path!r}")
     return path
+
+
+def _check_compatibility(path: str, what: str) -> None:
+    """Rule 5's extension (docs/protocol.md 2.1): the path is NFKC-stable, so no compatibility
+    look-alike (fullwidth M U+FF2D, mathematical bold M U+1D40C, the ligature fi U+FB01, the
+    Roman numeral one U+2160) gives a second spelling of a plain path; and no combining mark
+    of canonical combining class 1, Overlay (U+0334..U+0338 and the other overlays), strikes
+    through a letter. Raises :class:`InvalidMeterPath` naming the first such character."""
+    if unicodedata.normalize("NFKC", path) != path:
+        odd = next((ch for ch in path if unicodedata.normalize("NFKC", ch) != ch), path[0])
+        raise InvalidMeterPath(
+            f"{what} path has the compatibility character {_char_name(odd)}, which Unicode "
+            f"NFKC turns into {unicodedata.normalize('NFKC', odd)!r}; expected a path NFKC "
+            f"leaves unchanged (write the plain character): {path!r}")
+    for ch in path:
+        if unicodedata.combining(ch) == 1 and unicodedata.category(ch) == "Mn":
+            raise InvalidMeterPath(f"{what} path has the overlaying combining mark "
+                                   f"{_char_name(ch)}; expected no mark drawn through a "
+                                   f"character: {path!r}")
+
+
+def _char_name(ch: str) -> str:
+    """``U+FF2D FULLWIDTH LATIN CAPITAL LETTER M``."""
+    return f"U+{ord(ch):04X} {unicodedata.name(ch, '(no name)')}"
 
 
 #: Name words that give a letter's script (the first of a character's first three name words

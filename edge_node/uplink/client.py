@@ -132,9 +132,12 @@ class UplinkClient:
 
     async def run(self) -> None:
         """Push until :meth:`stop`: drain what is pending, pause ``idle_poll_ms`` when nothing
-        is, ``backoff_max_ms`` when retries ended, ``refusal_holdoff_ms`` after a refusal or any
-        other :class:`MrvError` (a stored item that does not decode). Failures are logged
-        (``uplink_refused``, ``uplink_unavailable``, ``uplink_failed``), never raised."""
+        is, ``backoff_max_ms`` when retries ended or after an unexpected exception,
+        ``refusal_holdoff_ms`` after a refusal or any other :class:`MrvError` (a stored item
+        that does not decode). Failures are logged (``uplink_refused``, ``uplink_unavailable``,
+        ``uplink_failed``; ``uplink_error`` with the traceback for an unexpected one, which is
+        also counted and fails the ``uplink`` health check), never raised: the loop ends only
+        on :meth:`stop` or cancellation."""
         while not self._stopping.is_set():
             pause = self.settings.idle_poll_ms
             try:
@@ -151,6 +154,13 @@ class UplinkClient:
                 self._log.error("uplink_failed", error=type(exc).__name__, detail=str(exc))
                 self.health.on_refused(f"{type(exc).__name__}: {exc}")
                 pause = self.settings.refusal_holdoff_ms
+            except Exception as exc:  # a bug or a foreign fault: never end the task silently
+                name = type(exc).__name__
+                self._log.exception("uplink_error", error=name, detail=str(exc)[:500])
+                if self._metrics is not None:
+                    self._metrics.errors.labels(name).inc()
+                self.health.on_error(f"{name}: {str(exc)[:500]}")
+                pause = self.settings.backoff_max_ms
             await self._pause(pause / 1000)
 
     async def drain(self) -> int:

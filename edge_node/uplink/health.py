@@ -1,7 +1,7 @@
 """Is the ledger API taking what the node sends? The ``uplink`` health check.
 
 The uplink is at-least-once and ordered (:mod:`.client`): it never skips an item, so anything
-that stops one item stops everything behind it. Three things stall it, and each fails the
+that stops one item stops everything behind it. Four things stall it, and each fails the
 check (``/healthz``, HTTP 503), sets ``mrv_edge_uplink_stalled{reason}`` to 1 and shows in
 ``mrv edge status``:
 
@@ -18,6 +18,10 @@ check (``/healthz``, HTTP 503), sets ``mrv_edge_uplink_stalled{reason}`` to 1 an
    is not the stored one, or it does not decode. That is an item changed in the store after
    it was signed; it is named (device, meter and seq of a reading) and never skipped or
    deleted: the node stays stalled, loudly, until an operator restores it from a backup.
+4. ``error``: the client's loop met an exception it does not expect (a bug, or a fault outside
+   the node's error types). It is logged with its traceback (``uplink_error``), counted
+   (``mrv_edge_uplink_errors_total``), named here (type and message), and the loop goes on
+   after its holdoff; the check fails until a later request is acknowledged.
 
 The head items are read and verified by :meth:`UplinkWatch.refresh` in the node's store thread
 (one signature recovery per stream per refresh); :meth:`UplinkWatch.check` only reads what
@@ -59,6 +63,11 @@ class UplinkHealth:
         self.refused: tuple[float, str] | None = None
         #: Since when and why the ledger API cannot be reached (retried: not a failure).
         self.unavailable: tuple[float, str] | None = None
+        #: Since when and which unexpected exception stopped the last push (``Type: message``).
+        self.error: tuple[float, str] | None = None
+
+    def on_error(self, detail: str) -> None:
+        self.error = (self.error or (time.time(), ""))[0], detail
 
     def on_refused(self, detail: str) -> None:
         self.refused = (self.refused or (time.time(), ""))[0], detail
@@ -67,7 +76,7 @@ class UplinkHealth:
         self.unavailable = (self.unavailable or (time.time(), ""))[0], detail
 
     def on_delivered(self) -> None:
-        self.refused = self.unavailable = None
+        self.refused = self.unavailable = self.error = None
 
 
 @dataclass(frozen=True)
@@ -162,6 +171,10 @@ def uplink_verdict(health: UplinkHealth | None, backlog: Backlog | None, *, max_
     if health is not None and health.refused is not None:
         since, detail = health.refused
         problems.append(f"refused for {max(0.0, wall - since):.0f} s: {detail}")
+    if health is not None and health.error is not None:
+        since, detail = health.error
+        problems.append(f"error for {max(0.0, wall - since):.0f} s (the uplink client failed "
+                        f"unexpectedly, retrying; see the log's uplink_error): {detail}")
     age = None if backlog is None or backlog.oldest_at is None else now - backlog.oldest_at
     if age is not None and age > max_age_s:
         problems.append(f"backlog_age: the oldest undelivered item was committed {age:.0f} s "
@@ -212,6 +225,7 @@ class UplinkWatch:
             oldest = self.backlog.oldest_at
             self._metrics.oldest_age.set(0 if oldest is None else max(0.0, now - oldest))
             stalled = {"refused": self.health.refused is not None,
+                       "error": self.health.error is not None,
                        "invalid_item": self.backlog.invalid is not None,
                        "backlog_age": oldest is not None and now - oldest > self.max_age_s}
             for reason, on in stalled.items():

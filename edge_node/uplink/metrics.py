@@ -9,8 +9,11 @@ time, never on the global registry unless the node passes it).
 * ``mrv_edge_uplink_last_acknowledged_timestamp_seconds``: Unix time of the last
   acknowledgement (an alert compares it with now: the uplink backlog's age);
 * ``mrv_edge_uplink_stalled{reason}``: 1 while the uplink is stalled for that reason,
-  ``refused``, ``backlog_age`` or ``invalid_item`` (``edge_node.uplink.health``: the node's
-  ``uplink`` health check fails exactly when one of them is 1);
+  ``refused``, ``backlog_age``, ``invalid_item`` or ``error`` (``edge_node.uplink.health``:
+  the node's ``uplink`` health check fails exactly when one of them is 1);
+* ``mrv_edge_uplink_errors_total{error}``: unexpected exceptions the client's loop survived, by
+  exception type name (a bug or a fault outside the node's error types: logged with its
+  traceback as ``uplink_error``);
 * ``mrv_edge_uplink_oldest_undelivered_age_seconds``: how long ago the oldest item the ledger
   API has not acknowledged was committed (0 when nothing waits).
 """
@@ -27,7 +30,7 @@ __all__ = ["OUTCOMES", "STALL_REASONS", "UplinkMetrics"]
 
 OUTCOMES = ("acknowledged", "unavailable", "refused", "too_large")
 #: The ``reason`` label values of ``mrv_edge_uplink_stalled``.
-STALL_REASONS = ("refused", "backlog_age", "invalid_item")
+STALL_REASONS = ("refused", "backlog_age", "invalid_item", "error")
 
 
 class UplinkMetrics:
@@ -48,6 +51,9 @@ class UplinkMetrics:
             "mrv_edge_uplink_oldest_undelivered_age_seconds",
             "Seconds since the oldest item not acknowledged by the ledger API was committed",
             registry=registry)
+        self.errors = Counter("mrv_edge_uplink_errors",
+                              "Unexpected exceptions the uplink client survived, by type",
+                              ["error"], registry=registry)
         for reason in STALL_REASONS:
             self.stalled.labels(reason)
         for outcome in OUTCOMES:  # every series exists from the start, at 0

@@ -3,7 +3,10 @@
 Transport rule (THREATS.md, issue 9): ``https://`` with a client certificate (the device's TLS
 certificate signed by the enterprise CA, ``mrv pki``); plain ``http://`` only to a loopback
 address literal (``127.0.0.0/8``, ``::1``; not the name ``localhost``, which resolves through
-the host's files). Anything else is a :class:`~mrv_core.errors.ConfigError` naming the key.
+the host's files). The URL is checked as the HTTP client (httpx) will parse it: no space,
+quote, ``<>\\^`{|}`` or control character (``urlsplit`` silently drops a newline or tab that
+httpx refuses), and httpx must read the same scheme and host. Anything else is a
+:class:`~mrv_core.errors.ConfigError` naming the key.
 Times are integer milliseconds.
 """
 
@@ -11,15 +14,28 @@ from __future__ import annotations
 
 import ipaddress
 import ssl
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
+
+import httpx
 
 from mrv_core.errors import CertificateError, ConfigError
 from mrv_core.pki import pem_path
 from mrv_core.uplink import UPLINK_PATH
 
 __all__ = ["UplinkSettings"]
+
+#: Printable characters a URL never holds raw (RFC 3986 section 2; they must be %-encoded).
+_NOT_IN_URL = frozenset(' "\'<>\\^`{|}')
+
+
+def _describe(char: str) -> str:
+    """``U+000A (LINE FEED)``: a character named so that an invisible one shows."""
+    name = unicodedata.name(char, "") or {"\n": "LINE FEED", "\r": "CARRIAGE RETURN",
+                                          "\t": "TAB"}.get(char, "a control character")
+    return f"U+{ord(char):04X} ({name})"
 
 
 @dataclass(frozen=True)
@@ -63,6 +79,9 @@ class UplinkSettings:
         self._check_url()
 
     def _check_url(self) -> None:
+        if bad := next((c for c in self.url if c in _NOT_IN_URL or not c.isprintable()), None):
+            raise ConfigError(f"uplink.url: {_describe(bad)} is not allowed in the URL (no "
+                              f"spaces, quotes or control characters), got {self.url!r:.200}")
         try:
             parts = urlsplit(self.url)
             host = parts.hostname
@@ -88,6 +107,14 @@ class UplinkSettings:
         elif self.cert_file is None or self.key_file is None:
             raise ConfigError("uplink.cert_file and uplink.key_file: https needs the device's "
                               "client certificate and key (mrv edge init, mrv pki sign)")
+        try:  # the URL as the client will parse it: the same host, or refused here
+            parsed = httpx.URL(self.endpoint)
+        except (httpx.InvalidURL, ValueError) as exc:
+            raise ConfigError(f"uplink.url: the HTTP client cannot use it ({exc}), got "
+                              f"{self.url!r:.200}") from None
+        if parsed.host != host.lower() or parsed.scheme != parts.scheme:
+            raise ConfigError(f"uplink.url: the HTTP client reads host {parsed.host!r}, not "
+                              f"{host!r}, got {self.url!r:.200}")
 
     @property
     def endpoint(self) -> str:

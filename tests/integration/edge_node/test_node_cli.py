@@ -267,7 +267,18 @@ def test_init_takes_seconds_only_as_plain_decimals(
     (["--batch-max-age", "0"], "--batch-max-age must be > 0 and at most 31622400 seconds, "
                                "got 0.0"),
     (["--listen", "0.0.0.0:9108"], "--listen: listen must be a loopback address"),
-    (["--listen", "9108"], "--listen: listen must be 'host:port', got '9108'"),
+    (["--listen", "9108"], "--listen: listen must be 'host:port' (IPv6 in brackets: "
+                           "'[::1]:9108'), got '9108'"),
+    # An unbracketed IPv6 address made the node print http://::1:19111 and `mrv edge status`
+    # trace back (issue 9, M4); a URL httpx refuses later ended the uplink task (M3).
+    (["--listen", "::1:19111"], "--listen: listen must be 'host:port' (IPv6 in brackets: "
+                                "'[::1]:9108'), got '::1:19111'"),
+    (["--listen", "[127.0.0.1]:9108"], "--listen: listen must be 'host:port' (IPv6 in "
+                                       "brackets: '[::1]:9108')"),
+    (["--uplink", "http://127.0.0.1:18700/a\nb"], "--uplink: U+000A (LINE FEED) is not "
+                                                  "allowed in the URL"),
+    (["--uplink", "http://127.0.0.1:18700/a b"], "--uplink: U+0020 (SPACE) is not allowed in "
+                                                "the URL"),
     (["--uplink", "http://192.0.2.1"], "--uplink: plain http is allowed only to a loopback "
                                        "address"),
     (["--uplink", "ftp://127.0.0.1"], "--uplink: expected http(s)://HOST[:PORT][/PATH], got "

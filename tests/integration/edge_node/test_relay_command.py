@@ -81,6 +81,7 @@ def test_a_killed_relay_command_finishes_its_job_after_restart_without_paying_tw
         assert result.final == () and result.waiting is not None
         assert [e.batch_seq for e in view.anchor_events()] == [0]  # sent before the kill
         log = tmp_path / "logs" / "relay.log"
+        log.parent.mkdir()  # a missing log directory is refused, never created
         with relay_process([*argv, "--log", str(log)], env):
             result = anchorer.run_once(now=0)
     assert result.final == (0, 1)

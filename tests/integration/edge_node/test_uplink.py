@@ -21,11 +21,14 @@ from hypothesis import strategies as st
 from integration.edge_node.conftest import fill
 from integration.edge_node.receiver import Receiver
 from prometheus_client import CollectorRegistry
+from structlog.testing import capture_logs
 
 from edge_node.errors import UplinkRefused, UplinkUnavailable
 from edge_node.signing.records import KINDS
-from edge_node.store import Store, StoredRecord, StoreUplink
+from edge_node.store import Store, StoredRecord, StoreUplink, Stream
+from edge_node.store import UplinkItem as StoredItem
 from edge_node.uplink import UplinkClient, UplinkMetrics, UplinkSettings
+from edge_node.uplink.health import uplink_verdict
 from factories import TEST_DOMAIN, TEST_KEY
 from mrv_core.batch import SignedBatchHeader
 from mrv_core.reading import SignedReading
@@ -309,3 +312,50 @@ def test_an_acknowledgement_of_another_request_is_a_refusal_until_a_delivery(
             assert uplink.health.refused is None
 
     asyncio.run(push_twice())
+
+
+class _FailingOnce(StoreUplink):
+    """The real store's uplink source, whose first read raises an exception outside the node's
+    error types: no real part fails this way on demand (the reviewer's case was a URL httpx
+    refuses, which the settings now refuse at load)."""
+
+    def __init__(self, store: Store) -> None:
+        super().__init__(store)
+        self.failed = False
+
+    def items_after(self, stream: Stream, cursor: int, limit: int) -> list[StoredItem]:
+        if not self.failed:
+            self.failed = True
+            raise RuntimeError("boom: not an MrvError")
+        return super().items_after(stream, cursor, limit)
+
+
+def test_an_unexpected_exception_is_logged_counted_fails_health_and_the_loop_goes_on(
+        store: Store, receiver: Receiver) -> None:
+    fill(store, 1)
+    registry = CollectorRegistry()
+    source = _FailingOnce(store)
+    uplink = UplinkClient(UplinkSettings(url=receiver.url, **{**FAST, "backoff_max_ms": 400}),
+                          source, TEST_KEY.address, TEST_DOMAIN,
+                          metrics=UplinkMetrics(registry))
+
+    async def scenario() -> None:
+        async with uplink:
+            with capture_logs() as logs:
+                task = asyncio.create_task(uplink.run())
+                await _until(lambda: uplink.health.error is not None, timeout=5)
+                ok, detail = uplink_verdict(uplink.health, None, max_age_s=900, now=0)
+                assert not ok and "RuntimeError: boom: not an MrvError" in detail
+                assert not task.done()
+                await _until(lambda: _caught_up(store))
+                uplink.stop()
+                await asyncio.wait_for(task, 5)
+        (error,) = [e for e in logs if e["event"] == "uplink_error"]
+        assert error["log_level"] == "error" and error["exc_info"] is True
+        assert error["error"] == "RuntimeError"
+        assert uplink.health.error is None  # cleared by the delivery
+
+    asyncio.run(scenario())
+    assert registry.get_sample_value("mrv_edge_uplink_errors_total",
+                                     {"error": "RuntimeError"}) == 1
+    assert_delivered_once_in_order(store, receiver)

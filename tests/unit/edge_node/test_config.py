@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from unit.edge_node.profiles.support import CUSTOM, write_custom
 
 from edge_node.acquisition import meter_profiles
-from edge_node.config import load_config
+from edge_node.config import ObservabilityConfig, load_config
 from edge_node.config_file import describe_location, locate, toml_text
 from edge_node.errors import ProfileError
 from mrv_core.errors import ConfigError
@@ -285,3 +285,34 @@ def test_two_profile_files_with_one_id_are_refused(tmp_path: Path) -> None:
     assert message == (f"{tmp_path / 'edge.toml'}:{line}: acquisition.connections[0].meters[1]"
                        f".profile: {other}: id: 'plant.meter-x' is also the id of {first}: one "
                        "id, one register map")
+
+
+@pytest.mark.parametrize("listen", ["127.0.0.1:9108", "127.0.0.1:0", "[::1]:9108",
+                                    "127.5.0.1:65535"])
+def test_listen_accepts_a_loopback_literal_and_a_port(listen: str) -> None:
+    assert ObservabilityConfig(listen=listen).listen == listen
+
+
+@pytest.mark.parametrize("listen", ["::1:19111", "::1", "[127.0.0.1]:9108", "[::1:9108",
+                                    "[::1%lo]:9108", "127.0.0.1:\u0663", "127.0.0.1:65536",
+                                    ":9108", "[::1]"])
+def test_listen_not_host_colon_port_with_bracketed_ipv6_is_refused(listen: str) -> None:
+    # An unbracketed IPv6 address made the node print http://::1:19111 and mrv edge status
+    # crash on it (issue 9, M4).
+    with pytest.raises(ValueError, match=r"listen must be 'host:port' \(IPv6 in brackets"):
+        ObservabilityConfig(listen=listen)
+
+
+@pytest.mark.parametrize(("url", "named"), [
+    ("http://127.0.0.1:18700/a\\nb", "U+000A (LINE FEED)"),
+    ("http://127.0.0.1:18700/a b", "U+0020 (SPACE)"),
+    ("http://10.0.0.1:18700", "plain http is allowed only to a loopback address"),
+])
+def test_an_uplink_url_the_node_cannot_use_is_refused_at_load_naming_the_key(
+        tmp_path: Path, url: str, named: str) -> None:
+    # Refused when the file loads (mrv edge status, run), not first when the uplink starts.
+    message = error_of(tmp_path, VALID.replace(
+        "[[acquisition.connections]]", f'[uplink]\nurl = "{url}"\n\n[[acquisition.connections]]',
+        1))
+    (line,) = [line for line in message.splitlines() if "uplink.url" in line]
+    assert "edge.toml:" in line and named in line

@@ -1,5 +1,6 @@
 import dataclasses
 import random
+import re
 import unicodedata
 
 import pytest
@@ -143,3 +144,66 @@ def test_level_scripts_counts_only_letters(text: str) -> None:
     letters = [c for c in text if unicodedata.category(c).startswith("L")]
     assert (level_scripts(text) == frozenset()) == (letters == [])
     assert len(level_scripts(text)) <= len(letters)
+
+
+# -- rule 5's extension: NFKC-stable, no overlaying marks ---------------------------------------
+
+_REFUSED_ANYWAY = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp", "Zs"})
+
+
+def _allowed_in_context(ch: str) -> bool:
+    """Not refused by the older rules (categories, NFC) after a Latin letter."""
+    return (unicodedata.category(ch) not in _REFUSED_ANYWAY
+            and unicodedata.normalize("NFC", "a" + ch) == "a" + ch)
+
+
+#: Every character (planes 0-1) that NFKC changes and the older rules let through.
+COMPATIBILITY = [ch for ch in map(chr, range(0x20000))
+                 if _allowed_in_context(ch) and unicodedata.normalize("NFKC", ch) != ch]
+#: Every combining mark of canonical combining class 1 (Overlay) the older rules let through.
+OVERLAYS = [ch for ch in map(chr, range(0x20000)) if unicodedata.category(ch) == "Mn"
+            and unicodedata.combining(ch) == 1 and _allowed_in_context(ch)
+            and unicodedata.normalize("NFKC", ch) == ch]
+
+
+def test_the_compatibility_and_overlay_sets_hold_the_reviewed_look_alikes() -> None:
+    assert {"\uff2d", "\U0001d40c", "\ufb01", "\u2160"} <= set(COMPATIBILITY)
+    assert {chr(c) for c in range(0x0334, 0x0339)} <= set(OVERLAYS)
+
+
+@given(latin=LATIN, odd=st.sampled_from(COMPATIBILITY), at=st.integers(0, 12))
+@example(latin="M1", odd="\uff2d", at=0).via("fullwidth M")
+@example(latin="1", odd="\U0001d40c", at=0).via("mathematical bold M")
+@example(latin="re", odd="\ufb01", at=0).via("fi ligature")
+@example(latin="M", odd="\u2160", at=1).via("Roman numeral one")
+def test_a_compatibility_character_is_refused_naming_it(latin: str, odd: str, at: int) -> None:
+    level = latin[:at] + odd + latin[at:]
+    name = unicodedata.name(odd, "(no name)")
+    with pytest.raises(InvalidMeterPath, match=f"compatibility character U\\+{ord(odd):04X} "
+                                               f"{re.escape(name)}, which Unicode NFKC"):
+        validate_meter_path(_path(level))
+
+
+@given(latin=LATIN, mark=st.sampled_from(OVERLAYS))
+@example(latin="M1", mark="\u0337").via("M1 with a short solidus overlay")
+def test_an_overlaying_combining_mark_is_refused_naming_it(latin: str, mark: str) -> None:
+    with pytest.raises(InvalidMeterPath, match=f"overlaying combining mark "
+                                               f"U\\+{ord(mark):04X}"):
+        validate_meter_path(_path(latin + mark))
+
+
+@given(st.text(st.characters(exclude_categories=("Cs",)), min_size=1, max_size=12))
+def test_every_accepted_path_is_nfkc_stable_and_has_no_overlay(level: str) -> None:
+    try:
+        path = validate_meter_path(_path(level))
+    except InvalidMeterPath:
+        return
+    assert unicodedata.normalize("NFKC", path) == path
+    assert not any(unicodedata.combining(ch) == 1 for ch in path)
+
+
+def test_a_whole_level_in_another_script_stays_allowed_a_known_limit() -> None:
+    # Cyrillic U+041C + 1 and Latin M1 look alike, but each is one script: NFKC cannot tell
+    # them apart (docs/protocol.md 2.1, rule 5: an operator reviews the configuration).
+    assert validate_meter_path(_path("\u041c1")) == _path("\u041c1")
+    assert validate_meter_path(_path("M1")) == _path("M1")

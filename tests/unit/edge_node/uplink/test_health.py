@@ -214,3 +214,20 @@ def test_heads_and_last_positions_of_an_empty_store(tmp_path: Path) -> None:
         assert source.head("leaves") is None and source.head("batches") is None
         assert source.last_position("leaves") == source.last_position("batches") == -1
         assert inspect_backlog(empty, TEST_DOMAIN) == Backlog(0, None, None)
+
+
+def test_an_unexpected_client_error_fails_the_check_and_sets_its_gauge_until_a_delivery(
+        store: Store) -> None:
+    fill(store)
+    registry = CollectorRegistry()
+    watch = UplinkWatch(UplinkSettings(url="http://127.0.0.1:1"), TEST_DOMAIN,
+                        UplinkMetrics(registry))
+    watch.health.on_error("InvalidURL: Invalid non-printable ASCII character in URL")
+    watch.refresh(store, now=T0 + 1)
+    ok, detail = watch.check()
+    assert not ok and "error for " in detail and "InvalidURL: Invalid non-printable" in detail
+    assert registry.get_sample_value("mrv_edge_uplink_stalled", {"reason": "error"}) == 1
+    watch.health.on_delivered()
+    watch.refresh(store, now=T0 + 2)
+    assert watch.check()[0]
+    assert registry.get_sample_value("mrv_edge_uplink_stalled", {"reason": "error"}) == 0

@@ -84,3 +84,29 @@ def test_a_tls_file_that_is_no_regular_file_is_refused_at_once_naming_its_key(
                 assert time.monotonic() - started < 0.4  # before the FIFO's unblocker runs
                 assert str(refused.value).startswith(f"uplink.{key} {path}: ")
                 assert kind in str(refused.value)
+
+
+@pytest.mark.parametrize(("url", "named"), [
+    ("http://127.0.0.1:18700/a\nb", "U+000A (LINE FEED)"),
+    ("http://127.0.0.1:18700/a\tb", "U+0009 (TAB)"),
+    ("http://127.0.0.1:18700/a\rb", "U+000D (CARRIAGE RETURN)"),
+    ("http://127.0.0.1:18700/a b", "U+0020 (SPACE)"),
+    ('http://127.0.0.1:18700/"x"', "U+0022 (QUOTATION MARK)"),
+    ("http://127.0.0.1:18700/'x'", "U+0027 (APOSTROPHE)"),
+    ("http://127.0.0.1:18700/\x7f", "U+007F"),
+    ("http://127.0.0.1:18700/a\u2028b", "U+2028 (LINE SEPARATOR)"),
+])
+def test_urls_httpx_would_refuse_later_are_refused_at_load_naming_the_character(
+        url: str, named: str) -> None:
+    # urlsplit drops \n, \r and \t silently; httpx.URL raises InvalidURL on them at the first
+    # request, which used to end the uplink task (issue 9, M3).
+    with pytest.raises(ConfigError, match=r"^uplink\.url: ") as caught:
+        UplinkSettings(url=url)
+    assert named in str(caught.value) and "\n" not in str(caught.value)
+
+
+def test_an_accepted_url_is_parsed_by_httpx_to_the_same_host() -> None:
+    import httpx
+    for url in ("http://127.0.0.1:8080/api", "http://[::1]:80/x/", "http://127.0.0.2"):
+        settings = UplinkSettings(url=url)
+        assert httpx.URL(settings.endpoint).host in ("127.0.0.1", "::1", "127.0.0.2")
