@@ -28,7 +28,10 @@ METER = MeterSettings(path="acme/p1/hall/l1/m1", unit_id=1, profile="generic")
 RETRY = RetrySettings(reconnect_delay=0.2, reconnect_delay_max=0.4)
 
 
-def tcp(port: int, timeout: float = 0.3) -> ModbusConnection:
+def tcp(port: int, timeout: float = 2.0) -> ModbusConnection:
+    """A connection to the test server; the tests of timeouts pass their own short ``timeout``
+    (the default leaves room for a loaded machine: a 0.3 s default failed a connect under the
+    full suite)."""
     settings = TcpConnection(name="gw", host="127.0.0.1", port=port, timeout=timeout,
                              meters=(METER,))
     return ModbusConnection(settings, RETRY, SystemClock())
