@@ -54,8 +54,11 @@ def series(draw: st.DrawFn) -> Series:
     n = draw(st.integers(1, 40))
     wraps = draw(st.booleans())
     dts = [draw(st.integers(0, 60)) for _ in range(n - 1)]
-    # A modulus above the most the counter can grow in the whole series: no wrap can hide.
-    modulus = RATE * (sum(dts) + 2) + draw(st.integers(1, 500)) if wraps else None
+    # A modulus above twice the most the counter can grow in the whole series: no wrap can
+    # hide, and every true wrap is one the rule takes for a rollover, which needs the wrapped
+    # increase to be at most half the range (RolloverRule; a modulus just above the growth
+    # let a series wrap by more than half the range, which the rule rightly calls a decrease).
+    modulus = 2 * RATE * (sum(dts) + 2) + draw(st.integers(1, 500)) if wraps else None
     top = modulus if modulus is not None else 10**12  # no wrap: values stay far below 2^256
     value = draw(st.integers(0, top - 1))
     t = draw(st.integers(1, 2**40))  # after 0, so the period [0, ...) holds every step
