@@ -26,11 +26,11 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.pool import QueuePool
+
+from mrv_core.sqlite_engine import wal_engine
 
 from ..errors import SchemaTooNew, StoreError
 
@@ -187,32 +187,10 @@ MIGRATIONS: dict[int, Callable[[Connection], None]] = {1: _run(_V1), 2: _run(_V2
 
 
 def connect_engine(path: Path, *, busy_timeout_ms: int = 5000) -> Engine:
-    """An engine on the SQLite file ``path`` with the pragmas above on every connection."""
-    if busy_timeout_ms < 0:
-        raise StoreError(f"busy timeout must be >= 0 ms, got {busy_timeout_ms}")
-    engine = create_engine(f"sqlite:///{path}", poolclass=QueuePool, pool_size=2,
-                           max_overflow=2)
-
-    @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
-        dbapi_connection.isolation_level = None  # transactions are begun below, explicitly
-        cursor = dbapi_connection.cursor()
-        try:
-            cursor.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
-            mode = cursor.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-            if str(mode).lower() != "wal":
-                raise StoreError(f"store {path}: journal_mode is {mode}, WAL is required")
-            cursor.execute("PRAGMA synchronous = FULL")
-            cursor.execute("PRAGMA foreign_keys = ON")
-        finally:
-            cursor.close()
-
-    @event.listens_for(engine, "begin")
-    def _on_begin(connection: Connection) -> None:
-        mode = connection.get_execution_options().get("sqlite_begin", "IMMEDIATE")
-        connection.exec_driver_sql("BEGIN IMMEDIATE" if mode == "IMMEDIATE" else "BEGIN")
-
-    return engine
+    """An engine on the SQLite file ``path``: WAL, ``synchronous=FULL``, foreign keys, a busy
+    timeout and ``BEGIN IMMEDIATE`` writers (``mrv_core.sqlite_engine``); raises
+    :class:`StoreError` for a negative timeout or a file that cannot be put in WAL mode."""
+    return wal_engine(str(path), busy_timeout_ms=busy_timeout_ms, error=StoreError)
 
 
 def schema_version(connection: Connection) -> int:

@@ -1,0 +1,244 @@
+"""The ledger API as a FastAPI application, built by :func:`create_app` from its
+:class:`Services` (nothing is configured at import time).
+
+Routes of this module: ``POST /v1/uplink`` (the edge node's uplink, docs/protocol.md 10),
+``GET /healthz`` (the process answers), ``GET /readyz`` (the database is at the code's schema
+and, when configured, the chain answers) and ``GET /metrics`` (Prometheus). Every error is an
+RFC 9457 problem document (:mod:`ledger_api.problems`), declared in the OpenAPI document.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+
+import structlog
+from fastapi import Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from pydantic import BaseModel, ConfigDict
+from sqlalchemy import Engine, text
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from mrv_core.eip712 import Domain
+from mrv_core.errors import ChainError, DocumentTooLarge, FormatError, UnsupportedEncoding
+from mrv_core.uplink import LIMITS, UPLINK_PATH, Status, decode_request, encode_ack
+
+from .db.migrate import check_current
+from .errors import ApiConfigError, IngestRefused
+from .ingest.service import Devices, ingest
+from .problems import problem_response, problem_responses
+
+__all__ = ["ApiMetrics", "Services", "create_app"]
+
+_log: Any = structlog.get_logger("ledger_api")
+
+
+class ApiMetrics:
+    """The API's Prometheus metrics, in a registry of its own (one per application)."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.items = Counter("mrv_api_uplink_items", "Uplink items by kind and verdict",
+                             ["kind", "status"], registry=self.registry)
+        self.requests = Counter("mrv_api_uplink_requests", "Uplink requests by HTTP status",
+                                ["status"], registry=self.registry)
+        self.ingest_seconds = Histogram("mrv_api_ingest_seconds",
+                                        "Time to verify and store one uplink request",
+                                        registry=self.registry)
+
+
+@dataclass
+class Services:
+    """What the routes use: the database, and the chain's view (``None`` when the API runs
+    without a chain: ingest then answers 503)."""
+
+    engine: Engine
+    sessions: sessionmaker[Session]
+    devices: Devices | None = None
+    domain: Domain | None = None
+    metrics: ApiMetrics | None = None
+    #: Called before each ingest (refreshes the device directory); may raise ChainError.
+    refresh: Callable[[], None] | None = None
+
+
+class Health(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    status: Literal["ok"]
+
+
+class Readiness(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    status: Literal["ready"]
+    database: str
+    chain: str
+
+
+class VerdictModel(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    id: str
+    status: Literal["accepted", "duplicate", "conflict", "rejected"]
+    reason: str | None
+
+
+class AckModel(BaseModel):
+    """``trustmrv-uplink-ack/1`` (docs/protocol.md 10.3), for the OpenAPI document."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    format: Literal["trustmrv-uplink-ack/1"]
+    device: str
+    readings: list[VerdictModel]
+    gaps: list[VerdictModel]
+    meterChanges: list[VerdictModel]
+    summaries: list[VerdictModel]
+    batches: list[VerdictModel]
+
+
+def create_app(services: Services) -> FastAPI:
+    """The application serving ``services``."""
+    metrics = services.metrics or ApiMetrics()
+    app = FastAPI(title="TrustMRV ledger API", version="1",
+                  description="Stores and re-verifies what edge nodes signed; see "
+                              "docs/api.md and docs/protocol.md.",
+                  responses=problem_responses(404, 405))
+    app.state.services = services
+
+    def get_services(request: Request) -> Services:
+        return request.app.state.services  # type: ignore[no-any-return]
+
+    ServicesDep = Annotated[Services, Depends(get_services)]
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_problem(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        check = {404: "not_found", 405: "method"}.get(exc.status_code, "http")
+        return problem_response(exc.status_code, check, str(exc.detail),
+                                headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_problem(request: Request, exc: RequestValidationError) -> JSONResponse:
+        first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid request"}
+        where = "$." + ".".join(str(p) for p in first.get("loc", ()))
+        return problem_response(422, "format", str(first.get("msg")), path=where)
+
+    @app.get("/healthz", response_model=Health, tags=["operations"])
+    def healthz() -> Health:
+        """The process answers (liveness)."""
+        return Health(status="ok")
+
+    @app.get("/readyz", response_model=Readiness, tags=["operations"],
+             responses=problem_responses(503))
+    def readyz(services: ServicesDep) -> Readiness | JSONResponse:
+        """The database answers at this code's schema, and the chain answers if configured."""
+        try:
+            with services.engine.connect() as connection:
+                connection.execute(text("SELECT 1"))
+            check_current(services.engine)
+        except (OperationalError, ApiConfigError) as exc:
+            return problem_response(503, "unavailable", f"database: {str(exc)[:300]}")
+        chain = "not configured"
+        if services.refresh is not None:
+            try:
+                services.refresh()
+                chain = "ok"
+            except Exception as exc:  # any chain failure makes the API not ready
+                return problem_response(503, "unavailable", f"chain: {str(exc)[:300]}")
+        return Readiness(status="ready", database=services.engine.dialect.name, chain=chain)
+
+    @app.get("/metrics", tags=["operations"], response_class=Response,
+             responses={200: {"content": {CONTENT_TYPE_LATEST: {}},
+                              "description": "Prometheus text format"}})
+    def prometheus_metrics() -> Response:
+        """Prometheus metrics of this worker."""
+        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+    @app.post(UPLINK_PATH, response_model=AckModel, tags=["ingest"],
+              responses=problem_responses(400, 403, 413, 415, 422, 503),
+              openapi_extra={"requestBody": {"required": True, "content": {
+                  "application/json": {"schema": {
+                      "type": "string", "format": "binary",
+                      "description": "a gzip-compressed trustmrv-uplink/1 document "
+                                     "(Content-Encoding: gzip)"}}}}})
+    async def uplink(request: Request, services: ServicesDep) -> Response:
+        """Verify and store one device's signed items; one verdict per item
+        (docs/protocol.md 10)."""
+        response = await _uplink(request, services, metrics)
+        metrics.requests.labels(status=str(response.status_code)).inc()
+        return response
+
+    return app
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
+    """The request body, refusing (``DocumentTooLarge``) one past ``limit`` bytes without
+    reading more than ``limit + 1`` of it."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise DocumentTooLarge("$", f"body is {int(declared)} bytes, limit {limit}")
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise DocumentTooLarge("$", f"body is over {limit} bytes")
+    return bytes(body)
+
+
+async def _uplink(request: Request, services: Services, metrics: ApiMetrics) -> Response:
+    content_type = request.headers.get("content-type", "")
+    if content_type.split(";")[0].strip().lower() != "application/json":
+        return problem_response(415, "encoding", f"Content-Type must be application/json, got "
+                                                 f"{content_type[:60]!r}")
+    try:
+        body = await _read_body(request, LIMITS.compressed_bytes)
+        decoded = decode_request(body, request.headers.get("content-encoding"))
+    except DocumentTooLarge as exc:
+        return problem_response(413, "too_large", exc.problem, path=exc.where)
+    except UnsupportedEncoding as exc:
+        return problem_response(415, "encoding", exc.problem, path=exc.where)
+    except FormatError as exc:
+        return problem_response(400, "format", exc.problem, path=exc.where)
+    if services.devices is None or services.domain is None:
+        return problem_response(503, "unavailable", "this ledger runs without a chain "
+                                                    "(--rpc-url, --deployment): devices "
+                                                    "cannot be checked", headers=_RETRY)
+    started = time.perf_counter()
+    try:
+        result = await run_in_threadpool(_ingest_sync, services, decoded)
+    except IngestRefused as exc:
+        return problem_response(exc.status, exc.check, exc.detail)
+    except ChainError as exc:
+        _log.warning("ingest_unavailable", error=str(exc)[:300])
+        return problem_response(503, "unavailable", f"the chain cannot be read now ({exc}); "
+                                                    "send again later", headers=_RETRY)
+    except OperationalError as exc:
+        _log.warning("ingest_unavailable", error=str(exc)[:300])
+        return problem_response(503, "unavailable", "the database is busy or unreachable; "
+                                                    "send again later", headers=_RETRY)
+    metrics.ingest_seconds.observe(time.perf_counter() - started)
+    for item, verdict in zip(decoded.items, result, strict=True):
+        metrics.items.labels(kind=type(item).__name__, status=verdict.status.value).inc()
+    _log.info("uplink", device="0x" + decoded.device.hex(), items=len(result),
+              accepted=sum(v.status is Status.ACCEPTED for v in result),
+              refused=sum(not v.delivered for v in result))
+    return Response(encode_ack(decoded, result), media_type="application/json")
+
+
+_RETRY = {"Retry-After": "5"}
+
+
+def _ingest_sync(services: Services, request: Any) -> tuple[Any, ...]:
+    assert services.devices is not None and services.domain is not None
+    if services.refresh is not None:
+        services.refresh()
+    with services.sessions.begin() as session:
+        result = ingest(session, request, services.devices, services.domain,
+                        now=datetime.now(UTC))
+    return result.verdicts
+

@@ -1,0 +1,205 @@
+"""The ledger's tables (SQLAlchemy 2 typed models); the schema itself is made only by the
+Alembic migrations in ``ledger_api/migrations`` (``mrv api migrate``).
+
+Every signed item a device delivers is one row of ``leaves`` (its Merkle leaf, its kind, the
+time span it covers), numbered per device by ``position`` in the order the ledger accepted it;
+the item's own fields sit in ``readings`` or ``records`` under the same key. A device's
+batches cover consecutive positions: batch ``n`` holds the ``leafCount`` leaves after batch
+``n - 1``'s, which is how the edge node (docs/protocol.md 10.5) sends them, and the ingest
+rebuilds each batch's root from exactly those leaves before it accepts the header.
+
+Integers of the protocol are stored exactly (:mod:`ledger_api.db.types`): ``seq``, timestamps
+and ``batchSeq`` are ``uint64``, a reading's value ``int256``. Times the ledger itself records
+(``received_at``) are timezone-aware UTC timestamps.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (
+    BigInteger,
+    DateTime,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from .types import Int256, Uint64
+
+__all__ = [
+    "Base",
+    "BatchRow",
+    "ConflictRow",
+    "DeviceStreamRow",
+    "LeafRow",
+    "MeterStreamRow",
+    "ReadingRow",
+    "RecordRow",
+    "RejectionRow",
+    "SeqGapRow",
+]
+
+#: A 64-bit surrogate key that is SQLite's rowid there (so it autoincrements on both).
+_Id = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class DeviceStreamRow(Base):
+    """Per device: how far its leaves and batches have come. Ingest locks this row, so one
+    device's requests apply one after the other, whatever the number of API workers."""
+
+    __tablename__ = "device_streams"
+    device: Mapped[bytes] = mapped_column(LargeBinary(20), primary_key=True)
+    #: The position the device's next accepted leaf gets (0, 1, 2...).
+    next_position: Mapped[int] = mapped_column(BigInteger)
+    #: The first position not yet in an accepted batch.
+    batched_through: Mapped[int] = mapped_column(BigInteger)
+    #: The batchSeq the next accepted header must carry.
+    next_batch_seq: Mapped[int] = mapped_column(Uint64)
+    first_seen: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    last_seen: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class LeafRow(Base):
+    """One signed item of a device (a reading or a record), in the order it was accepted."""
+
+    __tablename__ = "leaves"
+    device: Mapped[bytes] = mapped_column(LargeBinary(20), primary_key=True)
+    position: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    #: ``reading``, ``gap``, ``meter_change`` or ``emission_summary``.
+    kind: Mapped[str] = mapped_column(String(24))
+    leaf: Mapped[bytes] = mapped_column(LargeBinary(32))
+    #: The measurement time span the item covers (a reading: its timestamp twice).
+    time_from: Mapped[int] = mapped_column(Uint64)
+    time_to: Mapped[int] = mapped_column(Uint64)
+    batch_seq: Mapped[int | None] = mapped_column(Uint64)
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (Index("ix_leaves_batch", "device", "batch_seq"),)
+
+
+class ReadingRow(Base):
+    """A signed reading: the struct's fields, the meter path, the salt and the signature."""
+
+    __tablename__ = "readings"
+    device: Mapped[bytes] = mapped_column(LargeBinary(20), primary_key=True)
+    position: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    meter: Mapped[bytes] = mapped_column(LargeBinary(32))
+    meter_path: Mapped[str] = mapped_column(String(256))
+    seq: Mapped[int] = mapped_column(Uint64)
+    timestamp: Mapped[int] = mapped_column(Uint64)
+    quantity: Mapped[str] = mapped_column(String(32))
+    value: Mapped[int] = mapped_column(Int256)
+    salt: Mapped[bytes] = mapped_column(LargeBinary(32))
+    signature: Mapped[bytes] = mapped_column(LargeBinary(65))
+
+    __table_args__ = (ForeignKeyConstraint(["device", "position"],
+                                           ["leaves.device", "leaves.position"]),
+                      UniqueConstraint("device", "meter", "seq", name="uq_readings_key"),
+                      Index("ix_readings_path_time", "meter_path", "timestamp"))
+
+
+class RecordRow(Base):
+    """A signed record (gap, meter change, emission summary), kept as its canonical wire JSON
+    (``mrv_core.wire``) with its identity key hashed for deduplication; path and time copied
+    out for queries."""
+
+    __tablename__ = "records"
+    device: Mapped[bytes] = mapped_column(LargeBinary(20), primary_key=True)
+    position: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    kind: Mapped[str] = mapped_column(String(24))
+    #: keccak256 of the identity key's canonical text (docs/protocol.md 10.4).
+    key_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+    path: Mapped[str] = mapped_column(String(256))
+    time_from: Mapped[int] = mapped_column(Uint64)
+    wire: Mapped[str] = mapped_column(Text)
+
+    __table_args__ = (ForeignKeyConstraint(["device", "position"],
+                                           ["leaves.device", "leaves.position"]),
+                      UniqueConstraint("device", "kind", "key_hash", name="uq_records_key"),
+                      Index("ix_records_path_time", "path", "time_from"))
+
+
+class BatchRow(Base):
+    """A batch header the device signed, accepted once its leaves rebuilt its root."""
+
+    __tablename__ = "batches"
+    device: Mapped[bytes] = mapped_column(LargeBinary(20), primary_key=True)
+    batch_seq: Mapped[int] = mapped_column(Uint64, primary_key=True)
+    root: Mapped[bytes] = mapped_column(LargeBinary(32))
+    leaf_count: Mapped[int] = mapped_column(BigInteger)
+    from_timestamp: Mapped[int] = mapped_column(Uint64)
+    to_timestamp: Mapped[int] = mapped_column(Uint64)
+    signature: Mapped[bytes] = mapped_column(LargeBinary(65))
+    #: The position of the batch's first leaf (its leaves are the next ``leaf_count``).
+    first_position: Mapped[int] = mapped_column(BigInteger)
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class MeterStreamRow(Base):
+    """Per (device, meter): the highest reading seq held, for seq continuity."""
+
+    __tablename__ = "meter_streams"
+    device: Mapped[bytes] = mapped_column(LargeBinary(20), primary_key=True)
+    meter: Mapped[bytes] = mapped_column(LargeBinary(32), primary_key=True)
+    meter_path: Mapped[str] = mapped_column(String(256))
+    max_seq: Mapped[int] = mapped_column(Uint64)
+
+
+class SeqGapRow(Base):
+    """Readings seqs a meter skipped: ``[from_seq, to_seq]`` not held (yet). Recorded when a
+    later seq arrives, narrowed or removed when the missing ones do; never filled in."""
+
+    __tablename__ = "seq_gaps"
+    device: Mapped[bytes] = mapped_column(LargeBinary(20), primary_key=True)
+    meter: Mapped[bytes] = mapped_column(LargeBinary(32), primary_key=True)
+    from_seq: Mapped[int] = mapped_column(Uint64, primary_key=True)
+    to_seq: Mapped[int] = mapped_column(Uint64)
+    detected_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ConflictRow(Base):
+    """Evidence: an item offered under an identity key the ledger already holds with other
+    content. The held item stays; the offered one is kept here, never stored over it."""
+
+    __tablename__ = "conflicts"
+    id: Mapped[int] = mapped_column(_Id, primary_key=True, autoincrement=True)
+    device: Mapped[bytes] = mapped_column(LargeBinary(20))
+    #: ``reading``, a record kind, or ``batch``.
+    kind: Mapped[str] = mapped_column(String(24))
+    #: The identity key, human-readable (``meter 0x.. seq 41``).
+    identity: Mapped[str] = mapped_column(String(512))
+    held_id: Mapped[bytes] = mapped_column(LargeBinary(32))
+    offered_id: Mapped[bytes] = mapped_column(LargeBinary(32))
+    #: The offered item's wire JSON, with its signature.
+    offered: Mapped[str] = mapped_column(Text)
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (Index("ix_conflicts_device", "device", "received_at"),)
+
+
+class RejectionRow(Base):
+    """Evidence: an item the ledger refused (bad signature, inactive device, a header whose
+    root its leaves do not rebuild...), once per (device, item id), with the failed check."""
+
+    __tablename__ = "rejections"
+    id: Mapped[int] = mapped_column(_Id, primary_key=True, autoincrement=True)
+    device: Mapped[bytes] = mapped_column(LargeBinary(20))
+    kind: Mapped[str] = mapped_column(String(24))
+    item_id: Mapped[bytes] = mapped_column(LargeBinary(32))
+    check: Mapped[str] = mapped_column(String(32))
+    reason: Mapped[str] = mapped_column(Text)
+    #: The refused item's wire JSON, with its signature.
+    offered: Mapped[str] = mapped_column(Text)
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (UniqueConstraint("device", "item_id", name="uq_rejections_item"),)

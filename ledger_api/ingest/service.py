@@ -1,0 +1,486 @@
+"""Ingest: one uplink request (``trustmrv-uplink/1``, already decoded) into the ledger, in one
+transaction, with one verdict per item (docs/protocol.md 10.3 and 10.4).
+
+Nothing sent is trusted. Before the database is touched, every item is verified
+(``mrv_core.verify``: the meter path hashes to its id, the signature is canonical and recovers
+the device) and the device's standing is checked at the times the item covers (registered and
+active then: :class:`Devices`, from the chain's DeviceRegistry). Then, holding the device's
+stream row (one device's requests apply one after another):
+
+- **readings** and **records** are looked up by identity key (``(meter, seq)`` for a reading,
+  the record's key of 10.4): the same id again is a ``duplicate`` (nothing stored), another id a
+  ``conflict`` (the offer kept as evidence in ``conflicts``; the held item never overwritten).
+  Deduplication compares ids (the struct's hash), never signature bytes. A new item is
+  ``accepted`` and gets the device's next leaf position; a reading also updates its meter's seq
+  continuity (:mod:`ledger_api.ingest.seq_gaps`: missing seqs recorded, never invented).
+- **batch headers** must carry the device's next ``batchSeq``; their root must be rebuilt
+  (``mrv_core.merkle``) from exactly the next ``leafCount`` leaves after the previous batch's,
+  and their time span must be those leaves' span. Only then is the header ``accepted`` and its
+  leaves marked with its ``batchSeq``.
+
+Every refused item is ``rejected`` with ``"<check>: <detail>"`` and kept once in ``rejections``.
+The whole request commits or nothing does: a failure midway (the database, a crash) leaves the
+ledger as it was, and the sender's retry gets the same verdicts.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from mrv_core.batch import BatchHeader, SignedBatchHeader
+from mrv_core.codec import format_address, format_hex
+from mrv_core.eip712 import Domain, batch_struct_hash
+from mrv_core.errors import MerkleError, VerificationError
+from mrv_core.hashing import keccak256
+from mrv_core.merkle import MerkleTree
+from mrv_core.reading import SignedReading
+from mrv_core.records import EmissionSummary, Gap, MeterChange, SignedRecord
+from mrv_core.uplink import Status as S
+from mrv_core.uplink import UplinkItem, UplinkRequest, Verdict, item_id, item_key
+from mrv_core.verify import verify_signed_header, verify_signed_reading, verify_signed_record
+from mrv_core.wire import encode_batch_header, encode_signed_reading, encode_signed_record
+
+from ..db.models import (
+    BatchRow,
+    ConflictRow,
+    DeviceStreamRow,
+    LeafRow,
+    MeterStreamRow,
+    ReadingRow,
+    RecordRow,
+    RejectionRow,
+    SeqGapRow,
+)
+from ..errors import IngestRefused
+from .seq_gaps import MeterSeqs, add_seq
+
+__all__ = ["Devices", "IngestResult", "Standing", "ingest"]
+
+#: The ledger's kind of each record struct (the edge store uses the same names).
+RECORD_KINDS = {Gap: "gap", MeterChange: "meter_change", EmissionSummary: "emission_summary"}
+_REASON_MAX = 4096
+
+
+@dataclass(frozen=True)
+class Standing:
+    """A device's standing at one time: ``active``, else ``reason`` (``unknown``,
+    ``not_yet_registered``, ``revoked``, ``suspended``, ``enterprise_stopped``) and a detail."""
+
+    active: bool
+    reason: str | None = None
+    detail: str = ""
+
+
+class Devices(Protocol):
+    """Who may deliver data: the chain's DeviceRegistry, as of the last refresh."""
+
+    def known(self, device: bytes) -> bool:
+        """Whether ``device`` was ever registered."""
+        ...
+
+    def standing(self, device: bytes, timestamp: int) -> Standing:
+        """The device's standing at Unix time ``timestamp``."""
+        ...
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    """The verdicts in request order, and counts by status."""
+
+    verdicts: tuple[Verdict, ...]
+
+    def count(self, status: S) -> int:
+        return sum(1 for v in self.verdicts if v.status is status)
+
+
+@dataclass
+class _Item:
+    """One item on its way through: its id, its kind, and its verdict once decided."""
+
+    item: UplinkItem
+    id: bytes
+    kind: str
+    verdict: Verdict | None = None
+
+    def reject(self, check: str, detail: str) -> None:
+        self.verdict = Verdict(self.id, S.REJECTED, f"{check}: {detail}"[:_REASON_MAX])
+
+    def conflict(self, detail: str) -> None:
+        self.verdict = Verdict(self.id, S.CONFLICT, detail[:_REASON_MAX])
+
+
+def ingest(session: Session, request: UplinkRequest, devices: Devices, domain: Domain, *,
+           now: datetime) -> IngestResult:
+    """Verify and store ``request`` in ``session`` (the caller commits, or rolls back on any
+    exception); ``domain`` is the deployment this ledger serves, ``now`` the receive time (UTC).
+
+    Raises :class:`IngestRefused` (nothing stored) when the request was signed under another
+    domain (400, check ``domain``) or its device was never registered (403, ``device``)."""
+    device = request.device
+    if request.domain != domain:
+        raise IngestRefused(400, "domain", f"the items are signed for chainId "
+                                           f"{request.domain.chain_id} and AnchorRegistry "
+                                           f"{format_address(request.domain.verifying_contract)}"
+                                           f"; this ledger serves chainId {domain.chain_id} and "
+                                           f"{format_address(domain.verifying_contract)}")
+    if not devices.known(device):
+        raise IngestRefused(403, "device", f"{format_address(device)} is not registered in the "
+                                           "DeviceRegistry")
+    items = [_Item(item, item_id(item), _kind(item)) for item in request.items]
+    for entry in items:
+        _verify(entry, domain, devices, device)
+    stream = _lock_stream(session, device, now)
+    _Leaves(session, stream, now).store([e for e in items if e.kind != "batch"])
+    _Batches(session, stream, now).store([e for e in items if e.kind == "batch"])
+    stream.last_seen = now
+    _keep_rejections(session, device, items, now)
+    verdicts = tuple(e.verdict for e in items if e.verdict is not None)
+    assert len(verdicts) == len(items), "every item gets a verdict"
+    return IngestResult(verdicts)
+
+
+def _kind(item: UplinkItem) -> str:
+    if isinstance(item, SignedReading):
+        return "reading"
+    if isinstance(item, SignedRecord):
+        return RECORD_KINDS[type(item.record)]
+    return "batch"
+
+
+def _time_span(item: SignedReading | SignedRecord) -> tuple[int, int]:
+    if isinstance(item, SignedReading):
+        return item.reading.timestamp, item.reading.timestamp
+    return item.record.timespan()
+
+
+def _verify(entry: _Item, domain: Domain, devices: Devices, device: bytes) -> None:
+    """The checks that need no database: signature and path, then the device's standing."""
+    item = entry.item
+    try:
+        if isinstance(item, SignedReading):
+            verify_signed_reading(item, domain)
+        elif isinstance(item, SignedRecord):
+            verify_signed_record(item, domain)
+        else:
+            verify_signed_header(item, domain)
+    except VerificationError as exc:
+        entry.reject(exc.step, exc.detail)
+        return
+    if isinstance(item, SignedBatchHeader):
+        times = (item.header.from_timestamp, item.header.to_timestamp)
+    else:
+        times = _time_span(item)
+    for timestamp in sorted(set(times)):
+        standing = devices.standing(device, timestamp)
+        if not standing.active:
+            detail = f": {standing.detail}" if standing.detail else ""
+            entry.reject("device", f"{format_address(device)} is {standing.reason} at "
+                                   f"{timestamp}{detail}")
+            return
+
+
+def _lock_stream(session: Session, device: bytes, now: datetime) -> DeviceStreamRow:
+    """The device's stream row, created on its first request, locked for this transaction
+    (``FOR UPDATE`` on PostgreSQL; SQLite's ``BEGIN IMMEDIATE`` already serialises writers)."""
+    locked = select(DeviceStreamRow).where(DeviceStreamRow.device == device).with_for_update()
+    stream = session.scalars(locked).one_or_none()
+    if stream is None:
+        # Two first requests of one device on two workers: one inserts, the other waits on
+        # the row and then finds it (ON CONFLICT DO NOTHING on both dialects).
+        new = (postgresql.insert if session.get_bind().dialect.name == "postgresql"
+               else sqlite.insert)(DeviceStreamRow)
+        session.execute(new.values(device=device, next_position=0, batched_through=0,
+                                   next_batch_seq=0, first_seen=now, last_seen=now)
+                        .on_conflict_do_nothing())
+        stream = session.scalars(locked).one()
+    return stream
+
+
+def _key_text(item: UplinkItem) -> str:
+    """The identity key (docs/protocol.md 10.4) as canonical text: hex for bytes."""
+    return "|".join(format_hex(part) if isinstance(part, bytes) else str(part)
+                    for part in item_key(item))
+
+
+def _wire(item: UplinkItem) -> str:
+    if isinstance(item, SignedReading):
+        doc = encode_signed_reading(item)
+    elif isinstance(item, SignedRecord):
+        doc = encode_signed_record(item)
+    else:
+        doc = encode_batch_header(item.header, item.signature)
+    return json.dumps(doc, separators=(",", ":"), ensure_ascii=False)
+
+
+def _evidence(session: Session, entry: _Item, device: bytes, identity: str, held_id: bytes,
+              now: datetime) -> None:
+    session.add(ConflictRow(device=device, kind=entry.kind, identity=identity, held_id=held_id,
+                            offered_id=entry.id, offered=_wire(entry.item), received_at=now))
+    entry.conflict(f"the ledger holds {format_hex(held_id)} under {identity}; this item is "
+                   f"{format_hex(entry.id)}")
+
+
+class _Leaves:
+    """Readings and records: deduplication, positions, seq continuity, bulk inserts."""
+
+    def __init__(self, session: Session, stream: DeviceStreamRow, now: datetime) -> None:
+        self.session = session
+        self.stream = stream
+        self.device = stream.device
+        self.now = now
+        self._stored_seqs: dict[bytes, MeterSeqs] = {}
+
+    def store(self, entries: list[_Item]) -> None:
+        pending = [e for e in entries if e.verdict is None]
+        readings = [e for e in pending if e.kind == "reading"]
+        records = [e for e in pending if e.kind != "reading"]
+        held_readings = self._held_readings(readings)
+        held_records = self._held_records(records)
+        seqs = self._meter_seqs(readings)
+        leaves: list[dict[str, Any]] = []
+        reading_rows: list[dict[str, Any]] = []
+        record_rows: list[dict[str, Any]] = []
+        for entry in pending:
+            item = entry.item
+            if isinstance(item, SignedReading):
+                r = item.reading
+                held = held_readings.get((r.meter, r.seq))
+                if held is not None:
+                    self._seen(entry, held, f"meter {format_hex(r.meter)} seq {r.seq}")
+                    continue
+                seqs[r.meter] = (add_seq(seqs.get(r.meter, (MeterSeqs(None), ""))[0], r.seq),
+                                 item.meter_path)
+                position = self._leaf(entry, leaves)
+                reading_rows.append(dict(
+                    device=self.device, position=position, meter=r.meter,
+                    meter_path=item.meter_path, seq=r.seq, timestamp=r.timestamp,
+                    quantity=r.quantity, value=r.value, salt=r.salt, signature=item.signature))
+            else:
+                assert isinstance(item, SignedRecord)
+                key_hash = keccak256(_key_text(item).encode("utf-8"))
+                held = held_records.get((entry.kind, key_hash))
+                if held is not None:
+                    self._seen(entry, held, f"{entry.kind} {_key_text(item)}")
+                    continue
+                held_records[(entry.kind, key_hash)] = entry.id
+                position = self._leaf(entry, leaves)
+                record_rows.append(dict(
+                    device=self.device, position=position, kind=entry.kind, key_hash=key_hash,
+                    path=item.path, time_from=item.record.timespan()[0],
+                    wire=_wire(item)))
+        if leaves:
+            self.session.execute(insert(LeafRow), leaves)
+        if reading_rows:
+            self.session.execute(insert(ReadingRow), reading_rows)
+        if record_rows:
+            self.session.execute(insert(RecordRow), record_rows)
+        self._save_seqs(seqs)
+
+    def _seen(self, entry: _Item, held: bytes, identity: str) -> None:
+        if held == entry.id:
+            entry.verdict = Verdict(entry.id, S.DUPLICATE)
+        else:
+            _evidence(self.session, entry, self.device, identity, held, self.now)
+
+    def _leaf(self, entry: _Item, leaves: list[dict[str, Any]]) -> int:
+        item = entry.item
+        assert isinstance(item, SignedReading | SignedRecord)
+        start, end = _time_span(item)
+        position = self.stream.next_position
+        self.stream.next_position = position + 1
+        leaves.append(dict(device=self.device, position=position, kind=entry.kind, leaf=entry.id,
+                           time_from=start, time_to=end, batch_seq=None,
+                           received_at=self.now))
+        entry.verdict = Verdict(entry.id, S.ACCEPTED)
+        return position
+
+    def _held_readings(self, entries: list[_Item]) -> dict[tuple[bytes, int], bytes]:
+        """(meter, seq) -> leaf of the readings already held under the entries' keys."""
+        by_meter: dict[bytes, list[int]] = {}
+        for entry in entries:
+            assert isinstance(entry.item, SignedReading)
+            by_meter.setdefault(entry.item.reading.meter, []).append(entry.item.reading.seq)
+        held: dict[tuple[bytes, int], bytes] = {}
+        for meter, seqs in by_meter.items():
+            rows = self.session.execute(
+                select(ReadingRow.seq, LeafRow.leaf)
+                .join(LeafRow, (LeafRow.device == ReadingRow.device)
+                      & (LeafRow.position == ReadingRow.position))
+                .where(ReadingRow.device == self.device, ReadingRow.meter == meter,
+                       ReadingRow.seq >= min(seqs), ReadingRow.seq <= max(seqs)))
+            wanted = set(seqs)
+            held.update({(meter, seq): leaf for seq, leaf in rows if seq in wanted})
+        return held
+
+    def _held_records(self, entries: list[_Item]) -> dict[tuple[str, bytes], bytes]:
+        """(kind, key hash) -> leaf of the records already held under the entries' keys."""
+        keys = [keccak256(_key_text(e.item).encode("utf-8")) for e in entries]
+        held: dict[tuple[str, bytes], bytes] = {}
+        for i in range(0, len(keys), 500):
+            rows = self.session.execute(
+                select(RecordRow.kind, RecordRow.key_hash, LeafRow.leaf)
+                .join(LeafRow, (LeafRow.device == RecordRow.device)
+                      & (LeafRow.position == RecordRow.position))
+                .where(RecordRow.device == self.device,
+                       RecordRow.key_hash.in_(keys[i:i + 500])))
+            held.update({(kind, key): leaf for kind, key, leaf in rows})
+        return held
+
+    def _meter_seqs(self, entries: list[_Item]) -> dict[bytes, tuple[MeterSeqs, str]]:
+        """The seq continuity state of the entries' meters, as stored."""
+        meters = sorted({e.item.reading.meter for e in entries
+                         if isinstance(e.item, SignedReading)})
+        state: dict[bytes, tuple[MeterSeqs, str]] = {}
+        if not meters:
+            return state
+        streams = self.session.execute(
+            select(MeterStreamRow.meter, MeterStreamRow.max_seq, MeterStreamRow.meter_path)
+            .where(MeterStreamRow.device == self.device, MeterStreamRow.meter.in_(meters)))
+        missing: dict[bytes, list[tuple[int, int]]] = {}
+        for meter, first, last in self.session.execute(
+                select(SeqGapRow.meter, SeqGapRow.from_seq, SeqGapRow.to_seq)
+                .where(SeqGapRow.device == self.device, SeqGapRow.meter.in_(meters))
+                .order_by(SeqGapRow.meter, SeqGapRow.from_seq)):
+            missing.setdefault(meter, []).append((first, last))
+        for meter, max_seq, path in streams:
+            state[meter] = (MeterSeqs(max_seq, tuple(missing.get(meter, ()))), path)
+            self._stored_seqs[meter] = state[meter][0]
+        return state
+
+    def _save_seqs(self, state: dict[bytes, tuple[MeterSeqs, str]]) -> None:
+        for meter, (seqs, path) in state.items():
+            old = self._stored_seqs.get(meter)
+            if old == seqs:
+                continue
+            assert seqs.max_seq is not None
+            if old is None:
+                self.session.add(MeterStreamRow(device=self.device, meter=meter, meter_path=path,
+                                                max_seq=seqs.max_seq))
+            else:
+                self.session.execute(update(MeterStreamRow)
+                                     .where(MeterStreamRow.device == self.device,
+                                            MeterStreamRow.meter == meter)
+                                     .values(max_seq=seqs.max_seq))
+            old_runs = set(old.missing) if old is not None else set()
+            new_runs = set(seqs.missing)
+            for first, _last in old_runs - new_runs:
+                self.session.execute(delete(SeqGapRow).where(
+                    SeqGapRow.device == self.device, SeqGapRow.meter == meter,
+                    SeqGapRow.from_seq == first))
+            self.session.flush()
+            for first, last in sorted(new_runs - old_runs):
+                self.session.add(SeqGapRow(device=self.device, meter=meter, from_seq=first,
+                                           to_seq=last, detected_at=self.now))
+
+
+class _Batches:
+    """Batch headers: sequence, root rebuilt from the held leaves, time span."""
+
+    def __init__(self, session: Session, stream: DeviceStreamRow, now: datetime) -> None:
+        self.session = session
+        self.stream = stream
+        self.device = stream.device
+        self.now = now
+
+    def store(self, entries: list[_Item]) -> None:
+        if not entries:
+            return
+        self.session.flush()
+        for entry in entries:
+            if entry.verdict is not None:
+                continue
+            assert isinstance(entry.item, SignedBatchHeader)
+            header = entry.item.header
+            held = self.session.get(BatchRow, (self.device, header.batch_seq))
+            if held is not None:
+                held_id = keccak256(_batch_struct_hash(held))
+                if held_id == entry.id:
+                    entry.verdict = Verdict(entry.id, S.DUPLICATE)
+                else:
+                    _evidence(self.session, entry, self.device, f"batchSeq {header.batch_seq}",
+                              held_id, self.now)
+                continue
+            expected = self.stream.next_batch_seq
+            if header.batch_seq != expected:
+                entry.reject("batch_seq", f"expected batchSeq {expected} (the next after the "
+                                          f"ledger's last), got {header.batch_seq}")
+                continue
+            self._check_and_store(entry, entry.item)
+
+    def _check_and_store(self, entry: _Item, signed: SignedBatchHeader) -> None:
+        header = signed.header
+        first = self.stream.batched_through
+        rows = self.session.execute(
+            select(LeafRow.leaf, LeafRow.time_from, LeafRow.time_to)
+            .where(LeafRow.device == self.device, LeafRow.position >= first)
+            .order_by(LeafRow.position).limit(header.leaf_count)).all()
+        if len(rows) < header.leaf_count:
+            entry.reject("leaves", f"the header counts {header.leaf_count} leaves; the ledger "
+                                   f"holds {len(rows)} after batch {header.batch_seq - 1}"
+                         if header.batch_seq else
+                         f"the header counts {header.leaf_count} leaves; the ledger holds "
+                         f"{len(rows)}")
+            return
+        try:
+            root = MerkleTree([row[0] for row in rows]).root
+        except MerkleError as exc:
+            entry.reject("root", str(exc))
+            return
+        if root != header.root:
+            entry.reject("root", f"the header's root {format_hex(header.root)} is not the root "
+                                 f"of the {len(rows)} leaves the ledger holds for it "
+                                 f"({format_hex(root)})")
+            return
+        span = (min(row[1] for row in rows), max(row[2] for row in rows))
+        if span != (header.from_timestamp, header.to_timestamp):
+            entry.reject("timespan", f"the header spans [{header.from_timestamp}, "
+                                     f"{header.to_timestamp}], its leaves [{span[0]}, "
+                                     f"{span[1]}]")
+            return
+        self.session.add(BatchRow(
+            device=self.device, batch_seq=header.batch_seq, root=header.root,
+            leaf_count=header.leaf_count, from_timestamp=header.from_timestamp,
+            to_timestamp=header.to_timestamp, signature=signed.signature, first_position=first,
+            received_at=self.now))
+        self.session.execute(update(LeafRow)
+                             .where(LeafRow.device == self.device, LeafRow.position >= first,
+                                    LeafRow.position < first + header.leaf_count)
+                             .values(batch_seq=header.batch_seq))
+        self.stream.batched_through = first + header.leaf_count
+        self.stream.next_batch_seq = header.batch_seq + 1
+        entry.verdict = Verdict(entry.id, S.ACCEPTED)
+
+
+def _batch_struct_hash(row: BatchRow) -> bytes:
+    return batch_struct_hash(BatchHeader(
+        device=row.device, batch_seq=row.batch_seq, root=row.root, leaf_count=row.leaf_count,
+        from_timestamp=row.from_timestamp, to_timestamp=row.to_timestamp))
+
+
+def _keep_rejections(session: Session, device: bytes, items: Sequence[_Item],
+                     now: datetime) -> None:
+    """Each rejected item once per (device, id): a sender retrying does not grow the table."""
+    rejected = [e for e in items if e.verdict is not None and e.verdict.status is S.REJECTED]
+    if not rejected:
+        return
+    ids = [e.id for e in rejected]
+    known = set(session.scalars(select(RejectionRow.item_id)
+                                .where(RejectionRow.device == device,
+                                       RejectionRow.item_id.in_(ids))))
+    for entry in rejected:
+        if entry.id in known:
+            continue
+        known.add(entry.id)
+        assert entry.verdict is not None and entry.verdict.reason is not None
+        check = entry.verdict.reason.split(":", 1)[0]
+        session.add(RejectionRow(device=device, kind=entry.kind, item_id=entry.id, check=check,
+                                 reason=entry.verdict.reason, offered=_wire(entry.item),
+                                 received_at=now))

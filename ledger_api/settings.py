@@ -1,0 +1,93 @@
+"""The ledger API's settings: flags and ``MRV_*`` environment variables, read in a factory.
+
+Nothing is read at import time: :func:`get_settings` builds an :class:`ApiSettings` from the
+environment (``MRV_DATABASE_URL``, ``MRV_RPC_URL``, ``MRV_DEPLOYMENT``, ``MRV_API_HOST``...),
+explicit values (the CLI's flags) taking precedence.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from mrv_core.uplink import LIMITS
+
+from .errors import ApiConfigError
+
+__all__ = ["DEFAULT_DATABASE_URL", "ApiSettings", "get_settings"]
+
+#: One plant's ledger: a SQLite file in the working directory.
+DEFAULT_DATABASE_URL = "sqlite:///mrv-ledger.sqlite"
+
+
+class ApiSettings(BaseSettings):
+    """What ``mrv api serve`` and ``mrv api migrate`` run with.
+
+    - ``database_url``: a SQLAlchemy URL, ``sqlite:///PATH`` (one plant) or
+      ``postgresql+psycopg://USER:PASSWORD@HOST:PORT/DB`` (``MRV_DATABASE_URL``).
+    - ``rpc_url`` and ``deployment``: the chain's JSON-RPC URL and the deployment file
+      (``mrv chain deploy --out``); ingest needs both (the device registry and the EIP-712
+      domain come from them).
+    - ``api_host``/``api_port``: where uvicorn listens (a loopback address unless TLS is set).
+    - ``workers``: uvicorn worker processes (1..64; several need PostgreSQL).
+    - ``max_body_bytes``: the largest request body read (the uplink's compressed limit, 4 MiB).
+    """
+
+    model_config = SettingsConfigDict(env_prefix="MRV_", frozen=True, extra="forbid")
+
+    database_url: str = DEFAULT_DATABASE_URL
+    rpc_url: str | None = None
+    deployment: Path | None = None
+    api_host: str = "127.0.0.1"
+    api_port: int = Field(default=8600, ge=0, le=65535)
+    workers: int = Field(default=1, ge=1, le=64)
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    max_body_bytes: int = Field(default=LIMITS.compressed_bytes, ge=1024,
+                                le=LIMITS.compressed_bytes)
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_database(cls, value: str) -> str:
+        if not value.startswith(("sqlite:///", "postgresql+psycopg://")):
+            raise ValueError("expected sqlite:///PATH or postgresql+psycopg://USER@HOST:PORT/DB"
+                             f", got {value.split('://')[0]!r}://...")
+        return value
+
+    @property
+    def tls(self) -> bool:
+        return self.tls_cert is not None
+
+    def check_listen(self) -> None:
+        """Raise :class:`ApiConfigError` unless the listen address is usable: plain HTTP only
+        on a loopback address literal, TLS needs both a certificate and its key, several
+        workers need PostgreSQL (SQLite has one writer)."""
+        if (self.tls_cert is None) != (self.tls_key is None):
+            raise ApiConfigError("TLS needs both --tls-cert and --tls-key")
+        if not self.tls:
+            try:
+                loopback = ipaddress.ip_address(self.api_host).is_loopback
+            except ValueError:
+                loopback = False
+            if not loopback:
+                raise ApiConfigError(f"plain HTTP only on a loopback address (127.0.0.1, ::1), "
+                                     f"got {self.api_host!r}: give --tls-cert and --tls-key to "
+                                     "listen elsewhere")
+        if self.workers > 1 and self.database_url.startswith("sqlite"):
+            raise ApiConfigError(f"{self.workers} workers need PostgreSQL (MRV_DATABASE_URL="
+                                 "postgresql+psycopg://...); SQLite serves one worker")
+
+
+def get_settings(**values: Any) -> ApiSettings:
+    """Settings from the environment with ``values`` (not None) taking precedence; raises
+    :class:`ApiConfigError` naming the setting and the problem."""
+    try:
+        return ApiSettings(**{k: v for k, v in values.items() if v is not None})
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"]) or "settings"
+        raise ApiConfigError(f"{where}: {first['msg']}") from None

@@ -1,0 +1,195 @@
+"""Ingest (ledger_api.ingest.service): verdicts, idempotency, conflicts, batches, atomicity."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+import pytest
+from ledger_support import StaticDevices
+from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session
+
+from factories import METER_PATHS, OTHER_KEY, TEST_DOMAIN, TEST_KEY, signed_records
+from ledger_api.db.models import (
+    BatchRow,
+    ConflictRow,
+    LeafRow,
+    ReadingRow,
+    RecordRow,
+    RejectionRow,
+    SeqGapRow,
+)
+from ledger_api.errors import IngestRefused
+from ledger_api.ingest import service
+from ledger_api.ingest.service import IngestResult, ingest
+from mrv_core.batch import SignedBatchHeader
+from mrv_core.eip712 import Domain, reading_digest
+from mrv_core.keys import DeviceKey
+from mrv_core.reading import Reading, SignedReading, meter_id
+from mrv_core.uplink import Status, UplinkItem, UplinkRequest
+
+NOW = datetime(2026, 11, 30, tzinfo=UTC)
+T0 = 1_780_000_000
+QUANTITY = "energy.active.import:Wh"
+
+
+def readings(per_meter: int, *, meters: int = 2, first_seq: int = 0, key: DeviceKey = TEST_KEY,
+             value: int = 1_000, salt: bytes = b"\x11" * 32) -> list[SignedReading]:
+    """Signed readings with contiguous seqs per meter, one a second."""
+    out = []
+    for seq in range(first_seq, first_seq + per_meter):
+        for m in range(meters):
+            path = METER_PATHS[m]
+            reading = Reading(device=key.address, meter=meter_id(path), seq=seq,
+                              timestamp=T0 + seq, quantity=QUANTITY, value=value + seq,
+                              salt=salt)
+            out.append(key.sign_reading(reading, TEST_DOMAIN, path))
+    return out
+
+
+def header(batch_seq: int, leaves: Sequence[SignedReading], records: Sequence[object] = (),
+           key: DeviceKey = TEST_KEY) -> SignedBatchHeader:
+    batch = key.close_batch(batch_seq, leaves, TEST_DOMAIN, records)  # type: ignore[arg-type]
+    assert batch.header_signature is not None
+    return SignedBatchHeader(batch.header, batch.header_signature)
+
+
+def run(engine: Engine, items: Sequence[UplinkItem], devices: StaticDevices | None = None,
+        domain: Domain = TEST_DOMAIN) -> list[Status]:
+    devices = devices or StaticDevices({TEST_KEY.address})
+    with Session(engine) as session, session.begin():
+        result: IngestResult = ingest(session, UplinkRequest.of(TEST_KEY.address, domain, items),
+                                      devices, TEST_DOMAIN, now=NOW)
+    return [v.status for v in result.verdicts]
+
+
+def reasons(engine: Engine, items: Sequence[UplinkItem]) -> list[str | None]:
+    with Session(engine) as session, session.begin():
+        result = ingest(session, UplinkRequest.of(TEST_KEY.address, TEST_DOMAIN, items),
+                        StaticDevices({TEST_KEY.address}), TEST_DOMAIN, now=NOW)
+    return [v.reason for v in result.verdicts]
+
+
+def count(engine: Engine, table: type[object]) -> int:
+    with Session(engine) as session:
+        return session.scalar(select(func.count()).select_from(table)) or 0
+
+
+def test_readings_records_and_their_header_are_accepted_and_the_leaves_batched(
+        ledger_engine: Engine) -> None:
+    sent = readings(5)
+    records = signed_records(4, domain=TEST_DOMAIN)
+    statuses = run(ledger_engine, [*sent, *records, header(0, sent, records)])
+    assert statuses == [Status.ACCEPTED] * 15
+    with Session(ledger_engine) as session:
+        assert session.scalars(select(LeafRow.batch_seq)).all() == [0] * 14
+        batch = session.get(BatchRow, (TEST_KEY.address, 0))
+        assert batch is not None and batch.leaf_count == 14
+        assert session.scalar(select(func.count()).select_from(SeqGapRow)) == 0
+
+
+def test_a_replayed_request_is_all_duplicate_and_stores_nothing_new(ledger_engine: Engine) -> None:
+    sent = readings(3)
+    records = signed_records(2, domain=TEST_DOMAIN)
+    items = [*sent, *records, header(0, sent, records)]
+    run(ledger_engine, items)
+    before = [count(ledger_engine, t) for t in (LeafRow, ReadingRow, RecordRow, BatchRow)]
+    assert run(ledger_engine, items) == [Status.DUPLICATE] * len(items)
+    assert [count(ledger_engine, t) for t in (LeafRow, ReadingRow, RecordRow, BatchRow)] == before
+
+
+def test_another_reading_under_a_held_key_is_a_conflict_kept_as_evidence(
+        ledger_engine: Engine) -> None:
+    run(ledger_engine, readings(2, meters=1))
+    other = readings(1, meters=1, first_seq=1, value=999_999)
+    assert run(ledger_engine, other) == [Status.CONFLICT]
+    with Session(ledger_engine) as session:
+        conflict = session.scalars(select(ConflictRow)).one()
+        assert conflict.kind == "reading" and "seq 1" in conflict.identity
+        held = session.scalars(select(ReadingRow.value).where(ReadingRow.seq == 1)).one()
+    assert held == 1_001  # the held reading is never overwritten
+
+
+def test_a_reading_signed_by_another_key_is_rejected_once_as_evidence(
+        ledger_engine: Engine) -> None:
+    good = readings(1, meters=1)[0]
+    forged = dataclasses.replace(good, signature=OTHER_KEY.sign_digest(
+        reading_digest(good.reading, TEST_DOMAIN)))
+    assert reasons(ledger_engine, [forged])[0].startswith("signature: seq 0: signed by 0x2B5A")
+    run(ledger_engine, [forged])
+    assert count(ledger_engine, RejectionRow) == 1
+    assert count(ledger_engine, ReadingRow) == 0
+
+
+def test_a_reading_outside_the_device_s_active_time_is_rejected(ledger_engine: Engine) -> None:
+    devices = StaticDevices({TEST_KEY.address}, {TEST_KEY.address: (T0, T0 + 1)})
+    statuses = run(ledger_engine, readings(3, meters=1), devices)
+    assert statuses == [Status.ACCEPTED, Status.ACCEPTED, Status.REJECTED]
+
+
+def test_a_device_never_registered_is_refused_as_a_whole_with_403(ledger_engine: Engine) -> None:
+    with pytest.raises(IngestRefused) as caught:
+        run(ledger_engine, readings(1), StaticDevices(set()))
+    assert caught.value.status == 403 and caught.value.check == "device"
+    assert count(ledger_engine, LeafRow) == 0
+
+
+def test_items_signed_for_another_deployment_are_refused_with_400(ledger_engine: Engine) -> None:
+    other = Domain(chain_id=1, verifying_contract=TEST_DOMAIN.verifying_contract)
+    with pytest.raises(IngestRefused) as caught:
+        run(ledger_engine, readings(1), domain=other)
+    assert caught.value.status == 400 and caught.value.check == "domain"
+
+
+def test_a_header_whose_root_its_leaves_do_not_rebuild_is_rejected(ledger_engine: Engine) -> None:
+    sent = readings(2)
+    run(ledger_engine, sent)
+    elsewhere = readings(2, salt=b"\x22" * 32)  # same keys, other leaves: another root
+    reason = reasons(ledger_engine, [header(0, elsewhere)])[0]
+    assert reason is not None and reason.startswith("root: the header's root 0x")
+    assert count(ledger_engine, BatchRow) == 0
+    assert run(ledger_engine, [header(0, sent)]) == [Status.ACCEPTED]
+
+
+def test_a_header_needs_its_leaves_and_the_next_batch_seq(ledger_engine: Engine) -> None:
+    first, second = readings(2), readings(2, first_seq=2)
+    assert reasons(ledger_engine, [header(0, first)]) == [
+        "leaves: the header counts 4 leaves; the ledger holds 0"]
+    run(ledger_engine, first)
+    assert reasons(ledger_engine, [header(1, first)]) == [
+        "batch_seq: expected batchSeq 0 (the next after the ledger's last), got 1"]
+    assert run(ledger_engine, [header(0, first), *second, header(1, second)]) == (
+        [Status.ACCEPTED] * 6)
+
+
+def test_seqs_skipped_are_recorded_and_narrowed_when_they_arrive(ledger_engine: Engine) -> None:
+    sent = readings(6, meters=1)
+    run(ledger_engine, [sent[0], sent[4]])
+
+    def gaps() -> list[tuple[int, int]]:
+        with Session(ledger_engine) as session:
+            return [(g.from_seq, g.to_seq) for g in
+                    session.scalars(select(SeqGapRow).order_by(SeqGapRow.from_seq))]
+
+    assert gaps() == [(1, 3)]
+    run(ledger_engine, [sent[2]])
+    assert gaps() == [(1, 1), (3, 3)]
+    run(ledger_engine, [sent[1], sent[3], sent[5]])
+    assert gaps() == []
+
+
+def test_a_failure_midway_leaves_nothing_half_written(ledger_engine: Engine,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    sent = readings(3)
+
+    def fail(self: object, entries: object) -> None:
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr(service._Batches, "store", fail)
+    with pytest.raises(RuntimeError):
+        run(ledger_engine, [*sent, header(0, sent)])
+    assert [count(ledger_engine, t) for t in (LeafRow, ReadingRow, BatchRow)] == [0, 0, 0]
+    monkeypatch.undo()
+    assert run(ledger_engine, [*sent, header(0, sent)]) == [Status.ACCEPTED] * 7
