@@ -1,0 +1,42 @@
+"""Errors of the ledger API, each under the phase class of :mod:`mrv_core.errors` it belongs to.
+
+Chain reads (:class:`~mrv_core.errors.ChainError` and below):
+
+- :class:`ChainReadFailed`: a read the ledger needs from the chain failed (logs of a block range,
+  a block, a view call); the message names the call, the contract or block range and the cause.
+- :class:`ChainReadUnavailable` (also a :class:`~mrv_core.errors.ChainUnavailable`): the same,
+  because the node stayed unreachable after the chain's retries; worth answering 503 and trying
+  again later.
+- :class:`DeviceEventsInconsistent`: the DeviceRegistry's events contradict the contract's own
+  rules (a device registered twice, suspended while revoked, blocks going back in time): the
+  events were read from the wrong contract, from the middle of its history, or are corrupt.
+"""
+
+from __future__ import annotations
+
+from mrv_core.errors import ChainError, ChainUnavailable
+
+__all__ = ["ChainReadFailed", "ChainReadUnavailable", "DeviceEventsInconsistent"]
+
+
+class ChainReadFailed(ChainError):
+    """Reading ``what`` from the chain failed; ``cause`` says why."""
+
+    def __init__(self, what: str, cause: str) -> None:
+        self.what = what
+        self.cause = cause
+        super().__init__(f"{what}: {cause}")
+
+
+class ChainReadUnavailable(ChainReadFailed, ChainUnavailable):
+    """Reading ``what`` failed because the node could not be reached, even after retries."""
+
+
+class DeviceEventsInconsistent(ChainError):
+    """A DeviceRegistry event contradicts the events before it (``event`` describes it,
+    ``problem`` says what was expected instead)."""
+
+    def __init__(self, event: str, problem: str) -> None:
+        self.event = event
+        self.problem = problem
+        super().__init__(f"{event}: {problem}")
