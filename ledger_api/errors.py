@@ -1,26 +1,39 @@
-"""Typed errors of the ledger API, under :class:`mrv_core.errors.MrvError`, by phase.
+"""Typed errors of the ledger API, each under the phase class of :mod:`mrv_core.errors` it
+belongs to.
+
+Configuration and requests:
 
 - :class:`ApiConfigError` (a :class:`~mrv_core.errors.ConfigError`): the service's settings or
-  database cannot be used (a default secret, an unknown database URL, a schema not migrated).
+  database cannot be used (an unknown database URL, a schema not migrated).
 - :class:`IngestRefused`: a whole uplink request is refused before any item is looked at (its
   device is unknown to the chain, its domain is another deployment's). ``status`` is the HTTP
   status it maps to and ``check`` the failed check, both carried into the problem document.
-- :class:`IngestUnavailable`: the API cannot decide about a request now (the chain is
-  unreachable, the database is busy): HTTP 503, the sender retries.
+
+Chain reads (:class:`~mrv_core.errors.ChainError` and below):
+
+- :class:`ChainReadFailed`: a read the ledger needs from the chain failed (logs of a block range,
+  a block, a view call); the message names the call, the contract or block range and the cause.
+- :class:`ChainReadUnavailable` (also a :class:`~mrv_core.errors.ChainUnavailable`): the same,
+  because the node stayed unreachable after the chain's retries; worth answering 503 and trying
+  again later.
+- :class:`DeviceEventsInconsistent`: the DeviceRegistry's events contradict the contract's own
+  rules (a device registered twice, suspended while revoked, blocks going back in time): the
+  events were read from the wrong contract, from the middle of its history, or are corrupt.
 """
 
 from __future__ import annotations
 
-from mrv_core.errors import ConfigError, MrvError
+from mrv_core.errors import ChainError, ChainUnavailable, ConfigError, MrvError
 
-__all__ = ["ApiConfigError", "IngestRefused", "IngestUnavailable", "LedgerError"]
+__all__ = ["ApiConfigError", "ChainReadFailed", "ChainReadUnavailable",
+           "DeviceEventsInconsistent", "IngestRefused", "LedgerError"]
 
 
 class LedgerError(MrvError):
-    """Root of the ledger API's own errors."""
+    """Root of the ledger API's own errors that belong to no phase of :mod:`mrv_core.errors`."""
 
 
-class ApiConfigError(ConfigError, LedgerError):
+class ApiConfigError(ConfigError):
     """The ledger API's settings, database or migrations cannot be used as given."""
 
 
@@ -35,5 +48,24 @@ class IngestRefused(LedgerError):
         super().__init__(f"{check}: {detail}")
 
 
-class IngestUnavailable(LedgerError):
-    """The API cannot decide about a request now; the sender should retry later."""
+class ChainReadFailed(ChainError):
+    """Reading ``what`` from the chain failed; ``cause`` says why."""
+
+    def __init__(self, what: str, cause: str) -> None:
+        self.what = what
+        self.cause = cause
+        super().__init__(f"{what}: {cause}")
+
+
+class ChainReadUnavailable(ChainReadFailed, ChainUnavailable):
+    """Reading ``what`` failed because the node could not be reached, even after retries."""
+
+
+class DeviceEventsInconsistent(ChainError):
+    """A DeviceRegistry event contradicts the events before it (``event`` describes it,
+    ``problem`` says what was expected instead)."""
+
+    def __init__(self, event: str, problem: str) -> None:
+        self.event = event
+        self.problem = problem
+        super().__init__(f"{event}: {problem}")

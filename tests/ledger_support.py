@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ledger_api.ingest.service import Standing
+from ledger_api.chain.devices import DeviceStanding, Reason
 
 
 @dataclass
@@ -17,15 +17,12 @@ class StaticDevices:
     #: device -> (from, to) Unix seconds it is active in (inclusive); absent: always.
     windows: dict[bytes, tuple[int, int]] = field(default_factory=dict)
 
-    def known(self, device: bytes) -> bool:
-        return device in self.active
-
-    def standing(self, device: bytes, timestamp: int) -> Standing:
+    def standing(self, device: bytes, timestamp: int) -> DeviceStanding:
         if device not in self.active:
-            return Standing(False, "unknown")
+            return DeviceStanding(None, None, False, Reason.UNKNOWN)
         low, high = self.windows.get(device, (0, 2**64))
         if timestamp < low:
-            return Standing(False, "not_yet_registered", f"registered at {low}")
+            return DeviceStanding(None, None, False, Reason.NOT_YET_REGISTERED)
         if timestamp > high:
-            return Standing(False, "revoked", f"revoked at {high}")
-        return Standing(True)
+            return DeviceStanding(None, None, False, Reason.REVOKED)
+        return DeviceStanding(None, None, True, None)

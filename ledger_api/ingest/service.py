@@ -48,6 +48,7 @@ from mrv_core.uplink import UplinkItem, UplinkRequest, Verdict, item_id, item_ke
 from mrv_core.verify import verify_signed_header, verify_signed_reading, verify_signed_record
 from mrv_core.wire import encode_batch_header, encode_signed_reading, encode_signed_record
 
+from ..chain.devices import DeviceStanding, Reason
 from ..db.models import (
     BatchRow,
     ConflictRow,
@@ -62,32 +63,19 @@ from ..db.models import (
 from ..errors import IngestRefused
 from .seq_gaps import MeterSeqs, add_seq
 
-__all__ = ["Devices", "IngestResult", "Standing", "ingest"]
+__all__ = ["Devices", "IngestResult", "ingest"]
 
 #: The ledger's kind of each record struct (the edge store uses the same names).
 RECORD_KINDS = {Gap: "gap", MeterChange: "meter_change", EmissionSummary: "emission_summary"}
 _REASON_MAX = 4096
 
 
-@dataclass(frozen=True)
-class Standing:
-    """A device's standing at one time: ``active``, else ``reason`` (``unknown``,
-    ``not_yet_registered``, ``revoked``, ``suspended``, ``enterprise_stopped``) and a detail."""
-
-    active: bool
-    reason: str | None = None
-    detail: str = ""
-
-
 class Devices(Protocol):
-    """Who may deliver data: the chain's DeviceRegistry, as of the last refresh."""
+    """Who may deliver data: the chain's DeviceRegistry
+    (:class:`ledger_api.chain.directory.DeviceDirectory`)."""
 
-    def known(self, device: bytes) -> bool:
-        """Whether ``device`` was ever registered."""
-        ...
-
-    def standing(self, device: bytes, timestamp: int) -> Standing:
-        """The device's standing at Unix time ``timestamp``."""
+    def standing(self, device: bytes, timestamp: int) -> DeviceStanding:
+        """The device's standing for an item of Unix time ``timestamp``."""
         ...
 
 
@@ -131,7 +119,7 @@ def ingest(session: Session, request: UplinkRequest, devices: Devices, domain: D
                                            f"{format_address(request.domain.verifying_contract)}"
                                            f"; this ledger serves chainId {domain.chain_id} and "
                                            f"{format_address(domain.verifying_contract)}")
-    if not devices.known(device):
+    if devices.standing(device, 0).reason is Reason.UNKNOWN:
         raise IngestRefused(403, "device", f"{format_address(device)} is not registered in the "
                                            "DeviceRegistry")
     items = [_Item(item, item_id(item), _kind(item)) for item in request.items]
@@ -181,9 +169,9 @@ def _verify(entry: _Item, domain: Domain, devices: Devices, device: bytes) -> No
     for timestamp in sorted(set(times)):
         standing = devices.standing(device, timestamp)
         if not standing.active:
-            detail = f": {standing.detail}" if standing.detail else ""
-            entry.reject("device", f"{format_address(device)} is {standing.reason} at "
-                                   f"{timestamp}{detail}")
+            reason = standing.reason.value if standing.reason is not None else "inactive"
+            entry.reject("device", f"{format_address(device)} is {reason} at {timestamp} "
+                                   "(DeviceRegistry)")
             return
 
 
