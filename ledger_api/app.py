@@ -102,6 +102,14 @@ class AckModel(BaseModel):
     batches: list[VerdictModel]
 
 
+def get_services(request: Request) -> Services:
+    """The application's :class:`Services` (a FastAPI dependency)."""
+    return request.app.state.services  # type: ignore[no-any-return]
+
+
+ServicesDep = Annotated[Services, Depends(get_services)]
+
+
 def create_app(services: Services) -> FastAPI:
     """The application serving ``services``."""
     metrics = services.metrics or ApiMetrics()
@@ -110,11 +118,6 @@ def create_app(services: Services) -> FastAPI:
                               "docs/api.md and docs/protocol.md.",
                   responses=problem_responses(404, 405))
     app.state.services = services
-
-    def get_services(request: Request) -> Services:
-        return request.app.state.services  # type: ignore[no-any-return]
-
-    ServicesDep = Annotated[Services, Depends(get_services)]
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_problem(request: Request, exc: StarletteHTTPException) -> JSONResponse:

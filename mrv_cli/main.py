@@ -19,6 +19,7 @@ from mrv_core.errors import MrvError
 
 from . import (
     accounting_cmd,
+    api_cmd,
     bundle_cmd,
     chain_cmd,
     contracts_build,
@@ -65,6 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
     simulate_cmd.register(commands)
     relay_cmd.register(commands)
     pki_cmd.register(commands)
+    api_cmd.register(commands)
     return parser
 
 

@@ -42,6 +42,7 @@ from edge_node.signing import Sample as SignerSample
 from edge_node.signing.records import new_record
 from edge_node.store import Store
 from factories import METER_PATHS, TEST_DOMAIN, TEST_KEY, signed_records
+from mrv_core.keys import DeviceKey
 
 from ..conftest import free_port
 
@@ -240,12 +241,13 @@ def receiver() -> Iterator[Receiver]:
 
 
 def fill(store: Store, cycles: int, *, start: int = 0, records: int = 0,
-         batch_size: int = 10) -> None:
-    """Sign ``cycles`` poll cycles of three energy meters (from cycle ``start``), add ``records``
-    signed records, and close every batch of ``batch_size`` leaves (and a last partial one)."""
-    signer = ReadingSigner(store, TEST_KEY)
+         batch_size: int = 10, key: DeviceKey = TEST_KEY, t0: int = T0) -> None:
+    """Sign ``cycles`` poll cycles of three energy meters (from cycle ``start``, one a minute
+    from ``t0``) with ``key`` (the store's device), add ``records`` signed records, and close
+    every batch of ``batch_size`` leaves (and a last partial one)."""
+    signer = ReadingSigner(store, key)
     for cycle in range(start, start + cycles):
-        t = T0 + 60 * cycle
+        t = t0 + 60 * cycle
         signer.sign_cycle([SignerSample(meter_path=path, point="import_energy",
                                         quantity="energy.active.import:Wh", timestamp=t,
                                         value=1000 * cycle + i,
@@ -254,6 +256,7 @@ def fill(store: Store, cycles: int, *, start: int = 0, records: int = 0,
     if records:
         with store.write() as session:
             store.add_records(session, [new_record(r) for r in
-                                        signed_records(records, seed=start)])
-    Batcher(store, TEST_KEY, settings=BatchingSettings(max_leaves=batch_size)).close_due(
-        now=T0 + 60 * (start + cycles), force=True)
+                                        signed_records(records, seed=start, key=key,
+                                                       domain=store.domain)])
+    Batcher(store, key, settings=BatchingSettings(max_leaves=batch_size)).close_due(
+        now=t0 + 60 * (start + cycles), force=True)

@@ -1,0 +1,86 @@
+"""``mrv api``: the ledger API. ``migrate`` creates or upgrades its database schema (Alembic);
+``serve`` runs it (uvicorn). docs/api.md.
+
+Settings come from the flags, else their ``MRV_*`` environment variables
+(``ledger_api.settings``). ``serve`` refuses a database not migrated to this code's schema, a
+non-loopback address without TLS, and several workers on SQLite; each refusal is one line and
+exit 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from ledger_api.db.engine import make_engine
+from ledger_api.db.migrate import upgrade
+from ledger_api.server import serve
+from ledger_api.settings import DEFAULT_DATABASE_URL, get_settings
+
+from .options import EXIT_OK, add_option
+
+__all__ = ["DEFAULT_PORT", "register"]
+
+DEFAULT_PORT = 8600
+
+
+def register(commands: Any) -> None:
+    api = commands.add_parser("api", help="the ledger API: migrate its database, serve it",
+                              description="The ledger API: stores and re-verifies what edge "
+                                          "nodes signed (docs/api.md).")
+    sub = api.add_subparsers(dest="api_command", required=True, metavar="COMMAND")
+    migrate = sub.add_parser("migrate", help="create or upgrade the database schema",
+                             description="Create or upgrade the ledger's schema to this "
+                                         "version's (Alembic migrations); safe to run again.")
+    _database_option(migrate)
+    migrate.set_defaults(handler=_migrate)
+
+    run = sub.add_parser("serve", help="serve the ledger API (uvicorn)",
+                         description="Serve the ledger API: POST /v1/uplink for edge nodes, "
+                                     "GET /healthz, /readyz, /metrics. Needs a migrated "
+                                     "database; ingest needs --rpc-url and --deployment.")
+    _database_option(run)
+    add_option(run, "--rpc-url", "MRV_RPC_URL", metavar="URL",
+               help="the chain's JSON-RPC endpoint, e.g. http://127.0.0.1:8545 (without it, "
+                    "ingest answers 503: devices cannot be checked)")
+    add_option(run, "--deployment", "MRV_DEPLOYMENT", type=Path, metavar="FILE",
+               help="deployment file written by `mrv chain deploy`")
+    add_option(run, "--host", "MRV_API_HOST", default="127.0.0.1", metavar="ADDRESS",
+               help="address to listen on (default 127.0.0.1; a non-loopback one needs TLS)")
+    add_option(run, "--port", "MRV_API_PORT", type=int, default=DEFAULT_PORT, metavar="N",
+               help=f"port to listen on (default {DEFAULT_PORT})")
+    add_option(run, "--workers", "MRV_WORKERS", type=int, default=1, metavar="N",
+               help="worker processes (default 1; more than one needs PostgreSQL)")
+    add_option(run, "--tls-cert", "MRV_TLS_CERT", type=Path, metavar="FILE",
+               help="serve HTTPS with this PEM certificate (chain)")
+    add_option(run, "--tls-key", "MRV_TLS_KEY", type=Path, metavar="FILE",
+               help="the PEM private key of --tls-cert")
+    run.set_defaults(handler=_serve)
+
+
+def _database_option(parser: argparse.ArgumentParser) -> None:
+    add_option(parser, "--database", "MRV_DATABASE_URL", default=DEFAULT_DATABASE_URL,
+               metavar="URL", help="sqlite:///PATH (default "
+                                   f"{DEFAULT_DATABASE_URL}) or postgresql+psycopg://USER@HOST:"
+                                   "PORT/DB")
+
+
+def _migrate(args: argparse.Namespace) -> int:
+    settings = get_settings(database_url=args.database)
+    engine = make_engine(settings.database_url)
+    try:
+        before, after = upgrade(engine)
+    finally:
+        engine.dispose()
+    state = "already at" if before == after else f"{before or 'empty'} ->"
+    print(f"database   {engine.url.render_as_string(hide_password=True)}: {state} {after}")
+    return EXIT_OK
+
+
+def _serve(args: argparse.Namespace) -> int:
+    settings = get_settings(database_url=args.database, rpc_url=args.rpc_url,
+                            deployment=args.deployment, api_host=args.host, api_port=args.port,
+                            workers=args.workers, tls_cert=args.tls_cert, tls_key=args.tls_key)
+    serve(settings)
+    return EXIT_OK

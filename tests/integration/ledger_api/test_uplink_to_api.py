@@ -1,0 +1,104 @@
+"""The edge node's uplink client against the real ledger API: a real edge store filled by the
+real signer and batcher, uvicorn on 127.0.0.1, devices checked on a real (embedded) chain.
+
+Asserted: every leaf and batch header of the store is stored once by the API (its leaves are
+the store's, each batch's root rebuilt from them), the store's cursors end at the last item,
+a replay is answered ``duplicate`` and stores nothing, and an API outage mid-run loses nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+from integration.chain.support import Actors
+from integration.edge_node.conftest import fill
+from integration.ledger_api.conftest import LedgerServer
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from edge_node.store import Store, StoreUplink
+from edge_node.uplink import UplinkClient, UplinkSettings
+from ledger_api.db.models import BatchRow, LeafRow
+from mrv_core.uplink import UPLINK_PATH, UplinkRequest, decode_ack, encode_request
+
+FAST = {"backoff_initial_ms": 5, "backoff_max_ms": 40, "idle_poll_ms": 20,
+        "refusal_holdoff_ms": 50, "timeout_ms": 5_000}
+
+
+def filled_store(actors: Actors, path: object, cycles: int) -> Store:
+    store = Store(path, actors.device.address, actors.system.domain)  # type: ignore[arg-type]
+    registered = int(actors.chain.w3.eth.get_block("latest")["timestamp"])
+    fill(store, cycles, batch_size=9, key=actors.device, t0=registered + 60)
+    return store
+
+
+def held(server: LedgerServer) -> tuple[set[bytes], dict[int, bytes]]:
+    with Session(server.services.engine) as session:
+        leaves = set(session.scalars(select(LeafRow.leaf)))
+        roots = {b.batch_seq: b.root for b in session.scalars(select(BatchRow))}
+    return leaves, roots
+
+
+def assert_all_held(store: Store, server: LedgerServer) -> None:
+    source = StoreUplink(store)
+    leaves = source.items_after("leaves", -1, 1_000_000)
+    batches = source.items_after("batches", -1, 1_000_000)
+    held_leaves, roots = held(server)
+    assert held_leaves == {leaf.leaf for leaf in leaves}  # type: ignore[union-attr]
+    assert roots == {b.header.batch_seq: b.header.root for b in batches}  # type: ignore[union-attr]
+    assert source.items_after("leaves", source.acknowledged_through("leaves"), 10) == []
+    assert source.items_after("batches", source.acknowledged_through("batches"), 10) == []
+
+
+def client(store: Store, actors: Actors, url: str, chunk_size: int) -> UplinkClient:
+    return UplinkClient(UplinkSettings(url=url, chunk_size=chunk_size, **FAST),
+                        StoreUplink(store), actors.device.address, actors.system.domain)
+
+
+def test_the_edge_store_reaches_the_api_once_and_a_replay_is_all_duplicate(
+        ledger_actors: Actors, ledger_server: LedgerServer, tmp_path: object) -> None:
+    store = filled_store(ledger_actors, tmp_path / "edge.sqlite", 12)  # type: ignore[operator]
+    try:
+        async def push() -> int:
+            async with client(store, ledger_actors, ledger_server.url, 10) as uplink:
+                return await uplink.drain()
+
+        assert asyncio.run(push()) == 36 + 4  # 36 readings, 4 headers
+        assert_all_held(store, ledger_server)
+        source = StoreUplink(store)
+        items = [i.signed for i in source.items_after("leaves", -1, 100)]  # type: ignore[union-attr]
+        request = UplinkRequest.of(ledger_actors.device.address, ledger_actors.system.domain,
+                                   items)
+        with Session(ledger_server.services.engine) as session:
+            before = session.scalar(select(func.count()).select_from(LeafRow))
+        answer = httpx.post(ledger_server.url + UPLINK_PATH, content=encode_request(request),
+                            headers={"Content-Type": "application/json",
+                                     "Content-Encoding": "gzip"})
+        assert answer.status_code == 200
+        ack = decode_ack(answer.content, answer.headers.get("content-encoding"), request)
+        assert {v.status.value for v in ack.verdicts} == {"duplicate"}
+        with Session(ledger_server.services.engine) as session:
+            assert session.scalar(select(func.count()).select_from(LeafRow)) == before
+    finally:
+        store.close()
+
+
+def test_an_api_outage_mid_run_loses_nothing(ledger_actors: Actors,
+                                             ledger_server: LedgerServer,
+                                             tmp_path: object) -> None:
+    store = filled_store(ledger_actors, tmp_path / "edge.sqlite", 15)  # type: ignore[operator]
+    try:
+        async def push() -> None:
+            async with client(store, ledger_actors, ledger_server.url, 5) as uplink:
+                await uplink.push_once()
+                await asyncio.to_thread(ledger_server.down)
+                running = asyncio.create_task(uplink.drain())
+                await asyncio.sleep(0.3)  # the client meets refused connections meanwhile
+                await asyncio.to_thread(ledger_server.up)
+                await running
+
+        asyncio.run(push())
+        assert_all_held(store, ledger_server)
+    finally:
+        store.close()
