@@ -36,7 +36,7 @@ REFRESH_EVERY_S = 2.0
 def build_services(settings: ApiSettings) -> Services:
     """The database and, with ``settings.rpc_url``, the chain's view; raises
     :class:`ApiConfigError` (settings, schema) or a ``ChainError`` (the chain)."""
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database_url, must_exist=True)
     try:
         check_current(engine)
         if settings.rpc_url is None:

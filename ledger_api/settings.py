@@ -90,4 +90,5 @@ def get_settings(**values: Any) -> ApiSettings:
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(part) for part in first["loc"]) or "settings"
-        raise ApiConfigError(f"{where}: {first['msg']}") from None
+        message = str(first["msg"]).removeprefix("Value error, ")
+        raise ApiConfigError(f"{where} (MRV_{where.upper()}): {message}") from None

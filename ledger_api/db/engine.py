@@ -9,6 +9,8 @@ apply in turn.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from sqlalchemy import Engine, create_engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
@@ -24,9 +26,10 @@ __all__ = ["SQLITE_BUSY_TIMEOUT_MS", "make_engine", "make_sessions"]
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, *, must_exist: bool = False) -> Engine:
     """An engine on ``url`` (``sqlite:///PATH`` or ``postgresql+psycopg://...``); raises
-    :class:`ApiConfigError` for another or malformed URL, or an in-memory SQLite database."""
+    :class:`ApiConfigError` for another or malformed URL, an in-memory SQLite database, or
+    with ``must_exist`` a SQLite file that is not there (``mrv api migrate`` creates it)."""
     try:
         parsed = make_url(url)
     except ArgumentError as exc:
@@ -35,6 +38,13 @@ def make_engine(url: str) -> Engine:
         if not parsed.database or parsed.database == ":memory:":
             raise ApiConfigError("database URL: SQLite needs a file (sqlite:///PATH): an "
                                  "in-memory database would lose everything at exit")
+        path = Path(parsed.database)
+        if path.is_dir() or (not path.parent.is_dir()):
+            raise ApiConfigError(f"database URL: {parsed.database!r} is a directory or lies in "
+                                 "no existing directory")
+        if must_exist and not path.is_file():
+            raise ApiConfigError(f"database URL: {parsed.database!r} does not exist: run "
+                                 "`mrv api migrate` first")
         return wal_engine(parsed.database, busy_timeout_ms=SQLITE_BUSY_TIMEOUT_MS,
                           pool_size=5, error=ApiConfigError)
     if parsed.get_backend_name() == "postgresql" and parsed.get_driver_name() == "psycopg":

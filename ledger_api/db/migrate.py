@@ -15,6 +15,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
+from sqlalchemy.exc import DatabaseError, OperationalError
 
 from ..errors import ApiConfigError
 
@@ -40,9 +41,13 @@ def head_revision() -> str:
 
 
 def current_revision(engine: Engine) -> str | None:
-    """The revision the database is at (None: never migrated)."""
-    with engine.connect() as connection:
-        return MigrationContext.configure(connection).get_current_revision()
+    """The revision the database is at (None: never migrated); raises
+    :class:`ApiConfigError` when the database cannot be read."""
+    try:
+        with engine.connect() as connection:
+            return MigrationContext.configure(connection).get_current_revision()
+    except (OperationalError, DatabaseError) as exc:
+        raise ApiConfigError(f"the database cannot be read: {str(exc.orig)[:300]}") from None
 
 
 def upgrade(engine: Engine, revision: str = "head") -> tuple[str | None, str]:

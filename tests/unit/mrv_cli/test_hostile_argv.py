@@ -543,3 +543,25 @@ def test_each_crash_found_is_now_a_usage_error(files: Files, argv: list[str]) ->
     filled = [arg.format(**{k: str(v) for k, v in vars(files).items()}) for arg in argv]
     code, stderr = run_hostile(filled)
     assert code == 2 and stderr.startswith("mrv: error: "), stderr
+
+
+# -- api -----------------------------------------------------------------------------------------
+
+@settings(SETTINGS, max_examples=40)
+@given(data=st.data())
+def test_api_never_traces_back(files: Files, data: st.DataObject) -> None:
+    """``mrv api migrate`` on hostile database URLs, and ``mrv api serve`` refused before
+    serving: no example names a migrated database (one that serves would run until
+    interrupted)."""
+    paths = st.sampled_from(files.choices())
+    databases = st.one_of(TEXT, paths.map(lambda p: f"sqlite:///{p}"),
+                          st.just("sqlite://"), st.just("sqlite:///:memory:"),
+                          st.just("postgresql://u@127.0.0.1:1/x"), st.just("mysql://x"))
+    argv = data.draw(st.one_of(
+        _joined(st.just(["api", "serve"]), _opt("--database", databases),
+                _opt("--host", st.sampled_from(["127.0.0.1", "::1", "0.0.0.0", "", "\u7535"])),
+                _opt("--port", HOSTILE), _opt("--workers", HOSTILE),
+                _opt("--rpc-url", TEXT), _opt("--deployment", paths),
+                _opt("--tls-cert", paths), _opt("--tls-key", paths)),
+        _joined(st.just(["api", "migrate"]), _opt("--database", databases))))
+    run_hostile(argv)
