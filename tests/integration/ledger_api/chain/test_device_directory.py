@@ -18,6 +18,7 @@ from factories import signed_readings
 from ledger_api.chain import DeviceDirectory, DeviceRegistered, DeviceRevoked, Reason
 from ledger_api.errors import ChainReadUnavailable
 from mrv_core.chain import Chain, ChainSettings, System, connect
+from mrv_core.errors import ConfigError
 from mrv_core.keys import DeviceKey
 
 
@@ -79,6 +80,8 @@ def test_the_directory_answers_every_change_of_standing_at_the_seconds_around_it
     assert directory.book.devices[d3.address].predecessor == d2.address
     assert directory.standing(DeviceKey.generate().address, reactivated).reason is Reason.UNKNOWN
 
+    # read again in requests of two blocks: the same events
+    assert DeviceDirectory(system, max_block_range=2).refresh().added == directory.events
     # resumed from what a watcher persisted: the same answers, nothing read again
     resumed = DeviceDirectory(system, events=directory.events, cursor=directory.cursor)
     assert resumed.refresh().added == ()
@@ -102,6 +105,35 @@ def test_a_device_is_unknown_until_its_registration_has_the_confirmations_asked(
     assert key.address in directory.book.devices
     assert directory.cursor is not None
     assert directory.cursor.block_number == actors.chain.block_number() - 2
+
+
+def test_the_registration_tolerance_follows_the_max_clock_skew_set_on_chain(
+        registry: Registry) -> None:
+    actors = registry.actors
+    directory = DeviceDirectory(actors.system)
+    directory.refresh()
+    registered = directory.book.devices[actors.device.address].registered_at
+    assert directory.standing(actors.device.address, registered - 300).active
+    actors.admin.send(actors.system.anchors.functions.setMaxClockSkew(60),
+                      description="set maxClockSkew")
+    directory.refresh()
+    assert directory.tolerance_s == 60
+    assert directory.standing(actors.device.address, registered - 60).active
+    assert directory.standing(actors.device.address, registered - 61).reason is \
+        Reason.NOT_YET_REGISTERED
+
+
+@pytest.mark.parametrize("chain", ["embedded"], indirect=True)
+def test_unusable_directory_settings_are_refused(registry: Registry) -> None:
+    system = registry.actors.system
+    with pytest.raises(ConfigError, match="confirmations must be 0 or more, got -1"):
+        DeviceDirectory(system, confirmations=-1)
+    with pytest.raises(ConfigError, match="max_block_range must be at least 1, got 0"):
+        DeviceDirectory(system, max_block_range=0)
+    directory = DeviceDirectory(system)
+    directory.refresh()
+    with pytest.raises(ConfigError, match="need a cursor"):
+        DeviceDirectory(system, events=directory.events)
 
 
 class CountingCalls:
@@ -203,6 +235,8 @@ def test_an_unreachable_node_raises_a_typed_error_naming_the_read_and_keeps_the_
     assert "eth_getBlockByNumber" in str(caught.value) and "unreachable" in str(caught.value)
     assert (directory.events, directory.cursor) == before
     assert directory.standing(actors.device.address, 2**40).active
+    with pytest.raises(ChainReadUnavailable):  # an unknown device's refresh fails the same way
+        directory.check(DeviceKey.generate().address, [2**40])
 
 
 @pytest.mark.parametrize("chain", ["embedded"], indirect=True)
