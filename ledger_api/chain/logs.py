@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 from web3.contract import Contract
 
 from mrv_core.chain import System
-from mrv_core.errors import ChainError, ChainUnavailable
+from mrv_core.errors import ChainError, ChainUnavailable, ConfigError
 
 from ..errors import ChainReadFailed, ChainReadUnavailable
 
@@ -62,9 +62,10 @@ def read_events(system: System, contract: Contract, label: str, names: Sequence[
                 max_block_range: int = DEFAULT_MAX_BLOCK_RANGE) -> list[EventLog]:
     """The events ``names`` of ``contract`` (called ``label`` in messages) in blocks
     ``from_block`` to ``to_block`` inclusive, in chain order (block, log index), read in
-    requests of at most ``max_block_range`` blocks. Raises as :func:`read`."""
+    requests of at most ``max_block_range`` blocks. Raises as :func:`read`, and
+    :class:`~mrv_core.errors.ConfigError` when ``max_block_range`` is below 1."""
     if max_block_range < 1:
-        raise ValueError(f"max_block_range must be at least 1, got {max_block_range}")
+        raise ConfigError(f"max_block_range must be at least 1, got {max_block_range}")
     decoders = {str(contract.events[name]().topic).lower(): contract.events[name]()
                 for name in names}
     topics = [list(decoders)]
