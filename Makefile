@@ -12,9 +12,11 @@ OUT    ?= out/demo
 
 .PHONY: setup debian-packages demo demo-verify test soak bench lint clean
 
-# Debian packages the tests need beyond pip and npm: socat (virtual serial pairs for Modbus RTU)
-# and mbpoll (a Modbus master nobody here wrote, reading the meter simulator).
-DEBIAN_TEST_PACKAGES := socat mbpoll
+# Debian packages the tests need beyond pip and npm: socat (virtual serial pairs for Modbus RTU),
+# mbpoll (a Modbus master nobody here wrote, reading the meter simulator) and postgresql (the
+# ledger API's tests run on a real PostgreSQL server too, started on 127.0.0.1 by the tests:
+# tests/support_postgres.py).
+DEBIAN_TEST_PACKAGES := socat mbpoll postgresql
 
 setup: $(VENV)/.installed node_modules/.installed
 

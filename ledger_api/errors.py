@@ -9,6 +9,10 @@ Configuration and requests:
   device is unknown to the chain, its domain is another deployment's). ``status`` is the HTTP
   status it maps to and ``check`` the failed check, both carried into the problem document.
 
+Storage: :class:`StorageError` and below, a value the exact integer columns refuse
+(:class:`InvalidColumnValue`), one they hold but cannot decode (:class:`CorruptColumnValue`), a
+database engine the ledger does not support (:class:`UnsupportedDatabase`).
+
 Chain reads (:class:`~mrv_core.errors.ChainError` and below):
 
 - :class:`ChainReadFailed`: a read the ledger needs from the chain failed (logs of a block range,
@@ -25,8 +29,9 @@ from __future__ import annotations
 
 from mrv_core.errors import ChainError, ChainUnavailable, ConfigError, MrvError
 
-__all__ = ["ApiConfigError", "ChainReadFailed", "ChainReadUnavailable",
-           "DeviceEventsInconsistent", "IngestRefused", "LedgerError"]
+__all__ = ["ApiConfigError", "ChainReadFailed", "ChainReadUnavailable", "CorruptColumnValue",
+           "DeviceEventsInconsistent", "IngestRefused", "InvalidColumnValue", "LedgerError",
+           "StorageError", "UnsupportedDatabase"]
 
 
 class LedgerError(MrvError):
@@ -69,3 +74,21 @@ class DeviceEventsInconsistent(ChainError):
         self.event = event
         self.problem = problem
         super().__init__(f"{event}: {problem}")
+
+
+class StorageError(MrvError):
+    """The ledger's database refused a value, or holds one it cannot decode."""
+
+
+class InvalidColumnValue(StorageError, ValueError):
+    """A value written to an exact integer column (``ledger_api.db.types``) is not an ``int``
+    (``bool`` included) or lies outside the column's range; nothing is written."""
+
+
+class CorruptColumnValue(StorageError):
+    """A value read from an exact integer column is not in the column's stored encoding (a row
+    written around the ORM, or a damaged file): the database's content cannot be trusted."""
+
+
+class UnsupportedDatabase(StorageError, ConfigError):
+    """The database engine is neither SQLite nor PostgreSQL, the two the ledger supports."""

@@ -2,7 +2,8 @@
 # Install the Debian packages the project needs that pip and npm cannot provide, when missing.
 #   scripts/install_debian_packages.sh PACKAGE...
 # Used by `make test` (socat makes virtual serial pairs for the Modbus RTU tests; mbpoll is the
-# Modbus master nobody here wrote that reads the meter simulator). Already-installed packages cost
+# Modbus master nobody here wrote that reads the meter simulator; postgresql is the database server
+# the ledger API's tests start on 127.0.0.1). Already-installed packages cost
 # one dpkg query each. Needs root, or password-less sudo, only when something is missing.
 set -eu
 

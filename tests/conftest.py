@@ -1,4 +1,5 @@
-"""Hooks for the whole suite: the figures tests measure, printed at the end of the run.
+"""Hooks and fixtures for the whole suite: the figures tests measure, printed at the end of the
+run, and the databases (SQLite and a real PostgreSQL) the unit and integration tests share.
 
 A test reports a figure with ``record_property("figure", (SECTION, KEY, TEXT))``. pytest carries
 it in the test's report, from pytest-xdist workers too; at the end, each section lists its keys
@@ -7,6 +8,9 @@ in the order they were first reported, with every text reported for a key.
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 # py-evm (``eth``) and py_ecc raise the recursion limit when first imported (to 12,288 and
@@ -15,6 +19,8 @@ from typing import Any
 # that depends on which test imported them first.
 import eth  # noqa: F401
 import py_ecc  # noqa: F401
+import pytest
+from support_postgres import PostgresServer, PostgresUnavailable, start_server, stop_server
 
 FIGURES: dict[str, dict[str, list[str]]] = {}
 
@@ -34,3 +40,56 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
         width = max(map(len, lines))
         for key, texts in lines.items():
             terminalreporter.write_line(f"{key:<{width}}  {', '.join(texts)}")
+
+
+# --- databases -----------------------------------------------------------------------------------
+
+
+def _worker() -> str:
+    """This process's pytest-xdist worker id (``gw0``...), ``main`` without xdist."""
+    return os.environ.get("PYTEST_XDIST_WORKER", "main")
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """A real PostgreSQL server on 127.0.0.1 for this pytest process (one per xdist worker),
+    started on first use and stopped at the end of the session (``support_postgres``). A missing
+    PostgreSQL fails the tests that need it instead of skipping them: ``make test`` installs it."""
+    try:
+        server = start_server()
+    except PostgresUnavailable as exc:
+        pytest.fail(str(exc), pytrace=False)
+    yield server
+    stop_server(server)
+
+
+@pytest.fixture(scope="session")
+def postgres_url(postgres_server: PostgresServer) -> str:
+    """SQLAlchemy URL (``postgresql+psycopg://trustmrv:PASSWORD@127.0.0.1:PORT/trustmrv_gw0``)
+    of an empty database made for this worker at its first use and kept for the whole session:
+    what one test writes the next one sees. For a database emptied before every test, use
+    :func:`database_url`."""
+    return postgres_server.create_database(f"trustmrv_{_worker()}")
+
+
+@pytest.fixture(scope="session")
+def postgres_scratch_database(postgres_server: PostgresServer) -> str:
+    """Name of this worker's database that :func:`database_url` empties before every test."""
+    dbname = f"trustmrv_{_worker()}_each"
+    postgres_server.create_database(dbname)
+    return dbname
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """SQLAlchemy URL of an empty database, once per engine, so the same test runs on both:
+    ``sqlite:///<tmp_path>/ledger.sqlite3`` (a new file) or ``postgresql+psycopg://…`` of
+    :func:`postgres_scratch_database` on this worker's server, reset to empty before the test
+    (connections an earlier test left open closed, every schema dropped, ``public`` recreated:
+    ``PostgresServer.reset_database``, about 15 ms). The PostgreSQL server starts only when a
+    test asks for it."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'ledger.sqlite3'}"
+    server: PostgresServer = request.getfixturevalue("postgres_server")
+    dbname: str = request.getfixturevalue("postgres_scratch_database")
+    return server.reset_database(dbname)

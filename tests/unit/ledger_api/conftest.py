@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine
@@ -13,9 +12,10 @@ from ledger_api.db.migrate import upgrade
 
 
 @pytest.fixture
-def ledger_engine(tmp_path: Path) -> Iterator[Engine]:
-    """A SQLite ledger database migrated to the head revision."""
-    engine = make_engine(f"sqlite:///{tmp_path / 'ledger.sqlite'}")
+def ledger_engine(database_url: str) -> Iterator[Engine]:
+    """A ledger database migrated to the head revision, once on SQLite and once on a real
+    PostgreSQL (``database_url``)."""
+    engine = make_engine(database_url)
     upgrade(engine)
     yield engine
     engine.dispose()

@@ -85,9 +85,10 @@ def test_without_a_chain_ingest_answers_503_and_says_why(ledger_engine: Engine) 
     assert response.headers["retry-after"] == "5"
 
 
-def test_health_readiness_and_metrics(api: TestClient, tmp_path: object) -> None:
+def test_health_readiness_and_metrics(api: TestClient, ledger_engine: Engine) -> None:
     assert api.get("/healthz").json() == {"status": "ok"}
-    assert api.get("/readyz").json() == {"status": "ready", "database": "sqlite",
+    assert api.get("/readyz").json() == {"status": "ready",
+                                         "database": ledger_engine.dialect.name,
                                          "chain": "not configured"}
     request = UplinkRequest.of(TEST_KEY.address, TEST_DOMAIN, signed_readings(2))
     api.post(UPLINK_PATH, content=encode_request(request), headers=GZIP_JSON)
