@@ -86,7 +86,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     ``sqlite:///<tmp_path>/ledger.sqlite3`` (a new file) or ``postgresql+psycopg://…`` of
     :func:`postgres_scratch_database` on this worker's server, reset to empty before the test
     (connections an earlier test left open closed, every schema dropped, ``public`` recreated:
-    ``PostgresServer.reset_database``, about 15 ms). The PostgreSQL server starts only when a
+    ``PostgresServer.reset_database``, 15 to 20 ms). The PostgreSQL server starts only when a
     test asks for it."""
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'ledger.sqlite3'}"

@@ -58,6 +58,15 @@ def test_started_server_answers_on_loopback_then_stop_ends_it(
         assert settings == {"listen_addresses": "127.0.0.1", "fsync": "off",
                             "unix_socket_directories": str(server.directory)}
         assert elapsed < 10, f"start took {elapsed:.1f} s, budget a few seconds"
+        began = time.perf_counter()
+        server.create_database("timed")
+        created = time.perf_counter()
+        server.reset_database("timed")
+        reset = time.perf_counter()
+        record_property("figure", ("PostgreSQL test server", "create a database",
+                                   f"{(created - began) * 1000:.0f} ms"))
+        record_property("figure", ("PostgreSQL test server", "reset a database to empty",
+                                   f"{(reset - created) * 1000:.0f} ms"))
     finally:
         stop_server(server)
     assert not _running(pid)

@@ -243,3 +243,15 @@ def test_other_databases_are_refused() -> None:
     with pytest.raises(UnsupportedDatabase, match="expected a sqlite or postgresql database, "
                                                   "got mysql"):
         str(sa.schema.CreateTable(table).compile(dialect=mysql.dialect()))
+
+
+@settings(max_examples=300, deadline=None)
+@given(uint64s, uint64s, int256s, int256s)
+def test_sqlite_encodings_order_as_the_integers_and_decode_back(
+        u1: int, u2: int, i1: int, i2: int) -> None:
+    """The encodings alone, without a database, over many more values: byte order (SQLite's
+    comparison of text and blobs) is integer order, and decoding inverts encoding."""
+    uint64, int256 = Uint64(), Int256()
+    assert (uint64._encode(u1) < uint64._encode(u2)) == (u1 < u2)
+    assert (int256._encode(i1) < int256._encode(i2)) == (i1 < i2)
+    assert (uint64._decode(uint64._encode(u1)), int256._decode(int256._encode(i1))) == (u1, i1)
