@@ -28,14 +28,23 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from mrv_core.codec import format_address
 from mrv_core.eip712 import Domain
-from mrv_core.errors import ChainError, DocumentTooLarge, FormatError, UnsupportedEncoding
+from mrv_core.errors import (
+    CertificateError,
+    ChainError,
+    DocumentTooLarge,
+    FormatError,
+    UnsupportedEncoding,
+)
+from mrv_core.pki import device_address_of_certificate
 from mrv_core.uplink import LIMITS, UPLINK_PATH, Status, decode_request, encode_ack
 
 from .db.migrate import check_current
 from .errors import ApiConfigError, IngestRefused
 from .ingest.service import Devices, ingest
 from .problems import problem_response, problem_responses
+from .tls import client_certificate
 
 __all__ = ["ApiMetrics", "Services", "create_app"]
 
@@ -68,6 +77,9 @@ class Services:
     metrics: ApiMetrics | None = None
     #: Called before each ingest (refreshes the device directory); may raise ChainError.
     refresh: Callable[[], None] | None = None
+    #: Uplink requests must come with a client certificate binding their device (TLS with
+    #: ``--client-ca``; ``ledger_api.tls``).
+    require_client_cert: bool = False
 
 
 class Health(BaseModel):
@@ -163,7 +175,7 @@ def create_app(services: Services) -> FastAPI:
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
     @app.post(UPLINK_PATH, response_model=AckModel, tags=["ingest"],
-              responses=problem_responses(400, 403, 413, 415, 422, 503),
+              responses=problem_responses(400, 401, 403, 413, 415, 422, 503),
               openapi_extra={"requestBody": {"required": True, "content": {
                   "application/json": {"schema": {
                       "type": "string", "format": "binary",
@@ -207,6 +219,10 @@ async def _uplink(request: Request, services: Services, metrics: ApiMetrics) -> 
         return problem_response(415, "encoding", exc.problem, path=exc.where)
     except FormatError as exc:
         return problem_response(400, "format", exc.problem, path=exc.where)
+    if services.require_client_cert:
+        refused = _check_certificate(request, decoded.device)
+        if refused is not None:
+            return refused
     if services.devices is None or services.domain is None:
         return problem_response(503, "unavailable", "this ledger runs without a chain "
                                                     "(--rpc-url, --deployment): devices "
@@ -234,6 +250,24 @@ async def _uplink(request: Request, services: Services, metrics: ApiMetrics) -> 
 
 
 _RETRY = {"Retry-After": "5"}
+
+
+def _check_certificate(request: Request, device: bytes) -> Response | None:
+    """None when the connection's client certificate binds ``device``; else the problem
+    (401 without a certificate, 403 for another device or an unreadable binding)."""
+    pem = client_certificate(request.scope)
+    if pem is None:
+        return problem_response(401, "certificate", "this ledger requires a device client "
+                                                    "certificate from the enterprise CA")
+    try:
+        bound = device_address_of_certificate(pem, "the client certificate")
+    except CertificateError as exc:
+        return problem_response(403, "certificate", str(exc))
+    if bound != device:
+        return problem_response(403, "certificate", f"the client certificate binds device "
+                                                    f"{format_address(bound)}, the document's "
+                                                    f"device is {format_address(device)}")
+    return None
 
 
 def _ingest_sync(services: Services, request: Any) -> tuple[Any, ...]:

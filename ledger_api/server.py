@@ -11,9 +11,11 @@ environment (:func:`app_from_environment`; several workers need PostgreSQL).
 from __future__ import annotations
 
 import os
+import ssl
 import threading
 import time
 from collections.abc import Callable
+from typing import Any
 
 import uvicorn
 from fastapi import FastAPI
@@ -26,6 +28,7 @@ from .db.engine import make_engine, make_sessions
 from .db.migrate import check_current
 from .errors import ApiConfigError
 from .settings import ApiSettings, get_settings
+from .tls import ClientCertH11Protocol
 
 __all__ = ["REFRESH_EVERY_S", "app_from_environment", "build_services", "serve"]
 
@@ -40,7 +43,8 @@ def build_services(settings: ApiSettings) -> Services:
     try:
         check_current(engine)
         if settings.rpc_url is None:
-            return Services(engine, make_sessions(engine), metrics=ApiMetrics())
+            return Services(engine, make_sessions(engine), metrics=ApiMetrics(),
+                            require_client_cert=settings.client_ca is not None)
         if settings.rpc_url.strip() == "embedded":
             raise ApiConfigError("the embedded chain lives only inside one process: no device "
                                  "could register on it; give a JSON-RPC URL")
@@ -52,7 +56,8 @@ def build_services(settings: ApiSettings) -> Services:
         directory = DeviceDirectory(system)
         directory.refresh()
         return Services(engine, make_sessions(engine), devices=directory, domain=system.domain,
-                        metrics=ApiMetrics(), refresh=_throttled(directory.refresh))
+                        metrics=ApiMetrics(), refresh=_throttled(directory.refresh),
+                        require_client_cert=settings.client_ca is not None)
     except BaseException:
         engine.dispose()
         raise
@@ -80,16 +85,20 @@ def app_from_environment() -> FastAPI:
 def serve(settings: ApiSettings) -> None:
     """Serve until interrupted (uvicorn handles SIGINT and SIGTERM)."""
     settings.check_listen()
-    tls = {"ssl_certfile": str(settings.tls_cert), "ssl_keyfile": str(settings.tls_key)} \
-        if settings.tls else {}
+    tls: dict[str, Any] = {}
+    if settings.tls:
+        tls = {"ssl_certfile": str(settings.tls_cert), "ssl_keyfile": str(settings.tls_key)}
+    if settings.client_ca is not None:
+        tls |= {"ssl_cert_reqs": ssl.CERT_REQUIRED, "ssl_ca_certs": str(settings.client_ca),
+                "http": ClientCertH11Protocol}
     if settings.workers == 1:
         app = create_app(build_services(settings))
         uvicorn.run(app, host=settings.api_host, port=settings.api_port, log_config=None,
-                    access_log=True, **tls)  # type: ignore[arg-type]
+                    access_log=True, **tls)
         return
     build_services(settings).engine.dispose()  # fail here, once, rather than in N workers
     for name, value in settings.model_dump(exclude_none=True).items():
         os.environ[f"MRV_{name.upper()}"] = str(value)
     uvicorn.run("ledger_api.server:app_from_environment", factory=True,
                 host=settings.api_host, port=settings.api_port, workers=settings.workers,
-                log_config=None, access_log=True, **tls)  # type: ignore[arg-type]
+                log_config=None, access_log=True, **tls)

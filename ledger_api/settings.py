@@ -34,6 +34,9 @@ class ApiSettings(BaseSettings):
       domain come from them).
     - ``api_host``/``api_port``: where uvicorn listens (a loopback address unless TLS is set).
     - ``workers``: uvicorn worker processes (1..64; several need PostgreSQL).
+    - ``tls_cert``/``tls_key``: serve HTTPS; ``client_ca``: require a device client certificate
+      from this CA (the enterprise CA of ``mrv pki``) on every connection, and that the device it
+      binds is the device of each uplink request (docs/protocol.md 10.8).
     - ``max_body_bytes``: the largest request body read (the uplink's compressed limit, 4 MiB).
     """
 
@@ -47,6 +50,7 @@ class ApiSettings(BaseSettings):
     workers: int = Field(default=1, ge=1, le=64)
     tls_cert: Path | None = None
     tls_key: Path | None = None
+    client_ca: Path | None = None
     max_body_bytes: int = Field(default=LIMITS.compressed_bytes, ge=1024,
                                 le=LIMITS.compressed_bytes)
 
@@ -68,6 +72,9 @@ class ApiSettings(BaseSettings):
         workers need PostgreSQL (SQLite has one writer)."""
         if (self.tls_cert is None) != (self.tls_key is None):
             raise ApiConfigError("TLS needs both --tls-cert and --tls-key")
+        if self.client_ca is not None and not self.tls:
+            raise ApiConfigError("--client-ca needs TLS (--tls-cert and --tls-key): client "
+                                 "certificates travel only in a TLS handshake")
         if not self.tls:
             try:
                 loopback = ipaddress.ip_address(self.api_host).is_loopback

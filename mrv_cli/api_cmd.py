@@ -56,6 +56,9 @@ def register(commands: Any) -> None:
                help="serve HTTPS with this PEM certificate (chain)")
     add_option(run, "--tls-key", "MRV_TLS_KEY", type=Path, metavar="FILE",
                help="the PEM private key of --tls-cert")
+    add_option(run, "--client-ca", "MRV_CLIENT_CA", type=Path, metavar="FILE",
+               help="require a device client certificate from this CA (`mrv pki init`) on "
+                    "every connection, binding the device of each uplink request")
     run.set_defaults(handler=_serve)
 
 
@@ -81,6 +84,7 @@ def _migrate(args: argparse.Namespace) -> int:
 def _serve(args: argparse.Namespace) -> int:
     settings = get_settings(database_url=args.database, rpc_url=args.rpc_url,
                             deployment=args.deployment, api_host=args.host, api_port=args.port,
-                            workers=args.workers, tls_cert=args.tls_cert, tls_key=args.tls_key)
+                            workers=args.workers, tls_cert=args.tls_cert, tls_key=args.tls_key,
+                            client_ca=args.client_ca)
     serve(settings)
     return EXIT_OK

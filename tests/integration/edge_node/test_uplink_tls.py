@@ -8,75 +8,36 @@ certificate of the right CA for another device is refused with 403.
 from __future__ import annotations
 
 import asyncio
-import datetime
-import ipaddress
 import ssl
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from integration.conftest import free_port
 from integration.edge_node.conftest import fill
 from integration.edge_node.receiver import Receiver
+from pki_support import device_certificate, server_certificate
 
 from edge_node.errors import UplinkRefused, UplinkUnavailable
 from edge_node.store import Store, StoreUplink
 from edge_node.uplink import UplinkClient, UplinkHealth, UplinkSettings
 from edge_node.uplink.tls_probe import probe_tls_refusal
 from factories import OTHER_KEY, TEST_DOMAIN, TEST_KEY
-from mrv_core.files import write_new_file
 from mrv_core.pki import (
     device_address_of_certificate,
     init_ca,
-    load_ca,
-    make_device_tls_key_and_csr,
-    sign_device_csr,
-    write_certificate,
 )
-
-
-def _server_certificate(ca_dir: Path, out: Path) -> tuple[Path, Path]:
-    """A TLS server certificate for 127.0.0.1 from the CA (the ledger API's would come from the
-    enterprise's usual server PKI; mrv pki issues device certificates only)."""
-    ca_key, ca_cert = load_ca(ca_dir)
-    key = ec.generate_private_key(ec.SECP256R1())
-    now = datetime.datetime.now(datetime.UTC)
-    cert = (x509.CertificateBuilder()
-            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")]))
-            .issuer_name(ca_cert.subject).public_key(key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - datetime.timedelta(minutes=5))
-            .not_valid_after(now + datetime.timedelta(days=1))
-            .add_extension(x509.SubjectAlternativeName(
-                [x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
-            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]),
-                           critical=False)
-            .sign(ca_key, hashes.SHA256()))
-    write_new_file(out / "server.key", key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption()))
-    write_certificate(cert, out / "server.crt")
-    return out / "server.crt", out / "server.key"
-
-
-def _device(ca_dir: Path, out: Path, address: bytes) -> tuple[Path, Path]:
-    files = make_device_tls_key_and_csr(address, out)
-    write_certificate(sign_device_csr(files.csr.read_bytes(), ca_dir), out / "device.crt")
-    return out / "device.crt", files.key
 
 
 @pytest.fixture
 def pki(tmp_path: Path) -> dict[str, Path]:
     init_ca(tmp_path / "ca")
     init_ca(tmp_path / "rogue-ca", name="Someone else's CA")
-    server_cert, server_key = _server_certificate(tmp_path / "ca", tmp_path)
-    device_cert, device_key = _device(tmp_path / "ca", tmp_path / "device", TEST_KEY.address)
-    rogue_cert, rogue_key = _device(tmp_path / "rogue-ca", tmp_path / "rogue", TEST_KEY.address)
-    other_cert, other_key = _device(tmp_path / "ca", tmp_path / "other", OTHER_KEY.address)
+    server_cert, server_key = server_certificate(tmp_path / "ca", tmp_path)
+    ca, rogue = tmp_path / "ca", tmp_path / "rogue-ca"
+    device_cert, device_key = device_certificate(ca, tmp_path / "device", TEST_KEY.address)
+    rogue_cert, rogue_key = device_certificate(rogue, tmp_path / "rogue", TEST_KEY.address)
+    other_cert, other_key = device_certificate(ca, tmp_path / "other", OTHER_KEY.address)
     return {"ca": tmp_path / "ca" / "ca.crt", "server_cert": server_cert,
             "server_key": server_key, "device_cert": device_cert, "device_key": device_key,
             "rogue_cert": rogue_cert, "rogue_key": rogue_key, "other_cert": other_cert,
