@@ -15,6 +15,7 @@ from . import (
     bench_accounting,
     bench_edge,
     bench_edge_load,
+    bench_ledger,
     bench_merkle,
     bench_modbus,
     bench_oz,
@@ -86,6 +87,7 @@ def main(argv: list[str] | None = None) -> int:
         _section(bench_modbus.SECTION, lambda: bench_modbus.run(cfg), rows)
         _section(bench_edge.SECTION, lambda: bench_edge.run(cfg), rows)
         _section(bench_edge_load.SECTION, lambda: bench_edge_load.run(cfg), rows)
+        _section(bench_ledger.SECTION, lambda: bench_ledger.run(cfg), rows)
     except BenchmarkError as exc:
         print(f"\nBENCHMARK FAILED (wrong result, figures void): {exc}", file=sys.stderr)
         return 2

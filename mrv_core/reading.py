@@ -164,8 +164,10 @@ def _script(letter: str) -> str:
     return next((_SCRIPT_WORDS[w] for w in words[:3] if w in _SCRIPT_WORDS), words[0].title())
 
 
+@lru_cache(maxsize=16_384)
 def meter_id(path: str) -> bytes:
-    """The ``meter`` field for a path: keccak256 of its UTF-8 bytes."""
+    """The ``meter`` field for a path: keccak256 of its UTF-8 bytes (cached: a ledger checks
+    thousands of readings of the same few hundred meters per request)."""
     return keccak256(validate_meter_path(path).encode("utf-8"))
 
 
