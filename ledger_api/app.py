@@ -176,7 +176,10 @@ def create_app(services: Services) -> FastAPI:
 
     @app.post(UPLINK_PATH, response_model=AckModel, tags=["ingest"],
               responses=problem_responses(400, 401, 403, 413, 415, 422, 503),
-              openapi_extra={"requestBody": {"required": True, "content": {
+              openapi_extra={"parameters": [
+                  {"name": "Content-Encoding", "in": "header", "required": True,
+                   "schema": {"type": "string", "enum": ["gzip"]}}],
+                  "requestBody": {"required": True, "content": {
                   "application/json": {"schema": {
                       "type": "string", "format": "binary",
                       "description": "a gzip-compressed trustmrv-uplink/1 document "
