@@ -41,7 +41,7 @@ def readings(per_meter: int, *, meters: int = 2, first_seq: int = 0, key: Device
     out = []
     for seq in range(first_seq, first_seq + per_meter):
         for m in range(meters):
-            path = METER_PATHS[m]
+            path = METER_PATHS[m]  # three paths
             reading = Reading(device=key.address, meter=meter_id(path), seq=seq,
                               timestamp=T0 + seq, quantity=QUANTITY, value=value + seq,
                               salt=salt)
@@ -193,3 +193,34 @@ def test_a_failure_midway_leaves_nothing_half_written(ledger_engine: Engine,
     assert [count(ledger_engine, t) for t in (LeafRow, ReadingRow, BatchRow)] == [0, 0, 0]
     monkeypatch.undo()
     assert run(ledger_engine, [*sent, header(0, sent)]) == [Status.ACCEPTED] * 7
+
+
+def test_concurrent_requests_of_one_device_apply_one_after_the_other(
+        ledger_engine: Engine) -> None:
+    """Two workers ingesting the same device at once (threads, each its own connection): the
+    stream row lock serialises them, so every reading is stored once with its own position and
+    the replay in the loser's request is a duplicate, on both databases."""
+    import threading
+
+    sent = readings(60, meters=3)
+    halves = [sent[:120], sent[80:]]  # 40 readings in both
+    results: list[list[Status]] = []
+    errors: list[BaseException] = []
+
+    def worker(items: list[SignedReading]) -> None:
+        try:
+            results.append(run(ledger_engine, items))
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker, args=(half,)) for half in halves]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert errors == []
+    statuses = [s for result in results for s in result]
+    assert statuses.count(Status.ACCEPTED) == 180 and statuses.count(Status.DUPLICATE) == 40
+    with Session(ledger_engine) as session:
+        positions = session.scalars(select(LeafRow.position).order_by(LeafRow.position)).all()
+    assert positions == list(range(180))
