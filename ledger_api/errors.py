@@ -31,6 +31,7 @@ from mrv_core.errors import ChainError, ChainUnavailable, ConfigError, MrvError
 
 __all__ = ["ApiConfigError", "ChainReadFailed", "ChainReadUnavailable", "CorruptColumnValue",
            "DeviceEventsInconsistent", "IngestRefused", "InvalidColumnValue", "LedgerError",
+           "ProofUnavailable", "RequestRefused",
            "StorageError", "UnsupportedDatabase"]
 
 
@@ -42,15 +43,25 @@ class ApiConfigError(ConfigError):
     """The ledger API's settings, database or migrations cannot be used as given."""
 
 
-class IngestRefused(LedgerError):
-    """A whole uplink request is refused: ``status`` (400, 403...), ``check`` (``domain``,
-    ``device``...) and a detail naming expected and actual."""
+class RequestRefused(LedgerError):
+    """A request the API answers with a problem document: ``status`` (the HTTP status),
+    ``check`` (the failed check, ``urn:trustmrv:problem:<check>``) and a detail naming
+    expected and actual."""
 
     def __init__(self, status: int, check: str, detail: str) -> None:
         self.status = status
         self.check = check
         self.detail = detail
         super().__init__(f"{check}: {detail}")
+
+
+class IngestRefused(RequestRefused):
+    """A whole uplink request is refused (400 ``domain``, 403 ``device``...)."""
+
+
+class ProofUnavailable(RequestRefused):
+    """A proof bundle cannot be built as asked (400 ``readings``, 404 ``reading``, 409
+    ``batch``, 500 ``integrity``)."""
 
 
 class ChainReadFailed(ChainError):
