@@ -27,6 +27,7 @@ from ledger_api.db.engine import make_engine, make_sessions
 from ledger_api.db.migrate import upgrade
 from ledger_api.db.models import BatchRow, ReadingRow
 from ledger_api.ingest.service import ingest
+from ledger_api.server import settle_heap
 from mrv_cli.flows import prepare_sample_device
 from mrv_core.batch import SignedBatchHeader
 from mrv_core.eip712 import Domain, reading_digest
@@ -83,6 +84,8 @@ def measure(cfg: Config) -> tuple[float, float, int]:
     probe = decode_request(bodies[0], "gzip")
     signed = [i for i in probe.items if isinstance(i, SignedReading)]
     pairs = [(reading_digest(s.reading, system.domain), s.signature) for s in signed]
+
+    settle_heap()  # as a served worker does once started (ledger_api.server)
 
     def bare() -> None:
         for digest, signature in pairs:

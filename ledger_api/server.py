@@ -10,6 +10,7 @@ environment (:func:`app_from_environment`; several workers need PostgreSQL).
 
 from __future__ import annotations
 
+import gc
 import os
 import ssl
 import threading
@@ -30,7 +31,7 @@ from .errors import ApiConfigError
 from .settings import ApiSettings, get_settings
 from .tls import ClientCertH11Protocol
 
-__all__ = ["REFRESH_EVERY_S", "app_from_environment", "build_services", "serve"]
+__all__ = ["REFRESH_EVERY_S", "app_from_environment", "build_services", "serve", "settle_heap"]
 
 #: The device directory is brought up to date at most this often (seconds) by ingest.
 REFRESH_EVERY_S = 2.0
@@ -77,9 +78,19 @@ def _throttled(refresh: Callable[[], object]) -> Callable[[], None]:
     return call
 
 
+def settle_heap() -> None:
+    """Move everything allocated at start (web3, SQLAlchemy, the contracts' ABIs: hundreds of
+    thousands of objects) out of the garbage collector's view (``gc.freeze``), so the full
+    collections that ingest's allocations trigger do not walk them again and again."""
+    gc.collect()
+    gc.freeze()
+
+
 def app_from_environment() -> FastAPI:
     """The application of one worker process, from ``MRV_*`` environment variables."""
-    return create_app(build_services(get_settings()))
+    app = create_app(build_services(get_settings()))
+    settle_heap()
+    return app
 
 
 def serve(settings: ApiSettings) -> None:
@@ -93,6 +104,7 @@ def serve(settings: ApiSettings) -> None:
                 "http": ClientCertH11Protocol}
     if settings.workers == 1:
         app = create_app(build_services(settings))
+        settle_heap()
         uvicorn.run(app, host=settings.api_host, port=settings.api_port, log_config=None,
                     access_log=True, **tls)
         return

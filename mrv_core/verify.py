@@ -33,7 +33,13 @@ from pathlib import Path
 from .batch import BatchHeader, SignedBatchHeader
 from .bundle import AnchorRef, BatchFile, MultiProofNodes, ProofBundle, read_document
 from .codec import format_address
-from .eip712 import Domain, batch_digest, leaf_hash, reading_digest
+from .eip712 import (
+    Domain,
+    batch_digest,
+    leaf_from_struct_hash,
+    struct_hash,
+    typed_digest,
+)
 from .errors import DecodeError, FormatError, MerkleError, SignatureError, VerificationError
 from .merkle import MerkleTree, leaf_depths, process_multiproof, process_proof
 from .reading import SignedReading, meter_id, site_id
@@ -89,9 +95,10 @@ def verify_signed_reading(signed: SignedReading, domain: Domain) -> bytes:
         raise VerificationError(
             "meter", f"seq {reading.seq}: meter 0x{reading.meter.hex()} is not keccak256 of "
                      f"{signed.meter_path!r} (0x{expected_meter.hex()})")
-    _check_signer(reading_digest(reading, domain), signed.signature, reading.device,
+    hashed = struct_hash(reading)  # once, for the digest and the leaf
+    _check_signer(typed_digest(hashed, domain), signed.signature, reading.device,
                   f"seq {reading.seq}", "reading")
-    return leaf_hash(reading)
+    return leaf_from_struct_hash(hashed)
 
 
 def _check_signer(digest: bytes, signature: bytes, device: bytes, label: str, what: str) -> None:

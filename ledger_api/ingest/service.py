@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -49,6 +49,7 @@ from mrv_core.verify import verify_signed_header, verify_signed_reading, verify_
 from mrv_core.wire import encode_batch_header, encode_signed_reading, encode_signed_record
 
 from ..chain.devices import DeviceStanding, Reason
+from ..db.bulk import insert_rows
 from ..db.models import (
     BatchRow,
     ConflictRow,
@@ -65,6 +66,16 @@ from .seq_gaps import MeterSeqs, add_seq
 
 __all__ = ["Devices", "IngestResult", "ingest"]
 
+_LEAF_COLUMNS = ("device", "position", "kind", "leaf", "time_from", "time_to", "batch_seq",
+                 "received_at")
+_READING_COLUMNS = ("device", "position", "meter", "meter_path", "seq", "timestamp", "quantity",
+                    "value", "salt", "signature")
+_RECORD_COLUMNS = ("device", "position", "kind", "key_hash", "path", "time_from", "wire")
+for _model, _columns in ((LeafRow, _LEAF_COLUMNS), (ReadingRow, _READING_COLUMNS),
+                         (RecordRow, _RECORD_COLUMNS)):
+    # A column added to a model without being written here fails at import, not as a NULL.
+    if sorted(_columns) != sorted(_model.__table__.columns.keys()):
+        raise RuntimeError(f"{_model.__tablename__}: ingest writes {_columns}")
 #: The ledger's kind of each record struct (the edge store uses the same names).
 RECORD_KINDS = {Gap: "gap", MeterChange: "meter_change", EmissionSummary: "emission_summary"}
 _REASON_MAX = 4096
@@ -166,7 +177,7 @@ def _verified(item: UplinkItem, domain: Domain, devices: Devices, device: bytes)
         times = (item.header.from_timestamp, item.header.to_timestamp)
     else:
         times = _time_span(item)
-    for timestamp in sorted(set(times)):
+    for timestamp in times if times[0] != times[1] else times[:1]:
         standing = devices.standing(device, timestamp)
         if not standing.active:
             reason = standing.reason.value if standing.reason is not None else "inactive"
@@ -234,9 +245,10 @@ class _Leaves:
         held_readings = self._held_readings(readings)
         held_records = self._held_records(records)
         seqs = self._meter_seqs(readings)
-        leaves: list[dict[str, Any]] = []
-        reading_rows: list[dict[str, Any]] = []
-        record_rows: list[dict[str, Any]] = []
+        # Rows as tuples in the column order below, inserted on the driver (db/bulk.py).
+        leaves: list[tuple[Any, ...]] = []
+        reading_rows: list[tuple[Any, ...]] = []
+        record_rows: list[tuple[Any, ...]] = []
         for entry in pending:
             item = entry.item
             if isinstance(item, SignedReading):
@@ -248,10 +260,8 @@ class _Leaves:
                 seqs[r.meter] = (add_seq(seqs.get(r.meter, (MeterSeqs(None), ""))[0], r.seq),
                                  item.meter_path)
                 position = self._leaf(entry, leaves)
-                reading_rows.append(dict(
-                    device=self.device, position=position, meter=r.meter,
-                    meter_path=item.meter_path, seq=r.seq, timestamp=r.timestamp,
-                    quantity=r.quantity, value=r.value, salt=r.salt, signature=item.signature))
+                reading_rows.append((self.device, position, r.meter, item.meter_path, r.seq,
+                                     r.timestamp, r.quantity, r.value, r.salt, item.signature))
             else:
                 assert isinstance(item, SignedRecord)
                 key_hash = keccak256(_key_text(item).encode("utf-8"))
@@ -261,16 +271,14 @@ class _Leaves:
                     continue
                 held_records[(entry.kind, key_hash)] = entry.id
                 position = self._leaf(entry, leaves)
-                record_rows.append(dict(
-                    device=self.device, position=position, kind=entry.kind, key_hash=key_hash,
-                    path=item.path, time_from=item.record.timespan()[0],
-                    wire=_wire(item)))
-        # Core executemany (the driver's): the ORM's bulk path costs more than the rows' checks.
+                record_rows.append((self.device, position, entry.kind, key_hash, item.path,
+                                    item.record.timespan()[0], _wire(item)))
         connection = self.session.connection()
-        for model, rows in ((LeafRow, leaves), (ReadingRow, reading_rows),
-                            (RecordRow, record_rows)):
-            if rows:
-                connection.execute(insert(model), rows)
+        insert_rows(connection, LeafRow.__table__, _LEAF_COLUMNS, leaves)  # type: ignore[arg-type]
+        insert_rows(connection, ReadingRow.__table__, _READING_COLUMNS,  # type: ignore[arg-type]
+                    reading_rows)
+        insert_rows(connection, RecordRow.__table__, _RECORD_COLUMNS,  # type: ignore[arg-type]
+                    record_rows)
         self._save_seqs(seqs)
 
     def _seen(self, entry: _Item, held: bytes, identity: str) -> None:
@@ -279,15 +287,13 @@ class _Leaves:
         else:
             _evidence(self.session, entry, self.device, identity, held, self.now)
 
-    def _leaf(self, entry: _Item, leaves: list[dict[str, Any]]) -> int:
+    def _leaf(self, entry: _Item, leaves: list[tuple[Any, ...]]) -> int:
         item = entry.item
         assert isinstance(item, SignedReading | SignedRecord)
         start, end = _time_span(item)
         position = self.stream.next_position
         self.stream.next_position = position + 1
-        leaves.append(dict(device=self.device, position=position, kind=entry.kind, leaf=entry.id,
-                           time_from=start, time_to=end, batch_seq=None,
-                           received_at=self.now))
+        leaves.append((self.device, position, entry.kind, entry.id, start, end, None, self.now))
         entry.verdict = Verdict(entry.id, S.ACCEPTED)
         return position
 
