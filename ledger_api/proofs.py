@@ -21,7 +21,6 @@ from mrv_core.batch import BatchHeader
 from mrv_core.bundle import AnchorRef, MultiProofNodes, ProofBundle, SingleProof
 from mrv_core.eip712 import Domain
 from mrv_core.merkle import MerkleTree
-from mrv_core.reading import Reading, SignedReading
 
 from .db.models import BatchRow, LeafRow, ReadingRow
 from .errors import ProofUnavailable
@@ -95,7 +94,7 @@ def proof_bundle(session: Session, device: bytes, keys: Sequence[tuple[bytes, in
     batch = session.get(BatchRow, (device, batch_seqs.pop()))
     assert batch is not None
     tree = trees.tree(session, batch)
-    signed = [_signed(reading) for reading, _ in rows]
+    signed = [reading.signed() for reading, _ in rows]
     indices = [reading.position - batch.first_position for reading, _ in rows]
     header = BatchHeader(device=device, batch_seq=batch.batch_seq, root=batch.root,
                          leaf_count=batch.leaf_count, from_timestamp=batch.from_timestamp,
@@ -111,8 +110,3 @@ def proof_bundle(session: Session, device: bytes, keys: Sequence[tuple[bytes, in
                        proof=MultiProofNodes(multi.proof, multi.proof_flags),
                        header_signature=batch.signature)
 
-
-def _signed(row: ReadingRow) -> SignedReading:
-    return SignedReading(Reading(device=row.device, meter=row.meter, seq=row.seq,
-                                 timestamp=row.timestamp, quantity=row.quantity, value=row.value,
-                                 salt=row.salt), row.signature, row.meter_path)

@@ -79,6 +79,19 @@ def validate_site_path(path: object) -> str:
     return _validate_path(path, SITE_PATH_LEVELS, "site")
 
 
+def validate_path_prefix(prefix: object) -> str:
+    """Return ``prefix`` when it is the first one to five levels of a meter path (an ISA-95
+    node: ``enterprise``, ``enterprise/site``... or a whole meter path) under the rules of
+    :func:`validate_meter_path`, else raise :class:`InvalidMeterPath`."""
+    if not isinstance(prefix, str):
+        raise InvalidMeterPath(f"path prefix must be a string, got {type(prefix).__name__}")
+    levels = prefix.count("/") + 1
+    if levels > len(METER_PATH_LEVELS):
+        raise InvalidMeterPath(f"path prefix: expected at most {len(METER_PATH_LEVELS)} levels, "
+                               f"got {levels}")
+    return _validate_path(prefix, METER_PATH_LEVELS[:levels], "path prefix")
+
+
 @lru_cache(maxsize=4096)
 def _validate_path(path: str, names: tuple[str, ...], what: str) -> str:
     size = len(path.encode("utf-8", errors="surrogatepass"))

@@ -30,6 +30,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from mrv_core.reading import Reading, SignedReading
+
 from .types import Int256, Uint64
 
 __all__ = [
@@ -47,6 +49,9 @@ __all__ = [
 
 #: A 64-bit surrogate key that is SQLite's rowid there (so it autoincrements on both).
 _Id = BigInteger().with_variant(Integer(), "sqlite")
+#: An ISA-95 path, compared byte-wise on both databases (PostgreSQL's "C" collation; SQLite's
+#: default BINARY), so a path prefix is an index range: ``[prefix + "/", prefix + "0")``.
+_Path = String(256).with_variant(String(256, collation="C"), "postgresql")
 
 
 class Base(DeclarativeBase):
@@ -94,13 +99,20 @@ class ReadingRow(Base):
     device: Mapped[bytes] = mapped_column(LargeBinary(20), primary_key=True)
     position: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     meter: Mapped[bytes] = mapped_column(LargeBinary(32))
-    meter_path: Mapped[str] = mapped_column(String(256))
+    meter_path: Mapped[str] = mapped_column(_Path)
     seq: Mapped[int] = mapped_column(Uint64)
     timestamp: Mapped[int] = mapped_column(Uint64)
     quantity: Mapped[str] = mapped_column(String(32))
     value: Mapped[int] = mapped_column(Int256)
     salt: Mapped[bytes] = mapped_column(LargeBinary(32))
     signature: Mapped[bytes] = mapped_column(LargeBinary(65))
+
+    def signed(self) -> SignedReading:
+        """The signed reading this row holds."""
+        return SignedReading(Reading(device=self.device, meter=self.meter, seq=self.seq,
+                                     timestamp=self.timestamp, quantity=self.quantity,
+                                     value=self.value, salt=self.salt), self.signature,
+                             self.meter_path)
 
     __table_args__ = (ForeignKeyConstraint(["device", "position"],
                                            ["leaves.device", "leaves.position"]),
@@ -119,7 +131,7 @@ class RecordRow(Base):
     kind: Mapped[str] = mapped_column(String(24))
     #: keccak256 of the identity key's canonical text (docs/protocol.md 10.4).
     key_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
-    path: Mapped[str] = mapped_column(String(256))
+    path: Mapped[str] = mapped_column(_Path)
     time_from: Mapped[int] = mapped_column(Uint64)
     wire: Mapped[str] = mapped_column(Text)
 
@@ -151,7 +163,7 @@ class MeterStreamRow(Base):
     __tablename__ = "meter_streams"
     device: Mapped[bytes] = mapped_column(LargeBinary(20), primary_key=True)
     meter: Mapped[bytes] = mapped_column(LargeBinary(32), primary_key=True)
-    meter_path: Mapped[str] = mapped_column(String(256))
+    meter_path: Mapped[str] = mapped_column(_Path)
     max_seq: Mapped[int] = mapped_column(Uint64)
 
 

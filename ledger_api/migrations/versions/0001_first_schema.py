@@ -18,6 +18,9 @@ down_revision = None
 branch_labels = None
 depends_on = None
 
+#: ISA-95 paths compare byte-wise on both databases (models.py, ``_Path``).
+_PATH = sa.String(length=256).with_variant(sa.String(length=256, collation="C"), "postgresql")
+
 
 def upgrade() -> None:
     op.create_table(
@@ -82,7 +85,7 @@ def upgrade() -> None:
         "meter_streams",
         sa.Column("device", sa.LargeBinary(length=20), nullable=False),
         sa.Column("meter", sa.LargeBinary(length=32), nullable=False),
-        sa.Column("meter_path", sa.String(length=256), nullable=False),
+        sa.Column("meter_path", _PATH, nullable=False),
         sa.Column("max_seq", ledger_api.db.types.Uint64(), nullable=False),
         sa.PrimaryKeyConstraint("device", "meter"),
     )
@@ -118,7 +121,7 @@ def upgrade() -> None:
         sa.Column("device", sa.LargeBinary(length=20), nullable=False),
         sa.Column("position", sa.BigInteger(), autoincrement=False, nullable=False),
         sa.Column("meter", sa.LargeBinary(length=32), nullable=False),
-        sa.Column("meter_path", sa.String(length=256), nullable=False),
+        sa.Column("meter_path", _PATH, nullable=False),
         sa.Column("seq", ledger_api.db.types.Uint64(), nullable=False),
         sa.Column("timestamp", ledger_api.db.types.Uint64(), nullable=False),
         sa.Column("quantity", sa.String(length=32), nullable=False),
@@ -141,7 +144,7 @@ def upgrade() -> None:
         sa.Column("position", sa.BigInteger(), autoincrement=False, nullable=False),
         sa.Column("kind", sa.String(length=24), nullable=False),
         sa.Column("key_hash", sa.LargeBinary(length=32), nullable=False),
-        sa.Column("path", sa.String(length=256), nullable=False),
+        sa.Column("path", _PATH, nullable=False),
         sa.Column("time_from", ledger_api.db.types.Uint64(), nullable=False),
         sa.Column("wire", sa.Text(), nullable=False),
         sa.ForeignKeyConstraint(

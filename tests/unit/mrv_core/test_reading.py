@@ -207,3 +207,14 @@ def test_a_whole_level_in_another_script_stays_allowed_a_known_limit() -> None:
     # them apart (docs/protocol.md 2.1, rule 5: an operator reviews the configuration).
     assert validate_meter_path(_path("\u041c1")) == _path("\u041c1")
     assert validate_meter_path(_path("M1")) == _path("M1")
+
+
+def test_a_path_prefix_is_one_to_five_levels_under_the_meter_path_rules() -> None:
+    from mrv_core.reading import validate_path_prefix
+
+    for prefix in ("demo-co", "demo-co/wuxi-plant", "demo-co/wuxi-plant/a/l1/m1",
+                   "示例集团/无锡工厂"):
+        assert validate_path_prefix(prefix) == prefix
+    for bad in ("", "demo-co/", "a/b/c/d/e/f", " demo-co", "demo-co//x", 7):
+        with pytest.raises(InvalidMeterPath):
+            validate_path_prefix(bad)
