@@ -10,7 +10,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 OUT    ?= out/demo
 
-.PHONY: setup debian-packages demo demo-verify test soak bench lint clean
+.PHONY: setup debian-packages demo demo-verify test soak bench bench-scale lint clean
 
 # Debian packages the tests need beyond pip and npm: socat (virtual serial pairs for Modbus RTU),
 # mbpoll (a Modbus master nobody here wrote, reading the meter simulator) and postgresql (the
@@ -60,6 +60,12 @@ soak: setup debian-packages
 
 bench: setup
 	$(BIN)/python -m benchmarks
+
+# The ledger's ingest from an empty database to BENCH_SCALE_ROWS stored readings (minutes).
+BENCH_SCALE_ROWS ?= 10000000
+
+bench-scale: setup
+	$(BIN)/python -m benchmarks.bench_ledger_scale --rows $(BENCH_SCALE_ROWS)
 
 lint: setup
 	$(BIN)/ruff check .
