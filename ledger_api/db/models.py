@@ -33,8 +33,10 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from .types import Int256, Uint64
 
 __all__ = [
+    "AnchorRow",
     "Base",
     "BatchRow",
+    "ChainEventRow",
     "ConflictRow",
     "DeviceStreamRow",
     "LeafRow",
@@ -43,6 +45,7 @@ __all__ = [
     "RecordRow",
     "RejectionRow",
     "SeqGapRow",
+    "WatcherCursorRow",
 ]
 
 #: A 64-bit surrogate key that is SQLite's rowid there (so it autoincrements on both).
@@ -143,6 +146,12 @@ class BatchRow(Base):
     #: The position of the batch's first leaf (its leaves are the next ``leaf_count``).
     first_position: Mapped[int] = mapped_column(BigInteger)
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    #: ``unanchored``, ``anchored``, ``final`` or ``mismatch``, kept by the chain watcher
+    #: (:class:`ledger_api.chain.anchors.AnchorState`).
+    anchor_state: Mapped[str] = mapped_column(String(16), default="unanchored",
+                                              server_default="unanchored")
+
+    __table_args__ = (Index("ix_batches_anchor_state", "anchor_state", "received_at"),)
 
 
 class MeterStreamRow(Base):
@@ -203,3 +212,68 @@ class RejectionRow(Base):
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
     __table_args__ = (UniqueConstraint("device", "item_id", name="uq_rejections_item"),)
+
+
+class AnchorRow(Base):
+    """A ``BatchAnchored`` event the chain watcher read, and the block that held it. Never
+    deleted: when a reorganisation removes its block, ``orphaned_at`` is set and the event,
+    if mined again, is a new row (another block hash)."""
+
+    __tablename__ = "anchors"
+    id: Mapped[int] = mapped_column(_Id, primary_key=True, autoincrement=True)
+    device: Mapped[bytes] = mapped_column(LargeBinary(20))
+    batch_seq: Mapped[int] = mapped_column(Uint64)
+    root: Mapped[bytes] = mapped_column(LargeBinary(32))
+    leaf_count: Mapped[int] = mapped_column(BigInteger)
+    from_timestamp: Mapped[int] = mapped_column(Uint64)
+    to_timestamp: Mapped[int] = mapped_column(Uint64)
+    tx_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+    log_index: Mapped[int] = mapped_column(BigInteger)
+    block_number: Mapped[int] = mapped_column(Uint64)
+    block_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+    #: The block's time (Unix seconds), not the ledger's clock.
+    block_timestamp: Mapped[int] = mapped_column(Uint64)
+    seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    #: When the watcher found the block gone from the chain (``None``: on the chain).
+    orphaned_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (UniqueConstraint("block_hash", "log_index", name="uq_anchors_log"),
+                      Index("ix_anchors_batch", "device", "batch_seq"),
+                      Index("ix_anchors_block", "block_number"))
+
+
+class ChainEventRow(Base):
+    """An event of the Consortium, MethodologyRegistry or ReportRegistry, kept as read
+    (arguments as canonical JSON: addresses and bytes ``0x`` hex, integers as numbers) for later
+    queries. Orphaned like :class:`AnchorRow`."""
+
+    __tablename__ = "chain_events"
+    id: Mapped[int] = mapped_column(_Id, primary_key=True, autoincrement=True)
+    #: The deployment's name of the contract (``Consortium``...) and its address.
+    contract: Mapped[str] = mapped_column(String(32))
+    address: Mapped[bytes] = mapped_column(LargeBinary(20))
+    event: Mapped[str] = mapped_column(String(64))
+    args: Mapped[str] = mapped_column(Text)
+    tx_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+    log_index: Mapped[int] = mapped_column(BigInteger)
+    block_number: Mapped[int] = mapped_column(Uint64)
+    block_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+    block_timestamp: Mapped[int] = mapped_column(Uint64)
+    seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    orphaned_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (UniqueConstraint("block_hash", "log_index", name="uq_chain_events_log"),
+                      Index("ix_chain_events_event", "contract", "event", "block_number"),
+                      Index("ix_chain_events_block", "block_number"))
+
+
+class WatcherCursorRow(Base):
+    """The chain watcher's cursor: the last block it processed, for the AnchorRegistry it
+    follows; a restart resumes after it."""
+
+    __tablename__ = "watcher_cursor"
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    anchor_registry: Mapped[bytes] = mapped_column(LargeBinary(20))
+    block_number: Mapped[int] = mapped_column(Uint64)
+    block_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
