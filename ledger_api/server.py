@@ -2,8 +2,10 @@
 
 :func:`build_services` opens the database (refusing a schema not at this code's head: run
 ``mrv api migrate``) and, with ``rpc_url``, the chain: the deployment's contracts, the EIP-712
-domain items must be signed under, and the device directory (read once at start, then refreshed
-at most every :data:`REFRESH_EVERY_S` seconds before an ingest). :func:`serve` runs uvicorn with
+domain items must be signed under, the device directory (read once at start, then refreshed
+at most every :data:`REFRESH_EVERY_S` seconds before an ingest), and the chain watcher
+(:mod:`ledger_api.chain.watcher`), started in a background thread and stopped when the
+application shuts down (or by :meth:`Services.close`). :func:`serve` runs uvicorn with
 one worker in this process, or N worker processes that each build their services from the
 environment (:func:`app_from_environment`; several workers need PostgreSQL).
 """
@@ -22,6 +24,7 @@ from mrv_core.chain import Deployment, System, connect, load_artifacts
 
 from .app import ApiMetrics, Services, create_app
 from .chain.directory import DeviceDirectory
+from .chain.watcher import ChainWatcher
 from .db.engine import make_engine, make_sessions
 from .db.migrate import check_current
 from .errors import ApiConfigError
@@ -51,8 +54,15 @@ def build_services(settings: ApiSettings) -> Services:
         system.check_code()
         directory = DeviceDirectory(system)
         directory.refresh()
+        metrics = ApiMetrics()
+        watcher = ChainWatcher(system, engine, directory=directory,
+                               confirmations=settings.watcher_confirmations,
+                               poll_interval_s=settings.watcher_poll_interval_s,
+                               metrics=metrics)
+        watcher.start()
         return Services(engine, make_sessions(engine), devices=directory, domain=system.domain,
-                        metrics=ApiMetrics(), refresh=_throttled(directory.refresh))
+                        metrics=metrics, refresh=_throttled(directory.refresh), watcher=watcher,
+                        watcher_stale_after_s=settings.watcher_stale_after_s)
     except BaseException:
         engine.dispose()
         raise
@@ -83,11 +93,14 @@ def serve(settings: ApiSettings) -> None:
     tls = {"ssl_certfile": str(settings.tls_cert), "ssl_keyfile": str(settings.tls_key)} \
         if settings.tls else {}
     if settings.workers == 1:
-        app = create_app(build_services(settings))
-        uvicorn.run(app, host=settings.api_host, port=settings.api_port, log_config=None,
-                    access_log=True, **tls)  # type: ignore[arg-type]
+        services = build_services(settings)
+        try:
+            uvicorn.run(create_app(services), host=settings.api_host, port=settings.api_port,
+                        log_config=None, access_log=True, **tls)  # type: ignore[arg-type]
+        finally:
+            services.close()
         return
-    build_services(settings).engine.dispose()  # fail here, once, rather than in N workers
+    build_services(settings).close()  # fail here, once, rather than in N workers
     for name, value in settings.model_dump(exclude_none=True).items():
         os.environ[f"MRV_{name.upper()}"] = str(value)
     uvicorn.run("ledger_api.server:app_from_environment", factory=True,

@@ -35,6 +35,11 @@ class ApiSettings(BaseSettings):
     - ``api_host``/``api_port``: where uvicorn listens (a loopback address unless TLS is set).
     - ``workers``: uvicorn worker processes (1..64; several need PostgreSQL).
     - ``max_body_bytes``: the largest request body read (the uplink's compressed limit, 4 MiB).
+    - ``watcher_poll_interval_s``: seconds between two polls of the chain watcher (2).
+    - ``watcher_confirmations``: blocks on top of an anchor's block before its batch is
+      ``final`` (1; 0 on a chain with immediate finality makes it final in its own block).
+    - ``watcher_stale_after_s``: ``/readyz`` fails when the watcher's last successful poll is
+      older than this (60 s).
     """
 
     model_config = SettingsConfigDict(env_prefix="MRV_", frozen=True, extra="forbid")
@@ -49,6 +54,9 @@ class ApiSettings(BaseSettings):
     tls_key: Path | None = None
     max_body_bytes: int = Field(default=LIMITS.compressed_bytes, ge=1024,
                                 le=LIMITS.compressed_bytes)
+    watcher_poll_interval_s: float = Field(default=2.0, gt=0, le=3600)
+    watcher_confirmations: int = Field(default=1, ge=0, le=100_000)
+    watcher_stale_after_s: float = Field(default=60.0, gt=0)
 
     @field_validator("database_url")
     @classmethod

@@ -30,6 +30,7 @@ import enum
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from mrv_core.batch import BatchHeader
 from mrv_core.errors import ConfigError
 
 __all__ = ["Anchor", "AnchorState", "BlockRef", "batch_state", "fork_point"]
@@ -54,20 +55,14 @@ class BlockRef:
 
 @dataclass(frozen=True)
 class Anchor:
-    """One ``BatchAnchored`` event (contracts/interfaces/IAnchorRegistry.sol) and where it was
-    mined: ``device`` 20 bytes, ``root``/``tx_hash``/``block_hash`` 32 bytes, timestamps Unix
-    seconds (the header's span, and the block's time)."""
+    """One ``BatchAnchored`` event (contracts/interfaces/IAnchorRegistry.sol): the batch
+    ``header`` it carries, and where it was mined (``tx_hash`` 32 bytes, the log's index in its
+    block, the block, and the block's time in Unix seconds)."""
 
-    device: bytes
-    batch_seq: int
-    root: bytes
-    leaf_count: int
-    from_timestamp: int
-    to_timestamp: int
+    header: BatchHeader
     tx_hash: bytes
     log_index: int
-    block_number: int
-    block_hash: bytes
+    block: BlockRef
     block_timestamp: int
 
 

@@ -214,7 +214,22 @@ class RejectionRow(Base):
     __table_args__ = (UniqueConstraint("device", "item_id", name="uq_rejections_item"),)
 
 
-class AnchorRow(Base):
+class _OnChain:
+    """Where an event was mined, when the watcher saw it, and whether its block is still on the
+    chain."""
+
+    tx_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+    log_index: Mapped[int] = mapped_column(BigInteger)
+    block_number: Mapped[int] = mapped_column(Uint64)
+    block_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+    #: The block's time (Unix seconds), not the ledger's clock.
+    block_timestamp: Mapped[int] = mapped_column(Uint64)
+    seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    #: When the watcher found the block gone from the chain (``None``: on the chain).
+    orphaned_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class AnchorRow(_OnChain, Base):
     """A ``BatchAnchored`` event the chain watcher read, and the block that held it. Never
     deleted: when a reorganisation removes its block, ``orphaned_at`` is set and the event,
     if mined again, is a new row (another block hash)."""
@@ -227,22 +242,13 @@ class AnchorRow(Base):
     leaf_count: Mapped[int] = mapped_column(BigInteger)
     from_timestamp: Mapped[int] = mapped_column(Uint64)
     to_timestamp: Mapped[int] = mapped_column(Uint64)
-    tx_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
-    log_index: Mapped[int] = mapped_column(BigInteger)
-    block_number: Mapped[int] = mapped_column(Uint64)
-    block_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
-    #: The block's time (Unix seconds), not the ledger's clock.
-    block_timestamp: Mapped[int] = mapped_column(Uint64)
-    seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    #: When the watcher found the block gone from the chain (``None``: on the chain).
-    orphaned_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     __table_args__ = (UniqueConstraint("block_hash", "log_index", name="uq_anchors_log"),
                       Index("ix_anchors_batch", "device", "batch_seq"),
                       Index("ix_anchors_block", "block_number"))
 
 
-class ChainEventRow(Base):
+class ChainEventRow(_OnChain, Base):
     """An event of the Consortium, MethodologyRegistry or ReportRegistry, kept as read
     (arguments as canonical JSON: addresses and bytes ``0x`` hex, integers as numbers) for later
     queries. Orphaned like :class:`AnchorRow`."""
@@ -254,13 +260,6 @@ class ChainEventRow(Base):
     address: Mapped[bytes] = mapped_column(LargeBinary(20))
     event: Mapped[str] = mapped_column(String(64))
     args: Mapped[str] = mapped_column(Text)
-    tx_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
-    log_index: Mapped[int] = mapped_column(BigInteger)
-    block_number: Mapped[int] = mapped_column(Uint64)
-    block_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
-    block_timestamp: Mapped[int] = mapped_column(Uint64)
-    seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    orphaned_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     __table_args__ = (UniqueConstraint("block_hash", "log_index", name="uq_chain_events_log"),
                       Index("ix_chain_events_event", "contract", "event", "block_number"),

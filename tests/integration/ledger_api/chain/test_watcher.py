@@ -1,0 +1,300 @@
+"""The chain watcher on real chains (the embedded one, and anvil where a reorganisation or an
+outage is needed): batches the ledger holds go ``anchored`` then ``final`` as their anchors are
+mined and confirmed, an anchor of another root is flagged, the two "never" flags, a restart
+that resumes from the persisted cursor, an RPC outage survived by the background loop, and a
+reorganisation that unanchors a batch until its anchor is mined again."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from integration.chain.support import Actors, deploy_actors
+from integration.conftest import free_port
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from factories import signed_readings
+from ledger_api.app import ApiMetrics
+from ledger_api.chain import DeviceDirectory
+from ledger_api.chain.anchor_store import (
+    anchors_without_data,
+    batches_without_anchor,
+    root_mismatches,
+)
+from ledger_api.chain.watcher import ChainWatcher
+from ledger_api.db.engine import make_engine
+from ledger_api.db.migrate import upgrade
+from ledger_api.db.models import AnchorRow, BatchRow, ChainEventRow
+from ledger_api.ingest.service import ingest
+from mrv_core.batch import Batch, SignedBatchHeader
+from mrv_core.chain import Chain, ChainSettings, connect, load_artifacts
+from mrv_core.uplink import UplinkRequest
+
+
+@pytest.fixture
+def engine(tmp_path: Path) -> Iterator[Engine]:
+    engine = make_engine(f"sqlite:///{tmp_path / 'ledger.sqlite'}")
+    upgrade(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def embedded() -> Actors:
+    return deploy_actors(connect(None))
+
+
+@pytest.fixture
+def on_anvil(anvil_url: str) -> Actors:
+    chain = connect(anvil_url, evm_version=load_artifacts().evm_version(),
+                    settings=ChainSettings(rpc_retries=0, retry_backoff_s=0.01))
+    return deploy_actors(chain)
+
+
+def batch(actors: Actors, batch_seq: int, count: int = 3, seed: int = 0) -> Batch:
+    """A signed batch of ``count`` readings (seqs after the previous batches') timed from the
+    latest block on (the device is registered then; the AnchorRegistry takes up to
+    ``maxClockSkew`` ahead)."""
+    now = actors.chain.latest_timestamp()
+    readings = [actors.device.sign_reading(
+        dataclasses.replace(r.reading, timestamp=now + i, seq=batch_seq * count + i),
+        actors.system.domain, r.meter_path)
+                for i, r in enumerate(signed_readings(count, seed=seed + 100 * batch_seq,
+                                                      key=actors.device))]
+    return actors.device.close_batch(batch_seq, readings, actors.system.domain)
+
+
+def deliver(engine: Engine, actors: Actors, made: Batch) -> None:
+    """Ingest ``made`` (readings then header) as the edge node's uplink would."""
+    assert made.header_signature is not None
+    request = UplinkRequest.of(actors.device.address, actors.system.domain,
+                               [*made.readings,
+                                SignedBatchHeader(made.header, made.header_signature)])
+    directory = DeviceDirectory(actors.system)
+    directory.refresh()
+    with Session(engine) as session, session.begin():
+        result = ingest(session, request, directory, actors.system.domain,
+                        now=datetime.now(UTC))
+    assert {v.status.value for v in result.verdicts} == {"accepted"}
+
+
+def state(engine: Engine, batch_seq: int) -> str:
+    with Session(engine) as session:
+        found = session.scalar(select(BatchRow.anchor_state)
+                               .where(BatchRow.batch_seq == batch_seq))
+    assert found is not None
+    return found
+
+
+def anchor_rows(engine: Engine) -> list[AnchorRow]:
+    with Session(engine) as session:
+        return list(session.scalars(select(AnchorRow).order_by(AnchorRow.id)))
+
+
+def mine(actors: Actors, blocks: int = 1) -> None:
+    for _ in range(blocks):
+        actors.admin.transfer(actors.enterprise.address, 1)
+
+
+def test_a_batch_goes_anchored_then_final_and_its_anchor_is_recorded_as_mined(
+        embedded: Actors, engine: Engine) -> None:
+    actors = embedded
+    metrics = ApiMetrics()
+    watcher = ChainWatcher(actors.system, engine, confirmations=2, metrics=metrics)
+    made = batch(actors, 0)
+    deliver(engine, actors, made)
+    watcher.poll()
+    assert state(engine, 0) == "unanchored"
+
+    ref = actors.system.anchor(actors.device_tx, made.header)
+    polled = watcher.poll()
+    assert polled.anchors == 1 and polled.reconciled.anchored == ((actors.device.address, 0),)
+    assert state(engine, 0) == "anchored"
+    [row] = anchor_rows(engine)
+    block = actors.chain.w3.eth.get_block(ref.block_number)
+    assert (row.device, row.batch_seq, row.root, row.leaf_count) == (
+        actors.device.address, 0, made.header.root, 3)
+    assert (row.tx_hash, row.block_number, row.block_hash, row.block_timestamp) == (
+        ref.transaction_hash, ref.block_number, bytes(block["hash"]), int(block["timestamp"]))
+    assert row.orphaned_at is None
+
+    mine(actors)  # one block on top: still short of 2 confirmations
+    watcher.poll()
+    assert state(engine, 0) == "anchored"
+    mine(actors)
+    assert watcher.poll().reconciled.final == ((actors.device.address, 0),)
+    assert state(engine, 0) == "final"
+    head = actors.chain.block_number()
+    assert metrics.registry.get_sample_value("mrv_api_watcher_anchors_total") == 1
+    assert metrics.registry.get_sample_value("mrv_api_watcher_cursor_block") == head
+    assert metrics.registry.get_sample_value("mrv_api_watcher_lag_blocks") == 0
+
+
+def test_the_other_registries_events_are_kept_with_their_arguments(
+        embedded: Actors, engine: Engine) -> None:
+    actors = embedded
+    ChainWatcher(actors.system, engine).poll()
+    with Session(engine) as session:
+        granted = list(session.scalars(select(ChainEventRow)
+                                       .where(ChainEventRow.event == "RoleGranted")))
+    enterprise_role = actors.system.role("ENTERPRISE_ROLE")
+    assert any(row.contract == "Consortium"
+               and f'"account":"{actors.enterprise.address}"' in row.args
+               and f'"role":"0x{enterprise_role.hex()}"' in row.args for row in granted)
+
+
+def test_an_anchor_of_another_root_is_flagged_and_neither_root_is_overwritten(
+        embedded: Actors, engine: Engine) -> None:
+    actors = embedded
+    held, other = batch(actors, 0, seed=1), batch(actors, 0, seed=2)
+    assert held.header.root != other.header.root
+    deliver(engine, actors, held)
+    actors.system.anchor(actors.device_tx, other.header)
+    watcher = ChainWatcher(actors.system, engine)
+    assert watcher.poll().reconciled.mismatch == ((actors.device.address, 0),)
+    mine(actors, 2)
+    watcher.poll()
+    assert state(engine, 0) == "mismatch"  # never final
+    with Session(engine) as session:
+        [(row, anchor)] = root_mismatches(session)
+        assert (row.root, anchor.root) == (held.header.root, other.header.root)
+
+
+def test_data_never_anchored_and_anchors_whose_data_never_came_are_flagged_after_the_deadline(
+        embedded: Actors, engine: Engine) -> None:
+    actors = embedded
+    watcher = ChainWatcher(actors.system, engine)
+    first = batch(actors, 0)
+    ref = actors.system.anchor(actors.device_tx, first.header)  # anchored, not delivered
+    watcher.poll()
+    mined = actors.chain.w3.eth.get_block(ref.block_number)["timestamp"]
+    at = datetime.fromtimestamp(mined, UTC)
+    with Session(engine) as session:
+        assert anchors_without_data(session, now=at + timedelta(seconds=600),
+                                    deadline_s=600) == []
+        [late] = anchors_without_data(session, now=at + timedelta(seconds=601), deadline_s=600)
+        assert (late.device, late.batch_seq) == (actors.device.address, 0)
+
+    deliver(engine, actors, first)
+    second = batch(actors, 1)
+    deliver(engine, actors, second)  # delivered, never anchored
+    watcher.poll()
+    assert (state(engine, 0), state(engine, 1)) == ("anchored", "unanchored")
+    with Session(engine) as session:
+        received = session.scalars(select(BatchRow.received_at)
+                                   .where(BatchRow.batch_seq == 1)).one()
+        now = received.replace(tzinfo=UTC) if received.tzinfo is None else received
+        assert anchors_without_data(session, now=now + timedelta(days=1), deadline_s=600) == []
+        assert batches_without_anchor(session, now=now + timedelta(seconds=599),
+                                      deadline_s=600) == []
+        [missing] = batches_without_anchor(session, now=now + timedelta(seconds=601),
+                                           deadline_s=600)
+        assert missing.batch_seq == 1
+
+
+class RecordingCalls:
+    """What ``chain`` is asked (every request goes through ``Chain.retrying``)."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, chain: Chain) -> None:
+        self.whats: list[str] = []
+        retrying = chain.retrying
+
+        def recorded(what: str, request: Callable[[], Any]) -> Any:
+            self.whats.append(what)
+            return retrying(what, request)
+
+        monkeypatch.setattr(chain, "retrying", recorded)
+
+
+def test_a_restarted_watcher_resumes_after_the_persisted_cursor(
+        embedded: Actors, engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    actors = embedded
+    deploy = actors.system.deployment.deploy_block
+    ChainWatcher(actors.system, engine).poll()
+    cursor = actors.chain.block_number()
+    made = batch(actors, 0)
+    deliver(engine, actors, made)
+    actors.system.anchor(actors.device_tx, made.header)
+
+    calls = RecordingCalls(monkeypatch, actors.chain)
+    restarted = ChainWatcher(actors.system, engine)  # a new process: only the database
+    polled = restarted.poll()
+    assert polled.anchors == 1 and state(engine, 0) == "anchored"
+    logs = [w for w in calls.whats if w.startswith("eth_getLogs")]
+    assert logs and all(f"blocks {cursor + 1}-" in w for w in logs), logs
+    assert not any(f"blocks {deploy}-" in w for w in logs)
+    assert len(anchor_rows(engine)) == 1
+
+
+def test_the_loop_survives_an_rpc_outage_and_catches_up_after_it(
+        on_anvil: Actors, engine: Engine) -> None:
+    actors = on_anvil
+    metrics = ApiMetrics()
+    watcher = ChainWatcher(actors.system, engine, poll_interval_s=0.05, retry_backoff_s=0.05,
+                           retry_backoff_max_s=0.2, metrics=metrics)
+    made = batch(actors, 0)
+    deliver(engine, actors, made)
+    provider: Any = actors.chain.w3.provider
+    url = provider.endpoint_uri
+    watcher.start()
+    try:
+        wait_for(lambda: watcher.status().last_success_age_s is not None)
+        provider.endpoint_uri = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+        wait_for(lambda: (metrics.registry.get_sample_value(
+            "mrv_api_watcher_poll_errors_total", {"error": "ChainReadUnavailable"}) or 0) >= 2)
+        status = watcher.status()
+        assert status.running and status.last_error is not None
+        assert "ChainReadUnavailable" in status.last_error
+        provider.endpoint_uri = url
+        actors.system.anchor(actors.device_tx, made.header)
+        wait_for(lambda: state(engine, 0) == "anchored")
+        assert watcher.status().last_error is None
+    finally:
+        provider.endpoint_uri = url
+        watcher.stop()
+    assert not watcher.status().running
+
+
+def wait_for(condition: Callable[[], bool], timeout_s: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail("the condition did not hold in time", pytrace=False)
+        time.sleep(0.02)
+
+
+def test_a_reorganisation_unanchors_a_batch_until_its_anchor_is_mined_again(
+        on_anvil: Actors, engine: Engine) -> None:
+    actors = on_anvil
+    provider: Any = actors.chain.w3.provider
+    watcher = ChainWatcher(actors.system, engine, confirmations=1)
+    made = batch(actors, 0)
+    deliver(engine, actors, made)
+    watcher.poll()
+    snapshot = provider.make_request("evm_snapshot", [])["result"]
+    actors.system.anchor(actors.device_tx, made.header)
+    mine(actors)
+    watcher.poll()
+    assert state(engine, 0) == "final"
+    [gone] = anchor_rows(engine)
+
+    provider.make_request("evm_revert", [snapshot])  # the anchor's block leaves the chain
+    mine(actors, 3)  # the chain grows again on another branch, longer than before
+    polled = watcher.poll()
+    assert polled.orphaned == 1 and state(engine, 0) == "unanchored"
+    [orphaned] = anchor_rows(engine)
+    assert orphaned.orphaned_at is not None
+
+    ref = actors.system.anchor(actors.device_tx, made.header)  # mined again, in another block
+    watcher.poll()
+    assert state(engine, 0) == "anchored"
+    kept, again = anchor_rows(engine)
+    assert kept.block_hash == gone.block_hash and kept.orphaned_at is not None
+    assert again.block_number == ref.block_number and again.block_hash != gone.block_hash
+    assert again.orphaned_at is None
