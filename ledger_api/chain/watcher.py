@@ -3,24 +3,25 @@ the ledger's view of the chain in the database.
 
 Each :meth:`ChainWatcher.poll`:
 
-1. refreshes the device directory (:meth:`DeviceDirectory.refresh`), when one is given;
-2. checks that the cursor's block (the last one processed, persisted in ``watcher_cursor``) is
+1. checks that the cursor's block (the last one processed, persisted in ``watcher_cursor``) is
    still the chain's block at that height. If not, a reorganisation happened: the fork point is
    the newest block holding recorded events whose hash the chain still has
    (:func:`~ledger_api.chain.anchors.fork_point`); events above it are marked orphaned, the
    batches they anchored go back to ``unanchored``, and reading resumes after the fork point
    (so an anchor mined again is found again);
-3. reads the AnchorRegistry's ``BatchAnchored`` events and every event of the Consortium,
+2. reads the AnchorRegistry's ``BatchAnchored`` events and every event of the Consortium,
    MethodologyRegistry and ReportRegistry from the block after the cursor up to the chain's
    head (at most ``max_blocks_per_poll`` blocks, ``max_block_range`` per ``eth_getLogs``),
    between two readings of the last block's hash (a change between them reads again, three
    times at most), with their blocks' timestamps;
-4. in one database transaction, provided no other watcher moved the cursor meanwhile (several
+3. in one database transaction, provided no other watcher moved the cursor meanwhile (several
    API workers each run one: the first to write wins, the others find nothing left to do):
    orphans, stores the new events (``anchors``, ``chain_events``), moves the cursor and brings
    ``batches.anchor_state`` up to date (:func:`~ledger_api.chain.anchor_store.reconcile_batches`:
    ``anchored`` when an anchor of the same (device, batchSeq) and root is on the chain, ``final``
-   once ``confirmations`` blocks are on top of it, ``mismatch`` when its root is another).
+   once ``confirmations`` blocks are on top of it, ``mismatch`` when its root is another);
+4. then refreshes the device directory (:meth:`DeviceDirectory.refresh`), when one is given,
+   so a DeviceRegistry problem cannot hold the anchors back.
 
 :meth:`ChainWatcher.start` runs polls every ``poll_interval_s`` in a background thread (at once
 again while catching up). A poll failing with a :class:`~mrv_core.errors.ChainError` (the node
@@ -43,7 +44,7 @@ from typing import TYPE_CHECKING, Any
 import structlog
 from hexbytes import HexBytes
 from sqlalchemy import Engine
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import sessionmaker
 from tenacity import (
     RetryCallState,
@@ -180,8 +181,12 @@ class ChainWatcher:
         read failed: nothing written), SQLAlchemy's ``OperationalError`` (the database), and
         :class:`~ledger_api.errors.ApiConfigError` when the database follows another
         deployment."""
+        polled = self._poll_chain()
         if self.directory is not None:
             self.directory.refresh()
+        return polled
+
+    def _poll_chain(self) -> Polled:
         with self._reader() as session:
             cursor = load_cursor(session, self._registry)
         fork, reorganised = cursor, False
@@ -198,18 +203,27 @@ class ChainWatcher:
         if target >= start:
             moved, anchors, events = self._read_consistently(start, target)
         now = datetime.now(UTC)
-        with self._writer.begin() as session:
-            if load_cursor(session, self._registry, for_update=True) != cursor:
-                return Polled(cursor, head, raced=True)
-            orphaned = orphan_after(session, fork, now) if reorganised else 0
-            added = store_anchors(session, anchors, now)
-            kept = store_events(session, events, now)
-            if moved != cursor:
-                save_cursor(session, self._registry, moved, now)
-            reconciled = reconcile_batches(session, head, self.confirmations)
+        try:
+            with self._writer.begin() as session:
+                if load_cursor(session, self._registry, for_update=True) != cursor:
+                    return self._raced(cursor, head)
+                orphaned = orphan_after(session, fork, now) if reorganised else 0
+                added = store_anchors(session, anchors, now)
+                kept = store_events(session, events, now)
+                if moved != cursor:
+                    save_cursor(session, self._registry, moved, now)
+                reconciled = reconcile_batches(session, head, self.confirmations)
+        except IntegrityError:  # another worker's watcher wrote the same rows first
+            return self._raced(cursor, head)
         polled = Polled(moved, head, added, kept, orphaned, reconciled)
         self._observe(polled, reorganised, fork, cursor)
         return polled
+
+    def _raced(self, cursor: BlockRef | None, head: int) -> Polled:
+        """Another watcher (another API worker) moved the cursor first: the chain was read,
+        so this counts as a successful poll; the next one starts from the new cursor."""
+        self._last_success, self._last_error = self._clock(), None
+        return Polled(cursor, head, raced=True)
 
     def _observe(self, polled: Polled, reorganised: bool, fork: BlockRef | None,
                  before: BlockRef | None) -> None:

@@ -14,13 +14,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 from integration.chain.support import Actors, deploy_actors
 from integration.conftest import free_port
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from factories import signed_readings
-from ledger_api.app import ApiMetrics
+from ledger_api.app import ApiMetrics, Services, create_app
 from ledger_api.chain import DeviceDirectory
 from ledger_api.chain.anchor_store import (
     anchors_without_data,
@@ -28,12 +29,14 @@ from ledger_api.chain.anchor_store import (
     root_mismatches,
 )
 from ledger_api.chain.watcher import ChainWatcher
-from ledger_api.db.engine import make_engine
+from ledger_api.db.engine import make_engine, make_sessions
 from ledger_api.db.migrate import upgrade
 from ledger_api.db.models import AnchorRow, BatchRow, ChainEventRow
 from ledger_api.ingest.service import ingest
+from ledger_api.server import build_services
+from ledger_api.settings import get_settings
 from mrv_core.batch import Batch, SignedBatchHeader
-from mrv_core.chain import Chain, ChainSettings, connect, load_artifacts
+from mrv_core.chain import Chain, ChainSettings, System, connect, load_artifacts
 from mrv_core.uplink import UplinkRequest
 
 
@@ -232,33 +235,102 @@ def test_a_restarted_watcher_resumes_after_the_persisted_cursor(
     assert len(anchor_rows(engine)) == 1
 
 
-def test_the_loop_survives_an_rpc_outage_and_catches_up_after_it(
-        on_anvil: Actors, engine: Engine) -> None:
-    actors = on_anvil
-    metrics = ApiMetrics()
-    watcher = ChainWatcher(actors.system, engine, poll_interval_s=0.05, retry_backoff_s=0.05,
-                           retry_backoff_max_s=0.2, metrics=metrics)
+def test_of_two_watchers_on_one_database_the_second_to_write_stores_nothing(
+        embedded: Actors, engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two API workers each run a watcher on the shared database."""
+    actors = embedded
+    first, second = ChainWatcher(actors.system, engine), ChainWatcher(actors.system, engine)
     made = batch(actors, 0)
     deliver(engine, actors, made)
-    provider: Any = actors.chain.w3.provider
+    actors.system.anchor(actors.device_tx, made.header)
+    read = first._read_consistently
+
+    def interleaved(start: int, target: int) -> Any:
+        result = read(start, target)
+        assert second.poll().anchors == 1  # the other worker writes between read and write
+        return result
+
+    monkeypatch.setattr(first, "_read_consistently", interleaved)
+    assert first.poll().raced
+    assert len(anchor_rows(engine)) == 1 and state(engine, 0) == "anchored"
+    assert first.status().last_success_age_s is not None
+    monkeypatch.undo()
+    polled = first.poll()
+    assert not polled.raced and polled.anchors == 0 and len(anchor_rows(engine)) == 1
+
+
+def test_build_services_runs_the_watcher_until_the_application_stops(
+        on_anvil: Actors, tmp_path: Path, anvil_url: str) -> None:
+    actors = on_anvil
+    deployment = tmp_path / "deployment.json"
+    actors.system.deployment.write(deployment)
+    database = f"sqlite:///{tmp_path / 'served.sqlite'}"
+    migrated = make_engine(database)
+    upgrade(migrated)
+    migrated.dispose()
+    services = build_services(get_settings(database_url=database, rpc_url=anvil_url,
+                                           deployment=deployment, watcher_poll_interval_s=0.05,
+                                           watcher_confirmations=0))
+    watcher = services.watcher
+    assert watcher is not None
+    try:
+        with TestClient(create_app(services)) as client:
+            wait_for(lambda: client.get("/readyz").json().get("watcher") == "ok")
+            ready = client.get("/readyz").json()
+            assert 0 <= ready["watcher_last_poll_age_ms"] < 10_000
+            actors.system.anchor(actors.device_tx, actors.batch(2).header)
+            wait_for(lambda: len(anchor_rows(services.engine)) == 1)
+            metrics = client.get("/metrics").text
+            assert "mrv_api_watcher_anchors_total 1.0" in metrics
+            assert "mrv_api_watcher_cursor_block" in metrics
+            assert watcher.status().running
+        assert not watcher.status().running  # the application's shutdown stopped it
+    finally:
+        services.close()
+
+
+def test_the_loop_survives_an_rpc_outage_and_catches_up_after_it(
+        on_anvil: Actors, engine: Engine, anvil_url: str) -> None:
+    actors = on_anvil
+    metrics = ApiMetrics()
+    later = [0.0]  # seconds added to the watcher's clock, to age its last success
+    own = connect(anvil_url, evm_version=load_artifacts().evm_version(),
+                  settings=ChainSettings(rpc_retries=0, retry_backoff_s=0.01))
+    watcher = ChainWatcher(System(own, actors.system.deployment), engine, poll_interval_s=0.05,
+                           retry_backoff_s=0.05, retry_backoff_max_s=0.2, metrics=metrics,
+                           clock=lambda: time.monotonic() + later[0])
+    client = TestClient(create_app(Services(engine, make_sessions(engine), watcher=watcher,
+                                            watcher_stale_after_s=60)))
+    made = batch(actors, 0)
+    deliver(engine, actors, made)
+    provider: Any = own.w3.provider
     url = provider.endpoint_uri
     watcher.start()
     try:
         wait_for(lambda: watcher.status().last_success_age_s is not None)
         provider.endpoint_uri = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+        actors.system.anchor(actors.device_tx, made.header)  # mined during the outage
         wait_for(lambda: (metrics.registry.get_sample_value(
             "mrv_api_watcher_poll_errors_total", {"error": "ChainReadUnavailable"}) or 0) >= 2)
         status = watcher.status()
         assert status.running and status.last_error is not None
         assert "ChainReadUnavailable" in status.last_error
+        later[0] = 120.0
+        stale = client.get("/readyz")
+        assert stale.status_code == 503
+        assert "last successful poll 12" in stale.json()["detail"]
+        assert "ChainReadUnavailable" in stale.json()["detail"]
+        assert state(engine, 0) == "unanchored"
+
         provider.endpoint_uri = url
-        actors.system.anchor(actors.device_tx, made.header)
         wait_for(lambda: state(engine, 0) == "anchored")
         assert watcher.status().last_error is None
+        assert client.get("/readyz").json()["watcher"] == "ok"
     finally:
         provider.endpoint_uri = url
         watcher.stop()
     assert not watcher.status().running
+    assert client.get("/readyz").status_code == 503  # a stopped watcher: not ready
 
 
 def wait_for(condition: Callable[[], bool], timeout_s: float = 10.0) -> None:
