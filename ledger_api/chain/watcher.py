@@ -5,10 +5,10 @@ Each :meth:`ChainWatcher.poll`:
 
 1. checks that the cursor's block (the last one processed, persisted in ``watcher_cursor``) is
    still the chain's block at that height. If not, a reorganisation happened: the fork point is
-   the newest block holding recorded events whose hash the chain still has
-   (:func:`~ledger_api.chain.anchors.fork_point`); events above it are marked orphaned, the
-   batches they anchored go back to ``unanchored``, and reading resumes after the fork point
-   (so an anchor mined again is found again);
+   the newest block holding recorded events, or among the last 128 cursors this process saved,
+   whose hash the chain still has (:func:`~ledger_api.chain.anchors.fork_point`); events above
+   it are marked orphaned, the batches they anchored go back to ``unanchored``, and reading
+   resumes after the fork point (so an anchor mined again is found again);
 2. reads the AnchorRegistry's ``BatchAnchored`` events and every event of the Consortium,
    MethodologyRegistry and ReportRegistry from the block after the cursor up to the chain's
    head (at most ``max_blocks_per_poll`` blocks, ``max_block_range`` per ``eth_getLogs``),
@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -87,6 +88,7 @@ __all__ = ["EVENT_CONTRACTS", "ChainWatcher", "Polled", "WatcherStatus"]
 #: The registries whose every event is kept in ``chain_events``.
 EVENT_CONTRACTS = ("Consortium", "MethodologyRegistry", "ReportRegistry")
 _READ_ATTEMPTS = 3
+_RECENT_CURSORS = 128
 _log: Any = structlog.get_logger("ledger_api.watcher")
 
 
@@ -167,6 +169,10 @@ class ChainWatcher:
         self._last_success: float | None = None
         self._last_error: str | None = None
         self._stopped_by: str | None = None
+        #: Cursors this process saved, newest last: fork point candidates besides the blocks
+        #: of recorded events, so a shallow reorganisation is undone near the head even when no
+        #: event was recorded for a long time.
+        self._recent: deque[BlockRef] = deque(maxlen=_RECENT_CURSORS)
         if metrics is not None:
             metrics.watcher_last_poll_age.set_function(self._age_for_metrics)
 
@@ -193,7 +199,7 @@ class ChainWatcher:
         if cursor is not None and self._hash_at(cursor.number) != cursor.hash:
             with self._reader() as session:
                 recorded = recorded_blocks(session, cursor.number)
-            fork, reorganised = fork_point(recorded, self._hash_at), True
+            fork, reorganised = fork_point([*recorded, *self._recent], self._hash_at), True
         head = int(read(self.system, "eth_blockNumber", self.system.chain.w3.eth.get_block_number))
         start = self.system.deployment.deploy_block if fork is None else fork.number + 1
         target = min(head, start + self.max_blocks_per_poll - 1)
@@ -207,11 +213,18 @@ class ChainWatcher:
             with self._writer.begin() as session:
                 if load_cursor(session, self._registry, for_update=True) != cursor:
                     return self._raced(cursor, head)
-                orphaned = orphan_after(session, fork, now) if reorganised else 0
+                orphaned = 0
+                if reorganised:
+                    orphaned = orphan_after(session, fork, now)
+                    self._recent = deque((b for b in self._recent
+                                          if fork is not None and b.number <= fork.number),
+                                         maxlen=_RECENT_CURSORS)
                 added = store_anchors(session, anchors, now)
                 kept = store_events(session, events, now)
                 if moved != cursor:
                     save_cursor(session, self._registry, moved, now)
+                    if moved is not None:
+                        self._recent.append(moved)
                 reconciled = reconcile_batches(session, head, self.confirmations)
         except IntegrityError:  # another worker's watcher wrote the same rows first
             return self._raced(cursor, head)

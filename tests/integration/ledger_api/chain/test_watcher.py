@@ -342,13 +342,15 @@ def wait_for(condition: Callable[[], bool], timeout_s: float = 10.0) -> None:
 
 
 def test_a_reorganisation_unanchors_a_batch_until_its_anchor_is_mined_again(
-        on_anvil: Actors, engine: Engine) -> None:
+        on_anvil: Actors, engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
     actors = on_anvil
     provider: Any = actors.chain.w3.provider
     watcher = ChainWatcher(actors.system, engine, confirmations=1)
     made = batch(actors, 0)
     deliver(engine, actors, made)
+    mine(actors)  # a block without any event recorded: the fork point is the cursor saved here
     watcher.poll()
+    shared = actors.chain.block_number()
     snapshot = provider.make_request("evm_snapshot", [])["result"]
     actors.system.anchor(actors.device_tx, made.header)
     mine(actors)
@@ -358,7 +360,10 @@ def test_a_reorganisation_unanchors_a_batch_until_its_anchor_is_mined_again(
 
     provider.make_request("evm_revert", [snapshot])  # the anchor's block leaves the chain
     mine(actors, 3)  # the chain grows again on another branch, longer than before
+    calls = RecordingCalls(monkeypatch, actors.chain)
     polled = watcher.poll()
+    logs = [w for w in calls.whats if w.startswith("eth_getLogs")]
+    assert logs and all(f"blocks {shared + 1}-" in w for w in logs), logs
     assert polled.orphaned == 1 and state(engine, 0) == "unanchored"
     [orphaned] = anchor_rows(engine)
     assert orphaned.orphaned_at is not None
