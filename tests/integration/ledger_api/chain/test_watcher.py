@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from integration.chain.support import Actors, deploy_actors
+from integration.chain.support import METADATA, SITE, Actors, deploy_actors
 from integration.conftest import free_port
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
@@ -37,6 +37,7 @@ from ledger_api.server import build_services
 from ledger_api.settings import get_settings
 from mrv_core.batch import Batch, SignedBatchHeader
 from mrv_core.chain import Chain, ChainSettings, System, connect, load_artifacts
+from mrv_core.keys import DeviceKey
 from mrv_core.uplink import UplinkRequest
 
 
@@ -199,6 +200,20 @@ def test_data_never_anchored_and_anchors_whose_data_never_came_are_flagged_after
         [missing] = batches_without_anchor(session, now=now + timedelta(seconds=601),
                                            deadline_s=600)
         assert missing.batch_seq == 1
+
+
+def test_a_poll_brings_the_device_directory_up_to_date(embedded: Actors, engine: Engine) -> None:
+    actors = embedded
+    directory = DeviceDirectory(actors.system)
+    watcher = ChainWatcher(actors.system, engine, directory=directory)
+    watcher.poll()
+    late = DeviceKey.generate()
+    actors.system.register_device(actors.enterprise, late, SITE, METADATA)
+    assert late.address not in directory.book.devices
+    watcher.poll()
+    assert directory.standing(late.address, 2**40).active
+    assert directory.cursor is not None
+    assert directory.cursor.block_number == actors.chain.block_number()
 
 
 class RecordingCalls:
