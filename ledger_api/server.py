@@ -59,6 +59,7 @@ def build_services(settings: ApiSettings) -> Services:
                                confirmations=settings.watcher_confirmations,
                                poll_interval_s=settings.watcher_poll_interval_s,
                                metrics=metrics)
+        watcher.check_database()
         watcher.start()
         return Services(engine, make_sessions(engine), devices=directory, domain=system.domain,
                         metrics=metrics, refresh=_throttled(directory.refresh), watcher=watcher,

@@ -180,6 +180,13 @@ class ChainWatcher:
         age = self.status().last_success_age_s
         return -1.0 if age is None else age
 
+    def check_database(self) -> None:
+        """Raise :class:`~ledger_api.errors.ApiConfigError` when the database's cursor follows
+        another deployment's AnchorRegistry (run before :meth:`start`, so a service fails at
+        once rather than with a stopped watcher)."""
+        with self._reader() as session:
+            load_cursor(session, self._registry)
+
     # -- one poll ---------------------------------------------------------------------------------
 
     def poll(self) -> Polled:

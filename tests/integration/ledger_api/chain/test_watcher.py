@@ -32,6 +32,7 @@ from ledger_api.chain.watcher import ChainWatcher
 from ledger_api.db.engine import make_engine, make_sessions
 from ledger_api.db.migrate import upgrade
 from ledger_api.db.models import AnchorRow, BatchRow, ChainEventRow
+from ledger_api.errors import ApiConfigError
 from ledger_api.ingest.service import ingest
 from ledger_api.server import build_services
 from ledger_api.settings import get_settings
@@ -302,6 +303,20 @@ def test_build_services_runs_the_watcher_until_the_application_stops(
         assert not watcher.status().running  # the application's shutdown stopped it
     finally:
         services.close()
+
+
+def test_a_database_following_another_deployment_is_refused_at_start(
+        on_anvil: Actors, tmp_path: Path, anvil_url: str) -> None:
+    database = f"sqlite:///{tmp_path / 'other.sqlite'}"
+    engine = make_engine(database)
+    upgrade(engine)
+    ChainWatcher(deploy_actors(on_anvil.chain).system, engine).poll()  # another deployment's
+    engine.dispose()
+    deployment = tmp_path / "deployment.json"
+    on_anvil.system.deployment.write(deployment)
+    with pytest.raises(ApiConfigError, match="follows AnchorRegistry"):
+        build_services(get_settings(database_url=database, rpc_url=anvil_url,
+                                    deployment=deployment))
 
 
 def test_the_loop_survives_an_rpc_outage_and_catches_up_after_it(
