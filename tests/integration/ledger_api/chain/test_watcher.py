@@ -51,6 +51,15 @@ def engine(tmp_path: Path) -> Iterator[Engine]:
 
 
 @pytest.fixture
+def both_engines(database_url: str) -> Iterator[Engine]:
+    """A migrated ledger database, once on SQLite and once on a real PostgreSQL."""
+    engine = make_engine(database_url)
+    upgrade(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
 def embedded() -> Actors:
     return deploy_actors(connect(None))
 
@@ -108,8 +117,8 @@ def mine(actors: Actors, blocks: int = 1) -> None:
 
 
 def test_a_batch_goes_anchored_then_final_and_its_anchor_is_recorded_as_mined(
-        embedded: Actors, engine: Engine) -> None:
-    actors = embedded
+        embedded: Actors, both_engines: Engine) -> None:
+    actors, engine = embedded, both_engines
     metrics = ApiMetrics()
     watcher = ChainWatcher(actors.system, engine, confirmations=2, metrics=metrics)
     made = batch(actors, 0)
@@ -252,9 +261,9 @@ def test_a_restarted_watcher_resumes_after_the_persisted_cursor(
 
 
 def test_of_two_watchers_on_one_database_the_second_to_write_stores_nothing(
-        embedded: Actors, engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+        embedded: Actors, both_engines: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
     """Two API workers each run a watcher on the shared database."""
-    actors = embedded
+    actors, engine = embedded, both_engines
     first, second = ChainWatcher(actors.system, engine), ChainWatcher(actors.system, engine)
     made = batch(actors, 0)
     deliver(engine, actors, made)
