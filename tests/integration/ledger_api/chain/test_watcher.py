@@ -212,6 +212,25 @@ def test_data_never_anchored_and_anchors_whose_data_never_came_are_flagged_after
         assert missing.batch_seq == 1
 
 
+def test_a_long_history_is_read_in_bounded_polls_each_persisting_its_progress(
+        embedded: Actors, engine: Engine) -> None:
+    actors = embedded
+    made = batch(actors, 0)
+    actors.system.anchor(actors.device_tx, made.header)
+    deploy, head = actors.system.deployment.deploy_block, actors.chain.block_number()
+    cursors = []
+    while True:  # a new watcher each time: only the database carries the progress
+        polled = ChainWatcher(actors.system, engine, max_blocks_per_poll=3,
+                              max_block_range=2).poll()
+        assert polled.cursor is not None
+        cursors.append(polled.cursor.number)
+        if polled.behind == 0:
+            break
+    assert cursors == [min(deploy + 3 * i + 2, head) for i in range(len(cursors))]
+    assert cursors[-1] == head and len(cursors) == -(-(head - deploy + 1) // 3)
+    assert [(a.batch_seq, a.root) for a in anchor_rows(engine)] == [(0, made.header.root)]
+
+
 def test_a_poll_brings_the_device_directory_up_to_date(embedded: Actors, engine: Engine) -> None:
     actors = embedded
     directory = DeviceDirectory(actors.system)
