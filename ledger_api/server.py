@@ -2,7 +2,8 @@
 
 :func:`build_services` opens the database (refusing a schema not at this code's head: run
 ``mrv api migrate``) and, with ``rpc_url``, the chain: the deployment's contracts, the EIP-712
-domain items must be signed under, the device directory (read once at start, then refreshed
+domain items must be signed under, the device directory (resumed from the events and cursor the
+watcher saved, read up to the head at start, then refreshed
 at most every :data:`REFRESH_EVERY_S` seconds before an ingest), and the chain watcher
 (:mod:`ledger_api.chain.watcher`), started in a background thread and stopped when the
 application shuts down (or by :meth:`Services.close`). :func:`serve` runs uvicorn with
@@ -16,13 +17,19 @@ import os
 import threading
 import time
 from collections.abc import Callable
+from typing import Any
 
+import structlog
 import uvicorn
 from fastapi import FastAPI
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
 
 from mrv_core.chain import Deployment, System, connect, load_artifacts
+from mrv_core.errors import ChainError, ConfigError
 
 from .app import ApiMetrics, Services, create_app
+from .chain.device_store import load_directory
 from .chain.directory import DeviceDirectory
 from .chain.watcher import ChainWatcher
 from .db.engine import make_engine, make_sessions
@@ -31,6 +38,8 @@ from .errors import ApiConfigError
 from .settings import ApiSettings, get_settings
 
 __all__ = ["REFRESH_EVERY_S", "app_from_environment", "build_services", "serve"]
+
+_log: Any = structlog.get_logger("ledger_api")
 
 #: The device directory is brought up to date at most this often (seconds) by ingest.
 REFRESH_EVERY_S = 2.0
@@ -52,7 +61,7 @@ def build_services(settings: ApiSettings) -> Services:
         chain = connect(settings.rpc_url, evm_version=load_artifacts().evm_version())
         system = System(chain, Deployment.read(settings.deployment))
         system.check_code()
-        directory = DeviceDirectory(system)
+        directory = _directory(system, engine)
         directory.refresh()
         metrics = ApiMetrics()
         watcher = ChainWatcher(system, engine, directory=directory,
@@ -67,6 +76,18 @@ def build_services(settings: ApiSettings) -> Services:
     except BaseException:
         engine.dispose()
         raise
+
+
+def _directory(system: System, engine: Engine) -> DeviceDirectory:
+    """The device directory, resumed from the events and cursor the watcher saved (an empty
+    one, reading from the deployment block, when none are saved or they cannot be used)."""
+    with Session(engine) as session:
+        events, cursor = load_directory(session, system.deployment.contracts["AnchorRegistry"])
+    try:
+        return DeviceDirectory(system, events=events, cursor=cursor)
+    except (ConfigError, ChainError) as exc:  # a saved state that does not fold
+        _log.warning("device_directory_not_resumed", error=str(exc)[:300])
+        return DeviceDirectory(system)
 
 
 def _throttled(refresh: Callable[[], object]) -> Callable[[], None]:

@@ -103,36 +103,52 @@ def event_args_json(args: Mapping[str, Any]) -> str:
 
 # -- the cursor ----------------------------------------------------------------------------------
 
-def load_cursor(session: Session, anchor_registry: bytes, *,
-                for_update: bool = False) -> BlockRef | None:
-    """The last block processed (``None``: none yet). Raises :class:`ApiConfigError` when the
-    database follows another AnchorRegistry than ``anchor_registry`` (20 bytes): one ledger
-    database serves one deployment."""
-    query = select(WatcherCursorRow).where(WatcherCursorRow.name == CURSOR_NAME)
+def cursor_row(session: Session, anchor_registry: bytes, name: str = CURSOR_NAME, *,
+               for_update: bool = False) -> WatcherCursorRow | None:
+    """The ``watcher_cursor`` row ``name`` (``None``: none yet), locked with ``for_update``.
+    Raises :class:`ApiConfigError` when it follows another AnchorRegistry than
+    ``anchor_registry`` (20 bytes): one ledger database serves one deployment."""
+    query = select(WatcherCursorRow).where(WatcherCursorRow.name == name)
     row = session.scalar(query.with_for_update() if for_update else query)
-    if row is None:
-        return None
-    if row.anchor_registry != anchor_registry:
+    if row is not None and row.anchor_registry != anchor_registry:
         raise ApiConfigError(f"this database follows AnchorRegistry 0x{row.anchor_registry.hex()}"
                              f", the deployment's is 0x{anchor_registry.hex()}: one ledger "
                              "database serves one deployment")
-    return BlockRef(row.block_number, row.block_hash)
+    return row
+
+
+def write_cursor_row(session: Session, anchor_registry: bytes, name: str,
+                     block: tuple[int, bytes, int | None] | None, now: datetime) -> None:
+    """Set the ``watcher_cursor`` row ``name`` to ``block`` (number, hash, timestamp or
+    ``None``); ``None`` removes it."""
+    row = session.get(WatcherCursorRow, name)
+    if block is None:
+        if row is not None:
+            session.delete(row)
+        return
+    number, block_hash, timestamp = block
+    if row is None:
+        session.add(WatcherCursorRow(name=name, anchor_registry=anchor_registry,
+                                     block_number=number, block_hash=block_hash,
+                                     block_timestamp=timestamp, updated_at=now))
+        return
+    row.block_number, row.block_hash, row.block_timestamp = number, block_hash, timestamp
+    row.updated_at = now
+
+
+def load_cursor(session: Session, anchor_registry: bytes, *,
+                for_update: bool = False) -> BlockRef | None:
+    """The last block the watcher processed (``None``: none yet); raises as
+    :func:`cursor_row`."""
+    row = cursor_row(session, anchor_registry, for_update=for_update)
+    return None if row is None else BlockRef(row.block_number, row.block_hash)
 
 
 def save_cursor(session: Session, anchor_registry: bytes, cursor: BlockRef | None,
                 now: datetime) -> None:
     """Set the cursor (``None`` removes it: read again from the deployment block)."""
-    row = session.get(WatcherCursorRow, CURSOR_NAME)
-    if cursor is None:
-        if row is not None:
-            session.delete(row)
-        return
-    if row is None:
-        session.add(WatcherCursorRow(name=CURSOR_NAME, anchor_registry=anchor_registry,
-                                     block_number=cursor.number, block_hash=cursor.hash,
-                                     updated_at=now))
-        return
-    row.block_number, row.block_hash, row.updated_at = cursor.number, cursor.hash, now
+    write_cursor_row(session, anchor_registry, CURSOR_NAME,
+                     None if cursor is None else (cursor.number, cursor.hash, None), now)
 
 
 # -- reorganisations -----------------------------------------------------------------------------

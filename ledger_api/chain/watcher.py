@@ -21,7 +21,8 @@ Each :meth:`ChainWatcher.poll`:
    ``anchored`` when an anchor of the same (device, batchSeq) and root is on the chain, ``final``
    once ``confirmations`` blocks are on top of it, ``mismatch`` when its root is another);
 4. then refreshes the device directory (:meth:`DeviceDirectory.refresh`), when one is given,
-   so a DeviceRegistry problem cannot hold the anchors back.
+   so a DeviceRegistry problem cannot hold the anchors back, and saves its events and cursor
+   (:func:`~ledger_api.chain.device_store.save_directory`) for the next start.
 
 :meth:`ChainWatcher.start` runs polls every ``poll_interval_s`` in a background thread (at once
 again while catching up). A poll failing with a :class:`~mrv_core.errors.ChainError` (the node
@@ -77,6 +78,7 @@ from .anchor_store import (
     store_events,
 )
 from .anchors import Anchor, BlockRef, fork_point
+from .device_store import save_directory
 from .directory import DeviceDirectory
 from .logs import DEFAULT_MAX_BLOCK_RANGE, EventLog, read, read_events
 
@@ -197,7 +199,16 @@ class ChainWatcher:
         polled = self._poll_chain()
         if self.directory is not None:
             self.directory.refresh()
+            self._save_directory(self.directory)
         return polled
+
+    def _save_directory(self, directory: DeviceDirectory) -> None:
+        events, cursor = directory.snapshot()
+        try:
+            with self._writer.begin() as session:
+                save_directory(session, self._registry, events, cursor, datetime.now(UTC))
+        except IntegrityError:  # another worker saved its directory at the same moment
+            _log.info("watcher_directory_save_raced")
 
     def _poll_chain(self) -> Polled:
         with self._reader() as session:

@@ -38,6 +38,7 @@ __all__ = [
     "BatchRow",
     "ChainEventRow",
     "ConflictRow",
+    "DeviceEventRow",
     "DeviceStreamRow",
     "LeafRow",
     "MeterStreamRow",
@@ -214,16 +215,22 @@ class RejectionRow(Base):
     __table_args__ = (UniqueConstraint("device", "item_id", name="uq_rejections_item"),)
 
 
-class _OnChain:
-    """Where an event was mined, when the watcher saw it, and whether its block is still on the
-    chain."""
+class _InBlock:
+    """Where an event is: its block (number, hash, time) and its index among the block's
+    logs."""
 
-    tx_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
-    log_index: Mapped[int] = mapped_column(BigInteger)
     block_number: Mapped[int] = mapped_column(Uint64)
     block_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
     #: The block's time (Unix seconds), not the ledger's clock.
     block_timestamp: Mapped[int] = mapped_column(Uint64)
+    log_index: Mapped[int] = mapped_column(BigInteger)
+
+
+class _OnChain(_InBlock):
+    """Where an event was mined, when the watcher saw it, and whether its block is still on the
+    chain."""
+
+    tx_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
     seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     #: When the watcher found the block gone from the chain (``None``: on the chain).
     orphaned_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
@@ -267,12 +274,28 @@ class ChainEventRow(_OnChain, Base):
 
 
 class WatcherCursorRow(Base):
-    """The chain watcher's cursor: the last block it processed, for the AnchorRegistry it
-    follows; a restart resumes after it."""
+    """A cursor of the chain watcher: the last block processed, for the AnchorRegistry (the
+    deployment) it follows; a restart resumes after it. ``anchors``: the watcher's own;
+    ``devices``: the device directory's (with the block's time, which it needs)."""
 
     __tablename__ = "watcher_cursor"
     name: Mapped[str] = mapped_column(String(32), primary_key=True)
     anchor_registry: Mapped[bytes] = mapped_column(LargeBinary(20))
     block_number: Mapped[int] = mapped_column(Uint64)
     block_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+    block_timestamp: Mapped[int | None] = mapped_column(Uint64)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class DeviceEventRow(_InBlock, Base):
+    """The device directory's DeviceRegistry events (``ledger_api.chain.devices``), in chain
+    order (``position`` 0, 1, 2...), so a restart resumes from the ``devices`` cursor instead of
+    reading the registry from the deployment block. A cache of the chain, rewritten whole when
+    the directory's events change."""
+
+    __tablename__ = "device_events"
+    position: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    #: The event's class name (``DeviceRegistered``...).
+    event: Mapped[str] = mapped_column(String(32))
+    #: The event's own fields as JSON: bytes as ``0x`` hex, integers as numbers.
+    fields: Mapped[str] = mapped_column(Text)

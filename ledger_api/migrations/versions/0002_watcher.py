@@ -1,5 +1,6 @@
 """The chain watcher: anchors (BatchAnchored events), chain_events (the other registries'
-events), watcher_cursor (the last block processed) and batches.anchor_state.
+events), watcher_cursor (the last block processed), device_events (the device directory's
+DeviceRegistry events) and batches.anchor_state.
 
 Revision ID: 0002_watcher
 Revises: 0001
@@ -82,8 +83,20 @@ def upgrade() -> None:
         sa.Column("anchor_registry", sa.LargeBinary(length=20), nullable=False),
         sa.Column("block_number", ledger_api.db.types.Uint64(), nullable=False),
         sa.Column("block_hash", sa.LargeBinary(length=32), nullable=False),
+        sa.Column("block_timestamp", ledger_api.db.types.Uint64(), nullable=True),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("name"),
+    )
+    op.create_table(
+        "device_events",
+        sa.Column("position", sa.BigInteger(), autoincrement=False, nullable=False),
+        sa.Column("event", sa.String(length=32), nullable=False),
+        sa.Column("block_number", ledger_api.db.types.Uint64(), nullable=False),
+        sa.Column("block_hash", sa.LargeBinary(length=32), nullable=False),
+        sa.Column("block_timestamp", ledger_api.db.types.Uint64(), nullable=False),
+        sa.Column("log_index", sa.BigInteger(), nullable=False),
+        sa.Column("fields", sa.Text(), nullable=False),
+        sa.PrimaryKeyConstraint("position"),
     )
     with op.batch_alter_table("batches", schema=None) as batch_op:
         batch_op.add_column(
@@ -101,6 +114,7 @@ def downgrade() -> None:
         batch_op.drop_index("ix_batches_anchor_state")
         batch_op.drop_column("anchor_state")
 
+    op.drop_table("device_events")
     op.drop_table("watcher_cursor")
     with op.batch_alter_table("chain_events", schema=None) as batch_op:
         batch_op.drop_index("ix_chain_events_event")

@@ -28,6 +28,7 @@ from ledger_api.chain.anchor_store import (
     batches_without_anchor,
     root_mismatches,
 )
+from ledger_api.chain.device_store import load_directory
 from ledger_api.chain.watcher import ChainWatcher
 from ledger_api.db.engine import make_engine, make_sessions
 from ledger_api.db.migrate import upgrade
@@ -331,6 +332,33 @@ def test_build_services_runs_the_watcher_until_the_application_stops(
         assert not watcher.status().running  # the application's shutdown stopped it
     finally:
         services.close()
+
+    # a restart resumes the device directory after the cursor the watcher saved
+    with Session(services.engine) as session:
+        events, saved = load_directory(session, actors.system.deployment.contracts[
+            "AnchorRegistry"])
+    assert saved is not None and len(events) == 1
+    late = DeviceKey.generate()
+    actors.system.register_device(actors.enterprise, late, SITE, METADATA)
+    whats: list[str] = []
+    retrying = Chain.retrying
+
+    def recorded(chain: Chain, what: str, request: Callable[[], Any]) -> Any:
+        whats.append(what)
+        return retrying(chain, what, request)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(Chain, "retrying", recorded)
+        again = build_services(get_settings(database_url=database, rpc_url=anvil_url,
+                                            deployment=deployment))
+    try:
+        logs = [w for w in whats if w.startswith("eth_getLogs DeviceRegistry")]
+        assert logs and all(f"blocks {saved.block_number + 1}-" in w for w in logs), logs
+        assert again.devices is not None
+        assert again.devices.standing(actors.device.address, 2**40).active
+        assert again.devices.standing(late.address, 2**40).active
+    finally:
+        again.close()
 
 
 def test_a_database_following_another_deployment_is_refused_at_start(

@@ -21,7 +21,7 @@ def test_the_watcher_migration_goes_down_and_up_and_leaves_the_models_schema(
     command.downgrade(config, "0001")
     assert current_revision(ledger_engine) == "0001"
     tables = set(inspect(ledger_engine).get_table_names())
-    assert not tables & {"anchors", "chain_events", "watcher_cursor"}
+    assert not tables & {"anchors", "chain_events", "watcher_cursor", "device_events"}
     seq = "00000000000000000000" if ledger_engine.dialect.name == "sqlite" else "0"
     with ledger_engine.begin() as connection:  # a batch held before the watcher existed
         connection.execute(text(
