@@ -3,11 +3,11 @@
 :func:`build_services` opens the database (refusing a schema not at this code's head: run
 ``mrv api migrate``) and, with ``rpc_url``, the chain: the deployment's contracts, the EIP-712
 domain items must be signed under, the device directory (resumed from the events and cursor the
-watcher saved, read up to the head at start, then refreshed
-at most every :data:`REFRESH_EVERY_S` seconds before an ingest), and the chain watcher
+watcher saved, read up to the head at start, then refreshed at most every
+:data:`REFRESH_EVERY_S` seconds before an ingest), and the chain watcher
 (:mod:`ledger_api.chain.watcher`), started in a background thread and stopped when the
-application shuts down (or by :meth:`Services.close`). :func:`serve` runs uvicorn with
-one worker in this process, or N worker processes that each build their services from the
+application shuts down (or by :meth:`Services.close`). :func:`serve` runs uvicorn with one
+worker in this process, or N worker processes that each build their services from the
 environment (:func:`app_from_environment`; several workers need PostgreSQL).
 """
 
