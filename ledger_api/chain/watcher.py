@@ -91,6 +91,8 @@ __all__ = ["EVENT_CONTRACTS", "ChainWatcher", "Polled", "WatcherStatus"]
 EVENT_CONTRACTS = ("Consortium", "MethodologyRegistry", "ReportRegistry")
 _READ_ATTEMPTS = 3
 _RECENT_CURSORS = 128
+#: The longest wait between two failed polls, unless the poll interval is longer (seconds).
+_BACKOFF_MAX_S = 30.0
 _log: Any = structlog.get_logger("ledger_api.watcher")
 
 
@@ -129,14 +131,17 @@ class WatcherStatus:
 class ChainWatcher:
     """Follows ``system``'s deployment into the ledger database on ``engine`` (module
     docstring). ``confirmations``: blocks on top of an anchor's block before its batch is
-    ``final`` (0 or more). ``metrics``: the API's, updated after each poll. Raises
-    :class:`~mrv_core.errors.ConfigError` for unusable settings."""
+    ``final`` (0 or more). ``poll_interval_s``: seconds between polls once caught up; a failed
+    poll is retried after ``retry_backoff_s`` (default: the poll interval), doubling up to
+    ``retry_backoff_max_s`` (default: 30 s, or the poll interval if longer). ``metrics``: the
+    API's, updated after each poll. Raises :class:`~mrv_core.errors.ConfigError` for unusable
+    settings."""
 
     def __init__(self, system: System, engine: Engine, *,
                  directory: DeviceDirectory | None = None, confirmations: int = 1,
                  poll_interval_s: float = 2.0, max_block_range: int = DEFAULT_MAX_BLOCK_RANGE,
                  max_blocks_per_poll: int = 10 * DEFAULT_MAX_BLOCK_RANGE,
-                 retry_backoff_s: float | None = None, retry_backoff_max_s: float = 30.0,
+                 retry_backoff_s: float | None = None, retry_backoff_max_s: float | None = None,
                  metrics: ApiMetrics | None = None,
                  clock: Callable[[], float] = time.monotonic) -> None:
         for name, value, low in (("confirmations", confirmations, 0),
@@ -145,10 +150,10 @@ class ChainWatcher:
             if value < low:
                 raise ConfigError(f"{name} must be at least {low}, got {value}")
         backoff = poll_interval_s if retry_backoff_s is None else retry_backoff_s
-        if poll_interval_s <= 0 or backoff <= 0 or retry_backoff_max_s < backoff:
+        most = max(_BACKOFF_MAX_S, backoff) if retry_backoff_max_s is None else retry_backoff_max_s
+        if poll_interval_s <= 0 or backoff <= 0 or most < backoff:
             raise ConfigError(f"expected 0 < poll_interval_s, 0 < retry_backoff_s <= "
-                              f"retry_backoff_max_s, got {poll_interval_s}, {backoff}, "
-                              f"{retry_backoff_max_s}")
+                              f"retry_backoff_max_s, got {poll_interval_s}, {backoff}, {most}")
         self.system = system
         self.directory = directory
         self.confirmations = confirmations
@@ -156,7 +161,7 @@ class ChainWatcher:
         self.max_block_range = max_block_range
         self.max_blocks_per_poll = max_blocks_per_poll
         self.metrics = metrics
-        self._backoff = (backoff, retry_backoff_max_s)
+        self._backoff = (backoff, most)
         self._clock = clock
         self._registry = system.deployment.contracts["AnchorRegistry"]
         self._reader = sessionmaker(engine.execution_options(sqlite_begin="DEFERRED"))

@@ -7,6 +7,7 @@ reorganisation that unanchors a batch until its anchor is mined again."""
 from __future__ import annotations
 
 import dataclasses
+import re
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -39,6 +40,7 @@ from ledger_api.server import build_services
 from ledger_api.settings import get_settings
 from mrv_core.batch import Batch, SignedBatchHeader
 from mrv_core.chain import Chain, ChainSettings, System, connect, load_artifacts
+from mrv_core.errors import ConfigError
 from mrv_core.keys import DeviceKey
 from mrv_core.uplink import UplinkRequest
 
@@ -230,6 +232,24 @@ def test_a_long_history_is_read_in_bounded_polls_each_persisting_its_progress(
     assert cursors == [min(deploy + 3 * i + 2, head) for i in range(len(cursors))]
     assert cursors[-1] == head and len(cursors) == -(-(head - deploy + 1) // 3)
     assert [(a.batch_seq, a.root) for a in anchor_rows(engine)] == [(0, made.header.root)]
+
+
+UNUSABLE = [
+    ({"confirmations": -1}, "confirmations must be at least 0, got -1"),
+    ({"max_block_range": 0}, "max_block_range must be at least 1, got 0"),
+    ({"max_blocks_per_poll": 0}, "max_blocks_per_poll must be at least 1, got 0"),
+    ({"poll_interval_s": 0}, "got 0, 0, 30.0"),
+    ({"retry_backoff_s": 5, "retry_backoff_max_s": 1}, "got 2.0, 5, 1"),
+]
+
+
+def test_unusable_watcher_settings_are_refused_naming_the_values(
+        embedded: Actors, engine: Engine) -> None:
+    for setting, message in UNUSABLE:
+        with pytest.raises(ConfigError, match=re.escape(message)):
+            ChainWatcher(embedded.system, engine, **setting)  # type: ignore[arg-type]
+    # a poll interval longer than the 30 s backoff cap raises the cap with it
+    assert ChainWatcher(embedded.system, engine, poll_interval_s=600).poll_interval_s == 600
 
 
 def test_a_poll_brings_the_device_directory_up_to_date(embedded: Actors, engine: Engine) -> None:
