@@ -67,6 +67,12 @@ def embedded() -> Actors:
     return deploy_actors(connect(None))
 
 
+@pytest.fixture(scope="module")
+def read_only() -> Actors:
+    """One deployment for the tests that only read the chain."""
+    return deploy_actors(connect(None))
+
+
 @pytest.fixture
 def on_anvil(anvil_url: str) -> Actors:
     chain = connect(anvil_url, evm_version=load_artifacts().evm_version(),
@@ -154,8 +160,8 @@ def test_a_batch_goes_anchored_then_final_and_its_anchor_is_recorded_as_mined(
 
 
 def test_the_other_registries_events_are_kept_with_their_arguments(
-        embedded: Actors, engine: Engine) -> None:
-    actors = embedded
+        read_only: Actors, engine: Engine) -> None:
+    actors = read_only
     ChainWatcher(actors.system, engine).poll()
     with Session(engine) as session:
         granted = list(session.scalars(select(ChainEventRow)
@@ -244,12 +250,12 @@ UNUSABLE = [
 
 
 def test_unusable_watcher_settings_are_refused_naming_the_values(
-        embedded: Actors, engine: Engine) -> None:
+        read_only: Actors, engine: Engine) -> None:
     for setting, message in UNUSABLE:
         with pytest.raises(ConfigError, match=re.escape(message)):
-            ChainWatcher(embedded.system, engine, **setting)  # type: ignore[arg-type]
+            ChainWatcher(read_only.system, engine, **setting)  # type: ignore[arg-type]
     # a poll interval longer than the 30 s backoff cap raises the cap with it
-    assert ChainWatcher(embedded.system, engine, poll_interval_s=600).poll_interval_s == 600
+    assert ChainWatcher(read_only.system, engine, poll_interval_s=600).poll_interval_s == 600
 
 
 def test_a_poll_brings_the_device_directory_up_to_date(embedded: Actors, engine: Engine) -> None:
