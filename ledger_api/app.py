@@ -10,7 +10,8 @@ RFC 9457 problem document (:mod:`ledger_api.problems`), declared in the OpenAPI 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
@@ -19,7 +20,7 @@ import structlog
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import Engine, text
@@ -40,6 +41,7 @@ from mrv_core.errors import (
 from mrv_core.pki import device_address_of_certificate
 from mrv_core.uplink import LIMITS, UPLINK_PATH, Status, decode_request, encode_ack
 
+from .chain.watcher import ChainWatcher
 from .db.migrate import check_current
 from .errors import ApiConfigError, IngestRefused
 from .ingest.service import Devices, ingest
@@ -63,6 +65,31 @@ class ApiMetrics:
         self.ingest_seconds = Histogram("mrv_api_ingest_seconds",
                                         "Time to verify and store one uplink request",
                                         registry=self.registry)
+        # The chain watcher (ledger_api.chain.watcher).
+        self.watcher_cursor_block = Gauge("mrv_api_watcher_cursor_block",
+                                          "The last block the chain watcher processed",
+                                          registry=self.registry)
+        self.watcher_lag_blocks = Gauge("mrv_api_watcher_lag_blocks",
+                                        "Blocks between the chain's head and the watcher's "
+                                        "cursor at its last poll", registry=self.registry)
+        self.watcher_last_poll_age = Gauge("mrv_api_watcher_last_poll_age_seconds",
+                                           "Seconds since the watcher's last successful poll "
+                                           "(-1: none yet)", registry=self.registry)
+        self.watcher_last_poll_age.set(-1)
+        self.watcher_polls = Counter("mrv_api_watcher_polls", "Successful watcher polls",
+                                     registry=self.registry)
+        self.watcher_poll_errors = Counter("mrv_api_watcher_poll_errors",
+                                           "Watcher polls that failed (retried with backoff)",
+                                           ["error"], registry=self.registry)
+        self.watcher_anchors = Counter("mrv_api_watcher_anchors",
+                                       "BatchAnchored events the watcher stored",
+                                       registry=self.registry)
+        self.watcher_orphaned = Counter("mrv_api_watcher_orphaned",
+                                        "Events whose block a reorganisation removed",
+                                        registry=self.registry)
+        self.watcher_mismatches = Counter("mrv_api_watcher_root_mismatches",
+                                          "Batches whose anchor carries another root than "
+                                          "their header", registry=self.registry)
 
 
 @dataclass
@@ -80,6 +107,17 @@ class Services:
     #: Uplink requests must come with a client certificate binding their device (TLS with
     #: ``--client-ca``; ``ledger_api.tls``).
     require_client_cert: bool = False
+    #: The chain watcher running in the background (``None``: no chain); stopped when the
+    #: application shuts down.
+    watcher: ChainWatcher | None = None
+    #: ``/readyz`` answers 503 when the watcher's last successful poll is older (seconds).
+    watcher_stale_after_s: float = 60.0
+
+    def close(self) -> None:
+        """Stop the watcher and close the database's connections."""
+        if self.watcher is not None:
+            self.watcher.stop()
+        self.engine.dispose()
 
 
 class Health(BaseModel):
@@ -92,6 +130,10 @@ class Readiness(BaseModel):
     status: Literal["ready"]
     database: str
     chain: str
+    #: ``not configured``, ``starting`` (no poll succeeded yet) or ``ok``.
+    watcher: str
+    #: Milliseconds since the chain watcher's last successful poll (``None``: none yet).
+    watcher_last_poll_age_ms: int | None
 
 
 class VerdictModel(BaseModel):
@@ -125,10 +167,17 @@ ServicesDep = Annotated[Services, Depends(get_services)]
 def create_app(services: Services) -> FastAPI:
     """The application serving ``services``."""
     metrics = services.metrics or ApiMetrics()
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        if services.watcher is not None:
+            await run_in_threadpool(services.watcher.stop)
+
     app = FastAPI(title="TrustMRV ledger API", version="1",
                   description="Stores and re-verifies what edge nodes signed; see "
                               "docs/api.md and docs/protocol.md.",
-                  responses=problem_responses(404, 405))
+                  responses=problem_responses(404, 405), lifespan=lifespan)
     app.state.services = services
 
     @app.exception_handler(StarletteHTTPException)
@@ -151,7 +200,8 @@ def create_app(services: Services) -> FastAPI:
     @app.get("/readyz", response_model=Readiness, tags=["operations"],
              responses=problem_responses(503))
     def readyz(services: ServicesDep) -> Readiness | JSONResponse:
-        """The database answers at this code's schema, and the chain answers if configured."""
+        """The database answers at this code's schema, the chain answers if configured, and the
+        chain watcher runs and polled successfully within ``watcher_stale_after_s``."""
         try:
             with services.engine.connect() as connection:
                 connection.execute(text("SELECT 1"))
@@ -165,7 +215,21 @@ def create_app(services: Services) -> FastAPI:
                 chain = "ok"
             except Exception as exc:  # any chain failure makes the API not ready
                 return problem_response(503, "unavailable", f"chain: {str(exc)[:300]}")
-        return Readiness(status="ready", database=services.engine.dialect.name, chain=chain)
+        watcher, age_ms = "not configured", None
+        if services.watcher is not None:
+            state = services.watcher.status()
+            if state.stopped_by is not None or not state.running:
+                return problem_response(503, "unavailable", "chain watcher stopped: "
+                                        f"{state.stopped_by or 'not running'}")
+            age = state.last_success_age_s
+            if age is not None and age > services.watcher_stale_after_s:
+                return problem_response(503, "unavailable", (
+                    f"chain watcher: last successful poll {age:.0f} s ago, expected at most "
+                    f"{services.watcher_stale_after_s:.0f} s; last error: {state.last_error}"))
+            watcher = "starting" if age is None else "ok"
+            age_ms = None if age is None else int(age * 1000)
+        return Readiness(status="ready", database=services.engine.dialect.name, chain=chain,
+                         watcher=watcher, watcher_last_poll_age_ms=age_ms)
 
     @app.get("/metrics", tags=["operations"], response_class=Response,
              responses={200: {"content": {CONTENT_TYPE_LATEST: {}},

@@ -2,9 +2,12 @@
 
 :func:`build_services` opens the database (refusing a schema not at this code's head: run
 ``mrv api migrate``) and, with ``rpc_url``, the chain: the deployment's contracts, the EIP-712
-domain items must be signed under, and the device directory (read once at start, then refreshed
-at most every :data:`REFRESH_EVERY_S` seconds before an ingest). :func:`serve` runs uvicorn with
-one worker in this process, or N worker processes that each build their services from the
+domain items must be signed under, the device directory (resumed from the events and cursor the
+watcher saved, read up to the head at start, then refreshed at most every
+:data:`REFRESH_EVERY_S` seconds before an ingest), and the chain watcher
+(:mod:`ledger_api.chain.watcher`), started in a background thread and stopped when the
+application shuts down (or by :meth:`Services.close`). :func:`serve` runs uvicorn with one
+worker in this process, or N worker processes that each build their services from the
 environment (:func:`app_from_environment`; several workers need PostgreSQL).
 """
 
@@ -18,13 +21,19 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import structlog
 import uvicorn
 from fastapi import FastAPI
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
 
 from mrv_core.chain import Deployment, System, connect, load_artifacts
+from mrv_core.errors import ChainError, ConfigError
 
 from .app import ApiMetrics, Services, create_app
+from .chain.device_store import load_directory
 from .chain.directory import DeviceDirectory
+from .chain.watcher import ChainWatcher
 from .db.engine import make_engine, make_sessions
 from .db.migrate import check_current
 from .errors import ApiConfigError
@@ -32,6 +41,8 @@ from .settings import ApiSettings, get_settings
 from .tls import ClientCertH11Protocol
 
 __all__ = ["REFRESH_EVERY_S", "app_from_environment", "build_services", "serve", "settle_heap"]
+
+_log: Any = structlog.get_logger("ledger_api")
 
 #: The device directory is brought up to date at most this often (seconds) by ingest.
 REFRESH_EVERY_S = 2.0
@@ -54,14 +65,34 @@ def build_services(settings: ApiSettings) -> Services:
         chain = connect(settings.rpc_url, evm_version=load_artifacts().evm_version())
         system = System(chain, Deployment.read(settings.deployment))
         system.check_code()
-        directory = DeviceDirectory(system)
+        directory = _directory(system, engine)
         directory.refresh()
+        metrics = ApiMetrics()
+        watcher = ChainWatcher(system, engine, directory=directory,
+                               confirmations=settings.watcher_confirmations,
+                               poll_interval_s=settings.watcher_poll_interval_s,
+                               metrics=metrics)
+        watcher.check_database()
+        watcher.start()
         return Services(engine, make_sessions(engine), devices=directory, domain=system.domain,
-                        metrics=ApiMetrics(), refresh=_throttled(directory.refresh),
+                        metrics=metrics, refresh=_throttled(directory.refresh), watcher=watcher,
+                        watcher_stale_after_s=settings.watcher_stale_after_s,
                         require_client_cert=settings.client_ca is not None)
     except BaseException:
         engine.dispose()
         raise
+
+
+def _directory(system: System, engine: Engine) -> DeviceDirectory:
+    """The device directory, resumed from the events and cursor the watcher saved (an empty
+    one, reading from the deployment block, when none are saved or they cannot be used)."""
+    with Session(engine) as session:
+        events, cursor = load_directory(session, system.deployment.contracts["AnchorRegistry"])
+    try:
+        return DeviceDirectory(system, events=events, cursor=cursor)
+    except (ConfigError, ChainError) as exc:  # a saved state that does not fold
+        _log.warning("device_directory_not_resumed", error=str(exc)[:300])
+        return DeviceDirectory(system)
 
 
 def _throttled(refresh: Callable[[], object]) -> Callable[[], None]:
@@ -103,12 +134,16 @@ def serve(settings: ApiSettings) -> None:
         tls |= {"ssl_cert_reqs": ssl.CERT_REQUIRED, "ssl_ca_certs": str(settings.client_ca),
                 "http": ClientCertH11Protocol}
     if settings.workers == 1:
-        app = create_app(build_services(settings))
-        settle_heap()
-        uvicorn.run(app, host=settings.api_host, port=settings.api_port, log_config=None,
-                    access_log=True, **tls)
+        services = build_services(settings)
+        try:
+            app = create_app(services)
+            settle_heap()
+            uvicorn.run(app, host=settings.api_host, port=settings.api_port, log_config=None,
+                        access_log=True, **tls)
+        finally:
+            services.close()
         return
-    build_services(settings).engine.dispose()  # fail here, once, rather than in N workers
+    build_services(settings).close()  # fail here, once, rather than in N workers
     for name, value in settings.model_dump(exclude_none=True).items():
         os.environ[f"MRV_{name.upper()}"] = str(value)
     uvicorn.run("ledger_api.server:app_from_environment", factory=True,

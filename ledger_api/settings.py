@@ -38,6 +38,11 @@ class ApiSettings(BaseSettings):
       from this CA (the enterprise CA of ``mrv pki``) on every connection, and that the device it
       binds is the device of each uplink request (docs/protocol.md 10.8).
     - ``max_body_bytes``: the largest request body read (the uplink's compressed limit, 4 MiB).
+    - ``watcher_poll_interval_s``: seconds between two polls of the chain watcher (2).
+    - ``watcher_confirmations``: blocks on top of an anchor's block before its batch is
+      ``final`` (1; 0 on a chain with immediate finality makes it final in its own block).
+    - ``watcher_stale_after_s``: ``/readyz`` fails when the watcher's last successful poll is
+      older than this (60 s).
     """
 
     model_config = SettingsConfigDict(env_prefix="MRV_", frozen=True, extra="forbid")
@@ -53,6 +58,9 @@ class ApiSettings(BaseSettings):
     client_ca: Path | None = None
     max_body_bytes: int = Field(default=LIMITS.compressed_bytes, ge=1024,
                                 le=LIMITS.compressed_bytes)
+    watcher_poll_interval_s: float = Field(default=2.0, gt=0, le=3600)
+    watcher_confirmations: int = Field(default=1, ge=0, le=100_000)
+    watcher_stale_after_s: float = Field(default=60.0, gt=0)
 
     @field_validator("database_url")
     @classmethod

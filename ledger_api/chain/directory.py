@@ -141,6 +141,12 @@ class DeviceDirectory:
         """Every event folded, in chain order (persist them with :attr:`cursor`)."""
         return self._state.events
 
+    def snapshot(self) -> tuple[tuple[DeviceEvent, ...], Cursor | None]:
+        """:attr:`events` and :attr:`cursor` of one and the same state (a refresh in another
+        thread cannot come between them): what to persist."""
+        state = self._state
+        return state.events, state.cursor
+
     @property
     def book(self) -> DeviceBook:
         return self._state.book

@@ -35,9 +35,12 @@ from mrv_core.reading import Reading, SignedReading
 from .types import Int256, Uint64
 
 __all__ = [
+    "AnchorRow",
     "Base",
     "BatchRow",
+    "ChainEventRow",
     "ConflictRow",
+    "DeviceEventRow",
     "DeviceStreamRow",
     "LeafRow",
     "MeterStreamRow",
@@ -45,6 +48,7 @@ __all__ = [
     "RecordRow",
     "RejectionRow",
     "SeqGapRow",
+    "WatcherCursorRow",
 ]
 
 #: A 64-bit surrogate key that is SQLite's rowid there (so it autoincrements on both).
@@ -155,6 +159,12 @@ class BatchRow(Base):
     #: The position of the batch's first leaf (its leaves are the next ``leaf_count``).
     first_position: Mapped[int] = mapped_column(BigInteger)
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    #: ``unanchored``, ``anchored``, ``final`` or ``mismatch``, kept by the chain watcher
+    #: (:class:`ledger_api.chain.anchors.AnchorState`).
+    anchor_state: Mapped[str] = mapped_column(String(16), default="unanchored",
+                                              server_default="unanchored")
+
+    __table_args__ = (Index("ix_batches_anchor_state", "anchor_state", "received_at"),)
 
 
 class MeterStreamRow(Base):
@@ -215,3 +225,89 @@ class RejectionRow(Base):
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
     __table_args__ = (UniqueConstraint("device", "item_id", name="uq_rejections_item"),)
+
+
+class _InBlock:
+    """Where an event is: its block (number, hash, time) and its index among the block's
+    logs."""
+
+    block_number: Mapped[int] = mapped_column(Uint64)
+    block_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+    #: The block's time (Unix seconds), not the ledger's clock.
+    block_timestamp: Mapped[int] = mapped_column(Uint64)
+    log_index: Mapped[int] = mapped_column(BigInteger)
+
+
+class _OnChain(_InBlock):
+    """Where an event was mined, when the watcher saw it, and whether its block is still on the
+    chain."""
+
+    tx_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+    seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    #: When the watcher found the block gone from the chain (``None``: on the chain).
+    orphaned_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class AnchorRow(_OnChain, Base):
+    """A ``BatchAnchored`` event the chain watcher read, and the block that held it. Never
+    deleted: when a reorganisation removes its block, ``orphaned_at`` is set and the event,
+    if mined again, is a new row (another block hash)."""
+
+    __tablename__ = "anchors"
+    id: Mapped[int] = mapped_column(_Id, primary_key=True, autoincrement=True)
+    device: Mapped[bytes] = mapped_column(LargeBinary(20))
+    batch_seq: Mapped[int] = mapped_column(Uint64)
+    root: Mapped[bytes] = mapped_column(LargeBinary(32))
+    leaf_count: Mapped[int] = mapped_column(BigInteger)
+    from_timestamp: Mapped[int] = mapped_column(Uint64)
+    to_timestamp: Mapped[int] = mapped_column(Uint64)
+
+    __table_args__ = (UniqueConstraint("block_hash", "log_index", name="uq_anchors_log"),
+                      Index("ix_anchors_batch", "device", "batch_seq"),
+                      Index("ix_anchors_block", "block_number"))
+
+
+class ChainEventRow(_OnChain, Base):
+    """An event of the Consortium, MethodologyRegistry or ReportRegistry, kept as read
+    (arguments as canonical JSON: addresses and bytes ``0x`` hex, integers as numbers) for later
+    queries. Orphaned like :class:`AnchorRow`."""
+
+    __tablename__ = "chain_events"
+    id: Mapped[int] = mapped_column(_Id, primary_key=True, autoincrement=True)
+    #: The deployment's name of the contract (``Consortium``...) and its address.
+    contract: Mapped[str] = mapped_column(String(32))
+    address: Mapped[bytes] = mapped_column(LargeBinary(20))
+    event: Mapped[str] = mapped_column(String(64))
+    args: Mapped[str] = mapped_column(Text)
+
+    __table_args__ = (UniqueConstraint("block_hash", "log_index", name="uq_chain_events_log"),
+                      Index("ix_chain_events_event", "contract", "event", "block_number"),
+                      Index("ix_chain_events_block", "block_number"))
+
+
+class WatcherCursorRow(Base):
+    """A cursor of the chain watcher: the last block processed, for the AnchorRegistry (the
+    deployment) it follows; a restart resumes after it. ``anchors``: the watcher's own;
+    ``devices``: the device directory's (with the block's time, which it needs)."""
+
+    __tablename__ = "watcher_cursor"
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    anchor_registry: Mapped[bytes] = mapped_column(LargeBinary(20))
+    block_number: Mapped[int] = mapped_column(Uint64)
+    block_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+    block_timestamp: Mapped[int | None] = mapped_column(Uint64)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class DeviceEventRow(_InBlock, Base):
+    """The device directory's DeviceRegistry events (``ledger_api.chain.devices``), in chain
+    order (``position`` 0, 1, 2...), so a restart resumes from the ``devices`` cursor instead of
+    reading the registry from the deployment block. A cache of the chain, rewritten whole when
+    the directory's events change."""
+
+    __tablename__ = "device_events"
+    position: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    #: The event's class name (``DeviceRegistered``...).
+    event: Mapped[str] = mapped_column(String(32))
+    #: The event's own fields as JSON: bytes as ``0x`` hex, integers as numbers.
+    fields: Mapped[str] = mapped_column(Text)

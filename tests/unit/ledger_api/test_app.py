@@ -89,7 +89,9 @@ def test_health_readiness_and_metrics(api: TestClient, ledger_engine: Engine) ->
     assert api.get("/healthz").json() == {"status": "ok"}
     assert api.get("/readyz").json() == {"status": "ready",
                                          "database": ledger_engine.dialect.name,
-                                         "chain": "not configured"}
+                                         "chain": "not configured",
+                                         "watcher": "not configured",
+                                         "watcher_last_poll_age_ms": None}
     request = UplinkRequest.of(TEST_KEY.address, TEST_DOMAIN, signed_readings(2))
     api.post(UPLINK_PATH, content=encode_request(request), headers=GZIP_JSON)
     metrics = api.get("/metrics").text
