@@ -19,13 +19,14 @@ from sqlalchemy.orm import Session
 
 from mrv_core.batch import BatchHeader
 from mrv_core.bundle import AnchorRef, MultiProofNodes, ProofBundle, SingleProof
+from mrv_core.chain import System
 from mrv_core.eip712 import Domain
 from mrv_core.merkle import MerkleTree
 
-from .db.models import BatchRow, LeafRow, ReadingRow
+from .db.models import AnchorRow, BatchRow, LeafRow, ReadingRow
 from .errors import ProofUnavailable
 
-__all__ = ["TreeCache", "proof_bundle"]
+__all__ = ["TreeCache", "anchor_of", "proof_bundle"]
 
 #: Readings one bundle may prove (``mrv_core.bundle.LIMITS.readings_per_bundle`` is larger;
 #: a request for more is refused before any tree is built).
@@ -61,6 +62,23 @@ class TreeCache:
             while len(self._trees) > self._size:
                 self._trees.popitem(last=False)
         return tree
+
+
+def anchor_of(session: Session, device: bytes, batch_seq: int, root: bytes,
+              system: System) -> AnchorRef | None:
+    """Where the chain watcher saw batch ``batch_seq`` of ``device`` anchored with ``root``, in a
+    block still on the chain (None: not yet, or only with another root)."""
+    row = session.scalars(
+        select(AnchorRow).where(AnchorRow.device == device, AnchorRow.batch_seq == batch_seq,
+                                AnchorRow.root == root, AnchorRow.orphaned_at.is_(None))
+        .order_by(AnchorRow.block_number)).first()
+    if row is None:
+        return None
+    contracts = system.deployment.contracts
+    return AnchorRef(chain_id=system.chain.chain_id,
+                     anchor_registry=contracts["AnchorRegistry"],
+                     device_registry=contracts["DeviceRegistry"],
+                     transaction_hash=row.tx_hash, block_number=row.block_number)
 
 
 def proof_bundle(session: Session, device: bytes, keys: Sequence[tuple[bytes, int]],
