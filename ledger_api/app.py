@@ -3,8 +3,14 @@
 
 Routes of this module: ``POST /v1/uplink`` (the edge node's uplink, docs/protocol.md 10),
 ``GET /healthz`` (the process answers), ``GET /readyz`` (the database is at the code's schema
-and, when configured, the chain answers) and ``GET /metrics`` (Prometheus). Every error is an
-RFC 9457 problem document (:mod:`ledger_api.problems`), declared in the OpenAPI document.
+and, when configured, the chain answers) and ``GET /metrics`` (Prometheus); ``GET /v1/devices``
+comes from :mod:`ledger_api.devices_route`. Every error is an RFC 9457 problem document
+(:mod:`ledger_api.problems`), declared in the OpenAPI document.
+
+Every route declares its access rule (:mod:`ledger_api.access`): ``/healthz`` and ``/readyz``
+are public, the uplink is authenticated by its items' device signatures, ``/metrics`` needs a
+principal of a role that sees operations data unless ``public_metrics``, and
+:func:`create_app` refuses (``ApiConfigError``) an application with a route that declares none.
 """
 
 from __future__ import annotations
@@ -32,8 +38,11 @@ from mrv_core.eip712 import Domain
 from mrv_core.errors import ChainError, DocumentTooLarge, FormatError, UnsupportedEncoding
 from mrv_core.uplink import LIMITS, UPLINK_PATH, Status, decode_request, encode_ack
 
+from .access import DEVICE_SIGNATURE, PUBLIC, Authenticator, Data, Rule, declare, roles_seeing
+from .access.dependencies import check_route_rules
 from .db.migrate import check_current
-from .errors import ApiConfigError, IngestRefused
+from .devices_route import add_device_routes
+from .errors import AccessRefused, ApiConfigError, IngestRefused
 from .ingest.service import Devices, ingest
 from .problems import problem_response, problem_responses
 
@@ -68,6 +77,11 @@ class Services:
     metrics: ApiMetrics | None = None
     #: Called before each ingest (refreshes the device directory); may raise ChainError.
     refresh: Callable[[], None] | None = None
+    #: The server secret API keys are checked under (``MRV_API_SECRET``); ``None``: every key
+    #: is refused (``mrv api serve`` refuses to start without one).
+    api_secret: bytes | None = None
+    #: ``/metrics`` answers without a key.
+    public_metrics: bool = False
 
 
 class Health(BaseModel):
@@ -118,6 +132,14 @@ def create_app(services: Services) -> FastAPI:
                               "docs/api.md and docs/protocol.md.",
                   responses=problem_responses(404, 405))
     app.state.services = services
+    app.state.authenticator = Authenticator(services.sessions, services.api_secret)
+
+    @app.exception_handler(AccessRefused)
+    async def _access_problem(request: Request, exc: AccessRefused) -> JSONResponse:
+        headers = {"WWW-Authenticate": 'Bearer error="invalid_token"'
+                   if request.headers.get("authorization") else "Bearer"} \
+            if exc.status == 401 else None
+        return problem_response(exc.status, exc.check, exc.detail, headers=headers)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_problem(request: Request, exc: StarletteHTTPException) -> JSONResponse:
@@ -131,13 +153,14 @@ def create_app(services: Services) -> FastAPI:
         where = "$." + ".".join(str(p) for p in first.get("loc", ()))
         return problem_response(422, "format", str(first.get("msg")), path=where)
 
-    @app.get("/healthz", response_model=Health, tags=["operations"])
+    @app.get("/healthz", response_model=Health, tags=["operations"],
+             dependencies=[declare(PUBLIC)])
     def healthz() -> Health:
         """The process answers (liveness)."""
         return Health(status="ok")
 
     @app.get("/readyz", response_model=Readiness, tags=["operations"],
-             responses=problem_responses(503))
+             responses=problem_responses(503), dependencies=[declare(PUBLIC)])
     def readyz(services: ServicesDep) -> Readiness | JSONResponse:
         """The database answers at this code's schema, and the chain answers if configured."""
         try:
@@ -155,15 +178,21 @@ def create_app(services: Services) -> FastAPI:
                 return problem_response(503, "unavailable", f"chain: {str(exc)[:300]}")
         return Readiness(status="ready", database=services.engine.dialect.name, chain=chain)
 
+    metrics_rule = PUBLIC if services.public_metrics \
+        else Rule.of_roles(*roles_seeing(Data.OPERATIONS))
+
     @app.get("/metrics", tags=["operations"], response_class=Response,
+             dependencies=[declare(metrics_rule)],
              responses={200: {"content": {CONTENT_TYPE_LATEST: {}},
-                              "description": "Prometheus text format"}})
+                              "description": "Prometheus text format"},
+                        **({} if services.public_metrics else problem_responses(401, 403))})
     def prometheus_metrics() -> Response:
         """Prometheus metrics of this worker."""
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
     @app.post(UPLINK_PATH, response_model=AckModel, tags=["ingest"],
               responses=problem_responses(400, 403, 413, 415, 422, 503),
+              dependencies=[declare(DEVICE_SIGNATURE)],
               openapi_extra={"requestBody": {"required": True, "content": {
                   "application/json": {"schema": {
                       "type": "string", "format": "binary",
@@ -176,6 +205,8 @@ def create_app(services: Services) -> FastAPI:
         metrics.requests.labels(status=str(response.status_code)).inc()
         return response
 
+    add_device_routes(app, services.sessions)
+    check_route_rules(app)
     return app
 
 

@@ -9,6 +9,15 @@ Configuration and requests:
   device is unknown to the chain, its domain is another deployment's). ``status`` is the HTTP
   status it maps to and ``check`` the failed check, both carried into the problem document.
 
+Access (``ledger_api.access``):
+
+- :class:`AccessRefused`: a request is refused before its route runs: 401 (no key, a key that is
+  malformed, unknown or revoked; check ``credentials``) or 403 (a role the route does not admit,
+  check ``role``; data the principal may not see, check ``scope``).
+- :class:`PrincipalRefused` (also a ``ValueError``): a principal or grant cannot be made or
+  changed as asked (an unknown id, an enterprise given to a role that has none, a grant to a
+  principal that is not a regulator); ``mrv api principal`` answers it with exit 2.
+
 Storage: :class:`StorageError` and below, a value the exact integer columns refuse
 (:class:`InvalidColumnValue`), one they hold but cannot decode (:class:`CorruptColumnValue`), a
 database engine the ledger does not support (:class:`UnsupportedDatabase`).
@@ -29,9 +38,9 @@ from __future__ import annotations
 
 from mrv_core.errors import ChainError, ChainUnavailable, ConfigError, MrvError
 
-__all__ = ["ApiConfigError", "ChainReadFailed", "ChainReadUnavailable", "CorruptColumnValue",
-           "DeviceEventsInconsistent", "IngestRefused", "InvalidColumnValue", "LedgerError",
-           "StorageError", "UnsupportedDatabase"]
+__all__ = ["AccessRefused", "ApiConfigError", "ChainReadFailed", "ChainReadUnavailable",
+           "CorruptColumnValue", "DeviceEventsInconsistent", "IngestRefused", "InvalidColumnValue",
+           "LedgerError", "PrincipalRefused", "StorageError", "UnsupportedDatabase"]
 
 
 class LedgerError(MrvError):
@@ -51,6 +60,22 @@ class IngestRefused(LedgerError):
         self.check = check
         self.detail = detail
         super().__init__(f"{check}: {detail}")
+
+
+class AccessRefused(LedgerError):
+    """A request refused by the access rules: ``status`` 401 (``check`` ``credentials``) or 403
+    (``role``, ``scope``), with a detail naming what was expected and what came (never the key
+    itself)."""
+
+    def __init__(self, status: int, check: str, detail: str) -> None:
+        self.status = status
+        self.check = check
+        self.detail = detail
+        super().__init__(f"{check}: {detail}")
+
+
+class PrincipalRefused(LedgerError, ValueError):
+    """A principal or grant operation refused as asked (message: expected and actual)."""
 
 
 class ChainReadFailed(ChainError):

@@ -5,7 +5,8 @@
 domain items must be signed under, and the device directory (read once at start, then refreshed
 at most every :data:`REFRESH_EVERY_S` seconds before an ingest). :func:`serve` runs uvicorn with
 one worker in this process, or N worker processes that each build their services from the
-environment (:func:`app_from_environment`; several workers need PostgreSQL).
+environment (:func:`app_from_environment`; several workers need PostgreSQL). :func:`serve`
+refuses to start without a usable API secret (``MRV_API_SECRET``, docs/api.md "Access").
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from collections.abc import Callable
 
 import uvicorn
 from fastapi import FastAPI
+from pydantic import SecretStr
 
 from mrv_core.chain import Deployment, System, connect, load_artifacts
 
@@ -39,8 +41,10 @@ def build_services(settings: ApiSettings) -> Services:
     engine = make_engine(settings.database_url, must_exist=True)
     try:
         check_current(engine)
+        secret, public_metrics = _secret_or_none(settings), settings.public_metrics
         if settings.rpc_url is None:
-            return Services(engine, make_sessions(engine), metrics=ApiMetrics())
+            return Services(engine, make_sessions(engine), metrics=ApiMetrics(),
+                            api_secret=secret, public_metrics=public_metrics)
         if settings.rpc_url.strip() == "embedded":
             raise ApiConfigError("the embedded chain lives only inside one process: no device "
                                  "could register on it; give a JSON-RPC URL")
@@ -52,10 +56,17 @@ def build_services(settings: ApiSettings) -> Services:
         directory = DeviceDirectory(system)
         directory.refresh()
         return Services(engine, make_sessions(engine), devices=directory, domain=system.domain,
-                        metrics=ApiMetrics(), refresh=_throttled(directory.refresh))
+                        metrics=ApiMetrics(), refresh=_throttled(directory.refresh),
+                        api_secret=secret, public_metrics=public_metrics)
     except BaseException:
         engine.dispose()
         raise
+
+
+def _secret_or_none(settings: ApiSettings) -> bytes | None:
+    """The API secret if one is set (checked), ``None`` if not: an application built without
+    one refuses every key; :func:`serve` refuses to start without one."""
+    return settings.server_secret() if settings.api_secret is not None else None
 
 
 def _throttled(refresh: Callable[[], object]) -> Callable[[], None]:
@@ -80,6 +91,7 @@ def app_from_environment() -> FastAPI:
 def serve(settings: ApiSettings) -> None:
     """Serve until interrupted (uvicorn handles SIGINT and SIGTERM)."""
     settings.check_listen()
+    settings.server_secret()
     tls = {"ssl_certfile": str(settings.tls_cert), "ssl_keyfile": str(settings.tls_key)} \
         if settings.tls else {}
     if settings.workers == 1:
@@ -89,7 +101,8 @@ def serve(settings: ApiSettings) -> None:
         return
     build_services(settings).engine.dispose()  # fail here, once, rather than in N workers
     for name, value in settings.model_dump(exclude_none=True).items():
-        os.environ[f"MRV_{name.upper()}"] = str(value)
+        os.environ[f"MRV_{name.upper()}"] = value.get_secret_value() \
+            if isinstance(value, SecretStr) else str(value)
     uvicorn.run("ledger_api.server:app_from_environment", factory=True,
                 host=settings.api_host, port=settings.api_port, workers=settings.workers,
                 log_config=None, access_log=True, **tls)  # type: ignore[arg-type]

@@ -1,7 +1,8 @@
 """The ledger API's settings: flags and ``MRV_*`` environment variables, read in a factory.
 
 Nothing is read at import time: :func:`get_settings` builds an :class:`ApiSettings` from the
-environment (``MRV_DATABASE_URL``, ``MRV_RPC_URL``, ``MRV_DEPLOYMENT``, ``MRV_API_HOST``...),
+environment (``MRV_DATABASE_URL``, ``MRV_RPC_URL``, ``MRV_DEPLOYMENT``, ``MRV_API_HOST``,
+``MRV_API_SECRET``...),
 explicit values (the CLI's flags) taking precedence.
 """
 
@@ -11,11 +12,12 @@ import ipaddress
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from mrv_core.uplink import LIMITS
 
+from .access.keys import check_server_secret
 from .errors import ApiConfigError
 
 __all__ = ["DEFAULT_DATABASE_URL", "ApiSettings", "get_settings"]
@@ -35,6 +37,11 @@ class ApiSettings(BaseSettings):
     - ``api_host``/``api_port``: where uvicorn listens (a loopback address unless TLS is set).
     - ``workers``: uvicorn worker processes (1..64; several need PostgreSQL).
     - ``max_body_bytes``: the largest request body read (the uplink's compressed limit, 4 MiB).
+    - ``api_secret``: the server secret API keys are stored and checked under (HMAC-SHA256,
+      ``ledger_api.access.keys``); environment only (``MRV_API_SECRET``), never a flag, so it
+      stays out of process listings. ``serve`` and ``principal add`` refuse to run without a
+      usable one (:meth:`server_secret`).
+    - ``public_metrics``: ``/metrics`` answers without an API key (``MRV_PUBLIC_METRICS``).
     """
 
     model_config = SettingsConfigDict(env_prefix="MRV_", frozen=True, extra="forbid")
@@ -49,6 +56,8 @@ class ApiSettings(BaseSettings):
     tls_key: Path | None = None
     max_body_bytes: int = Field(default=LIMITS.compressed_bytes, ge=1024,
                                 le=LIMITS.compressed_bytes)
+    api_secret: SecretStr | None = None
+    public_metrics: bool = False
 
     @field_validator("database_url")
     @classmethod
@@ -57,6 +66,13 @@ class ApiSettings(BaseSettings):
             raise ValueError("expected sqlite:///PATH or postgresql+psycopg://USER@HOST:PORT/DB"
                              f", got {value.split('://')[0]!r}://...")
         return value
+
+    def server_secret(self) -> bytes:
+        """The API secret's bytes (UTF-8); raises :class:`ApiConfigError` when it is missing,
+        shorter than 32 bytes or a placeholder (``ledger_api.access.keys.check_server_secret``),
+        naming the rule broken, never the value."""
+        value = None if self.api_secret is None else self.api_secret.get_secret_value()
+        return check_server_secret(None if value is None else value.encode("utf-8"))
 
     @property
     def tls(self) -> bool:

@@ -19,7 +19,9 @@ from datetime import datetime
 
 from sqlalchemy import (
     BigInteger,
+    CheckConstraint,
     DateTime,
+    ForeignKey,
     ForeignKeyConstraint,
     Index,
     Integer,
@@ -27,20 +29,24 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from .types import Int256, Uint64
 
 __all__ = [
+    "ApiKeyRow",
     "Base",
     "BatchRow",
     "ConflictRow",
     "DeviceStreamRow",
     "LeafRow",
     "MeterStreamRow",
+    "PrincipalRow",
     "ReadingRow",
     "RecordRow",
+    "RegulatorGrantRow",
     "RejectionRow",
     "SeqGapRow",
 ]
@@ -67,6 +73,12 @@ class DeviceStreamRow(Base):
     next_batch_seq: Mapped[int] = mapped_column(Uint64)
     first_seen: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     last_seen: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    #: The device's enterprise (DeviceRegistry ``DeviceRegistered.enterprise``), set by ingest;
+    #: ``None`` on rows from before revision 0002_access until the device delivers again. Access
+    #: scoping joins on it: a row without one is visible to nobody.
+    enterprise: Mapped[bytes | None] = mapped_column(LargeBinary(20))
+
+    __table_args__ = (Index("ix_device_streams_enterprise", "enterprise", "device"),)
 
 
 class LeafRow(Base):
@@ -203,3 +215,59 @@ class RejectionRow(Base):
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
     __table_args__ = (UniqueConstraint("device", "item_id", name="uq_rejections_item"),)
+
+
+# -- access (ledger_api.access): principals, their keys, regulators' grants -----------------------
+
+
+class PrincipalRow(Base):
+    """A caller of the API (``ledger_api.access.principals.Principal``): a role and, for the
+    enterprise roles and devices, the enterprise it acts for. Never deleted: revoked."""
+
+    __tablename__ = "principals"
+    id: Mapped[int] = mapped_column(_Id, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    #: A ``Role`` value.
+    role: Mapped[str] = mapped_column(String(24))
+    enterprise: Mapped[bytes | None] = mapped_column(LargeBinary(20))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (
+        CheckConstraint("role IN ('enterprise_admin', 'enterprise_reader', 'regulator', "
+                        "'association', 'device')", name="ck_principals_role"),
+        CheckConstraint("(enterprise IS NULL) = (role IN ('regulator', 'association'))",
+                        name="ck_principals_enterprise"),
+    )
+
+
+class ApiKeyRow(Base):
+    """An API key of a principal: its id in clear (the lookup) and its HMAC-SHA256 under the
+    server secret (``ledger_api.access.keys``); the key itself is never stored."""
+
+    __tablename__ = "api_keys"
+    key_id: Mapped[str] = mapped_column(String(16), primary_key=True)
+    principal_id: Mapped[int] = mapped_column(ForeignKey("principals.id"), index=True)
+    mac: Mapped[bytes] = mapped_column(LargeBinary(32))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class RegulatorGrantRow(Base):
+    """A regulator's right to see one enterprise's data; revoked, never deleted. At most one
+    grant in force per (regulator, enterprise)."""
+
+    __tablename__ = "regulator_grants"
+    id: Mapped[int] = mapped_column(_Id, primary_key=True, autoincrement=True)
+    regulator_id: Mapped[int] = mapped_column(ForeignKey("principals.id"))
+    enterprise: Mapped[bytes] = mapped_column(LargeBinary(20))
+    granted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    #: Who granted it (``cli:<login>`` from ``mrv api principal grant``).
+    granted_by: Mapped[str] = mapped_column(String(200))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (
+        Index("uq_regulator_grants_in_force", "regulator_id", "enterprise", unique=True,
+              sqlite_where=text("revoked_at IS NULL"),
+              postgresql_where=text("revoked_at IS NULL")),
+    )
