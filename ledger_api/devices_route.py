@@ -16,7 +16,7 @@ counted.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import FastAPI, Query
@@ -30,7 +30,7 @@ from mrv_core.codec import format_address, parse_address
 from mrv_core.errors import DecodeError
 
 from .access import Data, Principal, VisibleEnterprises, check_visible, require, roles_seeing
-from .db.models import DeviceStreamRow
+from .db.models import DeviceStreamRow, as_utc
 from .problems import problem_response, problem_responses
 
 __all__ = ["DEVICES_PATH", "DeviceList", "DeviceModel", "add_device_routes"]
@@ -109,12 +109,7 @@ def _page(sessions: sessionmaker[Session], scope: frozenset[bytes], after: bytes
     devices = [DeviceModel(device=format_address(row.device),
                            enterprise=format_address(row.enterprise or b""),
                            leaves=row.next_position, batches=row.next_batch_seq,
-                           first_seen=_utc(row.first_seen), last_seen=_utc(row.last_seen))
+                           first_seen=as_utc(row.first_seen), last_seen=as_utc(row.last_seen))
                for row in page]
     more = len(rows) > limit
     return DeviceList(devices=devices, next=devices[-1].device if more and devices else None)
-
-
-def _utc(moment: datetime) -> datetime:
-    """A stored time as aware UTC (SQLite gives back naive datetimes; the ledger writes UTC)."""
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)

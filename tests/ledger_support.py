@@ -10,9 +10,8 @@ from sqlalchemy import Engine
 
 from ledger_api.access.principals import Role
 from ledger_api.access.store import add_principal
-from ledger_api.db.engine import make_sessions
-
 from ledger_api.chain.devices import DeviceStanding, Reason
+from ledger_api.db.engine import make_sessions
 
 
 @dataclass

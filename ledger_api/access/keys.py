@@ -41,7 +41,8 @@ MIN_SECRET_BYTES = 32
 #: A secret of fewer distinct characters is a pattern, not a random value.
 MIN_DISTINCT_CHARACTERS = 8
 #: Words a secret left at an example or default value is made of (compared lowercased, with
-#: everything but letters and digits removed, and repeated to any length).
+#: everything but letters and digits removed: the secret is refused when it is the word
+#: repeated, the last repetition possibly cut short).
 PLACEHOLDERS = ("changeme", "secret", "password", "default", "example", "placeholder",
                 "trustmrv", "mrvapisecret", "apisecret", "test", "0123456789", "abcdef",
                 "qwerty", "letmein", "admin", "xxx", "todo", "replaceme")
@@ -73,15 +74,15 @@ def check_server_secret(secret: bytes | None) -> bytes:
     if len(secret) < MIN_SECRET_BYTES:
         raise ApiConfigError(f"MRV_API_SECRET is {len(secret)} bytes: expected at least "
                              f"{MIN_SECRET_BYTES} random bytes (`openssl rand -base64 48`)")
+    letters = re.sub(rb"[^a-z0-9]", b"", secret.lower()).decode("ascii")
+    for word in PLACEHOLDERS:
+        if letters and (word * (len(letters) // len(word) + 1)).startswith(letters):
+            raise ApiConfigError(f"MRV_API_SECRET is the placeholder {word!r} (repeated): "
+                                 "expected a random value (`openssl rand -base64 48`)")
     if len(set(secret)) < MIN_DISTINCT_CHARACTERS:
         raise ApiConfigError(f"MRV_API_SECRET has {len(set(secret))} distinct characters: "
                              f"expected a random value (at least {MIN_DISTINCT_CHARACTERS}), not "
                              "a pattern")
-    letters = re.sub(rb"[^a-z0-9]", b"", secret.lower()).decode("ascii")
-    for word in PLACEHOLDERS:
-        if letters and not letters.replace(word, ""):
-            raise ApiConfigError(f"MRV_API_SECRET is the placeholder {word!r} (repeated): "
-                                 "expected a random value (`openssl rand -base64 48`)")
     return secret
 
 

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from mrv_core.codec import format_address
 
-from ..db.models import ApiKeyRow, PrincipalRow, RegulatorGrantRow
+from ..db.models import ApiKeyRow, PrincipalRow, RegulatorGrantRow, as_utc
 from ..errors import AccessRefused, PrincipalRefused
 from .keys import key_id_of, key_mac, macs_equal, new_key
 from .principals import Grant, Principal, Role, check_enterprise_for_role
@@ -51,13 +51,14 @@ class Listed:
 
 def _principal(row: PrincipalRow) -> Principal:
     return Principal(id=row.id, name=row.name, role=Role(row.role), enterprise=row.enterprise,
-                     created_at=row.created_at, revoked_at=row.revoked_at)
+                     created_at=as_utc(row.created_at),
+                     revoked_at=None if row.revoked_at is None else as_utc(row.revoked_at))
 
 
 def _grant(row: RegulatorGrantRow) -> Grant:
     return Grant(regulator_id=row.regulator_id, enterprise=row.enterprise,
-                 granted_at=row.granted_at, granted_by=row.granted_by,
-                 revoked_at=row.revoked_at)
+                 granted_at=as_utc(row.granted_at), granted_by=row.granted_by,
+                 revoked_at=None if row.revoked_at is None else as_utc(row.revoked_at))
 
 
 def add_principal(session: Session, *, name: str, role: Role, enterprise: bytes | None,

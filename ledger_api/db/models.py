@@ -15,7 +15,7 @@ and ``batchSeq`` are ``uint64``, a reading's value ``int256``. Times the ledger 
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import (
     BigInteger,
@@ -49,6 +49,7 @@ __all__ = [
     "RegulatorGrantRow",
     "RejectionRow",
     "SeqGapRow",
+    "as_utc",
 ]
 
 #: A 64-bit surrogate key that is SQLite's rowid there (so it autoincrements on both).
@@ -57,6 +58,12 @@ _Id = BigInteger().with_variant(Integer(), "sqlite")
 
 class Base(DeclarativeBase):
     pass
+
+
+def as_utc(moment: datetime) -> datetime:
+    """A time read from a ``DateTime(timezone=True)`` column as an aware UTC datetime: SQLite
+    gives them back naive, and the ledger writes only UTC."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 class DeviceStreamRow(Base):
