@@ -35,6 +35,7 @@ import structlog
 from fastapi import Depends, FastAPI, Request
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.routing import BaseRoute, Route
 
@@ -132,7 +133,17 @@ def _authenticator(request: Request) -> Authenticator:
     return found
 
 
-def current_principal(request: Request) -> Principal:
+#: Declares the bearer scheme in the OpenAPI document (``securitySchemes``, and ``security`` on
+#: every route that needs a key); the header itself is read by :class:`Authenticator`, which
+#: tells a missing header from another scheme.
+_BEARER = HTTPBearer(auto_error=False, scheme_name="apiKey",
+                     description="An API key from `mrv api principal add`, sent as "
+                                 "`Authorization: Bearer <key>` (docs/api.md, Access).")
+
+
+def current_principal(
+        request: Request,
+        _declared: Annotated[HTTPAuthorizationCredentials | None, Depends(_BEARER)]) -> Principal:
     """The active principal of the request's API key (a FastAPI dependency); raises
     :class:`AccessRefused` (401)."""
     try:

@@ -149,6 +149,24 @@ def test_every_route_declares_an_access_rule(ledger_engine: Engine,
                                           Rule.of_roles(*set(Role) - {Role.DEVICE}))
 
 
+@pytest.mark.parametrize("public_metrics", [False, True])
+def test_the_openapi_document_asks_for_a_key_exactly_where_a_rule_does(
+        ledger_engine: Engine, public_metrics: bool) -> None:
+    app = make_app(ledger_engine, public_metrics=public_metrics)
+    document = app.openapi()
+    assert document["components"]["securitySchemes"]["apiKey"]["scheme"] == "bearer"
+    operations = {(method.upper(), path): operation
+                  for path, item in document["paths"].items()
+                  for method, operation in item.items()}
+    for (method, path), rule in route_rules(app).items():
+        if path == app.openapi_url or path.startswith(("/docs", "/redoc")):
+            continue
+        operation = operations[(method, path)]
+        needs_key = rule is not None and rule.kind == "principal"
+        assert ("security" in operation) == needs_key, (method, path)
+        assert needs_key <= {"401", "403"}.issubset(operation["responses"]), (method, path)
+
+
 def test_a_route_without_a_rule_or_with_contradicting_rules_is_refused(
         ledger_engine: Engine) -> None:
     app = make_app(ledger_engine)
@@ -263,7 +281,8 @@ def test_a_regulator_sees_exactly_the_enterprises_granted(world: World) -> None:
         format_address(THIRD_KEY.address)]
 
 
-def test_a_device_without_a_known_enterprise_is_listed_to_nobody_until_it_delivers(world: World) -> None:
+def test_a_device_without_a_known_enterprise_is_listed_to_nobody_until_it_delivers(
+        world: World) -> None:
     regulator, key = world.principals[Role.REGULATOR]
     with make_sessions(world.engine).begin() as session:
         row = session.get(DeviceStreamRow, OTHER_KEY.address)
