@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 import uvicorn
 from integration.chain.support import Actors, deploy_actors
+from ledger_support import API_SECRET
 
 from ledger_api.app import ApiMetrics, Services, create_app
 from ledger_api.chain.directory import DeviceDirectory
@@ -69,7 +70,7 @@ def ledger_services(system: System, database: Path) -> Services:
     directory = DeviceDirectory(system, unknown_refresh_interval_s=0)
     directory.refresh()
     return Services(engine, make_sessions(engine), devices=directory, domain=system.domain,
-                    metrics=ApiMetrics(), refresh=directory.refresh)
+                    metrics=ApiMetrics(), refresh=directory.refresh, api_secret=API_SECRET)
 
 
 @pytest.fixture
