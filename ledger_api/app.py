@@ -40,6 +40,7 @@ from mrv_core.uplink import LIMITS, UPLINK_PATH, Status, decode_request, encode_
 
 from .access import DEVICE_SIGNATURE, PUBLIC, Authenticator, Data, Rule, declare, roles_seeing
 from .access.dependencies import check_route_rules
+from .access.device_tls import client_device
 from .db.migrate import check_current
 from .devices_route import add_device_routes
 from .errors import AccessRefused, ApiConfigError, IngestRefused
@@ -82,6 +83,9 @@ class Services:
     api_secret: bytes | None = None
     #: ``/metrics`` answers without a key.
     public_metrics: bool = False
+    #: The uplink needs a verified TLS client certificate binding the request's device
+    #: (``--client-ca``; ``ledger_api.access.device_tls``).
+    require_client_certificate: bool = False
 
 
 class Health(BaseModel):
@@ -238,6 +242,8 @@ async def _uplink(request: Request, services: Services, metrics: ApiMetrics) -> 
         return problem_response(415, "encoding", exc.problem, path=exc.where)
     except FormatError as exc:
         return problem_response(400, "format", exc.problem, path=exc.where)
+    if services.require_client_certificate:
+        client_device(request.scope, decoded.device)  # AccessRefused: 403 certificate
     if services.devices is None or services.domain is None:
         return problem_response(503, "unavailable", "this ledger runs without a chain "
                                                     "(--rpc-url, --deployment): devices "

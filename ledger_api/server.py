@@ -22,6 +22,7 @@ from pydantic import SecretStr
 
 from mrv_core.chain import Deployment, System, connect, load_artifacts
 
+from .access.device_tls import uvicorn_tls_options
 from .app import ApiMetrics, Services, create_app
 from .chain.directory import DeviceDirectory
 from .db.engine import make_engine, make_sessions
@@ -44,7 +45,8 @@ def build_services(settings: ApiSettings) -> Services:
         secret, public_metrics = _secret_or_none(settings), settings.public_metrics
         if settings.rpc_url is None:
             return Services(engine, make_sessions(engine), metrics=ApiMetrics(),
-                            api_secret=secret, public_metrics=public_metrics)
+                            api_secret=secret, public_metrics=public_metrics,
+                            require_client_certificate=settings.client_ca is not None)
         if settings.rpc_url.strip() == "embedded":
             raise ApiConfigError("the embedded chain lives only inside one process: no device "
                                  "could register on it; give a JSON-RPC URL")
@@ -57,7 +59,8 @@ def build_services(settings: ApiSettings) -> Services:
         directory.refresh()
         return Services(engine, make_sessions(engine), devices=directory, domain=system.domain,
                         metrics=ApiMetrics(), refresh=_throttled(directory.refresh),
-                        api_secret=secret, public_metrics=public_metrics)
+                        api_secret=secret, public_metrics=public_metrics,
+                        require_client_certificate=settings.client_ca is not None)
     except BaseException:
         engine.dispose()
         raise
@@ -92,12 +95,12 @@ def serve(settings: ApiSettings) -> None:
     """Serve until interrupted (uvicorn handles SIGINT and SIGTERM)."""
     settings.check_listen()
     settings.server_secret()
-    tls = {"ssl_certfile": str(settings.tls_cert), "ssl_keyfile": str(settings.tls_key)} \
-        if settings.tls else {}
+    tls = uvicorn_tls_options(settings.tls_cert, settings.tls_key, settings.client_ca) \
+        if settings.tls_cert is not None and settings.tls_key is not None else {}
     if settings.workers == 1:
         app = create_app(build_services(settings))
         uvicorn.run(app, host=settings.api_host, port=settings.api_port, log_config=None,
-                    access_log=True, **tls)  # type: ignore[arg-type]
+                    access_log=True, **tls)
         return
     build_services(settings).engine.dispose()  # fail here, once, rather than in N workers
     for name, value in settings.model_dump(exclude_none=True).items():
@@ -105,4 +108,4 @@ def serve(settings: ApiSettings) -> None:
             if isinstance(value, SecretStr) else str(value)
     uvicorn.run("ledger_api.server:app_from_environment", factory=True,
                 host=settings.api_host, port=settings.api_port, workers=settings.workers,
-                log_config=None, access_log=True, **tls)  # type: ignore[arg-type]
+                log_config=None, access_log=True, **tls)

@@ -42,6 +42,8 @@ class ApiSettings(BaseSettings):
       stays out of process listings. ``serve`` and ``principal add`` refuse to run without a
       usable one (:meth:`server_secret`).
     - ``public_metrics``: ``/metrics`` answers without an API key (``MRV_PUBLIC_METRICS``).
+    - ``client_ca``: the enterprise CA (PEM) whose device certificates the uplink requires
+      (``MRV_CLIENT_CA``; needs TLS): ``ledger_api.access.device_tls``.
     """
 
     model_config = SettingsConfigDict(env_prefix="MRV_", frozen=True, extra="forbid")
@@ -58,6 +60,7 @@ class ApiSettings(BaseSettings):
                                 le=LIMITS.compressed_bytes)
     api_secret: SecretStr | None = None
     public_metrics: bool = False
+    client_ca: Path | None = None
 
     @field_validator("database_url")
     @classmethod
@@ -84,6 +87,9 @@ class ApiSettings(BaseSettings):
         workers need PostgreSQL (SQLite has one writer)."""
         if (self.tls_cert is None) != (self.tls_key is None):
             raise ApiConfigError("TLS needs both --tls-cert and --tls-key")
+        if self.client_ca is not None and not self.tls:
+            raise ApiConfigError("--client-ca needs TLS (--tls-cert and --tls-key): client "
+                                 "certificates exist only in a TLS handshake")
         if not self.tls:
             try:
                 loopback = ipaddress.ip_address(self.api_host).is_loopback

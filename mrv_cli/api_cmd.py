@@ -59,6 +59,9 @@ def register(commands: Any) -> None:
                help="serve HTTPS with this PEM certificate (chain)")
     add_option(run, "--tls-key", "MRV_TLS_KEY", type=Path, metavar="FILE",
                help="the PEM private key of --tls-cert")
+    add_option(run, "--client-ca", "MRV_CLIENT_CA", type=Path, metavar="FILE",
+               help="the enterprise CA (PEM, `mrv pki init`): the uplink then requires the "
+                    "device's client certificate, binding the readings' signer (needs TLS)")
     run.add_argument("--public-metrics", action="store_true", default=None,
                      help="answer GET /metrics without an API key (default: a principal of "
                           "any role but device) [env MRV_PUBLIC_METRICS=true]")
@@ -89,6 +92,6 @@ def _serve(args: argparse.Namespace) -> int:
     settings = get_settings(database_url=args.database, rpc_url=args.rpc_url,
                             deployment=args.deployment, api_host=args.host, api_port=args.port,
                             workers=args.workers, tls_cert=args.tls_cert, tls_key=args.tls_key,
-                            public_metrics=args.public_metrics)
+                            public_metrics=args.public_metrics, client_ca=args.client_ca)
     serve(settings)
     return EXIT_OK

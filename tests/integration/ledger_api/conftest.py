@@ -8,8 +8,9 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 import uvicorn
@@ -36,16 +37,18 @@ class LedgerServer:
 
     services: Services
     port: int
+    #: uvicorn's TLS options (``ledger_api.access.device_tls.uvicorn_tls_options``); none: HTTP.
+    tls: dict[str, Any] = field(default_factory=dict)
     _server: uvicorn.Server | None = None
     _thread: threading.Thread | None = None
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
 
     def up(self) -> LedgerServer:
         config = uvicorn.Config(create_app(self.services), host="127.0.0.1", port=self.port,
-                                log_config=None, access_log=False, lifespan="off")
+                                log_config=None, access_log=False, lifespan="off", **self.tls)
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, daemon=True)
         self._thread.start()
