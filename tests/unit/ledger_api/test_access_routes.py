@@ -20,7 +20,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from ledger_support import API_SECRET, StaticDevices, bearer, new_principal
-from sqlalchemy import Engine
+from sqlalchemy import Engine, create_engine
 
 from factories import OTHER_KEY, TEST_DOMAIN, TEST_KEY, signed_readings
 from ledger_api.access import (
@@ -136,10 +136,18 @@ def protected(app: FastAPI) -> list[tuple[str, str, Rule]]:
 # -- every route has a rule -----------------------------------------------------------------------
 
 
+@pytest.fixture
+def unused_engine() -> Iterator[Engine]:
+    """An engine for building applications whose routes are only read, never called."""
+    engine = create_engine("sqlite://")
+    yield engine
+    engine.dispose()
+
+
 @pytest.mark.parametrize("public_metrics", [False, True])
-def test_every_route_declares_an_access_rule(ledger_engine: Engine,
+def test_every_route_declares_an_access_rule(unused_engine: Engine,
                                              public_metrics: bool) -> None:
-    rules = route_rules(make_app(ledger_engine, public_metrics=public_metrics))
+    rules = route_rules(make_app(unused_engine, public_metrics=public_metrics))
     assert [route for route, rule in rules.items() if rule is None] == []
     assert rules[("GET", "/healthz")] == rules[("GET", "/readyz")] == PUBLIC
     assert rules[("GET", "/openapi.json")] == PUBLIC
@@ -151,8 +159,8 @@ def test_every_route_declares_an_access_rule(ledger_engine: Engine,
 
 @pytest.mark.parametrize("public_metrics", [False, True])
 def test_the_openapi_document_asks_for_a_key_exactly_where_a_rule_does(
-        ledger_engine: Engine, public_metrics: bool) -> None:
-    app = make_app(ledger_engine, public_metrics=public_metrics)
+        unused_engine: Engine, public_metrics: bool) -> None:
+    app = make_app(unused_engine, public_metrics=public_metrics)
     document = app.openapi()
     assert document["components"]["securitySchemes"]["apiKey"]["scheme"] == "bearer"
     operations = {(method.upper(), path): operation
@@ -168,12 +176,12 @@ def test_the_openapi_document_asks_for_a_key_exactly_where_a_rule_does(
 
 
 def test_a_route_without_a_rule_or_with_contradicting_rules_is_refused(
-        ledger_engine: Engine) -> None:
-    app = make_app(ledger_engine)
+        unused_engine: Engine) -> None:
+    app = make_app(unused_engine)
     app.add_api_route("/v1/forgotten", lambda: {}, methods=["GET"])
     with pytest.raises(ApiConfigError, match="GET /v1/forgotten"):
         check_route_rules(app)
-    app = make_app(ledger_engine)
+    app = make_app(unused_engine)
     app.add_api_route("/v1/both", lambda: {}, methods=["GET"],
                       dependencies=[declare(PUBLIC), require(Role.REGULATOR)])
     with pytest.raises(ApiConfigError, match="contradicting"):
