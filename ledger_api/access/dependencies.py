@@ -110,8 +110,11 @@ class Authenticator:
                                                     "Bearer <key>`, got no Authorization header")
         scheme, _, token = authorization.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
+            # Name a scheme only when it looks like one: a bare key must not reach the log.
+            got = f"the scheme {scheme!r}" if scheme.isalpha() and len(scheme) <= 12 \
+                else "no scheme"
             raise AccessRefused(401, "credentials", "expected `Authorization: Bearer <key>`, "
-                                                    f"got the scheme {scheme[:20]!r}")
+                                                    f"got {got}")
         if self.server_secret is None:
             raise AccessRefused(401, "credentials", "this ledger has no API secret "
                                                     "(MRV_API_SECRET): no key can be checked")

@@ -21,6 +21,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from ledger_support import API_SECRET, StaticDevices, bearer, new_principal
 from sqlalchemy import Engine, create_engine
+from structlog.testing import capture_logs
 
 from factories import OTHER_KEY, TEST_DOMAIN, TEST_KEY, signed_readings
 from ledger_api.access import (
@@ -191,20 +192,28 @@ def test_a_route_without_a_rule_or_with_contradicting_rules_is_refused(
 # -- every protected route refuses every wrong caller ---------------------------------------------
 
 
-def test_every_protected_route_refuses_a_missing_malformed_unknown_or_revoked_key(
+def test_every_protected_route_refuses_a_missing_malformed_unknown_or_revoked_key_unlogged(
         world: World) -> None:
     routes = protected(world.app)
     assert routes, "the application has protected routes"
     valid = world.principals[Role.ENTERPRISE_ADMIN][1]
     unknown = "mrv_0123456789abcdef_" + valid[21:]
-    for method, path, _ in routes:
-        assert_problem(call(world.client, method, path), 401, "credentials")
-        for header in ("Bearer", "Bearer ", "Basic " + valid, "bearer garbage", valid,
-                       "Bearer " + valid + "x", "Bearer " + unknown,
-                       "Bearer " + world.revoked_key, "Bearer " + world.revoked_principal_key):
-            response = call(world.client, method, path, {"Authorization": header})
-            assert_problem(response, 401, "credentials")
-            assert valid not in response.text
+    with capture_logs() as logs:
+        for method, path, _ in routes:
+            refuse_every_bad_key(world, method, path, valid, unknown)
+    assert logs and all(entry["event"] == "access_refused" for entry in logs)
+    assert not any(valid[21:] in str(entry) or valid[:20] in str(entry) for entry in logs)
+
+
+def refuse_every_bad_key(world: World, method: str, path: str, valid: str,
+                         unknown: str) -> None:
+    assert_problem(call(world.client, method, path), 401, "credentials")
+    for header in ("Bearer", "Bearer ", "Basic " + valid, "bearer garbage", valid,
+                   "Bearer " + valid + "x", "Bearer " + unknown,
+                   "Bearer " + world.revoked_key, "Bearer " + world.revoked_principal_key):
+        response = call(world.client, method, path, {"Authorization": header})
+        assert_problem(response, 401, "credentials")
+        assert valid[21:] not in response.text and valid[:20] not in response.text
 
 
 def test_every_protected_route_refuses_each_role_it_does_not_admit(world: World) -> None:
