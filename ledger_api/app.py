@@ -39,7 +39,7 @@ from mrv_core.errors import ChainError, DocumentTooLarge, FormatError, Unsupport
 from mrv_core.uplink import LIMITS, UPLINK_PATH, Status, decode_request, encode_ack
 
 from .access import DEVICE_SIGNATURE, PUBLIC, Authenticator, Data, Rule, declare, roles_seeing
-from .access.dependencies import check_route_rules
+from .access.dependencies import ACCESS_STATUSES, check_route_rules
 from .access.device_tls import client_device
 from .db.migrate import check_current
 from .devices_route import add_device_routes
@@ -142,7 +142,7 @@ def create_app(services: Services) -> FastAPI:
     async def _access_problem(request: Request, exc: AccessRefused) -> JSONResponse:
         headers = {"WWW-Authenticate": 'Bearer error="invalid_token"'
                    if request.headers.get("authorization") else "Bearer"} \
-            if exc.status == 401 else None
+            if exc.status == 401 else _RETRY if exc.status == 503 else None
         return problem_response(exc.status, exc.check, exc.detail, headers=headers)
 
     @app.exception_handler(StarletteHTTPException)
@@ -189,7 +189,8 @@ def create_app(services: Services) -> FastAPI:
              dependencies=[declare(metrics_rule)],
              responses={200: {"content": {CONTENT_TYPE_LATEST: {}},
                               "description": "Prometheus text format"},
-                        **({} if services.public_metrics else problem_responses(401, 403))})
+                        **({} if services.public_metrics
+                           else problem_responses(*ACCESS_STATUSES))})
     def prometheus_metrics() -> Response:
         """Prometheus metrics of this worker."""
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)

@@ -23,13 +23,22 @@ from fastapi import FastAPI, Query
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
 from mrv_core.codec import format_address, parse_address
 from mrv_core.errors import DecodeError
 
-from .access import Data, Principal, VisibleEnterprises, check_visible, require, roles_seeing
+from .access import (
+    ACCESS_STATUSES,
+    Data,
+    Principal,
+    VisibleEnterprises,
+    check_visible,
+    require,
+    roles_seeing,
+)
 from .db.models import DeviceStreamRow, as_utc
 from .problems import problem_response, problem_responses
 
@@ -67,7 +76,7 @@ def add_device_routes(app: FastAPI, sessions: sessionmaker[Session]) -> None:
     """Add ``GET /v1/devices`` to ``app``, reading through ``sessions``."""
 
     @app.get(DEVICES_PATH, response_model=DeviceList, tags=["queries"],
-             responses=problem_responses(401, 403, 422))
+             responses=problem_responses(*ACCESS_STATUSES, 422))
     async def list_devices(
         principal: Annotated[Principal, require(*roles_seeing(Data.ENTERPRISE))],
         visible: VisibleEnterprises,
@@ -93,7 +102,12 @@ def add_device_routes(app: FastAPI, sessions: sessionmaker[Session]) -> None:
         if wanted is not None:
             check_visible(visible, wanted)
             scope = frozenset({wanted})
-        return await run_in_threadpool(_page, sessions, scope, start, limit)
+        try:
+            return await run_in_threadpool(_page, sessions, scope, start, limit)
+        except OperationalError:
+            return problem_response(503, "unavailable", "the database is busy or unreachable; "
+                                                        "try again later",
+                                    headers={"Retry-After": "5"})
 
 
 def _page(sessions: sessionmaker[Session], scope: frozenset[bytes], after: bytes | None,

@@ -12,8 +12,9 @@ Configuration and requests:
 Access (``ledger_api.access``):
 
 - :class:`AccessRefused`: a request is refused before its route runs: 401 (no key, a key that is
-  malformed, unknown or revoked; check ``credentials``) or 403 (a role the route does not admit,
-  check ``role``; data the principal may not see, check ``scope``).
+  malformed, unknown or revoked; check ``credentials``), 403 (a role the route does not admit,
+  check ``role``; data the principal may not see, check ``scope``) or 503 (the database cannot
+  be asked to check the key now, check ``unavailable``).
 - :class:`PrincipalRefused` (also a ``ValueError``): a principal or grant cannot be made or
   changed as asked (an unknown id, an enterprise given to a role that has none, a grant to a
   principal that is not a regulator); ``mrv api principal`` answers it with exit 2.
@@ -63,9 +64,9 @@ class IngestRefused(LedgerError):
 
 
 class AccessRefused(LedgerError):
-    """A request refused by the access rules: ``status`` 401 (``check`` ``credentials``) or 403
-    (``role``, ``scope``), with a detail naming what was expected and what came (never the key
-    itself)."""
+    """A request refused by the access rules: ``status`` 401 (``check`` ``credentials``), 403
+    (``role``, ``scope``) or 503 (``unavailable``), with a detail naming what was expected and
+    what came (never the key itself)."""
 
     def __init__(self, status: int, check: str, detail: str) -> None:
         self.status = status

@@ -9,6 +9,7 @@ every route declares (docs/api.md, "Access: principals, roles and keys").
 """
 
 from .dependencies import (
+    ACCESS_STATUSES,
     ANY_PRINCIPAL,
     DEVICE_SIGNATURE,
     PUBLIC,
@@ -25,6 +26,7 @@ from .dependencies import (
 from .principals import Data, Grant, Principal, Role, roles_seeing, visible_enterprises
 
 __all__ = [
+    "ACCESS_STATUSES",
     "ANY_PRINCIPAL",
     "DEVICE_SIGNATURE",
     "PUBLIC",

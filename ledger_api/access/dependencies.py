@@ -20,14 +20,17 @@ device-signature rule beside a role rule, is refused by :func:`check_route_rules
 
 Refusals raise :class:`~ledger_api.errors.AccessRefused`, answered as problem+json: 401
 ``credentials`` (no ``Authorization`` header, another scheme, no key, an unknown or revoked key or
-principal; with ``WWW-Authenticate: Bearer``), 403 ``role`` (a role the route does not admit) and
-403 ``scope`` (:func:`check_visible`: an enterprise the principal may not see). Keys never reach a
+principal; with ``WWW-Authenticate: Bearer``), 403 ``role`` (a role the route does not admit),
+403 ``scope`` (:func:`check_visible`: an enterprise the principal may not see) and 503
+``unavailable`` (the database cannot be asked now; with ``Retry-After``). A protected route
+declares ``responses=problem_responses(*ACCESS_STATUSES)``. Keys never reach a
 log: a refusal logs the key id at most.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
 
@@ -36,6 +39,7 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.routing import BaseRoute, Route
 
@@ -46,6 +50,7 @@ from .principals import Principal, Role, visible_enterprises
 from .store import authenticate, grants_of
 
 __all__ = [
+    "ACCESS_STATUSES",
     "ANY_PRINCIPAL",
     "DEVICE_SIGNATURE",
     "PUBLIC",
@@ -89,6 +94,9 @@ class Rule:
         return "roles " + ", ".join(sorted(r.value for r in self.roles))
 
 
+#: The statuses a route with a role rule may answer before it runs (its ``responses=``).
+ACCESS_STATUSES = (401, 403, 503)
+
 PUBLIC = Rule("public")
 DEVICE_SIGNATURE = Rule("device_signature")
 ANY_PRINCIPAL = Rule("principal", frozenset(Role))
@@ -118,15 +126,26 @@ class Authenticator:
         if self.server_secret is None:
             raise AccessRefused(401, "credentials", "this ledger has no API secret "
                                                     "(MRV_API_SECRET): no key can be checked")
-        with self.sessions() as session:
+        with _database_answers(), self.sessions() as session:
             return authenticate(session, token.strip(), self.server_secret)
 
     def visible(self, principal: Principal) -> frozenset[bytes]:
         """The enterprises ``principal`` may see, its grants read now for a regulator."""
         if principal.role is not Role.REGULATOR:
             return visible_enterprises(principal)
-        with self.sessions() as session:
+        with _database_answers(), self.sessions() as session:
             return visible_enterprises(principal, grants_of(session, principal.id))
+
+
+@contextmanager
+def _database_answers() -> Iterator[None]:
+    """Turn a database that is busy or unreachable into :class:`AccessRefused` 503
+    (``unavailable``): the key cannot be checked now, which is neither 401 nor 403."""
+    try:
+        yield
+    except OperationalError:
+        raise AccessRefused(503, "unavailable", "the database is busy or unreachable: the key "
+                                                "cannot be checked now; try again later") from None
 
 
 def _authenticator(request: Request) -> Authenticator:

@@ -14,6 +14,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 
 import httpx
 import pytest
@@ -25,6 +26,7 @@ from structlog.testing import capture_logs
 
 from factories import OTHER_KEY, TEST_DOMAIN, TEST_KEY, signed_readings
 from ledger_api.access import (
+    ACCESS_STATUSES,
     DEVICE_SIGNATURE,
     PUBLIC,
     Data,
@@ -173,7 +175,21 @@ def test_the_openapi_document_asks_for_a_key_exactly_where_a_rule_does(
         operation = operations[(method, path)]
         needs_key = rule is not None and rule.kind == "principal"
         assert ("security" in operation) == needs_key, (method, path)
-        assert needs_key <= {"401", "403"}.issubset(operation["responses"]), (method, path)
+        declared = {str(status) for status in ACCESS_STATUSES}
+        assert needs_key <= declared.issubset(operation["responses"]), (method, path)
+
+
+def test_a_database_that_cannot_be_asked_is_a_503_not_a_refusal(tmp_path: Path) -> None:
+    engine = create_engine(f"sqlite:///{tmp_path}/no/such/dir/ledger.sqlite")
+    try:
+        app = create_app(Services(engine, make_sessions(engine), api_secret=API_SECRET))
+        with TestClient(app) as client:
+            response = client.get("/v1/devices",
+                                  headers=bearer("mrv_0123456789abcdef_" + "A" * 43))
+        assert_problem(response, 503, "unavailable")
+        assert response.headers["retry-after"] == "5"
+    finally:
+        engine.dispose()
 
 
 def test_a_route_without_a_rule_or_with_contradicting_rules_is_refused(
