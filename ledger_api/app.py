@@ -40,7 +40,7 @@ from mrv_core.uplink import LIMITS, UPLINK_PATH, Status, decode_request, encode_
 
 from .access import DEVICE_SIGNATURE, PUBLIC, Authenticator, Data, Rule, declare, roles_seeing
 from .access.dependencies import ACCESS_STATUSES, check_route_rules
-from .access.device_tls import client_device
+from .access.device_tls import certified_device, check_certified
 from .db.migrate import check_current
 from .devices_route import add_device_routes
 from .errors import AccessRefused, ApiConfigError, IngestRefused
@@ -230,6 +230,7 @@ async def _read_body(request: Request, limit: int) -> bytes:
 
 
 async def _uplink(request: Request, services: Services, metrics: ApiMetrics) -> Response:
+    certified = certified_device(request.scope) if services.require_client_certificate else None
     content_type = request.headers.get("content-type", "")
     if content_type.split(";")[0].strip().lower() != "application/json":
         return problem_response(415, "encoding", f"Content-Type must be application/json, got "
@@ -243,8 +244,8 @@ async def _uplink(request: Request, services: Services, metrics: ApiMetrics) -> 
         return problem_response(415, "encoding", exc.problem, path=exc.where)
     except FormatError as exc:
         return problem_response(400, "format", exc.problem, path=exc.where)
-    if services.require_client_certificate:
-        client_device(request.scope, decoded.device)  # AccessRefused: 403 certificate
+    if certified is not None:
+        check_certified(certified, decoded.device)  # AccessRefused: 403 certificate
     if services.devices is None or services.domain is None:
         return problem_response(503, "unavailable", "this ledger runs without a chain "
                                                     "(--rpc-url, --deployment): devices "

@@ -12,7 +12,7 @@ signatures alone (docs/protocol.md 10).
 Uvicorn does not hand the peer certificate to the application; :class:`PeerCertificateH11`
 (uvicorn's h11 protocol) adds it to each request's scope as the ASGI TLS extension
 (``scope["extensions"]["tls"]["client_cert_chain"]``: the verified peer certificate, PEM), and
-:func:`client_device` reads it back.
+:func:`certified_device` reads it back.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from mrv_core.pki import device_address_of_certificate, load_certificate, pem_pa
 
 from ..errors import AccessRefused
 
-__all__ = ["PeerCertificateH11", "client_device", "uvicorn_tls_options"]
+__all__ = ["PeerCertificateH11", "certified_device", "check_certified", "uvicorn_tls_options"]
 
 _Scope = MutableMapping[str, Any]
 _Asgi = Callable[[_Scope, Any, Any], Awaitable[None]]
@@ -77,20 +77,25 @@ def uvicorn_tls_options(cert: Path, key: Path, client_ca: Path | None) -> dict[s
     return options
 
 
-def client_device(scope: _Scope, device: bytes) -> None:
-    """Check that the request's verified client certificate binds ``device`` (20 bytes); raise
-    :class:`AccessRefused` (403 ``certificate``) when there is none or it binds another."""
+def certified_device(scope: _Scope) -> bytes:
+    """The device address the request's verified client certificate binds; raise
+    :class:`AccessRefused` (403 ``certificate``) when there is none or it binds no device. Run
+    before the body is read: a client without a certificate costs no decompression."""
     chain = scope.get("extensions", {}).get("tls", {}).get("client_cert_chain") or []
     if not chain:
         raise AccessRefused(403, "certificate", "this ledger requires the device's TLS client "
                                                 "certificate from the enterprise CA; none was "
                                                 "presented")
     try:
-        bound = device_address_of_certificate(chain[0].encode("ascii"),
-                                              "the client certificate")
+        return device_address_of_certificate(chain[0].encode("ascii"), "the client certificate")
     except MrvError as exc:
         raise AccessRefused(403, "certificate", str(exc)) from None
-    if bound != device:
+
+
+def check_certified(certified: bytes, device: bytes) -> None:
+    """Raise :class:`AccessRefused` (403 ``certificate``) unless the certificate's device
+    (:func:`certified_device`) is the request's ``device``."""
+    if certified != device:
         raise AccessRefused(403, "certificate", f"the client certificate binds device "
-                                                f"{format_address(bound)}, the request is "
+                                                f"{format_address(certified)}, the request is "
                                                 f"device {format_address(device)}'s")

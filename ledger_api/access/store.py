@@ -76,7 +76,11 @@ def add_principal(session: Session, *, name: str, role: Role, enterprise: bytes 
                                "expected a new one")
     row = PrincipalRow(name=name, role=role.value, enterprise=enterprise, created_at=now)
     session.add(row)
-    session.flush()
+    try:
+        session.flush()
+    except IntegrityError:  # the same name added at the same moment by another session
+        raise PrincipalRefused(f"the name {name!r} was taken meanwhile: expected a new one") \
+            from None
     key = new_key(server_secret)
     session.add(ApiKeyRow(key_id=key.key_id, principal_id=row.id, mac=key.mac, created_at=now))
     session.flush()

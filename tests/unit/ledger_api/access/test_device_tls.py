@@ -10,7 +10,12 @@ import pytest
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from factories import OTHER_KEY, TEST_KEY
-from ledger_api.access.device_tls import PeerCertificateH11, client_device, uvicorn_tls_options
+from ledger_api.access.device_tls import (
+    PeerCertificateH11,
+    certified_device,
+    check_certified,
+    uvicorn_tls_options,
+)
 from ledger_api.errors import AccessRefused, ApiConfigError
 from ledger_api.settings import get_settings
 from mrv_core.errors import CertificateError
@@ -31,7 +36,8 @@ def device_pem(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 
 def test_the_certificate_of_the_requests_device_passes(device_pem: str) -> None:
-    client_device(scope_with(device_pem), TEST_KEY.address)
+    assert certified_device(scope_with(device_pem)) == TEST_KEY.address
+    check_certified(TEST_KEY.address, TEST_KEY.address)
 
 
 @pytest.mark.parametrize(("scope", "message"), [
@@ -43,13 +49,13 @@ def test_the_certificate_of_the_requests_device_passes(device_pem: str) -> None:
 def test_no_certificate_or_a_malformed_one_is_a_403(scope: dict[str, object],
                                                     message: str) -> None:
     with pytest.raises(AccessRefused, match=message) as refused:
-        client_device(scope, TEST_KEY.address)
+        certified_device(scope)
     assert (refused.value.status, refused.value.check) == (403, "certificate")
 
 
 def test_another_devices_certificate_is_a_403_naming_both(device_pem: str) -> None:
     with pytest.raises(AccessRefused, match="binds device 0x7E5F") as refused:
-        client_device(scope_with(device_pem), OTHER_KEY.address)
+        check_certified(certified_device(scope_with(device_pem)), OTHER_KEY.address)
     assert refused.value.check == "certificate"
 
 
