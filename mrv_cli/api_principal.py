@@ -6,6 +6,7 @@ and keys").
 - ``list [--all]``: the principals (``--all``: revoked ones too), their key ids and, for a
   regulator, the enterprises granted to it;
 - ``revoke ID``: the principal and its keys stop working at once;
+- ``new-key ID`` / ``revoke-key KEY_ID``: rotate a principal's keys (the new key printed once);
 - ``grant ID ENTERPRISE`` / ``ungrant ID ENTERPRISE``: let a regulator see an enterprise's data,
   or stop it.
 
@@ -26,13 +27,16 @@ from datetime import UTC, datetime
 
 from sqlalchemy.orm import Session
 
+from ledger_api.access.keys import key_id_of
 from ledger_api.access.principals import Role
 from ledger_api.access.store import (
     Listed,
+    add_key,
     add_principal,
     grant_enterprise,
     list_principals,
     revoke_grant,
+    revoke_key,
     revoke_principal,
 )
 from ledger_api.db.engine import make_engine, make_sessions
@@ -87,6 +91,19 @@ def register(sub: argparse._SubParsersAction,  # type: ignore[type-arg]
     database_option(revoke)
     revoke.set_defaults(handler=_revoke)
 
+    another = commands.add_parser("new-key", help="another key for a principal, printed once",
+                                  description="Another API key for an active principal "
+                                              "(rotation: revoke the old one with revoke-key "
+                                              "once its callers use the new one).")
+    another.add_argument("id", type=_principal_id, metavar="ID")
+    database_option(another)
+    another.set_defaults(handler=_new_key)
+
+    drop = commands.add_parser("revoke-key", help="revoke one key of a principal")
+    drop.add_argument("key_id", metavar="KEY_ID", help="16 hex digits (principal list)")
+    database_option(drop)
+    drop.set_defaults(handler=_revoke_key)
+
     for name, handler, text in (("grant", _grant, "let a regulator see an enterprise's data"),
                                 ("ungrant", _ungrant, "end a regulator's grant")):
         command = commands.add_parser(name, help=text, description=text[0].upper() + text[1:]
@@ -132,9 +149,30 @@ def _add(args: argparse.Namespace) -> int:
                                        now=_now())
     scope = "" if enterprise is None else f" of {format_address(enterprise)}"
     print(f"principal {principal.id}: {principal.name} ({principal.role.value}{scope})")
+    _show_key(key)
+    return EXIT_OK
+
+
+def _show_key(key: str) -> None:
     print(f"api key   {key}")
     print("mrv: warning: this API key is shown once and stored nowhere (the ledger keeps only "
           "its HMAC): save it now; send it as `Authorization: Bearer <key>`", file=sys.stderr)
+
+
+def _new_key(args: argparse.Namespace) -> int:
+    settings = get_settings(database_url=args.database)
+    secret = settings.server_secret()
+    with _session(settings) as session:
+        key = add_key(session, args.id, server_secret=secret, now=_now())
+    print(f"principal {args.id}: new key {key_id_of(key)}")
+    _show_key(key)
+    return EXIT_OK
+
+
+def _revoke_key(args: argparse.Namespace) -> int:
+    with _session(get_settings(database_url=args.database)) as session:
+        principal_id = revoke_key(session, args.key_id, now=_now())
+    print(f"principal {principal_id}: key {args.key_id} revoked")
     return EXIT_OK
 
 

@@ -26,12 +26,14 @@ from .principals import Grant, Principal, Role, check_enterprise_for_role
 
 __all__ = [
     "Listed",
+    "add_key",
     "add_principal",
     "authenticate",
     "grant_enterprise",
     "grants_of",
     "list_principals",
     "revoke_grant",
+    "revoke_key",
     "revoke_principal",
 ]
 
@@ -81,10 +83,39 @@ def add_principal(session: Session, *, name: str, role: Role, enterprise: bytes 
     except IntegrityError:  # the same name added at the same moment by another session
         raise PrincipalRefused(f"the name {name!r} was taken meanwhile: expected a new one") \
             from None
+    return _principal(row), _new_key(session, row.id, server_secret, now)
+
+
+def _new_key(session: Session, principal_id: int, server_secret: bytes, now: datetime) -> str:
     key = new_key(server_secret)
-    session.add(ApiKeyRow(key_id=key.key_id, principal_id=row.id, mac=key.mac, created_at=now))
+    session.add(ApiKeyRow(key_id=key.key_id, principal_id=principal_id, mac=key.mac,
+                          created_at=now))
     session.flush()
-    return _principal(row), key.text
+    return key.text
+
+
+def add_key(session: Session, principal_id: int, *, server_secret: bytes,
+            now: datetime) -> str:
+    """Another key for an active principal (to rotate keys: add one, move the callers to it,
+    revoke the old); returns its text, stored nowhere. Raises :class:`PrincipalRefused` for an
+    unknown or revoked principal."""
+    row = _get(session, principal_id)
+    if row.revoked_at is not None:
+        raise PrincipalRefused(f"principal {principal_id} is revoked: expected an active one")
+    return _new_key(session, principal_id, server_secret, now)
+
+
+def revoke_key(session: Session, key_id: str, *, now: datetime) -> int:
+    """Revoke one key (its principal and other keys stay); returns the principal's id. Raises
+    :class:`PrincipalRefused` for an unknown key id."""
+    key = session.get(ApiKeyRow, key_id)
+    if key is None:
+        raise PrincipalRefused(f"expected the id of a key (16 hex digits, `mrv api principal "
+                               f"list`), got {key_id!r:.40}: no such key")
+    if key.revoked_at is None:
+        key.revoked_at = now
+        session.flush()
+    return key.principal_id
 
 
 def _get(session: Session, principal_id: int) -> PrincipalRow:

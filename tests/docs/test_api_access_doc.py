@@ -74,5 +74,6 @@ def test_the_commands_shown_exist() -> None:
     principal = build_parser()._subparsers._group_actions[0].choices["api"]  # type: ignore[union-attr]
     commands = principal._subparsers._group_actions[0].choices["principal"]
     names = set(commands._subparsers._group_actions[0].choices)
-    shown = set(re.findall(r"^mrv api principal ([a-z]+)", _section(), re.MULTILINE))
-    assert shown == names == {"add", "list", "revoke", "grant", "ungrant"}
+    shown = set(re.findall(r"^mrv api principal ([a-z-]+)", _section(), re.MULTILINE))
+    assert shown == names == {"add", "list", "revoke", "grant", "ungrant", "new-key",
+                              "revoke-key"}

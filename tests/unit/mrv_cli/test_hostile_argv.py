@@ -616,7 +616,9 @@ def test_api_never_traces_back(files: Files, ledger_database: str, data: st.Data
                 principal_db),
         _joined(st.just(["api", "principal", "revoke"]), ids, principal_db),
         _joined(st.sampled_from([["api", "principal", "grant"], ["api", "principal", "ungrant"]]),
-                ids, addresses.map(lambda a: [a]), principal_db)))
+                ids, addresses.map(lambda a: [a]), principal_db),
+        _joined(st.sampled_from([["api", "principal", "new-key"],
+                                 ["api", "principal", "revoke-key"]]), ids, principal_db)))
     with _api_secret(secret):
         code, _ = run_hostile(argv)
     if argv[:2] == ["api", "serve"]:
@@ -652,6 +654,11 @@ def test_api_principal_commands_refuse_bad_input_in_one_line(ledger_database: st
         (None, ["revoke", "9" * 19], 2, "expected a principal id"),
         (None, ["revoke", "1"], 0, ""),
         (None, ["grant", "1", bb], 2, "is revoked"),
+        (None, ["new-key", "2"], 2, "MRV_API_SECRET is not set"),
+        (GOOD_SECRET, ["new-key", "1"], 2, "is revoked"),
+        (GOOD_SECRET, ["new-key", "2"], 0, ""),
+        (None, ["revoke-key", "0123456789abcdef"], 2, "no such key"),
+        (None, ["revoke-key", "\u0661" * 16], 2, "no such key"),
         (None, ["list", "--all"], 0, ""),
     ]
     for secret, argv, expected, message in steps:

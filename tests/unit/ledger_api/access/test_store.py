@@ -143,3 +143,22 @@ def test_grants_go_to_active_regulators_only(session: Session) -> None:
     store.revoke_principal(session, reg, now=NOW)
     with pytest.raises(PrincipalRefused, match="is revoked"):
         store.grant_enterprise(session, reg, A, by="t", now=NOW)
+
+
+def test_a_key_is_rotated_without_touching_the_principal_or_its_other_keys(
+        session: Session) -> None:
+    pid, old = add(session, "rotating", Role.ENTERPRISE_READER, A)
+    new = store.add_key(session, pid, server_secret=API_SECRET, now=LATER)
+    session.commit()
+    assert new != old and store.authenticate(session, new, API_SECRET).id == pid
+    assert store.revoke_key(session, old[4:20], now=LATER) == pid
+    session.commit()
+    with pytest.raises(AccessRefused, match="revoked"):
+        store.authenticate(session, old, API_SECRET)
+    assert store.authenticate(session, new, API_SECRET).id == pid
+    assert store.list_principals(session)[0].key_ids == (new[4:20],)
+    with pytest.raises(PrincipalRefused, match="no such key"):
+        store.revoke_key(session, "0" * 16, now=LATER)
+    store.revoke_principal(session, pid, now=LATER)
+    with pytest.raises(PrincipalRefused, match="is revoked"):
+        store.add_key(session, pid, server_secret=API_SECRET, now=LATER)
