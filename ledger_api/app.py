@@ -3,8 +3,14 @@
 
 Routes of this module: ``POST /v1/uplink`` (the edge node's uplink, docs/protocol.md 10),
 ``GET /healthz`` (the process answers), ``GET /readyz`` (the database is at the code's schema
-and, when configured, the chain answers) and ``GET /metrics`` (Prometheus). Every error is an
-RFC 9457 problem document (:mod:`ledger_api.problems`), declared in the OpenAPI document.
+and, when configured, the chain answers) and ``GET /metrics`` (Prometheus); ``GET /v1/devices``
+comes from :mod:`ledger_api.devices_route`. Every error is an RFC 9457 problem document
+(:mod:`ledger_api.problems`), declared in the OpenAPI document.
+
+Every route declares its access rule (:mod:`ledger_api.access`): ``/healthz`` and ``/readyz``
+are public, the uplink is authenticated by its items' device signatures, ``/metrics`` needs a
+principal of a role that sees operations data unless ``public_metrics``, and
+:func:`create_app` refuses (``ApiConfigError``) an application with a route that declares none.
 """
 
 from __future__ import annotations
@@ -29,24 +35,24 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from mrv_core.codec import format_address
 from mrv_core.eip712 import Domain
 from mrv_core.errors import (
-    CertificateError,
     ChainError,
     DocumentTooLarge,
     FormatError,
     UnsupportedEncoding,
 )
-from mrv_core.pki import device_address_of_certificate
 from mrv_core.uplink import LIMITS, UPLINK_PATH, Status, decode_request, encode_ack
 
+from .access import DEVICE_SIGNATURE, PUBLIC, Authenticator, Data, Rule, declare, roles_seeing
+from .access.dependencies import ACCESS_STATUSES, check_route_rules
+from .access.device_tls import certified_device, check_certified
 from .chain.watcher import ChainWatcher
 from .db.migrate import check_current
-from .errors import ApiConfigError, IngestRefused
+from .devices_route import add_device_routes
+from .errors import AccessRefused, ApiConfigError, IngestRefused
 from .ingest.service import Devices, ingest
 from .problems import problem_response, problem_responses
-from .tls import client_certificate
 
 __all__ = ["ApiMetrics", "Services", "create_app"]
 
@@ -104,9 +110,6 @@ class Services:
     metrics: ApiMetrics | None = None
     #: Called before each ingest (refreshes the device directory); may raise ChainError.
     refresh: Callable[[], None] | None = None
-    #: Uplink requests must come with a client certificate binding their device (TLS with
-    #: ``--client-ca``; ``ledger_api.tls``).
-    require_client_cert: bool = False
     #: The chain watcher running in the background (``None``: no chain); stopped when the
     #: application shuts down.
     watcher: ChainWatcher | None = None
@@ -118,6 +121,15 @@ class Services:
         if self.watcher is not None:
             self.watcher.stop()
         self.engine.dispose()
+
+    #: The server secret API keys are checked under (``MRV_API_SECRET``); ``None``: every key
+    #: is refused (``mrv api serve`` refuses to start without one).
+    api_secret: bytes | None = None
+    #: ``/metrics`` answers without a key.
+    public_metrics: bool = False
+    #: The uplink needs a verified TLS client certificate binding the request's device
+    #: (``--client-ca``; ``ledger_api.access.device_tls``).
+    require_client_certificate: bool = False
 
 
 class Health(BaseModel):
@@ -179,6 +191,14 @@ def create_app(services: Services) -> FastAPI:
                               "docs/api.md and docs/protocol.md.",
                   responses=problem_responses(404, 405), lifespan=lifespan)
     app.state.services = services
+    app.state.authenticator = Authenticator(services.sessions, services.api_secret)
+
+    @app.exception_handler(AccessRefused)
+    async def _access_problem(request: Request, exc: AccessRefused) -> JSONResponse:
+        headers = {"WWW-Authenticate": 'Bearer error="invalid_token"'
+                   if request.headers.get("authorization") else "Bearer"} \
+            if exc.status == 401 else _RETRY if exc.status == 503 else None
+        return problem_response(exc.status, exc.check, exc.detail, headers=headers)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_problem(request: Request, exc: StarletteHTTPException) -> JSONResponse:
@@ -192,13 +212,14 @@ def create_app(services: Services) -> FastAPI:
         where = "$." + ".".join(str(p) for p in first.get("loc", ()))
         return problem_response(422, "format", str(first.get("msg")), path=where)
 
-    @app.get("/healthz", response_model=Health, tags=["operations"])
+    @app.get("/healthz", response_model=Health, tags=["operations"],
+             dependencies=[declare(PUBLIC)])
     def healthz() -> Health:
         """The process answers (liveness)."""
         return Health(status="ok")
 
     @app.get("/readyz", response_model=Readiness, tags=["operations"],
-             responses=problem_responses(503))
+             responses=problem_responses(503), dependencies=[declare(PUBLIC)])
     def readyz(services: ServicesDep) -> Readiness | JSONResponse:
         """The database answers at this code's schema, the chain answers if configured, and the
         chain watcher runs and polled successfully within ``watcher_stale_after_s``."""
@@ -231,15 +252,22 @@ def create_app(services: Services) -> FastAPI:
         return Readiness(status="ready", database=services.engine.dialect.name, chain=chain,
                          watcher=watcher, watcher_last_poll_age_ms=age_ms)
 
+    metrics_rule = PUBLIC if services.public_metrics \
+        else Rule.of_roles(*roles_seeing(Data.OPERATIONS))
+
     @app.get("/metrics", tags=["operations"], response_class=Response,
+             dependencies=[declare(metrics_rule)],
              responses={200: {"content": {CONTENT_TYPE_LATEST: {}},
-                              "description": "Prometheus text format"}})
+                              "description": "Prometheus text format"},
+                        **({} if services.public_metrics
+                           else problem_responses(*ACCESS_STATUSES))})
     def prometheus_metrics() -> Response:
         """Prometheus metrics of this worker."""
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
     @app.post(UPLINK_PATH, response_model=AckModel, tags=["ingest"],
-              responses=problem_responses(400, 401, 403, 413, 415, 422, 503),
+              responses=problem_responses(400, 403, 413, 415, 422, 503),
+              dependencies=[declare(DEVICE_SIGNATURE)],
               openapi_extra={"parameters": [
                   {"name": "Content-Encoding", "in": "header", "required": True,
                    "schema": {"type": "string", "enum": ["gzip"]}}],
@@ -255,6 +283,8 @@ def create_app(services: Services) -> FastAPI:
         metrics.requests.labels(status=str(response.status_code)).inc()
         return response
 
+    add_device_routes(app, services.sessions)
+    check_route_rules(app)
     return app
 
 
@@ -273,6 +303,7 @@ async def _read_body(request: Request, limit: int) -> bytes:
 
 
 async def _uplink(request: Request, services: Services, metrics: ApiMetrics) -> Response:
+    certified = certified_device(request.scope) if services.require_client_certificate else None
     content_type = request.headers.get("content-type", "")
     if content_type.split(";")[0].strip().lower() != "application/json":
         return problem_response(415, "encoding", f"Content-Type must be application/json, got "
@@ -286,10 +317,8 @@ async def _uplink(request: Request, services: Services, metrics: ApiMetrics) -> 
         return problem_response(415, "encoding", exc.problem, path=exc.where)
     except FormatError as exc:
         return problem_response(400, "format", exc.problem, path=exc.where)
-    if services.require_client_cert:
-        refused = _check_certificate(request, decoded.device)
-        if refused is not None:
-            return refused
+    if certified is not None:
+        check_certified(certified, decoded.device)  # AccessRefused: 403 certificate
     if services.devices is None or services.domain is None:
         return problem_response(503, "unavailable", "this ledger runs without a chain "
                                                     "(--rpc-url, --deployment): devices "
@@ -317,24 +346,6 @@ async def _uplink(request: Request, services: Services, metrics: ApiMetrics) -> 
 
 
 _RETRY = {"Retry-After": "5"}
-
-
-def _check_certificate(request: Request, device: bytes) -> Response | None:
-    """None when the connection's client certificate binds ``device``; else the problem
-    (401 without a certificate, 403 for another device or an unreadable binding)."""
-    pem = client_certificate(request.scope)
-    if pem is None:
-        return problem_response(401, "certificate", "this ledger requires a device client "
-                                                    "certificate from the enterprise CA")
-    try:
-        bound = device_address_of_certificate(pem, "the client certificate")
-    except CertificateError as exc:
-        return problem_response(403, "certificate", str(exc))
-    if bound != device:
-        return problem_response(403, "certificate", f"the client certificate binds device "
-                                                    f"{format_address(bound)}, the document's "
-                                                    f"device is {format_address(device)}")
-    return None
 
 
 def _ingest_sync(services: Services, request: Any) -> tuple[Any, ...]:

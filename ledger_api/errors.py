@@ -9,6 +9,16 @@ Configuration and requests:
   device is unknown to the chain, its domain is another deployment's). ``status`` is the HTTP
   status it maps to and ``check`` the failed check, both carried into the problem document.
 
+Access (``ledger_api.access``):
+
+- :class:`AccessRefused`: a request is refused before its route runs: 401 (no key, a key that is
+  malformed, unknown or revoked; check ``credentials``), 403 (a role the route does not admit,
+  check ``role``; data the principal may not see, check ``scope``) or 503 (the database cannot
+  be asked to check the key now, check ``unavailable``).
+- :class:`PrincipalRefused` (also a ``ValueError``): a principal or grant cannot be made or
+  changed as asked (an unknown id, an enterprise given to a role that has none, a grant to a
+  principal that is not a regulator); ``mrv api principal`` answers it with exit 2.
+
 Storage: :class:`StorageError` and below, a value the exact integer columns refuse
 (:class:`InvalidColumnValue`), one they hold but cannot decode (:class:`CorruptColumnValue`), a
 database engine the ledger does not support (:class:`UnsupportedDatabase`).
@@ -29,10 +39,10 @@ from __future__ import annotations
 
 from mrv_core.errors import ChainError, ChainUnavailable, ConfigError, MrvError
 
-__all__ = ["ApiConfigError", "ChainReadFailed", "ChainReadUnavailable", "CorruptColumnValue",
-           "DeviceEventsInconsistent", "IngestRefused", "InvalidColumnValue", "LedgerError",
-           "ProofUnavailable", "RequestRefused",
-           "StorageError", "UnsupportedDatabase"]
+__all__ = ["AccessRefused", "ApiConfigError", "ChainReadFailed", "ChainReadUnavailable",
+           "CorruptColumnValue", "DeviceEventsInconsistent", "IngestRefused", "InvalidColumnValue",
+           "LedgerError", "PrincipalRefused", "ProofUnavailable", "RequestRefused", "StorageError",
+           "UnsupportedDatabase"]
 
 
 class LedgerError(MrvError):
@@ -62,6 +72,16 @@ class IngestRefused(RequestRefused):
 class ProofUnavailable(RequestRefused):
     """A proof bundle cannot be built as asked (400 ``readings``, 404 ``reading``, 409
     ``batch``, 500 ``integrity``)."""
+
+
+class AccessRefused(RequestRefused):
+    """A request refused by the access rules: ``status`` 401 (``check`` ``credentials``), 403
+    (``role``, ``scope``, ``certificate``) or 503 (``unavailable``), with a detail naming what
+    was expected and what came (never the key itself)."""
+
+
+class PrincipalRefused(LedgerError, ValueError):
+    """A principal or grant operation refused as asked (message: expected and actual)."""
 
 
 class ChainReadFailed(ChainError):

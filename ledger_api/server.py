@@ -8,14 +8,14 @@ watcher saved, read up to the head at start, then refreshed at most every
 (:mod:`ledger_api.chain.watcher`), started in a background thread and stopped when the
 application shuts down (or by :meth:`Services.close`). :func:`serve` runs uvicorn with one
 worker in this process, or N worker processes that each build their services from the
-environment (:func:`app_from_environment`; several workers need PostgreSQL).
+environment (:func:`app_from_environment`; several workers need PostgreSQL). :func:`serve`
+refuses to start without a usable API secret (``MRV_API_SECRET``, docs/api.md "Access").
 """
 
 from __future__ import annotations
 
 import gc
 import os
-import ssl
 import threading
 import time
 from collections.abc import Callable
@@ -24,12 +24,14 @@ from typing import Any
 import structlog
 import uvicorn
 from fastapi import FastAPI
+from pydantic import SecretStr
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from mrv_core.chain import Deployment, System, connect, load_artifacts
 from mrv_core.errors import ChainError, ConfigError
 
+from .access.device_tls import uvicorn_tls_options
 from .app import ApiMetrics, Services, create_app
 from .chain.device_store import load_directory
 from .chain.directory import DeviceDirectory
@@ -38,7 +40,6 @@ from .db.engine import make_engine, make_sessions
 from .db.migrate import check_current
 from .errors import ApiConfigError
 from .settings import ApiSettings, get_settings
-from .tls import ClientCertH11Protocol
 
 __all__ = ["REFRESH_EVERY_S", "app_from_environment", "build_services", "serve", "settle_heap"]
 
@@ -54,9 +55,11 @@ def build_services(settings: ApiSettings) -> Services:
     engine = make_engine(settings.database_url, must_exist=True)
     try:
         check_current(engine)
+        secret, public_metrics = _secret_or_none(settings), settings.public_metrics
         if settings.rpc_url is None:
             return Services(engine, make_sessions(engine), metrics=ApiMetrics(),
-                            require_client_cert=settings.client_ca is not None)
+                            api_secret=secret, public_metrics=public_metrics,
+                            require_client_certificate=settings.client_ca is not None)
         if settings.rpc_url.strip() == "embedded":
             raise ApiConfigError("the embedded chain lives only inside one process: no device "
                                  "could register on it; give a JSON-RPC URL")
@@ -77,7 +80,8 @@ def build_services(settings: ApiSettings) -> Services:
         return Services(engine, make_sessions(engine), devices=directory, domain=system.domain,
                         metrics=metrics, refresh=_throttled(directory.refresh), watcher=watcher,
                         watcher_stale_after_s=settings.watcher_stale_after_s,
-                        require_client_cert=settings.client_ca is not None)
+                        api_secret=secret, public_metrics=public_metrics,
+                        require_client_certificate=settings.client_ca is not None)
     except BaseException:
         engine.dispose()
         raise
@@ -93,6 +97,12 @@ def _directory(system: System, engine: Engine) -> DeviceDirectory:
     except (ConfigError, ChainError) as exc:  # a saved state that does not fold
         _log.warning("device_directory_not_resumed", error=str(exc)[:300])
         return DeviceDirectory(system)
+
+
+def _secret_or_none(settings: ApiSettings) -> bytes | None:
+    """The API secret if one is set (checked), ``None`` if not: an application built without
+    one refuses every key; :func:`serve` refuses to start without one."""
+    return settings.server_secret() if settings.api_secret is not None else None
 
 
 def _throttled(refresh: Callable[[], object]) -> Callable[[], None]:
@@ -127,12 +137,9 @@ def app_from_environment() -> FastAPI:
 def serve(settings: ApiSettings) -> None:
     """Serve until interrupted (uvicorn handles SIGINT and SIGTERM)."""
     settings.check_listen()
-    tls: dict[str, Any] = {}
-    if settings.tls:
-        tls = {"ssl_certfile": str(settings.tls_cert), "ssl_keyfile": str(settings.tls_key)}
-    if settings.client_ca is not None:
-        tls |= {"ssl_cert_reqs": ssl.CERT_REQUIRED, "ssl_ca_certs": str(settings.client_ca),
-                "http": ClientCertH11Protocol}
+    settings.server_secret()
+    tls = uvicorn_tls_options(settings.tls_cert, settings.tls_key, settings.client_ca) \
+        if settings.tls_cert is not None and settings.tls_key is not None else {}
     if settings.workers == 1:
         services = build_services(settings)
         try:
@@ -145,7 +152,8 @@ def serve(settings: ApiSettings) -> None:
         return
     build_services(settings).close()  # fail here, once, rather than in N workers
     for name, value in settings.model_dump(exclude_none=True).items():
-        os.environ[f"MRV_{name.upper()}"] = str(value)
+        os.environ[f"MRV_{name.upper()}"] = value.get_secret_value() \
+            if isinstance(value, SecretStr) else str(value)
     uvicorn.run("ledger_api.server:app_from_environment", factory=True,
                 host=settings.api_host, port=settings.api_port, workers=settings.workers,
                 log_config=None, access_log=True, **tls)

@@ -1,7 +1,8 @@
 """The ledger API's settings: flags and ``MRV_*`` environment variables, read in a factory.
 
 Nothing is read at import time: :func:`get_settings` builds an :class:`ApiSettings` from the
-environment (``MRV_DATABASE_URL``, ``MRV_RPC_URL``, ``MRV_DEPLOYMENT``, ``MRV_API_HOST``...),
+environment (``MRV_DATABASE_URL``, ``MRV_RPC_URL``, ``MRV_DEPLOYMENT``, ``MRV_API_HOST``,
+``MRV_API_SECRET``...),
 explicit values (the CLI's flags) taking precedence.
 """
 
@@ -11,11 +12,12 @@ import ipaddress
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from mrv_core.uplink import LIMITS
 
+from .access.keys import check_server_secret
 from .errors import ApiConfigError
 
 __all__ = ["DEFAULT_DATABASE_URL", "ApiSettings", "get_settings"]
@@ -34,15 +36,20 @@ class ApiSettings(BaseSettings):
       domain come from them).
     - ``api_host``/``api_port``: where uvicorn listens (a loopback address unless TLS is set).
     - ``workers``: uvicorn worker processes (1..64; several need PostgreSQL).
-    - ``tls_cert``/``tls_key``: serve HTTPS; ``client_ca``: require a device client certificate
-      from this CA (the enterprise CA of ``mrv pki``) on every connection, and that the device it
-      binds is the device of each uplink request (docs/protocol.md 10.8).
+    - ``tls_cert``/``tls_key``: serve HTTPS; ``client_ca``: the enterprise CA (PEM, ``mrv
+      pki``) whose device certificates the uplink requires, binding each request's device
+      (``MRV_CLIENT_CA``; docs/protocol.md 10.8, ``ledger_api.access.device_tls``).
     - ``max_body_bytes``: the largest request body read (the uplink's compressed limit, 4 MiB).
     - ``watcher_poll_interval_s``: seconds between two polls of the chain watcher (2).
     - ``watcher_confirmations``: blocks on top of an anchor's block before its batch is
       ``final`` (1; 0 on a chain with immediate finality makes it final in its own block).
     - ``watcher_stale_after_s``: ``/readyz`` fails when the watcher's last successful poll is
       older than this (60 s).
+    - ``api_secret``: the server secret API keys are stored and checked under (HMAC-SHA256,
+      ``ledger_api.access.keys``); environment only (``MRV_API_SECRET``), never a flag, so it
+      stays out of process listings. ``serve`` and ``principal add`` refuse to run without a
+      usable one (:meth:`server_secret`).
+    - ``public_metrics``: ``/metrics`` answers without an API key (``MRV_PUBLIC_METRICS``).
     """
 
     model_config = SettingsConfigDict(env_prefix="MRV_", frozen=True, extra="forbid")
@@ -61,6 +68,8 @@ class ApiSettings(BaseSettings):
     watcher_poll_interval_s: float = Field(default=2.0, gt=0, le=3600)
     watcher_confirmations: int = Field(default=1, ge=0, le=100_000)
     watcher_stale_after_s: float = Field(default=60.0, gt=0)
+    api_secret: SecretStr | None = None
+    public_metrics: bool = False
 
     @field_validator("database_url")
     @classmethod
@@ -69,6 +78,13 @@ class ApiSettings(BaseSettings):
             raise ValueError("expected sqlite:///PATH or postgresql+psycopg://USER@HOST:PORT/DB"
                              f", got {value.split('://')[0]!r}://...")
         return value
+
+    def server_secret(self) -> bytes:
+        """The API secret's bytes (UTF-8); raises :class:`ApiConfigError` when it is missing,
+        shorter than 32 bytes or a placeholder (``ledger_api.access.keys.check_server_secret``),
+        naming the rule broken, never the value."""
+        value = None if self.api_secret is None else self.api_secret.get_secret_value()
+        return check_server_secret(None if value is None else value.encode("utf-8"))
 
     @property
     def tls(self) -> bool:
@@ -82,7 +98,7 @@ class ApiSettings(BaseSettings):
             raise ApiConfigError("TLS needs both --tls-cert and --tls-key")
         if self.client_ca is not None and not self.tls:
             raise ApiConfigError("--client-ca needs TLS (--tls-cert and --tls-key): client "
-                                 "certificates travel only in a TLS handshake")
+                                 "certificates exist only in a TLS handshake")
         if not self.tls:
             try:
                 loopback = ipaddress.ip_address(self.api_host).is_loopback

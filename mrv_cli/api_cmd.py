@@ -1,10 +1,11 @@
 """``mrv api``: the ledger API. ``migrate`` creates or upgrades its database schema (Alembic);
-``serve`` runs it (uvicorn). docs/api.md.
+``serve`` runs it (uvicorn); ``principal`` manages who may call it (:mod:`mrv_cli.api_principal`).
+docs/api.md.
 
 Settings come from the flags, else their ``MRV_*`` environment variables
-(``ledger_api.settings``). ``serve`` refuses a database not migrated to this code's schema, a
-non-loopback address without TLS, and several workers on SQLite; each refusal is one line and
-exit 2.
+(``ledger_api.settings``); the API secret only from ``MRV_API_SECRET``. ``serve`` refuses a
+database not migrated to this code's schema, a non-loopback address without TLS, several workers
+on SQLite, and a missing, short or placeholder API secret; each refusal is one line and exit 2.
 """
 
 from __future__ import annotations
@@ -18,9 +19,10 @@ from ledger_api.db.migrate import upgrade
 from ledger_api.server import serve
 from ledger_api.settings import DEFAULT_DATABASE_URL, get_settings
 
+from . import api_principal
 from .options import EXIT_OK, add_option
 
-__all__ = ["DEFAULT_PORT", "register"]
+__all__ = ["DEFAULT_PORT", "database_option", "register"]
 
 DEFAULT_PORT = 8600
 
@@ -33,14 +35,15 @@ def register(commands: Any) -> None:
     migrate = sub.add_parser("migrate", help="create or upgrade the database schema",
                              description="Create or upgrade the ledger's schema to this "
                                          "version's (Alembic migrations); safe to run again.")
-    _database_option(migrate)
+    database_option(migrate)
     migrate.set_defaults(handler=_migrate)
 
     run = sub.add_parser("serve", help="serve the ledger API (uvicorn)",
                          description="Serve the ledger API: POST /v1/uplink for edge nodes, "
-                                     "GET /healthz, /readyz, /metrics. Needs a migrated "
-                                     "database; ingest needs --rpc-url and --deployment.")
-    _database_option(run)
+                                     "GET /v1/devices, /healthz, /readyz, /metrics. Needs a "
+                                     "migrated database and MRV_API_SECRET (at least 32 random "
+                                     "bytes); ingest needs --rpc-url and --deployment.")
+    database_option(run)
     add_option(run, "--rpc-url", "MRV_RPC_URL", metavar="URL",
                help="the chain's JSON-RPC endpoint, e.g. http://127.0.0.1:8545 (without it, "
                     "ingest answers 503: devices cannot be checked)")
@@ -57,12 +60,16 @@ def register(commands: Any) -> None:
     add_option(run, "--tls-key", "MRV_TLS_KEY", type=Path, metavar="FILE",
                help="the PEM private key of --tls-cert")
     add_option(run, "--client-ca", "MRV_CLIENT_CA", type=Path, metavar="FILE",
-               help="require a device client certificate from this CA (`mrv pki init`) on "
-                    "every connection, binding the device of each uplink request")
+               help="the enterprise CA (PEM, `mrv pki init`): the uplink then requires the "
+                    "device's client certificate, binding the readings' signer (needs TLS)")
+    run.add_argument("--public-metrics", action="store_true", default=None,
+                     help="answer GET /metrics without an API key (default: a principal of "
+                          "any role but device) [env MRV_PUBLIC_METRICS=true]")
     run.set_defaults(handler=_serve)
+    api_principal.register(sub, database_option)
 
 
-def _database_option(parser: argparse.ArgumentParser) -> None:
+def database_option(parser: argparse.ArgumentParser) -> None:
     add_option(parser, "--database", "MRV_DATABASE_URL", default=DEFAULT_DATABASE_URL,
                metavar="URL", help="sqlite:///PATH (default "
                                    f"{DEFAULT_DATABASE_URL}) or postgresql+psycopg://USER@HOST:"
@@ -85,6 +92,6 @@ def _serve(args: argparse.Namespace) -> int:
     settings = get_settings(database_url=args.database, rpc_url=args.rpc_url,
                             deployment=args.deployment, api_host=args.host, api_port=args.port,
                             workers=args.workers, tls_cert=args.tls_cert, tls_key=args.tls_key,
-                            client_ca=args.client_ca)
+                            public_metrics=args.public_metrics, client_ca=args.client_ca)
     serve(settings)
     return EXIT_OK

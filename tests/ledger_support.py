@@ -1,10 +1,17 @@
-"""Test support for the ledger API: a fixed device directory."""
+"""Test support for the ledger API: a fixed device directory; principals with keys."""
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
+from sqlalchemy import Engine
+
+from ledger_api.access.principals import Role
+from ledger_api.access.store import add_principal
 from ledger_api.chain.devices import DeviceStanding, Reason
+from ledger_api.db.engine import make_sessions
 
 
 @dataclass
@@ -16,13 +23,35 @@ class StaticDevices:
     active: set[bytes] = field(default_factory=set)
     #: device -> (from, to) Unix seconds it is active in (inclusive); absent: always.
     windows: dict[bytes, tuple[int, int]] = field(default_factory=dict)
+    #: device -> its enterprise (20 bytes); absent: none known.
+    enterprises: dict[bytes, bytes] = field(default_factory=dict)
 
     def standing(self, device: bytes, timestamp: int) -> DeviceStanding:
         if device not in self.active:
             return DeviceStanding(None, None, False, Reason.UNKNOWN)
+        enterprise = self.enterprises.get(device)
         low, high = self.windows.get(device, (0, 2**64))
         if timestamp < low:
-            return DeviceStanding(None, None, False, Reason.NOT_YET_REGISTERED)
+            return DeviceStanding(enterprise, None, False, Reason.NOT_YET_REGISTERED)
         if timestamp > high:
-            return DeviceStanding(None, None, False, Reason.REVOKED)
-        return DeviceStanding(None, None, True, None)
+            return DeviceStanding(enterprise, None, False, Reason.REVOKED)
+        return DeviceStanding(enterprise, None, True, None)
+
+
+#: The server secret of the tests' applications (random-looking, 48 bytes).
+API_SECRET = b"tG7q2ZrWkP0vX9sLm4Nc8Yd1Hb6Jf3Ue5Ra0Ko2Iw7Qx9Tz"
+_NAMES = itertools.count()
+
+
+def new_principal(engine: Engine, role: Role, enterprise: bytes | None = None, *,
+                  secret: bytes = API_SECRET) -> tuple[int, str]:
+    """A principal made through the real store (``ledger_api.access.store``): its id and key."""
+    with make_sessions(engine).begin() as session:
+        principal, key = add_principal(session, name=f"{role.value}-{next(_NAMES)}", role=role,
+                                       enterprise=enterprise, server_secret=secret,
+                                       now=datetime.now(UTC))
+    return principal.id, key
+
+
+def bearer(key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}"}

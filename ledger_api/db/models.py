@@ -15,11 +15,13 @@ and ``batchSeq`` are ``uint64``, a reading's value ``int256``. Times the ledger 
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import (
     BigInteger,
+    CheckConstraint,
     DateTime,
+    ForeignKey,
     ForeignKeyConstraint,
     Index,
     Integer,
@@ -27,6 +29,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -36,6 +39,7 @@ from .types import Int256, Uint64
 
 __all__ = [
     "AnchorRow",
+    "ApiKeyRow",
     "Base",
     "BatchRow",
     "ChainEventRow",
@@ -44,11 +48,14 @@ __all__ = [
     "DeviceStreamRow",
     "LeafRow",
     "MeterStreamRow",
+    "PrincipalRow",
     "ReadingRow",
     "RecordRow",
+    "RegulatorGrantRow",
     "RejectionRow",
     "SeqGapRow",
     "WatcherCursorRow",
+    "as_utc",
 ]
 
 #: A 64-bit surrogate key that is SQLite's rowid there (so it autoincrements on both).
@@ -60,6 +67,12 @@ _Path = String(256).with_variant(String(256, collation="C"), "postgresql")
 
 class Base(DeclarativeBase):
     pass
+
+
+def as_utc(moment: datetime) -> datetime:
+    """A time read from a ``DateTime(timezone=True)`` column as an aware UTC datetime: SQLite
+    gives them back naive, and the ledger writes only UTC."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 class DeviceStreamRow(Base):
@@ -76,6 +89,12 @@ class DeviceStreamRow(Base):
     next_batch_seq: Mapped[int] = mapped_column(Uint64)
     first_seen: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     last_seen: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    #: The device's enterprise (DeviceRegistry ``DeviceRegistered.enterprise``), set by ingest;
+    #: ``None`` on rows from before revision 0003_access until the device delivers again. Access
+    #: scoping joins on it: a row without one is visible to nobody.
+    enterprise: Mapped[bytes | None] = mapped_column(LargeBinary(20))
+
+    __table_args__ = (Index("ix_device_streams_enterprise", "enterprise", "device"),)
 
 
 class LeafRow(Base):
@@ -311,3 +330,57 @@ class DeviceEventRow(_InBlock, Base):
     event: Mapped[str] = mapped_column(String(32))
     #: The event's own fields as JSON: bytes as ``0x`` hex, integers as numbers.
     fields: Mapped[str] = mapped_column(Text)
+# -- access (ledger_api.access): principals, their keys, regulators' grants -----------------------
+
+
+class PrincipalRow(Base):
+    """A caller of the API (``ledger_api.access.principals.Principal``): a role and, for the
+    enterprise roles and devices, the enterprise it acts for. Never deleted: revoked."""
+
+    __tablename__ = "principals"
+    id: Mapped[int] = mapped_column(_Id, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    #: A ``Role`` value.
+    role: Mapped[str] = mapped_column(String(24))
+    enterprise: Mapped[bytes | None] = mapped_column(LargeBinary(20))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (
+        CheckConstraint("role IN ('enterprise_admin', 'enterprise_reader', 'regulator', "
+                        "'association', 'device')", name="ck_principals_role"),
+        CheckConstraint("(enterprise IS NULL) = (role IN ('regulator', 'association'))",
+                        name="ck_principals_enterprise"),
+    )
+
+
+class ApiKeyRow(Base):
+    """An API key of a principal: its id in clear (the lookup) and its HMAC-SHA256 under the
+    server secret (``ledger_api.access.keys``); the key itself is never stored."""
+
+    __tablename__ = "api_keys"
+    key_id: Mapped[str] = mapped_column(String(16), primary_key=True)
+    principal_id: Mapped[int] = mapped_column(ForeignKey("principals.id"), index=True)
+    mac: Mapped[bytes] = mapped_column(LargeBinary(32))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class RegulatorGrantRow(Base):
+    """A regulator's right to see one enterprise's data; revoked, never deleted. At most one
+    grant in force per (regulator, enterprise)."""
+
+    __tablename__ = "regulator_grants"
+    id: Mapped[int] = mapped_column(_Id, primary_key=True, autoincrement=True)
+    regulator_id: Mapped[int] = mapped_column(ForeignKey("principals.id"))
+    enterprise: Mapped[bytes] = mapped_column(LargeBinary(20))
+    granted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    #: Who granted it (``cli:<login>`` from ``mrv api principal grant``).
+    granted_by: Mapped[str] = mapped_column(String(200))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (
+        Index("uq_regulator_grants_in_force", "regulator_id", "enterprise", unique=True,
+              sqlite_where=text("revoked_at IS NULL"),
+              postgresql_where=text("revoked_at IS NULL")),
+    )

@@ -13,6 +13,8 @@ stream row (one device's requests apply one after another):
   Deduplication compares ids (the struct's hash), never signature bytes. A new item is
   ``accepted`` and gets the device's next leaf position; a reading also updates its meter's seq
   continuity (:mod:`ledger_api.ingest.seq_gaps`: missing seqs recorded, never invented).
+- the stream row also records the device's **enterprise** (the DeviceRegistry's), which the
+  access rules scope every query by (``ledger_api.access``).
 - **batch headers** must carry the device's next ``batchSeq``; their root must be rebuilt
   (``mrv_core.merkle``) from exactly the next ``leafCount`` leaves after the previous batch's,
   and their time span must be those leaves' span. Only then is the header ``accepted`` and its
@@ -130,11 +132,14 @@ def ingest(session: Session, request: UplinkRequest, devices: Devices, domain: D
                                            f"{format_address(request.domain.verifying_contract)}"
                                            f"; this ledger serves chainId {domain.chain_id} and "
                                            f"{format_address(domain.verifying_contract)}")
-    if devices.standing(device, 0).reason is Reason.UNKNOWN:
+    registration = devices.standing(device, 0)
+    if registration.reason is Reason.UNKNOWN:
         raise IngestRefused(403, "device", f"{format_address(device)} is not registered in the "
                                            "DeviceRegistry")
     items = [_verified(item, domain, devices, device) for item in request.items]
     stream = _lock_stream(session, device, now)
+    if registration.enterprise is not None and stream.enterprise != registration.enterprise:
+        stream.enterprise = registration.enterprise  # access scoping joins on it
     _Leaves(session, stream, now).store([e for e in items if e.kind != "batch"])
     _Batches(session, stream, now).store([e for e in items if e.kind == "batch"])
     stream.last_seen = now

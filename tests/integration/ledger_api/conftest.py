@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 import uvicorn
 from integration.chain.support import Actors, deploy_actors
+from ledger_support import API_SECRET
 
 from ledger_api.app import ApiMetrics, Services, create_app
 from ledger_api.chain.directory import DeviceDirectory
@@ -36,7 +37,7 @@ class LedgerServer:
 
     services: Services
     port: int
-    #: uvicorn's TLS options (ssl_certfile, ssl_keyfile, ssl_cert_reqs, ssl_ca_certs, http).
+    #: uvicorn's TLS options (``ledger_api.access.device_tls.uvicorn_tls_options``); none: HTTP.
     tls: dict[str, Any] = field(default_factory=dict)
     _server: uvicorn.Server | None = None
     _thread: threading.Thread | None = None
@@ -72,7 +73,7 @@ def ledger_services(system: System, database: Path) -> Services:
     directory = DeviceDirectory(system, unknown_refresh_interval_s=0)
     directory.refresh()
     return Services(engine, make_sessions(engine), devices=directory, domain=system.domain,
-                    metrics=ApiMetrics(), refresh=directory.refresh)
+                    metrics=ApiMetrics(), refresh=directory.refresh, api_secret=API_SECRET)
 
 
 @pytest.fixture

@@ -3,7 +3,9 @@ real signer and batcher, uvicorn on 127.0.0.1, devices checked on a real (embedd
 
 Asserted: every leaf and batch header of the store is stored once by the API (its leaves are
 the store's, each batch's root rebuilt from them), the store's cursors end at the last item,
-a replay is answered ``duplicate`` and stores nothing, and an API outage mid-run loses nothing.
+a replay is answered ``duplicate`` and stores nothing, an API outage mid-run loses nothing, and
+the device is listed (``GET /v1/devices``) to its enterprise as the chain registered it, and to
+no one else.
 """
 
 from __future__ import annotations
@@ -14,12 +16,15 @@ import httpx
 from integration.chain.support import Actors
 from integration.edge_node.conftest import fill
 from integration.ledger_api.conftest import LedgerServer
+from ledger_support import bearer, new_principal
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from edge_node.store import Store, StoreUplink
 from edge_node.uplink import UplinkClient, UplinkSettings
+from ledger_api.access import Role
 from ledger_api.db.models import BatchRow, LeafRow
+from mrv_core.codec import format_address, parse_address
 from mrv_core.uplink import UPLINK_PATH, UplinkRequest, decode_ack, encode_request
 
 FAST = {"backoff_initial_ms": 5, "backoff_max_ms": 40, "idle_poll_ms": 20,
@@ -102,3 +107,34 @@ def test_an_api_outage_mid_run_loses_nothing(ledger_actors: Actors,
         assert_all_held(store, ledger_server)
     finally:
         store.close()
+
+
+def test_the_device_is_listed_to_its_enterprise_as_the_chain_registered_it(
+        ledger_actors: Actors, ledger_server: LedgerServer, tmp_path: object) -> None:
+    """Ingest records the enterprise the DeviceRegistry names; over HTTP, a principal of that
+    enterprise sees the device, one of another enterprise and an ungranted regulator do not."""
+    store = filled_store(ledger_actors, tmp_path / "edge.sqlite", 3)  # type: ignore[operator]
+    try:
+        async def push() -> int:
+            async with client(store, ledger_actors, ledger_server.url, 10) as uplink:
+                return await uplink.drain()
+
+        assert asyncio.run(push()) == 9 + 1
+    finally:
+        store.close()
+    engine = ledger_server.services.engine
+    enterprise = parse_address(ledger_actors.enterprise.address)
+    _, own = new_principal(engine, Role.ENTERPRISE_READER, enterprise)
+    _, other = new_principal(engine, Role.ENTERPRISE_READER, b"\x01" * 20)
+    _, regulator = new_principal(engine, Role.REGULATOR)
+
+    def devices(key: str) -> list[dict[str, object]]:
+        answer = httpx.get(ledger_server.url + "/v1/devices", headers=bearer(key))
+        assert answer.status_code == 200, answer.text
+        return answer.json()["devices"]  # type: ignore[no-any-return]
+
+    listed = devices(own)
+    assert [(d["device"], d["enterprise"], d["leaves"], d["batches"]) for d in listed] == [
+        (format_address(ledger_actors.device.address), format_address(enterprise), 9, 1)]
+    assert devices(other) == devices(regulator) == []
+    assert httpx.get(ledger_server.url + "/v1/devices").status_code == 401

@@ -9,10 +9,11 @@ from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
-from ledger_support import StaticDevices
+from ledger_support import API_SECRET, StaticDevices, bearer, new_principal
 from sqlalchemy import Engine
 
 from factories import TEST_DOMAIN, TEST_KEY, signed_readings
+from ledger_api.access import Role
 from ledger_api.app import Services, create_app
 from ledger_api.db.engine import make_engine, make_sessions
 from mrv_core.uplink import LIMITS, UPLINK_PATH, UplinkRequest, decode_ack, encode_request
@@ -23,7 +24,8 @@ GZIP_JSON = {"Content-Type": "application/json", "Content-Encoding": "gzip"}
 @pytest.fixture
 def api(ledger_engine: Engine) -> Iterator[TestClient]:
     services = Services(ledger_engine, make_sessions(ledger_engine),
-                        devices=StaticDevices({TEST_KEY.address}), domain=TEST_DOMAIN)
+                        devices=StaticDevices({TEST_KEY.address}), domain=TEST_DOMAIN,
+                        api_secret=API_SECRET)
     with TestClient(create_app(services)) as client:
         yield client
 
@@ -46,10 +48,10 @@ def test_an_uplink_request_is_answered_with_its_acknowledgement(api: TestClient)
 
 
 @pytest.mark.parametrize(("body", "path"), [
-    (gzip.compress(b"{not json"), "$"),
-    (gzip.compress(b'{"format": "trustmrv-uplink/9"}'), "$"),
+    (gzip.compress(b"{not json", mtime=0), "$"),
+    (gzip.compress(b'{"format": "trustmrv-uplink/9"}', mtime=0), "$"),
     (b"\x1f\x8b garbage", "$"),
-])
+], ids=["not-json", "another-format", "not-gzip"])
 def test_a_malformed_body_is_a_400_problem_naming_where(api: TestClient, body: bytes,
                                                         path: str) -> None:
     problem = assert_problem(api.post(UPLINK_PATH, content=body, headers=GZIP_JSON), 400,
@@ -94,7 +96,8 @@ def test_health_readiness_and_metrics(api: TestClient, ledger_engine: Engine) ->
                                          "watcher_last_poll_age_ms": None}
     request = UplinkRequest.of(TEST_KEY.address, TEST_DOMAIN, signed_readings(2))
     api.post(UPLINK_PATH, content=encode_request(request), headers=GZIP_JSON)
-    metrics = api.get("/metrics").text
+    _, key = new_principal(ledger_engine, Role.ASSOCIATION)
+    metrics = api.get("/metrics", headers=bearer(key)).text
     assert 'mrv_api_uplink_items_total{kind="SignedReading",status="accepted"} 2.0' in metrics
     assert 'mrv_api_uplink_requests_total{status="200"} 1.0' in metrics
 

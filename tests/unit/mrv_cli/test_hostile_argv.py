@@ -547,21 +547,121 @@ def test_each_crash_found_is_now_a_usage_error(files: Files, argv: list[str]) ->
 
 # -- api -----------------------------------------------------------------------------------------
 
-@settings(SETTINGS, max_examples=40)
+#: API secrets ``mrv api serve`` and ``mrv api principal add`` refuse (None: unset).
+BAD_SECRETS = [None, "", "short", "x" * 64, "changeme" * 4, "secret-" * 6, "0123456789" * 4]
+GOOD_SECRET = "tG7q2ZrWkP0vX9sLm4Nc8Yd1Hb6Jf3Ue5Ra0Ko2Iw7Qx9Tz"
+
+
+@contextlib.contextmanager
+def _api_secret(value: str | None) -> Iterator[None]:
+    saved = os.environ.pop("MRV_API_SECRET", None)
+    if value is not None:
+        os.environ["MRV_API_SECRET"] = value
+    try:
+        yield
+    finally:
+        os.environ.pop("MRV_API_SECRET", None)
+        if saved is not None:
+            os.environ["MRV_API_SECRET"] = saved
+
+
+@pytest.fixture(scope="module")
+def ledger_database(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A migrated ledger database for ``mrv api principal`` (never given to ``serve``)."""
+    url = f"sqlite:///{tmp_path_factory.mktemp('ledger')}/ledger.sqlite"
+    assert main(["api", "migrate", "--database", url]) == 0
+    return url
+
+
+@settings(SETTINGS, max_examples=60)
 @given(data=st.data())
-def test_api_never_traces_back(files: Files, data: st.DataObject) -> None:
-    """``mrv api migrate`` on hostile database URLs, and ``mrv api serve`` refused before
-    serving: no example names a migrated database (one that serves would run until
-    interrupted)."""
+def test_api_never_traces_back(files: Files, ledger_database: str, data: st.DataObject) -> None:
+    """``mrv api migrate`` on hostile database URLs; ``mrv api serve`` refused before serving
+    (with a usable API secret, only databases that no example can have migrated: one that
+    serves would run until interrupted); ``mrv api principal`` on a migrated database with
+    hostile names, roles, enterprises, ids and secrets."""
     paths = st.sampled_from(files.choices())
-    databases = st.one_of(TEXT, paths.map(lambda p: f"sqlite:///{p}"),
-                          st.just("sqlite://"), st.just("sqlite:///:memory:"),
-                          st.just("postgresql://u@127.0.0.1:1/x"), st.just("mysql://x"))
+    odd_urls = st.sampled_from(["sqlite://", "sqlite:///:memory:", "mysql://x",
+                                "postgresql://u@127.0.0.1:1/x",
+                                "postgresql+psycopg://u:p@127.0.0.1:1/x"])
+    databases = st.one_of(TEXT, paths.map(lambda p: f"sqlite:///{p}"), odd_urls)
+    never_migrated = st.one_of(TEXT, odd_urls, st.sampled_from(
+        [f"sqlite:///{p}" for p in (files.directory, files.regular, files.under_file, files.key,
+                                    files.bundle, files.pipe, files.zero)]))
+    secret = data.draw(st.sampled_from([*BAD_SECRETS, GOOD_SECRET]), label="MRV_API_SECRET")
+    serve_database = _opt("--database", databases) if secret != GOOD_SECRET else \
+        never_migrated.map(lambda url: ["--database", url])
+    addresses = st.one_of(TEXT, st.sampled_from(
+        ["0x" + "aa" * 20, "0x" + "aB" * 20, "0x" + "aa" * 19, "aa" * 20, "0x" + "AA" * 20]))
+    principal_db = st.one_of(st.just(["--database", ledger_database]),
+                             _opt("--database", databases))
+    ids = st.one_of(st.sampled_from(["1", "2", "3", "4"]), st.sampled_from(NUMBERS),
+                    TEXT).map(lambda i: [i])
+    names = st.one_of(st.sampled_from(["acme", "regulator", " ", "x" * 201, "\u7535\u8868"]),
+                      TEXT)
+    roles = st.one_of(st.sampled_from(["enterprise_admin", "enterprise_reader", "regulator",
+                                       "association", "device"]), TEXT)
     argv = data.draw(st.one_of(
-        _joined(st.just(["api", "serve"]), _opt("--database", databases),
+        _joined(st.just(["api", "serve"]), serve_database,
                 _opt("--host", st.sampled_from(["127.0.0.1", "::1", "0.0.0.0", "", "\u7535"])),
                 _opt("--port", HOSTILE), _opt("--workers", HOSTILE),
                 _opt("--rpc-url", TEXT), _opt("--deployment", paths),
-                _opt("--tls-cert", paths), _opt("--tls-key", paths)),
-        _joined(st.just(["api", "migrate"]), _opt("--database", databases))))
-    run_hostile(argv)
+                _opt("--tls-cert", paths), _opt("--tls-key", paths), _opt("--client-ca", paths),
+                st.sampled_from([[], ["--public-metrics"]])),
+        _joined(st.just(["api", "migrate"]), _opt("--database", databases)),
+        _joined(st.just(["api", "principal", "add"]), names.map(lambda n: [f"--name={n}"]),
+                roles.map(lambda r: ["--role", r]), _opt("--enterprise", addresses),
+                principal_db),
+        _joined(st.just(["api", "principal", "list"]), st.sampled_from([[], ["--all"]]),
+                principal_db),
+        _joined(st.just(["api", "principal", "revoke"]), ids, principal_db),
+        _joined(st.sampled_from([["api", "principal", "grant"], ["api", "principal", "ungrant"]]),
+                ids, addresses.map(lambda a: [a]), principal_db),
+        _joined(st.sampled_from([["api", "principal", "new-key"],
+                                 ["api", "principal", "revoke-key"]]), ids, principal_db)))
+    with _api_secret(secret):
+        code, _ = run_hostile(argv)
+    if argv[:2] == ["api", "serve"]:
+        assert code == 2, argv
+
+
+def test_api_principal_commands_refuse_bad_input_in_one_line(ledger_database: str) -> None:
+    """The principal commands in order on one migrated database: each refusal is exit 2 with
+    one line, each success exit 0."""
+    db = ["--database", ledger_database]
+    aa, bb = "0x" + "aa" * 20, "0x" + "bb" * 20
+    steps: list[tuple[str | None, list[str], int, str]] = [
+        (None, ["add", "--name", "n", "--role", "regulator"], 2, "MRV_API_SECRET is not set"),
+        ("changeme" * 4, ["add", "--name", "n", "--role", "regulator"], 2, "placeholder"),
+        (GOOD_SECRET, ["add", "--name", "acme", "--role", "enterprise_admin"], 2,
+         "acts for one enterprise"),
+        (GOOD_SECRET, ["add", "--name", "acme", "--role", "enterprise_admin", "--enterprise",
+                       "0x" + "aB" * 20], 2, "checksum"),
+        (GOOD_SECRET, ["add", "--name", "acme", "--role", "enterprise_admin", "--enterprise",
+                       aa], 0, ""),
+        (GOOD_SECRET, ["add", "--name", "acme", "--role", "enterprise_reader", "--enterprise",
+                       aa], 2, "is taken"),
+        (GOOD_SECRET, ["add", "--name", "reg", "--role", "regulator", "--enterprise", aa], 2,
+         "acts for no single enterprise"),
+        (GOOD_SECRET, ["add", "--name", "reg", "--role", "regulator"], 0, ""),
+        (None, ["grant", "1", bb], 2, "is enterprise_admin"),
+        (None, ["grant", "2", "0x" + "bb" * 19], 2, "20"),
+        (None, ["grant", "9", bb], 2, "no such principal"),
+        (None, ["grant", "2", bb], 0, ""),
+        (None, ["ungrant", "2", aa], 2, "no grant"),
+        (None, ["ungrant", "2", bb], 0, ""),
+        (None, ["revoke", "\u0661"], 2, "expected a principal id"),
+        (None, ["revoke", "9" * 19], 2, "expected a principal id"),
+        (None, ["revoke", "1"], 0, ""),
+        (None, ["grant", "1", bb], 2, "is revoked"),
+        (None, ["new-key", "2"], 2, "MRV_API_SECRET is not set"),
+        (GOOD_SECRET, ["new-key", "1"], 2, "is revoked"),
+        (GOOD_SECRET, ["new-key", "2"], 0, ""),
+        (None, ["revoke-key", "0123456789abcdef"], 2, "no such key"),
+        (None, ["revoke-key", "\u0661" * 16], 2, "no such key"),
+        (None, ["list", "--all"], 0, ""),
+    ]
+    for secret, argv, expected, message in steps:
+        with _api_secret(secret):
+            code, stderr = run_hostile(["api", "principal", *argv, *db])
+        assert code == expected and message in stderr, (argv, code, stderr)

@@ -341,7 +341,7 @@ def test_build_services_runs_the_watcher_until_the_application_stops(
     migrated.dispose()
     services = build_services(get_settings(database_url=database, rpc_url=anvil_url,
                                            deployment=deployment, watcher_poll_interval_s=0.05,
-                                           watcher_confirmations=0))
+                                           watcher_confirmations=0, public_metrics=True))
     watcher = services.watcher
     assert watcher is not None
     try:
