@@ -35,6 +35,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from mrv_core.chain import System
 from mrv_core.eip712 import Domain
 from mrv_core.errors import (
     ChainError,
@@ -50,9 +51,10 @@ from .access.device_tls import certified_device, check_certified
 from .chain.watcher import ChainWatcher
 from .db.migrate import check_current
 from .devices_route import add_device_routes
-from .errors import AccessRefused, ApiConfigError, IngestRefused
+from .errors import AccessRefused, ApiConfigError, IngestRefused, RequestRefused
 from .ingest.service import Devices, ingest
 from .problems import problem_response, problem_responses
+from .read_routes import add_read_routes
 
 __all__ = ["ApiMetrics", "Services", "create_app"]
 
@@ -110,6 +112,8 @@ class Services:
     metrics: ApiMetrics | None = None
     #: Called before each ingest (refreshes the device directory); may raise ChainError.
     refresh: Callable[[], None] | None = None
+    #: The deployment on its chain (``None``: no chain): anchors of proofs, bundle verdicts.
+    system: System | None = None
     #: The chain watcher running in the background (``None``: no chain); stopped when the
     #: application shuts down.
     watcher: ChainWatcher | None = None
@@ -200,6 +204,10 @@ def create_app(services: Services) -> FastAPI:
             if exc.status == 401 else _RETRY if exc.status == 503 else None
         return problem_response(exc.status, exc.check, exc.detail, headers=headers)
 
+    @app.exception_handler(RequestRefused)
+    async def _refused_problem(request: Request, exc: RequestRefused) -> JSONResponse:
+        return problem_response(exc.status, exc.check, exc.detail)
+
     @app.exception_handler(StarletteHTTPException)
     async def _http_problem(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         check = {404: "not_found", 405: "method"}.get(exc.status_code, "http")
@@ -284,6 +292,7 @@ def create_app(services: Services) -> FastAPI:
         return response
 
     add_device_routes(app, services.sessions)
+    add_read_routes(app, services)
     check_route_rules(app)
     return app
 

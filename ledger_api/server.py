@@ -78,7 +78,8 @@ def build_services(settings: ApiSettings) -> Services:
         watcher.check_database()
         watcher.start()
         return Services(engine, make_sessions(engine), devices=directory, domain=system.domain,
-                        metrics=metrics, refresh=_throttled(directory.refresh), watcher=watcher,
+                        system=system, metrics=metrics, refresh=_throttled(directory.refresh),
+                        watcher=watcher,
                         watcher_stale_after_s=settings.watcher_stale_after_s,
                         api_secret=secret, public_metrics=public_metrics,
                         require_client_certificate=settings.client_ca is not None)

@@ -31,7 +31,7 @@ def insert_rows(connection: Connection, table: Table, columns: Sequence[str],
     for i, name in enumerate(columns):
         column_type = table.c[name].type
         if isinstance(column_type, Uint64 | Int256 | DateTime):
-            processor = column_type.bind_processor(dialect)
+            processor = column_type.dialect_impl(dialect).bind_processor(dialect)
             if processor is not None:
                 processors.append((i, processor))
     if processors:

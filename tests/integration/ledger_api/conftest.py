@@ -73,6 +73,7 @@ def ledger_services(system: System, database: Path) -> Services:
     directory = DeviceDirectory(system, unknown_refresh_interval_s=0)
     directory.refresh()
     return Services(engine, make_sessions(engine), devices=directory, domain=system.domain,
+                    system=system,
                     metrics=ApiMetrics(), refresh=directory.refresh, api_secret=API_SECRET)
 
 

@@ -9,19 +9,23 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import httpx
 from integration.chain.support import Actors
 from integration.edge_node.conftest import fill
 from integration.ledger_api.conftest import LedgerServer
+from ledger_support import bearer, new_principal
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from edge_node.anchoring import FINAL, Anchorer, ChainView, Outbox, OwnAccount
 from edge_node.store import Store, StoreUplink
 from edge_node.uplink import UplinkClient, UplinkSettings
+from ledger_api.access import Role
 from ledger_api.chain.watcher import ChainWatcher
 from ledger_api.db.models import BatchRow, ReadingRow
 from ledger_api.proofs import TreeCache, anchor_of, proof_bundle
 from ledger_api.verification import bundle_verdict
+from mrv_core.codec import format_address, format_hex, parse_address
 
 
 def test_a_reading_s_bundle_from_the_ledger_verifies_on_chain(
@@ -65,6 +69,28 @@ def test_a_reading_s_bundle_from_the_ledger_verifies_on_chain(
                               anchor, TreeCache())
     verdict = bundle_verdict(bundle.dumps(), actors.system)
     assert verdict.valid, [s for s in verdict.steps if s.status != "passed"]
+
+    # The same over HTTP, as the enterprise's reader and as another enterprise's admin.
+    engine, url = services.engine, ledger_server.url
+    _, reader = new_principal(engine, Role.ENTERPRISE_READER,
+                              parse_address(actors.enterprise.address))
+    _, stranger = new_principal(engine, Role.ENTERPRISE_ADMIN, b"\x99" * 20)
+    device = format_address(actors.device.address)
+    proof_url = f"{url}/v1/proofs/{device}/{format_hex(key[0])}/{key[1]}"
+    served = httpx.get(proof_url, headers=bearer(reader))
+    assert served.status_code == 200 and served.content == bundle.dumps()
+    assert httpx.get(proof_url, headers=bearer(stranger)).status_code == 404
+    verdict_doc = httpx.post(f"{url}/v1/bundles/verify", content=served.content,
+                             headers=bearer(stranger)).json()
+    assert verdict_doc["valid"] is True and {s["status"] for s in verdict_doc["steps"]} == {
+        "passed"}
+    page = httpx.get(f"{url}/v1/readings", params={"device": device, "limit": 4},
+                     headers=bearer(reader)).json()
+    assert len(page["readings"]) == 4 and page["next"]
+    batches = httpx.get(f"{url}/v1/batches", params={"device": device},
+                        headers=bearer(reader)).json()["batches"]
+    assert [(b["batchSeq"], b["anchorState"]) for b in batches] == [
+        (0, "final"), (1, "final"), (2, "final")]
 
     with Session(services.engine) as session, session.begin():  # someone edits the database
         session.execute(update(ReadingRow).where(ReadingRow.position == reading.position)
