@@ -92,25 +92,33 @@ def loads_strict(data: bytes, *, max_bytes: int, max_depth: int = MAX_DEPTH,
 
 
 def _check_strings(document: Any, limit: int) -> None:
-    """Raise at the JSON path of a string value or key longer than ``limit``. Paths are built
-    for containers only (a string's own path only when it is refused)."""
-    stack: list[tuple[Any, str]] = [(document, "$")]
+    """Raise at the JSON path of a string value or key longer than ``limit``. A container's
+    place is kept as (parent place, key) and spelled out as a path only for the error."""
+    stack: list[tuple[Any, Any]] = [(document, None)]
     while stack:
-        container, where = stack.pop()
-        if isinstance(container, str):
-            if len(container) > limit:
-                raise FormatError(where, f"string of {len(container)} characters, limit {limit}")
-            continue
+        container, place = stack.pop()
         items = (container.items() if isinstance(container, dict)
                  else enumerate(container) if isinstance(container, list) else ())
         for key, value in items:
             if isinstance(key, str) and len(key) > limit:
-                raise FormatError(where, f"key of {len(key)} characters, limit {limit}")
-            if isinstance(value, str) and len(value) <= limit:
-                continue
-            if isinstance(value, str | dict | list):
-                stack.append((value, f"{where}.{key}" if isinstance(key, str)
-                              else f"{where}[{key}]"))
+                raise FormatError(_path(place), f"key of {len(key)} characters, limit {limit}")
+            if isinstance(value, str):
+                if len(value) > limit:
+                    raise FormatError(_path((place, key)),
+                                      f"string of {len(value)} characters, limit {limit}")
+            elif isinstance(value, dict | list):
+                stack.append((value, (place, key)))
+    if isinstance(document, str) and len(document) > limit:
+        raise FormatError("$", f"string of {len(document)} characters, limit {limit}")
+
+
+def _path(place: Any) -> str:
+    """``$.a[3].b`` of a place built by :func:`_check_strings`."""
+    keys = []
+    while place is not None:
+        place, key = place
+        keys.append(f".{key}" if isinstance(key, str) else f"[{key}]")
+    return "$" + "".join(reversed(keys))
 
 
 def expect_object(

@@ -31,15 +31,15 @@ def insert_rows(connection: Connection, table: Table, columns: Sequence[str],
     for i, name in enumerate(columns):
         column_type = table.c[name].type
         if isinstance(column_type, Uint64 | Int256 | DateTime):
-            processor = column_type.dialect_impl(dialect).bind_processor(dialect)
-            if processor is not None:
-                processors.append((i, processor))
+            found = column_type.dialect_impl(dialect).bind_processor(dialect)
+            if found is not None:
+                processors.append((i, found))
     if processors:
         encoded = []
         for row in rows:
             values = list(row)
-            for i, processor in processors:
-                values[i] = processor(values[i])
+            for i, process in processors:
+                values[i] = process(values[i])
             encoded.append(tuple(values))
         rows = encoded
     marker = "?" if dialect.paramstyle == "qmark" else "%s"

@@ -112,7 +112,6 @@ class LeafRow(Base):
     batch_seq: Mapped[int | None] = mapped_column(Uint64)
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
-    __table_args__ = (Index("ix_leaves_batch", "device", "batch_seq"),)
 
 
 class ReadingRow(Base):

@@ -78,9 +78,6 @@ def upgrade() -> None:
         sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("device", "position"),
     )
-    with op.batch_alter_table("leaves", schema=None) as batch_op:
-        batch_op.create_index("ix_leaves_batch", ["device", "batch_seq"], unique=False)
-
     op.create_table(
         "meter_streams",
         sa.Column("device", sa.LargeBinary(length=20), nullable=False),
@@ -171,9 +168,6 @@ def downgrade() -> None:
     op.drop_table("seq_gaps")
     op.drop_table("rejections")
     op.drop_table("meter_streams")
-    with op.batch_alter_table("leaves", schema=None) as batch_op:
-        batch_op.drop_index("ix_leaves_batch")
-
     op.drop_table("leaves")
     op.drop_table("device_streams")
     with op.batch_alter_table("conflicts", schema=None) as batch_op:
