@@ -65,7 +65,7 @@ def _fill(engine: object, start: int, count: int) -> None:
             path = f"filler-{k // ROWS_PER_DEVICE}/plant/hall-{meter // 50}/line-1/m-{meter:03d}"
             timestamp = 1_700_000_000 + seq
             leaves.append((device, position, "reading", noise.randbytes(32), timestamp,
-                           timestamp, seq // 262, now))
+                           timestamp, seq // 262, now, 60))
             readings.append((device, position, meters[meter], path, seq, timestamp,
                              "energy.active.import:Wh", 1_000 * seq, noise.randbytes(32),
                              signature))
@@ -73,7 +73,7 @@ def _fill(engine: object, start: int, count: int) -> None:
             connection = session.connection()
             insert_rows(connection, LeafRow.__table__,  # type: ignore[arg-type]
                         ("device", "position", "kind", "leaf", "time_from", "time_to",
-                         "batch_seq", "received_at"), leaves)
+                         "batch_seq", "received_at", "lag_s"), leaves)
             insert_rows(connection, ReadingRow.__table__,  # type: ignore[arg-type]
                         ("device", "position", "meter", "meter_path", "seq", "timestamp",
                          "quantity", "value", "salt", "signature"), readings)

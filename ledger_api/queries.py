@@ -15,8 +15,8 @@ import json
 from collections.abc import Collection
 from dataclasses import dataclass
 
-from sqlalchemy import and_, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, and_, or_, select
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from mrv_core.codec import UINT64_MAX
 from mrv_core.reading import SignedReading, validate_path_prefix
@@ -24,7 +24,7 @@ from mrv_core.reading import SignedReading, validate_path_prefix
 from .db.models import LeafRow, ReadingRow, SeqGapRow
 from .errors import RequestRefused
 
-__all__ = ["MAX_LIMIT", "Page", "StoredReading", "readings", "seq_gaps"]
+__all__ = ["MAX_LIMIT", "Page", "StoredReading", "readings", "seq_gaps", "under_path"]
 
 #: The most rows one page holds.
 MAX_LIMIT = 1000
@@ -64,10 +64,12 @@ def _decode_cursor(cursor: str) -> tuple[str, int, bytes, int]:
         raise RequestRefused(400, "cursor", f"not a cursor this API gave out ({exc})") from None
 
 
-def _path_range(prefix: str) -> tuple[str, str]:
-    """Paths at or below ``prefix``: ``prefix`` itself, or ``[prefix + "/", prefix + "0")``
-    (``0`` follows ``/`` in code-point order, the byte order both databases compare in)."""
-    return prefix + "/", prefix + "0"
+def under_path(column: ColumnElement[str] | InstrumentedAttribute[str],
+               prefix: str) -> ColumnElement[bool]:
+    """``column`` holds ``prefix`` or a path below it: ``prefix`` itself, or a path in
+    ``[prefix + "/", prefix + "0")`` (``0`` follows ``/`` in code-point order, the byte order
+    both databases compare paths in), an index range that stops at a level boundary."""
+    return or_(column == prefix, and_(column >= prefix + "/", column < prefix + "0"))
 
 
 def readings(session: Session, *, visible: Collection[bytes] | None, device: bytes | None = None,
@@ -94,9 +96,7 @@ def readings(session: Session, *, visible: Collection[bytes] | None, device: byt
             validate_path_prefix(path_prefix)
         except ValueError as exc:
             raise RequestRefused(400, "path", str(exc)) from None
-        low, high = _path_range(path_prefix)
-        query = query.where(or_(ReadingRow.meter_path == path_prefix,
-                                and_(ReadingRow.meter_path >= low, ReadingRow.meter_path < high)))
+        query = query.where(under_path(ReadingRow.meter_path, path_prefix))
     if time_from is not None:
         query = query.where(ReadingRow.timestamp >= time_from)
     if time_to is not None:

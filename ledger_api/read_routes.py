@@ -6,6 +6,8 @@ from stored data; a posted bundle's verdict.
   ``cursor`` (the previous page's ``next``).
 - ``GET /v1/seq-gaps``: the reading seqs each meter has not delivered.
 - ``GET /v1/batches``: a device's batch headers with their anchoring state (the chain watcher's).
+- ``GET /v1/quality``: the data-quality summary of an ISA-95 node over a time range
+  (:mod:`ledger_api.quality`).
 - ``GET /v1/proofs/{device}/{meter}/{seq}``: a reading's ``trustmrv-proof/2`` bundle, byte for
   byte what ``mrv_core`` writes for it (:mod:`ledger_api.proofs`), once its batch is anchored;
   ``POST /v1/proofs`` the multiproof bundle of several readings of one batch.
@@ -43,6 +45,7 @@ from .db.models import BatchRow, DeviceStreamRow
 from .errors import ProofUnavailable, RequestRefused
 from .problems import problem_response, problem_responses
 from .proofs import MAX_READINGS, TreeCache, anchor_of, proof_bundle
+from .quality import quality
 from .queries import MAX_LIMIT, readings, seq_gaps
 from .verification import bundle_verdict
 
@@ -105,6 +108,31 @@ class BatchModel(BaseModel):
 class BatchList(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
     batches: list[BatchModel]
+
+
+class MeterQualityModel(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+    meterPath: str
+    received: int = Field(ge=0)
+    expected: int = Field(ge=0)
+    missing: int = Field(ge=0)
+    unbatched: int = Field(ge=0)
+    unanchored: int = Field(ge=0)
+    mismatched: int = Field(ge=0)
+    late: int = Field(ge=0)
+
+
+class QualityModel(BaseModel):
+    """The data-quality summary of an ISA-95 node over a time range (docs/api.md)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+    path: str
+    fromTimestamp: int
+    toTimestamp: int
+    meters: list[MeterQualityModel]
+    gapRecords: dict[str, int]
+    failedPolls: dict[str, int]
+    conflicts: int = Field(ge=0)
 
 
 class ReadingKey(BaseModel):
@@ -181,6 +209,33 @@ def add_read_routes(app: FastAPI, services: Services) -> None:
             return SeqGapList(gaps=[SeqGapModel(
                 device=format_address(g.device), meter=format_hex(g.meter), fromSeq=g.from_seq,
                 toSeq=g.to_seq) for g in rows])
+
+        return await _serve(services, visible, run)
+
+    @app.get("/v1/quality", response_model=QualityModel, tags=["queries"],
+             responses=problem_responses(*ACCESS_STATUSES, 400, 422))
+    async def data_quality(
+        _principal: EnterpriseReader, visible: VisibleEnterprises,
+        path: Annotated[str, Query(max_length=256, description="an ISA-95 node: a site "
+                                   "(enterprise/site), a line, a meter")],
+        from_: Annotated[int, Query(alias="from", ge=0, le=UINT64_MAX)],
+        to: Annotated[int, Query(ge=0, le=UINT64_MAX)],
+        late_after: Annotated[int, Query(ge=0, le=10 * 366 * 86_400, description="seconds "
+                                         "after its timestamp a reading counts as late")] = 3600,
+    ) -> QualityModel | JSONResponse:
+        """Received, missing, unbatched, unanchored and late readings per meter, signed gap
+        records by error class and conflicts, for the node and range."""
+        def run(session: Session, devices: frozenset[bytes]) -> QualityModel:
+            summary = quality(session, visible=devices, path=path, time_from=from_,
+                              time_to=to, late_after_s=late_after)
+            return QualityModel(
+                path=summary.path, fromTimestamp=summary.time_from,
+                toTimestamp=summary.time_to, gapRecords=summary.gap_records,
+                failedPolls=summary.failed_polls, conflicts=summary.conflicts,
+                meters=[MeterQualityModel(
+                    meterPath=m.meter_path, received=m.received, expected=m.expected,
+                    missing=m.missing, unbatched=m.unbatched, unanchored=m.unanchored,
+                    mismatched=m.mismatched, late=m.late) for m in summary.meters])
 
         return await _serve(services, visible, run)
 

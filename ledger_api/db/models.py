@@ -111,6 +111,9 @@ class LeafRow(Base):
     time_to: Mapped[int] = mapped_column(Uint64)
     batch_seq: Mapped[int | None] = mapped_column(Uint64)
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    #: Seconds from the end of the item's time span to its receipt (negative when the device's
+    #: clock runs ahead): "late" data in the quality summary.
+    lag_s: Mapped[int] = mapped_column(BigInteger)
 
 
 

@@ -69,7 +69,7 @@ from .seq_gaps import MeterSeqs, add_seq
 __all__ = ["Devices", "IngestResult", "ingest"]
 
 _LEAF_COLUMNS = ("device", "position", "kind", "leaf", "time_from", "time_to", "batch_seq",
-                 "received_at")
+                 "received_at", "lag_s")
 _READING_COLUMNS = ("device", "position", "meter", "meter_path", "seq", "timestamp", "quantity",
                     "value", "salt", "signature")
 _RECORD_COLUMNS = ("device", "position", "kind", "key_hash", "path", "time_from", "wire")
@@ -78,6 +78,9 @@ for _model, _columns in ((LeafRow, _LEAF_COLUMNS), (ReadingRow, _READING_COLUMNS
     # A column added to a model without being written here fails at import, not as a NULL.
     if sorted(_columns) != sorted(_model.__table__.columns.keys()):
         raise RuntimeError(f"{_model.__tablename__}: ingest writes {_columns}")
+#: A lag beyond this many seconds either way (a century) is stored as this: a uint64 time span
+#: minus the receipt time may not fit a BIGINT.
+_LAG_LIMIT = 100 * 366 * 86_400
 #: The ledger's kind of each record struct (the edge store uses the same names).
 RECORD_KINDS = {Gap: "gap", MeterChange: "meter_change", EmissionSummary: "emission_summary"}
 _REASON_MAX = 4096
@@ -241,6 +244,7 @@ class _Leaves:
         self.stream = stream
         self.device = stream.device
         self.now = now
+        self.now_s = int(now.timestamp())
         self._stored_seqs: dict[bytes, MeterSeqs] = {}
 
     def store(self, entries: list[_Item]) -> None:
@@ -298,7 +302,8 @@ class _Leaves:
         start, end = _time_span(item)
         position = self.stream.next_position
         self.stream.next_position = position + 1
-        leaves.append((self.device, position, entry.kind, entry.id, start, end, None, self.now))
+        leaves.append((self.device, position, entry.kind, entry.id, start, end, None, self.now,
+                       max(-_LAG_LIMIT, min(_LAG_LIMIT, self.now_s - end))))
         entry.verdict = Verdict(entry.id, S.ACCEPTED)
         return position
 

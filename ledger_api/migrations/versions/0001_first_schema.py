@@ -76,6 +76,7 @@ def upgrade() -> None:
         sa.Column("time_to", ledger_api.db.types.Uint64(), nullable=False),
         sa.Column("batch_seq", ledger_api.db.types.Uint64(), nullable=True),
         sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("lag_s", sa.BigInteger(), nullable=False),
         sa.PrimaryKeyConstraint("device", "position"),
     )
     op.create_table(

@@ -91,6 +91,11 @@ def test_a_reading_s_bundle_from_the_ledger_verifies_on_chain(
                         headers=bearer(reader)).json()["batches"]
     assert [(b["batchSeq"], b["anchorState"]) for b in batches] == [
         (0, "final"), (1, "final"), (2, "final")]
+    summary = httpx.get(f"{url}/v1/quality", params={
+        "path": "demo-co/wuxi-plant", "from": registered, "to": registered + 3600},
+        headers=bearer(reader)).json()
+    assert [(m["received"], m["missing"], m["unanchored"], m["unbatched"])
+            for m in summary["meters"]] == [(3, 0, 0, 0)] * 2  # the third meter is elsewhere
 
     with Session(services.engine) as session, session.begin():  # someone edits the database
         session.execute(update(ReadingRow).where(ReadingRow.position == reading.position)

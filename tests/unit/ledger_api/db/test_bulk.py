@@ -14,7 +14,8 @@ from ledger_api.db.bulk import insert_rows
 from ledger_api.db.models import LeafRow, ReadingRow
 from mrv_core.codec import INT256_MAX, INT256_MIN, UINT64_MAX
 
-LEAF = ("device", "position", "kind", "leaf", "time_from", "time_to", "batch_seq", "received_at")
+LEAF = ("device", "position", "kind", "leaf", "time_from", "time_to", "batch_seq", "received_at",
+        "lag_s")
 READING = ("device", "position", "meter", "meter_path", "seq", "timestamp", "quantity", "value",
            "salt", "signature")
 
@@ -26,7 +27,7 @@ def test_extreme_values_come_back_exactly(ledger_engine: Engine) -> None:
     with Session(ledger_engine) as session, session.begin():
         connection = session.connection()
         insert_rows(connection, LeafRow.__table__, LEAF,  # type: ignore[arg-type]
-                    [(device, i, "reading", bytes([i]) * 32, seqs[i], seqs[i], None, now)
+                    [(device, i, "reading", bytes([i]) * 32, seqs[i], seqs[i], None, now, 0)
                      for i in range(6)])
         insert_rows(connection, ReadingRow.__table__, READING,  # type: ignore[arg-type]
                     [(device, i, b"\x02" * 32, "a/b/c/d/e", seqs[i], seqs[i],
