@@ -235,15 +235,15 @@ def create_app(services: Services) -> FastAPI:
             with services.engine.connect() as connection:
                 connection.execute(text("SELECT 1"))
             check_current(services.engine)
-        except (OperationalError, ApiConfigError) as exc:
-            return problem_response(503, "unavailable", f"database: {str(exc)[:300]}")
-        chain = "not configured"
-        if services.refresh is not None:
-            try:
-                services.refresh()
-                chain = "ok"
-            except Exception as exc:  # any chain failure makes the API not ready
-                return problem_response(503, "unavailable", f"chain: {str(exc)[:300]}")
+        except ApiConfigError as exc:  # the schema: names revisions and the command only
+            return problem_response(503, "unavailable", f"database: {exc}")
+        except OperationalError as exc:  # may name hosts and users: the log, not the caller
+            _log.warning("not_ready", part="database", error=str(exc)[:300])
+            return problem_response(503, "unavailable", "database: not reachable (the error "
+                                                        "is in the log)")
+        # The chain is judged by the watcher's polls, never by a read per /readyz hit: a
+        # public probe must not turn into load on the node (or hang while it is down).
+        chain = "not configured" if services.refresh is None else "ok"
         watcher, age_ms = "not configured", None
         if services.watcher is not None:
             state = services.watcher.status()
@@ -252,9 +252,11 @@ def create_app(services: Services) -> FastAPI:
                                         f"{state.stopped_by or 'not running'}")
             age = state.last_success_age_s
             if age is not None and age > services.watcher_stale_after_s:
+                _log.warning("not_ready", part="chain watcher", error=str(state.last_error)[:300])
                 return problem_response(503, "unavailable", (
                     f"chain watcher: last successful poll {age:.0f} s ago, expected at most "
-                    f"{services.watcher_stale_after_s:.0f} s; last error: {state.last_error}"))
+                    f"{services.watcher_stale_after_s:.0f} s; last error "
+                    f"{str(state.last_error).split(':', 1)[0]} (details in the log)"))
             watcher = "starting" if age is None else "ok"
             age_ms = None if age is None else int(age * 1000)
         return Readiness(status="ready", database=services.engine.dialect.name, chain=chain,
@@ -339,8 +341,8 @@ async def _uplink(request: Request, services: Services, metrics: ApiMetrics) -> 
         return problem_response(exc.status, exc.check, exc.detail)
     except ChainError as exc:
         _log.warning("ingest_unavailable", error=str(exc)[:300])
-        return problem_response(503, "unavailable", f"the chain cannot be read now ({exc}); "
-                                                    "send again later", headers=_RETRY)
+        return problem_response(503, "unavailable", "the chain cannot be read now; send again "
+                                                    "later", headers=_RETRY)
     except OperationalError as exc:
         _log.warning("ingest_unavailable", error=str(exc)[:300])
         return problem_response(503, "unavailable", "the database is busy or unreachable; "

@@ -57,7 +57,8 @@ def _decode_cursor(cursor: str) -> tuple[str, int, bytes, int]:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         path, timestamp, device, position = json.loads(raw)
         if not (isinstance(path, str) and type(timestamp) is int and isinstance(device, str)
-                and type(position) is int and 0 <= timestamp <= UINT64_MAX and position >= 0):
+                and type(position) is int and 0 <= timestamp <= UINT64_MAX
+                and 0 <= position < 2**63):
             raise ValueError("cursor fields")
         return path, timestamp, bytes.fromhex(device), position
     except (ValueError, TypeError, json.JSONDecodeError) as exc:

@@ -26,6 +26,7 @@ import dataclasses
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar
 
+import structlog
 from fastapi import FastAPI, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
@@ -36,7 +37,7 @@ from starlette.concurrency import run_in_threadpool
 
 from mrv_core.bundle import LIMITS as BUNDLE_LIMITS
 from mrv_core.codec import UINT64_MAX, format_address, format_hex, parse_address, parse_hex
-from mrv_core.errors import DecodeError, DocumentTooLarge
+from mrv_core.errors import ChainError, DecodeError, DocumentTooLarge
 from mrv_core.wire import encode_signed_reading
 
 from .access import ACCESS_STATUSES, Data, Principal, VisibleEnterprises, require, roles_seeing
@@ -55,6 +56,7 @@ if TYPE_CHECKING:  # app.py adds these routes: imported for the annotations only
 __all__ = ["add_read_routes"]
 
 T = TypeVar("T")
+_log: Any = structlog.get_logger("ledger_api")
 _ADDRESS = r"^0x[0-9a-fA-F]{40}$"
 _BYTES32 = r"^0x[0-9a-fA-F]{64}$"
 _UINT = r"^(0|[1-9][0-9]{0,19})$"
@@ -288,7 +290,7 @@ def add_read_routes(app: FastAPI, services: Services) -> None:
         return await _bundle(services, trees, visible, body.device, keys)
 
     @app.post("/v1/bundles/verify", response_model=VerdictModel, tags=["proofs"],
-              responses=problem_responses(*ACCESS_STATUSES, 413),
+              responses=problem_responses(*ACCESS_STATUSES, 413, 503),
               openapi_extra={"requestBody": {"required": True, "content": {
                   "application/json": {"schema": {
                       "type": "object", "description": "a trustmrv-proof document"}}}}})
@@ -300,7 +302,13 @@ def add_read_routes(app: FastAPI, services: Services) -> None:
             document = await _read_limited(request, BUNDLE_LIMITS.bundle_bytes)
         except DocumentTooLarge as exc:
             return problem_response(413, "too_large", exc.problem)
-        verdict = await run_in_threadpool(bundle_verdict, document, services.system)
+        try:
+            verdict = await run_in_threadpool(bundle_verdict, document, services.system)
+        except ChainError as exc:
+            _log.warning("verify_unavailable", error=str(exc)[:300])
+            return problem_response(503, "unavailable", "the chain cannot be read now: no "
+                                                        "verdict; try again later",
+                                    headers=_RETRY)
         return VerdictModel(valid=verdict.valid, steps=[StepModel(
             step=s.step, description=s.description, status=s.status,  # type: ignore[arg-type]
             detail=s.detail) for s in verdict.steps])

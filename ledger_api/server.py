@@ -20,12 +20,14 @@ import threading
 import time
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlsplit
 
 import structlog
 import uvicorn
 from fastapi import FastAPI
 from pydantic import SecretStr
 from sqlalchemy import Engine
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from mrv_core.chain import Deployment, System, connect, load_artifacts
@@ -57,6 +59,9 @@ def build_services(settings: ApiSettings) -> Services:
         check_current(engine)
         secret, public_metrics = _secret_or_none(settings), settings.public_metrics
         if settings.rpc_url is None:
+            if settings.deployment is not None:
+                raise ApiConfigError("--deployment names the contracts on a chain: give the "
+                                     "chain's --rpc-url too")
             return Services(engine, make_sessions(engine), metrics=ApiMetrics(),
                             api_secret=secret, public_metrics=public_metrics,
                             require_client_certificate=settings.client_ca is not None)
@@ -141,6 +146,14 @@ def serve(settings: ApiSettings) -> None:
     settings.server_secret()
     tls = uvicorn_tls_options(settings.tls_cert, settings.tls_key, settings.client_ca) \
         if settings.tls_cert is not None and settings.tls_key is not None else {}
+    scheme = "https" if tls else "http"
+    host = f"[{settings.api_host}]" if ":" in settings.api_host else settings.api_host
+    database = make_url(settings.database_url).render_as_string(hide_password=True)
+    # The RPC URL's path and credentials may hold a provider's key: only its host is shown.
+    chain = f"at {urlsplit(settings.rpc_url).hostname or '?'}" if settings.rpc_url \
+        else "not configured"
+    print(f"ledger API on {scheme}://{host}:{settings.api_port} ({settings.workers} worker(s), "
+          f"database {database}, chain {chain})", flush=True)
     if settings.workers == 1:
         services = build_services(settings)
         try:

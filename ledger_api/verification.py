@@ -44,7 +44,8 @@ class BundleVerdict:
 
 def bundle_verdict(document: bytes, system: System | None) -> BundleVerdict:
     """The verdict on ``document`` (the bundle's bytes). Never raises for a bad document: a
-    document that does not parse fails the ``format`` step."""
+    document that does not parse fails the ``format`` step. Raises ``ChainUnavailable`` when
+    the chain cannot be read (no verdict: the caller answers 503)."""
     failed: tuple[str, str] | None = None
     try:
         verified = verify_bundle(ProofBundle.loads(document))

@@ -39,8 +39,11 @@ def register(commands: Any) -> None:
     migrate.set_defaults(handler=_migrate)
 
     run = sub.add_parser("serve", help="serve the ledger API (uvicorn)",
-                         description="Serve the ledger API: POST /v1/uplink for edge nodes, "
-                                     "GET /v1/devices, /healthz, /readyz, /metrics. Needs a "
+                         description="Serve the ledger API: POST /v1/uplink for edge nodes; "
+                                     "GET /v1/devices, /v1/readings, /v1/seq-gaps, /v1/batches, "
+                                     "/v1/quality, /v1/proofs/..., POST /v1/proofs and "
+                                     "/v1/bundles/verify for principals (docs/api.md); "
+                                     "/healthz, /readyz, /metrics. Needs a "
                                      "migrated database and MRV_API_SECRET (at least 32 random "
                                      "bytes); ingest needs --rpc-url and --deployment.")
     database_option(run)

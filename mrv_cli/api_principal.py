@@ -63,7 +63,7 @@ def register(sub: argparse._SubParsersAction,  # type: ignore[type-arg]
              database_option: Callable[[argparse.ArgumentParser], None]) -> None:
     """Add ``principal`` and its commands under ``mrv api``."""
     principal = sub.add_parser("principal", help="who may call the API: add, list, revoke, "
-                                                 "grant, ungrant",
+                                                 "grant, ungrant, new-key, revoke-key",
                                description="Principals (callers of the API with a role and "
                                            "an API key) and regulators' grants.")
     commands = principal.add_subparsers(dest="principal_command", required=True,

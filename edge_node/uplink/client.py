@@ -199,11 +199,16 @@ class UplinkClient:
             return self._record(wired, request, ack.verdicts)
 
     def _next_chunk(self, limit: int) -> list[tuple[Stream, StoredItem]]:
+        """The next request's items: unacknowledged leaves in commit order, ending before the
+        first leaf of a kind the document lists earlier than the one before it (a reading
+        after a gap record...), so that the document's grouping by kind keeps commit order
+        (docs/protocol.md 10.5); batch headers only when every unacknowledged leaf is in."""
         source = self._source
         batches = source.items_after("batches", source.acknowledged_through("batches"), limit)
         leaves = source.items_after("leaves", source.acknowledged_through("leaves"), limit)
-        chunk: list[tuple[Stream, StoredItem]] = [("leaves", item) for item in leaves]
-        if len(leaves) < limit:
+        kept = _in_document_order(leaves)
+        chunk: list[tuple[Stream, StoredItem]] = [("leaves", item) for item in kept]
+        if len(kept) == len(leaves) < limit:
             chunk += [("batches", item) for item in batches[:limit - len(leaves)]]
         return chunk
 
@@ -376,3 +381,20 @@ def _retry_after(value: str | None) -> int | None:
     if value is not None and value.strip().isdigit() and len(value.strip()) <= 9:
         return int(value.strip())
     return None
+
+
+#: The rank of each leaf kind in the request document (``mrv_core.uplink.KINDS``' order).
+_DOCUMENT_RANK = {"reading": 0, "gap": 1, "meter_change": 2, "emission_summary": 3}
+
+
+def _in_document_order(leaves: Sequence[StoredItem]) -> list[StoredItem]:
+    """The longest prefix of ``leaves`` whose kinds never go back in the document's order."""
+    kept: list[StoredItem] = []
+    rank = 0
+    for leaf in leaves:
+        here = _DOCUMENT_RANK[leaf.kind] if isinstance(leaf, StoredRecord) else 0
+        if here < rank:
+            break
+        rank = here
+        kept.append(leaf)
+    return kept

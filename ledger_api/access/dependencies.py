@@ -119,8 +119,11 @@ class Authenticator:
         scheme, _, token = authorization.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             # Name a scheme only when it looks like one: a bare key must not reach the log.
-            got = f"the scheme {scheme!r}" if scheme.isalpha() and len(scheme) <= 12 \
-                else "no scheme"
+            if scheme.lower() == "bearer":
+                got = "no key after `Bearer`"
+            else:
+                got = f"the scheme {scheme!r}" if scheme.isalpha() and len(scheme) <= 12 \
+                    else "no scheme"
             raise AccessRefused(401, "credentials", "expected `Authorization: Bearer <key>`, "
                                                     f"got {got}")
         if self.server_secret is None:

@@ -83,6 +83,11 @@ def check_server_secret(secret: bytes | None) -> bytes:
         raise ApiConfigError(f"MRV_API_SECRET has {len(set(secret))} distinct characters: "
                              f"expected a random value (at least {MIN_DISTINCT_CHARACTERS}), not "
                              "a pattern")
+    period = next((p for p in range(1, len(secret) // 2 + 1)
+                   if all(secret[i] == secret[i % p] for i in range(len(secret)))), None)
+    if period is not None:
+        raise ApiConfigError(f"MRV_API_SECRET repeats a {period}-character pattern: expected a "
+                             "random value (`openssl rand -base64 48`)")
     return secret
 
 

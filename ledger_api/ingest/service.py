@@ -230,8 +230,14 @@ def _wire(item: UplinkItem) -> str:
 
 def _evidence(session: Session, entry: _Item, device: bytes, identity: str, held_id: bytes,
               now: datetime) -> None:
-    session.add(ConflictRow(device=device, kind=entry.kind, identity=identity, held_id=held_id,
-                            offered_id=entry.id, offered=_wire(entry.item), received_at=now))
+    """Keep the conflicting offer once (a sender retries it until an operator steps in)."""
+    kept = session.scalar(select(ConflictRow.id).where(ConflictRow.device == device,
+                                                       ConflictRow.offered_id == entry.id)
+                          .limit(1))
+    if kept is None:
+        session.add(ConflictRow(device=device, kind=entry.kind, identity=identity,
+                                held_id=held_id, offered_id=entry.id, offered=_wire(entry.item),
+                                received_at=now))
     entry.conflict(f"the ledger holds {format_hex(held_id)} under {identity}; this item is "
                    f"{format_hex(entry.id)}")
 

@@ -241,10 +241,11 @@ def receiver() -> Iterator[Receiver]:
 
 
 def fill(store: Store, cycles: int, *, start: int = 0, records: int = 0,
-         batch_size: int = 10, key: DeviceKey = TEST_KEY, t0: int = T0) -> None:
+         batch_size: int = 10, key: DeviceKey = TEST_KEY, t0: int = T0,
+         close: bool = True) -> None:
     """Sign ``cycles`` poll cycles of three energy meters (from cycle ``start``, one a minute
     from ``t0``) with ``key`` (the store's device), add ``records`` signed records, and close
-    every batch of ``batch_size`` leaves (and a last partial one)."""
+    every batch of ``batch_size`` leaves (and, with ``close``, a last partial one)."""
     signer = ReadingSigner(store, key)
     for cycle in range(start, start + cycles):
         t = t0 + 60 * cycle
@@ -259,4 +260,4 @@ def fill(store: Store, cycles: int, *, start: int = 0, records: int = 0,
                                         signed_records(records, seed=start, key=key,
                                                        domain=store.domain)])
     Batcher(store, key, settings=BatchingSettings(max_leaves=batch_size)).close_due(
-        now=t0 + 60 * (start + cycles), force=True)
+        now=t0 + 60 * (start + cycles), force=close)

@@ -12,10 +12,11 @@ from pathlib import Path
 import httpx
 from integration.chain.support import Actors
 from integration.edge_node.conftest import fill
-from integration.ledger_api.conftest import LedgerServer
+from integration.ledger_api.conftest import LedgerServer, free_port
 from ledger_support import bearer, new_principal
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
+from web3 import HTTPProvider
 
 from edge_node.anchoring import FINAL, Anchorer, ChainView, Outbox, OwnAccount
 from edge_node.store import Store, StoreUplink
@@ -96,6 +97,17 @@ def test_a_reading_s_bundle_from_the_ledger_verifies_on_chain(
         headers=bearer(reader)).json()
     assert [(m["received"], m["missing"], m["unanchored"], m["unbatched"])
             for m in summary["meters"]] == [(3, 0, 0, 0)] * 2  # the third meter is elsewhere
+
+    # The chain goes away: a verdict cannot be given, the answer says so (503), not a 500.
+    provider = actors.chain.w3.provider
+    actors.chain.w3.provider = HTTPProvider(f"http://127.0.0.1:{free_port()}")
+    try:
+        unavailable = httpx.post(f"{url}/v1/bundles/verify", content=served.content,
+                                 headers=bearer(stranger), timeout=60)
+    finally:
+        actors.chain.w3.provider = provider
+    assert unavailable.status_code == 503
+    assert unavailable.json()["check"] == "unavailable"
 
     with Session(services.engine) as session, session.begin():  # someone edits the database
         session.execute(update(ReadingRow).where(ReadingRow.position == reading.position)

@@ -20,11 +20,16 @@ from ledger_support import bearer, new_principal
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from edge_node.batching import Batcher
+from edge_node.signing.records import new_record
 from edge_node.store import Store, StoreUplink
 from edge_node.uplink import UplinkClient, UplinkSettings
+from factories import METER_PATHS
 from ledger_api.access import Role
 from ledger_api.db.models import BatchRow, LeafRow
 from mrv_core.codec import format_address, parse_address
+from mrv_core.reading import meter_id
+from mrv_core.records import Gap
 from mrv_core.uplink import UPLINK_PATH, UplinkRequest, decode_ack, encode_request
 
 FAST = {"backoff_initial_ms": 5, "backoff_max_ms": 40, "idle_poll_ms": 20,
@@ -138,3 +143,36 @@ def test_the_device_is_listed_to_its_enterprise_as_the_chain_registered_it(
         (format_address(ledger_actors.device.address), format_address(enterprise), 9, 1)]
     assert devices(other) == devices(regulator) == []
     assert httpx.get(ledger_server.url + "/v1/devices").status_code == 401
+
+
+def test_records_between_batches_keep_commit_order_and_every_batch_is_accepted(
+        ledger_actors: Actors, ledger_server: LedgerServer, tmp_path: object) -> None:
+    """A batch that ends with a record, then the next batch's readings: the ledger numbers
+    leaves in the order it receives them and the document groups items by kind, so the client
+    ends a request before a reading that follows a record (a chunk spanning both used to give
+    batch 0 the wrong leaves, refused for good)."""
+    store = Store(tmp_path / "edge.sqlite",  # type: ignore[operator]
+                  ledger_actors.device.address, ledger_actors.system.domain)
+    registered = int(ledger_actors.chain.w3.eth.get_block("latest")["timestamp"])
+    try:
+        for cycle in range(3):  # each batch: three readings, then a gap record
+            fill(store, 1, start=cycle, batch_size=100, key=ledger_actors.device,
+                 t0=registered + 60, close=False)
+            gap = Gap(device=ledger_actors.device.address, meter=meter_id(METER_PATHS[0]),
+                      quantity="energy.active.import:Wh", next_seq=cycle + 1,
+                      from_timestamp=registered + 70 + 60 * cycle,
+                      to_timestamp=registered + 80 + 60 * cycle, failed_polls=1,
+                      error_class="timeout", salt=bytes([cycle]) * 32)
+            with store.write() as session:
+                store.add_records(session, [new_record(ledger_actors.device.sign_record(
+                    gap, ledger_actors.system.domain, METER_PATHS[0]))])
+            Batcher(store, ledger_actors.device).close_due(now=registered, force=True)
+
+        async def push() -> int:
+            async with client(store, ledger_actors, ledger_server.url, 100) as uplink:
+                return await uplink.drain()
+
+        asyncio.run(push())
+        assert_all_held(store, ledger_server)
+    finally:
+        store.close()

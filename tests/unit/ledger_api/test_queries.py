@@ -3,6 +3,8 @@ prefixes that stop at a level boundary, time ranges, visibility, and typed refus
 
 from __future__ import annotations
 
+import base64
+import json
 from datetime import UTC, datetime
 
 import pytest
@@ -82,7 +84,10 @@ def test_time_range_and_visibility(ledger_engine: Engine) -> None:
 
 def test_malformed_requests_are_refused_naming_the_check(ledger_engine: Engine) -> None:
     with Session(ledger_engine) as session:
+        past_int64 = base64.urlsafe_b64encode(
+            json.dumps(["a", 0, "00", 2**63]).encode()).decode().rstrip("=")
         for kwargs, check in (({"cursor": "not-a-cursor"}, "cursor"),
+                              ({"cursor": past_int64}, "cursor"),
                               ({"path_prefix": "demo-co//x"}, "path"),
                               ({"path_prefix": "a/b/c/d/e/f"}, "path"),
                               ({"limit": 0}, "limit"), ({"limit": 1001}, "limit"),

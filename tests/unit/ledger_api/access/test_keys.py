@@ -60,6 +60,9 @@ def test_a_key_with_one_character_changed_has_another_mac() -> None:
     (b"Password_Password_Password_Password", "placeholder 'password'"),
     (b"0123456789012345678901234567890123", "placeholder '0123456789'"),
     (b"replace-me-replace-me-replace-me-!", "placeholder 'replaceme'"),
+    (b"12345678901234567890123456789012", "repeats a 10-character pattern"),
+    (b"0123456789abcdef0123456789abcdef", "repeats a 16-character pattern"),
+    (b"Password1Password1Password1Password1", "repeats a 9-character pattern"),
 ])
 def test_a_missing_short_or_placeholder_server_secret_is_refused(secret: bytes | None,
                                                                  message: str) -> None:

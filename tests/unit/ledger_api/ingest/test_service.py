@@ -105,6 +105,7 @@ def test_another_reading_under_a_held_key_is_a_conflict_kept_as_evidence(
     run(ledger_engine, readings(2, meters=1))
     other = readings(1, meters=1, first_seq=1, value=999_999)
     assert run(ledger_engine, other) == [Status.CONFLICT]
+    assert run(ledger_engine, other) == [Status.CONFLICT]  # the sender retries: kept once
     with Session(ledger_engine) as session:
         conflict = session.scalars(select(ConflictRow)).one()
         assert conflict.kind == "reading" and "seq 1" in conflict.identity
