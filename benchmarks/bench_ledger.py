@@ -15,6 +15,7 @@ repetition starts from an empty, migrated database, and the stored rows are chec
 
 from __future__ import annotations
 
+import resource
 import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,6 +28,7 @@ from ledger_api.db.engine import make_engine, make_sessions
 from ledger_api.db.migrate import upgrade
 from ledger_api.db.models import BatchRow, ReadingRow
 from ledger_api.ingest.service import ingest
+from ledger_api.proofs import TreeCache, proof_bundle
 from ledger_api.server import settle_heap
 from mrv_cli.flows import prepare_sample_device
 from mrv_core.batch import SignedBatchHeader
@@ -35,13 +37,17 @@ from mrv_core.keys import DeviceKey
 from mrv_core.reading import Reading, SignedReading, meter_id, new_salt
 from mrv_core.signing import recover_address
 from mrv_core.uplink import Status, UplinkRequest, decode_request, encode_request
+from mrv_core.verify import verify_bundle
 
 from .bench_edge import embedded_system
 from .core import Config, Row, Target, best_of, check
 
-SECTION = "9. ledger ingest: decoded, verified, stored (one worker, SQLite)"
+SECTION = "9. ledger API: ingest (decoded, verified, stored) and proofs, one worker, SQLite"
 RATE_TARGET = Target(10_000)
 RATIO_TARGET = Target(0.35)
+#: The API worker's peak resident memory (issue 10: under 300 MB at that load).
+RSS_TARGET = Target(300, at_most=True)
+PROOFS = 2_000
 PER_REQUEST = 10_000
 METERS = 250  # 40 readings of each meter per request
 
@@ -70,8 +76,9 @@ def _requests(key: DeviceKey, domain: Domain, count: int, start: int) -> list[by
     return bodies
 
 
-def measure(cfg: Config) -> tuple[float, float, int]:
-    """(ingest readings/s, bare recoveries/s, readings per run), best of the repetitions."""
+def measure(cfg: Config) -> tuple[float, float, int, float]:
+    """(ingest readings/s, bare recoveries/s, readings per run, proof bundles/s), best of the
+    repetitions."""
     system, admin = embedded_system()
     key = DeviceKey.generate()
     prepare_sample_device(system, admin, key)
@@ -116,15 +123,44 @@ def measure(cfg: Config) -> tuple[float, float, int]:
         return seconds
 
     best_ingest = best_bare = float("inf")
+    proofs_rate = 0.0
     for _ in range(1 if cfg.quick else 3):
         with tempfile.TemporaryDirectory(prefix="mrv-bench-ledger-") as scratch:
             best_ingest = min(best_ingest, timed_run(Path(scratch)))
+            proofs_rate = max(proofs_rate, _proofs(Path(scratch), key, system.domain, signed))
         best_bare = min(best_bare, best_of(bare, repeat=1, warmup=0)[0])
-    return n / best_ingest, len(pairs) / best_bare, n
+    return n / best_ingest, len(pairs) / best_bare, n, proofs_rate
+
+
+def _proofs(directory: Path, key: DeviceKey, domain: Domain,
+            signed: list[SignedReading]) -> float:
+    """Single-reading proof bundles built from the stored data and serialised, per second
+    (``ledger_api.proofs``, as ``GET /v1/proofs/...`` builds them; HTTP and the anchor lookup
+    excluded), for readings spread over the first batch; each checked to verify offline."""
+    engine = make_engine(f"sqlite:///{directory / 'ledger.sqlite'}")
+    trees = TreeCache()
+    picks = [signed[(i * 7919) % len(signed)] for i in range(PROOFS)]
+    try:
+        with Session(engine) as session:
+            first = proof_bundle(session, key.address, [(picks[0].reading.meter,
+                                                         picks[0].reading.seq)],
+                                 domain, None, trees)
+            verify_bundle(first)
+
+            def serve() -> int:
+                return sum(len(proof_bundle(session, key.address,
+                                            [(s.reading.meter, s.reading.seq)], domain, None,
+                                            trees).dumps()) for s in picks)
+
+            seconds, _ = best_of(serve, repeat=1, warmup=0)
+    finally:
+        engine.dispose()
+    return PROOFS / seconds
 
 
 def run(cfg: Config) -> list[Row]:
-    ingest_rate, bare_rate, n = measure(cfg)
+    ingest_rate, bare_rate, n, proofs_rate = measure(cfg)
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return [
         Row(SECTION, "baseline: bare signature recovery (coincurve)", bare_rate, "/s",
             note=f"n={PER_REQUEST:,} precomputed digests"),
@@ -133,6 +169,12 @@ def run(cfg: Config) -> list[Row]:
                               f"their batch header, {METERS} meters"),
         Row(SECTION, "  ratio: ingest / bare recovery", ingest_rate / bare_rate, "x",
             RATIO_TARGET, note="same run, timed alternately"),
+        Row(SECTION, "proof bundles built from stored data", proofs_rate, "/s",
+            note=f"{PROOFS:,} single-reading bundles of a {PER_REQUEST:,}-leaf batch, "
+                 "serialised; HTTP excluded"),
+        Row(SECTION, "peak RSS of this process (worker + benchmark)", peak_mb, "MB",
+            RSS_TARGET, note="an upper bound: the process also holds the embedded chain and "
+                             "the prepared requests"),
     ]
 
 
