@@ -48,6 +48,7 @@ from mrv_core.uplink import LIMITS, UPLINK_PATH, Status, decode_request, encode_
 from .access import DEVICE_SIGNATURE, PUBLIC, Authenticator, Data, Rule, declare, roles_seeing
 from .access.dependencies import ACCESS_STATUSES, check_route_rules
 from .access.device_tls import certified_device, check_certified
+from .bodies import read_body
 from .chain.watcher import ChainWatcher
 from .db.migrate import check_current
 from .devices_route import add_device_routes
@@ -299,20 +300,6 @@ def create_app(services: Services) -> FastAPI:
     return app
 
 
-async def _read_body(request: Request, limit: int) -> bytes:
-    """The request body, refusing (``DocumentTooLarge``) one past ``limit`` bytes without
-    reading more than ``limit + 1`` of it."""
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise DocumentTooLarge("$", f"body is {int(declared)} bytes, limit {limit}")
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > limit:
-            raise DocumentTooLarge("$", f"body is over {limit} bytes")
-    return bytes(body)
-
-
 async def _uplink(request: Request, services: Services, metrics: ApiMetrics) -> Response:
     certified = certified_device(request.scope) if services.require_client_certificate else None
     content_type = request.headers.get("content-type", "")
@@ -320,7 +307,7 @@ async def _uplink(request: Request, services: Services, metrics: ApiMetrics) -> 
         return problem_response(415, "encoding", f"Content-Type must be application/json, got "
                                                  f"{content_type[:60]!r}")
     try:
-        body = await _read_body(request, LIMITS.compressed_bytes)
+        body = await read_body(request, LIMITS.compressed_bytes)
         decoded = decode_request(body, request.headers.get("content-encoding"))
     except DocumentTooLarge as exc:
         return problem_response(413, "too_large", exc.problem, path=exc.where)

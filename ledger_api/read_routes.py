@@ -42,6 +42,7 @@ from mrv_core.wire import encode_signed_reading
 
 from .access import ACCESS_STATUSES, Data, Principal, VisibleEnterprises, require, roles_seeing
 from .access.dependencies import CurrentPrincipal
+from .bodies import read_body
 from .db.models import BatchRow, DeviceStreamRow
 from .errors import ProofUnavailable, RequestRefused
 from .problems import problem_response, problem_responses
@@ -299,7 +300,7 @@ def add_read_routes(app: FastAPI, services: Services) -> None:
         """The verdict on a posted proof bundle, each step named (the verifier of ``mrv bundle
         verify``, with this API's chain)."""
         try:
-            document = await _read_limited(request, BUNDLE_LIMITS.bundle_bytes)
+            document = await read_body(request, BUNDLE_LIMITS.bundle_bytes)
         except DocumentTooLarge as exc:
             return problem_response(413, "too_large", exc.problem)
         try:
@@ -312,15 +313,6 @@ def add_read_routes(app: FastAPI, services: Services) -> None:
         return VerdictModel(valid=verdict.valid, steps=[StepModel(
             step=s.step, description=s.description, status=s.status,  # type: ignore[arg-type]
             detail=s.detail) for s in verdict.steps])
-
-
-async def _read_limited(request: Request, limit: int) -> bytes:
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > limit:
-            raise DocumentTooLarge("$", f"body is over {limit} bytes")
-    return bytes(body)
 
 
 async def _serve(services: Services, visible: frozenset[bytes],

@@ -242,14 +242,21 @@ def _evidence(session: Session, entry: _Item, device: bytes, identity: str, held
                    f"{format_hex(entry.id)}")
 
 
-class _Leaves:
-    """Readings and records: deduplication, positions, seq continuity, bulk inserts."""
+class _Step:
+    """One step of a request's ingest, on the locked stream of its device."""
 
     def __init__(self, session: Session, stream: DeviceStreamRow, now: datetime) -> None:
         self.session = session
         self.stream = stream
         self.device = stream.device
         self.now = now
+
+
+class _Leaves(_Step):
+    """Readings and records: deduplication, positions, seq continuity, bulk inserts."""
+
+    def __init__(self, session: Session, stream: DeviceStreamRow, now: datetime) -> None:
+        super().__init__(session, stream, now)
         self.now_s = int(now.timestamp())
         self._stored_seqs: dict[bytes, MeterSeqs] = {}
 
@@ -397,14 +404,8 @@ class _Leaves:
                                            to_seq=last, detected_at=self.now))
 
 
-class _Batches:
+class _Batches(_Step):
     """Batch headers: sequence, root rebuilt from the held leaves, time span."""
-
-    def __init__(self, session: Session, stream: DeviceStreamRow, now: datetime) -> None:
-        self.session = session
-        self.stream = stream
-        self.device = stream.device
-        self.now = now
 
     def store(self, entries: list[_Item]) -> None:
         if not entries:
