@@ -111,7 +111,8 @@ class Services:
     devices: Devices | None = None
     domain: Domain | None = None
     metrics: ApiMetrics | None = None
-    #: Called before each ingest (refreshes the device directory); may raise ChainError.
+    #: Called before each ingest to bring the device directory up to date, where no chain
+    #: watcher does it at each poll (the served API has one); may raise ChainError.
     refresh: Callable[[], None] | None = None
     #: The deployment on its chain (``None``: no chain): anchors of proofs, bundle verdicts.
     system: System | None = None
@@ -244,7 +245,7 @@ def create_app(services: Services) -> FastAPI:
                                                         "is in the log)")
         # The chain is judged by the watcher's polls, never by a read per /readyz hit: a
         # public probe must not turn into load on the node (or hang while it is down).
-        chain = "not configured" if services.refresh is None else "ok"
+        chain = "not configured" if services.system is None else "ok"
         watcher, age_ms = "not configured", None
         if services.watcher is not None:
             state = services.watcher.status()

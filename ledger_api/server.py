@@ -3,11 +3,10 @@
 :func:`build_services` opens the database (refusing a schema not at this code's head: run
 ``mrv api migrate``) and, with ``rpc_url``, the chain: the deployment's contracts, the EIP-712
 domain items must be signed under, the device directory (resumed from the events and cursor the
-watcher saved, read up to the head at start, then refreshed at most every
-:data:`REFRESH_EVERY_S` seconds before an ingest), and the chain watcher
-(:mod:`ledger_api.chain.watcher`), started in a background thread and stopped when the
-application shuts down (or by :meth:`Services.close`). :func:`serve` runs uvicorn with one
-worker in this process, or N worker processes that each build their services from the
+watcher saved, read up to the head at start, then refreshed by the watcher at each poll), and
+the chain watcher (:mod:`ledger_api.chain.watcher`), started in a background thread and stopped
+when the application shuts down (or by :meth:`Services.close`). :func:`serve` runs uvicorn with
+one worker in this process, or N worker processes that each build their services from the
 environment (:func:`app_from_environment`; several workers need PostgreSQL). :func:`serve`
 refuses to start without a usable API secret (``MRV_API_SECRET``, docs/api.md "Access").
 """
@@ -16,9 +15,6 @@ from __future__ import annotations
 
 import gc
 import os
-import threading
-import time
-from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -43,12 +39,10 @@ from .db.migrate import check_current
 from .errors import ApiConfigError
 from .settings import ApiSettings, get_settings
 
-__all__ = ["REFRESH_EVERY_S", "app_from_environment", "build_services", "serve", "settle_heap"]
+__all__ = ["app_from_environment", "build_services", "serve", "settle_heap"]
 
 _log: Any = structlog.get_logger("ledger_api")
 
-#: The device directory is brought up to date at most this often (seconds) by ingest.
-REFRESH_EVERY_S = 2.0
 
 
 def build_services(settings: ApiSettings) -> Services:
@@ -83,8 +77,7 @@ def build_services(settings: ApiSettings) -> Services:
         watcher.check_database()
         watcher.start()
         return Services(engine, make_sessions(engine), devices=directory, domain=system.domain,
-                        system=system, metrics=metrics, refresh=_throttled(directory.refresh),
-                        watcher=watcher,
+                        system=system, metrics=metrics, watcher=watcher,
                         watcher_stale_after_s=settings.watcher_stale_after_s,
                         api_secret=secret, public_metrics=public_metrics,
                         require_client_certificate=settings.client_ca is not None)
@@ -109,20 +102,6 @@ def _secret_or_none(settings: ApiSettings) -> bytes | None:
     """The API secret if one is set (checked), ``None`` if not: an application built without
     one refuses every key; :func:`serve` refuses to start without one."""
     return settings.server_secret() if settings.api_secret is not None else None
-
-
-def _throttled(refresh: Callable[[], object]) -> Callable[[], None]:
-    """``refresh`` at most every :data:`REFRESH_EVERY_S` seconds, one caller at a time."""
-    lock = threading.Lock()
-    last = [time.monotonic()]
-
-    def call() -> None:
-        with lock:
-            if time.monotonic() - last[0] >= REFRESH_EVERY_S:
-                refresh()
-                last[0] = time.monotonic()
-
-    return call
 
 
 def settle_heap() -> None:
