@@ -17,7 +17,6 @@ from collections.abc import Sequence
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from mrv_core.batch import BatchHeader
 from mrv_core.bundle import AnchorRef, MultiProofNodes, ProofBundle, SingleProof
 from mrv_core.chain import System
 from mrv_core.eip712 import Domain
@@ -114,9 +113,7 @@ def proof_bundle(session: Session, device: bytes, keys: Sequence[tuple[bytes, in
     tree = trees.tree(session, batch)
     signed = [reading.signed() for reading, _ in rows]
     indices = [reading.position - batch.first_position for reading, _ in rows]
-    header = BatchHeader(device=device, batch_seq=batch.batch_seq, root=batch.root,
-                         leaf_count=batch.leaf_count, from_timestamp=batch.from_timestamp,
-                         to_timestamp=batch.to_timestamp)
+    header = batch.header()
     if len(indices) == 1:
         return ProofBundle(domain=domain, anchor=anchor, batch=header, readings=(signed[0],),
                            proof=SingleProof(tuple(tree.proof(indices[0]))),

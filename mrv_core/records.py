@@ -47,6 +47,7 @@ __all__ = [
     "ERROR_CLASSES",
     "FIELDS",
     "NOTE_MAX_BYTES",
+    "RECORD_KINDS",
     "RECORD_TYPES",
     "SCOPE_METER",
     "SCOPE_SITE",
@@ -334,6 +335,10 @@ Record = Gap | MeterChange | EmissionSummary
 RECORD_TYPES: dict[str, type[Gap] | type[MeterChange] | type[EmissionSummary]] = {
     cls.__name__: cls for cls in (Gap, MeterChange, EmissionSummary)
 }
+#: The kind name of each record type where records are stored (the edge store's and the
+#: ledger's ``kind`` columns, the quality summary's gap records).
+RECORD_KINDS: dict[type[Gap] | type[MeterChange] | type[EmissionSummary], str] = {
+    Gap: "gap", MeterChange: "meter_change", EmissionSummary: "emission_summary"}
 #: The field table of every record type (also ``Gap.FIELDS``...).
 FIELDS = {name: cls.FIELDS for name, cls in RECORD_TYPES.items()}
 assert all(tuple(s.attr for s in cls.FIELDS) == tuple(f.name for f in fields(cls))

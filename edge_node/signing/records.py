@@ -16,7 +16,13 @@ import json
 
 from mrv_core.keys import DeviceKey
 from mrv_core.reading import meter_id, new_salt
-from mrv_core.records import EmissionSummary, Gap, MeterChange, SignedRecord, note_hash, record_leaf
+from mrv_core.records import (
+    RECORD_KINDS,
+    MeterChange,
+    SignedRecord,
+    note_hash,
+    record_leaf,
+)
 from mrv_core.strict_json import loads_strict
 from mrv_core.wire import decode_signed_record, encode_signed_record
 
@@ -27,7 +33,7 @@ from ..store.models import MeterQuantityRow
 __all__ = ["KINDS", "MAX_AHEAD_S", "commit_meter_change", "new_record", "read_record"]
 
 #: The store's ``kind`` of each record struct.
-KINDS = {Gap: "gap", MeterChange: "meter_change", EmissionSummary: "emission_summary"}
+KINDS = RECORD_KINDS
 _WIRE_MAX_BYTES = 64 * 1024
 #: How far ahead of the local clock a meter change may be dated (the registry's default
 #: ``maxClockSkew``): a later time would hold its batch, and every batch after it, off chain.

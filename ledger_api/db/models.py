@@ -33,6 +33,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from mrv_core.batch import BatchHeader
 from mrv_core.reading import Reading, SignedReading
 
 from .types import Int256, Uint64
@@ -184,6 +185,12 @@ class BatchRow(Base):
     #: (:class:`ledger_api.chain.anchors.AnchorState`).
     anchor_state: Mapped[str] = mapped_column(String(16), default="unanchored",
                                               server_default="unanchored")
+
+    def header(self) -> BatchHeader:
+        """The batch header this row holds (without its signature)."""
+        return BatchHeader(device=self.device, batch_seq=self.batch_seq, root=self.root,
+                           leaf_count=self.leaf_count, from_timestamp=self.from_timestamp,
+                           to_timestamp=self.to_timestamp)
 
     __table_args__ = (Index("ix_batches_anchor_state", "anchor_state", "received_at"),)
 

@@ -37,14 +37,14 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from mrv_core.batch import BatchHeader, SignedBatchHeader
+from mrv_core.batch import SignedBatchHeader
 from mrv_core.codec import format_address, format_hex
 from mrv_core.eip712 import Domain, batch_struct_hash
 from mrv_core.errors import MerkleError, VerificationError
 from mrv_core.hashing import keccak256
 from mrv_core.merkle import MerkleTree
 from mrv_core.reading import SignedReading
-from mrv_core.records import EmissionSummary, Gap, MeterChange, SignedRecord
+from mrv_core.records import RECORD_KINDS, SignedRecord
 from mrv_core.uplink import Status as S
 from mrv_core.uplink import UplinkItem, UplinkRequest, Verdict, item_id, item_key
 from mrv_core.verify import verify_signed_header, verify_signed_reading, verify_signed_record
@@ -81,8 +81,6 @@ for _model, _columns in ((LeafRow, _LEAF_COLUMNS), (ReadingRow, _READING_COLUMNS
 #: A lag beyond this many seconds either way (a century) is stored as this: a uint64 time span
 #: minus the receipt time may not fit a BIGINT.
 _LAG_LIMIT = 100 * 366 * 86_400
-#: The ledger's kind of each record struct (the edge store uses the same names).
-RECORD_KINDS = {Gap: "gap", MeterChange: "meter_change", EmissionSummary: "emission_summary"}
 _REASON_MAX = 4096
 
 
@@ -418,7 +416,7 @@ class _Batches(_Step):
             header = entry.item.header
             held = self.session.get(BatchRow, (self.device, header.batch_seq))
             if held is not None:
-                held_id = keccak256(_batch_struct_hash(held))
+                held_id = keccak256(batch_struct_hash(held.header()))
                 if held_id == entry.id:
                     entry.verdict = Verdict(entry.id, S.DUPLICATE)
                 else:
@@ -474,12 +472,6 @@ class _Batches(_Step):
         self.stream.batched_through = first + header.leaf_count
         self.stream.next_batch_seq = header.batch_seq + 1
         entry.verdict = Verdict(entry.id, S.ACCEPTED)
-
-
-def _batch_struct_hash(row: BatchRow) -> bytes:
-    return batch_struct_hash(BatchHeader(
-        device=row.device, batch_seq=row.batch_seq, root=row.root, leaf_count=row.leaf_count,
-        from_timestamp=row.from_timestamp, to_timestamp=row.to_timestamp))
 
 
 def _keep_rejections(session: Session, device: bytes, items: Sequence[_Item],
