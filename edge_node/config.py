@@ -205,7 +205,7 @@ class ObservabilityConfig(_Section):
     #: loopback address literal (IPv6 in brackets: ``[::1]:9108``).
     listen: str = "127.0.0.1:9108"
     #: Log file (JSON lines): a regular file in an existing directory (checked when opened,
-    #: :func:`edge_node.observability.configure_logging`); ``-`` is standard error.
+    #: :func:`mrv_core.json_logs.configure_logging`); ``-`` is standard error.
     log: str = "-"
 
     @field_validator("listen")

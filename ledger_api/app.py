@@ -36,6 +36,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from mrv_core.chain import System
+from mrv_core.codec import format_address
 from mrv_core.eip712 import Domain
 from mrv_core.errors import (
     ChainError,
@@ -48,6 +49,7 @@ from mrv_core.uplink import LIMITS, UPLINK_PATH, Status, decode_request, encode_
 from .access import DEVICE_SIGNATURE, PUBLIC, Authenticator, Data, Rule, declare, roles_seeing
 from .access.dependencies import ACCESS_STATUSES, check_route_rules
 from .access.device_tls import certified_device, check_certified
+from .access_log import AccessLog, note_device
 from .bodies import read_body
 from .chain.watcher import ChainWatcher
 from .db.migrate import check_current
@@ -197,6 +199,7 @@ def create_app(services: Services) -> FastAPI:
                               "docs/api.md and docs/protocol.md.",
                   responses=problem_responses(404, 405), lifespan=lifespan)
     app.state.services = services
+    app.add_middleware(AccessLog)
     app.state.authenticator = Authenticator(services.sessions, services.api_secret)
 
     @app.exception_handler(AccessRefused)
@@ -316,6 +319,7 @@ async def _uplink(request: Request, services: Services, metrics: ApiMetrics) -> 
         return problem_response(415, "encoding", exc.problem, path=exc.where)
     except FormatError as exc:
         return problem_response(400, "format", exc.problem, path=exc.where)
+    note_device(request, format_address(decoded.device))
     if certified is not None:
         check_certified(certified, decoded.device)  # AccessRefused: 403 certificate
     if services.devices is None or services.domain is None:

@@ -9,6 +9,9 @@ when the application shuts down (or by :meth:`Services.close`). :func:`serve` ru
 one worker in this process, or N worker processes that each build their services from the
 environment (:func:`app_from_environment`; several workers need PostgreSQL). :func:`serve`
 refuses to start without a usable API secret (``MRV_API_SECRET``, docs/api.md "Access").
+Each serving process logs JSON lines to ``settings.log`` (:mod:`mrv_core.json_logs`): the
+application's events, uvicorn's warnings and errors, and one access-log line per request
+(:mod:`ledger_api.access_log`; uvicorn's own plain-text access log is off).
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from sqlalchemy.orm import Session
 
 from mrv_core.chain import Deployment, System, connect, load_artifacts
 from mrv_core.errors import ChainError, ConfigError
+from mrv_core.json_logs import configure_logging
 
 from .access.device_tls import uvicorn_tls_options
 from .app import ApiMetrics, Services, create_app
@@ -114,7 +118,9 @@ def settle_heap() -> None:
 
 def app_from_environment() -> FastAPI:
     """The application of one worker process, from ``MRV_*`` environment variables."""
-    app = create_app(build_services(get_settings()))
+    settings = get_settings()
+    configure_logging(settings.log, key="--log")  # this worker's, for its life
+    app = create_app(build_services(settings))
     settle_heap()
     return app
 
@@ -125,6 +131,14 @@ def serve(settings: ApiSettings) -> None:
     settings.server_secret()
     tls = uvicorn_tls_options(settings.tls_cert, settings.tls_key, settings.client_ca) \
         if settings.tls_cert is not None and settings.tls_key is not None else {}
+    logs = configure_logging(settings.log, key="--log")  # a bad --log is refused first
+    try:
+        _serve(settings, tls)
+    finally:
+        logs.close()
+
+
+def _serve(settings: ApiSettings, tls: dict[str, Any]) -> None:
     scheme = "https" if tls else "http"
     host = f"[{settings.api_host}]" if ":" in settings.api_host else settings.api_host
     database = make_url(settings.database_url).render_as_string(hide_password=True)
@@ -139,7 +153,7 @@ def serve(settings: ApiSettings) -> None:
             app = create_app(services)
             settle_heap()
             uvicorn.run(app, host=settings.api_host, port=settings.api_port, log_config=None,
-                        access_log=True, **tls)
+                        access_log=False, **tls)
         finally:
             services.close()
         return
@@ -149,4 +163,4 @@ def serve(settings: ApiSettings) -> None:
             if isinstance(value, SecretStr) else str(value)
     uvicorn.run("ledger_api.server:app_from_environment", factory=True,
                 host=settings.api_host, port=settings.api_port, workers=settings.workers,
-                log_config=None, access_log=True, **tls)
+                log_config=None, access_log=False, **tls)

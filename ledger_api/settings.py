@@ -50,6 +50,9 @@ class ApiSettings(BaseSettings):
       stays out of process listings. ``serve`` and ``principal add`` refuse to run without a
       usable one (:meth:`server_secret`).
     - ``public_metrics``: ``/metrics`` answers without an API key (``MRV_PUBLIC_METRICS``).
+    - ``log``: where ``serve`` writes its JSON-lines log, the access log
+      (``ledger_api.access_log``) among it: a file path (appended) or ``-`` for standard
+      error (``MRV_LOG``; :func:`mrv_core.json_logs.configure_logging`).
     """
 
     model_config = SettingsConfigDict(env_prefix="MRV_", frozen=True, extra="forbid")
@@ -70,6 +73,7 @@ class ApiSettings(BaseSettings):
     watcher_stale_after_s: float = Field(default=60.0, gt=0)
     api_secret: SecretStr | None = None
     public_metrics: bool = False
+    log: str = "-"
 
     @field_validator("database_url")
     @classmethod

@@ -65,6 +65,9 @@ def register(commands: Any) -> None:
     add_option(run, "--client-ca", "MRV_CLIENT_CA", type=Path, metavar="FILE",
                help="the enterprise CA (PEM, `mrv pki init`): the uplink then requires the "
                     "device's client certificate, binding the readings' signer (needs TLS)")
+    add_option(run, "--log", "MRV_LOG", default="-", metavar="FILE",
+               help="where the JSON-lines log goes, one access-log line per request among "
+                    "them: a file (appended) or - for standard error (default)")
     run.add_argument("--public-metrics", action="store_true", default=None,
                      help="answer GET /metrics without an API key (default: a principal of "
                           "any role but device) [env MRV_PUBLIC_METRICS=true]")
@@ -95,6 +98,7 @@ def _serve(args: argparse.Namespace) -> int:
     settings = get_settings(database_url=args.database, rpc_url=args.rpc_url,
                             deployment=args.deployment, api_host=args.host, api_port=args.port,
                             workers=args.workers, tls_cert=args.tls_cert, tls_key=args.tls_key,
-                            public_metrics=args.public_metrics, client_ca=args.client_ca)
+                            public_metrics=args.public_metrics, client_ca=args.client_ca,
+                            log=args.log)
     serve(settings)
     return EXIT_OK

@@ -31,7 +31,7 @@ from edge_node.config import MAX_BATCH_AGE_S, NodeConfig, ObservabilityConfig, l
 from edge_node.config_file import validate
 from edge_node.config_template import TemplateMeter, render_config
 from edge_node.node import EdgeNode
-from edge_node.observability import ObservabilityServer, configure_logging
+from edge_node.observability import ObservabilityServer
 from edge_node.signing.records import commit_meter_change
 from edge_node.status import node_status, render_status, store_domain
 from edge_node.store import Store
@@ -40,6 +40,7 @@ from mrv_core.chain import ChainClock, ChainSettings, System, connect, load_arti
 from mrv_core.codec import format_address
 from mrv_core.errors import ChainUnavailable, ConfigError
 from mrv_core.hashing import keccak256
+from mrv_core.json_logs import configure_logging
 from mrv_core.keys import LIGHT_SCRYPT_N, STANDARD_SCRYPT_N, DeviceKey, read_password
 from mrv_core.pki import make_device_tls_key_and_csr
 from mrv_core.reading import site_id

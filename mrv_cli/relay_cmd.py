@@ -5,7 +5,7 @@ so its devices need no funds (``anchorBySig``). It checks each header's device s
 that the device is an active device of ``--enterprise``, before paying; its own SQLite outbox
 (``--db``) makes a retried request free and lets a restarted relayer finish what it started.
 Plain HTTP on a loopback address only; elsewhere ``--tls-cert`` and ``--tls-key``. It logs
-JSON lines like the edge node (``edge_node.observability.configure_logging``; ``--log``). It runs
+JSON lines like the edge node (``mrv_core.json_logs.configure_logging``; ``--log``). It runs
 until interrupted (Ctrl-C: exit 130). docs/edge.md, section "Relayer". ``--clock FILE``
 (demos): the chain's clock follows that simulated time (section "Simulated time").
 """
@@ -18,11 +18,11 @@ from typing import Any
 
 from edge_node._internal.crashpoints import from_environment
 from edge_node.anchoring import RELAY_PATH
-from edge_node.observability import configure_logging
 from edge_node.relay import Relayer, RelayJobs, RelayServer
 from mrv_core.chain import ChainClock
 from mrv_core.codec import format_address, parse_address
 from mrv_core.errors import ConfigError
+from mrv_core.json_logs import configure_logging
 from mrv_core.simulated_time import read_clock_file
 
 from .chain_options import add_chain_options, add_sender_options, open_chain, open_system, sender

@@ -20,7 +20,11 @@ from typing import Any
 import eth  # noqa: F401
 import py_ecc  # noqa: F401
 import pytest
+from sqlalchemy import Engine
 from support_postgres import PostgresServer, PostgresUnavailable, start_server, stop_server
+
+from ledger_api.db.engine import make_engine
+from ledger_api.db.migrate import upgrade
 
 FIGURES: dict[str, dict[str, list[str]]] = {}
 
@@ -78,6 +82,17 @@ def postgres_scratch_database(postgres_server: PostgresServer) -> str:
     dbname = f"trustmrv_{_worker()}_each"
     postgres_server.create_database(dbname)
     return dbname
+
+
+@pytest.fixture
+def sqlite_ledger_engine(tmp_path: Path) -> Iterator[Engine]:
+    """A ledger database on SQLite only (``<tmp_path>/ledger.sqlite``), migrated to the head
+    revision: for tests of what does not depend on the database engine (HTTP, logs, the
+    chain); ``ledger_engine`` runs a test on both engines."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'ledger.sqlite'}")
+    upgrade(engine)
+    yield engine
+    engine.dispose()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

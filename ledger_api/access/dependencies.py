@@ -45,6 +45,7 @@ from starlette.routing import BaseRoute, Route
 
 from mrv_core.codec import format_address
 
+from ..access_log import note_principal
 from ..errors import AccessRefused, ApiConfigError
 from .principals import Principal, Role, visible_enterprises
 from .store import authenticate, grants_of
@@ -172,11 +173,13 @@ def current_principal(
     """The active principal of the request's API key (a FastAPI dependency); raises
     :class:`AccessRefused` (401)."""
     try:
-        return _authenticator(request).principal(request.headers.get("authorization"))
+        principal = _authenticator(request).principal(request.headers.get("authorization"))
     except AccessRefused as exc:
         _log.info("access_refused", status=exc.status, check=exc.check, detail=exc.detail,
                   method=request.method, path=request.url.path)
         raise
+    note_principal(request, principal.id)
+    return principal
 
 
 #: The request's authenticated principal, any role.

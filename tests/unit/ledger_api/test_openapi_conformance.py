@@ -4,9 +4,6 @@ code the document does not declare (THREATS.md: garbage into the API)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
@@ -18,11 +15,11 @@ from schemathesis.specs.openapi.checks import (
     response_schema_conformance,
     status_code_conformance,
 )
+from sqlalchemy import Engine
 
 from factories import TEST_DOMAIN, TEST_KEY
 from ledger_api.app import Services, create_app
-from ledger_api.db.engine import make_engine, make_sessions
-from ledger_api.db.migrate import upgrade
+from ledger_api.db.engine import make_sessions
 
 #: What the issue asks of every response: no 5xx, a declared status code, the declared media
 #: type, headers and body schema. Not schemathesis's acceptance of "schema-valid" requests: an
@@ -33,13 +30,11 @@ CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
 
 
 @pytest.fixture
-def api_schema(tmp_path: Path) -> Iterator[object]:
-    engine = make_engine(f"sqlite:///{tmp_path / 'ledger.sqlite'}")
-    upgrade(engine)
+def api_schema(sqlite_ledger_engine: Engine) -> object:
+    engine = sqlite_ledger_engine
     services = Services(engine, make_sessions(engine), devices=StaticDevices({TEST_KEY.address}),
                         domain=TEST_DOMAIN)
-    yield schemathesis.openapi.from_asgi("/openapi.json", create_app(services))
-    engine.dispose()
+    return schemathesis.openapi.from_asgi("/openapi.json", create_app(services))
 
 
 def test_every_operation_answers_as_its_document_says(api_schema: object) -> None:

@@ -607,7 +607,7 @@ def test_api_never_traces_back(files: Files, ledger_database: str, data: st.Data
                 _opt("--port", HOSTILE), _opt("--workers", HOSTILE),
                 _opt("--rpc-url", TEXT), _opt("--deployment", paths),
                 _opt("--tls-cert", paths), _opt("--tls-key", paths), _opt("--client-ca", paths),
-                st.sampled_from([[], ["--public-metrics"]])),
+                _opt("--log", paths), st.sampled_from([[], ["--public-metrics"]])),
         _joined(st.just(["api", "migrate"]), _opt("--database", databases)),
         _joined(st.just(["api", "principal", "add"]), names.map(lambda n: [f"--name={n}"]),
                 roles.map(lambda r: ["--role", r]), _opt("--enterprise", addresses),

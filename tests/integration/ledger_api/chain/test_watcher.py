@@ -46,11 +46,8 @@ from mrv_core.uplink import UplinkRequest
 
 
 @pytest.fixture
-def engine(tmp_path: Path) -> Iterator[Engine]:
-    engine = make_engine(f"sqlite:///{tmp_path / 'ledger.sqlite'}")
-    upgrade(engine)
-    yield engine
-    engine.dispose()
+def engine(sqlite_ledger_engine: Engine) -> Engine:
+    return sqlite_ledger_engine
 
 
 @pytest.fixture
