@@ -7,15 +7,19 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from ledger_support import StaticDevices
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, delete, func, select
 from sqlalchemy.orm import Session
 
 from factories import METER_PATHS, OTHER_KEY, TEST_DOMAIN, TEST_KEY, signed_records
 from ledger_api.db.models import (
+    Base,
     BatchRow,
     ConflictRow,
     LeafRow,
+    MeterStreamRow,
     ReadingRow,
     RecordRow,
     RejectionRow,
@@ -154,6 +158,22 @@ def test_a_header_whose_root_its_leaves_do_not_rebuild_is_rejected(ledger_engine
     assert run(ledger_engine, [header(0, sent)]) == [Status.ACCEPTED]
 
 
+@pytest.mark.parametrize("shift", [(-1, 0), (0, 1)], ids=["starts-early", "ends-late"])
+def test_a_header_whose_time_span_is_not_its_leaves_is_rejected(
+        ledger_engine: Engine, shift: tuple[int, int]) -> None:
+    sent = readings(3)  # timestamps T0 .. T0 + 2
+    run(ledger_engine, sent)
+    honest = header(0, sent).header
+    wrong = dataclasses.replace(honest, from_timestamp=honest.from_timestamp + shift[0],
+                                to_timestamp=honest.to_timestamp + shift[1])
+    signed = SignedBatchHeader(wrong, TEST_KEY.sign_batch(wrong, TEST_DOMAIN))
+    assert reasons(ledger_engine, [signed]) == [
+        f"timespan: the header spans [{wrong.from_timestamp}, {wrong.to_timestamp}], its "
+        f"leaves [{T0}, {T0 + 2}]"]
+    assert count(ledger_engine, BatchRow) == 0
+    assert run(ledger_engine, [header(0, sent)]) == [Status.ACCEPTED]
+
+
 def test_a_header_needs_its_leaves_and_the_next_batch_seq(ledger_engine: Engine) -> None:
     first, second = readings(2), readings(2, first_seq=2)
     assert reasons(ledger_engine, [header(0, first)]) == [
@@ -179,6 +199,15 @@ def test_seqs_skipped_are_recorded_and_narrowed_when_they_arrive(ledger_engine: 
     assert gaps() == [(1, 1), (3, 3)]
     run(ledger_engine, [sent[1], sent[3], sent[5]])
     assert gaps() == []
+
+
+def test_a_reading_twice_in_one_request_is_a_duplicate_and_another_under_its_key_a_conflict(
+        ledger_engine: Engine) -> None:
+    first, second = readings(2, meters=1)
+    other = readings(1, meters=1, value=7)[0]  # seq 0 again, another value
+    assert run(ledger_engine, [first, second, first, other]) == \
+        [Status.ACCEPTED, Status.ACCEPTED, Status.DUPLICATE, Status.CONFLICT]
+    assert count(ledger_engine, ReadingRow) == 2 and count(ledger_engine, ConflictRow) == 1
 
 
 def test_a_failure_midway_leaves_nothing_half_written(ledger_engine: Engine,
@@ -225,3 +254,42 @@ def test_concurrent_requests_of_one_device_apply_one_after_the_other(
     with Session(ledger_engine) as session:
         positions = session.scalars(select(LeafRow.position).order_by(LeafRow.position)).all()
     assert positions == list(range(180))
+
+
+_POOL = {m: readings(16, meters=2)[m::2] for m in range(2)}  # meter -> readings by seq
+
+
+def _expected_runs(held: set[int]) -> list[tuple[int, int]]:
+    """The maximal runs of seqs below the highest held that are not held."""
+    runs: list[tuple[int, int]] = []
+    for seq in sorted(set(range(max(held, default=-1) + 1)) - held):
+        if runs and runs[-1][1] + 1 == seq:
+            runs[-1] = (runs[-1][0], seq)
+        else:
+            runs.append((seq, seq))
+    return runs
+
+
+@settings(max_examples=20, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.lists(st.tuples(st.integers(0, 1), st.integers(0, 15)), min_size=1,
+                         max_size=8), min_size=1, max_size=5))
+def test_stored_seq_gaps_and_max_seqs_follow_every_request_whatever_the_order(
+        ledger_engine: Engine, requests: list[list[tuple[int, int]]]) -> None:
+    with Session(ledger_engine) as session, session.begin():  # each example from empty
+        for table in reversed(Base.metadata.sorted_tables):
+            session.execute(delete(table))
+    held: dict[int, set[int]] = {0: set(), 1: set()}
+    for request in requests:
+        run(ledger_engine, [_POOL[m][seq] for m, seq in request])
+        for m, seq in request:
+            held[m].add(seq)
+        with Session(ledger_engine) as session:
+            gaps = session.execute(select(SeqGapRow.meter, SeqGapRow.from_seq, SeqGapRow.to_seq)
+                                   .order_by(SeqGapRow.meter, SeqGapRow.from_seq)).all()
+            streams = {meter: max_seq for meter, max_seq in session.execute(
+                select(MeterStreamRow.meter, MeterStreamRow.max_seq))}
+        for m in (0, 1):
+            meter = _POOL[m][0].reading.meter
+            assert [(f, t) for g, f, t in gaps if g == meter] == _expected_runs(held[m])
+            assert streams.get(meter) == max(held[m], default=None)
