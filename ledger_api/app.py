@@ -98,9 +98,10 @@ class ApiMetrics:
         self.watcher_orphaned = Counter("mrv_api_watcher_orphaned",
                                         "Events whose block a reorganisation removed",
                                         registry=self.registry)
-        self.watcher_mismatches = Counter("mrv_api_watcher_root_mismatches",
-                                          "Batches whose anchor carries another root than "
-                                          "their header", registry=self.registry)
+        self.watcher_mismatches = Counter("mrv_api_watcher_mismatches",
+                                          "Batches whose anchor carries another header "
+                                          "(root, leaf count or time span) than the one held",
+                                          registry=self.registry)
 
 
 @dataclass

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from mrv_core.batch import BatchHeader
 from mrv_core.bundle import AnchorRef, MultiProofNodes, ProofBundle, SingleProof
 from mrv_core.chain import System
 from mrv_core.eip712 import Domain
@@ -63,13 +64,18 @@ class TreeCache:
         return tree
 
 
-def anchor_of(session: Session, device: bytes, batch_seq: int, root: bytes,
-              system: System) -> AnchorRef | None:
-    """Where the chain watcher saw batch ``batch_seq`` of ``device`` anchored with ``root``, in a
-    block still on the chain (None: not yet, or only with another root)."""
+def anchor_of(session: Session, header: BatchHeader, system: System) -> AnchorRef | None:
+    """Where the chain watcher saw the batch ``header`` anchored, exactly this header (root,
+    leaf count and time span), in a block still on the chain (None: not yet, or only another
+    header under its batchSeq)."""
     row = session.scalars(
-        select(AnchorRow).where(AnchorRow.device == device, AnchorRow.batch_seq == batch_seq,
-                                AnchorRow.root == root, AnchorRow.orphaned_at.is_(None))
+        select(AnchorRow).where(AnchorRow.device == header.device,
+                                AnchorRow.batch_seq == header.batch_seq,
+                                AnchorRow.root == header.root,
+                                AnchorRow.leaf_count == header.leaf_count,
+                                AnchorRow.from_timestamp == header.from_timestamp,
+                                AnchorRow.to_timestamp == header.to_timestamp,
+                                AnchorRow.orphaned_at.is_(None))
         .order_by(AnchorRow.block_number)).first()
     if row is None:
         return None

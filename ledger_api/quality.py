@@ -7,7 +7,7 @@ Per meter below the node (readings with timestamps in ``[time_from, time_to]``):
   ``missing = expected - received`` readings were signed but never delivered (or not yet);
 - ``unbatched``: held readings whose batch header has not arrived; ``unanchored``: held
   readings in batches the chain watcher has not seen anchored (``mismatch`` counts batches
-  whose anchor carries another root);
+  whose anchor carries another header: root, leaf count or span);
 - ``late``: readings received more than ``late_after_s`` seconds after their timestamp.
 
 Over the node: the signed gap records (failed polls, ``mrv_core.records.Gap``) starting in the

@@ -346,7 +346,7 @@ async def _bundle(services: Services, trees: TreeCache, visible: frozenset[bytes
     def run(session: Session, devices: frozenset[bytes]) -> bytes:
         address = _visible_device(device, devices)
         bundle = proof_bundle(session, address, keys, domain, None, trees)
-        anchor = anchor_of(session, address, bundle.batch.batch_seq, bundle.batch.root, system)
+        anchor = anchor_of(session, bundle.batch, system)
         if anchor is None:
             raise ProofUnavailable(409, "anchor", f"batch {bundle.batch.batch_seq} is not "
                                                   "anchored yet (as far as the chain watcher "

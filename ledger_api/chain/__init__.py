@@ -9,12 +9,12 @@
 - :mod:`.anchors`: the chain watcher's pure rules (a batch's :class:`AnchorState` from the
   anchors on the chain, the :func:`fork_point` of a reorganisation).
 - :mod:`.anchor_store`: the watcher's tables, and the data-quality queries
-  (:func:`anchors_without_data`, :func:`batches_without_anchor`, :func:`root_mismatches`).
+  (:func:`anchors_without_data`, :func:`batches_without_anchor`, :func:`anchor_mismatches`).
 - :mod:`.watcher`: :class:`ChainWatcher`, which follows the registries' events into the
   database in a background thread.
 """
 
-from .anchor_store import anchors_without_data, batches_without_anchor, root_mismatches
+from .anchor_store import anchor_mismatches, anchors_without_data, batches_without_anchor
 from .anchors import Anchor, AnchorState, BlockRef, batch_state, fork_point
 from .devices import (
     EMPTY_BOOK,
@@ -69,6 +69,7 @@ __all__ = [
     "Reason",
     "Refreshed",
     "WatcherStatus",
+    "anchor_mismatches",
     "anchors_without_data",
     "batch_state",
     "batches_without_anchor",
@@ -76,5 +77,4 @@ __all__ = [
     "fork_point",
     "read",
     "read_events",
-    "root_mismatches",
 ]

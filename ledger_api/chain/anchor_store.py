@@ -8,7 +8,7 @@ one poll in one transaction. Rows are never deleted: an event whose block left t
 its row with ``orphaned_at`` set (evidence), and the batch it anchored goes back to
 ``unanchored``.
 
-Queries (:func:`anchors_without_data`, :func:`batches_without_anchor`, :func:`root_mismatches`)
+Queries (:func:`anchors_without_data`, :func:`batches_without_anchor`, :func:`anchor_mismatches`)
 return ORM rows, oldest first.
 """
 
@@ -24,6 +24,8 @@ from sqlalchemy import and_, or_, select, tuple_, update
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
+from mrv_core.batch import BatchHeader
+
 from ..db.models import AnchorRow, BatchRow, ChainEventRow, WatcherCursorRow
 from ..errors import ApiConfigError
 from .anchors import Anchor, AnchorState, BlockRef, batch_state
@@ -33,6 +35,7 @@ __all__ = [
     "NOTHING_RECONCILED",
     "ChainEvent",
     "Reconciled",
+    "anchor_mismatches",
     "anchors_without_data",
     "batches_without_anchor",
     "event_args_json",
@@ -40,7 +43,6 @@ __all__ = [
     "orphan_after",
     "reconcile_batches",
     "recorded_blocks",
-    "root_mismatches",
     "save_cursor",
     "store_anchors",
     "store_events",
@@ -245,19 +247,19 @@ def reconcile_batches(session: Session, head: int, confirmations: int) -> Reconc
     (:func:`~ledger_api.chain.anchors.batch_state`). ``final`` and ``mismatch`` change only
     when a reorganisation orphans their anchor (:func:`orphan_after`)."""
     rows = session.execute(
-        select(BatchRow, AnchorRow.root, AnchorRow.block_number)
+        select(BatchRow, AnchorRow)
         .join(AnchorRow, and_(AnchorRow.device == BatchRow.device,
                               AnchorRow.batch_seq == BatchRow.batch_seq))
         .where(AnchorRow.orphaned_at.is_(None), BatchRow.anchor_state.in_(_OPEN))
         .order_by(BatchRow.device, BatchRow.batch_seq, AnchorRow.block_number,
                   AnchorRow.log_index)).all()
-    anchors: dict[tuple[bytes, int], tuple[BatchRow, list[tuple[bytes, int]]]] = {}
-    for batch, root, block_number in rows:
+    anchors: dict[tuple[bytes, int], tuple[BatchRow, list[tuple[BatchHeader, int]]]] = {}
+    for batch, anchor in rows:
         anchors.setdefault((batch.device, batch.batch_seq), (batch, []))[1].append(
-            (bytes(root), int(block_number)))
+            (anchor.header(), anchor.block_number))
     changed: dict[AnchorState, list[tuple[bytes, int]]] = {s: [] for s in AnchorState}
     for key, (batch, found) in anchors.items():
-        state = batch_state(batch.root, found, head, confirmations)
+        state = batch_state(batch.header(), found, head, confirmations)
         if state.value != batch.anchor_state:
             batch.anchor_state = state.value
             changed[state].append(key)
@@ -294,13 +296,17 @@ def batches_without_anchor(session: Session, *, now: datetime,
         .order_by(BatchRow.received_at, BatchRow.device, BatchRow.batch_seq)))
 
 
-def root_mismatches(session: Session) -> list[tuple[BatchRow, AnchorRow]]:
-    """Batches whose anchor on the chain carries another root than the header the ledger
-    holds, with that anchor: evidence of two batches signed under one batchSeq."""
+def anchor_mismatches(session: Session) -> list[tuple[BatchRow, AnchorRow]]:
+    """Batches whose anchor on the chain carries another header than the one the ledger holds
+    (root, leaf count or time span), with that anchor: evidence of two batch headers signed
+    under one batchSeq."""
     rows = session.execute(
         select(BatchRow, AnchorRow)
         .join(AnchorRow, and_(AnchorRow.device == BatchRow.device,
                               AnchorRow.batch_seq == BatchRow.batch_seq))
-        .where(AnchorRow.orphaned_at.is_(None), AnchorRow.root != BatchRow.root)
+        .where(AnchorRow.orphaned_at.is_(None),
+               or_(AnchorRow.root != BatchRow.root, AnchorRow.leaf_count != BatchRow.leaf_count,
+                   AnchorRow.from_timestamp != BatchRow.from_timestamp,
+                   AnchorRow.to_timestamp != BatchRow.to_timestamp))
         .order_by(AnchorRow.block_number, AnchorRow.log_index)).all()
     return [(batch, anchor) for batch, anchor in rows]

@@ -8,8 +8,10 @@ rules, and the property tests compare them with a direct model.
 batchSeq) and the ``BatchAnchored`` events of that (device, batchSeq) still on the chain:
 
 - no such event: ``unanchored``;
-- the event's root is not the header's root: ``mismatch`` (evidence: the device, or whoever
-  holds its key, signed two different batches under one batchSeq; neither is overwritten);
+- the event's header is not the held header (another root, leaf count or time span):
+  ``mismatch`` (evidence: the device, or whoever holds its key, signed two different batch
+  headers under one batchSeq; neither is overwritten). A root alone would miss a header that
+  claims the same leaves under another count or span;
 - otherwise ``final`` once the event's block has ``confirmations`` blocks on top of it
   (``head - block_number >= confirmations``; 0 makes an anchor final in the block that holds it),
   and ``anchored`` until then.
@@ -66,23 +68,23 @@ class Anchor:
     block_timestamp: int
 
 
-def batch_state(root: bytes, anchor_roots: Iterable[tuple[bytes, int]], head: int,
+def batch_state(held: BatchHeader, anchored: Iterable[tuple[BatchHeader, int]], head: int,
                 confirmations: int) -> AnchorState:
-    """The state of a batch of header root ``root`` (32 bytes), given the (root, block number)
-    of every ``BatchAnchored`` event of its (device, batchSeq) still on the chain, in chain
-    order, and the chain's ``head`` block number (rules in the module docstring).
+    """The state of the batch whose header the ledger holds (``held``), given the (header,
+    block number) of every ``BatchAnchored`` event of its (device, batchSeq) still on the chain,
+    in chain order, and the chain's ``head`` block number (rules in the module docstring).
 
     Raises :class:`~mrv_core.errors.ConfigError` when ``confirmations`` is negative.
     """
     if confirmations < 0:
         raise ConfigError(f"confirmations must be 0 or more, got {confirmations}")
-    newest: tuple[bytes, int] | None = None
-    for entry in anchor_roots:
+    newest: tuple[BatchHeader, int] | None = None
+    for entry in anchored:
         newest = entry
     if newest is None:
         return AnchorState.UNANCHORED
-    anchored_root, block_number = newest
-    if anchored_root != root:
+    header, block_number = newest
+    if header != held:
         return AnchorState.MISMATCH
     if head - block_number >= confirmations:
         return AnchorState.FINAL

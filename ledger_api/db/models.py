@@ -290,6 +290,12 @@ class AnchorRow(_OnChain, Base):
     from_timestamp: Mapped[int] = mapped_column(Uint64)
     to_timestamp: Mapped[int] = mapped_column(Uint64)
 
+    def header(self) -> BatchHeader:
+        """The batch header the event carries."""
+        return BatchHeader(device=self.device, batch_seq=self.batch_seq, root=self.root,
+                           leaf_count=self.leaf_count, from_timestamp=self.from_timestamp,
+                           to_timestamp=self.to_timestamp)
+
     __table_args__ = (UniqueConstraint("block_hash", "log_index", name="uq_anchors_log"),
                       Index("ix_anchors_batch", "device", "batch_seq"),
                       Index("ix_anchors_block", "block_number"))

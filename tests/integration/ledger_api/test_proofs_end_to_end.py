@@ -63,8 +63,7 @@ def test_a_reading_s_bundle_from_the_ledger_verifies_on_chain(
             BatchRow.first_position <= reading.position)
             .order_by(BatchRow.batch_seq.desc())).first()
         assert batch is not None
-        anchor = anchor_of(session, actors.device.address, batch.batch_seq, batch.root,
-                           actors.system)
+        anchor = anchor_of(session, batch.header(), actors.system)
         assert anchor is not None
         bundle = proof_bundle(session, actors.device.address, [key], actors.system.domain,
                               anchor, TreeCache())

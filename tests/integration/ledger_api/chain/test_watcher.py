@@ -25,9 +25,9 @@ from factories import signed_readings
 from ledger_api.app import ApiMetrics, Services, create_app
 from ledger_api.chain import DeviceDirectory
 from ledger_api.chain.anchor_store import (
+    anchor_mismatches,
     anchors_without_data,
     batches_without_anchor,
-    root_mismatches,
 )
 from ledger_api.chain.device_store import load_directory
 from ledger_api.chain.watcher import ChainWatcher
@@ -182,7 +182,7 @@ def test_an_anchor_of_another_root_is_flagged_and_neither_root_is_overwritten(
     watcher.poll()
     assert state(engine, 0) == "mismatch"  # never final
     with Session(engine) as session:
-        [(row, anchor)] = root_mismatches(session)
+        [(row, anchor)] = anchor_mismatches(session)
         assert (row.root, anchor.root) == (held.header.root, other.header.root)
 
 

@@ -6,6 +6,7 @@ queries."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
@@ -17,13 +18,13 @@ from sqlalchemy import Engine, delete, select
 from sqlalchemy.orm import Session
 
 from ledger_api.chain.anchor_store import (
+    anchor_mismatches,
     anchors_without_data,
     batches_without_anchor,
     event_args_json,
     load_cursor,
     orphan_after,
     reconcile_batches,
-    root_mismatches,
     save_cursor,
     store_anchors,
 )
@@ -52,11 +53,19 @@ def block_hash(number: int, branch: int) -> bytes:
     return bytes([branch]) + number.to_bytes(31, "big")
 
 
+def header_of(seq: int, good: bool) -> BatchHeader:
+    """The header held for ``seq`` (``good``), or one signed under the same batchSeq with
+    another root (even seqs) or the same root and another leaf count (odd seqs)."""
+    if good or seq % 2 == 0:
+        return BatchHeader(device=DEVICE, batch_seq=seq, root=root_of(seq, good), leaf_count=1,
+                           from_timestamp=1, to_timestamp=2)
+    return BatchHeader(device=DEVICE, batch_seq=seq, root=root_of(seq, True), leaf_count=2,
+                       from_timestamp=1, to_timestamp=2)
+
+
 def anchor(seq: int, good: bool, number: int, branch: int, timestamp: int = 1000) -> Anchor:
-    header = BatchHeader(device=DEVICE, batch_seq=seq, root=root_of(seq, good), leaf_count=1,
-                         from_timestamp=1, to_timestamp=2)
-    return Anchor(header, b"\x7e" * 32, 0, BlockRef(number, block_hash(number, branch)),
-                  timestamp)
+    return Anchor(header_of(seq, good), b"\x7e" * 32, 0,
+                  BlockRef(number, block_hash(number, branch)), timestamp)
 
 
 @dataclass
@@ -65,7 +74,7 @@ class Model:
 
     head: int = 10
     branch: int = 1
-    on_chain: dict[int, list[tuple[bytes, int]]] = field(default_factory=dict)
+    on_chain: dict[int, list[tuple[BatchHeader, int]]] = field(default_factory=dict)
     #: The hash of each block the test mined an anchor in, on the current chain.
     hashes: dict[int, bytes] = field(default_factory=dict)
 
@@ -99,7 +108,7 @@ def test_stored_batch_states_equal_the_rule_over_the_anchors_still_on_the_chain(
                 model.head += 1
                 mined = anchor(value, good, model.head, model.branch)
                 store_anchors(session, [mined], T0)
-                model.on_chain[value] = [(root_of(value, good), model.head)]
+                model.on_chain[value] = [(header_of(value, good), model.head)]
                 model.hashes[model.head] = mined.block.hash
             elif kind == "mine":
                 model.head += value
@@ -116,7 +125,7 @@ def test_stored_batch_states_equal_the_rule_over_the_anchors_still_on_the_chain(
             stored = {seq: state for seq, state in session.execute(
                 select(BatchRow.batch_seq, BatchRow.anchor_state))}
         assert stored == {
-            seq: batch_state(root_of(seq, True), model.on_chain.get(seq, []), model.head,
+            seq: batch_state(header_of(seq, True), model.on_chain.get(seq, []), model.head,
                              confirmations).value
             for seq in range(SEQS)}
 
@@ -160,7 +169,7 @@ def test_the_never_flags_wait_for_their_deadline(ledger_engine: Engine) -> None:
                       T0)
         reconcile_batches(session, 12, 1)
     with Session(ledger_engine) as session:
-        assert [(b.batch_seq, a.batch_seq) for b, a in root_mismatches(session)] == [(0, 0)]
+        assert [(b.batch_seq, a.batch_seq) for b, a in anchor_mismatches(session)] == [(0, 0)]
         at = T0 + timedelta(seconds=100)
         assert anchors_without_data(session, now=at, deadline_s=100) == []
         assert [a.batch_seq for a in anchors_without_data(session, now=at, deadline_s=99)] == [2]
@@ -191,3 +200,21 @@ def test_event_arguments_become_canonical_json_with_bytes_as_hex_and_exact_integ
         return value
 
     assert json.loads(text) == {k: expected(v) for k, v in args.items()}
+
+
+@pytest.mark.parametrize("change", [{"root": b"\xee" * 32}, {"leaf_count": 2},
+                                    {"from_timestamp": 0}, {"to_timestamp": 3}],
+                         ids=["root", "leaf-count", "from", "to"])
+def test_an_anchor_of_another_header_under_the_batch_seq_is_a_mismatch(
+        ledger_engine: Engine, change: dict[str, object]) -> None:
+    held = batch_row(0)
+    other = dataclasses.replace(held.header(), **change)  # type: ignore[arg-type]
+    with Session(ledger_engine) as session, session.begin():
+        session.add(held)
+        store_anchors(session, [Anchor(other, b"\x7e" * 32, 0, BlockRef(11, block_hash(11, 1)),
+                                       1000)], T0)
+        reconcile_batches(session, 12, 0)
+    with Session(ledger_engine) as session:
+        assert session.scalar(select(BatchRow.anchor_state)) == "mismatch"
+        [(batch, found)] = anchor_mismatches(session)
+        assert batch.header() != found.header() == other

@@ -4,45 +4,56 @@ block and reorganised at a random height."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
 from ledger_api.chain.anchors import AnchorState, BlockRef, batch_state, fork_point
+from mrv_core.batch import BatchHeader
 from mrv_core.errors import ConfigError
 
-ROOT, OTHER = b"\x01" * 32, b"\x02" * 32
+HELD = BatchHeader(device=b"\xd1" * 20, batch_seq=3, root=b"\x01" * 32, leaf_count=10,
+                   from_timestamp=100, to_timestamp=200)
+#: Headers a device's key could sign under the same batchSeq: the held one, another root, the
+#: same root under another leaf count or time span.
+SIGNED = [HELD, dataclasses.replace(HELD, root=b"\x02" * 32),
+          dataclasses.replace(HELD, leaf_count=9), dataclasses.replace(HELD, from_timestamp=99),
+          dataclasses.replace(HELD, to_timestamp=201)]
 
-anchor_lists = st.lists(st.tuples(st.sampled_from([ROOT, OTHER]), st.integers(0, 1000)),
+anchor_lists = st.lists(st.tuples(st.sampled_from(SIGNED), st.integers(0, 1000)),
                         max_size=4).map(lambda xs: sorted(xs, key=lambda x: x[1]))
 
 
 @given(anchors=anchor_lists, head=st.integers(0, 1100), confirmations=st.integers(0, 20))
 @example(anchors=[], head=0, confirmations=0)
-@example(anchors=[(ROOT, 10)], head=10, confirmations=0)
-@example(anchors=[(ROOT, 10)], head=11, confirmations=2)
-@example(anchors=[(ROOT, 10)], head=12, confirmations=2)
+@example(anchors=[(HELD, 10)], head=10, confirmations=0)
+@example(anchors=[(HELD, 10)], head=11, confirmations=2)
+@example(anchors=[(HELD, 10)], head=12, confirmations=2)
+@example(anchors=[(SIGNED[2], 10)], head=12, confirmations=0)  # same root, another count
 def test_a_batch_state_follows_the_newest_anchor_and_the_confirmations_on_top_of_it(
-        anchors: list[tuple[bytes, int]], head: int, confirmations: int) -> None:
-    got = batch_state(ROOT, anchors, head, confirmations)
+        anchors: list[tuple[BatchHeader, int]], head: int, confirmations: int) -> None:
+    got = batch_state(HELD, anchors, head, confirmations)
     if not anchors:
         assert got is AnchorState.UNANCHORED
         return
-    root, block = anchors[-1]
-    if root != ROOT:
+    anchored, block = anchors[-1]
+    if (anchored.root, anchored.leaf_count, anchored.from_timestamp, anchored.to_timestamp) != \
+            (HELD.root, HELD.leaf_count, HELD.from_timestamp, HELD.to_timestamp):
         assert got is AnchorState.MISMATCH
     elif head >= block + confirmations:
         assert got is AnchorState.FINAL
     else:
         assert got is AnchorState.ANCHORED
     # more blocks on top never undo finality, and never turn a mismatch into anything else
-    assert batch_state(ROOT, anchors, head + 1, confirmations) in (
+    assert batch_state(HELD, anchors, head + 1, confirmations) in (
         (got,) if got is not AnchorState.ANCHORED else (AnchorState.ANCHORED, AnchorState.FINAL))
 
 
 def test_negative_confirmations_are_refused_naming_the_value() -> None:
     with pytest.raises(ConfigError, match="got -1"):
-        batch_state(ROOT, [], 0, -1)
+        batch_state(HELD, [], 0, -1)
 
 
 def chain_of(length: int, branch: int) -> list[bytes]:
