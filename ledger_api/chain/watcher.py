@@ -268,7 +268,7 @@ class ChainWatcher:
             _log.warning("watcher_reorganisation", cursor=before and before.number,
                          fork=fork and fork.number, orphaned=polled.orphaned)
         for key in polled.reconciled.mismatch:
-            _log.warning("watcher_root_mismatch", device="0x" + key[0].hex(), batch_seq=key[1])
+            _log.warning("watcher_anchor_mismatch", device="0x" + key[0].hex(), batch_seq=key[1])
         if polled.anchors or polled.events:
             _log.info("watcher_events", anchors=polled.anchors, events=polled.events,
                       cursor=polled.cursor and polled.cursor.number)
