@@ -41,6 +41,7 @@ from .hashing import keccak256
 from .reading import SignedReading
 from .records import (
     NOTE_MAX_BYTES,
+    RECORD_KINDS,
     EmissionSummary,
     Gap,
     MeterChange,
@@ -64,6 +65,7 @@ from .wire import (
 __all__ = [
     "ACK_FORMAT",
     "CONTENT_TYPE",
+    "DOCUMENT_ORDER",
     "KINDS",
     "LIMITS",
     "UPLINK_FORMAT",
@@ -126,6 +128,9 @@ class _Kind:
     id: Callable[[Any], bytes]
     key: Callable[[Any], tuple[object, ...]]
     device: Callable[[Any], bytes]
+    #: The leaf kind a store files these items under (``mrv_core.records.RECORD_KINDS``:
+    #: ``reading``, ``gap``...; ``batch`` for headers).
+    leaf_kind: str
 
 
 def _decode_signed_header(obj: object, where: str) -> SignedBatchHeader:
@@ -149,7 +154,7 @@ def _record_kind(name: str, record_type: type[Record], limit: Callable[[UplinkLi
                  lambda item: isinstance(item, SignedRecord) and type(item.record) is record_type,
                  encode_signed_record, decode, lambda r: record_leaf(r.record),
                  lambda r: (record_type.__name__, r.record.device, *key(r.record)),
-                 lambda r: r.record.device)
+                 lambda r: r.record.device, RECORD_KINDS[record_type])
 
 
 #: The kinds in processing order (a batch header after the leaves it may cover).
@@ -157,7 +162,7 @@ KINDS: tuple[_Kind, ...] = (
     _Kind("readings", lambda limits: limits.readings, lambda i: isinstance(i, SignedReading),
           encode_signed_reading, decode_signed_reading, lambda r: leaf_hash(r.reading),
           lambda r: ("Reading", r.reading.device, r.reading.meter, r.reading.seq),
-          lambda r: r.reading.device),
+          lambda r: r.reading.device, "reading"),
     _record_kind("gaps", Gap, lambda limits: limits.gaps,
                  lambda g: (g.meter, g.quantity, g.from_timestamp)),
     _record_kind("meterChanges", MeterChange, lambda limits: limits.meter_changes,
@@ -169,8 +174,12 @@ KINDS: tuple[_Kind, ...] = (
           lambda h: encode_batch_header(h.header, h.signature), _decode_signed_header,
           lambda h: keccak256(batch_struct_hash(h.header)),
           lambda h: ("Batch", h.header.device, h.header.batch_seq),
-          lambda h: h.header.device),
+          lambda h: h.header.device, "batch"),
 )
+#: Each leaf kind's rank in a document's processing order (:data:`KINDS`): a sender that
+#: must keep its commit order cannot put a later-ranked item before an earlier-ranked one in
+#: one request (docs/protocol.md 10.5).
+DOCUMENT_ORDER: dict[str, int] = {kind.leaf_kind: rank for rank, kind in enumerate(KINDS)}
 
 
 def _kind_of(item: object) -> _Kind:

@@ -53,6 +53,7 @@ from mrv_core.eip712 import Domain
 from mrv_core.errors import FormatError, MrvError
 from mrv_core.uplink import (
     CONTENT_TYPE,
+    DOCUMENT_ORDER,
     LIMITS,
     UplinkAck,
     UplinkItem,
@@ -384,15 +385,12 @@ def _retry_after(value: str | None) -> int | None:
 
 
 #: The rank of each leaf kind in the request document (``mrv_core.uplink.KINDS``' order).
-_DOCUMENT_RANK = {"reading": 0, "gap": 1, "meter_change": 2, "emission_summary": 3}
-
-
 def _in_document_order(leaves: Sequence[StoredItem]) -> list[StoredItem]:
     """The longest prefix of ``leaves`` whose kinds never go back in the document's order."""
     kept: list[StoredItem] = []
     rank = 0
     for leaf in leaves:
-        here = _DOCUMENT_RANK[leaf.kind] if isinstance(leaf, StoredRecord) else 0
+        here = DOCUMENT_ORDER[leaf.kind] if isinstance(leaf, StoredRecord) else 0
         if here < rank:
             break
         rank = here

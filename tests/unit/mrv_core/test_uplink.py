@@ -34,8 +34,17 @@ from mrv_core.compression import gunzip_bounded, gzip_document
 from mrv_core.eip712 import Domain
 from mrv_core.errors import DocumentTooLarge, FormatError, UnsupportedEncoding
 from mrv_core.reading import SignedReading
-from mrv_core.records import SCOPE_SITE, EmissionSummary, Gap, MeterChange, SignedRecord
+from mrv_core.records import (
+    RECORD_KINDS,
+    SCOPE_SITE,
+    EmissionSummary,
+    Gap,
+    MeterChange,
+    SignedRecord,
+)
 from mrv_core.uplink import (
+    DOCUMENT_ORDER,
+    KINDS,
     LIMITS,
     Status,
     UplinkLimits,
@@ -366,3 +375,11 @@ def test_gunzip_bounded_accepts_exactly_the_limit() -> None:
     assert gunzip_bounded(gzip_document(data), 1000) == data
     with pytest.raises(DocumentTooLarge):
         gunzip_bounded(gzip_document(data), 999)
+
+
+def test_the_document_order_ranks_every_leaf_kind_as_the_kinds_are_processed() -> None:
+    assert DOCUMENT_ORDER == {"reading": 0, "gap": 1, "meter_change": 2,
+                              "emission_summary": 3, "batch": 4}
+    assert set(RECORD_KINDS.values()) < set(DOCUMENT_ORDER)
+    assert [kind.name for kind in sorted(KINDS, key=lambda k: DOCUMENT_ORDER[k.leaf_kind])] == \
+        ["readings", "gaps", "meterChanges", "summaries", "batches"]
