@@ -19,6 +19,7 @@ from mrv_core.uplink import LIMITS
 
 from .access.keys import check_server_secret
 from .errors import ApiConfigError
+from .retention import DEFAULT_RETENTION_YEARS, MIN_RETENTION_YEARS
 
 __all__ = ["DEFAULT_DATABASE_URL", "ApiSettings", "get_settings"]
 
@@ -50,6 +51,9 @@ class ApiSettings(BaseSettings):
       stays out of process listings. ``serve`` and ``principal add`` refuse to run without a
       usable one (:meth:`server_secret`).
     - ``public_metrics``: ``/metrics`` answers without an API key (``MRV_PUBLIC_METRICS``).
+    - ``retention_years``: the minimum retention (``MRV_RETENTION_YEARS``, default 10 as the EU
+      MRR asks, never below 5, China's; ``ledger_api.retention``): purges may delete only
+      data older than this.
     """
 
     model_config = SettingsConfigDict(env_prefix="MRV_", frozen=True, extra="forbid")
@@ -70,6 +74,7 @@ class ApiSettings(BaseSettings):
     watcher_stale_after_s: float = Field(default=60.0, gt=0)
     api_secret: SecretStr | None = None
     public_metrics: bool = False
+    retention_years: int = Field(default=DEFAULT_RETENTION_YEARS, le=1000)
 
     @field_validator("database_url")
     @classmethod
@@ -77,6 +82,14 @@ class ApiSettings(BaseSettings):
         if not value.startswith(("sqlite:///", "postgresql+psycopg://")):
             raise ValueError("expected sqlite:///PATH or postgresql+psycopg://USER@HOST:PORT/DB"
                              f", got {value.split('://')[0]!r}://...")
+        return value
+
+    @field_validator("retention_years")
+    @classmethod
+    def _retention_floor(cls, value: int) -> int:
+        if value < MIN_RETENTION_YEARS:
+            raise ValueError(f"expected at least {MIN_RETENTION_YEARS} years (China keeps "
+                             f"emission data 5 years, the EU MRR 10), got {value}")
         return value
 
     def server_secret(self) -> bytes:
