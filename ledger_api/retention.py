@@ -236,7 +236,9 @@ def _eligible(session: Session, devices: Sequence[bytes],
             select(BatchRow.device, BatchRow.batch_seq, BatchRow.first_position,
                    BatchRow.leaf_count, BatchRow.to_timestamp, BatchRow.anchor_state)
             .where(BatchRow.device.in_(devices[i:i + 500]), BatchRow.to_timestamp < cutoff)
-            .order_by(BatchRow.device, BatchRow.batch_seq))
+            .order_by(BatchRow.device, BatchRow.batch_seq)
+            # Locked: the chain watcher cannot move one of them out of final meanwhile.
+            .with_for_update())
         for device, seq, first, count, to_timestamp, state in rows:
             if state != AnchorState.FINAL.value:
                 kept[state] = kept.get(state, 0) + 1

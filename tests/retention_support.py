@@ -44,7 +44,9 @@ class Fleet:
     engine: Engine
     seqs: dict[bytes, int] = field(default_factory=dict)
     batches: dict[bytes, int] = field(default_factory=dict)
-    sent: dict[tuple[bytes, int], list[SignedReading]] = field(default_factory=dict)
+    #: (device, batchSeq) -> the readings and records of the batch, as sent.
+    sent: dict[tuple[bytes, int], list[SignedReading | SignedRecord]] = field(
+        default_factory=dict)
 
     def deliver(self, items: Sequence[UplinkItem], key: DeviceKey) -> list[Status]:
         with make_sessions(self.engine).begin() as session:
@@ -80,7 +82,7 @@ class Fleet:
         statuses = self.deliver([*signed, *records, header], key)
         assert statuses == [Status.ACCEPTED] * len(statuses)
         self.batches[device] = batch_seq + 1
-        self.sent[(device, batch_seq)] = signed
+        self.sent[(device, batch_seq)] = [*signed, *records]
         with make_sessions(self.engine).begin() as session:
             session.execute(update(BatchRow).where(BatchRow.device == device,
                                                    BatchRow.batch_seq == batch_seq)

@@ -36,12 +36,14 @@ from ledger_api.db.models import (
     LeafRow,
     ReadingRow,
     RecordRow,
+    RejectionRow,
     RetentionPurgeRow,
 )
 from ledger_api.errors import ApiConfigError, ProofUnavailable, RetentionRefused
 from ledger_api.proofs import TreeCache, proof_bundle
 from ledger_api.retention import Purge, latest_cutoff, parse_cutoff, purge, purge_log
 from ledger_api.settings import get_settings
+from mrv_core.reading import SignedReading
 from mrv_core.uplink import Status
 
 TABLES = (ReadingRow, RecordRow, LeafRow, AnchorRow, BatchRow)
@@ -157,8 +159,8 @@ def test_the_minimum_retention_is_ten_years_by_default_and_never_below_five() ->
 
 def test_a_deleted_reading_has_no_proof_and_is_not_stored_again(fleet: Fleet) -> None:
     trees = TreeCache()
-    deleted = fleet.sent[(TEST_KEY.address, 0)]
-    keys = [(r.reading.meter, r.reading.seq) for r in deleted]
+    deleted = fleet.sent[(TEST_KEY.address, 0)]  # three readings and a gap record
+    keys = [(r.reading.meter, r.reading.seq) for r in deleted if isinstance(r, SignedReading)]
     with Session(fleet.engine) as session:  # served once before: its tree is in the cache
         assert proof_bundle(session, TEST_KEY.address, keys[:1], TEST_DOMAIN, None, trees)
     run_purge(fleet.engine)
@@ -168,7 +170,10 @@ def test_a_deleted_reading_has_no_proof_and_is_not_stored_again(fleet: Fleet) ->
     # Sent again, the deleted readings are refused (not new leaves that would break the
     # device's next batch); a reading of a kept batch is still a duplicate.
     kept = fleet.sent[(TEST_KEY.address, 2)][0]
-    assert fleet.deliver([*deleted, kept], TEST_KEY) == [Status.REJECTED] * 3 + [
-        Status.DUPLICATE]
+    statuses = fleet.deliver([*deleted, kept], TEST_KEY)  # the request puts readings first
+    assert statuses == [Status.REJECTED] * 3 + [Status.DUPLICATE, Status.REJECTED]
+    with Session(fleet.engine) as session:
+        checks = session.scalars(select(RejectionRow.check)).all()
+    assert checks == ["retention"] * 4  # kept as evidence, naming the check
     # The device's stream goes on: its next batch is accepted.
     assert fleet.batch(TEST_KEY, year(2026), "unanchored") == 5
