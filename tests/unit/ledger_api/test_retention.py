@@ -26,6 +26,7 @@ from retention_support import (
 )
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
+from structlog.testing import capture_logs
 
 from factories import OTHER_KEY, TEST_DOMAIN, TEST_KEY
 from ledger_api.db.engine import make_sessions
@@ -43,6 +44,7 @@ from ledger_api.errors import ApiConfigError, ProofUnavailable, RetentionRefused
 from ledger_api.proofs import TreeCache, proof_bundle
 from ledger_api.retention import Purge, latest_cutoff, parse_cutoff, purge, purge_log
 from ledger_api.settings import get_settings
+from mrv_core.codec import format_address
 from mrv_core.reading import SignedReading
 from mrv_core.uplink import Status
 
@@ -85,8 +87,11 @@ def test_a_dry_run_reports_what_would_go_and_changes_nothing(fleet: Fleet) -> No
 def test_a_purge_deletes_exactly_the_final_batches_past_the_cutoff_of_one_enterprise_once(
         fleet: Fleet) -> None:
     before = snapshot(fleet.engine)
-    report = run_purge(fleet.engine)
+    with capture_logs() as logs:
+        report = run_purge(fleet.engine)
     after = snapshot(fleet.engine)
+    assert [(e["event"], e["audit_id"], e["readings"], e["enterprise"]) for e in logs] == [
+        ("retention_purge", report.audit_id, 12, format_address(A))]
     assert before["batch_keys"] - after["batch_keys"] == PURGED  # type: ignore[operator]
     assert (OTHER_KEY.address, 0) in after["batch_keys"]  # type: ignore[operator]
     assert report.counts == EXPECTED_COUNTS
