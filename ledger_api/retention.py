@@ -5,10 +5,12 @@ it (docs/api.md, "Retention").
 events the watcher read are kept at least ``MRV_RETENTION_YEARS`` years (default
 :data:`DEFAULT_RETENTION_YEARS` = 10, the EU MRR's period: Commission Implementing Regulation
 (EU) 2018/2066, Article 67(1), "at least 10 years"; never less than :data:`MIN_RETENTION_YEARS`
-= 5, China's: the national ETS's rule that enterprises keep emission data and its evidence at
-least five years). Nothing in the ledger deletes as a side effect: ingest, the chain watcher and
-the read routes only add or update. Deletion is :func:`purge`, run on purpose by an operator
-(``mrv api retention purge``) or an enterprise's admin (``POST /v1/retention/purge``).
+= 5, China's: the Measures for the Administration of Carbon Emissions Trading (Trial), Ministry
+of Ecology and Environment Order No. 19 (2020), keep the original records and ledgers behind an
+emission report at least five years). Nothing in the ledger deletes as a side effect: ingest,
+the chain watcher and the read routes only add or update. Deletion is :func:`purge`, run on
+purpose by an operator (``mrv api retention purge``) or an enterprise's admin
+(``POST /v1/retention/purge``).
 
 **What a purge deletes.** Whole batches of the devices of ONE enterprise, never single
 readings (a batch's proofs need all of its leaves; half a batch would make bundles lie), and
@@ -66,13 +68,18 @@ from .db.models import (
 )
 from .errors import ApiConfigError, RetentionRefused, StorageError
 
-__all__ = ["DEFAULT_RETENTION_YEARS", "MIN_RETENTION_YEARS", "TABLES", "BatchRange", "Purge",
-           "check_retention_years", "latest_cutoff", "parse_cutoff", "purge", "purge_log"]
+__all__ = ["DEFAULT_RETENTION_YEARS", "MIN_RETENTION_YEARS", "RETENTION_SOURCES", "TABLES",
+           "BatchRange", "Purge", "check_retention_years", "latest_cutoff", "parse_cutoff",
+           "purge", "purge_log"]
 
 #: EU MRR (Regulation (EU) 2018/2066, Art. 67(1)): records kept at least 10 years.
 DEFAULT_RETENTION_YEARS = 10
-#: China's national ETS: emission data and evidence kept at least 5 years; the floor.
+#: China (MEE Order No. 19, 2020, carbon emissions trading measures): the original records of
+#: an emission report kept at least 5 years; the floor.
 MIN_RETENTION_YEARS = 5
+#: Where the two figures come from, for messages.
+RETENTION_SOURCES = ("China keeps emission records 5 years, MEE Order No. 19 (2020); the EU "
+                     "MRR 10, Regulation (EU) 2018/2066 Art. 67")
 #: The tables a purge deletes from, in the order it deletes (children first).
 TABLES = ("readings", "records", "leaves", "anchors", "batches")
 #: Longest reason kept (characters).
@@ -85,7 +92,7 @@ def check_retention_years(years: int) -> int:
     """``years`` if it is at least :data:`MIN_RETENTION_YEARS`, else :class:`ApiConfigError`."""
     if years < MIN_RETENTION_YEARS:
         raise ApiConfigError(f"MRV_RETENTION_YEARS: expected at least {MIN_RETENTION_YEARS} "
-                             f"(China keeps emission data 5 years, the EU MRR 10), got {years}")
+                             f"years ({RETENTION_SOURCES}), got {years}")
     return years
 
 

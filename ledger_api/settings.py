@@ -19,7 +19,7 @@ from mrv_core.uplink import LIMITS
 
 from .access.keys import check_server_secret
 from .errors import ApiConfigError
-from .retention import DEFAULT_RETENTION_YEARS, MIN_RETENTION_YEARS
+from .retention import DEFAULT_RETENTION_YEARS, MIN_RETENTION_YEARS, RETENTION_SOURCES
 
 __all__ = ["DEFAULT_DATABASE_URL", "ApiSettings", "get_settings"]
 
@@ -88,8 +88,8 @@ class ApiSettings(BaseSettings):
     @classmethod
     def _retention_floor(cls, value: int) -> int:
         if value < MIN_RETENTION_YEARS:
-            raise ValueError(f"expected at least {MIN_RETENTION_YEARS} years (China keeps "
-                             f"emission data 5 years, the EU MRR 10), got {value}")
+            raise ValueError(f"expected at least {MIN_RETENTION_YEARS} years "
+                             f"({RETENTION_SOURCES}), got {value}")
         return value
 
     def server_secret(self) -> bytes:
