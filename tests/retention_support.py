@@ -31,6 +31,8 @@ FOURTH_KEY = DeviceKey.from_private_bytes((4).to_bytes(32, "big"))
 ENTERPRISES = {TEST_KEY.address: A, FOURTH_KEY.address: A, OTHER_KEY.address: B}
 DEVICES = StaticDevices(set(ENTERPRISES), enterprises=ENTERPRISES)
 QUANTITY = "energy.active.import:Wh"
+#: Readings per batch.
+READINGS = 3
 
 
 def year(y: int) -> int:
@@ -54,49 +56,58 @@ class Fleet:
                             DEVICES, TEST_DOMAIN, now=NOW)
         return [v.status for v in result.verdicts]
 
-    def batch(self, key: DeviceKey, start: int, state: str, *, readings: int = 3,
-              gap: bool = False) -> int:
-        """A batch of ``readings`` readings from ``start`` (Unix s), one a minute, and a gap
-        record after them; its anchor state set to ``state`` (and an anchor row unless
-        unanchored). Returns its batchSeq."""
-        device = key.address
-        first = self.seqs.get(device, 0)
-        path = METER_PATHS[0]
-        signed = [key.sign_reading(Reading(device=device, meter=meter_id(path), seq=first + i,
-                                           timestamp=start + 60 * i, quantity=QUANTITY,
-                                           value=1000 + i, salt=bytes([i + 1]) * 32),
-                                   TEST_DOMAIN, path) for i in range(readings)]
-        self.seqs[device] = first + readings
-        records: list[SignedRecord] = []
-        if gap:
-            end = start + 60 * readings
-            records.append(key.sign_record(Gap(
-                device=device, meter=meter_id(path), quantity=QUANTITY,
-                next_seq=first + readings, from_timestamp=end, to_timestamp=end + 30,
-                failed_polls=2, error_class=ERROR_CLASSES[0], salt=b"\x07" * 32),
-                TEST_DOMAIN, path, None))
-        batch_seq = self.batches.get(device, 0)
-        closed = key.close_batch(batch_seq, signed, TEST_DOMAIN, records)
-        assert closed.header_signature is not None
-        header = SignedBatchHeader(closed.header, closed.header_signature)
-        statuses = self.deliver([*signed, *records, header], key)
+    def batch(self, key: DeviceKey, start: int, state: str, *, gap: bool = False) -> int:
+        """One batch (:meth:`batches_of`); returns its batchSeq."""
+        return self.batches_of(key, [(start, state, gap)])[0]
+
+    def batches_of(self, key: DeviceKey, specs: Sequence[tuple[int, str, bool]]) -> list[int]:
+        """Batches of ``key`` in one request, each of three readings from ``start`` (Unix s),
+        one a minute, and with ``gap`` a gap record after them (only the last: a request puts
+        records after all readings); then each batch's anchor state set (with an anchor row
+        unless unanchored). Returns their batchSeqs."""
+        assert not any(gap for _, _, gap in specs[:-1]), "a gap record only in the last batch"
+        device, path = key.address, METER_PATHS[0]
+        items: list[UplinkItem] = []
+        headers: list[tuple[SignedBatchHeader, str]] = []
+        for start, state, gap in specs:
+            first = self.seqs.get(device, 0)
+            signed = [key.sign_reading(Reading(
+                device=device, meter=meter_id(path), seq=first + i, timestamp=start + 60 * i,
+                quantity=QUANTITY, value=1000 + i, salt=bytes([i + 1]) * 32), TEST_DOMAIN, path)
+                for i in range(READINGS)]
+            self.seqs[device] = first + READINGS
+            records: list[SignedRecord] = []
+            if gap:
+                end = start + 60 * READINGS
+                records.append(key.sign_record(Gap(
+                    device=device, meter=meter_id(path), quantity=QUANTITY,
+                    next_seq=first + READINGS, from_timestamp=end, to_timestamp=end + 30,
+                    failed_polls=2, error_class=ERROR_CLASSES[0], salt=b"\x07" * 32),
+                    TEST_DOMAIN, path, None))
+            batch_seq = self.batches.get(device, 0)
+            closed = key.close_batch(batch_seq, signed, TEST_DOMAIN, records)
+            assert closed.header_signature is not None
+            headers.append((SignedBatchHeader(closed.header, closed.header_signature), state))
+            items += [*signed, *records]
+            self.batches[device] = batch_seq + 1
+            self.sent[(device, batch_seq)] = [*signed, *records]
+        statuses = self.deliver([*items, *(header for header, _ in headers)], key)
         assert statuses == [Status.ACCEPTED] * len(statuses)
-        self.batches[device] = batch_seq + 1
-        self.sent[(device, batch_seq)] = [*signed, *records]
         with make_sessions(self.engine).begin() as session:
-            session.execute(update(BatchRow).where(BatchRow.device == device,
-                                                   BatchRow.batch_seq == batch_seq)
-                            .values(anchor_state=state))
-            if state != "unanchored":
-                h = closed.header
-                session.add(AnchorRow(device=device, batch_seq=batch_seq, root=h.root,
-                                      leaf_count=h.leaf_count, from_timestamp=h.from_timestamp,
-                                      to_timestamp=h.to_timestamp, block_number=batch_seq + 1,
-                                      block_hash=device + bytes(12),
-                                      block_timestamp=h.to_timestamp + 60, log_index=batch_seq,
-                                      tx_hash=bytes([batch_seq]) * 32, seen_at=NOW,
-                                      orphaned_at=None))
-        return batch_seq
+            for signed_header, state in headers:
+                h = signed_header.header
+                session.execute(update(BatchRow).where(BatchRow.device == device,
+                                                       BatchRow.batch_seq == h.batch_seq)
+                                .values(anchor_state=state))
+                if state != "unanchored":
+                    session.add(AnchorRow(
+                        device=device, batch_seq=h.batch_seq, root=h.root,
+                        leaf_count=h.leaf_count, from_timestamp=h.from_timestamp,
+                        to_timestamp=h.to_timestamp, block_number=h.batch_seq + 1,
+                        block_hash=device + bytes(12), block_timestamp=h.to_timestamp + 60,
+                        log_index=h.batch_seq, tx_hash=bytes([h.batch_seq]) * 32, seen_at=NOW,
+                        orphaned_at=None))
+        return [header.header.batch_seq for header, _ in headers]
 
 
 def standard_fleet(engine: Engine) -> Fleet:
@@ -104,12 +115,11 @@ def standard_fleet(engine: Engine) -> Fleet:
     2 (mismatch, 2014), 3 (final, 2015), 4 (final, 2020); FOURTH_KEY's 0 (unanchored, 2013)
     and 1 (final, 2014). Enterprise B: OTHER_KEY's 0 (final, 2012)."""
     fleet = Fleet(engine)
-    for start, state, gap in ((year(2012), "final", True), (year(2013), "final", False),
-                              (year(2014), "mismatch", False), (year(2015), "final", False),
-                              (year(2020), "final", False)):
-        fleet.batch(TEST_KEY, start, state, gap=gap)
-    fleet.batch(FOURTH_KEY, year(2013), "unanchored")
-    fleet.batch(FOURTH_KEY, year(2014), "final")
+    fleet.batch(TEST_KEY, year(2012), "final", gap=True)
+    fleet.batches_of(TEST_KEY, [(year(2013), "final", False), (year(2014), "mismatch", False),
+                                (year(2015), "final", False), (year(2020), "final", False)])
+    fleet.batches_of(FOURTH_KEY, [(year(2013), "unanchored", False),
+                                  (year(2014), "final", False)])
     fleet.batch(OTHER_KEY, year(2012), "final")
     return fleet
 
