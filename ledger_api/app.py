@@ -4,7 +4,8 @@
 Routes of this module: ``POST /v1/uplink`` (the edge node's uplink, docs/protocol.md 10),
 ``GET /healthz`` (the process answers), ``GET /readyz`` (the database is at the code's schema
 and, when configured, the chain answers) and ``GET /metrics`` (Prometheus); ``GET /v1/devices``
-comes from :mod:`ledger_api.devices_route`. Every error is an RFC 9457 problem document
+comes from :mod:`ledger_api.devices_route`, ``POST /v1/retention/purge`` from
+:mod:`ledger_api.retention_route`. Every error is an RFC 9457 problem document
 (:mod:`ledger_api.problems`), declared in the OpenAPI document.
 
 Every route declares its access rule (:mod:`ledger_api.access`): ``/healthz`` and ``/readyz``
@@ -58,6 +59,8 @@ from .errors import AccessRefused, ApiConfigError, IngestRefused, RequestRefused
 from .ingest.service import Devices, ingest
 from .problems import problem_response, problem_responses
 from .read_routes import add_read_routes
+from .retention import DEFAULT_RETENTION_YEARS
+from .retention_route import add_retention_routes
 
 __all__ = ["ApiMetrics", "Services", "create_app"]
 
@@ -139,6 +142,9 @@ class Services:
     #: The uplink needs a verified TLS client certificate binding the request's device
     #: (``--client-ca``; ``ledger_api.access.device_tls``).
     require_client_certificate: bool = False
+    #: The minimum retention purges keep (years, ``MRV_RETENTION_YEARS``;
+    #: ``ledger_api.retention``).
+    retention_years: int = DEFAULT_RETENTION_YEARS
 
 
 class Health(BaseModel):
@@ -301,6 +307,7 @@ def create_app(services: Services) -> FastAPI:
 
     add_device_routes(app, services.sessions)
     add_read_routes(app, services)
+    add_retention_routes(app, services.sessions, services.retention_years)
     check_route_rules(app)
     return app
 

@@ -19,6 +19,11 @@ Access (``ledger_api.access``):
   changed as asked (an unknown id, an enterprise given to a role that has none, a grant to a
   principal that is not a regulator); ``mrv api principal`` answers it with exit 2.
 
+Retention (``ledger_api.retention``): :class:`RetentionRefused`, a purge refused as asked: 400
+``retention`` (a cutoff younger than the minimum retention), 400 ``reason`` (no reason given),
+404 ``enterprise`` (an enterprise with no device in this ledger), 422 ``date`` (a cutoff that is
+not a ``YYYY-MM-DD`` date); ``mrv api retention purge`` answers it with exit 2.
+
 Storage: :class:`StorageError` and below, a value the exact integer columns refuse
 (:class:`InvalidColumnValue`), one they hold but cannot decode (:class:`CorruptColumnValue`), a
 database engine the ledger does not support (:class:`UnsupportedDatabase`).
@@ -41,7 +46,8 @@ from mrv_core.errors import ChainError, ChainUnavailable, ConfigError, MrvError
 
 __all__ = ["AccessRefused", "ApiConfigError", "ChainReadFailed", "ChainReadUnavailable",
            "CorruptColumnValue", "DeviceEventsInconsistent", "IngestRefused", "InvalidColumnValue",
-           "LedgerError", "PrincipalRefused", "ProofUnavailable", "RequestRefused", "StorageError",
+           "LedgerError", "PrincipalRefused", "ProofUnavailable", "RequestRefused",
+           "RetentionRefused", "StorageError",
            "UnsupportedDatabase"]
 
 
@@ -78,6 +84,11 @@ class AccessRefused(RequestRefused):
     """A request refused by the access rules: ``status`` 401 (``check`` ``credentials``), 403
     (``role``, ``scope``, ``certificate``) or 503 (``unavailable``), with a detail naming what
     was expected and what came (never the key itself)."""
+
+
+class RetentionRefused(RequestRefused):
+    """A retention purge refused before anything is deleted (400 ``retention``, 400
+    ``reason``, 404 ``enterprise``, 422 ``date``), the detail naming expected and actual."""
 
 
 class PrincipalRefused(LedgerError, ValueError):

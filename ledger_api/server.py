@@ -62,7 +62,8 @@ def build_services(settings: ApiSettings) -> Services:
                                      "chain's --rpc-url too")
             return Services(engine, make_sessions(engine), metrics=ApiMetrics(),
                             api_secret=secret, public_metrics=public_metrics,
-                            require_client_certificate=settings.client_ca is not None)
+                            require_client_certificate=settings.client_ca is not None,
+                            retention_years=settings.retention_years)
         if settings.rpc_url.strip() == "embedded":
             raise ApiConfigError("the embedded chain lives only inside one process: no device "
                                  "could register on it; give a JSON-RPC URL")
@@ -84,7 +85,8 @@ def build_services(settings: ApiSettings) -> Services:
                         system=system, metrics=metrics, watcher=watcher,
                         watcher_stale_after_s=settings.watcher_stale_after_s,
                         api_secret=secret, public_metrics=public_metrics,
-                        require_client_certificate=settings.client_ca is not None)
+                        require_client_certificate=settings.client_ca is not None,
+                        retention_years=settings.retention_years)
     except BaseException:
         engine.dispose()
         raise

@@ -19,6 +19,7 @@ from mrv_core.uplink import LIMITS
 
 from .access.keys import check_server_secret
 from .errors import ApiConfigError
+from .retention import DEFAULT_RETENTION_YEARS, MIN_RETENTION_YEARS, RETENTION_SOURCES
 
 __all__ = ["DEFAULT_DATABASE_URL", "ApiSettings", "get_settings"]
 
@@ -53,6 +54,9 @@ class ApiSettings(BaseSettings):
     - ``log``: where ``serve`` writes its JSON-lines log, the access log
       (``ledger_api.access_log``) among it: a file path (appended) or ``-`` for standard
       error (``MRV_LOG``; :func:`mrv_core.json_logs.configure_logging`).
+    - ``retention_years``: the minimum retention (``MRV_RETENTION_YEARS``, default 10 as the EU
+      MRR asks, never below 5, China's; ``ledger_api.retention``): purges may delete only
+      data older than this.
     """
 
     model_config = SettingsConfigDict(env_prefix="MRV_", frozen=True, extra="forbid")
@@ -74,6 +78,7 @@ class ApiSettings(BaseSettings):
     api_secret: SecretStr | None = None
     public_metrics: bool = False
     log: str = "-"
+    retention_years: int = Field(default=DEFAULT_RETENTION_YEARS, le=1000)
 
     @field_validator("database_url")
     @classmethod
@@ -81,6 +86,14 @@ class ApiSettings(BaseSettings):
         if not value.startswith(("sqlite:///", "postgresql+psycopg://")):
             raise ValueError("expected sqlite:///PATH or postgresql+psycopg://USER@HOST:PORT/DB"
                              f", got {value.split('://')[0]!r}://...")
+        return value
+
+    @field_validator("retention_years")
+    @classmethod
+    def _retention_floor(cls, value: int) -> int:
+        if value < MIN_RETENTION_YEARS:
+            raise ValueError(f"expected at least {MIN_RETENTION_YEARS} years "
+                             f"({RETENTION_SOURCES}), got {value}")
         return value
 
     def server_secret(self) -> bytes:

@@ -54,6 +54,7 @@ __all__ = [
     "RecordRow",
     "RegulatorGrantRow",
     "RejectionRow",
+    "RetentionPurgeRow",
     "SeqGapRow",
     "WatcherCursorRow",
     "as_utc",
@@ -94,6 +95,11 @@ class DeviceStreamRow(Base):
     #: ``None`` on rows from before revision 0003_access until the device delivers again. Access
     #: scoping joins on it: a row without one is visible to nobody.
     enterprise: Mapped[bytes | None] = mapped_column(LargeBinary(20))
+    #: The latest data time (Unix s, a batch's ``to_timestamp``) of the device's batches
+    #: deleted under retention (``ledger_api.retention``; ``None``: none). Ingest refuses a
+    #: new item whose time span ends at or before it, so deleted data cannot come back as new
+    #: leaves (revision 0004_retention).
+    purged_through: Mapped[int | None] = mapped_column(Uint64)
 
     __table_args__ = (Index("ix_device_streams_enterprise", "enterprise", "device"),)
 
@@ -399,3 +405,39 @@ class RegulatorGrantRow(Base):
               sqlite_where=text("revoked_at IS NULL"),
               postgresql_where=text("revoked_at IS NULL")),
     )
+
+
+# -- retention (ledger_api.retention) ------------------------------------------------------------
+
+
+class RetentionPurgeRow(Base):
+    """One run of a retention purge that deleted data (``ledger_api.retention``): who, when,
+    whose data, up to which time and why, and what it removed. Append-only: no operation of
+    the ledger updates or deletes these rows."""
+
+    __tablename__ = "retention_purges"
+    id: Mapped[int] = mapped_column(_Id, primary_key=True, autoincrement=True)
+    purged_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    #: ``principal <id>`` (the API) or ``cli operator <login>`` (``mrv api retention purge``).
+    actor: Mapped[str] = mapped_column(String(200))
+    #: The principal's id when the API ran it (``None``: the command line).
+    principal_id: Mapped[int | None] = mapped_column(BigInteger)
+    enterprise: Mapped[bytes] = mapped_column(LargeBinary(20))
+    #: Batches whose data ended before this time (Unix s) were eligible.
+    cutoff: Mapped[int] = mapped_column(Uint64)
+    #: The minimum retention in force (years, ``MRV_RETENTION_YEARS``).
+    retention_years: Mapped[int] = mapped_column(Integer)
+    reason: Mapped[str] = mapped_column(Text)
+    #: Rows deleted per table.
+    batches: Mapped[int] = mapped_column(BigInteger)
+    leaves: Mapped[int] = mapped_column(BigInteger)
+    readings: Mapped[int] = mapped_column(BigInteger)
+    records: Mapped[int] = mapped_column(BigInteger)
+    anchors: Mapped[int] = mapped_column(BigInteger)
+    #: Batches older than the cutoff kept because the watcher has not marked them final.
+    kept_batches: Mapped[int] = mapped_column(BigInteger)
+    #: The batches removed as JSON: ``[{"device": "0x..", "first": n, "last": m}, ...]``, one
+    #: entry per run of consecutive batchSeqs.
+    ranges: Mapped[str] = mapped_column(Text)
+
+    __table_args__ = (Index("ix_retention_purges_enterprise", "enterprise", "purged_at"),)

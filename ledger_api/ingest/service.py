@@ -277,6 +277,8 @@ class _Leaves(_Step):
                 if held is not None:
                     self._seen(entry, held, f"meter {format_hex(r.meter)} seq {r.seq}")
                     continue
+                if self._purged(entry, r.timestamp):
+                    continue
                 seqs[r.meter] = (add_seq(seqs.get(r.meter, (MeterSeqs(None), ""))[0], r.seq),
                                  item.meter_path)
                 held_readings[(r.meter, r.seq)] = entry.id  # a repeat later in this request
@@ -290,6 +292,8 @@ class _Leaves(_Step):
                 if held is not None:
                     self._seen(entry, held, f"{entry.kind} {_key_text(item)}")
                     continue
+                if self._purged(entry, item.record.timespan()[1]):
+                    continue
                 held_records[(entry.kind, key_hash)] = entry.id
                 position = self._leaf(entry, leaves)
                 record_rows.append((self.device, position, entry.kind, key_hash, item.path,
@@ -301,6 +305,18 @@ class _Leaves(_Step):
         insert_rows(connection, RecordRow.__table__, _RECORD_COLUMNS,  # type: ignore[arg-type]
                     record_rows)
         self._save_seqs(seqs)
+
+    def _purged(self, entry: _Item, end: int) -> bool:
+        """Reject a new item ending at or before data of its device deleted under retention
+        (``device_streams.purged_through``, ``ledger_api.retention``): it may be a deleted
+        item sent again, which must not come back as a new leaf."""
+        through = self.stream.purged_through
+        if through is None or end > through:
+            return False
+        entry.reject("retention", f"the item ends at {end}, at or before {through}, the "
+                                  "latest data time this ledger deleted under retention for "
+                                  "the device")
+        return True
 
     def _seen(self, entry: _Item, held: bytes, identity: str) -> None:
         if held == entry.id:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from retention_support import Fleet, standard_fleet
 from sqlalchemy import Engine
 
 from ledger_api.db.engine import make_engine
@@ -19,3 +20,9 @@ def ledger_engine(database_url: str) -> Iterator[Engine]:
     upgrade(engine)
     yield engine
     engine.dispose()
+
+
+@pytest.fixture
+def fleet(ledger_engine: Engine) -> Fleet:
+    """The retention tests' devices and batches (:func:`retention_support.standard_fleet`)."""
+    return standard_fleet(ledger_engine)

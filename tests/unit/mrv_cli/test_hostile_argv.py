@@ -24,8 +24,10 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
+from retention_support import standard_fleet
 
 from factories import TEST_KEY, fifo
+from ledger_api.db.engine import make_engine
 from mrv_cli.main import main
 from mrv_core import DeviceKey
 from mrv_core.keys import LIGHT_SCRYPT_N, PASSWORD_ENV
@@ -118,9 +120,15 @@ def _sandbox(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 def _environment() -> Iterator[None]:
     """What every example runs under: a password from the environment (no prompt) and no
     retries against the refusing port."""
-    saved = {name: os.environ.get(name) for name in (PASSWORD_ENV, "MRV_RPC_RETRIES")}
-    os.environ[PASSWORD_ENV] = "hostile-test"
-    os.environ["MRV_RPC_RETRIES"] = "0"
+    with _variables({PASSWORD_ENV: "hostile-test", "MRV_RPC_RETRIES": "0"}):
+        yield
+
+
+@contextlib.contextmanager
+def _variables(values: dict[str, str]) -> Iterator[None]:
+    """Environment variables set to ``values`` for the block, restored after it."""
+    saved = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
     try:
         yield
     finally:
@@ -579,7 +587,8 @@ def test_api_never_traces_back(files: Files, ledger_database: str, data: st.Data
     """``mrv api migrate`` on hostile database URLs; ``mrv api serve`` refused before serving
     (with a usable API secret, only databases that no example can have migrated: one that
     serves would run until interrupted); ``mrv api principal`` on a migrated database with
-    hostile names, roles, enterprises, ids and secrets."""
+    hostile names, roles, enterprises, ids and secrets; ``mrv api retention`` with hostile
+    enterprises, dates and reasons."""
     paths = st.sampled_from(files.choices())
     odd_urls = st.sampled_from(["sqlite://", "sqlite:///:memory:", "mysql://x",
                                 "postgresql://u@127.0.0.1:1/x",
@@ -618,7 +627,12 @@ def test_api_never_traces_back(files: Files, ledger_database: str, data: st.Data
         _joined(st.sampled_from([["api", "principal", "grant"], ["api", "principal", "ungrant"]]),
                 ids, addresses.map(lambda a: [a]), principal_db),
         _joined(st.sampled_from([["api", "principal", "new-key"],
-                                 ["api", "principal", "revoke-key"]]), ids, principal_db)))
+                                 ["api", "principal", "revoke-key"]]), ids, principal_db),
+        _joined(st.just(["api", "retention", "purge"]), _opt("--enterprise", addresses),
+                _opt("--before", HOSTILE), _opt("--reason", TEXT),
+                st.sampled_from([[], ["--confirm"]]), principal_db),
+        _joined(st.just(["api", "retention", "log"]), _opt("--enterprise", addresses),
+                principal_db)))
     with _api_secret(secret):
         code, _ = run_hostile(argv)
     if argv[:2] == ["api", "serve"]:
@@ -665,3 +679,59 @@ def test_api_principal_commands_refuse_bad_input_in_one_line(ledger_database: st
         with _api_secret(secret):
             code, stderr = run_hostile(["api", "principal", *argv, *db])
         assert code == expected and message in stderr, (argv, code, stderr)
+
+
+def test_api_retention_commands_refuse_bad_input_in_one_line(tmp_path: Path) -> None:
+    """``mrv api retention`` on a ledger holding old batches (retention_support's fleet): each
+    refusal is exit 2 with one line and deletes nothing; the dry run and the purge succeed, the
+    purge once, and the log lists it."""
+    url = f"sqlite:///{tmp_path}/ledger.sqlite"
+    assert main(["api", "migrate", "--database", url]) == 0
+    engine = make_engine(url)
+    try:
+        standard_fleet(engine)
+    finally:
+        engine.dispose()
+    aa = "0x" + "aa" * 20
+    purge = ["api", "retention", "purge", "--database", url, "--enterprise"]
+    steps: list[tuple[dict[str, str], list[str], int, str]] = [
+        ({}, [*purge, "0x" + "aB" * 20, "--before", "2016-01-01", "--reason", "r"], 2,
+         "checksum"),
+        ({}, [*purge, aa, "--before", "2016-02-30", "--reason", "r"], 2, "YYYY-MM-DD"),
+        ({}, [*purge, aa, "--before", "\u0662016-01-01", "--reason", "r"], 2, "YYYY-MM-DD"),
+        ({}, [*purge, aa, "--before", "2016-01-01", "--reason", " "], 2, "expected a reason"),
+        ({}, [*purge, aa, "--before", "2016-01-01"], 2, "--reason"),
+        ({}, [*purge, aa, "--before", "2099-01-01", "--reason", "r", "--confirm"], 2,
+         "younger than the minimum retention of 10 years"),
+        ({"MRV_RETENTION_YEARS": "4"}, [*purge, aa, "--before", "2016-01-01", "--reason", "r"],
+         2, "at least 5"),
+        ({}, [*purge, "0x" + "cc" * 20, "--before", "2016-01-01", "--reason", "r"], 2,
+         "no device"),
+        ({}, [*purge, aa, "--before", "2016-01-01", "--reason", "r"], 0, ""),
+        ({}, ["api", "retention", "log", "--database", url], 0, ""),
+        ({}, ["api", "retention", "log", "--database", url, "--enterprise", aa], 0, ""),
+    ]
+    outputs = []
+    for environment, argv, expected, message in steps:
+        with _variables(environment):
+            code, stderr = run_hostile(argv)
+        assert code == expected and message in stderr, (argv, code, stderr)
+        if expected == 0:  # run_hostile keeps its output: run it again for the report
+            out = io.StringIO()
+            with contextlib.redirect_stdout(out):
+                assert main(argv) == 0
+            outputs.append(out.getvalue())
+    dry_run, empty_log, _ = outputs
+    assert "would delete readings 12, records 1, leaves 13, anchors 4, batches 4" in dry_run
+    assert "kept       mismatch 1, unanchored 1" in dry_run
+    assert "0 purge(s)" in empty_log
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert main([*purge, aa, "--before", "2016-01-01", "--reason", "end of retention",
+                     "--confirm"]) == 0
+        assert main(["api", "retention", "log", "--database", url, "--enterprise", aa]) == 0
+    report = out.getvalue()
+    assert "deleted, audit row 1" in report and "deleted    readings 12" in report
+    assert "1 purge(s)" in report and "'end of retention'" in report
+    assert "by cli operator" in report
+
