@@ -15,7 +15,7 @@ OUT    ?= out/demo
 # Debian packages the tests need beyond pip and npm: socat (virtual serial pairs for Modbus RTU),
 # mbpoll (a Modbus master nobody here wrote, reading the meter simulator) and postgresql (the
 # ledger API's tests run on a real PostgreSQL server too, started on 127.0.0.1 by the tests:
-# tests/support_postgres.py).
+# local_servers/postgres.py; `make bench` starts one too).
 DEBIAN_TEST_PACKAGES := socat mbpoll postgresql
 
 setup: $(VENV)/.installed node_modules/.installed
