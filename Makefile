@@ -58,7 +58,8 @@ SOAK_ITERATIONS ?= 200
 soak: setup debian-packages
 	MRV_SOAK_ITERATIONS=$(SOAK_ITERATIONS) $(BIN)/python -m pytest -m soak $(TEST_ARGS)
 
-bench: setup
+# Section 9 starts a PostgreSQL server (Debian's postgresql) and anvil on 127.0.0.1 itself.
+bench: setup debian-packages
 	$(BIN)/python -m benchmarks
 
 # The ledger's ingest from an empty database to BENCH_SCALE_ROWS stored readings (minutes).
