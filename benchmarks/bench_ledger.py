@@ -48,7 +48,7 @@ from mrv_core.signing import recover_address
 from mrv_core.uplink import Status, UplinkRequest, decode_request, encode_request
 from mrv_core.verify import verify_bundle
 
-from .core import Config, Row, Target, best_of, check
+from .core import Config, Row, Target, best_of, check, format_row, table_header
 from .ledger_servers import (
     CONNECTIONS,
     VERIFY_EVERY,
@@ -271,13 +271,29 @@ def run(cfg: Config) -> list[Row]:
     ]
 
 
-if __name__ == "__main__":
+def main(argv: list[str] | None = None) -> None:
+    """``python -m benchmarks.bench_ledger [--quick] [--profile]``: section 9 alone, its table
+    printed (``--profile``: and this process's cProfile, top 30 by own time)."""
+    import argparse
     import cProfile
     import pstats
 
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.bench_ledger",
+                                     description=SECTION)
+    parser.add_argument("--quick", action="store_true", help="small sizes, a smoke test")
+    parser.add_argument("--profile", action="store_true", help="print a cProfile of the run")
+    args = parser.parse_args(argv)
     profiler = cProfile.Profile()
-    profiler.enable()
-    for row in run(Config.quick_run()):
-        print(row)
+    if args.profile:
+        profiler.enable()
+    rows = run(Config.quick_run() if args.quick else Config.full())
     profiler.disable()
-    pstats.Stats(profiler).sort_stats("tottime").print_stats(30)
+    print(table_header())
+    for row in rows:
+        print(format_row(row))
+    if args.profile:
+        pstats.Stats(profiler).sort_stats("tottime").print_stats(30)
+
+
+if __name__ == "__main__":
+    main()
