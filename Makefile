@@ -62,11 +62,13 @@ soak: setup debian-packages
 bench: setup debian-packages
 	$(BIN)/python -m benchmarks
 
-# The ledger's ingest from an empty database to BENCH_SCALE_ROWS stored readings (minutes).
+# The ledger's ingest from an empty database to BENCH_SCALE_ROWS stored readings (minutes), on
+# SQLite; `make bench-scale BENCH_SCALE_ARGS=--postgres` on a PostgreSQL server it starts.
 BENCH_SCALE_ROWS ?= 10000000
+BENCH_SCALE_ARGS ?=
 
-bench-scale: setup
-	$(BIN)/python -m benchmarks.bench_ledger_scale --rows $(BENCH_SCALE_ROWS)
+bench-scale: setup debian-packages
+	$(BIN)/python -m benchmarks.bench_ledger_scale --rows $(BENCH_SCALE_ROWS) $(BENCH_SCALE_ARGS)
 
 lint: setup
 	$(BIN)/ruff check .
