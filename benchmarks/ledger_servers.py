@@ -54,7 +54,10 @@ API_SECRET = "trustmrv-benchmark-secret-0123456789abcdef"
 CONNECTIONS = 4
 #: Every VERIFY_EVERY-th bundle served is parsed and verified offline (``verify_bundle``).
 VERIFY_EVERY = 50
-MRV = Path(sys.executable).parent / "mrv"
+#: ``mrv`` as operators run it: the console script beside this interpreter (the venv's), else
+#: the same entry point through the interpreter.
+MRV = [str(Path(sys.executable).parent / "mrv")] \
+    if (Path(sys.executable).parent / "mrv").is_file() else [sys.executable, "-m", "mrv_cli.main"]
 
 
 @dataclass(frozen=True)
@@ -136,7 +139,7 @@ def served_api(ledger: LedgerChain, database_url: str, directory: Path) -> Itera
         port = free_port()
         with open(directory / "server.log", "wb") as log:
             proc = subprocess.Popen(
-                [str(MRV), "api", "serve", "--rpc-url", ledger.url, "--deployment",
+                [*MRV, "api", "serve", "--rpc-url", ledger.url, "--deployment",
                  str(deployment), "--host", "127.0.0.1", "--port", str(port)],
                 env=env, stdout=log, stderr=subprocess.STDOUT)
         try:
