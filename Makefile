@@ -15,7 +15,7 @@ OUT    ?= out/demo
 # Debian packages the tests need beyond pip and npm: socat (virtual serial pairs for Modbus RTU),
 # mbpoll (a Modbus master nobody here wrote, reading the meter simulator) and postgresql (the
 # ledger API's tests run on a real PostgreSQL server too, started on 127.0.0.1 by the tests:
-# tests/support_postgres.py).
+# local_servers/postgres.py; `make bench` starts one too).
 DEBIAN_TEST_PACKAGES := socat mbpoll postgresql
 
 setup: $(VENV)/.installed node_modules/.installed
@@ -58,14 +58,17 @@ SOAK_ITERATIONS ?= 200
 soak: setup debian-packages
 	MRV_SOAK_ITERATIONS=$(SOAK_ITERATIONS) $(BIN)/python -m pytest -m soak $(TEST_ARGS)
 
-bench: setup
+# Section 9 starts a PostgreSQL server (Debian's postgresql) and anvil on 127.0.0.1 itself.
+bench: setup debian-packages
 	$(BIN)/python -m benchmarks
 
-# The ledger's ingest from an empty database to BENCH_SCALE_ROWS stored readings (minutes).
+# The ledger's ingest from an empty database to BENCH_SCALE_ROWS stored readings (minutes), on
+# SQLite; `make bench-scale BENCH_SCALE_ARGS=--postgres` on a PostgreSQL server it starts.
 BENCH_SCALE_ROWS ?= 10000000
+BENCH_SCALE_ARGS ?=
 
-bench-scale: setup
-	$(BIN)/python -m benchmarks.bench_ledger_scale --rows $(BENCH_SCALE_ROWS)
+bench-scale: setup debian-packages
+	$(BIN)/python -m benchmarks.bench_ledger_scale --rows $(BENCH_SCALE_ROWS) $(BENCH_SCALE_ARGS)
 
 lint: setup
 	$(BIN)/ruff check .

@@ -9,9 +9,10 @@ checkpoint one real request is ingested as ``make bench`` section 9 does it (10,
 readings of a registered device and their batch header: decode, verify, store, rebuild the
 root, commit), and the time per reading printed. The figure is the slowest checkpoint over the
 fastest. SQLite by default; ``--database postgresql+psycopg://...`` measures a PostgreSQL server
-the operator started (the test suite's own servers live only as long as a test run).
+the operator started, ``--postgres`` one this run starts on 127.0.0.1 and stops (durable
+settings: ``benchmarks.ledger_servers.durable_postgres``, as ``make bench`` section 9).
 
-    python -m benchmarks.bench_ledger_scale [--rows 10000000] [--database URL]
+    python -m benchmarks.bench_ledger_scale [--rows 10000000] [--database URL | --postgres]
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import argparse
 import random
 import tempfile
 import time
+from contextlib import ExitStack
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -39,6 +41,7 @@ from mrv_core.uplink import Status, decode_request
 from .bench_edge import embedded_system
 from .bench_ledger import PER_REQUEST, _requests
 from .core import Row, Target, format_row, table_header
+from .ledger_servers import durable_postgres
 
 SECTION = "9b. ledger ingest as the tables grow (one worker)"
 FLAT_TARGET = Target(2.0, at_most=True)
@@ -84,8 +87,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, default=10_000_000,
                         help="stored readings at the last checkpoint (default 10,000,000)")
-    parser.add_argument("--database", help="a PostgreSQL URL (default: a SQLite file in a "
-                                           "temporary directory)")
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("--database", help="a PostgreSQL URL (default: a SQLite file in a "
+                                          "temporary directory)")
+    where.add_argument("--postgres", action="store_true",
+                       help="start a PostgreSQL server on 127.0.0.1 for this run (fsync on)")
     args = parser.parse_args(argv)
     checkpoints = sorted({0, *(args.rows * f // 10 for f in (1, 3)), args.rows})
     system, admin = embedded_system()
@@ -96,8 +102,11 @@ def main(argv: list[str] | None = None) -> int:
     # Two requests per checkpoint, the faster counts (a shared machine's noise is one-sided).
     bodies = _requests(key, system.domain, 2 * len(checkpoints),
                        system.chain.latest_timestamp() + 60)
-    with tempfile.TemporaryDirectory(prefix="mrv-bench-scale-") as scratch:
+    with ExitStack() as stack:
+        scratch = stack.enter_context(tempfile.TemporaryDirectory(prefix="mrv-bench-scale-"))
         url = args.database or f"sqlite:///{Path(scratch) / 'ledger.sqlite'}"
+        if args.postgres:
+            url = stack.enter_context(durable_postgres()).create_database("ledger_scale")
         engine = make_engine(url)
         upgrade(engine)
         sessions = make_sessions(engine)
@@ -108,6 +117,12 @@ def main(argv: list[str] | None = None) -> int:
             started = time.perf_counter()
             _fill(engine, filled, rows - filled)
             filled = rows
+            if engine.dialect.name == "postgresql":
+                # What autovacuum does for tables that grow gradually: a bulk fill of 10x in
+                # seconds would otherwise leave the planner the statistics of the empty table.
+                with engine.connect() as connection:
+                    connection.execution_options(isolation_level="AUTOCOMMIT").execute(
+                        text("ANALYZE leaves, readings"))
             fill_s = time.perf_counter() - started
             times = []
             for body in bodies[2 * i:2 * i + 2]:

@@ -21,10 +21,10 @@ import eth  # noqa: F401
 import py_ecc  # noqa: F401
 import pytest
 from sqlalchemy import Engine
-from support_postgres import PostgresServer, PostgresUnavailable, start_server, stop_server
 
 from ledger_api.db.engine import make_engine
 from ledger_api.db.migrate import upgrade
+from local_servers.postgres import PostgresServer, PostgresUnavailable, start_server, stop_server
 
 FIGURES: dict[str, dict[str, list[str]]] = {}
 
@@ -57,8 +57,9 @@ def _worker() -> str:
 @pytest.fixture(scope="session")
 def postgres_server() -> Iterator[PostgresServer]:
     """A real PostgreSQL server on 127.0.0.1 for this pytest process (one per xdist worker),
-    started on first use and stopped at the end of the session (``support_postgres``). A missing
-    PostgreSQL fails the tests that need it instead of skipping them: ``make test`` installs it."""
+    started on first use and stopped at the end of the session (``local_servers.postgres``). A
+    missing PostgreSQL fails the tests that need it instead of skipping them: ``make test``
+    installs it."""
     try:
         server = start_server()
     except PostgresUnavailable as exc:

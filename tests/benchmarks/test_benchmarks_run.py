@@ -4,6 +4,7 @@
 from OpenZeppelin's, a proof that does not verify), so a quick run keeps the suite honest.
 """
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -21,3 +22,12 @@ def test_quick_benchmark_run_succeeds(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert out.stat().st_size > 0
     assert "targets met" in done.stdout
+    ledger = {r["name"].strip(): r for r in json.loads(out.read_text())["results"]
+              if r["section"].startswith("9. ")}
+    # Section 9 measures both databases and the served API even in a quick run.
+    for database in ("SQLite", "PostgreSQL"):
+        assert ledger[f"ingest, {database}: readings decoded, verified, stored"]["value"] > 0
+    served = ledger["proof bundles served over HTTP (GET, one worker)"]
+    assert served["value"] > 0 and "all 200" in served["note"]
+    rss = ledger["peak RSS of the API worker serving them"]
+    assert rss["value"] > 0 and "mrv api serve" in rss["note"]

@@ -2,35 +2,24 @@
 hardfork: the contracts' own (paris, a consortium-like chain) and anvil's newest default, with
 EIP-7825's per-transaction gas cap enforced (the chains users run).
 
-anvil comes from npm (``@foundry-rs/anvil``, pinned in package.json, installed by `make setup`).
+anvil comes from npm (``@foundry-rs/anvil``, pinned in package.json, installed by `make setup`),
+started by :mod:`local_servers.anvil` (shared with the benchmarks).
 A missing binary fails the run instead of skipping it: the README's test command installs it,
 and an integration suite that silently skips proves nothing.
 """
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
-import subprocess
 import tempfile
-import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-from web3 import HTTPProvider, Web3
 
+from local_servers import free_port
+from local_servers.anvil import AnvilUnavailable, start_anvil, stop_anvil
 from mrv_core.chain import load_artifacts
 
-ROOT = Path(__file__).resolve().parents[2]
-ANVIL = ROOT / "node_modules" / ".bin" / "anvil"
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+__all__ = ["SIMULATED_GENESIS", "SIMULATED_START", "free_port"]  # free_port: for the tests
 
 
 @pytest.fixture(scope="session")
@@ -65,49 +54,14 @@ def anvil_simulated_url() -> Iterator[str]:
 
 def _anvil(*options: str) -> Iterator[str]:
     """Run anvil with ``options`` until the generator is closed; yield its URL."""
-    if not ANVIL.exists():
-        pytest.fail(f"anvil not found at {ANVIL}: run `make setup` (npm install; package "
-                    "@foundry-rs/anvil)", pytrace=False)
     with tempfile.TemporaryFile() as log:
-        for _attempt in range(3):  # a free port can be taken between probing and binding
-            url = f"http://127.0.0.1:{free_port()}"
-            proc = subprocess.Popen(
-                [str(ANVIL), "--host", "127.0.0.1", "--port", url.rsplit(":", 1)[1], "--silent",
-                 *options, "--balance", "1000000"],
-                stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-            try:
-                if _wait_until_up(url, proc, timeout=30):
-                    yield url
-                    return
-            finally:
-                _stop(proc)
-        log.seek(0)
-        pytest.fail(f"anvil did not start on 127.0.0.1 (exit {proc.poll()}):\n"
-                    f"{log.read().decode(errors='replace')[-2000:]}", pytrace=False)
-
-
-def _wait_until_up(url: str, proc: subprocess.Popen[bytes], timeout: float) -> bool:
-    w3 = Web3(HTTPProvider(url, request_kwargs={"timeout": 5}))
-    deadline = time.monotonic() + timeout
-    while True:
         try:
-            if w3.is_connected():
-                return True
-        except Exception:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            return False
-        time.sleep(0.05)
-
-
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    """Stop the anvil we started: its node wrapper and the native child (one process group)."""
-    try:
-        os.killpg(proc.pid, signal.SIGTERM)
-    except ProcessLookupError:
-        return
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=10)
+            url, proc = start_anvil(*options, log=log)
+        except AnvilUnavailable as exc:
+            log.seek(0)
+            pytest.fail(f"{exc}:\n{log.read().decode(errors='replace')[-2000:]}",
+                        pytrace=False)
+        try:
+            yield url
+        finally:
+            stop_anvil(proc)

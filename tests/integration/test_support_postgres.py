@@ -1,4 +1,4 @@
-"""The test PostgreSQL server (``tests/support_postgres.py``) and the database fixtures of
+"""The test PostgreSQL server (``local_servers/postgres.py``) and the database fixtures of
 ``tests/conftest.py``: a real server on 127.0.0.1 that starts in about a second, stops for good,
 whose leftovers a later run cleans up, and databases that start empty for every test."""
 
@@ -15,7 +15,8 @@ from pathlib import Path
 import psycopg
 import pytest
 import sqlalchemy as sa
-from support_postgres import (
+
+from local_servers.postgres import (
     PostgresServer,
     find_bindir,
     scratch_root,
@@ -73,6 +74,21 @@ def test_started_server_answers_on_loopback_then_stop_ends_it(
     assert not server.directory.exists()
     with pytest.raises(psycopg.OperationalError):
         psycopg.connect(server.conninfo(), connect_timeout=2).close()
+
+
+def test_durable_server_flushes_every_commit() -> None:
+    """The benchmarks' server: PostgreSQL's durable settings, not the test server's."""
+    server = start_server(durable=True)
+    try:
+        with psycopg.connect(server.conninfo()) as conn:
+            settings = dict(conn.execute(
+                "SELECT name, setting FROM pg_settings WHERE name IN "
+                "('fsync', 'synchronous_commit', 'full_page_writes', 'listen_addresses')")
+                .fetchall())
+    finally:
+        stop_server(server)
+    assert settings == {"fsync": "on", "synchronous_commit": "on", "full_page_writes": "on",
+                        "listen_addresses": "127.0.0.1"}
 
 
 def test_password_is_required(postgres_server: PostgresServer) -> None:

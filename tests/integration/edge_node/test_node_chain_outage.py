@@ -16,9 +16,10 @@ from pathlib import Path
 
 import httpx
 import pytest
-from integration.conftest import ANVIL, _stop, _wait_until_up, free_port
 from integration.edge_node.nodes import PASSWORD, check_store_and_chain, node_site
 
+from local_servers import free_port
+from local_servers.anvil import ANVIL, stop_anvil, wait_until_up
 from mrv_core.chain import connect
 
 
@@ -44,11 +45,11 @@ class Anvil:
             [str(ANVIL), "--host", "127.0.0.1", "--port", str(self.port), "--silent",
              "--hardfork", "paris", "--balance", "1000000", "--state", str(self.state)],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-        assert _wait_until_up(self.url, self.proc, timeout=30), "anvil did not start"
+        assert wait_until_up(self.url, self.proc, timeout=30), "anvil did not start"
 
     def stop(self) -> None:
         if self.proc is not None:
-            _stop(self.proc)  # SIGTERM: anvil dumps its state to --state on the way out
+            stop_anvil(self.proc)  # SIGTERM: anvil dumps its state to --state on the way out
             self.proc = None
 
 

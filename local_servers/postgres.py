@@ -1,5 +1,5 @@
-"""A real PostgreSQL server for the tests: Debian's ``postgresql`` package (15), started on
-127.0.0.1 in a scratch directory and stopped afterwards.
+"""A real PostgreSQL server for the tests and the benchmarks: Debian's ``postgresql`` package
+(15), started on 127.0.0.1 in a scratch directory and stopped afterwards.
 
 ``make test`` installs the package when missing (``DEBIAN_TEST_PACKAGES`` in the Makefile). The
 server binaries are found with ``pg_config --bindir``, else under ``/usr/lib/postgresql/*/bin``
@@ -13,9 +13,11 @@ reference count and a rule for who stops it when a worker dies; a server per wor
 that, costs about a second to start (``initdb`` included; the figure is printed by
 ``tests/integration/test_support_postgres.py``), and isolates workers completely.
 
-The server is for tests only and is set up for speed, not durability: ``fsync``,
-``synchronous_commit`` and ``full_page_writes`` are off, so a crash of the machine can lose or
-corrupt its data, which is thrown away anyway. It listens on 127.0.0.1 only (a free port probed
+A test server is set up for speed, not durability: ``fsync``, ``synchronous_commit`` and
+``full_page_writes`` are off, so a crash of the machine can lose or corrupt its data, which is
+thrown away anyway. ``start_server(durable=True)`` (the benchmarks) keeps PostgreSQL's durable
+defaults instead (all three on: a commit returns once its WAL is flushed to disk), so that a
+measured commit costs what it costs in production. It listens on 127.0.0.1 only (a free port probed
 just before starting), its unix socket sits in the scratch directory, and its superuser logs in
 with a random password (SCRAM-SHA-256), so other local users cannot use it.
 
@@ -38,10 +40,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
-from integration.conftest import free_port
 from psycopg import sql
 from psycopg.conninfo import make_conninfo
 from sqlalchemy import URL
+
+from . import free_port
 
 #: The superuser ``initdb`` creates; the tests connect as this role.
 SUPERUSER = "trustmrv"
@@ -152,9 +155,12 @@ def scratch_root() -> Path:
     return root
 
 
-def start_server(root: Path | None = None, owner: int | None = None) -> PostgresServer:
+def start_server(root: Path | None = None, owner: int | None = None, *,
+                 durable: bool = False) -> PostgresServer:
     """Sweep leftovers, then initialise and start a new server under ``root`` (default
     :func:`scratch_root`) for the process ``owner`` (default this one); return it running.
+    ``durable``: fsync, synchronous commit and full-page writes on (PostgreSQL's defaults),
+    else off (a test server).
 
     Raises :class:`PostgresUnavailable` when the binaries are missing or the server does not
     start (three attempts on fresh ports: a probed port can be taken before the server binds it).
@@ -168,7 +174,7 @@ def start_server(root: Path | None = None, owner: int | None = None) -> Postgres
         server = _init(directory, bindir)
         for _attempt in range(3):
             server = PostgresServer(directory, bindir, free_port(), server.password)
-            _write_settings(server)
+            _write_settings(server, durable=durable)
             result = _pg_ctl(server.bindir, server.data, "start", "-w",
                              "-l", str(directory / "server.log"))
             if result.returncode == 0:
@@ -235,19 +241,21 @@ def _init(directory: Path, bindir: Path) -> PostgresServer:
     return PostgresServer(directory, bindir, 0, password)
 
 
-def _write_settings(server: PostgresServer) -> None:
-    """Loopback only, the port, the socket in the scratch directory, speed over durability."""
+def _write_settings(server: PostgresServer, *, durable: bool) -> None:
+    """Loopback only, the port, the socket in the scratch directory; speed over durability
+    unless ``durable``."""
     socket_dir = str(server.directory).replace("'", "''")
     settings = server.data / "postgresql.auto.conf"
+    flag = "on" if durable else "off"
     settings.write_text(
         "listen_addresses = '127.0.0.1'\n"
         f"port = {server.port}\n"
         f"unix_socket_directories = '{socket_dir}'\n"
-        "fsync = off\n"
-        "synchronous_commit = off\n"
-        "full_page_writes = off\n"
+        f"fsync = {flag}\n"
+        f"synchronous_commit = {flag}\n"
+        f"full_page_writes = {flag}\n"
         "max_connections = 50\n"
-        "shared_buffers = 32MB\n")
+        f"shared_buffers = {'128MB' if durable else '32MB'}\n")
     if os.geteuid() == 0:
         shutil.chown(settings, "postgres", "postgres")
 
