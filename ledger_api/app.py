@@ -19,7 +19,7 @@ from __future__ import annotations
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
@@ -53,6 +53,7 @@ from .access.device_tls import certified_device, check_certified
 from .access_log import AccessLog, note_device
 from .bodies import read_body
 from .chain.watcher import ChainWatcher
+from .db.engine import make_readers
 from .db.migrate import check_current
 from .devices_route import add_device_routes
 from .errors import AccessRefused, ApiConfigError, IngestRefused, RequestRefused
@@ -145,6 +146,12 @@ class Services:
     #: The minimum retention purges keep (years, ``MRV_RETENTION_YEARS``;
     #: ``ledger_api.retention``).
     retention_years: int = DEFAULT_RETENTION_YEARS
+    #: Sessions of the read routes and key checks (``db.engine.make_readers``: on SQLite they
+    #: never queue behind an ingest for the write lock).
+    readers: sessionmaker[Session] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.readers = make_readers(self.engine)
 
 
 class Health(BaseModel):
@@ -207,7 +214,7 @@ def create_app(services: Services) -> FastAPI:
                   responses=problem_responses(404, 405), lifespan=lifespan)
     app.state.services = services
     app.add_middleware(AccessLog)
-    app.state.authenticator = Authenticator(services.sessions, services.api_secret)
+    app.state.authenticator = Authenticator(services.readers, services.api_secret)
 
     @app.exception_handler(AccessRefused)
     async def _access_problem(request: Request, exc: AccessRefused) -> JSONResponse:
@@ -305,7 +312,7 @@ def create_app(services: Services) -> FastAPI:
         metrics.requests.labels(status=str(response.status_code)).inc()
         return response
 
-    add_device_routes(app, services.sessions)
+    add_device_routes(app, services.readers)
     add_read_routes(app, services)
     add_retention_routes(app, services.sessions, services.retention_years)
     check_route_rules(app)

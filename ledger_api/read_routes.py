@@ -320,7 +320,7 @@ async def _serve(services: Services, visible: frozenset[bytes],
     """``run`` in a worker thread with a read session and the devices of the enterprises the
     caller sees; RequestRefused and a database that cannot answer become problems."""
     def call() -> T:
-        with services.sessions() as session:
+        with services.readers() as session:
             devices = frozenset(session.scalars(
                 select(DeviceStreamRow.device)
                 .where(DeviceStreamRow.enterprise.in_(sorted(visible))))) if visible else \

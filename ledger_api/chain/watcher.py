@@ -47,7 +47,6 @@ import structlog
 from hexbytes import HexBytes
 from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
-from sqlalchemy.orm import sessionmaker
 from tenacity import (
     RetryCallState,
     Retrying,
@@ -63,6 +62,7 @@ from mrv_core.chain import System
 from mrv_core.codec import parse_address
 from mrv_core.errors import ChainError, ConfigError, MrvError
 
+from ..db.engine import make_readers, make_sessions
 from ..errors import ChainReadFailed
 from .anchor_store import (
     NOTHING_RECONCILED,
@@ -164,8 +164,8 @@ class ChainWatcher:
         self._backoff = (backoff, most)
         self._clock = clock
         self._registry = system.deployment.contracts["AnchorRegistry"]
-        self._reader = sessionmaker(engine.execution_options(sqlite_begin="DEFERRED"))
-        self._writer = sessionmaker(engine, expire_on_commit=False)
+        self._reader = make_readers(engine)
+        self._writer = make_sessions(engine)
         self._contracts: list[tuple[str, Contract, tuple[str, ...]]] = [
             (name, system.at(name, system.deployment.contracts[name]),
              tuple(sorted({e["name"] for e in system.artifacts.abi(name)

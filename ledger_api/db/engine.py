@@ -20,7 +20,7 @@ from mrv_core.sqlite_engine import wal_engine
 
 from ..errors import ApiConfigError
 
-__all__ = ["SQLITE_BUSY_TIMEOUT_MS", "make_engine", "make_sessions"]
+__all__ = ["SQLITE_BUSY_TIMEOUT_MS", "make_engine", "make_readers", "make_sessions"]
 
 #: How long a SQLite writer waits for another before giving up (the request answers 503).
 SQLITE_BUSY_TIMEOUT_MS = 10_000
@@ -56,3 +56,10 @@ def make_engine(url: str, *, must_exist: bool = False) -> Engine:
 def make_sessions(engine: Engine) -> sessionmaker[Session]:
     """Sessions on ``engine`` that keep loaded values after commit."""
     return sessionmaker(engine, expire_on_commit=False)
+
+
+def make_readers(engine: Engine) -> sessionmaker[Session]:
+    """Sessions for reading only: on SQLite their transactions begin ``DEFERRED``, so a reader
+    neither takes the write lock nor waits behind a writer (WAL serves it the last committed
+    state); on PostgreSQL they are :func:`make_sessions`'s."""
+    return make_sessions(engine.execution_options(sqlite_begin="DEFERRED"))

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import pytest
 from fastapi.testclient import TestClient
 from ledger_support import API_SECRET, StaticDevices, bearer, new_principal
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 
 from factories import TEST_DOMAIN, TEST_KEY, signed_readings
 from ledger_api.access import Role
@@ -110,3 +110,16 @@ def test_readiness_fails_on_a_database_without_the_schema(tmp_path: object) -> N
         assert "mrv api migrate" in str(problem["detail"])
     finally:
         engine.dispose()
+
+
+def test_reads_and_key_checks_do_not_queue_behind_a_writer_on_sqlite(
+        sqlite_ledger_engine: Engine) -> None:
+    engine = sqlite_ledger_engine
+    _, key = new_principal(engine, Role.ENTERPRISE_READER, b"\x0e" * 20)
+    services = Services(engine, make_sessions(engine), api_secret=API_SECRET)
+    with TestClient(create_app(services)) as client, make_sessions(engine).begin() as writer:
+        writer.execute(text("SELECT 1"))  # BEGIN IMMEDIATE: this session holds the write lock
+        # Before readers began DEFERRED, the key check waited out the busy timeout: a 503.
+        answer = client.get("/v1/devices", headers=bearer(key))
+        assert answer.status_code == 200, answer.text
+        assert client.get("/v1/readings", headers=bearer(key)).status_code == 200
