@@ -463,18 +463,19 @@ class EdgeNode:
                     self._refused_sample(e, exc)
         result = self.signer.sign_cycle(samples, now=now) if samples else None
         closed, self._unsaved_gaps = self._unsaved_gaps, []
+        gaps = self.gaps
         for event in events:
             if isinstance(event, Sample):
                 if unsignable and id(event) in unsignable:
                     self.metrics.poll_errors.labels(error_class=UNSIGNABLE).inc()
-                    closed += self.gaps.failed(event.meter, event.point, event.quantity,
-                                               event.timestamp, UNSIGNABLE)
-                else:
-                    closed += self.gaps.answered(event.meter, event.point)
+                    closed += gaps.failed(event.meter, event.point, event.quantity,
+                                          event.timestamp, UNSIGNABLE)
+                elif gaps.open_runs:  # an answer closes a run only while one is open
+                    closed += gaps.answered(event.meter, event.point)
             else:
                 self.metrics.poll_errors.labels(error_class=event.error.value).inc()
-                closed += self.gaps.failed(event.meter, event.point, event.quantity,
-                                           event.timestamp, event.error.value)
+                closed += gaps.failed(event.meter, event.point, event.quantity,
+                                      event.timestamp, event.error.value)
         if result is not None:
             self.metrics.readings.inc(len(result.ordinals))
             for refused in result.refused:
