@@ -10,6 +10,7 @@ Decoders take a ``where`` location and raise :class:`FormatError` naming the off
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import lru_cache
 from typing import Any, TypeVar
 
 from .batch import BatchHeader
@@ -98,13 +99,27 @@ def decode_signed_reading(obj: object, where: str) -> SignedReading:
         return _decode_signed_reading_checked(obj, where)
 
 
+@lru_cache(maxsize=4096)
+def _device(text: str) -> bytes:
+    """:func:`parse_address` of a reading's device, cached: every reading of a request names
+    the same device (errors are raised, never cached)."""
+    return parse_address(text, field="device")
+
+
+@lru_cache(maxsize=4096)
+def _meter(text: str) -> bytes:
+    """:func:`parse_hex` of a reading's 32-byte meter id, cached: a device has few meters."""
+    return parse_hex(text, 32, field="meter")
+
+
 def _decode_signed_reading_direct(obj: object, where: str) -> SignedReading:
     o = expect_object(obj, where, _READING_FIELDS)
     quantity, meter_path = o["quantity"], o["meterPath"]
-    if not isinstance(quantity, str) or not isinstance(meter_path, str):
-        raise DecodeError("quantity and meterPath are strings")
-    reading = Reading(device=parse_address(o["device"], field="device"),
-                      meter=parse_hex(o["meter"], 32, field="meter"),
+    device, meter = o["device"], o["meter"]
+    if not isinstance(quantity, str) or not isinstance(meter_path, str) \
+            or not isinstance(device, str) or not isinstance(meter, str):
+        raise DecodeError("quantity, meterPath, device and meter are strings")
+    reading = Reading(device=_device(device), meter=_meter(meter),
                       seq=parse_int(o["seq"], 0, UINT64_MAX, field="seq"),
                       timestamp=parse_int(o["timestamp"], 0, UINT64_MAX, field="timestamp"),
                       quantity=quantity,
