@@ -225,7 +225,7 @@ def create_app(services: Services) -> FastAPI:
 
     @app.exception_handler(RequestRefused)
     async def _refused_problem(request: Request, exc: RequestRefused) -> JSONResponse:
-        return problem_response(exc.status, exc.check, exc.detail)
+        return problem_response(exc.status, exc.check, exc.detail, path=exc.path)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_problem(request: Request, exc: StarletteHTTPException) -> JSONResponse:

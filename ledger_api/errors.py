@@ -44,7 +44,8 @@ from __future__ import annotations
 
 from mrv_core.errors import ChainError, ChainUnavailable, ConfigError, MrvError
 
-__all__ = ["AccessRefused", "ApiConfigError", "ChainReadFailed", "ChainReadUnavailable",
+__all__ = ["AccessRefused", "ApiConfigError", "BodyRefused", "ChainReadFailed",
+           "ChainReadUnavailable",
            "CorruptColumnValue", "DeviceEventsInconsistent", "IngestRefused", "InvalidColumnValue",
            "LedgerError", "PrincipalRefused", "ProofUnavailable", "RequestRefused",
            "RetentionRefused", "StorageError",
@@ -64,10 +65,12 @@ class RequestRefused(LedgerError):
     ``check`` (the failed check, ``urn:trustmrv:problem:<check>``) and a detail naming
     expected and actual."""
 
-    def __init__(self, status: int, check: str, detail: str) -> None:
+    def __init__(self, status: int, check: str, detail: str, *, path: str | None = None) -> None:
         self.status = status
         self.check = check
         self.detail = detail
+        #: The JSON path of the offending value in the request, when there is one.
+        self.path = path
         super().__init__(f"{check}: {detail}")
 
 
@@ -78,6 +81,11 @@ class IngestRefused(RequestRefused):
 class ProofUnavailable(RequestRefused):
     """A proof bundle cannot be built as asked (400 ``readings``, 404 ``reading``, 409
     ``batch``, 500 ``integrity``)."""
+
+
+class BodyRefused(RequestRefused):
+    """A request body that is too large (413 ``too_large``), not strict JSON (400 ``format``)
+    or not the route's model (422 ``format``); ``path`` names where."""
 
 
 class AccessRefused(RequestRefused):

@@ -42,7 +42,7 @@ from mrv_core.wire import encode_signed_reading
 
 from .access import ACCESS_STATUSES, Data, Principal, VisibleEnterprises, require, roles_seeing
 from .access.dependencies import CurrentPrincipal
-from .bodies import read_body
+from .bodies import model_request_body, read_body, read_model
 from .db.models import BatchRow, DeviceStreamRow
 from .errors import ProofUnavailable, RequestRefused
 from .problems import problem_response, problem_responses
@@ -282,11 +282,13 @@ def add_read_routes(app: FastAPI, services: Services) -> None:
 
     @app.post("/v1/proofs", tags=["proofs"],
               responses={**_BUNDLE_RESPONSE,
-                         **problem_responses(*ACCESS_STATUSES, 400, 404, 409, 422)})
+                         **problem_responses(*ACCESS_STATUSES, 400, 404, 409, 413, 422)},
+              openapi_extra=model_request_body(ProofRequest))
     async def readings_proof(
-        _principal: EnterpriseReader, visible: VisibleEnterprises, body: ProofRequest,
+        _principal: EnterpriseReader, visible: VisibleEnterprises, request: Request,
     ) -> Response:
         """The multiproof bundle of several readings of one batch."""
+        body = await read_model(request, ProofRequest)  # after the key check, strictly
         keys = [(parse_hex(k.meter, 32), _uint(k.seq)) for k in body.readings]
         return await _bundle(services, trees, visible, body.device, keys)
 

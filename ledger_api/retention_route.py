@@ -16,7 +16,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.exc import OperationalError
@@ -27,6 +27,7 @@ from mrv_core.codec import format_address, parse_address
 from mrv_core.errors import DecodeError
 
 from .access import ACCESS_STATUSES, Principal, Role, check_visible, require
+from .bodies import model_request_body, read_model
 from .problems import problem_response, problem_responses
 from .retention import MAX_REASON, Purge, parse_cutoff, purge
 
@@ -80,12 +81,16 @@ def add_retention_routes(app: FastAPI, sessions: sessionmaker[Session],
     ``retention_years`` at least."""
 
     @app.post(PURGE_PATH, response_model=PurgeReport, tags=["retention"],
-              responses=problem_responses(*ACCESS_STATUSES, 400, 404, 422))
+              responses=problem_responses(*ACCESS_STATUSES, 400, 404, 413, 422),
+              openapi_extra=model_request_body(PurgeBody))
     async def retention_purge(
             principal: Annotated[Principal, require(Role.ENTERPRISE_ADMIN)],
-            body: PurgeBody) -> PurgeReport | JSONResponse:
+            request: Request) -> PurgeReport | JSONResponse:
         """Delete (``confirm``) or preview your enterprise's final batches whose data ended
         before ``before``, with their readings, records, leaves and anchors; logged."""
+        # Read after the key check and strictly: a duplicate "confirm" is refused, never
+        # "the last one wins" (a dry run that deletes).
+        body = await read_model(request, PurgeBody)
         try:
             enterprise = parse_address(body.enterprise, field="enterprise")
         except DecodeError as exc:  # mixed case with a wrong EIP-55 checksum

@@ -100,6 +100,10 @@ def loads_strict(data: bytes, *, max_bytes: int, max_depth: int = MAX_DEPTH,
     except json.JSONDecodeError as exc:
         where = f"line {exc.lineno} col {exc.colno}"
         raise FormatError("$", f"not JSON: {exc.msg} at {where}") from None
+    except FormatError:
+        raise
+    except ValueError as exc:  # an integer past Python's digit limit (int_max_str_digits)
+        raise FormatError("$", f"not JSON this decoder takes: {str(exc)[:120]}") from None
     if max_string is not None:
         _check_strings(parsed, max_string)
     return parsed

@@ -125,6 +125,7 @@ class DeviceDirectory:
         self._clock = clock
         self._lock = threading.Lock()
         self._last_unknown_refresh: float | None = None
+        self._last_unknown_failure: ChainReadFailed | None = None
         self._timestamps: dict[bytes, int] = {}
         self._state = _State(fold(events), tuple(events), cursor,
                              system.deployment.max_clock_skew)
@@ -174,13 +175,26 @@ class DeviceDirectory:
         return state.book.standings(device, timestamps, state.tolerance_s)
 
     def _refresh_for_unknown(self) -> None:
+        """Refresh for a device not known, unless a refresh for one ended less than
+        ``unknown_refresh_interval_s`` before this call arrived, or ended after it (the call
+        waited behind it): then that refresh's outcome stands, its failure raised again. The
+        interval runs from the end of an attempt, so against a node that takes longer than
+        the interval to fail, calls waiting behind one attempt do not each make another."""
+        arrived = self._clock()
         with self._lock:
-            now = self._clock()
             last = self._last_unknown_refresh
-            if last is not None and now - last < self.unknown_refresh_interval_s:
+            if last is not None and arrived - last < self.unknown_refresh_interval_s:
+                if self._last_unknown_failure is not None:
+                    raise self._last_unknown_failure
                 return
-            self._last_unknown_refresh = now
-            self._refresh()
+            try:
+                self._refresh()
+                self._last_unknown_failure = None
+            except ChainReadFailed as exc:
+                self._last_unknown_failure = exc
+                raise
+            finally:
+                self._last_unknown_refresh = self._clock()
 
     # -- reading the chain ------------------------------------------------------------------------
 

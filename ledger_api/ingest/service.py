@@ -279,8 +279,13 @@ class _Leaves(_Step):
                     continue
                 if self._purged(entry, r.timestamp):
                     continue
-                seqs[r.meter] = (add_seq(seqs.get(r.meter, (MeterSeqs(None), ""))[0], r.seq),
-                                 item.meter_path)
+                state = seqs.get(r.meter, (MeterSeqs(None), ""))[0]
+                if state.holds(r.seq):  # counted as held, yet no row: deleted under retention
+                    entry.reject("retention", f"meter {format_hex(r.meter)} seq {r.seq} was "
+                                              "held and deleted under retention; a reading "
+                                              "under its key cannot be stored again")
+                    continue
+                seqs[r.meter] = (add_seq(state, r.seq), item.meter_path)
                 held_readings[(r.meter, r.seq)] = entry.id  # a repeat later in this request
                 position = self._leaf(entry, leaves)
                 reading_rows.append((self.device, position, r.meter, item.meter_path, r.seq,

@@ -10,6 +10,7 @@ fleet of ``retention_support`` (whose docstring says what it sets by hand and wh
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime
 
 import pytest
@@ -182,3 +183,15 @@ def test_a_deleted_reading_has_no_proof_and_is_not_stored_again(fleet: Fleet) ->
     assert checks == ["retention"] * 4  # kept as evidence, naming the check
     # The device's stream goes on: its next batch is accepted.
     assert fleet.batch(TEST_KEY, year(2026), "unanchored") == 5
+
+
+def test_a_deleted_seq_signed_again_with_a_later_time_is_rejected_not_a_500(fleet: Fleet) -> None:
+    deleted = [r for r in fleet.sent[(TEST_KEY.address, 0)] if isinstance(r, SignedReading)]
+    run_purge(fleet.engine)
+    old = deleted[0]
+    # The device's key signs the deleted (meter, seq) again, with a time after the purged data.
+    again = TEST_KEY.sign_reading(dataclasses.replace(old.reading, timestamp=year(2026),
+                                                      value=7), TEST_DOMAIN, old.meter_path)
+    assert fleet.deliver([again], TEST_KEY) == [Status.REJECTED]
+    with Session(fleet.engine) as session:
+        assert session.scalars(select(RejectionRow.check)).all() == ["retention"]

@@ -52,3 +52,8 @@ def test_the_depth_bound_accepts_exactly_the_documents_nested_within_it(document
 def test_hostile_nesting_is_a_format_error_not_a_crash(text: str) -> None:
     with pytest.raises(FormatError):
         loads_strict(text.encode(), max_bytes=1_000_000)
+
+
+def test_an_integer_past_the_digit_limit_is_a_format_error() -> None:
+    with pytest.raises(FormatError, match="not JSON this decoder takes"):
+        loads_strict(b'{"format": ' + b"9" * 5000 + b"}", max_bytes=1_000_000)

@@ -257,3 +257,31 @@ def test_readings_taken_during_a_suspension_can_be_anchored_after_it_yet_are_sus
     directory.refresh()
     assert suspended < reinstated
     assert directory.standing(actors.device.address, suspended).reason is Reason.SUSPENDED
+
+
+def test_against_a_node_slower_to_fail_than_the_interval_unknown_signers_wait_for_one_attempt(
+        registry: Registry, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A dead node takes about 6 s to fail (retries) against a 5 s interval: callers that
+    # queued behind one failing attempt used to make one attempt each, in turn, for minutes.
+    now = [1000.0]
+    directory = DeviceDirectory(registry.actors.system, unknown_refresh_interval_s=5.0,
+                                clock=lambda: now[0])
+    attempts = []
+
+    def slow_failure() -> None:
+        attempts.append(now[0])
+        now[0] += 6.3
+        raise ChainReadUnavailable("eth_getLogs", "the node is unreachable")
+
+    monkeypatch.setattr(directory, "_refresh", slow_failure)
+    latest = registry.actors.chain.latest_timestamp()
+    stranger = DeviceKey.generate().address
+    for _ in range(3):  # arrived during or right after the attempt: its failure, no new one
+        with pytest.raises(ChainReadUnavailable, match="unreachable"):
+            directory.standing(stranger, latest)
+        now[0] += 1
+    assert attempts == [1000.0]
+    now[0] += 5  # the interval after the attempt's end is over: one new attempt
+    with pytest.raises(ChainReadUnavailable):
+        directory.standing(stranger, latest)
+    assert len(attempts) == 2
