@@ -15,8 +15,9 @@ it logs one structlog event ``http_request`` (logger ``ledger_api.access``), whi
 - ``path`` is the URL path; the query string is not logged (cursors and filters may name an
   enterprise), only its length in bytes. Headers are never logged: an API key cannot reach the
   log this way.
-- ``status`` is the answer's HTTP status; a request whose handler raised is logged with status
-  500 (Starlette answers it so) and the exception's type, then the exception goes on.
+- ``status`` is the answer's HTTP status. A request whose handler raised is answered here: 500
+  as a problem document (check ``internal``, no error text) carrying its request id, the
+  traceback logged as ``unhandled_error``; the line has the exception's type as ``error``.
 - ``bytes_out``: bytes of the response body sent; ``duration_ms``: from the request's arrival to
   the last body byte handed to the server, in milliseconds.
 - ``principal``: the id of the principal whose API key authenticated the request (set by
@@ -29,6 +30,7 @@ unlogged.
 
 from __future__ import annotations
 
+import json
 import re
 import secrets
 import time
@@ -95,11 +97,21 @@ class AccessLog:
             await send(message)
 
         error: str | None = None
+        started_answer = False
+
+        async def send_tracked(message: Message) -> None:
+            nonlocal started_answer
+            started_answer = started_answer or message["type"] == "http.response.start"
+            await send_logged(message)
+
         try:
-            await self.app(scope, receive, send_logged)
+            await self.app(scope, receive, send_tracked)
         except Exception as exc:
             status, error = 500, type(exc).__name__
-            raise
+            _log.exception("unhandled_error", request_id=request_id, path=scope["path"])
+            if started_answer:
+                raise  # too late for a problem document: the server closes the connection
+            await _internal_error(send_logged)
         finally:
             client = scope.get("client")
             event = _log.error if status >= 500 else _log.info
@@ -109,6 +121,19 @@ class AccessLog:
                   duration_ms=round((time.perf_counter() - started) * 1000, 3),
                   client=client[0] if client else None,
                   **({"error": error} if error else {}), **fields)
+
+
+async def _internal_error(send: Send) -> None:
+    """Answer 500 as a problem document (RFC 9457), without the error's text: that is in the
+    log, under the request id the answer carries."""
+    body = json.dumps({"type": "urn:trustmrv:problem:internal", "title": "Internal Server Error",
+                       "status": 500, "check": "internal",
+                       "detail": "the server failed; the log has the details under this "
+                                 "request's X-Request-ID"}).encode()
+    await send({"type": "http.response.start", "status": 500,
+                "headers": [(b"content-type", b"application/problem+json"),
+                            (b"content-length", str(len(body)).encode())]})
+    await send({"type": "http.response.body", "body": body})
 
 
 def _header(scope: Scope, name: bytes) -> str | None:

@@ -272,10 +272,12 @@ def create_app(services: Services) -> FastAPI:
             age = state.last_success_age_s
             if age is not None and age > services.watcher_stale_after_s:
                 _log.warning("not_ready", part="chain watcher", error=str(state.last_error)[:300])
+                why = "no poll has failed yet: one is waiting on the node" \
+                    if state.last_error is None else \
+                    f"last error {str(state.last_error).split(':', 1)[0]} (details in the log)"
                 return problem_response(503, "unavailable", (
                     f"chain watcher: last successful poll {age:.0f} s ago, expected at most "
-                    f"{services.watcher_stale_after_s:.0f} s; last error "
-                    f"{str(state.last_error).split(':', 1)[0]} (details in the log)"))
+                    f"{services.watcher_stale_after_s:.0f} s; {why}"))
             watcher = "starting" if age is None else "ok"
             age_ms = None if age is None else int(age * 1000)
         return Readiness(status="ready", database=services.engine.dialect.name, chain=chain,
@@ -357,7 +359,7 @@ async def _uplink(request: Request, services: Services, metrics: ApiMetrics) -> 
     metrics.ingest_seconds.observe(time.perf_counter() - started)
     for item, verdict in zip(decoded.items, result, strict=True):
         metrics.items.labels(kind=type(item).__name__, status=verdict.status.value).inc()
-    _log.info("uplink", device="0x" + decoded.device.hex(), items=len(result),
+    _log.info("uplink", device=format_address(decoded.device), items=len(result),
               accepted=sum(v.status is Status.ACCEPTED for v in result),
               refused=sum(not v.delivered for v in result))
     return Response(encode_ack(decoded, result), media_type="application/json")

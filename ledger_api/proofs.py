@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from mrv_core.batch import BatchHeader
 from mrv_core.bundle import AnchorRef, MultiProofNodes, ProofBundle, SingleProof
 from mrv_core.chain import System
+from mrv_core.codec import format_address
 from mrv_core.eip712 import Domain
 from mrv_core.merkle import MerkleTree
 
@@ -55,7 +56,7 @@ class TreeCache:
         tree = MerkleTree(list(leaves))
         if tree.root != batch.root:  # the stored leaves no longer give the accepted root
             raise ProofUnavailable(500, "integrity", f"batch {batch.batch_seq} of "
-                                   f"0x{batch.device.hex()}: its stored leaves give root "
+                                   f"{format_address(batch.device)}: its stored leaves give root "
                                    f"0x{tree.root.hex()}, its header 0x{batch.root.hex()}")
         with self._lock:
             self._trees[key] = tree
@@ -104,7 +105,7 @@ def proof_bundle(session: Session, device: bytes, keys: Sequence[tuple[bytes, in
                    ReadingRow.seq == seq)).one_or_none()
         if row is None:
             raise ProofUnavailable(404, "reading", f"no reading of meter 0x{meter.hex()} seq "
-                                                   f"{seq} of device 0x{device.hex()}")
+                                                   f"{seq} of device {format_address(device)}")
         rows.append(row)
     if any(batch_seq is None for _, batch_seq in rows):
         raise ProofUnavailable(409, "batch", "a reading is not yet in an accepted batch (its "

@@ -37,8 +37,11 @@ __all__ = ["MeterQuality", "Quality", "quality"]
 
 @dataclass(frozen=True)
 class MeterQuality:
-    """One meter's counts over the range (see the module docstring)."""
+    """One meter stream's counts over the range (see the module docstring): the readings one
+    device signed for one meter path. Two devices reporting one path (a replaced gateway, a
+    redundant one) are two streams, each numbering its own seqs."""
 
+    device: bytes
     meter_path: str
     received: int
     expected: int
@@ -82,30 +85,34 @@ def quality(session: Session, *, visible: Collection[bytes] | None, path: str, t
     if devices is not None:
         in_range = and_(in_range, ReadingRow.device.in_(devices))
     meters = session.execute(
-        select(ReadingRow.meter_path, func.count(), func.min(ReadingRow.seq),
+        select(ReadingRow.device, ReadingRow.meter_path, func.count(), func.min(ReadingRow.seq),
                func.max(ReadingRow.seq))
-        .where(in_range).group_by(ReadingRow.meter_path).order_by(ReadingRow.meter_path)).all()
+        .where(in_range).group_by(ReadingRow.device, ReadingRow.meter_path)
+        .order_by(ReadingRow.meter_path, ReadingRow.device)).all()
     state = case((LeafRow.batch_seq.is_(None), "unbatched"), else_=BatchRow.anchor_state)
     states = {
-        (meter_path, kind): count for meter_path, kind, count in session.execute(
-            select(ReadingRow.meter_path, state, func.count())
+        (device, meter_path, kind): count
+        for device, meter_path, kind, count in session.execute(
+            select(ReadingRow.device, ReadingRow.meter_path, state, func.count())
             .join(LeafRow, and_(LeafRow.device == ReadingRow.device,
                                 LeafRow.position == ReadingRow.position))
             .outerjoin(BatchRow, and_(BatchRow.device == LeafRow.device,
                                       BatchRow.batch_seq == LeafRow.batch_seq))
-            .where(in_range).group_by(ReadingRow.meter_path, state))}
-    late = dict(session.execute(
-        select(ReadingRow.meter_path, func.count())
+            .where(in_range).group_by(ReadingRow.device, ReadingRow.meter_path, state))}
+    late = {(device, meter_path): count for device, meter_path, count in session.execute(
+        select(ReadingRow.device, ReadingRow.meter_path, func.count())
         .join(LeafRow, and_(LeafRow.device == ReadingRow.device,
                             LeafRow.position == ReadingRow.position))
         .where(in_range, LeafRow.lag_s > late_after_s)
-        .group_by(ReadingRow.meter_path)).all())
+        .group_by(ReadingRow.device, ReadingRow.meter_path))}
     summary = tuple(MeterQuality(
-        meter_path=meter_path, received=count, expected=int(high) - int(low) + 1,
-        unbatched=states.get((meter_path, "unbatched"), 0),
-        unanchored=states.get((meter_path, "unanchored"), 0),
-        mismatched=states.get((meter_path, "mismatch"), 0), late=late.get(meter_path, 0))
-        for meter_path, count, low, high in meters)
+        device=device, meter_path=meter_path, received=count,
+        expected=int(high) - int(low) + 1,
+        unbatched=states.get((device, meter_path, "unbatched"), 0),
+        unanchored=states.get((device, meter_path, "unanchored"), 0),
+        mismatched=states.get((device, meter_path, "mismatch"), 0),
+        late=late.get((device, meter_path), 0))
+        for device, meter_path, count, low, high in meters)
     gap_records: Counter[str] = Counter()
     failed_polls: Counter[str] = Counter()
     gaps = select(RecordRow.wire).where(RecordRow.kind == "gap", under_path(RecordRow.path, path),

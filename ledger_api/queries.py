@@ -19,7 +19,9 @@ from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from mrv_core.codec import UINT64_MAX
+from mrv_core.errors import FormatError
 from mrv_core.reading import SignedReading, validate_path_prefix
+from mrv_core.strict_json import loads_strict
 
 from .db.models import LeafRow, ReadingRow, SeqGapRow
 from .errors import RequestRefused
@@ -55,14 +57,15 @@ def _encode_cursor(row: ReadingRow) -> str:
 def _decode_cursor(cursor: str) -> tuple[str, int, bytes, int]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        path, timestamp, device, position = json.loads(raw)
+        path, timestamp, device, position = loads_strict(raw, max_bytes=4096, max_depth=1)
         if not (isinstance(path, str) and type(timestamp) is int and isinstance(device, str)
                 and type(position) is int and 0 <= timestamp <= UINT64_MAX
                 and 0 <= position < 2**63):
             raise ValueError("cursor fields")
         return path, timestamp, bytes.fromhex(device), position
-    except (ValueError, TypeError, json.JSONDecodeError) as exc:
-        raise RequestRefused(400, "cursor", f"not a cursor this API gave out ({exc})") from None
+    except (ValueError, TypeError, FormatError):  # base64, JSON, fields: a forged cursor
+        raise RequestRefused(400, "cursor", "not a cursor this API gave out: use the `next` "
+                                            "of the previous page as it came") from None
 
 
 def under_path(column: ColumnElement[str] | InstrumentedAttribute[str],

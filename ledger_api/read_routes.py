@@ -115,6 +115,7 @@ class BatchList(BaseModel):
 
 class MeterQualityModel(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
+    device: str = Field(description="the device that signed this stream (EIP-55)")
     meterPath: str
     received: int = Field(ge=0)
     expected: int = Field(ge=0)
@@ -236,7 +237,8 @@ def add_read_routes(app: FastAPI, services: Services) -> None:
                 toTimestamp=summary.time_to, gapRecords=summary.gap_records,
                 failedPolls=summary.failed_polls, conflicts=summary.conflicts,
                 meters=[MeterQualityModel(
-                    meterPath=m.meter_path, received=m.received, expected=m.expected,
+                    device=format_address(m.device), meterPath=m.meter_path,
+                    received=m.received, expected=m.expected,
                     missing=m.missing, unbatched=m.unbatched, unanchored=m.unanchored,
                     mismatched=m.mismatched, late=m.late) for m in summary.meters])
 

@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import gc
 import os
+import signal
+from types import FrameType
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -140,26 +142,45 @@ def serve(settings: ApiSettings) -> None:
         logs.close()
 
 
-def _serve(settings: ApiSettings, tls: dict[str, Any]) -> None:
+class _Terminated(Exception):
+    """SIGTERM arrived: uvicorn has shut the server down and raises the signal again."""
+
+
+def _terminated(_signum: int, _frame: FrameType | None) -> None:
+    raise _Terminated
+
+
+def _listen_line(settings: ApiSettings, tls: dict[str, Any]) -> str:
     scheme = "https" if tls else "http"
     host = f"[{settings.api_host}]" if ":" in settings.api_host else settings.api_host
     database = make_url(settings.database_url).render_as_string(hide_password=True)
     # The RPC URL's path and credentials may hold a provider's key: only its host is shown.
     chain = f"at {urlsplit(settings.rpc_url).hostname or '?'}" if settings.rpc_url \
         else "not configured"
-    print(f"ledger API on {scheme}://{host}:{settings.api_port} ({settings.workers} worker(s), "
-          f"database {database}, chain {chain})", flush=True)
+    return (f"ledger API on {scheme}://{host}:{settings.api_port} ({settings.workers} "
+            f"worker(s), database {database}, chain {chain})")
+
+
+def _serve(settings: ApiSettings, tls: dict[str, Any]) -> None:
     if settings.workers == 1:
-        services = build_services(settings)
+        services = build_services(settings)  # refuses a database or chain it cannot use
+        # uvicorn shuts down on SIGTERM, then raises the signal again for the handler it
+        # found: this one, so the services close below and the command exits 0, not 143.
+        previous = signal.signal(signal.SIGTERM, _terminated)
         try:
             app = create_app(services)
             settle_heap()
+            print(_listen_line(settings, tls), flush=True)
             uvicorn.run(app, host=settings.api_host, port=settings.api_port, log_config=None,
                         access_log=False, **tls)
+        except _Terminated:
+            _log.info("stopped", signal="SIGTERM")
         finally:
+            signal.signal(signal.SIGTERM, previous)
             services.close()
         return
     build_services(settings).close()  # fail here, once, rather than in N workers
+    print(_listen_line(settings, tls), flush=True)
     for name, value in settings.model_dump(exclude_none=True).items():
         os.environ[f"MRV_{name.upper()}"] = value.get_secret_value() \
             if isinstance(value, SecretStr) else str(value)

@@ -97,11 +97,14 @@ class ApiSettings(BaseSettings):
         return value
 
     def server_secret(self) -> bytes:
-        """The API secret's bytes (UTF-8); raises :class:`ApiConfigError` when it is missing,
-        shorter than 32 bytes or a placeholder (``ledger_api.access.keys.check_server_secret``),
-        naming the rule broken, never the value."""
+        """The API secret's bytes (its UTF-8, or the environment's bytes as given); raises
+        :class:`ApiConfigError` when it is missing, shorter than 32 bytes or a placeholder
+        (``ledger_api.access.keys.check_server_secret``), naming the rule broken, never the
+        value."""
         value = None if self.api_secret is None else self.api_secret.get_secret_value()
-        return check_server_secret(None if value is None else value.encode("utf-8"))
+        # surrogateescape: the bytes of the environment as given, even when not UTF-8.
+        return check_server_secret(None if value is None
+                                   else value.encode("utf-8", "surrogateescape"))
 
     @property
     def tls(self) -> bool:

@@ -273,8 +273,9 @@ def decode_request(body: bytes, content_encoding: str | None,
     ``limits.decompressed_bytes``, and :class:`FormatError` (with its JSON path) for anything
     else the format refuses."""
     if (content_encoding or "").strip().lower() != "gzip":
-        raise UnsupportedEncoding("$", f"Content-Encoding must be gzip, got "
-                                       f"{content_encoding!r:.40}")
+        got = "no Content-Encoding header" if content_encoding is None \
+            else f"{content_encoding!r:.40}"
+        raise UnsupportedEncoding("$", f"Content-Encoding must be gzip, got {got}")
     if len(body) > limits.compressed_bytes:
         raise DocumentTooLarge("$", f"body is {len(body)} bytes, limit {limits.compressed_bytes}")
     text = gunzip_bounded(body, limits.decompressed_bytes)

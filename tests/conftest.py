@@ -20,11 +20,18 @@ from typing import Any
 import eth  # noqa: F401
 import py_ecc  # noqa: F401
 import pytest
+from hypothesis import settings
 from sqlalchemy import Engine
 
 from ledger_api.db.engine import make_engine
 from ledger_api.db.migrate import upgrade
 from local_servers.postgres import PostgresServer, PostgresUnavailable, start_server, stop_server
+
+# No per-example deadline: hypothesis's default 200 ms is a timed test, and examples run on
+# shared, loaded machines under pytest-xdist (speed is measured in benchmarks). A test still
+# sets max_examples itself.
+settings.register_profile("trustmrv", deadline=None)
+settings.load_profile("trustmrv")
 
 FIGURES: dict[str, dict[str, list[str]]] = {}
 

@@ -32,7 +32,7 @@ def make_engine(url: str, *, must_exist: bool = False) -> Engine:
     with ``must_exist`` a SQLite file that is not there (``mrv api migrate`` creates it)."""
     try:
         parsed = make_url(url)
-    except ArgumentError as exc:
+    except (ArgumentError, ValueError) as exc:  # ValueError: a port that is no number...
         raise ApiConfigError(f"database URL: {exc}") from None
     if parsed.get_backend_name() == "sqlite":
         if not parsed.database or parsed.database == ":memory:":

@@ -63,7 +63,9 @@ def test_the_served_api_logs_one_json_line_per_request_and_no_plain_text(
             answers.append(client.get("/v1/readings"))  # no key
     finally:
         process.terminate()
-        _, stderr = process.communicate(timeout=30)
+        stdout, stderr = process.communicate(timeout=30)
+    assert process.returncode == 0, stderr  # SIGTERM: a clean stop, exit 0 (README)
+    assert stdout.startswith("ledger API on http://127.0.0.1:")
     assert [a.status_code for a in answers] == [200, 200, 200, 401]
     events = [json.loads(line) for line in log.read_text().splitlines()]  # JSON, every line
     logged = [(e["request_id"], e["path"], e["status"]) for e in events
@@ -72,6 +74,16 @@ def test_the_served_api_logs_one_json_line_per_request_and_no_plain_text(
     assert logged[-1][1:] == ("/v1/readings", 401)
     assert logged[-1][0] == answers[-1].headers["x-request-id"]
     assert "HTTP/1.1" not in stderr  # no plain-text access line from uvicorn
+    assert any(e["event"] == "stopped" and e["signal"] == "SIGTERM" for e in events)
+
+
+def test_a_database_not_migrated_is_refused_before_the_listen_line(tmp_path: Path) -> None:
+    completed = subprocess.run(
+        [sys.executable, "-m", "mrv_cli.main", "api", "serve", "--database",
+         f"sqlite:///{tmp_path / 'missing.sqlite'}", "--port", str(free_port())],
+        env=_environment(), capture_output=True, text=True, timeout=60)
+    assert completed.returncode == 2 and "mrv api migrate" in completed.stderr
+    assert completed.stdout == ""
 
 
 def test_a_log_destination_that_is_a_directory_is_refused_before_listening(

@@ -18,7 +18,7 @@ from sqlalchemy import Engine
 from structlog.testing import capture_logs
 
 from factories import TEST_DOMAIN, TEST_KEY, signed_readings
-from ledger_api.access import Role
+from ledger_api.access import PUBLIC, Role, declare
 from ledger_api.app import Services, create_app
 from ledger_api.db.engine import make_sessions
 from mrv_core.codec import format_address
@@ -120,3 +120,23 @@ def test_the_log_file_gets_one_json_line_per_request(client: TestClient, tmp_pat
     assert requests[0]["request_id"] == "probe-1" and requests[0]["timestamp"].endswith("Z")
     assert all(e["level"] == "info" for e in requests)
     assert structlog.is_configured() is False  # closing the log reset structlog
+
+
+def test_an_unhandled_error_is_a_500_problem_with_the_request_id_and_logged(
+        sqlite_ledger_engine: Engine) -> None:
+    engine = sqlite_ledger_engine
+    app = create_app(Services(engine, make_sessions(engine), api_secret=API_SECRET))
+
+    @app.get("/boom", dependencies=[declare(PUBLIC)])
+    def boom() -> None:
+        raise RuntimeError("secret detail of the failure")
+
+    with TestClient(app) as client, capture_logs() as logs:
+        answer = client.get("/boom", headers={"X-Request-ID": "probe-500"})
+    assert answer.status_code == 500
+    assert answer.headers["content-type"] == "application/problem+json"
+    assert answer.headers["x-request-id"] == "probe-500"
+    assert answer.json()["check"] == "internal" and "secret detail" not in answer.text
+    (line,) = requests_logged(logs)
+    assert (line["status"], line["error"], line["log_level"]) == (500, "RuntimeError", "error")
+    assert any(e["event"] == "unhandled_error" and e["request_id"] == "probe-500" for e in logs)

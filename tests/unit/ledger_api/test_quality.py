@@ -12,7 +12,7 @@ from ledger_support import StaticDevices
 from sqlalchemy import Engine, update
 from sqlalchemy.orm import Session
 
-from factories import TEST_DOMAIN, TEST_KEY
+from factories import OTHER_KEY, TEST_DOMAIN, TEST_KEY
 from ledger_api.db.models import BatchRow
 from ledger_api.errors import RequestRefused
 from ledger_api.ingest.service import ingest
@@ -93,3 +93,20 @@ def test_a_bad_node_or_range_is_refused(ledger_engine: Engine) -> None:
             with pytest.raises(RequestRefused) as caught:
                 quality(session, visible=None, **args)  # type: ignore[arg-type]
             assert caught.value.check == check
+
+
+def test_two_devices_reporting_one_meter_path_are_two_streams(ledger_engine: Engine) -> None:
+    # A replaced or redundant gateway: each device numbers its own seqs from 0. Counted as one
+    # meter, the seqs overlapped and "missing" went negative (a 500 on /v1/quality).
+    now = datetime.fromtimestamp(T0 + 600, UTC)
+    for key in (TEST_KEY, OTHER_KEY):
+        items = [key.sign_reading(Reading(key.address, meter_id(M1), s, T0 + 60 * s,
+                                          "energy.active.import:Wh", s, bytes([s + 1]) * 32),
+                                  TEST_DOMAIN, M1) for s in range(5)]
+        with Session(ledger_engine) as session, session.begin():
+            ingest(session, UplinkRequest.of(key.address, TEST_DOMAIN, items),
+                   StaticDevices({TEST_KEY.address, OTHER_KEY.address}), TEST_DOMAIN, now=now)
+    with Session(ledger_engine) as session:
+        summary = quality(session, visible=None, path=SITE, time_from=T0, time_to=T0 + 3600)
+    assert sorted((m.device, m.meter_path, m.received, m.missing) for m in summary.meters) == \
+        sorted((k.address, M1, 5, 0) for k in (TEST_KEY, OTHER_KEY))

@@ -17,6 +17,7 @@ from ledger_api.access.keys import (
     new_key,
 )
 from ledger_api.errors import ApiConfigError
+from ledger_api.settings import get_settings
 
 
 def test_a_new_key_has_its_format_an_id_and_the_mac_of_its_text() -> None:
@@ -75,3 +76,11 @@ def test_a_missing_short_or_placeholder_server_secret_is_refused(secret: bytes |
 def test_a_random_server_secret_is_accepted() -> None:
     assert check_server_secret(API_SECRET) == API_SECRET
     assert len(API_SECRET) >= MIN_SECRET_BYTES
+
+
+def test_a_secret_whose_environment_bytes_are_not_utf8_is_taken_as_those_bytes(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    raw = bytes(range(128, 176))  # 48 bytes, none of them UTF-8 on its own
+    monkeypatch.setenv("MRV_API_SECRET", raw.decode("utf-8", "surrogateescape"))
+    assert get_settings().server_secret() == raw
+

@@ -34,3 +34,8 @@ def test_a_database_not_at_head_is_refused_naming_the_command(database_url: str)
             check_current(engine)
     finally:
         engine.dispose()
+
+
+def test_a_database_url_with_a_port_that_is_no_number_is_a_config_error() -> None:
+    with pytest.raises(ApiConfigError, match="database URL"):
+        make_engine("postgresql+psycopg://u:pw@127.0.0.1:notaport/x")
