@@ -83,7 +83,7 @@ class AccessLog:
             else secrets.token_hex(16)
         fields: dict[str, object] = {}
         scope.setdefault("state", {})[_FIELDS] = fields
-        status = 500
+        status: int | None = None  # until the answer starts
         sent = 0
 
         async def send_logged(message: Message) -> None:
@@ -97,23 +97,18 @@ class AccessLog:
             await send(message)
 
         error: str | None = None
-        started_answer = False
-
-        async def send_tracked(message: Message) -> None:
-            nonlocal started_answer
-            started_answer = started_answer or message["type"] == "http.response.start"
-            await send_logged(message)
-
         try:
-            await self.app(scope, receive, send_tracked)
+            await self.app(scope, receive, send_logged)
         except Exception as exc:
-            status, error = 500, type(exc).__name__
+            error = type(exc).__name__
             _log.exception("unhandled_error", request_id=request_id, path=scope["path"])
-            if started_answer:
+            if status is not None:
+                status = 500
                 raise  # too late for a problem document: the server closes the connection
-            await _internal_error(send_logged)
+            await _internal_error(send_logged)  # sets status 500
         finally:
             client = scope.get("client")
+            status = 500 if status is None else status  # the app ended without an answer
             event = _log.error if status >= 500 else _log.info
             event("http_request", request_id=request_id, method=scope["method"],
                   path=scope["path"], query_bytes=len(scope.get("query_string", b"")),

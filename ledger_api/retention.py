@@ -43,6 +43,7 @@ StorageError` (a delete removed other rows than counted: the transaction must ro
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from collections.abc import Iterable, Sequence
@@ -70,7 +71,7 @@ from .errors import ApiConfigError, RetentionRefused, StorageError
 
 __all__ = ["DEFAULT_RETENTION_YEARS", "MIN_RETENTION_YEARS", "RETENTION_SOURCES", "TABLES",
            "BatchRange", "Purge", "check_retention_years", "latest_cutoff", "parse_cutoff",
-           "purge", "purge_log"]
+           "purge", "purge_log", "utc_text"]
 
 #: EU MRR (Regulation (EU) 2018/2066, Art. 67(1)): records kept at least 10 years.
 DEFAULT_RETENTION_YEARS = 10
@@ -183,8 +184,8 @@ def purge(session: Session, *, enterprise: bytes, cutoff: int, reason: str, acto
     latest = latest_cutoff(now, retention_years)
     if cutoff > latest:
         raise RetentionRefused(400, "retention", (
-            f"the cutoff {_day(cutoff)} is younger than the minimum retention of "
-            f"{retention_years} years: expected {_day(latest)} or earlier"))
+            f"the cutoff {utc_text(cutoff)} is younger than the minimum retention of "
+            f"{retention_years} years: expected {utc_text(latest)} or earlier"))
     # Lock the enterprise's streams: ingest locks a device's stream row too, so no batch of
     # theirs is accepted while this runs.
     streams = {row.device: row for row in session.scalars(
@@ -213,11 +214,9 @@ def purge(session: Session, *, enterprise: bytes, cutoff: int, reason: str, acto
     session.add(audit)
     session.flush()
     _log.warning("retention_purge", audit_id=audit.id, actor=audit.actor,
-                 enterprise=format_address(enterprise), cutoff=_day(cutoff), reason=reason,
+                 enterprise=format_address(enterprise), cutoff=utc_text(cutoff), reason=reason,
                  kept_batches=audit.kept_batches, **counts)
-    return Purge(enterprise=enterprise, cutoff=cutoff, retention_years=retention_years,
-                 dry_run=False, counts=counts, ranges=report.ranges, kept=kept,
-                 audit_id=audit.id)
+    return dataclasses.replace(report, audit_id=audit.id)
 
 
 def purge_log(session: Session, enterprise: bytes | None = None) -> list[RetentionPurgeRow]:
@@ -228,7 +227,8 @@ def purge_log(session: Session, enterprise: bytes | None = None) -> list[Retenti
     return list(session.scalars(query))
 
 
-def _day(moment: int) -> str:
+def utc_text(moment: int) -> str:
+    """Unix seconds as ISO 8601 UTC text, ``2016-12-01T00:00:00Z``."""
     return datetime.fromtimestamp(moment, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 

@@ -46,7 +46,7 @@ from mrv_core.codec import format_address, parse_address
 
 from .options import EXIT_OK
 
-__all__ = ["register"]
+__all__ = ["ledger_transaction", "operator_name", "register"]
 
 _ID = re.compile(r"[0-9]{1,18}")
 
@@ -116,8 +116,9 @@ def register(sub: argparse._SubParsersAction,  # type: ignore[type-arg]
 
 
 @contextmanager
-def _session(settings: ApiSettings) -> Iterator[Session]:
-    """A transaction on the settings' database, refusing one not at this code's schema."""
+def ledger_transaction(settings: ApiSettings) -> Iterator[Session]:
+    """A transaction on the settings' database, refusing one not at this code's schema (the
+    ``mrv api`` commands that change the ledger: principals, retention)."""
     engine = make_engine(settings.database_url, must_exist=True)
     try:
         check_current(engine)
@@ -131,7 +132,8 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _operator() -> str:
+def operator_name() -> str:
+    """``cli:<login name>`` of whoever runs the command (``cli`` without one), for audit rows."""
     try:
         return f"cli:{getpass.getuser()}"[:200]
     except (OSError, KeyError):  # no login name in this environment
@@ -143,7 +145,7 @@ def _add(args: argparse.Namespace) -> int:
     secret = settings.server_secret()
     enterprise = None if args.enterprise is None else parse_address(args.enterprise,
                                                                      field="--enterprise")
-    with _session(settings) as session:
+    with ledger_transaction(settings) as session:
         principal, key = add_principal(session, name=args.name, role=Role(args.role),
                                        enterprise=enterprise, server_secret=secret,
                                        now=_now())
@@ -162,7 +164,7 @@ def _show_key(key: str) -> None:
 def _new_key(args: argparse.Namespace) -> int:
     settings = get_settings(database_url=args.database)
     secret = settings.server_secret()
-    with _session(settings) as session:
+    with ledger_transaction(settings) as session:
         key = add_key(session, args.id, server_secret=secret, now=_now())
     print(f"principal {args.id}: new key {key_id_of(key)}")
     _show_key(key)
@@ -170,7 +172,7 @@ def _new_key(args: argparse.Namespace) -> int:
 
 
 def _revoke_key(args: argparse.Namespace) -> int:
-    with _session(get_settings(database_url=args.database)) as session:
+    with ledger_transaction(get_settings(database_url=args.database)) as session:
         principal_id = revoke_key(session, args.key_id, now=_now())
     print(f"principal {principal_id}: key {args.key_id} revoked")
     return EXIT_OK
@@ -189,7 +191,7 @@ def _describe(entry: Listed) -> Iterator[str]:
 
 
 def _list(args: argparse.Namespace) -> int:
-    with _session(get_settings(database_url=args.database)) as session:
+    with ledger_transaction(get_settings(database_url=args.database)) as session:
         entries = list_principals(session, include_revoked=args.all)
     print(f"{'id':>5}  {'role':<17}  {'enterprise':<42}  {'created':<20}  {'state':<28}  "
           "keys  name")
@@ -200,7 +202,7 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _revoke(args: argparse.Namespace) -> int:
-    with _session(get_settings(database_url=args.database)) as session:
+    with ledger_transaction(get_settings(database_url=args.database)) as session:
         principal = revoke_principal(session, args.id, now=_now())
     print(f"principal {principal.id}: {principal.name} revoked, with its keys")
     return EXIT_OK
@@ -208,8 +210,8 @@ def _revoke(args: argparse.Namespace) -> int:
 
 def _grant(args: argparse.Namespace) -> int:
     enterprise = parse_address(args.enterprise, field="ENTERPRISE")
-    with _session(get_settings(database_url=args.database)) as session:
-        grant, new = grant_enterprise(session, args.id, enterprise, by=_operator(), now=_now())
+    with ledger_transaction(get_settings(database_url=args.database)) as session:
+        grant, new = grant_enterprise(session, args.id, enterprise, by=operator_name(), now=_now())
     state = "granted" if new else f"already granted since {grant.granted_at:%Y-%m-%dT%H:%M:%SZ}"
     print(f"principal {args.id}: {format_address(enterprise)} {state}")
     return EXIT_OK
@@ -217,7 +219,7 @@ def _grant(args: argparse.Namespace) -> int:
 
 def _ungrant(args: argparse.Namespace) -> int:
     enterprise = parse_address(args.enterprise, field="ENTERPRISE")
-    with _session(get_settings(database_url=args.database)) as session:
+    with ledger_transaction(get_settings(database_url=args.database)) as session:
         revoke_grant(session, args.id, enterprise, now=_now())
     print(f"principal {args.id}: grant of {format_address(enterprise)} ended")
     return EXIT_OK

@@ -21,11 +21,18 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from ledger_api.db.models import RetentionPurgeRow
-from ledger_api.retention import Purge, latest_cutoff, parse_cutoff, purge, purge_log
+from ledger_api.retention import (
+    Purge,
+    latest_cutoff,
+    parse_cutoff,
+    purge,
+    purge_log,
+    utc_text,
+)
 from ledger_api.settings import get_settings
 from mrv_core.codec import format_address, parse_address
 
-from .api_principal import _now, _operator, _session
+from .api_principal import ledger_transaction, operator_name
 from .options import EXIT_OK
 
 __all__ = ["register"]
@@ -70,18 +77,14 @@ def _purge(args: argparse.Namespace) -> int:
     settings = get_settings(database_url=args.database)
     enterprise = parse_address(args.enterprise, field="--enterprise")
     cutoff = parse_cutoff(args.before)
-    now = _now()
-    with _session(settings) as session:
+    now = datetime.now(UTC)
+    with ledger_transaction(settings) as session:
         done = purge(session, enterprise=enterprise, cutoff=cutoff, reason=args.reason,
-                     actor=f"cli operator {_operator().removeprefix('cli:')}",
+                     actor=f"cli operator {operator_name().removeprefix('cli:')}",
                      principal_id=None, retention_years=settings.retention_years, now=now,
                      confirm=args.confirm)
     _report(done, latest_cutoff(now, settings.retention_years))
     return EXIT_OK
-
-
-def _time(moment: int) -> str:
-    return datetime.fromtimestamp(moment, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _report(done: Purge, latest: int) -> None:
@@ -92,8 +95,8 @@ def _report(done: Purge, latest: int) -> None:
     else:
         state = f"deleted, audit row {done.audit_id}"
     print(f"enterprise {format_address(done.enterprise)}: {state}")
-    print(f"cutoff     {_time(done.cutoff)} (minimum retention {done.retention_years} years: "
-          f"{_time(latest)} at the latest)")
+    print(f"cutoff     {utc_text(done.cutoff)} (minimum retention {done.retention_years} years: "
+          f"{utc_text(latest)} at the latest)")
     verb = "would delete" if done.dry_run else "deleted"
     counts = ", ".join(f"{table} {count}" for table, count in done.counts.items())
     print(f"{verb:<10} {counts}")
@@ -107,7 +110,7 @@ def _report(done: Purge, latest: int) -> None:
 def _describe(row: RetentionPurgeRow) -> str:
     ranges = "; ".join(f"{r['device']} {r['first']}..{r['last']}" for r in json.loads(row.ranges))
     return (f"{row.id:>5}  {row.purged_at:%Y-%m-%dT%H:%M:%SZ}  {format_address(row.enterprise)}"
-            f"  before {_time(row.cutoff)}  ({row.retention_years} y)  by {row.actor}\n"
+            f"  before {utc_text(row.cutoff)}  ({row.retention_years} y)  by {row.actor}\n"
             f"       deleted batches {row.batches}, leaves {row.leaves}, readings "
             f"{row.readings}, records {row.records}, anchors {row.anchors}; kept "
             f"{row.kept_batches} not final\n       batches {ranges}\n       reason "
@@ -117,7 +120,7 @@ def _describe(row: RetentionPurgeRow) -> str:
 def _log(args: argparse.Namespace) -> int:
     enterprise = None if args.enterprise is None else parse_address(args.enterprise,
                                                                      field="--enterprise")
-    with _session(get_settings(database_url=args.database)) as session:
+    with ledger_transaction(get_settings(database_url=args.database)) as session:
         rows = purge_log(session, enterprise)
         lines = [_describe(row) for row in rows]
     print(f"{len(lines)} purge(s)")
