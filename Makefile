@@ -10,15 +10,25 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 OUT    ?= out/demo
 
-.PHONY: setup debian-packages demo demo-verify test soak bench bench-scale lint clean
+.PHONY: setup debian-packages debian-runtime-packages demo demo-verify test soak bench bench-scale lint clean
 
 # Debian packages the tests need beyond pip and npm: socat (virtual serial pairs for Modbus RTU),
 # mbpoll (a Modbus master nobody here wrote, reading the meter simulator) and postgresql (the
 # ledger API's tests run on a real PostgreSQL server too, started on 127.0.0.1 by the tests:
 # local_servers/postgres.py; `make bench` starts one too).
-DEBIAN_TEST_PACKAGES := socat mbpoll postgresql
+# poppler-utils (pdftoppm, pdffonts: the report PDF's tests) and chromium (the report HTML opened
+# in a real browser through playwright) are test packages too.
+DEBIAN_TEST_PACKAGES := socat mbpoll postgresql poppler-utils chromium
 
-setup: $(VENV)/.installed node_modules/.installed
+# What `mrv report render` needs at run time, installed by `make setup`: pango for WeasyPrint and
+# a font with Chinese glyphs (fonts-wqy-microhei: 1.6 MB against fonts-noto-cjk's 57 MB; it covers
+# every CJK ideograph of GBK and has Latin glyphs, enough for the report's labels and names).
+DEBIAN_RUNTIME_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 fonts-wqy-microhei
+
+setup: $(VENV)/.installed node_modules/.installed debian-runtime-packages
+
+debian-runtime-packages:
+	scripts/install_debian_packages.sh $(DEBIAN_RUNTIME_PACKAGES)
 
 $(VENV)/.installed: pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)

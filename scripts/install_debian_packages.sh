@@ -1,9 +1,10 @@
 #!/bin/sh
 # Install the Debian packages the project needs that pip and npm cannot provide, when missing.
 #   scripts/install_debian_packages.sh PACKAGE...
-# Used by `make test` (socat makes virtual serial pairs for the Modbus RTU tests; mbpoll is the
-# Modbus master nobody here wrote that reads the meter simulator; postgresql is the database server
-# the ledger API's tests start on 127.0.0.1). Already-installed packages cost
+# Used by `make setup` (pango and a CJK font: the report renderer) and `make test` (socat makes
+# virtual serial pairs for the Modbus RTU tests; mbpoll is the Modbus master nobody here wrote that
+# reads the meter simulator; postgresql is the database server the ledger API's tests start on
+# 127.0.0.1; poppler-utils and chromium check the rendered report). Already-installed packages cost
 # one dpkg query each. Needs root, or password-less sudo, only when something is missing.
 set -eu
 
