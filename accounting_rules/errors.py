@@ -57,6 +57,7 @@ __all__ = [
     "NoFactorForPeriod",
     "OverlappingPeriods",
     "PublishedMismatch",
+    "ReportRenderError",
     "UnexplainedDecrease",
     "UnitError",
     "UnitMismatch",
@@ -470,3 +471,12 @@ def _bytes(value: object) -> bytes:
     if not isinstance(value, bytes) or len(value) != 32:
         raise TypeError("expected 32 bytes")
     return value
+
+
+# --- human-readable reports ----------------------------------------------------------------------
+
+
+class ReportRenderError(MethodologyError, ValueError):
+    """A report document cannot be rendered as given: its figures are not its methodology's
+    (``accounting_rules.reports.render_view``), or the PDF engine failed or tried to fetch a
+    resource (``accounting_rules.reports.render``)."""
