@@ -1,0 +1,214 @@
+"""The report's HTML: well-formed, self-contained, hostile text escaped, the document's exact
+figures and evidence shown, the context's on-chain facts shown, and a document whose figures
+are not its methodology's refused."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+from report_factories import sample_report
+
+from accounting_rules.errors import ReportRenderError, UnknownMethodology
+from accounting_rules.reports import ManualLine, MeasuredLine, MethodologyRef, Totals
+from accounting_rules.reports.render import render_html, render_pdf
+from accounting_rules.reports.render_context import RenderContext
+from accounting_rules.reports.render_view import REPORT_RECORD_SIGNATURE
+from mrv_core.codec import format_address, format_hex
+from mrv_core.hashing import keccak256
+from render_support import ANCHOR_TX, REPORT_HASH, sample_context
+
+VOID = {"meta", "br", "link", "img", "hr", "input", "col", "wbr", "source", "area", "base"}
+#: Every element the template writes: hostile text must not add one.
+TEMPLATE_TAGS = {"html", "head", "meta", "title", "style", "body", "header", "h1", "h2", "h3",
+                 "p", "table", "tr", "th", "td", "section", "span", "code", "br", "div", "ol",
+                 "li", "pre"}
+
+
+class _Checker(HTMLParser):
+    """Balances start and end tags (void elements excepted) and collects tags and text."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.open: list[str] = []
+        self.tags: set[str] = set()
+        self.attributes: list[tuple[str, str | None]] = []
+        self.text: list[str] = []
+        self.problems: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.add(tag)
+        self.attributes.extend(attrs)
+        if tag not in VOID:
+            self.open.append(tag)
+
+    def handle_endtag(self, tag: str) -> None:
+        if not self.open or self.open[-1] != tag:
+            self.problems.append(f"</{tag}> closes {self.open[-1:] or 'nothing'}")
+        else:
+            self.open.pop()
+
+    def handle_data(self, data: str) -> None:
+        self.text.append(data)
+
+
+def _parse(html: str) -> _Checker:
+    checker = _Checker()
+    checker.feed(html)
+    checker.close()
+    return checker
+
+
+def _text(html: str) -> str:
+    return " ".join(" ".join(_parse(html).text).split())
+
+
+HOSTILE = '<script>alert("x")</script><img src=x onerror=alert(1)> & </td></table>'
+
+
+def test_the_html_is_well_formed_and_self_contained() -> None:
+    html = render_html(sample_report(), sample_context())
+    checker = _parse(html)
+    assert checker.problems == [] and checker.open == []
+    assert html.startswith("<!DOCTYPE html>")
+    assert checker.tags <= TEMPLATE_TAGS, checker.tags - TEMPLATE_TAGS
+    # nothing to fetch: no src, href or url() anywhere
+    assert not [name for name, _ in checker.attributes if name in ("src", "href")]
+    assert "url(" not in html and "@import" not in html
+
+
+def test_hostile_text_in_a_manual_line_is_escaped_and_shown_as_text() -> None:
+    html = render_html(sample_report(description=HOSTILE))
+    checker = _parse(html)
+    assert checker.problems == [] and checker.open == []
+    assert checker.tags <= TEMPLATE_TAGS  # no script, no img
+    assert "<script" not in html and "<img" not in html
+    assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;" in html
+    assert HOSTILE in " ".join(checker.text)  # shown to the reader as written
+
+
+def test_the_totals_and_each_line_are_shown_as_exact_tonnes_and_grams() -> None:
+    doc = sample_report()
+    text = _text(render_html(doc))
+    total = doc.totals.total
+    assert f"合计 / Total {total // 10**6}.{total % 10**6:06d} {total:,}" in text
+    for line in doc.lines:
+        assert f"{line.grams // 10**6}.{line.grams % 10**6:06d} tCO2e ({line.grams:,} g)" in text
+    # by source: electricity (two meters, one row) and the natural gas invoice
+    electricity = [line for line in doc.lines if line.source == "electricity.grid"]
+    amount = sum(line.amount for line in electricity)
+    assert f"electricity.grid 2 {amount:,} Wh = {amount // 10**6}.{amount % 10**6:06d} MWh 2" in text
+
+
+def test_measured_and_manual_lines_carry_their_marks_and_evidence() -> None:
+    doc = sample_report()
+    text = _text(render_html(doc))
+    measured = [line for line in doc.lines if isinstance(line, MeasuredLine)]
+    (manual,) = [line for line in doc.lines if isinstance(line, ManualLine)]
+    assert text.count("计量 / measured") == len(measured)
+    assert text.count("手工录入 / manual entry") == 1
+    for line in measured:
+        assert line.meter_path in text and format_address(line.device) in text
+        assert line.start_reading is not None
+        assert f"seq {line.start_reading.seq}, 2026-09-30 23:55:00 +08:00" in text
+    assert format_hex(manual.evidence) in text and manual.evidence_name in text
+
+
+def test_the_factor_rows_covering_the_period_are_cited() -> None:
+    text = _text(render_html(sample_report()))
+    # cn.machinery v1, October 2026: the 2023 grid factor (open-ended) and natural gas defaults
+    assert "elec.grid.2023" in text and "530,600 gCO2/MWh" in text
+    assert "关于发布2023年电力二氧化碳排放因子的公告" in text
+    assert "elec.grid.2022" not in text  # ended before the period
+    for key in ("comb.natural_gas.NCV", "comb.natural_gas.CC", "comb.natural_gas.OF"):
+        assert key in text
+
+
+def test_data_quality_counts_are_shown_and_an_unexplained_decrease_is_pointed_out() -> None:
+    doc = sample_report()
+    line = doc.lines[0]
+    assert isinstance(line, MeasuredLine)
+    assert "1,800 s (30 min)" in _text(render_html(doc))
+    assert "unexplained counter decrease" not in _text(render_html(doc))
+    bad = dataclasses.replace(doc, lines=(dataclasses.replace(line, unexplained_decreases=2),
+                                          *doc.lines[1:]))
+    assert "2 unexplained counter decrease(s)" in _text(render_html(bad))
+
+
+def test_the_context_shows_hashes_transactions_attestations_and_anchors() -> None:
+    doc = sample_report()
+    text = _text(render_html(doc, sample_context()))
+    assert format_hex(REPORT_HASH) in text
+    assert "Accepted satisfactory" in text and "PLAN_OK" in text
+    assert f"{format_hex(ANCHOR_TX)} 345" in text  # the batch (device A, 12)
+    assert ("mrv bundle verify 'out/报告 bundle.json' --rpc http://127.0.0.1:8545 "
+            "--deployment out/deployment.json") in text
+    assert (f"cast call {format_address(doc.chain.report_registry)} "
+            f"'{REPORT_RECORD_SIGNATURE}' {format_hex(REPORT_HASH)}") in text
+    calldata = keccak256(b"reportRecord(bytes32)")[:4] + REPORT_HASH
+    assert format_hex(calldata) in text
+
+
+def test_without_context_the_page_says_what_is_not_given() -> None:
+    text = _text(render_html(sample_report()))
+    assert "not given (render context)" in text
+    assert "mrv bundle verify REPORT_BUNDLE --rpc URL --deployment DEPLOYMENT_FILE" in text
+
+
+def test_the_cast_signature_is_the_compiled_abi_of_report_record() -> None:
+    artifact = Path(__file__).resolve().parents[4] / "mrv_core/chain/contracts/ReportRegistry.json"
+    abi = json.loads(artifact.read_text())["abi"]
+    (function,) = [f for f in abi if f.get("name") == "reportRecord"]
+
+    def kind(item: dict[str, object]) -> str:
+        name = str(item["type"])
+        if name.startswith("tuple"):
+            parts = item["components"]
+            assert isinstance(parts, list)
+            return "(" + ",".join(kind(p) for p in parts) + ")" + name[len("tuple"):]
+        return name
+
+    inputs = ",".join(kind(i) for i in function["inputs"])
+    outputs = ",".join(kind(o) for o in function["outputs"])
+    assert REPORT_RECORD_SIGNATURE == f"reportRecord({inputs})({outputs})"
+
+
+def test_a_document_whose_grams_are_not_the_methodologys_is_refused() -> None:
+    doc = sample_report()
+    line = doc.lines[0]
+    changed = dataclasses.replace(line, grams=line.grams + 1)
+    with pytest.raises(ReportRenderError, match=r"line 1 \(electricity.grid\): the document "
+                                                r"says \d+ g in scope 2"):
+        render_html(dataclasses.replace(doc, lines=(changed, *doc.lines[1:])))
+
+
+def test_a_document_whose_totals_are_not_the_methodologys_is_refused() -> None:
+    doc = sample_report()
+    totals = Totals(doc.totals.scope1, doc.totals.scope2 + 1, doc.totals.total + 1)
+    with pytest.raises(ReportRenderError, match="totals"):
+        render_html(dataclasses.replace(doc, totals=totals))
+
+
+def test_a_methodology_version_not_shipped_is_refused() -> None:
+    doc = sample_report()
+    ref = MethodologyRef("cn.machinery", 99, doc.methodology.address)
+    with pytest.raises(UnknownMethodology, match="cn.machinery v99"):
+        render_html(dataclasses.replace(doc, methodology=ref))
+
+
+@pytest.mark.parametrize("reference", [
+    '<img src="file:///etc/passwd">',
+    '<link rel="stylesheet" href="http://127.0.0.1:1/x.css">',
+    '<style>@import url("file:///etc/hostname");</style>',
+])
+def test_the_pdf_engine_fetches_nothing_the_html_refers_to(reference: str) -> None:
+    with pytest.raises(ReportRenderError, match="self-contained and nothing is fetched"):
+        render_pdf(f"<!DOCTYPE html><html><head>{reference}</head><body>x</body></html>")
+
+
+def test_an_empty_context_is_the_default() -> None:
+    doc = sample_report()
+    assert render_html(doc) == render_html(doc, RenderContext())
