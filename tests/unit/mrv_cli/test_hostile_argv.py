@@ -24,8 +24,10 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
+from report_factories import sample_report
 from retention_support import standard_fleet
 
+from accounting_rules.reports import encode_report
 from factories import TEST_KEY, fifo
 from ledger_api.db.engine import make_engine
 from mrv_cli.main import main
@@ -205,6 +207,7 @@ def test_special_files_are_refused_as_not_regular_by_every_reader(files: Files) 
                      ["bundle", "verify", str(special)],
                      ["bundle", "sample", "--count", "1", "--out", "s", "--key", str(special)],
                      ["pki", "show", str(special)],
+                     ["report", "render", str(special), "--html", "r.html"],
                      ["pki", "sign", str(special), "--ca", str(files.directory), "--out", "c"]):
             code, stderr = run_hostile(argv)
             assert code == 2 and f"({kind})" in stderr, (argv, stderr)
@@ -735,3 +738,25 @@ def test_api_retention_commands_refuse_bad_input_in_one_line(tmp_path: Path) -> 
     assert "1 purge(s)" in report and "'end of retention'" in report
     assert "by cli operator" in report
 
+
+
+# -- report render ---------------------------------------------------------------------------------
+
+@settings(SETTINGS, max_examples=40)
+@given(data=st.data())
+def test_report_render_never_traces_back(files: Files, tmp_path: Path,
+                                         data: st.DataObject) -> None:
+    """Hostile documents, contexts and output paths; a valid document only with --html (a PDF
+    takes seconds to lay out)."""
+    document = tmp_path / "report.json"
+    if not document.exists():
+        document.write_text(json.dumps(encode_report(sample_report()), ensure_ascii=False))
+    paths = st.sampled_from(files.choices())
+    outputs = st.one_of(paths, TEXT, st.sampled_from(
+        [str(tmp_path / "r.html"), str(tmp_path / "absent" / "r.html"), str(document)]))
+    argv = data.draw(st.one_of(
+        _joined(st.just(["report", "render"]), st.one_of(paths, TEXT).map(lambda p: [p]),
+                _opt("--html", outputs), _opt("--pdf", outputs), _opt("--context", paths)),
+        _joined(st.just(["report", "render", str(document)]), _opt("--html", outputs),
+                _opt("--context", st.one_of(paths, TEXT)))))
+    run_hostile(argv)
