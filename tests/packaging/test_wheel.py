@@ -26,6 +26,7 @@ ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "mrv_core" / "chain" / "contracts"
 METHODOLOGY_DATA = ROOT / "accounting_rules" / "data"
 METER_PROFILES = ROOT / "edge_node" / "profiles" / "data"
+REPORT_TEMPLATES = ROOT / "accounting_rules" / "reports" / "templates"
 
 pytestmark = pytest.mark.slow
 
@@ -80,7 +81,11 @@ def test_the_wheel_carries_every_artifact_methodology_and_meter_profile_file(whe
     artifacts = {f"mrv_core/chain/contracts/{p.name}" for p in ARTIFACTS.glob("*.json")}
     data = {p.relative_to(ROOT).as_posix() for p in METHODOLOGY_DATA.glob("*/*.json")}
     profiles = {p.relative_to(ROOT).as_posix() for p in METER_PROFILES.glob("*.toml")}
+    templates = {p.relative_to(ROOT).as_posix() for p in REPORT_TEMPLATES.iterdir()}
     assert len(artifacts) >= 10 and len(data) >= 10 and len(profiles) >= 5
+    assert templates == {"accounting_rules/reports/templates/report.html",
+                         "accounting_rules/reports/templates/report.css"}
+    assert templates <= names, sorted(templates - names)
     assert artifacts <= names, sorted(artifacts - names)
     assert data <= names, sorted(data - names)
     assert profiles <= names, sorted(profiles - names)
@@ -121,3 +126,17 @@ def test_the_installed_wheel_runs_every_kind_of_command_outside_the_checkout(
     assert len(files) == 6  # 4 reading bundles, the multiproof and the batch file
     verified = _mrv(installed, tmp_path, "bundle", "verify", *files)
     assert verified.returncode == 0, verified.stdout + verified.stderr
+
+    # the report renderer's templates come from the wheel (the HTML only: the PDF's layout is
+    # the same code, tested in the checkout)
+    made = _run([str(installed / "python"), "-c",
+                 "import json, sys; sys.path.insert(0, sys.argv[1]); "
+                 "from report_factories import sample_report; "
+                 "from accounting_rules.reports import encode_report; "
+                 "print(json.dumps(encode_report(sample_report())))",
+                 str(ROOT / "tests")], tmp_path)
+    assert made.returncode == 0, made.stderr
+    (tmp_path / "report.json").write_text(made.stdout, encoding="utf-8")
+    rendered = _mrv(installed, tmp_path, "report", "render", "report.json", "--html", "r.html")
+    assert rendered.returncode == 0, rendered.stderr
+    assert "排放报告 / Emission report" in (tmp_path / "r.html").read_text(encoding="utf-8")
