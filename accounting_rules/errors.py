@@ -57,6 +57,7 @@ __all__ = [
     "NoFactorForPeriod",
     "OverlappingPeriods",
     "PublishedMismatch",
+    "ReportError",
     "ReportRenderError",
     "UnexplainedDecrease",
     "UnitError",
@@ -473,10 +474,16 @@ def _bytes(value: object) -> bytes:
     return value
 
 
-# --- human-readable reports ----------------------------------------------------------------------
+# --- reports -------------------------------------------------------------------------------------
 
 
-class ReportRenderError(MethodologyError, ValueError):
+class ReportError(MethodologyError, ValueError):
+    """A report document cannot be built from what was given (``accounting_rules.reports``): a
+    meter outside the reported site, a quantity not in its source's unit, a period that the
+    measured figures do not share, an evidence file of a kind a report does not take."""
+
+
+class ReportRenderError(ReportError):
     """A report document cannot be rendered as given: its figures are not its methodology's
-    (``accounting_rules.reports.render_view``), or the PDF engine failed or tried to fetch a
-    resource (``accounting_rules.reports.render``)."""
+    or its render context does not belong to it (``accounting_rules.reports.render_view``), or
+    the PDF engine failed or tried to fetch a resource (``accounting_rules.reports.render``)."""
