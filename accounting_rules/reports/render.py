@@ -28,7 +28,7 @@ from markupsafe import Markup
 from ..errors import ReportRenderError
 from .document import ReportDocument
 from .render_context import RenderContext
-from .render_view import REPORT_RECORD_SIGNATURE, report_view
+from .render_view import report_view
 
 __all__ = ["render_html", "render_pdf"]
 
@@ -60,7 +60,7 @@ def render_html(doc: ReportDocument, context: RenderContext | None = None) -> st
     shipped, or the document's figures are not its methodology's."""
     view = report_view(doc, context)
     template = _environment().get_template("report.html")
-    return template.render(v=view, css=_stylesheet(), signature=REPORT_RECORD_SIGNATURE)
+    return template.render(v=view, css=_stylesheet())
 
 
 class _Fetch(BaseException):

@@ -4,28 +4,23 @@ A report document (``trustmrv-report/1``) is fixed once hashed; what happened to
 lives on chain: its submission (transaction and block), the report that supersedes it, the
 regulators' attestations and the anchor transactions of its batches. :class:`RenderContext`
 carries these for :func:`accounting_rules.reports.render.render_html`; every field is optional,
-and the rendered report says "not given" where one is missing rather than guessing.
+and the rendered report says "not given" where one is missing rather than guessing. (The report
+hash is not among them: it is the document's, computed by ``struct.report_hash``.)
 
 As JSON (``mrv report render --context FILE``) it is the object ``trustmrv-report-context/1``,
 read as strictly as the report document (``_codec``: exactly these fields, canonical spellings,
-integers as base-10 strings)::
+integers as base-10 strings); an attestation carries the regulator's whole statement
+(``trustmrv-attestation/1``, :mod:`.statement`), whose hash is what went on chain::
 
     {"format": "trustmrv-report-context/1",
-     "reportHash": "0x<32>" | null,
      "submission": {"txHash": "0x<32>", "block": "12"} | null,
      "supersededBy": "0x<32>" | null,
-     "attestations": [{"regulator": "0xEIP55", "verdict": "Accepted",
-                       "avr": "satisfactory", "statementHash": "0x<32>",
-                       "reasons": ["CODE"], "comments": "text",
+     "attestations": [{"statement": {"format": "trustmrv-attestation/1", ...},
                        "tx": {"txHash": "0x<32>", "block": "13"} | null}],
-     "anchors": [{"device": "0xEIP55", "batchSeq": "4", "tx": {"txHash": "0x<32>",
-                  "block": "9"}}],
+     "anchors": [{"device": "0xEIP55", "batchSeq": "4",
+                  "tx": {"txHash": "0x<32>", "block": "9"}}],
      "verify": {"bundle": "report-bundle.json", "rpcUrl": "http://127.0.0.1:8545",
                 "deployment": "deployment.json"} | null}
-
-The verdict's AVR kind is fixed (spec of issue 11, section 3; EU Implementing Regulation
-2018/2067): Accepted = satisfactory, Qualified = satisfactory with comments, Rejected = not
-satisfactory; a context that pairs them otherwise is refused.
 """
 
 from __future__ import annotations
@@ -40,21 +35,19 @@ from mrv_core.strict_json import loads_strict
 from ._codec import (
     ADDRESS,
     BYTES32,
-    CODE,
     Kind,
     array,
     check_fields,
     decode_record,
     encode_record,
-    enum,
     nested,
     optional,
     text,
     uint,
 )
+from .statement import AttestationStatement, decode_statement, encode_statement
 
 __all__ = [
-    "AVR_KINDS",
     "CONTEXT_FORMAT",
     "AnchorRef",
     "AttestationRef",
@@ -67,14 +60,10 @@ __all__ = [
 ]
 
 CONTEXT_FORMAT: Final = "trustmrv-report-context/1"
-#: Verdict -> EU AVR kind (Implementing Regulation 2018/2067), fixed by the spec of issue 11.
-AVR_KINDS: Final = {"Accepted": "satisfactory", "Qualified": "satisfactory with comments",
-                    "Rejected": "not satisfactory"}
 #: Bounds of a context file: its bytes, the lists, the longest string (an attestation comment).
 MAX_CONTEXT_BYTES: Final = 8 * 1024 * 1024
 MAX_ANCHORS: Final = 30_000  # as many as a document's batches
 MAX_ATTESTATIONS: Final = 100
-MAX_REASONS: Final = 32
 MAX_STRING: Final = 4_000
 U64 = uint(UINT64_MAX)
 
@@ -107,31 +96,37 @@ class AnchorRef:
         check_fields(self)
 
 
+def _check_statement(value: object, name: str) -> AttestationStatement:
+    if not isinstance(value, AttestationStatement):
+        raise FormatError(name, f"expected an AttestationStatement, got {type(value).__name__}")
+    return value
+
+
+def _decode_statement(value: object, where: str) -> AttestationStatement:
+    """:func:`decode_statement` with its error's JSON path placed under ``where``."""
+    try:
+        return decode_statement(value)
+    except FormatError as exc:
+        inner = exc.where[1:] if exc.where.startswith("$") else f".{exc.where}"
+        raise type(exc)(f"{where}{inner}", exc.problem) from None
+
+
+STATEMENT = Kind(_check_statement, encode_statement, _decode_statement)
+
+
 @dataclass(frozen=True, slots=True)
 class AttestationRef:
-    """One regulator's attestation: verdict, its AVR kind, the statement (hash, reason codes,
-    comments) and the transaction that put it on chain (``None``: not given)."""
+    """One regulator's attestation: the statement (``trustmrv-attestation/1``: verdict, AVR
+    kind, reasons, comments) and the transaction that put its hash on chain (``None``: not
+    given)."""
 
-    regulator: bytes
-    verdict: str
-    avr: str
-    statement_hash: bytes
-    reasons: tuple[str, ...]
-    comments: str
+    statement: AttestationStatement
     tx: TxRef | None
     JSON: ClassVar[tuple[tuple[str, str, Kind], ...]] = (
-        ("regulator", "regulator", ADDRESS), ("verdict", "verdict", enum(*AVR_KINDS)),
-        ("avr", "avr", enum(*AVR_KINDS.values())),
-        ("statementHash", "statement_hash", BYTES32),
-        ("reasons", "reasons", array(CODE, MAX_REASONS)),
-        ("comments", "comments", text(MAX_STRING, empty=True, lines=True)),
-        ("tx", "tx", optional(nested(TxRef))))
+        ("statement", "statement", STATEMENT), ("tx", "tx", optional(nested(TxRef))))
 
     def __post_init__(self) -> None:
         check_fields(self)
-        if AVR_KINDS[self.verdict] != self.avr:
-            raise FormatError("avr", f"verdict {self.verdict} is AVR "
-                                     f"{AVR_KINDS[self.verdict]!r}, got {self.avr!r}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,14 +149,12 @@ class VerifyHints:
 class RenderContext:
     """The optional extras of a rendered report (module docstring); all empty by default."""
 
-    report_hash: bytes | None = None
     submission: TxRef | None = None
     superseded_by: bytes | None = None
     attestations: tuple[AttestationRef, ...] = ()
     anchors: tuple[AnchorRef, ...] = ()
     verify: VerifyHints | None = None
     JSON: ClassVar[tuple[tuple[str, str, Kind], ...]] = (
-        ("reportHash", "report_hash", optional(BYTES32)),
         ("submission", "submission", optional(nested(TxRef))),
         ("supersededBy", "superseded_by", optional(BYTES32)),
         ("attestations", "attestations", array(nested(AttestationRef), MAX_ATTESTATIONS)),

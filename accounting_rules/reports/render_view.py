@@ -36,7 +36,9 @@ from .document import (
     activities,
     document_hash,
 )
-from .render_context import RenderContext, TxRef
+from .render_context import AttestationRef, RenderContext, TxRef
+from .statement import statement_hash
+from .struct import report_hash
 
 __all__ = ["REPORT_RECORD_SIGNATURE", "FactorView", "LineView", "ReportView", "report_view"]
 
@@ -130,11 +132,11 @@ class ReportView:
     plan: tuple[tuple[str, ...], ...]
     batches: tuple[BatchView, ...]
     batches_root: str
-    report_hash: str | None
+    report_hash: str
     document_hash: str
     verify_command: str
-    cast_command: str | None
-    calldata: str | None
+    cast_command: str
+    calldata: str
 
 
 def report_view(doc: ReportDocument, context: RenderContext | None = None) -> ReportView:
@@ -148,15 +150,13 @@ def report_view(doc: ReportDocument, context: RenderContext | None = None) -> Re
     m = load_methodology(doc.methodology.id, doc.methodology.version)
     _check_figures(doc, m)
     zone = doc.period.zone
-    report_hash = None if ctx.report_hash is None else format_hex(ctx.report_hash)
+    hash_ = report_hash(doc)
+    _check_attestations(hash_, ctx)
     return ReportView(
         title=f"{doc.period.label} {doc.site.path if doc.site else format_address(doc.enterprise)}",
         facts=_facts(doc, m),
-        status=_status(doc, ctx, report_hash),
-        attestations=tuple(
-            (format_address(a.regulator), a.verdict, a.avr, format_hex(a.statement_hash),
-             ", ".join(a.reasons) or _NOT_GIVEN, a.comments or _NOT_GIVEN,
-             _tx_text(a.tx)) for a in ctx.attestations),
+        status=_status(doc, ctx, format_hex(hash_)),
+        attestations=tuple(_attestation(a, zone) for a in ctx.attestations),
         totals=(("范围一", "Scope 1", Figure.of(doc.totals.scope1)),
                 ("范围二", "Scope 2", Figure.of(doc.totals.scope2)),
                 ("合计", "Total", Figure.of(doc.totals.total))),
@@ -172,15 +172,13 @@ def report_view(doc: ReportDocument, context: RenderContext | None = None) -> Re
                    for p in doc.plan),
         batches=tuple(_batch(b.device, b.batch_seq, b.root, ctx) for b in doc.batches.items),
         batches_root=format_hex(doc.batches.root),
-        report_hash=report_hash,
+        report_hash=format_hex(hash_),
         document_hash=format_hex(document_hash(doc)),
         verify_command=_verify_command(ctx),
-        cast_command=None if report_hash is None else (
-            f"cast call {format_address(doc.chain.report_registry)} "
-            f"'{REPORT_RECORD_SIGNATURE}' {report_hash} --rpc-url "
-            f"{shlex.quote(ctx.verify.rpc_url) if ctx.verify else 'URL'}"),
-        calldata=None if ctx.report_hash is None else format_hex(
-            keccak256(b"reportRecord(bytes32)")[:4] + ctx.report_hash),
+        cast_command=(f"cast call {format_address(doc.chain.report_registry)} "
+                      f"'{REPORT_RECORD_SIGNATURE}' {format_hex(hash_)} --rpc-url "
+                      f"{shlex.quote(ctx.verify.rpc_url) if ctx.verify else 'URL'}"),
+        calldata=format_hex(keccak256(b"reportRecord(bytes32)")[:4] + hash_),
     )
 
 
@@ -223,10 +221,10 @@ def _facts(doc: ReportDocument, m: Methodology) -> tuple[tuple[str, str, str], .
 
 
 def _status(doc: ReportDocument, ctx: RenderContext,
-            report_hash: str | None) -> tuple[tuple[str, str, str], ...]:
+            report_hash: str) -> tuple[tuple[str, str, str], ...]:
     given = "not given (render context)"
     return (
-        ("报告哈希", "Report hash (EIP-712)", report_hash or given),
+        ("报告哈希", "Report hash (EIP-712)", report_hash),
         ("文件哈希", "Document hash (keccak256)", format_hex(document_hash(doc))),
         ("提交交易", "Submission", _tx_text(ctx.submission) if ctx.submission else given),
         ("更正对象", "Supersedes",
@@ -235,6 +233,22 @@ def _status(doc: ReportDocument, ctx: RenderContext,
          format_hex(ctx.superseded_by) if ctx.superseded_by else "not superseded, as far as "
                                                                 "the render context says"),
     )
+
+
+def _check_attestations(hash_: bytes, ctx: RenderContext) -> None:
+    for index, attestation in enumerate(ctx.attestations):
+        if attestation.statement.report != hash_:
+            raise ReportRenderError(
+                f"attestation {index} is a statement on report "
+                f"{format_hex(attestation.statement.report)}, not on this one "
+                f"{format_hex(hash_)}")
+
+
+def _attestation(a: AttestationRef, zone: str) -> tuple[str, ...]:
+    s = a.statement
+    return (format_address(s.regulator), s.verdict.label, s.avr,
+            format_hex(statement_hash(s)), ", ".join(s.reasons) or _NOT_GIVEN,
+            s.comments or _NOT_GIVEN, instant(s.created_at, zone), _tx_text(a.tx))
 
 
 def _tx_text(tx: TxRef | None) -> str:

@@ -95,12 +95,12 @@ def test_a_malformed_context_is_refused(tmp_path: Path,
     document = _write_document(tmp_path / "report.json")
     context = tmp_path / "context.json"
     obj = encode_context(sample_context())
-    obj["attestations"][0]["avr"] = "not satisfactory"  # Accepted is "satisfactory"
+    obj["attestations"][0]["statement"]["avr"] = "not satisfactory"  # Qualified: with comments
     context.write_text(json.dumps(obj))
     assert main(["report", "render", str(document), "--html", str(tmp_path / "r.html"),
                  "--context", str(context)]) == 2
     line = _error_line(capsys)
-    assert f"--context {context}" in line and "$.attestations[0]" in line
+    assert f"--context {context}" in line and "$.attestations[0].statement.avr" in line
 
 
 @pytest.mark.parametrize("flags", [

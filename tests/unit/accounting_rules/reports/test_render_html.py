@@ -143,7 +143,8 @@ def test_the_context_shows_hashes_transactions_attestations_and_anchors() -> Non
     doc = sample_report()
     text = _text(render_html(doc, sample_context()))
     assert format_hex(REPORT_HASH) in text
-    assert "Accepted satisfactory" in text and "PLAN_OK" in text
+    assert "Qualified satisfactory with comments" in text
+    assert "DATA_GAP, IMPROVEMENT_RECOMMENDED" in text
     assert f"{format_hex(ANCHOR_TX)} 345" in text  # the batch (device A, 12)
     assert ("mrv bundle verify 'out/报告 bundle.json' --rpc http://127.0.0.1:8545 "
             "--deployment out/deployment.json") in text
@@ -156,6 +157,7 @@ def test_the_context_shows_hashes_transactions_attestations_and_anchors() -> Non
 def test_without_context_the_page_says_what_is_not_given() -> None:
     text = _text(render_html(sample_report()))
     assert "not given (render context)" in text
+    assert format_hex(REPORT_HASH) in text  # the document's own, always shown
     assert "mrv bundle verify REPORT_BUNDLE --rpc URL --deployment DEPLOYMENT_FILE" in text
 
 
@@ -213,3 +215,9 @@ def test_the_pdf_engine_fetches_nothing_the_html_refers_to(reference: str) -> No
 def test_an_empty_context_is_the_default() -> None:
     doc = sample_report()
     assert render_html(doc) == render_html(doc, RenderContext())
+
+
+def test_an_attestation_of_another_report_is_refused() -> None:
+    other = sample_report(created_at=1793500001)  # another document, another report hash
+    with pytest.raises(ReportRenderError, match="attestation 0 is a statement on report"):
+        render_html(other, sample_context())
