@@ -24,6 +24,7 @@ from mrv_core.hashing import keccak256
 VOID = {"meta", "br", "link", "img", "hr", "input", "col", "wbr", "source", "area", "base"}
 #: Every element the template writes: hostile text must not add one.
 TEMPLATE_TAGS = {"html", "head", "meta", "title", "style", "body", "header", "h1", "h2", "h3",
+                 "thead", "tbody",
                  "p", "table", "tr", "th", "td", "section", "span", "code", "br", "div", "ol",
                  "li", "pre"}
 
