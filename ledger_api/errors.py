@@ -48,7 +48,7 @@ __all__ = ["AccessRefused", "ApiConfigError", "ApiRequestFailed", "BodyRefused",
            "ChainReadFailed",
            "ChainReadUnavailable",
            "CorruptColumnValue", "DeviceEventsInconsistent", "IngestRefused", "InvalidColumnValue",
-           "LedgerError", "PrincipalRefused", "ProofUnavailable", "RequestRefused",
+           "LedgerError", "PrincipalRefused", "ProofUnavailable", "ReportRefused", "RequestRefused",
            "RetentionRefused", "StorageError",
            "UnsupportedDatabase"]
 
@@ -155,3 +155,11 @@ class ApiRequestFailed(LedgerError):
         self.problem = problem
         self.status = status
         super().__init__(f"{what}: {problem}")
+
+
+class ReportRefused(RequestRefused):
+    """A report, manual activity, evidence file or attestation statement refused as asked
+    (``ledger_api.reports``): 400 ``evidence`` (no PDF, PNG or JPEG), 404 ``evidence``,
+    ``activity``, ``report``, 409 ``withdrawn``, ``chain`` (no such attestation on chain),
+    413 ``too_large``, 415 ``media_type`` (a Content-Type the bytes contradict), 422
+    ``format``, ``source``, ``period``, ``methodology``."""

@@ -158,7 +158,7 @@ def _add(args: argparse.Namespace) -> int:
             raise ApiRequestFailed("POST /v1/evidence", f"the API stored {stored.get('hash')}, "
                                    f"the file hashes to {format_hex(evidence_hash(content))}")
         body = {"site": args.site, "source": args.source, "amount": str(amount),
-                "periodStart": str(start), "periodEnd": str(end),
+                "periodStart": start, "periodEnd": end,
                 "evidence": stored["hash"], "description": args.description}
         entered = _json(_call(api, "POST", "/v1/activities", expect=(201,), json=body),
                         "POST /v1/activities")
