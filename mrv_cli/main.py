@@ -28,7 +28,7 @@ from . import (
     keys_cmd,
     pki_cmd,
     relay_cmd,
-    report_render,
+    report_cmd,
     simulate_cmd,
 )
 from .options import EXIT_USAGE
@@ -68,9 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
     relay_cmd.register(commands)
     pki_cmd.register(commands)
     api_cmd.register(commands)
-    # A `report` group holding only `render` until REPORTS' `mrv report` is merged: then
-    # report_render.register_render(its subcommands) instead.
-    report_render.register(commands)
+    report_cmd.register(commands)
     return parser
 
 

@@ -13,8 +13,7 @@ Exit codes as every ``mrv`` command: 0 written; 2 bad input (unreadable or malfo
 context, a methodology version not shipped, figures that are not the methodology's, an output
 directory that does not exist), one ``mrv: error:`` line naming it.
 
-:func:`register_render` adds ``render`` to an existing ``mrv report`` group (REPORTS owns the
-group); :func:`register` makes a group holding only ``render`` where there is none yet.
+:func:`register_render` adds ``render`` to the ``mrv report`` group (``report_cmd``).
 """
 
 from __future__ import annotations
@@ -32,16 +31,7 @@ from mrv_core.files import UnreadableFile, read_regular_file, require_parent_dir
 
 from .options import EXIT_OK, add_option
 
-__all__ = ["register", "register_render"]
-
-
-def register(commands: Any) -> None:
-    """``mrv report`` with ``render`` only (until the report group of REPORTS is merged)."""
-    report = commands.add_parser("report", help="emission reports",
-                                 description="Emission reports: render a report document.")
-    subcommands = report.add_subparsers(dest="report_command", metavar="SUBCOMMAND",
-                                        required=True)
-    register_render(subcommands)
+__all__ = ["register_render"]
 
 
 def register_render(subcommands: Any) -> None:
