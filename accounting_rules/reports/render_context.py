@@ -9,13 +9,17 @@ hash is not among them: it is the document's, computed by ``struct.report_hash``
 
 As JSON (``mrv report render --context FILE``) it is the object ``trustmrv-report-context/1``,
 read as strictly as the report document (``_codec``: exactly these fields, canonical spellings,
-integers as base-10 strings); an attestation carries the regulator's whole statement
-(``trustmrv-attestation/1``, :mod:`.statement`), whose hash is what went on chain::
+integers as base-10 strings); an attestation is what the registry holds (regulator, verdict,
+time, statement hash) with, when known, the regulator's whole statement (``trustmrv-attestation/1``,
+:mod:`.statement`), which must hash to the one on chain. :meth:`RenderContext.from_status` builds
+a context from ``onchain.read_report``::
 
     {"format": "trustmrv-report-context/1",
-     "submission": {"txHash": "0x<32>", "block": "12"} | null,
+     "submission": {"txHash": "0x<32>" | null, "block": "12"} | null,
      "supersededBy": "0x<32>" | null,
-     "attestations": [{"statement": {"format": "trustmrv-attestation/1", ...},
+     "attestations": [{"regulator": "0xEIP55", "verdict": "Accepted" | "Qualified" | "Rejected",
+                       "attestedAt": "1793600000", "statementHash": "0x<32>",
+                       "statement": {"format": "trustmrv-attestation/1", ...} | null,
                        "tx": {"txHash": "0x<32>", "block": "13"} | null}],
      "anchors": [{"device": "0xEIP55", "batchSeq": "4",
                   "tx": {"txHash": "0x<32>", "block": "9"}}],
@@ -25,10 +29,11 @@ integers as base-10 strings); an attestation carries the regulator's whole state
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, ClassVar, Final
+from typing import TYPE_CHECKING, Any, ClassVar, Final
 
-from mrv_core.codec import UINT64_MAX
+from mrv_core.codec import UINT64_MAX, format_address, format_hex
 from mrv_core.errors import FormatError
 from mrv_core.strict_json import loads_strict
 
@@ -45,7 +50,17 @@ from ._codec import (
     text,
     uint,
 )
-from .statement import AttestationStatement, decode_statement, encode_statement
+from .statement import (
+    AVR,
+    AttestationStatement,
+    Verdict,
+    decode_statement,
+    encode_statement,
+    statement_hash,
+)
+
+if TYPE_CHECKING:
+    from .onchain import ReportStatus
 
 __all__ = [
     "CONTEXT_FORMAT",
@@ -70,12 +85,13 @@ U64 = uint(UINT64_MAX)
 
 @dataclass(frozen=True, slots=True)
 class TxRef:
-    """A transaction: its hash and the number of the block holding it."""
+    """A transaction: its hash (``None`` when only its block is known, as the registry's record
+    of a submission tells) and the number of the block holding it."""
 
-    tx_hash: bytes
+    tx_hash: bytes | None
     block: int
     JSON: ClassVar[tuple[tuple[str, str, Kind], ...]] = (
-        ("txHash", "tx_hash", BYTES32), ("block", "block", U64))
+        ("txHash", "tx_hash", optional(BYTES32)), ("block", "block", U64))
 
     def __post_init__(self) -> None:
         check_fields(self)
@@ -112,21 +128,60 @@ def _decode_statement(value: object, where: str) -> AttestationStatement:
 
 
 STATEMENT = Kind(_check_statement, encode_statement, _decode_statement)
+_LABELS = {verdict.label: verdict for verdict in Verdict}
+
+
+def _check_verdict(value: object, name: str) -> Verdict:
+    if not isinstance(value, Verdict):
+        raise FormatError(name, f"expected a Verdict, got {value!r:.40}")
+    return value
+
+
+def _decode_verdict(value: object, where: str) -> Verdict:
+    if not isinstance(value, str) or value not in _LABELS:
+        raise FormatError(where, f"expected one of {', '.join(_LABELS)}, got {value!r:.40}")
+    return _LABELS[value]
+
+
+VERDICT = Kind(_check_verdict, lambda v: v.label, _decode_verdict)
 
 
 @dataclass(frozen=True, slots=True)
 class AttestationRef:
-    """One regulator's attestation: the statement (``trustmrv-attestation/1``: verdict, AVR
-    kind, reasons, comments) and the transaction that put its hash on chain (``None``: not
-    given)."""
+    """One regulator's attestation as the registry keeps it (regulator, verdict, when, the
+    statement's hash), the statement itself when known (``trustmrv-attestation/1``: reasons,
+    comments; it must hash to ``statement_hash`` and name the same regulator and verdict) and
+    the transaction that recorded it (``None``: not given)."""
 
-    statement: AttestationStatement
+    regulator: bytes
+    verdict: Verdict
+    attested_at: int
+    statement_hash: bytes
+    statement: AttestationStatement | None
     tx: TxRef | None
     JSON: ClassVar[tuple[tuple[str, str, Kind], ...]] = (
-        ("statement", "statement", STATEMENT), ("tx", "tx", optional(nested(TxRef))))
+        ("regulator", "regulator", ADDRESS), ("verdict", "verdict", VERDICT),
+        ("attestedAt", "attested_at", U64), ("statementHash", "statement_hash", BYTES32),
+        ("statement", "statement", optional(STATEMENT)), ("tx", "tx", optional(nested(TxRef))))
 
     def __post_init__(self) -> None:
         check_fields(self)
+        s = self.statement
+        if s is None:
+            return
+        if statement_hash(s) != self.statement_hash:
+            raise FormatError("statement", f"hashes to {format_hex(statement_hash(s))}, the "
+                                           f"registry holds {format_hex(self.statement_hash)}")
+        if (s.regulator, s.verdict) != (self.regulator, self.verdict):
+            raise FormatError("statement", f"is {format_address(s.regulator)}'s "
+                                           f"{s.verdict.label}, the registry holds "
+                                           f"{format_address(self.regulator)}'s "
+                                           f"{self.verdict.label}")
+
+    @property
+    def avr(self) -> str:
+        """The EU AVR kind of opinion of the verdict (``statement.AVR``)."""
+        return AVR[self.verdict]
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,6 +221,24 @@ class RenderContext:
         keys = [(a.device, a.batch_seq) for a in self.anchors]
         if len(set(keys)) != len(keys):
             raise FormatError("anchors", "a batch (device, batchSeq) is listed twice")
+
+    @classmethod
+    def from_status(cls, status: ReportStatus, statements: Iterable[AttestationStatement] = (),
+                    *, submission_tx: bytes | None = None, anchors: Iterable[AnchorRef] = (),
+                    verify: VerifyHints | None = None) -> RenderContext:
+        """The context of what the registry holds for a report (``onchain.read_report``): its
+        submission block (and transaction, when given), the report superseding it, and every
+        attestation with its statement among ``statements`` (matched by hash; ``None`` when
+        not among them), plus the batches' ``anchors`` and the ``verify`` names."""
+        by_hash = {statement_hash(s): s for s in statements}
+        return cls(
+            submission=TxRef(submission_tx, status.submitted_block),
+            superseded_by=status.superseded_by,
+            attestations=tuple(
+                AttestationRef(a.regulator, a.verdict, a.attested_at, a.statement_hash,
+                               by_hash.get(a.statement_hash), None)
+                for a in status.attestations),
+            anchors=tuple(anchors), verify=verify)
 
     def anchor(self, device: bytes, batch_seq: int) -> TxRef | None:
         """The anchor transaction of batch ``(device, batch_seq)``, if given."""

@@ -37,7 +37,6 @@ from .document import (
     document_hash,
 )
 from .render_context import AttestationRef, RenderContext, TxRef
-from .statement import statement_hash
 from .struct import report_hash
 
 __all__ = ["REPORT_RECORD_SIGNATURE", "FactorView", "LineView", "ReportView", "report_view"]
@@ -237,7 +236,7 @@ def _status(doc: ReportDocument, ctx: RenderContext,
 
 def _check_attestations(hash_: bytes, ctx: RenderContext) -> None:
     for index, attestation in enumerate(ctx.attestations):
-        if attestation.statement.report != hash_:
+        if attestation.statement is not None and attestation.statement.report != hash_:
             raise ReportRenderError(
                 f"attestation {index} is a statement on report "
                 f"{format_hex(attestation.statement.report)}, not on this one "
@@ -246,15 +245,18 @@ def _check_attestations(hash_: bytes, ctx: RenderContext) -> None:
 
 def _attestation(a: AttestationRef, zone: str) -> tuple[str, ...]:
     s = a.statement
-    return (format_address(s.regulator), s.verdict.label, s.avr,
-            format_hex(statement_hash(s)), ", ".join(s.reasons) or _NOT_GIVEN,
-            s.comments or _NOT_GIVEN, instant(s.created_at, zone), _tx_text(a.tx))
+    missing = "statement not given (its hash is on chain)"
+    return (format_address(a.regulator), a.verdict.label, a.avr, format_hex(a.statement_hash),
+            missing if s is None else ", ".join(s.reasons) or _NOT_GIVEN,
+            missing if s is None else s.comments or _NOT_GIVEN,
+            instant(a.attested_at, zone), _tx_text(a.tx))
 
 
 def _tx_text(tx: TxRef | None) -> str:
     if tx is None:
         return _NOT_GIVEN
-    return f"{format_hex(tx.tx_hash)} (block {grouped(tx.block)})"
+    shown = "transaction not given" if tx.tx_hash is None else format_hex(tx.tx_hash)
+    return f"{shown} (block {grouped(tx.block)})"
 
 
 def _by_source(doc: ReportDocument) -> tuple[SourceTotal, ...]:
@@ -374,7 +376,7 @@ def _factor(row: FactorRow, replaced: bool, zone: str) -> FactorView:
 def _batch(device: bytes, batch_seq: int, root: bytes, ctx: RenderContext) -> BatchView:
     tx = ctx.anchor(device, batch_seq)
     return BatchView(format_address(device), str(batch_seq), format_hex(root),
-                     _NOT_GIVEN if tx is None else format_hex(tx.tx_hash),
+                     _NOT_GIVEN if tx is None or tx.tx_hash is None else format_hex(tx.tx_hash),
                      _NOT_GIVEN if tx is None else grouped(tx.block))
 
 

@@ -10,14 +10,17 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-from render_support import ANCHOR_TX, REPORT_HASH, sample_context
+from render_support import ANCHOR_TX, REGULATOR, REPORT_HASH, STATEMENT, sample_context
 from report_factories import sample_report
 
 from accounting_rules.errors import ReportRenderError, UnknownMethodology
 from accounting_rules.reports import ManualLine, MeasuredLine, MethodologyRef, Totals
+from accounting_rules.reports.onchain import AttestationRecord, ReportStatus
 from accounting_rules.reports.render import render_html, render_pdf
 from accounting_rules.reports.render_context import RenderContext
 from accounting_rules.reports.render_view import REPORT_RECORD_SIGNATURE
+from accounting_rules.reports.statement import Verdict, statement_hash
+from accounting_rules.reports.struct import report_of
 from mrv_core.codec import format_address, format_hex
 from mrv_core.hashing import keccak256
 
@@ -222,3 +225,22 @@ def test_an_attestation_of_another_report_is_refused() -> None:
     other = sample_report(created_at=1793500001)  # another document, another report hash
     with pytest.raises(ReportRenderError, match="attestation 0 is a statement on report"):
         render_html(other, sample_context())
+
+
+def test_the_registrys_record_alone_is_shown_and_says_what_is_not_given() -> None:
+    """A context made from what the registry holds (``RenderContext.from_status``): the
+    submission's block without its transaction, an attestation whose statement is unknown."""
+    doc = sample_report()
+    status = ReportStatus(REPORT_HASH, report_of(doc), 1_234, 1_793_500_100, None, (
+        AttestationRecord(REGULATOR, Verdict.QUALIFIED, 1_793_600_060,
+                          statement_hash(STATEMENT)),
+        AttestationRecord(bytes.fromhex("22" * 20), Verdict.REJECTED, 1_793_600_120,
+                          keccak256(b"a statement not at hand"))))
+    context = RenderContext.from_status(status, [STATEMENT])
+    assert [a.statement for a in context.attestations] == [STATEMENT, None]
+    text = _text(render_html(doc, context))
+    assert "transaction not given (block 1,234)" in text
+    assert "Qualified satisfactory with comments" in text and "DATA_GAP" in text
+    assert "Rejected not satisfactory" in text
+    assert "statement not given (its hash is on chain)" in text
+    assert "2026-11-02 14:15:20 +08:00" in text  # the Rejected one's attestedAt, Beijing
