@@ -8,9 +8,9 @@ integers, instants in the period's zone), so the templates only place text, and 
 all of it.
 
 Before anything is shown, the document's figures are recomputed offline with the Python
-calculator over the same data file: a document whose grams or totals are not the methodology's
-is refused (:class:`~accounting_rules.errors.ReportRenderError`), never rendered as if it were a
-report.
+calculator over the same data file: a document whose units, grams or totals are not the
+methodology's is refused (:class:`~accounting_rules.errors.ReportRenderError`), never rendered
+as if it were a report.
 """
 
 from __future__ import annotations
@@ -143,8 +143,9 @@ def report_view(doc: ReportDocument, context: RenderContext | None = None) -> Re
 
     Raises :class:`~accounting_rules.errors.UnknownMethodology` when the methodology version is
     not shipped, and :class:`~accounting_rules.errors.ReportRenderError` when the document's
-    grams or totals differ from the calculator's over that data file (or the calculator fails
-    on the document's lines: the error's message names it)."""
+    units, grams or totals differ from the calculator's over that data file (or the calculator
+    fails on the document's lines: the error's message names it), or an attestation's statement
+    is on another report."""
     ctx = context or RenderContext()
     m = load_methodology(doc.methodology.id, doc.methodology.version)
     _check_figures(doc, m)
@@ -188,6 +189,10 @@ def _check_figures(doc: ReportDocument, m: Methodology) -> None:
         raise ReportRenderError(f"the methodology's calculator refuses the document's lines: "
                                 f"{exc}") from None
     for number, (line, emission) in enumerate(zip(doc.lines, result.emissions, strict=True), 1):
+        unit = m.source(line.source).unit
+        if line.unit != unit:
+            raise ReportRenderError(f"line {number} ({line.source}): the document says unit "
+                                    f"{line.unit}, {m.id} v{m.version} measures it in {unit}")
         if (line.grams, line.scope) != (emission.grams, emission.scope):
             raise ReportRenderError(
                 f"line {number} ({line.source}): the document says {line.grams} g in scope "

@@ -192,6 +192,13 @@ def test_a_document_whose_grams_are_not_the_methodologys_is_refused() -> None:
         render_html(dataclasses.replace(doc, lines=(changed, *doc.lines[1:])))
 
 
+def test_a_document_whose_unit_is_not_the_methodologys_is_refused() -> None:
+    doc = sample_report()
+    changed = dataclasses.replace(doc.lines[-1], unit="g")  # natural gas is measured in dm3
+    with pytest.raises(ReportRenderError, match=r"says unit g, cn\.machinery v1 measures it in dm3"):
+        render_html(dataclasses.replace(doc, lines=(*doc.lines[:-1], changed)))
+
+
 def test_a_document_whose_totals_are_not_the_methodologys_is_refused() -> None:
     doc = sample_report()
     totals = Totals(doc.totals.scope1, doc.totals.scope2 + 1, doc.totals.total + 1)
