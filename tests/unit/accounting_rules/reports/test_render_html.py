@@ -195,7 +195,8 @@ def test_a_document_whose_grams_are_not_the_methodologys_is_refused() -> None:
 def test_a_document_whose_unit_is_not_the_methodologys_is_refused() -> None:
     doc = sample_report()
     changed = dataclasses.replace(doc.lines[-1], unit="g")  # natural gas is measured in dm3
-    with pytest.raises(ReportRenderError, match=r"says unit g, cn\.machinery v1 measures it in dm3"):
+    with pytest.raises(ReportRenderError,
+                       match=r"says unit g, cn\.machinery v1 measures it in dm3"):
         render_html(dataclasses.replace(doc, lines=(*doc.lines[:-1], changed)))
 
 
