@@ -287,10 +287,10 @@ def _reading(ref: ReadingRef | None, zone: str) -> str:
 def _line(number: int, line: MeasuredLine | ManualLine, zone: str) -> LineView:
     if isinstance(line, ManualLine):
         return _line_view(number, line, "manual", (
-            ("证据文件哈希 Evidence (keccak256)", format_hex(line.evidence)),
             ("文件 File", f"{line.evidence_name} ({line.media_type})"),
+            ("keccak256", format_hex(line.evidence)),
             ("说明 Description", line.description or _NOT_GIVEN),
-            ("录入时间 Entered", instant(line.entered_at, zone))), (), None)
+            ("录入 Entered", instant(line.entered_at, zone))), (), None)
     quality = (("读数", "Readings", grouped(line.readings)),
                ("缺口记录", "Gap records", grouped(line.gap_records)),
                ("桥接步数", "Bridged steps", grouped(line.bridged_steps)),
@@ -303,12 +303,10 @@ def _line(number: int, line: MeasuredLine | ManualLine, zone: str) -> LineView:
         warning = (f"{line.unexplained_decreases} unexplained counter decrease(s): neither a "
                    f"rollover nor a signed meter change explains them")
     return _line_view(number, line, "measured", (
-        ("计量点 Meter path", line.meter_path),
-        ("计量点标识 Meter id", format_hex(line.meter)),
+        ("计量点 Meter", f"{line.meter_path} ({line.quantity})"),
         ("设备 Device", format_address(line.device)),
-        ("量 Quantity", line.quantity),
-        ("起始读数 Start reading", _reading(line.start_reading, zone)),
-        ("结束读数 End reading", _reading(line.end_reading, zone))), quality, warning)
+        ("起 Start", _reading(line.start_reading, zone)),
+        ("止 End", _reading(line.end_reading, zone))), quality, warning)
 
 
 def _line_view(number: int, line: MeasuredLine | ManualLine, kind: str,

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -110,11 +111,14 @@ def test_the_totals_and_each_line_are_shown_as_exact_tonnes_and_grams() -> None:
 
 def test_measured_and_manual_lines_carry_their_marks_and_evidence() -> None:
     doc = sample_report()
-    text = _text(render_html(doc))
+    html = render_html(doc)
+    text = _text(html)
     measured = [line for line in doc.lines if isinstance(line, MeasuredLine)]
     (manual,) = [line for line in doc.lines if isinstance(line, ManualLine)]
-    assert text.count("计量 / measured") == len(measured)
-    assert text.count("手工录入 / manual entry") == 1
+    rows = re.findall(r'<tr id="line-(\d+)"><td>\d+<br><span class="badge (\w+)">([^<]+)</span>',
+                      html)
+    assert rows == [("1", "measured", "计量 / measured"), ("2", "measured", "计量 / measured"),
+                    ("3", "manual", "手工录入 / manual")]
     for line in measured:
         assert line.meter_path in text and format_address(line.device) in text
         assert line.start_reading is not None
