@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from html.parser import HTMLParser
 
-from integration.accounting.reports.conftest import ReportChain, chain_report
+from report_chain import ReportChain, chain_report
 
 from accounting_rules.reports.onchain import attest_report, read_report, submit_report
 from accounting_rules.reports.render import render_html
