@@ -11,11 +11,13 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from render_support import ANCHOR_TX, REGULATOR, REPORT_HASH, STATEMENT, sample_context
-from report_factories import sample_report
+from report_factories import sample_report, site_paths, texts
 
 from accounting_rules.errors import ReportRenderError, UnknownMethodology
-from accounting_rules.reports import ManualLine, MeasuredLine, MethodologyRef, Totals
+from accounting_rules.reports import ManualLine, MeasuredLine, MethodologyRef, SiteRef, Totals
 from accounting_rules.reports.onchain import AttestationRecord, ReportStatus
 from accounting_rules.reports.render import render_html, render_pdf
 from accounting_rules.reports.render_context import RenderContext
@@ -256,3 +258,23 @@ def test_the_registrys_record_alone_is_shown_and_says_what_is_not_given() -> Non
     assert "Rejected not satisfactory" in text
     assert "statement not given (its hash is on chain)" in text
     assert "2026-11-02 14:15:20 +08:00" in text  # the Rejected one's attestedAt, Beijing
+
+
+@settings(max_examples=30)
+@given(description=texts, name=texts.filter(bool), label=texts.filter(bool),
+       zone=st.one_of(texts.filter(bool), st.sampled_from(["Asia/Shanghai", "UTC", "../etc",
+                                                           "Europe/Berlin"])),
+       site=site_paths)
+def test_any_text_in_the_document_is_escaped_and_shown_as_written(
+        description: str, name: str, label: str, zone: str, site: str) -> None:
+    doc = sample_report(description=description)
+    manual = dataclasses.replace(doc.lines[-1], evidence_name=name)
+    doc = dataclasses.replace(doc, lines=(*doc.lines[:-1], manual), site=SiteRef.of(site),
+                              period=dataclasses.replace(doc.period, label=label, zone=zone))
+    html = render_html(doc)
+    checker = _parse(html)
+    assert checker.problems == [] and checker.open == []
+    assert checker.tags <= TEMPLATE_TAGS
+    shown = "".join(checker.text)
+    for text in (description, name, label, zone, site):
+        assert text in shown
