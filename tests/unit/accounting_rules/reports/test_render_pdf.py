@@ -86,3 +86,9 @@ def test_the_chinese_title_and_the_exact_total_read_back_as_text(pdf: Path) -> N
     assert "手工录入 / manual" in text and "计量 / measured" in text
     total = doc.totals.total
     assert f"{total // 10**6}.{total % 10**6:06d}" in text and f"{total:,}" in text
+
+
+def test_the_same_report_gives_the_same_pdf_bytes(pdf: Path) -> None:
+    """No creation time or random id in the PDF: a rendering can be archived and compared by
+    its hash."""
+    assert render_pdf(render_html(sample_report(), sample_context())) == pdf.read_bytes()
