@@ -17,7 +17,14 @@ from render_support import ANCHOR_TX, REGULATOR, REPORT_HASH, STATEMENT, sample_
 from report_factories import sample_report, site_paths, texts
 
 from accounting_rules.errors import ReportRenderError, UnknownMethodology
-from accounting_rules.reports import ManualLine, MeasuredLine, MethodologyRef, SiteRef, Totals
+from accounting_rules.reports import (
+    Batches,
+    ManualLine,
+    MeasuredLine,
+    MethodologyRef,
+    SiteRef,
+    Totals,
+)
 from accounting_rules.reports.onchain import AttestationRecord, ReportStatus
 from accounting_rules.reports.render import render_html, render_pdf
 from accounting_rules.reports.render_context import RenderContext
@@ -278,3 +285,18 @@ def test_any_text_in_the_document_is_escaped_and_shown_as_written(
     shown = "".join(checker.text)
     for text in (description, name, label, zone, site):
         assert text in shown
+
+
+def test_an_enterprise_report_of_manual_lines_only_renders_its_empty_parts() -> None:
+    doc = sample_report()
+    manual = doc.lines[-1]
+    only = dataclasses.replace(doc, site=None, lines=(manual,), plan=(), batches=Batches.of([]),
+                               totals=Totals(manual.grams, 0, manual.grams))
+    html = render_html(only)
+    checker = _parse(html)
+    assert checker.problems == [] and checker.open == []
+    text = _text(html)
+    assert "整个企业 / the whole enterprise" in text
+    assert "无计量数据 / no measured lines" in text
+    assert "批次 / Batches (0), root 0x" + "00" * 32 in text
+    assert f"{manual.grams // 10**6}.{manual.grams % 10**6:06d}" in text
