@@ -20,9 +20,11 @@ from ledger_api.access import Role
 from ledger_api.access.store import grant_enterprise
 from ledger_api.app import Services, create_app
 from ledger_api.db.engine import make_sessions
+from ledger_api.db.models import EvidenceFileRow
 from ledger_api.reports.store import (
     ActivityInput,
     add_activity,
+    insert_once,
     manual_entries,
     store_evidence,
     withdraw_activity,
@@ -169,3 +171,20 @@ def test_a_report_takes_the_activities_in_force_within_its_period(ledger_engine:
     assert taken == [ManualEntry(ids[0], "fuel.natural_gas", 5, keccak256(PDF), "invoice.pdf",
                                  "application/pdf", "gas", int(now.timestamp()))]
     assert [e.id for e in everywhere] == [ids[0], ids[2]]
+
+
+def test_a_file_stored_meanwhile_by_a_concurrent_request_is_the_answer(
+        ledger_engine: Engine) -> None:
+    """The insert of a content-addressed row that another transaction committed after this one
+    looked (the savepoint's IntegrityError) gives the committed row, not an error."""
+    now = datetime(2026, 11, 2, tzinfo=UTC)
+
+    def row(name: str) -> EvidenceFileRow:
+        return EvidenceFileRow(enterprise=A, hash=keccak256(PDF), media_type="application/pdf",
+                               size=len(PDF), name=name, content=PDF, stored_by=1, stored_at=now)
+
+    with make_sessions(ledger_engine).begin() as session:
+        session.add(row("first.pdf"))
+    with make_sessions(ledger_engine).begin() as session:
+        held, created = insert_once(session, row("second.pdf"), (A, keccak256(PDF)))
+        assert (held.name, created) == ("first.pdf", False)
