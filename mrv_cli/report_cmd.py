@@ -87,7 +87,10 @@ def register(commands: Any) -> None:
     add_sender_options(attest, "--key", "MRV_REGULATOR_KEY", "regulator")
     attest.set_defaults(handler=_attest)
 
-    show = sub.add_parser("show", help="what the ReportRegistry holds for a report")
+    show = sub.add_parser("show", help="what the ReportRegistry holds for a report",
+                          description="The Report, its submission, supersession and "
+                                      "attestations as the ReportRegistry holds them; exit 1 "
+                                      "when it holds no report with this hash.")
     show.add_argument("report_hash", metavar="REPORT_HASH", help="the report's hash (0x...)")
     add_chain_options(show, deployment=True)
     show.set_defaults(handler=_show)
