@@ -61,7 +61,7 @@ def register(commands: Any) -> None:
     submit.add_argument("report_hash", nargs="?", metavar="REPORT_HASH",
                         help="instead of --document: the report to fetch from --api")
     report_api.add_api_options(submit, required=False)
-    add_chain_options(submit, deployment=True)
+    _chain_options(submit)
     add_sender_options(submit, "--key", "MRV_ENTERPRISE_KEY", "enterprise")
     submit.set_defaults(handler=_submit)
 
@@ -83,7 +83,7 @@ def register(commands: Any) -> None:
     attest.add_argument("--statement-out", type=Path, metavar="FILE",
                         help="also write the statement here (a new file)")
     report_api.add_api_options(attest, required=False)
-    add_chain_options(attest, deployment=True)
+    _chain_options(attest)
     add_sender_options(attest, "--key", "MRV_REGULATOR_KEY", "regulator")
     attest.set_defaults(handler=_attest)
 
@@ -92,11 +92,18 @@ def register(commands: Any) -> None:
                                       "attestations as the ReportRegistry holds them; exit 1 "
                                       "when it holds no report with this hash.")
     show.add_argument("report_hash", metavar="REPORT_HASH", help="the report's hash (0x...)")
-    add_chain_options(show, deployment=True)
+    _chain_options(show)
     show.set_defaults(handler=_show)
 
     report_api.register_create(sub)
     report_api.register_activity(sub)
+
+
+def _chain_options(parser: argparse.ArgumentParser) -> None:
+    """The chain options of every chain command, and ``--rpc-url`` as another name of ``--rpc``
+    (the name ``mrv api serve`` uses)."""
+    add_chain_options(parser, deployment=True)
+    parser.add_argument("--rpc-url", dest="rpc", metavar="URL", help="the same as --rpc")
 
 
 def _hash(text: str, flag: str = "REPORT_HASH") -> bytes:

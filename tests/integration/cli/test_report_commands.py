@@ -134,7 +134,7 @@ def test_submit_attest_and_show_a_report(on_anvil: OnAnvil, tmp_path: Path,
     assert f"statement  {format_hex(statement_hash(statement))}" in out
     assert json.loads(statement_file.read_bytes())["avr"] == "satisfactory with comments"
 
-    code, out = run(["report", "show", hash_, *chain_options], capsys)
+    code, out = run(["report", "show", hash_, "--rpc-url", *chain_options[1:]], capsys)
     assert code == OK, out
     assert f"enterprise   {enterprise}" in out
     assert f"total        {doc.totals.total:,} g CO2e" in out
