@@ -75,9 +75,10 @@ def register(commands: Any) -> None:
                         choices=[v.label.lower() for v in Verdict],
                         help="accepted (satisfactory), qualified (satisfactory with comments) "
                              "or rejected (not satisfactory)")
-    attest.add_argument("--reason", action="append", default=[], choices=list(REASON_CODES),
-                        metavar="CODE", help="a reason code (repeat for several; qualified and "
-                                             "rejected need one)")
+    attest.add_argument("--reason", action="extend", nargs="+", default=[],
+                        choices=list(REASON_CODES), metavar="CODE",
+                        help="reason codes (several after one --reason, or --reason repeated; "
+                             "qualified and rejected need one)")
     attest.add_argument("--comment", default="", metavar="TEXT",
                         help="the regulator's comments (at most 4,000 characters)")
     attest.add_argument("--statement-out", type=Path, metavar="FILE",
