@@ -31,8 +31,6 @@ from accounting_rules.reports.statement import (
     statement_bytes,
     statement_hash,
 )
-from accounting_rules.reports.struct import report_hash
-from ledger_api.errors import ApiRequestFailed
 from mrv_core.codec import format_address, format_hex, parse_address, parse_hex
 from mrv_core.errors import ConfigError
 from mrv_core.files import read_regular_file, require_parent_directory, write_new_file
@@ -63,7 +61,7 @@ def register(commands: Any) -> None:
     submit.add_argument("report_hash", nargs="?", metavar="REPORT_HASH",
                         help="instead of --document: the report to fetch from --api")
     report_api.add_api_options(submit, required=False)
-    add_chain_options(submit, deployment=True)
+    _chain_options(submit)
     add_sender_options(submit, "--key", "MRV_ENTERPRISE_KEY", "enterprise")
     submit.set_defaults(handler=_submit)
 
@@ -77,25 +75,37 @@ def register(commands: Any) -> None:
                         choices=[v.label.lower() for v in Verdict],
                         help="accepted (satisfactory), qualified (satisfactory with comments) "
                              "or rejected (not satisfactory)")
-    attest.add_argument("--reason", action="append", default=[], choices=list(REASON_CODES),
-                        metavar="CODE", help="a reason code (repeat for several; qualified and "
-                                             "rejected need one)")
+    attest.add_argument("--reason", action="extend", nargs="+", default=[],
+                        choices=list(REASON_CODES), metavar="CODE",
+                        help="reason codes (several after one --reason, or --reason repeated; "
+                             "qualified and rejected need one)")
     attest.add_argument("--comment", default="", metavar="TEXT",
                         help="the regulator's comments (at most 4,000 characters)")
     attest.add_argument("--statement-out", type=Path, metavar="FILE",
                         help="also write the statement here (a new file)")
     report_api.add_api_options(attest, required=False)
-    add_chain_options(attest, deployment=True)
+    _chain_options(attest)
     add_sender_options(attest, "--key", "MRV_REGULATOR_KEY", "regulator")
     attest.set_defaults(handler=_attest)
 
-    show = sub.add_parser("show", help="what the ReportRegistry holds for a report")
+    show = sub.add_parser("show", help="what the ReportRegistry holds for a report",
+                          description="The Report, its submission, supersession and "
+                                      "attestations as the ReportRegistry holds them; exit 1 "
+                                      "when it holds no report with this hash.")
     show.add_argument("report_hash", metavar="REPORT_HASH", help="the report's hash (0x...)")
-    add_chain_options(show, deployment=True)
+    _chain_options(show)
     show.set_defaults(handler=_show)
 
+    report_api.register_create(sub)
     report_api.register_activity(sub)
     report_render.register_render(sub)
+
+
+def _chain_options(parser: argparse.ArgumentParser) -> None:
+    """The chain options of every chain command, and ``--rpc-url`` as another name of ``--rpc``
+    (the name ``mrv api serve`` uses)."""
+    add_chain_options(parser, deployment=True)
+    parser.add_argument("--rpc-url", dest="rpc", metavar="URL", help="the same as --rpc")
 
 
 def _hash(text: str, flag: str = "REPORT_HASH") -> bytes:
@@ -107,12 +117,8 @@ def _document(args: argparse.Namespace) -> ReportDocument:
         raise ConfigError("give either --document FILE or REPORT_HASH with --api URL")
     if args.document is not None:
         return loads_report(read_regular_file(args.document, LIMITS.document_bytes))
-    wanted = _hash(args.report_hash)
-    doc = report_api.fetch_document(report_api.client(args), wanted)
-    if report_hash(doc) != wanted:
-        raise ApiRequestFailed("GET document", f"the API's document hashes to "
-                               f"{format_hex(report_hash(doc))}, not {args.report_hash}")
-    return doc
+    with report_api.client(args) as api:
+        return report_api.fetch_document(api, _hash(args.report_hash))
 
 
 def _submit(args: argparse.Namespace) -> int:
@@ -152,7 +158,8 @@ def _attest(args: argparse.Namespace) -> int:
     print(f"statement  {format_hex(statement_hash(statement))}")
     print(f"block      {sent.block_number} (transaction {format_hex(sent.tx_hash)})")
     if args.api is not None:
-        report_api.post_statement(report_api.client(args), statement)
+        with report_api.client(args) as api:
+            report_api.post_statement(api, statement)
         print(f"posted     the statement to {args.api}")
     return EXIT_OK
 

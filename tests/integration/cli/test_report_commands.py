@@ -22,7 +22,7 @@ from web3 import HTTPProvider, Web3
 
 from accounting_rules import load_methodology
 from accounting_rules.publishing import assign_id, publish
-from accounting_rules.reports import canonical_bytes
+from accounting_rules.reports import canonical_bytes, loads_report
 from accounting_rules.reports.statement import loads_statement, statement_hash
 from accounting_rules.reports.struct import report_hash
 from factories import beijing
@@ -134,7 +134,7 @@ def test_submit_attest_and_show_a_report(on_anvil: OnAnvil, tmp_path: Path,
     assert f"statement  {format_hex(statement_hash(statement))}" in out
     assert json.loads(statement_file.read_bytes())["avr"] == "satisfactory with comments"
 
-    code, out = run(["report", "show", hash_, *chain_options], capsys)
+    code, out = run(["report", "show", hash_, "--rpc-url", *chain_options[1:]], capsys)
     assert code == OK, out
     assert f"enterprise   {enterprise}" in out
     assert f"total        {doc.totals.total:,} g CO2e" in out
@@ -183,10 +183,13 @@ def test_the_enterprise_side_over_http_then_submit_and_attest_through_the_api(
         code, out = run(["report", "activity", "list", *api, "--api-key", admin], capsys)
         listed, _ = json.JSONDecoder().raw_decode(out[out.index("{\n"):])  # the server logs too
         assert code == OK and listed["activities"][0]["amount"] == "10000000"
-        created = httpx.post(f"{server.url}/v1/reports", headers=bearer(admin), json={
-            "site": "demo-co/wuxi-plant", "period": "2026-10", "methodology": "cn.machinery"})
-        assert created.status_code == 201, created.text
-        hash_ = created.json()["reportHash"]
+        document = tmp_path / "report.json"
+        code, out = run(["report", "create", *api, "--api-key", admin, "--site",
+                         "demo-co/wuxi-plant", "--period", "2026-10", "--methodology",
+                         "cn.machinery", "--out", str(document)], capsys)
+        assert code == OK and "(0 measured, 1 manual line(s))" in out, out
+        hash_ = format_hex(report_hash(loads_report(document.read_bytes())))
+        assert f"created    report {hash_}" in out
 
         code, out = run(["report", "submit", hash_, *api, "--api-key", admin, "--key",
                          str(on_anvil.keys / "enterprise.json"), *on_anvil.chain_options],

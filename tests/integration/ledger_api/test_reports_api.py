@@ -12,31 +12,41 @@ covered by tests/unit/accounting_rules/reports/test_build.py until the branches 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from fractions import Fraction
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 from ledger_support import API_SECRET, bearer, new_principal
 from report_chain import ReportChain
+from retention_support import A as ENTERPRISE_A
+from retention_support import Fleet
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from accounting_rules.reports import document_hash, loads_report
+from accounting_rules.counters import CounterReading, PeriodEnergy, RolloverRule, build_history
+from accounting_rules.reports import BatchRef, ReadingRef, batches_root, document_hash, loads_report
 from accounting_rules.reports.onchain import attest_report, submit_report
+from accounting_rules.reports.periods import report_period
 from accounting_rules.reports.statement import (
     AttestationStatement,
     Verdict,
     statement_bytes,
 )
 from accounting_rules.reports.struct import report_hash
+from factories import METER_PATHS, TEST_DOMAIN, TEST_KEY
 from ledger_api.access import Role
 from ledger_api.access.store import grant_enterprise
 from ledger_api.app import Services, create_app
 from ledger_api.db.engine import make_sessions
+from ledger_api.reports.create import create_report
+from mrv_core.batch import SignedBatchHeader
 from mrv_core.codec import format_hex, parse_address, parse_hex
 from mrv_core.hashing import keccak256
+from mrv_core.reading import Reading, meter_id
+from mrv_core.uplink import Status
 
 PDF = b"%PDF-1.7\n% natural gas invoice no. 123\n" + bytes(range(200))
 SITE = "demo-co/wuxi-plant"
@@ -151,3 +161,71 @@ def test_report_creation_refusals(api: TestClient, report_chain: ReportChain,
     missing = "0x" + "11" * 32
     assert api.get(f"/v1/reports/{missing}", headers=bearer(admin)).status_code == 404
     assert api.get(f"/v1/reports/{missing}/document", headers=bearer(admin)).status_code == 404
+
+
+@dataclass(frozen=True)
+class Point:
+    meter_path: str
+    source: str = "electricity.grid"
+    quantity: str = "energy.active.import:Wh"
+    counter_modulus: int | None = None
+    max_rate: Fraction | None = None
+
+
+@dataclass(frozen=True)
+class Figure:
+    """Stands in for ``ledger_api.recompute.MeterFigure`` (RECOMPUTE's branch): the energy
+    computed here with ``build_history`` from every reading the ledger holds for the meter."""
+
+    point: Point
+    device: bytes
+    meter: bytes
+    energy: PeriodEnergy
+    leaves: tuple[tuple[bytes, int], ...]
+    bridged_seconds: int = 0
+    bridged_steps: int = 0
+
+
+def test_a_report_of_ingested_readings_commits_to_their_batches(
+        report_chain: ReportChain, sqlite_ledger_engine: Engine) -> None:
+    """Two batches of a meter's readings across October, delivered through the real ingest:
+    the measured line's amount is the counter's increase over the month, and the report commits
+    to exactly the batches holding the boundary readings, with the roots the device signed."""
+    engine, path = sqlite_ledger_engine, METER_PATHS[0]
+    fleet = Fleet(engine)
+    october = report_period("2026-10")
+    times = [october.start - 600, october.start + 86_400, october.end - 7200,  # batch 0
+             october.end - 300, october.end + 600]  # batch 1
+    values = [5_000, 900_000, 119_000_000, 123_456_789, 123_500_000]
+    signed = [TEST_KEY.sign_reading(Reading(
+        device=TEST_KEY.address, meter=meter_id(path), seq=seq, timestamp=t,
+        quantity="energy.active.import:Wh", value=v, salt=bytes([seq + 1]) * 32),
+        TEST_DOMAIN, path) for seq, (t, v) in enumerate(zip(times, values, strict=True))]
+    first, second = (TEST_KEY.close_batch(0, signed[:3], TEST_DOMAIN),
+                     TEST_KEY.close_batch(1, signed[3:], TEST_DOMAIN))
+    headers = [SignedBatchHeader(b.header, b.header_signature) for b in (first, second)
+               if b.header_signature is not None]
+    assert set(fleet.deliver([*signed, *headers], TEST_KEY)) == {Status.ACCEPTED}
+
+    counter = [CounterReading(r.reading.seq, r.reading.timestamp, r.reading.value)
+               for r in signed]
+    energy = build_history(counter, RolloverRule(None)).period(october.start, october.end)
+    # The boundary readings: seq 0 (at or before the start) and seq 3 (at or before the end),
+    # leaves at positions 0 and 3 of the device's stream.
+    figure = Figure(Point(path), TEST_KEY.address, meter_id(path), energy,
+                    leaves=((TEST_KEY.address, 0), (TEST_KEY.address, 3)))
+    with make_sessions(engine).begin() as session:
+        doc = create_report(session, report_chain.system, enterprise=ENTERPRISE_A,
+                            site_path="demo-co/wuxi-plant", period=october,
+                            methodology_id="cn.machinery", figures=[figure],
+                            leaves=figure.leaves, supersedes=b"\0" * 32, created_by=1,
+                            now=datetime(2026, 11, 2, tzinfo=UTC))
+    (line,) = doc.measured
+    assert line.amount == 123_456_789 - 5_000
+    assert (line.start_reading, line.end_reading) == (ReadingRef(0, times[0], 5_000),
+                                                      ReadingRef(3, times[3], 123_456_789))
+    assert line.grams == doc.totals.scope2 == doc.totals.total > 0
+    assert doc.batches.items == (BatchRef(TEST_KEY.address, 0, first.header.root),
+                                 BatchRef(TEST_KEY.address, 1, second.header.root))
+    assert doc.batches.root == batches_root(doc.batches.items)
+    assert [p.meter_path for p in doc.plan] == [path]

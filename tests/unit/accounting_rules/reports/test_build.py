@@ -141,7 +141,8 @@ def test_builder_refuses_figures_of_another_period_site_or_unit() -> None:
     with pytest.raises(UnknownSource):
         build(figures, [ManualEntry(1, "fuel.unobtainium", 5, keccak256(b"x"), "x.pdf",
                                     "application/pdf", "", END)])
-    assert build(figures, [], site=None) is not None
+    whole = build([*figures, figure("demo-co/other/a/b/c", DEVICE_A, [1, 2, 3])], [], site=None)
+    assert whole.site is None and len(whole.measured) == 4  # an enterprise report: every site
 
 
 @settings(max_examples=15, deadline=None)
