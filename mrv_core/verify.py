@@ -50,6 +50,7 @@ __all__ = [
     "STEPS",
     "VerifiedBatchFile",
     "VerifiedBundle",
+    "check_domain",
     "verify_batch",
     "verify_bundle",
     "verify_file",
@@ -135,7 +136,7 @@ def verify_signed_record(signed: SignedRecord, domain: Domain) -> bytes:
     return record_leaf(record)
 
 
-def _check_domain(domain: Domain, anchor: AnchorRef | None) -> None:
+def check_domain(domain: Domain, anchor: AnchorRef | None) -> None:
     """Step 2: an anchored document was signed for that chain and AnchorRegistry."""
     if anchor is None:
         return
@@ -177,7 +178,7 @@ def verify_bundle(bundle: ProofBundle) -> VerifiedBundle:
     batch = bundle.batch
 
     # 2. domain
-    _check_domain(bundle.domain, bundle.anchor)
+    check_domain(bundle.domain, bundle.anchor)
 
     # 3. header signature
     _check_header(batch, bundle.header_signature, bundle.domain)
@@ -252,7 +253,7 @@ def verify_batch(batch_file: BatchFile) -> VerifiedBatchFile:
     with paths, notes and signatures that check, each leaf listed at its index is the record's,
     and its leaves rebuild the header's leaf count and root."""
     # 2. domain
-    _check_domain(batch_file.domain, batch_file.anchor)
+    check_domain(batch_file.domain, batch_file.anchor)
     header = batch_file.batch
     # 3. header signature
     _check_header(header, batch_file.header_signature, batch_file.domain)
