@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from doc_mutations import delete, edit, setv
 from jsonschema import Draft202012Validator
 
 from factories import TEST_DOMAIN, TEST_KEY, sample_batch, signed_readings
@@ -209,36 +210,6 @@ def test_forbidden_character_class_never_over_rejects() -> None:
 
 
 # -- mutations: both the schema and the parser reject ---------------------------------------------
-
-
-def _at(doc: Doc, path: str) -> tuple[Any, str | int]:
-    """The container and key that ``path`` (dot-separated, ints for list indices) names."""
-    *parents, last = [int(p) if p.isdigit() else p for p in path.split(".")]
-    node: Any = doc
-    for part in parents:
-        node = node[part]
-    return node, last
-
-
-def setv(path: str, value: Any) -> Callable[[Doc], None]:
-    def mutate(doc: Doc) -> None:
-        node, key = _at(doc, path)
-        node[key] = value
-    return mutate
-
-
-def delete(path: str) -> Callable[[Doc], None]:
-    def mutate(doc: Doc) -> None:
-        node, key = _at(doc, path)
-        del node[key]
-    return mutate
-
-
-def edit(path: str, change: Callable[[Any], Any]) -> Callable[[Doc], None]:
-    def mutate(doc: Doc) -> None:
-        node, key = _at(doc, path)
-        node[key] = change(node[key])
-    return mutate
 
 
 def add_reading(doc: Doc) -> None:
