@@ -72,11 +72,13 @@ __all__ = [
     "bundle_for_readings",
     "decode_anchor",
     "decode_proof",
+    "document_from_json",
     "encode_anchor",
     "encode_proof",
     "expect_list",
     "hex32",
     "read_document",
+    "read_json",
     "read_limited",
     "write_atomically",
 ]
@@ -309,13 +311,24 @@ def _decode_records(value: object, leaf_count: int) -> tuple[tuple[int, SignedRe
 
 def read_document(path: Path) -> ProofBundle | BatchFile:
     """Read a bundle or a batch file, whichever ``path`` holds (by its ``format`` field)."""
+    return document_from_json(*read_json(path))
+
+
+def read_json(path: Path) -> tuple[object, int]:
+    """The strictly parsed JSON of the regular file ``path`` (at most the batch file limit, the
+    largest document) and its size in bytes, for callers that dispatch on ``format`` themselves
+    (``mrv bundle verify`` also reads report bundles)."""
     data = read_limited(path, LIMITS.batch_file_bytes)
-    doc = loads_strict(data, max_bytes=LIMITS.batch_file_bytes)
+    return loads_strict(data, max_bytes=LIMITS.batch_file_bytes), len(data)
+
+
+def document_from_json(doc: object, size: int) -> ProofBundle | BatchFile:
+    """A bundle or a batch file from its parsed JSON (``size``: its bytes), by ``format``."""
     if isinstance(doc, dict) and doc.get("format") in (BATCH_FORMAT_V3, BATCH_FORMAT,
                                                        BATCH_FORMAT_V1):
         return BatchFile.from_json(doc)
-    if len(data) > LIMITS.bundle_bytes:
-        raise FormatError("$", f"document is {len(data)} bytes, bundle limit {LIMITS.bundle_bytes}")
+    if size > LIMITS.bundle_bytes:
+        raise FormatError("$", f"document is {size} bytes, bundle limit {LIMITS.bundle_bytes}")
     return ProofBundle.from_json(doc)
 
 

@@ -26,6 +26,7 @@ from accounting_rules.counters import (
     RolloverRule,
     build_history,
 )
+from accounting_rules.publishing import assign_id, publish
 from accounting_rules.reports.bundle import ProvenBatch, ReportBundle, prove_batch
 from accounting_rules.reports.document import (
     Batches,
@@ -44,15 +45,16 @@ from accounting_rules.reports.document import (
     batches_root,
     decode_report,
 )
-from accounting_rules.reports.struct import report_hash
+from accounting_rules.reports.struct import report_hash, report_of
 from factories import beijing
 from mrv_core.batch import Batch
 from mrv_core.bundle import AnchorRef
-from mrv_core.codec import format_hex
+from mrv_core.chain import Chain, KeySigner, NodeSigner, System, Transactor, deploy_system
+from mrv_core.codec import format_address, format_hex, parse_address
 from mrv_core.eip712 import Domain, leaf_hash
 from mrv_core.hashing import keccak256
 from mrv_core.keys import DeviceKey
-from mrv_core.reading import Reading, SignedReading, meter_id
+from mrv_core.reading import Reading, SignedReading, meter_id, site_id
 from mrv_core.records import Gap, MeterChange, SignedRecord, note_hash, record_leaf
 
 PERIOD_START = beijing(2026, 10)
@@ -329,3 +331,55 @@ def reroot(doc: dict[str, Any]) -> None:
     items = decode_report({**doc["report"], "batches": {
         "root": format_hex(bytes(32)), "items": doc["report"]["batches"]["items"]}}).batches.items
     doc["report"]["batches"]["root"] = format_hex(batches_root(items))
+
+
+# -- on a chain: deployed, published, anchored, submitted ------------------------------------------
+
+
+@dataclass
+class OnChain:
+    """The scenario on a real chain: the system, its actors, the device's batches as anchored,
+    the report submitted by the enterprise and accepted by a regulator, and its bundle."""
+
+    system: System
+    enterprise: Transactor
+    regulator: Transactor
+    key: DeviceKey
+    bundle: ReportBundle
+    statement: bytes
+
+
+def on_chain(chain: Chain, key: DeviceKey) -> OnChain:
+    """Deploy a system on ``chain``, publish ``cn.machinery`` v1 (in force since 2021), make an
+    enterprise that registers the device ``key`` at the site and funds its gas, anchor the
+    device's batches from its own account, submit the October report and attest it."""
+    accounts = chain.unlocked_accounts()
+    admin = Transactor(chain, NodeSigner(accounts[0]))
+    system = System(chain, deploy_system(admin))
+    association, enterprise, regulator = (Transactor(chain, NodeSigner(a))
+                                          for a in accounts[1:4])
+    for role, holder in (("ASSOCIATION_ROLE", association), ("ENTERPRISE_ROLE", enterprise),
+                         ("REGULATOR_ROLE", regulator)):
+        system.grant_role(admin, role, holder.address)
+    assign_id(system, admin, METHODOLOGY[0], association.address)
+    published = publish(system, association, load_methodology(*METHODOLOGY), beijing(2021))
+    system.register_device(enterprise, key, site_id(SITE), keccak256(b"edge node, two meters"))
+    enterprise.transfer(format_address(key.address), 10**18)
+    domain = system.domain
+    histories = meter_histories(key, domain)
+    batches = close_batches(key, domain, histories)
+    device = Transactor(chain, KeySigner(key))
+    anchors: list[AnchorRef | None] = [system.anchor(device, b.header) for b in batches]
+    contracts = system.deployment.contracts
+    ref = Reference(enterprise=parse_address(enterprise.address),
+                    chain=ChainRef(chain.chain_id, contracts["ReportRegistry"],
+                                   contracts["AnchorRegistry"], contracts["MethodologyRegistry"]),
+                    methodology_address=parse_address(published.address))
+    doc = report_document(ref, key.address, histories, batches)
+    bundle = report_bundle(doc, domain, histories, batches, anchors)
+    functions = system.reports.functions
+    enterprise.send(functions.submitReport(report_of(doc).as_abi()), description="submit report")
+    statement = keccak256(b"verification statement")
+    regulator.send(functions.attestReport(bundle.report_hash, 1, statement),
+                   description="attest report")
+    return OnChain(system, enterprise, regulator, key, bundle, statement)

@@ -1,0 +1,124 @@
+"""Report bundles end to end on the embedded chain: a system deployed, cn.machinery v1 published,
+a device registered whose readings (a 32-bit rollover, a meter change, a missed poll) are
+signed, batched and anchored, the October report built with the report module's code, submitted
+and attested; its bundle verifies offline and against the chain, and what only the chain can
+catch is caught there, at the step named. ``mrv bundle verify`` reads the same bundle."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from doc_mutations import edit, setv
+from report_bundle_support import OnChain, forge, on_chain
+
+from accounting_rules.reports.document import decode_report
+from accounting_rules.reports.struct import report_hash, report_of
+from accounting_rules.reports.verify import verify_report_bundle
+from accounting_rules.reports.verify_chain import CHAIN_STEPS, verify_report_on_chain
+from mrv_cli.main import main
+from mrv_core.chain import connect, load_artifacts
+from mrv_core.codec import format_address, format_hex
+from mrv_core.errors import VerificationError
+from mrv_core.keys import DeviceKey
+
+
+@pytest.fixture(scope="module")
+def scenario() -> OnChain:
+    """The whole scenario on a fresh embedded chain (about 5 s)."""
+    return on_chain(connect(None, evm_version=load_artifacts().evm_version()),
+                    DeviceKey.generate())
+
+
+def test_the_report_bundle_verifies_offline_and_against_the_chain(scenario: OnChain) -> None:
+    bundle = scenario.bundle
+    assert verify_report_bundle(bundle).chain is None
+    status = verify_report_on_chain(bundle, scenario.system).chain
+    assert status is not None and status.superseded_by is None
+    (attestation,) = status.attestations
+    assert (format_address(attestation.regulator), attestation.verdict,
+            attestation.statement_hash) == (scenario.regulator.address, "Accepted",
+                                            scenario.statement)
+
+
+def test_the_registry_computes_the_same_report_hash(scenario: OnChain) -> None:
+    functions = scenario.system.reports.functions
+    report = report_of(scenario.bundle.report)
+    assert bytes(functions.hashReport(report.as_abi()).call()) == scenario.bundle.report_hash
+
+
+def _fails_on_chain(scenario: OnChain, forged_step: str, *mutations: object,
+                    rehash: bool = True) -> VerificationError:
+    forged = forge(scenario.bundle, *mutations, rehash=rehash)  # type: ignore[arg-type]
+    verify_report_bundle(forged)  # every offline step passes: only the chain can tell
+    with pytest.raises(VerificationError) as raised:
+        verify_report_on_chain(forged, scenario.system)
+    assert raised.value.step == forged_step, raised.value
+    assert forged_step in CHAIN_STEPS
+    return raised.value
+
+
+def test_a_changed_evidence_hash_is_caught_by_the_registry(scenario: OnChain) -> None:
+    manual = len(scenario.bundle.report.lines) - 1
+    error = _fails_on_chain(scenario, "report",
+                            setv(f"report.lines.{manual}.evidence", "0x" + "66" * 32))
+    assert "holds no report" in error.detail
+
+
+def test_another_methodology_version_is_caught_by_the_methodology_registry(
+        scenario: OnChain) -> None:
+    """cn.machinery v2 gives the same figures for October, so only the registry, which
+    resolves v1 for the period, can tell."""
+    error = _fails_on_chain(scenario, "methodology", setv("report.methodology.version", "2"))
+    assert "resolves to v1" in error.detail
+
+
+def test_a_longer_period_is_caught_by_the_registry(scenario: OnChain) -> None:
+    _fails_on_chain(scenario, "report", edit("report.period.end", lambda v: str(int(v) + 3600)))
+
+
+def test_a_report_claimed_for_another_enterprise_is_caught_at_device(scenario: OnChain) -> None:
+    other = format_address(bytes.fromhex("70997970c51812dc3a010c7d01b50e0d17dc79c8"))
+    _fails_on_chain(scenario, "device", setv("report.enterprise", other))
+
+
+def test_another_deployment_named_by_the_report_is_caught_at_chain(scenario: OnChain) -> None:
+    other = format_address(bytes.fromhex("70997970c51812dc3a010c7d01b50e0d17dc79c8"))
+    _fails_on_chain(scenario, "chain", setv("report.chain.reportRegistry", other))
+
+
+def test_a_wrong_anchoring_transaction_is_caught_at_anchor(scenario: OnChain) -> None:
+    _fails_on_chain(scenario, "anchor",
+                    setv("batches.0.anchor.transactionHash", "0x" + "77" * 32), rehash=False)
+
+
+def test_a_superseded_report_is_reported_with_its_successor(scenario: OnChain) -> None:
+    doc = json.loads(scenario.bundle.dumps())
+    doc["report"]["supersedes"] = format_hex(scenario.bundle.report_hash)
+    doc["report"]["createdAt"] = str(int(doc["report"]["createdAt"]) + 1)
+    correction = decode_report(doc["report"])
+    scenario.enterprise.send(scenario.system.reports.functions.submitReport(
+        report_of(correction).as_abi()), description="submit the correction")
+    status = verify_report_on_chain(scenario.bundle, scenario.system).chain
+    assert status is not None and status.superseded_by == report_hash(correction)
+    doc["reportHash"] = format_hex(report_hash(correction))
+    corrected = forge(scenario.bundle, lambda d: d.update(doc))
+    assert verify_report_on_chain(corrected, scenario.system).chain is not None
+
+
+def test_mrv_bundle_verify_reads_report_bundles_offline(scenario: OnChain, tmp_path: Path,
+                                                        capsys: pytest.CaptureFixture[str]
+                                                        ) -> None:
+    good = tmp_path / "report.json"
+    scenario.bundle.write(good)
+    bad = tmp_path / "tampered.json"
+    forge(scenario.bundle, edit("batches.0.readings.0.value", lambda v: str(int(v) + 1))
+          ).write(bad)
+    assert main(["bundle", "verify", str(good)]) == 0
+    assert f"OK    {good}: report {format_hex(scenario.bundle.report_hash)}" in \
+        capsys.readouterr().out
+    assert main(["bundle", "verify", "--json", str(good), str(bad)]) == 1
+    first, second = (json.loads(line) for line in capsys.readouterr().out.splitlines())
+    assert (first["ok"], first["kind"], first["chainChecked"]) == (True, "report", False)
+    assert (second["ok"], second["step"]) == (False, "signature")
