@@ -38,6 +38,7 @@ naming the first step that failed. The offline steps, in order (numbered in the 
 from __future__ import annotations
 
 import itertools
+from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,7 +55,7 @@ from mrv_core.errors import (
 )
 from mrv_core.merkle import process_multiproof
 from mrv_core.reading import SignedReading
-from mrv_core.records import EmissionSummary, Gap, MeterChange
+from mrv_core.records import EmissionSummary, Gap, MeterChange, SignedRecord
 from mrv_core.verify import (
     check_domain,
     verify_signed_header,
@@ -192,11 +193,12 @@ def verify_report_bundle(bundle: ReportBundle) -> VerifiedReportBundle:
     leaves = tuple(proven_leaves(batch, bundle) for batch in bundle.batches)
 
     # 5. evidence
-    _check_evidence(bundle)
+    evidence = _Evidence.of(bundle)
+    _check_evidence(bundle, evidence)
 
     # 6. activity
     for line in doc.measured:
-        _check_activity(line, _plan_line(bundle, line), bundle)
+        _check_activity(line, evidence, bundle)
 
     # 7. compute
     try:
@@ -287,7 +289,44 @@ def _in_batch(batch: ProvenBatch, device: bytes, start: int, end: int, what: str
                                          f"{header.to_timestamp}]")
 
 
-def _check_evidence(bundle: ReportBundle) -> None:
+Counter = tuple[bytes, bytes, str]  # (device, meter, quantity)
+
+
+@dataclass(frozen=True)
+class _Evidence:
+    """The bundle's proven readings and meter change and gap records by counter, and the plan
+    by meter path: built once, so steps 5 and 6 stay linear in the bundle's size."""
+
+    readings: dict[Counter, list[SignedReading]]
+    records: dict[Counter, list[SignedRecord]]
+    plan: dict[str, PlanLine]
+
+    @classmethod
+    def of(cls, bundle: ReportBundle) -> _Evidence:
+        readings: dict[Counter, list[SignedReading]] = defaultdict(list)
+        records: dict[Counter, list[SignedRecord]] = defaultdict(list)
+        for batch in bundle.batches:
+            for signed in batch.readings:
+                r = signed.reading
+                readings[r.device, r.meter, r.quantity].append(signed)
+            for item in batch.records:
+                record = item.record
+                if not isinstance(record, EmissionSummary):
+                    records[record.device, record.meter, record.quantity].append(item)
+        return cls(readings, records, {p.meter_path: p for p in bundle.report.plan})
+
+    def plan_line(self, line: MeasuredLine) -> PlanLine:
+        plan = self.plan.get(line.meter_path)
+        if plan is None:
+            raise VerificationError("evidence", f"{line.meter_path}: no plan line")
+        if (plan.source, plan.quantity) != (line.source, line.quantity):
+            raise VerificationError("evidence", f"{line.meter_path}: the line is "
+                                                f"{line.source} / {line.quantity}, its plan "
+                                                f"line {plan.source} / {plan.quantity}")
+        return plan
+
+
+def _check_evidence(bundle: ReportBundle, evidence: _Evidence) -> None:
     """Step 5 (module docstring)."""
     doc = bundle.report
     listed = [(b.device, b.batch_seq, b.root) for b in doc.batches.items]
@@ -302,9 +341,10 @@ def _check_evidence(bundle: ReportBundle) -> None:
                                             f"{_batch_names(extra)}")
     meters = {(line.device, line.meter): line for line in doc.measured}
     for line in doc.measured:
-        _plan_line(bundle, line)
+        evidence.plan_line(line)
         held_readings = {(r.reading.seq, r.reading.timestamp, r.reading.value)
-                         for r in _readings_of(bundle, line)}
+                         for r in evidence.readings.get((line.device, line.meter,
+                                                         line.quantity), [])}
         for side, ref in (("startReading", line.start_reading), ("endReading", line.end_reading)):
             if ref is not None and (ref.seq, ref.timestamp, ref.value) not in held_readings:
                 raise VerificationError("evidence", f"{line.meter_path}: its {side} (seq "
@@ -340,48 +380,24 @@ def _batch_names(keys: list[tuple[bytes, int, bytes]]) -> str:
         f" and {len(keys) - 5} more" if len(keys) > 5 else "")
 
 
-def _plan_line(bundle: ReportBundle, line: MeasuredLine) -> PlanLine:
-    for plan in bundle.report.plan:
-        if plan.meter_path == line.meter_path:
-            if (plan.source, plan.quantity) != (line.source, line.quantity):
-                raise VerificationError("evidence", f"{line.meter_path}: the line is "
-                                                    f"{line.source} / {line.quantity}, its plan "
-                                                    f"line {plan.source} / {plan.quantity}")
-            return plan
-    raise VerificationError("evidence", f"{line.meter_path}: no plan line")
-
-
 def plan_rule(plan: PlanLine) -> RolloverRule:
     """The counter rule of a plan line: its modulus, and its maximum rate (none given: 0, so
     no decrease passes for a rollover and each needs a signed meter change)."""
     return RolloverRule(plan.counter_modulus, plan.max_rate if plan.max_rate is not None else 0)
 
 
-def _readings_of(bundle: ReportBundle, line: MeasuredLine) -> list[SignedReading]:
-    return [signed for batch in bundle.batches for signed in batch.readings
-            if (signed.reading.device, signed.reading.meter, signed.reading.quantity)
-            == (line.device, line.meter, line.quantity)]
-
-
-def _check_activity(line: MeasuredLine, plan: PlanLine, bundle: ReportBundle) -> None:
+def _check_activity(line: MeasuredLine, evidence: _Evidence, bundle: ReportBundle) -> None:
     """Step 6 for one measured line."""
-    changes: list[CounterChange] = []
-    gaps: list[CounterGap] = []
-    for batch in bundle.batches:
-        for item in batch.records:
-            record = item.record
-            if isinstance(record, EmissionSummary) or (
-                    (record.device, record.meter, record.quantity)
-                    != (line.device, line.meter, line.quantity)):
-                continue
-            if isinstance(record, MeterChange):
-                changes.append(CounterChange.of(record))
-            elif isinstance(record, Gap):
-                gaps.append(CounterGap.of(record))
+    counter = (line.device, line.meter, line.quantity)
+    records = [item.record for item in evidence.records.get(counter, [])]
+    changes = [CounterChange.of(r) for r in records if isinstance(r, MeterChange)]
+    gaps = [CounterGap.of(r) for r in records if isinstance(r, Gap)]
+    readings = evidence.readings.get(counter, [])
     period = bundle.report.period
     try:
-        history = build_history((CounterReading.of(r.reading) for r in _readings_of(bundle, line)),
-                                plan_rule(plan), meter_changes=changes, gaps=gaps)
+        history = build_history((CounterReading.of(r.reading) for r in readings),
+                                plan_rule(evidence.plan_line(line)), meter_changes=changes,
+                                gaps=gaps)
         energy = history.period(period.start, period.end)
     except CounterError as exc:
         raise VerificationError("activity", f"{line.meter_path}: {exc}") from None
