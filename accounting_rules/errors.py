@@ -57,6 +57,7 @@ __all__ = [
     "NoFactorForPeriod",
     "OverlappingPeriods",
     "PublishedMismatch",
+    "ReportError",
     "UnexplainedDecrease",
     "UnitError",
     "UnitMismatch",
@@ -470,3 +471,12 @@ def _bytes(value: object) -> bytes:
     if not isinstance(value, bytes) or len(value) != 32:
         raise TypeError("expected 32 bytes")
     return value
+
+
+# --- reports -------------------------------------------------------------------------------------
+
+
+class ReportError(MethodologyError, ValueError):
+    """A report document cannot be built from what was given (``accounting_rules.reports``): a
+    meter outside the reported site, a quantity not in its source's unit, a period that the
+    measured figures do not share, an evidence file of a kind a report does not take."""

@@ -60,6 +60,8 @@ from .errors import AccessRefused, ApiConfigError, IngestRefused, RequestRefused
 from .ingest.service import Devices, ingest
 from .problems import problem_response, problem_responses
 from .read_routes import add_read_routes
+from .reports.activity_routes import add_activity_routes
+from .reports.report_routes import add_report_routes
 from .retention import DEFAULT_RETENTION_YEARS
 from .retention_route import add_retention_routes
 
@@ -317,6 +319,8 @@ def create_app(services: Services) -> FastAPI:
     add_device_routes(app, services.readers)
     add_read_routes(app, services)
     add_retention_routes(app, services.sessions, services.retention_years)
+    add_activity_routes(app, services)
+    add_report_routes(app, services)  # POST /v1/reports: figures=recompute.meter_figures
     check_route_rules(app)
     return app
 

@@ -44,10 +44,11 @@ from __future__ import annotations
 
 from mrv_core.errors import ChainError, ChainUnavailable, ConfigError, MrvError
 
-__all__ = ["AccessRefused", "ApiConfigError", "BodyRefused", "ChainReadFailed",
+__all__ = ["AccessRefused", "ApiConfigError", "ApiRequestFailed", "BodyRefused",
+           "ChainReadFailed",
            "ChainReadUnavailable",
            "CorruptColumnValue", "DeviceEventsInconsistent", "IngestRefused", "InvalidColumnValue",
-           "LedgerError", "PrincipalRefused", "ProofUnavailable", "RequestRefused",
+           "LedgerError", "PrincipalRefused", "ProofUnavailable", "ReportRefused", "RequestRefused",
            "RetentionRefused", "StorageError",
            "UnsupportedDatabase"]
 
@@ -142,3 +143,23 @@ class CorruptColumnValue(StorageError):
 
 class UnsupportedDatabase(StorageError, ConfigError):
     """The database engine is neither SQLite nor PostgreSQL, the two the ledger supports."""
+
+
+class ApiRequestFailed(LedgerError):
+    """A client's call to the ledger API failed (``mrv report ... --api``): the API could not be
+    reached, or answered ``status`` with a problem document (``check``, ``detail``), or with
+    something that is not what the route returns."""
+
+    def __init__(self, what: str, problem: str, status: int | None = None) -> None:
+        self.what = what
+        self.problem = problem
+        self.status = status
+        super().__init__(f"{what}: {problem}")
+
+
+class ReportRefused(RequestRefused):
+    """A report, manual activity, evidence file or attestation statement refused as asked
+    (``ledger_api.reports``): 400 ``evidence`` (no PDF, PNG or JPEG), 404 ``evidence``,
+    ``activity``, ``report``, 409 ``withdrawn``, ``chain`` (no such attestation on chain),
+    413 ``too_large``, 415 ``media_type`` (a Content-Type the bytes contradict), 422
+    ``format``, ``source``, ``period``, ``methodology``."""

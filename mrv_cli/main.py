@@ -28,6 +28,7 @@ from . import (
     keys_cmd,
     pki_cmd,
     relay_cmd,
+    report_cmd,
     simulate_cmd,
 )
 from .options import EXIT_USAGE
@@ -67,6 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
     relay_cmd.register(commands)
     pki_cmd.register(commands)
     api_cmd.register(commands)
+    report_cmd.register(commands)
     return parser
 
 

@@ -20,6 +20,24 @@ _REMEDIES = {
         "the device's enterprise lost ENTERPRISE_ROLE and stays stopped until the consortium "
         "admin grants the role again (`mrv chain grant enterprise ADDRESS`) and then runs "
         "`mrv chain reactivate ADDRESS`",
+    "ReportRegistryPeriodNotEnded":
+        "reports cover closed periods: submit once the chain's time is past the period's end",
+    "ReportRegistryInvalidPeriod": "a report's period is [start, end) with start before end",
+    "ReportRegistryMethodologyMismatch":
+        "the report must name the methodology version the MethodologyRegistry resolves for the "
+        "period's start (`mrv accounting compute --rpc ...` shows it): build the report again",
+    "MethodologyRegistryNoVersionInForce":
+        "no version of the report's methodology is in force at the period's start",
+    "ReportRegistryEnterpriseMismatch": "an enterprise submits only its own reports",
+    "ReportRegistryReportExists":
+        "this very report is on chain already; a correction is a new report that supersedes it",
+    "ReportRegistryAlreadySuperseded":
+        "a correction supersedes the latest report of its line: supersede the supersededBy "
+        "report instead",
+    "ReportRegistryForeignReport": "a report supersedes only reports of its own enterprise",
+    "ReportRegistryUnknownReport": "no report with this hash is on chain",
+    "ReportRegistryAlreadyAttested": "a regulator attests a report once",
+    "ReportRegistrySelfAttestation": "an enterprise does not attest its own report",
 }
 
 

@@ -21,7 +21,7 @@ from mrv_core.reading import validate_meter_path
 from mrv_core.strict_json import expect_object
 from mrv_core.wire import field
 
-from ._fields import (
+from .fields import (
     check_address,
     check_bytes,
     check_code,

@@ -50,6 +50,7 @@ from ._codec import enum as one_of
 __all__ = [
     "AVR",
     "MAX_COMMENTS",
+    "MAX_STATEMENT_BYTES",
     "REASON_CODES",
     "STATEMENT_FORMAT",
     "AttestationStatement",

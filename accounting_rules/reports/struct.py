@@ -22,8 +22,8 @@ from mrv_core.eip712 import Domain, typed_digest
 from mrv_core.hashing import keccak256
 
 from ..codes import ZERO32, encode_code
-from ._fields import check_address, check_bytes, check_int
 from .document import ReportDocument, document_hash
+from .fields import check_address, check_bytes, check_int
 
 __all__ = ["REPORT_TYPE", "REPORT_TYPEHASH", "Report", "report_digest", "report_hash",
            "report_of"]

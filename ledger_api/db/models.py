@@ -41,19 +41,23 @@ from .types import Int256, Uint64
 __all__ = [
     "AnchorRow",
     "ApiKeyRow",
+    "AttestationStatementRow",
     "Base",
     "BatchRow",
     "ChainEventRow",
     "ConflictRow",
     "DeviceEventRow",
     "DeviceStreamRow",
+    "EvidenceFileRow",
     "LeafRow",
+    "ManualActivityRow",
     "MeterStreamRow",
     "PrincipalRow",
     "ReadingRow",
     "RecordRow",
     "RegulatorGrantRow",
     "RejectionRow",
+    "ReportRow",
     "RetentionPurgeRow",
     "SeqGapRow",
     "WatcherCursorRow",
@@ -441,3 +445,93 @@ class RetentionPurgeRow(Base):
     ranges: Mapped[str] = mapped_column(Text)
 
     __table_args__ = (Index("ix_retention_purges_enterprise", "enterprise", "purged_at"),)
+
+
+# -- reports and manual activity data (ledger_api.reports) ---------------------------------------
+
+
+class EvidenceFileRow(Base):
+    """An evidence file of an enterprise (an invoice, a photo of a purchase ledger): its
+    keccak256, its media type as its magic bytes say (PDF, PNG, JPEG), its bytes. Keyed by
+    (enterprise, hash): two enterprises holding the same file each store their own, and
+    neither learns of the other's. Never deleted."""
+
+    __tablename__ = "evidence_files"
+    enterprise: Mapped[bytes] = mapped_column(LargeBinary(20), primary_key=True)
+    hash: Mapped[bytes] = mapped_column(LargeBinary(32), primary_key=True)
+    media_type: Mapped[str] = mapped_column(String(32))
+    size: Mapped[int] = mapped_column(BigInteger)
+    #: The file name given at upload (what a report line shows as ``evidenceName``).
+    name: Mapped[str] = mapped_column(String(255))
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    stored_by: Mapped[int] = mapped_column(BigInteger)
+    stored_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (
+        CheckConstraint("media_type IN ('application/pdf', 'image/png', 'image/jpeg')",
+                        name="ck_evidence_files_media_type"),
+        CheckConstraint("size > 0 AND size <= 16777216", name="ck_evidence_files_size"),
+    )
+
+
+class ManualActivityRow(Base):
+    """Activity data entered by hand with its evidence: an amount of an emission source in the
+    source's integer unit, for a site and a period. Withdrawn (``withdrawn_at``), never
+    deleted."""
+
+    __tablename__ = "manual_activities"
+    id: Mapped[int] = mapped_column(_Id, primary_key=True, autoincrement=True)
+    enterprise: Mapped[bytes] = mapped_column(LargeBinary(20))
+    site_path: Mapped[str] = mapped_column(_Path)
+    source: Mapped[str] = mapped_column(String(32))
+    #: The source's integer unit when entered (``dm3``, ``g``, ``Wh``, ``kJ``).
+    unit: Mapped[str] = mapped_column(String(32))
+    amount: Mapped[int] = mapped_column(Int256)
+    period_start: Mapped[int] = mapped_column(Uint64)
+    period_end: Mapped[int] = mapped_column(Uint64)
+    evidence: Mapped[bytes] = mapped_column(LargeBinary(32))
+    description: Mapped[str] = mapped_column(Text)
+    entered_by: Mapped[int] = mapped_column(BigInteger)
+    entered_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    withdrawn_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (
+        ForeignKeyConstraint(["enterprise", "evidence"],
+                             ["evidence_files.enterprise", "evidence_files.hash"]),
+        Index("ix_manual_activities_site", "enterprise", "site_path", "period_start"),
+    )
+
+
+class ReportRow(Base):
+    """A report document the ledger built (``trustmrv-report/1``), kept as its canonical text
+    under its report hash (the EIP-712 struct hash of its on-chain Report)."""
+
+    __tablename__ = "reports"
+    report_hash: Mapped[bytes] = mapped_column(LargeBinary(32), primary_key=True)
+    document_hash: Mapped[bytes] = mapped_column(LargeBinary(32), unique=True)
+    document: Mapped[str] = mapped_column(Text)
+    enterprise: Mapped[bytes] = mapped_column(LargeBinary(20))
+    #: ``None``: a report of the whole enterprise.
+    site_path: Mapped[str | None] = mapped_column(_Path)
+    period_start: Mapped[int] = mapped_column(Uint64)
+    period_end: Mapped[int] = mapped_column(Uint64)
+    methodology: Mapped[str] = mapped_column(String(32))
+    methodology_version: Mapped[int] = mapped_column(BigInteger)
+    created_by: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    #: The report hash this one corrects (``None``: none).
+    supersedes: Mapped[bytes | None] = mapped_column(LargeBinary(32))
+
+    __table_args__ = (Index("ix_reports_enterprise", "enterprise", "period_start"),)
+
+
+class AttestationStatementRow(Base):
+    """A regulator's attestation statement (``trustmrv-attestation/1``) as canonical text, kept
+    once the chain holds an attestation of its report by its regulator with its hash."""
+
+    __tablename__ = "attestation_statements"
+    statement_hash: Mapped[bytes] = mapped_column(LargeBinary(32), primary_key=True)
+    report_hash: Mapped[bytes] = mapped_column(ForeignKey("reports.report_hash"), index=True)
+    regulator: Mapped[bytes] = mapped_column(LargeBinary(20))
+    statement: Mapped[str] = mapped_column(Text)
+    stored_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -24,8 +24,10 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
+from report_factories import sample_report
 from retention_support import standard_fleet
 
+from accounting_rules.reports import canonical_bytes
 from factories import TEST_KEY, fifo
 from ledger_api.db.engine import make_engine
 from mrv_cli.main import main
@@ -735,3 +737,49 @@ def test_api_retention_commands_refuse_bad_input_in_one_line(tmp_path: Path) -> 
     assert "1 purge(s)" in report and "'end of retention'" in report
     assert "by cli operator" in report
 
+
+
+# -- report ----------------------------------------------------------------------------------------
+
+REPORT_HASHES = st.one_of(TEXT, st.sampled_from(["0x" + "ab" * 32, "0x" + "AB" * 32, "0x",
+                                                 "0x" + "ab" * 31, "ab" * 32, "0x" + "zz" * 32]))
+API_URLS = st.sampled_from([REFUSING_RPC, "http://[::1]:1", "ftp://127.0.0.1:1", "127.0.0.1:1",
+                            "http://", "", "http://127.0.0.1:99999", "\u7535"])
+API_KEYS = st.one_of(TEXT, st.sampled_from(["mrv_k_1", "", "a b", "\u7535"]))
+
+
+@settings(SETTINGS, max_examples=50)
+@given(data=st.data())
+def test_report_never_traces_back(files: Files, tmp_path: Path, data: st.DataObject) -> None:
+    """Every example is refused before it could send: no chain answers on the loopback URLs,
+    the API URL refuses or is malformed, and a report document or statement is checked first."""
+    document = tmp_path / "report.json"
+    if not document.exists():
+        document.write_bytes(canonical_bytes(sample_report()))
+    paths = st.sampled_from([*files.choices(), str(document)])
+    rpc = st.sampled_from([u for u in RPC_URLS if u.strip() not in ("", "embedded")])
+    chain = _joined(st.just(["--rpc"]), rpc.map(lambda u: [u]), _opt("--deployment", paths),
+                    _opt("--key", paths), _opt("--confirmations", HOSTILE))
+    api = _joined(_opt("--api", API_URLS), _opt("--api-key", API_KEYS))
+    argv = data.draw(st.one_of(
+        _joined(st.just(["report", "submit"]),
+                st.one_of(_opt("--document", paths), REPORT_HASHES.map(lambda h: [h])),
+                api, chain),
+        _joined(st.just(["report", "attest"]), REPORT_HASHES.map(lambda h: [h]),
+                st.just(["--verdict"]),
+                st.sampled_from(["accepted", "qualified", "rejected", "None", ""]).map(
+                    lambda v: [v]),
+                st.lists(st.sampled_from(["DATA_GAP", "METER_CHANGE", "NOPE", ""]),
+                         max_size=3).map(lambda rs: [a for r in rs for a in ("--reason", r)]),
+                _opt("--comment", st.one_of(TEXT, st.just("x" * 4001), st.just("a\x07b"))),
+                _opt("--statement-out", paths), api, chain),
+        _joined(st.just(["report", "show"]), REPORT_HASHES.map(lambda h: [h]), chain),
+        _joined(st.just(["report", "activity", "add"]), api,
+                _opt("--site", st.one_of(TEXT, st.just("demo-co/wuxi-plant"))),
+                _opt("--source", st.one_of(TEXT, st.just("fuel.natural_gas"))),
+                _opt("--amount", st.one_of(HOSTILE, st.just("10000 Nm3"), st.just("1e9 Nm3"))),
+                _opt("--period", HOSTILE), _opt("--evidence", paths),
+                _opt("--description", TEXT)),
+        _joined(st.just(["report", "activity", "list"]), api, _opt("--site", TEXT)),
+        _joined(st.just(["report", "activity", "withdraw"]), HOSTILE.map(lambda i: [i]), api)))
+    run_hostile(argv)

@@ -4,15 +4,19 @@ once per session (about 7 s)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pytest
 from integration.accounting.support import shallow
+from report_factories import sample_report
 
 from accounting_rules import load_methodology
+from accounting_rules.codes import ZERO32
 from accounting_rules.publishing import Published, assign_id, publish
+from accounting_rules.reports import ReportDocument
 from factories import beijing
 from mrv_core.chain import Chain, NodeSigner, System, Transactor, connect, deploy_system
+from mrv_core.codec import parse_address
 
 
 @dataclass(frozen=True)
@@ -47,3 +51,14 @@ def _deploy() -> ReportChain:
 def report_chain() -> ReportChain:
     """The session's report chain (:class:`ReportChain`)."""
     return shallow(_deploy)
+
+
+def chain_report(rc: ReportChain, *, created_at: int = 1793500000, supersedes: bytes = ZERO32,
+                 enterprise: Transactor | None = None, **period: int) -> ReportDocument:
+    """The sample report of ``rc``'s enterprise (or ``enterprise``) under the published
+    cn.machinery v1; ``period`` may replace ``start``/``end``."""
+    doc = sample_report(created_at=created_at, supersedes=supersedes)
+    return replace(doc, enterprise=parse_address((enterprise or rc.enterprise).address),
+                   methodology=replace(doc.methodology,
+                                       address=parse_address(rc.machinery.address)),
+                   period=replace(doc.period, **period))

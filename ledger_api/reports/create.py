@@ -1,0 +1,103 @@
+"""Create a report from the ledger: the methodology version in force at the period's start (the
+MethodologyRegistry, by ``eth_call``), the measured figures (``ledger_api.recompute``), the
+manual activities of the site and period, and the batches holding every leaf the figures use,
+built into a ``trustmrv-report/1`` document (:func:`accounting_rules.reports.build.build_report`)
+and kept under its report hash.
+
+The measured figures are an argument: :func:`create_report` takes them from its caller, who
+reads them with ``ledger_api.recompute.meter_figures`` (its ``leaves`` name the ``(device,
+position)`` of every reading and record a figure rests on).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+
+from sqlalchemy import select, tuple_
+from sqlalchemy.orm import Session
+
+from accounting_rules.errors import AccountingError, ReportError
+from accounting_rules.publishing import resolve
+from accounting_rules.registry import load_methodology
+from accounting_rules.reports import BatchRef, ChainRef, ReportDocument, ReportPeriod
+from accounting_rules.reports.build import MeterFigureLike, build_report
+from mrv_core.chain import System
+from mrv_core.codec import format_address, parse_address
+from mrv_core.errors import ContractRevert
+
+from ..db.models import BatchRow, LeafRow
+from ..errors import ReportRefused
+from .store import manual_entries, store_report
+
+__all__ = ["batches_of_leaves", "chain_ref", "create_report"]
+
+#: Leaves looked up per query (a tuple IN list).
+_CHUNK = 500
+
+
+def chain_ref(system: System) -> ChainRef:
+    """The chain and registries of ``system``'s deployment, as a document names them."""
+    contracts = system.deployment.contracts
+    return ChainRef(system.chain.chain_id, contracts["ReportRegistry"],
+                    contracts["AnchorRegistry"], contracts["MethodologyRegistry"])
+
+
+def batches_of_leaves(session: Session, leaves: Iterable[tuple[bytes, int]]) -> list[BatchRef]:
+    """The batches holding the leaves ``(device, position)``, unique; 409 ``batch`` when a leaf
+    is in no accepted batch yet (a report rests on batched, anchorable data only)."""
+    wanted = sorted(set(leaves))
+    found: dict[tuple[bytes, int], BatchRef] = {}
+    seen: set[tuple[bytes, int]] = set()
+    for i in range(0, len(wanted), _CHUNK):
+        chunk = wanted[i:i + _CHUNK]
+        rows = session.execute(
+            select(LeafRow.device, LeafRow.position, BatchRow.batch_seq, BatchRow.root)
+            .join(BatchRow, (BatchRow.device == LeafRow.device)
+                  & (BatchRow.batch_seq == LeafRow.batch_seq))
+            .where(tuple_(LeafRow.device, LeafRow.position).in_(chunk))).tuples()
+        for device, position, batch_seq, root in rows:
+            seen.add((device, position))
+            found[device, batch_seq] = BatchRef(device, batch_seq, root)
+    missing = [leaf for leaf in wanted if leaf not in seen]
+    if missing:
+        device, position = missing[0]
+        raise ReportRefused(409, "batch", f"{len(missing)} leaf(s) the figures use are in no "
+                                          f"batch yet, first {format_address(device)} position "
+                                          f"{position}: report once they are batched")
+    return list(found.values())
+
+
+def create_report(session: Session, system: System, *, enterprise: bytes, site_path: str | None,
+                  period: ReportPeriod, methodology_id: str, figures: Sequence[MeterFigureLike],
+                  leaves: Iterable[tuple[bytes, int]], supersedes: bytes, created_by: int,
+                  now: datetime) -> ReportDocument:
+    """Build and keep the report of ``figures`` (the measured figures of the site and period)
+    and the manual activities of the site and period under the version of ``methodology_id``
+    in force at ``period.start``. Refusals: 422 ``methodology`` (no version in force, or one
+    this code does not ship), 422 ``report`` (the figures or lines do not make a report: a
+    source the methodology lacks, no factor for the period...), 409 ``batch``."""
+    try:
+        resolved = resolve(system, methodology_id, period.start)
+    except ContractRevert as exc:
+        raise ReportRefused(422, "methodology", f"{methodology_id} at {period.start}: "
+                                                f"{exc.error}") from None
+    try:
+        methodology = load_methodology(methodology_id, resolved.version)
+    except LookupError:
+        raise ReportRefused(422, "methodology", f"{methodology_id} v{resolved.version} is in "
+                                                "force on chain but not shipped with this "
+                                                "ledger") from None
+    batches = batches_of_leaves(session, leaves)
+    entries = manual_entries(session, enterprise, site_path, period.start, period.end)
+    try:
+        doc = build_report(enterprise=enterprise, site_path=site_path, period=period,
+                           methodology=methodology,
+                           methodology_address=parse_address(resolved.address),
+                           chain=chain_ref(system), measured=figures, manual=entries,
+                           batches=batches, supersedes=supersedes,
+                           created_at=int(now.timestamp()))
+    except (ReportError, AccountingError, ValueError) as exc:
+        raise ReportRefused(422, "report", str(exc)) from None
+    store_report(session, doc, created_by=created_by, now=now)
+    return doc
