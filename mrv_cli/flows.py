@@ -171,7 +171,7 @@ def _verify_report(path: Path, doc: object, size: int, system: System | None) ->
     if status is not None:
         if status.superseded_by is not None:
             notes.append(f"superseded by report {format_hex(status.superseded_by)}")
-        notes += [f"attested {a.verdict} by {format_address(a.regulator)} (statement "
+        notes += [f"attested {a.verdict.label} by {format_address(a.regulator)} (statement "
                   f"{format_hex(a.statement_hash)})" for a in status.attestations]
         if not status.attestations:
             notes.append("not attested by any regulator")
@@ -189,7 +189,7 @@ def _verify_report(path: Path, doc: object, size: int, system: System | None) ->
         "supersededBy": (None if status is None or status.superseded_by is None
                          else format_hex(status.superseded_by)),
         "attestations": [] if status is None else [
-            {"regulator": format_address(a.regulator), "verdict": a.verdict,
+            {"regulator": format_address(a.regulator), "verdict": a.verdict.label,
              "statementHash": format_hex(a.statement_hash)} for a in status.attestations]})
 
 

@@ -45,7 +45,9 @@ from accounting_rules.reports.document import (
     batches_root,
     decode_report,
 )
-from accounting_rules.reports.struct import report_hash, report_of
+from accounting_rules.reports.onchain import attest_report, submit_report
+from accounting_rules.reports.statement import AttestationStatement, Verdict, statement_hash
+from accounting_rules.reports.struct import report_hash
 from factories import beijing
 from mrv_core.batch import Batch
 from mrv_core.bundle import AnchorRef
@@ -377,9 +379,8 @@ def on_chain(chain: Chain, key: DeviceKey) -> OnChain:
                     methodology_address=parse_address(published.address))
     doc = report_document(ref, key.address, histories, batches)
     bundle = report_bundle(doc, domain, histories, batches, anchors)
-    functions = system.reports.functions
-    enterprise.send(functions.submitReport(report_of(doc).as_abi()), description="submit report")
-    statement = keccak256(b"verification statement")
-    regulator.send(functions.attestReport(bundle.report_hash, 1, statement),
-                   description="attest report")
-    return OnChain(system, enterprise, regulator, key, bundle, statement)
+    submit_report(system, enterprise, doc)
+    statement = AttestationStatement(bundle.report_hash, parse_address(regulator.address),
+                                     Verdict.ACCEPTED, (), "", PERIOD_END + 2 * 86_400)
+    attest_report(system, regulator, statement)
+    return OnChain(system, enterprise, regulator, key, bundle, statement_hash(statement))

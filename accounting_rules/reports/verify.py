@@ -76,11 +76,11 @@ from .document import (
     batches_root,
     scope_sums,
 )
+from .onchain import ReportStatus
 from .struct import report_hash
 
-__all__ = ["STEPS", "VERDICTS", "Attestation", "ChainStatus", "VerifiedReportBundle",
-           "check_figures", "plan_rule", "proven_leaves", "verify_report_bundle",
-           "verify_report_bytes", "verify_report_file"]
+__all__ = ["STEPS", "VerifiedReportBundle", "check_figures", "plan_rule", "proven_leaves",
+           "verify_report_bundle", "verify_report_bytes", "verify_report_file"]
 
 STEPS: dict[str, str] = {
     "format": "the document parses as trustmrv-report-bundle/1",
@@ -99,31 +99,6 @@ STEPS: dict[str, str] = {
 }
 
 
-#: ``IReportRegistry.Verdict`` by its numeric value (0, None, is never given).
-VERDICTS = ("None", "Accepted", "Rejected", "Qualified")
-
-
-@dataclass(frozen=True, slots=True)
-class Attestation:
-    """A regulator's verdict on the report, with the hash of its statement."""
-
-    regulator: bytes
-    verdict: str
-    attested_at: int
-    statement_hash: bytes
-
-
-@dataclass(frozen=True, slots=True)
-class ChainStatus:
-    """What the ReportRegistry holds about a verified report: where it was submitted, the report
-    correcting it (``None``: not superseded) and the attestations, in order."""
-
-    submitted_block: int
-    submitted_at: int
-    superseded_by: bytes | None
-    attestations: tuple[Attestation, ...]
-
-
 @dataclass(frozen=True)
 class VerifiedReportBundle:
     """A report bundle that passed every offline step (``chain`` is ``None``) and, with a
@@ -132,7 +107,7 @@ class VerifiedReportBundle:
 
     bundle: ReportBundle
     leaves: tuple[tuple[bytes, ...], ...]
-    chain: ChainStatus | None = None
+    chain: ReportStatus | None = None
 
 
 def verify_report_bytes(data: bytes) -> ReportBundle:

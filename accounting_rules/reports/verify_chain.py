@@ -18,7 +18,7 @@ steps, in order, each failing closed with :class:`~mrv_core.errors.VerificationE
                          gives every line's grams and the totals
 12. ``report``           the ReportRegistry computes the same hash for the document's Report,
                          holds a report under it and stored exactly these fields; its
-                         supersession and attestations are returned (:class:`ChainStatus`)
+                         supersession and attestations are returned (:class:`.onchain.ReportStatus`)
 """
 
 from __future__ import annotations
@@ -31,15 +31,9 @@ from mrv_core.errors import ChainError, MrvError, VerificationError
 from ..publishing import compute_on_chain, live_code_hash, resolve
 from .bundle import ProvenBatch, ReportBundle
 from .document import ReportDocument, activities
-from .struct import Report, report_of
-from .verify import (
-    VERDICTS,
-    Attestation,
-    ChainStatus,
-    VerifiedReportBundle,
-    check_figures,
-    verify_report_bundle,
-)
+from .onchain import ReportStatus, read_report
+from .struct import report_of
+from .verify import VerifiedReportBundle, check_figures, verify_report_bundle
 
 __all__ = ["CHAIN_STEPS", "verify_report_on_chain"]
 
@@ -55,7 +49,7 @@ CHAIN_STEPS: dict[str, str] = {
 }
 def verify_report_on_chain(bundle: ReportBundle, system: System) -> VerifiedReportBundle:
     """Every offline step, then steps 8-12 against ``system``; returns the bundle with its
-    :class:`ChainStatus`."""
+    :class:`.onchain.ReportStatus`."""
     verified = verify_report_bundle(bundle)
     doc = bundle.report
 
@@ -134,32 +128,20 @@ def _check_methodology(bundle: ReportBundle, system: System) -> None:
                   (result.scope1, result.scope2, result.total))
 
 
-def _check_report(bundle: ReportBundle, system: System) -> ChainStatus:
+def _check_report(bundle: ReportBundle, system: System) -> ReportStatus:
     """Step 12."""
-    functions = system.reports.functions
     report = report_of(bundle.report)
-    computed = bytes(system.call("eth_call", functions.hashReport(report.as_abi()).call))
+    computed = bytes(system.call("eth_call",
+                                 system.reports.functions.hashReport(report.as_abi()).call))
     if computed != bundle.report_hash:
         raise VerificationError("report", f"the ReportRegistry hashes the document's Report to "
                                           f"{format_hex(computed)}, the bundle says "
                                           f"{format_hex(bundle.report_hash)}")
-    if not system.call("eth_call", functions.reportExists(bundle.report_hash).call):
+    status = read_report(system, bundle.report_hash)
+    if status is None:
         raise VerificationError("report", f"the ReportRegistry holds no report "
                                           f"{format_hex(bundle.report_hash)}")
-    stored, block, submitted_at, superseded_by = system.call(
-        "eth_call", functions.reportRecord(bundle.report_hash).call)
-    if Report.from_abi(stored) != report:
+    if status.report != report:
         raise VerificationError("report", f"report {format_hex(bundle.report_hash)} is stored "
-                                          f"as {Report.from_abi(stored)}, the document's is "
-                                          f"{report}")
-    attesters = system.call("eth_call", functions.attestersOf(bundle.report_hash).call)
-    attestations = []
-    for regulator in attesters:
-        verdict, attested_at, statement = system.call(
-            "eth_call", functions.attestation(bundle.report_hash, regulator).call)
-        attestations.append(Attestation(parse_address(str(regulator)), VERDICTS[int(verdict)],
-                                        int(attested_at), bytes(statement)))
-    successor = bytes(superseded_by)
-    return ChainStatus(int(block), int(submitted_at), None if successor == bytes(32) else successor,
-                       tuple(attestations))
-
+                                          f"as {status.report}, the document's is {report}")
+    return status

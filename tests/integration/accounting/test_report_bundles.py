@@ -14,6 +14,7 @@ from doc_mutations import edit, setv
 from report_bundle_support import OnChain, forge, on_chain
 
 from accounting_rules.reports.document import decode_report
+from accounting_rules.reports.onchain import submit_report
 from accounting_rules.reports.struct import report_hash, report_of
 from accounting_rules.reports.verify import verify_report_bundle
 from accounting_rules.reports.verify_chain import CHAIN_STEPS, verify_report_on_chain
@@ -37,7 +38,7 @@ def test_the_report_bundle_verifies_offline_and_against_the_chain(scenario: OnCh
     status = verify_report_on_chain(bundle, scenario.system).chain
     assert status is not None and status.superseded_by is None
     (attestation,) = status.attestations
-    assert (format_address(attestation.regulator), attestation.verdict,
+    assert (format_address(attestation.regulator), attestation.verdict.label,
             attestation.statement_hash) == (scenario.regulator.address, "Accepted",
                                             scenario.statement)
 
@@ -98,8 +99,7 @@ def test_a_superseded_report_is_reported_with_its_successor(scenario: OnChain) -
     doc["report"]["supersedes"] = format_hex(scenario.bundle.report_hash)
     doc["report"]["createdAt"] = str(int(doc["report"]["createdAt"]) + 1)
     correction = decode_report(doc["report"])
-    scenario.enterprise.send(scenario.system.reports.functions.submitReport(
-        report_of(correction).as_abi()), description="submit the correction")
+    submit_report(scenario.system, scenario.enterprise, correction)
     status = verify_report_on_chain(scenario.bundle, scenario.system).chain
     assert status is not None and status.superseded_by == report_hash(correction)
     doc["reportHash"] = format_hex(report_hash(correction))
