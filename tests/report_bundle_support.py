@@ -349,6 +349,8 @@ class OnChain:
     key: DeviceKey
     bundle: ReportBundle
     statement: bytes
+    histories: list[MeterHistory]
+    batches: list[Batch]
 
 
 def on_chain(chain: Chain, key: DeviceKey) -> OnChain:
@@ -383,4 +385,30 @@ def on_chain(chain: Chain, key: DeviceKey) -> OnChain:
     statement = AttestationStatement(bundle.report_hash, parse_address(regulator.address),
                                      Verdict.ACCEPTED, (), "", PERIOD_END + 2 * 86_400)
     attest_report(system, regulator, statement)
-    return OnChain(system, enterprise, regulator, key, bundle, statement_hash(statement))
+    return OnChain(system, enterprise, regulator, key, bundle, statement_hash(statement),
+                   histories, batches)
+
+
+@dataclass(frozen=True)
+class StoredFigure:
+    """What the ledger's recompute gives for one counter (``ledger_api.recompute.MeterFigure``,
+    on another branch): here only what a report bundle needs, its meter, device and the
+    ``(device, position)`` leaves of its sparse evidence."""
+
+    point: PlanLine
+    device: bytes
+    leaves: tuple[tuple[bytes, int], ...]
+
+
+def stored_figures(histories: list[MeterHistory], batches: list[Batch], device: bytes
+                   ) -> list[StoredFigure]:
+    """The figures of ``histories`` with the positions the ledger gives their sparse leaves when
+    it ingests ``batches`` in order (each batch's readings, then its records)."""
+    position: dict[bytes, int] = {}
+    first = 0
+    for batch in batches:
+        position.update((leaf, first + i) for i, leaf in enumerate(batch.tree.leaves))
+        first += batch.header.leaf_count
+    return [StoredFigure(h.plan, device, tuple((device, position[leaf])
+                                               for leaf in _leaves(*h.sparse())))
+            for h in histories]

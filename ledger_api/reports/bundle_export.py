@@ -13,7 +13,8 @@ report's are added, each proven in its batch like the rest.
 The devices' EIP-712 domain is the document's chain and AnchorRegistry; ``deployment`` names the
 DeviceRegistry the anchors refer to. Refusals are :class:`ledger_api.errors.ProofUnavailable`:
 404 ``reading`` for a leaf the ledger does not hold, 409 ``batch`` for one not yet in an accepted
-batch, 400 ``readings`` for none or more than the bundle's limits allow.
+batch, 400 ``readings`` for more than the bundle's limits allow (none: a report of manual
+lines only has no batches).
 """
 
 from __future__ import annotations
@@ -51,8 +52,8 @@ def export_report_bundle(session: Session, doc: ReportDocument,
     repeats ignored) and, with ``summaries``, the devices' summaries of the period. Raises
     :class:`ProofUnavailable` (module docstring)."""
     wanted = sorted(set(leaves))
-    if not wanted or len(wanted) > LIMITS.readings + LIMITS.records:
-        raise ProofUnavailable(400, "readings", f"expected 1 to "
+    if len(wanted) > LIMITS.readings + LIMITS.records:
+        raise ProofUnavailable(400, "readings", f"expected at most "
                                                 f"{LIMITS.readings + LIMITS.records} leaves, got "
                                                 f"{len(wanted)}")
     summary_keys = (summary_leaves(session, doc, {device for device, _ in wanted})

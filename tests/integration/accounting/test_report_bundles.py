@@ -7,22 +7,37 @@ catch is caught there, at the step named. ``mrv bundle verify`` reads the same b
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from doc_mutations import edit, setv
-from report_bundle_support import OnChain, forge, on_chain
+from fastapi.testclient import TestClient
+from ledger_support import API_SECRET, StaticDevices, bearer, new_principal
+from report_bundle_support import OnChain, forge, on_chain, stored_figures
+from sqlalchemy.orm import Session
 
+from accounting_rules.reports.bundle import ReportBundle
 from accounting_rules.reports.document import decode_report
 from accounting_rules.reports.onchain import submit_report
 from accounting_rules.reports.struct import report_hash, report_of
 from accounting_rules.reports.verify import verify_report_bundle
 from accounting_rules.reports.verify_chain import CHAIN_STEPS, verify_report_on_chain
+from ledger_api.access.principals import Role
+from ledger_api.app import Services, create_app
+from ledger_api.chain.watcher import ChainWatcher
+from ledger_api.db.engine import make_engine, make_sessions
+from ledger_api.db.migrate import upgrade
+from ledger_api.ingest.service import ingest
+from ledger_api.reports.bundle_route import add_bundle_route
+from ledger_api.reports.store import store_report
 from mrv_cli.main import main
+from mrv_core.batch import SignedBatchHeader
 from mrv_core.chain import connect, load_artifacts
-from mrv_core.codec import format_address, format_hex
+from mrv_core.codec import format_address, format_hex, parse_address
 from mrv_core.errors import VerificationError
 from mrv_core.keys import DeviceKey
+from mrv_core.uplink import UplinkRequest
 
 
 @pytest.fixture(scope="module")
@@ -122,3 +137,44 @@ def test_mrv_bundle_verify_reads_report_bundles_offline(scenario: OnChain, tmp_p
     first, second = (json.loads(line) for line in capsys.readouterr().out.splitlines())
     assert (first["ok"], first["kind"], first["chainChecked"]) == (True, "report", False)
     assert (second["ok"], second["step"]) == (False, "signature")
+
+
+def test_the_ledger_serves_the_report_bundle_and_it_verifies_on_chain(scenario: OnChain,
+                                                                       tmp_path: Path) -> None:
+    """The ledger ingests the device's batches, its chain watcher reads the anchors from the
+    chain, the report is kept; ``GET /v1/reports/{hash}/bundle`` answers a bundle that passes
+    every step against the chain. The figures' source is RECOMPUTE's ``meter_figures`` in the
+    served API (another branch); here :func:`stored_figures` names the same leaves."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'ledger.db'}")
+    upgrade(engine)
+    system, key = scenario.system, scenario.key
+    enterprise = parse_address(scenario.enterprise.address)
+    devices = StaticDevices({key.address}, enterprises={key.address: enterprise})
+    for batch in scenario.batches:
+        assert batch.header_signature is not None
+        items = [*batch.readings, *batch.records,
+                 SignedBatchHeader(batch.header, batch.header_signature)]
+        with Session(engine) as session, session.begin():
+            ingest(session, UplinkRequest.of(key.address, system.domain, items), devices,
+                   system.domain, now=datetime.now(UTC))
+    ChainWatcher(system, engine, confirmations=0).poll()
+    reader, reader_key = new_principal(engine, Role.ENTERPRISE_READER, enterprise)
+    with make_sessions(engine).begin() as session:
+        store_report(session, scenario.bundle.report, created_by=reader, now=datetime.now(UTC))
+    services = Services(engine, make_sessions(engine), system=system, api_secret=API_SECRET)
+    app = create_app(services)
+    figures = stored_figures(scenario.histories, scenario.batches, key.address)
+    add_bundle_route(app, services, lambda *_: figures)
+    url = f"/v1/reports/{format_hex(scenario.bundle.report_hash)}/bundle"
+    try:
+        with TestClient(app) as client:
+            served = client.get(url, headers=bearer(reader_key))
+            assert served.status_code == 200, served.text
+            assert client.get(url.replace("/0x", "/0x0", 1)[:-1],
+                              headers=bearer(reader_key)).status_code == 404
+    finally:
+        services.close()
+    bundle = ReportBundle.loads(served.content)
+    assert bundle.report == scenario.bundle.report
+    assert all(b.anchor is not None for b in bundle.batches)
+    assert verify_report_on_chain(bundle, system).chain is not None

@@ -148,7 +148,8 @@ def test_refusals_name_what_is_missing(ledger_engine: Engine, scenario: Scenario
                                      TreeCache())
             return caught.value.status, caught.value.check
 
-        assert refused([]) == (400, "readings")
+        assert export_report_bundle(session, bundle.report, [], _deployment(bundle),
+                                    TreeCache()).batches == ()
         assert refused([(TEST_KEY.address, unbatched)]) == (409, "batch")
         held = unbatched + len(batches[1].readings)
         assert refused([p for p in positions if p[1] >= held]) == (404, "reading")
