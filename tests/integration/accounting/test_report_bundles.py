@@ -67,11 +67,10 @@ def test_the_registry_computes_the_same_report_hash(scenario: OnChain) -> None:
 def _fails_on_chain(scenario: OnChain, forged_step: str, *mutations: object,
                     rehash: bool = True) -> VerificationError:
     forged = forge(scenario.bundle, *mutations, rehash=rehash)  # type: ignore[arg-type]
-    verify_report_bundle(forged)  # every offline step passes: only the chain can tell
     with pytest.raises(VerificationError) as raised:
-        verify_report_on_chain(forged, scenario.system)
+        verify_report_on_chain(forged, scenario.system)  # the offline steps run first
     assert raised.value.step == forged_step, raised.value
-    assert forged_step in CHAIN_STEPS
+    assert forged_step in CHAIN_STEPS  # so every offline step passed: only the chain can tell
     return raised.value
 
 
@@ -178,3 +177,29 @@ def test_the_ledger_serves_the_report_bundle_and_it_verifies_on_chain(scenario: 
     assert bundle.report == scenario.bundle.report
     assert all(b.anchor is not None for b in bundle.batches)
     assert verify_report_on_chain(bundle, system).chain is not None
+
+
+def test_mrv_bundle_verify_checks_a_report_bundle_against_anvil(
+        anvil_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The same scenario on a real node (anvil at the contracts' hardfork): the command needs
+    only the bundle, the RPC URL and the deployment file; a changed evidence hash (report hash
+    recomputed) fails at ``report``."""
+    anvil = on_chain(connect(anvil_url, evm_version=load_artifacts().evm_version()),
+                     DeviceKey.generate())
+    deployment = tmp_path / "deployment.json"
+    anvil.system.deployment.write(deployment)
+    good, bad = tmp_path / "report.json", tmp_path / "evidence-changed.json"
+    anvil.bundle.write(good)
+    manual = len(anvil.bundle.report.lines) - 1
+    forge(anvil.bundle, setv(f"report.lines.{manual}.evidence", "0x" + "66" * 32),
+          rehash=True).write(bad)
+    chain = ["--rpc", anvil_url, "--deployment", str(deployment)]
+    assert main(["bundle", "verify", str(good), *chain]) == 0
+    out = capsys.readouterr().out
+    assert f"OK    {good}: report {format_hex(anvil.bundle.report_hash)}" in out
+    assert f"note: attested Accepted by {anvil.regulator.address}" in out
+    assert main(["bundle", "verify", "--json", str(good), str(bad), *chain]) == 1
+    first, second = (json.loads(line) for line in capsys.readouterr().out.splitlines())
+    assert (first["ok"], first["chainChecked"], first["attestations"][0]["verdict"]) == (
+        True, True, "Accepted")
+    assert (second["ok"], second["step"]) == (False, "report")
