@@ -61,7 +61,7 @@ from .ingest.service import Devices, ingest
 from .problems import problem_response, problem_responses
 from .read_routes import add_read_routes
 from .reports.activity_routes import add_activity_routes
-from .reports.report_routes import add_report_routes
+from .reports.report_routes import Figures, add_report_routes
 from .retention import DEFAULT_RETENTION_YEARS
 from .retention_route import add_retention_routes
 
@@ -148,6 +148,9 @@ class Services:
     #: The minimum retention purges keep (years, ``MRV_RETENTION_YEARS``;
     #: ``ledger_api.retention``).
     retention_years: int = DEFAULT_RETENTION_YEARS
+    #: The measured figures of a site and period (``ledger_api.recompute.meter_figures``);
+    #: ``POST /v1/reports`` exists only with it (``ledger_api.reports.report_routes``).
+    figures: Figures | None = None
     #: Sessions of the read routes and key checks (``db.engine.make_readers``: on SQLite they
     #: never queue behind an ingest for the write lock).
     readers: sessionmaker[Session] = field(init=False)
@@ -320,7 +323,7 @@ def create_app(services: Services) -> FastAPI:
     add_read_routes(app, services)
     add_retention_routes(app, services.sessions, services.retention_years)
     add_activity_routes(app, services)
-    add_report_routes(app, services)  # POST /v1/reports: figures=recompute.meter_figures
+    add_report_routes(app, services, services.figures)
     check_route_rules(app)
     return app
 

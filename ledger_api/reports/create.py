@@ -55,7 +55,7 @@ def batches_of_leaves(session: Session, leaves: Iterable[tuple[bytes, int]]) -> 
             select(LeafRow.device, LeafRow.position, BatchRow.batch_seq, BatchRow.root)
             .join(BatchRow, (BatchRow.device == LeafRow.device)
                   & (BatchRow.batch_seq == LeafRow.batch_seq))
-            .where(tuple_(LeafRow.device, LeafRow.position).in_(chunk))).tuples()
+            .where(tuple_(LeafRow.device, LeafRow.position).in_(chunk)))
         for device, position, batch_seq, root in rows:
             seen.add((device, position))
             found[device, batch_seq] = BatchRef(device, batch_seq, root)

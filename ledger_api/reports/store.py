@@ -189,7 +189,7 @@ def manual_entries(session: Session, enterprise: bytes, site_path: str | None, s
     if site_path is not None:
         query = query.where(ManualActivityRow.site_path == site_path)
     entries = []
-    for activity, evidence in session.execute(query.order_by(ManualActivityRow.id)).tuples():
+    for activity, evidence in session.execute(query.order_by(ManualActivityRow.id)):
         if start <= activity.period_start and activity.period_end <= end:
             entries.append(ManualEntry(
                 id=activity.id, source=activity.source, amount=activity.amount,

@@ -14,6 +14,8 @@ import tempfile
 from collections.abc import Iterator
 
 import pytest
+from integration.accounting.support import shallow
+from report_chain import ReportChain, deploy_report_chain
 
 from local_servers import free_port
 from local_servers.anvil import AnvilUnavailable, start_anvil, stop_anvil
@@ -65,3 +67,10 @@ def _anvil(*options: str) -> Iterator[str]:
             yield url
         finally:
             stop_anvil(proc)
+
+
+@pytest.fixture(scope="session")
+def report_chain() -> ReportChain:
+    """The embedded chain of the report tests (``tests/report_chain.py``), deployed once per
+    session on a shallow worker thread (``integration.accounting.support.shallow``)."""
+    return shallow(deploy_report_chain)

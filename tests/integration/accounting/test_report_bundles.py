@@ -29,7 +29,6 @@ from ledger_api.chain.watcher import ChainWatcher
 from ledger_api.db.engine import make_engine, make_sessions
 from ledger_api.db.migrate import upgrade
 from ledger_api.ingest.service import ingest
-from ledger_api.reports.bundle_route import add_bundle_route
 from ledger_api.reports.store import store_report
 from mrv_cli.main import main
 from mrv_core.batch import SignedBatchHeader
@@ -160,10 +159,10 @@ def test_the_ledger_serves_the_report_bundle_and_it_verifies_on_chain(scenario: 
     reader, reader_key = new_principal(engine, Role.ENTERPRISE_READER, enterprise)
     with make_sessions(engine).begin() as session:
         store_report(session, scenario.bundle.report, created_by=reader, now=datetime.now(UTC))
-    services = Services(engine, make_sessions(engine), system=system, api_secret=API_SECRET)
-    app = create_app(services)
     figures = stored_figures(scenario.histories, scenario.batches, key.address)
-    add_bundle_route(app, services, lambda *_: figures)
+    services = Services(engine, make_sessions(engine), system=system, api_secret=API_SECRET,
+                        figures=lambda *_: figures)
+    app = create_app(services)
     url = f"/v1/reports/{format_hex(scenario.bundle.report_hash)}/bundle"
     try:
         with TestClient(app) as client:

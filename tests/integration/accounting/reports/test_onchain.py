@@ -5,7 +5,7 @@ supersedes and both stay visible; regulators attest with a statement hash, once 
 from __future__ import annotations
 
 import pytest
-from integration.accounting.reports.conftest import ReportChain, chain_report
+from report_chain import ReportChain, chain_report
 
 from accounting_rules.reports.onchain import attest_report, read_report, submit_report
 from accounting_rules.reports.statement import AttestationStatement, Verdict, statement_hash

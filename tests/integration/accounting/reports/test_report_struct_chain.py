@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from integration.accounting.reports.conftest import ReportChain
+from report_chain import ReportChain
 from report_factories import sample_report
 
 from accounting_rules.reports.struct import (

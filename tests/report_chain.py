@@ -1,13 +1,15 @@
 """A chain for the report tests: the embedded chain (py-evm, in this process) with the system
-deployed, cn.machinery v1 published in force since 2021, one enterprise and one regulator; set up
-once per session (about 7 s)."""
+deployed, cn.machinery v1 published in force since 2021, two enterprises and one regulator
+(:func:`deploy_report_chain`, about 7 s; ``tests/integration/conftest.py`` makes it once per
+session as the fixture ``report_chain``), and the sample report of its enterprise
+(:func:`chain_report`).
+
+Importable from any test (``pythonpath = ["tests"]``): ``from report_chain import ...``."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-import pytest
-from integration.accounting.support import shallow
 from report_factories import sample_report
 
 from accounting_rules import load_methodology
@@ -32,7 +34,8 @@ class ReportChain:
     machinery: Published
 
 
-def _deploy() -> ReportChain:
+def deploy_report_chain() -> ReportChain:
+    """Deploy the system and its actors on a new embedded chain."""
     chain = connect(None)
     accounts = chain.unlocked_accounts()
     admin, association, enterprise, regulator, other = (
@@ -45,12 +48,6 @@ def _deploy() -> ReportChain:
     assign_id(system, admin, "cn.machinery", association.address)
     machinery = publish(system, association, load_methodology("cn.machinery", 1), beijing(2021))
     return ReportChain(chain, system, admin, enterprise, regulator, other, machinery)
-
-
-@pytest.fixture(scope="session")
-def report_chain() -> ReportChain:
-    """The session's report chain (:class:`ReportChain`)."""
-    return shallow(_deploy)
 
 
 def chain_report(rc: ReportChain, *, created_at: int = 1793500000, supersedes: bytes = ZERO32,
