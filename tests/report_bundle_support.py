@@ -355,8 +355,7 @@ class OnChain:
 
 def on_chain(chain: Chain, key: DeviceKey) -> OnChain:
     """Deploy a system on ``chain``, publish ``cn.machinery`` v1 (in force since 2021), make an
-    enterprise that registers the device ``key`` at the site and funds its gas, anchor the
-    device's batches from its own account, submit the October report and attest it."""
+    enterprise and a regulator, then :func:`on_deployed`."""
     accounts = chain.unlocked_accounts()
     admin = Transactor(chain, NodeSigner(accounts[0]))
     system = System(chain, deploy_system(admin))
@@ -367,6 +366,16 @@ def on_chain(chain: Chain, key: DeviceKey) -> OnChain:
         system.grant_role(admin, role, holder.address)
     assign_id(system, admin, METHODOLOGY[0], association.address)
     published = publish(system, association, load_methodology(*METHODOLOGY), beijing(2021))
+    return on_deployed(system, enterprise, regulator, parse_address(published.address), key)
+
+
+def on_deployed(system: System, enterprise: Transactor, regulator: Transactor,
+                methodology_address: bytes, key: DeviceKey) -> OnChain:
+    """On a deployed ``system`` where ``cn.machinery`` v1 is published at
+    ``methodology_address``: ``enterprise`` registers the device ``key`` at the site and funds
+    its gas, the device anchors its batches from its own account, the enterprise submits the
+    October report and ``regulator`` accepts it."""
+    chain = system.chain
     system.register_device(enterprise, key, site_id(SITE), keccak256(b"edge node, two meters"))
     enterprise.transfer(format_address(key.address), 10**18)
     domain = system.domain
@@ -378,7 +387,7 @@ def on_chain(chain: Chain, key: DeviceKey) -> OnChain:
     ref = Reference(enterprise=parse_address(enterprise.address),
                     chain=ChainRef(chain.chain_id, contracts["ReportRegistry"],
                                    contracts["AnchorRegistry"], contracts["MethodologyRegistry"]),
-                    methodology_address=parse_address(published.address))
+                    methodology_address=methodology_address)
     doc = report_document(ref, key.address, histories, batches)
     bundle = report_bundle(doc, domain, histories, batches, anchors)
     submit_report(system, enterprise, doc)
