@@ -113,8 +113,9 @@ class MeterHistory:
         return [readings[i] for i in sorted(keep)], records
 
 
-def _reading(key: DeviceKey, domain: Domain, path: str, seq: int, timestamp: int,
-             value: int) -> SignedReading:
+def counter_reading(key: DeviceKey, domain: Domain, path: str, seq: int, timestamp: int,
+                    value: int) -> SignedReading:
+    """A signed Wh register reading of ``path`` (its salt derived from path and seq)."""
     reading = Reading(device=key.address, meter=meter_id(path), seq=seq, timestamp=timestamp,
                       quantity=QUANTITY, value=value, salt=keccak256(f"{path}/{seq}".encode()))
     return key.sign_reading(reading, domain, path)
@@ -129,7 +130,7 @@ def meter_histories(key: DeviceKey, domain: Domain, step_s: int = 6 * 3600
     wraps = MeterHistory(PlanLine(ROLLOVER_METER, "electricity.grid", QUANTITY, MODULUS, MAX_RATE))
     value = MODULUS - 40_000_000
     for seq, t in enumerate(times):
-        wraps.readings.append(_reading(key, domain, ROLLOVER_METER, seq, t, value))
+        wraps.readings.append(counter_reading(key, domain, ROLLOVER_METER, seq, t, value))
         value = (value + 1_000_000 + seq % 7 * 1_000) % MODULUS
     changed = MeterHistory(PlanLine(CHANGED_METER, "electricity.grid", QUANTITY, None, None))
     change_at, gap_at = len(times) // 3, 2 * len(times) // 3
@@ -150,7 +151,7 @@ def meter_histories(key: DeviceKey, domain: Domain, step_s: int = 6 * 3600
                 new_initial=1_000, note=note_hash(note), salt=keccak256(b"change")), domain,
                 CHANGED_METER, note))
             value = 1_000 + 250_000
-        changed.readings.append(_reading(key, domain, CHANGED_METER, seq, t, value))
+        changed.readings.append(counter_reading(key, domain, CHANGED_METER, seq, t, value))
         value += 500_000
         seq += 1
     return [wraps, changed]
