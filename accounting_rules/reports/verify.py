@@ -304,16 +304,17 @@ class _Evidence:
 def _check_evidence(bundle: ReportBundle, evidence: _Evidence) -> None:
     """Step 5 (module docstring)."""
     doc = bundle.report
-    listed = [(b.device, b.batch_seq, b.root) for b in doc.batches.items]
-    held = [(b.header.device, b.header.batch_seq, b.header.root) for b in bundle.batches
-            if b.readings or any(not isinstance(i.record, EmissionSummary) for i in b.records)]
-    if listed != held:
-        missing = sorted(set(listed) - set(held))
-        extra = sorted(set(held) - set(listed))
+    listed = {(b.device, b.batch_seq, b.root) for b in doc.batches.items}
+    held = {(b.header.device, b.header.batch_seq, b.header.root) for b in bundle.batches}
+    evidence_held = {(b.header.device, b.header.batch_seq, b.header.root)
+                     for b in bundle.batches if b.readings or any(
+                         not isinstance(i.record, EmissionSummary) for i in b.records)}
+    missing, extra = listed - held, evidence_held - listed
+    if missing or extra:  # a batch holding only summaries may stand beside the listed ones
         raise VerificationError("evidence", f"the report lists {len(listed)} batches, the bundle "
                                             f"proves {len(held)}; not proven: "
-                                            f"{_batch_names(missing)}; not listed: "
-                                            f"{_batch_names(extra)}")
+                                            f"{_batch_names(sorted(missing))}; not listed: "
+                                            f"{_batch_names(sorted(extra))}")
     meters = {(line.device, line.meter): line for line in doc.measured}
     for line in doc.measured:
         evidence.plan_line(line)
