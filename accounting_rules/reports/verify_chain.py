@@ -19,6 +19,9 @@ steps, in order, each failing closed with :class:`~mrv_core.errors.VerificationE
 12. ``report``           the ReportRegistry computes the same hash for the document's Report,
                          holds a report under it and stored exactly these fields; its
                          supersession and attestations are returned (:class:`.onchain.ReportStatus`)
+
+A node that cannot be reached raises the chain's error (``ChainError``), as the chain steps of
+proof bundles do: the check could not be made, which is not a verdict on the bundle.
 """
 
 from __future__ import annotations
@@ -26,8 +29,9 @@ from __future__ import annotations
 from mrv_core.chain import System
 from mrv_core.chain.verify import verify_anchor
 from mrv_core.codec import format_address, format_hex, parse_address
-from mrv_core.errors import ChainError, MrvError, VerificationError
+from mrv_core.errors import ContractRevert, VerificationError
 
+from ..errors import AccountingError
 from ..publishing import compute_on_chain, live_code_hash, resolve
 from .bundle import ProvenBatch, ReportBundle
 from .document import ReportDocument, activities
@@ -65,23 +69,17 @@ def verify_report_on_chain(bundle: ReportBundle, system: System) -> VerifiedRepo
                                          f"node and deployment are chainId {expected[0]} with "
                                          f"{', '.join(format_address(a) for a in expected[1:])}")
 
-    try:
-        # 9. each batch's anchor and inclusion
-        for batch, leaves in zip(bundle.batches, verified.leaves, strict=True):
-            header = batch.header
-            verify_anchor(system, batch.anchor, header)
-            _check_device(system, batch, doc)
-            if not system.verify_readings(header.device, header.batch_seq, leaves,
-                                          batch.proof.proof, batch.proof.proof_flags):
-                raise VerificationError("inclusion", f"{batch.name()}: the AnchorRegistry "
-                                                     "rejects the multiproof")
-        _check_methodology(bundle, system)
-        status = _check_report(bundle, system)
-    except VerificationError:
-        raise
-    except ChainError as exc:  # the node failed us: verification cannot pass
-        raise VerificationError("chain", f"the node failed: {exc}") from None
-    return VerifiedReportBundle(bundle, verified.leaves, status)
+    # 9. each batch's anchor and inclusion
+    for batch, leaves in zip(bundle.batches, verified.leaves, strict=True):
+        header = batch.header
+        verify_anchor(system, batch.anchor, header)
+        _check_device(system, batch, doc)
+        if not system.verify_readings(header.device, header.batch_seq, leaves,
+                                      batch.proof.proof, batch.proof.proof_flags):
+            raise VerificationError("inclusion", f"{batch.name()}: the AnchorRegistry rejects "
+                                                 "the multiproof")
+    _check_methodology(bundle, system)
+    return VerifiedReportBundle(bundle, verified.leaves, _check_report(bundle, system))
 
 
 def _check_device(system: System, batch: ProvenBatch, doc: ReportDocument) -> None:
@@ -106,7 +104,7 @@ def _check_methodology(bundle: ReportBundle, system: System) -> None:
     # 10. methodology
     try:
         resolved = resolve(system, ref.id, doc.period.start)
-    except MrvError as exc:
+    except ContractRevert as exc:  # no version in force, or its code changed
         raise VerificationError("methodology", f"{ref.id} at {doc.period.start}: {exc}") from None
     stated = (format_address(ref.address), ref.version)
     if (resolved.address, resolved.version) != stated:
@@ -122,7 +120,7 @@ def _check_methodology(bundle: ReportBundle, system: System) -> None:
     try:
         result = compute_on_chain(system, resolved.address, doc.period.start, doc.period.end,
                                   activities(doc))
-    except MrvError as exc:
+    except (AccountingError, ContractRevert) as exc:  # a revert: the figures cannot be had
         raise VerificationError("onchain-compute", str(exc)) from None
     check_figures("onchain-compute", bundle, result.emissions,
                   (result.scope1, result.scope2, result.total))
