@@ -15,7 +15,7 @@ from typing import Any
 
 import httpx
 
-from accounting_rules.reports import LIMITS, ReportDocument, loads_report
+from accounting_rules.reports import LIMITS, ReportDocument, canonical_bytes, loads_report
 from accounting_rules.reports.manual import (
     MAX_EVIDENCE_BYTES,
     evidence_hash,
@@ -23,16 +23,17 @@ from accounting_rules.reports.manual import (
     media_type_of,
 )
 from accounting_rules.reports.statement import AttestationStatement, statement_bytes
+from accounting_rules.reports.struct import report_hash
 from ledger_api.errors import ApiRequestFailed
-from mrv_core.codec import format_hex
+from mrv_core.codec import format_hex, parse_hex
 from mrv_core.errors import ConfigError
-from mrv_core.files import read_regular_file
+from mrv_core.files import read_regular_file, require_parent_directory, write_new_file
 
 from .dates import parse_period
 from .options import EXIT_OK, add_option
 
 __all__ = ["add_api_options", "client", "fetch_document", "post_statement",
-           "register_activity"]
+           "register_activity", "register_create"]
 
 TIMEOUT_S = 30.0
 
@@ -90,13 +91,18 @@ def _json(response: httpx.Response, what: str) -> dict[str, Any]:
     return body
 
 
-def fetch_document(api: httpx.Client, report_hash: bytes) -> ReportDocument:
-    """The report document the API holds for ``report_hash`` (parsed strictly)."""
-    path = f"/v1/reports/{format_hex(report_hash)}/document"
+def fetch_document(api: httpx.Client, wanted: bytes) -> ReportDocument:
+    """The report document the API holds for report hash ``wanted`` (parsed strictly), checked
+    to hash to it: the API is not trusted with what the enterprise signs."""
+    path = f"/v1/reports/{format_hex(wanted)}/document"
     response = _call(api, "GET", path)
     if len(response.content) > LIMITS.document_bytes:
         raise ApiRequestFailed(f"GET {path}", "the document is over its size limit")
-    return loads_report(response.content)
+    doc = loads_report(response.content)
+    if report_hash(doc) != wanted:
+        raise ApiRequestFailed(f"GET {path}", f"the document hashes to "
+                               f"{format_hex(report_hash(doc))}, not {format_hex(wanted)}")
+    return doc
 
 
 def post_statement(api: httpx.Client, statement: AttestationStatement) -> None:
@@ -105,6 +111,55 @@ def post_statement(api: httpx.Client, statement: AttestationStatement) -> None:
     _call(api, "POST", f"/v1/reports/{format_hex(statement.report)}/attestations",
           expect=(200, 201), content=statement_bytes(statement),
           headers={"Content-Type": "application/json"})
+
+
+# -- mrv report create ------------------------------------------------------------------------
+
+
+def register_create(sub: Any) -> None:
+    create = sub.add_parser(
+        "create", help="have the ledger API build a report (measured and manual lines)",
+        description="The ledger builds the trustmrv-report/1 document of a site (or the whole "
+                    "enterprise) and calendar period under the methodology version in force, "
+                    "keeps it, and returns its report hash; submit it with `mrv report submit "
+                    "REPORT_HASH --api ...`.")
+    add_api_options(create, required=True)
+    create.add_argument("--site", metavar="PATH", help="enterprise/site (default: the whole "
+                                                       "enterprise)")
+    create.add_argument("--period", required=True, metavar="PERIOD",
+                        help="2026, 2026-10, 2026-10-15 or 2026-10-15T08")
+    create.add_argument("--zone", default="Asia/Shanghai", metavar="ZONE",
+                        help="IANA time zone of the period (default Asia/Shanghai)")
+    create.add_argument("--methodology", required=True, metavar="ID",
+                        help="methodology id, e.g. cn.machinery")
+    create.add_argument("--supersedes", metavar="REPORT_HASH",
+                        help="the report this one corrects")
+    create.add_argument("--out", type=Path, metavar="FILE",
+                        help="also write the document here (a new file)")
+    create.set_defaults(handler=_create)
+
+
+def _create(args: argparse.Namespace) -> int:
+    if args.supersedes is not None:
+        parse_hex(args.supersedes, 32, field="--supersedes")
+    if args.out is not None:
+        require_parent_directory(args.out, "--out")
+    body = {"site": args.site, "period": args.period, "zone": args.zone,
+            "methodology": args.methodology, "supersedes": args.supersedes}
+    with client(args) as api:
+        made = _json(_call(api, "POST", "/v1/reports", expect=(201,), json=body),
+                     "POST /v1/reports")
+        hash_ = made.get("reportHash")
+        if not isinstance(hash_, str):
+            raise ApiRequestFailed("POST /v1/reports", "the answer has no reportHash")
+        doc = fetch_document(api, parse_hex(hash_, 32, field="reportHash"))
+    if args.out is not None:
+        write_new_file(args.out, canonical_bytes(doc), 0o644)
+    print(f"created    report {hash_} ({len(doc.measured)} measured, {len(doc.manual)} manual "
+          f"line(s))")
+    print(f"totals     scope 1 {doc.totals.scope1:,} g, scope 2 {doc.totals.scope2:,} g, "
+          f"total {doc.totals.total:,} g CO2e")
+    return EXIT_OK
 
 
 # -- mrv report activity ----------------------------------------------------------------------

@@ -31,8 +31,6 @@ from accounting_rules.reports.statement import (
     statement_bytes,
     statement_hash,
 )
-from accounting_rules.reports.struct import report_hash
-from ledger_api.errors import ApiRequestFailed
 from mrv_core.codec import format_address, format_hex, parse_address, parse_hex
 from mrv_core.errors import ConfigError
 from mrv_core.files import read_regular_file, require_parent_directory, write_new_file
@@ -94,6 +92,7 @@ def register(commands: Any) -> None:
     add_chain_options(show, deployment=True)
     show.set_defaults(handler=_show)
 
+    report_api.register_create(sub)
     report_api.register_activity(sub)
 
 
@@ -106,12 +105,8 @@ def _document(args: argparse.Namespace) -> ReportDocument:
         raise ConfigError("give either --document FILE or REPORT_HASH with --api URL")
     if args.document is not None:
         return loads_report(read_regular_file(args.document, LIMITS.document_bytes))
-    wanted = _hash(args.report_hash)
-    doc = report_api.fetch_document(report_api.client(args), wanted)
-    if report_hash(doc) != wanted:
-        raise ApiRequestFailed("GET document", f"the API's document hashes to "
-                               f"{format_hex(report_hash(doc))}, not {args.report_hash}")
-    return doc
+    with report_api.client(args) as api:
+        return report_api.fetch_document(api, _hash(args.report_hash))
 
 
 def _submit(args: argparse.Namespace) -> int:
@@ -151,7 +146,8 @@ def _attest(args: argparse.Namespace) -> int:
     print(f"statement  {format_hex(statement_hash(statement))}")
     print(f"block      {sent.block_number} (transaction {format_hex(sent.tx_hash)})")
     if args.api is not None:
-        report_api.post_statement(report_api.client(args), statement)
+        with report_api.client(args) as api:
+            report_api.post_statement(api, statement)
         print(f"posted     the statement to {args.api}")
     return EXIT_OK
 

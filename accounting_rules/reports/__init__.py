@@ -1,8 +1,15 @@
-"""Emission reports: the report document ``trustmrv-report/1`` (:mod:`.document`), and (in the
-modules beside it) the on-chain Report struct, the regulator's attestation statement, the pure
-builder and the chain operations.
+"""Emission reports (docs/protocol.md section 12, docs/contracts.md "Reports").
 
-docs/protocol.md section 12 specifies the documents; docs/contracts.md the registry.
+- :mod:`.document`: the report document ``trustmrv-report/1`` (frozen dataclasses, strict
+  decoding, canonical bytes, document hash, batches root), re-exported here;
+- :mod:`.struct`: the on-chain ``Report`` of a document and its EIP-712 struct hash;
+- :mod:`.statement`: the regulator's ``trustmrv-attestation/1`` statement, the verdict -> EU AVR
+  mapping and the closed list of reason codes;
+- :mod:`.build`: the pure builder from measured figures, manual entries and a methodology;
+- :mod:`.manual`: evidence files (kinds by magic bytes) and a source's integer unit;
+- :mod:`.periods`: a report's calendar period from its label;
+- :mod:`.onchain`: submit, attest and read reports on the ReportRegistry;
+- :mod:`.fields`: the field checks the formats share.
 """
 
 from .document import (
@@ -12,6 +19,7 @@ from .document import (
     Batches,
     BatchRef,
     ChainRef,
+    Line,
     ManualLine,
     MeasuredLine,
     MethodologyRef,
@@ -40,6 +48,7 @@ __all__ = [
     "BatchRef",
     "Batches",
     "ChainRef",
+    "Line",
     "ManualLine",
     "MeasuredLine",
     "MethodologyRef",

@@ -71,6 +71,7 @@ __all__ = [
     "BatchRef",
     "Batches",
     "ChainRef",
+    "Line",
     "ManualLine",
     "MeasuredLine",
     "MethodologyRef",
@@ -314,6 +315,7 @@ class ManualLine:
             raise FormatError("evidence", "a manual line needs the hash of its evidence file")
 
 
+#: A line of a report: measured or manual.
 Line = MeasuredLine | ManualLine
 
 

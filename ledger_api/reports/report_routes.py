@@ -40,7 +40,8 @@ from accounting_rules.reports.statement import (
 )
 from accounting_rules.reports.struct import report_hash
 from mrv_core.codec import format_address, format_hex, parse_hex
-from mrv_core.errors import ChainError, DocumentTooLarge, FormatError
+from mrv_core.errors import ChainError, DocumentTooLarge, FormatError, MethodologyError
+from mrv_core.reading import validate_site_path
 
 from ..access import ACCESS_STATUSES, Principal, Role, VisibleEnterprises, require
 from ..bodies import model_request_body, read_body, read_model
@@ -174,12 +175,21 @@ def add_report_routes(app: FastAPI, services: Services, figures: Figures | None 
                 period = report_period(body.period, body.zone)
             except InvalidPeriodSpec as exc:
                 raise ReportRefused(422, "period", str(exc), path="$.period") from None
+            if body.site is not None:
+                try:
+                    validate_site_path(body.site)
+                except ValueError as exc:
+                    raise ReportRefused(422, "format", str(exc), path="$.site") from None
             enterprise = principal.enterprise
             assert enterprise is not None
             now = datetime.now(UTC)
 
             def run(session: Session) -> dict[str, Any]:
-                found = list(source(session, enterprise, body.site, period.start, period.end))
+                try:
+                    found = list(source(session, enterprise, body.site, period.start,
+                                        period.end))
+                except (MethodologyError, ValueError) as exc:  # a counter history refused
+                    raise ReportRefused(422, "report", str(exc)) from None
                 measured: list[MeterFigureLike] = found
                 doc = create_report(
                     session, system, enterprise=enterprise, site_path=body.site, period=period,

@@ -13,8 +13,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TypeVar
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from accounting_rules.errors import ReportError, UnknownSource
@@ -42,6 +44,7 @@ __all__ = [
     "activities",
     "add_activity",
     "evidence_file",
+    "insert_once",
     "manual_entries",
     "report_document",
     "report_row",
@@ -55,6 +58,23 @@ __all__ = [
 
 MAX_DESCRIPTION = 1_000
 MAX_NAME = 255
+
+
+R = TypeVar("R", EvidenceFileRow, ReportRow, AttestationStatementRow)
+
+
+def insert_once(session: Session, row: R, key: object) -> tuple[R, bool]:
+    """Insert ``row`` in a savepoint; when a concurrent request inserted the same key first,
+    that row (content-addressed rows are equal by construction) and ``False``."""
+    try:
+        with session.begin_nested():
+            session.add(row)
+    except IntegrityError:
+        held = session.get(type(row), key)
+        if held is None:
+            raise
+        return held, False
+    return row, True
 
 
 # -- evidence files ------------------------------------------------------------------------------
@@ -82,12 +102,10 @@ def store_evidence(session: Session, *, enterprise: bytes, content: bytes, decla
     held = session.get(EvidenceFileRow, (enterprise, digest))
     if held is not None:
         return held, False
-    row = EvidenceFileRow(enterprise=enterprise, hash=digest, media_type=media_type,
-                          size=len(content), name=name, content=content,
-                          stored_by=principal_id, stored_at=now)
-    session.add(row)
-    session.flush()
-    return row, True
+    return insert_once(session, EvidenceFileRow(
+        enterprise=enterprise, hash=digest, media_type=media_type, size=len(content),
+        name=name, content=content, stored_by=principal_id, stored_at=now),
+        (enterprise, digest))
 
 
 def evidence_file(session: Session, digest: bytes, visible: frozenset[bytes]) -> EvidenceFileRow:
@@ -209,16 +227,13 @@ def store_report(session: Session, doc: ReportDocument, *, created_by: int,
     held = session.get(ReportRow, key)
     if held is not None:
         return held
-    row = ReportRow(report_hash=key, document_hash=document_hash(doc),
-                    document=canonical_bytes(doc).decode("utf-8"), enterprise=doc.enterprise,
-                    site_path=None if doc.site is None else doc.site.path,
-                    period_start=doc.period.start, period_end=doc.period.end,
-                    methodology=doc.methodology.id, methodology_version=doc.methodology.version,
-                    created_by=created_by, created_at=now,
-                    supersedes=None if not any(doc.supersedes) else doc.supersedes)
-    session.add(row)
-    session.flush()
-    return row
+    return insert_once(session, ReportRow(
+        report_hash=key, document_hash=document_hash(doc),
+        document=canonical_bytes(doc).decode("utf-8"), enterprise=doc.enterprise,
+        site_path=None if doc.site is None else doc.site.path, period_start=doc.period.start,
+        period_end=doc.period.end, methodology=doc.methodology.id,
+        methodology_version=doc.methodology.version, created_by=created_by, created_at=now,
+        supersedes=None if not any(doc.supersedes) else doc.supersedes), key)[0]
 
 
 def reports(session: Session, visible: frozenset[bytes], *, site_path: str | None = None,
@@ -259,13 +274,9 @@ def store_statement(session: Session, statement: AttestationStatement,
     held = session.get(AttestationStatementRow, digest)
     if held is not None:
         return held, False
-    row = AttestationStatementRow(statement_hash=digest, report_hash=statement.report,
-                                  regulator=statement.regulator,
-                                  statement=statement_bytes(statement).decode("utf-8"),
-                                  stored_at=now)
-    session.add(row)
-    session.flush()
-    return row, True
+    return insert_once(session, AttestationStatementRow(
+        statement_hash=digest, report_hash=statement.report, regulator=statement.regulator,
+        statement=statement_bytes(statement).decode("utf-8"), stored_at=now), digest)
 
 
 def statements_of(session: Session, key: bytes) -> dict[bytes, AttestationStatement]:

@@ -6,22 +6,34 @@ remedy, a regulator's verdict goes on chain with the hash of the statement it wr
 from __future__ import annotations
 
 import json
-from dataclasses import replace
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
+from integration.ledger_api.conftest import LedgerServer, free_port
+from ledger_support import API_SECRET, bearer, new_principal
 from report_factories import sample_report
+from sqlalchemy.orm import Session
 from web3 import HTTPProvider, Web3
 
 from accounting_rules import load_methodology
 from accounting_rules.publishing import assign_id, publish
-from accounting_rules.reports import canonical_bytes
+from accounting_rules.reports import canonical_bytes, loads_report
 from accounting_rules.reports.statement import loads_statement, statement_hash
 from accounting_rules.reports.struct import report_hash
 from factories import beijing
+from ledger_api.access import Role
+from ledger_api.access.store import grant_enterprise
+from ledger_api.app import Services
+from ledger_api.db.engine import make_engine, make_sessions
+from ledger_api.db.migrate import upgrade
 from mrv_cli.main import main
 from mrv_core.chain import Deployment, NodeSigner, System, Transactor, connect, load_artifacts
-from mrv_core.codec import format_hex, parse_address
+from mrv_core.codec import format_address, format_hex, parse_address
 from mrv_core.keys import PASSWORD_ENV
 
 OK, FAILED, USAGE = 0, 1, 2
@@ -43,25 +55,46 @@ def funded_key(anvil_url: str, path: Path, capsys: pytest.CaptureFixture[str]) -
     return address
 
 
-def test_submit_attest_and_show_a_report(anvil_url: str, tmp_path: Path,
-                                         capsys: pytest.CaptureFixture[str],
-                                         monkeypatch: pytest.MonkeyPatch) -> None:
+@dataclass(frozen=True)
+class OnAnvil:
+    """A fresh deployment on the session's anvil with cn.machinery v1 published, and two
+    funded keystore accounts (no role yet)."""
+
+    chain_options: list[str]
+    system: System
+    machinery: str
+    enterprise: str
+    regulator: str
+    keys: Path
+
+
+@pytest.fixture
+def on_anvil(anvil_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+             monkeypatch: pytest.MonkeyPatch) -> OnAnvil:
     monkeypatch.setenv(PASSWORD_ENV, "test-password")
     deployment = tmp_path / "deployment.json"
     assert run(["chain", "deploy", "--rpc", anvil_url, "--out", str(deployment)], capsys)[0] == OK
-    chain_options = ["--rpc", anvil_url, "--deployment", str(deployment)]
     chain = connect(anvil_url, evm_version=load_artifacts().evm_version())
     admin = Transactor(chain, NodeSigner(chain.unlocked_accounts()[0]))
     system = System(chain, Deployment.read(deployment))
     system.grant_role(admin, "ASSOCIATION_ROLE", admin.address)
     assign_id(system, admin, "cn.machinery", admin.address)
     machinery = publish(system, admin, load_methodology("cn.machinery", 1), beijing(2021))
-    enterprise = funded_key(anvil_url, tmp_path / "enterprise.json", capsys)
-    regulator = funded_key(anvil_url, tmp_path / "regulator.json", capsys)
+    return OnAnvil(["--rpc", anvil_url, "--deployment", str(deployment)], system,
+                   machinery.address, funded_key(anvil_url, tmp_path / "enterprise.json", capsys),
+                   funded_key(anvil_url, tmp_path / "regulator.json", capsys), tmp_path)
+
+
+def test_submit_attest_and_show_a_report(on_anvil: OnAnvil, tmp_path: Path,
+                                         capsys: pytest.CaptureFixture[str]) -> None:
+    chain_options, enterprise, regulator = (on_anvil.chain_options, on_anvil.enterprise,
+                                            on_anvil.regulator)
+    chain = on_anvil.system.chain
+    machinery_address = on_anvil.machinery
 
     base = sample_report()
     doc = replace(base, enterprise=parse_address(enterprise),
-                  methodology=replace(base.methodology, address=parse_address(machinery.address)))
+                  methodology=replace(base.methodology, address=parse_address(machinery_address)))
     document = tmp_path / "report.json"
     document.write_bytes(canonical_bytes(doc))
     submit = ["report", "submit", "--document", str(document), "--key",
@@ -109,3 +142,76 @@ def test_submit_attest_and_show_a_report(anvil_url: str, tmp_path: Path,
     assert format_hex(statement_hash(statement)) in out
     code, out = run(["report", "show", "0x" + "00" * 32, *chain_options], capsys)
     assert code == FAILED and "no report 0x" in out
+
+
+def no_meters(session: Session, enterprise: bytes, site: str | None, start: int,
+              end: int) -> Sequence[Any]:
+    """The measured figures of a ledger whose plan has no metered point for the site (the
+    figures' path is tests/unit/accounting_rules/reports/test_build.py's until RECOMPUTE's
+    ``meter_figures`` is merged)."""
+    return []
+
+
+def test_the_enterprise_side_over_http_then_submit_and_attest_through_the_api(
+        on_anvil: OnAnvil, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The ledger API served by uvicorn on 127.0.0.1 against the same anvil: an activity with
+    its evidence entered by ``mrv report activity add``, the report created by the API,
+    submitted by ``mrv report submit HASH --api`` with the enterprise's key, attested by
+    ``mrv report attest --api`` with the regulator's (the statement posted and kept)."""
+    enterprise, regulator = parse_address(on_anvil.enterprise), parse_address(on_anvil.regulator)
+    for role, address in (("enterprise", on_anvil.enterprise), ("regulator", on_anvil.regulator)):
+        assert run(["chain", "grant", role, address, *on_anvil.chain_options], capsys)[0] == OK
+    engine = make_engine(f"sqlite:///{tmp_path / 'ledger.sqlite'}")
+    upgrade(engine)
+    _, admin = new_principal(engine, Role.ENTERPRISE_ADMIN, enterprise)
+    regulator_id, regulator_key = new_principal(engine, Role.REGULATOR)
+    with make_sessions(engine).begin() as session:
+        grant_enterprise(session, regulator_id, enterprise, by="test", now=datetime.now(UTC))
+    services = Services(engine, make_sessions(engine), system=on_anvil.system,
+                        api_secret=API_SECRET, figures=no_meters)
+    server = LedgerServer(services, free_port()).up()
+    try:
+        api = ["--api", server.url]
+        invoice = tmp_path / "invoice-123.pdf"
+        invoice.write_bytes(b"%PDF-1.7\n% natural gas invoice no. 123\n")
+        code, out = run(["report", "activity", "add", *api, "--api-key", admin, "--site",
+                         "demo-co/wuxi-plant", "--source", "fuel.natural_gas", "--amount",
+                         "10000 Nm3", "--period", "2026-10", "--evidence", str(invoice),
+                         "--description", "invoice no. 123"], capsys)
+        assert code == OK, out
+        assert "entered    activity 1: fuel.natural_gas 10000000 dm3" in out
+        code, out = run(["report", "activity", "list", *api, "--api-key", admin], capsys)
+        listed, _ = json.JSONDecoder().raw_decode(out[out.index("{\n"):])  # the server logs too
+        assert code == OK and listed["activities"][0]["amount"] == "10000000"
+        document = tmp_path / "report.json"
+        code, out = run(["report", "create", *api, "--api-key", admin, "--site",
+                         "demo-co/wuxi-plant", "--period", "2026-10", "--methodology",
+                         "cn.machinery", "--out", str(document)], capsys)
+        assert code == OK and "(0 measured, 1 manual line(s))" in out, out
+        hash_ = format_hex(report_hash(loads_report(document.read_bytes())))
+        assert f"created    report {hash_}" in out
+
+        code, out = run(["report", "submit", hash_, *api, "--api-key", admin, "--key",
+                         str(on_anvil.keys / "enterprise.json"), *on_anvil.chain_options],
+                        capsys)
+        assert code == OK and f"submitted  report {hash_}" in out, out
+        code, out = run(["report", "attest", hash_, "--verdict", "accepted", *api,
+                         "--api-key", regulator_key, "--key",
+                         str(on_anvil.keys / "regulator.json"), *on_anvil.chain_options], capsys)
+        assert code == OK and f"posted     the statement to {server.url}" in out, out
+        detail = httpx.get(f"{server.url}/v1/reports/{hash_}", headers=bearer(admin)).json()
+        (attestation,) = detail["chain"]["attestations"]
+        assert attestation["regulator"] == format_address(regulator)
+        assert attestation["statement"]["verdict"] == "Accepted"
+
+        code, out = run(["report", "submit", "0x" + "11" * 32, *api, "--api-key", admin,
+                         "--key", str(on_anvil.keys / "enterprise.json"),
+                         *on_anvil.chain_options], capsys)
+        errors = [line for line in out.splitlines() if line.startswith("mrv: error:")]
+        assert code == USAGE and len(errors) == 1 and "HTTP 404" in errors[0], out
+        code, out = run(["report", "activity", "withdraw", "1", *api, "--api-key", admin],
+                        capsys)
+        assert code == OK and "withdrawn  activity 1" in out
+    finally:
+        server.down()
+        engine.dispose()

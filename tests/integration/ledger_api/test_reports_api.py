@@ -141,7 +141,9 @@ def test_report_creation_refusals(api: TestClient, report_chain: ReportChain,
     for changes, status, check in [({"period": "2026-13"}, 422, "period"),
                                    ({"zone": "Mars/Olympus"}, 422, "period"),
                                    ({"methodology": "cn.heat.purchased"}, 422, "methodology"),
-                                   ({"period": "2019-06"}, 422, "methodology")]:
+                                   ({"period": "2019-06"}, 422, "methodology"),
+                                   ({"site": "demo-co/wuxi-plant/hall"}, 422, "format"),
+                                   ({"supersedes": "0x12"}, 422, "format")]:
         response = api.post("/v1/reports", headers=bearer(admin), json={**ask, **changes})
         assert response.status_code == status, (changes, response.text)
         assert response.json()["type"].endswith(check)

@@ -787,5 +787,8 @@ def test_report_never_traces_back(files: Files, tmp_path: Path, data: st.DataObj
                 _opt("--period", HOSTILE), _opt("--evidence", paths),
                 _opt("--description", TEXT)),
         _joined(st.just(["report", "activity", "list"]), api, _opt("--site", TEXT)),
+        _joined(st.just(["report", "create"]), api, _opt("--site", TEXT),
+                _opt("--period", HOSTILE), _opt("--zone", TEXT), _opt("--methodology", IDS),
+                _opt("--supersedes", REPORT_HASHES), _opt("--out", paths)),
         _joined(st.just(["report", "activity", "withdraw"]), HOSTILE.map(lambda i: [i]), api)))
     run_hostile(argv)

@@ -58,7 +58,7 @@ def through_text(obj: Doc) -> Doc:
 # -- round trips and canonical form ---------------------------------------------------------------
 
 
-@settings(max_examples=25)
+@settings(max_examples=15)
 @given(reports())
 @example(sample_report())
 def test_decode_of_encode_is_the_document_and_encode_of_decode_the_object(
@@ -69,7 +69,7 @@ def test_decode_of_encode_is_the_document_and_encode_of_decode_the_object(
     assert loads_report(canonical_bytes(doc)) == doc
 
 
-@settings(max_examples=25)
+@settings(max_examples=15)
 @given(reports())
 def test_canonical_bytes_are_sorted_compact_utf8_without_numbers(doc: ReportDocument) -> None:
     data = canonical_bytes(doc)
@@ -87,7 +87,7 @@ def test_canonical_bytes_are_sorted_compact_utf8_without_numbers(doc: ReportDocu
     assert document_hash(doc) == keccak256(data)
 
 
-@settings(max_examples=20)
+@settings(max_examples=10)
 @given(reports())
 def test_every_written_document_validates_against_the_schema(doc: ReportDocument) -> None:
     assert [e.message for e in validator().iter_errors(through_text(encode_report(doc)))] == []

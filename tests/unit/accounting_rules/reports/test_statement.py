@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 from doc_mutations import Doc, delete, setv
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from jsonschema import Draft202012Validator
 
 from accounting_rules.reports.statement import (
     AVR,
@@ -107,3 +109,28 @@ def test_constructor_refuses_unsorted_reasons_and_a_rejection_without_one() -> N
     with pytest.raises(FormatError, match="Rejected verdict gives at least one reason"):
         replace(SAMPLE, verdict=Verdict.REJECTED, reasons=())
     assert replace(SAMPLE, verdict=Verdict.ACCEPTED, reasons=()).avr == "satisfactory"
+
+
+SCHEMA = Path(__file__).resolve().parents[4] / "docs" / "schemas" / \
+    "trustmrv-attestation-1.schema.json"
+
+
+@settings(max_examples=20)
+@given(statements)
+def test_every_written_statement_validates_against_the_schema(
+        statement: AttestationStatement) -> None:
+    validator = Draft202012Validator(json.loads(SCHEMA.read_text("utf-8")))
+    assert list(validator.iter_errors(json.loads(statement_bytes(statement)))) == []
+
+
+@pytest.mark.parametrize("name", [n for n in MUTATIONS if n not in (
+    "reasons unsorted", "reason repeated")])
+def test_the_schema_refuses_the_mutations_the_parser_refuses(name: str) -> None:
+    """(Order and uniqueness of reasons are the parser's alone, as the schema's description
+    says.)"""
+    schema = json.loads(SCHEMA.read_text("utf-8"))
+    Draft202012Validator.check_schema(schema)
+    doc: Doc = json.loads(statement_bytes(SAMPLE))
+    assert Draft202012Validator(schema).is_valid(doc)
+    MUTATIONS[name][0](doc)  # type: ignore[operator]
+    assert not Draft202012Validator(schema).is_valid(doc)

@@ -35,11 +35,10 @@ def test_the_reports_migration_goes_down_and_up_and_leaves_the_models_schema(
         assert compare_metadata(context, Base.metadata) == []
 
 
-@pytest.mark.parametrize(("media_type", "size"), [("image/gif", 10), ("application/pdf", 0),
-                                                  ("image/png", 16 * 1024 * 1024 + 1)])
-def test_the_database_refuses_other_media_types_and_sizes(ledger_engine: Engine,
-                                                          media_type: str, size: int) -> None:
-    with pytest.raises(IntegrityError), make_sessions(ledger_engine).begin() as session:
-        session.add(EvidenceFileRow(enterprise=b"\x01" * 20, hash=b"\x02" * 32,
-                                    media_type=media_type, size=size, name="x", content=b"x",
-                                    stored_by=1, stored_at=datetime.now(UTC)))
+def test_the_database_refuses_other_media_types_and_sizes(ledger_engine: Engine) -> None:
+    for media_type, size in [("image/gif", 10), ("application/pdf", 0),
+                             ("image/png", 16 * 1024 * 1024 + 1)]:
+        with pytest.raises(IntegrityError), make_sessions(ledger_engine).begin() as session:
+            session.add(EvidenceFileRow(enterprise=b"\x01" * 20, hash=b"\x02" * 32,
+                                        media_type=media_type, size=size, name="x",
+                                        content=b"x", stored_by=1, stored_at=datetime.now(UTC)))

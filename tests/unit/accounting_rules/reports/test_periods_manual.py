@@ -1,0 +1,79 @@
+"""Report periods from their labels (known answers in Beijing time and a zone with daylight
+saving; any label's period holds its start and is followed by the next one), evidence kinds by
+magic bytes, and manual amounts in the source's integer unit."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from accounting_rules.errors import InvalidPeriodSpec, ReportError, UnitMismatch, UnknownSource
+from accounting_rules.reports.manual import (
+    MAX_EVIDENCE_BYTES,
+    manual_amount,
+    media_type_of,
+    source_unit,
+)
+from accounting_rules.reports.periods import report_period
+
+
+@pytest.mark.parametrize(("label", "zone", "start", "end"), [
+    ("2026-10", "Asia/Shanghai", 1790784000, 1793462400),
+    ("2026", "Asia/Shanghai", 1767196800, 1798732800),
+    ("2026-12", "Asia/Shanghai", 1796054400, 1798732800),
+    ("2026-10-15", "Asia/Shanghai", 1791993600, 1792080000),
+    ("2026-10-15T08", "Asia/Shanghai", 1792022400, 1792026000),
+    ("2026-03-29", "Europe/Berlin", 1774738800, 1774821600),  # 23 hours: clocks go forward
+    ("2026-10", "UTC", 1790812800, 1793491200),
+])
+def test_report_period_known_answers(label: str, zone: str, start: int, end: int) -> None:
+    period = report_period(label, zone)
+    assert (period.start, period.end, period.zone, period.label) == (start, end, zone, label)
+
+
+@pytest.mark.parametrize("label", ["2026-13", "2026-02-29", "2026-10-15T24", "26-10", "2026-1",
+                                   "2026-10-15T08:00", "1970", " 2026", "\uff12\uff10\uff12\uff16"])
+def test_report_period_refuses_what_is_no_calendar_period(label: str) -> None:
+    with pytest.raises(InvalidPeriodSpec):
+        report_period(label)
+    with pytest.raises(InvalidPeriodSpec, match="unknown IANA time zone"):
+        report_period("2026", "Mars/Olympus")
+
+
+@settings(max_examples=40)
+@given(st.integers(1971, 2200), st.integers(1, 12), st.sampled_from(
+    ["Asia/Shanghai", "Europe/Berlin", "America/New_York", "UTC"]))
+def test_a_month_starts_at_local_midnight_of_the_first_and_ends_where_the_next_starts(
+        year: int, month: int, zone: str) -> None:
+    period = report_period(f"{year}-{month:02d}", zone)
+    local = datetime.fromtimestamp(period.start, ZoneInfo(zone))
+    assert (local.year, local.month, local.day) == (year, month, 1)
+    following = f"{year + month // 12}-{month % 12 + 1:02d}"
+    assert report_period(following, zone).start == period.end
+    assert 27 * 86_400 < period.end - period.start < 32 * 86_400
+
+
+def test_evidence_kinds_are_read_from_magic_bytes() -> None:
+    assert media_type_of(b"%PDF-1.4 ...") == "application/pdf"
+    assert media_type_of(b"\x89PNG\r\n\x1a\n....") == "image/png"
+    assert media_type_of(b"\xff\xd8\xff\xe0..JFIF") == "image/jpeg"
+    for refused in (b"", b"GIF89a", b"PK\x03\x04 a zip", b"%PDF", b"<html>%PDF-1.4"):
+        with pytest.raises(ReportError):
+            media_type_of(refused)
+    with pytest.raises(ReportError, match="limit 16777216"):
+        media_type_of(b"%PDF-" + bytes(MAX_EVIDENCE_BYTES))
+
+
+def test_manual_amounts_are_exact_in_the_sources_unit() -> None:
+    assert (source_unit("fuel.natural_gas"), source_unit("heat.purchased")) == ("dm3", "kJ")
+    assert manual_amount("fuel.natural_gas", "10000 Nm3") == 10_000_000
+    assert manual_amount("fuel.diesel", "1.5 t") == 1_500_000
+    assert manual_amount("electricity.grid", "120 MWh") == 120_000_000
+    with pytest.raises(UnitMismatch):
+        manual_amount("fuel.natural_gas", "5 kWh")
+    with pytest.raises(UnknownSource):
+        manual_amount("fuel.unobtainium", "5 t")
