@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
 
-from accounting_rules import Activity, compute, load_methodology
+from accounting_rules import compute, load_methodology
 from accounting_rules.counters import (
     CounterChange,
     CounterGap,
@@ -27,20 +27,14 @@ from accounting_rules.counters import (
     build_history,
 )
 from accounting_rules.publishing import assign_id, publish
+from accounting_rules.reports.build import ManualEntry, build_report
 from accounting_rules.reports.bundle import ProvenBatch, ReportBundle, prove_batch
 from accounting_rules.reports.document import (
-    Batches,
     BatchRef,
     ChainRef,
-    ManualLine,
-    MeasuredLine,
-    MethodologyRef,
     PlanLine,
-    ReadingRef,
     ReportDocument,
     ReportPeriod,
-    SiteRef,
-    Totals,
     activities,
     batches_root,
     decode_report,
@@ -184,59 +178,50 @@ class Reference:
     methodology_address: bytes
 
 
-def measured_line(history: MeterHistory, device: bytes, scope: int, grams: int) -> MeasuredLine:
-    """The measured line of one meter, with the counts of its full history."""
+@dataclass(frozen=True)
+class Figure:
+    """One meter's figure as the ledger's recompute gives it (``ledger_api.recompute.MeterFigure``,
+    on another branch): plan line, device, meter id, the period's energy (counts of the full
+    history: the ledger counts readings in SQL), bridged steps and seconds, and the ``(device,
+    position)`` leaves of its sparse evidence (empty until stored: :func:`stored_figures`)."""
+
+    point: PlanLine
+    device: bytes
+    meter: bytes
+    energy: PeriodEnergy
+    bridged_seconds: int
+    bridged_steps: int
+    leaves: tuple[tuple[bytes, int], ...] = ()
+
+
+def figure(history: MeterHistory, device: bytes,
+           leaves: tuple[tuple[bytes, int], ...] = ()) -> Figure:
+    """The figure of one meter; asserts the sparse readings give the full history's energy."""
     full = history.energy(history.readings, history.records)
     sparse = history.energy(*history.sparse())
-    assert sparse.energy == full.energy, "the sparse readings must give the measured energy"
-
-    def ref(reading: CounterReading | None) -> ReadingRef | None:
-        return None if reading is None else ReadingRef(reading.seq, reading.timestamp,
-                                                       reading.value)
-
-    plan = history.plan
-    return MeasuredLine(
-        source=plan.source, scope=scope, unit="Wh", amount=full.energy, grams=grams,
-        meter_path=plan.meter_path, meter=meter_id(plan.meter_path), device=device,
-        quantity=plan.quantity, start_reading=ref(full.start_reading),
-        end_reading=ref(full.end_reading), readings=full.reading_count,
-        gap_records=sparse.gap_count, bridged_steps=len(full.bridged),
-        bridged_seconds=full.bridged_seconds, rollovers=full.rollovers,
-        meter_changes=full.meter_changes, unexplained_decreases=full.unexplained_decreases)
+    assert (sparse.energy, sparse.gap_count) == (full.energy, full.gap_count), \
+        "the sparse readings must give the measured energy"
+    return Figure(history.plan, device, meter_id(history.plan.meter_path), full,
+                  full.bridged_seconds, len(full.bridged), leaves)
 
 
 def report_document(ref: Reference, device: bytes, histories: list[MeterHistory],
                     batches: list[Batch]) -> ReportDocument:
-    """The October report of the site: one measured line per meter, one manual natural gas
-    line, grams and totals from the shipped data file, the batches the sparse evidence uses."""
-    histories = sorted(histories, key=lambda h: h.plan.meter_path)
-    methodology = load_methodology(*METHODOLOGY)
-    evidence = keccak256(EVIDENCE_FILE)
-    amounts = [h.energy(h.readings, h.records).energy for h in histories]
-    lines_in = [Activity(h.plan.source, amount) for h, amount in zip(histories, amounts,
-                                                                      strict=True)]
-    lines_in.append(Activity("fuel.natural_gas", 10_000_000, evidence))
-    result = compute(methodology, PERIOD_START, PERIOD_END, lines_in)
-    emissions = result.emissions
-    lines: list[MeasuredLine | ManualLine] = [
-        measured_line(h, device, e.scope, e.grams)
-        for h, e in zip(histories, emissions, strict=False)]
-    lines.append(ManualLine(id=7, source="fuel.natural_gas", scope=emissions[-1].scope,
-                            unit="dm3", amount=10_000_000, grams=emissions[-1].grams,
-                            evidence=evidence, evidence_name="invoice-2026-10.pdf",
-                            media_type="application/pdf",
-                            description="natural gas invoice no. 123", entered_at=PERIOD_END))
+    """The October report of the site by the report module's builder (``build_report``): one
+    measured line per meter, one manual natural gas line with its invoice's hash, grams and
+    totals from the shipped data file, the batches the sparse evidence uses."""
     used = {leaf for h in histories for leaf in _leaves(*h.sparse())}
     items = [BatchRef(b.header.device, b.header.batch_seq, b.header.root) for b in batches
              if used & set(b.tree.leaves)]
-    return ReportDocument(
-        enterprise=ref.enterprise, site=SiteRef.of(SITE),
+    invoice = ManualEntry(7, "fuel.natural_gas", 10_000_000, keccak256(EVIDENCE_FILE),
+                          "invoice-2026-10.pdf", "application/pdf", "natural gas invoice no. 123",
+                          PERIOD_END)
+    return build_report(
+        enterprise=ref.enterprise, site_path=SITE,
         period=ReportPeriod(PERIOD_START, PERIOD_END, "Asia/Shanghai", "2026-10"),
-        methodology=MethodologyRef(METHODOLOGY[0], METHODOLOGY[1], ref.methodology_address),
-        chain=ref.chain, plan=tuple(sorted((h.plan for h in histories),
-                                           key=lambda p: p.meter_path)),
-        lines=tuple(lines), totals=Totals(result.scope1, result.scope2, result.total),
-        batches=Batches.of(items), supersedes=bytes(32), created_at=PERIOD_END + 86_400)
+        methodology=load_methodology(*METHODOLOGY), methodology_address=ref.methodology_address,
+        chain=ref.chain, measured=[figure(h, device) for h in histories], manual=[invoice],
+        batches=items, created_at=PERIOD_END + 86_400)
 
 
 def _leaves(readings: list[SignedReading], records: list[SignedRecord]) -> list[bytes]:
@@ -399,19 +384,8 @@ def on_deployed(system: System, enterprise: Transactor, regulator: Transactor,
                    histories, batches)
 
 
-@dataclass(frozen=True)
-class StoredFigure:
-    """What the ledger's recompute gives for one counter (``ledger_api.recompute.MeterFigure``,
-    on another branch): here only what a report bundle needs, its meter, device and the
-    ``(device, position)`` leaves of its sparse evidence."""
-
-    point: PlanLine
-    device: bytes
-    leaves: tuple[tuple[bytes, int], ...]
-
-
 def stored_figures(histories: list[MeterHistory], batches: list[Batch], device: bytes
-                   ) -> list[StoredFigure]:
+                   ) -> list[Figure]:
     """The figures of ``histories`` with the positions the ledger gives their sparse leaves when
     it ingests ``batches`` in order (each batch's readings, then its records)."""
     position: dict[bytes, int] = {}
@@ -419,6 +393,5 @@ def stored_figures(histories: list[MeterHistory], batches: list[Batch], device: 
     for batch in batches:
         position.update((leaf, first + i) for i, leaf in enumerate(batch.tree.leaves))
         first += batch.header.leaf_count
-    return [StoredFigure(h.plan, device, tuple((device, position[leaf])
-                                               for leaf in _leaves(*h.sparse())))
+    return [figure(h, device, tuple((device, position[leaf]) for leaf in _leaves(*h.sparse())))
             for h in histories]
