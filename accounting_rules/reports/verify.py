@@ -41,14 +41,11 @@ import itertools
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from pathlib import Path
 
 from mrv_core.batch import SignedBatchHeader
-from mrv_core.bundle import read_limited
 from mrv_core.codec import format_address, format_hex
 from mrv_core.errors import (
     DecodeError,
-    FormatError,
     MerkleError,
     MethodologyError,
     VerificationError,
@@ -67,7 +64,7 @@ from ..calculator import compute
 from ..counters import CounterChange, CounterGap, CounterReading, RolloverRule, build_history
 from ..errors import CounterError
 from ..registry import load_methodology
-from .bundle import LIMITS, ProvenBatch, ReportBundle
+from .bundle import ProvenBatch, ReportBundle
 from .document import (
     MeasuredLine,
     PlanLine,
@@ -80,7 +77,7 @@ from .onchain import ReportStatus
 from .struct import report_hash
 
 __all__ = ["STEPS", "VerifiedReportBundle", "check_figures", "plan_rule", "proven_leaves",
-           "verify_report_bundle", "verify_report_bytes", "verify_report_file"]
+           "verify_report_bundle", "verify_report_bytes"]
 
 STEPS: dict[str, str] = {
     "format": "the document parses as trustmrv-report-bundle/1",
@@ -116,15 +113,6 @@ def verify_report_bytes(data: bytes) -> ReportBundle:
         return ReportBundle.loads(data)
     except DecodeError as exc:
         raise VerificationError("format", str(exc)) from None
-
-
-def verify_report_file(path: Path) -> ReportBundle:
-    """Step 1 for a file (a regular file of at most ``LIMITS.bundle_bytes``)."""
-    try:
-        data = read_limited(path, LIMITS.bundle_bytes)
-    except FormatError as exc:
-        raise VerificationError("format", exc.problem) from None
-    return verify_report_bytes(data)
 
 
 def verify_report_bundle(bundle: ReportBundle) -> VerifiedReportBundle:
