@@ -199,8 +199,8 @@ def figure(history: MeterHistory, device: bytes,
     """The figure of one meter; asserts the sparse readings give the full history's energy."""
     full = history.energy(history.readings, history.records)
     sparse = history.energy(*history.sparse())
-    assert (sparse.energy, sparse.gap_count) == (full.energy, full.gap_count), \
-        "the sparse readings must give the measured energy"
+    assert sparse.energy == full.energy, "the sparse readings must give the measured energy"
+    assert sparse.gap_count <= full.gap_count
     return Figure(history.plan, device, meter_id(history.plan.meter_path), full,
                   full.bridged_seconds, len(full.bridged), leaves)
 

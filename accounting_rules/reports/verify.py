@@ -27,7 +27,7 @@ naming the first step that failed. The offline steps, in order (numbered in the 
                    belongs to a measured line (summaries: to ``summaries``), every summary is
                    proven in a batch
 6.  ``activity``   each measured amount (and its boundary readings, rollovers, meter changes,
-                   gap records, unexplained decreases) re-derived with
+                   unexplained decreases; at least the gap records proven) re-derived with
                    :func:`accounting_rules.counters.build_history` from the bundle's readings and
                    records of that meter under the plan line's rollover rule
 7.  ``compute``    the shipped data file of the methodology version, through
@@ -371,20 +371,25 @@ def _check_activity(line: MeasuredLine, evidence: _Evidence, bundle: ReportBundl
         "endReading": _ref(energy.end_reading),
         "rollovers": energy.rollovers,
         "meterChanges": energy.meter_changes,
-        "gapRecords": energy.gap_count,
         "unexplainedDecreases": energy.unexplained_decreases,
     }
     stated = {
         "amount": line.amount, "startReading": line.start_reading,
         "endReading": line.end_reading, "rollovers": line.rollovers,
-        "meterChanges": line.meter_changes, "gapRecords": line.gap_records,
-        "unexplainedDecreases": line.unexplained_decreases,
+        "meterChanges": line.meter_changes, "unexplainedDecreases": line.unexplained_decreases,
     }
     for key, value in derived.items():
         if stated[key] != value:
             raise VerificationError("activity", f"{line.meter_path} ({format_address(line.device)}"
                                                 f"): {key} is {stated[key]} in the document, the "
                                                 f"readings give {value}")
+    # gapRecords counts every gap record meeting the period, also those past the end reading
+    # that no step of the evidence holds: the bundle proves a lower bound of it.
+    if line.gap_records < energy.gap_count:
+        raise VerificationError("activity", f"{line.meter_path} ({format_address(line.device)}"
+                                            f"): gapRecords is {line.gap_records} in the "
+                                            f"document, the bundle proves {energy.gap_count} gap "
+                                            "records meeting the period")
 
 
 def _ref(reading: CounterReading | None) -> ReadingRef | None:

@@ -129,6 +129,8 @@ def _cases(bundle: ReportBundle) -> list[tuple[str, list[Mutation], bool, str]]:
         ("measured amount", [edit(f"{lines}.{changed}.amount", _plus(1)), refigure], True,
          "activity"),
         ("measured rollovers", [edit(f"{lines}.0.rollovers", _plus(1))], True, "activity"),
+        ("measured gap records hidden", [edit(f"{lines}.{changed}.gapRecords", _plus(-1))],
+         True, "activity"),
         ("measured start reading", [edit(f"{lines}.{changed}.startReading.value", _plus(1))],
          True, "evidence"),
         ("period start", [edit("report.period.start", _plus(-86_400))], True, "activity"),
