@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from mrv_core.batch import BatchHeader
 from mrv_core.bundle import AnchorRef, MultiProofNodes, ProofBundle, SingleProof
-from mrv_core.chain import System
+from mrv_core.chain import Deployment, System
 from mrv_core.codec import format_address
 from mrv_core.eip712 import Domain
 from mrv_core.merkle import MerkleTree
@@ -27,7 +27,7 @@ from mrv_core.merkle import MerkleTree
 from .db.models import AnchorRow, BatchRow, LeafRow, ReadingRow
 from .errors import ProofUnavailable
 
-__all__ = ["TreeCache", "anchor_of", "proof_bundle"]
+__all__ = ["TreeCache", "anchor_in", "anchor_of", "proof_bundle"]
 
 #: Readings one bundle may prove (``mrv_core.bundle.LIMITS.readings_per_bundle`` is larger;
 #: a request for more is refused before any tree is built).
@@ -69,6 +69,11 @@ def anchor_of(session: Session, header: BatchHeader, system: System) -> AnchorRe
     """Where the chain watcher saw the batch ``header`` anchored, exactly this header (root,
     leaf count and time span), in a block still on the chain (None: not yet, or only another
     header under its batchSeq)."""
+    return anchor_in(session, header, system.deployment)
+
+
+def anchor_in(session: Session, header: BatchHeader, deployment: Deployment) -> AnchorRef | None:
+    """:func:`anchor_of` with the chain named by its deployment file (no node needed)."""
     row = session.scalars(
         select(AnchorRow).where(AnchorRow.device == header.device,
                                 AnchorRow.batch_seq == header.batch_seq,
@@ -80,8 +85,8 @@ def anchor_of(session: Session, header: BatchHeader, system: System) -> AnchorRe
         .order_by(AnchorRow.block_number)).first()
     if row is None:
         return None
-    contracts = system.deployment.contracts
-    return AnchorRef(chain_id=system.chain.chain_id,
+    contracts = deployment.contracts
+    return AnchorRef(chain_id=deployment.chain_id,
                      anchor_registry=contracts["AnchorRegistry"],
                      device_registry=contracts["DeviceRegistry"],
                      transaction_hash=row.tx_hash, block_number=row.block_number)

@@ -10,6 +10,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from accounting_rules.reports.verify import STEPS as REPORT_STEPS
+from accounting_rules.reports.verify_chain import CHAIN_STEPS as REPORT_CHAIN_STEPS
 from mrv_core import (
     SAMPLE_DOMAIN,
     STEPS,
@@ -86,14 +88,20 @@ def register(commands: Any) -> None:
     sample.set_defaults(handler=_sample)
 
     verify = sub.add_parser(
-        "verify", help="verify proof bundles and batch files offline; exit 1 if any fails",
+        "verify", help="verify proof bundles, batch files and report bundles; exit 1 if any "
+                       "fails",
         description="Verify each bundle or batch file offline ("
                     + "; ".join(f"{k}: {v}" for k, v in STEPS.items())
                     + "), then, with --rpc and --deployment, against the chain ("
-                    + "; ".join(f"{k}: {v}" for k, v in CHAIN_STEPS.items()) + ").")
+                    + "; ".join(f"{k}: {v}" for k, v in CHAIN_STEPS.items()) + "). A report "
+                    "bundle (trustmrv-report-bundle/1, told apart by its format) goes through "
+                    "its own steps offline ("
+                    + "; ".join(f"{k}: {v}" for k, v in REPORT_STEPS.items())
+                    + ") and on chain ("
+                    + "; ".join(f"{k}: {v}" for k, v in REPORT_CHAIN_STEPS.items()) + ").")
     verify.add_argument("files", nargs="+", type=Path, metavar="PATH",
-                        help="bundle or batch files, or directories (every *.json below them, "
-                             "recursively)")
+                        help="bundle, batch or report bundle files, or directories (every "
+                             "*.json below them, recursively)")
     verify.add_argument("--json", action="store_true",
                         help="print one JSON object per file instead of text (its \"sample\" "
                              "is true only for the offline SAMPLE domain, chainId 0; "

@@ -12,6 +12,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from accounting_rules.reports.bundle import FORMAT as REPORT_BUNDLE_FORMAT
+from accounting_rules.reports.bundle import LIMITS as REPORT_LIMITS
+from accounting_rules.reports.bundle import ReportBundle, is_report_bundle
+from accounting_rules.reports.verify import verify_report_bundle
+from accounting_rules.reports.verify_chain import verify_report_on_chain
 from mrv_core import (
     AnchorRef,
     Batch,
@@ -21,13 +26,13 @@ from mrv_core import (
     VerificationError,
     VerifiedBatchFile,
     bundle_for_readings,
-    verify_file,
 )
 from mrv_core.chain import KeySigner, System, Transactor, verify_on_chain
 from mrv_core.codec import format_address, format_hex
-from mrv_core.errors import ConfigError, InvalidBatchHeader
+from mrv_core.errors import ConfigError, DecodeError, InvalidBatchHeader
 from mrv_core.hashing import keccak256
 from mrv_core.keys import DeviceKey
+from mrv_core.verify import load_file, verify_json
 
 __all__ = ["SAMPLE_FLAG_NOTE", "SAMPLE_SITE", "UNSIGNED_HEADER_NOTE", "VerifyOutcome",
            "anchor_batch_as_sample_enterprise", "prepare_sample_device", "print_outcomes",
@@ -115,11 +120,17 @@ class VerifyOutcome:
 
 
 def verify_files(paths: Sequence[Path], system: System | None) -> list[VerifyOutcome]:
-    """Verify each file offline and, given a system, on chain."""
+    """Verify each file offline and, given a system, on chain: proof bundles and batch files
+    (``mrv_core.verify``), report bundles (``accounting_rules.reports.verify``), told apart by
+    their ``format``."""
     outcomes = []
     for path in paths:
         try:
-            verified = verify_file(path)
+            doc, size = load_file(path)
+            if is_report_bundle(doc):
+                outcomes.append(_verify_report(path, doc, size, system))
+                continue
+            verified = verify_json(doc, size)
             if system is not None:
                 verify_on_chain(verified, system)
         except VerificationError as exc:
@@ -144,6 +155,44 @@ def verify_files(paths: Sequence[Path], system: System | None) -> list[VerifyOut
     return outcomes
 
 
+def _verify_report(path: Path, doc: object, size: int, system: System | None) -> VerifyOutcome:
+    """One report bundle: every offline step and, given a system, every chain step."""
+    if size > REPORT_LIMITS.bundle_bytes:
+        raise VerificationError("format", f"document is {size} bytes, report bundle limit "
+                                          f"{REPORT_LIMITS.bundle_bytes}")
+    try:
+        bundle = ReportBundle.from_json(doc)
+    except DecodeError as exc:
+        raise VerificationError("format", str(exc)) from None
+    verified = (verify_report_bundle(bundle) if system is None
+                else verify_report_on_chain(bundle, system))
+    report, status = bundle.report, verified.chain
+    notes = []
+    if status is not None:
+        if status.superseded_by is not None:
+            notes.append(f"superseded by report {format_hex(status.superseded_by)}")
+        notes += [f"attested {a.verdict.label} by {format_address(a.regulator)} (statement "
+                  f"{format_hex(a.statement_hash)})" for a in status.attestations]
+        if not status.attestations:
+            notes.append("not attested by any regulator")
+    return VerifyOutcome(path, True, {
+        "kind": "report", "format": REPORT_BUNDLE_FORMAT, "reportHash": format_hex(
+            bundle.report_hash), "enterprise": format_address(report.enterprise),
+        "site": None if report.site is None else report.site.path,
+        "period": {"start": report.period.start, "end": report.period.end,
+                   "label": report.period.label},
+        "methodology": f"{report.methodology.id} v{report.methodology.version}",
+        "measuredLines": len(report.measured), "manualLines": len(report.manual),
+        "batches": len(bundle.batches), "scope1": report.totals.scope1,
+        "scope2": report.totals.scope2, "total": report.totals.total, "sample": False,
+        "headerSigned": True, "notes": notes, "chainChecked": system is not None,
+        "supersededBy": (None if status is None or status.superseded_by is None
+                         else format_hex(status.superseded_by)),
+        "attestations": [] if status is None else [
+            {"regulator": format_address(a.regulator), "verdict": a.verdict.label,
+             "statementHash": format_hex(a.statement_hash)} for a in status.attestations]})
+
+
 def print_outcomes(outcomes: Sequence[VerifyOutcome], *, as_json: bool,
                    chain_checked: bool, max_ok_lines: int | None = None) -> int:
     """Print one line per file (at most ``max_ok_lines`` successes) and a summary; return how
@@ -160,6 +209,14 @@ def print_outcomes(outcomes: Sequence[VerifyOutcome], *, as_json: bool,
         f = outcome.fields
         if not outcome.ok:
             print(f"FAIL  {outcome.path}: step '{f['step']}' failed: {f['detail']}")
+            continue
+        if f["kind"] == "report":
+            print(f"OK    {outcome.path}: report {f['reportHash']} of {f['enterprise']}"
+                  f"{'' if f['site'] is None else ' at ' + f['site']}, {f['period']['label']}, "
+                  f"{f['methodology']}: {f['measuredLines']} measured and {f['manualLines']} "
+                  f"manual line(s), {f['batches']} batch(es); total {f['total']} g CO2e")
+            for text in f["notes"]:
+                print(f"      note: {text}")
             continue
         note = "  SAMPLE (offline domain, never valid on a chain)" if f["sample"] else ""
         what = (f"batch file, all {f['leafCount']} leaves" if f["kind"] == "batch"

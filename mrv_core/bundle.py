@@ -70,7 +70,17 @@ __all__ = [
     "ProofBundle",
     "SingleProof",
     "bundle_for_readings",
+    "decode_anchor",
+    "decode_proof",
+    "document_from_json",
+    "encode_anchor",
+    "encode_proof",
+    "expect_list",
+    "hex32",
     "read_document",
+    "read_json",
+    "read_limited",
+    "write_atomically",
 ]
 
 BUNDLE_FORMAT = "trustmrv-proof/2"
@@ -152,30 +162,21 @@ class ProofBundle:
     # -- writing ---------------------------------------------------------------------------------
 
     def to_json(self) -> dict[str, Any]:
-        proof: dict[str, Any]
-        if isinstance(self.proof, SingleProof):
-            proof = {"type": "single", "path": [format_hex(p) for p in self.proof.path]}
-        else:
-            proof = {
-                "type": "multi",
-                "proof": [format_hex(p) for p in self.proof.proof],
-                "proofFlags": list(self.proof.proof_flags),
-            }
         return {
             "format": self.format,
             "sample": self.sample,
             "domain": encode_domain(self.domain),
-            "anchor": None if self.anchor is None else _encode_anchor(self.anchor),
+            "anchor": None if self.anchor is None else encode_anchor(self.anchor),
             "batch": encode_batch_header(self.batch, self.header_signature),
             "readings": [encode_signed_reading(r) for r in self.readings],
-            "proof": proof,
+            "proof": encode_proof(self.proof),
         }
 
     def dumps(self) -> bytes:
         return (json.dumps(self.to_json(), indent=2, ensure_ascii=False) + "\n").encode("utf-8")
 
     def write(self, path: Path) -> None:
-        _write_atomically(path, self.dumps())
+        write_atomically(path, self.dumps())
 
     # -- reading ---------------------------------------------------------------------------------
 
@@ -185,16 +186,16 @@ class ProofBundle:
 
     @classmethod
     def read(cls, path: Path) -> ProofBundle:
-        return cls.loads(_read_limited(path, LIMITS.bundle_bytes))
+        return cls.loads(read_limited(path, LIMITS.bundle_bytes))
 
     @classmethod
     def from_json(cls, doc: object) -> ProofBundle:
         o, domain, anchor, (batch, signature) = _decode_envelope(
             doc, (BUNDLE_FORMAT, BUNDLE_FORMAT_V1), ("readings", "proof"))
-        raw_readings = _expect_list(o["readings"], "$.readings", 1, LIMITS.readings_per_bundle)
+        raw_readings = expect_list(o["readings"], "$.readings", 1, LIMITS.readings_per_bundle)
         readings = tuple(decode_signed_reading(r, f"$.readings[{i}]")
                          for i, r in enumerate(raw_readings))
-        proof = _decode_proof(o["proof"], "$.proof", len(readings))
+        proof = decode_proof(o["proof"], "$.proof", len(readings))
         return cls(domain=domain, anchor=anchor, batch=batch, readings=readings, proof=proof,
                    header_signature=signature)
 
@@ -259,7 +260,7 @@ class BatchFile:
             "format": self.format,
             "sample": self.domain.is_sample,
             "domain": encode_domain(self.domain),
-            "anchor": None if self.anchor is None else _encode_anchor(self.anchor),
+            "anchor": None if self.anchor is None else encode_anchor(self.anchor),
             "batch": encode_batch_header(self.batch, self.header_signature),
             "leaves": [format_hex(leaf) for leaf in self.leaves],
         }
@@ -269,12 +270,12 @@ class BatchFile:
         return doc
 
     def write(self, path: Path) -> None:
-        _write_atomically(path, (json.dumps(self.to_json(), indent=1, ensure_ascii=False)
+        write_atomically(path, (json.dumps(self.to_json(), indent=1, ensure_ascii=False)
                                  + "\n").encode("utf-8"))
 
     @classmethod
     def read(cls, path: Path) -> BatchFile:
-        data = _read_limited(path, LIMITS.batch_file_bytes)
+        data = read_limited(path, LIMITS.batch_file_bytes)
         return cls.from_json(loads_strict(data, max_bytes=LIMITS.batch_file_bytes))
 
     @classmethod
@@ -283,8 +284,8 @@ class BatchFile:
         o, domain, anchor, (batch, signature) = _decode_envelope(
             doc, (BATCH_FORMAT_V3, BATCH_FORMAT, BATCH_FORMAT_V1),
             ("leaves", "records") if v3 else ("leaves",))
-        raw = _expect_list(o["leaves"], "$.leaves", 1, LIMITS.leaves_per_batch_file)
-        leaves = tuple(_hex32(v, f"$.leaves[{i}]") for i, v in enumerate(raw))
+        raw = expect_list(o["leaves"], "$.leaves", 1, LIMITS.leaves_per_batch_file)
+        leaves = tuple(hex32(v, f"$.leaves[{i}]") for i, v in enumerate(raw))
         records = _decode_records(o["records"], len(leaves)) if v3 else ()
         return cls(domain=domain, anchor=anchor, batch=batch, leaves=leaves,
                    header_signature=signature, records=records)
@@ -293,7 +294,7 @@ class BatchFile:
 def _decode_records(value: object, leaf_count: int) -> tuple[tuple[int, SignedRecord], ...]:
     """``$.records``: 1 or more ``{"leafIndex", "record"}``, indices strictly increasing and
     below the number of leaves listed."""
-    raw = _expect_list(value, "$.records", 1, LIMITS.records_per_batch_file)
+    raw = expect_list(value, "$.records", 1, LIMITS.records_per_batch_file)
     records: list[tuple[int, SignedRecord]] = []
     for i, entry in enumerate(raw):
         where = f"$.records[{i}]"
@@ -310,13 +311,24 @@ def _decode_records(value: object, leaf_count: int) -> tuple[tuple[int, SignedRe
 
 def read_document(path: Path) -> ProofBundle | BatchFile:
     """Read a bundle or a batch file, whichever ``path`` holds (by its ``format`` field)."""
-    data = _read_limited(path, LIMITS.batch_file_bytes)
-    doc = loads_strict(data, max_bytes=LIMITS.batch_file_bytes)
+    return document_from_json(*read_json(path))
+
+
+def read_json(path: Path) -> tuple[object, int]:
+    """The strictly parsed JSON of the regular file ``path`` (at most the batch file limit, the
+    largest document) and its size in bytes, for callers that dispatch on ``format`` themselves
+    (``mrv bundle verify`` also reads report bundles)."""
+    data = read_limited(path, LIMITS.batch_file_bytes)
+    return loads_strict(data, max_bytes=LIMITS.batch_file_bytes), len(data)
+
+
+def document_from_json(doc: object, size: int) -> ProofBundle | BatchFile:
+    """A bundle or a batch file from its parsed JSON (``size``: its bytes), by ``format``."""
     if isinstance(doc, dict) and doc.get("format") in (BATCH_FORMAT_V3, BATCH_FORMAT,
                                                        BATCH_FORMAT_V1):
         return BatchFile.from_json(doc)
-    if len(data) > LIMITS.bundle_bytes:
-        raise FormatError("$", f"document is {len(data)} bytes, bundle limit {LIMITS.bundle_bytes}")
+    if size > LIMITS.bundle_bytes:
+        raise FormatError("$", f"document is {size} bytes, bundle limit {LIMITS.bundle_bytes}")
     return ProofBundle.from_json(doc)
 
 
@@ -340,7 +352,7 @@ def _decode_envelope(doc: object, formats: tuple[str, ...], body_fields: tuple[s
         raise FormatError("$.sample", f"must be {str(domain.is_sample).lower()}: only the offline "
                                       "sample domain (chainId 0, zero verifyingContract) is a "
                                       "sample")
-    anchor = None if o["anchor"] is None else _decode_anchor(o["anchor"], "$.anchor")
+    anchor = None if o["anchor"] is None else decode_anchor(o["anchor"], "$.anchor")
     signed = o["format"] != formats[-1]
     return o, domain, anchor, decode_batch_header(o["batch"], "$.batch", signed=signed)
 
@@ -348,7 +360,8 @@ def _decode_envelope(doc: object, formats: tuple[str, ...], body_fields: tuple[s
 _ANCHOR_FIELDS = ("chainId", "anchorRegistry", "deviceRegistry", "transactionHash", "blockNumber")
 
 
-def _encode_anchor(anchor: AnchorRef) -> dict[str, str]:
+def encode_anchor(anchor: AnchorRef) -> dict[str, str]:
+    """The ``anchor`` object of a document (docs/protocol.md 5.2)."""
     return {
         "chainId": str(anchor.chain_id),
         "anchorRegistry": format_address(anchor.anchor_registry),
@@ -358,7 +371,16 @@ def _encode_anchor(anchor: AnchorRef) -> dict[str, str]:
     }
 
 
-def _decode_anchor(obj: object, where: str) -> AnchorRef:
+def encode_proof(proof: SingleProof | MultiProofNodes) -> dict[str, Any]:
+    """The ``proof`` object of a single proof or a multiproof (docs/protocol.md 5.4)."""
+    if isinstance(proof, SingleProof):
+        return {"type": "single", "path": [format_hex(p) for p in proof.path]}
+    return {"type": "multi", "proof": [format_hex(p) for p in proof.proof],
+            "proofFlags": list(proof.proof_flags)}
+
+
+def decode_anchor(obj: object, where: str) -> AnchorRef:
+    """Parse an ``anchor`` object at ``where``; :class:`FormatError` names the bad field."""
     o = expect_object(obj, where, _ANCHOR_FIELDS)
     return AnchorRef(
         chain_id=field(f"{where}.chainId",
@@ -367,14 +389,16 @@ def _decode_anchor(obj: object, where: str) -> AnchorRef:
                               lambda: parse_address(o["anchorRegistry"], field="anchorRegistry")),
         device_registry=field(f"{where}.deviceRegistry",
                               lambda: parse_address(o["deviceRegistry"], field="deviceRegistry")),
-        transaction_hash=_hex32(o["transactionHash"], f"{where}.transactionHash"),
+        transaction_hash=hex32(o["transactionHash"], f"{where}.transactionHash"),
         block_number=field(f"{where}.blockNumber",
                            lambda: _parse_int(o["blockNumber"], 0, UINT64_MAX,
                                               field="blockNumber")),
     )
 
 
-def _decode_proof(obj: object, where: str, reading_count: int) -> SingleProof | MultiProofNodes:
+def decode_proof(obj: object, where: str, reading_count: int) -> SingleProof | MultiProofNodes:
+    """Parse a ``proof`` object at ``where`` (a single proof only for ``reading_count`` 1);
+    :class:`FormatError` names the bad field. Bounds: :data:`LIMITS`."""
     if not isinstance(obj, dict) or "type" not in obj:
         raise FormatError(where, "expected an object with a 'type' of 'single' or 'multi'")
     if obj["type"] == "single":
@@ -382,28 +406,30 @@ def _decode_proof(obj: object, where: str, reading_count: int) -> SingleProof | 
         if reading_count != 1:
             raise FormatError(where, f"a single proof covers one reading, bundle has "
                               f"{reading_count}; use a multiproof")
-        path = _expect_list(o["path"], f"{where}.path", 0, LIMITS.proof_path)
-        return SingleProof(tuple(_hex32(p, f"{where}.path[{i}]") for i, p in enumerate(path)))
+        path = expect_list(o["path"], f"{where}.path", 0, LIMITS.proof_path)
+        return SingleProof(tuple(hex32(p, f"{where}.path[{i}]") for i, p in enumerate(path)))
     if obj["type"] == "multi":
         o = expect_object(obj, where, ("type", "proof", "proofFlags"))
-        nodes = _expect_list(o["proof"], f"{where}.proof", 0, LIMITS.multiproof_nodes)
-        flags = _expect_list(o["proofFlags"], f"{where}.proofFlags", 0,
+        nodes = expect_list(o["proof"], f"{where}.proof", 0, LIMITS.multiproof_nodes)
+        flags = expect_list(o["proofFlags"], f"{where}.proofFlags", 0,
                              LIMITS.multiproof_nodes + LIMITS.readings_per_bundle)
         for i, flag in enumerate(flags):
             if not isinstance(flag, bool):
                 raise FormatError(f"{where}.proofFlags[{i}]", "expected true or false")
         return MultiProofNodes(
-            proof=tuple(_hex32(p, f"{where}.proof[{i}]") for i, p in enumerate(nodes)),
+            proof=tuple(hex32(p, f"{where}.proof[{i}]") for i, p in enumerate(nodes)),
             proof_flags=tuple(flags),
         )
     raise FormatError(f"{where}.type", f"expected 'single' or 'multi', got {obj['type']!r}")
 
 
-def _hex32(value: object, where: str) -> bytes:
+def hex32(value: object, where: str) -> bytes:
+    """32 bytes from lowercase ``0x`` hex, or :class:`FormatError` at ``where``."""
     return field(where, lambda: parse_hex(value, 32, field=where.rsplit(".", 1)[-1]))
 
 
-def _expect_list(value: object, where: str, low: int, high: int) -> list[Any]:
+def expect_list(value: object, where: str, low: int, high: int) -> list[Any]:
+    """``value`` as a JSON array of ``low`` to ``high`` items, or :class:`FormatError`."""
     if not isinstance(value, list):
         raise FormatError(where, "expected an array")
     if not low <= len(value) <= high:
@@ -411,14 +437,17 @@ def _expect_list(value: object, where: str, low: int, high: int) -> list[Any]:
     return value
 
 
-def _read_limited(path: Path, limit: int) -> bytes:
+def read_limited(path: Path, limit: int) -> bytes:
+    """The bytes of the regular file ``path`` (at most ``limit``), or :class:`FormatError`
+    naming the path."""
     try:
         return read_regular_file(path, limit)
     except UnreadableFile as exc:
         raise FormatError(str(path), exc.reason) from None
 
 
-def _write_atomically(path: Path, data: bytes) -> None:
+def write_atomically(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file renamed over it."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_bytes(data)

@@ -31,7 +31,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .batch import BatchHeader, SignedBatchHeader
-from .bundle import AnchorRef, BatchFile, MultiProofNodes, ProofBundle, read_document
+from .bundle import (
+    AnchorRef,
+    BatchFile,
+    MultiProofNodes,
+    ProofBundle,
+    document_from_json,
+    read_json,
+)
 from .codec import format_address
 from .eip712 import (
     Domain,
@@ -50,9 +57,12 @@ __all__ = [
     "STEPS",
     "VerifiedBatchFile",
     "VerifiedBundle",
+    "check_domain",
+    "load_file",
     "verify_batch",
     "verify_bundle",
     "verify_file",
+    "verify_json",
     "verify_signed_header",
     "verify_signed_reading",
     "verify_signed_record",
@@ -135,7 +145,7 @@ def verify_signed_record(signed: SignedRecord, domain: Domain) -> bytes:
     return record_leaf(record)
 
 
-def _check_domain(domain: Domain, anchor: AnchorRef | None) -> None:
+def check_domain(domain: Domain, anchor: AnchorRef | None) -> None:
     """Step 2: an anchored document was signed for that chain and AnchorRegistry."""
     if anchor is None:
         return
@@ -177,7 +187,7 @@ def verify_bundle(bundle: ProofBundle) -> VerifiedBundle:
     batch = bundle.batch
 
     # 2. domain
-    _check_domain(bundle.domain, bundle.anchor)
+    check_domain(bundle.domain, bundle.anchor)
 
     # 3. header signature
     _check_header(batch, bundle.header_signature, bundle.domain)
@@ -252,7 +262,7 @@ def verify_batch(batch_file: BatchFile) -> VerifiedBatchFile:
     with paths, notes and signatures that check, each leaf listed at its index is the record's,
     and its leaves rebuild the header's leaf count and root."""
     # 2. domain
-    _check_domain(batch_file.domain, batch_file.anchor)
+    check_domain(batch_file.domain, batch_file.anchor)
     header = batch_file.batch
     # 3. header signature
     _check_header(header, batch_file.header_signature, batch_file.domain)
@@ -290,11 +300,25 @@ def verify_batch(batch_file: BatchFile) -> VerifiedBatchFile:
 
 def verify_file(path: Path) -> VerifiedBundle | VerifiedBatchFile:
     """Step 1 (parse ``path``, a bundle or a batch file) followed by its verification."""
+    return verify_json(*load_file(path))
+
+
+def load_file(path: Path) -> tuple[object, int]:
+    """Step 1, reading: the parsed JSON of ``path`` and its size in bytes (``read_json``), a
+    :class:`VerificationError` at ``format`` otherwise (naming the file's problem once)."""
     try:
-        document = read_document(path)
+        return read_json(path)
     except FormatError as exc:  # the file itself (missing, not regular, too large): once
         detail = exc.problem if exc.where == str(path) else str(exc)
         raise VerificationError("format", detail) from None
+    except DecodeError as exc:
+        raise VerificationError("format", str(exc)) from None
+
+
+def verify_json(doc: object, size: int) -> VerifiedBundle | VerifiedBatchFile:
+    """Step 1, decoding, of a parsed document of ``size`` bytes, then its verification."""
+    try:
+        document = document_from_json(doc, size)
     except DecodeError as exc:
         raise VerificationError("format", str(exc)) from None
     if isinstance(document, BatchFile):

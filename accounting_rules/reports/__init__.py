@@ -9,7 +9,9 @@
 - :mod:`.manual`: evidence files (kinds by magic bytes) and a source's integer unit;
 - :mod:`.periods`: a report's calendar period from its label;
 - :mod:`.onchain`: submit, attest and read reports on the ReportRegistry;
-- :mod:`.fields`: the field checks the formats share.
+- :mod:`.fields`: the field checks the formats share;
+- :mod:`.bundle`: the report bundle ``trustmrv-report-bundle/1`` (docs/protocol.md section 11);
+  :mod:`.verify` and :mod:`.verify_chain`: its standalone verifier, offline and chain steps.
 """
 
 from .document import (

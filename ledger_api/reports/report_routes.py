@@ -7,6 +7,8 @@
 - ``GET /v1/reports``, ``GET /v1/reports/{hash}`` (with its on-chain status by ``eth_call``:
   submitted in which block, superseded by which report, attestations with their statements),
   ``GET /v1/reports/{hash}/document`` (the canonical document bytes);
+- ``GET /v1/reports/{hash}/bundle`` (:mod:`.bundle_route`): its report bundle, also only with
+  ``figures``;
 - ``POST /v1/reports/{hash}/attestations``: a regulator posts its ``trustmrv-attestation/1``
   statement; kept only when the chain holds an attestation of the report by the statement's
   regulator with the statement's hash.
@@ -154,6 +156,9 @@ def add_report_routes(app: FastAPI, services: Services, figures: Figures | None 
 
     if figures is not None:
         source = figures
+        from .bundle_route import add_bundle_route  # it reads the evidence through figures too
+
+        add_bundle_route(app, services, figures)
 
         @app.post("/v1/reports", status_code=201, tags=["reports"],
                   responses=problem_responses(*ACCESS_STATUSES, 409, 413, 422, 503),

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..batch import BatchHeader
 from ..bundle import AnchorRef, MultiProofNodes
 from ..codec import format_address, format_hex
 from ..eip712 import leaf_hash
@@ -30,7 +31,7 @@ from ..merkle import MerkleTree
 from ..verify import VerifiedBatchFile, VerifiedBundle
 from .system import System
 
-__all__ = ["CHAIN_STEPS", "verify_on_chain"]
+__all__ = ["CHAIN_STEPS", "verify_anchor", "verify_on_chain"]
 
 CHAIN_STEPS: dict[str, str] = {
     "chain": "the node, the deployment file and the anchor name the same chain and registries",
@@ -50,6 +51,35 @@ def verify_on_chain(verified: VerifiedBundle | VerifiedBatchFile, system: System
         document = verified.batch_file
         anchor, header, sample = document.anchor, document.batch, document.sample
 
+    anchor = verify_anchor(system, anchor, header, sample=sample)
+
+    # 12. inclusion, of leaves recomputed here from the readings (never ``verified.leaves``)
+    if isinstance(verified, VerifiedBundle):
+        proof = verified.bundle.proof
+        leaves = tuple(leaf_hash(signed.reading) for signed in verified.bundle.readings)
+        if isinstance(proof, MultiProofNodes):
+            ok = system.verify_readings(header.device, header.batch_seq, leaves,
+                                        proof.proof, proof.proof_flags)
+        else:
+            ok = len(leaves) == 1 and system.verify_reading(header.device, header.batch_seq,
+                                                            leaves[0], proof.path)
+        if not ok:
+            raise VerificationError("inclusion", "the AnchorRegistry rejects the proof of the "
+                                                 "readings' leaves")
+    else:
+        leaf_list = verified.batch_file.leaves
+        if len(leaf_list) != header.leaf_count or MerkleTree(leaf_list).root != header.root:
+            raise VerificationError("inclusion", f"the batch file's {len(leaf_list)} leaves do "
+                                                 f"not rebuild the anchored root and count")
+    return anchor
+
+
+def verify_anchor(system: System, anchor: AnchorRef | None, header: BatchHeader, *,
+                  sample: bool = False) -> AnchorRef:
+    """Steps 9-11 for one batch: the anchor names this node's chain and the deployment's
+    registries (``chain``), its transaction is confirmed and carries exactly ``header`` whose
+    root the registry stores (``anchor``), and the device was registered and active at that
+    block (``device``); return the anchor. Raises :class:`VerificationError` naming the step."""
     # 9. chain
     if sample:
         raise VerificationError("chain", "sample data (offline domain) is never on a chain")
@@ -93,25 +123,6 @@ def verify_on_chain(verified: VerifiedBundle | VerifiedBatchFile, system: System
     if not system.is_registered_at(header.device, anchor.block_number):
         raise VerificationError("device", f"{format_address(header.device)} was not registered "
                                           f"and active at block {anchor.block_number}")
-
-    # 12. inclusion, of leaves recomputed here from the readings (never ``verified.leaves``)
-    if isinstance(verified, VerifiedBundle):
-        proof = verified.bundle.proof
-        leaves = tuple(leaf_hash(signed.reading) for signed in verified.bundle.readings)
-        if isinstance(proof, MultiProofNodes):
-            ok = system.verify_readings(header.device, header.batch_seq, leaves,
-                                        proof.proof, proof.proof_flags)
-        else:
-            ok = len(leaves) == 1 and system.verify_reading(header.device, header.batch_seq,
-                                                            leaves[0], proof.path)
-        if not ok:
-            raise VerificationError("inclusion", "the AnchorRegistry rejects the proof of the "
-                                                 "readings' leaves")
-    else:
-        leaf_list = verified.batch_file.leaves
-        if len(leaf_list) != header.leaf_count or MerkleTree(leaf_list).root != header.root:
-            raise VerificationError("inclusion", f"the batch file's {len(leaf_list)} leaves do "
-                                                 f"not rebuild the anchored root and count")
     return anchor
 
 

@@ -1,0 +1,118 @@
+"""Report bundles (``trustmrv-report-bundle/1``) from the ledger's stored data.
+
+:func:`export_report_bundle` takes a report document and the ``(device, position)`` leaves its
+evidence uses (``ledger_api.recompute.MeterFigure.leaves``: the sparse readings of each meter,
+its meter changes and gap records), groups them by the accepted batch holding each, and proves
+each batch's leaves with **one multiproof** of the tree rebuilt from the batch's stored leaves
+(:class:`ledger_api.proofs.TreeCache`, which refuses a batch whose stored leaves no longer give
+its root). Each batch carries its signed header and the anchor the chain watcher saw for exactly
+that header (``anchors`` table, not orphaned; ``None`` when not anchored yet). With
+``summaries``, the devices' signed ``EmissionSummary`` records whose period lies inside the
+report's are added, each proven in its batch like the rest.
+
+The devices' EIP-712 domain is the document's chain and AnchorRegistry; ``deployment`` names the
+DeviceRegistry the anchors refer to. Refusals are :class:`ledger_api.errors.ProofUnavailable`:
+404 ``reading`` for a leaf the ledger does not hold, 409 ``batch`` for one not yet in an accepted
+batch, 400 ``readings`` for more than the bundle's limits allow (none: a report of manual
+lines only has no batches).
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Iterable
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from accounting_rules.reports.bundle import LIMITS, ProvenBatch, ReportBundle, prove_batch
+from accounting_rules.reports.document import ReportDocument
+from accounting_rules.reports.struct import report_hash
+from mrv_core.chain import Deployment
+from mrv_core.codec import format_address
+from mrv_core.eip712 import Domain
+from mrv_core.reading import SignedReading
+from mrv_core.records import EmissionSummary, SignedRecord
+from mrv_core.wire import decode_signed_record
+
+from ..db.models import BatchRow, LeafRow, ReadingRow, RecordRow
+from ..errors import ProofUnavailable
+from ..proofs import TreeCache, anchor_in
+
+__all__ = ["export_report_bundle", "summary_leaves"]
+
+Item = SignedReading | SignedRecord
+
+
+def export_report_bundle(session: Session, doc: ReportDocument,
+                         leaves: Iterable[tuple[bytes, int]], deployment: Deployment,
+                         trees: TreeCache, *, summaries: bool = True) -> ReportBundle:
+    """The report bundle of ``doc`` proving ``leaves`` ((device, position) pairs, any order,
+    repeats ignored) and, with ``summaries``, the devices' summaries of the period. Raises
+    :class:`ProofUnavailable` (module docstring)."""
+    wanted = sorted(set(leaves))
+    if len(wanted) > LIMITS.readings + LIMITS.records:
+        raise ProofUnavailable(400, "readings", f"expected at most "
+                                                f"{LIMITS.readings + LIMITS.records} leaves, got "
+                                                f"{len(wanted)}")
+    summary_keys = (summary_leaves(session, doc, {device for device, _ in wanted})
+                    if summaries else [])
+    by_batch: dict[tuple[bytes, int], dict[int, Item]] = defaultdict(dict)
+    listed: list[SignedRecord] = []
+    for device, position in [*wanted, *summary_keys]:
+        leaf = session.get(LeafRow, (device, position))
+        where = f"leaf {position} of device {format_address(device)}"
+        if leaf is None:
+            raise ProofUnavailable(404, "reading", f"no {where}")
+        if leaf.batch_seq is None:
+            raise ProofUnavailable(409, "batch", f"{where} is not yet in an accepted batch")
+        item = _item(session, leaf)
+        if isinstance(item, SignedRecord) and isinstance(item.record, EmissionSummary):
+            listed.append(item)
+        by_batch[device, leaf.batch_seq][position] = item
+    proven: list[ProvenBatch] = []
+    for (device, batch_seq), items in sorted(by_batch.items()):
+        batch = session.get(BatchRow, (device, batch_seq))
+        assert batch is not None  # a leaf's batch_seq names an accepted batch
+        header = batch.header()
+        tree = trees.tree(session, batch)
+        proven.append(prove_batch(header, batch.signature, anchor_in(session, header, deployment),
+                                  tree, {position - batch.first_position: item
+                                         for position, item in items.items()}))
+    domain = Domain(doc.chain.chain_id, doc.chain.anchor_registry)
+    return ReportBundle(report=doc, report_hash=report_hash(doc), domain=domain,
+                        batches=tuple(proven), summaries=tuple(listed))
+
+
+def summary_leaves(session: Session, doc: ReportDocument, devices: set[bytes]
+                   ) -> list[tuple[bytes, int]]:
+    """(device, position) of each stored ``EmissionSummary`` of ``devices`` whose period lies
+    inside the report's, in an accepted batch."""
+    found = []
+    for device in sorted(devices):
+        rows = session.execute(
+            select(RecordRow.position, RecordRow.wire)
+            .join(LeafRow, (LeafRow.device == RecordRow.device)
+                  & (LeafRow.position == RecordRow.position))
+            .where(RecordRow.device == device, RecordRow.kind == "emission_summary",
+                   RecordRow.time_from >= doc.period.start,
+                   RecordRow.time_from < doc.period.end, LeafRow.batch_seq.is_not(None))
+            .order_by(RecordRow.position)).all()
+        for position, wire in rows:
+            summary = decode_signed_record(json.loads(wire), "$").record
+            assert isinstance(summary, EmissionSummary)
+            if summary.period_end <= doc.period.end:
+                found.append((device, position))
+    return found
+
+
+def _item(session: Session, leaf: LeafRow) -> Item:
+    """The signed reading or record stored under a leaf."""
+    if leaf.kind == "reading":
+        reading = session.get(ReadingRow, (leaf.device, leaf.position))
+        assert reading is not None  # every reading leaf has its row (foreign key)
+        return reading.signed()
+    record = session.get(RecordRow, (leaf.device, leaf.position))
+    assert record is not None
+    return decode_signed_record(json.loads(record.wire), "$")
