@@ -71,6 +71,10 @@ def register(commands: Any) -> None:
     add_option(demo, "--speed", "MRV_DEMO_SPEED", type=int, default=DEFAULT_SPEED, metavar="X",
                help=f"simulated seconds per real second (default {DEFAULT_SPEED:,}: a day a "
                     f"second; 60..{MAX_SPEED:,})")
+    add_option(demo, "--methodologies", "MRV_DEMO_METHODOLOGIES", choices=("all", "used"),
+               default="all", help="publish and audit every shipped methodology version "
+                                   "(all, the default) or only those the period uses (used: "
+                                   "a quicker run)")
     demo.set_defaults(handler=_demo)
 
 
@@ -91,7 +95,7 @@ def check_rpc(url: str) -> str:
 
 
 def make_plan(*, out: Path, rpc: str | None, days: int | None, interval_min: int, speed: int,
-              chain_now: int) -> DemoPlan:
+              chain_now: int, all_methodologies: bool = True) -> DemoPlan:
     """The period and timings (:class:`DemoPlan`) for a chain whose clock reads ``chain_now``.
     Raises :class:`ConfigError` naming the option."""
     if not 5 <= interval_min <= 1440 or 1440 % interval_min:
@@ -114,7 +118,8 @@ def make_plan(*, out: Path, rpc: str | None, days: int | None, interval_min: int
         label += f"-01..{days:02d}"
     return DemoPlan(out=out, rpc=rpc, period_start=start, period_end=end, label=label,
                     interval_s=interval, speed=speed, lead_s=lead,
-                    max_clock_skew=max(300, SKEW_REAL_S * speed))
+                    max_clock_skew=max(300, SKEW_REAL_S * speed),
+                    all_methodologies=all_methodologies)
 
 
 def ensure_checkout() -> None:
@@ -143,7 +148,8 @@ def _demo(args: argparse.Namespace) -> int:
               speed=args.speed, chain_now=int(time.time()))  # the arguments, before any work
     chain_now = connect(rpc).latest_timestamp() if rpc else int(time.time())
     plan = make_plan(out=args.out, rpc=rpc, days=args.days, interval_min=args.interval,
-                     speed=args.speed, chain_now=chain_now)
+                     speed=args.speed, chain_now=chain_now,
+                     all_methodologies=args.methodologies == "all")
     # Not a terminal (a log, a test): wide enough for the summary table's lines.
     width = None if sys.stdout.isatty() else 132
     return run_demo(plan, Console(highlight=False, soft_wrap=True, width=width))

@@ -22,7 +22,7 @@ __all__ = ["NODE_START_S", "DemoContext", "DemoPlan", "NodeInfo", "StepOutcome"]
 #: Real seconds the edge nodes get to start once released (their imports are done ahead, see
 #: ``launch``): the simulated clock starts this long (at its speed) before the period, so every
 #: meter has a reading at or before the period's start.
-NODE_START_S = 5
+NODE_START_S = 4
 
 
 @dataclass(frozen=True)
@@ -46,10 +46,23 @@ class DemoPlan:
     speed: int
     lead_s: int
     max_clock_skew: int
+    all_methodologies: bool = True
 
     @property
     def days(self) -> int:
         return (self.period_end - self.period_start) // 86_400
+
+    @property
+    def batch_age_s(self) -> int:
+        """The nodes' batch age: a simulated day (half a day for a one-day period)."""
+        return min(86_400, self.days * 43_200)
+
+    @property
+    def settled(self) -> int:
+        """The simulated instant up to which the ledger must hold everything anchored final
+        before the demo goes on: the period's end plus two batch ages, so the batches holding
+        the summaries of its last hours and day, signed once a later reading exists, are in."""
+        return self.period_end + 2 * self.batch_age_s
 
 
 @dataclass(frozen=True)

@@ -9,11 +9,12 @@ While the nodes run, the demo (every quarter of a real second):
    make the last anchors final);
 3. applies each fault of ``sites.FAULTS`` on the simulator's control channel when the period has
    got that far;
-4. asks the ledger API for each device's batches (once a real second).
+4. asks the ledger API for each device's batches (every two real seconds).
 
-It is done when the simulated clock is past the period's end plus one poll interval and, for
-every node, the ledger holds batches covering up to that instant, all of them ``final``; then
-every reading of the period is in the ledger and anchored. A :class:`DemoTimeout` (an
+It is done when the simulated clock is past ``plan.settled`` (the period's end plus two batch
+ages) and, for every node, the ledger holds batches covering up to that instant, all of them
+``final``; then every reading of the period, and every summary of it, is in the ledger and
+anchored. A :class:`DemoTimeout` (an
 :class:`~mrv_core.errors.MrvError`) ends the wait after ``deadline_s`` real seconds, naming what
 was missing.
 """
@@ -41,7 +42,7 @@ from .sites import FAULTS
 __all__ = ["Coverage", "DemoTimeout", "watch_period"]
 
 _TICK_S = 0.25
-_ASK_EVERY_S = 1.0
+_ASK_EVERY_S = 2.0
 
 
 class DemoTimeout(MrvError):
@@ -84,7 +85,7 @@ def watch_period(context: DemoContext, clock: SimulatedTime, *, check: Callable[
     """Run the loop of the module docstring until done; return each device's coverage.
     Raises :class:`DemoTimeout`, or what ``check`` raises (a child that died)."""
     plan = context.plan
-    until = plan.period_end + plan.interval_s
+    until = plan.settled
     chain_clock = ChainClock(connect(context.chain_url), clock, allowed_lead_s=plan.max_clock_skew)
     faults = list(FAULTS)
     covered: dict[bytes, Coverage] = {n.device: Coverage() for n in context.nodes}

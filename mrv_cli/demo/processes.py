@@ -20,9 +20,11 @@ line in time: :class:`~mrv_core.errors.ConfigError`).
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import os
 import signal
 import subprocess
+import sys
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -38,6 +40,7 @@ __all__ = ["STOP_GRACE_S", "Child", "ChildExited", "ChildNotReady", "ChildProces
 #: its open gap runs on the way out; anvil writes nothing: the demo gives it no --state).
 STOP_GRACE_S = 15.0
 _TAIL_BYTES = 2_000
+_PR_SET_CHILD_SUBREAPER = 36  # linux/prctl.h
 
 
 class ChildExited(MrvError):
@@ -76,9 +79,12 @@ class ChildProcesses:
         self.logs = logs
         self.children: list[Child] = []
         self.group: int | None = None  # the process group id, once the first child runs
+        self._terminated: set[int] = set()  # pids sent SIGTERM
+        self.interrupted: str | None = None
 
     def __enter__(self) -> ChildProcesses:
         self.logs.mkdir(parents=True, exist_ok=True)
+        _become_subreaper()
         return self
 
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
@@ -130,19 +136,33 @@ class ChildProcesses:
             time.sleep(0.02)
         return lines[:count]
 
+    def interrupt(self, reason: str) -> None:
+        """Note that the demo was interrupted (``reason``) and send SIGTERM to the whole group
+        now: whatever the demo is doing fails soon after, even where the
+        ``KeyboardInterrupt`` raised for it is swallowed (Python ignores exceptions raised
+        inside destructors), and :meth:`check` raises it again."""
+        self.interrupted = reason
+        if self.group is not None:
+            _signal_group(self.group, signal.SIGTERM)
+
     def check(self) -> None:
-        """Raise :class:`ChildExited` naming the first child that has ended."""
+        """Raise ``KeyboardInterrupt`` after :meth:`interrupt`, else :class:`ChildExited`
+        naming the first child that has ended."""
+        if self.interrupted is not None:
+            raise KeyboardInterrupt(self.interrupted)
         for child in self.children:
             code = child.process.poll()
-            if code is not None:
+            if code is not None and child.process.pid not in self._terminated:
                 raise ChildExited(f"{child.name} (pid {child.process.pid}) exited with status "
                                   f"{code} while the demo needed it; its log "
                                   f"{child.log}: {child.tail() or 'empty'}")
 
     def stop(self, child: Child, timeout: float = STOP_GRACE_S) -> int | None:
-        """Stop one child with SIGTERM (SIGKILL after ``timeout`` s); return its exit status."""
+        """Stop one child with SIGTERM (SIGKILL after ``timeout`` s); return its exit status.
+        A child already sent SIGTERM (:meth:`terminate`) is not sent another: a second one
+        could land after it removed its handler and kill it mid-shutdown."""
         if child.process.poll() is None:
-            child.process.send_signal(signal.SIGTERM)
+            self.terminate([child])
             try:
                 child.process.wait(timeout=timeout)
             except subprocess.TimeoutExpired:
@@ -150,6 +170,20 @@ class ChildProcesses:
                 child.process.wait()
         self._close(child)
         return child.process.returncode
+
+    def stop_together(self, children: Sequence[Child],
+                      timeout: float = STOP_GRACE_S) -> list[tuple[Child, int | None]]:
+        """SIGTERM to each of ``children`` at once, then wait for each (SIGKILL after
+        ``timeout`` s); return each with its exit status."""
+        self.terminate(children)
+        return [(child, self.stop(child, timeout)) for child in children]
+
+    def terminate(self, children: Sequence[Child]) -> None:
+        """SIGTERM, once, to each of ``children`` still running; returns at once."""
+        for child in children:
+            if child.process.poll() is None and child.process.pid not in self._terminated:
+                self._terminated.add(child.process.pid)
+                child.process.send_signal(signal.SIGTERM)
 
     def stop_all(self) -> None:
         """SIGTERM to the whole group, SIGKILL to what is left after :data:`STOP_GRACE_S`;
@@ -165,6 +199,14 @@ class ChildProcesses:
         for child in self.children:
             child.process.wait()
             self._close(child)
+        # Grandchildren orphaned by their parent's exit are ours (a child subreaper): reap them
+        # until the kernel has no process left in the group.
+        deadline = time.monotonic() + STOP_GRACE_S
+        while _signal_group(self.group, 0) and time.monotonic() < deadline:
+            with contextlib.suppress(ChildProcessError):
+                while os.waitpid(-1, os.WNOHANG)[0] > 0:
+                    pass
+            time.sleep(0.02)
         self.group = None
 
     @staticmethod
@@ -173,6 +215,20 @@ class ChildProcesses:
             child.process.stdout.close()
 
 
-def _signal_group(group: int, signum: signal.Signals) -> None:
-    with contextlib.suppress(ProcessLookupError):  # every member has already exited
+def _become_subreaper() -> None:
+    """Linux: make this process the reaper of its descendants' orphans (``prctl
+    PR_SET_CHILD_SUBREAPER``), so anvil's native binary, orphaned when its npm wrapper exits,
+    is reaped here instead of lingering as a zombie member of the group. Elsewhere, nothing."""
+    if not sys.platform.startswith("linux"):
+        return
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+
+
+def _signal_group(group: int, signum: signal.Signals | int) -> bool:
+    """Signal every member of ``group`` (0: only ask); False when it has none left."""
+    try:
         os.killpg(group, signum)
+    except ProcessLookupError:  # every member has already exited
+        return False
+    return True

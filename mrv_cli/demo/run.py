@@ -27,7 +27,7 @@ from rich.console import Console
 
 from local_servers import free_port
 from mrv_core.chain import connect
-from mrv_core.errors import ConfigError
+from mrv_core.errors import ConfigError, MrvError
 from mrv_core.simulated_time import SimulatedTime
 
 from ..dates import show_instant
@@ -44,13 +44,15 @@ __all__ = ["prepare_out", "run_demo"]
 class _Console:
     """Numbered step headings and their lines, on one rich console."""
 
-    def __init__(self, console: Console) -> None:
+    def __init__(self, console: Console, processes: ChildProcesses) -> None:
         self.console, self.number, self.figures = console, 0, list[tuple[str, str]]()
         self.started = time.monotonic()
+        self.processes = processes
         self.failed: list[str] = []
         self.not_built: list[str] = []
 
     def heading(self, title: str) -> None:
+        self.processes.check()  # an interrupt or a child that died stops the demo here
         self.number += 1
         self.console.print(f"\n[bold]== {self.number}. {title}[/bold] "
                            f"[dim]({time.monotonic() - self.started:.1f} s)[/dim]")
@@ -76,15 +78,22 @@ class _Console:
 
 
 @contextmanager
-def _terminate_as_interrupt() -> Iterator[None]:
-    """SIGTERM and SIGHUP end the demo as Ctrl-C does (KeyboardInterrupt), so the process group
-    is stopped on the way out."""
+def _interruptible(processes: ChildProcesses) -> Iterator[None]:
+    """SIGINT, SIGTERM and SIGHUP stop the child processes at once and end the demo as Ctrl-C
+    does (``KeyboardInterrupt``, exit 130), whatever it was doing: a step that fails because
+    its children went away is reported as the interrupt it is."""
     def interrupt(signum: int, _frame: FrameType | None) -> None:
-        raise KeyboardInterrupt(f"stopped by {signal.Signals(signum).name}; every child "
-                                "process was stopped")
-    previous = {s: signal.signal(s, interrupt) for s in (signal.SIGTERM, signal.SIGHUP)}
+        reason = f"stopped by {signal.Signals(signum).name}; every child process was stopped"
+        processes.interrupt(reason)
+        raise KeyboardInterrupt(reason)
+    handled = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+    previous = {s: signal.signal(s, interrupt) for s in handled}
     try:
         yield
+    except MrvError:
+        if processes.interrupted is not None:
+            raise KeyboardInterrupt(processes.interrupted) from None
+        raise
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
@@ -111,10 +120,10 @@ def run_demo(plan: DemoPlan, console: Console) -> int:
     context = DemoContext(plan=plan, password_file=plan.out / "keys" / "password.txt")
     (plan.out / "keys").mkdir()
     context.save()  # from now on the directory is an earlier demo's, whatever happens
-    show = _Console(console)
     simulated_start = plan.period_start - plan.lead_s
     go_api, go_period = plan.out / "go-api", plan.out / "go-period"
-    with _terminate_as_interrupt(), ChildProcesses(plan.out / "logs") as processes:
+    with ChildProcesses(plan.out / "logs") as processes, _interruptible(processes):
+        show = _Console(console, processes)
         show.heading("chain: " + ("the node at " + plan.rpc if plan.rpc else
                                   "anvil on 127.0.0.1") + "; deploy the consortium contracts")
         context.chain_url = plan.rpc or chain_steps.start_anvil_child(
@@ -148,7 +157,7 @@ def run_demo(plan: DemoPlan, console: Console) -> int:
         show.heading("the enterprise: two sites, an edge node per site, registered on chain")
         show.show("sites", sites.create_sites(context, connect(context.chain_url),
                                               modbus_port=modbus_port,
-                                              batch_age_s=min(86_400, plan.days * 43_200)))
+                                              batch_age_s=plan.batch_age_s))
 
         show.heading(f"simulated meters and edge nodes on simulated time: {plan.label}, "
                      f"a reading every {plan.interval_s // 60} min, x{plan.speed:,}")
@@ -175,20 +184,22 @@ def run_demo(plan: DemoPlan, console: Console) -> int:
         period_started = time.monotonic()
         watch_period(context, clock, check=processes.check,
                      deadline_s=plan.lead_s / plan.speed
-                     + (plan.period_end - plan.period_start) / plan.speed + 90,
+                     + (plan.settled - plan.period_start) / plan.speed + 90,
                      console=console)
         period_s = time.monotonic() - period_started
         console.print(f"  the period took {period_s:.1f} real s; the ledger holds it, "
                       "anchored final")
-        for child in [*nodes, simulator]:
-            code = processes.stop(child)
-            if code != 0:
-                show.failed.append(f"{child.name} stopped with exit status {code}")
-        console.print("  edge nodes and simulator stopped (nodes sign their open gap runs "
-                      "on the way out)")
+        # The nodes stop (signing their open gap runs) while the steps run: they need only
+        # the ledger and the chain.
+        processes.terminate([*nodes, simulator])
+        console.print("  edge nodes and simulator asked to stop (SIGTERM)")
 
         for title, function in steps.AFTER_PERIOD:
             show.step(title, function, context)
+
+        for child, code in processes.stop_together([*nodes, simulator]):
+            if code != 0:
+                show.failed.append(f"{child.name} stopped with exit status {code}")
 
         rows = summary.collect(context) + show.figures
         rows.append(("not built on this branch", "; ".join(show.not_built) or "none"))

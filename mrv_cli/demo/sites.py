@@ -4,8 +4,8 @@
 different shipped profiles, served by one meter simulator (``mrv simulate meters``, Modbus TCP on
 127.0.0.1, units 1..6). Each node polls its meters every ``interval`` simulated seconds, each
 meter on a connection of its own (a meter that times out stalls only itself), reading its import
-register (and the incomer's active power); it signs hourly and daily summaries of every meter
-with the source ``electricity.grid`` and delivers everything to the ledger API
+register; it signs hourly and daily summaries of each site's incomer (source
+``electricity.grid``: the meter's and the site's) and delivers everything to the ledger API
 (``[uplink]`` over plain HTTP on loopback: items are authenticated by their signatures).
 
 The node's configuration is written here rather than by ``mrv edge init``, whose template has
@@ -46,20 +46,21 @@ DEVICE_FUNDING_WEI = 10**20
 @dataclass(frozen=True)
 class DemoMeter:
     """A simulated meter: unit id, profile, simulator options, the area/line/meter path below
-    its site, and the points the node reads."""
+    its site, the points the node reads, and whether the node signs summaries of it."""
 
     unit: int
     profile: str
     options: str
     below: str
     points: tuple[str, ...]
+    summarized: bool = False
 
 
 #: site -> its meters (peak loads in W; ct for a transformer-rated meter; solar on the roof).
 SITES: dict[str, tuple[DemoMeter, ...]] = {
     f"{ENTERPRISE}/wuxi-plant": (
         DemoMeter(1, "eastron.sdm630", "peak=400000", "assembly/line-1/main-incomer",
-                  ("energy_import", "power_active")),
+                  ("energy_import",), summarized=True),
         DemoMeter(2, "abb.b2x", "peak=120000", "assembly/line-2/press-shop",
                   ("energy_import",)),
         DemoMeter(3, "acrel.adl400", "peak=2000,ct=40", "utilities/compressors/air-1",
@@ -67,7 +68,7 @@ SITES: dict[str, tuple[DemoMeter, ...]] = {
     ),
     f"{ENTERPRISE}/suzhou-plant": (
         DemoMeter(4, "chint.dtsu666", "peak=250000", "machining/line-1/main-incomer",
-                  ("energy_import", "power_active")),
+                  ("energy_import",), summarized=True),
         DemoMeter(5, "schneider.pm5xxx", "peak=90000,solar=30000", "machining/line-1/cnc-cell",
                   ("energy_import",)),
         DemoMeter(6, "generic", "peak=60000", "utilities/hvac/chiller-1",
@@ -137,12 +138,13 @@ def node_config(context: DemoContext, site: str, meters: Sequence[DemoMeter], *,
         "[batching]", f"max_age_seconds = {float(batch_age_s)!r}", "",
         # Real milliseconds: the uplink looks for work often, so ingest keeps up with the
         # simulated clock; a refusal is retried soon (a demo fixes nothing by waiting).
-        "[uplink]", f"url = {q(context.api_url)}", "idle_poll_ms = 250",
+        "[uplink]", f"url = {q(context.api_url)}", "idle_poll_ms = 1000",
         "backoff_initial_ms = 100", "backoff_max_ms = 2000", "refusal_holdoff_ms = 2000",
         "max_backlog_age_ms = 3600000", "",
         "[summaries]", "enabled = true", 'timezone = "Asia/Shanghai"', "",
         "[summaries.sources]",
-        *(f'{q(f"{site}/{m.below}")} = "electricity.grid"' for m in meters), "",
+        *(f'{q(f"{site}/{m.below}")} = "electricity.grid"' for m in meters if m.summarized),
+        "",
         "[observability]", 'listen = "127.0.0.1:0"', 'log = "node.log"', "",
     ]
     for meter in meters:

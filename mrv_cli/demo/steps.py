@@ -106,7 +106,7 @@ def _period_readings(client: LedgerClient, context: DemoContext) -> list[dict[st
                 if answer["next"] is None:
                     break
                 params["cursor"] = answer["next"]
-            for reading in (page[0], page[-1]) if page else ():
+            for reading in (page[:1] + page[1:][-1:]):  # the first and last, once each
                 chosen.append({**reading, "device": format_address(node.device)})
     return chosen
 
