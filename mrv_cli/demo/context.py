@@ -22,7 +22,7 @@ __all__ = ["NODE_START_S", "DemoContext", "DemoPlan", "NodeInfo", "StepOutcome"]
 #: Real seconds the edge nodes get to start once released (their imports are done ahead, see
 #: ``launch``): the simulated clock starts this long (at its speed) before the period, so every
 #: meter has a reading at or before the period's start.
-NODE_START_S = 4
+NODE_START_S = 5
 
 
 @dataclass(frozen=True)
@@ -46,7 +46,7 @@ class DemoPlan:
     speed: int
     lead_s: int
     max_clock_skew: int
-    all_methodologies: bool = True
+    all_methodologies: bool = False
 
     @property
     def days(self) -> int:

@@ -121,7 +121,8 @@ def run_demo(plan: DemoPlan, console: Console) -> int:
     (plan.out / "keys").mkdir()
     context.save()  # from now on the directory is an earlier demo's, whatever happens
     simulated_start = plan.period_start - plan.lead_s
-    go_api, go_period = plan.out / "go-api", plan.out / "go-period"
+    go_api, go_meters, go_nodes = (plan.out / "go-api", plan.out / "go-meters",
+                                   plan.out / "go-nodes")
     with ChildProcesses(plan.out / "logs") as processes, _interruptible(processes):
         show = _Console(console, processes)
         show.heading("chain: " + ("the node at " + plan.rpc if plan.rpc else
@@ -137,16 +138,17 @@ def run_demo(plan: DemoPlan, console: Console) -> int:
         api = processes.start("api", _launcher(go_api, ledger.api_argv(
             context, free_port(), processes.logs / "api.jsonl")),
             env=ledger.api_environment(secret))
-        simulator = processes.start("simulator", _launcher(go_period, [
+        simulator = processes.start("simulator", _launcher(go_meters, [
             "simulate", "meters", "--port", str(modbus_port), "--clock",
             str(context.clock_file), "--seed", "2027", *sites.simulator_meter_args()]),
             stdout_pipe=True)
         nodes = [processes.start(f"node-{number}", _launcher(
-            go_period, sites.node_argv(sites.node_config_path(context, number), context)),
+            go_nodes, sites.node_argv(sites.node_config_path(context, number), context)),
             stdout_pipe=True) for number in range(1, len(sites.SITES) + 1)]
 
         show.show("deploy", chain_steps.deploy(context))
-        show.step("publish and audit every methodology version",
+        show.step("publish and audit " + ("every methodology version" if plan.all_methodologies
+                                          else "the methodology versions the period uses"),
                   chain_steps.publish_methodologies, context)
 
         show.heading("ledger API on SQLite, with an enterprise operator and a regulator")
@@ -164,8 +166,9 @@ def run_demo(plan: DemoPlan, console: Console) -> int:
         clock = SimulatedTime(simulated_start=simulated_start, real_start=int(time.time()),
                               speed=plan.speed)
         clock.write(context.clock_file)
-        go_period.touch()
+        go_meters.touch()  # the meters first: a node polling before they listen signs gaps
         listen = processes.first_lines(simulator, 2, timeout=30)
+        go_nodes.touch()
         host, _, port = listen[1].split()[1].rpartition(":")
         context.simulator_control = (host, int(port))
         console.print(f"  meters on {listen[0]} (Modbus TCP), control {listen[1].split()[1]}")

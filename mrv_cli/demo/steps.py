@@ -22,9 +22,11 @@ report_bundle           export the report bundle, ``mrv bundle     i11-rbundle
                         verify --rpc --deployment``
 ======================  =========================================  ==============
 
-Built here, with what main has: :func:`reading_proofs` (the ``trustmrv-proof/2`` bundle of the
-first and last reading of the period of each meter, from ``GET /v1/proofs``, verified offline
-and on chain as ``mrv bundle verify`` does) and :func:`tamper_stored_reading` (one stored reading
+Built here, with what main has: :func:`period_emissions` (the period's grid electricity from
+the first and last reading of each meter in the ledger, through ``cn.machinery`` by the Python
+calculator and by the contract, which must agree), :func:`reading_proofs` (the
+``trustmrv-proof/2`` bundle of the first and last reading of the period of each meter, from
+``GET /v1/proofs``, verified offline and on chain as ``mrv bundle verify`` does) and :func:`tamper_stored_reading` (one stored reading
 changed in the ledger's database: its bundle from the API then fails verification at the step
 that names it; the value is put back afterwards, so the ledger stays verifiable).
 """
@@ -38,6 +40,8 @@ from typing import Any
 
 from sqlalchemy import select, update
 
+from accounting_rules import activity, compute, load_methodology
+from accounting_rules.publishing import compute_on_chain, resolve
 from ledger_api.db.engine import make_engine, make_sessions
 from ledger_api.db.models import ReadingRow
 from mrv_core.chain import Deployment, System, connect
@@ -48,9 +52,14 @@ from ..flows import verify_files
 from .context import DemoContext, StepOutcome
 from .ledger import LedgerClient
 
-__all__ = ["AFTER_PERIOD", "StepNotBuilt", "manual_fuel_purchase", "monitoring_plan",
-           "monthly_report", "reading_proofs", "regulator_attestation", "report_bundle",
-           "tamper_stored_reading"]
+__all__ = ["AFTER_PERIOD", "ENTERPRISE_METHODOLOGY", "StepNotBuilt", "manual_fuel_purchase",
+           "monitoring_plan", "monthly_report", "period_emissions", "reading_proofs",
+           "regulator_attestation", "report_bundle", "tamper_stored_reading"]
+
+
+#: The enterprise methodology of the demo's figures and report (all of a machinery plant's
+#: sources; docs/accounting.md).
+ENTERPRISE_METHODOLOGY = "cn.machinery"
 
 
 class StepNotBuilt(MrvError):
@@ -143,6 +152,41 @@ def reading_proofs(context: DemoContext) -> StepOutcome:
                        (("proof bundles verified", f"{len(paths) - len(failed)}/{len(paths)}"),))
 
 
+def period_emissions(context: DemoContext) -> StepOutcome:
+    """The period's grid electricity from the ledger (each meter's import counter: its last
+    reading of the period minus its first), with ``cn.machinery`` as the registry resolves it at
+    the period's start, computed by the Python calculator and by the contract (``eth_call``):
+    both must agree to the gram. A counter that went down is refused, never guessed (the
+    monitoring plan's rollover rules come with i11-recompute, whose figures replace these)."""
+    plan, system = context.plan, _system(context)
+    with LedgerClient(context) as client:
+        chosen = _period_readings(client, context)
+    ends: dict[str, list[int]] = {}
+    for reading in chosen:
+        ends.setdefault(reading["meterPath"], []).append(int(reading["value"]))
+    lines = [f"{path}: {values[-1] - values[0]:,} Wh" for path, values in sorted(ends.items())]
+    if any(values[-1] < values[0] for values in ends.values()):
+        return StepOutcome(False, (*lines, "a counter went down: not computed"))
+    energy = sum(values[-1] - values[0] for values in ends.values())
+    resolved = resolve(system, ENTERPRISE_METHODOLOGY, plan.period_start)
+    methodology = load_methodology(ENTERPRISE_METHODOLOGY, resolved.version)
+    activities = [activity(methodology, "electricity.grid", energy)]
+    python = compute(methodology, plan.period_start, plan.period_end, activities)
+    contract = compute_on_chain(system, resolved.address, plan.period_start, plan.period_end,
+                                activities)
+    agree = python == contract
+    tonnes = f"{python.total / 1e6:,.3f} t CO2e"
+    return StepOutcome(agree, (
+        *lines,
+        f"electricity.grid {energy:,} Wh with {methodology.id} v{methodology.version} (in "
+        f"force at the period's start, contract {resolved.address})",
+        f"scope 1 {python.scope1:,} g, scope 2 {python.scope2:,} g, total {python.total:,} g: "
+        f"Python and contract {'AGREE to the gram' if agree else 'DIFFER'} ({tonnes})"),
+        (("emissions of the period", f"scope 1 {python.scope1:,} g, scope 2 "
+                                     f"{python.scope2:,} g CO2e ({tonnes}; Python = contract: "
+                                     f"{'yes' if agree else 'NO'})"),))
+
+
 def tamper_stored_reading(context: DemoContext) -> StepOutcome:
     """Change one stored reading's value in the ledger's database, fetch its proof bundle
     again: verification must fail, at the ``signature`` step, naming the reading; then put the
@@ -189,6 +233,7 @@ AFTER_PERIOD: tuple[tuple[str, Callable[[DemoContext], StepOutcome]], ...] = (
     ("compute, submit and render the monthly report", monthly_report),
     ("attest the report as a regulator", regulator_attestation),
     ("export and verify the report bundle", report_bundle),
+    ("the period's emissions from the ledger, by Python and by the contract", period_emissions),
     ("proof bundles of stored readings, verified offline and on chain", reading_proofs),
     ("tamper with one stored reading: verification names it", tamper_stored_reading),
 )
