@@ -26,9 +26,10 @@ Built here, with what main has: :func:`period_emissions` (the period's grid elec
 the first and last reading of each meter in the ledger, through ``cn.machinery`` by the Python
 calculator and by the contract, which must agree), :func:`reading_proofs` (the
 ``trustmrv-proof/2`` bundle of the first and last reading of the period of each meter, from
-``GET /v1/proofs``, verified offline and on chain as ``mrv bundle verify`` does) and :func:`tamper_stored_reading` (one stored reading
-changed in the ledger's database: its bundle from the API then fails verification at the step
-that names it; the value is put back afterwards, so the ledger stays verifiable).
+``GET /v1/proofs``, verified offline and on chain as ``mrv bundle verify`` does) and
+:func:`tamper_stored_reading` (one stored reading changed in the ledger's database: its bundle
+from the API then fails verification at the step that names it; the value is put back
+afterwards, so the ledger stays verifiable).
 """
 
 from __future__ import annotations
