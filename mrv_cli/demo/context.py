@@ -60,9 +60,10 @@ class DemoPlan:
     @property
     def settled(self) -> int:
         """The simulated instant up to which the ledger must hold everything anchored final
-        before the demo goes on: the period's end plus two batch ages, so the batches holding
-        the summaries of its last hours and day, signed once a later reading exists, are in."""
-        return self.period_end + 2 * self.batch_age_s
+        before the demo goes on: two simulated days past the period's end, so the batches
+        holding the summaries of its last hours and day (signed once a later reading exists,
+        by a step that runs once a real second) are in too."""
+        return self.period_end + 2 * 86_400
 
 
 @dataclass(frozen=True)

@@ -11,10 +11,10 @@ While the nodes run, the demo (every quarter of a real second):
    got that far;
 4. asks the ledger API for each device's batches (every two real seconds).
 
-It is done when the simulated clock is past ``plan.settled`` (the period's end plus two batch
-ages) and, for every node, the ledger holds batches covering up to that instant, all of them
-``final``; then every reading of the period, and every summary of it, is in the ledger and
-anchored. A :class:`DemoTimeout` (an
+It is done when the simulated clock is past ``plan.settled`` (two simulated days past the
+period's end) and, for every node, the ledger holds batches covering up to that instant, all
+of them ``final``; then every reading of the period, and every summary of it, is in the ledger
+and anchored. A :class:`DemoTimeout` (an
 :class:`~mrv_core.errors.MrvError`) ends the wait after ``deadline_s`` real seconds, naming what
 was missing.
 """

@@ -27,7 +27,7 @@ from rich.console import Console
 
 from local_servers import free_port
 from mrv_core.chain import connect
-from mrv_core.errors import ConfigError, MrvError
+from mrv_core.errors import ConfigError
 from mrv_core.simulated_time import SimulatedTime
 
 from ..dates import show_instant
@@ -79,18 +79,19 @@ class _Console:
 
 @contextmanager
 def _interruptible(processes: ChildProcesses) -> Iterator[None]:
-    """SIGINT, SIGTERM and SIGHUP stop the child processes at once and end the demo as Ctrl-C
-    does (``KeyboardInterrupt``, exit 130), whatever it was doing: a step that fails because
-    its children went away is reported as the interrupt it is."""
+    """SIGINT, SIGTERM and SIGHUP stop the child processes at once; the demo then ends as
+    Ctrl-C does (``KeyboardInterrupt``, exit 130) at its next check, or when what it was doing
+    fails because its children went away. The handler raises nothing itself: an exception
+    raised from a signal handler inside a destructor is swallowed (and printed) by Python."""
     def interrupt(signum: int, _frame: FrameType | None) -> None:
-        reason = f"stopped by {signal.Signals(signum).name}; every child process was stopped"
-        processes.interrupt(reason)
-        raise KeyboardInterrupt(reason)
+        processes.interrupt(f"stopped by {signal.Signals(signum).name}; every child process "
+                            "was stopped")
     handled = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
     previous = {s: signal.signal(s, interrupt) for s in handled}
     try:
         yield
-    except MrvError:
+        processes.check()
+    except Exception:
         if processes.interrupted is not None:
             raise KeyboardInterrupt(processes.interrupted) from None
         raise
