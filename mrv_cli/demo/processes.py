@@ -89,7 +89,10 @@ class ChildProcesses:
 
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
                  trace: TracebackType | None) -> None:
-        self.stop_all()
+        try:
+            self.stop_all()
+        finally:
+            _become_subreaper(False)
 
     def start(self, name: str, argv: Sequence[str], *, env: Mapping[str, str] | None = None,
               stdout_pipe: bool = False) -> Child:
@@ -204,7 +207,7 @@ class ChildProcesses:
         deadline = time.monotonic() + STOP_GRACE_S
         while _signal_group(self.group, 0) and time.monotonic() < deadline:
             with contextlib.suppress(ChildProcessError):
-                while os.waitpid(-1, os.WNOHANG)[0] > 0:
+                while os.waitpid(-self.group, os.WNOHANG)[0] > 0:  # only this group's
                     pass
             time.sleep(0.02)
         self.group = None
@@ -215,14 +218,15 @@ class ChildProcesses:
             child.process.stdout.close()
 
 
-def _become_subreaper() -> None:
+def _become_subreaper(on: bool = True) -> None:
     """Linux: make this process the reaper of its descendants' orphans (``prctl
     PR_SET_CHILD_SUBREAPER``), so anvil's native binary, orphaned when its npm wrapper exits,
-    is reaped here instead of lingering as a zombie member of the group. Elsewhere, nothing."""
+    is reaped here instead of lingering as a zombie member of the group (``on=False``: no
+    longer). Elsewhere, nothing."""
     if not sys.platform.startswith("linux"):
         return
     libc = ctypes.CDLL(None, use_errno=True)
-    libc.prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+    libc.prctl(_PR_SET_CHILD_SUBREAPER, 1 if on else 0, 0, 0, 0)
 
 
 def _signal_group(group: int, signum: signal.Signals | int) -> bool:
