@@ -17,6 +17,8 @@ from typing import Any
 
 from mrv_core.codec import format_address
 
+from ..flows import SAMPLE_FLAG_NOTE
+
 __all__ = ["NODE_START_S", "DemoContext", "DemoPlan", "NodeInfo", "StepOutcome"]
 
 #: Real seconds the edge nodes get to start once released (their imports are done ahead, see
@@ -112,7 +114,9 @@ class DemoContext:
         throw-away sample data on loopback)."""
         plan = self.plan
         return {
-            "note": "SAMPLE DATA from `mrv demo`: simulated meters on simulated time",
+            "note": "SAMPLE DATA from `mrv demo`: simulated meters on simulated time. Its "
+                    "bundles say \"sample\": false because they are signed for the demo "
+                    "chain's domain; " + SAMPLE_FLAG_NOTE,
             "period": {"start": str(plan.period_start), "end": str(plan.period_end),
                        "label": plan.label},
             "chain": self.chain_url, "deployment": str(self.deployment),

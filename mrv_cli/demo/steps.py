@@ -49,7 +49,7 @@ from mrv_core.chain import Deployment, System, connect
 from mrv_core.codec import format_address, parse_address, parse_hex
 from mrv_core.errors import MrvError
 
-from ..flows import verify_files
+from ..flows import SAMPLE_FLAG_NOTE, verify_files
 from .context import DemoContext, StepOutcome
 from .ledger import LedgerClient
 
@@ -148,6 +148,7 @@ def reading_proofs(context: DemoContext) -> StepOutcome:
              f"mrv bundle verify, offline and on chain: {len(paths) - len(failed)} of "
              f"{len(paths)} valid",
              f"POST /v1/bundles/verify: {api_valid} of {len(paths)} valid",
+             f"SAMPLE DATA signed for this chain: {SAMPLE_FLAG_NOTE}",
              *(f"FAILED {o.path}: {o.fields}" for o in failed)]
     return StepOutcome(not failed and api_valid == len(paths) and bool(paths), tuple(lines),
                        (("proof bundles verified", f"{len(paths) - len(failed)}/{len(paths)}"),))
