@@ -20,6 +20,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 
@@ -35,7 +36,7 @@ from ..options import EXIT_FAILED, EXIT_OK
 from . import chain_steps, ledger, sites, steps, summary
 from .context import NODE_START_S, DemoContext, DemoPlan, StepOutcome
 from .monitor import watch_period
-from .processes import ChildProcesses
+from .processes import Child, ChildProcesses
 
 __all__ = ["prepare_out", "run_demo"]
 
@@ -114,6 +115,68 @@ def _launcher(go: Path, argv: list[str]) -> list[str]:
     return [sys.executable, "-m", "mrv_cli.demo.launch", str(go), *argv]
 
 
+@dataclass(frozen=True)
+class _Servers:
+    """The children started ahead of time (``launch``), and what they wait for."""
+
+    api: Child
+    simulator: Child
+    nodes: list[Child]
+    secret: str
+    modbus_port: int
+    go_api: Path
+    go_meters: Path
+    go_nodes: Path
+
+
+def _start_servers(processes: ChildProcesses, context: DemoContext) -> _Servers:
+    """The ledger API, the meter simulator and the nodes start now and import ``mrv`` while the
+    chain is set up; each runs once its go file appears (``launch``). Fixes the paths and
+    ports they are given in ``context``."""
+    out = context.out
+    context.deployment = out / "deployment.json"
+    context.database_url = ledger.database_url(context)
+    context.clock_file = out / "clock.json"
+    secret, modbus_port = ledger.new_secret(), free_port()
+    go_api, go_meters, go_nodes = out / "go-api", out / "go-meters", out / "go-nodes"
+    api = processes.start("api", _launcher(go_api, ledger.api_argv(
+        context, free_port(), processes.logs / "api.jsonl")), env=ledger.api_environment(secret))
+    simulator = processes.start("simulator", _launcher(go_meters, [
+        "simulate", "meters", "--port", str(modbus_port), "--clock", str(context.clock_file),
+        "--seed", "2027", *sites.simulator_meter_args()]), stdout_pipe=True)
+    nodes = [processes.start(f"node-{number}", _launcher(
+        go_nodes, sites.node_argv(sites.node_config_path(context, number), context)),
+        stdout_pipe=True) for number in range(1, len(sites.SITES) + 1)]
+    return _Servers(api, simulator, nodes, secret, modbus_port, go_api, go_meters, go_nodes)
+
+
+def _start_clock(processes: ChildProcesses, context: DemoContext, servers: _Servers,
+                 console: Console) -> SimulatedTime:
+    """Write the clock file (its simulated start ``lead_s`` before the period), release the
+    meters, then (once they listen: a node polling earlier would sign gaps) the nodes; check
+    that the nodes run before the period starts. Raises :class:`ConfigError` when they were
+    too slow for the speed."""
+    plan = context.plan
+    clock = SimulatedTime(simulated_start=plan.period_start - plan.lead_s,
+                          real_start=int(time.time()), speed=plan.speed)
+    clock.write(context.clock_file)
+    servers.go_meters.touch()
+    listen = processes.first_lines(servers.simulator, 2, timeout=30)
+    servers.go_nodes.touch()
+    host, _, port = listen[1].split()[1].rpartition(":")
+    context.simulator_control = (host, int(port))
+    console.print(f"  meters on {listen[0]} (Modbus TCP), control {listen[1].split()[1]}")
+    for child, node in zip(servers.nodes, context.nodes, strict=True):
+        first = processes.first_lines(child, 1, timeout=60)[0]
+        console.print(f"  {node.site}: {first} (at simulated {show_instant(clock.now_s())})",
+                      markup=False)
+    if clock.now_s() >= plan.period_start:
+        raise ConfigError(f"the edge nodes took longer than {NODE_START_S} real s to start: "
+                          "the period began before their first poll; run again with a lower "
+                          "--speed")
+    return clock
+
+
 def run_demo(plan: DemoPlan, console: Console) -> int:
     """Run the whole demo (module docstring); return the exit status."""
     started = time.monotonic()
@@ -121,31 +184,14 @@ def run_demo(plan: DemoPlan, console: Console) -> int:
     context = DemoContext(plan=plan, password_file=plan.out / "keys" / "password.txt")
     (plan.out / "keys").mkdir()
     context.save()  # from now on the directory is an earlier demo's, whatever happens
-    simulated_start = plan.period_start - plan.lead_s
-    go_api, go_meters, go_nodes = (plan.out / "go-api", plan.out / "go-meters",
-                                   plan.out / "go-nodes")
     with ChildProcesses(plan.out / "logs") as processes, _interruptible(processes):
         show = _Console(console, processes)
         show.heading("chain: " + ("the node at " + plan.rpc if plan.rpc else
                                   "anvil on 127.0.0.1") + "; deploy the consortium contracts")
         context.chain_url = plan.rpc or chain_steps.start_anvil_child(
-            processes, simulated_start - chain_steps.GENESIS_LEAD_S)
-        # Every other server starts now and imports mrv while the chain is set up; each runs
-        # once its go file appears (launch.py).
-        context.deployment = plan.out / "deployment.json"
-        context.database_url = ledger.database_url(context)
-        context.clock_file = plan.out / "clock.json"
-        secret, modbus_port = ledger.new_secret(), free_port()
-        api = processes.start("api", _launcher(go_api, ledger.api_argv(
-            context, free_port(), processes.logs / "api.jsonl")),
-            env=ledger.api_environment(secret))
-        simulator = processes.start("simulator", _launcher(go_meters, [
-            "simulate", "meters", "--port", str(modbus_port), "--clock",
-            str(context.clock_file), "--seed", "2027", *sites.simulator_meter_args()]),
-            stdout_pipe=True)
-        nodes = [processes.start(f"node-{number}", _launcher(
-            go_nodes, sites.node_argv(sites.node_config_path(context, number), context)),
-            stdout_pipe=True) for number in range(1, len(sites.SITES) + 1)]
+            processes, plan.period_start - plan.lead_s - chain_steps.GENESIS_LEAD_S)
+        servers = _start_servers(processes, context)
+        stopping = [*servers.nodes, servers.simulator]
 
         show.show("deploy", chain_steps.deploy(context))
         show.step("publish and audit " + ("every methodology version" if plan.all_methodologies
@@ -153,34 +199,18 @@ def run_demo(plan: DemoPlan, console: Console) -> int:
                   chain_steps.publish_methodologies, context)
 
         show.heading("ledger API on SQLite, with an enterprise operator and a regulator")
-        show.show("ledger", ledger.prepare_ledger(context, secret))
-        go_api.touch()
-        show.show("ledger", ledger.wait_until_ready(api, context.api_url))
+        show.show("ledger", ledger.prepare_ledger(context, servers.secret))
+        servers.go_api.touch()
+        show.show("ledger", ledger.wait_until_ready(servers.api, context.api_url))
 
         show.heading("the enterprise: two sites, an edge node per site, registered on chain")
         show.show("sites", sites.create_sites(context, connect(context.chain_url),
-                                              modbus_port=modbus_port,
+                                              modbus_port=servers.modbus_port,
                                               batch_age_s=plan.batch_age_s))
 
         show.heading(f"simulated meters and edge nodes on simulated time: {plan.label}, "
                      f"a reading every {plan.interval_s // 60} min, x{plan.speed:,}")
-        clock = SimulatedTime(simulated_start=simulated_start, real_start=int(time.time()),
-                              speed=plan.speed)
-        clock.write(context.clock_file)
-        go_meters.touch()  # the meters first: a node polling before they listen signs gaps
-        listen = processes.first_lines(simulator, 2, timeout=30)
-        go_nodes.touch()
-        host, _, port = listen[1].split()[1].rpartition(":")
-        context.simulator_control = (host, int(port))
-        console.print(f"  meters on {listen[0]} (Modbus TCP), control {listen[1].split()[1]}")
-        for child, node in zip(nodes, context.nodes, strict=True):
-            first = processes.first_lines(child, 1, timeout=60)[0]
-            console.print(f"  {node.site}: {first} (at simulated "
-                          f"{show_instant(clock.now_s())})", markup=False)
-        if clock.now_s() >= plan.period_start:
-            raise ConfigError(f"the edge nodes took longer than {NODE_START_S} real s to "
-                              "start: the period began before their first poll; run again "
-                              "with a lower --speed")
+        clock = _start_clock(processes, context, servers, console)
         context.save()
 
         show.heading(f"the period {show_instant(plan.period_start)} .. "
@@ -195,13 +225,13 @@ def run_demo(plan: DemoPlan, console: Console) -> int:
                       "anchored final")
         # The nodes stop (signing their open gap runs) while the steps run: they need only
         # the ledger and the chain.
-        processes.terminate([*nodes, simulator])
+        processes.terminate(stopping)
         console.print("  edge nodes and simulator asked to stop (SIGTERM)")
 
         for title, function in steps.AFTER_PERIOD:
             show.step(title, function, context)
 
-        for child, code in processes.stop_together([*nodes, simulator]):
+        for child, code in processes.stop_together(stopping):
             if code != 0:
                 show.failed.append(f"{child.name} stopped with exit status {code}")
 
