@@ -4,8 +4,8 @@ context (:class:`DemoContext`, filled as the system comes up).
 A step is a function ``step(context) -> StepOutcome`` (``mrv_cli.demo.steps``): it needs no
 process handle and no Python object of another step, only addresses and files, so the steps the
 lead wires later (monitoring plan, manual fuel purchase, the monthly report, attestation, the
-report bundle) can be run again by hand against what the demo leaves behind (``demo.json``
-holds the context).
+report bundle) can be run again by hand against what the demo leaves behind:
+``DemoContext.load(out / "demo.json")`` gives the context back.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mrv_core.codec import format_address
+from mrv_core.codec import format_address, parse_address
 
 from ..flows import SAMPLE_FLAG_NOTE
 
@@ -119,6 +119,11 @@ class DemoContext:
                     "chain's domain; " + SAMPLE_FLAG_NOTE,
             "period": {"start": str(plan.period_start), "end": str(plan.period_end),
                        "label": plan.label},
+            "plan": {"rpc": plan.rpc, "interval": str(plan.interval_s),
+                     "speed": str(plan.speed), "lead": str(plan.lead_s),
+                     "maxClockSkew": str(plan.max_clock_skew),
+                     "allMethodologies": plan.all_methodologies},
+            "simulatorControl": f"{self.simulator_control[0]}:{self.simulator_control[1]}",
             "chain": self.chain_url, "deployment": str(self.deployment),
             "api": self.api_url, "apiKeys": dict(self.api_keys),
             "keys": {k: str(v) for k, v in self.keys.items()},
@@ -131,6 +136,31 @@ class DemoContext:
                                   for p, u, f in n.meters]} for n in self.nodes],
             "written": {k: str(v) for k, v in self.written.items()},
         }
+
+    @classmethod
+    def load(cls, path: Path) -> DemoContext:
+        """The context a demo left in ``path`` (its ``demo.json``), to run a step again by hand
+        against the system it left (``--rpc``: the chain stays; the API must be served again).
+        Raises ``KeyError`` / ``ValueError`` for a file this version did not write."""
+        o = json.loads(path.read_text(encoding="utf-8"))
+        p = o["plan"]
+        plan = DemoPlan(out=path.parent, rpc=p["rpc"], period_start=int(o["period"]["start"]),
+                        period_end=int(o["period"]["end"]), label=o["period"]["label"],
+                        interval_s=int(p["interval"]), speed=int(p["speed"]),
+                        lead_s=int(p["lead"]), max_clock_skew=int(p["maxClockSkew"]),
+                        all_methodologies=bool(p["allMethodologies"]))
+        host, _, port = o["simulatorControl"].rpartition(":")
+        return cls(
+            plan=plan, chain_url=o["chain"], deployment=Path(o["deployment"]), api_url=o["api"],
+            api_keys=dict(o["apiKeys"]), keys={k: Path(v) for k, v in o["keys"].items()},
+            password_file=Path(o["passwordFile"]),
+            enterprise=parse_address(o["enterprise"]) if o["enterprise"] else b"",
+            clock_file=Path(o["clock"]), database_url=o["database"],
+            simulator_control=(host, int(port)),
+            nodes=[NodeInfo(n["site"], parse_address(n["device"]), Path(n["config"]),
+                            tuple((m["path"], int(m["unit"]), m["profile"])
+                                  for m in n["meters"])) for n in o["nodes"]],
+            written={k: Path(v) for k, v in o["written"].items()})
 
     def save(self) -> Path:
         """Write ``demo.json`` in the output directory (replacing an earlier one of this run)."""

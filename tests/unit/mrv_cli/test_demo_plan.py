@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from mrv_cli.dates import BEIJING
 from mrv_cli.demo import check_rpc, make_plan
-from mrv_cli.demo.context import DemoPlan
+from mrv_cli.demo.context import DemoContext, DemoPlan, NodeInfo
 from mrv_core.errors import ConfigError
 
 NOW = 1_796_000_000  # 2026-11-30T..., the chain's clock in most examples
@@ -76,3 +76,19 @@ def test_rpc_on_loopback_is_taken(url: str) -> None:
 def test_rpc_off_loopback_or_not_http_is_refused_without_resolving_a_name(url: str) -> None:
     with pytest.raises(ConfigError, match="--rpc"):
         check_rpc(url)
+
+
+def test_demo_json_gives_back_the_context_it_was_written_from(tmp_path: Path) -> None:
+    context = DemoContext(
+        plan=make_plan(out=tmp_path, rpc="http://127.0.0.1:8545", days=2, interval_min=15,
+                       speed=43_200, chain_now=NOW, all_methodologies=True),
+        chain_url="http://127.0.0.1:8545", deployment=tmp_path / "deployment.json",
+        api_url="http://127.0.0.1:8600", api_keys={"regulator": "mrv_0123456789abcdef_x"},
+        keys={"enterprise": tmp_path / "keys" / "enterprise.json"},
+        password_file=tmp_path / "keys" / "password.txt", enterprise=b"\x11" * 20,
+        clock_file=tmp_path / "clock.json", database_url="sqlite:///ledger.sqlite",
+        simulator_control=("127.0.0.1", 4242),
+        nodes=[NodeInfo("demo-co/wuxi-plant", b"\x22" * 20, tmp_path / "edge.toml",
+                        (("demo-co/wuxi-plant/a/b/M1", 1, "generic"),))],
+        written={"bundles": tmp_path / "bundles"})
+    assert DemoContext.load(context.save()) == context
