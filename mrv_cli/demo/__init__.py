@@ -38,7 +38,7 @@ from ..dates import BEIJING, month_of
 from ..options import add_option
 from .context import NODE_START_S, DemoPlan
 
-__all__ = ["DEFAULT_OUT", "make_plan", "register"]
+__all__ = ["DEFAULT_OUT", "check_rpc", "ensure_checkout", "make_plan", "register"]
 
 DEFAULT_OUT = Path("out/demo")  # the Makefile's OUT
 DEFAULT_SPEED = 86_400
