@@ -1,5 +1,5 @@
 # TrustMRV: two commands do everything on a fresh machine.
-#   make demo          set up, then run the main job end to end on the embedded chain
+#   make demo          set up, then run the whole system end to end (anvil, ledger API, meters, edge nodes)
 #   make test          set up, then run the whole test suite
 # and after `make demo`:
 #   make demo-verify   re-check the demo's bundles offline (the same as .venv/bin/mrv bundle verify)
@@ -49,7 +49,7 @@ demo: setup
 # Re-check the demo's bundles offline (`mrv` itself is $(BIN)/mrv; activate the venv to call it
 # as `mrv`: `. $(BIN)/activate`).
 demo-verify: setup
-	$(BIN)/mrv bundle verify $(OUT)/bundles/day-*/*.json
+	$(BIN)/mrv bundle verify $(OUT)/bundles
 
 # One pytest worker per core (pytest-xdist); `make test TEST_ARGS=` runs in one process.
 TEST_ARGS ?= -n auto --dist worksteal

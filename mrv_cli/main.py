@@ -23,7 +23,7 @@ from . import (
     bundle_cmd,
     chain_cmd,
     contracts_build,
-    demo_cmd,
+    demo,
     edge_cmd,
     keys_cmd,
     pki_cmd,
@@ -57,7 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"mrv {_version()}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    demo_cmd.register(commands)
+    demo.register(commands)
     keys_cmd.register(commands)
     bundle_cmd.register(commands)
     chain_cmd.register(commands)

@@ -166,3 +166,17 @@ def test_a_chain_without_the_development_method_is_refused_in_one_line(
                                                    r"evm_mine does not exist/is not available\): "
                                                    r"simulated time needs a development chain"):
         ChainClock(chain, SimulatedTime(SIMULATED_START, int(time.time()), 600))
+
+
+def test_a_clock_that_loses_a_race_to_another_driver_of_the_chain_is_not_refused(
+        anvil_simulated_url: str) -> None:
+    """Two nodes (or a node and ``mrv demo``) drive one anvil: the one whose mine comes second,
+    at a time the other has already passed, finds the chain where it wanted it instead of
+    failing ("lower than previous block's timestamp" from anvil)."""
+    shared = SimulatedTime(simulated_start=SIMULATED_START, real_start=int(time.time()),
+                           speed=60)
+    first = ChainClock(connect(anvil_simulated_url), shared)
+    second = ChainClock(connect(anvil_simulated_url), shared)
+    target = block_time(second.chain) + 50  # what the second read before the first moved on
+    assert first._mine(target + 100) == target + 100
+    assert second._mine(target) == block_time(second.chain) >= target + 100

@@ -7,7 +7,7 @@ that are directories or lie under a file. Network targets are loopback only: ``-
 URLs from a fixed list (a port that refuses, malformed or unsupported URLs), never random text,
 so no example can resolve a name. Run time is bounded: light KDF keys, sample counts outside the
 valid range or tiny, ``--rpc-retries 0``, contract builds only with an ``--out`` that is refused
-before compiling, and the demo only with a ``--month`` that is refused before any work.
+before compiling, and the demo only with a ``--days`` that is refused before any work.
 """
 
 from __future__ import annotations
@@ -409,21 +409,31 @@ def test_pki_refusals_of_wrong_files_name_expected_and_actual(files: Files,
 
 # -- demo ------------------------------------------------------------------------------------------
 
-#: The months the demo accepts (its factors start in 2021; the test runs before 2027).
-RUNNABLE_MONTH = re.compile(r"202[1-6]-(0[1-9]|1[0-2])\Z")
+def _runnable_days(text: str) -> bool:
+    """Whether ``--days TEXT`` is one the demo accepts (then the example would run it)."""
+    try:
+        return 1 <= int(text) <= 31
+    except ValueError:
+        return False
 
 
 @settings(SETTINGS, max_examples=40)
-@given(month=st.one_of(st.sampled_from(CALENDAR), TEXT).filter(
-           lambda m: RUNNABLE_MONTH.match(m) is None),
+@given(days=HOSTILE.filter(lambda d: not _runnable_days(d)),
        interval=st.one_of(st.just([]), HOSTILE.map(lambda i: ["--interval", i])),
+       speed=st.one_of(st.just([]), HOSTILE.map(lambda x: ["--speed", x])),
+       rpc=st.one_of(st.just([]), st.sampled_from(
+           ["http://127.0.0.1:1", "http://10.0.0.1:8545", "https://127.0.0.1:8545", "127.0.0.1",
+            "http://[::1]:8545", "http://localhost:8545", "", "file:///etc/passwd"]).map(
+           lambda u: ["--rpc", u])),
        out=st.sampled_from(["fresh", "directory", "regular", "under_file", ""]))
-def test_demo_arguments_never_trace_back(files: Files, tmp_path: Path, month: str,
-                                         interval: list[str], out: str) -> None:
-    # A --month the demo refuses: validation only, no work. (Never --out "." or the like: the
+def test_demo_arguments_never_trace_back(files: Files, tmp_path: Path, days: str,
+                                         interval: list[str], speed: list[str],
+                                         rpc: list[str], out: str) -> None:
+    # A --days the demo refuses: validation only, no work. (Never --out "." or the like: the
     # demo replaces a directory that holds an earlier demo.)
     where = tmp_path / "demo" if out == "fresh" else getattr(files, out, tmp_path / "e" / out)
-    code, _ = run_hostile(["demo", "--month", month, *interval, "--out", str(where)])
+    code, _ = run_hostile(["demo", "--days", days, *interval, *speed, *rpc, "--out",
+                           str(where)])
     assert code == 2
 
 
@@ -549,8 +559,9 @@ def test_a_bad_number_in_an_environment_variable_is_only_its_commands_usage_erro
     ["chain", "deploy", "--admin-delay", "281474976710656"],  # uint48 + 1
     ["chain", "info", "--confirmations", "2"],  # the embedded chain never gets there
     ["contracts", "build", "--out", "{regular}"],  # compiled, then NotADirectoryError
-    ["demo", "--month", "2026-13", "--out", "{missing}"],  # ValueError from datetime
-    ["demo", "--month", "0000-01", "--out", "{missing}"],
+    ["demo", "--days", "0", "--out", "{missing}"],
+    ["demo", "--speed", "100001", "--out", "{missing}"],
+    ["demo", "--rpc", "http://10.0.0.1:8545", "--out", "{missing}"],  # never leaves loopback
     ["accounting", "compute", "--methodology", "cn.machinery", "--period", "9999",
      "--activity", "electricity.grid=1MWh"],  # ValueError: year 10000
     ["accounting", "compute", "--methodology", "cn.machinery", "--period", "2023-06",
