@@ -45,10 +45,12 @@ __all__ = [
     "BatchRow",
     "ChainEventRow",
     "ConflictRow",
+    "CounterMarkRow",
     "DeviceEventRow",
     "DeviceStreamRow",
     "LeafRow",
     "MeterStreamRow",
+    "PlanPointRow",
     "PrincipalRow",
     "ReadingRow",
     "RecordRow",
@@ -209,6 +211,10 @@ class MeterStreamRow(Base):
     meter: Mapped[bytes] = mapped_column(LargeBinary(32), primary_key=True)
     meter_path: Mapped[str] = mapped_column(_Path)
     max_seq: Mapped[int] = mapped_column(Uint64)
+    #: The value of the reading at ``max_seq`` (revision 0005_recompute; ``None`` when that
+    #: reading is no longer held): ingest finds the counter marks of in-order readings from it
+    #: without reading back (:class:`CounterMarkRow`).
+    max_value: Mapped[int | None] = mapped_column(Int256)
 
 
 class SeqGapRow(Base):
@@ -441,3 +447,37 @@ class RetentionPurgeRow(Base):
     ranges: Mapped[str] = mapped_column(Text)
 
     __table_args__ = (Index("ix_retention_purges_enterprise", "enterprise", "purged_at"),)
+
+
+# -- recompute (ledger_api.recompute): the monitoring plan, counter marks ------------------------
+
+
+class PlanPointRow(Base):
+    """One line of an enterprise's monitoring plan (docs/api.md, "Monitoring plan and
+    recompute"): the meter path whose cumulative ``quantity`` feeds emission ``source``, and the
+    counter's rollover rule (``counter_modulus``: ``None`` never wraps; ``max_rate``:
+    ``"num/den"`` quantity units per second, ``None``: 0). Replaced whole by ``PUT /v1/plan``
+    or ``mrv api plan set``."""
+
+    __tablename__ = "plan_points"
+    enterprise: Mapped[bytes] = mapped_column(LargeBinary(20), primary_key=True)
+    meter_path: Mapped[str] = mapped_column(_Path, primary_key=True)
+    source: Mapped[str] = mapped_column(String(32))
+    quantity: Mapped[str] = mapped_column(String(32))
+    counter_modulus: Mapped[int | None] = mapped_column(Int256)
+    max_rate: Mapped[str | None] = mapped_column(String(160))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    #: ``principal <id>`` (the API) or ``cli operator <login>`` (``mrv api plan set``).
+    updated_by: Mapped[str] = mapped_column(String(200))
+
+
+class CounterMarkRow(Base):
+    """A reading ``seq`` of (device, meter) whose value is below the value of the previous
+    held reading of that meter (the greatest held seq below it): the decreasing steps a
+    period's recompute must see (spec11 section 1). Kept exact by ingest in every arrival
+    order (:mod:`ledger_api.ingest.marks`); backfilled by revision 0005_recompute."""
+
+    __tablename__ = "counter_marks"
+    device: Mapped[bytes] = mapped_column(LargeBinary(20), primary_key=True)
+    meter: Mapped[bytes] = mapped_column(LargeBinary(32), primary_key=True)
+    seq: Mapped[int] = mapped_column(Uint64, primary_key=True)
