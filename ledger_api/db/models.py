@@ -46,6 +46,7 @@ __all__ = [
     "ChainEventRow",
     "ConflictRow",
     "CounterMarkRow",
+    "CounterTopRow",
     "DeviceEventRow",
     "DeviceStreamRow",
     "LeafRow",
@@ -211,10 +212,6 @@ class MeterStreamRow(Base):
     meter: Mapped[bytes] = mapped_column(LargeBinary(32), primary_key=True)
     meter_path: Mapped[str] = mapped_column(_Path)
     max_seq: Mapped[int] = mapped_column(Uint64)
-    #: The value of the reading at ``max_seq`` (revision 0005_recompute; ``None`` when that
-    #: reading is no longer held): ingest finds the counter marks of in-order readings from it
-    #: without reading back (:class:`CounterMarkRow`).
-    max_value: Mapped[int | None] = mapped_column(Int256)
 
 
 class SeqGapRow(Base):
@@ -472,12 +469,26 @@ class PlanPointRow(Base):
 
 
 class CounterMarkRow(Base):
-    """A reading ``seq`` of (device, meter) whose value is below the value of the previous
-    held reading of that meter (the greatest held seq below it): the decreasing steps a
-    period's recompute must see (spec11 section 1). Kept exact by ingest in every arrival
-    order (:mod:`ledger_api.ingest.marks`); backfilled by revision 0005_recompute."""
+    """A reading ``seq`` of (device, meter) whose value is below the value of its counter's
+    previous held reading (the counter: the meter's readings of one cumulative quantity;
+    :mod:`ledger_api.ingest.marks`): the decreasing steps a period's recompute must see
+    (spec11 section 1). Kept exact by ingest in every arrival order; backfilled by revision
+    0005_recompute."""
 
     __tablename__ = "counter_marks"
     device: Mapped[bytes] = mapped_column(LargeBinary(20), primary_key=True)
     meter: Mapped[bytes] = mapped_column(LargeBinary(32), primary_key=True)
     seq: Mapped[int] = mapped_column(Uint64, primary_key=True)
+
+
+class CounterTopRow(Base):
+    """Per counter (device, meter, cumulative quantity): the seq and value of its highest held
+    reading, from which ingest marks in-order readings without reading back
+    (:mod:`ledger_api.ingest.marks`; revision 0005_recompute)."""
+
+    __tablename__ = "counter_tops"
+    device: Mapped[bytes] = mapped_column(LargeBinary(20), primary_key=True)
+    meter: Mapped[bytes] = mapped_column(LargeBinary(32), primary_key=True)
+    quantity: Mapped[str] = mapped_column(String(32), primary_key=True)
+    seq: Mapped[int] = mapped_column(Uint64)
+    value: Mapped[int] = mapped_column(Int256)

@@ -13,8 +13,8 @@ stream row (one device's requests apply one after another):
   Deduplication compares ids (the struct's hash), never signature bytes. A new item is
   ``accepted`` and gets the device's next leaf position; a reading also updates its meter's seq
   continuity (:mod:`ledger_api.ingest.seq_gaps`: missing seqs recorded, never invented)
-  and its meter's counter marks (:mod:`ledger_api.ingest.marks`: the readings below their
-  predecessor, for the recompute).
+  and its counter's marks (:mod:`ledger_api.ingest.marks`: the readings below their
+  counter's previous one, for the recompute).
 - the stream row also records the device's **enterprise** (the DeviceRegistry's), which the
   access rules scope every query by (``ledger_api.access``).
 - **batch headers** must carry the device's next ``batchSeq``; their root must be rebuilt
@@ -66,7 +66,7 @@ from ..db.models import (
     SeqGapRow,
 )
 from ..errors import IngestRefused
-from .marks import MarkChanges, meter_marks, save_marks
+from .marks import CounterMarks
 from .seq_gaps import MeterSeqs, add_seq
 
 __all__ = ["Devices", "IngestResult", "ingest"]
@@ -260,8 +260,6 @@ class _Leaves(_Step):
         super().__init__(session, stream, now)
         self.now_s = int(now.timestamp())
         self._stored_seqs: dict[bytes, MeterSeqs] = {}
-        #: The value at each meter's stored ``max_seq`` (``meter_streams.max_value``).
-        self._stored_values: dict[bytes, int | None] = {}
 
     def store(self, entries: list[_Item]) -> None:
         pending = [e for e in entries if e.verdict is None]
@@ -270,7 +268,7 @@ class _Leaves(_Step):
         held_readings = self._held_readings(readings)
         held_records = self._held_records(records)
         seqs = self._meter_seqs(readings)
-        fresh: dict[bytes, list[tuple[int, int]]] = {}  # per meter: (seq, value) accepted
+        marks = CounterMarks(self.session, self.device)
         # Rows as tuples in the column order below, inserted on the driver (db/bulk.py).
         leaves: list[tuple[Any, ...]] = []
         reading_rows: list[tuple[Any, ...]] = []
@@ -292,7 +290,7 @@ class _Leaves(_Step):
                                               "under its key cannot be stored again")
                     continue
                 seqs[r.meter] = (add_seq(state, r.seq), item.meter_path)
-                fresh.setdefault(r.meter, []).append((r.seq, r.value))
+                marks.add(r.meter, r.quantity, r.seq, r.value)
                 held_readings[(r.meter, r.seq)] = entry.id  # a repeat later in this request
                 position = self._leaf(entry, leaves)
                 reading_rows.append((self.device, position, r.meter, item.meter_path, r.seq,
@@ -310,18 +308,14 @@ class _Leaves(_Step):
                 position = self._leaf(entry, leaves)
                 record_rows.append((self.device, position, entry.kind, key_hash, item.path,
                                     item.record.timespan()[0], _wire(item)))
-        marks = MarkChanges([], [])
-        for meter, accepted in fresh.items():  # against the rows held before this request
-            meter_marks(self.session, self.device, meter, self._stored_seqs.get(meter),
-                        self._stored_values.get(meter), accepted, marks)
+        marks.save(self._stored_seqs)  # against the rows held before this request
         connection = self.session.connection()
         insert_rows(connection, LeafRow.__table__, _LEAF_COLUMNS, leaves)  # type: ignore[arg-type]
         insert_rows(connection, ReadingRow.__table__, _READING_COLUMNS,  # type: ignore[arg-type]
                     reading_rows)
         insert_rows(connection, RecordRow.__table__, _RECORD_COLUMNS,  # type: ignore[arg-type]
                     record_rows)
-        save_marks(self.session, self.device, marks)
-        self._save_seqs(seqs, fresh)
+        self._save_seqs(seqs)
 
     def _purged(self, entry: _Item, end: int) -> bool:
         """Reject a new item ending at or before data of its device deleted under retention
@@ -397,8 +391,7 @@ class _Leaves(_Step):
         if not meters:
             return state
         streams = self.session.execute(
-            select(MeterStreamRow.meter, MeterStreamRow.max_seq, MeterStreamRow.meter_path,
-                   MeterStreamRow.max_value)
+            select(MeterStreamRow.meter, MeterStreamRow.max_seq, MeterStreamRow.meter_path)
             .where(MeterStreamRow.device == self.device, MeterStreamRow.meter.in_(meters)))
         missing: dict[bytes, list[tuple[int, int]]] = {}
         for meter, first, last in self.session.execute(
@@ -406,16 +399,13 @@ class _Leaves(_Step):
                 .where(SeqGapRow.device == self.device, SeqGapRow.meter.in_(meters))
                 .order_by(SeqGapRow.meter, SeqGapRow.from_seq)):
             missing.setdefault(meter, []).append((first, last))
-        for meter, max_seq, path, max_value in streams:
+        for meter, max_seq, path in streams:
             state[meter] = (MeterSeqs(max_seq, tuple(missing.get(meter, ()))), path)
             self._stored_seqs[meter] = state[meter][0]
-            self._stored_values[meter] = max_value
         return state
 
-    def _save_seqs(self, state: dict[bytes, tuple[MeterSeqs, str]],
-                   fresh: dict[bytes, list[tuple[int, int]]]) -> None:
-        """Write the meters' changed continuity state: new streams, moved ``max_seq`` (with
-        the value there, from ``fresh``: the (seq, value) accepted per meter), missing
+    def _save_seqs(self, state: dict[bytes, tuple[MeterSeqs, str]]) -> None:
+        """Write the meters' changed continuity state: new streams, moved ``max_seq``, missing
         runs closed or narrowed (deleted) and new ones (inserted, after the deletions: a
         narrowed run may keep its ``from_seq``). One statement per kind of change, each
         executed for all its meters at once."""
@@ -425,15 +415,11 @@ class _Leaves(_Step):
             if old == seqs:
                 continue
             assert seqs.max_seq is not None
-            if old is None or old.max_seq != seqs.max_seq:  # the new max_seq came now
-                top = max(fresh[meter])
-                assert top[0] == seqs.max_seq
             if old is None:
                 streams.append({"device": self.device, "meter": meter, "meter_path": path,
-                                "max_seq": seqs.max_seq, "max_value": top[1]})
+                                "max_seq": seqs.max_seq})
             elif old.max_seq != seqs.max_seq:
-                moved.append({"b_meter": meter, "b_max_seq": seqs.max_seq,
-                              "b_max_value": top[1]})
+                moved.append({"b_meter": meter, "b_max_seq": seqs.max_seq})
             old_runs = set(old.missing) if old is not None else set()
             closed += [{"b_meter": meter, "b_from": first}
                        for first, _last in old_runs - set(seqs.missing)]
@@ -448,8 +434,7 @@ class _Leaves(_Step):
             self.session.execute(update(streams_table).where(
                 streams_table.c.device == self.device,
                 streams_table.c.meter == bindparam("b_meter"))
-                .values(max_seq=bindparam("b_max_seq"), max_value=bindparam("b_max_value")),
-                moved)
+                .values(max_seq=bindparam("b_max_seq")), moved)
         if closed:
             self.session.execute(delete(gaps_table).where(
                 gaps_table.c.device == self.device, gaps_table.c.meter == bindparam("b_meter"),

@@ -1,8 +1,9 @@
 """Recompute: the monitoring plan (``plan_points``), counter marks (``counter_marks``: the
-readings whose value is below the previous held reading's of their meter) and, per meter
-stream, the value at its highest seq (``meter_streams.max_value``). Marks and values are
-backfilled from the readings already held (window function ``LAG``, on SQLite and
-PostgreSQL alike: the stored forms of ``Int256`` and ``Uint64`` order as the numbers do).
+readings of a cumulative quantity whose value is below their counter's previous held
+reading's) and counter tops (``counter_tops``: each counter's highest held reading), per
+``ledger_api.ingest.marks``. Marks and tops are backfilled from the readings already held
+(window functions ``LAG`` and ``ROW_NUMBER``, on SQLite and PostgreSQL alike: the stored forms
+of ``Int256`` and ``Uint64`` order as the numbers do).
 
 Revision ID: 0005_recompute
 Revises: 0004_retention
@@ -21,6 +22,11 @@ down_revision = "0004_retention"
 branch_labels = None
 depends_on = None
 
+#: The cumulative quantity codes when this revision was written (``mrv_core.quantities``): the
+#: counters whose marks and tops are backfilled.
+_COUNTERS = ("energy.active.export:Wh", "energy.active.import:Wh",
+             "energy.reactive.export:varh", "energy.reactive.import:varh", "heat:kJ",
+             "mass.fuel:g", "volume.gas:dm3", "volume.water:dm3")
 #: ISA-95 paths compare byte-wise on both databases (models.py, ``_Path``).
 _PATH = sa.String(length=256).with_variant(sa.String(length=256, collation="C"), "postgresql")
 
@@ -45,22 +51,29 @@ def upgrade() -> None:
         sa.Column("seq", ledger_api.db.types.Uint64(), nullable=False),
         sa.PrimaryKeyConstraint("device", "meter", "seq"),
     )
-    with op.batch_alter_table("meter_streams", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("max_value", ledger_api.db.types.Int256(),
-                                      nullable=True))
+    op.create_table(
+        "counter_tops",
+        sa.Column("device", sa.LargeBinary(length=20), nullable=False),
+        sa.Column("meter", sa.LargeBinary(length=32), nullable=False),
+        sa.Column("quantity", sa.String(length=32), nullable=False),
+        sa.Column("seq", ledger_api.db.types.Uint64(), nullable=False),
+        sa.Column("value", ledger_api.db.types.Int256(), nullable=False),
+        sa.PrimaryKeyConstraint("device", "meter", "quantity"),
+    )
     # Backfill: copies of stored values and comparisons of them, no arithmetic (docs/api.md,
     # "Exact integers": what works in SQL on both databases).
-    op.execute("UPDATE meter_streams SET max_value = (SELECT r.value FROM readings r "
-               "WHERE r.device = meter_streams.device AND r.meter = meter_streams.meter "
-               "AND r.seq = meter_streams.max_seq)")
+    counters = ", ".join(f"'{code}'" for code in _COUNTERS)
     op.execute("INSERT INTO counter_marks (device, meter, seq) SELECT device, meter, seq FROM "
-               "(SELECT device, meter, seq, value, LAG(value) OVER (PARTITION BY device, meter "
-               "ORDER BY seq) AS previous FROM readings) AS steps "
-               "WHERE previous IS NOT NULL AND value < previous")
+               "(SELECT device, meter, seq, value, LAG(value) OVER (PARTITION BY device, meter, "
+               f"quantity ORDER BY seq) AS previous FROM readings WHERE quantity IN ({counters})"
+               ") AS steps WHERE previous IS NOT NULL AND value < previous")
+    op.execute("INSERT INTO counter_tops (device, meter, quantity, seq, value) SELECT device, "
+               "meter, quantity, seq, value FROM (SELECT device, meter, quantity, seq, value, "
+               "ROW_NUMBER() OVER (PARTITION BY device, meter, quantity ORDER BY seq DESC) AS "
+               f"place FROM readings WHERE quantity IN ({counters})) AS ranked WHERE place = 1")
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("meter_streams", schema=None) as batch_op:
-        batch_op.drop_column("max_value")
+    op.drop_table("counter_tops")
     op.drop_table("counter_marks")
     op.drop_table("plan_points")
