@@ -60,6 +60,7 @@ from .errors import AccessRefused, ApiConfigError, IngestRefused, RequestRefused
 from .ingest.service import Devices, ingest
 from .problems import problem_response, problem_responses
 from .read_routes import add_read_routes
+from .recompute.emissions_route import add_emissions_routes
 from .recompute.plan_route import add_plan_routes
 from .retention import DEFAULT_RETENTION_YEARS
 from .retention_route import add_retention_routes
@@ -319,6 +320,7 @@ def create_app(services: Services) -> FastAPI:
     add_read_routes(app, services)
     add_retention_routes(app, services.sessions, services.retention_years)
     add_plan_routes(app, services.sessions, services.readers)
+    add_emissions_routes(app, services)
     check_route_rules(app)
     return app
 
