@@ -13,13 +13,13 @@ from datetime import UTC, datetime
 
 import pytest
 from fastapi.testclient import TestClient
-from integration.accounting.support import shallow
+from integration.accounting.support import deploy_and_grant, shallow
 from ledger_support import API_SECRET, StaticDevices, bearer, new_principal
 from sqlalchemy.orm import Session
 
 from accounting_rules.calculator import Activity, compute
 from accounting_rules.counters import CounterReading, RolloverRule, build_history
-from accounting_rules.publishing import assign_id, publish
+from accounting_rules.publishing import publish
 from accounting_rules.registry import load_methodology
 from accounting_rules.summaries import summarize
 from factories import TEST_KEY, beijing
@@ -31,7 +31,7 @@ from ledger_api.db.migrate import upgrade
 from ledger_api.ingest.service import ingest
 from ledger_api.recompute import PlanPoint, replace_plan
 from ledger_api.recompute.emissions_route import EMISSIONS_PATH
-from mrv_core.chain import NodeSigner, System, Transactor, connect, deploy_system, load_artifacts
+from mrv_core.chain import System, connect, load_artifacts
 from mrv_core.reading import Reading, meter_id
 from mrv_core.records import SCOPE_METER
 from mrv_core.uplink import UplinkRequest
@@ -51,13 +51,8 @@ READINGS = [CounterReading(seq, T0 + 900 * seq, 5_000_000 + 12_345 * seq + seq *
 def chain_system() -> System:
     """The system on a fresh embedded chain, cn.electricity.location v1 in force from 2021."""
     def run() -> System:
-        chain = connect(None, evm_version=load_artifacts().evm_version())
-        accounts = chain.unlocked_accounts()
-        admin = Transactor(chain, NodeSigner(accounts[0]))
-        system = System(chain, deploy_system(admin))
-        association = Transactor(chain, NodeSigner(accounts[1]))
-        system.grant_role(admin, "ASSOCIATION_ROLE", association.address)
-        assign_id(system, admin, LOCATION, association.address)
+        system, _, association = deploy_and_grant(
+            connect(None, evm_version=load_artifacts().evm_version()))
         publish(system, association, load_methodology(LOCATION, 1), beijing(2021))
         return system
 
