@@ -152,7 +152,11 @@ class ReadingRow(Base):
     __table_args__ = (ForeignKeyConstraint(["device", "position"],
                                            ["leaves.device", "leaves.position"]),
                       UniqueConstraint("device", "meter", "seq", name="uq_readings_key"),
-                      Index("ix_readings_path_time", "meter_path", "timestamp"))
+                      Index("ix_readings_path_time", "meter_path", "timestamp"),
+                      # A counter's readings by seq (revision 0005_recompute): a recompute
+                      # counts them and finds a step's neighbours without reading the
+                      # meter's other points (ledger_api.recompute.evidence).
+                      Index("ix_readings_counter", "device", "meter", "quantity", "seq"))
 
 
 class RecordRow(Base):

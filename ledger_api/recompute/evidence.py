@@ -115,14 +115,18 @@ class _Counter:
             .order_by(ReadingRow.seq.asc()).limit(1)).first())
 
     def marked(self, lo: int, hi: int) -> list[ReadingRow]:
-        """The marked readings of the counter with seq in ``(lo, hi]``."""
-        rows = self.session.scalars(self._readings().join(
-            CounterMarkRow, (CounterMarkRow.device == ReadingRow.device)
-            & (CounterMarkRow.meter == ReadingRow.meter) & (CounterMarkRow.seq == ReadingRow.seq))
-            .where(ReadingRow.seq > lo, ReadingRow.seq <= hi)).all()
+        """The marked readings of the counter with seq in ``(lo, hi]``: the meter's marks
+        (few) by their key, then those of the counter's quantity."""
+        seqs = list(self.session.scalars(select(CounterMarkRow.seq).where(
+            CounterMarkRow.device == self.device, CounterMarkRow.meter == self.meter,
+            CounterMarkRow.seq > lo, CounterMarkRow.seq <= hi)))
+        rows: list[ReadingRow] = []
+        for i in range(0, len(seqs), 500):
+            rows += self.session.scalars(self._readings().where(
+                ReadingRow.seq.in_(seqs[i:i + 500]))).all()
         for row in rows:
             self._keep(row)
-        return list(rows)
+        return rows
 
     def count(self, lo: int, hi: int) -> int:
         return self.session.scalar(

@@ -1,7 +1,9 @@
 """Recompute: the monitoring plan (``plan_points``), counter marks (``counter_marks``: the
 readings of a cumulative quantity whose value is below their counter's previous held
 reading's) and counter tops (``counter_tops``: each counter's highest held reading), per
-``ledger_api.ingest.marks``. Marks and tops are backfilled from the readings already held
+``ledger_api.ingest.marks``, and the index of a counter's readings by seq
+(``ix_readings_counter``: device, meter, quantity, seq) the recompute counts and steps by.
+Marks and tops are backfilled from the readings already held
 (window functions ``LAG`` and ``ROW_NUMBER``, on SQLite and PostgreSQL alike: the stored forms
 of ``Int256`` and ``Uint64`` order as the numbers do).
 
@@ -60,6 +62,9 @@ def upgrade() -> None:
         sa.Column("value", ledger_api.db.types.Int256(), nullable=False),
         sa.PrimaryKeyConstraint("device", "meter", "quantity"),
     )
+    with op.batch_alter_table("readings", schema=None) as batch_op:
+        batch_op.create_index("ix_readings_counter", ["device", "meter", "quantity", "seq"],
+                              unique=False)
     # Backfill: copies of stored values and comparisons of them, no arithmetic (docs/api.md,
     # "Exact integers": what works in SQL on both databases).
     counters = ", ".join(f"'{code}'" for code in _COUNTERS)
@@ -74,6 +79,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("readings", schema=None) as batch_op:
+        batch_op.drop_index("ix_readings_counter")
     op.drop_table("counter_tops")
     op.drop_table("counter_marks")
     op.drop_table("plan_points")
