@@ -32,10 +32,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from accounting_rules.counters import (
@@ -46,14 +46,14 @@ from accounting_rules.counters import (
     PeriodEnergy,
     build_history,
 )
-from mrv_core.reading import SignedReading
+from mrv_core.reading import Reading, SignedReading
 from mrv_core.records import Gap, MeterChange, SignedRecord
 from mrv_core.wire import decode_signed_record
 
 from ..db.models import CounterMarkRow, LeafRow, ReadingRow, RecordRow, SeqGapRow
 from .plan import PlanPoint
 
-__all__ = ["MeterFigure", "counter_figure"]
+__all__ = ["MeterFigure", "counter_figure", "counter_figures"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,128 +74,177 @@ class MeterFigure:
     bridged_steps: int
 
 
+#: The columns of a reading (ReadingRow's), selected without the ORM's per-row work.
+_COLUMNS = (ReadingRow.device, ReadingRow.position, ReadingRow.meter, ReadingRow.meter_path,
+            ReadingRow.seq, ReadingRow.timestamp, ReadingRow.quantity, ReadingRow.value,
+            ReadingRow.salt, ReadingRow.signature)
+# Statements built once, run with parameters (a recompute runs thousands of them).
+_COUNTER = (ReadingRow.device == bindparam("device"), ReadingRow.meter == bindparam("meter"),
+            ReadingRow.quantity == bindparam("quantity"))
+_LAST_AT = (select(*_COLUMNS).where(ReadingRow.meter_path == bindparam("path"),
+                                    ReadingRow.timestamp <= bindparam("t"), *_COUNTER)
+            .order_by(ReadingRow.timestamp.desc(), ReadingRow.seq.desc()).limit(1))
+_FIRST = select(*_COLUMNS).where(*_COUNTER).order_by(ReadingRow.seq.asc()).limit(1)
+_BEFORE = (select(*_COLUMNS).where(*_COUNTER, ReadingRow.seq < bindparam("seq"))
+           .order_by(ReadingRow.seq.desc()).limit(1))
+_AT_OR_AFTER = (select(*_COLUMNS).where(*_COUNTER, ReadingRow.seq >= bindparam("seq"))
+                .order_by(ReadingRow.seq.asc()).limit(1))
+_COUNT = select(func.count()).select_from(ReadingRow).where(
+    *_COUNTER, ReadingRow.seq >= bindparam("lo"), ReadingRow.seq <= bindparam("hi"))
+
+
+@dataclass(frozen=True, slots=True)
+class _Held:
+    """A stored reading as selected (:data:`_COLUMNS`)."""
+
+    device: bytes
+    position: int
+    meter: bytes
+    meter_path: str
+    seq: int
+    timestamp: int
+    quantity: str
+    value: int
+    salt: bytes
+    signature: bytes
+
+    def signed(self) -> SignedReading:
+        return SignedReading(Reading(self.device, self.meter, self.seq, self.timestamp,
+                                     self.quantity, self.value, self.salt), self.signature,
+                             self.meter_path)
+
+    def counter(self) -> CounterReading:
+        return CounterReading(self.seq, self.timestamp, self.value)
+
+
+@dataclass
 class _Counter:
-    """The queries of one counter: device, meter, path and quantity."""
+    """One counter's figure on its way: its key, boundaries, and the readings read."""
 
-    def __init__(self, session: Session, point: PlanPoint, device: bytes, meter: bytes) -> None:
-        self.session, self.point, self.device, self.meter = session, point, device, meter
-        self.rows: dict[int, ReadingRow] = {}
+    point: PlanPoint
+    device: bytes
+    meter: bytes
+    opening: _Held | None = None
+    last: _Held | None = None
+    rows: dict[int, _Held] = field(default_factory=dict)
+    records: list[tuple[SignedRecord, int]] = field(default_factory=list)
+    marks: list[int] = field(default_factory=list)
+    missing: list[tuple[int, int]] = field(default_factory=list)
 
-    def _readings(self) -> Select[ReadingRow]:
-        return select(ReadingRow).where(ReadingRow.device == self.device,
-                                        ReadingRow.meter == self.meter,
-                                        ReadingRow.quantity == self.point.quantity)
+    @property
+    def params(self) -> dict[str, Any]:
+        return {"device": self.device, "meter": self.meter, "quantity": self.point.quantity}
 
-    def _keep(self, row: ReadingRow | None) -> ReadingRow | None:
-        if row is not None:
-            self.rows[row.seq] = row
-        return row
 
-    def last_at(self, t: int) -> ReadingRow | None:
-        """The last reading at or before ``t`` (by the path-time index)."""
-        query = select(ReadingRow).where(
-            ReadingRow.meter_path == self.point.meter_path, ReadingRow.timestamp <= t,
-            ReadingRow.device == self.device, ReadingRow.quantity == self.point.quantity)
-        return self._keep(self.session.scalars(
-            query.order_by(ReadingRow.timestamp.desc(), ReadingRow.seq.desc()).limit(1)).first())
+def _one(session: Session, statement: Any, c: _Counter, **params: Any) -> _Held | None:
+    row = session.execute(statement, {**c.params, **params}).first()
+    if row is None:
+        return None
+    held = _Held(*row)
+    c.rows[held.seq] = held
+    return held
 
-    def first(self) -> ReadingRow | None:
-        return self._keep(self.session.scalars(
-            self._readings().order_by(ReadingRow.seq.asc()).limit(1)).first())
 
-    def before(self, seq: int) -> ReadingRow | None:
-        """The counter's reading with the greatest seq below ``seq``."""
-        return self._keep(self.session.scalars(
-            self._readings().where(ReadingRow.seq < seq)
-            .order_by(ReadingRow.seq.desc()).limit(1)).first())
+def _bounds(session: Session, c: _Counter, start: int, end: int) -> None:
+    c.last = _one(session, _LAST_AT, c, path=c.point.meter_path, t=end)
+    if c.last is not None:
+        c.opening = _one(session, _LAST_AT, c, path=c.point.meter_path, t=start) \
+            or _one(session, _FIRST, c)
 
-    def at_or_after(self, seq: int) -> ReadingRow | None:
-        return self._keep(self.session.scalars(
-            self._readings().where(ReadingRow.seq >= seq)
-            .order_by(ReadingRow.seq.asc()).limit(1)).first())
 
-    def marked(self, lo: int, hi: int) -> list[ReadingRow]:
-        """The marked readings of the counter with seq in ``(lo, hi]``: the meter's marks
-        (few) by their key, then those of the counter's quantity."""
-        seqs = list(self.session.scalars(select(CounterMarkRow.seq).where(
-            CounterMarkRow.device == self.device, CounterMarkRow.meter == self.meter,
-            CounterMarkRow.seq > lo, CounterMarkRow.seq <= hi)))
-        rows: list[ReadingRow] = []
-        for i in range(0, len(seqs), 500):
-            rows += self.session.scalars(self._readings().where(
-                ReadingRow.seq.in_(seqs[i:i + 500]))).all()
-        for row in rows:
-            self._keep(row)
-        return rows
-
-    def count(self, lo: int, hi: int) -> int:
-        return self.session.scalar(
-            select(func.count()).select_from(ReadingRow).where(
-                ReadingRow.device == self.device, ReadingRow.meter == self.meter,
-                ReadingRow.quantity == self.point.quantity, ReadingRow.seq >= lo,
-                ReadingRow.seq <= hi)) or 0
-
-    def records(self, low: int, high: int) -> list[tuple[SignedRecord, int]]:
-        """The counter's gap records and meter changes whose time span meets ``[low, high]``,
-        with their leaf positions."""
-        rows = self.session.execute(
-            select(RecordRow.wire, RecordRow.position)
-            .join(LeafRow, (LeafRow.device == RecordRow.device)
-                  & (LeafRow.position == RecordRow.position))
-            .where(RecordRow.path == self.point.meter_path, RecordRow.time_from <= high,
-                   RecordRow.device == self.device,
-                   RecordRow.kind.in_(("gap", "meter_change")), LeafRow.time_to >= low))
-        found = []
-        for wire, position in rows:
+def _prefetch(session: Session, counters: Sequence[_Counter], start: int, end: int) -> None:
+    """The marks, records and missing seq runs of every counter, a few queries for all (each
+    counter keeps those of its own range)."""
+    live = [c for c in counters if c.opening is not None and c.last is not None]
+    if not live:
+        return
+    lo = min(c.opening.seq for c in live if c.opening is not None)
+    hi = max(c.last.seq for c in live if c.last is not None)
+    low = min([start] + [c.opening.timestamp for c in live if c.opening is not None])
+    high = max([end] + [c.last.timestamp for c in live if c.last is not None])
+    by_meter = {(c.device, c.meter): c for c in live}
+    by_path: dict[tuple[bytes, str], list[_Counter]] = {}
+    for c in live:
+        by_path.setdefault((c.device, c.point.meter_path), []).append(c)
+    devices = sorted({c.device for c in live})
+    meters = sorted({c.meter for c in live})
+    for i in range(0, len(meters), 500):
+        chunk = meters[i:i + 500]  # (device, meter) lead both primary keys
+        for device, meter, seq in session.execute(
+                select(CounterMarkRow.device, CounterMarkRow.meter, CounterMarkRow.seq).where(
+                    CounterMarkRow.device.in_(devices), CounterMarkRow.meter.in_(chunk),
+                    CounterMarkRow.seq > lo, CounterMarkRow.seq <= hi)):
+            if (device, meter) in by_meter:
+                by_meter[(device, meter)].marks.append(seq)
+        for device, meter, first, last in session.execute(
+                select(SeqGapRow.device, SeqGapRow.meter, SeqGapRow.from_seq, SeqGapRow.to_seq)
+                .where(SeqGapRow.device.in_(devices), SeqGapRow.meter.in_(chunk),
+                       SeqGapRow.from_seq <= hi,
+                       SeqGapRow.to_seq >= lo)):
+            if (device, meter) in by_meter:
+                by_meter[(device, meter)].missing.append((first, last))
+    paths = sorted({c.point.meter_path for c in live})
+    for i in range(0, len(paths), 500):
+        for device, path, wire, position in session.execute(
+                select(RecordRow.device, RecordRow.path, RecordRow.wire, RecordRow.position)
+                .join(LeafRow, (LeafRow.device == RecordRow.device)
+                      & (LeafRow.position == RecordRow.position))
+                .where(RecordRow.path.in_(paths[i:i + 500]), RecordRow.time_from <= high,
+                       RecordRow.kind.in_(("gap", "meter_change")), LeafRow.time_to >= low)):
             signed = decode_signed_record(json.loads(wire), "$")
-            record = signed.record
-            assert isinstance(record, Gap | MeterChange)
-            if record.quantity == self.point.quantity:
-                found.append((signed, position))
-        return found
-
-    def missing_runs(self, lo: int, hi: int) -> list[tuple[int, int]]:
-        return [(first, last) for first, last in self.session.execute(
-            select(SeqGapRow.from_seq, SeqGapRow.to_seq).where(
-                SeqGapRow.device == self.device, SeqGapRow.meter == self.meter,
-                SeqGapRow.from_seq <= hi, SeqGapRow.to_seq >= lo))]
+            for c in by_path.get((device, path), ()):
+                if getattr(signed.record, "quantity", None) == c.point.quantity:
+                    c.records.append((signed, position))
 
 
-def _counter(row: ReadingRow) -> CounterReading:
-    return CounterReading(row.seq, row.timestamp, row.value)
+def counter_figures(session: Session, keys: Sequence[tuple[PlanPoint, bytes, bytes]],
+                    start: int, end: int) -> list[MeterFigure]:
+    """The :class:`MeterFigure` of each (plan point, device, meter id) counter for
+    ``[start, end)``, in the order given (module docstring)."""
+    counters = [_Counter(point, device, meter) for point, device, meter in keys]
+    for c in counters:
+        _bounds(session, c, start, end)
+    _prefetch(session, counters, start, end)
+    return [_figure(session, c, start, end) for c in counters]
 
 
 def counter_figure(session: Session, point: PlanPoint, device: bytes, meter: bytes,
                    start: int, end: int) -> MeterFigure:
     """The :class:`MeterFigure` of ``point``'s counter signed by ``device`` (``meter`` the id of
     its path) for ``[start, end)`` (module docstring)."""
-    c = _Counter(session, point, device, meter)
-    rule = point.rule()
-    last = c.last_at(end)
-    opening = c.last_at(start) or (c.first() if last is not None else None)
+    return counter_figures(session, [(point, device, meter)], start, end)[0]
+
+
+def _figure(session: Session, c: _Counter, start: int, end: int) -> MeterFigure:
+    point, device, meter, rule = c.point, c.device, c.meter, c.point.rule()
+    opening, last = c.opening, c.last
     if last is None or opening is None:
         energy = build_history([], rule).period(start, end)
-        gaps = [s for s, _ in c.records(start, end) if isinstance(s.record, Gap)]
+        gaps = [s for s, _ in _records_meeting(session, c, start, end)
+                if isinstance(s.record, Gap)]
         energy = replace(energy, gap_count=_meeting(gaps, start, end))
         return MeterFigure(point, device, meter, energy, (), (), (), 0, 0)
     lo, hi = opening.seq, last.seq
     steps: set[tuple[int, int]] = set()  # (first seq, last seq) of the steps read whole
-    for row in c.marked(lo, hi):
-        previous = c.before(row.seq)
+    for seq in c.marks:
+        marked = _one(session, _AT_OR_AFTER, c, seq=seq)
+        if marked is None or marked.seq != seq:
+            continue  # a mark of another point of the meter
+        previous = _one(session, _BEFORE, c, seq=seq)
         assert previous is not None, "a marked reading has a previous one"
-        steps.add((previous.seq, row.seq))
-    stored = c.records(min(start, opening.timestamp), max(end, last.timestamp))
-    used = [(s, position) for s, position in stored
+        steps.add((previous.seq, seq))
+    used = [(s, position) for s, position in c.records
             if lo < s.record.next_seq <= hi]  # type: ignore[union-attr]
     for signed, _ in used:
-        after = c.at_or_after(signed.record.next_seq)  # type: ignore[union-attr]
-        previous = c.before(signed.record.next_seq)  # type: ignore[union-attr]
+        after = _one(session, _AT_OR_AFTER, c, seq=signed.record.next_seq)  # type: ignore[union-attr]
+        previous = _one(session, _BEFORE, c, seq=signed.record.next_seq)  # type: ignore[union-attr]
         assert after is not None and previous is not None
         steps.add((previous.seq, after.seq))
     bridged_steps = {s for s in steps if any(
         isinstance(r.record, Gap) and s[0] < r.record.next_seq <= s[1] for r, _ in used)}
-    for first, final in c.missing_runs(lo, hi):
-        previous, after = c.before(first), c.at_or_after(final + 1)
+    for first, final in c.missing:
+        previous = _one(session, _BEFORE, c, seq=first)
+        after = _one(session, _AT_OR_AFTER, c, seq=final + 1)
         if previous is not None and after is not None and lo <= previous.seq \
                 and after.seq <= hi:
             steps.add((previous.seq, after.seq))
@@ -203,22 +252,33 @@ def counter_figure(session: Session, point: PlanPoint, device: bytes, meter: byt
     changes = [CounterChange.of(s.record) for s, _ in used if isinstance(s.record, MeterChange)]
     gap_records = [CounterGap.of(s.record) for s, _ in used if isinstance(s.record, Gap)]
     kept = [c.rows[seq] for seq in sorted(c.rows) if lo <= seq <= hi]
-    energy = build_history([_counter(r) for r in kept], rule, meter_changes=changes,
+    energy = build_history([r.counter() for r in kept], rule, meter_changes=changes,
                            gaps=gap_records).period(start, end)
     bridged = tuple(BridgedStep(a, b, c.rows[b].timestamp - c.rows[a].timestamp, b - a - 1,
                                 sum(1 for g in gap_records if a < g.next_seq <= b))
                     for a, b in sorted(bridged_steps))
     ambiguous = sum(1 for a, b in steps if build_history(
-        [_counter(c.rows[a]), _counter(c.rows[b])], rule,
+        [c.rows[a].counter(), c.rows[b].counter()], rule,
         meter_changes=[x for x in changes if a < x.next_seq <= b]).steps[0].ambiguous)
-    all_gaps = [s for s, _ in stored if isinstance(s.record, Gap)]
-    energy = replace(energy, reading_count=c.count(lo, hi),
-                     gap_count=_meeting(all_gaps, start, end), bridged=bridged,
-                     ambiguous_steps=ambiguous)
+    all_gaps = [s for s, _ in c.records if isinstance(s.record, Gap)]
+    count = session.execute(_COUNT, {**c.params, "lo": lo, "hi": hi}).scalar() or 0
+    energy = replace(energy, reading_count=count, gap_count=_meeting(all_gaps, start, end),
+                     bridged=bridged, ambiguous_steps=ambiguous)
     leaves = [(device, r.position) for r in kept] + [(device, p) for _, p in used]
     return MeterFigure(point, device, meter, energy, tuple(r.signed() for r in kept),
                        tuple(s for s, _ in used), tuple(leaves), energy.bridged_seconds,
                        len(bridged))
+
+
+def _records_meeting(session: Session, c: _Counter, start: int, end: int
+                     ) -> list[tuple[SignedRecord, int]]:
+    """A counter without readings in range: its records meeting ``[start, end]``."""
+    probe = _Counter(c.point, c.device, c.meter, opening=c.opening, last=c.last)
+    probe.opening = probe.last = _Held(c.device, 0, c.meter, c.point.meter_path, 0, start,
+                                       c.point.quantity, 0, bytes(32), bytes(65))
+    probe.last = replace(probe.opening, timestamp=end)
+    _prefetch(session, [probe], start, end)
+    return probe.records
 
 
 def _meeting(gaps: Sequence[SignedRecord], start: int, end: int) -> int:

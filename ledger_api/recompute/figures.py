@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from accounting_rules.errors import InconsistentReadings
 
 from ..db.models import DeviceStreamRow, MeterStreamRow
-from .evidence import MeterFigure, counter_figure
+from .evidence import MeterFigure, counter_figures
 from .plan import PlanPoint, load_plan
 
 __all__ = ["meter_figures", "plan_counters"]
@@ -49,5 +49,4 @@ def meter_figures(session: Session, enterprise: bytes, site_path: str | None, st
         raise InconsistentReadings(f"a period is [start, end) with 0 <= start < end, got "
                                    f"[{start!r}, {end!r})")
     points = load_plan(session, enterprise, site_path)
-    return [counter_figure(session, point, device, meter, start, end)
-            for point, device, meter in plan_counters(session, enterprise, points)]
+    return counter_figures(session, plan_counters(session, enterprise, points), start, end)
