@@ -176,7 +176,7 @@ def measure(meters: int) -> dict[str, tuple[float, float, int]]:
 
 
 def run(cfg: Config, meters: int | None = None) -> list[Row]:
-    count = meters if meters is not None else (20 if cfg.quick else METERS)
+    count = meters if meters is not None else (10 if cfg.quick else METERS)
     rows = []
     for name, (loaded, seconds, stored) in measure(count).items():
         rows.append(Row(SECTION, f"month recompute, {name}: {count:,} meters", seconds, "s",
@@ -189,7 +189,7 @@ def main(argv: list[str] | None = None) -> None:
     """``python -m benchmarks.bench_recompute [--meters N] [--quick]``: section 10 alone."""
     parser = argparse.ArgumentParser(prog="python -m benchmarks.bench_recompute",
                                      description=SECTION)
-    parser.add_argument("--quick", action="store_true", help="20 meters, a smoke test")
+    parser.add_argument("--quick", action="store_true", help="10 meters, a smoke test")
     parser.add_argument("--meters", type=int, default=None,
                         help=f"meters (default {METERS:,}; 100 on a shared machine)")
     args = parser.parse_args(argv)
