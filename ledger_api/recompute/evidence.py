@@ -35,7 +35,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import Connection, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from accounting_rules.counters import (
@@ -81,9 +81,15 @@ _COLUMNS = (ReadingRow.device, ReadingRow.position, ReadingRow.meter, ReadingRow
 # Statements built once, run with parameters (a recompute runs thousands of them).
 _COUNTER = (ReadingRow.device == bindparam("device"), ReadingRow.meter == bindparam("meter"),
             ReadingRow.quantity == bindparam("quantity"))
-_LAST_AT = (select(*_COLUMNS).where(ReadingRow.meter_path == bindparam("path"),
-                                    ReadingRow.timestamp <= bindparam("t"), *_COUNTER)
-            .order_by(ReadingRow.timestamp.desc(), ReadingRow.seq.desc()).limit(1))
+# The last reading at or before t: its time by the path-time index (backwards from t, first
+# match), then the readings of the path at that time (few: a meter's points read at once),
+# the counter's of greatest seq picked in Python. Ordering by (timestamp, seq), or filtering
+# the outer rows by counter, lets a planner walk the counter index instead (measured).
+_LATEST_TIME = select(func.max(ReadingRow.timestamp)).where(
+    ReadingRow.meter_path == bindparam("path"), ReadingRow.timestamp <= bindparam("t"),
+    *_COUNTER).scalar_subquery()
+_AT_LATEST_TIME = select(*_COLUMNS).where(ReadingRow.meter_path == bindparam("path"),
+                                          ReadingRow.timestamp == _LATEST_TIME)
 _FIRST = select(*_COLUMNS).where(*_COUNTER).order_by(ReadingRow.seq.asc()).limit(1)
 _BEFORE = (select(*_COLUMNS).where(*_COUNTER, ReadingRow.seq < bindparam("seq"))
            .order_by(ReadingRow.seq.desc()).limit(1))
@@ -136,7 +142,7 @@ class _Counter:
         return {"device": self.device, "meter": self.meter, "quantity": self.point.quantity}
 
 
-def _one(session: Session, statement: Any, c: _Counter, **params: Any) -> _Held | None:
+def _one(session: Connection, statement: Any, c: _Counter, **params: Any) -> _Held | None:
     row = session.execute(statement, {**c.params, **params}).first()
     if row is None:
         return None
@@ -145,14 +151,28 @@ def _one(session: Session, statement: Any, c: _Counter, **params: Any) -> _Held 
     return held
 
 
-def _bounds(session: Session, c: _Counter, start: int, end: int) -> None:
-    c.last = _one(session, _LAST_AT, c, path=c.point.meter_path, t=end)
+def _last_at(session: Connection, c: _Counter, t: int) -> _Held | None:
+    """The counter's last reading at or before ``t``."""
+    found: Any = session.execute(_AT_LATEST_TIME,
+                                 {**c.params, "path": c.point.meter_path, "t": t})
+    rows = [_Held(*row) for row in found]
+    mine = [r for r in rows if (r.device, r.meter, r.quantity) ==
+            (c.device, c.meter, c.point.quantity)]
+    if not mine:
+        return None
+    held = max(mine, key=lambda r: r.seq)
+    c.rows[held.seq] = held
+    return held
+
+
+def _bounds(session: Connection, c: _Counter, start: int, end: int) -> None:
+    c.last = _last_at(session, c, end)
     if c.last is not None:
-        c.opening = _one(session, _LAST_AT, c, path=c.point.meter_path, t=start) \
-            or _one(session, _FIRST, c)
+        c.opening = _last_at(session, c, start) or _one(session, _FIRST, c)
 
 
-def _prefetch(session: Session, counters: Sequence[_Counter], start: int, end: int) -> None:
+def _prefetch(session: Connection, counters: Sequence[_Counter], start: int,
+              end: int) -> None:
     """The marks, records and missing seq runs of every counter, a few queries for all (each
     counter keeps those of its own range)."""
     live = [c for c in counters if c.opening is not None and c.last is not None]
@@ -202,10 +222,11 @@ def counter_figures(session: Session, keys: Sequence[tuple[PlanPoint, bytes, byt
     """The :class:`MeterFigure` of each (plan point, device, meter id) counter for
     ``[start, end)``, in the order given (module docstring)."""
     counters = [_Counter(point, device, meter) for point, device, meter in keys]
+    connection = session.connection()  # Core statements: no ORM work per query
     for c in counters:
-        _bounds(session, c, start, end)
-    _prefetch(session, counters, start, end)
-    return [_figure(session, c, start, end) for c in counters]
+        _bounds(connection, c, start, end)
+    _prefetch(connection, counters, start, end)
+    return [_figure(connection, c, start, end) for c in counters]
 
 
 def counter_figure(session: Session, point: PlanPoint, device: bytes, meter: bytes,
@@ -215,7 +236,7 @@ def counter_figure(session: Session, point: PlanPoint, device: bytes, meter: byt
     return counter_figures(session, [(point, device, meter)], start, end)[0]
 
 
-def _figure(session: Session, c: _Counter, start: int, end: int) -> MeterFigure:
+def _figure(session: Connection, c: _Counter, start: int, end: int) -> MeterFigure:
     point, device, meter, rule = c.point, c.device, c.meter, c.point.rule()
     opening, last = c.opening, c.last
     if last is None or opening is None:
@@ -270,7 +291,7 @@ def _figure(session: Session, c: _Counter, start: int, end: int) -> MeterFigure:
                        len(bridged))
 
 
-def _records_meeting(session: Session, c: _Counter, start: int, end: int
+def _records_meeting(session: Connection, c: _Counter, start: int, end: int
                      ) -> list[tuple[SignedRecord, int]]:
     """A counter without readings in range: its records meeting ``[start, end]``."""
     probe = _Counter(c.point, c.device, c.meter, opening=c.opening, last=c.last)
