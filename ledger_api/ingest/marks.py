@@ -55,10 +55,14 @@ _MARK_COLUMNS = ("device", "meter", "seq")
 _TOP_COLUMNS = ("device", "meter", "quantity", "seq", "value")
 
 
+#: The registered cumulative quantity codes: readings of these are a counter's.
+_COUNTERS = frozenset(code for code, q in QUANTITIES.items()
+                      if q.kind is QuantityKind.CUMULATIVE)
+
+
 def is_counter(quantity: str) -> bool:
     """Whether readings of ``quantity`` are a counter's (a registered cumulative quantity)."""
-    known = QUANTITIES.get(quantity)
-    return known is not None and known.kind is QuantityKind.CUMULATIVE
+    return quantity in _COUNTERS
 
 
 def window_marks(window: Sequence[tuple[int, int, bool]]) -> tuple[list[int], list[int]]:
@@ -90,7 +94,7 @@ class CounterMarks:
 
     def add(self, meter: bytes, quantity: str, seq: int, value: int) -> None:
         """A reading accepted by this request (not yet inserted)."""
-        if is_counter(quantity):
+        if quantity in _COUNTERS:
             self._fresh.setdefault((meter, quantity), []).append((seq, value))
 
     def save(self, seqs: dict[bytes, MeterSeqs]) -> None:
