@@ -50,7 +50,7 @@ def _hold(engine: Engine) -> None:
                 signature=b"\x00" * 65))
 
 
-def test_the_recompute_migration_backfills_marks_and_max_values_and_goes_down_and_up(
+def test_the_recompute_migration_backfills_marks_and_tops_and_goes_down_and_up(
         ledger_engine: Engine) -> None:
     config = alembic_config(ledger_engine)
     command.downgrade(config, "0004_retention")
