@@ -1,4 +1,4 @@
-"""The measured figure of one counter for one period, from the few readings that decide it
+"""The measured figures of counters for one period, from the few readings that decide them
 (spec11 sections 1 and 5; docs/api.md, "Monitoring plan and recompute").
 
 A **counter** here is the readings of one plan point's cumulative quantity signed by one
@@ -10,15 +10,16 @@ and ``E`` telescopes over increasing steps, so only these **sparse readings** ar
    before it) and the last at or before ``end`` (``ix_readings_path_time``);
 2. both readings of every *notable* step between them: a step whose value falls (a counter
    mark, ``ledger_api.ingest.marks``), the step holding a signed meter change's ``nextSeq`` or
-   a gap record's ``nextSeq`` (records by ``ix_records_path_time``, neighbours by
-   ``uq_readings_key``);
+   a gap record's ``nextSeq`` (marks, records and missing runs fetched for all the counters
+   at once; records by ``ix_records_path_time``, neighbours by ``ix_readings_counter``);
 3. both readings of every step holding seqs the ledger does not hold (``seq_gaps``), for the
    bridged steps and seconds.
 
 Between two consecutive sparse readings every real step rises and holds no meter change, so
 ``build_history`` over the sparse readings gives the energy, rollovers, meter changes and
 unexplained decreases of the whole history exactly. What the sparse list cannot give comes
-from SQL: the readings counted between the boundary readings (``COUNT`` on the unique index),
+from SQL: the readings counted between the boundary readings (``COUNT`` on
+``ix_readings_counter``, index-only),
 the gap records whose span meets the period, and the bridged steps (those holding a seq not
 held or a gap record) with their seconds. ``ambiguous_steps`` counts the steps read whole
 (notable and bridged) whose length lets the counter wrap unseen; a long step that is neither
