@@ -51,6 +51,7 @@ from mrv_core.errors import (
     VerificationError,
 )
 from mrv_core.merkle import process_multiproof
+from mrv_core.quantities import QUANTITIES, QuantityKind
 from mrv_core.reading import SignedReading
 from mrv_core.records import EmissionSummary, Gap, MeterChange, SignedRecord
 from mrv_core.verify import (
@@ -62,18 +63,22 @@ from mrv_core.verify import (
 
 from ..calculator import compute
 from ..counters import CounterChange, CounterGap, CounterReading, RolloverRule, build_history
-from ..errors import CounterError
+from ..errors import CounterError, InvalidPeriodSpec
+from ..model import Methodology
 from ..registry import load_methodology
 from .bundle import ProvenBatch, ReportBundle
 from .document import (
     MeasuredLine,
     PlanLine,
     ReadingRef,
+    ReportDocument,
+    ReportPeriod,
     activities,
     batches_root,
     scope_sums,
 )
 from .onchain import ReportStatus
+from .periods import report_period
 from .struct import report_hash
 
 __all__ = ["STEPS", "VerifiedReportBundle", "check_figures", "plan_rule", "proven_leaves",
@@ -81,8 +86,8 @@ __all__ = ["STEPS", "VerifiedReportBundle", "check_figures", "plan_rule", "prove
 
 STEPS: dict[str, str] = {
     "format": "the document parses as trustmrv-report-bundle/1",
-    "document": "reportHash is the struct hash of the document's Report; totals and batches "
-                "root are consistent",
+    "document": "reportHash is the struct hash of the document's Report; totals, period label "
+                "and batches root are consistent",
     "domain": "the devices' domain is the document's chain and AnchorRegistry",
     "header": "each batch header is signed by its device",
     "batch": "readings and records belong to their batch's device and span, without repeats",
@@ -92,7 +97,9 @@ STEPS: dict[str, str] = {
     "root": "each batch's recomputed leaves and multiproof rebuild its root",
     "evidence": "the bundle holds exactly the listed batches and each line's boundary readings",
     "activity": "each measured amount re-derived from the readings under the plan's rule",
-    "compute": "the methodology's shipped data file gives every line's grams and the totals",
+    "compute": "every line is in its source's unit (a measured one from a cumulative quantity "
+               "in it) and the methodology's shipped data file gives every line's grams and "
+               "the totals",
 }
 
 
@@ -134,6 +141,7 @@ def verify_report_bundle(bundle: ReportBundle) -> VerifiedReportBundle:
             if not path.startswith(inside):
                 raise VerificationError("document", f"meter {path} is not in the report's site "
                                                     f"{doc.site.path}")
+    _check_period_label(doc.period)
     root = batches_root(doc.batches.items)
     if root != doc.batches.root:
         raise VerificationError("document", f"batches.root {format_hex(doc.batches.root)} is not "
@@ -166,6 +174,7 @@ def verify_report_bundle(bundle: ReportBundle) -> VerifiedReportBundle:
     # 7. compute
     try:
         methodology = load_methodology(doc.methodology.id, doc.methodology.version)
+        _check_units(doc, methodology)
         result = compute(methodology, doc.period.start, doc.period.end, activities(doc))
     except MethodologyError as exc:
         raise VerificationError("compute", f"{doc.methodology.id} v{doc.methodology.version}: "
@@ -173,6 +182,43 @@ def verify_report_bundle(bundle: ReportBundle) -> VerifiedReportBundle:
     check_figures("compute", bundle, result.emissions, (result.scope1, result.scope2,
                                                         result.total))
     return VerifiedReportBundle(bundle, leaves)
+
+
+def _check_period_label(period: ReportPeriod) -> None:
+    """The period's ``label`` in its ``zone`` is exactly ``[start, end)`` (a report that says
+    "2026-10" covers the whole month, and no other span), read by the rule that made it
+    (:func:`accounting_rules.reports.periods.report_period`)."""
+    try:
+        named = report_period(period.label, period.zone)
+    except InvalidPeriodSpec as exc:
+        raise VerificationError("document", f"period label {period.label!r} in "
+                                            f"{period.zone}: {exc}") from None
+    if (named.start, named.end) != (period.start, period.end):
+        raise VerificationError("document", f"period label {period.label!r} in {period.zone} is "
+                                            f"[{named.start}, {named.end}), the report says "
+                                            f"[{period.start}, {period.end})")
+
+
+def _check_units(doc: ReportDocument, methodology: Methodology) -> None:
+    """Every line is in its source's unit in the methodology, and a measured line's quantity is
+    a cumulative quantity in that unit: a meter's signed quantity decides which sources it can
+    feed (a Wh register is never a kJ heat source)."""
+    for index, line in enumerate(doc.lines):
+        spec = methodology.find_source(line.source)
+        if spec is None:
+            continue  # the calculator names an unknown source
+        if line.unit != spec.unit:
+            raise VerificationError("compute", f"line {index} ({line.source}): unit {line.unit}, "
+                                               f"the methodology's source is in {spec.unit}")
+        if isinstance(line, MeasuredLine):
+            known = QUANTITIES.get(line.quantity)
+            if (known is None or known.kind is not QuantityKind.CUMULATIVE
+                    or known.unit != spec.unit):
+                unit = "unknown" if known is None else f"{known.kind.name.lower()} {known.unit}"
+                raise VerificationError("compute", f"line {index} ({line.meter_path}): quantity "
+                                                   f"{line.quantity} ({unit}) cannot feed "
+                                                   f"{line.source}, which is cumulative "
+                                                   f"{spec.unit}")
 
 
 def check_figures(step: str, bundle: ReportBundle, emissions: Iterable[tuple[int, int]],

@@ -94,9 +94,6 @@ def test_another_methodology_version_is_caught_by_the_methodology_registry(
     assert "resolves to v1" in error.detail
 
 
-def test_a_longer_period_is_caught_by_the_registry(scenario: OnChain) -> None:
-    _fails_on_chain(scenario, "report", edit("report.period.end", lambda v: str(int(v) + 3600)))
-
 
 def test_a_report_claimed_for_another_enterprise_is_caught_at_device(scenario: OnChain) -> None:
     other = format_address(bytes.fromhex("70997970c51812dc3a010c7d01b50e0d17dc79c8"))

@@ -133,8 +133,13 @@ def _cases(bundle: ReportBundle) -> list[tuple[str, list[Mutation], bool, str]]:
          True, "activity"),
         ("measured start reading", [edit(f"{lines}.{changed}.startReading.value", _plus(1))],
          True, "evidence"),
-        ("period start", [edit("report.period.start", _plus(-86_400))], True, "activity"),
-        ("period end", [edit("report.period.end", _plus(-86_400))], True, "activity"),
+        ("period start", [edit("report.period.start", _plus(-86_400))], True, "document"),
+        ("period end", [edit("report.period.end", _plus(-86_400))], True, "document"),
+        ("period label", [setv("report.period.label", "2026-11")], True, "document"),
+        ("period zone", [setv("report.period.zone", "Europe/Berlin")], True, "document"),
+        ("measured line relabelled to a source of another unit",
+         [setv(f"{lines}.0.source", "heat.purchased"), setv(f"{lines}.0.unit", "kJ"),
+          setv("report.plan.0.source", "heat.purchased"), refigure], True, "compute"),
         ("plan modulus", [setv("report.plan.0.counterModulus", None)], True, "activity"),
         ("plan source", [setv("report.plan.0.source", "electricity.grid.east")], True,
          "evidence"),
@@ -170,12 +175,14 @@ def test_an_evidence_hash_changed_and_rehashed_passes_offline(bundle: ReportBund
     assert forged.report_hash != bundle.report_hash
 
 
-def test_a_later_period_end_passes_offline_when_no_later_reading_is_proven(
-        bundle: ReportBundle) -> None:
-    """A known limit of sparse evidence: the bundle proves the end reading, not that no later
-    reading lies before the end. Extending the period (the report hash recomputed) passes the
-    offline steps; the chain step ``report`` catches it, since the registry holds the period."""
-    verify_report_bundle(forge(bundle, edit("report.period.end", _plus(86_400)), rehash=True))
+def test_a_period_end_moved_with_its_label_kept_fails_at_document(bundle: ReportBundle) -> None:
+    """The period's label in its zone names exactly one span: a later end under the same label
+    (the report hash recomputed) is refused offline."""
+    forged = forge(bundle, edit("report.period.end", _plus(86_400)), rehash=True)
+    with pytest.raises(VerificationError) as raised:
+        verify_report_bundle(forged)
+    assert raised.value.step == "document"
+    assert "period label" in str(raised.value)
 
 
 def test_unparseable_bytes_fail_at_format() -> None:
