@@ -87,12 +87,14 @@ class MeterHistory:
         return history.period(PERIOD_START, PERIOD_END)
 
     def sparse(self) -> tuple[list[SignedReading], list[SignedRecord]]:
-        """The sparse readings of the period (spec11 section 1) and the records they need."""
+        """The sparse readings of the period (spec11 section 1), with the successor of each
+        boundary reading (seq + 1: one point per meter here; ``ledger_api.recompute.
+        successors``), and the records they need."""
         readings = self.readings
         times = [r.reading.timestamp for r in readings]
         first = max(i for i, t in enumerate(times) if t <= PERIOD_START)
         last = max(i for i, t in enumerate(times) if t <= PERIOD_END)
-        keep = {first, last}
+        keep = {first, last, first + 1, last + 1} & set(range(len(readings)))
         records = []
         for item in self.records:
             assert isinstance(item.record, Gap | MeterChange)

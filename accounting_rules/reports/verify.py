@@ -25,7 +25,11 @@ naming the first step that failed. The offline steps, in order (numbered in the 
                    summaries); every measured line has its plan
                    line and its boundary readings in the bundle; every reading and record
                    belongs to a measured line (summaries: to ``summaries``), every summary is
-                   proven in a batch
+                   proven in a batch; and the readings are the right ones
+                   (:mod:`.completeness`): each boundary reading's successor run proven, so
+                   it is the last at or before its bound (``null``: none was), and every fall
+                   of a counter one step between adjacent readings or explained by a proven
+                   meter change
 6.  ``activity``   each measured amount (and its boundary readings, rollovers, meter changes,
                    unexplained decreases; at least the gap records proven) re-derived with
                    :func:`accounting_rules.counters.build_history` from the bundle's readings and
@@ -51,7 +55,7 @@ from mrv_core.errors import (
     VerificationError,
 )
 from mrv_core.merkle import process_multiproof
-from mrv_core.reading import SignedReading
+from mrv_core.reading import Reading, SignedReading
 from mrv_core.records import EmissionSummary, Gap, MeterChange, SignedRecord
 from mrv_core.verify import (
     check_domain,
@@ -65,6 +69,7 @@ from ..counters import CounterChange, CounterGap, CounterReading, RolloverRule, 
 from ..errors import CounterError
 from ..registry import load_methodology
 from .bundle import ProvenBatch, ReportBundle
+from .completeness import check_complete, check_meter
 from .document import (
     MeasuredLine,
     PlanLine,
@@ -90,7 +95,8 @@ STEPS: dict[str, str] = {
     "signature": "each reading and record signature recovers its device",
     "proof": "each batch's leaves are in multiproof order and the multiproof fits them",
     "root": "each batch's recomputed leaves and multiproof rebuild its root",
-    "evidence": "the bundle holds exactly the listed batches and each line's boundary readings",
+    "evidence": "the bundle holds exactly the listed batches and each line's boundary readings, "
+                "proven the last before each bound, and every fall as one step",
     "activity": "each measured amount re-derived from the readings under the plan's rule",
     "compute": "the methodology's shipped data file gives every line's grams and the totals",
 }
@@ -263,20 +269,23 @@ class _Evidence:
     readings: dict[Counter, list[SignedReading]]
     records: dict[Counter, list[SignedRecord]]
     plan: dict[str, PlanLine]
+    meters: dict[tuple[bytes, bytes], list[Reading]]  # every quantity of a (device, meter)
 
     @classmethod
     def of(cls, bundle: ReportBundle) -> _Evidence:
         readings: dict[Counter, list[SignedReading]] = defaultdict(list)
         records: dict[Counter, list[SignedRecord]] = defaultdict(list)
+        meters: dict[tuple[bytes, bytes], list[Reading]] = defaultdict(list)
         for batch in bundle.batches:
             for signed in batch.readings:
                 r = signed.reading
                 readings[r.device, r.meter, r.quantity].append(signed)
+                meters[r.device, r.meter].append(r)
             for item in batch.records:
                 record = item.record
                 if not isinstance(record, EmissionSummary):
                     records[record.device, record.meter, record.quantity].append(item)
-        return cls(readings, records, {p.meter_path: p for p in bundle.report.plan})
+        return cls(readings, records, {p.meter_path: p for p in bundle.report.plan}, meters)
 
     def plan_line(self, line: MeasuredLine) -> PlanLine:
         plan = self.plan.get(line.meter_path)
@@ -314,6 +323,12 @@ def _check_evidence(bundle: ReportBundle, evidence: _Evidence) -> None:
                 raise VerificationError("evidence", f"{line.meter_path}: its {side} (seq "
                                                     f"{ref.seq}) is not among the bundle's "
                                                     "proven readings")
+        name = f"{line.meter_path} ({format_address(line.device)})"
+        meter = check_meter(name, evidence.meters.get((line.device, line.meter), []))
+        changes = [item.record.next_seq for item in evidence.records.get(
+            (line.device, line.meter, line.quantity), []) if isinstance(item.record, MeterChange)]
+        check_complete(name, line.quantity, line.start_reading, line.end_reading, meter,
+                       changes, doc.period.start, doc.period.end)
     summaries = set(bundle.summaries)
     for batch in bundle.batches:
         for signed in batch.readings:

@@ -15,6 +15,10 @@ and ``E`` telescopes over increasing steps, so only these **sparse readings** ar
 3. both readings of every step holding seqs the ledger does not hold (``seq_gaps``), for the
    bridged steps and seconds.
 
+4. the readings that prove the list complete (:mod:`.successors`): the successor run of each
+   boundary reading and the meter's readings inside each falling step, in ``leaves`` (and
+   what is not held yet in ``unproven``).
+
 Between two consecutive sparse readings every real step rises and holds no meter change, so
 ``build_history`` over the sparse readings gives the energy, rollovers, meter changes and
 unexplained decreases of the whole history exactly. What the sparse list cannot give comes
@@ -52,6 +56,7 @@ from mrv_core.wire import decode_signed_record
 
 from ..db.models import CounterMarkRow, LeafRow, ReadingRow, RecordRow, SeqGapRow
 from .plan import PlanPoint
+from .successors import Sparse, witnesses
 
 __all__ = ["MeterFigure", "counter_figure", "counter_figures"]
 
@@ -72,6 +77,9 @@ class MeterFigure:
     leaves: tuple[tuple[bytes, int], ...]
     bridged_seconds: int
     bridged_steps: int
+    #: What the ledger does not hold yet to prove the evidence complete (``.successors``):
+    #: empty when ``leaves`` include every successor and fall witness.
+    unproven: tuple[str, ...] = ()
 
 
 #: The columns of a reading (ReadingRow's), selected without the ORM's per-row work.
@@ -244,7 +252,11 @@ def _figure(session: Connection, c: _Counter, start: int, end: int) -> MeterFigu
         gaps = [s for s, _ in _records_meeting(session, c, start, end)
                 if isinstance(s.record, Gap)]
         energy = replace(energy, gap_count=_meeting(gaps, start, end))
-        return MeterFigure(point, device, meter, energy, (), (), (), 0, 0)
+        proof = witnesses(session, device=device, meter=meter, path=point.meter_path,
+                          quantity=point.quantity, readings=(), change_seqs=(), start=start,
+                          end=end)
+        return MeterFigure(point, device, meter, energy, (), (), tuple(
+            (device, p) for p in proof.positions), 0, 0, proof.missing)
     lo, hi = opening.seq, last.seq
     steps: set[tuple[int, int]] = set()  # (first seq, last seq) of the steps read whole
     for seq in c.marks:
@@ -286,9 +298,14 @@ def _figure(session: Connection, c: _Counter, start: int, end: int) -> MeterFigu
     energy = replace(energy, reading_count=count, gap_count=_meeting(all_gaps, start, end),
                      bridged=bridged, ambiguous_steps=ambiguous)
     leaves = [(device, r.position) for r in kept] + [(device, p) for _, p in used]
+    proof = witnesses(session, device=device, meter=meter, path=point.meter_path,
+                      quantity=point.quantity,
+                      readings=[Sparse(r.seq, r.timestamp, r.value) for r in kept],
+                      change_seqs=[x.next_seq for x in changes], start=start, end=end)
+    leaves += [(device, p) for p in proof.positions if (device, p) not in leaves]
     return MeterFigure(point, device, meter, energy, tuple(r.signed() for r in kept),
                        tuple(s for s, _ in used), tuple(leaves), energy.bridged_seconds,
-                       len(bridged))
+                       len(bridged), proof.missing)
 
 
 def _records_meeting(session: Connection, c: _Counter, start: int, end: int

@@ -133,8 +133,8 @@ def _cases(bundle: ReportBundle) -> list[tuple[str, list[Mutation], bool, str]]:
          True, "activity"),
         ("measured start reading", [edit(f"{lines}.{changed}.startReading.value", _plus(1))],
          True, "evidence"),
-        ("period start", [edit("report.period.start", _plus(-86_400))], True, "activity"),
-        ("period end", [edit("report.period.end", _plus(-86_400))], True, "activity"),
+        ("period start", [edit("report.period.start", _plus(-86_400))], True, "evidence"),
+        ("period end", [edit("report.period.end", _plus(-86_400))], True, "evidence"),
         ("plan modulus", [setv("report.plan.0.counterModulus", None)], True, "activity"),
         ("plan source", [setv("report.plan.0.source", "electricity.grid.east")], True,
          "evidence"),
@@ -170,12 +170,16 @@ def test_an_evidence_hash_changed_and_rehashed_passes_offline(bundle: ReportBund
     assert forged.report_hash != bundle.report_hash
 
 
-def test_a_later_period_end_passes_offline_when_no_later_reading_is_proven(
+def test_a_later_period_end_fails_at_evidence_since_the_end_readings_successor_is_proven(
         bundle: ReportBundle) -> None:
-    """A known limit of sparse evidence: the bundle proves the end reading, not that no later
-    reading lies before the end. Extending the period (the report hash recomputed) passes the
-    offline steps; the chain step ``report`` catches it, since the registry holds the period."""
-    verify_report_bundle(forge(bundle, edit("report.period.end", _plus(86_400)), rehash=True))
+    """Once a known limit of sparse evidence: extending the period (the report hash
+    recomputed) now fails offline, since the end reading's successor, proven in the bundle,
+    lies before the new end."""
+    with pytest.raises(VerificationError) as raised:
+        verify_report_bundle(forge(bundle, edit("report.period.end", _plus(86_400)),
+                                   rehash=True))
+    assert raised.value.step == "evidence"
+    assert "is proven, so it is not true that its endReading" in str(raised.value)
 
 
 def test_unparseable_bytes_fail_at_format() -> None:
