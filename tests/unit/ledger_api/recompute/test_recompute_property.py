@@ -187,6 +187,7 @@ def _check_witnesses(session: Session, h: History, figure: MeterFigure,
                                            held[at[p]].timestamp, QUANTITY,
                                            held[at[p]].value, b"\x01" * 32)
                                    for _, p in figure.leaves if p in at])
-        check_complete(PATH, QUANTITY, *(None if r is None else ReadingRef(
-            r.seq, r.timestamp, r.value) for r in refs), meter,
-            [c.next_seq for c in h.changes], start, end)
+        first, last = (None if r is None else ReadingRef(r.seq, r.timestamp, r.value)
+                       for r in refs)
+        check_complete(PATH, QUANTITY, first, last, meter, [c.next_seq for c in h.changes],
+                       start, end)
