@@ -34,6 +34,8 @@ naming the first step that failed. The offline steps, in order (numbered in the 
                    unexplained decreases; at least the gap records proven) re-derived with
                    :func:`accounting_rules.counters.build_history` from the bundle's readings and
                    records of that meter under the plan line's rollover rule
+    ``summaries``  where the devices' signed meter summaries of a line's counter tile the
+                   period, they add up to its amount (:mod:`.summaries_check`)
 7.  ``compute``    the shipped data file of the methodology version, through
                    :func:`accounting_rules.calculator.compute`, gives each line's scope and
                    grams and the totals
@@ -80,6 +82,7 @@ from .document import (
 )
 from .onchain import ReportStatus
 from .struct import report_hash
+from .summaries_check import check_summaries
 
 __all__ = ["STEPS", "VerifiedReportBundle", "check_figures", "plan_rule", "proven_leaves",
            "verify_report_bundle", "verify_report_bytes"]
@@ -98,6 +101,7 @@ STEPS: dict[str, str] = {
     "evidence": "the bundle holds exactly the listed batches and each line's boundary readings, "
                 "proven the last before each bound, and every fall as one step",
     "activity": "each measured amount re-derived from the readings under the plan's rule",
+    "summaries": "the devices' signed meter summaries tiling the period add up to each amount",
     "compute": "the methodology's shipped data file gives every line's grams and the totals",
 }
 
@@ -168,6 +172,9 @@ def verify_report_bundle(bundle: ReportBundle) -> VerifiedReportBundle:
     # 6. activity
     for line in doc.measured:
         _check_activity(line, evidence, bundle)
+
+    # 6b. summaries: the devices' signed figures, where they tile the period
+    check_summaries(bundle)
 
     # 7. compute
     try:

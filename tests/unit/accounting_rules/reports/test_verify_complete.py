@@ -12,6 +12,7 @@ forgery under-reports (or hides a fall), so the test cannot pass on a harmless c
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 
 import pytest
 from report_bundle_support import (
@@ -24,13 +25,16 @@ from report_bundle_support import (
     offline_scenario,
 )
 
-from accounting_rules.reports.bundle import ReportBundle
+from accounting_rules.reports.bundle import ReportBundle, prove_batch
 from accounting_rules.reports.document import MeasuredLine
+from accounting_rules.reports.summaries_check import check_summaries
 from accounting_rules.reports.verify import verify_report_bundle
 from factories import TEST_KEY
+from mrv_core.batch import Batch
 from mrv_core.errors import VerificationError
+from mrv_core.hashing import keccak256
 from mrv_core.reading import SignedReading
-from mrv_core.records import MeterChange, SignedRecord
+from mrv_core.records import SCOPE_METER, EmissionSummary, MeterChange, SignedRecord
 
 Evidence = tuple[list[SignedReading], list[SignedRecord]]
 
@@ -155,3 +159,52 @@ def test_every_reading_of_the_period_proven_also_verifies(honest: ReportBundle) 
     verify_report_bundle(bundle)
     assert [line.amount for line in bundle.report.measured] == [
         line.amount for line in honest.report.measured]
+
+
+def _change_hidden_in_a_rise(history: MeterHistory, honest: Evidence) -> Evidence:
+    """Both readings around the meter change and its record left out: the new meter has grown
+    past the old one's value at the start reading's successor, so the span rises and shows no
+    fall; only the old meter's energy after that reading goes missing."""
+    i = _fall_index(history)
+    return (_without(history, honest[0], i - 1, i),
+            [r for r in honest[1] if not isinstance(r.record, MeterChange)])
+
+
+def _with_summary(bundle: ReportBundle, batches: list[Batch], path: str, activity: int
+                  ) -> ReportBundle:
+    """``bundle`` with the device's signed summary of the month for meter ``path`` (activity
+    as the device computed it), proven in the device's next batch, as the ledger exports it."""
+    line = _line(bundle, path)
+    summary = TEST_KEY.sign_record(EmissionSummary(
+        device=TEST_KEY.address, scope_kind=SCOPE_METER, scope_id=line.meter,
+        source=line.source, quantity=line.quantity, methodology="cn.machinery",
+        methodology_version=1, period_start=PERIOD_START, period_end=PERIOD_END,
+        activity=activity, emissions=1, reading_count=1, gap_count=0, bridged_gap_count=0,
+        bridged_seconds=0, unexplained_decreases=0, salt=keccak256(b"summary")),
+        bundle.domain, path)
+    late = TEST_KEY.close_batch(len(batches), [], bundle.domain, [summary])
+    assert late.header_signature is not None
+    proven = prove_batch(late.header, late.header_signature, None, late.tree, {0: summary})
+    return replace(bundle, batches=(*bundle.batches, proven), summaries=(summary,))
+
+
+def test_a_meter_change_hidden_in_a_rise_is_caught_by_the_devices_summary(
+        honest: ReportBundle) -> None:
+    """The limit of sparse evidence (docs/protocol.md 11.4): a fall hidden inside a rising span
+    passes every offline step without the devices' summaries; with the device's signed
+    summary of the month in the bundle, ``summaries`` catches it. The honest bundle with the
+    same summary passes, that line cross-checked."""
+    forged, _, batches = offline_scenario(
+        TEST_KEY, _only(CHANGED_METER, _change_hidden_in_a_rise))
+    device_figure = _line(honest, CHANGED_METER).amount
+    assert _line(forged, CHANGED_METER).amount < device_figure
+    verify_report_bundle(forged)  # the known limit: nothing offline refuses it alone
+    with pytest.raises(VerificationError) as raised:
+        verify_report_bundle(_with_summary(forged, batches, CHANGED_METER, device_figure))
+    assert raised.value.step == "summaries"
+    assert (f"{CHANGED_METER} (0x" in str(raised.value) and f"add up to {device_figure} Wh, "
+            f"the line says {_line(forged, CHANGED_METER).amount}" in str(raised.value))
+    checked = _with_summary(honest, offline_scenario(TEST_KEY)[2], CHANGED_METER,
+                            device_figure)
+    verify_report_bundle(checked)
+    assert [line.meter_path for line in check_summaries(checked)] == [CHANGED_METER]
