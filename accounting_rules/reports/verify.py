@@ -110,11 +110,14 @@ STEPS: dict[str, str] = {
 class VerifiedReportBundle:
     """A report bundle that passed every offline step (``chain`` is ``None``) and, with a
     node, every chain step (``chain``: what the ReportRegistry holds about it). ``leaves``:
-    each batch's leaves in multiproof order, recomputed from its readings and records."""
+    each batch's leaves in multiproof order, recomputed from its readings and records;
+    ``cross_checked``: the meter paths of the measured lines the devices' summaries tile
+    (step ``summaries``)."""
 
     bundle: ReportBundle
     leaves: tuple[tuple[bytes, ...], ...]
     chain: ReportStatus | None = None
+    cross_checked: tuple[str, ...] = ()
 
 
 def verify_report_bytes(data: bytes) -> ReportBundle:
@@ -174,7 +177,7 @@ def verify_report_bundle(bundle: ReportBundle) -> VerifiedReportBundle:
         _check_activity(line, evidence, bundle)
 
     # 6b. summaries: the devices' signed figures, where they tile the period
-    check_summaries(bundle)
+    cross_checked = tuple(line.meter_path for line in check_summaries(bundle))
 
     # 7. compute
     try:
@@ -185,7 +188,7 @@ def verify_report_bundle(bundle: ReportBundle) -> VerifiedReportBundle:
                                            f"{exc}") from None
     check_figures("compute", bundle, result.emissions, (result.scope1, result.scope2,
                                                         result.total))
-    return VerifiedReportBundle(bundle, leaves)
+    return VerifiedReportBundle(bundle, leaves, cross_checked=cross_checked)
 
 
 def check_figures(step: str, bundle: ReportBundle, emissions: Iterable[tuple[int, int]],
