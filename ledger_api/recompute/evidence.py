@@ -57,7 +57,7 @@ from mrv_core.wire import decode_signed_record
 
 from ..db.models import CounterMarkRow, LeafRow, ReadingRow, RecordRow, SeqGapRow
 from .plan import PlanPoint
-from .successors import Sparse, witnesses
+from .successors import ReadAhead, Sparse, read_ahead, run_starts, witnesses
 
 __all__ = ["MeterFigure", "counter_figure", "counter_figures"]
 
@@ -239,7 +239,10 @@ def counter_figures(session: Session, keys: Sequence[tuple[PlanPoint, bytes, byt
     for c in counters:
         _bounds(connection, c, start, end)
     _prefetch(connection, counters, start, end)
-    return [_figure(connection, c, start, end) for c in counters]
+    ahead = read_ahead(connection, [first for c in counters for first in run_starts(
+        c.device, c.meter, [Sparse(r.seq, r.timestamp, r.value) for r in (c.opening, c.last)
+                            if r is not None], start)])
+    return [_figure(connection, c, start, end, ahead) for c in counters]
 
 
 def counter_figure(session: Session, point: PlanPoint, device: bytes, meter: bytes,
@@ -249,7 +252,8 @@ def counter_figure(session: Session, point: PlanPoint, device: bytes, meter: byt
     return counter_figures(session, [(point, device, meter)], start, end)[0]
 
 
-def _figure(session: Connection, c: _Counter, start: int, end: int) -> MeterFigure:
+def _figure(session: Connection, c: _Counter, start: int, end: int,
+            ahead: ReadAhead | None = None) -> MeterFigure:
     point, device, meter, rule = c.point, c.device, c.meter, c.point.rule()
     opening, last = c.opening, c.last
     if last is None or opening is None:
@@ -259,7 +263,7 @@ def _figure(session: Connection, c: _Counter, start: int, end: int) -> MeterFigu
         energy = replace(energy, gap_count=_meeting(gaps, start, end))
         proof = witnesses(session, device=device, meter=meter, path=point.meter_path,
                           quantity=point.quantity, readings=(), change_seqs=(), start=start,
-                          end=end)
+                          end=end, ahead=ahead)
         return MeterFigure(point, device, meter, energy, (), (), tuple(
             (device, p) for p in proof.positions), 0, 0, proof.missing)
     lo, hi = opening.seq, last.seq
@@ -306,7 +310,8 @@ def _figure(session: Connection, c: _Counter, start: int, end: int) -> MeterFigu
     proof = witnesses(session, device=device, meter=meter, path=point.meter_path,
                       quantity=point.quantity,
                       readings=[Sparse(r.seq, r.timestamp, r.value) for r in kept],
-                      change_seqs=[x.next_seq for x in changes], start=start, end=end)
+                      change_seqs=[x.next_seq for x in changes], start=start, end=end,
+                      ahead=ahead)
     leaves += [(device, p) for p in proof.positions if (device, p) not in leaves]
     return MeterFigure(point, device, meter, energy, tuple(r.signed() for r in kept),
                        tuple(s for s, _ in used), tuple(leaves), energy.bridged_seconds,

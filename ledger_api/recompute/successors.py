@@ -29,16 +29,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import pairwise
 
-from sqlalchemy import Connection, bindparam, select
+from sqlalchemy import Connection, bindparam, select, tuple_
 
 from mrv_core.codec import format_address
 
 from ..db.models import ReadingRow
 
-__all__ = ["Sparse", "Witnesses", "witnesses"]
+__all__ = ["ReadAhead", "Sparse", "Witnesses", "read_ahead", "run_starts", "witnesses"]
 
 #: Readings fetched per query while walking a successor run (a meter reads a few points).
 _RUN_CHUNK = 16
+#: Seqs of each successor run read ahead for all counters at once (:func:`read_ahead`).
+_AHEAD = 4
 _METER = (ReadingRow.device == bindparam("device"), ReadingRow.meter == bindparam("meter"))
 _FROM = (select(ReadingRow.seq, ReadingRow.timestamp, ReadingRow.quantity, ReadingRow.position)
          .where(*_METER, ReadingRow.seq >= bindparam("first"))
@@ -66,50 +68,97 @@ class Sparse:
     value: int
 
 
+Row = tuple[int, int, str, int]  # (seq, timestamp, quantity, position) of a held reading
+
+
+@dataclass(frozen=True, slots=True)
+class ReadAhead:
+    """Readings of meters read ahead in a few queries for many counters: by (device, meter) the
+    rows held among the seqs asked for, and the seqs asked for (absent from ``rows``: not
+    held). :func:`witnesses` reads further by itself where this does not reach."""
+
+    rows: dict[tuple[bytes, bytes], dict[int, Row]]
+    asked: dict[tuple[bytes, bytes], set[int]]
+
+    @classmethod
+    def empty(cls) -> ReadAhead:
+        return cls({}, {})
+
+    def get(self, connection: Connection, device: bytes, meter: bytes, seq: int) -> Row | None:
+        """The held reading ``seq`` of (device, meter), or ``None`` when not held."""
+        key = (device, meter)
+        asked = self.asked.setdefault(key, set())
+        rows = self.rows.setdefault(key, {})
+        if seq not in asked:
+            found = connection.execute(_FROM, {"device": device, "meter": meter,
+                                               "first": seq}).all()
+            rows.update((row[0], (row[0], row[1], row[2], row[3])) for row in found)
+            reach = found[-1][0] if len(found) == _RUN_CHUNK else seq + _RUN_CHUNK - 1
+            asked.update(range(seq, reach + 1))
+        return rows.get(seq)
+
+
+def read_ahead(connection: Connection, starts: Sequence[tuple[bytes, bytes, int]]
+               ) -> ReadAhead:
+    """The readings ``(device, meter, seq)`` for ``seq`` in ``[first, first + 4)`` of each
+    ``(device, meter, first)``: the successor runs of most counters (a meter of up to four
+    points) in one query per 300 of them."""
+    keys = sorted({(d, m, first + i) for d, m, first in starts for i in range(_AHEAD)})
+    ahead = ReadAhead.empty()
+    for d, m, seq in keys:
+        ahead.asked.setdefault((d, m), set()).add(seq)
+    for i in range(0, len(keys), 300):
+        for d, m, seq, timestamp, quantity, position in connection.execute(
+                select(ReadingRow.device, ReadingRow.meter, ReadingRow.seq, ReadingRow.timestamp,
+                       ReadingRow.quantity, ReadingRow.position)
+                .where(tuple_(ReadingRow.device, ReadingRow.meter, ReadingRow.seq)
+                       .in_(keys[i:i + 300]))):
+            ahead.rows.setdefault((d, m), {})[seq] = (seq, timestamp, quantity, position)
+    return ahead
+
+
+def run_starts(device: bytes, meter: bytes, readings: Sequence[Sparse], start: int
+               ) -> list[tuple[bytes, bytes, int]]:
+    """Where the two successor runs of a counter begin (for :func:`read_ahead`)."""
+    opening = readings[0] if readings and readings[0].timestamp <= start else None
+    return [(device, meter, 0 if ref is None else ref.seq + 1)
+            for ref in (opening, readings[-1] if readings else None)]
+
+
 def witnesses(connection: Connection, *, device: bytes, meter: bytes, path: str,
               quantity: str, readings: Sequence[Sparse], change_seqs: Sequence[int],
-              start: int, end: int) -> Witnesses:
+              start: int, end: int, ahead: ReadAhead | None = None) -> Witnesses:
     """The witnesses (module docstring) of the counter ``(device, meter, quantity)`` of meter
     path ``path`` whose sparse readings for ``[start, end)`` are ``readings`` (seq order, from
     the start reading or the counter's first, to the end reading; empty when none lies at or
     before ``end``) and whose signed meter changes have the ``nextSeq`` values
-    ``change_seqs``."""
+    ``change_seqs``; ``ahead`` the readings already read (:func:`read_ahead`)."""
     name = f"{path} ({format_address(device)})"
     params = {"device": device, "meter": meter}
+    held = ahead or ReadAhead.empty()
     positions: list[int] = []
     missing: list[str] = []
     opening = readings[0] if readings and readings[0].timestamp <= start else None
     closing = readings[-1] if readings else None
     for bound, ref, what in ((start, opening, "start"), (end, closing, "end")):
-        after = -1 if ref is None else ref.seq
-        seq, done = after + 1, False
-        while not done:
-            rows = connection.execute(_FROM, {**params, "first": seq}).all()
-            for row_seq, timestamp, row_quantity, position in rows:
-                if row_seq != seq:
-                    break  # seq is not held
-                positions.append(position)
-                if timestamp > bound:
-                    done = True
-                elif row_quantity == quantity:
-                    missing.append(f"{name}: reading seq {row_seq} at {timestamp} lies at or "
-                                   f"before the period {what} {bound}, after the boundary "
-                                   "reading")
-                    done = True
-                if done:
-                    break
-                seq += 1
-            else:
-                if len(rows) == _RUN_CHUNK:
-                    continue
-            if not done:
-                missing.append(
-                    f"{name}: no reading after the period {what} delivered yet (reading seq "
-                    f"{seq} of the meter, which shows that "
-                    + ("no reading lies at or before" if ref is None
-                       else f"seq {ref.seq} is the last reading at or before")
-                    + f" {bound}, is not held)")
-                done = True
+        seq = 0 if ref is None else ref.seq + 1
+        while (row := held.get(connection, device, meter, seq)) is not None:
+            _, timestamp, row_quantity, position = row
+            positions.append(position)
+            if timestamp > bound:
+                break
+            if row_quantity == quantity:
+                missing.append(f"{name}: reading seq {seq} at {timestamp} lies at or before "
+                               f"the period {what} {bound}, after the boundary reading")
+                break
+            seq += 1
+        else:
+            missing.append(
+                f"{name}: no reading after the period {what} delivered yet (reading seq {seq} "
+                "of the meter, which shows that "
+                + ("no reading lies at or before" if ref is None
+                   else f"seq {ref.seq} is the last reading at or before")
+                + f" {bound}, is not held)")
     changes = sorted(change_seqs)
     for a, b in pairwise(readings):
         if b.value >= a.value or any(a.seq < s <= b.seq for s in changes):
