@@ -44,7 +44,6 @@ naming the first step that failed. The offline steps, in order (numbered in the 
 from __future__ import annotations
 
 import itertools
-from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -57,8 +56,7 @@ from mrv_core.errors import (
     VerificationError,
 )
 from mrv_core.merkle import process_multiproof
-from mrv_core.reading import Reading, SignedReading
-from mrv_core.records import EmissionSummary, Gap, MeterChange, SignedRecord
+from mrv_core.records import Gap, MeterChange
 from mrv_core.verify import (
     check_domain,
     verify_signed_header,
@@ -71,7 +69,6 @@ from ..counters import CounterChange, CounterGap, CounterReading, RolloverRule, 
 from ..errors import CounterError
 from ..registry import load_methodology
 from .bundle import ProvenBatch, ReportBundle
-from .completeness import check_complete, check_meter
 from .document import (
     MeasuredLine,
     PlanLine,
@@ -83,6 +80,7 @@ from .document import (
 from .onchain import ReportStatus
 from .struct import report_hash
 from .summaries_check import check_summaries
+from .verify_evidence import Evidence, check_evidence
 
 __all__ = ["STEPS", "VerifiedReportBundle", "check_figures", "plan_rule", "proven_leaves",
            "verify_report_bundle", "verify_report_bytes"]
@@ -169,8 +167,8 @@ def verify_report_bundle(bundle: ReportBundle) -> VerifiedReportBundle:
     leaves = tuple(proven_leaves(batch, bundle) for batch in bundle.batches)
 
     # 5. evidence
-    evidence = _Evidence.of(bundle)
-    _check_evidence(bundle, evidence)
+    evidence = Evidence.of(bundle)
+    check_evidence(bundle, evidence)
 
     # 6. activity
     for line in doc.measured:
@@ -268,114 +266,13 @@ def _in_batch(batch: ProvenBatch, device: bytes, start: int, end: int, what: str
                                          f"{header.to_timestamp}]")
 
 
-Counter = tuple[bytes, bytes, str]  # (device, meter, quantity)
-
-
-@dataclass(frozen=True)
-class _Evidence:
-    """The bundle's proven readings and meter change and gap records by counter, and the plan
-    by meter path: built once, so steps 5 and 6 stay linear in the bundle's size."""
-
-    readings: dict[Counter, list[SignedReading]]
-    records: dict[Counter, list[SignedRecord]]
-    plan: dict[str, PlanLine]
-    meters: dict[tuple[bytes, bytes], list[Reading]]  # every quantity of a (device, meter)
-
-    @classmethod
-    def of(cls, bundle: ReportBundle) -> _Evidence:
-        readings: dict[Counter, list[SignedReading]] = defaultdict(list)
-        records: dict[Counter, list[SignedRecord]] = defaultdict(list)
-        meters: dict[tuple[bytes, bytes], list[Reading]] = defaultdict(list)
-        for batch in bundle.batches:
-            for signed in batch.readings:
-                r = signed.reading
-                readings[r.device, r.meter, r.quantity].append(signed)
-                meters[r.device, r.meter].append(r)
-            for item in batch.records:
-                record = item.record
-                if not isinstance(record, EmissionSummary):
-                    records[record.device, record.meter, record.quantity].append(item)
-        return cls(readings, records, {p.meter_path: p for p in bundle.report.plan}, meters)
-
-    def plan_line(self, line: MeasuredLine) -> PlanLine:
-        plan = self.plan.get(line.meter_path)
-        if plan is None:
-            raise VerificationError("evidence", f"{line.meter_path}: no plan line")
-        if (plan.source, plan.quantity) != (line.source, line.quantity):
-            raise VerificationError("evidence", f"{line.meter_path}: the line is "
-                                                f"{line.source} / {line.quantity}, its plan "
-                                                f"line {plan.source} / {plan.quantity}")
-        return plan
-
-
-def _check_evidence(bundle: ReportBundle, evidence: _Evidence) -> None:
-    """Step 5 (module docstring)."""
-    doc = bundle.report
-    listed = {(b.device, b.batch_seq, b.root) for b in doc.batches.items}
-    held = {(b.header.device, b.header.batch_seq, b.header.root) for b in bundle.batches}
-    evidence_held = {(b.header.device, b.header.batch_seq, b.header.root)
-                     for b in bundle.batches if b.readings or any(
-                         not isinstance(i.record, EmissionSummary) for i in b.records)}
-    missing, extra = listed - held, evidence_held - listed
-    if missing or extra:  # a batch holding only summaries may stand beside the listed ones
-        raise VerificationError("evidence", f"the report lists {len(listed)} batches, the bundle "
-                                            f"proves {len(held)}; not proven: "
-                                            f"{_batch_names(sorted(missing))}; not listed: "
-                                            f"{_batch_names(sorted(extra))}")
-    meters = {(line.device, line.meter): line for line in doc.measured}
-    for line in doc.measured:
-        evidence.plan_line(line)
-        held_readings = {(r.reading.seq, r.reading.timestamp, r.reading.value)
-                         for r in evidence.readings.get((line.device, line.meter,
-                                                         line.quantity), [])}
-        for side, ref in (("startReading", line.start_reading), ("endReading", line.end_reading)):
-            if ref is not None and (ref.seq, ref.timestamp, ref.value) not in held_readings:
-                raise VerificationError("evidence", f"{line.meter_path}: its {side} (seq "
-                                                    f"{ref.seq}) is not among the bundle's "
-                                                    "proven readings")
-        name = f"{line.meter_path} ({format_address(line.device)})"
-        meter = check_meter(name, evidence.meters.get((line.device, line.meter), []))
-        changes = [item.record.next_seq for item in evidence.records.get(
-            (line.device, line.meter, line.quantity), []) if isinstance(item.record, MeterChange)]
-        check_complete(name, line.quantity, line.start_reading, line.end_reading, meter,
-                       changes, doc.period.start, doc.period.end)
-    summaries = set(bundle.summaries)
-    for batch in bundle.batches:
-        for signed in batch.readings:
-            r = signed.reading
-            if (r.device, r.meter) not in meters:
-                raise VerificationError("evidence", f"{batch.name()}: reading {signed.meter_path}"
-                                                    f" seq {r.seq} belongs to no measured line")
-        for item in batch.records:
-            record = item.record
-            if isinstance(record, EmissionSummary):
-                if item not in summaries:
-                    raise VerificationError("evidence", f"{batch.name()}: a summary not listed "
-                                                        "in summaries")
-            elif (record.device, record.meter) not in meters:
-                raise VerificationError("evidence", f"{batch.name()}: {type(record).__name__} "
-                                                    f"of {item.path} belongs to no measured line")
-    proven = {item for batch in bundle.batches for item in batch.records}
-    for index, summary in enumerate(bundle.summaries):
-        if summary not in proven:
-            raise VerificationError("evidence", f"summaries[{index}] is proven in no batch of the "
-                                                "bundle")
-
-
-def _batch_names(keys: list[tuple[bytes, int, bytes]]) -> str:
-    if not keys:
-        return "none"
-    return ", ".join(f"{format_address(d)} #{s}" for d, s, _ in keys[:5]) + (
-        f" and {len(keys) - 5} more" if len(keys) > 5 else "")
-
-
 def plan_rule(plan: PlanLine) -> RolloverRule:
     """The counter rule of a plan line: its modulus, and its maximum rate (none given: 0, so
     no decrease passes for a rollover and each needs a signed meter change)."""
     return RolloverRule(plan.counter_modulus, plan.max_rate if plan.max_rate is not None else 0)
 
 
-def _check_activity(line: MeasuredLine, evidence: _Evidence, bundle: ReportBundle) -> None:
+def _check_activity(line: MeasuredLine, evidence: Evidence, bundle: ReportBundle) -> None:
     """Step 6 for one measured line."""
     counter = (line.device, line.meter, line.quantity)
     records = [item.record for item in evidence.records.get(counter, [])]
