@@ -31,6 +31,7 @@ from accounting_rules.reports.summaries_check import check_summaries
 from accounting_rules.reports.verify import verify_report_bundle
 from factories import TEST_KEY
 from mrv_core.batch import Batch
+from mrv_core.eip712 import Domain
 from mrv_core.errors import VerificationError
 from mrv_core.hashing import keccak256
 from mrv_core.reading import SignedReading
@@ -208,3 +209,31 @@ def test_a_meter_change_hidden_in_a_rise_is_caught_by_the_devices_summary(
                             device_figure)
     verify_report_bundle(checked)
     assert [line.meter_path for line in check_summaries(checked)] == [CHANGED_METER]
+
+
+def _summary(domain: Domain, line: MeasuredLine, start: int, end: int, activity: int
+             ) -> SignedRecord:
+    return TEST_KEY.sign_record(EmissionSummary(
+        device=line.device, scope_kind=SCOPE_METER, scope_id=line.meter, source=line.source,
+        quantity=line.quantity, methodology="cn.machinery", methodology_version=1,
+        period_start=start, period_end=end, activity=activity, emissions=1, reading_count=1,
+        gap_count=0, bridged_gap_count=0, bridged_seconds=0, unexplained_decreases=0,
+        salt=keccak256(b"%d" % start)), domain, line.meter_path)
+
+
+def test_summaries_tile_the_period_in_any_granularity_or_are_not_checked(
+        honest: ReportBundle) -> None:
+    """Two halves adding up to the amount cross-check the line; halves that do not add up
+    fail; a set with a hole checks nothing; two summaries of one period that disagree fail."""
+    line = _line(honest, ROLLOVER_METER)
+    mid = PERIOD_START + 86_400 * 10
+    first, rest = 1_000, line.amount - 1_000
+    halves = (_summary(honest.domain, line, PERIOD_START, mid, first), _summary(honest.domain, line, mid, PERIOD_END, rest))
+    assert check_summaries(replace(honest, summaries=halves)) == (line,)
+    wrong = (halves[0], _summary(honest.domain, line, mid, PERIOD_END, rest - 1))
+    with pytest.raises(VerificationError, match=f"add up to {line.amount - 1} Wh"):
+        check_summaries(replace(honest, summaries=wrong))
+    assert check_summaries(replace(honest, summaries=halves[:1])) == ()
+    twice = (*halves, _summary(honest.domain, line, PERIOD_START, mid, first + 1))
+    with pytest.raises(VerificationError, match="two summaries of"):
+        check_summaries(replace(honest, summaries=twice))
