@@ -228,7 +228,8 @@ def test_summaries_tile_the_period_in_any_granularity_or_are_not_checked(
     line = _line(honest, ROLLOVER_METER)
     mid = PERIOD_START + 86_400 * 10
     first, rest = 1_000, line.amount - 1_000
-    halves = (_summary(honest.domain, line, PERIOD_START, mid, first), _summary(honest.domain, line, mid, PERIOD_END, rest))
+    halves = (_summary(honest.domain, line, PERIOD_START, mid, first),
+              _summary(honest.domain, line, mid, PERIOD_END, rest))
     assert check_summaries(replace(honest, summaries=halves)) == (line,)
     wrong = (halves[0], _summary(honest.domain, line, mid, PERIOD_END, rest - 1))
     with pytest.raises(VerificationError, match=f"add up to {line.amount - 1} Wh"):
