@@ -18,7 +18,8 @@ earlier sample). So, for a counter (device, meter, quantity):
   quantities), so the fall is shown to be one step of the counter, never a span that could hide
   a rollover or a meter change.
 
-:func:`witnesses` reads them (``uq_readings_key``, a few rows per counter) and names what is not
+:func:`witnesses` reads them (``uq_readings_key``, a few rows per counter; :func:`read_ahead`
+the first seqs of every run at once) and names what is not
 held yet; ``ledger_api.reports`` refuses to create a report while anything is missing (409
 ``evidence``: a report that could not verify is never made). Errors: none raised here.
 """
@@ -44,7 +45,7 @@ _AHEAD = 4
 _METER = (ReadingRow.device == bindparam("device"), ReadingRow.meter == bindparam("meter"))
 _FROM = (select(ReadingRow.seq, ReadingRow.timestamp, ReadingRow.quantity, ReadingRow.position)
          .where(*_METER, ReadingRow.seq >= bindparam("first"))
-          .order_by(ReadingRow.seq.asc()).limit(_RUN_CHUNK))
+         .order_by(ReadingRow.seq.asc()).limit(_RUN_CHUNK))
 _BETWEEN = (select(ReadingRow.seq, ReadingRow.position)
             .where(*_METER, ReadingRow.seq > bindparam("lo"), ReadingRow.seq < bindparam("hi"))
             .order_by(ReadingRow.seq.asc()))
