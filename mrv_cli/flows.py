@@ -168,6 +168,10 @@ def _verify_report(path: Path, doc: object, size: int, system: System | None) ->
                 else verify_report_on_chain(bundle, system))
     report, status = bundle.report, verified.chain
     notes = []
+    unchecked = len(report.measured) - len(verified.cross_checked)
+    if unchecked:
+        notes.append(f"{unchecked} of {len(report.measured)} measured line(s) not cross-checked "
+                     "with the devices' signed summaries (none in the bundle tile the period)")
     if status is not None:
         if status.superseded_by is not None:
             notes.append(f"superseded by report {format_hex(status.superseded_by)}")
@@ -183,6 +187,7 @@ def _verify_report(path: Path, doc: object, size: int, system: System | None) ->
                    "label": report.period.label},
         "methodology": f"{report.methodology.id} v{report.methodology.version}",
         "measuredLines": len(report.measured), "manualLines": len(report.manual),
+        "crossChecked": len(verified.cross_checked),
         "batches": len(bundle.batches), "scope1": report.totals.scope1,
         "scope2": report.totals.scope2, "total": report.totals.total, "sample": False,
         "headerSigned": True, "notes": notes, "chainChecked": system is not None,

@@ -87,12 +87,14 @@ class MeterHistory:
         return history.period(PERIOD_START, PERIOD_END)
 
     def sparse(self) -> tuple[list[SignedReading], list[SignedRecord]]:
-        """The sparse readings of the period (spec11 section 1) and the records they need."""
+        """The sparse readings of the period (spec11 section 1), with the successor of each
+        boundary reading (seq + 1: one point per meter here; ``ledger_api.recompute.
+        successors``), and the records they need."""
         readings = self.readings
         times = [r.reading.timestamp for r in readings]
         first = max(i for i, t in enumerate(times) if t <= PERIOD_START)
         last = max(i for i, t in enumerate(times) if t <= PERIOD_END)
-        keep = {first, last}
+        keep = {first, last, first + 1, last + 1} & set(range(len(readings)))
         records = []
         for item in self.records:
             assert isinstance(item.record, Gap | MeterChange)
@@ -194,9 +196,18 @@ class Figure:
     leaves: tuple[tuple[bytes, int], ...] = ()
 
 
+#: Which of a meter's signed readings and records a report's evidence uses.
+Select = Callable[[MeterHistory], tuple[list[SignedReading], list[SignedRecord]]]
+
+
 def figure(history: MeterHistory, device: bytes,
-           leaves: tuple[tuple[bytes, int], ...] = ()) -> Figure:
-    """The figure of one meter; asserts the sparse readings give the full history's energy."""
+           leaves: tuple[tuple[bytes, int], ...] = (), select: Select | None = None) -> Figure:
+    """The figure of one meter; asserts the sparse readings give the full history's energy.
+    With ``select`` (a forger's choice of evidence), the figure those readings give."""
+    if select is not None:
+        chosen = history.energy(*select(history))
+        return Figure(history.plan, device, meter_id(history.plan.meter_path), chosen,
+                      chosen.bridged_seconds, len(chosen.bridged), leaves)
     full = history.energy(history.readings, history.records)
     sparse = history.energy(*history.sparse())
     assert sparse.energy == full.energy, "the sparse readings must give the measured energy"
@@ -206,11 +217,13 @@ def figure(history: MeterHistory, device: bytes,
 
 
 def report_document(ref: Reference, device: bytes, histories: list[MeterHistory],
-                    batches: list[Batch]) -> ReportDocument:
+                    batches: list[Batch], select: Select | None = None) -> ReportDocument:
     """The October report of the site by the report module's builder (``build_report``): one
     measured line per meter, one manual natural gas line with its invoice's hash, grams and
-    totals from the shipped data file, the batches the sparse evidence uses."""
-    used = {leaf for h in histories for leaf in _leaves(*h.sparse())}
+    totals from the shipped data file, the batches the sparse evidence uses (with ``select``:
+    the evidence it chooses, figured from exactly that)."""
+    chosen: Select = select or MeterHistory.sparse
+    used = {leaf for h in histories for leaf in _leaves(*chosen(h))}
     items = [BatchRef(b.header.device, b.header.batch_seq, b.header.root) for b in batches
              if used & set(b.tree.leaves)]
     invoice = ManualEntry(7, "fuel.natural_gas", 10_000_000, keccak256(EVIDENCE_FILE),
@@ -220,7 +233,8 @@ def report_document(ref: Reference, device: bytes, histories: list[MeterHistory]
         enterprise=ref.enterprise, site_path=SITE,
         period=ReportPeriod(PERIOD_START, PERIOD_END, "Asia/Shanghai", "2026-10"),
         methodology=load_methodology(*METHODOLOGY), methodology_address=ref.methodology_address,
-        chain=ref.chain, measured=[figure(h, device) for h in histories], manual=[invoice],
+        chain=ref.chain, measured=[figure(h, device, select=select) for h in histories],
+        manual=[invoice],
         batches=items, created_at=PERIOD_END + 86_400)
 
 
@@ -230,11 +244,13 @@ def _leaves(readings: list[SignedReading], records: list[SignedRecord]) -> list[
 
 
 def report_bundle(doc: ReportDocument, domain: Domain, histories: list[MeterHistory],
-                  batches: list[Batch], anchors: list[AnchorRef | None]) -> ReportBundle:
-    """The bundle proving the sparse evidence of ``doc``: one multiproof per batch used."""
+                  batches: list[Batch], anchors: list[AnchorRef | None],
+                  select: Select | None = None) -> ReportBundle:
+    """The bundle proving the sparse evidence of ``doc`` (or what ``select`` chooses): one
+    multiproof per batch used."""
     wanted: dict[bytes, SignedReading | SignedRecord] = {}
     for history in histories:
-        readings, records = history.sparse()
+        readings, records = (select or MeterHistory.sparse)(history)
         wanted.update(zip(_leaves(readings, records), [*readings, *records], strict=True))
     proven: list[ProvenBatch] = []
     for batch, anchor in zip(batches, anchors, strict=True):
@@ -249,8 +265,12 @@ def report_bundle(doc: ReportDocument, domain: Domain, histories: list[MeterHist
                         batches=tuple(proven))
 
 
-def offline_scenario(key: DeviceKey) -> tuple[ReportBundle, list[MeterHistory], list[Batch]]:
-    """A whole bundle under a made-up deployment, never anchored: for the offline steps."""
+def offline_scenario(key: DeviceKey, select: Select | None = None
+                     ) -> tuple[ReportBundle, list[MeterHistory], list[Batch]]:
+    """A whole bundle under a made-up deployment, never anchored: for the offline steps. With
+    ``select``, the bundle an enterprise builds from the evidence it chooses among what the
+    device signed: lines figured from it, grams, totals, batches and report hash all
+    recomputed, every signature and multiproof genuine."""
     registries = [keccak256(name.encode())[:20] for name in ("reports", "anchors", "methods")]
     chain = ChainRef(31337, *registries)
     domain = Domain(31337, chain.anchor_registry)
@@ -258,9 +278,9 @@ def offline_scenario(key: DeviceKey) -> tuple[ReportBundle, list[MeterHistory], 
     batches = close_batches(key, domain, histories)
     ref = Reference(enterprise=keccak256(b"enterprise")[:20], chain=chain,
                     methodology_address=keccak256(b"methodology")[:20])
-    doc = report_document(ref, key.address, histories, batches)
-    return report_bundle(doc, domain, histories, batches, [None] * len(batches)), histories, \
-        batches
+    doc = report_document(ref, key.address, histories, batches, select)
+    return report_bundle(doc, domain, histories, batches, [None] * len(batches),
+                         select), histories, batches
 
 
 __all__ = [
@@ -274,6 +294,7 @@ __all__ = [
     "MeterHistory",
     "Mutation",
     "Reference",
+    "Select",
     "close_batches",
     "forge",
     "meter_histories",

@@ -25,11 +25,17 @@ naming the first step that failed. The offline steps, in order (numbered in the 
                    summaries); every measured line has its plan
                    line and its boundary readings in the bundle; every reading and record
                    belongs to a measured line (summaries: to ``summaries``), every summary is
-                   proven in a batch
+                   proven in a batch; and the readings are the right ones
+                   (:mod:`.completeness`): each boundary reading's successor run proven, so
+                   it is the last at or before its bound (``null``: none was), and every fall
+                   of a counter one step between adjacent readings or explained by a proven
+                   meter change
 6.  ``activity``   each measured amount (and its boundary readings, rollovers, meter changes,
                    unexplained decreases; at least the gap records proven) re-derived with
                    :func:`accounting_rules.counters.build_history` from the bundle's readings and
                    records of that meter under the plan line's rollover rule
+    ``summaries``  where the devices' signed meter summaries of a line's counter tile the
+                   period, they add up to its amount (:mod:`.summaries_check`)
 7.  ``compute``    the shipped data file of the methodology version, through
                    :func:`accounting_rules.calculator.compute`, gives each line's scope and
                    grams and the totals
@@ -38,7 +44,6 @@ naming the first step that failed. The offline steps, in order (numbered in the 
 from __future__ import annotations
 
 import itertools
-from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -52,8 +57,7 @@ from mrv_core.errors import (
 )
 from mrv_core.merkle import process_multiproof
 from mrv_core.quantities import QUANTITIES, QuantityKind
-from mrv_core.reading import SignedReading
-from mrv_core.records import EmissionSummary, Gap, MeterChange, SignedRecord
+from mrv_core.records import Gap, MeterChange
 from mrv_core.verify import (
     check_domain,
     verify_signed_header,
@@ -80,6 +84,8 @@ from .document import (
 from .onchain import ReportStatus
 from .periods import report_period
 from .struct import report_hash
+from .summaries_check import check_summaries
+from .verify_evidence import Evidence, check_evidence
 
 __all__ = ["STEPS", "VerifiedReportBundle", "check_figures", "plan_rule", "proven_leaves",
            "verify_report_bundle", "verify_report_bytes"]
@@ -95,8 +101,10 @@ STEPS: dict[str, str] = {
     "signature": "each reading and record signature recovers its device",
     "proof": "each batch's leaves are in multiproof order and the multiproof fits them",
     "root": "each batch's recomputed leaves and multiproof rebuild its root",
-    "evidence": "the bundle holds exactly the listed batches and each line's boundary readings",
+    "evidence": "the bundle holds exactly the listed batches and each line's boundary readings, "
+                "proven the last before each bound, and every fall as one step",
     "activity": "each measured amount re-derived from the readings under the plan's rule",
+    "summaries": "the devices' signed meter summaries tiling the period add up to each amount",
     "compute": "every line is in its source's unit (a measured one from a cumulative quantity "
                "in it) and the methodology's shipped data file gives every line's grams and "
                "the totals",
@@ -107,11 +115,14 @@ STEPS: dict[str, str] = {
 class VerifiedReportBundle:
     """A report bundle that passed every offline step (``chain`` is ``None``) and, with a
     node, every chain step (``chain``: what the ReportRegistry holds about it). ``leaves``:
-    each batch's leaves in multiproof order, recomputed from its readings and records."""
+    each batch's leaves in multiproof order, recomputed from its readings and records;
+    ``cross_checked``: the meter paths of the measured lines the devices' summaries tile
+    (step ``summaries``)."""
 
     bundle: ReportBundle
     leaves: tuple[tuple[bytes, ...], ...]
     chain: ReportStatus | None = None
+    cross_checked: tuple[str, ...] = ()
 
 
 def verify_report_bytes(data: bytes) -> ReportBundle:
@@ -164,12 +175,15 @@ def verify_report_bundle(bundle: ReportBundle) -> VerifiedReportBundle:
     leaves = tuple(proven_leaves(batch, bundle) for batch in bundle.batches)
 
     # 5. evidence
-    evidence = _Evidence.of(bundle)
-    _check_evidence(bundle, evidence)
+    evidence = Evidence.of(bundle)
+    check_evidence(bundle, evidence)
 
     # 6. activity
     for line in doc.measured:
         _check_activity(line, evidence, bundle)
+
+    # 6b. summaries: the devices' signed figures, where they tile the period
+    cross_checked = tuple(line.meter_path for line in check_summaries(bundle))
 
     # 7. compute
     try:
@@ -181,7 +195,7 @@ def verify_report_bundle(bundle: ReportBundle) -> VerifiedReportBundle:
                                            f"{exc}") from None
     check_figures("compute", bundle, result.emissions, (result.scope1, result.scope2,
                                                         result.total))
-    return VerifiedReportBundle(bundle, leaves)
+    return VerifiedReportBundle(bundle, leaves, cross_checked=cross_checked)
 
 
 def _check_period_label(period: ReportPeriod) -> None:
@@ -298,105 +312,13 @@ def _in_batch(batch: ProvenBatch, device: bytes, start: int, end: int, what: str
                                          f"{header.to_timestamp}]")
 
 
-Counter = tuple[bytes, bytes, str]  # (device, meter, quantity)
-
-
-@dataclass(frozen=True)
-class _Evidence:
-    """The bundle's proven readings and meter change and gap records by counter, and the plan
-    by meter path: built once, so steps 5 and 6 stay linear in the bundle's size."""
-
-    readings: dict[Counter, list[SignedReading]]
-    records: dict[Counter, list[SignedRecord]]
-    plan: dict[str, PlanLine]
-
-    @classmethod
-    def of(cls, bundle: ReportBundle) -> _Evidence:
-        readings: dict[Counter, list[SignedReading]] = defaultdict(list)
-        records: dict[Counter, list[SignedRecord]] = defaultdict(list)
-        for batch in bundle.batches:
-            for signed in batch.readings:
-                r = signed.reading
-                readings[r.device, r.meter, r.quantity].append(signed)
-            for item in batch.records:
-                record = item.record
-                if not isinstance(record, EmissionSummary):
-                    records[record.device, record.meter, record.quantity].append(item)
-        return cls(readings, records, {p.meter_path: p for p in bundle.report.plan})
-
-    def plan_line(self, line: MeasuredLine) -> PlanLine:
-        plan = self.plan.get(line.meter_path)
-        if plan is None:
-            raise VerificationError("evidence", f"{line.meter_path}: no plan line")
-        if (plan.source, plan.quantity) != (line.source, line.quantity):
-            raise VerificationError("evidence", f"{line.meter_path}: the line is "
-                                                f"{line.source} / {line.quantity}, its plan "
-                                                f"line {plan.source} / {plan.quantity}")
-        return plan
-
-
-def _check_evidence(bundle: ReportBundle, evidence: _Evidence) -> None:
-    """Step 5 (module docstring)."""
-    doc = bundle.report
-    listed = {(b.device, b.batch_seq, b.root) for b in doc.batches.items}
-    held = {(b.header.device, b.header.batch_seq, b.header.root) for b in bundle.batches}
-    evidence_held = {(b.header.device, b.header.batch_seq, b.header.root)
-                     for b in bundle.batches if b.readings or any(
-                         not isinstance(i.record, EmissionSummary) for i in b.records)}
-    missing, extra = listed - held, evidence_held - listed
-    if missing or extra:  # a batch holding only summaries may stand beside the listed ones
-        raise VerificationError("evidence", f"the report lists {len(listed)} batches, the bundle "
-                                            f"proves {len(held)}; not proven: "
-                                            f"{_batch_names(sorted(missing))}; not listed: "
-                                            f"{_batch_names(sorted(extra))}")
-    meters = {(line.device, line.meter): line for line in doc.measured}
-    for line in doc.measured:
-        evidence.plan_line(line)
-        held_readings = {(r.reading.seq, r.reading.timestamp, r.reading.value)
-                         for r in evidence.readings.get((line.device, line.meter,
-                                                         line.quantity), [])}
-        for side, ref in (("startReading", line.start_reading), ("endReading", line.end_reading)):
-            if ref is not None and (ref.seq, ref.timestamp, ref.value) not in held_readings:
-                raise VerificationError("evidence", f"{line.meter_path}: its {side} (seq "
-                                                    f"{ref.seq}) is not among the bundle's "
-                                                    "proven readings")
-    summaries = set(bundle.summaries)
-    for batch in bundle.batches:
-        for signed in batch.readings:
-            r = signed.reading
-            if (r.device, r.meter) not in meters:
-                raise VerificationError("evidence", f"{batch.name()}: reading {signed.meter_path}"
-                                                    f" seq {r.seq} belongs to no measured line")
-        for item in batch.records:
-            record = item.record
-            if isinstance(record, EmissionSummary):
-                if item not in summaries:
-                    raise VerificationError("evidence", f"{batch.name()}: a summary not listed "
-                                                        "in summaries")
-            elif (record.device, record.meter) not in meters:
-                raise VerificationError("evidence", f"{batch.name()}: {type(record).__name__} "
-                                                    f"of {item.path} belongs to no measured line")
-    proven = {item for batch in bundle.batches for item in batch.records}
-    for index, summary in enumerate(bundle.summaries):
-        if summary not in proven:
-            raise VerificationError("evidence", f"summaries[{index}] is proven in no batch of the "
-                                                "bundle")
-
-
-def _batch_names(keys: list[tuple[bytes, int, bytes]]) -> str:
-    if not keys:
-        return "none"
-    return ", ".join(f"{format_address(d)} #{s}" for d, s, _ in keys[:5]) + (
-        f" and {len(keys) - 5} more" if len(keys) > 5 else "")
-
-
 def plan_rule(plan: PlanLine) -> RolloverRule:
     """The counter rule of a plan line: its modulus, and its maximum rate (none given: 0, so
     no decrease passes for a rollover and each needs a signed meter change)."""
     return RolloverRule(plan.counter_modulus, plan.max_rate if plan.max_rate is not None else 0)
 
 
-def _check_activity(line: MeasuredLine, evidence: _Evidence, bundle: ReportBundle) -> None:
+def _check_activity(line: MeasuredLine, evidence: Evidence, bundle: ReportBundle) -> None:
     """Step 6 for one measured line."""
     counter = (line.device, line.meter, line.quantity)
     records = [item.record for item in evidence.records.get(counter, [])]

@@ -79,7 +79,8 @@ def verify_report_on_chain(bundle: ReportBundle, system: System) -> VerifiedRepo
             raise VerificationError("inclusion", f"{batch.name()}: the AnchorRegistry rejects "
                                                  "the multiproof")
     _check_methodology(bundle, system)
-    return VerifiedReportBundle(bundle, verified.leaves, _check_report(bundle, system))
+    return VerifiedReportBundle(bundle, verified.leaves, _check_report(bundle, system),
+                                verified.cross_checked)
 
 
 def _check_device(system: System, batch: ProvenBatch, doc: ReportDocument) -> None:

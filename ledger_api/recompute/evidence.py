@@ -15,6 +15,10 @@ and ``E`` telescopes over increasing steps, so only these **sparse readings** ar
 3. both readings of every step holding seqs the ledger does not hold (``seq_gaps``), for the
    bridged steps and seconds.
 
+4. the readings that prove the list complete (:mod:`.successors`): the successor run of each
+   boundary reading and the meter's readings inside each falling step, in ``leaves`` (and
+   what is not held yet in ``unproven``).
+
 Between two consecutive sparse readings every real step rises and holds no meter change, so
 ``build_history`` over the sparse readings gives the energy, rollovers, meter changes and
 unexplained decreases of the whole history exactly. What the sparse list cannot give comes
@@ -53,6 +57,7 @@ from mrv_core.wire import decode_signed_record
 
 from ..db.models import CounterMarkRow, LeafRow, ReadingRow, RecordRow, SeqGapRow
 from .plan import PlanPoint
+from .successors import ReadAhead, Sparse, read_ahead, run_starts, witnesses
 
 __all__ = ["MeterFigure", "counter_figure", "counter_figures"]
 
@@ -73,6 +78,9 @@ class MeterFigure:
     leaves: tuple[tuple[bytes, int], ...]
     bridged_seconds: int
     bridged_steps: int
+    #: What the ledger does not hold yet to prove the evidence complete (``.successors``):
+    #: empty when ``leaves`` include every successor and fall witness.
+    unproven: tuple[str, ...] = ()
 
 
 #: The columns of a reading (ReadingRow's), selected without the ORM's per-row work.
@@ -231,7 +239,10 @@ def counter_figures(session: Session, keys: Sequence[tuple[PlanPoint, bytes, byt
     for c in counters:
         _bounds(connection, c, start, end)
     _prefetch(connection, counters, start, end)
-    return [_figure(connection, c, start, end) for c in counters]
+    ahead = read_ahead(connection, [first for c in counters for first in run_starts(
+        c.device, c.meter, [Sparse(r.seq, r.timestamp, r.value) for r in (c.opening, c.last)
+                            if r is not None], start)])
+    return [_figure(connection, c, start, end, ahead) for c in counters]
 
 
 def counter_figure(session: Session, point: PlanPoint, device: bytes, meter: bytes,
@@ -241,7 +252,8 @@ def counter_figure(session: Session, point: PlanPoint, device: bytes, meter: byt
     return counter_figures(session, [(point, device, meter)], start, end)[0]
 
 
-def _figure(session: Connection, c: _Counter, start: int, end: int) -> MeterFigure:
+def _figure(session: Connection, c: _Counter, start: int, end: int,
+            ahead: ReadAhead | None = None) -> MeterFigure:
     point, device, meter, rule = c.point, c.device, c.meter, c.point.rule()
     opening, last = c.opening, c.last
     if last is None or opening is None:
@@ -249,7 +261,11 @@ def _figure(session: Connection, c: _Counter, start: int, end: int) -> MeterFigu
         gaps = [s for s, _ in _records_meeting(session, c, start, end)
                 if isinstance(s.record, Gap)]
         energy = replace(energy, gap_count=_meeting(gaps, start, end))
-        return MeterFigure(point, device, meter, energy, (), (), (), 0, 0)
+        proof = witnesses(session, device=device, meter=meter, path=point.meter_path,
+                          quantity=point.quantity, readings=(), change_seqs=(), start=start,
+                          end=end, ahead=ahead)
+        return MeterFigure(point, device, meter, energy, (), (), tuple(
+            (device, p) for p in proof.positions), 0, 0, proof.missing)
     lo, hi = opening.seq, last.seq
     steps: set[tuple[int, int]] = set()  # (first seq, last seq) of the steps read whole
     for seq in c.marks:
@@ -291,9 +307,15 @@ def _figure(session: Connection, c: _Counter, start: int, end: int) -> MeterFigu
     energy = replace(energy, reading_count=count, gap_count=_meeting(all_gaps, start, end),
                      bridged=bridged, ambiguous_steps=ambiguous)
     leaves = [(device, r.position) for r in kept] + [(device, p) for _, p in used]
+    proof = witnesses(session, device=device, meter=meter, path=point.meter_path,
+                      quantity=point.quantity,
+                      readings=[Sparse(r.seq, r.timestamp, r.value) for r in kept],
+                      change_seqs=[x.next_seq for x in changes], start=start, end=end,
+                      ahead=ahead)
+    leaves += [(device, p) for p in proof.positions if (device, p) not in leaves]
     return MeterFigure(point, device, meter, energy, tuple(r.signed() for r in kept),
                        tuple(s for s, _ in used), tuple(leaves), energy.bridged_seconds,
-                       len(bridged))
+                       len(bridged), proof.missing)
 
 
 def _records_meeting(session: Connection, c: _Counter, start: int, end: int

@@ -165,7 +165,9 @@ def add_report_routes(app: FastAPI, services: Services, figures: Figures | None 
                   openapi_extra=model_request_body(ReportBody))
         async def make_report(principal: EnterpriseAdmin, request: Request) -> Response:
             """Build and keep the report of your enterprise's site and period: its hash and
-            document (submit it with ``mrv report submit``)."""
+            document (submit it with ``mrv report submit``). 409 ``evidence`` while a reading
+            that proves a meter's evidence complete (the one after the period end) is not
+            delivered yet."""
             body = await read_model(request, ReportBody)
             system = services.system
             if system is None:
@@ -190,6 +192,10 @@ def add_report_routes(app: FastAPI, services: Services, figures: Figures | None 
                                         period.end))
                 except (MethodologyError, ValueError) as exc:  # a counter history refused
                     raise ReportRefused(422, "report", str(exc)) from None
+                unproven = [m for figure in found for m in getattr(figure, "unproven", ())]
+                if unproven:
+                    raise ReportRefused(409, "evidence", unproven[0] + (
+                        f" (and {len(unproven) - 1} more)" if len(unproven) > 1 else ""))
                 measured: list[MeterFigureLike] = found
                 doc = create_report(
                     session, system, enterprise=enterprise, site_path=body.site, period=period,

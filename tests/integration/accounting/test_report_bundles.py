@@ -132,11 +132,14 @@ def test_mrv_bundle_verify_reads_report_bundles_offline(scenario: OnChain, tmp_p
     forge(scenario.bundle, edit("batches.0.readings.0.value", lambda v: str(int(v) + 1))
           ).write(bad)
     assert main(["bundle", "verify", str(good)]) == 0
-    assert f"OK    {good}: report {format_hex(scenario.bundle.report_hash)}" in \
-        capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert f"OK    {good}: report {format_hex(scenario.bundle.report_hash)}" in out
+    assert ("note: 2 of 2 measured line(s) not cross-checked with the devices' signed "
+            "summaries") in out  # this bundle carries none
     assert main(["bundle", "verify", "--json", str(good), str(bad)]) == 1
     first, second = (json.loads(line) for line in capsys.readouterr().out.splitlines())
-    assert (first["ok"], first["kind"], first["chainChecked"]) == (True, "report", False)
+    assert (first["ok"], first["kind"], first["chainChecked"], first["crossChecked"]) == (
+        True, "report", False, 0)
     assert (second["ok"], second["step"]) == (False, "signature")
 
 

@@ -41,13 +41,16 @@ from ledger_api.access import Role
 from ledger_api.access.store import grant_enterprise
 from ledger_api.app import Services, create_app
 from ledger_api.db.engine import make_sessions
+from ledger_api.recompute import PlanPoint, meter_figures, replace_plan
 from ledger_api.reports.create import create_report
 from mrv_core.batch import SignedBatchHeader
-from mrv_core.codec import format_hex, parse_address, parse_hex
+from mrv_core.codec import format_address, format_hex, parse_address, parse_hex
 from mrv_core.hashing import keccak256
 from mrv_core.reading import Reading, meter_id
 from mrv_core.uplink import Status
 
+ENERGY = "energy.active.import:Wh"
+NOW = datetime(2026, 11, 2, tzinfo=UTC)
 PDF = b"%PDF-1.7\n% natural gas invoice no. 123\n" + bytes(range(200))
 SITE = "demo-co/wuxi-plant"
 
@@ -229,3 +232,55 @@ def test_a_report_of_ingested_readings_commits_to_their_batches(
                                  BatchRef(TEST_KEY.address, 1, second.header.root))
     assert doc.batches.root == batches_root(doc.batches.items)
     assert [p.meter_path for p in doc.plan] == [path]
+
+
+def test_a_report_waits_for_the_reading_after_the_period_end(
+        report_chain: ReportChain, sqlite_ledger_engine: Engine) -> None:
+    """The served figures (``meter_figures``) of a meter polled for energy and power, one seq
+    per sample: until a reading after the period end is held, ``POST /v1/reports`` answers 409
+    ``evidence`` naming the meter; once delivered, the report commits to the batch holding the
+    successor run too (power at the end, then energy after it)."""
+    engine, path = sqlite_ledger_engine, METER_PATHS[0]
+    fleet = Fleet(engine)
+    with make_sessions(engine).begin() as session:
+        replace_plan(session, ENTERPRISE_A, [PlanPoint(path, "electricity.grid", ENERGY, None,
+                                                       None)], actor="test", now=NOW)
+    october = report_period("2026-10")
+    polls = [(october.start - 600, 5_000), (october.start + 86_400, 900_000),
+             (october.end - 300, 123_456_789), (october.end + 600, 123_500_000)]
+    signed = [TEST_KEY.sign_reading(Reading(
+        device=TEST_KEY.address, meter=meter_id(path), seq=2 * n + i, timestamp=t,
+        quantity=quantity, value=value, salt=bytes([2 * n + i + 1]) * 32), TEST_DOMAIN, path)
+        for n, (t, energy) in enumerate(polls)
+        for i, (quantity, value) in enumerate(((ENERGY, energy), ("power.active:W", 1_500)))]
+    first, second = (TEST_KEY.close_batch(0, signed[:6], TEST_DOMAIN),
+                     TEST_KEY.close_batch(1, signed[6:], TEST_DOMAIN))
+    _, admin = new_principal(engine, Role.ENTERPRISE_ADMIN, ENTERPRISE_A)
+    services = Services(engine, make_sessions(engine), system=report_chain.system,
+                        api_secret=API_SECRET, figures=meter_figures)
+    ask = {"site": SITE, "period": "2026-10", "methodology": "cn.machinery"}
+    with TestClient(create_app(services)) as api:
+        assert first.header_signature is not None and second.header_signature is not None
+        assert set(fleet.deliver([*signed[:6], SignedBatchHeader(
+            first.header, first.header_signature)], TEST_KEY)) == {Status.ACCEPTED}
+        early = api.post("/v1/reports", headers=bearer(admin), json=ask)
+        assert early.status_code == 409 and early.json()["type"].endswith("evidence")
+        named = f"{path} ({format_address(TEST_KEY.address)}): no reading after the period end"
+        assert f"{named} delivered yet (reading seq 6 of the meter" in early.json()["detail"], \
+            early.text
+        assert set(fleet.deliver([*signed[6:], SignedBatchHeader(
+            second.header, second.header_signature)], TEST_KEY)) == {Status.ACCEPTED}
+        created = api.post("/v1/reports", headers=bearer(admin), json=ask)
+        assert created.status_code == 201, created.text
+    body = created.json()["document"]
+    (line,) = body["lines"]
+    assert (line["startReading"]["seq"], line["endReading"]["seq"]) == ("0", "4")
+    assert line["amount"] == str(123_456_789 - 5_000)
+    assert [(i["batchSeq"], i["root"]) for i in body["batches"]["items"]] == [
+        ("0", format_hex(first.header.root)), ("1", format_hex(second.header.root))]
+    with make_sessions(engine)() as session:
+        (figure,) = meter_figures(session, ENTERPRISE_A, SITE, october.start, october.end)
+    # Sparse seqs 0 and 4; the start's run seq 1 (power at the start) and 2 (energy after it);
+    # the end's run seq 5 (power at the end) and 6 (energy after it): positions = seqs here.
+    assert sorted(p for _, p in figure.leaves) == [0, 1, 2, 4, 5, 6]
+    assert figure.unproven == ()

@@ -12,7 +12,9 @@ databases).
 
 from __future__ import annotations
 
+import json
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from fractions import Fraction
@@ -21,23 +23,27 @@ from itertools import pairwise
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from ledger_support import StaticDevices
-from sqlalchemy import Engine, delete
+from sqlalchemy import Engine, delete, select
 from sqlalchemy.orm import Session
 
 from accounting_rules.counters import (
     CounterChange,
     CounterGap,
     CounterReading,
+    PeriodEnergy,
     RolloverRule,
     build_history,
 )
+from accounting_rules.reports.completeness import check_complete, check_meter
+from accounting_rules.reports.document import ReadingRef
 from factories import TEST_DOMAIN, TEST_KEY
-from ledger_api.db.models import Base
+from ledger_api.db.models import Base, ReadingRow, RecordRow
 from ledger_api.ingest.service import ingest
-from ledger_api.recompute import PlanPoint, meter_figures, replace_plan
-from mrv_core.reading import Reading, meter_id
-from mrv_core.records import Gap, MeterChange, note_hash
+from ledger_api.recompute import MeterFigure, PlanPoint, meter_figures, replace_plan
+from mrv_core.reading import Reading, SignedReading, meter_id
+from mrv_core.records import Gap, MeterChange, SignedRecord, note_hash
 from mrv_core.uplink import UplinkItem, UplinkRequest
+from mrv_core.wire import decode_signed_record
 
 ENTERPRISE = b"\xaa" * 20
 PATH = "demo-co/wuxi-plant/hall-1/line-1/main"
@@ -140,4 +146,48 @@ def test_recompute_from_sparse_readings_equals_the_arithmetic_over_every_reading
             assert seqs == sorted(set(seqs))
             ends = [x for x in (expected.start_reading, expected.end_reading) if x is not None]
             assert {r.seq for r in ends} <= set(seqs)
-            assert len(figure.leaves) == len(figure.readings) + len(figure.records)
+            assert figure.leaves[:len(figure.readings) + len(figure.records)] == tuple(
+                (TEST_KEY.address, p) for p in positions(session, figure.readings)) + tuple(
+                (TEST_KEY.address, p) for p in record_positions(session, figure.records))
+            _check_witnesses(session, h, figure, expected, start, end)
+
+
+def positions(session: Session, readings: Sequence[SignedReading]) -> list[int]:
+    found = dict(session.execute(select(ReadingRow.seq, ReadingRow.position)).all())
+    return [found[r.reading.seq] for r in readings]
+
+
+def record_positions(session: Session, records: Sequence[SignedRecord]) -> list[int]:
+    by_wire = {decode_signed_record(json.loads(w), "$"): p for w, p in
+               session.execute(select(RecordRow.wire, RecordRow.position))}
+    return [by_wire[r] for r in records]
+
+
+def _check_witnesses(session: Session, h: History, figure: MeterFigure,
+                     expected: PeriodEnergy, start: int, end: int) -> None:
+    """The ledger names nothing unproven exactly when the held readings hold each boundary
+    reading's successor (seq + 1: one point per meter here) and both readings of each fall
+    adjacent (or a meter change in it); then the readings behind its leaves pass the
+    verifier's completeness rules (``accounting_rules.reports.completeness``)."""
+    held = {r.seq: r for r in h.readings}
+    refs = (expected.start_reading, expected.end_reading)
+    complete = all((-1 if ref is None else ref.seq) + 1 in held for ref in refs)
+    lo = -1 if refs[0] is None else refs[0].seq
+    hi = -1 if refs[1] is None else refs[1].seq
+    inside = [held[seq] for seq in sorted(held) if lo <= seq <= hi]
+    changes = [c.next_seq for c in h.changes]
+    complete = complete and all(
+        b.seq == a.seq + 1 for a, b in pairwise(inside)
+        if b.value < a.value and not any(a.seq < s <= b.seq for s in changes))
+    assert (not figure.unproven) == complete, (figure.unproven, start - T0, end - T0)
+    if complete:
+        rows = session.execute(select(ReadingRow.position, ReadingRow.seq)).all()
+        at = {position: seq for position, seq in rows}
+        meter = check_meter(PATH, [Reading(TEST_KEY.address, meter_id(PATH), at[p],
+                                           held[at[p]].timestamp, QUANTITY,
+                                           held[at[p]].value, b"\x01" * 32)
+                                   for _, p in figure.leaves if p in at])
+        first, last = (None if r is None else ReadingRef(r.seq, r.timestamp, r.value)
+                       for r in refs)
+        check_complete(PATH, QUANTITY, first, last, meter, [c.next_seq for c in h.changes],
+                       start, end)

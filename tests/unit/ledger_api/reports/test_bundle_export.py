@@ -115,11 +115,13 @@ def test_a_stored_report_bundle_is_byte_for_byte_the_devices(ledger_engine: Engi
 def test_the_devices_summaries_of_the_period_are_proven_beside(ledger_engine: Engine,
                                                                scenario: Scenario) -> None:
     bundle, _, batches = scenario
+    amount = next(line.amount for line in bundle.report.measured
+                  if line.meter_path == CHANGED_METER)  # the device's figure agrees (summaries)
     summary = TEST_KEY.sign_record(EmissionSummary(
         device=TEST_KEY.address, scope_kind=SCOPE_METER, scope_id=meter_id(CHANGED_METER),
         source="electricity.grid", quantity="energy.active.import:Wh",
         methodology="cn.machinery", methodology_version=1, period_start=PERIOD_START,
-        period_end=PERIOD_END, activity=1, emissions=1, reading_count=2, gap_count=0,
+        period_end=PERIOD_END, activity=amount, emissions=1, reading_count=2, gap_count=0,
         bridged_gap_count=0, bridged_seconds=0, unexplained_decreases=0,
         salt=keccak256(b"summary")), bundle.domain, CHANGED_METER)
     late = TEST_KEY.close_batch(len(batches), [], bundle.domain, [summary])
