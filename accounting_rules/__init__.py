@@ -7,10 +7,13 @@ every input, the same integers and the same failures as the ``FactorMethodology`
 constructor arguments :mod:`.onchain` builds. :mod:`.units` converts amounts such as
 ``"10000 Nm3"`` exactly into a source's integer unit. :mod:`.counters` turns the readings of a
 cumulative register into the energy of a period (rollovers, meter changes, bridged gaps),
-:mod:`.periods` gives calendar hours and days of any IANA zone (Beijing by default) and
-:mod:`.summaries` makes the ``EmissionSummary`` records a device signs.
+:mod:`.periods` gives calendar hours, days, months and years of any IANA zone (Beijing by
+default) and :mod:`.summaries` makes the ``EmissionSummary`` records a device signs.
+:mod:`.coverage` maps an emission source to the methodology that covers it and its unit.
 
-Pure and typed: no chain, files only under ``data/``.
+Pure and typed: no chain, files only under ``data/``; except :mod:`.publishing` and
+:mod:`.versions` (the versions published in the MethodologyRegistry, checked against the data
+files, shared by the edge node and the ledger API), which read the chain.
 """
 
 from .calculator import Activity, Emission, Result, activity, compute

@@ -487,3 +487,18 @@ class ReportRenderError(ReportError):
     """A report document cannot be rendered as given: its figures are not its methodology's
     or its render context does not belong to it (``accounting_rules.reports.render_view``), or
     the PDF engine failed or tried to fetch a resource (``accounting_rules.reports.render``)."""
+
+# --- source coverage and monitoring plans (issue 11) ---------------------------------------------
+
+
+class SourceNotCovered(MethodologyError, LookupError):
+    """No shipped, non-composite methodology declares the emission source as an emission without
+    deductions, or several do (``accounting_rules.coverage``): the message names the source
+    and the ids found."""
+
+    def __init__(self, source: str, found: tuple[str, ...]) -> None:
+        self.source, self.found = source, found
+        shown = "none" if not found else ", ".join(found)
+        super().__init__(f"emission source {source!r:.60}: expected exactly one shipped, "
+                         f"non-composite methodology declaring it as an emission source without "
+                         f"deductions, found {shown}")

@@ -1,4 +1,5 @@
-"""Calendar periods (hours and days) of an IANA time zone, as Unix-second intervals.
+"""Calendar periods (hours, days, months and years) of an IANA time zone, as Unix-second
+intervals.
 
 Emission summaries cover calendar hours and days in Beijing time by default (DESIGN.md:
 accounting periods are calendar periods in UTC+8, ``Asia/Shanghai``), or of any IANA zone
@@ -7,6 +8,8 @@ accounting periods are calendar periods in UTC+8, ``Asia/Shanghai``), or of any 
 - a **day** starts at the first instant whose local date is that day (local midnight; where
   midnight does not exist because clocks jump forward at 00:00, the instant of the jump), so a
   day lasts 86,400 s, or 82,800 / 90,000 s on the days clocks change by an hour;
+- a **month** and a **year** start at the start of their first day (the day rule above), so
+  they are whole local days: a Beijing month of 31 days is 2,678,400 s;
 - an **hour** starts at every instant whose local time is ``HH:00:00``; a wall-clock hour that
   does not exist (clocks jump forward) starts no period, one that occurs twice (clocks go back)
   starts two, so every hourly period lasts 3,600 s except across a change by a fraction of an
@@ -27,11 +30,13 @@ from mrv_core.codec import UINT64_MAX
 
 from .errors import InvalidPeriodSpec
 
-__all__ = ["BEIJING_ZONE", "Granularity", "calendar_periods", "period_containing"]
+__all__ = ["BEIJING_ZONE", "GRANULARITIES", "Granularity", "calendar_periods",
+           "period_containing"]
 
 #: The default zone of accounting periods: Beijing time (UTC+8, no daylight saving since 1991).
 BEIJING_ZONE = "Asia/Shanghai"
-Granularity = Literal["hour", "day"]
+Granularity = Literal["hour", "day", "month", "year"]
+GRANULARITIES: tuple[Granularity, ...] = ("hour", "day", "month", "year")
 
 
 @lru_cache(maxsize=64)
@@ -57,8 +62,27 @@ def _starts_on(day: date, granularity: Granularity, zone: ZoneInfo) -> list[int]
     return sorted(starts)
 
 
+def _month_boundaries(low: int, high: int, granularity: Granularity,
+                      zone: ZoneInfo) -> list[int]:
+    """Every month (or year) start from the one before ``low``'s to the one after ``high``'s:
+    the start of its first local day (the day rule)."""
+    first = datetime.fromtimestamp(low, zone).date()
+    last = datetime.fromtimestamp(high, zone).date()
+    step = 12 if granularity == "year" else 1
+    index = first.year * 12 + (0 if granularity == "year" else first.month - 1) - step
+    end = last.year * 12 + (0 if granularity == "year" else last.month - 1) + step
+    out: list[int] = []
+    while index <= end:
+        out += _starts_on(date(index // 12, index % 12 + 1, 1), "day", zone)
+        index += step
+    return out
+
+
 def _boundaries(low: int, high: int, granularity: Granularity, zone: ZoneInfo) -> list[int]:
-    """Every period start from the local day before ``low`` to the local day after ``high``."""
+    """Every period start from the local day (month, year) before ``low`` to the one after
+    ``high``."""
+    if granularity in ("month", "year"):
+        return _month_boundaries(low, high, granularity, zone)
     first = datetime.fromtimestamp(low, zone).date() - timedelta(days=1)
     last = datetime.fromtimestamp(high, zone).date() + timedelta(days=1)
     out: list[int] = []
@@ -70,8 +94,9 @@ def _boundaries(low: int, high: int, granularity: Granularity, zone: ZoneInfo) -
 
 
 def _check(granularity: object, *instants: int) -> None:
-    if granularity not in ("hour", "day"):
-        raise InvalidPeriodSpec(f"granularity is 'hour' or 'day', got {granularity!r:.40}")
+    if granularity not in GRANULARITIES:
+        raise InvalidPeriodSpec(f"granularity is one of {', '.join(GRANULARITIES)}, got "
+                                f"{granularity!r:.40}")
     for t in instants:
         if type(t) is not int or not 86_400 * 2 <= t <= UINT64_MAX // 2:
             raise InvalidPeriodSpec(f"an instant is Unix seconds within the calendar, got {t!r}")
@@ -98,4 +123,4 @@ def period_containing(instant: int, granularity: Granularity = "hour",
     for a, b in pairwise(bounds):
         if a <= instant < b:
             return a, b
-    raise AssertionError("unreachable: the boundaries span the instant's neighbouring days")
+    raise AssertionError("unreachable: the boundaries span the instant's neighbouring periods")

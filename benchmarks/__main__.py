@@ -19,6 +19,7 @@ from . import (
     bench_merkle,
     bench_modbus,
     bench_oz,
+    bench_recompute,
     bench_signing,
     bench_verify,
 )
@@ -88,6 +89,7 @@ def main(argv: list[str] | None = None) -> int:
         _section(bench_edge.SECTION, lambda: bench_edge.run(cfg), rows)
         _section(bench_edge_load.SECTION, lambda: bench_edge_load.run(cfg), rows)
         _section(bench_ledger.SECTION, lambda: bench_ledger.run(cfg), rows)
+        _section(bench_recompute.SECTION, lambda: bench_recompute.run(cfg), rows)
     except BenchmarkError as exc:
         print(f"\nBENCHMARK FAILED (wrong result, figures void): {exc}", file=sys.stderr)
         return 2

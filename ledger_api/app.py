@@ -60,6 +60,8 @@ from .errors import AccessRefused, ApiConfigError, IngestRefused, RequestRefused
 from .ingest.service import Devices, ingest
 from .problems import problem_response, problem_responses
 from .read_routes import add_read_routes
+from .recompute.emissions_route import add_emissions_routes
+from .recompute.plan_route import add_plan_routes
 from .reports.activity_routes import add_activity_routes
 from .reports.report_routes import Figures, add_report_routes
 from .retention import DEFAULT_RETENTION_YEARS
@@ -324,6 +326,8 @@ def create_app(services: Services) -> FastAPI:
     add_retention_routes(app, services.sessions, services.retention_years)
     add_activity_routes(app, services)
     add_report_routes(app, services, services.figures)
+    add_plan_routes(app, services.sessions, services.readers)
+    add_emissions_routes(app, services)
     check_route_rules(app)
     return app
 

@@ -24,7 +24,7 @@ from mrv_core.strict_json import loads_strict
 
 from .errors import BodyRefused
 
-__all__ = ["JSON_BODY_LIMIT", "model_request_body", "read_body", "read_model"]
+__all__ = ["JSON_BODY_LIMIT", "model_request_body", "read_body", "read_model", "validate_model"]
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -60,6 +60,12 @@ async def read_model(request: Request, model: type[M], *, limit: int = JSON_BODY
         document = loads_strict(data, max_bytes=limit, max_depth=JSON_BODY_DEPTH)
     except FormatError as exc:
         raise BodyRefused(400, "format", exc.problem, path=exc.where) from None
+    return validate_model(model, document)
+
+
+def validate_model(model: type[M], document: object) -> M:
+    """``document`` (parsed JSON) as ``model``; raises :class:`BodyRefused` (422 ``format``)
+    with the JSON path of the first field in error."""
     try:
         return model.model_validate(document)
     except ValidationError as exc:

@@ -163,3 +163,14 @@ class ReportRefused(RequestRefused):
     ``activity``, ``report``, 409 ``withdrawn``, ``chain`` (no such attestation on chain),
     413 ``too_large``, 415 ``media_type`` (a Content-Type the bytes contradict), 422
     ``format``, ``source``, ``period``, ``methodology``."""
+
+class PlanRefused(RequestRefused):
+    """A monitoring plan that cannot be stored (422 ``plan``: a line's path, source, quantity
+    or counter rule; 409 ``plan``: its enterprise level belongs to another enterprise's plan),
+    with the JSON path of the offending line (``ledger_api.recompute.plan``)."""
+
+
+class RecomputeRefused(RequestRefused):
+    """A recompute that cannot be done as asked (400 ``period``, 404 ``plan``: nothing planned
+    there, 409 ``methodology``: no checked version in force), the detail naming expected and
+    actual (``ledger_api.recompute``)."""

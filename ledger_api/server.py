@@ -43,6 +43,7 @@ from .chain.watcher import ChainWatcher
 from .db.engine import make_engine, make_sessions
 from .db.migrate import check_current
 from .errors import ApiConfigError
+from .recompute.figures import meter_figures
 from .settings import ApiSettings, get_settings
 
 __all__ = ["app_from_environment", "build_services", "serve", "settle_heap"]
@@ -88,7 +89,7 @@ def build_services(settings: ApiSettings) -> Services:
                         watcher_stale_after_s=settings.watcher_stale_after_s,
                         api_secret=secret, public_metrics=public_metrics,
                         require_client_certificate=settings.client_ca is not None,
-                        retention_years=settings.retention_years)
+                        retention_years=settings.retention_years, figures=meter_figures)
     except BaseException:
         engine.dispose()
         raise

@@ -1,6 +1,7 @@
 """``mrv api``: the ledger API. ``migrate`` creates or upgrades its database schema (Alembic);
 ``serve`` runs it (uvicorn); ``principal`` manages who may call it (:mod:`mrv_cli.api_principal`);
-``retention`` deletes data past the minimum retention, logged (:mod:`mrv_cli.api_retention`).
+``retention`` deletes data past the minimum retention, logged (:mod:`mrv_cli.api_retention`);
+``plan`` sets and shows an enterprise's monitoring plan (:mod:`mrv_cli.api_plan`).
 docs/api.md.
 
 Settings come from the flags, else their ``MRV_*`` environment variables
@@ -20,7 +21,7 @@ from ledger_api.db.migrate import upgrade
 from ledger_api.server import serve
 from ledger_api.settings import DEFAULT_DATABASE_URL, get_settings
 
-from . import api_principal, api_retention
+from . import api_plan, api_principal, api_retention
 from .options import EXIT_OK, add_option
 
 __all__ = ["DEFAULT_PORT", "database_option", "register"]
@@ -75,6 +76,7 @@ def register(commands: Any) -> None:
     run.set_defaults(handler=_serve)
     api_principal.register(sub, database_option)
     api_retention.register(sub, database_option)
+    api_plan.register(sub, database_option)
 
 
 def database_option(parser: argparse.ArgumentParser) -> None:

@@ -46,12 +46,15 @@ __all__ = [
     "BatchRow",
     "ChainEventRow",
     "ConflictRow",
+    "CounterMarkRow",
+    "CounterTopRow",
     "DeviceEventRow",
     "DeviceStreamRow",
     "EvidenceFileRow",
     "LeafRow",
     "ManualActivityRow",
     "MeterStreamRow",
+    "PlanPointRow",
     "PrincipalRow",
     "ReadingRow",
     "RecordRow",
@@ -153,7 +156,11 @@ class ReadingRow(Base):
     __table_args__ = (ForeignKeyConstraint(["device", "position"],
                                            ["leaves.device", "leaves.position"]),
                       UniqueConstraint("device", "meter", "seq", name="uq_readings_key"),
-                      Index("ix_readings_path_time", "meter_path", "timestamp"))
+                      Index("ix_readings_path_time", "meter_path", "timestamp"),
+                      # A counter's readings by seq (revision 0005_recompute): a recompute
+                      # counts them and finds a step's neighbours without reading the
+                      # meter's other points (ledger_api.recompute.evidence).
+                      Index("ix_readings_counter", "device", "meter", "quantity", "seq"))
 
 
 class RecordRow(Base):
@@ -535,3 +542,50 @@ class AttestationStatementRow(Base):
     regulator: Mapped[bytes] = mapped_column(LargeBinary(20))
     statement: Mapped[str] = mapped_column(Text)
     stored_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+# -- recompute (ledger_api.recompute): the monitoring plan, counter marks ------------------------
+
+
+class PlanPointRow(Base):
+    """One line of an enterprise's monitoring plan (docs/api.md, "Monitoring plan and
+    recompute"): the meter path whose cumulative ``quantity`` feeds emission ``source``, and the
+    counter's rollover rule (``counter_modulus``: ``None`` never wraps; ``max_rate``:
+    ``"num/den"`` quantity units per second, ``None``: 0). Replaced whole by ``PUT /v1/plan``
+    or ``mrv api plan set``."""
+
+    __tablename__ = "plan_points"
+    enterprise: Mapped[bytes] = mapped_column(LargeBinary(20), primary_key=True)
+    meter_path: Mapped[str] = mapped_column(_Path, primary_key=True)
+    source: Mapped[str] = mapped_column(String(32))
+    quantity: Mapped[str] = mapped_column(String(32))
+    counter_modulus: Mapped[int | None] = mapped_column(Int256)
+    max_rate: Mapped[str | None] = mapped_column(String(160))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    #: ``principal <id>`` (the API) or ``cli operator <login>`` (``mrv api plan set``).
+    updated_by: Mapped[str] = mapped_column(String(200))
+
+
+class CounterMarkRow(Base):
+    """A reading ``seq`` of (device, meter) whose value is below the value of its counter's
+    previous held reading (the counter: the meter's readings of one cumulative quantity;
+    :mod:`ledger_api.ingest.marks`): the decreasing steps a period's recompute must see
+    (spec11 section 1). Kept exact by ingest in every arrival order; backfilled by revision
+    0005_recompute."""
+
+    __tablename__ = "counter_marks"
+    device: Mapped[bytes] = mapped_column(LargeBinary(20), primary_key=True)
+    meter: Mapped[bytes] = mapped_column(LargeBinary(32), primary_key=True)
+    seq: Mapped[int] = mapped_column(Uint64, primary_key=True)
+
+
+class CounterTopRow(Base):
+    """Per counter (device, meter, cumulative quantity): the seq and value of its highest held
+    reading, from which ingest marks in-order readings without reading back
+    (:mod:`ledger_api.ingest.marks`; revision 0005_recompute)."""
+
+    __tablename__ = "counter_tops"
+    device: Mapped[bytes] = mapped_column(LargeBinary(20), primary_key=True)
+    meter: Mapped[bytes] = mapped_column(LargeBinary(32), primary_key=True)
+    quantity: Mapped[str] = mapped_column(String(32), primary_key=True)
+    seq: Mapped[int] = mapped_column(Uint64)
+    value: Mapped[int] = mapped_column(Int256)

@@ -12,7 +12,9 @@ stream row (one device's requests apply one after another):
   ``conflict`` (the offer kept as evidence in ``conflicts``; the held item never overwritten).
   Deduplication compares ids (the struct's hash), never signature bytes. A new item is
   ``accepted`` and gets the device's next leaf position; a reading also updates its meter's seq
-  continuity (:mod:`ledger_api.ingest.seq_gaps`: missing seqs recorded, never invented).
+  continuity (:mod:`ledger_api.ingest.seq_gaps`: missing seqs recorded, never invented)
+  and its counter's marks (:mod:`ledger_api.ingest.marks`: the readings below their
+  counter's previous one, for the recompute).
 - the stream row also records the device's **enterprise** (the DeviceRegistry's), which the
   access rules scope every query by (``ledger_api.access``).
 - **batch headers** must carry the device's next ``batchSeq``; their root must be rebuilt
@@ -64,6 +66,7 @@ from ..db.models import (
     SeqGapRow,
 )
 from ..errors import IngestRefused
+from .marks import CounterMarks
 from .seq_gaps import MeterSeqs, add_seq
 
 __all__ = ["Devices", "IngestResult", "ingest"]
@@ -265,6 +268,7 @@ class _Leaves(_Step):
         held_readings = self._held_readings(readings)
         held_records = self._held_records(records)
         seqs = self._meter_seqs(readings)
+        marks = CounterMarks(self.session, self.device)
         # Rows as tuples in the column order below, inserted on the driver (db/bulk.py).
         leaves: list[tuple[Any, ...]] = []
         reading_rows: list[tuple[Any, ...]] = []
@@ -286,6 +290,7 @@ class _Leaves(_Step):
                                               "under its key cannot be stored again")
                     continue
                 seqs[r.meter] = (add_seq(state, r.seq), item.meter_path)
+                marks.add(r.meter, r.quantity, r.seq, r.value)
                 held_readings[(r.meter, r.seq)] = entry.id  # a repeat later in this request
                 position = self._leaf(entry, leaves)
                 reading_rows.append((self.device, position, r.meter, item.meter_path, r.seq,
@@ -303,6 +308,7 @@ class _Leaves(_Step):
                 position = self._leaf(entry, leaves)
                 record_rows.append((self.device, position, entry.kind, key_hash, item.path,
                                     item.record.timespan()[0], _wire(item)))
+        marks.save(self._stored_seqs)  # against the rows held before this request
         connection = self.session.connection()
         insert_rows(connection, LeafRow.__table__, _LEAF_COLUMNS, leaves)  # type: ignore[arg-type]
         insert_rows(connection, ReadingRow.__table__, _READING_COLUMNS,  # type: ignore[arg-type]

@@ -31,3 +31,9 @@ def test_quick_benchmark_run_succeeds(tmp_path: Path) -> None:
     assert served["value"] > 0 and "all 200" in served["note"]
     rss = ledger["peak RSS of the API worker serving them"]
     assert rss["value"] > 0 and "mrv api serve" in rss["note"]
+    # Section 10 recomputes a (small) month on both databases, its figures checked.
+    recompute = {r["name"].strip(): r for r in json.loads(out.read_text())["results"]
+                 if r["section"].startswith("10. ")}
+    for database in ("SQLite", "PostgreSQL"):
+        row = recompute[f"month recompute, {database}: 10 meters"]
+        assert row["value"] > 0 and "checked" in row["note"]

@@ -16,7 +16,7 @@ from alembic import op
 import ledger_api.db.types
 
 revision = "0006_reports"
-down_revision = "0004_retention"
+down_revision = "0005_recompute"
 branch_labels = None
 depends_on = None
 

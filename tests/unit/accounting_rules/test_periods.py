@@ -79,7 +79,7 @@ def test_periods_of_a_year_tile_it_with_local_starts(zone: str, granularity: str
 
 @settings(max_examples=60, deadline=None)
 @given(zone=st.sampled_from(ZONES), instant=st.integers(10**9, 2 * 10**9),
-       granularity=st.sampled_from(["hour", "day"]))
+       granularity=st.sampled_from(["hour", "day", "month", "year"]))
 def test_the_period_containing_an_instant_contains_it_and_the_next_one_follows(
         zone: str, instant: int, granularity: str) -> None:
     start, end = period_containing(instant, granularity, zone)  # type: ignore[arg-type]
@@ -97,3 +97,23 @@ def test_the_period_containing_an_instant_contains_it_and_the_next_one_follows(
 def test_bad_requests_are_typed_errors(args: tuple[int, int, str, str], message: str) -> None:
     with pytest.raises(InvalidPeriodSpec, match=message):
         calendar_periods(*args)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("zone", ZONES)
+def test_months_and_years_are_whole_local_days_from_the_first_of_the_month(zone: str) -> None:
+    lo, hi = local(zone, 2024, 1, 1), local(zone, 2026, 1, 1)
+    months = calendar_periods(lo, hi, "month", zone)
+    assert len(months) == 24 and months[0][0] == lo and months[-1][1] == hi
+    assert all(b == c for (_, b), (c, _) in pairwise(months))
+    days = calendar_periods(lo, hi, "day", zone)
+    day_starts = {a for a, _ in days}
+    for a, b in months:
+        wall = datetime.fromtimestamp(a, ZoneInfo(zone))
+        assert wall.day == 1 and a in day_starts and b in day_starts | {hi}
+    assert calendar_periods(lo, hi, "year", zone) == [(lo, months[11][1]), (months[12][0], hi)]
+    assert calendar_periods(lo + 1, hi, "year", zone) == [(months[12][0], hi)]
+
+
+def test_a_beijing_month_is_its_days() -> None:
+    assert period_containing(1_790_784_000 + 5, "month") == (1_790_784_000, 1_793_462_400)
+    assert period_containing(1_790_784_000 - 1, "month")[1] == 1_790_784_000  # 2026-10-01

@@ -608,7 +608,8 @@ def test_api_never_traces_back(files: Files, ledger_database: str, data: st.Data
     (with a usable API secret, only databases that no example can have migrated: one that
     serves would run until interrupted); ``mrv api principal`` on a migrated database with
     hostile names, roles, enterprises, ids and secrets; ``mrv api retention`` with hostile
-    enterprises, dates and reasons."""
+    enterprises, dates and reasons; ``mrv api plan`` with hostile enterprises, files and
+    sites."""
     paths = st.sampled_from(files.choices())
     odd_urls = st.sampled_from(["sqlite://", "sqlite:///:memory:", "mysql://x",
                                 "postgresql://u@127.0.0.1:1/x",
@@ -652,7 +653,12 @@ def test_api_never_traces_back(files: Files, ledger_database: str, data: st.Data
                 _opt("--before", HOSTILE), _opt("--reason", TEXT),
                 st.sampled_from([[], ["--confirm"]]), principal_db),
         _joined(st.just(["api", "retention", "log"]), _opt("--enterprise", addresses),
-                principal_db)))
+                principal_db),
+        _joined(st.just(["api", "plan", "set"]), _opt("--enterprise", addresses),
+                paths.map(lambda p: [str(p)]), principal_db),
+        _joined(st.just(["api", "plan", "show"]), _opt("--enterprise", addresses),
+                _opt("--site", st.one_of(TEXT, st.just("demo-co/wuxi-plant"))),
+                st.sampled_from([[], ["--json"]]), principal_db)))
     with _api_secret(secret):
         code, _ = run_hostile(argv)
     if argv[:2] == ["api", "serve"]:
@@ -826,3 +832,42 @@ def test_report_render_never_traces_back(files: Files, tmp_path: Path,
         _joined(st.just(["report", "render", str(document)]), _opt("--html", outputs),
                 _opt("--context", st.one_of(paths, TEXT)))))
     run_hostile(argv)
+def test_api_plan_commands_refuse_bad_input_in_one_line(tmp_path: Path,
+                                                       ledger_database: str) -> None:
+    """``mrv api plan`` on a migrated database: each refusal is exit 2 with one line naming
+    the problem and stores nothing; a good plan is stored and shown."""
+    aa, bb = "0x" + "aa" * 20, "0x" + "bb" * 20
+    db = ["--database", ledger_database]
+    good = {"meterPath": "demo-co/wuxi-plant/hall-1/line-1/main", "source": "electricity.grid",
+            "quantity": "energy.active.import:Wh", "counterModulus": "4294967296",
+            "maxRate": "1193046/1"}
+    plans = {"good": {"points": [good]}, "float": '{"points": [], "x": 1.5}',
+             "twice": '{"points": [], "points": []}', "unknown": {"points": [], "x": "1"},
+             "source": {"points": [{**good, "source": "electricity.gec"}]},
+             "unit": {"points": [{**good, "quantity": "power.active:W"}]}}
+    for name, plan in plans.items():
+        (tmp_path / f"{name}.json").write_text(plan if isinstance(plan, str)
+                                               else json.dumps(plan))
+    file = {name: str(tmp_path / f"{name}.json") for name in plans}
+    steps: list[tuple[list[str], int, str]] = [
+        (["set", "--enterprise", aa, file["float"]], 2, "float"),
+        (["set", "--enterprise", aa, file["twice"]], 2, "duplicate"),
+        (["set", "--enterprise", aa, file["unknown"]], 2, "$.x"),
+        (["set", "--enterprise", aa, file["source"]], 2, "points[0].source"),
+        (["set", "--enterprise", aa, file["unit"]], 2, "points[0].quantity"),
+        (["set", "--enterprise", aa, str(tmp_path)], 2, "not a regular file"),
+        (["set", "--enterprise", "0x" + "aB" * 20, file["good"]], 2, "checksum"),
+        (["show", "--enterprise", aa], 0, ""),
+        (["set", "--enterprise", aa, file["good"]], 0, ""),
+        (["set", "--enterprise", bb, file["good"]], 2, "belongs to one enterprise"),
+        (["show", "--enterprise", aa, "--site", "demo-co"], 2, "site path"),
+        (["show", "--enterprise", aa, "--site", "demo-co/wuxi-plant", "--json"], 0, ""),
+    ]
+    for argv, expected, message in steps:
+        code, stderr = run_hostile(["api", "plan", *argv, *db])
+        assert code == expected and message in stderr, (argv, code, stderr)
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert main(["api", "plan", "show", "--enterprise", aa, *db]) == 0
+    assert "1 point(s), set" in out.getvalue()
+    assert "demo-co/wuxi-plant/hall-1/line-1/main  electricity.grid" in out.getvalue()
