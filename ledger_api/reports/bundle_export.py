@@ -39,10 +39,27 @@ from mrv_core.wire import decode_signed_record
 from ..db.models import BatchRow, LeafRow, ReadingRow, RecordRow
 from ..errors import ProofUnavailable
 from ..proofs import TreeCache, anchor_in
+from .report_routes import Figures
 
-__all__ = ["export_report_bundle", "summary_leaves"]
+__all__ = ["bundle_of_report", "export_report_bundle", "summary_leaves"]
 
 Item = SignedReading | SignedRecord
+
+
+def bundle_of_report(session: Session, doc: ReportDocument, figures: Figures,
+                     deployment: Deployment, trees: TreeCache) -> ReportBundle:
+    """The report bundle of a kept report ``doc`` as the ledger's data gives it now: the
+    leaves of the figures ``figures`` (``ledger_api.recompute.meter_figures``) reads for the
+    document's enterprise, site and period, for the meters and devices its measured lines
+    name, proven by
+    :func:`export_report_bundle`. Not verified here: ``GET /v1/reports/{hash}/bundle``
+    verifies it before answering. Raises :class:`ProofUnavailable`."""
+    listed = {(line.meter_path, line.device) for line in doc.measured}
+    found = figures(session, doc.enterprise, None if doc.site is None else doc.site.path,
+                    doc.period.start, doc.period.end)
+    leaves = [leaf for figure in found if (figure.point.meter_path, figure.device) in listed
+              for leaf in figure.leaves]
+    return export_report_bundle(session, doc, leaves, deployment, trees)
 
 
 def export_report_bundle(session: Session, doc: ReportDocument,

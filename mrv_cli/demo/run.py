@@ -50,7 +50,6 @@ class _Console:
         self.started = time.monotonic()
         self.processes = processes
         self.failed: list[str] = []
-        self.not_built: list[str] = []
 
     def heading(self, title: str) -> None:
         self.processes.check()  # an interrupt or a child that died stops the demo here
@@ -69,13 +68,7 @@ class _Console:
     def step(self, title: str, function: Callable[[DemoContext], StepOutcome],
              context: DemoContext) -> None:
         self.heading(title)
-        try:
-            outcome = function(context)
-        except steps.StepNotBuilt as exc:
-            self.not_built.append(f"{title} ({exc.branch})")
-            self.console.print(f"  not built on this branch: {exc}", markup=False)
-            return
-        self.show(title, outcome)
+        self.show(title, function(context))
 
 
 @contextmanager
@@ -236,7 +229,6 @@ def run_demo(plan: DemoPlan, console: Console) -> int:
                 show.failed.append(f"{child.name} stopped with exit status {code}")
 
         rows = summary.collect(context) + show.figures
-        rows.append(("not built on this branch", "; ".join(show.not_built) or "none"))
         elapsed = time.monotonic() - started
         rows.append(("real time", f"{elapsed:.1f} s (the period {period_s:.1f} s)"))
         console.print()
