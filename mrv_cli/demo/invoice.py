@@ -10,13 +10,15 @@ is computed here.
 
 from __future__ import annotations
 
+import contextlib
+import threading
 from dataclasses import dataclass
 from html import escape
 from pathlib import Path
 
 from accounting_rules.reports.render import render_pdf
 
-__all__ = ["Invoice", "write_invoice"]
+__all__ = ["Invoice", "warm_up_renderer", "write_invoice"]
 
 
 @dataclass(frozen=True)
@@ -71,3 +73,19 @@ def write_invoice(invoice: Invoice, path: Path) -> bytes:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(pdf)
     return pdf
+
+
+def warm_up_renderer() -> threading.Thread:
+    """Start WeasyPrint's one-time set-up (its bindings to pango and harfbuzz and the fonts:
+    about 2 s at first use, 0.1 s after) in a daemon thread, by laying out a sample invoice, so
+    that it overlaps the period the demo waits for; the caller joins it before the steps that
+    render. A failure here is dropped: the same call in those steps reports it."""
+    sample = Invoice("0", "-", "-", "-", "-", "-", "-")
+
+    def run() -> None:
+        with contextlib.suppress(Exception):
+            render_pdf(invoice_html(sample))
+
+    thread = threading.Thread(target=run, name="renderer-warm-up", daemon=True)
+    thread.start()
+    return thread

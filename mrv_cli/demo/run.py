@@ -35,6 +35,7 @@ from ..dates import show_instant
 from ..options import EXIT_FAILED, EXIT_OK
 from . import chain_steps, ledger, sites, steps, summary
 from .context import NODE_START_S, DemoContext, DemoPlan, StepOutcome
+from .invoice import warm_up_renderer
 from .monitor import watch_period
 from .processes import Child, ChildProcesses
 
@@ -209,11 +210,13 @@ def run_demo(plan: DemoPlan, console: Console) -> int:
         show.heading(f"the period {show_instant(plan.period_start)} .. "
                      f"{show_instant(plan.period_end)}: readings, anchors, ingest")
         period_started = time.monotonic()
+        warming = warm_up_renderer()  # the report steps' PDF renderer, while the period runs
         watch_period(context, clock, check=processes.check,
                      deadline_s=plan.lead_s / plan.speed
                      + (plan.settled - plan.period_start) / plan.speed + 90,
                      console=console)
         period_s = time.monotonic() - period_started
+        warming.join()
         console.print(f"  the period took {period_s:.1f} real s; the ledger holds it, "
                       "anchored final")
         # The nodes stop (signing their open gap runs) while the steps run: they need only
