@@ -25,11 +25,12 @@ otherwise the period's first calendar day (a report's period is a calendar perio
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from datetime import datetime
 from fractions import Fraction
 from pathlib import Path
 
-from accounting_rules.reports import ReportDocument, canonical_bytes, tonnes
+from accounting_rules.reports import MeasuredLine, ReportDocument, canonical_bytes, tonnes
 from accounting_rules.reports.manual import manual_amount
 from accounting_rules.reports.onchain import attest_report, read_report, submit_report
 from accounting_rules.reports.render import render_html, render_pdf
@@ -57,7 +58,7 @@ from .ledger import LedgerClient
 from .sites import SITES
 
 __all__ = ["ENTERPRISE_METHODOLOGY", "FUEL", "GRID", "REPORT_SITE", "manual_fuel_purchase",
-           "monitoring_plan", "monthly_report", "plan_points", "regulator_attestation",
+           "monitoring_plan", "monthly_report", "opinion", "plan_points", "regulator_attestation",
            "report_bundle", "report_bundle_path", "report_period"]
 
 #: The enterprise methodology of the demo's report (all of a machinery plant's sources;
@@ -216,11 +217,11 @@ def monthly_report(context: DemoContext) -> StepOutcome:
         ("report HTML / PDF", f"{html_path} / {pdf_path}")))
 
 
-def _opinion(doc: ReportDocument) -> tuple[Verdict, tuple[str, ...], str]:
-    """The demo regulator's opinion from the document's data-quality counts: Qualified with
-    the reason codes of what the counts show (bridged gaps, meter changes, unexplained
-    decreases), Accepted when they show nothing."""
-    measured = doc.measured
+def opinion(measured: Sequence[MeasuredLine]) -> tuple[Verdict, tuple[str, ...], str]:
+    """The demo regulator's opinion (verdict, reason codes, comments) from the data-quality
+    counts of a report's ``measured`` lines: Qualified with the reason codes of what the counts
+    show (``DATA_GAP`` for gap records or bridged steps, ``METER_CHANGE``,
+    ``UNEXPLAINED_DECREASE``), Accepted when they show nothing."""
     reasons = sorted({code for line in measured for code, count in (
         ("DATA_GAP", line.gap_records + line.bridged_steps),
         ("METER_CHANGE", line.meter_changes),
@@ -234,11 +235,11 @@ def _opinion(doc: ReportDocument) -> tuple[Verdict, tuple[str, ...], str]:
 
 
 def regulator_attestation(context: DemoContext) -> StepOutcome:
-    """The regulator's statement on the report (:func:`_opinion`), attested on chain with the
+    """The regulator's statement on the report (:func:`opinion`), attested on chain with the
     regulator's key file and posted to the API; the report rendered again to show it."""
     doc, system = _document(context), open_system(context)
     regulator = actor(context, system.chain, "regulator")
-    verdict, reasons, comments = _opinion(doc)
+    verdict, reasons, comments = opinion(doc.measured)
     statement = AttestationStatement(context.report_hash, parse_address(regulator.address),
                                      verdict, reasons, comments,
                                      system.chain.latest_timestamp())
