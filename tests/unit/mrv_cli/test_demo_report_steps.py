@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import calendar
 import subprocess
-from dataclasses import replace
 from datetime import datetime
 from fractions import Fraction
 from pathlib import Path
@@ -80,15 +79,17 @@ def test_the_plan_has_each_demo_meter_s_import_counter_with_its_profile_s_rollov
     assert check_plan([encode_point(p) for p in points]) == points
 
 
-def _line(**counts: int) -> MeasuredLine:
+def _line(*, gap_records: int = 0, bridged_steps: int = 0, bridged_seconds: int = 0,
+          rollovers: int = 0, meter_changes: int = 0, unexplained_decreases: int = 0
+          ) -> MeasuredLine:
     path = "demo-co/wuxi-plant/a/b/m"
-    line = MeasuredLine(
+    return MeasuredLine(
         source="electricity.grid", scope=2, unit="Wh", amount=1_000, grams=530,
         meter_path=path, meter=meter_id(path), device=bytes(20),
         quantity="energy.active.import:Wh", start_reading=None, end_reading=None, readings=24,
-        gap_records=0, bridged_steps=0, bridged_seconds=0, rollovers=0, meter_changes=0,
-        unexplained_decreases=0)
-    return replace(line, **counts)
+        gap_records=gap_records, bridged_steps=bridged_steps, bridged_seconds=bridged_seconds,
+        rollovers=rollovers, meter_changes=meter_changes,
+        unexplained_decreases=unexplained_decreases)
 
 
 def test_the_regulator_accepts_clean_lines_and_qualifies_gaps_meter_changes_and_decreases(
