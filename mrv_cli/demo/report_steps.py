@@ -13,10 +13,11 @@ or the chain as an operator or a regulator acts (docs/api.md "Monitoring plan an
    (``submit_report``, as ``mrv report submit``), rendered as HTML and PDF under
    ``out/demo/report/``;
 4. :func:`regulator_attestation`: the regulator's statement, its verdict and hash on chain
-   (``attest_report``, as ``mrv report attest``), the statement posted to the API; the report
-   rendered again with the attestation;
+   (``attest_report``, as ``mrv report attest``), the statement posted to the API and written
+   beside the report;
 5. :func:`report_bundle`: ``GET /v1/reports/{hash}/bundle`` into ``out/demo/bundles/``,
-   verified offline and against the chain as ``mrv bundle verify FILE --rpc --deployment``.
+   verified offline and against the chain as ``mrv bundle verify FILE --rpc --deployment``; the
+   report rendered again with the attestation and the anchor transaction of each batch.
 
 The report covers :func:`report_period`: the calendar month when the demo ran the whole month,
 otherwise the period's first calendar day (a report's period is a calendar period).
@@ -31,14 +32,18 @@ from fractions import Fraction
 from pathlib import Path
 
 from accounting_rules.reports import MeasuredLine, ReportDocument, canonical_bytes, tonnes
+from accounting_rules.reports.bundle import ReportBundle
 from accounting_rules.reports.manual import manual_amount
 from accounting_rules.reports.onchain import attest_report, read_report, submit_report
 from accounting_rules.reports.render import render_html, render_pdf
-from accounting_rules.reports.render_context import RenderContext, VerifyHints
+from accounting_rules.reports.render_context import AnchorRef as RenderedAnchor
+from accounting_rules.reports.render_context import RenderContext, TxRef, VerifyHints
 from accounting_rules.reports.statement import (
     AVR,
     AttestationStatement,
     Verdict,
+    loads_statement,
+    statement_bytes,
     statement_hash,
 )
 from edge_node.acquisition.poller import meter_profiles
@@ -156,14 +161,21 @@ def report_bundle_path(context: DemoContext) -> Path:
     return context.bundles / f"report-{report_period(context.plan)}.json"
 
 
+def _statement_path(context: DemoContext) -> Path:
+    return context.out / "report" / f"attestation-{report_period(context.plan)}.json"
+
+
 def _render(context: DemoContext, system: System, doc: ReportDocument,
-            statements: tuple[AttestationStatement, ...] = ()) -> tuple[Path, Path, float]:
+            statements: tuple[AttestationStatement, ...] = (),
+            anchors: tuple[RenderedAnchor, ...] = ()) -> tuple[Path, Path, float]:
     """Render the report with what the registry holds for it (its submission, attestations
-    and their ``statements``) and how to verify it; returns the paths and the seconds taken."""
+    and their ``statements``), the batches' ``anchors`` and how to verify it; returns the
+    paths and the seconds taken."""
     started = time.monotonic()
     status = read_report(system, context.report_hash)
     assert status is not None  # submitted before it is rendered
     view = RenderContext.from_status(status, statements, submission_tx=context.report_tx,
+                                     anchors=anchors,
                                      verify=VerifyHints(str(report_bundle_path(context)),
                                                         context.chain_url,
                                                         str(context.deployment)))
@@ -236,7 +248,7 @@ def opinion(measured: Sequence[MeasuredLine]) -> tuple[Verdict, tuple[str, ...],
 
 def regulator_attestation(context: DemoContext) -> StepOutcome:
     """The regulator's statement on the report (:func:`opinion`), attested on chain with the
-    regulator's key file and posted to the API; the report rendered again to show it."""
+    regulator's key file and posted to the API, and written beside the report."""
     doc, system = _document(context), open_system(context)
     regulator = actor(context, system.chain, "regulator")
     verdict, reasons, comments = opinion(doc.measured)
@@ -250,7 +262,9 @@ def regulator_attestation(context: DemoContext) -> StepOutcome:
                                 f"/v1/reports/{format_hex(context.report_hash)}").json()
     held = [a for a in (shown.get("chain") or {}).get("attestations", [])
             if a.get("statementHash") == format_hex(statement_hash(statement))]
-    html_path, pdf_path, seconds = _render(context, system, doc, (statement,))
+    statement_path = _statement_path(context)
+    statement_path.write_bytes(statement_bytes(statement))
+    context.written["attestation statement"] = statement_path
     verdict_text = (f"{verdict.label} ({AVR[verdict]})"
                     + (f", reasons {', '.join(reasons)}" if reasons else ""))
     return StepOutcome(len(held) == 1 and held[0].get("statement") is not None, (
@@ -259,29 +273,41 @@ def regulator_attestation(context: DemoContext) -> StepOutcome:
         f"{format_hex(sent.tx_hash)}",
         "POST /v1/reports/{hash}/attestations: the API "
         + ("keeps the statement" if held and held[0].get("statement") else "DOES NOT show it"),
-        f"rendered again with the attestation: {html_path}, {pdf_path} ({seconds:.1f} s)"),
+        f"statement written to {statement_path} (as `mrv report attest --statement-out`)"),
         (("verdict", verdict_text),))
 
 
 def report_bundle(context: DemoContext) -> StepOutcome:
     """``GET /v1/reports/{hash}/bundle`` into ``out/demo/bundles/``, verified offline and on
-    chain by the standalone verifier."""
+    chain by the standalone verifier; the report rendered again, now with the regulator's
+    statement and each batch's anchor transaction from the verified bundle."""
     path = report_bundle_path(context)
     path.parent.mkdir(parents=True, exist_ok=True)
     with LedgerClient(context) as client:
         answer = report_api.call(client.client, "GET",
                                  f"/v1/reports/{format_hex(context.report_hash)}/bundle")
     path.write_bytes(answer.content)
-    outcome = verify_files([path], open_system(context))[0]
+    system = open_system(context)
+    outcome = verify_files([path], system)[0]
     context.written["report bundle"] = path
     fields = outcome.fields
     lines = [f"{path}: {len(answer.content):,} bytes"]
-    if outcome.ok:
-        lines += [f"mrv bundle verify {path.name} --rpc {context.chain_url} --deployment "
-                  f"{context.deployment.name}: VALID, {fields['measuredLines']} measured and "
-                  f"{fields['manualLines']} manual lines, {fields['batches']} batches",
-                  *(f"  {note}" for note in fields["notes"])]
-    else:
+    if not outcome.ok:
         lines.append(f"FAILED at step {fields['step']!r}: {fields['detail']}")
-    return StepOutcome(outcome.ok, tuple(lines), (
-        ("report bundle", f"{path} ({'verified on chain' if outcome.ok else 'FAILED'})"),))
+        return StepOutcome(False, tuple(lines), (("report bundle", f"{path} (FAILED)"),))
+    lines += [f"mrv bundle verify {path.name} --rpc {context.chain_url} --deployment "
+              f"{context.deployment.name}: VALID, {fields['measuredLines']} measured and "
+              f"{fields['manualLines']} manual lines, {fields['batches']} batches",
+              *(f"  {note}" for note in fields["notes"])]
+    bundle = ReportBundle.loads(answer.content)
+    listed = {(item.device, item.batch_seq) for item in bundle.report.batches.items}
+    anchors = tuple(RenderedAnchor(b.header.device, b.header.batch_seq,
+                                   TxRef(b.anchor.transaction_hash, b.anchor.block_number))
+                    for b in bundle.batches if b.anchor is not None
+                    and (b.header.device, b.header.batch_seq) in listed)
+    statement = loads_statement(_statement_path(context).read_bytes())
+    html_path, pdf_path, seconds = _render(context, system, bundle.report, (statement,),
+                                           anchors)
+    lines.append(f"rendered again with the attestation and {len(anchors)} anchor transactions: "
+                 f"{html_path}, {pdf_path} ({seconds:.1f} s)")
+    return StepOutcome(True, tuple(lines), (("report bundle", f"{path} (verified on chain)"),))

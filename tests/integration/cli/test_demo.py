@@ -20,6 +20,7 @@ from pathlib import Path
 
 from accounting_rules.reports.bundle import ReportBundle
 from accounting_rules.reports.manual import evidence_hash
+from accounting_rules.reports.statement import loads_statement
 from mrv_cli.flows import verify_files
 
 MRV = [sys.executable, "-m", "mrv_cli.main"]
@@ -138,6 +139,8 @@ def test_a_one_day_demo_ends_with_the_ledger_final_nothing_late_and_a_report_tha
     assert doc.totals.total > 0 and "(verified on chain)" in stdout
     assert re.search(r"VALID, 3 measured and 1 manual lines.*\n\s+attested (Accepted|Qualified)"
                      r" by 0x", stdout), stdout[-3000:]
+    [statement] = (out / "report").glob("attestation-*.json")
+    assert loads_statement(statement.read_bytes()).report == bundle.report_hash
     for suffix, magic in ((".html", b"<!DOCTYPE html>"), (".pdf", b"%PDF-")):
         [rendered] = (out / "report").glob(f"report-*{suffix}")
         assert rendered.read_bytes().startswith(magic)
