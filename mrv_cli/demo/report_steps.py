@@ -147,7 +147,7 @@ def manual_fuel_purchase(context: DemoContext) -> StepOutcome:
         f"POST /v1/evidence: stored as {stored['mediaType']}",
         f"POST /v1/activities: activity {entered['id']}, {source} {entered['amount']} "
         f"{entered['unit']} ({quantity}) for {REPORT_SITE}, {period}"),
-        (("manual activity", f"{source} {quantity}, evidence {path.name}"),))
+        (("manual activity", f"{source} {quantity}, evidence PDF {path}"),))
 
 
 def _report_paths(context: DemoContext) -> tuple[Path, Path, Path]:
