@@ -42,8 +42,10 @@ def tamper_report_reading(context: DemoContext) -> StepOutcome:
     route = f"/v1/reports/{format_hex(context.report_hash)}/bundle"
     with LedgerClient(context) as client:
         doc = report_api.fetch_document(client.client, context.report_hash)
-        line = next(line for line in doc.measured if line.end_reading is not None)
-        assert line.end_reading is not None
+        line = next((line for line in doc.measured if line.end_reading is not None), None)
+        if line is None or line.end_reading is None:
+            return StepOutcome(False, ("the report has no measured line with an end reading: "
+                                       "no reading of its evidence to tamper with",))
         seq = line.end_reading.seq
         where = (ReadingRow.device == line.device, ReadingRow.meter == line.meter,
                  ReadingRow.seq == seq)
