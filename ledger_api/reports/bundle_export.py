@@ -8,7 +8,9 @@ each batch's leaves with **one multiproof** of the tree rebuilt from the batch's
 its root). Each batch carries its signed header and the anchor the chain watcher saw for exactly
 that header (``anchors`` table, not orphaned; ``None`` when not anchored yet). With
 ``summaries``, the devices' signed ``EmissionSummary`` records whose period lies inside the
-report's are added, each proven in its batch like the rest.
+report's are added, each proven in its batch like the rest, except those of a batch that holds
+no other evidence and is not anchored yet (they are optional: such a batch would fail the
+verifier's ``anchor`` step for a report whose evidence is anchored).
 
 The devices' EIP-712 domain is the document's chain and AnchorRegistry; ``deployment`` names the
 DeviceRegistry the anchors refer to. Refusals are :class:`ledger_api.errors.ProofUnavailable`:
@@ -79,7 +81,6 @@ def export_report_bundle(session: Session, doc: ReportDocument,
     summary_keys = (summary_leaves(session, doc, {device for device, _ in wanted})
                     if summaries else [])
     by_batch: dict[tuple[bytes, int], dict[int, Item]] = defaultdict(dict)
-    listed: list[SignedRecord] = []
     keys = [*wanted, *summary_keys]
     rows = _rows_of(session, LeafRow, keys)
     for device, position in keys:
@@ -92,20 +93,29 @@ def export_report_bundle(session: Session, doc: ReportDocument,
     items = _items(session, [rows[key] for key in keys])
     for device, position in keys:
         item = items[device, position]
-        if isinstance(item, SignedRecord) and isinstance(item.record, EmissionSummary):
-            listed.append(item)
         batch_seq = rows[device, position].batch_seq
         assert batch_seq is not None  # checked above
         by_batch[device, batch_seq][position] = item
     proven: list[ProvenBatch] = []
+    evidence, left_out = set(wanted), set()
     for (device, batch_seq), held in sorted(by_batch.items()):
         batch = session.get(BatchRow, (device, batch_seq))
         assert batch is not None  # a leaf's batch_seq names an accepted batch
         header = batch.header()
+        anchor = anchor_in(session, header, deployment)
+        if anchor is None and not any((device, p) in evidence for p in held):
+            # Summaries are optional: a batch holding only summaries goes in once it is
+            # anchored, so that it never fails a bundle whose evidence is anchored.
+            left_out.add((device, batch_seq))
+            continue
         tree = trees.tree(session, batch)
-        proven.append(prove_batch(header, batch.signature, anchor_in(session, header, deployment),
-                                  tree, {position - batch.first_position: item
-                                         for position, item in held.items()}))
+        proven.append(prove_batch(header, batch.signature, anchor, tree,
+                                  {position - batch.first_position: item
+                                   for position, item in held.items()}))
+    listed = [item for key in keys
+              if isinstance(item := items[key], SignedRecord)
+              and isinstance(item.record, EmissionSummary)
+              and (key[0], rows[key].batch_seq) not in left_out]
     domain = Domain(doc.chain.chain_id, doc.chain.anchor_registry)
     return ReportBundle(report=doc, report_hash=report_hash(doc), domain=domain,
                         batches=tuple(proven), summaries=tuple(listed))
