@@ -32,8 +32,8 @@ from mrv_core.files import read_regular_file, require_parent_directory, write_ne
 from .dates import parse_period
 from .options import EXIT_OK, add_option
 
-__all__ = ["add_api_options", "client", "fetch_document", "post_statement",
-           "register_activity", "register_create"]
+__all__ = ["add_api_options", "call", "client", "create_report", "enter_activity", "fetch_document",
+           "post_statement", "register_activity", "register_create"]
 
 TIMEOUT_S = 30.0
 
@@ -63,8 +63,11 @@ def client(args: argparse.Namespace) -> httpx.Client:
                         headers={"Authorization": f"Bearer {args.api_key}"})
 
 
-def _call(api: httpx.Client, method: str, path: str, *, expect: tuple[int, ...] = (200,),
+def call(api: httpx.Client, method: str, path: str, *, expect: tuple[int, ...] = (200,),
           **kwargs: Any) -> httpx.Response:
+    """``method path`` on ``api``; the response when its status is in ``expect``, else
+    :class:`ApiRequestFailed` naming the route, the status and the problem's title and detail
+    (also when the API cannot be reached)."""
     what = f"{method} {path}"
     try:
         response = api.request(method, path, **kwargs)
@@ -95,7 +98,7 @@ def fetch_document(api: httpx.Client, wanted: bytes) -> ReportDocument:
     """The report document the API holds for report hash ``wanted`` (parsed strictly), checked
     to hash to it: the API is not trusted with what the enterprise signs."""
     path = f"/v1/reports/{format_hex(wanted)}/document"
-    response = _call(api, "GET", path)
+    response = call(api, "GET", path)
     if len(response.content) > LIMITS.document_bytes:
         raise ApiRequestFailed(f"GET {path}", "the document is over its size limit")
     doc = loads_report(response.content)
@@ -108,7 +111,7 @@ def fetch_document(api: httpx.Client, wanted: bytes) -> ReportDocument:
 def post_statement(api: httpx.Client, statement: AttestationStatement) -> None:
     """Post ``statement`` to the report's attestations (the API keeps it once the chain holds
     the attestation)."""
-    _call(api, "POST", f"/v1/reports/{format_hex(statement.report)}/attestations",
+    call(api, "POST", f"/v1/reports/{format_hex(statement.report)}/attestations",
           expect=(200, 201), content=statement_bytes(statement),
           headers={"Content-Type": "application/json"})
 
@@ -139,6 +142,19 @@ def register_create(sub: Any) -> None:
     create.set_defaults(handler=_create)
 
 
+def create_report(api: httpx.Client, body: dict[str, Any]) -> tuple[bytes, ReportDocument]:
+    """``POST /v1/reports`` with ``body`` (``{site, period, zone, methodology, supersedes}``):
+    the report hash the ledger gives and the document it keeps, fetched and checked to hash to
+    it (:func:`fetch_document`). Raises :class:`ApiRequestFailed`."""
+    made = _json(call(api, "POST", "/v1/reports", expect=(201,), json=body),
+                 "POST /v1/reports")
+    hash_ = made.get("reportHash")
+    if not isinstance(hash_, str):
+        raise ApiRequestFailed("POST /v1/reports", "the answer has no reportHash")
+    wanted = parse_hex(hash_, 32, field="reportHash")
+    return wanted, fetch_document(api, wanted)
+
+
 def _create(args: argparse.Namespace) -> int:
     if args.supersedes is not None:
         parse_hex(args.supersedes, 32, field="--supersedes")
@@ -147,16 +163,11 @@ def _create(args: argparse.Namespace) -> int:
     body = {"site": args.site, "period": args.period, "zone": args.zone,
             "methodology": args.methodology, "supersedes": args.supersedes}
     with client(args) as api:
-        made = _json(_call(api, "POST", "/v1/reports", expect=(201,), json=body),
-                     "POST /v1/reports")
-        hash_ = made.get("reportHash")
-        if not isinstance(hash_, str):
-            raise ApiRequestFailed("POST /v1/reports", "the answer has no reportHash")
-        doc = fetch_document(api, parse_hex(hash_, 32, field="reportHash"))
+        hash_, doc = create_report(api, body)
     if args.out is not None:
         write_new_file(args.out, canonical_bytes(doc), 0o644)
-    print(f"created    report {hash_} ({len(doc.measured)} measured, {len(doc.manual)} manual "
-          f"line(s))")
+    print(f"created    report {format_hex(hash_)} ({len(doc.measured)} measured, "
+          f"{len(doc.manual)} manual line(s))")
     print(f"totals     scope 1 {doc.totals.scope1:,} g, scope 2 {doc.totals.scope2:,} g, "
           f"total {doc.totals.total:,} g CO2e")
     return EXIT_OK
@@ -200,23 +211,38 @@ def register_activity(sub: Any) -> None:
     withdraw.set_defaults(handler=_withdraw)
 
 
+def enter_activity(api: httpx.Client, *, site: str, source: str, amount: int, start: int,
+                   end: int, content: bytes, name: str, description: str
+                   ) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Upload the evidence file ``content`` (``POST /v1/evidence``, checked stored under its
+    keccak256), then enter the activity (``POST /v1/activities``): ``amount`` in ``source``'s
+    integer unit, for ``[start, end)`` (Unix s). Returns (the stored evidence, the activity) as
+    the API answers them. Raises :class:`ApiRequestFailed`, and the
+    :class:`~accounting_rules.errors.ReportError` of a file that is no PDF, PNG or JPEG."""
+    media_type = media_type_of(content)
+    stored = _json(call(api, "POST", "/v1/evidence", expect=(200, 201), content=content,
+                         params={"name": name}, headers={"Content-Type": media_type}),
+                   "POST /v1/evidence")
+    if stored.get("hash") != format_hex(evidence_hash(content)):
+        raise ApiRequestFailed("POST /v1/evidence", f"the API stored {stored.get('hash')}, "
+                               f"the file hashes to {format_hex(evidence_hash(content))}")
+    body = {"site": site, "source": source, "amount": str(amount), "periodStart": start,
+            "periodEnd": end, "evidence": stored["hash"], "description": description}
+    entered = _json(call(api, "POST", "/v1/activities", expect=(201,), json=body),
+                    "POST /v1/activities")
+    return stored, entered
+
+
 def _add(args: argparse.Namespace) -> int:
     amount = manual_amount(args.source, args.amount)
     start, end = parse_period(args.period)
     content = read_regular_file(args.evidence, MAX_EVIDENCE_BYTES)
     media_type = media_type_of(content)
     with client(args) as api:
-        stored = _json(_call(api, "POST", "/v1/evidence", expect=(200, 201), content=content,
-                             params={"name": args.evidence.name},
-                             headers={"Content-Type": media_type}), "POST /v1/evidence")
-        if stored.get("hash") != format_hex(evidence_hash(content)):
-            raise ApiRequestFailed("POST /v1/evidence", f"the API stored {stored.get('hash')}, "
-                                   f"the file hashes to {format_hex(evidence_hash(content))}")
-        body = {"site": args.site, "source": args.source, "amount": str(amount),
-                "periodStart": start, "periodEnd": end,
-                "evidence": stored["hash"], "description": args.description}
-        entered = _json(_call(api, "POST", "/v1/activities", expect=(201,), json=body),
-                        "POST /v1/activities")
+        stored, entered = enter_activity(api, site=args.site, source=args.source,
+                                         amount=amount, start=start, end=end, content=content,
+                                         name=args.evidence.name,
+                                         description=args.description)
     print(f"entered    activity {entered.get('id')}: {args.source} {amount} "
           f"{entered.get('unit')} for {args.site}")
     print(f"evidence   {stored['hash']} ({media_type}, {len(content):,} bytes)")
@@ -226,7 +252,7 @@ def _add(args: argparse.Namespace) -> int:
 def _list(args: argparse.Namespace) -> int:
     params = {} if args.site is None else {"site": args.site}
     with client(args) as api:
-        found = _json(_call(api, "GET", "/v1/activities", params=params), "GET /v1/activities")
+        found = _json(call(api, "GET", "/v1/activities", params=params), "GET /v1/activities")
     print(json.dumps(found, indent=2, ensure_ascii=False))
     return EXIT_OK
 
@@ -235,7 +261,7 @@ def _withdraw(args: argparse.Namespace) -> int:
     if not args.id.isdigit():
         raise ConfigError(f"ID is an activity's number, got {args.id!r:.40}")
     with client(args) as api:
-        done = _json(_call(api, "POST", f"/v1/activities/{args.id}/withdraw"),
+        done = _json(call(api, "POST", f"/v1/activities/{args.id}/withdraw"),
                      "POST /v1/activities/{id}/withdraw")
     print(f"withdrawn  activity {done.get('id')} at {done.get('withdrawnAt')}")
     return EXIT_OK

@@ -11,9 +11,11 @@
 - :mod:`.onchain`: submit, attest and read reports on the ReportRegistry;
 - :mod:`.fields`: the field checks the formats share;
 - :mod:`.bundle`: the report bundle ``trustmrv-report-bundle/1`` (docs/protocol.md section 11);
-  :mod:`.verify` and :mod:`.verify_chain`: its standalone verifier, offline and chain steps.
+  :mod:`.verify` and :mod:`.verify_chain`: its standalone verifier, offline and chain steps;
+- :func:`tonnes`: grams CO2e as exact tonnes for human readers (``._humane``).
 """
 
+from ._humane import tonnes
 from .document import (
     LIMITS,
     MEDIA_TYPES,
@@ -70,4 +72,5 @@ __all__ = [
     "encode_report",
     "loads_report",
     "scope_sums",
+    "tonnes",
 ]

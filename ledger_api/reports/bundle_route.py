@@ -27,7 +27,7 @@ from ..errors import ReportRefused
 from ..problems import problem_response, problem_responses
 from ..proofs import TreeCache
 from .activity_routes import EnterpriseReader, serve_db
-from .bundle_export import export_report_bundle
+from .bundle_export import bundle_of_report
 from .report_routes import Figures
 from .store import report_document, report_row
 
@@ -59,15 +59,8 @@ def add_bundle_route(app: FastAPI, services: Services, figures: Figures) -> None
         key = parse_hex(digest, 32)
 
         def run(session: Session) -> bytes:
-            row = report_row(session, key, visible)
-            doc = report_document(row)
-            listed = {(line.meter_path, line.device) for line in doc.measured}
-            found = figures(session, row.enterprise, row.site_path, row.period_start,
-                            row.period_end)
-            leaves = [leaf for figure in found
-                      if (figure.point.meter_path, figure.device) in listed
-                      for leaf in figure.leaves]
-            bundle = export_report_bundle(session, doc, leaves, system.deployment, trees)
+            doc = report_document(report_row(session, key, visible))
+            bundle = bundle_of_report(session, doc, figures, system.deployment, trees)
             try:
                 verify_report_bundle(bundle)
             except VerificationError as exc:

@@ -41,7 +41,7 @@ from .context import DemoContext, StepOutcome
 from .processes import ChildProcesses
 
 __all__ = ["FIRST_VERSIONS_FROM", "GENESIS_LEAD_S", "KEY_PASSWORD", "actor", "deploy",
-           "publish_methodologies", "start_anvil_child"]
+           "open_system", "publish_methodologies", "start_anvil_child"]
 
 #: The simulated clock starts this long after anvil's genesis (setup blocks fall in between).
 GENESIS_LEAD_S = 86_400
@@ -72,6 +72,11 @@ def start_anvil_child(processes: ChildProcesses, genesis: int) -> str:
             return url
         processes.stop(child)
     raise AnvilUnavailable("anvil did not start on 127.0.0.1 (three ports tried)")
+
+
+def open_system(context: DemoContext) -> System:
+    """The demo's chain and deployment (after :func:`deploy`)."""
+    return System(connect(context.chain_url), Deployment.read(context.deployment))
 
 
 def actor(context: DemoContext, chain: Chain, role: str) -> Transactor:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mrv_core.codec import format_address, parse_address
+from mrv_core.codec import format_address, format_hex, parse_address, parse_hex
 
 from ..flows import SAMPLE_FLAG_NOTE
 
@@ -85,7 +85,9 @@ class DemoContext:
 
     ``api_keys``: role name -> API key text (``enterprise_admin``, ``regulator``);
     ``keys``: role name -> keystore file (``enterprise``, ``regulator``), all under the one
-    password in ``password_file``; ``enterprise``: the enterprise's address (20 bytes)."""
+    password in ``password_file``; ``enterprise``: the enterprise's address (20 bytes);
+    ``report_hash`` and ``report_tx``: the monthly report's hash and its submission's
+    transaction hash (32 bytes each, empty until it is submitted)."""
 
     plan: DemoPlan
     chain_url: str = ""
@@ -100,6 +102,8 @@ class DemoContext:
     simulator_control: tuple[str, int] = ("127.0.0.1", 0)
     nodes: list[NodeInfo] = field(default_factory=list)
     written: dict[str, Path] = field(default_factory=dict)  # what the steps wrote, by title
+    report_hash: bytes = b""
+    report_tx: bytes = b""
 
     @property
     def out(self) -> Path:
@@ -135,6 +139,8 @@ class DemoContext:
                        "meters": [{"path": p, "unit": str(u), "profile": f}
                                   for p, u, f in n.meters]} for n in self.nodes],
             "written": {k: str(v) for k, v in self.written.items()},
+            "report": {"hash": format_hex(self.report_hash),
+                       "submission": format_hex(self.report_tx)} if self.report_hash else None,
         }
 
     @classmethod
@@ -160,7 +166,9 @@ class DemoContext:
             nodes=[NodeInfo(n["site"], parse_address(n["device"]), Path(n["config"]),
                             tuple((m["path"], int(m["unit"]), m["profile"])
                                   for m in n["meters"])) for n in o["nodes"]],
-            written={k: Path(v) for k, v in o["written"].items()})
+            written={k: Path(v) for k, v in o["written"].items()},
+            report_hash=parse_hex(o["report"]["hash"], 32) if o.get("report") else b"",
+            report_tx=parse_hex(o["report"]["submission"], 32) if o.get("report") else b"")
 
     def save(self) -> Path:
         """Write ``demo.json`` in the output directory (replacing an earlier one of this run)."""

@@ -18,9 +18,9 @@ from sqlalchemy import func, select
 
 from ledger_api.db.engine import make_engine, make_sessions
 from ledger_api.db.models import RecordRow
-from mrv_core.chain import Deployment, System, connect
 from mrv_core.codec import format_address
 
+from .chain_steps import open_system
 from .context import DemoContext
 from .ledger import LedgerClient
 
@@ -50,7 +50,7 @@ def _site_rows(client: LedgerClient, context: DemoContext) -> SummaryFigures:
 
 
 def _device_rows(client: LedgerClient, context: DemoContext) -> SummaryFigures:
-    system = System(connect(context.chain_url), Deployment.read(context.deployment))
+    system = open_system(context)
     w3, rows = system.chain.w3, []
     for node in context.nodes:
         batches = client.batches(node.device)

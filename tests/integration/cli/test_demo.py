@@ -1,13 +1,16 @@
 """``mrv demo`` as a user runs it, a real process with real children (anvil, the ledger API,
 the meter simulator, two edge nodes): a shortened run (one simulated day, only the methodology
-versions it uses) ends with everything in the ledger anchored final, no reading late, proof
-bundles that verify offline, and no child left; Ctrl-C and a failing step stop every child of
-its process group."""
+versions it uses) ends with everything in the ledger anchored final, no reading late, a report
+of that day (with the manual gas purchase and its evidence PDF) submitted, attested, rendered,
+and its report bundle verified (on chain by the demo, offline again here), the tampered bundle
+failing at the reading's signature, proof bundles that verify offline, and no child left;
+Ctrl-C and a failing step stop every child of its process group."""
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import sqlite3
 import subprocess
@@ -15,6 +18,9 @@ import sys
 import time
 from pathlib import Path
 
+from accounting_rules.reports.bundle import ReportBundle
+from accounting_rules.reports.manual import evidence_hash
+from accounting_rules.reports.statement import loads_statement
 from mrv_cli.flows import verify_files
 
 MRV = [sys.executable, "-m", "mrv_cli.main"]
@@ -66,7 +72,7 @@ def wait_for_children(demo: subprocess.Popen[str], count: int, timeout: float = 
     raise AssertionError(f"the demo did not start {count} children in {timeout} s")
 
 
-def test_a_one_day_demo_ends_with_the_ledger_final_nothing_late_and_bundles_that_verify(
+def test_a_one_day_demo_ends_with_the_ledger_final_nothing_late_and_a_report_that_verifies(
         tmp_path: Path) -> None:
     out = tmp_path / "demo"
     demo = start_demo(out, "--days", "1", "--methodologies", "used")
@@ -114,12 +120,37 @@ def test_a_one_day_demo_ends_with_the_ledger_final_nothing_late_and_bundles_that
                 == (0,)
         finally:
             store.close()
-    # The proof bundles it wrote verify offline; the tampered one fails at its signature.
-    bundles = sorted((out / "bundles").glob("*.json"))
-    assert len(bundles) >= 6 and all(o.ok for o in verify_files(bundles, None))
-    tampered = verify_files(list((out / "tampered").glob("*.json")), None)
-    assert [o.fields["step"] for o in tampered] == ["signature"]
-    assert "not built on this branch" in stdout and "tampered reading caught" in stdout
+    # The report of the day: its bundle verifies offline here (the demo verified it on chain
+    # while its anvil ran, attestation included), with the three meters of the report site and
+    # the gas invoice's line.
+    [report_path] = (out / "bundles").glob("report-*.json")
+    [report] = verify_files([report_path], None)
+    assert report.ok, report.fields
+    bundle = ReportBundle.loads(report_path.read_bytes())
+    doc = bundle.report
+    assert (doc.period.start, doc.period.end) == (start, end)
+    assert doc.site is not None and doc.site.path == "demo-co/wuxi-plant"
+    assert len(doc.measured) == 3 and all(line.readings >= 2 for line in doc.measured)
+    [invoice] = (out / "evidence").glob("invoice-*.pdf")
+    [gas] = doc.manual
+    assert gas.source == "fuel.natural_gas" and gas.amount == 12_000_000  # 12000 Nm3 in dm3
+    assert gas.evidence == evidence_hash(invoice.read_bytes())
+    assert context["report"]["hash"] == "0x" + bundle.report_hash.hex()
+    assert doc.totals.total > 0 and "(verified on chain)" in stdout
+    assert re.search(r"VALID, 3 measured and 1 manual lines.*\n\s+attested (Accepted|Qualified)"
+                     r" by 0x", stdout), stdout[-3000:]
+    [statement] = (out / "report").glob("attestation-*.json")
+    assert loads_statement(statement.read_bytes()).report == bundle.report_hash
+    for suffix, magic in ((".html", b"<!DOCTYPE html>"), (".pdf", b"%PDF-")):
+        [rendered] = (out / "report").glob(f"report-*{suffix}")
+        assert rendered.read_bytes().startswith(magic)
+    # The tampered report bundle fails at the signature of the reading changed.
+    [tampered] = verify_files(list((out / "tampered").glob("report-*.json")), None)
+    assert tampered.fields["step"] == "signature", tampered.fields
+    assert "tampered reading caught" in stdout and "at step signature" in stdout
+    # The proof bundles of single readings verify offline too.
+    proofs = sorted(set((out / "bundles").glob("*.json")) - {report_path})
+    assert len(proofs) >= 6 and all(o.ok for o in verify_files(proofs, None))
 
 
 def test_ctrl_c_stops_every_child_of_the_demo(tmp_path: Path) -> None:

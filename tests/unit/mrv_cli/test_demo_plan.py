@@ -5,6 +5,7 @@ the option; ``--rpc`` never leaves loopback."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -92,3 +93,5 @@ def test_demo_json_gives_back_the_context_it_was_written_from(tmp_path: Path) ->
                         (("demo-co/wuxi-plant/a/b/M1", 1, "generic"),))],
         written={"bundles": tmp_path / "bundles"})
     assert DemoContext.load(context.save()) == context
+    reported = replace(context, report_hash=b"\x33" * 32, report_tx=b"\x44" * 32)
+    assert DemoContext.load(reported.save()) == reported
