@@ -215,3 +215,49 @@ def test_the_enterprise_side_over_http_then_submit_and_attest_through_the_api(
     finally:
         server.down()
         engine.dispose()
+
+
+def submitted_report(on_anvil: OnAnvil, capsys: pytest.CaptureFixture[str]) -> str:
+    """The sample report submitted by the enterprise, both roles granted: its hash."""
+    base = sample_report()
+    doc = replace(base, enterprise=parse_address(on_anvil.enterprise),
+                  methodology=replace(base.methodology,
+                                      address=parse_address(on_anvil.machinery)))
+    document = on_anvil.keys / "report.json"
+    document.write_bytes(canonical_bytes(doc))
+    for role, who in (("enterprise", on_anvil.enterprise), ("regulator", on_anvil.regulator)):
+        assert run(["chain", "grant", role, who, *on_anvil.chain_options], capsys)[0] == OK
+    code, out = run(["report", "submit", "--document", str(document), "--key",
+                     str(on_anvil.keys / "enterprise.json"), *on_anvil.chain_options], capsys)
+    assert code == OK, out
+    return format_hex(report_hash(doc))
+
+
+def test_attest_refuses_an_existing_statement_file_before_sending_and_keeps_it_when_the_api_fails(
+        on_anvil: OnAnvil, capsys: pytest.CaptureFixture[str]) -> None:
+    """An existing ``--statement-out`` is refused in one line (exit 2) with nothing sent; when
+    the API cannot take the statement after the transaction, the statement is in the file
+    and the error says where and how to post it again (exit 1)."""
+    hash_ = submitted_report(on_anvil, capsys)
+    attest = ["report", "attest", hash_, "--verdict", "accepted", "--key",
+              str(on_anvil.keys / "regulator.json"), *on_anvil.chain_options]
+    existing = on_anvil.keys / "existing.json"
+    existing.write_bytes(b"{}")
+    code, out = run([*attest, "--statement-out", str(existing)], capsys)
+    assert code == USAGE and len(out.splitlines()) == 1
+    assert f"--statement-out {existing}: expected a new file, got an existing one" in out
+    assert existing.read_bytes() == b"{}"
+    code, out = run(["report", "show", hash_, *on_anvil.chain_options], capsys)
+    assert code == OK and "attestations none" in out, out
+
+    kept = on_anvil.keys / "statement.json"
+    closed = f"http://127.0.0.1:{free_port()}"
+    code, out = run([*attest, "--statement-out", str(kept), "--api", closed, "--api-key",
+                     "k"], capsys)
+    assert code == FAILED, out
+    statement = loads_statement(kept.read_bytes())
+    assert "the attestation is on chain but the API did not keep its statement" in out
+    assert f"the statement is in {kept}" in out
+    assert f"--data-binary @{kept} {closed}/v1/reports/{hash_}/attestations" in out
+    code, out = run(["report", "show", hash_, *on_anvil.chain_options], capsys)
+    assert code == OK and format_hex(statement_hash(statement)) in out, out
