@@ -26,6 +26,7 @@ from accounting_rules.reports.fields import check_text
 from accounting_rules.reports.manual import media_type_of, source_unit
 from accounting_rules.reports.statement import (
     AttestationStatement,
+    Verdict,
     loads_statement,
     statement_bytes,
     statement_hash,
@@ -260,17 +261,27 @@ def report_document(row: ReportRow) -> ReportDocument:
 
 
 def store_statement(session: Session, statement: AttestationStatement,
-                    on_chain: Iterable[tuple[bytes, bytes]], *,
+                    on_chain: Iterable[tuple[bytes, bytes, Verdict]], *,
                     now: datetime) -> tuple[AttestationStatementRow, bool]:
     """Keep ``statement`` when the chain holds an attestation of its report by its regulator
-    with its hash (``on_chain``: the report's attestations as ``(regulator, statementHash)``);
-    409 ``chain`` otherwise. The row and whether it is new."""
+    with its hash and its verdict (``on_chain``: the report's attestations as ``(regulator,
+    statementHash, verdict)``); 409 ``chain`` otherwise (a statement whose verdict is not the
+    one on chain would be served beside it as if it explained it). The row and whether it is
+    new."""
     digest = statement_hash(statement)
-    if (statement.regulator, digest) not in set(on_chain):
+    verdicts = {(regulator, hash_): verdict for regulator, hash_, verdict in on_chain}
+    on_record = verdicts.get((statement.regulator, digest))
+    if on_record is None:
         raise ReportRefused(409, "chain", f"the chain holds no attestation of report "
                                           f"{format_hex(statement.report)} by "
                                           f"{format_address(statement.regulator)} with "
                                           f"statement hash {format_hex(digest)}")
+    if on_record is not statement.verdict:
+        raise ReportRefused(409, "chain", f"the chain's verdict on report "
+                                          f"{format_hex(statement.report)} by "
+                                          f"{format_address(statement.regulator)} is "
+                                          f"{on_record.label}, the statement says "
+                                          f"{statement.verdict.label}")
     held = session.get(AttestationStatementRow, digest)
     if held is not None:
         return held, False

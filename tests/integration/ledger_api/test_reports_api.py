@@ -34,6 +34,7 @@ from accounting_rules.reports.statement import (
     AttestationStatement,
     Verdict,
     statement_bytes,
+    statement_hash,
 )
 from accounting_rules.reports.struct import report_hash
 from factories import METER_PATHS, TEST_DOMAIN, TEST_KEY
@@ -41,6 +42,7 @@ from ledger_api.access import Role
 from ledger_api.access.store import grant_enterprise
 from ledger_api.app import Services, create_app
 from ledger_api.db.engine import make_sessions
+from ledger_api.recompute.plan import check_plan, replace_plan
 from ledger_api.reports.create import create_report
 from mrv_core.batch import SignedBatchHeader
 from mrv_core.codec import format_hex, parse_address, parse_hex
@@ -229,3 +231,82 @@ def test_a_report_of_ingested_readings_commits_to_their_batches(
                                  BatchRef(TEST_KEY.address, 1, second.header.root))
     assert doc.batches.root == batches_root(doc.batches.items)
     assert [p.meter_path for p in doc.plan] == [path]
+
+
+def test_a_statement_whose_verdict_is_not_the_chains_is_refused(
+        api: TestClient, report_chain: ReportChain, sqlite_ledger_engine: Engine) -> None:
+    """The chain holds Accepted with the hash of a statement that says Rejected: the API
+    refuses to keep that statement (409 ``chain``) and serves none beside the verdict."""
+    rc, engine = report_chain, sqlite_ledger_engine
+    enterprise = parse_address(rc.enterprise.address)
+    _, admin = new_principal(engine, Role.ENTERPRISE_ADMIN, enterprise)
+    regulator_id, regulator_key = new_principal(engine, Role.REGULATOR)
+    with make_sessions(engine).begin() as session:
+        grant_enterprise(session, regulator_id, enterprise, by="test", now=datetime.now(UTC))
+    created = api.post("/v1/reports", headers=bearer(admin), json={
+        "site": SITE, "period": "2026-10", "methodology": "cn.machinery"})
+    assert created.status_code == 201, created.text
+    digest = created.json()["reportHash"]
+    doc = loads_report(api.get(f"/v1/reports/{digest}/document", headers=bearer(admin)).content)
+    submit_report(rc.system, rc.enterprise, doc)
+    key = parse_hex(digest, 32)
+    rejected = AttestationStatement(key, parse_address(rc.regulator.address), Verdict.REJECTED,
+                                    ("MATERIAL_MISSTATEMENT",), "not satisfactory", 1796000000)
+    rc.regulator.send(rc.system.reports.functions.attestReport(
+        key, int(Verdict.ACCEPTED), statement_hash(rejected)), description="attest")
+    refused = api.post(f"/v1/reports/{digest}/attestations", content=statement_bytes(rejected),
+                       headers={**bearer(regulator_key), "Content-Type": "application/json"})
+    assert refused.status_code == 409 and refused.json()["type"].endswith("chain")
+    assert "is Accepted, the statement says Rejected" in refused.json()["detail"]
+    (attestation,) = api.get(f"/v1/reports/{digest}",
+                             headers=bearer(regulator_key)).json()["chain"]["attestations"]
+    assert attestation["verdict"] == "Accepted" and attestation["statement"] is None
+
+
+def test_report_creation_refuses_open_periods_foreign_sites_and_unrelated_supersessions(
+        api: TestClient, report_chain: ReportChain, sqlite_ledger_engine: Engine) -> None:
+    """A period the chain's latest block has not passed, a ``supersedes`` that is not this
+    ledger's report of the same enterprise, site and period, and a site under another
+    enterprise's level (or not under the enterprise's own plan level) are refused, nothing
+    kept."""
+    rc, engine = report_chain, sqlite_ledger_engine
+    enterprise = parse_address(rc.enterprise.address)
+    _, admin = new_principal(engine, Role.ENTERPRISE_ADMIN, enterprise)
+    _, other_admin = new_principal(engine, Role.ENTERPRISE_ADMIN,
+                                   parse_address(rc.other_enterprise.address))
+    ask = {"site": SITE, "period": "2026-10", "methodology": "cn.machinery"}
+    first = api.post("/v1/reports", headers=bearer(admin), json=ask)
+    assert first.status_code == 201, first.text
+    theirs = api.post("/v1/reports", headers=bearer(other_admin),
+                      json={**ask, "site": "other-co/plant"})
+    assert theirs.status_code == 201, theirs.text
+    now = datetime.now(UTC)
+    with make_sessions(engine).begin() as session:
+        replace_plan(session, parse_address(rc.other_enterprise.address), check_plan([{
+            "meterPath": "other-co/plant/hall-1/line-1/main", "source": "electricity.grid",
+            "quantity": "energy.active.import:Wh"}]), actor="test", now=now)
+    for changes, check, words in [
+            ({"period": "2030"}, "period", "reports cover closed periods"),
+            ({"supersedes": "0x" + "11" * 32}, "supersedes", "is not a report this ledger"),
+            ({"supersedes": theirs.json()["reportHash"], "site": "other-co/plant"}, "site",
+             "not a site of your enterprise"),
+            ({"supersedes": theirs.json()["reportHash"]}, "supersedes", "same site and period"),
+            ({"supersedes": first.json()["reportHash"], "period": "2026-09"}, "supersedes",
+             "same site and period"),
+            ({"supersedes": first.json()["reportHash"], "site": "demo-co/another-site"},
+             "supersedes", "same site and period")]:
+        response = api.post("/v1/reports", headers=bearer(admin), json={**ask, **changes})
+        assert response.status_code == 422, (changes, response.text)
+        assert response.json()["type"].endswith(check) and words in response.json()["detail"]
+    with make_sessions(engine).begin() as session:
+        replace_plan(session, enterprise, check_plan([{
+            "meterPath": "demo-co/wuxi-plant/hall-1/line-1/main", "source": "electricity.grid",
+            "quantity": "energy.active.import:Wh"}]), actor="test", now=now)
+    elsewhere = api.post("/v1/reports", headers=bearer(admin),
+                         json={**ask, "site": "elsewhere/plant"})
+    assert elsewhere.status_code == 422 and elsewhere.json()["type"].endswith("site")
+    listed = api.get("/v1/reports", headers=bearer(admin)).json()["reports"]
+    assert [r["reportHash"] for r in listed] == [first.json()["reportHash"]]
+    corrected = api.post("/v1/reports", headers=bearer(admin),
+                         json={**ask, "supersedes": first.json()["reportHash"]})
+    assert corrected.status_code == 201, corrected.text
