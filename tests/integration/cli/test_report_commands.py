@@ -33,7 +33,7 @@ from ledger_api.db.engine import make_engine, make_sessions
 from ledger_api.db.migrate import upgrade
 from mrv_cli.main import main
 from mrv_core.chain import Deployment, NodeSigner, System, Transactor, connect, load_artifacts
-from mrv_core.codec import format_address, format_hex, parse_address
+from mrv_core.codec import format_address, format_hex, parse_address, parse_hex
 from mrv_core.keys import PASSWORD_ENV
 
 OK, FAILED, USAGE = 0, 1, 2
@@ -261,3 +261,24 @@ def test_attest_refuses_an_existing_statement_file_before_sending_and_keeps_it_w
     assert f"--data-binary @{kept} {closed}/v1/reports/{hash_}/attestations" in out
     code, out = run(["report", "show", hash_, *on_anvil.chain_options], capsys)
     assert code == OK and format_hex(statement_hash(statement)) in out, out
+
+
+def test_submit_refuses_a_correction_of_another_period_in_one_line_before_sending(
+        on_anvil: OnAnvil, capsys: pytest.CaptureFixture[str]) -> None:
+    """``mrv report submit`` of a report whose ``supersedes`` is a report on chain of another
+    period: exit 2, one line naming the field, and the old report is not superseded."""
+    hash_ = submitted_report(on_anvil, capsys)
+    base = sample_report(supersedes=parse_hex(hash_, 32))
+    doc = replace(base, enterprise=parse_address(on_anvil.enterprise),
+                  period=replace(base.period, end=base.period.start + 86_400),
+                  methodology=replace(base.methodology,
+                                      address=parse_address(on_anvil.machinery)))
+    document = on_anvil.keys / "correction.json"
+    document.write_bytes(canonical_bytes(doc))
+    code, out = run(["report", "submit", "--document", str(document), "--key",
+                     str(on_anvil.keys / "enterprise.json"), *on_anvil.chain_options], capsys)
+    assert code == USAGE and len(out.splitlines()) == 1, out
+    assert "a correction supersedes the report of the same enterprise, site, period" in out
+    assert f"{hash_} has period_end " in out
+    code, out = run(["report", "show", hash_, *on_anvil.chain_options], capsys)
+    assert code == OK and "superseded   -" in out, out
