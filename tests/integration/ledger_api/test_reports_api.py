@@ -152,6 +152,9 @@ def test_report_creation_refusals(api: TestClient, report_chain: ReportChain,
     ask = {"site": SITE, "period": "2026-10", "methodology": "cn.machinery"}
     for changes, status, check in [({"period": "2026-13"}, 422, "period"),
                                    ({"zone": "Mars/Olympus"}, 422, "period"),
+                                   ({"zone": "localtime"}, 422, "period"),
+                                   ({"period": "9999-12-31", "zone": "Pacific/Kiritimati"},
+                                    422, "period"),  # was a 500 (OverflowError)
                                    ({"methodology": "cn.heat.purchased"}, 422, "methodology"),
                                    ({"period": "2019-06"}, 422, "methodology"),
                                    ({"site": "demo-co/wuxi-plant/hall"}, 422, "format"),
