@@ -27,10 +27,9 @@ from mrv_core.chain import System
 from mrv_core.codec import format_address, format_hex, parse_address
 from mrv_core.errors import ContractRevert
 
-from ..db.models import BatchRow, LeafRow, PlanPointRow, ReportRow
+from ..db.models import BatchRow, LeafRow, ReportRow
 from ..errors import ReportRefused
-from ..queries import under_path
-from .store import manual_entries, store_report
+from .store import check_own_site, manual_entries, store_report
 
 __all__ = ["batches_of_leaves", "chain_ref", "check_report_request", "create_report"]
 
@@ -73,21 +72,11 @@ def batches_of_leaves(session: Session, leaves: Iterable[tuple[bytes, int]]) -> 
 def check_report_request(session: Session, *, enterprise: bytes, site_path: str | None,
                          period: ReportPeriod, supersedes: bytes) -> None:
     """Refuse what the registry would refuse or what no honest correction asks (docs/api.md
-    "Reports"): 422 ``site`` when ``site_path``'s first level is another enterprise's (its plan
-    holds that level) or not the enterprise level of ``enterprise``'s own plan; 422
+    "Reports"): 422 ``site`` (:func:`.store.check_own_site`); 422
     ``supersedes`` when ``supersedes`` (zero: none) is not a report this ledger keeps for the
     same enterprise, site and period."""
     if site_path is not None:
-        level = site_path.split("/")[0]
-        owner = session.scalar(select(PlanPointRow.enterprise)
-                               .where(under_path(PlanPointRow.meter_path, level)).limit(1))
-        own = session.scalar(select(PlanPointRow.meter_path)
-                             .where(PlanPointRow.enterprise == enterprise).limit(1))
-        if (owner is not None and owner != enterprise) or (
-                own is not None and own.split("/")[0] != level):
-            raise ReportRefused(422, "site", f"{site_path} is not a site of your enterprise: "
-                                             f"its level {level!r} is not your plan's "
-                                             "enterprise level", path="$.site")
+        check_own_site(session, enterprise, site_path)
     if supersedes == ZERO32:
         return
     held = session.get(ReportRow, supersedes)

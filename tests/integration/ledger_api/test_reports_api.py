@@ -266,12 +266,12 @@ def test_a_statement_whose_verdict_is_not_the_chains_is_refused(
     assert attestation["verdict"] == "Accepted" and attestation["statement"] is None
 
 
-def test_report_creation_refuses_open_periods_foreign_sites_and_unrelated_supersessions(
+def test_reports_and_activities_refuse_open_periods_foreign_sites_and_unrelated_supersessions(
         api: TestClient, report_chain: ReportChain, sqlite_ledger_engine: Engine) -> None:
     """A period the chain's latest block has not passed, a ``supersedes`` that is not this
     ledger's report of the same enterprise, site and period, and a site under another
     enterprise's level (or not under the enterprise's own plan level) are refused, nothing
-    kept."""
+    kept; so is a manual activity of another enterprise's site."""
     rc, engine = report_chain, sqlite_ledger_engine
     enterprise = parse_address(rc.enterprise.address)
     _, admin = new_principal(engine, Role.ENTERPRISE_ADMIN, enterprise)
@@ -301,6 +301,14 @@ def test_report_creation_refuses_open_periods_foreign_sites_and_unrelated_supers
         response = api.post("/v1/reports", headers=bearer(admin), json={**ask, **changes})
         assert response.status_code == 422, (changes, response.text)
         assert response.json()["type"].endswith(check) and words in response.json()["detail"]
+    stored = api.post("/v1/evidence", content=PDF, params={"name": "invoice-123.pdf"},
+                      headers={**bearer(admin), "Content-Type": "application/pdf"})
+    assert stored.status_code == 201, stored.text
+    foreign = api.post("/v1/activities", headers=bearer(admin), json={
+        "site": "other-co/plant", "source": "fuel.natural_gas", "amount": "10000000",
+        "periodStart": 1790784000, "periodEnd": 1793462400, "evidence": stored.json()["hash"],
+        "description": "another enterprise's site"})
+    assert foreign.status_code == 422 and foreign.json()["type"].endswith("site"), foreign.text
     with make_sessions(engine).begin() as session:
         replace_plan(session, enterprise, check_plan([{
             "meterPath": "demo-co/wuxi-plant/hall-1/line-1/main", "source": "electricity.grid",
