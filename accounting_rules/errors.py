@@ -502,3 +502,19 @@ class SourceNotCovered(MethodologyError, LookupError):
         super().__init__(f"emission source {source!r:.60}: expected exactly one shipped, "
                          f"non-composite methodology declaring it as an emission source without "
                          f"deductions, found {shown}")
+
+
+# --- report supersession (issue 11, review finding 5) --------------------------------------------
+
+
+class SupersessionMismatch(ReportError):
+    """A report's ``supersedes`` names a report on chain of another enterprise, site, period or
+    methodology id (``accounting_rules.reports.onchain.submit_report``, before anything is
+    sent): a correction replaces the report of the same scope. ``field`` is the Report field
+    that differs; the message names both values."""
+
+    def __init__(self, previous: str, field: str, expected: str, actual: str) -> None:
+        self.previous, self.field = previous, field
+        super().__init__(f"a correction supersedes the report of the same enterprise, site, "
+                         f"period and methodology id: {previous} has {field} {expected}, this "
+                         f"report has {actual}")

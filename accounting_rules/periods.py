@@ -24,13 +24,13 @@ from datetime import date, datetime, timedelta
 from functools import lru_cache
 from itertools import pairwise
 from typing import Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from mrv_core.codec import UINT64_MAX
 
 from .errors import InvalidPeriodSpec
 
-__all__ = ["BEIJING_ZONE", "GRANULARITIES", "Granularity", "calendar_periods",
+__all__ = ["BEIJING_ZONE", "GRANULARITIES", "Granularity", "calendar_periods", "iana_zone",
            "period_containing"]
 
 #: The default zone of accounting periods: Beijing time (UTC+8, no daylight saving since 1991).
@@ -39,12 +39,43 @@ Granularity = Literal["hour", "day", "month", "year"]
 GRANULARITIES: tuple[Granularity, ...] = ("hour", "day", "month", "year")
 
 
+#: Names a zone database may hold whose meaning is the server's, not IANA's: the host's own
+#: zone (``localtime``), the default rules file (``posixrules``), and the ``posix/`` and
+#: ``right/`` copies (the latter counts leap seconds).
+_SERVER_ZONES = ("localtime", "posixrules", "posix/", "right/")
+
+
+@lru_cache(maxsize=1)
+def _iana_names() -> frozenset[str]:
+    return frozenset(available_timezones())
+
+
 @lru_cache(maxsize=64)
-def _zone(name: str) -> ZoneInfo:
+def iana_zone(name: str) -> ZoneInfo:
+    """The IANA zone ``name``; :class:`InvalidPeriodSpec` for a name the zone database does not
+    list as an IANA zone, or one whose meaning depends on the server (:data:`_SERVER_ZONES`):
+    a period must mean the same on every machine that recomputes it."""
+    if not isinstance(name, str) or name.lower().startswith(_SERVER_ZONES):
+        raise InvalidPeriodSpec(f"{name!r:.60} means what this server says (localtime, posix/, "
+                                "right/), not an IANA zone: name "
+                                "one (Asia/Shanghai, UTC)")
+    if name not in _iana_names():
+        raise InvalidPeriodSpec(f"unknown IANA time zone {name!r:.60}")
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
         raise InvalidPeriodSpec(f"unknown IANA time zone {name!r:.60}") from None
+
+
+def _bounds(low: int, high: int, granularity: Granularity, zone: str) -> list[int]:
+    """:func:`_boundaries` in ``zone`` (:func:`iana_zone`); :class:`InvalidPeriodSpec` when a
+    neighbouring period falls outside the years ``datetime`` represents (1..9999) there."""
+    tz = iana_zone(zone)
+    try:
+        return _boundaries(low, high, granularity, tz)
+    except (OverflowError, ValueError):
+        raise InvalidPeriodSpec(f"[{low}, {high}] in {zone} reaches beyond the year 9999 or "
+                                "before the year 1") from None
 
 
 def _starts_on(day: date, granularity: Granularity, zone: ZoneInfo) -> list[int]:
@@ -106,12 +137,13 @@ def calendar_periods(start: int, end: int, granularity: Granularity = "hour",
                      zone: str = BEIJING_ZONE) -> list[tuple[int, int]]:
     """The calendar periods of ``zone`` lying wholly inside ``[start, end)``, in order.
 
-    Raises :class:`InvalidPeriodSpec` for an unknown zone or granularity, or ``start > end``.
+    Raises :class:`InvalidPeriodSpec` for an unknown zone (or the server's, :func:`iana_zone`)
+    or granularity, ``start > end``, or periods passing the year 9999 in ``zone``.
     """
     _check(granularity, start, end)
     if start > end:
         raise InvalidPeriodSpec(f"start {start} is after end {end}")
-    bounds = _boundaries(start, end, granularity, _zone(zone))
+    bounds = _bounds(start, end, granularity, zone)
     return [(a, b) for a, b in pairwise(bounds) if start <= a and b <= end]
 
 
@@ -119,7 +151,7 @@ def period_containing(instant: int, granularity: Granularity = "hour",
                       zone: str = BEIJING_ZONE) -> tuple[int, int]:
     """The calendar period of ``zone`` that contains ``instant`` (Unix seconds)."""
     _check(granularity, instant)
-    bounds = _boundaries(instant, instant, granularity, _zone(zone))
+    bounds = _bounds(instant, instant, granularity, zone)
     for a, b in pairwise(bounds):
         if a <= instant < b:
             return a, b

@@ -4,13 +4,17 @@ what the chain holds for it, and enter manual activity data with evidence throug
 The enterprise's key stays with the enterprise's operator: ``submit`` signs with a keystore file
 (``--key``) a report document read from a file or fetched from the ledger API. ``attest`` writes
 the regulator's ``trustmrv-attestation/1`` statement, sends its hash with the verdict, and can
-save the statement (``--statement-out``) or post it to the ledger API. See docs/contracts.md
-("Reports") and docs/protocol.md section 12.
+save the statement (``--statement-out``, a new file written BEFORE the transaction, so no
+verdict goes on chain whose statement cannot be kept) or post it to the ledger API (should the
+post fail after the transaction, the error says where the statement is and how to post it
+again; exit 1). See docs/contracts.md ("Reports") and docs/protocol.md section 12.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import sys
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -31,8 +35,9 @@ from accounting_rules.reports.statement import (
     statement_bytes,
     statement_hash,
 )
+from ledger_api.errors import ApiRequestFailed
 from mrv_core.codec import format_address, format_hex, parse_address, parse_hex
-from mrv_core.errors import ConfigError
+from mrv_core.errors import ConfigError, ContractRevert
 from mrv_core.files import read_regular_file, require_parent_directory, write_new_file
 
 from . import report_api, report_render
@@ -141,6 +146,7 @@ def _attest(args: argparse.Namespace) -> int:
     wanted = _hash(args.report_hash)
     if args.statement_out is not None:
         require_parent_directory(args.statement_out, "--statement-out")
+        _refuse_existing(args.statement_out)
     # The statement's own checks (reasons, comments) run before any chain or key is touched.
     draft = AttestationStatement(wanted, bytes(20), Verdict.parse(args.verdict),
                                  tuple(sorted(set(args.reason))), args.comment, int(time.time()))
@@ -150,18 +156,64 @@ def _attest(args: argparse.Namespace) -> int:
     system = open_system(chain, args.deployment)
     regulator = sender(chain, args.key, args.password_file, args.nonce_file)
     statement = replace(draft, regulator=parse_address(regulator.address))
-    sent = attest_report(system, regulator, statement)
     if args.statement_out is not None:
-        write_new_file(args.statement_out, statement_bytes(statement), 0o644)
+        # Kept before the transaction: an attestation whose statement cannot be written is
+        # never sent (its hash would be on chain for good, the statement lost).
+        _keep_statement(args.statement_out, statement_bytes(statement))
+    try:
+        sent = attest_report(system, regulator, statement)
+    except (ContractRevert, ConfigError):
+        if args.statement_out is not None:  # refused: nothing attested, the file is ours
+            args.statement_out.unlink(missing_ok=True)
+        raise  # any other failure may have been mined: the statement file stays
     print(f"attested   report {args.report_hash}: {statement.verdict.label} "
           f"({AVR[statement.verdict]})")
     print(f"statement  {format_hex(statement_hash(statement))}")
     print(f"block      {sent.block_number} (transaction {format_hex(sent.tx_hash)})")
+    if args.statement_out is not None:
+        print(f"wrote      {args.statement_out}")
     if args.api is not None:
-        with report_api.client(args) as api:
-            report_api.post_statement(api, statement)
+        try:
+            with report_api.client(args) as api:
+                report_api.post_statement(api, statement)
+        except ApiRequestFailed as exc:
+            return _post_failed(args, statement, exc)
         print(f"posted     the statement to {args.api}")
     return EXIT_OK
+
+
+def _refuse_existing(path: Path) -> None:
+    if os.path.lexists(path):
+        raise ConfigError(f"--statement-out {path}: expected a new file, got an existing one")
+
+
+def _keep_statement(path: Path, data: bytes) -> None:
+    _refuse_existing(path)
+    try:
+        write_new_file(path, data, 0o644)
+    except OSError as exc:
+        raise ConfigError(f"--statement-out {path}: cannot write it ({exc.strerror or exc}); "
+                          f"nothing was sent") from None
+
+
+def _post_failed(args: argparse.Namespace, statement: AttestationStatement,
+                 exc: ApiRequestFailed) -> int:
+    """The attestation is on chain but the API did not take its statement: say so, where the
+    statement is, and how to post it again (exit 1)."""
+    target = f"{args.api.rstrip('/')}/v1/reports/{format_hex(statement.report)}/attestations"
+    if args.statement_out is None:
+        print("the statement (keep it; its hash is on chain):")
+        print(statement_bytes(statement).decode("utf-8"))
+        source = "a file holding the statement printed above"
+        at = "FILE"
+    else:
+        source = str(args.statement_out)
+        at = str(args.statement_out)
+    print(f"mrv: error: the attestation is on chain but the API did not keep its statement "
+          f"({exc}); the statement is in {source}: post it again with `curl -X POST "
+          f"-H 'Authorization: Bearer KEY' -H 'Content-Type: application/json' "
+          f"--data-binary @{at} {target}`", file=sys.stderr)
+    return EXIT_FAILED
 
 
 def _show(args: argparse.Namespace) -> int:

@@ -6,8 +6,8 @@ DOCUMENT.json is a ``trustmrv-report/1`` document (read strictly: the same decod
 verifiers use); FILE an optional ``trustmrv-report-context/1`` object with the report's
 on-chain status, attestations, anchor transactions and the names its "how to verify" shows
 (``accounting_rules.reports.render_context``). At least one of ``--html`` and ``--pdf``; each
-output is written whole or not at all (a temporary file beside it, then renamed over it), into
-a directory that must exist.
+output is written whole or not at all (a temporary file beside it, created exclusively, then
+renamed over it), into a directory that must exist; a device, FIFO or socket there is refused.
 
 Exit codes as every ``mrv`` command: 0 written; 2 bad input (unreadable or malformed document or
 context, a methodology version not shipped, figures that are not the methodology's, an output
@@ -27,7 +27,13 @@ from accounting_rules.reports.document import LIMITS, loads_report
 from accounting_rules.reports.render import render_html, render_pdf
 from accounting_rules.reports.render_context import MAX_CONTEXT_BYTES, loads_context
 from mrv_core.errors import ConfigError, FormatError
-from mrv_core.files import UnreadableFile, read_regular_file, require_parent_directory
+from mrv_core.files import (
+    UnreadableFile,
+    file_kind,
+    read_regular_file,
+    replace_file,
+    require_parent_directory,
+)
 
 from .options import EXIT_OK, add_option
 
@@ -62,14 +68,12 @@ def _read(path: Path, limit: int, what: str) -> bytes:
         raise ConfigError(f"{what} {path}: {exc.reason}") from None
 
 
-def _write(path: Path, data: bytes) -> None:
-    """``data`` into ``path``, whole or not at all (a temporary file renamed over it)."""
-    temporary = path.with_name(f".{path.name}.tmp")
+def _write(path: Path, flag: str, data: bytes) -> None:
+    """``data`` into ``path``, whole or not at all (:func:`mrv_core.files.replace_file`)."""
     try:
-        temporary.write_bytes(data)
-        temporary.replace(path)
-    finally:
-        temporary.unlink(missing_ok=True)
+        replace_file(path, data)
+    except UnreadableFile as exc:
+        raise ConfigError(f"{flag} {path}: {exc.reason}") from None
 
 
 def _render(args: argparse.Namespace) -> int:
@@ -81,6 +85,9 @@ def _render(args: argparse.Namespace) -> int:
         require_parent_directory(path, flag)
         if path.is_dir():
             raise ConfigError(f"{flag} {path}: expected a file, got a directory")
+        if path.exists() and not path.is_file():
+            raise ConfigError(f"{flag} {path}: expected a regular file, got "
+                              f"{file_kind(path.stat().st_mode)}: not replaced")
     if args.html is not None and args.html == args.pdf:
         raise ConfigError(f"--html and --pdf name the same file {args.html}")
     try:
@@ -96,12 +103,12 @@ def _render(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     html = render_html(doc, context)
     if args.html is not None:
-        _write(args.html, html.encode("utf-8"))
+        _write(args.html, "--html", html.encode("utf-8"))
         print(f"wrote {args.html} ({len(html.encode('utf-8')):,} bytes, "
               f"{time.perf_counter() - started:.2f} s)")
     if args.pdf is not None:
         started = time.perf_counter()
         pdf = render_pdf(html)
-        _write(args.pdf, pdf)
+        _write(args.pdf, "--pdf", pdf)
         print(f"wrote {args.pdf} ({len(pdf):,} bytes, {time.perf_counter() - started:.2f} s)")
     return EXIT_OK

@@ -40,7 +40,7 @@ from .codec import UINT64_MAX, UINT256_MAX, format_address, format_hex, parse_ad
 from .codec import parse_int as _parse_int
 from .eip712 import Domain
 from .errors import FormatError
-from .files import UnreadableFile, read_regular_file
+from .files import UnreadableFile, read_regular_file, replace_file
 from .reading import SignedReading
 from .records import SignedRecord
 from .strict_json import expect_object, loads_strict
@@ -447,9 +447,9 @@ def read_limited(path: Path, limit: int) -> bytes:
 
 
 def write_atomically(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file renamed over it."""
+    """Write ``data`` to ``path`` through a temporary file renamed over it
+    (:func:`mrv_core.files.replace_file`: a device or FIFO there is refused, no planted
+    symbolic link followed)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_bytes(data)
-    tmp.replace(path)
+    replace_file(path, data)
 

@@ -11,12 +11,13 @@ from __future__ import annotations
 import errno
 import os
 import stat
+import tempfile
 from pathlib import Path
 
 from .errors import ConfigError, MrvError
 
-__all__ = ["UnreadableFile", "file_kind", "read_regular_file", "require_parent_directory",
-           "write_new_file"]
+__all__ = ["UnreadableFile", "file_kind", "read_regular_file", "replace_file",
+           "require_parent_directory", "write_new_file"]
 
 
 class UnreadableFile(MrvError):
@@ -82,6 +83,34 @@ def write_new_file(path: Path, data: bytes, mode: int = 0o600) -> None:
         handle.write(data)
         handle.flush()
         os.fsync(handle.fileno())
+
+
+def replace_file(path: Path, data: bytes, mode: int = 0o644) -> None:
+    """Write ``data`` to ``path`` whole or not at all, replacing a regular file there: a new
+    temporary file beside it (``tempfile.mkstemp``: created exclusively, so a symbolic link
+    planted under a predictable name is never followed), flushed, then renamed over ``path``.
+    A symbolic link at ``path`` itself is replaced, not followed.
+
+    Raises :class:`UnreadableFile` when ``path`` exists and is neither a regular file nor a
+    symbolic link (a device, a FIFO, a socket, a directory: renaming over it would replace
+    ``/dev/null`` with a file), and :class:`OSError` when it cannot be written."""
+    try:
+        kind = os.lstat(path).st_mode
+    except FileNotFoundError:
+        kind = None
+    if kind is not None and not (stat.S_ISREG(kind) or stat.S_ISLNK(kind)):
+        raise UnreadableFile(path, f"not a regular file ({file_kind(kind)}): not replaced")
+    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(temporary, mode)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
 
 
 def require_parent_directory(path: Path, flag: str) -> None:

@@ -20,6 +20,7 @@ from mrv_core.eip712 import Domain
 from mrv_core.errors import ConfigError
 
 from ..codes import ZERO32
+from ..errors import SupersessionMismatch
 from .document import ReportDocument
 from .statement import AttestationStatement, Verdict, statement_hash
 from .struct import Report, report_hash, report_of
@@ -82,16 +83,44 @@ def submit_report(system: System, enterprise: Transactor,
     is sent) and the registry's refusals as :class:`~mrv_core.errors.ContractRevert`:
     ``ReportRegistryMissingRole``, ``...PeriodNotEnded``, ``...InvalidPeriod``,
     ``...MethodologyMismatch``, ``MethodologyRegistryNoVersionInForce``, ``...ReportExists``,
-    ``...UnknownReport``/``...ForeignReport``/``...AlreadySuperseded`` for a bad ``supersedes``.
+    ``...UnknownReport``/``...ForeignReport``/``...AlreadySuperseded`` for a bad ``supersedes``;
+    :class:`~accounting_rules.errors.SupersessionMismatch` (before anything is sent) when
+    ``supersedes`` is a report on chain of another enterprise, site, period or methodology id.
     """
     struct = report_of(report) if isinstance(report, ReportDocument) else report
     if parse_address(enterprise.address) != struct.enterprise:
         raise ConfigError(f"the report is {format_address(struct.enterprise)}'s, the key is "
                           f"{enterprise.address}'s: an enterprise submits only its own reports")
+    _check_supersedes(system, struct)
     expected = report_hash(struct)
     sent = enterprise.send(system.reports.functions.submitReport(struct.as_abi()),
                            description=f"submit report {format_hex(expected)}")
     return Submitted(expected, sent.tx_hash, sent.block_number, sent.gas_used)
+
+
+#: The Report fields a correction shares with the report it supersedes.
+_SAME_SCOPE = ("enterprise", "site", "period_start", "period_end", "methodology_id")
+
+
+def _check_supersedes(system: System, report: Report) -> None:
+    """Raise :class:`SupersessionMismatch` when ``report.supersedes`` is a report on chain of
+    another enterprise, site, period or methodology id. The registry checks only the
+    enterprise (docs/contracts.md "Reports"); an unknown hash is left to its
+    ``ReportRegistryUnknownReport``."""
+    if report.supersedes == ZERO32:
+        return
+    previous = read_report(system, report.supersedes)
+    if previous is None:
+        return
+    for field in _SAME_SCOPE:
+        held, given = getattr(previous.report, field), getattr(report, field)
+        if held != given:
+            raise SupersessionMismatch(format_hex(report.supersedes), field, _show(held),
+                                       _show(given))
+
+
+def _show(value: bytes | int) -> str:
+    return str(value) if isinstance(value, int) else format_hex(value)
 
 
 def attest_report(system: System, regulator: Transactor,

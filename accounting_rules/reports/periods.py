@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from ..errors import InvalidPeriodSpec
-from ..periods import BEIJING_ZONE, period_containing
+from ..periods import BEIJING_ZONE, iana_zone, period_containing
 from .document import ReportPeriod
 
 __all__ = ["report_period"]
@@ -28,16 +28,14 @@ def _instant(zone: ZoneInfo, year: int, month: int = 1, day: int = 1) -> int:
 
 def report_period(label: str, zone: str = BEIJING_ZONE) -> ReportPeriod:
     """The :class:`~.document.ReportPeriod` of ``label`` in ``zone``; raises
-    :class:`InvalidPeriodSpec` for another form, a date that does not exist, an unknown zone or
-    a year before 1971."""
+    :class:`InvalidPeriodSpec` for another form, a date or local hour that does not exist (the
+    hour clocks skip), an unknown zone or one whose meaning is the server's (``localtime``), a
+    year before 1971, or a period whose neighbours pass the year 9999."""
     match = _LABEL.match(label) if isinstance(label, str) else None
     if match is None:
         raise InvalidPeriodSpec(f"a report period is YYYY, YYYY-MM, YYYY-MM-DD or "
                                 f"YYYY-MM-DDTHH, got {label!r:.40}")
-    try:
-        tz = ZoneInfo(zone)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise InvalidPeriodSpec(f"unknown IANA time zone {zone!r:.60}") from None
+    tz = iana_zone(zone)
     year, month, day, hour = (None if g is None else int(g) for g in match.groups())
     assert year is not None
     if year < 1971:
@@ -51,8 +49,14 @@ def report_period(label: str, zone: str = BEIJING_ZONE) -> ReportPeriod:
         elif hour is None:
             start, end = period_containing(_instant(tz, year, month, day), "day", zone)
         else:
-            local = datetime(year, month, day, hour, tzinfo=tz)
-            start, end = period_containing(int(local.timestamp()), "hour", zone)
-    except ValueError as exc:  # no such month, day or hour
-        raise InvalidPeriodSpec(f"no such period {label!r}: {exc}") from None
+            local = int(datetime(year, month, day, hour, tzinfo=tz).timestamp())
+            back = datetime.fromtimestamp(local, tz)
+            if (back.year, back.month, back.day, back.hour) != (year, month, day, hour):
+                raise InvalidPeriodSpec(f"no such period {label!r}: the clocks of {zone} skip "
+                                        "that hour")
+            start, end = period_containing(local, "hour", zone)
+    except InvalidPeriodSpec:
+        raise
+    except (ValueError, OverflowError) as exc:  # no such month, day or hour; beyond year 9999
+        raise InvalidPeriodSpec(f"no such period {label!r} in {zone}: {exc}") from None
     return ReportPeriod(start, end, zone, label)

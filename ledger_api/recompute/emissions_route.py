@@ -280,16 +280,16 @@ def add_emissions_routes(app: FastAPI, services: Services) -> None:
             cache.append(VersionCache(system))
 
         def run() -> EmissionsModel:
-            try:
-                periods = calendar_periods(from_, to, granularity, zone)
-            except InvalidPeriodSpec as exc:
-                raise RecomputeRefused(400, "period", str(exc)) from None
-            if not periods:
-                raise RecomputeRefused(400, "period", f"no whole {granularity} of {zone} lies "
-                                                      f"in [{from_}, {to})")
             with services.readers() as session:
-                enterprise = _owner(session, site)
+                enterprise = _owner(session, site)  # access first: no period work for others
                 check_visible(visible, enterprise)
+                try:
+                    periods = calendar_periods(from_, to, granularity, zone)
+                except InvalidPeriodSpec as exc:
+                    raise RecomputeRefused(400, "period", str(exc)) from None
+                if not periods:
+                    raise RecomputeRefused(400, "period", f"no whole {granularity} of {zone} "
+                                                          f"lies in [{from_}, {to})")
                 counters = len(plan_counters(session, enterprise,
                                              load_plan(session, enterprise, site)))
                 if counters * len(periods) > MAX_FIGURES:

@@ -106,6 +106,10 @@ def _point(index: int, line: dict[str, str | None]) -> PlanPoint:
     except InvalidMeterPath as exc:
         raise refuse("meterPath", str(exc)) from None
     assert isinstance(path, str)
+    dots = next((level for level in path.split("/") if level in (".", "..")), None)
+    if dots is not None:
+        raise refuse("meterPath", f"{path!r:.90} has a level {dots!r}, which reads like a file "
+                                  "path (this or the parent directory): a level is a name")
     if not isinstance(source, str):
         raise refuse("source", "expected an emission source code")
     try:

@@ -17,20 +17,21 @@ from datetime import datetime
 from sqlalchemy import select, tuple_
 from sqlalchemy.orm import Session
 
+from accounting_rules.codes import ZERO32
 from accounting_rules.errors import AccountingError, ReportError
 from accounting_rules.publishing import resolve
 from accounting_rules.registry import load_methodology
 from accounting_rules.reports import BatchRef, ChainRef, ReportDocument, ReportPeriod
 from accounting_rules.reports.build import MeterFigureLike, build_report
 from mrv_core.chain import System
-from mrv_core.codec import format_address, parse_address
+from mrv_core.codec import format_address, format_hex, parse_address
 from mrv_core.errors import ContractRevert
 
-from ..db.models import BatchRow, LeafRow
+from ..db.models import BatchRow, LeafRow, ReportRow
 from ..errors import ReportRefused
-from .store import manual_entries, store_report
+from .store import check_own_site, manual_entries, store_report
 
-__all__ = ["batches_of_leaves", "chain_ref", "create_report"]
+__all__ = ["batches_of_leaves", "chain_ref", "check_report_request", "create_report"]
 
 #: Leaves looked up per query (a tuple IN list).
 _CHUNK = 500
@@ -68,6 +69,26 @@ def batches_of_leaves(session: Session, leaves: Iterable[tuple[bytes, int]]) -> 
     return list(found.values())
 
 
+def check_report_request(session: Session, *, enterprise: bytes, site_path: str | None,
+                         period: ReportPeriod, supersedes: bytes) -> None:
+    """Refuse what the registry would refuse or what no honest correction asks (docs/api.md
+    "Reports"): 422 ``site`` (:func:`.store.check_own_site`); 422
+    ``supersedes`` when ``supersedes`` (zero: none) is not a report this ledger keeps for the
+    same enterprise, site and period."""
+    if site_path is not None:
+        check_own_site(session, enterprise, site_path)
+    if supersedes == ZERO32:
+        return
+    held = session.get(ReportRow, supersedes)
+    if (held is None or held.enterprise != enterprise or held.site_path != site_path
+            or (held.period_start, held.period_end) != (period.start, period.end)):
+        raise ReportRefused(422, "supersedes", f"{format_hex(supersedes)} is not a report this "
+                                               "ledger keeps for your enterprise, this site "
+                                               "and this period: a correction supersedes the "
+                                               "report of the same site and period",
+                            path="$.supersedes")
+
+
 def create_report(session: Session, system: System, *, enterprise: bytes, site_path: str | None,
                   period: ReportPeriod, methodology_id: str, figures: Sequence[MeterFigureLike],
                   leaves: Iterable[tuple[bytes, int]], supersedes: bytes, created_by: int,
@@ -76,7 +97,10 @@ def create_report(session: Session, system: System, *, enterprise: bytes, site_p
     and the manual activities of the site and period under the version of ``methodology_id``
     in force at ``period.start``. Refusals: 422 ``methodology`` (no version in force, or one
     this code does not ship), 422 ``report`` (the figures or lines do not make a report: a
-    source the methodology lacks, no factor for the period...), 409 ``batch``."""
+    source the methodology lacks, no factor for the period...), 409 ``batch``, and those of
+    :func:`check_report_request`."""
+    check_report_request(session, enterprise=enterprise, site_path=site_path, period=period,
+                         supersedes=supersedes)
     try:
         resolved = resolve(system, methodology_id, period.start)
     except ContractRevert as exc:

@@ -177,6 +177,15 @@ def add_report_routes(app: FastAPI, services: Services, figures: Figures | None 
                 period = report_period(body.period, body.zone)
             except InvalidPeriodSpec as exc:
                 raise ReportRefused(422, "period", str(exc), path="$.period") from None
+            try:
+                latest = await run_in_threadpool(system.chain.latest_timestamp)
+            except ChainError:
+                return problem_response(503, "unavailable", "the chain cannot be read now",
+                                        headers={"Retry-After": "5"})
+            if period.end > latest:
+                raise ReportRefused(422, "period", f"{body.period} ends at {period.end}, after "
+                                    f"the chain's latest block ({latest}): reports cover "
+                                    "closed periods", path="$.period")
             if body.site is not None:
                 try:
                     validate_site_path(body.site)
@@ -288,7 +297,7 @@ def add_report_routes(app: FastAPI, services: Services, figures: Figures | None 
         except ChainError:
             return problem_response(503, "unavailable", "the chain cannot be read now",
                                     headers={"Retry-After": "5"})
-        on_chain = [] if status is None else [(a.regulator, a.statement_hash)
+        on_chain = [] if status is None else [(a.regulator, a.statement_hash, a.verdict)
                                               for a in status.attestations]
         now = datetime.now(UTC)
         done = await serve_db(services, lambda s: store_statement(s, statement, on_chain,

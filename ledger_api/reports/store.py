@@ -26,6 +26,7 @@ from accounting_rules.reports.fields import check_text
 from accounting_rules.reports.manual import media_type_of, source_unit
 from accounting_rules.reports.statement import (
     AttestationStatement,
+    Verdict,
     loads_statement,
     statement_bytes,
     statement_hash,
@@ -36,8 +37,15 @@ from mrv_core.errors import FormatError
 from mrv_core.hashing import keccak256
 from mrv_core.reading import validate_site_path
 
-from ..db.models import AttestationStatementRow, EvidenceFileRow, ManualActivityRow, ReportRow
+from ..db.models import (
+    AttestationStatementRow,
+    EvidenceFileRow,
+    ManualActivityRow,
+    PlanPointRow,
+    ReportRow,
+)
 from ..errors import ReportRefused
+from ..queries import under_path
 
 __all__ = [
     "ActivityInput",
@@ -136,17 +144,36 @@ class ActivityInput:
     description: str
 
 
+def check_own_site(session: Session, enterprise: bytes, site_path: str, *,
+                   path: str = "$.site") -> None:
+    """422 ``site`` when ``site_path``'s first level is in another enterprise's monitoring plan,
+    or is not the first level of ``enterprise``'s own plan (its enterprise level; with no plan
+    naming the level, nothing to compare with): a first level belongs to one enterprise
+    (``ledger_api.recompute.plan``)."""
+    level = site_path.split("/")[0]
+    owner = session.scalar(select(PlanPointRow.enterprise)
+                           .where(under_path(PlanPointRow.meter_path, level)).limit(1))
+    own = session.scalar(select(PlanPointRow.meter_path)
+                         .where(PlanPointRow.enterprise == enterprise).limit(1))
+    if (owner is not None and owner != enterprise) or (
+            own is not None and own.split("/")[0] != level):
+        raise ReportRefused(422, "site", f"{site_path} is not a site of your enterprise: its "
+                                         f"level {level!r} is not your plan's enterprise level",
+                            path=path)
+
+
 def add_activity(session: Session, entered: ActivityInput, *, enterprise: bytes,
                  principal_id: int, now: datetime) -> ManualActivityRow:
     """Enter a manual activity of ``enterprise``. Refusals: 422 ``format`` (a site path, an
     amount beyond ``2^255 - 1`` or a description the rules refuse), 422 ``source`` (no shipped
-    methodology has the source), 422 ``period`` (empty or reversed), 404 ``evidence`` (no
-    such evidence file of the enterprise)."""
+    methodology has the source), 422 ``period`` (empty or reversed), 422 ``site``
+    (:func:`check_own_site`), 404 ``evidence`` (no such evidence file of the enterprise)."""
     try:
         validate_site_path(entered.site_path)
         check_text(entered.description, "description", MAX_DESCRIPTION, empty=True, lines=True)
     except (FormatError, ValueError) as exc:
         raise ReportRefused(422, "format", str(exc)) from None
+    check_own_site(session, enterprise, entered.site_path)
     try:
         unit = source_unit(entered.source)
     except UnknownSource:
@@ -260,17 +287,27 @@ def report_document(row: ReportRow) -> ReportDocument:
 
 
 def store_statement(session: Session, statement: AttestationStatement,
-                    on_chain: Iterable[tuple[bytes, bytes]], *,
+                    on_chain: Iterable[tuple[bytes, bytes, Verdict]], *,
                     now: datetime) -> tuple[AttestationStatementRow, bool]:
     """Keep ``statement`` when the chain holds an attestation of its report by its regulator
-    with its hash (``on_chain``: the report's attestations as ``(regulator, statementHash)``);
-    409 ``chain`` otherwise. The row and whether it is new."""
+    with its hash and its verdict (``on_chain``: the report's attestations as ``(regulator,
+    statementHash, verdict)``); 409 ``chain`` otherwise (a statement whose verdict is not the
+    one on chain would be served beside it as if it explained it). The row and whether it is
+    new."""
     digest = statement_hash(statement)
-    if (statement.regulator, digest) not in set(on_chain):
+    verdicts = {(regulator, hash_): verdict for regulator, hash_, verdict in on_chain}
+    on_record = verdicts.get((statement.regulator, digest))
+    if on_record is None:
         raise ReportRefused(409, "chain", f"the chain holds no attestation of report "
                                           f"{format_hex(statement.report)} by "
                                           f"{format_address(statement.regulator)} with "
                                           f"statement hash {format_hex(digest)}")
+    if on_record is not statement.verdict:
+        raise ReportRefused(409, "chain", f"the chain's verdict on report "
+                                          f"{format_hex(statement.report)} by "
+                                          f"{format_address(statement.regulator)} is "
+                                          f"{on_record.label}, the statement says "
+                                          f"{statement.verdict.label}")
     held = session.get(AttestationStatementRow, digest)
     if held is not None:
         return held, False

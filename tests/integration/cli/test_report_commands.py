@@ -33,7 +33,7 @@ from ledger_api.db.engine import make_engine, make_sessions
 from ledger_api.db.migrate import upgrade
 from mrv_cli.main import main
 from mrv_core.chain import Deployment, NodeSigner, System, Transactor, connect, load_artifacts
-from mrv_core.codec import format_address, format_hex, parse_address
+from mrv_core.codec import format_address, format_hex, parse_address, parse_hex
 from mrv_core.keys import PASSWORD_ENV
 
 OK, FAILED, USAGE = 0, 1, 2
@@ -215,3 +215,70 @@ def test_the_enterprise_side_over_http_then_submit_and_attest_through_the_api(
     finally:
         server.down()
         engine.dispose()
+
+
+def submitted_report(on_anvil: OnAnvil, capsys: pytest.CaptureFixture[str]) -> str:
+    """The sample report submitted by the enterprise, both roles granted: its hash."""
+    base = sample_report()
+    doc = replace(base, enterprise=parse_address(on_anvil.enterprise),
+                  methodology=replace(base.methodology,
+                                      address=parse_address(on_anvil.machinery)))
+    document = on_anvil.keys / "report.json"
+    document.write_bytes(canonical_bytes(doc))
+    for role, who in (("enterprise", on_anvil.enterprise), ("regulator", on_anvil.regulator)):
+        assert run(["chain", "grant", role, who, *on_anvil.chain_options], capsys)[0] == OK
+    code, out = run(["report", "submit", "--document", str(document), "--key",
+                     str(on_anvil.keys / "enterprise.json"), *on_anvil.chain_options], capsys)
+    assert code == OK, out
+    return format_hex(report_hash(doc))
+
+
+def test_attest_refuses_an_existing_statement_file_before_sending_and_keeps_it_when_the_api_fails(
+        on_anvil: OnAnvil, capsys: pytest.CaptureFixture[str]) -> None:
+    """An existing ``--statement-out`` is refused in one line (exit 2) with nothing sent; when
+    the API cannot take the statement after the transaction, the statement is in the file
+    and the error says where and how to post it again (exit 1)."""
+    hash_ = submitted_report(on_anvil, capsys)
+    attest = ["report", "attest", hash_, "--verdict", "accepted", "--key",
+              str(on_anvil.keys / "regulator.json"), *on_anvil.chain_options]
+    existing = on_anvil.keys / "existing.json"
+    existing.write_bytes(b"{}")
+    code, out = run([*attest, "--statement-out", str(existing)], capsys)
+    assert code == USAGE and len(out.splitlines()) == 1
+    assert f"--statement-out {existing}: expected a new file, got an existing one" in out
+    assert existing.read_bytes() == b"{}"
+    code, out = run(["report", "show", hash_, *on_anvil.chain_options], capsys)
+    assert code == OK and "attestations none" in out, out
+
+    kept = on_anvil.keys / "statement.json"
+    closed = f"http://127.0.0.1:{free_port()}"
+    code, out = run([*attest, "--statement-out", str(kept), "--api", closed, "--api-key",
+                     "k"], capsys)
+    assert code == FAILED, out
+    statement = loads_statement(kept.read_bytes())
+    assert "the attestation is on chain but the API did not keep its statement" in out
+    assert f"the statement is in {kept}" in out
+    assert f"--data-binary @{kept} {closed}/v1/reports/{hash_}/attestations" in out
+    code, out = run(["report", "show", hash_, *on_anvil.chain_options], capsys)
+    assert code == OK and format_hex(statement_hash(statement)) in out, out
+
+
+def test_submit_refuses_a_correction_of_another_period_in_one_line_before_sending(
+        on_anvil: OnAnvil, capsys: pytest.CaptureFixture[str]) -> None:
+    """``mrv report submit`` of a report whose ``supersedes`` is a report on chain of another
+    period: exit 2, one line naming the field, and the old report is not superseded."""
+    hash_ = submitted_report(on_anvil, capsys)
+    base = sample_report(supersedes=parse_hex(hash_, 32))
+    doc = replace(base, enterprise=parse_address(on_anvil.enterprise),
+                  period=replace(base.period, end=base.period.start + 86_400),
+                  methodology=replace(base.methodology,
+                                      address=parse_address(on_anvil.machinery)))
+    document = on_anvil.keys / "correction.json"
+    document.write_bytes(canonical_bytes(doc))
+    code, out = run(["report", "submit", "--document", str(document), "--key",
+                     str(on_anvil.keys / "enterprise.json"), *on_anvil.chain_options], capsys)
+    assert code == USAGE and len(out.splitlines()) == 1, out
+    assert "a correction supersedes the report of the same enterprise, site, period" in out
+    assert f"{hash_} has period_end " in out
+    code, out = run(["report", "show", hash_, *on_anvil.chain_options], capsys)
+    assert code == OK and "superseded   -" in out, out

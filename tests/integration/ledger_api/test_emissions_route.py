@@ -126,3 +126,35 @@ def test_emissions_are_recomputed_with_the_registrys_version_and_discrepancies_l
     [found] = second["discrepancies"]
     assert found["difference"]["activity"] == "-5000" and found["path"] == PATH
     assert [r["seq"] for r in found["readings"]] == ["96", "192"]
+
+
+def test_periods_past_year_9999_and_server_zones_are_400_after_the_access_check(
+        chain_system: System, tmp_path: object) -> None:
+    """A range whose neighbouring periods pass the year 9999 in Pacific/Kiritimati (UTC+14) was
+    an HTTP 500 (OverflowError), even to a principal without access; now another enterprise's
+    principal gets its 403 first and the enterprise's reader a 400 ``period``, as for the
+    server-dependent zone ``localtime``."""
+    engine = make_engine(f"sqlite:///{tmp_path}/ledger.sqlite")
+    upgrade(engine)
+    sessions = make_sessions(engine)
+    with sessions.begin() as session:
+        replace_plan(session, ENTERPRISE, [PlanPoint(PATH, "electricity.grid", QUANTITY, None,
+                                                     None)], actor="test", now=NOW)
+    _, reader = new_principal(engine, Role.ENTERPRISE_READER, ENTERPRISE)
+    _, stranger = new_principal(engine, Role.ENTERPRISE_READER, OTHER)
+    app = create_app(Services(engine, sessions, domain=chain_system.domain,
+                              system=chain_system, api_secret=API_SECRET))
+    far = {"site": SITE, "from": 253402300000, "to": 253402400000,
+           "zone": "Pacific/Kiritimati"}
+    try:
+        with TestClient(app) as client:
+            refused = client.get(EMISSIONS_PATH, params=far, headers=bearer(stranger))
+            assert refused.status_code == 403 and refused.json()["check"] == "scope"
+            for query, words in ((far, "beyond the year 9999"),
+                                 ({"site": SITE, "from": T0, "to": T0 + 86_400,
+                                   "zone": "localtime"}, "not an IANA zone")):
+                answer = client.get(EMISSIONS_PATH, params=query, headers=bearer(reader))
+                assert answer.status_code == 400 and answer.json()["check"] == "period"
+                assert words in answer.json()["detail"]
+    finally:
+        engine.dispose()

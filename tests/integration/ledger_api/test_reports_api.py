@@ -34,6 +34,7 @@ from accounting_rules.reports.statement import (
     AttestationStatement,
     Verdict,
     statement_bytes,
+    statement_hash,
 )
 from accounting_rules.reports.struct import report_hash
 from factories import METER_PATHS, TEST_DOMAIN, TEST_KEY
@@ -42,6 +43,7 @@ from ledger_api.access.store import grant_enterprise
 from ledger_api.app import Services, create_app
 from ledger_api.db.engine import make_sessions
 from ledger_api.recompute import PlanPoint, meter_figures, replace_plan
+from ledger_api.recompute.plan import check_plan
 from ledger_api.reports.create import create_report
 from mrv_core.batch import SignedBatchHeader
 from mrv_core.codec import format_address, format_hex, parse_address, parse_hex
@@ -153,6 +155,9 @@ def test_report_creation_refusals(api: TestClient, report_chain: ReportChain,
     ask = {"site": SITE, "period": "2026-10", "methodology": "cn.machinery"}
     for changes, status, check in [({"period": "2026-13"}, 422, "period"),
                                    ({"zone": "Mars/Olympus"}, 422, "period"),
+                                   ({"zone": "localtime"}, 422, "period"),
+                                   ({"period": "9999-12-31", "zone": "Pacific/Kiritimati"},
+                                    422, "period"),  # was a 500 (OverflowError)
                                    ({"methodology": "cn.heat.purchased"}, 422, "methodology"),
                                    ({"period": "2019-06"}, 422, "methodology"),
                                    ({"site": "demo-co/wuxi-plant/hall"}, 422, "format"),
@@ -284,3 +289,90 @@ def test_a_report_waits_for_the_reading_after_the_period_end(
     # the end's run seq 5 (power at the end) and 6 (energy after it): positions = seqs here.
     assert sorted(p for _, p in figure.leaves) == [0, 1, 2, 4, 5, 6]
     assert figure.unproven == ()
+
+
+def test_a_statement_whose_verdict_is_not_the_chains_is_refused(
+        api: TestClient, report_chain: ReportChain, sqlite_ledger_engine: Engine) -> None:
+    """The chain holds Accepted with the hash of a statement that says Rejected: the API
+    refuses to keep that statement (409 ``chain``) and serves none beside the verdict."""
+    rc, engine = report_chain, sqlite_ledger_engine
+    enterprise = parse_address(rc.enterprise.address)
+    _, admin = new_principal(engine, Role.ENTERPRISE_ADMIN, enterprise)
+    regulator_id, regulator_key = new_principal(engine, Role.REGULATOR)
+    with make_sessions(engine).begin() as session:
+        grant_enterprise(session, regulator_id, enterprise, by="test", now=datetime.now(UTC))
+    created = api.post("/v1/reports", headers=bearer(admin), json={
+        "site": SITE, "period": "2026-10", "methodology": "cn.machinery"})
+    assert created.status_code == 201, created.text
+    digest = created.json()["reportHash"]
+    doc = loads_report(api.get(f"/v1/reports/{digest}/document", headers=bearer(admin)).content)
+    submit_report(rc.system, rc.enterprise, doc)
+    key = parse_hex(digest, 32)
+    rejected = AttestationStatement(key, parse_address(rc.regulator.address), Verdict.REJECTED,
+                                    ("MATERIAL_MISSTATEMENT",), "not satisfactory", 1796000000)
+    rc.regulator.send(rc.system.reports.functions.attestReport(
+        key, int(Verdict.ACCEPTED), statement_hash(rejected)), description="attest")
+    refused = api.post(f"/v1/reports/{digest}/attestations", content=statement_bytes(rejected),
+                       headers={**bearer(regulator_key), "Content-Type": "application/json"})
+    assert refused.status_code == 409 and refused.json()["type"].endswith("chain")
+    assert "is Accepted, the statement says Rejected" in refused.json()["detail"]
+    (attestation,) = api.get(f"/v1/reports/{digest}",
+                             headers=bearer(regulator_key)).json()["chain"]["attestations"]
+    assert attestation["verdict"] == "Accepted" and attestation["statement"] is None
+
+
+def test_reports_and_activities_refuse_open_periods_foreign_sites_and_unrelated_supersessions(
+        api: TestClient, report_chain: ReportChain, sqlite_ledger_engine: Engine) -> None:
+    """A period the chain's latest block has not passed, a ``supersedes`` that is not this
+    ledger's report of the same enterprise, site and period, and a site under another
+    enterprise's level (or not under the enterprise's own plan level) are refused, nothing
+    kept; so is a manual activity of another enterprise's site."""
+    rc, engine = report_chain, sqlite_ledger_engine
+    enterprise = parse_address(rc.enterprise.address)
+    _, admin = new_principal(engine, Role.ENTERPRISE_ADMIN, enterprise)
+    _, other_admin = new_principal(engine, Role.ENTERPRISE_ADMIN,
+                                   parse_address(rc.other_enterprise.address))
+    ask = {"site": SITE, "period": "2026-10", "methodology": "cn.machinery"}
+    first = api.post("/v1/reports", headers=bearer(admin), json=ask)
+    assert first.status_code == 201, first.text
+    theirs = api.post("/v1/reports", headers=bearer(other_admin),
+                      json={**ask, "site": "other-co/plant"})
+    assert theirs.status_code == 201, theirs.text
+    now = datetime.now(UTC)
+    with make_sessions(engine).begin() as session:
+        replace_plan(session, parse_address(rc.other_enterprise.address), check_plan([{
+            "meterPath": "other-co/plant/hall-1/line-1/main", "source": "electricity.grid",
+            "quantity": "energy.active.import:Wh"}]), actor="test", now=now)
+    for changes, check, words in [
+            ({"period": "2030"}, "period", "reports cover closed periods"),
+            ({"supersedes": "0x" + "11" * 32}, "supersedes", "is not a report this ledger"),
+            ({"supersedes": theirs.json()["reportHash"], "site": "other-co/plant"}, "site",
+             "not a site of your enterprise"),
+            ({"supersedes": theirs.json()["reportHash"]}, "supersedes", "same site and period"),
+            ({"supersedes": first.json()["reportHash"], "period": "2026-09"}, "supersedes",
+             "same site and period"),
+            ({"supersedes": first.json()["reportHash"], "site": "demo-co/another-site"},
+             "supersedes", "same site and period")]:
+        response = api.post("/v1/reports", headers=bearer(admin), json={**ask, **changes})
+        assert response.status_code == 422, (changes, response.text)
+        assert response.json()["type"].endswith(check) and words in response.json()["detail"]
+    stored = api.post("/v1/evidence", content=PDF, params={"name": "invoice-123.pdf"},
+                      headers={**bearer(admin), "Content-Type": "application/pdf"})
+    assert stored.status_code == 201, stored.text
+    foreign = api.post("/v1/activities", headers=bearer(admin), json={
+        "site": "other-co/plant", "source": "fuel.natural_gas", "amount": "10000000",
+        "periodStart": 1790784000, "periodEnd": 1793462400, "evidence": stored.json()["hash"],
+        "description": "another enterprise's site"})
+    assert foreign.status_code == 422 and foreign.json()["type"].endswith("site"), foreign.text
+    with make_sessions(engine).begin() as session:
+        replace_plan(session, enterprise, check_plan([{
+            "meterPath": "demo-co/wuxi-plant/hall-1/line-1/main", "source": "electricity.grid",
+            "quantity": "energy.active.import:Wh"}]), actor="test", now=now)
+    elsewhere = api.post("/v1/reports", headers=bearer(admin),
+                         json={**ask, "site": "elsewhere/plant"})
+    assert elsewhere.status_code == 422 and elsewhere.json()["type"].endswith("site")
+    listed = api.get("/v1/reports", headers=bearer(admin)).json()["reports"]
+    assert [r["reportHash"] for r in listed] == [first.json()["reportHash"]]
+    corrected = api.post("/v1/reports", headers=bearer(admin),
+                         json={**ask, "supersedes": first.json()["reportHash"]})
+    assert corrected.status_code == 201, corrected.text

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
+import stat
 from pathlib import Path
 
 import pytest
@@ -116,3 +118,31 @@ def test_unusable_output_paths_are_refused_before_any_work(
     assert main(["report", "render", str(document), *argv]) == 2
     _error_line(capsys)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["report.json"]
+
+
+def test_render_never_follows_a_symbolic_link_planted_at_the_temporary_name(
+        tmp_path: Path) -> None:
+    """Another user's link at the old predictable temporary name ``.report.html.tmp`` is left
+    alone: the page goes into a fresh temporary file, the link's target keeps its bytes."""
+    document = _write_document(tmp_path / "report.json")
+    victim = tmp_path / "victim.txt"
+    victim.write_bytes(b"precious config")
+    (tmp_path / ".report.html.tmp").symlink_to(victim)
+    html = tmp_path / "report.html"
+    assert main(["report", "render", str(document), "--html", str(html)]) == 0
+    assert victim.read_bytes() == b"precious config"
+    assert not html.is_symlink() and html.read_text(encoding="utf-8").startswith("<!DOCTYPE")
+
+
+def test_render_refuses_to_replace_a_fifo_and_leaves_it_a_fifo(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A special file at the output path (a FIFO here; a device node is the same case and
+    needs root to make) is refused in one line, not replaced by a regular file."""
+    document = _write_document(tmp_path / "report.json")
+    fifo = tmp_path / "out.html"
+    os.mkfifo(fifo)
+    assert main(["report", "render", str(document), "--html", str(fifo)]) == 2
+    line = _error_line(capsys)
+    assert f"--html {fifo}: expected a regular file, got a FIFO: not replaced" in line
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.html", "report.json"]

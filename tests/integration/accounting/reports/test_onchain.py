@@ -4,9 +4,12 @@ supersedes and both stay visible; regulators attest with a statement hash, once 
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from report_chain import ReportChain, chain_report
 
+from accounting_rules.errors import SupersessionMismatch
 from accounting_rules.reports.onchain import attest_report, read_report, submit_report
 from accounting_rules.reports.statement import AttestationStatement, Verdict, statement_hash
 from accounting_rules.reports.struct import report_hash, report_of
@@ -76,3 +79,26 @@ def test_regulator_attests_once_with_the_statement_hash(report_chain: ReportChai
         attest_report(rc.system, rc.regulator, statement(rc, b"\x07" * 32))
     with pytest.raises(ConfigError, match="the statement is"):
         attest_report(rc.system, rc.enterprise, given)
+
+
+def test_a_correction_of_another_site_or_period_is_refused_before_sending(
+        report_chain: ReportChain) -> None:
+    """The registry checks only that the superseded report is the same enterprise's (review
+    finding 5: a one-hour report of another site 'corrected' a month): ``submit_report`` reads
+    the superseded report from the chain and refuses another site, period or methodology id
+    before any transaction."""
+    rc = report_chain
+    first = submit_report(rc.system, rc.enterprise, chain_report(rc, created_at=7)).report_hash
+    month = chain_report(rc, created_at=8, supersedes=first)
+    block = rc.chain.w3.eth.block_number
+    for changed, field in (
+            (replace(month, period=replace(month.period, end=month.period.start + 3600)),
+             "period_end"),
+            (replace(month, site=None), "site")):
+        with pytest.raises(SupersessionMismatch, match=f"has {field} ") as caught:
+            submit_report(rc.system, rc.enterprise, changed)
+        assert caught.value.field == field
+    assert rc.chain.w3.eth.block_number == block  # nothing sent
+    status = read_report(rc.system, first)
+    assert status is not None and status.superseded_by is None
+    assert submit_report(rc.system, rc.enterprise, month).report_hash == report_hash(month)

@@ -44,6 +44,28 @@ def test_report_period_refuses_what_is_no_calendar_period(label: str) -> None:
         report_period("2026", "Mars/Olympus")
 
 
+@pytest.mark.parametrize("zone", ["localtime", "posixrules", "posix/Asia/Shanghai", "right/UTC",
+                                  "LOCALTIME"])
+def test_report_period_refuses_a_zone_whose_meaning_is_the_servers(zone: str) -> None:
+    with pytest.raises(InvalidPeriodSpec, match="not an IANA zone"):
+        report_period("2026-10", zone)
+
+
+def test_report_period_refuses_the_local_hour_clocks_skip() -> None:
+    """2026-03-08 02:00 does not exist in New York (clocks go from 02:00 to 03:00): it was read
+    as the 03:00 hour; the hours either side still exist."""
+    with pytest.raises(InvalidPeriodSpec, match="skip that hour"):
+        report_period("2026-03-08T02", "America/New_York")
+    assert report_period("2026-03-08T01", "America/New_York").end == report_period(
+        "2026-03-08T03", "America/New_York").start
+
+
+@pytest.mark.parametrize("label", ["9999", "9999-12", "9999-12-31", "9999-12-31T23"])
+def test_report_period_past_the_year_9999_is_refused_not_an_overflow(label: str) -> None:
+    with pytest.raises(InvalidPeriodSpec):
+        report_period(label, "Pacific/Kiritimati")
+
+
 @settings(max_examples=40)
 @given(st.integers(1971, 2200), st.integers(1, 12), st.sampled_from(
     ["Asia/Shanghai", "Europe/Berlin", "America/New_York", "UTC"]))

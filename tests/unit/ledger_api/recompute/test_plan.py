@@ -48,6 +48,10 @@ def test_a_checked_line_gives_the_counter_rule_in_lowest_terms() -> None:
 
 @pytest.mark.parametrize(("changes", "field", "words"), [
     ({"meterPath": "demo-co/wuxi-plant/main"}, "meterPath", "5 levels"),
+    ({"meterPath": "demo-co/../etc/passwd/x"}, "meterPath",
+     "has a level '..', which reads like a file path"),
+    ({"meterPath": "demo-co/wuxi-plant/./line-1/main"}, "meterPath",
+     "has a level '.', which reads like a file path"),
     ({"source": "electricity.gec"}, "source", "found none"),
     ({"source": "no.such.source"}, "source", "found none"),
     ({"quantity": "power.active:W"}, "quantity", "cumulative"),
