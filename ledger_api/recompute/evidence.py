@@ -36,7 +36,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, func, select
+from sqlalchemy import Connection, Integer, and_, bindparam, column, func, select, values
 from sqlalchemy.orm import Session
 
 from accounting_rules.counters import (
@@ -100,8 +100,11 @@ _BEFORE = (select(*_COLUMNS).where(*_COUNTER, ReadingRow.seq < bindparam("seq"))
            .order_by(ReadingRow.seq.desc()).limit(1))
 _AT_OR_AFTER = (select(*_COLUMNS).where(*_COUNTER, ReadingRow.seq >= bindparam("seq"))
                 .order_by(ReadingRow.seq.asc()).limit(1))
-_COUNT = select(func.count()).select_from(ReadingRow).where(
-    *_COUNTER, ReadingRow.seq >= bindparam("lo"), ReadingRow.seq <= bindparam("hi"))
+
+#: The columns of a VALUES list of counters and seq bounds, typed as the readings' columns.
+_BOUND_COLUMNS = (column("device", ReadingRow.device.type), column("meter", ReadingRow.meter.type),
+                  column("quantity", ReadingRow.quantity.type),
+                  column("lo", ReadingRow.seq.type), column("hi", ReadingRow.seq.type))
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,6 +144,7 @@ class _Counter:
     records: list[tuple[SignedRecord, int]] = field(default_factory=list)
     marks: list[int] = field(default_factory=list)
     missing: list[tuple[int, int]] = field(default_factory=list)
+    count: int = 0
 
     @property
     def params(self) -> dict[str, Any]:
@@ -222,6 +226,24 @@ def _prefetch(session: Connection, counters: Sequence[_Counter], start: int,
                     c.records.append((signed, position))
 
 
+def _count(session: Connection, counters: Sequence[_Counter]) -> None:
+    """Each counter's readings from its opening to its last reading, seqs inclusive, one
+    grouped ``COUNT`` for up to 500 counters: a ``VALUES`` CTE of (index, counter, seq bounds)
+    joined to the readings on ``ix_readings_counter`` (an index-only range per row; one
+    statement instead of a round trip per counter). A counter without a reading counts 0."""
+    live = [(i, c.device, c.meter, c.point.quantity, c.opening.seq, c.last.seq)
+            for i, c in enumerate(counters) if c.opening is not None and c.last is not None]
+    for k in range(0, len(live), 500):
+        bounds = values(column("i", Integer), *_BOUND_COLUMNS, name="bounds").data(
+            live[k:k + 500]).cte()
+        for i, count in session.execute(
+                select(bounds.c.i, func.count()).select_from(bounds).join(ReadingRow, and_(
+                    ReadingRow.device == bounds.c.device, ReadingRow.meter == bounds.c.meter,
+                    ReadingRow.quantity == bounds.c.quantity, ReadingRow.seq >= bounds.c.lo,
+                    ReadingRow.seq <= bounds.c.hi)).group_by(bounds.c.i)):
+            counters[i].count = count
+
+
 def counter_figures(session: Session, keys: Sequence[tuple[PlanPoint, bytes, bytes]],
                     start: int, end: int) -> list[MeterFigure]:
     """The :class:`MeterFigure` of each (plan point, device, meter id) counter for
@@ -231,6 +253,7 @@ def counter_figures(session: Session, keys: Sequence[tuple[PlanPoint, bytes, byt
     for c in counters:
         _bounds(connection, c, start, end)
     _prefetch(connection, counters, start, end)
+    _count(connection, counters)
     return [_figure(connection, c, start, end) for c in counters]
 
 
@@ -287,8 +310,7 @@ def _figure(session: Connection, c: _Counter, start: int, end: int) -> MeterFigu
         [c.rows[a].counter(), c.rows[b].counter()], rule,
         meter_changes=[x for x in changes if a < x.next_seq <= b]).steps[0].ambiguous)
     all_gaps = [s for s, _ in c.records if isinstance(s.record, Gap)]
-    count = session.execute(_COUNT, {**c.params, "lo": lo, "hi": hi}).scalar() or 0
-    energy = replace(energy, reading_count=count, gap_count=_meeting(all_gaps, start, end),
+    energy = replace(energy, reading_count=c.count, gap_count=_meeting(all_gaps, start, end),
                      bridged=bridged, ambiguous_steps=ambiguous)
     leaves = [(device, r.position) for r in kept] + [(device, p) for _, p in used]
     return MeterFigure(point, device, meter, energy, tuple(r.signed() for r in kept),
