@@ -82,29 +82,25 @@ _COLUMNS = (ReadingRow.device, ReadingRow.position, ReadingRow.meter, ReadingRow
 # Statements built once, run with parameters (a recompute runs thousands of them).
 _COUNTER = (ReadingRow.device == bindparam("device"), ReadingRow.meter == bindparam("meter"),
             ReadingRow.quantity == bindparam("quantity"))
-# The last reading at or before t: its time by the path-time index (backwards from t, first
-# match), then the readings of the path at that time (few: a meter's points read at once),
-# the counter's of greatest seq picked in Python. Ordering by (timestamp, seq), or filtering
-# the outer rows by counter, lets a planner walk the counter index instead (measured).
-# The meter is not named there: its path is (the meter id is the path's hash), and naming it
-# let PostgreSQL combine the (device, meter) index with the path's and sort a month of
-# readings (measured at 2.9 M rows).
-_LATEST_TIME = select(ReadingRow.timestamp).where(
-    ReadingRow.meter_path == bindparam("path"), ReadingRow.timestamp <= bindparam("t"),
-    ReadingRow.device == bindparam("device"), ReadingRow.quantity == bindparam("quantity"),
-).order_by(ReadingRow.timestamp.desc()).limit(1).scalar_subquery()
-_AT_LATEST_TIME = select(*_COLUMNS).where(ReadingRow.meter_path == bindparam("path"),
-                                          ReadingRow.timestamp == _LATEST_TIME)
 _FIRST = select(*_COLUMNS).where(*_COUNTER).order_by(ReadingRow.seq.asc()).limit(1)
 _BEFORE = (select(*_COLUMNS).where(*_COUNTER, ReadingRow.seq < bindparam("seq"))
            .order_by(ReadingRow.seq.desc()).limit(1))
 _AT_OR_AFTER = (select(*_COLUMNS).where(*_COUNTER, ReadingRow.seq >= bindparam("seq"))
                 .order_by(ReadingRow.seq.asc()).limit(1))
 
-#: The columns of a VALUES list of counters and seq bounds, typed as the readings' columns.
-_BOUND_COLUMNS = (column("device", ReadingRow.device.type), column("meter", ReadingRow.meter.type),
-                  column("quantity", ReadingRow.quantity.type),
-                  column("lo", ReadingRow.seq.type), column("hi", ReadingRow.seq.type))
+#: Counters per statement of :func:`_lasts_at` and :func:`_count` (a few thousand parameters).
+_CHUNK = 500
+#: The readings' column whose type a VALUES column of that name takes (else its own name).
+_TYPE_OF = {"path": "meter_path", "lo": "seq", "hi": "seq"}
+
+
+def _keyed(name: str, rows: Sequence[tuple[Any, ...]], *names: str) -> Any:
+    """A ``VALUES`` CTE ``name`` of ``rows``: an integer ``i`` (a counter's index), then the
+    named columns, typed as the readings' columns (:data:`_TYPE_OF`), so values bind as
+    the readings' do (``Uint64``'s encoding on SQLite)."""
+    columns = [column("i", Integer)] + [
+        column(n, ReadingRow.__table__.c[_TYPE_OF.get(n, n)].type) for n in names]
+    return values(*columns, name=name).data(rows).cte()
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,24 +156,49 @@ def _one(session: Connection, statement: Any, c: _Counter, **params: Any) -> _He
     return held
 
 
-def _last_at(session: Connection, c: _Counter, t: int) -> _Held | None:
-    """The counter's last reading at or before ``t``."""
-    found: Any = session.execute(_AT_LATEST_TIME,
-                                 {**c.params, "path": c.point.meter_path, "t": t})
-    rows = [_Held(*row) for row in found]
-    mine = [r for r in rows if (r.device, r.meter, r.quantity) ==
-            (c.device, c.meter, c.point.quantity)]
-    if not mine:
-        return None
-    held = max(mine, key=lambda r: r.seq)
-    c.rows[held.seq] = held
-    return held
+# The last reading at or before t: its time by the path-time index (backwards from t, first
+# match), then the readings of the path at that time (few: a meter's points read at once),
+# the counter's of greatest seq picked in Python (one statement for up to 500 counters,
+# the time probe correlated to a VALUES row). Ordering by (timestamp, seq), or filtering
+# the outer rows by counter, lets a planner walk the counter index instead (measured).
+# The meter is not named there: its path is (the meter id is the path's hash), and naming it
+# let PostgreSQL combine the (device, meter) index with the path's and sort a month of
+# readings (measured at 2.9 M rows).
+def _lasts_at(session: Connection, counters: Sequence[_Counter], t: int
+              ) -> list[_Held | None]:
+    """Each counter's last reading at or before ``t`` (``None``: none), in ``counters``'
+    order."""
+    found: list[_Held | None] = [None] * len(counters)
+    probe = ReadingRow.__table__.alias("probe")
+    for k in range(0, len(counters), _CHUNK):
+        keys = _keyed("keys", [(k + j, c.point.meter_path, c.device, c.point.quantity)
+                               for j, c in enumerate(counters[k:k + _CHUNK])],
+                      "path", "device", "quantity")
+        latest = select(probe.c.timestamp).where(
+            probe.c.meter_path == keys.c.path, probe.c.timestamp <= t,
+            probe.c.device == keys.c.device, probe.c.quantity == keys.c.quantity,
+        ).order_by(probe.c.timestamp.desc()).limit(1).correlate(keys).scalar_subquery()
+        for i, *row in session.execute(
+                select(keys.c.i, *_COLUMNS).select_from(keys).join(ReadingRow, and_(
+                    ReadingRow.meter_path == keys.c.path, ReadingRow.timestamp == latest))):
+            held, c = _Held(*row), counters[i]
+            if (held.device, held.meter, held.quantity) == (c.device, c.meter,
+                                                            c.point.quantity):
+                best = found[i]
+                if best is None or held.seq > best.seq:
+                    found[i] = held
+    for c, last in zip(counters, found, strict=True):
+        if last is not None:
+            c.rows[last.seq] = last
+    return found
 
 
-def _bounds(session: Connection, c: _Counter, start: int, end: int) -> None:
-    c.last = _last_at(session, c, end)
-    if c.last is not None:
-        c.opening = _last_at(session, c, start) or _one(session, _FIRST, c)
+def _bounds(session: Connection, counters: Sequence[_Counter], start: int, end: int) -> None:
+    for c, last in zip(counters, _lasts_at(session, counters, end), strict=True):
+        c.last = last
+    live = [c for c in counters if c.last is not None]
+    for c, opening in zip(live, _lasts_at(session, live, start), strict=True):
+        c.opening = opening or _one(session, _FIRST, c)
 
 
 def _prefetch(session: Connection, counters: Sequence[_Counter], start: int,
@@ -233,9 +254,8 @@ def _count(session: Connection, counters: Sequence[_Counter]) -> None:
     statement instead of a round trip per counter). A counter without a reading counts 0."""
     live = [(i, c.device, c.meter, c.point.quantity, c.opening.seq, c.last.seq)
             for i, c in enumerate(counters) if c.opening is not None and c.last is not None]
-    for k in range(0, len(live), 500):
-        bounds = values(column("i", Integer), *_BOUND_COLUMNS, name="bounds").data(
-            live[k:k + 500]).cte()
+    for k in range(0, len(live), _CHUNK):
+        bounds = _keyed("bounds", live[k:k + _CHUNK], "device", "meter", "quantity", "lo", "hi")
         for i, count in session.execute(
                 select(bounds.c.i, func.count()).select_from(bounds).join(ReadingRow, and_(
                     ReadingRow.device == bounds.c.device, ReadingRow.meter == bounds.c.meter,
@@ -250,8 +270,7 @@ def counter_figures(session: Session, keys: Sequence[tuple[PlanPoint, bytes, byt
     ``[start, end)``, in the order given (module docstring)."""
     counters = [_Counter(point, device, meter) for point, device, meter in keys]
     connection = session.connection()  # Core statements: no ORM work per query
-    for c in counters:
-        _bounds(connection, c, start, end)
+    _bounds(connection, counters, start, end)
     _prefetch(connection, counters, start, end)
     _count(connection, counters)
     return [_figure(connection, c, start, end) for c in counters]
