@@ -249,19 +249,20 @@ def _prefetch(session: Connection, counters: Sequence[_Counter], start: int,
 
 def _count(session: Connection, counters: Sequence[_Counter]) -> None:
     """Each counter's readings from its opening to its last reading, seqs inclusive, one
-    grouped ``COUNT`` for up to 500 counters: a ``VALUES`` CTE of (index, counter, seq bounds)
-    joined to the readings on ``ix_readings_counter`` (an index-only range per row; one
-    statement instead of a round trip per counter). A counter without a reading counts 0."""
+    statement for up to :data:`_CHUNK` counters: a ``VALUES`` CTE of (index, counter, seq
+    bounds), each row's ``COUNT`` a correlated subquery on ``ix_readings_counter`` (an
+    index-only range). A join grouped by counter instead sorted every counted row on SQLite
+    (a temporary B-tree for ``GROUP BY``; measured 5 times slower at 2.9 M rows)."""
     live = [(i, c.device, c.meter, c.point.quantity, c.opening.seq, c.last.seq)
             for i, c in enumerate(counters) if c.opening is not None and c.last is not None]
     for k in range(0, len(live), _CHUNK):
         bounds = _keyed("bounds", live[k:k + _CHUNK], "device", "meter", "quantity", "lo", "hi")
-        for i, count in session.execute(
-                select(bounds.c.i, func.count()).select_from(bounds).join(ReadingRow, and_(
-                    ReadingRow.device == bounds.c.device, ReadingRow.meter == bounds.c.meter,
-                    ReadingRow.quantity == bounds.c.quantity, ReadingRow.seq >= bounds.c.lo,
-                    ReadingRow.seq <= bounds.c.hi)).group_by(bounds.c.i)):
-            counters[i].count = count
+        count = select(func.count()).select_from(ReadingRow).where(
+            ReadingRow.device == bounds.c.device, ReadingRow.meter == bounds.c.meter,
+            ReadingRow.quantity == bounds.c.quantity, ReadingRow.seq >= bounds.c.lo,
+            ReadingRow.seq <= bounds.c.hi).correlate(bounds).scalar_subquery()
+        for i, n in session.execute(select(bounds.c.i, count)):
+            counters[i].count = n
 
 
 def counter_figures(session: Session, keys: Sequence[tuple[PlanPoint, bytes, bytes]],
