@@ -34,9 +34,10 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Connection, Integer, and_, bindparam, column, func, select, values
+from sqlalchemy import Connection, Integer, and_, bindparam, func, select, union_all
 from sqlalchemy.orm import Session
 
 from accounting_rules.counters import (
@@ -88,19 +89,54 @@ _BEFORE = (select(*_COLUMNS).where(*_COUNTER, ReadingRow.seq < bindparam("seq"))
 _AT_OR_AFTER = (select(*_COLUMNS).where(*_COUNTER, ReadingRow.seq >= bindparam("seq"))
                 .order_by(ReadingRow.seq.asc()).limit(1))
 
-#: Counters per statement of :func:`_lasts_at` and :func:`_count` (a few thousand parameters).
-_CHUNK = 500
+#: Counters per statement of :func:`_lasts_at` and :func:`_count` (a few thousand parameters;
+#: SQLite takes at most 500 terms in a compound select).
+_CHUNK = 250
 #: The readings' column whose type a VALUES column of that name takes (else its own name).
 _TYPE_OF = {"path": "meter_path", "lo": "seq", "hi": "seq"}
 
 
-def _keyed(name: str, rows: Sequence[tuple[Any, ...]], *names: str) -> Any:
-    """A ``VALUES`` CTE ``name`` of ``rows``: an integer ``i`` (a counter's index), then the
-    named columns, typed as the readings' columns (:data:`_TYPE_OF`), so values bind as
-    the readings' do (``Uint64``'s encoding on SQLite)."""
-    columns = [column("i", Integer)] + [
-        column(n, ReadingRow.__table__.c[_TYPE_OF.get(n, n)].type) for n in names]
-    return values(*columns, name=name).data(rows).cte()
+def _keyed(name: str, rows: int, *names: str) -> Any:
+    """A CTE ``name`` of ``rows`` rows of parameters (a ``UNION ALL`` of one-row selects): an
+    integer ``i`` (a counter's index), then the named columns, typed as the readings' columns
+    (:data:`_TYPE_OF`), so values bind as the readings' do (``Uint64``'s encoding on SQLite).
+    Parameter ``{name}{row}_{column}`` (:func:`_bind`). Not ``VALUES``: SQLAlchemy caches no
+    statement holding one, and compiling 500 rows of it took a second a recompute; this one
+    is built once per chunk length (callers' ``lru_cache``) and compiled once."""
+    types = [Integer()] + [ReadingRow.__table__.c[_TYPE_OF.get(n, n)].type for n in names]
+    return union_all(*(select(*(bindparam(f"{name}{r}_{n}", type_=t).label(n)
+                                for n, t in zip(("i", *names), types, strict=True)))
+                       for r in range(rows))).cte(name)
+
+
+def _bind(name: str, rows: Sequence[tuple[Any, ...]], *names: str) -> dict[str, Any]:
+    """The parameters of :func:`_keyed` ``name`` for ``rows`` (each ``(i, *names)``)."""
+    return {f"{name}{r}_{n}": v for r, row in enumerate(rows)
+            for n, v in zip(("i", *names), row, strict=True)}
+
+
+@lru_cache(maxsize=16)
+def _latest_statement(rows: int) -> Any:
+    """:func:`_lasts_at`'s statement for ``rows`` counters (parameters ``keys*`` and ``t``)."""
+    keys = _keyed("keys", rows, "path", "device", "quantity")
+    probe = ReadingRow.__table__.alias("probe")
+    latest = select(probe.c.timestamp).where(
+        probe.c.meter_path == keys.c.path, probe.c.timestamp <= bindparam("t"),
+        probe.c.device == keys.c.device, probe.c.quantity == keys.c.quantity,
+    ).order_by(probe.c.timestamp.desc()).limit(1).correlate(keys).scalar_subquery()
+    return select(keys.c.i, *_COLUMNS).select_from(keys).join(ReadingRow, and_(
+        ReadingRow.meter_path == keys.c.path, ReadingRow.timestamp == latest))
+
+
+@lru_cache(maxsize=16)
+def _count_statement(rows: int) -> Any:
+    """:func:`_count`'s statement for ``rows`` counters (parameters ``bounds*``)."""
+    bounds = _keyed("bounds", rows, "device", "meter", "quantity", "lo", "hi")
+    count = select(func.count()).select_from(ReadingRow).where(
+        ReadingRow.device == bounds.c.device, ReadingRow.meter == bounds.c.meter,
+        ReadingRow.quantity == bounds.c.quantity, ReadingRow.seq >= bounds.c.lo,
+        ReadingRow.seq <= bounds.c.hi).correlate(bounds).scalar_subquery()
+    return select(bounds.c.i, count)
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,18 +205,11 @@ def _lasts_at(session: Connection, counters: Sequence[_Counter], t: int
     """Each counter's last reading at or before ``t`` (``None``: none), in ``counters``'
     order."""
     found: list[_Held | None] = [None] * len(counters)
-    probe = ReadingRow.__table__.alias("probe")
     for k in range(0, len(counters), _CHUNK):
-        keys = _keyed("keys", [(k + j, c.point.meter_path, c.device, c.point.quantity)
-                               for j, c in enumerate(counters[k:k + _CHUNK])],
-                      "path", "device", "quantity")
-        latest = select(probe.c.timestamp).where(
-            probe.c.meter_path == keys.c.path, probe.c.timestamp <= t,
-            probe.c.device == keys.c.device, probe.c.quantity == keys.c.quantity,
-        ).order_by(probe.c.timestamp.desc()).limit(1).correlate(keys).scalar_subquery()
-        for i, *row in session.execute(
-                select(keys.c.i, *_COLUMNS).select_from(keys).join(ReadingRow, and_(
-                    ReadingRow.meter_path == keys.c.path, ReadingRow.timestamp == latest))):
+        chunk = [(k + j, c.point.meter_path, c.device, c.point.quantity)
+                 for j, c in enumerate(counters[k:k + _CHUNK])]
+        for i, *row in session.execute(_latest_statement(len(chunk)), {
+                **_bind("keys", chunk, "path", "device", "quantity"), "t": t}):
             held, c = _Held(*row), counters[i]
             if (held.device, held.meter, held.quantity) == (c.device, c.meter,
                                                             c.point.quantity):
@@ -256,12 +285,9 @@ def _count(session: Connection, counters: Sequence[_Counter]) -> None:
     live = [(i, c.device, c.meter, c.point.quantity, c.opening.seq, c.last.seq)
             for i, c in enumerate(counters) if c.opening is not None and c.last is not None]
     for k in range(0, len(live), _CHUNK):
-        bounds = _keyed("bounds", live[k:k + _CHUNK], "device", "meter", "quantity", "lo", "hi")
-        count = select(func.count()).select_from(ReadingRow).where(
-            ReadingRow.device == bounds.c.device, ReadingRow.meter == bounds.c.meter,
-            ReadingRow.quantity == bounds.c.quantity, ReadingRow.seq >= bounds.c.lo,
-            ReadingRow.seq <= bounds.c.hi).correlate(bounds).scalar_subquery()
-        for i, n in session.execute(select(bounds.c.i, count)):
+        chunk = live[k:k + _CHUNK]
+        for i, n in session.execute(_count_statement(len(chunk)), _bind(
+                "bounds", chunk, "device", "meter", "quantity", "lo", "hi")):
             counters[i].count = n
 
 
