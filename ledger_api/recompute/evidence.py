@@ -29,6 +29,11 @@ held or a gap record) with their seconds. ``ambiguous_steps`` counts the steps r
 (notable and bridged) whose length lets the counter wrap unseen; a long step that is neither
 is not counted (a device polls on a fixed interval and a missed poll is a gap record).
 
+The boundary readings (1) and the counts are read for up to :data:`_CHUNK` counters per
+statement (a CTE of the counters' keys, each row's lookup a correlated subquery on the
+index), not per counter: at 1,000 meters that is about 220 statements instead of about 3,200
+(the month recompute, ``benchmarks/bench_recompute.py``).
+
 Errors: ``accounting_rules`` :class:`~accounting_rules.errors.CounterError` for a history the
 arithmetic refuses (an invalid meter change).
 """
@@ -38,9 +43,10 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, func, select
+from sqlalchemy import Connection, Integer, and_, bindparam, func, select, union_all
 from sqlalchemy.orm import Session
 
 from accounting_rules.counters import (
@@ -90,26 +96,60 @@ _COLUMNS = (ReadingRow.device, ReadingRow.position, ReadingRow.meter, ReadingRow
 # Statements built once, run with parameters (a recompute runs thousands of them).
 _COUNTER = (ReadingRow.device == bindparam("device"), ReadingRow.meter == bindparam("meter"),
             ReadingRow.quantity == bindparam("quantity"))
-# The last reading at or before t: its time by the path-time index (backwards from t, first
-# match), then the readings of the path at that time (few: a meter's points read at once),
-# the counter's of greatest seq picked in Python. Ordering by (timestamp, seq), or filtering
-# the outer rows by counter, lets a planner walk the counter index instead (measured).
-# The meter is not named there: its path is (the meter id is the path's hash), and naming it
-# let PostgreSQL combine the (device, meter) index with the path's and sort a month of
-# readings (measured at 2.9 M rows).
-_LATEST_TIME = select(ReadingRow.timestamp).where(
-    ReadingRow.meter_path == bindparam("path"), ReadingRow.timestamp <= bindparam("t"),
-    ReadingRow.device == bindparam("device"), ReadingRow.quantity == bindparam("quantity"),
-).order_by(ReadingRow.timestamp.desc()).limit(1).scalar_subquery()
-_AT_LATEST_TIME = select(*_COLUMNS).where(ReadingRow.meter_path == bindparam("path"),
-                                          ReadingRow.timestamp == _LATEST_TIME)
 _FIRST = select(*_COLUMNS).where(*_COUNTER).order_by(ReadingRow.seq.asc()).limit(1)
 _BEFORE = (select(*_COLUMNS).where(*_COUNTER, ReadingRow.seq < bindparam("seq"))
            .order_by(ReadingRow.seq.desc()).limit(1))
 _AT_OR_AFTER = (select(*_COLUMNS).where(*_COUNTER, ReadingRow.seq >= bindparam("seq"))
                 .order_by(ReadingRow.seq.asc()).limit(1))
-_COUNT = select(func.count()).select_from(ReadingRow).where(
-    *_COUNTER, ReadingRow.seq >= bindparam("lo"), ReadingRow.seq <= bindparam("hi"))
+
+#: Counters per statement of :func:`_lasts_at` and :func:`_count` (a few thousand parameters;
+#: SQLite takes at most 500 terms in a compound select).
+_CHUNK = 250
+#: The readings' column whose type a VALUES column of that name takes (else its own name).
+_TYPE_OF = {"path": "meter_path", "lo": "seq", "hi": "seq"}
+
+
+def _keyed(name: str, rows: int, *names: str) -> Any:
+    """A CTE ``name`` of ``rows`` rows of parameters (a ``UNION ALL`` of one-row selects): an
+    integer ``i`` (a counter's index), then the named columns, typed as the readings' columns
+    (:data:`_TYPE_OF`), so values bind as the readings' do (``Uint64``'s encoding on SQLite).
+    Parameter ``{name}{row}_{column}`` (:func:`_bind`). Not ``VALUES``: SQLAlchemy caches no
+    statement holding one, and compiling 500 rows of it took a second a recompute; this one
+    is built once per chunk length (callers' ``lru_cache``) and compiled once."""
+    types = [Integer()] + [ReadingRow.__table__.c[_TYPE_OF.get(n, n)].type for n in names]
+    return union_all(*(select(*(bindparam(f"{name}{r}_{n}", type_=t).label(n)
+                                for n, t in zip(("i", *names), types, strict=True)))
+                       for r in range(rows))).cte(name)
+
+
+def _bind(name: str, rows: Sequence[tuple[Any, ...]], *names: str) -> dict[str, Any]:
+    """The parameters of :func:`_keyed` ``name`` for ``rows`` (each ``(i, *names)``)."""
+    return {f"{name}{r}_{n}": v for r, row in enumerate(rows)
+            for n, v in zip(("i", *names), row, strict=True)}
+
+
+@lru_cache(maxsize=16)
+def _latest_statement(rows: int) -> Any:
+    """:func:`_lasts_at`'s statement for ``rows`` counters (parameters ``keys*`` and ``t``)."""
+    keys = _keyed("keys", rows, "path", "device", "quantity")
+    probe = ReadingRow.__table__.alias("probe")
+    latest = select(probe.c.timestamp).where(
+        probe.c.meter_path == keys.c.path, probe.c.timestamp <= bindparam("t"),
+        probe.c.device == keys.c.device, probe.c.quantity == keys.c.quantity,
+    ).order_by(probe.c.timestamp.desc()).limit(1).correlate(keys).scalar_subquery()
+    return select(keys.c.i, *_COLUMNS).select_from(keys).join(ReadingRow, and_(
+        ReadingRow.meter_path == keys.c.path, ReadingRow.timestamp == latest))
+
+
+@lru_cache(maxsize=16)
+def _count_statement(rows: int) -> Any:
+    """:func:`_count`'s statement for ``rows`` counters (parameters ``bounds*``)."""
+    bounds = _keyed("bounds", rows, "device", "meter", "quantity", "lo", "hi")
+    count = select(func.count()).select_from(ReadingRow).where(
+        ReadingRow.device == bounds.c.device, ReadingRow.meter == bounds.c.meter,
+        ReadingRow.quantity == bounds.c.quantity, ReadingRow.seq >= bounds.c.lo,
+        ReadingRow.seq <= bounds.c.hi).correlate(bounds).scalar_subquery()
+    return select(bounds.c.i, count)
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,6 +189,7 @@ class _Counter:
     records: list[tuple[SignedRecord, int]] = field(default_factory=list)
     marks: list[int] = field(default_factory=list)
     missing: list[tuple[int, int]] = field(default_factory=list)
+    count: int = 0
 
     @property
     def params(self) -> dict[str, Any]:
@@ -164,24 +205,42 @@ def _one(session: Connection, statement: Any, c: _Counter, **params: Any) -> _He
     return held
 
 
-def _last_at(session: Connection, c: _Counter, t: int) -> _Held | None:
-    """The counter's last reading at or before ``t``."""
-    found: Any = session.execute(_AT_LATEST_TIME,
-                                 {**c.params, "path": c.point.meter_path, "t": t})
-    rows = [_Held(*row) for row in found]
-    mine = [r for r in rows if (r.device, r.meter, r.quantity) ==
-            (c.device, c.meter, c.point.quantity)]
-    if not mine:
-        return None
-    held = max(mine, key=lambda r: r.seq)
-    c.rows[held.seq] = held
-    return held
+# The last reading at or before t: its time by the path-time index (backwards from t, first
+# match), then the readings of the path at that time (few: a meter's points read at once),
+# the counter's of greatest seq picked in Python (one statement for up to 500 counters,
+# the time probe correlated to a VALUES row). Ordering by (timestamp, seq), or filtering
+# the outer rows by counter, lets a planner walk the counter index instead (measured).
+# The meter is not named there: its path is (the meter id is the path's hash), and naming it
+# let PostgreSQL combine the (device, meter) index with the path's and sort a month of
+# readings (measured at 2.9 M rows).
+def _lasts_at(session: Connection, counters: Sequence[_Counter], t: int
+              ) -> list[_Held | None]:
+    """Each counter's last reading at or before ``t`` (``None``: none), in ``counters``'
+    order."""
+    found: list[_Held | None] = [None] * len(counters)
+    for k in range(0, len(counters), _CHUNK):
+        chunk = [(k + j, c.point.meter_path, c.device, c.point.quantity)
+                 for j, c in enumerate(counters[k:k + _CHUNK])]
+        for i, *row in session.execute(_latest_statement(len(chunk)), {
+                **_bind("keys", chunk, "path", "device", "quantity"), "t": t}):
+            held, c = _Held(*row), counters[i]
+            if (held.device, held.meter, held.quantity) == (c.device, c.meter,
+                                                            c.point.quantity):
+                best = found[i]
+                if best is None or held.seq > best.seq:
+                    found[i] = held
+    for c, last in zip(counters, found, strict=True):
+        if last is not None:
+            c.rows[last.seq] = last
+    return found
 
 
-def _bounds(session: Connection, c: _Counter, start: int, end: int) -> None:
-    c.last = _last_at(session, c, end)
-    if c.last is not None:
-        c.opening = _last_at(session, c, start) or _one(session, _FIRST, c)
+def _bounds(session: Connection, counters: Sequence[_Counter], start: int, end: int) -> None:
+    for c, last in zip(counters, _lasts_at(session, counters, end), strict=True):
+        c.last = last
+    live = [c for c in counters if c.last is not None]
+    for c, opening in zip(live, _lasts_at(session, live, start), strict=True):
+        c.opening = opening or _one(session, _FIRST, c)
 
 
 def _prefetch(session: Connection, counters: Sequence[_Counter], start: int,
@@ -230,15 +289,30 @@ def _prefetch(session: Connection, counters: Sequence[_Counter], start: int,
                     c.records.append((signed, position))
 
 
+def _count(session: Connection, counters: Sequence[_Counter]) -> None:
+    """Each counter's readings from its opening to its last reading, seqs inclusive, one
+    statement for up to :data:`_CHUNK` counters: a ``VALUES`` CTE of (index, counter, seq
+    bounds), each row's ``COUNT`` a correlated subquery on ``ix_readings_counter`` (an
+    index-only range). A join grouped by counter instead sorted every counted row on SQLite
+    (a temporary B-tree for ``GROUP BY``; measured 5 times slower at 2.9 M rows)."""
+    live = [(i, c.device, c.meter, c.point.quantity, c.opening.seq, c.last.seq)
+            for i, c in enumerate(counters) if c.opening is not None and c.last is not None]
+    for k in range(0, len(live), _CHUNK):
+        chunk = live[k:k + _CHUNK]
+        for i, n in session.execute(_count_statement(len(chunk)), _bind(
+                "bounds", chunk, "device", "meter", "quantity", "lo", "hi")):
+            counters[i].count = n
+
+
 def counter_figures(session: Session, keys: Sequence[tuple[PlanPoint, bytes, bytes]],
                     start: int, end: int) -> list[MeterFigure]:
     """The :class:`MeterFigure` of each (plan point, device, meter id) counter for
     ``[start, end)``, in the order given (module docstring)."""
     counters = [_Counter(point, device, meter) for point, device, meter in keys]
     connection = session.connection()  # Core statements: no ORM work per query
-    for c in counters:
-        _bounds(connection, c, start, end)
+    _bounds(connection, counters, start, end)
     _prefetch(connection, counters, start, end)
+    _count(connection, counters)
     ahead = read_ahead(connection, [first for c in counters for first in run_starts(
         c.device, c.meter, [Sparse(r.seq, r.timestamp, r.value) for r in (c.opening, c.last)
                             if r is not None], start)])
@@ -303,8 +377,7 @@ def _figure(session: Connection, c: _Counter, start: int, end: int,
         [c.rows[a].counter(), c.rows[b].counter()], rule,
         meter_changes=[x for x in changes if a < x.next_seq <= b]).steps[0].ambiguous)
     all_gaps = [s for s, _ in c.records if isinstance(s.record, Gap)]
-    count = session.execute(_COUNT, {**c.params, "lo": lo, "hi": hi}).scalar() or 0
-    energy = replace(energy, reading_count=count, gap_count=_meeting(all_gaps, start, end),
+    energy = replace(energy, reading_count=c.count, gap_count=_meeting(all_gaps, start, end),
                      bridged=bridged, ambiguous_steps=ambiguous)
     leaves = [(device, r.position) for r in kept] + [(device, p) for _, p in used]
     proof = witnesses(session, device=device, meter=meter, path=point.meter_path,
