@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import json
-import re
-import shutil
 from pathlib import Path
 
 import pytest
 from web3 import HTTPProvider, Web3
 
-from accounting_rules import methodologies
 from factories import fifo
 from mrv_cli.main import main
 from mrv_core.keys import PASSWORD_ENV
@@ -187,69 +184,6 @@ def test_a_nonce_file_that_is_a_fifo_is_refused_without_blocking(
                          "--nonce-file", str(pipe), "--out", str(tmp_path / "d.json")], capsys)
     assert (code, out.strip()) == (USAGE, f"mrv: error: nonce file {pipe}: not a regular file "
                                           "(a FIFO)")
-
-
-def test_demo_runs_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str],
-                              monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("PATH", "/usr/bin:/bin")  # as a new user's shell: the venv not activated
-    out_dir = tmp_path / "demo"
-    (out_dir / "bundles").mkdir(parents=True)  # an earlier demo's leftovers are replaced
-    (out_dir / "demo.json").write_text("{}")
-    (out_dir / "bundles" / "stale.json").write_text("{}")
-    argv = ["demo", "--month", "2025-02", "--interval", "720", "--out", str(out_dir)]
-    code, out = run(argv, capsys)
-    assert code == OK, out
-    # February 2025: 28 days x 2 rounds x 4 meters; a batch, a multiproof and 8 readings a day.
-    assert "224 signed readings" in out and "28 batches anchored" in out
-    # Every anchor's gas, as one figure or a min-max range (the first anchor writes a cold slot).
-    (gas,) = re.findall(r"28 batches anchored \(batchSeq 0\.\.27\), ([\d,-]+) gas per anchor",
-                        out)
-    low, _, high = gas.partition("-")
-    assert int(low.replace(",", "")) <= int((high or low).replace(",", "")) <= 60_000
-    # The closing line's command works in the user's shell as printed.
-    (command,) = re.findall(r"re-check offline any time: `(\S+) bundle verify ", out)
-    assert shutil.which(command) is not None, command
-    assert "280 of 280 file(s) verified (offline" in out
-    assert "56 of 56 file(s) verified (offline and against the chain)" in out
-    versions = len(methodologies())
-    assert f"audit: {versions} of {versions} published versions hold exactly" in out
-    assert "cn.machinery v1 (in force at the month's start)" in out
-    assert "AGREE to the gram" in out
-    assert "step 'signature' failed" in out and "0 of 1 file(s) verified, 1 FAILED" in out
-    assert "OK    280 file(s), not listed one by one" in out and "more OK\n" in out
-    assert out.index("...   and") > out.index("on chain, every batch file")  # after OK lines
-    assert '"sample": true marks the offline SAMPLE domain (chainId 0) only' in out
-    assert '"sample": false' in json.loads((out_dir / "demo.json").read_text())["note"]
-    bundles = sorted(map(str, (out_dir / "bundles").glob("day-*/*.json")))
-    assert len(bundles) == 280
-    documents = [json.loads(Path(b).read_text()) for b in bundles]
-    assert {d["format"] for d in documents} == {"trustmrv-proof/2", "trustmrv-batch/2"}
-    assert all(d["batch"]["signature"].startswith("0x") for d in documents)
-    code, out = run(["bundle", "verify", str(out_dir / "bundles")], capsys)  # a directory
-    assert code == OK and "280 of 280 file(s) verified" in out  # offline, chain long gone
-    assert "unsigned-header" not in out
-    assert not (out_dir / "bundles" / "stale.json").exists()
-    (tmp_path / "precious").mkdir()
-    code, out = run(["demo", "--out", str(tmp_path / "precious")], capsys)
-    assert code == USAGE and "holds no earlier demo" in out
-    code, out = run(["demo", "--month", "2999-01", "--out", str(tmp_path / "future")], capsys)
-    assert code == USAGE and "has not ended" in out
-    code, out = run(["demo", "--interval", "7", "--out", str(tmp_path / "odd")], capsys)
-    assert code == USAGE and "--interval" in out
-
-
-@pytest.mark.parametrize(("month", "message"), [
-    ("2026-13", "no month 13"), ("2026-00", "no month 00"), ("0000-01", "year 0000"),
-    ("1900-01", "year 1900"), ("2020-12", "from 2021-01 on"), ("2026-1", "YYYY-MM"),
-    ("", "YYYY-MM"), ("२०२५-०१", "YYYY-MM"), ("9999-12", "year 9999"),
-])
-def test_demo_refuses_a_bad_month_before_any_work(month: str, message: str, tmp_path: Path,
-                                                  capsys: pytest.CaptureFixture[str]) -> None:
-    code = main(["demo", "--month", month, "--out", str(tmp_path / "demo")])
-    captured = capsys.readouterr()
-    assert code == USAGE and captured.out == ""  # no step started
-    assert captured.err.startswith("mrv: error: --month") and message in captured.err
-    assert captured.err.count("\n") == 1
 
 
 def test_unreachable_node_is_a_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
