@@ -2,11 +2,13 @@
 
 A month of 1,000 meters read every 15 minutes is 2.9 M readings; a report bundle proves only the
 boundary readings of each meter (the last reading at or before the start and the end of the
-period; no rollover, meter change or gap in this run, which would add two readings per notable
-step). The meters sit behind ``devices`` edge nodes; each device's hourly batch holds four
-readings of each of its meters, so the two batches holding a device's boundary readings are
-real-size trees (the other leaves are salted hashes the bundle never discloses: random 32-byte
-leaves here) whose headers the device signs. The report document lists one measured line per
+period) and their successors (the next reading, which shows the boundary reading is the last
+one before its bound: protocol 11.4); no rollover, meter change or gap in this run, which would
+add two readings per notable step. The meters sit behind ``devices`` edge nodes; each device's
+hourly batch holds four readings of each of its meters, so the two batches holding a device's
+boundary readings and their successors are real-size trees (the other leaves are salted hashes
+the bundle never discloses: random 32-byte leaves here) whose headers the device signs. The
+report document lists one measured line per
 meter with the figures ``accounting_rules.compute`` gives under cn.machinery v1.
 
 ``python -m benchmarks.bench_report_bundle --meters 1000`` prints the bundle's size and the
@@ -79,13 +81,15 @@ def _meter_path(device: int, meter: int) -> str:
 
 def _boundary_batch(key: DeviceKey, batch_seq: int, readings: list[SignedReading]
                     ) -> ProvenBatch:
-    """The device's hourly batch holding ``readings`` (one per meter at the same time) among the
-    hour's other readings of its meters (undisclosed leaves), proven by one multiproof."""
+    """The device's hourly batch holding ``readings`` (per meter its boundary reading and the
+    successor a quarter later, which shows the boundary reading is the last one before the
+    bound: protocol 11.4) among the hour's other readings of its meters (undisclosed leaves),
+    proven by one multiproof."""
     per_hour = 3600 // STEP_S
     leaves = [leaf_hash(r.reading) for r in readings]
-    leaves += [os.urandom(32) for _ in range(len(readings) * (per_hour - 1))]
+    leaves += [os.urandom(32) for _ in range(len(readings) // 2 * (per_hour - 2))]
     tree = MerkleTree(leaves)
-    t = readings[0].reading.timestamp
+    t = max(r.reading.timestamp for r in readings)
     header = BatchHeader(device=key.address, batch_seq=batch_seq, root=tree.root,
                          leaf_count=tree.leaf_count, from_timestamp=t - 3600 + STEP_S,
                          to_timestamp=t)
@@ -109,8 +113,11 @@ def build(meters: int, devices: int) -> ReportBundle:
                                                      first + quarters * (2_000 + m)))):
                 reading = Reading(key.address, meter_id(path), seq, t, QUANTITY, value,
                                   new_salt())
-                boundary[side].append(key.sign_reading(reading, DOMAIN, path))
-            start, end = boundary[0][-1].reading, boundary[1][-1].reading
+                after = Reading(key.address, meter_id(path), seq + 1, t + STEP_S,
+                                QUANTITY, value + 2_000 + m, new_salt())
+                boundary[side] += [key.sign_reading(reading, DOMAIN, path),
+                                   key.sign_reading(after, DOMAIN, path)]
+            start, end = boundary[0][-2].reading, boundary[1][-2].reading
             plan.append(PlanLine(path, "electricity.grid", QUANTITY, 2**32, None))
             lines_in.append(Activity("electricity.grid", end.value - start.value))
             measured.append(dict(

@@ -137,8 +137,8 @@ def test_a_one_day_demo_ends_with_the_ledger_final_nothing_late_and_a_report_tha
     assert gas.evidence == evidence_hash(invoice.read_bytes())
     assert context["report"]["hash"] == "0x" + bundle.report_hash.hex()
     assert doc.totals.total > 0 and "(verified on chain)" in stdout
-    assert re.search(r"VALID, 3 measured and 1 manual lines.*\n\s+attested (Accepted|Qualified)"
-                     r" by 0x", stdout), stdout[-3000:]
+    assert re.search(r"VALID, 3 measured and 1 manual lines.*\n(?:\s+.*\n)*?\s+attested "
+                     r"(Accepted|Qualified) by 0x", stdout), stdout[-3000:]
     [statement] = (out / "report").glob("attestation-*.json")
     assert loads_statement(statement.read_bytes()).report == bundle.report_hash
     for suffix, magic in ((".html", b"<!DOCTYPE html>"), (".pdf", b"%PDF-")):
