@@ -28,7 +28,7 @@ from pathlib import Path
 from sqlalchemy import text
 
 from ledger_api.chain.directory import DeviceDirectory
-from ledger_api.db.bulk import insert_rows
+from ledger_api.db.bulk import LEAF_COLUMNS, READING_COLUMNS, insert_rows
 from ledger_api.db.engine import make_engine, make_sessions
 from ledger_api.db.migrate import upgrade
 from ledger_api.db.models import LeafRow, ReadingRow
@@ -75,11 +75,9 @@ def _fill(engine: object, start: int, count: int) -> None:
         with sessions.begin() as session:
             connection = session.connection()
             insert_rows(connection, LeafRow.__table__,  # type: ignore[arg-type]
-                        ("device", "position", "kind", "leaf", "time_from", "time_to",
-                         "batch_seq", "received_at", "lag_s"), leaves)
+                        LEAF_COLUMNS, leaves)
             insert_rows(connection, ReadingRow.__table__,  # type: ignore[arg-type]
-                        ("device", "position", "meter", "meter_path", "seq", "timestamp",
-                         "quantity", "value", "salt", "signature"), readings)
+                        READING_COLUMNS, readings)
         done += n
 
 

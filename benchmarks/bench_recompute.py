@@ -36,7 +36,7 @@ from sqlalchemy import Engine
 from accounting_rules.publishing import Resolved
 from accounting_rules.registry import load_methodology
 from accounting_rules.versions import InForce, MethodologyVersions
-from ledger_api.db.bulk import insert_rows
+from ledger_api.db.bulk import LEAF_COLUMNS, READING_COLUMNS, insert_rows
 from ledger_api.db.engine import make_engine, make_sessions
 from ledger_api.db.migrate import upgrade
 from ledger_api.db.models import (
@@ -118,11 +118,9 @@ def load(engine: Engine, meters: int) -> int:
             session.flush()
             connection = session.connection()
             insert_rows(connection, LeafRow.__table__,  # type: ignore[arg-type]
-                        ("device", "position", "kind", "leaf", "time_from", "time_to",
-                         "batch_seq", "received_at", "lag_s"), leaves)
+                        LEAF_COLUMNS, leaves)
             insert_rows(connection, ReadingRow.__table__,  # type: ignore[arg-type]
-                        ("device", "position", "meter", "meter_path", "seq", "timestamp",
-                         "quantity", "value", "salt", "signature"), readings)
+                        READING_COLUMNS, readings)
             insert_rows(connection, CounterMarkRow.__table__,  # type: ignore[arg-type]
                         ("device", "meter", "seq"), marks)
         stored += len(readings)

@@ -24,9 +24,23 @@ import psycopg
 from sqlalchemy import Connection, DateTime, Table
 from sqlalchemy.exc import DBAPIError
 
+from .models import LeafRow, ReadingRow, RecordRow
 from .types import Int256, Uint64
 
-__all__ = ["insert_rows"]
+__all__ = ["LEAF_COLUMNS", "READING_COLUMNS", "RECORD_COLUMNS", "insert_rows"]
+
+#: The row layouts of the ingest's ``leaves``, ``readings`` and ``records`` (and of the
+#: benchmarks that fill those tables in bulk): each tuple names every column of its table.
+LEAF_COLUMNS = ("device", "position", "kind", "leaf", "time_from", "time_to", "batch_seq",
+                "received_at", "lag_s")
+READING_COLUMNS = ("device", "position", "meter", "meter_path", "seq", "timestamp", "quantity",
+                   "value", "salt", "signature")
+RECORD_COLUMNS = ("device", "position", "kind", "key_hash", "path", "time_from", "wire")
+for _model, _columns in ((LeafRow, LEAF_COLUMNS), (ReadingRow, READING_COLUMNS),
+                         (RecordRow, RECORD_COLUMNS)):
+    # A column added to a model without being written here fails at import, not as a NULL.
+    if sorted(_columns) != sorted(_model.__table__.columns.keys()):
+        raise RuntimeError(f"{_model.__tablename__}: the bulk layout is {_columns}")
 
 
 def insert_rows(connection: Connection, table: Table, columns: Sequence[str],

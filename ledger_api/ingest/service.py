@@ -53,7 +53,7 @@ from mrv_core.verify import verify_signed_header, verify_signed_reading, verify_
 from mrv_core.wire import encode_batch_header, encode_signed_reading, encode_signed_record
 
 from ..chain.devices import DeviceStanding, Reason
-from ..db.bulk import insert_rows
+from ..db.bulk import LEAF_COLUMNS, READING_COLUMNS, RECORD_COLUMNS, insert_rows
 from ..db.models import (
     BatchRow,
     ConflictRow,
@@ -71,16 +71,6 @@ from .seq_gaps import MeterSeqs, add_seq
 
 __all__ = ["Devices", "IngestResult", "ingest"]
 
-_LEAF_COLUMNS = ("device", "position", "kind", "leaf", "time_from", "time_to", "batch_seq",
-                 "received_at", "lag_s")
-_READING_COLUMNS = ("device", "position", "meter", "meter_path", "seq", "timestamp", "quantity",
-                    "value", "salt", "signature")
-_RECORD_COLUMNS = ("device", "position", "kind", "key_hash", "path", "time_from", "wire")
-for _model, _columns in ((LeafRow, _LEAF_COLUMNS), (ReadingRow, _READING_COLUMNS),
-                         (RecordRow, _RECORD_COLUMNS)):
-    # A column added to a model without being written here fails at import, not as a NULL.
-    if sorted(_columns) != sorted(_model.__table__.columns.keys()):
-        raise RuntimeError(f"{_model.__tablename__}: ingest writes {_columns}")
 #: A lag beyond this many seconds either way (a century) is stored as this: a uint64 time span
 #: minus the receipt time may not fit a BIGINT.
 _LAG_LIMIT = 100 * 366 * 86_400
@@ -269,7 +259,7 @@ class _Leaves(_Step):
         held_records = self._held_records(records)
         seqs = self._meter_seqs(readings)
         marks = CounterMarks(self.session, self.device)
-        # Rows as tuples in the column order below, inserted on the driver (db/bulk.py).
+        # Rows as tuples in the column order of db/bulk.py's layouts, inserted on the driver.
         leaves: list[tuple[Any, ...]] = []
         reading_rows: list[tuple[Any, ...]] = []
         record_rows: list[tuple[Any, ...]] = []
@@ -310,10 +300,10 @@ class _Leaves(_Step):
                                     item.record.timespan()[0], _wire(item)))
         marks.save(self._stored_seqs)  # against the rows held before this request
         connection = self.session.connection()
-        insert_rows(connection, LeafRow.__table__, _LEAF_COLUMNS, leaves)  # type: ignore[arg-type]
-        insert_rows(connection, ReadingRow.__table__, _READING_COLUMNS,  # type: ignore[arg-type]
+        insert_rows(connection, LeafRow.__table__, LEAF_COLUMNS, leaves)  # type: ignore[arg-type]
+        insert_rows(connection, ReadingRow.__table__, READING_COLUMNS,  # type: ignore[arg-type]
                     reading_rows)
-        insert_rows(connection, RecordRow.__table__, _RECORD_COLUMNS,  # type: ignore[arg-type]
+        insert_rows(connection, RecordRow.__table__, RECORD_COLUMNS,  # type: ignore[arg-type]
                     record_rows)
         self._save_seqs(seqs)
 
