@@ -158,12 +158,16 @@ class MerkleTree:
         n = len(self._leaves)
         if not 0 <= index < n:
             raise MerkleError(f"leaf index {index} out of range [0, {n})")
-        if self._order is None:
-            # Stable argsort, as OpenZeppelin's: equal leaves keep their input order.
-            self._order = [0] * n
+        order = self._order
+        if order is None:
+            # Stable argsort, as OpenZeppelin's: equal leaves keep their input order. Built
+            # aside and published whole: threads share a tree (ledger_api.proofs.TreeCache),
+            # and one reading a half-filled order would prove the wrong tree position.
+            order = [0] * n
             for rank, position in enumerate(sorted(range(n), key=self._leaves.__getitem__)):
-                self._order[position] = rank
-        return 2 * n - 2 - self._order[index]
+                order[position] = rank
+            self._order = order
+        return 2 * n - 2 - order[index]
 
     # -- proofs ----------------------------------------------------------------------------------
 

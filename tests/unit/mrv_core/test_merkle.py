@@ -4,6 +4,8 @@ algorithm, proofs, multiproofs, and the second-preimage and count guarantees."""
 import contextlib
 import dataclasses
 import random
+import sys
+import threading
 
 import pytest
 from hypothesis import given, settings
@@ -212,3 +214,33 @@ def test_a_large_tree_matches_the_reference() -> None:
     assert tree.root == reference_tree(leaves)[0]
     for i in rng.sample(range(len(leaves)), 50):
         assert process_proof(leaves[i], tree.proof(i)) == tree.root
+
+
+def test_proofs_from_one_tree_in_many_threads_at_once_all_verify() -> None:
+    """The ledger API serves proofs from one cached tree in several threads (ledger_api.proofs
+    TreeCache): the first proofs, which build the leaf order, must not see it half built."""
+    rng = random.Random(7)
+    switch = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # hand the GIL over as often as possible
+    try:
+        for _ in range(5):
+            leaves = [rng.randbytes(32) for _ in range(20_000)]
+            tree = MerkleTree(leaves)
+            start = threading.Barrier(6)
+            wrong: list[int] = []
+
+            def prove(index: int, tree: MerkleTree = tree, leaves: list[bytes] = leaves,
+                      start: threading.Barrier = start, wrong: list[int] = wrong) -> None:
+                start.wait()
+                if process_proof(leaves[index], tree.proof(index)) != tree.root:
+                    wrong.append(index)
+
+            threads = [threading.Thread(target=prove, args=(rng.randrange(20_000),))
+                       for _ in range(6)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+            assert wrong == []
+    finally:
+        sys.setswitchinterval(switch)
