@@ -3,13 +3,13 @@ algorithm, proofs, multiproofs, and the second-preimage and count guarantees."""
 
 import contextlib
 import dataclasses
+import functools
 import random
-import sys
-import threading
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from threads_support import run_together
 
 from factories import TEST_DOMAIN, bytes32, leaf_lists, sample_batch
 from mrv_core import SingleProof, VerificationError, bundle_for_readings, leaf_hash, verify_bundle
@@ -220,27 +220,15 @@ def test_proofs_from_one_tree_in_many_threads_at_once_all_verify() -> None:
     """The ledger API serves proofs from one cached tree in several threads (ledger_api.proofs
     TreeCache): the first proofs, which build the leaf order, must not see it half built."""
     rng = random.Random(7)
-    switch = sys.getswitchinterval()
-    sys.setswitchinterval(1e-6)  # hand the GIL over as often as possible
-    try:
-        for _ in range(5):
-            leaves = [rng.randbytes(32) for _ in range(20_000)]
-            tree = MerkleTree(leaves)
-            start = threading.Barrier(6)
-            wrong: list[int] = []
+    for _ in range(5):
+        leaves = [rng.randbytes(32) for _ in range(20_000)]
+        tree = MerkleTree(leaves)
+        wrong: list[int] = []
 
-            def prove(index: int, tree: MerkleTree = tree, leaves: list[bytes] = leaves,
-                      start: threading.Barrier = start, wrong: list[int] = wrong) -> None:
-                start.wait()
-                if process_proof(leaves[index], tree.proof(index)) != tree.root:
-                    wrong.append(index)
+        def prove(index: int, tree: MerkleTree = tree, leaves: list[bytes] = leaves,
+                  wrong: list[int] = wrong) -> None:
+            if process_proof(leaves[index], tree.proof(index)) != tree.root:
+                wrong.append(index)
 
-            threads = [threading.Thread(target=prove, args=(rng.randrange(20_000),))
-                       for _ in range(6)]
-            for thread in threads:
-                thread.start()
-            for thread in threads:
-                thread.join()
-            assert wrong == []
-    finally:
-        sys.setswitchinterval(switch)
+        run_together(*[functools.partial(prove, rng.randrange(20_000)) for _ in range(6)])
+        assert wrong == []
