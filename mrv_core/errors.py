@@ -204,9 +204,14 @@ class ContractRevert(ChainError):
     @classmethod
     def named(cls, error: str) -> type[ContractRevert]:
         """The subclass for one Solidity error name (created on first use)."""
-        if error not in cls._classes:
-            cls._classes[error] = type(error, (ContractRevert,), {"__module__": __name__})
-        return cls._classes[error]
+        found = cls._classes.get(error)
+        if found is None:
+            # Threads decode reverts (the ledger API's threadpool, the relayer's requests): of
+            # two first uses, the class stored first wins for both (``setdefault`` is atomic),
+            # so no revert is raised as a class ``named`` no longer returns.
+            found = cls._classes.setdefault(
+                error, type(error, (ContractRevert,), {"__module__": __name__}))
+        return found
 
     @classmethod
     def of(cls, error: str, args: dict[str, object]) -> ContractRevert:

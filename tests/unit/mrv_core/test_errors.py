@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from threads_support import run_together
 
 from mrv_core import (
     BatchHeader,
@@ -20,6 +21,7 @@ from mrv_core import (
     InvalidReading,
 )
 from mrv_core.codec import parse_int
+from mrv_core.errors import ContractRevert
 
 ROOT = Path(__file__).resolve().parents[3]
 GOOD_HEADER = {"device": b"\x01" * 20, "batch_seq": 0, "root": b"\x02" * 32, "leaf_count": 1,
@@ -95,3 +97,19 @@ def test_the_format_modules_raise_no_bare_builtin_for_a_check() -> None:
                     node.exc.func.id in {"ValueError", "TypeError", "Exception", "KeyError"}:
                 bare.append(f"{path.name}:{node.lineno}")
     assert bare == []
+
+
+def test_threads_decoding_a_new_revert_at_once_all_get_its_one_subclass() -> None:
+    """Reverts are decoded in several threads (the ledger API's threadpool, the relayer's
+    request threads): the first decodings of one error name must share one subclass, or an
+    ``except ContractRevert.named(...)`` misses the revert of the thread whose class lost."""
+    for round_ in range(20):
+        name = f"ThreadsProbe{round_}Reverted"  # never created before: the first use races
+        got: list[type[ContractRevert]] = []
+
+        def decode(name: str = name, got: list[type[ContractRevert]] = got) -> None:
+            got.append(ContractRevert.named(name))
+
+        run_together(*[decode] * 8)
+        assert got == [ContractRevert.named(name)] * 8
+        assert isinstance(ContractRevert.of(name, {}), got[0])
