@@ -56,12 +56,12 @@ class PollLatencyCollector(Collector):
         self._stats = stats
 
     def collect(self) -> Iterator[HistogramMetricFamily]:
-        stats = self._stats
+        counts, total, seconds = self._stats.latency_histogram()  # one moment's, whole
         buckets = [(repr(bound), count)
-                   for bound, count in zip(LATENCY_BUCKETS, stats.latency_buckets, strict=True)]
+                   for bound, count in zip(LATENCY_BUCKETS, counts, strict=True)]
         yield HistogramMetricFamily(
             _PREFIX + "poll_seconds", "seconds from a meter poll's start to its last answer",
-            buckets=[*buckets, ("+Inf", stats.latency_count)], sum_value=stats.latency_sum)
+            buckets=[*buckets, ("+Inf", total)], sum_value=seconds)
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ then waits, and a tick that falls due meanwhile is counted as missed (``PollStat
 
 from __future__ import annotations
 
+import threading
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -87,7 +88,8 @@ class PollStats:
     ``missed_cycles``: ticks missed because the previous poll overran, by meter;
     ``connects``: clients built (first connect and every rebuild), by connection name;
     ``latency_*``: seconds from a poll's start to its last answer (a histogram with
-    :data:`LATENCY_BUCKETS`, cumulative counts like Prometheus's ``le`` buckets).
+    :data:`LATENCY_BUCKETS`, cumulative counts like Prometheus's ``le`` buckets), read whole
+    from another thread with :meth:`latency_histogram`.
     """
 
     polls: Counter[str] = field(default_factory=Counter)
@@ -101,15 +103,25 @@ class PollStats:
     latency_sum: float = 0.0
     latency_max: float = 0.0
     latency_buckets: list[int] = field(default_factory=lambda: [0] * len(LATENCY_BUCKETS))
+    _latency_lock: threading.Lock = field(default_factory=threading.Lock, repr=False,
+                                          compare=False)
 
     def observe_latency(self, seconds: float) -> None:
         """Record one poll's latency."""
-        self.latency_count += 1
-        self.latency_sum += seconds
-        self.latency_max = max(self.latency_max, seconds)
-        for index, bound in enumerate(LATENCY_BUCKETS):
-            if seconds <= bound:
-                self.latency_buckets[index] += 1
+        with self._latency_lock:
+            self.latency_count += 1
+            self.latency_sum += seconds
+            self.latency_max = max(self.latency_max, seconds)
+            for index, bound in enumerate(LATENCY_BUCKETS):
+                if seconds <= bound:
+                    self.latency_buckets[index] += 1
+
+    def latency_histogram(self) -> tuple[tuple[int, ...], int, float]:
+        """``(latency_buckets, latency_count, latency_sum)`` of one moment: the metrics
+        endpoint reads them in its own thread while the event loop records polls, and a
+        histogram read half updated has a smaller count under a larger bound."""
+        with self._latency_lock:
+            return tuple(self.latency_buckets), self.latency_count, self.latency_sum
 
     def failures_by_class(self) -> Counter[ErrorClass]:
         """Point failures summed over meters, by error class."""

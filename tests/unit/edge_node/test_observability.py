@@ -7,6 +7,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 from prometheus_client import CollectorRegistry, generate_latest
+from threads_support import run_together
 
 from edge_node.acquisition import PollStats
 from edge_node.observability import (
@@ -115,3 +116,25 @@ def test_poll_seconds_exports_the_pollers_own_latency_histogram_at_each_scrape()
     assert "mrv_edge_poll_seconds_sum 7.043" in text
     stats.observe_latency(0.001)  # read afresh at the next scrape
     assert "mrv_edge_poll_seconds_count 5.0" in generate_latest(registry).decode()
+
+
+def test_a_scrape_while_polls_record_latencies_sees_a_cumulative_histogram() -> None:
+    """The endpoint's threads scrape while the event loop records poll latencies: no scrape
+    may see a histogram half updated (a smaller count under a larger bound)."""
+    stats = PollStats()
+    collector = PollLatencyCollector(stats)
+    torn: list[list[float]] = []
+
+    def poll() -> None:
+        for i in range(40_000):
+            stats.observe_latency((0.001, 0.03, 0.3, 3.0, 30.0)[i % 5])
+
+    def scrape() -> None:
+        for _ in range(4_000):
+            (family,) = collector.collect()
+            counts = [s.value for s in family.samples if s.name.endswith("_bucket")]
+            if counts != sorted(counts):
+                torn.append(counts)
+
+    run_together(poll, scrape)
+    assert torn == []
