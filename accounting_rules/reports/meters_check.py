@@ -21,18 +21,20 @@ What the summaries do not show: a device whose summaries are left out of the bun
 device left out of the report altogether (its summaries are not exported with the report's:
 ``ledger_api.reports.bundle_export``). The DeviceRegistry lists the devices of a site (chain step
 ``device``); which summaries a bundle carries is the enterprise's choice, visible in these
-warnings.
+warnings. The ledger runs the same check over the summaries it holds before it makes a report
+(``ledger_api.reports.create``: 422 ``plan``), so it never makes one whose bundle fails here.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from mrv_core.codec import format_address
 from mrv_core.errors import VerificationError
-from mrv_core.records import SCOPE_METER, EmissionSummary
+from mrv_core.records import SCOPE_METER, EmissionSummary, SignedRecord
 
-from .bundle import ReportBundle
+from .document import ReportDocument
 
 __all__ = ["MeterCoverage", "check_meters"]
 
@@ -59,15 +61,16 @@ class MeterCoverage:
                      "scope only: no meter named)" for device in self.unchecked)
 
 
-def check_meters(bundle: ReportBundle) -> MeterCoverage:
-    """The ``completeness`` step; raises :class:`VerificationError` at ``completeness`` for the
-    first meter (by path, then device) the summaries name and the report leaves out."""
-    doc = bundle.report
+def check_meters(doc: ReportDocument, summaries: Iterable[SignedRecord]) -> MeterCoverage:
+    """The ``completeness`` step over a bundle's ``report`` and ``summaries`` (the ledger runs
+    it over the summaries it holds before it makes a report); raises
+    :class:`VerificationError` at ``completeness`` for the first meter (by path, then device)
+    the summaries name and the report leaves out."""
     start, end = doc.period.start, doc.period.end
     spans: dict[tuple[str, bytes], tuple[int, int]] = {}
     devices = {line.device for line in doc.measured}
     met = 0
-    for item in bundle.summaries:
+    for item in summaries:
         s = item.record
         if not isinstance(s, EmissionSummary) or not (s.period_start < end and
                                                       start < s.period_end):

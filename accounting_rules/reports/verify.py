@@ -197,7 +197,7 @@ def verify_report_bundle(bundle: ReportBundle) -> VerifiedReportBundle:
     cross_checked = tuple(line.meter_path for line in check_summaries(bundle))
 
     # 6c. completeness: every meter the devices' summaries name is in the report
-    meters = check_meters(bundle)
+    meters = check_meters(doc, bundle.summaries)
 
     # 7. compute
     try:

@@ -156,4 +156,4 @@ def test_summaries_outside_the_period_name_nothing(domain: Domain,
     before = signed_summary(TEST_KEY, domain, CHANGED_METER, PERIOD_START - 86_400,
                             PERIOD_START, 5)
     moved = replace(forged, summaries=(before,))
-    assert check_meters(moved).summaries == 0
+    assert check_meters(moved.report, moved.summaries).summaries == 0
