@@ -162,7 +162,8 @@ class ReportRefused(RequestRefused):
     (``ledger_api.reports``): 400 ``evidence`` (no PDF, PNG or JPEG), 404 ``evidence``,
     ``activity``, ``report``, 409 ``withdrawn``, ``chain`` (no such attestation on chain),
     413 ``too_large``, 415 ``media_type`` (a Content-Type the bytes contradict), 422
-    ``format``, ``source``, ``period``, ``methodology``."""
+    ``format``, ``source``, ``period``, ``methodology``, ``plan`` (a meter the devices'
+    summaries name, left out of the report)."""
 
 class PlanRefused(RequestRefused):
     """A monitoring plan that cannot be stored (422 ``plan``: a line's path, source, quantity

@@ -15,6 +15,7 @@ from typing import Any
 from accounting_rules.reports.bundle import FORMAT as REPORT_BUNDLE_FORMAT
 from accounting_rules.reports.bundle import LIMITS as REPORT_LIMITS
 from accounting_rules.reports.bundle import ReportBundle, is_report_bundle
+from accounting_rules.reports.overrides import ParameterOverride
 from accounting_rules.reports.verify import verify_report_bundle
 from accounting_rules.reports.verify_chain import verify_report_on_chain
 from mrv_core import (
@@ -34,9 +35,9 @@ from mrv_core.hashing import keccak256
 from mrv_core.keys import DeviceKey
 from mrv_core.verify import load_file, verify_json
 
-__all__ = ["SAMPLE_FLAG_NOTE", "SAMPLE_SITE", "UNSIGNED_HEADER_NOTE", "VerifyOutcome",
-           "anchor_batch_as_sample_enterprise", "prepare_sample_device", "print_outcomes",
-           "verify_files", "write_bundles"]
+__all__ = ["PLAN_PATHS_SHOWN", "SAMPLE_FLAG_NOTE", "SAMPLE_SITE", "UNSIGNED_HEADER_NOTE",
+           "VerifyOutcome", "anchor_batch_as_sample_enterprise", "plan_text",
+           "prepare_sample_device", "print_outcomes", "verify_files", "write_bundles"]
 
 #: The site the sample device is registered at: keccak256 of its path prefix.
 SAMPLE_SITE = keccak256(b"demo-co/wuxi-plant")
@@ -49,6 +50,8 @@ UNSIGNED_HEADER_CHAIN_NOTE = ("unsigned-header: a version 1 document; its header
 #: What the documents' ``"sample"`` flag means, wherever a command prints sample data.
 SAMPLE_FLAG_NOTE = ('"sample": true marks the offline SAMPLE domain (chainId 0) only; simulated '
                     'readings signed for a chain say "sample": false')
+#: Plan meter paths a report's text output lists (``--json`` lists all).
+PLAN_PATHS_SHOWN = 50
 #: Anchors a funded sample device can pay for (on chains that charge gas).
 _ANCHORS_TO_FUND = 50
 _ANCHOR_GAS = 60_000
@@ -172,6 +175,7 @@ def _verify_report(path: Path, doc: object, size: int, system: System | None) ->
     if unchecked:
         notes.append(f"{unchecked} of {len(report.measured)} measured line(s) not cross-checked "
                      "with the devices' signed summaries (none in the bundle tile the period)")
+    notes += [override.describe() for override in verified.overrides]
     if status is not None:
         if status.superseded_by is not None:
             notes.append(f"superseded by report {format_hex(status.superseded_by)}")
@@ -188,6 +192,10 @@ def _verify_report(path: Path, doc: object, size: int, system: System | None) ->
         "methodology": f"{report.methodology.id} v{report.methodology.version}",
         "measuredLines": len(report.measured), "manualLines": len(report.manual),
         "crossChecked": len(verified.cross_checked),
+        "plan": [line.meter_path for line in report.plan],
+        "summarizedMeters": list(verified.meters.named),
+        "overrides": [_override_json(o) for o in verified.overrides],
+        "warnings": list(verified.meters.warnings()),
         "batches": len(bundle.batches), "scope1": report.totals.scope1,
         "scope2": report.totals.scope2, "total": report.totals.total, "sample": False,
         "headerSigned": True, "notes": notes, "chainChecked": system is not None,
@@ -196,6 +204,34 @@ def _verify_report(path: Path, doc: object, size: int, system: System | None) ->
         "attestations": [] if status is None else [
             {"regulator": format_address(a.regulator), "verdict": a.verdict.label,
              "statementHash": format_hex(a.statement_hash)} for a in status.attestations]})
+
+
+def _override_json(override: ParameterOverride) -> dict[str, Any]:
+    row = override.default
+    return {"line": override.number, "id": override.line.id, "source": override.line.source,
+            "target": override.target, "parameter": override.parameter,
+            "unit": override.line.unit, "value": override.line.amount,
+            "default": None if row is None else {"key": row.key, "value": row.value,
+                                                 "decimals": row.decimals},
+            "evidence": format_hex(override.line.evidence)}
+
+
+def plan_text(paths: Sequence[str]) -> str:
+    """The plan's meter paths on one line: their count, the path levels they share once, and
+    the first :data:`PLAN_PATHS_SHOWN` paths after it."""
+    if not paths:
+        return "0 meters"
+    shared = paths[0].split("/")[:-1]
+    for path in paths[1:]:
+        parts = path.split("/")[:-1]
+        while shared != parts[:len(shared)]:
+            shared.pop()
+    prefix = "".join(f"{level}/" for level in shared)
+    shown = ", ".join(path[len(prefix):] for path in paths[:PLAN_PATHS_SHOWN])
+    more = (f", ... and {len(paths) - PLAN_PATHS_SHOWN} more (--json lists every path)"
+            if len(paths) > PLAN_PATHS_SHOWN else "")
+    return (f"{len(paths)} meter(s)" + (f" under {prefix}" if prefix else "") + ": " + shown
+            + more)
 
 
 def print_outcomes(outcomes: Sequence[VerifyOutcome], *, as_json: bool,
@@ -220,8 +256,11 @@ def print_outcomes(outcomes: Sequence[VerifyOutcome], *, as_json: bool,
                   f"{'' if f['site'] is None else ' at ' + f['site']}, {f['period']['label']}, "
                   f"{f['methodology']}: {f['measuredLines']} measured and {f['manualLines']} "
                   f"manual line(s), {f['batches']} batch(es); total {f['total']} g CO2e")
+            print(f"      plan: {plan_text(f['plan'])}")
             for text in f["notes"]:
                 print(f"      note: {text}")
+            for text in f["warnings"]:
+                print(f"      WARNING: {text}")
             continue
         note = "  SAMPLE (offline domain, never valid on a chain)" if f["sample"] else ""
         what = (f"batch file, all {f['leafCount']} leaves" if f["kind"] == "batch"

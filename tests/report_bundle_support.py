@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from typing import Any
 
@@ -51,7 +51,15 @@ from mrv_core.eip712 import Domain, leaf_hash
 from mrv_core.hashing import keccak256
 from mrv_core.keys import DeviceKey
 from mrv_core.reading import Reading, SignedReading, meter_id, site_id
-from mrv_core.records import Gap, MeterChange, SignedRecord, note_hash, record_leaf
+from mrv_core.records import (
+    SCOPE_METER,
+    EmissionSummary,
+    Gap,
+    MeterChange,
+    SignedRecord,
+    note_hash,
+    record_leaf,
+)
 
 PERIOD_START = beijing(2026, 10)
 PERIOD_END = beijing(2026, 11)
@@ -151,6 +159,31 @@ def meter_histories(key: DeviceKey, domain: Domain, step_s: int = 6 * 3600
         value += 500_000
         seq += 1
     return [wraps, changed]
+
+
+def signed_summary(key: DeviceKey, domain: Domain, path: str, start: int, end: int,
+                   activity: int, *, scope_kind: int = SCOPE_METER,
+                   source: str = "electricity.grid") -> SignedRecord:
+    """The device's signed ``EmissionSummary`` of ``[start, end)`` for the meter ``path`` (or,
+    with ``scope_kind`` 2, the site ``path``): ``activity`` Wh as the device computed it."""
+    scope_id = meter_id(path) if scope_kind == SCOPE_METER else site_id(path)
+    return key.sign_record(EmissionSummary(
+        device=key.address, scope_kind=scope_kind, scope_id=scope_id, source=source,
+        quantity=QUANTITY, methodology=METHODOLOGY[0], methodology_version=METHODOLOGY[1],
+        period_start=start, period_end=end, activity=activity, emissions=1, reading_count=1,
+        gap_count=0, bridged_gap_count=0, bridged_seconds=0, unexplained_decreases=0,
+        salt=keccak256(f"{path}/{start}/{end}/{activity}".encode())), domain, path)
+
+
+def with_summaries(bundle: ReportBundle, key: DeviceKey, batches: list[Batch],
+                   summaries: list[SignedRecord]) -> ReportBundle:
+    """``bundle`` listing ``summaries`` (the device ``key``'s), proven in the device's batch
+    after ``batches``, as the ledger exports a batch that holds only summaries."""
+    late = key.close_batch(len(batches), [], bundle.domain, summaries)
+    assert late.header_signature is not None
+    proven = prove_batch(late.header, late.header_signature, None, late.tree,
+                         dict(enumerate(summaries)))
+    return replace(bundle, batches=(*bundle.batches, proven), summaries=tuple(summaries))
 
 
 def close_batches(key: DeviceKey, domain: Domain, histories: list[MeterHistory],
@@ -295,6 +328,7 @@ __all__ = [
     "Mutation",
     "Reference",
     "Select",
+    "add_override",
     "close_batches",
     "forge",
     "meter_histories",
@@ -303,6 +337,8 @@ __all__ = [
     "report_bundle",
     "report_document",
     "reroot",
+    "signed_summary",
+    "with_summaries",
 ]
 
 
@@ -321,6 +357,21 @@ def forge(bundle: ReportBundle, *mutations: Mutation, rehash: bool = False) -> R
     if rehash:
         doc["reportHash"] = format_hex(report_hash(decode_report(doc["report"])))
     return ReportBundle.from_json(doc)
+
+
+def add_override(source: str, value: int, evidence: bytes) -> Mutation:
+    """Add a manual line (id 8, after the invoice) overriding a default parameter: ``source``
+    is an override source of the methodology (``fuel.natural_gas#OF``), ``value`` in its
+    unit; then :func:`refigure` gives the figures the methodology computes with it."""
+    def mutate(doc: dict[str, Any]) -> None:
+        unit = load_methodology(*METHODOLOGY).source(source).unit
+        doc["report"]["lines"].append({
+            "kind": "manual", "id": "8", "source": source, "scope": "1", "unit": unit,
+            "amount": str(value), "grams": "0", "evidence": format_hex(evidence),
+            "evidenceName": "lab-report.pdf", "mediaType": "application/pdf",
+            "description": f"measured {source}", "enteredAt": str(PERIOD_END)})
+        refigure(doc)
+    return mutate
 
 
 def refigure(doc: dict[str, Any]) -> None:

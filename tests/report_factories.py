@@ -62,8 +62,11 @@ def _measured(path: str, device: bytes, amount: int, start: int, end: int) -> di
 
 
 def sample_report(*, supersedes: bytes = ZERO32, description: str = "天然气发票 no. 123",
-                  created_at: int = 1793500000) -> ReportDocument:
-    """A report whose grams and totals are ``compute``'s under cn.machinery v1."""
+                  created_at: int = 1793500000,
+                  overrides: tuple[tuple[str, int], ...] = ()) -> ReportDocument:
+    """A report whose grams and totals are ``compute``'s under cn.machinery v1; ``overrides``
+    adds a manual line per (override source, value) after the invoice, each with its own
+    evidence hash (a lab report)."""
     methodology = load_methodology("cn.machinery", 1)
     path_a, path_b = f"{SITE}/装配车间/一号线/总表", f"{SITE}/assembly/line-2/main"
     measured = [_measured(path_b, DEVICE_B, 98765432, 5000, 98770432),
@@ -72,13 +75,21 @@ def sample_report(*, supersedes: bytes = ZERO32, description: str = "天然气�
     manual = dict(id=7, source="fuel.natural_gas", scope=1, unit="dm3", amount=10000000,
                   evidence=keccak256(b"%PDF-1.7 invoice"), evidence_name="invoice-2026-10.pdf",
                   media_type="application/pdf", description=description, entered_at=1793000000)
+    manuals: list[dict[str, Any]] = [manual]
+    for number, (source, value) in enumerate(overrides, 1):
+        manuals.append(dict(manual, id=7 + number, source=source, amount=value,
+                            unit=methodology.source(source).unit,
+                            evidence=keccak256(f"%PDF-1.7 lab report {number}".encode()),
+                            evidence_name=f"lab-report-{number}.pdf",
+                            description=f"measured {source}"))
     lines: list[MeasuredLine | ManualLine] = [MeasuredLine(grams=0, **m) for m in measured]
-    lines.append(ManualLine(grams=0, **manual))  # type: ignore[arg-type]
+    lines += [ManualLine(grams=0, **m) for m in manuals]
     draft = _document(methodology.id, lines, Totals(0, 0, 0), supersedes, created_at)
     result = compute(methodology, SAMPLE_PERIOD.start, SAMPLE_PERIOD.end, activities(draft))
-    lines = [MeasuredLine(grams=e.grams, **m) for m, e in zip(measured, result.emissions,
-                                                             strict=False)]
-    lines.append(ManualLine(grams=result.emissions[-1].grams, **manual))  # type: ignore[arg-type]
+    grams = [e.grams for e in result.emissions]
+    lines = [MeasuredLine(grams=g, **m) for m, g in zip(measured, grams, strict=False)]
+    lines += [ManualLine(grams=g, **m) for m, g in zip(manuals, grams[len(measured):],
+                                                         strict=True)]
     return _document(methodology.id, lines, Totals(result.scope1, result.scope2, result.total),
                      supersedes, created_at)
 

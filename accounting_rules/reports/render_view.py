@@ -36,10 +36,12 @@ from .document import (
     activities,
     document_hash,
 )
+from .overrides import ParameterOverride, parameter_overrides
 from .render_context import AttestationRef, RenderContext, TxRef
 from .struct import report_hash
 
-__all__ = ["REPORT_RECORD_SIGNATURE", "FactorView", "LineView", "ReportView", "report_view"]
+__all__ = ["REPORT_RECORD_SIGNATURE", "FactorView", "LineView", "OverrideView", "ReportView",
+           "report_view"]
 
 #: ``IReportRegistry.reportRecord`` with its return type, as ``cast call`` takes it (a unit test
 #: derives it from the compiled ABI).
@@ -63,7 +65,8 @@ class Figure:
 
 @dataclass(frozen=True, slots=True)
 class LineView:
-    """One activity line: its kind (``measured``/``manual``), figures and evidence as text."""
+    """One activity line: its kind (``measured``, ``manual``, or ``override``: a manual line
+    replacing a default parameter), figures and evidence as text."""
 
     number: int
     kind: str
@@ -106,6 +109,22 @@ class FactorView:
 
 
 @dataclass(frozen=True, slots=True)
+class OverrideView:
+    """A manual line that replaces a default parameter (:mod:`.overrides`), beside the default
+    it replaces."""
+
+    number: int
+    source: str
+    parameter: str  # "target · parameter"
+    default: str
+    default_citation: str
+    value: str
+    evidence: str
+    evidence_name: str
+    description: str
+
+
+@dataclass(frozen=True, slots=True)
 class BatchView:
     device: str
     batch_seq: str
@@ -125,6 +144,7 @@ class ReportView:
     totals: tuple[tuple[str, str, Figure], ...]
     by_source: tuple[SourceTotal, ...]
     lines: tuple[LineView, ...]
+    overrides: tuple[OverrideView, ...]
     methodology: tuple[tuple[str, str, str], ...]
     formulas: tuple[tuple[str, str], ...]  # (source, formula)
     factors: tuple[FactorView, ...]
@@ -152,6 +172,8 @@ def report_view(doc: ReportDocument, context: RenderContext | None = None) -> Re
     zone = doc.period.zone
     hash_ = report_hash(doc)
     _check_attestations(hash_, ctx)
+    overrides = parameter_overrides(doc, m)
+    overridden = {o.number for o in overrides}
     return ReportView(
         title=f"{doc.period.label} {doc.site.path if doc.site else format_address(doc.enterprise)}",
         facts=_facts(doc, m),
@@ -161,10 +183,12 @@ def report_view(doc: ReportDocument, context: RenderContext | None = None) -> Re
                 ("范围二", "Scope 2", Figure.of(doc.totals.scope2)),
                 ("合计", "Total", Figure.of(doc.totals.total))),
         by_source=_by_source(doc),
-        lines=tuple(_line(number, line, zone) for number, line in enumerate(doc.lines, 1)),
+        lines=tuple(_line(number, line, zone, number in overridden)
+                    for number, line in enumerate(doc.lines, 1)),
+        overrides=tuple(_override(o) for o in overrides),
         methodology=_methodology(doc, m),
         formulas=_formulas(m, {line.source for line in doc.lines}),
-        factors=_factors(doc, m),
+        factors=_factors(doc, m, overrides),
         plan=tuple((p.meter_path, p.source, p.quantity,
                     _NOT_GIVEN if p.counter_modulus is None else grouped(p.counter_modulus),
                     _NOT_GIVEN if p.max_rate is None
@@ -284,9 +308,10 @@ def _reading(ref: ReadingRef | None, zone: str) -> str:
     return f"seq {ref.seq}, {instant(ref.timestamp, zone)}, value {grouped(ref.value)}"
 
 
-def _line(number: int, line: MeasuredLine | ManualLine, zone: str) -> LineView:
+def _line(number: int, line: MeasuredLine | ManualLine, zone: str,
+          overriding: bool) -> LineView:
     if isinstance(line, ManualLine):
-        return _line_view(number, line, "manual", (
+        return _line_view(number, line, "override" if overriding else "manual", (
             ("文件 File", f"{line.evidence_name} ({line.media_type})"),
             ("keccak256", format_hex(line.evidence)),
             ("说明 Description", line.description or _NOT_GIVEN),
@@ -317,6 +342,16 @@ def _line_view(number: int, line: MeasuredLine | ManualLine, kind: str,
                     amount_larger=larger_unit(line.amount, line.unit),
                     emission=Figure.of(line.grams), evidence=evidence, quality=quality,
                     warning=warning)
+
+
+def _override(o: ParameterOverride) -> OverrideView:
+    row = o.default
+    return OverrideView(number=o.number, source=o.line.source,
+                        parameter=f"{o.target} · {o.parameter}", default=o.default_text,
+                        default_citation=_NOT_GIVEN if row is None else row.citation.text(),
+                        value=o.value_text, evidence=format_hex(o.line.evidence),
+                        evidence_name=f"{o.line.evidence_name} ({o.line.media_type})",
+                        description=o.line.description or _NOT_GIVEN)
 
 
 def _methodology(doc: ReportDocument, m: Methodology) -> tuple[tuple[str, str, str], ...]:
@@ -353,11 +388,10 @@ def _formulas(m: Methodology, sources: set[str]) -> tuple[tuple[str, str], ...]:
     return tuple(shown)
 
 
-def _factors(doc: ReportDocument, m: Methodology) -> tuple[FactorView, ...]:
+def _factors(doc: ReportDocument, m: Methodology,
+             overrides: tuple[ParameterOverride, ...]) -> tuple[FactorView, ...]:
     start, end = doc.period.start, doc.period.end
-    overridden = {(spec.target, spec.parameters[0]) for spec in
-                  (m.source(line.source) for line in doc.lines)
-                  if spec.kind is SourceKind.OVERRIDE}
+    overridden = {(o.target, o.parameter) for o in overrides}
     shown: list[FactorView] = []
     for source in _emission_sources(m, (line.source for line in doc.lines)):
         for parameter in m.source(source).parameters:

@@ -36,9 +36,12 @@ naming the first step that failed. The offline steps, in order (numbered in the 
                    records of that meter under the plan line's rollover rule
     ``summaries``  where the devices' signed meter summaries of a line's counter tile the
                    period, they add up to its amount (:mod:`.summaries_check`)
+    ``completeness`` every meter the devices' signed meter summaries of the period name is in
+                   the plan and has a measured line of that device (:mod:`.meters_check`)
 7.  ``compute``    the shipped data file of the methodology version, through
                    :func:`accounting_rules.calculator.compute`, gives each line's scope and
-                   grams and the totals
+                   grams and the totals; the override lines found
+                   (:func:`.overrides.parameter_overrides`) are returned, not failed
 """
 
 from __future__ import annotations
@@ -81,7 +84,9 @@ from .document import (
     batches_root,
     scope_sums,
 )
+from .meters_check import MeterCoverage, check_meters
 from .onchain import ReportStatus
+from .overrides import ParameterOverride, parameter_overrides
 from .periods import report_period
 from .struct import report_hash
 from .summaries_check import check_summaries
@@ -105,6 +110,8 @@ STEPS: dict[str, str] = {
                 "proven the last before each bound, and every fall as one step",
     "activity": "each measured amount re-derived from the readings under the plan's rule",
     "summaries": "the devices' signed meter summaries tiling the period add up to each amount",
+    "completeness": "every meter the devices' signed summaries of the period name is in the "
+                    "plan, with a measured line",
     "compute": "every line is in its source's unit (a measured one from a cumulative quantity "
                "in it) and the methodology's shipped data file gives every line's grams and "
                "the totals",
@@ -117,12 +124,16 @@ class VerifiedReportBundle:
     node, every chain step (``chain``: what the ReportRegistry holds about it). ``leaves``:
     each batch's leaves in multiproof order, recomputed from its readings and records;
     ``cross_checked``: the meter paths of the measured lines the devices' summaries tile
-    (step ``summaries``)."""
+    (step ``summaries``); ``meters``: what step ``completeness`` compared (its
+    ``warnings()`` say what it could not); ``overrides``: the lines that replace a default
+    parameter of the methodology, to be shown (they pass: the methodology accepts them)."""
 
     bundle: ReportBundle
     leaves: tuple[tuple[bytes, ...], ...]
+    meters: MeterCoverage
     chain: ReportStatus | None = None
     cross_checked: tuple[str, ...] = ()
+    overrides: tuple[ParameterOverride, ...] = ()
 
 
 def verify_report_bytes(data: bytes) -> ReportBundle:
@@ -185,6 +196,9 @@ def verify_report_bundle(bundle: ReportBundle) -> VerifiedReportBundle:
     # 6b. summaries: the devices' signed figures, where they tile the period
     cross_checked = tuple(line.meter_path for line in check_summaries(bundle))
 
+    # 6c. completeness: every meter the devices' summaries name is in the report
+    meters = check_meters(doc, bundle.summaries)
+
     # 7. compute
     try:
         methodology = load_methodology(doc.methodology.id, doc.methodology.version)
@@ -195,7 +209,8 @@ def verify_report_bundle(bundle: ReportBundle) -> VerifiedReportBundle:
                                            f"{exc}") from None
     check_figures("compute", bundle, result.emissions, (result.scope1, result.scope2,
                                                         result.total))
-    return VerifiedReportBundle(bundle, leaves, cross_checked=cross_checked)
+    return VerifiedReportBundle(bundle, leaves, meters, cross_checked=cross_checked,
+                                overrides=parameter_overrides(doc, methodology))
 
 
 def _check_period_label(period: ReportPeriod) -> None:

@@ -26,6 +26,8 @@ proof bundles do: the check could not be made, which is not a verdict on the bun
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from mrv_core.chain import System
 from mrv_core.chain.verify import verify_anchor
 from mrv_core.codec import format_address, format_hex, parse_address
@@ -79,8 +81,7 @@ def verify_report_on_chain(bundle: ReportBundle, system: System) -> VerifiedRepo
             raise VerificationError("inclusion", f"{batch.name()}: the AnchorRegistry rejects "
                                                  "the multiproof")
     _check_methodology(bundle, system)
-    return VerifiedReportBundle(bundle, verified.leaves, _check_report(bundle, system),
-                                verified.cross_checked)
+    return replace(verified, chain=_check_report(bundle, system))
 
 
 def _check_device(system: System, batch: ProvenBatch, doc: ReportDocument) -> None:

@@ -43,8 +43,9 @@ from ..db.models import BatchRow, LeafRow, ReadingRow, RecordRow
 from ..errors import ProofUnavailable
 from ..proofs import TreeCache, anchor_in
 from .report_routes import Figures
+from .summaries import stored_summaries
 
-__all__ = ["bundle_of_report", "export_report_bundle", "summary_leaves"]
+__all__ = ["bundle_of_report", "export_report_bundle"]
 
 Item = SignedReading | SignedRecord
 #: Keys read per query (a tuple IN list).
@@ -78,7 +79,8 @@ def export_report_bundle(session: Session, doc: ReportDocument,
         raise ProofUnavailable(400, "readings", f"expected at most "
                                                 f"{LIMITS.readings + LIMITS.records} leaves, got "
                                                 f"{len(wanted)}")
-    summary_keys = (summary_leaves(session, doc, {device for device, _ in wanted})
+    summary_keys = ([key for key, _ in stored_summaries(session, doc,
+                                                        {device for device, _ in wanted})]
                     if summaries else [])
     by_batch: dict[tuple[bytes, int], dict[int, Item]] = defaultdict(dict)
     keys = [*wanted, *summary_keys]
@@ -119,28 +121,6 @@ def export_report_bundle(session: Session, doc: ReportDocument,
     domain = Domain(doc.chain.chain_id, doc.chain.anchor_registry)
     return ReportBundle(report=doc, report_hash=report_hash(doc), domain=domain,
                         batches=tuple(proven), summaries=tuple(listed))
-
-
-def summary_leaves(session: Session, doc: ReportDocument, devices: set[bytes]
-                   ) -> list[tuple[bytes, int]]:
-    """(device, position) of each stored ``EmissionSummary`` of ``devices`` whose period lies
-    inside the report's, in an accepted batch."""
-    found = []
-    for device in sorted(devices):
-        rows = session.execute(
-            select(RecordRow.position, RecordRow.wire)
-            .join(LeafRow, (LeafRow.device == RecordRow.device)
-                  & (LeafRow.position == RecordRow.position))
-            .where(RecordRow.device == device, RecordRow.kind == "emission_summary",
-                   RecordRow.time_from >= doc.period.start,
-                   RecordRow.time_from < doc.period.end, LeafRow.batch_seq.is_not(None))
-            .order_by(RecordRow.position)).all()
-        for position, wire in rows:
-            summary = decode_signed_record(json.loads(wire), "$").record
-            assert isinstance(summary, EmissionSummary)
-            if summary.period_end <= doc.period.end:
-                found.append((device, position))
-    return found
 
 
 Row = TypeVar("Row", LeafRow, ReadingRow, RecordRow)

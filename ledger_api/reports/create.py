@@ -23,13 +23,15 @@ from accounting_rules.publishing import resolve
 from accounting_rules.registry import load_methodology
 from accounting_rules.reports import BatchRef, ChainRef, ReportDocument, ReportPeriod
 from accounting_rules.reports.build import MeterFigureLike, build_report
+from accounting_rules.reports.meters_check import check_meters
 from mrv_core.chain import System
 from mrv_core.codec import format_address, format_hex, parse_address
-from mrv_core.errors import ContractRevert
+from mrv_core.errors import ContractRevert, VerificationError
 
 from ..db.models import BatchRow, LeafRow, ReportRow
 from ..errors import ReportRefused
 from .store import check_own_site, manual_entries, store_report
+from .summaries import stored_summaries
 
 __all__ = ["batches_of_leaves", "chain_ref", "check_report_request", "create_report"]
 
@@ -97,8 +99,9 @@ def create_report(session: Session, system: System, *, enterprise: bytes, site_p
     and the manual activities of the site and period under the version of ``methodology_id``
     in force at ``period.start``. Refusals: 422 ``methodology`` (no version in force, or one
     this code does not ship), 422 ``report`` (the figures or lines do not make a report: a
-    source the methodology lacks, no factor for the period...), 409 ``batch``, and those of
-    :func:`check_report_request`."""
+    source the methodology lacks, no factor for the period...), 422 ``plan`` (a meter the
+    devices' stored summaries of the period name is not in the report: step ``completeness``
+    of the verifier), 409 ``batch``, and those of :func:`check_report_request`."""
     check_report_request(session, enterprise=enterprise, site_path=site_path, period=period,
                          supersedes=supersedes)
     try:
@@ -123,5 +126,19 @@ def create_report(session: Session, system: System, *, enterprise: bytes, site_p
                            created_at=int(now.timestamp()))
     except (ReportError, AccountingError, ValueError) as exc:
         raise ReportRefused(422, "report", str(exc)) from None
+    _check_summarized_meters(session, doc)
     store_report(session, doc, created_by=created_by, now=now)
     return doc
+
+
+def _check_summarized_meters(session: Session, doc: ReportDocument) -> None:
+    """422 ``plan`` when a meter the devices' stored summaries of the period name is not in the
+    report's plan and lines: its bundle would fail the verifier's step ``completeness``."""
+    held = stored_summaries(session, doc, {line.device for line in doc.measured})
+    try:
+        check_meters(doc, (signed for _, signed in held))
+    except VerificationError as exc:
+        raise ReportRefused(422, "plan", f"the devices' signed summaries of the period name a "
+                                         f"meter this report would leave out: {exc.detail}; "
+                                         "the monitoring plan (PUT /v1/plan) must list every "
+                                         "meter the edge nodes summarise") from None

@@ -1,6 +1,7 @@
 """docs/contracts.md, section "Reports": its verdict table is the code's (the registry's enum
 values and the fixed EU AVR mapping), its reason codes are exactly the closed list, and the
-commands it shows exist; docs/api.md lists every report route the application serves."""
+commands it shows exist; docs/api.md lists every report route the application serves;
+docs/protocol.md 11.4 names every step of the report bundle verifier."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ import re
 from pathlib import Path
 
 from accounting_rules.reports.statement import AVR, REASON_CODES, Verdict
+from accounting_rules.reports.verify import STEPS
+from accounting_rules.reports.verify_chain import CHAIN_STEPS
 from ledger_api.db.models import Base
 from ledger_api.reports.report_routes import ReportBody
 from mrv_cli.main import build_parser
@@ -62,3 +65,12 @@ def test_api_md_lists_every_report_route_and_column() -> None:
         named = set(re.findall(r"`([a-z_]+)`", text.split(f"`{table}` (", 1)[1].split(")")[0]))
         assert set(Base.metadata.tables[table].columns.keys()) <= named, table
     assert all(field in text for field in ReportBody.model_fields)
+
+
+def test_protocol_11_4_names_every_step_of_the_report_verifier() -> None:
+    text = (DOCS / "protocol.md").read_text(encoding="utf-8")
+    table = text[text.index("\n### 11.4 Verification steps\n"):text.index("\n### 11.5 ")]
+    rows = [line for line in table.splitlines() if re.match(r"\| \d+[a-z]? \|", line)]
+    named = {name for row in rows for name in re.findall(r"`([a-z-]+)`", row.split("|")[2])}
+    steps = set(STEPS) | set(CHAIN_STEPS)
+    assert steps <= named, steps - named

@@ -27,7 +27,14 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from accounting_rules.counters import CounterReading, PeriodEnergy, RolloverRule, build_history
-from accounting_rules.reports import BatchRef, ReadingRef, batches_root, document_hash, loads_report
+from accounting_rules.reports import (
+    BatchRef,
+    ReadingRef,
+    ReportDocument,
+    batches_root,
+    document_hash,
+    loads_report,
+)
 from accounting_rules.reports.onchain import attest_report, submit_report
 from accounting_rules.reports.periods import report_period
 from accounting_rules.reports.statement import (
@@ -42,13 +49,15 @@ from ledger_api.access import Role
 from ledger_api.access.store import grant_enterprise
 from ledger_api.app import Services, create_app
 from ledger_api.db.engine import make_sessions
+from ledger_api.errors import ReportRefused
 from ledger_api.recompute import PlanPoint, meter_figures, replace_plan
 from ledger_api.recompute.plan import check_plan
 from ledger_api.reports.create import create_report
-from mrv_core.batch import SignedBatchHeader
+from mrv_core.batch import Batch, SignedBatchHeader
 from mrv_core.codec import format_address, format_hex, parse_address, parse_hex
 from mrv_core.hashing import keccak256
 from mrv_core.reading import Reading, meter_id
+from mrv_core.records import SCOPE_METER, EmissionSummary, SignedRecord
 from mrv_core.uplink import Status
 
 ENERGY = "energy.active.import:Wh"
@@ -194,12 +203,21 @@ class Figure:
     bridged_steps: int = 0
 
 
-def test_a_report_of_ingested_readings_commits_to_their_batches(
-        report_chain: ReportChain, sqlite_ledger_engine: Engine) -> None:
-    """Two batches of a meter's readings across October, delivered through the real ingest:
-    the measured line's amount is the counter's increase over the month, and the report commits
-    to exactly the batches holding the boundary readings, with the roots the device signed."""
-    engine, path = sqlite_ledger_engine, METER_PATHS[0]
+@dataclass(frozen=True)
+class OneMeter:
+    """October of one meter delivered through the real ingest, in two batches, and the report
+    created from its figure (``document``), or the refusal (``refused``)."""
+
+    times: list[int]
+    batches: tuple[Batch, Batch]
+    document: ReportDocument | None
+    refused: ReportRefused | None
+
+
+def _october_of_one_meter(report_chain: ReportChain, engine: Engine,
+                          records: Sequence[SignedRecord] = ()) -> OneMeter:
+    """The readings of ``METER_PATHS[0]`` around October, ``records`` in the second batch."""
+    path = METER_PATHS[0]
     fleet = Fleet(engine)
     october = report_period("2026-10")
     times = [october.start - 600, october.start + 86_400, october.end - 7200,  # batch 0
@@ -210,10 +228,10 @@ def test_a_report_of_ingested_readings_commits_to_their_batches(
         quantity="energy.active.import:Wh", value=v, salt=bytes([seq + 1]) * 32),
         TEST_DOMAIN, path) for seq, (t, v) in enumerate(zip(times, values, strict=True))]
     first, second = (TEST_KEY.close_batch(0, signed[:3], TEST_DOMAIN),
-                     TEST_KEY.close_batch(1, signed[3:], TEST_DOMAIN))
+                     TEST_KEY.close_batch(1, signed[3:], TEST_DOMAIN, records))
     headers = [SignedBatchHeader(b.header, b.header_signature) for b in (first, second)
                if b.header_signature is not None]
-    assert set(fleet.deliver([*signed, *headers], TEST_KEY)) == {Status.ACCEPTED}
+    assert set(fleet.deliver([*signed, *records, *headers], TEST_KEY)) == {Status.ACCEPTED}
 
     counter = [CounterReading(r.reading.seq, r.reading.timestamp, r.reading.value)
                for r in signed]
@@ -222,12 +240,26 @@ def test_a_report_of_ingested_readings_commits_to_their_batches(
     # leaves at positions 0 and 3 of the device's stream.
     figure = Figure(Point(path), TEST_KEY.address, meter_id(path), energy,
                     leaves=((TEST_KEY.address, 0), (TEST_KEY.address, 3)))
-    with make_sessions(engine).begin() as session:
-        doc = create_report(session, report_chain.system, enterprise=ENTERPRISE_A,
-                            site_path="demo-co/wuxi-plant", period=october,
-                            methodology_id="cn.machinery", figures=[figure],
-                            leaves=figure.leaves, supersedes=b"\0" * 32, created_by=1,
-                            now=datetime(2026, 11, 2, tzinfo=UTC))
+    try:
+        with make_sessions(engine).begin() as session:
+            doc = create_report(session, report_chain.system, enterprise=ENTERPRISE_A,
+                                site_path="demo-co/wuxi-plant", period=october,
+                                methodology_id="cn.machinery", figures=[figure],
+                                leaves=figure.leaves, supersedes=b"\0" * 32, created_by=1,
+                                now=datetime(2026, 11, 2, tzinfo=UTC))
+    except ReportRefused as exc:
+        return OneMeter(times, (first, second), None, exc)
+    return OneMeter(times, (first, second), doc, None)
+
+
+def test_a_report_of_ingested_readings_commits_to_their_batches(
+        report_chain: ReportChain, sqlite_ledger_engine: Engine) -> None:
+    """Two batches of a meter's readings across October, delivered through the real ingest:
+    the measured line's amount is the counter's increase over the month, and the report commits
+    to exactly the batches holding the boundary readings, with the roots the device signed."""
+    one = _october_of_one_meter(report_chain, sqlite_ledger_engine)
+    doc, times, (first, second), path = one.document, one.times, one.batches, METER_PATHS[0]
+    assert doc is not None, one.refused
     (line,) = doc.measured
     assert line.amount == 123_456_789 - 5_000
     assert (line.start_reading, line.end_reading) == (ReadingRef(0, times[0], 5_000),
@@ -237,6 +269,31 @@ def test_a_report_of_ingested_readings_commits_to_their_batches(
                                  BatchRef(TEST_KEY.address, 1, second.header.root))
     assert doc.batches.root == batches_root(doc.batches.items)
     assert [p.meter_path for p in doc.plan] == [path]
+
+
+def test_a_report_leaving_out_a_meter_the_device_summarises_is_refused(
+        report_chain: ReportChain, sqlite_ledger_engine: Engine) -> None:
+    """The device's signed monthly summaries of its two meters are held: the incomer (in the
+    plan, with its line) passes, the gas meter (left out of the plan) refuses the report, 422
+    ``plan`` naming it, as the verifier's step ``completeness`` would refuse its bundle."""
+    october = report_period("2026-10")
+    summaries = [TEST_KEY.sign_record(EmissionSummary(
+        device=TEST_KEY.address, scope_kind=SCOPE_METER, scope_id=meter_id(path),
+        source=source, quantity=quantity, methodology="cn.machinery", methodology_version=1,
+        period_start=october.start, period_end=october.end, activity=activity, emissions=1,
+        reading_count=3, gap_count=0, bridged_gap_count=0, bridged_seconds=0,
+        unexplained_decreases=0, salt=keccak256(path.encode())), TEST_DOMAIN, path)
+        for path, source, quantity, activity in (
+            (METER_PATHS[0], "electricity.grid", ENERGY, 123_451_789),
+            (METER_PATHS[1], "fuel.natural_gas", "volume.gas:dm3", 250_000))]
+    one = _october_of_one_meter(report_chain, sqlite_ledger_engine, summaries)
+    assert one.document is None and one.refused is not None
+    assert (one.refused.status, one.refused.check) == (422, "plan")
+    detail = str(one.refused)
+    assert (f"name a meter this report would leave out: {METER_PATHS[1]}: device "
+            f"{format_address(TEST_KEY.address)} signed summaries of it over "
+            f"[{october.start}, {october.end})") in detail, detail
+    assert "does not list it" in detail and METER_PATHS[0] + ":" not in detail
 
 
 def test_a_report_waits_for_the_reading_after_the_period_end(

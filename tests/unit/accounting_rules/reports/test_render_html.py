@@ -300,3 +300,44 @@ def test_an_enterprise_report_of_manual_lines_only_renders_its_empty_parts() -> 
     assert "无计量数据 / no measured lines" in text
     assert "批次 / Batches (0), root 0x" + "00" * 32 in text
     assert f"{manual.grams // 10**6}.{manual.grams % 10**6:06d}" in text
+
+
+def test_an_override_line_is_shown_in_its_own_marked_table_beside_the_default() -> None:
+    """``fuel.natural_gas#OF`` = 0 zeroes the invoice's emissions: the page shows the line in
+    the marked table of parameter overrides with the methodology's default (cn.machinery v1:
+    9,900 1e-4, comb.natural_gas.OF), the override value and the evidence hash."""
+    doc = sample_report(overrides=(("fuel.natural_gas#OF", 0),))
+    gas, override = doc.lines[-2], doc.lines[-1]
+    assert isinstance(override, ManualLine) and (gas.grams, doc.totals.scope1) == (0, 0)
+    html = render_html(doc)
+    checker = _parse(html)
+    assert checker.problems == [] and checker.open == [] and checker.tags <= TEMPLATE_TAGS
+    table = html[html.index('<table id="overrides-table" class="marked">'):]
+    table = _text(table[:table.index("</table>")])
+    assert table.startswith("行 Line 参数 Parameter 缺省值 Methodology default 替代值 Override "
+                            "value 证据 Evidence 4 fuel.natural_gas · OF "
+                            "by fuel.natural_gas#OF 9,900 1e-4 (comb.natural_gas.OF)")
+    assert f"0 1e-4 keccak256: {format_hex(override.evidence)} 文件 File: lab-report-1.pdf" in table
+    text = _text(html)
+    assert "Parameter overrides / 参数替代值" in text
+    badges = re.findall(r'<tr id="line-(\d+)"><td>\d+<br><span class="badge (\w+)">', html)
+    assert badges == [("1", "measured"), ("2", "measured"), ("3", "manual"), ("4", "override")]
+    assert "replaced by a measured value (override line)" in text  # the factor row, too
+
+
+def test_overrides_show_a_default_that_is_missing_and_each_override_in_order() -> None:
+    """Diesel's OF has a default row, gasoline's NCV none: both shown, in document order."""
+    doc = sample_report(overrides=(("fuel.diesel#OF", 9700), ("fuel.gasoline#NCV", 43070)))
+    text = _text(render_html(doc))
+    assert ("4 fuel.diesel · OF by fuel.diesel#OF 9,800 1e-4 "
+            "(comb.diesel.OF)") in text
+    assert ("5 fuel.gasoline · NCV by fuel.gasoline#NCV none: no default "
+            "row covers the period —") in text
+    assert "9,700 1e-4" in text and "43,070 J/g" in text
+
+
+def test_a_report_without_overrides_says_so() -> None:
+    html = render_html(sample_report())
+    assert 'id="overrides-table"' not in html
+    assert ("Parameter overrides / 参数替代值" in _text(html) and
+            "无 / none: every parameter is the methodology's default" in _text(html))

@@ -14,7 +14,9 @@ from PIL import Image
 from render_support import sample_context
 from report_factories import sample_report
 
+from accounting_rules.reports import ManualLine
 from accounting_rules.reports.render import render_html, render_pdf
+from mrv_core.codec import format_hex
 
 DPI = 50
 MM = DPI / 25.4  # pixels per millimetre
@@ -92,3 +94,18 @@ def test_the_same_report_gives_the_same_pdf_bytes(pdf: Path) -> None:
     """No creation time or random id in the PDF: a rendering can be archived and compared by
     its hash."""
     assert render_pdf(render_html(sample_report(), sample_context())) == pdf.read_bytes()
+
+
+def test_a_parameter_override_reads_back_with_its_default_value_and_evidence(
+        tmp_path: Path) -> None:
+    doc = sample_report(overrides=(("fuel.natural_gas#OF", 0),))
+    path = tmp_path / "override.pdf"
+    path.write_bytes(render_pdf(render_html(doc)))
+    text = _run("pdftotext", "-raw", str(path), "-").stdout
+    table = text[text.index("Parameter overrides / 参数替代值"):]
+    table = " ".join(table[:table.index("方法学与排放因子")].split())
+    assert "fuel.natural_gas · OF" in table and "by fuel.natural_gas#OF" in table
+    assert "9,900 1e-4 (comb.natural_gas.OF)" in table and "0 1e-4" in table
+    evidence = doc.lines[-1]
+    assert isinstance(evidence, ManualLine)
+    assert format_hex(evidence.evidence) in table.replace(" ", "")

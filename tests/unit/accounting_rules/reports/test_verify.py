@@ -16,6 +16,7 @@ from report_bundle_support import (
     CHANGED_METER,
     MeterHistory,
     Mutation,
+    add_override,
     forge,
     offline_scenario,
     refigure,
@@ -26,6 +27,7 @@ from accounting_rules.reports.bundle import ReportBundle
 from accounting_rules.reports.verify import STEPS, verify_report_bundle, verify_report_bytes
 from factories import TEST_KEY
 from mrv_core.errors import VerificationError
+from mrv_core.hashing import keccak256
 from mrv_core.reading import site_id
 
 
@@ -189,3 +191,21 @@ def test_unparseable_bytes_fail_at_format() -> None:
     with pytest.raises(VerificationError) as raised:
         verify_report_bytes(b'{"format": "trustmrv-report-bundle/1"}')
     assert raised.value.step == "format"
+
+
+def test_an_override_line_passes_and_is_returned_beside_the_default_it_replaces(
+        bundle: ReportBundle) -> None:
+    """``fuel.natural_gas#OF`` = 0 with any evidence: the methodology computes 0 g for the
+    invoice and every step passes (nothing offline or on chain can judge the evidence); the
+    verifier returns the line with cn.machinery v1's default, 9900 (1e-4)."""
+    forged = forge(bundle, add_override("fuel.natural_gas#OF", 0, keccak256(b"any pdf")),
+                   rehash=True)
+    assert forged.report.totals.scope1 == 0 < bundle.report.totals.scope1
+    (override,) = verify_report_bundle(forged).overrides
+    assert (override.number, override.line.source, override.target, override.parameter,
+            override.line.amount, override.line.evidence) == (
+        len(forged.report.lines), "fuel.natural_gas#OF", "fuel.natural_gas", "OF", 0,
+        keccak256(b"any pdf"))
+    assert override.default is not None and (override.default.key, override.default.value) == (
+        "comb.natural_gas.OF", 9900)
+    assert verify_report_bundle(bundle).overrides == ()

@@ -23,9 +23,11 @@ from report_bundle_support import (
     MeterHistory,
     Select,
     offline_scenario,
+    signed_summary,
+    with_summaries,
 )
 
-from accounting_rules.reports.bundle import ReportBundle, prove_batch
+from accounting_rules.reports.bundle import ReportBundle
 from accounting_rules.reports.document import MeasuredLine
 from accounting_rules.reports.summaries_check import check_summaries
 from accounting_rules.reports.verify import verify_report_bundle
@@ -33,9 +35,8 @@ from factories import TEST_KEY
 from mrv_core.batch import Batch
 from mrv_core.eip712 import Domain
 from mrv_core.errors import VerificationError
-from mrv_core.hashing import keccak256
 from mrv_core.reading import SignedReading
-from mrv_core.records import SCOPE_METER, EmissionSummary, MeterChange, SignedRecord
+from mrv_core.records import MeterChange, SignedRecord
 
 Evidence = tuple[list[SignedReading], list[SignedRecord]]
 
@@ -175,18 +176,8 @@ def _with_summary(bundle: ReportBundle, batches: list[Batch], path: str, activit
                   ) -> ReportBundle:
     """``bundle`` with the device's signed summary of the month for meter ``path`` (activity
     as the device computed it), proven in the device's next batch, as the ledger exports it."""
-    line = _line(bundle, path)
-    summary = TEST_KEY.sign_record(EmissionSummary(
-        device=TEST_KEY.address, scope_kind=SCOPE_METER, scope_id=line.meter,
-        source=line.source, quantity=line.quantity, methodology="cn.machinery",
-        methodology_version=1, period_start=PERIOD_START, period_end=PERIOD_END,
-        activity=activity, emissions=1, reading_count=1, gap_count=0, bridged_gap_count=0,
-        bridged_seconds=0, unexplained_decreases=0, salt=keccak256(b"summary")),
-        bundle.domain, path)
-    late = TEST_KEY.close_batch(len(batches), [], bundle.domain, [summary])
-    assert late.header_signature is not None
-    proven = prove_batch(late.header, late.header_signature, None, late.tree, {0: summary})
-    return replace(bundle, batches=(*bundle.batches, proven), summaries=(summary,))
+    return with_summaries(bundle, TEST_KEY, batches, [signed_summary(
+        TEST_KEY, bundle.domain, path, PERIOD_START, PERIOD_END, activity)])
 
 
 def test_a_meter_change_hidden_in_a_rise_is_caught_by_the_devices_summary(
@@ -213,12 +204,7 @@ def test_a_meter_change_hidden_in_a_rise_is_caught_by_the_devices_summary(
 
 def _summary(domain: Domain, line: MeasuredLine, start: int, end: int, activity: int
              ) -> SignedRecord:
-    return TEST_KEY.sign_record(EmissionSummary(
-        device=line.device, scope_kind=SCOPE_METER, scope_id=line.meter, source=line.source,
-        quantity=line.quantity, methodology="cn.machinery", methodology_version=1,
-        period_start=start, period_end=end, activity=activity, emissions=1, reading_count=1,
-        gap_count=0, bridged_gap_count=0, bridged_seconds=0, unexplained_decreases=0,
-        salt=keccak256(b"%d" % start)), domain, line.meter_path)
+    return signed_summary(TEST_KEY, domain, line.meter_path, start, end, activity)
 
 
 def test_summaries_tile_the_period_in_any_granularity_or_are_not_checked(
