@@ -44,6 +44,7 @@ __all__ = [
     "InconsistentReadings",
     "InexactAmount",
     "InvalidActivity",
+    "InvalidEvidenceFile",
     "InvalidFactor",
     "InvalidMeterChange",
     "InvalidMethodology",
@@ -487,6 +488,19 @@ class ReportRenderError(ReportError):
     """A report document cannot be rendered as given: its figures are not its methodology's
     or its render context does not belong to it (``accounting_rules.reports.render_view``), or
     the PDF engine failed or tried to fetch a resource (``accounting_rules.reports.render``)."""
+
+
+class InvalidEvidenceFile(ReportError):
+    """An evidence file's bytes start as a PDF, PNG or JPEG but are not one
+    (``accounting_rules.reports.manual.check_evidence_file``): a truncated or corrupt image, an
+    image past the pixel bound, a PDF without its trailer. ``media_type`` is what the first
+    bytes say; the message names what was expected and what was found."""
+
+    def __init__(self, media_type: str, expected: str, actual: str) -> None:
+        self.media_type, self.expected, self.actual = media_type, expected, actual
+        super().__init__(f"an evidence file that starts as {media_type} is not one: expected "
+                         f"{expected}, got {actual}")
+
 
 # --- source coverage and monitoring plans (issue 11) ---------------------------------------------
 

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 import pytest
 from fastapi.testclient import TestClient
 from ledger_support import API_SECRET, bearer, new_principal
+from report_factories import evidence_pdf
 from sqlalchemy import Engine
 
 from accounting_rules.reports.build import ManualEntry
@@ -33,7 +34,7 @@ from mrv_core.codec import format_address, format_hex
 from mrv_core.hashing import keccak256
 
 A, B = b"\xaa" * 20, b"\xbb" * 20
-PDF = b"%PDF-1.7\n% invoice 123\n" + bytes(range(256)) * 4
+PDF = evidence_pdf("invoice 123")
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 PROBLEM = "application/problem+json"
 OCTOBER = (1790784000, 1793462400)
@@ -104,6 +105,20 @@ def test_evidence_of_another_kind_is_refused(world: World) -> None:
         assert response.json()["type"].endswith(check)  # type: ignore[attr-defined]
     assert world.client.get("/v1/activities", headers=bearer(world.admin)).json() == {
         "activities": []}
+
+
+def test_evidence_that_only_starts_as_its_kind_is_refused_and_not_stored(world: World) -> None:
+    for content, media_type, expected in [
+            (b"\xff\xd8\xff", "image/jpeg", "an image Pillow decodes as JPEG"),
+            (PNG, "image/png", "an image Pillow decodes as PNG"),
+            (PDF[:-6], "application/pdf", "%%EOF in the last 1024 bytes")]:
+        response = upload(world, content, media_type)
+        assert response.status_code == 422, (media_type, response.text)  # type: ignore[attr-defined]
+        problem = response.json()  # type: ignore[attr-defined]
+        assert problem["type"].endswith("evidence"), problem
+        assert f"expected {expected}, got " in problem["detail"], problem
+    with make_sessions(world.engine)() as session:
+        assert session.query(EvidenceFileRow).count() == 0
 
 
 def test_evidence_past_16_mib_is_refused_and_only_admins_upload(world: World) -> None:
