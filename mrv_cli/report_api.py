@@ -16,6 +16,7 @@ from typing import Any
 import httpx
 
 from accounting_rules.reports import LIMITS, ReportDocument, canonical_bytes, loads_report
+from accounting_rules.reports.fields import check_entered_text
 from accounting_rules.reports.manual import (
     MAX_EVIDENCE_BYTES,
     check_evidence_file,
@@ -237,6 +238,10 @@ def enter_activity(api: httpx.Client, *, site: str, source: str, amount: int, st
 def _add(args: argparse.Namespace) -> int:
     amount = manual_amount(args.source, args.amount)
     start, end = parse_period(args.period)
+    # The ledger's checks of the free text, before anything is sent.
+    check_entered_text(args.evidence.name, "the --evidence file's name", LIMITS.evidence_name)
+    check_entered_text(args.description, "--description", LIMITS.description, empty=True,
+                       lines=True)
     content = read_regular_file(args.evidence, MAX_EVIDENCE_BYTES)
     media_type = check_evidence_file(content)
     with client(args) as api:

@@ -17,6 +17,7 @@ from report_factories import evidence_pdf
 from sqlalchemy import Engine
 
 from accounting_rules.reports.build import ManualEntry
+from accounting_rules.reports.statement import AttestationStatement, Verdict, statement_bytes
 from ledger_api.access import Role
 from ledger_api.access.store import grant_enterprise
 from ledger_api.app import Services, create_app
@@ -203,3 +204,27 @@ def test_a_file_stored_meanwhile_by_a_concurrent_request_is_the_answer(
     with make_sessions(ledger_engine).begin() as session:
         held, created = insert_once(session, row("second.pdf"), (A, keccak256(PDF)))
         assert (held.name, created) == ("first.pdf", False)
+
+
+def test_free_text_with_a_bidi_control_is_refused_naming_field_and_code_point(
+        world: World) -> None:
+    spoofed = upload(world, PDF, "application/pdf", name="invoice\u202efdp.exe")
+    assert spoofed.status_code == 422, spoofed.text  # type: ignore[attr-defined]
+    assert "name has the format character U+202E RIGHT-TO-LEFT OVERRIDE" in (
+        spoofed.json()["detail"])  # type: ignore[attr-defined]
+    upload(world, PDF, "application/pdf")
+    entered = world.client.post("/v1/activities",
+                                json=activity(description="invoice \u2067123\u2069"),
+                                headers=bearer(world.admin))
+    assert entered.status_code == 422 and entered.json()["type"].endswith("format")
+    assert "description has the format character U+2067" in entered.json()["detail"]
+    statement = statement_bytes(AttestationStatement(
+        b"\x11" * 32, B, Verdict.ACCEPTED, (), "checked \u200fagainst the invoice", 1))
+    posted = world.client.post(f"/v1/reports/0x{'11' * 32}/attestations", content=statement,
+                               headers={**bearer(world.regulator),
+                                        "Content-Type": "application/json"})
+    assert posted.status_code == 422, posted.text
+    assert posted.json()["detail"].startswith(
+        "$.comments has the format character U+200F RIGHT-TO-LEFT MARK"), posted.json()
+    assert world.client.get("/v1/activities", headers=bearer(world.admin)).json() == {
+        "activities": []}
