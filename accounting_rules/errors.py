@@ -69,6 +69,7 @@ __all__ = [
     "UnknownSource",
     "UnknownTarget",
     "UnknownUnit",
+    "WrongActivityQuantity",
     "error_from_contract",
 ]
 
@@ -518,6 +519,21 @@ class SourceNotCovered(MethodologyError, LookupError):
                          f"deductions, found {shown}")
 
 
+class WrongActivityQuantity(MethodologyError, ValueError):
+    """A metering point feeds an emission source from another quantity than the one the
+    source's methodology takes as its activity (``accounting_rules.coverage.activity_quantity``):
+    exported electricity for ``electricity.grid``, whose activity is electricity taken from the
+    grid. ``expected`` is that quantity's code (empty when no meter register measures the
+    activity), ``actual`` the one given."""
+
+    def __init__(self, source: str, methodology_id: str, expected: str, actual: str) -> None:
+        self.source, self.methodology_id = source, methodology_id
+        self.expected, self.actual = expected, actual
+        wanted = expected or "none: no meter register measures its activity"
+        super().__init__(f"source {source} is fed by the quantity {methodology_id} takes as its "
+                         f"activity: expected {wanted}, got {actual!r:.60}")
+
+
 # --- report supersession (issue 11, review finding 5) --------------------------------------------
 
 
@@ -532,3 +548,4 @@ class SupersessionMismatch(ReportError):
         super().__init__(f"a correction supersedes the report of the same enterprise, site, "
                          f"period and methodology id: {previous} has {field} {expected}, this "
                          f"report has {actual}")
+
