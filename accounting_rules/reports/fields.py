@@ -95,7 +95,8 @@ def check_entered_text(value: object, name: str, limit: int, *, empty: bool = Fa
     :data:`BIDI_CONTROLS`, zero-width spaces and joiners, the soft hyphen, U+FEFF...): the check
     of free text where a person enters it (an evidence file's name, an activity's description,
     a regulator's comments, an operator's meter-change note), at the ledger's routes and the
-    ``mrv`` commands that send or sign it. The message names the field and the code point.
+    ``mrv`` commands that send or sign it. The error's ``where`` is the field, its problem
+    names the code point (``str(error)``: ``description: the format character U+202E ...``).
 
     Documents already made are read with :func:`check_text` alone: a report or statement
     whose hash is on chain stays readable as its format (``trustmrv-report/1``,
@@ -105,7 +106,7 @@ def check_entered_text(value: object, name: str, limit: int, *, empty: bool = Fa
         if unicodedata.category(ch) == "Cf":
             kind = ("a bidi control, which reorders the text as shown" if ch in BIDI_CONTROLS
                     else "invisible when shown")
-            raise FormatError(name, f"{name} has the format character U+{ord(ch):04X} "
+            raise FormatError(name, f"the format character U+{ord(ch):04X} "
                                     f"{unicodedata.name(ch, '(no name)')} ({kind}); expected "
                                     f"text without format characters (Unicode category Cf)")
     return text

@@ -280,12 +280,15 @@ def add_report_routes(app: FastAPI, services: Services, figures: Figures | None 
         key = parse_hex(digest, 32)
         try:
             statement = loads_statement(await read_body(request, MAX_STATEMENT_BYTES))
-            check_entered_text(statement.comments, "$.comments", MAX_COMMENTS, empty=True,
-                               lines=True)
         except DocumentTooLarge as exc:
             raise ReportRefused(413, "too_large", exc.problem) from None
         except FormatError as exc:
             raise ReportRefused(422, "format", exc.problem, path=exc.where) from None
+        try:
+            check_entered_text(statement.comments, "$.comments", MAX_COMMENTS, empty=True,
+                               lines=True)
+        except FormatError as exc:
+            raise ReportRefused(422, "format", str(exc), path=exc.where) from None
         if statement.report != key:
             raise ReportRefused(422, "format", f"the statement is about report "
                                 f"{format_hex(statement.report)}, not {digest}",

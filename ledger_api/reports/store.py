@@ -113,7 +113,7 @@ def store_evidence(session: Session, *, enterprise: bytes, content: bytes, decla
     try:
         check_entered_text(name, "name", MAX_NAME)
     except FormatError as exc:
-        raise ReportRefused(422, "format", exc.problem, path="$.query.name") from None
+        raise ReportRefused(422, "format", str(exc), path="$.query.name") from None
     digest = keccak256(content)
     held = session.get(EvidenceFileRow, (enterprise, digest))
     if held is not None:

@@ -32,9 +32,9 @@ def test_activity_add_refuses_a_bidi_control_in_the_description_or_the_file_name
                          str(evidence), "--description", description], capsys)
 
     err = add(tmp_path / "invoice.pdf", "invoice \u202e321")
-    assert "--description has the format character U+202E RIGHT-TO-LEFT OVERRIDE" in err
+    assert "--description: the format character U+202E RIGHT-TO-LEFT OVERRIDE" in err
     err = add(tmp_path / "invoice\u202efdp.exe", "invoice 123")
-    assert "the --evidence file's name has the format character U+202E" in err
+    assert "the --evidence file's name: the format character U+202E" in err
 
 
 def test_attest_refuses_a_bidi_control_in_the_comment_before_the_chain(
@@ -42,7 +42,7 @@ def test_attest_refuses_a_bidi_control_in_the_comment_before_the_chain(
     err = _refused(["report", "attest", "0x" + "11" * 32, "--verdict", "accepted",
                     "--comment", "checked \u2067against\u2069 the invoice", "--rpc", NOWHERE,
                     "--deployment", "nowhere.json", "--key", "nowhere.json"], capsys)
-    assert "--comment has the format character U+2067 RIGHT-TO-LEFT ISOLATE" in err
+    assert "--comment: the format character U+2067 RIGHT-TO-LEFT ISOLATE" in err
 
 
 def test_meter_change_refuses_a_format_character_in_the_note_before_the_config(
@@ -50,4 +50,4 @@ def test_meter_change_refuses_a_format_character_in_the_note_before_the_config(
     err = _refused(["edge", "meter-change", "--config", "nowhere.toml", "--meter",
                     "demo-co/wuxi-plant/hall-1/line-1/meter-1", "--new-initial", "0",
                     "--note", "meter \u200breplaced"], capsys)
-    assert "--note has the format character U+200B ZERO WIDTH SPACE" in err
+    assert "--note: the format character U+200B ZERO WIDTH SPACE" in err

@@ -210,14 +210,14 @@ def test_free_text_with_a_bidi_control_is_refused_naming_field_and_code_point(
         world: World) -> None:
     spoofed = upload(world, PDF, "application/pdf", name="invoice\u202efdp.exe")
     assert spoofed.status_code == 422, spoofed.text  # type: ignore[attr-defined]
-    assert "name has the format character U+202E RIGHT-TO-LEFT OVERRIDE" in (
+    assert "name: the format character U+202E RIGHT-TO-LEFT OVERRIDE" in (
         spoofed.json()["detail"])  # type: ignore[attr-defined]
     upload(world, PDF, "application/pdf")
     entered = world.client.post("/v1/activities",
                                 json=activity(description="invoice \u2067123\u2069"),
                                 headers=bearer(world.admin))
     assert entered.status_code == 422 and entered.json()["type"].endswith("format")
-    assert "description has the format character U+2067" in entered.json()["detail"]
+    assert "description: the format character U+2067" in entered.json()["detail"]
     statement = statement_bytes(AttestationStatement(
         b"\x11" * 32, B, Verdict.ACCEPTED, (), "checked \u200fagainst the invoice", 1))
     posted = world.client.post(f"/v1/reports/0x{'11' * 32}/attestations", content=statement,
@@ -225,6 +225,6 @@ def test_free_text_with_a_bidi_control_is_refused_naming_field_and_code_point(
                                         "Content-Type": "application/json"})
     assert posted.status_code == 422, posted.text
     assert posted.json()["detail"].startswith(
-        "$.comments has the format character U+200F RIGHT-TO-LEFT MARK"), posted.json()
+        "$.comments: the format character U+200F RIGHT-TO-LEFT MARK"), posted.json()
     assert world.client.get("/v1/activities", headers=bearer(world.admin)).json() == {
         "activities": []}
