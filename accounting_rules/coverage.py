@@ -16,6 +16,15 @@ in any of its shipped versions. ``electricity.grid`` and every ``electricity.gri
 ``ipcc.fugitive``. A source no id or several ids satisfy raises
 :class:`~accounting_rules.errors.SourceNotCovered`.
 
+**The activity quantity** (:func:`activity_quantity`): the one registered cumulative quantity
+(``mrv_core.quantities``) that measures what the source's methodology takes as its activity, in
+the source's unit. Each methodology's data file says what that is in its ``specification``
+("Activity: ..." line); :data:`ACTIVITY_QUANTITIES` transcribes it, since the published data
+files (their hashes are on chain) cannot gain a field. Purchased electricity is electricity
+taken from the grid (``energy.active.import:Wh``, never the export register), purchased heat is
+heat received (``heat:kJ``), a fuel is fuel burnt (``volume.gas:dm3`` or ``mass.fuel:g``); the
+fugitive gases' activity, a mass released to the atmosphere, is no meter register's.
+
 Pure: reads only the shipped data files (cached).
 """
 
@@ -23,12 +32,32 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from functools import cache
+from types import MappingProxyType
 
-from .errors import SourceNotCovered
+from mrv_core.quantities import QUANTITIES, QuantityKind
+
+from .errors import SourceNotCovered, WrongActivityQuantity
 from .model import Methodology, SourceKind
 from .registry import load_methodology, methodologies
 
-__all__ = ["methodology_for_source", "source_unit"]
+__all__ = ["ACTIVITY_QUANTITIES", "activity_quantity", "check_activity_quantity",
+           "methodology_for_source", "source_unit"]
+
+#: Methodology id -> the cumulative quantities that measure its activity, as its data files'
+#: "Activity:" specification line states it (module docstring); one per activity unit.
+ACTIVITY_QUANTITIES: Mapping[str, tuple[str, ...]] = MappingProxyType({
+    # v1, v2: "Activity: electricity taken from the grid, integer Wh."
+    "cn.electricity.location": ("energy.active.import:Wh",),
+    # v1: "Activity: heat.purchased, heat received, integer kJ."
+    "cn.heat.purchased": ("heat:kJ",),
+    # v1, v2: "Activity per fuel source: fuel burnt, integer dm3 at normal conditions
+    # (fuel.natural_gas, fuel.coke_oven_gas) or integer g (every other fuel)."
+    "cn.combustion.stationary": ("volume.gas:dm3", "mass.fuel:g"),
+    # v1..v3: "Activity per gas source: mass of the gas released to the atmosphere": no meter.
+    "ipcc.fugitive": (),
+})
+assert all(QUANTITIES[code].kind is QuantityKind.CUMULATIVE
+           for codes in ACTIVITY_QUANTITIES.values() for code in codes)
 
 
 def _covers(methodology: Methodology, source: str) -> bool:
@@ -75,3 +104,25 @@ def source_unit(source: str) -> str:
             if spec.source == source:
                 return spec.unit
     raise AssertionError("unreachable: the coverage lists only declared sources")
+
+
+def activity_quantity(source: str) -> str | None:
+    """The cumulative quantity code a meter feeding ``source`` is read from (module docstring,
+    the activity quantity): ``energy.active.import:Wh`` for ``electricity.grid``; ``None``
+    when no meter register measures the source's activity (the fugitive gases). Raises
+    :class:`SourceNotCovered` as :func:`methodology_for_source` does."""
+    unit = source_unit(source)
+    found = [code for code in ACTIVITY_QUANTITIES.get(methodology_for_source(source), ())
+             if QUANTITIES[code].unit == unit]
+    return found[0] if len(found) == 1 else None
+
+
+def check_activity_quantity(source: str, quantity: str) -> str:
+    """``quantity`` when it is :func:`activity_quantity` of ``source``; otherwise
+    :class:`WrongActivityQuantity` naming the expected and the given code (or
+    :class:`SourceNotCovered`)."""
+    expected = activity_quantity(source)
+    if quantity != expected:
+        raise WrongActivityQuantity(source, methodology_for_source(source), expected or "",
+                                    quantity)
+    return quantity

@@ -44,6 +44,7 @@ __all__ = [
     "InconsistentReadings",
     "InexactAmount",
     "InvalidActivity",
+    "InvalidEvidenceFile",
     "InvalidFactor",
     "InvalidMeterChange",
     "InvalidMethodology",
@@ -68,6 +69,7 @@ __all__ = [
     "UnknownSource",
     "UnknownTarget",
     "UnknownUnit",
+    "WrongActivityQuantity",
     "error_from_contract",
 ]
 
@@ -488,6 +490,19 @@ class ReportRenderError(ReportError):
     or its render context does not belong to it (``accounting_rules.reports.render_view``), or
     the PDF engine failed or tried to fetch a resource (``accounting_rules.reports.render``)."""
 
+
+class InvalidEvidenceFile(ReportError):
+    """An evidence file's bytes start as a PDF, PNG or JPEG but are not one
+    (``accounting_rules.reports.manual.check_evidence_file``): a truncated or corrupt image, an
+    image past the pixel bound, a PDF without its trailer. ``media_type`` is what the first
+    bytes say; the message names what was expected and what was found."""
+
+    def __init__(self, media_type: str, expected: str, actual: str) -> None:
+        self.media_type, self.expected, self.actual = media_type, expected, actual
+        super().__init__(f"an evidence file that starts as {media_type} is not one: expected "
+                         f"{expected}, got {actual}")
+
+
 # --- source coverage and monitoring plans (issue 11) ---------------------------------------------
 
 
@@ -504,6 +519,21 @@ class SourceNotCovered(MethodologyError, LookupError):
                          f"deductions, found {shown}")
 
 
+class WrongActivityQuantity(MethodologyError, ValueError):
+    """A metering point feeds an emission source from another quantity than the one the
+    source's methodology takes as its activity (``accounting_rules.coverage.activity_quantity``):
+    exported electricity for ``electricity.grid``, whose activity is electricity taken from the
+    grid. ``expected`` is that quantity's code (empty when no meter register measures the
+    activity), ``actual`` the one given."""
+
+    def __init__(self, source: str, methodology_id: str, expected: str, actual: str) -> None:
+        self.source, self.methodology_id = source, methodology_id
+        self.expected, self.actual = expected, actual
+        wanted = expected or "none: no meter register measures its activity"
+        super().__init__(f"source {source} is fed by the quantity {methodology_id} takes as its "
+                         f"activity: expected {wanted}, got {actual!r:.60}")
+
+
 # --- report supersession (issue 11, review finding 5) --------------------------------------------
 
 
@@ -518,3 +548,4 @@ class SupersessionMismatch(ReportError):
         super().__init__(f"a correction supersedes the report of the same enterprise, site, "
                          f"period and methodology id: {previous} has {field} {expected}, this "
                          f"report has {actual}")
+

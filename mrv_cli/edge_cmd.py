@@ -25,6 +25,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from accounting_rules.reports.fields import check_entered_text
 from edge_node.acquisition import SimulatedClock
 from edge_node.acquisition.settings import MAX_INTERVAL_S, MIN_INTERVAL_S
 from edge_node.config import MAX_BATCH_AGE_S, NodeConfig, ObservabilityConfig, load_config
@@ -44,7 +45,7 @@ from mrv_core.json_logs import configure_logging
 from mrv_core.keys import LIGHT_SCRYPT_N, STANDARD_SCRYPT_N, DeviceKey, read_password
 from mrv_core.pki import make_device_tls_key_and_csr
 from mrv_core.reading import site_id
-from mrv_core.records import MeterChange
+from mrv_core.records import NOTE_MAX_BYTES, MeterChange
 from mrv_core.simulated_time import read_clock_file
 
 from .chain_options import open_system, sender
@@ -348,6 +349,9 @@ def _status(args: argparse.Namespace) -> int:
 
 
 def _meter_change(args: argparse.Namespace) -> int:
+    # The note is shown in reports beside the signed hash: no control or format character
+    # (bidi controls...), checked before the key is unlocked.
+    check_entered_text(args.note, "--note", NOTE_MAX_BYTES, empty=True, lines=True)
     config = load_config(args.config)
     if args.meter not in {m.path for m in config.meters}:
         raise ConfigError(f"--meter {args.meter!r} is not a meter of {args.config}")

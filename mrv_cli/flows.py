@@ -35,9 +35,10 @@ from mrv_core.hashing import keccak256
 from mrv_core.keys import DeviceKey
 from mrv_core.verify import load_file, verify_json
 
-__all__ = ["PLAN_PATHS_SHOWN", "SAMPLE_FLAG_NOTE", "SAMPLE_SITE", "UNSIGNED_HEADER_NOTE",
-           "VerifyOutcome", "anchor_batch_as_sample_enterprise", "plan_text",
-           "prepare_sample_device", "print_outcomes", "verify_files", "write_bundles"]
+__all__ = ["CHAIN_NOT_CHECKED", "PLAN_PATHS_SHOWN", "SAMPLE_FLAG_NOTE", "SAMPLE_SITE",
+           "UNSIGNED_HEADER_NOTE", "VerifyOutcome", "anchor_batch_as_sample_enterprise",
+           "plan_text", "prepare_sample_device", "print_outcomes", "verify_files",
+           "write_bundles"]
 
 #: The site the sample device is registered at: keccak256 of its path prefix.
 SAMPLE_SITE = keccak256(b"demo-co/wuxi-plant")
@@ -280,9 +281,21 @@ def print_outcomes(outcomes: Sequence[VerifyOutcome], *, as_json: bool,
               "leafCount and time span are not authenticated offline"
               + (" (the chain vouched for them)" if chain_checked else ""))
     if not as_json:
-        scope = ("offline and against the chain" if chain_checked
-                 else "offline: header and reading signatures, leaves, proofs and roots; chain "
-                      "not checked")
-        print(f"{len(outcomes) - failed} of {len(outcomes)} file(s) verified"
-              + (f", {failed} FAILED" if failed else "") + f" ({scope})")
+        print(_summary_line(len(outcomes) - failed, failed, chain_checked=chain_checked))
     return failed
+
+
+#: The last line's words when the chain was not read: a file VALID offline may still be
+#: unanchored, anchored by another device, revoked, or a report never submitted.
+CHAIN_NOT_CHECKED = "chain not checked (give --rpc and --deployment)"
+
+
+def _summary_line(valid: int, failed: int, *, chain_checked: bool) -> str:
+    """The last line of ``mrv bundle verify``: how many files are VALID, offline and against
+    the chain, or offline only with the chain plainly not checked, and how many FAILED."""
+    line = f"{valid} of {valid + failed} file(s) VALID offline"
+    if chain_checked:
+        line += " and against the chain"
+    if failed:
+        line += f", {failed} FAILED"
+    return line if chain_checked else f"{line}: {CHAIN_NOT_CHECKED}"

@@ -16,11 +16,12 @@ from typing import Any
 import httpx
 
 from accounting_rules.reports import LIMITS, ReportDocument, canonical_bytes, loads_report
+from accounting_rules.reports.fields import check_entered_text
 from accounting_rules.reports.manual import (
     MAX_EVIDENCE_BYTES,
+    check_evidence_file,
     evidence_hash,
     manual_amount,
-    media_type_of,
 )
 from accounting_rules.reports.statement import AttestationStatement, statement_bytes
 from accounting_rules.reports.struct import report_hash
@@ -218,8 +219,9 @@ def enter_activity(api: httpx.Client, *, site: str, source: str, amount: int, st
     keccak256), then enter the activity (``POST /v1/activities``): ``amount`` in ``source``'s
     integer unit, for ``[start, end)`` (Unix s). Returns (the stored evidence, the activity) as
     the API answers them. Raises :class:`ApiRequestFailed`, and the
-    :class:`~accounting_rules.errors.ReportError` of a file that is no PDF, PNG or JPEG."""
-    media_type = media_type_of(content)
+    :class:`~accounting_rules.errors.ReportError` of a file that is no PDF, PNG or JPEG
+    (:func:`~accounting_rules.reports.manual.check_evidence_file`), before anything is sent."""
+    media_type = check_evidence_file(content)
     stored = _json(call(api, "POST", "/v1/evidence", expect=(200, 201), content=content,
                          params={"name": name}, headers={"Content-Type": media_type}),
                    "POST /v1/evidence")
@@ -236,8 +238,12 @@ def enter_activity(api: httpx.Client, *, site: str, source: str, amount: int, st
 def _add(args: argparse.Namespace) -> int:
     amount = manual_amount(args.source, args.amount)
     start, end = parse_period(args.period)
+    # The ledger's checks of the free text, before anything is sent.
+    check_entered_text(args.evidence.name, "the --evidence file's name", LIMITS.evidence_name)
+    check_entered_text(args.description, "--description", LIMITS.description, empty=True,
+                       lines=True)
     content = read_regular_file(args.evidence, MAX_EVIDENCE_BYTES)
-    media_type = media_type_of(content)
+    media_type = check_evidence_file(content)
     with client(args) as api:
         stored, entered = enter_activity(api, site=args.site, source=args.source,
                                          amount=amount, start=start, end=end, content=content,

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from accounting_rules.reports import LIMITS, ReportDocument, loads_report
+from accounting_rules.reports.fields import check_entered_text
 from accounting_rules.reports.onchain import (
     ReportStatus,
     attest_report,
@@ -29,6 +30,7 @@ from accounting_rules.reports.onchain import (
 )
 from accounting_rules.reports.statement import (
     AVR,
+    MAX_COMMENTS,
     REASON_CODES,
     AttestationStatement,
     Verdict,
@@ -148,6 +150,7 @@ def _attest(args: argparse.Namespace) -> int:
         require_parent_directory(args.statement_out, "--statement-out")
         _refuse_existing(args.statement_out)
     # The statement's own checks (reasons, comments) run before any chain or key is touched.
+    check_entered_text(args.comment, "--comment", MAX_COMMENTS, empty=True, lines=True)
     draft = AttestationStatement(wanted, bytes(20), Verdict.parse(args.verdict),
                                  tuple(sorted(set(args.reason))), args.comment, int(time.time()))
     if args.api is not None:

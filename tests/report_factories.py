@@ -38,7 +38,24 @@ from mrv_core import QUANTITIES, meter_id
 from mrv_core.codec import UINT64_MAX, UINT256_MAX
 from mrv_core.hashing import keccak256
 
-__all__ = ["SAMPLE_PERIOD", "addresses", "reports", "sample_report"]
+__all__ = ["SAMPLE_PERIOD", "addresses", "evidence_pdf", "reports", "sample_report"]
+
+def evidence_pdf(note: str) -> bytes:
+    """A small, whole PDF (an empty page tree; ``note`` in a comment line, so each note gives
+    other bytes): header, two objects, a cross-reference table at the offset its ``startxref``
+    gives, ``%%EOF``; what an evidence upload takes
+    (:func:`accounting_rules.reports.manual.check_evidence_file`)."""
+    out = b"%PDF-1.7\n% " + note.encode() + b"\n"
+    offsets = []
+    for number, body in enumerate((b"<< /Type /Catalog /Pages 2 0 R >>",
+                                   b"<< /Type /Pages /Kids [] /Count 0 >>"), 1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n%s\nendobj\n" % (number, body)
+    xref = len(out)
+    out += b"xref\n0 3\n0000000000 65535 f \n" + b"".join(b"%010d 00000 n \n" % o
+                                                          for o in offsets)
+    return out + b"trailer\n<< /Size 3 /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % xref
+
 
 #: October 2026 in Beijing: [2026-10-01T00:00+08:00, 2026-11-01T00:00+08:00).
 SAMPLE_PERIOD = ReportPeriod(1790784000, 1793462400, "Asia/Shanghai", "2026-10")

@@ -16,9 +16,11 @@ from mrv_core.codec import is_code
 from mrv_core.errors import FormatError
 
 __all__ = [
+    "BIDI_CONTROLS",
     "check_address",
     "check_bytes",
     "check_code",
+    "check_entered_text",
     "check_int",
     "check_text",
     "format_rate",
@@ -28,6 +30,11 @@ __all__ = [
 # Characters refused in free text: controls (but a line feed where lines are allowed), lone
 # surrogates (no UTF-8 form, so no canonical bytes), private use, unassigned.
 _FORBIDDEN = frozenset({"Cc", "Cs", "Co", "Cn"})
+#: The bidirectional controls (Unicode UAX #9: embeddings and overrides U+202A..U+202E,
+#: isolates U+2066..U+2069, the marks U+200E, U+200F and U+061C): they make text show in another
+#: order than it is stored (``invoice<U+202E>fdp.exe`` shows as ``invoiceexe.pdf``).
+BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+                          "\u200e\u200f\u061c")
 _RATE = re.compile(r"(0|[1-9][0-9]{0,77})/([1-9][0-9]{0,77})\Z", re.ASCII)
 
 
@@ -80,6 +87,29 @@ def check_text(value: object, name: str, limit: int, *, empty: bool = False,
     if unicodedata.normalize("NFC", value) != value:
         raise FormatError(name, "not in Unicode NFC")
     return value
+
+
+def check_entered_text(value: object, name: str, limit: int, *, empty: bool = False,
+                       lines: bool = False) -> str:
+    """:func:`check_text`, and no format character (Unicode category Cf: the bidi controls of
+    :data:`BIDI_CONTROLS`, zero-width spaces and joiners, the soft hyphen, U+FEFF...): the check
+    of free text where a person enters it (an evidence file's name, an activity's description,
+    a regulator's comments, an operator's meter-change note), at the ledger's routes and the
+    ``mrv`` commands that send or sign it. The error's ``where`` is the field, its problem
+    names the code point (``str(error)``: ``description: the format character U+202E ...``).
+
+    Documents already made are read with :func:`check_text` alone: a report or statement
+    whose hash is on chain stays readable as its format (``trustmrv-report/1``,
+    ``trustmrv-attestation/1``) defines it."""
+    text = check_text(value, name, limit, empty=empty, lines=lines)
+    for ch in text:
+        if unicodedata.category(ch) == "Cf":
+            kind = ("a bidi control, which reorders the text as shown" if ch in BIDI_CONTROLS
+                    else "invisible when shown")
+            raise FormatError(name, f"the format character U+{ord(ch):04X} "
+                                    f"{unicodedata.name(ch, '(no name)')} ({kind}); expected "
+                                    f"text without format characters (Unicode category Cf)")
+    return text
 
 
 def parse_rate(text: object, name: str = "maxRate") -> Fraction:

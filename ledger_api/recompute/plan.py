@@ -4,8 +4,10 @@ feed activity data, each a :class:`PlanPoint`.
 A line names a meter path (ISA-95, five levels: ``mrv_core.reading.validate_meter_path``), the
 emission ``source`` it feeds (a code some shipped methodology covers:
 :func:`accounting_rules.coverage.source_unit`, the edge node's mapping rule), the CUMULATIVE
-``quantity`` its energy is read from, whose unit must be the source's unit (``Wh`` for
-``electricity.grid``), and the counter's rollover rule: ``counterModulus`` (a decimal string,
+``quantity`` its energy is read from, which must be the quantity the source's methodology takes
+as its activity (:func:`accounting_rules.coverage.check_activity_quantity`:
+``energy.active.import:Wh`` for ``electricity.grid``, purchased electricity, never the export
+register), and the counter's rollover rule: ``counterModulus`` (a decimal string,
 or null: the counter never wraps) and ``maxRate`` (``"num/den"`` quantity units per second, or
 null: 0, no decrease is a rollover), which are ``accounting_rules.counters.RolloverRule``.
 
@@ -33,8 +35,8 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from accounting_rules.counters import RolloverRule
-from accounting_rules.coverage import source_unit
-from accounting_rules.errors import SourceNotCovered
+from accounting_rules.coverage import check_activity_quantity, source_unit
+from accounting_rules.errors import SourceNotCovered, WrongActivityQuantity
 from mrv_core.codec import INT256_MAX, format_address
 from mrv_core.errors import InvalidMeterPath
 from mrv_core.quantities import QUANTITIES, QuantityKind
@@ -120,9 +122,10 @@ def _point(index: int, line: dict[str, str | None]) -> PlanPoint:
     if known is None or known.kind is not QuantityKind.CUMULATIVE:
         raise refuse("quantity", f"expected a cumulative quantity code in {unit}, got "
                                  f"{quantity!r:.60}")
-    if known.unit != unit:
-        raise refuse("quantity", f"{known.code} is in {known.unit}; source {source} is in "
-                                 f"{unit}")
+    try:
+        check_activity_quantity(source, known.code)
+    except WrongActivityQuantity as exc:
+        raise refuse("quantity", str(exc)) from None
     modulus_text, rate_text = line.get("counterModulus"), line.get("maxRate")
     modulus = None
     if modulus_text is not None:

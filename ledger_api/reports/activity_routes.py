@@ -1,8 +1,9 @@
 """Routes of manual activity data (docs/api.md, "Manual activity data"):
 
 - ``POST /v1/evidence?name=FILE``: an evidence file as the raw body, its ``Content-Type``
-  ``application/pdf``, ``image/png`` or ``image/jpeg`` (checked against the magic bytes), at most
-  16 MiB; 201 with its keccak256 (200 when the enterprise holds it already);
+  ``application/pdf``, ``image/png`` or ``image/jpeg`` (checked against the magic bytes, then
+  the bytes checked to be one: ``accounting_rules.reports.manual.check_evidence_file``), at
+  most 16 MiB; 201 with its keccak256 (200 when the enterprise holds it already);
 - ``GET /v1/evidence/{hash}``: the file, to principals that see its enterprise;
 - ``POST /v1/activities``: an activity with its evidence hash (201); ``GET /v1/activities``;
   ``POST /v1/activities/{id}/withdraw`` (the row stays, marked withdrawn).
@@ -166,7 +167,8 @@ def add_activity_routes(app: FastAPI, services: Services) -> None:
             principal: EnterpriseAdmin, request: Request,
             name: Annotated[str, Query(min_length=1, max_length=MAX_NAME,
                                        description="the file's name")]) -> Response:
-        """Store an evidence file of your enterprise (PDF, PNG or JPEG by its magic bytes)."""
+        """Store an evidence file of your enterprise (PDF, PNG or JPEG by its magic bytes, and
+        checked to be one: an image decoded within 40 MP, a PDF's header and trailer)."""
         try:
             content = await read_body(request, MAX_EVIDENCE_BYTES)
         except DocumentTooLarge as exc:

@@ -11,7 +11,8 @@
   ``figures``;
 - ``POST /v1/reports/{hash}/attestations``: a regulator posts its ``trustmrv-attestation/1``
   statement; kept only when the chain holds an attestation of the report by the statement's
-  regulator with the statement's hash.
+  regulator with the statement's hash, and when its comments have no control or format
+  character (bidi controls...: ``accounting_rules.reports.fields.check_entered_text``).
 """
 
 from __future__ import annotations
@@ -30,10 +31,12 @@ from accounting_rules.codes import ZERO32
 from accounting_rules.errors import InvalidPeriodSpec
 from accounting_rules.reports import encode_report
 from accounting_rules.reports.build import MeterFigureLike
+from accounting_rules.reports.fields import check_entered_text
 from accounting_rules.reports.onchain import ReportStatus, read_report
 from accounting_rules.reports.periods import report_period
 from accounting_rules.reports.statement import (
     AVR,
+    MAX_COMMENTS,
     MAX_STATEMENT_BYTES,
     encode_statement,
     loads_statement,
@@ -281,6 +284,11 @@ def add_report_routes(app: FastAPI, services: Services, figures: Figures | None 
             raise ReportRefused(413, "too_large", exc.problem) from None
         except FormatError as exc:
             raise ReportRefused(422, "format", exc.problem, path=exc.where) from None
+        try:
+            check_entered_text(statement.comments, "$.comments", MAX_COMMENTS, empty=True,
+                               lines=True)
+        except FormatError as exc:
+            raise ReportRefused(422, "format", str(exc), path=exc.where) from None
         if statement.report != key:
             raise ReportRefused(422, "format", f"the statement is about report "
                                 f"{format_hex(statement.report)}, not {digest}",

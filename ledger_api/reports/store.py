@@ -19,11 +19,11 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from accounting_rules.errors import ReportError, UnknownSource
+from accounting_rules.errors import InvalidEvidenceFile, ReportError, UnknownSource
 from accounting_rules.reports import ReportDocument, canonical_bytes, document_hash, loads_report
 from accounting_rules.reports.build import ManualEntry
-from accounting_rules.reports.fields import check_text
-from accounting_rules.reports.manual import media_type_of, source_unit
+from accounting_rules.reports.fields import check_entered_text
+from accounting_rules.reports.manual import check_evidence_file, media_type_of, source_unit
 from accounting_rules.reports.statement import (
     AttestationStatement,
     Verdict,
@@ -93,8 +93,12 @@ def store_evidence(session: Session, *, enterprise: bytes, content: bytes, decla
     """Keep ``content`` as an evidence file of ``enterprise``; the row and whether it is new
     (the same bytes stored again: the first row, unchanged). The media type is read from the
     bytes and must be the declared one (415 ``media_type``); 400 ``evidence`` for bytes that
-    are no PDF, PNG or JPEG, 422 ``format`` for a name that is empty, too long or has control
-    characters."""
+    are no PDF, PNG or JPEG, 422 ``evidence`` for bytes that start as one but are not one
+    (:func:`~accounting_rules.reports.manual.check_evidence_file`: an image Pillow cannot
+    decode or past the pixel bound, a PDF without its trailer), 422 ``format`` for a name
+    that is empty, too long or has control or format characters (bidi controls...:
+    :func:`~accounting_rules.reports.fields.check_entered_text`). Files stored before these
+    checks stay as they are."""
     try:
         media_type = media_type_of(content)
     except ReportError as exc:
@@ -103,9 +107,13 @@ def store_evidence(session: Session, *, enterprise: bytes, content: bytes, decla
         raise ReportRefused(415, "media_type", f"the body is {media_type}, the Content-Type "
                                                f"says {declared_type[:60]!r}")
     try:
-        check_text(name, "name", MAX_NAME)
+        check_evidence_file(content)
+    except InvalidEvidenceFile as exc:
+        raise ReportRefused(422, "evidence", str(exc)) from None
+    try:
+        check_entered_text(name, "name", MAX_NAME)
     except FormatError as exc:
-        raise ReportRefused(422, "format", exc.problem, path="$.query.name") from None
+        raise ReportRefused(422, "format", str(exc), path="$.query.name") from None
     digest = keccak256(content)
     held = session.get(EvidenceFileRow, (enterprise, digest))
     if held is not None:
@@ -165,12 +173,15 @@ def check_own_site(session: Session, enterprise: bytes, site_path: str, *,
 def add_activity(session: Session, entered: ActivityInput, *, enterprise: bytes,
                  principal_id: int, now: datetime) -> ManualActivityRow:
     """Enter a manual activity of ``enterprise``. Refusals: 422 ``format`` (a site path, an
-    amount beyond ``2^255 - 1`` or a description the rules refuse), 422 ``source`` (no shipped
+    amount beyond ``2^255 - 1`` or a description the rules refuse: control or format
+    characters, bidi controls among them,
+    :func:`~accounting_rules.reports.fields.check_entered_text`), 422 ``source`` (no shipped
     methodology has the source), 422 ``period`` (empty or reversed), 422 ``site``
     (:func:`check_own_site`), 404 ``evidence`` (no such evidence file of the enterprise)."""
     try:
         validate_site_path(entered.site_path)
-        check_text(entered.description, "description", MAX_DESCRIPTION, empty=True, lines=True)
+        check_entered_text(entered.description, "description", MAX_DESCRIPTION, empty=True,
+                           lines=True)
     except (FormatError, ValueError) as exc:
         raise ReportRefused(422, "format", str(exc)) from None
     check_own_site(session, enterprise, entered.site_path)

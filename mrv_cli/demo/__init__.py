@@ -63,8 +63,9 @@ def register(commands: Any) -> None:
                     "chain, tamper with a reading it uses, verify proof bundles, and print a "
                     "summary. SAMPLE DATA.")
     add_option(demo, "--out", "MRV_DEMO_OUT", type=Path, default=DEFAULT_OUT, metavar="DIR",
-               help="directory for everything the demo writes (replaced if it holds an "
-                    "earlier demo)")
+               help="directory for everything the demo writes (replaced only if an earlier "
+                    "demo wrote it: its demo.json is a demo's summary and it holds nothing "
+                    "else a demo does not write; otherwise refused, left as it is)")
     add_option(demo, "--rpc", "MRV_DEMO_RPC", metavar="URL",
                help="run against this development node on loopback (anvil) instead of starting "
                     "one; everything stays verifiable there afterwards")

@@ -19,7 +19,11 @@ from mrv_core.codec import format_address, format_hex, parse_address, parse_hex
 
 from ..flows import SAMPLE_FLAG_NOTE
 
-__all__ = ["NODE_START_S", "DemoContext", "DemoPlan", "NodeInfo", "StepOutcome"]
+__all__ = ["DEMO_FORMAT", "NODE_START_S", "DemoContext", "DemoPlan", "NodeInfo", "StepOutcome"]
+
+#: The ``format`` of ``demo.json``: what tells a demo's own output directory from a directory
+#: that happens to hold a file of that name (``run.prepare_out``).
+DEMO_FORMAT = "trustmrv-demo/1"
 
 #: Real seconds the edge nodes get to start once released (their imports are done ahead, see
 #: ``launch``): the simulated clock starts this long (at its speed) before the period, so every
@@ -118,6 +122,7 @@ class DemoContext:
         throw-away sample data on loopback)."""
         plan = self.plan
         return {
+            "format": DEMO_FORMAT,
             "note": "SAMPLE DATA from `mrv demo`: simulated meters on simulated time. Its "
                     "bundles say \"sample\": false because they are signed for the demo "
                     "chain's domain; " + SAMPLE_FLAG_NOTE,
@@ -147,8 +152,11 @@ class DemoContext:
     def load(cls, path: Path) -> DemoContext:
         """The context a demo left in ``path`` (its ``demo.json``), to run a step again by hand
         against the system it left (``--rpc``: the chain stays; the API must be served again).
-        Raises ``KeyError`` / ``ValueError`` for a file this version did not write."""
+        Raises ``KeyError`` / ``ValueError`` for a file this version did not write (one
+        written before ``format`` existed is read too)."""
         o = json.loads(path.read_text(encoding="utf-8"))
+        if o.get("format", DEMO_FORMAT) != DEMO_FORMAT:
+            raise ValueError(f"{path}: format {o['format']!r:.40}, expected {DEMO_FORMAT}")
         p = o["plan"]
         plan = DemoPlan(out=path.parent, rpc=p["rpc"], period_start=int(o["period"]["start"]),
                         period_end=int(o["period"]["end"]), label=o["period"]["label"],

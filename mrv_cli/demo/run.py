@@ -14,6 +14,8 @@ whole process group.
 
 from __future__ import annotations
 
+import json
+import re
 import shutil
 import signal
 import sys
@@ -29,12 +31,13 @@ from rich.console import Console
 from local_servers import free_port
 from mrv_core.chain import connect
 from mrv_core.errors import ConfigError
+from mrv_core.files import UnreadableFile, read_regular_file
 from mrv_core.simulated_time import SimulatedTime
 
 from ..dates import show_instant
 from ..options import EXIT_FAILED, EXIT_OK
 from . import chain_steps, ledger, sites, steps, summary
-from .context import NODE_START_S, DemoContext, DemoPlan, StepOutcome
+from .context import DEMO_FORMAT, NODE_START_S, DemoContext, DemoPlan, StepOutcome
 from .invoice import warm_up_renderer
 from .monitor import watch_period
 from .processes import Child, ChildProcesses
@@ -95,13 +98,67 @@ def _interruptible(processes: ChildProcesses) -> Iterator[None]:
             signal.signal(signum, handler)
 
 
+#: What a demo writes at the top of its output directory (``run_demo`` and its steps; the
+#: SQLite side files of ``ledger.sqlite``; the temporary files ``write_new_file`` makes beside
+#: a file it writes, left by a crash).
+DEMO_ENTRIES = frozenset({
+    "demo.json", "deployment.json", "clock.json", "go-api", "go-meters", "go-nodes",
+    "ledger.sqlite", "ledger.sqlite-journal", "ledger.sqlite-wal", "ledger.sqlite-shm",
+    "keys", "logs", "nodes", "bundles", "evidence", "report", "tampered"})
+_TEMPORARY = re.compile(r"\.(demo|deployment|clock)\.json\..+\.tmp\Z")
+#: The largest ``demo.json`` read to decide (a demo's is a few KiB).
+_SUMMARY_BYTES = 1024 * 1024
+
+
 def prepare_out(out: Path) -> None:
-    """Replace an earlier demo's directory (one holding ``demo.json``); refuse anything else."""
+    """Make ``out`` for a new demo, replacing an earlier demo's directory: one whose
+    ``demo.json`` is a demo's summary (a JSON object whose ``format`` is
+    :data:`~.context.DEMO_FORMAT`, or, written before that field, one
+    :meth:`DemoContext.load` reads) and which holds nothing but :data:`DEMO_ENTRIES`. Anything
+    else is left as it is: :class:`ConfigError` naming the file or the entries that are not a
+    demo's (a user's directory with a stray ``demo.json`` survives)."""
     if out.exists() or out.is_symlink():
-        if not out.is_dir() or not (out / "demo.json").is_file():
-            raise ConfigError(f"{out} exists and holds no earlier demo; choose another --out")
+        if out.is_symlink() or not out.is_dir():
+            raise ConfigError(f"{out} exists and is not a directory an earlier demo wrote; "
+                              "choose another --out")
+        summary = out / "demo.json"
+        problem = _summary_problem(summary)
+        if problem is not None:
+            raise ConfigError(f"{summary}: {problem}; {out} is left as it is: choose another "
+                              "--out")
+        foreign = sorted(entry.name for entry in out.iterdir()
+                         if entry.name not in DEMO_ENTRIES and not _TEMPORARY.match(entry.name))
+        if foreign:
+            shown = ", ".join(foreign[:5]) + (f" and {len(foreign) - 5} more"
+                                              if len(foreign) > 5 else "")
+            raise ConfigError(f"{out} holds {shown}, which `mrv demo` does not write: left as "
+                              "it is; choose another --out")
         shutil.rmtree(out)
     out.mkdir(parents=True)
+
+
+def _summary_problem(path: Path) -> str | None:
+    """Why ``path`` is not an earlier demo's ``demo.json``, or ``None`` when it is one."""
+    expected = f"expected the summary `mrv demo` writes (format {DEMO_FORMAT})"
+    try:
+        data = read_regular_file(path, _SUMMARY_BYTES)
+    except UnreadableFile as exc:
+        return f"{exc.reason}; {expected}"
+    try:
+        summary = json.loads(data)
+    except ValueError:
+        return f"not JSON; {expected}"
+    if not isinstance(summary, dict):
+        return f"a JSON {type(summary).__name__}, not an object; {expected}"
+    if summary.get("format") == DEMO_FORMAT:
+        return None
+    if "format" in summary:
+        return f"format {summary['format']!r:.60}; {expected}"
+    try:
+        DemoContext.load(path)
+    except (KeyError, ValueError, TypeError, AttributeError):
+        return f"no format field and not a summary an earlier demo wrote; {expected}"
+    return None
 
 
 def _launcher(go: Path, argv: list[str]) -> list[str]:

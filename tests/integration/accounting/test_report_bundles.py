@@ -136,6 +136,9 @@ def test_mrv_bundle_verify_reads_report_bundles_offline(scenario: OnChain, tmp_p
     assert f"OK    {good}: report {format_hex(scenario.bundle.report_hash)}" in out
     assert ("note: 2 of 2 measured line(s) not cross-checked with the devices' signed "
             "summaries") in out  # this bundle carries none
+    # Exit 0, but the last line says plainly that the chain was not read.
+    assert out.splitlines()[-1] == ("1 of 1 file(s) VALID offline: chain not checked (give "
+                                    "--rpc and --deployment)")
     assert main(["bundle", "verify", "--json", str(good), str(bad)]) == 1
     first, second = (json.loads(line) for line in capsys.readouterr().out.splitlines())
     assert (first["ok"], first["kind"], first["chainChecked"], first["crossChecked"]) == (
@@ -203,6 +206,7 @@ def test_mrv_bundle_verify_checks_a_report_bundle_against_anvil(
     out = capsys.readouterr().out
     assert f"OK    {good}: report {format_hex(anvil.bundle.report_hash)}" in out
     assert f"note: attested Accepted by {anvil.regulator.address}" in out
+    assert out.splitlines()[-1] == "1 of 1 file(s) VALID offline and against the chain"
     assert main(["bundle", "verify", "--json", str(good), str(bad), *chain]) == 1
     first, second = (json.loads(line) for line in capsys.readouterr().out.splitlines())
     assert (first["ok"], first["chainChecked"], first["attestations"][0]["verdict"]) == (

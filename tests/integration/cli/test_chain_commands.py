@@ -78,7 +78,8 @@ def test_deploy_sample_anchor_and_verify_on_anvil(anvil_url: str, tmp_path: Path
         map(str, (tmp_path / "b1").iterdir()))
     code, out = run(["bundle", "verify", *files, *chain], capsys)
     assert code == OK, out
-    assert f"{len(files)} of {len(files)} file(s) verified (offline and against the chain)" in out
+    assert out.splitlines()[-1] == (f"{len(files)} of {len(files)} file(s) VALID offline and "
+                                    "against the chain")
     bundle = json.loads((tmp_path / "b1" / "reading-00002.json").read_text())
     assert bundle["batch"]["device"] == device and bundle["anchor"]["chainId"] == "31337"
     assert bundle["domain"]["verifyingContract"] == bundle["anchor"]["anchorRegistry"]

@@ -16,7 +16,7 @@ import httpx
 import pytest
 from integration.ledger_api.conftest import LedgerServer, free_port
 from ledger_support import API_SECRET, bearer, new_principal
-from report_factories import sample_report
+from report_factories import evidence_pdf, sample_report
 from sqlalchemy.orm import Session
 from web3 import HTTPProvider, Web3
 
@@ -173,7 +173,7 @@ def test_the_enterprise_side_over_http_then_submit_and_attest_through_the_api(
     try:
         api = ["--api", server.url]
         invoice = tmp_path / "invoice-123.pdf"
-        invoice.write_bytes(b"%PDF-1.7\n% natural gas invoice no. 123\n")
+        invoice.write_bytes(evidence_pdf("natural gas invoice no. 123"))
         code, out = run(["report", "activity", "add", *api, "--api-key", admin, "--site",
                          "demo-co/wuxi-plant", "--source", "fuel.natural_gas", "--amount",
                          "10000 Nm3", "--period", "2026-10", "--evidence", str(invoice),

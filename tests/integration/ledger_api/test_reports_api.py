@@ -21,6 +21,7 @@ import pytest
 from fastapi.testclient import TestClient
 from ledger_support import API_SECRET, bearer, new_principal
 from report_chain import ReportChain
+from report_factories import evidence_pdf
 from retention_support import A as ENTERPRISE_A
 from retention_support import Fleet
 from sqlalchemy import Engine
@@ -62,7 +63,7 @@ from mrv_core.uplink import Status
 
 ENERGY = "energy.active.import:Wh"
 NOW = datetime(2026, 11, 2, tzinfo=UTC)
-PDF = b"%PDF-1.7\n% natural gas invoice no. 123\n" + bytes(range(200))
+PDF = evidence_pdf("natural gas invoice no. 123")
 SITE = "demo-co/wuxi-plant"
 
 

@@ -113,7 +113,9 @@ def test_sample_writes_bundles_batch_and_multiproof(sample_dir: Path,
     assert names == ["batch-0.json", "multiproof.json",
                      *[f"reading-{i:05d}.json" for i in range(16)]]
     code, out = run(["bundle", "verify", *map(str, sorted(sample_dir.iterdir()))], capsys)
-    assert code == OK and "18 of 18 file(s) verified" in out and "FAIL" not in out
+    assert code == OK and "FAIL" not in out
+    assert out.splitlines()[-1] == ("18 of 18 file(s) VALID offline: chain not checked (give "
+                                    "--rpc and --deployment)")
 
 
 def test_sample_refuses_to_mix_with_existing_files(sample_dir: Path,
@@ -142,7 +144,7 @@ def test_verify_takes_directories_recursively(sample_dir: Path, tmp_path: Path,
     (nested / "copy.json").write_bytes((sample_dir / "reading-00003.json").read_bytes())
     (nested / "notes.txt").write_text("not a document")
     code, out = run(["bundle", "verify", str(sample_dir), str(tmp_path / "a")], capsys)
-    assert code == OK and "19 of 19 file(s) verified" in out, out
+    assert code == OK and "19 of 19 file(s) VALID offline: chain not checked" in out, out
     assert str(nested / "copy.json") in out and "notes.txt" not in out
 
 
@@ -291,7 +293,8 @@ def test_tampering_with_any_field_fails_naming_the_step(
                     capsys)
     assert code == FAILED
     assert f"FAIL  {path}: step '{step}' failed" in out
-    assert "1 of 2 file(s) verified, 1 FAILED" in out
+    assert out.splitlines()[-1] == ("1 of 2 file(s) VALID offline, 1 FAILED: chain not checked "
+                                    "(give --rpc and --deployment)")
 
 
 def test_tampering_with_a_multiproof_flag_fails(sample_dir: Path, tmp_path: Path,
@@ -420,7 +423,7 @@ def test_verify_of_a_directory_reports_its_special_json_entries(
     (tmp_path / "zero.json").symlink_to("/dev/zero")
     with fifo(tmp_path / "pipe.json") as pipe:
         code, out = run(["bundle", "verify", str(tmp_path)], capsys)
-    assert code == FAILED and "1 of 3 file(s) verified" in out, out
+    assert code == FAILED and "1 of 3 file(s) VALID offline, 2 FAILED: chain not" in out, out
     assert f"FAIL  {pipe}: step 'format' failed: not a regular file (a FIFO)\n" in out
     assert (f"FAIL  {tmp_path / 'zero.json'}: step 'format' failed: not a regular file "
             "(a character device)\n") in out

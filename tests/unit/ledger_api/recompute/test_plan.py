@@ -1,5 +1,6 @@
 """The monitoring plan (ledger_api.recompute.plan) and its routes ``PUT``/``GET /v1/plan``: the
-line rules (path, source covered, cumulative quantity in the source's unit, counter rule), one
+line rules (path, source covered, the cumulative quantity the source's methodology takes as its
+activity: never the export register for purchased electricity; counter rule), one
 enterprise level per plan and per enterprise, a whole replacement, and who may read and write
 it. Routes on SQLite and a real PostgreSQL."""
 
@@ -56,7 +57,17 @@ def test_a_checked_line_gives_the_counter_rule_in_lowest_terms() -> None:
     ({"source": "no.such.source"}, "source", "found none"),
     ({"quantity": "power.active:W"}, "quantity", "cumulative"),
     ({"quantity": "energy.active.import:kWh"}, "quantity", "cumulative"),
-    ({"source": "heat.purchased"}, "quantity", "is in Wh; source heat.purchased is in kJ"),
+    ({"source": "heat.purchased"}, "quantity",
+     "cn.heat.purchased takes as its activity: expected heat:kJ, got 'energy.active.import:Wh'"),
+    ({"quantity": "energy.active.export:Wh"}, "quantity",
+     "source electricity.grid is fed by the quantity cn.electricity.location takes as its "
+     "activity: expected energy.active.import:Wh, got 'energy.active.export:Wh'"),
+    ({"source": "electricity.grid.jiangsu", "quantity": "energy.active.export:Wh"}, "quantity",
+     "expected energy.active.import:Wh"),
+    ({"source": "fuel.natural_gas", "quantity": "volume.water:dm3"}, "quantity",
+     "expected volume.gas:dm3, got 'volume.water:dm3'"),
+    ({"source": "gas.sf6", "quantity": "mass.fuel:g"}, "quantity",
+     "expected none: no meter register measures its activity"),
     ({"counterModulus": "1"}, "counterModulus", "[2, 2**255 - 1]"),
     ({"counterModulus": "04294967296"}, "counterModulus", "decimal integer"),
     ({"counterModulus": str(2**255)}, "counterModulus", "[2, 2**255 - 1]"),

@@ -13,9 +13,11 @@ from datetime import UTC, datetime
 import pytest
 from fastapi.testclient import TestClient
 from ledger_support import API_SECRET, bearer, new_principal
+from report_factories import evidence_pdf
 from sqlalchemy import Engine
 
 from accounting_rules.reports.build import ManualEntry
+from accounting_rules.reports.statement import AttestationStatement, Verdict, statement_bytes
 from ledger_api.access import Role
 from ledger_api.access.store import grant_enterprise
 from ledger_api.app import Services, create_app
@@ -33,7 +35,7 @@ from mrv_core.codec import format_address, format_hex
 from mrv_core.hashing import keccak256
 
 A, B = b"\xaa" * 20, b"\xbb" * 20
-PDF = b"%PDF-1.7\n% invoice 123\n" + bytes(range(256)) * 4
+PDF = evidence_pdf("invoice 123")
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 PROBLEM = "application/problem+json"
 OCTOBER = (1790784000, 1793462400)
@@ -104,6 +106,20 @@ def test_evidence_of_another_kind_is_refused(world: World) -> None:
         assert response.json()["type"].endswith(check)  # type: ignore[attr-defined]
     assert world.client.get("/v1/activities", headers=bearer(world.admin)).json() == {
         "activities": []}
+
+
+def test_evidence_that_only_starts_as_its_kind_is_refused_and_not_stored(world: World) -> None:
+    for content, media_type, expected in [
+            (b"\xff\xd8\xff", "image/jpeg", "an image Pillow decodes as JPEG"),
+            (PNG, "image/png", "an image Pillow decodes as PNG"),
+            (PDF[:-6], "application/pdf", "%%EOF in the last 1024 bytes")]:
+        response = upload(world, content, media_type)
+        assert response.status_code == 422, (media_type, response.text)  # type: ignore[attr-defined]
+        problem = response.json()  # type: ignore[attr-defined]
+        assert problem["type"].endswith("evidence"), problem
+        assert f"expected {expected}, got " in problem["detail"], problem
+    with make_sessions(world.engine)() as session:
+        assert session.query(EvidenceFileRow).count() == 0
 
 
 def test_evidence_past_16_mib_is_refused_and_only_admins_upload(world: World) -> None:
@@ -188,3 +204,27 @@ def test_a_file_stored_meanwhile_by_a_concurrent_request_is_the_answer(
     with make_sessions(ledger_engine).begin() as session:
         held, created = insert_once(session, row("second.pdf"), (A, keccak256(PDF)))
         assert (held.name, created) == ("first.pdf", False)
+
+
+def test_free_text_with_a_bidi_control_is_refused_naming_field_and_code_point(
+        world: World) -> None:
+    spoofed = upload(world, PDF, "application/pdf", name="invoice\u202efdp.exe")
+    assert spoofed.status_code == 422, spoofed.text  # type: ignore[attr-defined]
+    assert "name: the format character U+202E RIGHT-TO-LEFT OVERRIDE" in (
+        spoofed.json()["detail"])  # type: ignore[attr-defined]
+    upload(world, PDF, "application/pdf")
+    entered = world.client.post("/v1/activities",
+                                json=activity(description="invoice \u2067123\u2069"),
+                                headers=bearer(world.admin))
+    assert entered.status_code == 422 and entered.json()["type"].endswith("format")
+    assert "description: the format character U+2067" in entered.json()["detail"]
+    statement = statement_bytes(AttestationStatement(
+        b"\x11" * 32, B, Verdict.ACCEPTED, (), "checked \u200fagainst the invoice", 1))
+    posted = world.client.post(f"/v1/reports/0x{'11' * 32}/attestations", content=statement,
+                               headers={**bearer(world.regulator),
+                                        "Content-Type": "application/json"})
+    assert posted.status_code == 422, posted.text
+    assert posted.json()["detail"].startswith(
+        "$.comments: the format character U+200F RIGHT-TO-LEFT MARK"), posted.json()
+    assert world.client.get("/v1/activities", headers=bearer(world.admin)).json() == {
+        "activities": []}
