@@ -57,12 +57,20 @@ def test_a_refusing_receiver_and_a_tampered_reading_fail_the_uplink_check_loudly
                         connection.execute("UPDATE readings SET value = '123456789' "
                                            "WHERE ordinal = 1")
                     connection.close()
-                    receiver.faults.fail_next = 0  # the ledger API takes requests again
+                    # Requests go one at a time: the next may have been built before the
+                    # update, the one after it was not. Only then does the ledger API take
+                    # requests again, so the one it judges carries the tampered reading.
+                    seen = receiver.recorded.requests
+                    await until(lambda: receiver.recorded.requests >= seen + 2,
+                                what="a request built after the update")
+                    receiver.faults.fail_next = 0
                     await until(lambda: any(v.status == "rejected"
                                             for _, v in receiver.recorded.verdicts),
                                 what="the receiver rejecting the tampered reading")
-                    await until(lambda: expected in uplink_check(node)[1],
-                                what="the check naming the tampered reading")
+                    # The receiver records its verdict before the node reads the answer.
+                    await until(lambda: expected in uplink_check(node)[1]
+                                and "bad_signature" in uplink_check(node)[1],
+                                what="the check naming the tampered reading and the refusal")
                     ok, detail = uplink_check(node)
                     assert not ok and f"invalid_item: {expected} fails its own verification" \
                         in detail and "bad_signature" in detail, detail
