@@ -40,7 +40,7 @@ import fcntl
 import functools
 import os
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from pathlib import Path
 from typing import Any, TextIO, TypeVar
@@ -447,9 +447,12 @@ class EdgeNode:
         """One cycle: sign and commit the samples (one transaction; if it fails nothing was
         committed and the caller tries the same events again), then the gap runs they close.
         A gap commit that fails keeps its runs for the next cycle: no sample is ever signed
-        twice and no run is lost or counted twice."""
+        twice and no run is lost or counted twice. A run closed by an event of the cycle
+        carries the seq of its meter's first reading signed at or after that event (the events
+        are in poll order): the records' ``nextSeq`` places each gap before the reading that
+        followed it, not after the readings the rest of the cycle signed."""
         now = int(self.clock.time())
-        samples = []
+        samples, sampled = [], []
         unsignable: set[int] = set()  # id() of the samples the signing Sample refused
         for e in events:
             if isinstance(e, Sample):
@@ -458,32 +461,38 @@ class EdgeNode:
                         meter_path=e.meter, point=e.point, quantity=e.quantity,
                         timestamp=e.timestamp, value=e.value, raw_registers=e.registers,
                         rollover=self._rules[(e.meter, e.point)]))
+                    sampled.append(e)
                 except MrvError as exc:
                     unsignable.add(id(e))
                     self._refused_sample(e, exc)
         result = self.signer.sign_cycle(samples, now=now) if samples else None
+        seqs = {} if result is None else {id(e): seq for e, seq in zip(sampled, result.seqs,
+                                                                      strict=True)}
+        ahead = _next_seqs(events, seqs)
         closed, self._unsaved_gaps = self._unsaved_gaps, []
         gaps = self.gaps
-        for event in events:
+        for event, next_seq in zip(events, ahead, strict=True):
             if isinstance(event, Sample):
                 if unsignable and id(event) in unsignable:
                     self.metrics.poll_errors.labels(error_class=UNSIGNABLE).inc()
-                    closed += gaps.failed(event.meter, event.point, event.quantity,
-                                          event.timestamp, UNSIGNABLE)
+                    runs = gaps.failed(event.meter, event.point, event.quantity,
+                                       event.timestamp, UNSIGNABLE)
+                elif id(event) in seqs and seqs[id(event)] is None:
+                    self.metrics.clock_flags.inc()  # refused: its time went backwards
+                    runs = gaps.failed(event.meter, event.point, event.quantity,
+                                       event.timestamp, "clock")
                 elif gaps.open_runs:  # an answer closes a run only while one is open
-                    closed += gaps.answered(event.meter, event.point)
+                    runs = gaps.answered(event.meter, event.point)
+                else:
+                    continue
             else:
-                self.metrics.poll_errors.labels(error_class=event.error.value).inc()
-                closed += gaps.failed(event.meter, event.point, event.quantity,
-                                      event.timestamp, event.error.value)
+                self.metrics.poll_errors.labels(error_class=event.error.value).inc(event.polls)
+                runs = gaps.failed(event.meter, event.point, event.quantity, event.timestamp,
+                                   event.error.value, polls=event.polls,
+                                   last_timestamp=event.last_timestamp)
+            closed += [replace(run, next_seq=next_seq) for run in runs]
         if result is not None:
             self.metrics.readings.inc(len(result.ordinals))
-            for refused in result.refused:
-                self.metrics.clock_flags.inc()
-                sample = next(s for s in samples if s.meter_path == refused.meter_path
-                              and s.timestamp == refused.actual)
-                closed += self.gaps.failed(sample.meter_path, sample.point, sample.quantity,
-                                           sample.timestamp, "clock")
         closed += self.gaps.due(now)
         try:
             self._commit_gaps(closed)
@@ -510,8 +519,9 @@ class EdgeNode:
         next_seqs = {m.path: m.next_seq for m in self.store.meters()}
         records = []
         for gap in gaps:
+            next_seq = next_seqs.get(gap.meter, 0) if gap.next_seq is None else gap.next_seq
             record = Gap(device=self.key.address, meter=meter_id(gap.meter), quantity=gap.quantity,
-                         next_seq=next_seqs.get(gap.meter, 0), from_timestamp=gap.from_timestamp,
+                         next_seq=next_seq, from_timestamp=gap.from_timestamp,
                          to_timestamp=gap.to_timestamp, failed_polls=gap.failed_polls,
                          error_class=gap.error_class, salt=new_salt())
             signed = self.key.sign_record(record, self.domain, gap.meter)
@@ -646,3 +656,19 @@ class EdgeNode:
     def _persist_stop(self, stopped_at: int) -> None:
         with self.store.write() as session:
             self.store.set_polling_stopped_at(session, stopped_at)
+
+
+def _next_seqs(events: Sequence[Sample | PollFailure],
+               seqs: dict[int, int | None]) -> list[int | None]:
+    """For each event of a cycle, the seq of the first reading of its meter signed at or after
+    it in the cycle (``seqs``: the seq each signed sample got, by ``id()``; None for a refused
+    one), or None when the cycle signed none there (the meter's next seq is then the store's)."""
+    ahead: dict[str, int] = {}
+    found: list[int | None] = [None] * len(events)
+    for index in range(len(events) - 1, -1, -1):
+        event = events[index]
+        seq = seqs.get(id(event))
+        if seq is not None:
+            ahead[event.meter] = seq
+        found[index] = ahead.get(event.meter)
+    return found

@@ -27,7 +27,9 @@ class OpenGap:
     """A run of failed polls of one point, ready to be signed.
 
     ``from_timestamp``/``to_timestamp``: the first and the last failed poll (Unix seconds);
-    ``failed_polls`` >= 1; ``error_class``: the class every failure of the run had."""
+    ``failed_polls`` >= 1; ``error_class``: the class every failure of the run had;
+    ``next_seq``: the seq of the meter's first reading after the run, once the node knows it
+    (None: the meter's next seq when the record is signed; the tracker never sets it)."""
 
     meter: str
     point: str
@@ -36,6 +38,7 @@ class OpenGap:
     to_timestamp: int
     failed_polls: int
     error_class: str
+    next_seq: int | None = None
 
 
 class GapTracker:
@@ -48,8 +51,13 @@ class GapTracker:
         self._open: dict[tuple[str, str], OpenGap] = {}
 
     def failed(self, meter: str, point: str, quantity: str, timestamp: int,
-               error_class: str) -> list[OpenGap]:
-        """One failed poll; returns the runs this closes (a run of another class)."""
+               error_class: str, *, polls: int = 1, last_timestamp: int | None = None
+               ) -> list[OpenGap]:
+        """One failed poll (``polls`` of them, from ``timestamp`` to ``last_timestamp``: a
+        stretch of skipped ticks); returns the runs this closes (a run of another class)."""
+        if polls < 1:
+            raise ValueError(f"polls must be >= 1, got {polls}")
+        last = timestamp if last_timestamp is None else max(timestamp, last_timestamp)
         key = (meter, point)
         closed: list[OpenGap] = []
         current = self._open.get(key)
@@ -57,12 +65,12 @@ class GapTracker:
             closed.append(self._open.pop(key))
             current = None
         if current is None:
-            self._open[key] = OpenGap(meter, point, quantity, timestamp, timestamp, 1,
+            self._open[key] = OpenGap(meter, point, quantity, timestamp, last, polls,
                                       error_class)
         else:
             self._open[key] = OpenGap(meter, point, quantity, current.from_timestamp,
-                                      max(timestamp, current.to_timestamp),
-                                      current.failed_polls + 1, error_class)
+                                      max(last, current.to_timestamp),
+                                      current.failed_polls + polls, error_class)
         return closed
 
     def answered(self, meter: str, point: str) -> list[OpenGap]:
