@@ -11,7 +11,11 @@ stop:
    from a scale times a CT/PT ratio no profile check could foresee: a failed poll of class
    ``other``, logged once per point, so one point never stops the others' readings), go to the
    :class:`~edge_node.signing.gaps.GapTracker`, whose closed runs are signed
-   as ``Gap`` records (``mrv_core.records``) and committed as leaves of the next batch.
+   as ``Gap`` records (``mrv_core.records``) and committed as leaves of the next batch, all
+   the runs closed since the last batch step together, just before it: the uplink cuts a
+   request at every reading that follows a record (docs/protocol.md 10.5), so records
+   committed every cycle between the readings (as a slow meter's skipped ticks make them)
+   cut it into requests of a few items each.
 3. The :class:`~edge_node.batching.Batcher` closes batches by size or age.
 4. The :class:`~edge_node.anchoring.Anchorer` walks the outbox, in a thread of its own with its
    own store connection (web3 calls block), every ``anchor_every_s`` seconds.
@@ -242,7 +246,7 @@ class EdgeNode:
         self._unsignable: set[tuple[str, str]] = set()  # points whose refusal was logged
         self._seen = {"polls": 0, "missed": 0, "acked": -1}  # -1: not read yet
         self.anchor_conflict: AnchorConflict | None = None
-        self._unsaved_gaps: list[OpenGap] = []  # closed runs whose commit failed, kept
+        self._unsaved_gaps: list[OpenGap] = []  # closed runs not committed yet, kept
         #: Since when (monotonic) the chain fails, and how; the same reason the anchorer has
         #: been waiting for (a batch ahead of the chain's clock, an earlier batch missing).
         self._chain_error: tuple[float, str] | None = None
@@ -445,8 +449,8 @@ class EdgeNode:
 
     def _commit(self, events: Sequence[Sample | PollFailure]) -> None:
         """One cycle: sign and commit the samples (one transaction; if it fails nothing was
-        committed and the caller tries the same events again), then the gap runs they close.
-        A gap commit that fails keeps its runs for the next cycle: no sample is ever signed
+        committed and the caller tries the same events again), and keep the gap runs they
+        close for the next batch step (:meth:`_commit_closed_gaps`): no sample is ever signed
         twice and no run is lost or counted twice. A run closed by an event of the cycle
         carries the seq of its meter's first reading signed at or after that event (the events
         are in poll order): the records' ``nextSeq`` places each gap before the reading that
@@ -469,7 +473,7 @@ class EdgeNode:
         seqs = {} if result is None else {id(e): seq for e, seq in zip(sampled, result.seqs,
                                                                       strict=True)}
         ahead = _next_seqs(events, seqs)
-        closed, self._unsaved_gaps = self._unsaved_gaps, []
+        closed: list[OpenGap] = []
         gaps = self.gaps
         for event, next_seq in zip(events, ahead, strict=True):
             if isinstance(event, Sample):
@@ -493,12 +497,17 @@ class EdgeNode:
             closed += [replace(run, next_seq=next_seq) for run in runs]
         if result is not None:
             self.metrics.readings.inc(len(result.ordinals))
-        closed += self.gaps.due(now)
+        self._unsaved_gaps += closed + self.gaps.due(now)
+
+    def _commit_closed_gaps(self) -> None:
+        """Sign and commit the gap runs closed since the last call; a commit that fails keeps
+        them for the next one."""
+        closed, self._unsaved_gaps = self._unsaved_gaps, []
         try:
             self._commit_gaps(closed)
         except Exception:
             _log.exception("gap_commit_failed", runs=len(closed))
-            self._unsaved_gaps = closed
+            self._unsaved_gaps = closed + self._unsaved_gaps
 
     def _refused_sample(self, sample: Sample, error: MrvError) -> None:
         """Log, once per point, a sample the signing Sample refused (it becomes a failed poll
@@ -534,7 +543,12 @@ class EdgeNode:
 
     async def _batch(self) -> None:
         now = int(self.clock.time())
-        await self._in_store_thread(lambda: self.batcher.close_due(now=now))
+
+        def step() -> None:
+            self._commit_closed_gaps()
+            self.batcher.close_due(now=now)
+
+        await self._in_store_thread(step)
 
     async def _anchor(self) -> None:
         def walk() -> None:
