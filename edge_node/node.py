@@ -453,8 +453,9 @@ class EdgeNode:
         close for the next batch step (:meth:`_commit_closed_gaps`): no sample is ever signed
         twice and no run is lost or counted twice. A run closed by an event of the cycle
         carries the seq of its meter's first reading signed at or after that event (the events
-        are in poll order): the records' ``nextSeq`` places each gap before the reading that
-        followed it, not after the readings the rest of the cycle signed."""
+        are in poll order), else the meter's next seq now: the records' ``nextSeq`` places each
+        gap before the reading that followed it, not after the readings the rest of the cycle
+        (or a later one, before the batch step) signed."""
         now = int(self.clock.time())
         samples, sampled = [], []
         unsignable: set[int] = set()  # id() of the samples the signing Sample refused
@@ -497,7 +498,12 @@ class EdgeNode:
             closed += [replace(run, next_seq=next_seq) for run in runs]
         if result is not None:
             self.metrics.readings.inc(len(result.ordinals))
-        self._unsaved_gaps += closed + self.gaps.due(now)
+        closed += self.gaps.due(now)
+        if any(run.next_seq is None for run in closed):  # no reading of its meter after it yet
+            next_seqs = {m.path: m.next_seq for m in self.store.meters()}
+            closed = [run if run.next_seq is not None else
+                      replace(run, next_seq=next_seqs.get(run.meter, 0)) for run in closed]
+        self._unsaved_gaps += closed
 
     def _commit_closed_gaps(self) -> None:
         """Sign and commit the gap runs closed since the last call; a commit that fails keeps

@@ -11,14 +11,16 @@ tick left no record: only the step, two intervals long, showed it."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from integration.chain.support import Actors
 from integration.edge_node.conftest import run_scenario
 from integration.edge_node.inprocess import METER, node_config, running_node, until
 
-from edge_node.acquisition import ErrorClass, PollStats
+from edge_node.acquisition import ErrorClass, PollFailure, PollStats, Sample
 from edge_node.config import load_config
+from edge_node.node import EdgeNode
 from edge_node.profiles import load_profile
 from edge_node.signing.records import read_record
 from edge_node.simulator import MeterSimulator, MeterSpec
@@ -94,3 +96,51 @@ def test_ticks_skipped_behind_a_slow_meter_are_signed_overrun_gaps_of_its_counte
         assert after[0].seq == gap.next_seq
         assert before[-1].timestamp - DELAY - 1 <= gap.from_timestamp <= gap.to_timestamp \
             <= after[0].timestamp
+
+
+def test_a_gap_closed_between_batch_steps_names_the_first_reading_after_it(
+        node_actors: Actors, tmp_path: Path) -> None:
+    """Closed runs wait for the node's batch step; the ``nextSeq`` each record gets is still
+    the seq of its meter's first reading after the run, not the meter's next seq when the
+    step commits it. The cycles are given to ``EdgeNode._commit`` as the poller would send
+    them: a timeout of the import counter, then a busy answer (closing the timeout run with
+    no reading after it in that cycle), then the meter answering in full."""
+    config = node_config(tmp_path, 5020, interval=INTERVAL)
+    node = EdgeNode(config, node_actors.device, node_actors.system)
+    points = load_profile("generic").points
+    counter = points[0]
+    now = int(time.time())
+
+    def failed(at: int, error: ErrorClass) -> PollFailure:
+        return PollFailure(METER, counter.name, counter.quantity, at, error, "test", 1)
+
+    def answers(at: int, names: set[str]) -> list[Sample]:
+        return [Sample(METER, p.name, p.quantity, at, 1000 + at % 7, (0,) * p.data_type.words)
+                for p in points if p.name in names]
+
+    others = {p.name for p in points} - {counter.name}
+    cycles: list[list[Sample | PollFailure]] = [
+        answers(now, {p.name for p in points}),
+        [failed(now + 1, ErrorClass.TIMEOUT), *answers(now + 1, others)],
+        [failed(now + 2, ErrorClass.BUSY)],
+        answers(now + 3, {p.name for p in points}),
+    ]
+    try:
+        for events in cycles:
+            node._in_store_thread_sync(lambda e=events: node._commit(e))
+        node._in_store_thread_sync(node._commit_closed_gaps)
+        node._in_store_thread_sync(lambda: node._commit_gaps(node.gaps.close_all()))
+    finally:
+        node._release()
+    with Store(tmp_path / "edge.sqlite", node_actors.device.address,
+               node_actors.system.domain) as store:
+        stored = [r.signed.reading for r in readings(store, METER)]
+        signed = [read_record(r).record for r in records(store) if r.kind == "gap"]
+    gaps = {g.error_class: g for g in signed if isinstance(g, Gap)}
+    assert set(gaps) == {"timeout", "busy"}
+    # readings: cycle 0 all points, cycle 1 all but the counter; cycle 3 all again
+    assert len(stored) == 3 * len(points) - 1
+    first_of_cycle_3 = min(r.seq for r in stored if r.timestamp == now + 3)
+    assert gaps["timeout"].next_seq == first_of_cycle_3 == 2 * len(points) - 1
+    [answer] = [r for r in stored if r.timestamp == now + 3 and r.quantity == counter.quantity]
+    assert gaps["busy"].next_seq == answer.seq
