@@ -11,7 +11,11 @@ stop:
    from a scale times a CT/PT ratio no profile check could foresee: a failed poll of class
    ``other``, logged once per point, so one point never stops the others' readings), go to the
    :class:`~edge_node.signing.gaps.GapTracker`, whose closed runs are signed
-   as ``Gap`` records (``mrv_core.records``) and committed as leaves of the next batch.
+   as ``Gap`` records (``mrv_core.records``) and committed as leaves of the next batch, all
+   the runs closed since the last batch step together, just before it: the uplink cuts a
+   request at every reading that follows a record (docs/protocol.md 10.5), so records
+   committed every cycle between the readings (as a slow meter's skipped ticks make them)
+   cut it into requests of a few items each.
 3. The :class:`~edge_node.batching.Batcher` closes batches by size or age.
 4. The :class:`~edge_node.anchoring.Anchorer` walks the outbox, in a thread of its own with its
    own store connection (web3 calls block), every ``anchor_every_s`` seconds.
@@ -40,7 +44,7 @@ import fcntl
 import functools
 import os
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from pathlib import Path
 from typing import Any, TextIO, TypeVar
@@ -242,7 +246,7 @@ class EdgeNode:
         self._unsignable: set[tuple[str, str]] = set()  # points whose refusal was logged
         self._seen = {"polls": 0, "missed": 0, "acked": -1}  # -1: not read yet
         self.anchor_conflict: AnchorConflict | None = None
-        self._unsaved_gaps: list[OpenGap] = []  # closed runs whose commit failed, kept
+        self._unsaved_gaps: list[OpenGap] = []  # closed runs not committed yet, kept
         #: Since when (monotonic) the chain fails, and how; the same reason the anchorer has
         #: been waiting for (a batch ahead of the chain's clock, an earlier batch missing).
         self._chain_error: tuple[float, str] | None = None
@@ -445,11 +449,15 @@ class EdgeNode:
 
     def _commit(self, events: Sequence[Sample | PollFailure]) -> None:
         """One cycle: sign and commit the samples (one transaction; if it fails nothing was
-        committed and the caller tries the same events again), then the gap runs they close.
-        A gap commit that fails keeps its runs for the next cycle: no sample is ever signed
-        twice and no run is lost or counted twice."""
+        committed and the caller tries the same events again), and keep the gap runs they
+        close for the next batch step (:meth:`_commit_closed_gaps`): no sample is ever signed
+        twice and no run is lost or counted twice. A run closed by an event of the cycle
+        carries the seq of its meter's first reading signed at or after that event (the events
+        are in poll order), else the meter's next seq now: the records' ``nextSeq`` places each
+        gap before the reading that followed it, not after the readings the rest of the cycle
+        (or a later one, before the batch step) signed."""
         now = int(self.clock.time())
-        samples = []
+        samples, sampled = [], []
         unsignable: set[int] = set()  # id() of the samples the signing Sample refused
         for e in events:
             if isinstance(e, Sample):
@@ -458,38 +466,54 @@ class EdgeNode:
                         meter_path=e.meter, point=e.point, quantity=e.quantity,
                         timestamp=e.timestamp, value=e.value, raw_registers=e.registers,
                         rollover=self._rules[(e.meter, e.point)]))
+                    sampled.append(e)
                 except MrvError as exc:
                     unsignable.add(id(e))
                     self._refused_sample(e, exc)
         result = self.signer.sign_cycle(samples, now=now) if samples else None
-        closed, self._unsaved_gaps = self._unsaved_gaps, []
+        seqs = {} if result is None else {id(e): seq for e, seq in zip(sampled, result.seqs,
+                                                                      strict=True)}
+        ahead = _next_seqs(events, seqs)
+        closed: list[OpenGap] = []
         gaps = self.gaps
-        for event in events:
+        for event, next_seq in zip(events, ahead, strict=True):
             if isinstance(event, Sample):
                 if unsignable and id(event) in unsignable:
                     self.metrics.poll_errors.labels(error_class=UNSIGNABLE).inc()
-                    closed += gaps.failed(event.meter, event.point, event.quantity,
-                                          event.timestamp, UNSIGNABLE)
+                    runs = gaps.failed(event.meter, event.point, event.quantity,
+                                       event.timestamp, UNSIGNABLE)
+                elif id(event) in seqs and seqs[id(event)] is None:
+                    self.metrics.clock_flags.inc()  # refused: its time went backwards
+                    runs = gaps.failed(event.meter, event.point, event.quantity,
+                                       event.timestamp, "clock")
                 elif gaps.open_runs:  # an answer closes a run only while one is open
-                    closed += gaps.answered(event.meter, event.point)
+                    runs = gaps.answered(event.meter, event.point)
+                else:
+                    continue
             else:
-                self.metrics.poll_errors.labels(error_class=event.error.value).inc()
-                closed += gaps.failed(event.meter, event.point, event.quantity,
-                                      event.timestamp, event.error.value)
+                self.metrics.poll_errors.labels(error_class=event.error.value).inc(event.polls)
+                runs = gaps.failed(event.meter, event.point, event.quantity, event.timestamp,
+                                   event.error.value, polls=event.polls,
+                                   last_timestamp=event.last_timestamp)
+            closed += [replace(run, next_seq=next_seq) for run in runs]
         if result is not None:
             self.metrics.readings.inc(len(result.ordinals))
-            for refused in result.refused:
-                self.metrics.clock_flags.inc()
-                sample = next(s for s in samples if s.meter_path == refused.meter_path
-                              and s.timestamp == refused.actual)
-                closed += self.gaps.failed(sample.meter_path, sample.point, sample.quantity,
-                                           sample.timestamp, "clock")
         closed += self.gaps.due(now)
+        if any(run.next_seq is None for run in closed):  # no reading of its meter after it yet
+            next_seqs = {m.path: m.next_seq for m in self.store.meters()}
+            closed = [run if run.next_seq is not None else
+                      replace(run, next_seq=next_seqs.get(run.meter, 0)) for run in closed]
+        self._unsaved_gaps += closed
+
+    def _commit_closed_gaps(self) -> None:
+        """Sign and commit the gap runs closed since the last call; a commit that fails keeps
+        them for the next one."""
+        closed, self._unsaved_gaps = self._unsaved_gaps, []
         try:
             self._commit_gaps(closed)
         except Exception:
             _log.exception("gap_commit_failed", runs=len(closed))
-            self._unsaved_gaps = closed
+            self._unsaved_gaps = closed + self._unsaved_gaps
 
     def _refused_sample(self, sample: Sample, error: MrvError) -> None:
         """Log, once per point, a sample the signing Sample refused (it becomes a failed poll
@@ -510,8 +534,9 @@ class EdgeNode:
         next_seqs = {m.path: m.next_seq for m in self.store.meters()}
         records = []
         for gap in gaps:
+            next_seq = next_seqs.get(gap.meter, 0) if gap.next_seq is None else gap.next_seq
             record = Gap(device=self.key.address, meter=meter_id(gap.meter), quantity=gap.quantity,
-                         next_seq=next_seqs.get(gap.meter, 0), from_timestamp=gap.from_timestamp,
+                         next_seq=next_seq, from_timestamp=gap.from_timestamp,
                          to_timestamp=gap.to_timestamp, failed_polls=gap.failed_polls,
                          error_class=gap.error_class, salt=new_salt())
             signed = self.key.sign_record(record, self.domain, gap.meter)
@@ -524,7 +549,12 @@ class EdgeNode:
 
     async def _batch(self) -> None:
         now = int(self.clock.time())
-        await self._in_store_thread(lambda: self.batcher.close_due(now=now))
+
+        def step() -> None:
+            self._commit_closed_gaps()
+            self.batcher.close_due(now=now)
+
+        await self._in_store_thread(step)
 
     async def _anchor(self) -> None:
         def walk() -> None:
@@ -646,3 +676,19 @@ class EdgeNode:
     def _persist_stop(self, stopped_at: int) -> None:
         with self.store.write() as session:
             self.store.set_polling_stopped_at(session, stopped_at)
+
+
+def _next_seqs(events: Sequence[Sample | PollFailure],
+               seqs: dict[int, int | None]) -> list[int | None]:
+    """For each event of a cycle, the seq of the first reading of its meter signed at or after
+    it in the cycle (``seqs``: the seq each signed sample got, by ``id()``; None for a refused
+    one), or None when the cycle signed none there (the meter's next seq is then the store's)."""
+    ahead: dict[str, int] = {}
+    found: list[int | None] = [None] * len(events)
+    for index in range(len(events) - 1, -1, -1):
+        event = events[index]
+        seq = seqs.get(id(event))
+        if seq is not None:
+            ahead[event.meter] = seq
+        found[index] = ahead.get(event.meter)
+    return found

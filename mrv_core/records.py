@@ -68,13 +68,14 @@ __all__ = [
 #: Error classes of a failed poll, as they travel in ``Gap.errorClass`` (the brief of issue 9 and
 #: ``docs/edge.md``): Modbus exception codes 01-06, 0A, 0B, then transport and value failures,
 #: then ``clock``: a value the node refused to sign because its timestamp went backwards for
-#: its meter (THREATS.md clock rule), and ``storage``: polls not made because polling was
-#: stopped at the store's disk hard limit (``edge_node.signing.storage``). Append-only, like
-#: quantity codes.
+#: its meter (THREATS.md clock rule), ``storage``: polls not made because polling was
+#: stopped at the store's disk hard limit (``edge_node.signing.storage``), and ``overrun``:
+#: polls not made because the meter's previous poll still ran when they fell due
+#: (``edge_node.acquisition.poller``). Append-only, like quantity codes.
 ERROR_CLASSES = (
     "illegal_function", "illegal_address", "illegal_value", "device_failure", "acknowledge",
     "busy", "gateway_path", "gateway_target", "timeout", "connection", "framing",
-    "not_available", "other", "clock", "storage",
+    "not_available", "other", "clock", "storage", "overrun",
 )
 #: ``EmissionSummary.scopeKind``: the summary covers one meter (``scopeId`` = meter id) or one
 #: site (``scopeId`` = keccak256 of ``enterprise/site``).

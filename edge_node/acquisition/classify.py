@@ -3,7 +3,9 @@
 The class strings are shared by gap records (``errorClass``, right-padded to 32 bytes), metrics
 and logs (the brief of issue 9). :func:`classify` is pure: it looks at the outcome of one
 request (a response PDU or the exception the client raised) and at what the connection saw
-while the request was outstanding (:class:`Evidence`), and never at message text.
+while the request was outstanding (:class:`Evidence`), and never at message text. One class is
+never a request's outcome: ``overrun``, the poller's own for a tick it skipped because the
+meter's previous poll was still running (``poller``).
 
 How pymodbus 3.16 reports each failure (read in ``pymodbus/transaction/transaction.py``,
 ``framer/base.py``, ``framer/rtu.py``, ``client/base.py``, ``transport/transport.py``):
@@ -60,6 +62,7 @@ class ErrorClass(enum.StrEnum):
     FRAMING = "framing"  # CRC, bad frame, wrong unit id answered
     NOT_AVAILABLE = "not_available"  # the vendor's "no value" pattern, NaN
     OTHER = "other"
+    OVERRUN = "overrun"  # a tick skipped: the meter's previous poll still ran (nothing was sent)
 
     @property
     def code(self) -> bytes:

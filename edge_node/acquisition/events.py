@@ -7,6 +7,8 @@ Each poll of a meter ends, per point it read, in exactly one event:
   store keeps them beside the reading so the conversion can be audited);
 - :class:`PollFailure`: no value this interval, with the error class (``classify.ErrorClass``)
   and a detail for the log; the signer turns consecutive failures into a signed Gap record.
+  Ticks the poller skipped because the meter's previous poll still ran are failures too
+  (class ``overrun``, one event per cumulative point for the whole skipped stretch).
 
 Report by exception may leave an instantaneous point's good value unsent (``report``); a
 failure is always sent. Events go to an :class:`EventSink`: anything with ``async put(event)``,
@@ -50,7 +52,10 @@ class PollFailure:
 
     ``error``: the error class; ``detail``: a human-readable cause (for logs, not signed);
     ``attempts``: read attempts for it this interval (0 while a configuration error holds the
-    point off, more than 1 after busy retries). ``timestamp`` as in :class:`Sample`.
+    point off or the tick was skipped, more than 1 after busy retries). ``timestamp`` as in
+    :class:`Sample`. ``polls``: the polls this failure stands for, 1 but for a stretch of
+    skipped ticks (``overrun``), the first due at ``timestamp`` and the last ``span_s`` seconds
+    later (:attr:`last_timestamp`).
     """
 
     meter: str
@@ -60,6 +65,13 @@ class PollFailure:
     error: ErrorClass
     detail: str
     attempts: int
+    polls: int = 1
+    span_s: int = 0
+
+    @property
+    def last_timestamp(self) -> int:
+        """Unix seconds of the last poll this failure stands for."""
+        return self.timestamp + self.span_s
 
 
 Event = Sample | PollFailure

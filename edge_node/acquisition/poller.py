@@ -6,7 +6,13 @@ runs one task per meter (:meth:`Poller.run`):
 1. Ticks fall once per interval on the monotonic clock, at the meter's own phase within the
    interval (``clock.phase``: meters spread over it instead of all asking at once); a
    tick that falls due while the previous poll of the meter still runs is *missed*: counted in
-   ``PollStats.missed_cycles``, polled late when still inside its interval, else skipped.
+   ``PollStats.missed_cycles``, polled late when still inside its interval, else skipped. A
+   stretch of skipped ticks is no silent hole: each cumulative point of the meter gets one
+   :class:`~.events.PollFailure` of class ``overrun`` for it (``polls``: the ticks skipped,
+   ``timestamp`` .. ``last_timestamp``: the wall clock when the first and the last fell due),
+   which the node signs as a gap record like any failed poll (a device polls on a fixed
+   interval and a missed poll is a gap record: ``accounting_rules.counters``). Instantaneous
+   points get none: a value of theirs is a sample at an instant, not a share of a total.
 2. At each tick the meter's register blocks (``edge_node.decoding.plan_reads``: contiguous
    points per function, within the profile's maximum registers per read) are read one after
    the other under the retry policy (``policy.RetryPolicy``); the connection serializes them
@@ -58,6 +64,7 @@ class _Meter:
     connection: ModbusConnection
     blocks: list[ReadBlock]  # split where a configuration error hit a block of several points
     ratios: dict[str, Fraction]  # the decoder's ratio by point name (CT, PT, both or 1)
+    cumulative: tuple[Point, ...]  # the points whose skipped ticks are signed as gaps
 
 
 class Poller:
@@ -89,7 +96,9 @@ class Poller:
                 meters[meter.path] = _Meter(meter, connection, list(plan_reads(
                     points, profiles[meter.profile].max_registers_per_read,
                     max_gap=meter.max_gap)), {p.name: p.ratio.of(meter.ct_ratio, meter.pt_ratio)
-                                             for p in points})
+                                             for p in points},
+                    tuple(p for p in points if quantity_by_code(p.quantity).kind
+                          is QuantityKind.CUMULATIVE))
         self._meters = meters
         self.report = ReportFilter(rules)
 
@@ -143,9 +152,26 @@ class Poller:
                 # whose answer arrived at the same moment: honour it here, or a stopping node
                 # would poll on.
                 raise asyncio.CancelledError
-            tick, missed = next_tick(self.clock.monotonic() - offset, interval, tick)
+            upcoming, missed = next_tick(self.clock.monotonic() - offset, interval, tick)
             if missed:
                 self.stats.missed_cycles[path] += missed
+            if upcoming > tick + 1:  # the ticks between were skipped, not polled late
+                await self._skipped(path, upcoming - tick - 1, (tick + 1) * interval + offset)
+            tick = upcoming
+
+    async def _skipped(self, path: str, polls: int, first_due: float) -> None:
+        """``polls`` ticks of meter ``path``, the first due at monotonic ``first_due``, were
+        skipped: an ``overrun`` failure per cumulative point, stamped with the wall clock when
+        the first and the last fell due."""
+        meter = self._meters[path]
+        last_due = first_due + (polls - 1) * meter.settings.interval
+        lag = self.clock.time() - self.clock.monotonic()  # wall minus monotonic, now
+        first, last = int(lag + first_due), int(lag + last_due)
+        detail = (f"{polls} tick(s) skipped: the previous poll still ran when they fell due "
+                  f"(interval {meter.settings.interval} s)")
+        for point in meter.cumulative:
+            await self._fail(path, point, first, ErrorClass.OVERRUN, detail, 0, polls=polls,
+                             span_s=last - first)
 
     async def _read_block(self, meter: _Meter, block: ReadBlock, deadline: float) -> None:
         m = meter.settings
@@ -204,11 +230,11 @@ class Poller:
             await self._read_block(meter, single, deadline)
 
     async def _fail(self, path: str, point: Point, timestamp: int, error: ErrorClass,
-                    detail: str, attempts: int) -> None:
-        self.stats.failures[(path, error)] += 1
+                    detail: str, attempts: int, *, polls: int = 1, span_s: int = 0) -> None:
+        self.stats.failures[(path, error)] += polls
         self.report.forget((path, point.name))
         await self._sink.put(PollFailure(path, point.name, point.quantity, timestamp, error,
-                                         detail, attempts))
+                                         detail, attempts, polls, span_s))
 
 
 def meter_profiles(settings: AcquisitionSettings) -> dict[str, Profile]:

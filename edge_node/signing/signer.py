@@ -77,11 +77,13 @@ class CounterEvent:
 @dataclass(frozen=True)
 class CycleResult:
     """What one cycle committed: leaf ordinals of the new readings (in sample order), the
-    refused samples with their errors, and the counter decreases seen."""
+    refused samples with their errors, the counter decreases seen, and the seq each sample got
+    (``seqs[i]`` for ``samples[i]``; None: refused, it consumed no seq)."""
 
     ordinals: tuple[int, ...]
     refused: tuple[ClockWentBackwards, ...]
     counter_events: tuple[CounterEvent, ...]
+    seqs: tuple[int | None, ...] = ()
 
 
 def classify_decrease(previous: int, value: int, seconds: int,
@@ -123,6 +125,7 @@ class ReadingSigner:
         when it was made, rather than through a second check in a ``Reading``."""
         refused: list[ClockWentBackwards] = []
         events: list[CounterEvent] = []
+        seqs: list[int | None] = []
         device, domain, sign = self._key.address, self._store.domain, self._key.sign_digest
         skew = self._settings.max_clock_skew_s
         salts = new_salts(len(samples))
@@ -142,8 +145,10 @@ class ReadingSigner:
                     meter.clock_refusals += 1
                     refused.append(ClockWentBackwards(sample.meter_path, meter.last_timestamp,
                                                       timestamp))
+                    seqs.append(None)
                     continue
                 seq = meter.next_seq
+                seqs.append(seq)
                 event = _counter(meter, baselines, sample, seq)
                 if event is not None:
                     events.append(event)
@@ -175,7 +180,8 @@ class ReadingSigner:
                 seq=event.seq, previous=str(event.previous), value=str(event.value),
                 classified=event.kind)
         return CycleResult(ordinals=tuple(row[0] for row in readings),
-                           refused=tuple(refused), counter_events=tuple(events))
+                           refused=tuple(refused), counter_events=tuple(events),
+                           seqs=tuple(seqs))
 
 
 # -- the cycle's working state: plain values read once, written back once ------------------------

@@ -12,9 +12,9 @@ is late. Modules:
 - :mod:`.sites`: the enterprise's two sites, their meters, nodes and faults;
 - :mod:`.monitor`: the period under progress bars, until the ledger holds it anchored final;
 - :mod:`.steps`: the steps after the period, in order; :mod:`.report_steps`: the monitoring
-  plan, the manual fuel purchase, the report (created, submitted, rendered), its attestation
-  and its bundle; :mod:`.tamper`: a reading the report uses tampered with; :mod:`.invoice`:
-  the evidence PDF;
+  plan, the manual fuel purchase, each site's report (created, submitted, rendered), its
+  attestation and its bundle; :mod:`.tamper`: a reading a report uses tampered with;
+  :mod:`.invoice`: the evidence PDF;
 - :mod:`.summary`: the closing table; :mod:`.context`: what the steps share; :mod:`.run`: the
   orchestration.
 
@@ -58,10 +58,10 @@ def register(commands: Any) -> None:
                     "methodologies, serve the ledger API on SQLite, run simulated meters of two "
                     "sites and an edge node per site through an accelerated month, wait until "
                     "the ledger holds it anchored final, then set the monitoring plan, enter a "
-                    "gas invoice as manual activity data, create, submit and render the "
-                    "report, attest it as a regulator, export its bundle and verify it on "
-                    "chain, tamper with a reading it uses, verify proof bundles, and print a "
-                    "summary. SAMPLE DATA.")
+                    "gas invoice as manual activity data, create, submit and render each "
+                    "site's report, attest each as a regulator, export each bundle and verify "
+                    "it on chain, tamper with a reading one uses, verify proof bundles, and "
+                    "print a summary. SAMPLE DATA.")
     add_option(demo, "--out", "MRV_DEMO_OUT", type=Path, default=DEFAULT_OUT, metavar="DIR",
                help="directory for everything the demo writes (replaced only if an earlier "
                     "demo wrote it: its demo.json is a demo's summary and it holds nothing "

@@ -19,7 +19,8 @@ from mrv_core.codec import format_address, format_hex, parse_address, parse_hex
 
 from ..flows import SAMPLE_FLAG_NOTE
 
-__all__ = ["DEMO_FORMAT", "NODE_START_S", "DemoContext", "DemoPlan", "NodeInfo", "StepOutcome"]
+__all__ = ["DEMO_FORMAT", "NODE_START_S", "DemoContext", "DemoPlan", "NodeInfo", "SiteReport",
+           "StepOutcome"]
 
 #: The ``format`` of ``demo.json``: what tells a demo's own output directory from a directory
 #: that happens to hold a file of that name (``run.prepare_out``).
@@ -83,6 +84,15 @@ class NodeInfo:
     meters: tuple[tuple[str, int, str], ...]  # (path, unit id, profile)
 
 
+@dataclass(frozen=True)
+class SiteReport:
+    """A site's report of the period: its hash and its submission's transaction hash (32 bytes
+    each)."""
+
+    hash: bytes
+    tx: bytes
+
+
 @dataclass
 class DemoContext:
     """Addresses, keys and paths of the running system (filled as it comes up).
@@ -90,8 +100,8 @@ class DemoContext:
     ``api_keys``: role name -> API key text (``enterprise_admin``, ``regulator``);
     ``keys``: role name -> keystore file (``enterprise``, ``regulator``), all under the one
     password in ``password_file``; ``enterprise``: the enterprise's address (20 bytes);
-    ``report_hash`` and ``report_tx``: the monthly report's hash and its submission's
-    transaction hash (32 bytes each, empty until it is submitted)."""
+    ``reports``: site path -> its report of the period (:class:`SiteReport`), in the order of
+    the sites, each once it is submitted."""
 
     plan: DemoPlan
     chain_url: str = ""
@@ -106,8 +116,7 @@ class DemoContext:
     simulator_control: tuple[str, int] = ("127.0.0.1", 0)
     nodes: list[NodeInfo] = field(default_factory=list)
     written: dict[str, Path] = field(default_factory=dict)  # what the steps wrote, by title
-    report_hash: bytes = b""
-    report_tx: bytes = b""
+    reports: dict[str, SiteReport] = field(default_factory=dict)
 
     @property
     def out(self) -> Path:
@@ -144,8 +153,9 @@ class DemoContext:
                        "meters": [{"path": p, "unit": str(u), "profile": f}
                                   for p, u, f in n.meters]} for n in self.nodes],
             "written": {k: str(v) for k, v in self.written.items()},
-            "report": {"hash": format_hex(self.report_hash),
-                       "submission": format_hex(self.report_tx)} if self.report_hash else None,
+            "reports": [{"site": site, "hash": format_hex(report.hash),
+                         "submission": format_hex(report.tx)}
+                        for site, report in self.reports.items()],
         }
 
     @classmethod
@@ -175,8 +185,9 @@ class DemoContext:
                             tuple((m["path"], int(m["unit"]), m["profile"])
                                   for m in n["meters"])) for n in o["nodes"]],
             written={k: Path(v) for k, v in o["written"].items()},
-            report_hash=parse_hex(o["report"]["hash"], 32) if o.get("report") else b"",
-            report_tx=parse_hex(o["report"]["submission"], 32) if o.get("report") else b"")
+            reports={r["site"]: SiteReport(parse_hex(r["hash"], 32),
+                                           parse_hex(r["submission"], 32))
+                     for r in o["reports"]})
 
     def save(self) -> Path:
         """Write ``demo.json`` in the output directory (replacing an earlier one of this run)."""

@@ -8,25 +8,27 @@ or the chain as an operator or a regulator acts (docs/api.md "Monitoring plan an
 2. :func:`manual_fuel_purchase`: a PDF invoice of a natural gas purchase written under
    ``out/demo/evidence/``, uploaded (``POST /v1/evidence``) and entered (``POST
    /v1/activities``) as ``mrv report activity add`` does;
-3. :func:`monthly_report`: ``POST /v1/reports`` for the report site and period with the
-   enterprise methodology in force, submitted on chain with the enterprise's key file
-   (``submit_report``, as ``mrv report submit``), rendered as HTML and PDF under
-   ``out/demo/report/``;
-4. :func:`regulator_attestation`: the regulator's statement, its verdict and hash on chain
-   (``attest_report``, as ``mrv report attest``), the statement posted to the API and written
-   beside the report;
-5. :func:`report_bundle`: ``GET /v1/reports/{hash}/bundle`` into ``out/demo/bundles/``,
-   verified offline and against the chain as ``mrv bundle verify FILE --rpc --deployment``; the
-   report rendered again with the attestation and the anchor transaction of each batch.
+3. :func:`site_reports`: for each of the two sites, ``POST /v1/reports`` for the site and
+   period with the enterprise methodology in force, submitted on chain with the enterprise's
+   key file (``submit_report``, as ``mrv report submit``), rendered as HTML and PDF under
+   ``out/demo/report/`` (the files named after the period and the site);
+4. :func:`regulator_attestations`: on each report, the regulator's statement, its verdict and
+   hash on chain (``attest_report``, as ``mrv report attest``), the statement posted to the
+   API and written beside the report;
+5. :func:`report_bundles`: each report's ``GET /v1/reports/{hash}/bundle`` into
+   ``out/demo/bundles/``, verified offline and against the chain as ``mrv bundle verify FILE
+   --rpc --deployment``; the report rendered again with the attestation and the anchor
+   transaction of each batch.
 
-The report covers :func:`report_period`: the calendar month when the demo ran the whole month,
-otherwise the period's first calendar day (a report's period is a calendar period).
+Each report covers :func:`report_period`: the calendar month when the demo ran the whole
+month, otherwise the period's first calendar day (a report's period is a calendar period).
+The gas invoice is :data:`REPORT_SITE`'s: only its report has a manual line.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from fractions import Fraction
 from pathlib import Path
@@ -57,19 +59,20 @@ from .. import report_api
 from ..dates import BEIJING, month_of, parse_period
 from ..flows import verify_files
 from .chain_steps import actor, open_system
-from .context import DemoContext, DemoPlan, StepOutcome
+from .context import DemoContext, DemoPlan, SiteReport, StepOutcome
 from .invoice import Invoice, write_invoice
 from .ledger import LedgerClient
 from .sites import SITES
 
 __all__ = ["ENTERPRISE_METHODOLOGY", "FUEL", "GRID", "REPORT_SITE", "manual_fuel_purchase",
-           "monitoring_plan", "monthly_report", "opinion", "plan_points", "regulator_attestation",
-           "report_bundle", "report_bundle_path", "report_period"]
+           "monitoring_plan", "opinion", "plan_points", "regulator_attestation",
+           "regulator_attestations", "report_bundle", "report_bundle_path", "report_bundles",
+           "report_period", "site_report", "site_reports"]
 
-#: The enterprise methodology of the demo's report (all of a machinery plant's sources;
+#: The enterprise methodology of the demo's reports (all of a machinery plant's sources;
 #: docs/accounting.md).
 ENTERPRISE_METHODOLOGY = "cn.machinery"
-#: The site the demo reports on, and the one its gas invoice is for.
+#: The site the gas invoice is for (and whose report the tamper step alters).
 REPORT_SITE = next(iter(SITES))
 #: The emission source every demo meter's import counter feeds, and that counter's quantity.
 GRID = ("electricity.grid", "energy.active.import:Wh")
@@ -150,64 +153,89 @@ def manual_fuel_purchase(context: DemoContext) -> StepOutcome:
         (("manual activity", f"{source} {quantity}, evidence PDF {path}"),))
 
 
-def _report_paths(context: DemoContext) -> tuple[Path, Path, Path]:
+def _site_name(site: str) -> str:
+    """The last part of a site path (``wuxi-plant``): the site's part of its files' names."""
+    return site.rsplit("/", 1)[-1]
+
+
+def _report_paths(context: DemoContext, site: str) -> tuple[Path, Path, Path]:
     folder = context.out / "report"
     folder.mkdir(parents=True, exist_ok=True)
-    name = f"report-{report_period(context.plan)}"
+    name = f"report-{report_period(context.plan)}-{_site_name(site)}"
     return folder / f"{name}.json", folder / f"{name}.html", folder / f"{name}.pdf"
 
 
-def report_bundle_path(context: DemoContext) -> Path:
-    return context.bundles / f"report-{report_period(context.plan)}.json"
+def report_bundle_path(context: DemoContext, site: str) -> Path:
+    return context.bundles / f"report-{report_period(context.plan)}-{_site_name(site)}.json"
 
 
-def _statement_path(context: DemoContext) -> Path:
-    return context.out / "report" / f"attestation-{report_period(context.plan)}.json"
+def _statement_path(context: DemoContext, site: str) -> Path:
+    return (context.out / "report"
+            / f"attestation-{report_period(context.plan)}-{_site_name(site)}.json")
 
 
-def _render(context: DemoContext, system: System, doc: ReportDocument,
+def _each_site(context: DemoContext,
+               step: Callable[[DemoContext, System, str], StepOutcome]) -> StepOutcome:
+    """``step`` for every demo site in turn: ok when it is for each; its lines under the
+    site's path; its figures one after the other."""
+    system = open_system(context)
+    outcomes = [(site, step(context, system, site)) for site in SITES]
+    return StepOutcome(all(o.ok for _, o in outcomes),
+                       tuple(line for site, o in outcomes
+                             for line in (f"{site}:", *(f"  {text}" for text in o.lines))),
+                       tuple(figure for _, o in outcomes for figure in o.figures))
+
+
+def _render(context: DemoContext, system: System, site: str, doc: ReportDocument,
             statements: tuple[AttestationStatement, ...] = (),
             anchors: tuple[RenderedAnchor, ...] = ()) -> tuple[Path, Path, float]:
-    """Render the report with what the registry holds for it (its submission, attestations
-    and their ``statements``), the batches' ``anchors`` and how to verify it; returns the
-    paths and the seconds taken."""
+    """Render ``site``'s report with what the registry holds for it (its submission,
+    attestations and their ``statements``), the batches' ``anchors`` and how to verify it;
+    returns the paths and the seconds taken."""
     started = time.monotonic()
-    status = read_report(system, context.report_hash)
+    report = context.reports[site]
+    status = read_report(system, report.hash)
     assert status is not None  # submitted before it is rendered
-    view = RenderContext.from_status(status, statements, submission_tx=context.report_tx,
+    view = RenderContext.from_status(status, statements, submission_tx=report.tx,
                                      anchors=anchors,
-                                     verify=VerifyHints(str(report_bundle_path(context)),
+                                     verify=VerifyHints(str(report_bundle_path(context, site)),
                                                         context.chain_url,
                                                         str(context.deployment)))
-    _, html_path, pdf_path = _report_paths(context)
+    _, html_path, pdf_path = _report_paths(context, site)
     html = render_html(doc, view)
     html_path.write_text(html, encoding="utf-8")
     pdf_path.write_bytes(render_pdf(html))
     return html_path, pdf_path, time.monotonic() - started
 
 
-def _document(context: DemoContext) -> ReportDocument:
+def _document(context: DemoContext, site: str) -> ReportDocument:
     with LedgerClient(context) as client:
-        return report_api.fetch_document(client.client, context.report_hash)
+        return report_api.fetch_document(client.client, context.reports[site].hash)
 
 
-def monthly_report(context: DemoContext) -> StepOutcome:
-    """``POST /v1/reports`` for :data:`REPORT_SITE` and :func:`report_period` under the
-    enterprise methodology in force; submitted with the enterprise's key file; rendered."""
+def site_reports(context: DemoContext) -> StepOutcome:
+    """:func:`site_report` for every demo site."""
+    return _each_site(context, site_report)
+
+
+def site_report(context: DemoContext, system: System, site: str) -> StepOutcome:
+    """``POST /v1/reports`` for ``site`` and :func:`report_period` under the enterprise
+    methodology in force; submitted with the enterprise's key file; rendered."""
     period = report_period(context.plan)
     with LedgerClient(context) as client:
         hash_, doc = report_api.create_report(client.client, {
-            "site": REPORT_SITE, "period": period, "zone": "Asia/Shanghai",
+            "site": site, "period": period, "zone": "Asia/Shanghai",
             "methodology": ENTERPRISE_METHODOLOGY, "supersedes": None})
-    document_path, _, _ = _report_paths(context)
+    document_path, _, _ = _report_paths(context, site)
     document_path.write_bytes(canonical_bytes(doc))
-    system = open_system(context)
     submitted = submit_report(system, actor(context, system.chain, "enterprise"), doc)
-    context.report_hash, context.report_tx = submitted.report_hash, submitted.transaction_hash
+    context.reports[site] = SiteReport(submitted.report_hash, submitted.transaction_hash)
     context.save()
-    html_path, pdf_path, seconds = _render(context, system, doc)
-    context.written.update({"report document": document_path, "report HTML": html_path,
-                            "report PDF": pdf_path})
+    html_path, pdf_path, seconds = _render(context, system, site, doc)
+    name = _site_name(site)
+    context.written.update({f"report document ({name})": document_path,
+                            f"report HTML ({name})": html_path,
+                            f"report PDF ({name})": pdf_path})
     totals = doc.totals
     lines = [f"{line.meter_path}: {line.amount:,} {line.unit}, {line.grams:,} g (readings "
              f"{line.readings}, gap records {line.gap_records}, bridged steps "
@@ -222,11 +250,12 @@ def monthly_report(context: DemoContext) -> StepOutcome:
               f"{submitted.gas_used:,}",
               f"rendered {html_path} and {pdf_path} in {seconds:.1f} s"]
     return StepOutcome(submitted.report_hash == hash_, tuple(lines), (
-        ("report", f"{format_hex(hash_)} ({REPORT_SITE}, {period}, {doc.methodology.id} "
-                   f"v{doc.methodology.version})"),
-        ("report emissions", f"scope 1 {tonnes(totals.scope1)}, scope 2 "
-                             f"{tonnes(totals.scope2)}, total {tonnes(totals.total)} tCO2e"),
-        ("report HTML / PDF", f"{html_path} / {pdf_path}")))
+        (f"{site}: report", f"{format_hex(hash_)} ({period}, {doc.methodology.id} "
+                            f"v{doc.methodology.version})"),
+        (f"{site}: report emissions", f"scope 1 {tonnes(totals.scope1)}, scope 2 "
+                                      f"{tonnes(totals.scope2)}, total "
+                                      f"{tonnes(totals.total)} tCO2e"),
+        (f"{site}: report HTML / PDF", f"{html_path} / {pdf_path}")))
 
 
 def opinion(measured: Sequence[MeasuredLine]) -> tuple[Verdict, tuple[str, ...], str]:
@@ -246,25 +275,30 @@ def opinion(measured: Sequence[MeasuredLine]) -> tuple[Verdict, tuple[str, ...],
         "by the counter difference (sample data).")
 
 
-def regulator_attestation(context: DemoContext) -> StepOutcome:
-    """The regulator's statement on the report (:func:`opinion`), attested on chain with the
-    regulator's key file and posted to the API, and written beside the report."""
-    doc, system = _document(context), open_system(context)
+def regulator_attestations(context: DemoContext) -> StepOutcome:
+    """:func:`regulator_attestation` of every site's report."""
+    return _each_site(context, regulator_attestation)
+
+
+def regulator_attestation(context: DemoContext, system: System, site: str) -> StepOutcome:
+    """The regulator's statement on ``site``'s report (:func:`opinion`), attested on chain with
+    the regulator's key file and posted to the API, and written beside the report."""
+    doc, report = _document(context, site), context.reports[site]
     regulator = actor(context, system.chain, "regulator")
     verdict, reasons, comments = opinion(doc.measured)
-    statement = AttestationStatement(context.report_hash, parse_address(regulator.address),
+    statement = AttestationStatement(report.hash, parse_address(regulator.address),
                                      verdict, reasons, comments,
                                      system.chain.latest_timestamp())
     sent = attest_report(system, regulator, statement)
     with LedgerClient(context, "regulator") as client:
         report_api.post_statement(client.client, statement)
         shown = report_api.call(client.client, "GET",
-                                f"/v1/reports/{format_hex(context.report_hash)}").json()
+                                f"/v1/reports/{format_hex(report.hash)}").json()
     held = [a for a in (shown.get("chain") or {}).get("attestations", [])
             if a.get("statementHash") == format_hex(statement_hash(statement))]
-    statement_path = _statement_path(context)
+    statement_path = _statement_path(context, site)
     statement_path.write_bytes(statement_bytes(statement))
-    context.written["attestation statement"] = statement_path
+    context.written[f"attestation statement ({_site_name(site)})"] = statement_path
     verdict_text = (f"{verdict.label} ({AVR[verdict]})"
                     + (f", reasons {', '.join(reasons)}" if reasons else ""))
     return StepOutcome(len(held) == 1 and held[0].get("statement") is not None, (
@@ -274,27 +308,32 @@ def regulator_attestation(context: DemoContext) -> StepOutcome:
         "POST /v1/reports/{hash}/attestations: the API "
         + ("keeps the statement" if held and held[0].get("statement") else "DOES NOT show it"),
         f"statement written to {statement_path} (as `mrv report attest --statement-out`)"),
-        (("verdict", verdict_text),))
+        ((f"{site}: verdict", verdict_text),))
 
 
-def report_bundle(context: DemoContext) -> StepOutcome:
-    """``GET /v1/reports/{hash}/bundle`` into ``out/demo/bundles/``, verified offline and on
-    chain by the standalone verifier; the report rendered again, now with the regulator's
-    statement and each batch's anchor transaction from the verified bundle."""
-    path = report_bundle_path(context)
+def report_bundles(context: DemoContext) -> StepOutcome:
+    """:func:`report_bundle` of every site's report."""
+    return _each_site(context, report_bundle)
+
+
+def report_bundle(context: DemoContext, system: System, site: str) -> StepOutcome:
+    """``GET /v1/reports/{hash}/bundle`` of ``site``'s report into ``out/demo/bundles/``,
+    verified offline and on chain by the standalone verifier; the report rendered again, now
+    with the regulator's statement and each batch's anchor transaction from the verified
+    bundle."""
+    path = report_bundle_path(context, site)
     path.parent.mkdir(parents=True, exist_ok=True)
     with LedgerClient(context) as client:
-        answer = report_api.call(client.client, "GET",
-                                 f"/v1/reports/{format_hex(context.report_hash)}/bundle")
+        answer = report_api.call(
+            client.client, "GET", f"/v1/reports/{format_hex(context.reports[site].hash)}/bundle")
     path.write_bytes(answer.content)
-    system = open_system(context)
     outcome = verify_files([path], system)[0]
-    context.written["report bundle"] = path
+    context.written[f"report bundle ({_site_name(site)})"] = path
     fields = outcome.fields
     lines = [f"{path}: {len(answer.content):,} bytes"]
     if not outcome.ok:
         lines.append(f"FAILED at step {fields['step']!r}: {fields['detail']}")
-        return StepOutcome(False, tuple(lines), (("report bundle", f"{path} (FAILED)"),))
+        return StepOutcome(False, tuple(lines), ((f"{site}: report bundle", f"{path} (FAILED)"),))
     lines += [f"mrv bundle verify {path.name} --rpc {context.chain_url} --deployment "
               f"{context.deployment.name}: VALID, {fields['measuredLines']} measured and "
               f"{fields['manualLines']} manual lines, {fields['batches']} batches",
@@ -305,9 +344,10 @@ def report_bundle(context: DemoContext) -> StepOutcome:
                                    TxRef(b.anchor.transaction_hash, b.anchor.block_number))
                     for b in bundle.batches if b.anchor is not None
                     and (b.header.device, b.header.batch_seq) in listed)
-    statement = loads_statement(_statement_path(context).read_bytes())
-    html_path, pdf_path, seconds = _render(context, system, bundle.report, (statement,),
+    statement = loads_statement(_statement_path(context, site).read_bytes())
+    html_path, pdf_path, seconds = _render(context, system, site, bundle.report, (statement,),
                                            anchors)
     lines.append(f"rendered again with the attestation and {len(anchors)} anchor transactions: "
                  f"{html_path}, {pdf_path} ({seconds:.1f} s)")
-    return StepOutcome(True, tuple(lines), (("report bundle", f"{path} (verified on chain)"),))
+    return StepOutcome(True, tuple(lines),
+                       ((f"{site}: report bundle", f"{path} (verified on chain)"),))

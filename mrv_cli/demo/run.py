@@ -106,6 +106,10 @@ DEMO_ENTRIES = frozenset({
     "ledger.sqlite", "ledger.sqlite-journal", "ledger.sqlite-wal", "ledger.sqlite-shm",
     "keys", "logs", "nodes", "bundles", "evidence", "report", "tampered"})
 _TEMPORARY = re.compile(r"\.(demo|deployment|clock)\.json\..+\.tmp\Z")
+#: What every ``demo.json`` written before its ``format`` field held (and nothing else names
+#: together): such a file is an earlier demo's, though this version no longer loads it.
+_LEGACY_KEYS = frozenset({"plan", "period", "chain", "deployment", "simulatorControl", "nodes",
+                          "apiKeys", "written"})
 #: The largest ``demo.json`` read to decide (a demo's is a few KiB).
 _SUMMARY_BYTES = 1024 * 1024
 
@@ -113,8 +117,8 @@ _SUMMARY_BYTES = 1024 * 1024
 def prepare_out(out: Path) -> None:
     """Make ``out`` for a new demo, replacing an earlier demo's directory: one whose
     ``demo.json`` is a demo's summary (a JSON object whose ``format`` is
-    :data:`~.context.DEMO_FORMAT`, or, written before that field, one
-    :meth:`DemoContext.load` reads) and which holds nothing but :data:`DEMO_ENTRIES`. Anything
+    :data:`~.context.DEMO_FORMAT`, or, written before that field, one holding every key such
+    a summary held) and which holds nothing but :data:`DEMO_ENTRIES`. Anything
     else is left as it is: :class:`ConfigError` naming the file or the entries that are not a
     demo's (a user's directory with a stray ``demo.json`` survives)."""
     if out.exists() or out.is_symlink():
@@ -154,9 +158,7 @@ def _summary_problem(path: Path) -> str | None:
         return None
     if "format" in summary:
         return f"format {summary['format']!r:.60}; {expected}"
-    try:
-        DemoContext.load(path)
-    except (KeyError, ValueError, TypeError, AttributeError):
+    if not summary.keys() >= _LEGACY_KEYS:
         return f"no format field and not a summary an earlier demo wrote; {expected}"
     return None
 

@@ -7,10 +7,10 @@ regulator would: over the API, with the functions ``mrv`` commands use, on chain
 run again by hand against what the demo leaves (``DemoContext.load``):
 
 - :mod:`.report_steps`: the monitoring plan, the manual fuel purchase with its evidence file,
-  the report (created, submitted, rendered), the regulator's attestation, the report bundle
-  verified against the chain;
-- :mod:`.tamper`: one stored reading the report's evidence uses changed, verification naming
-  it, the value put back;
+  each site's report (created, submitted, rendered), the regulator's attestation of each, each
+  report bundle verified against the chain;
+- :mod:`.tamper`: one stored reading the gas invoice site's report uses changed, verification
+  naming it, the value put back;
 - here, :func:`reading_proofs`: the ``trustmrv-proof/2`` bundle of the first and last reading
   of the period of each meter, from ``GET /v1/proofs``, verified offline and on chain as ``mrv
   bundle verify`` does, and by the API's ``POST /v1/bundles/verify``.
@@ -94,10 +94,10 @@ AFTER_PERIOD: tuple[tuple[str, Callable[[DemoContext], StepOutcome]], ...] = (
     ("monitoring plan: the meters that feed electricity.grid (PUT /v1/plan)",
      report_steps.monitoring_plan),
     ("manual fuel purchase with an evidence file", report_steps.manual_fuel_purchase),
-    ("create, submit and render the report", report_steps.monthly_report),
-    ("attest the report as a regulator", report_steps.regulator_attestation),
-    ("export the report bundle and verify it against the chain", report_steps.report_bundle),
-    ("tamper with a reading the report uses: verification names it",
-     tamper_report_reading),
+    ("create, submit and render each site's report", report_steps.site_reports),
+    ("attest each report as a regulator", report_steps.regulator_attestations),
+    ("export each report's bundle and verify it against the chain",
+     report_steps.report_bundles),
+    ("tamper with a reading a report uses: verification names it", tamper_report_reading),
     ("proof bundles of stored readings, verified offline and on chain", reading_proofs),
 )

@@ -1,6 +1,7 @@
-"""The demo's tamper step: one stored reading that the report's evidence uses is changed in the
-ledger's database (as an intruder with file access would), and the report's verification
-names it; then the value is put back and the ledger proves the report again.
+"""The demo's tamper step: one stored reading that the evidence of the gas invoice site's report
+(``report_steps.REPORT_SITE``) uses is changed in the ledger's database (as an intruder with
+file access would), and the report's verification names it; then the value is put back and
+the ledger proves the report again.
 
 The reading is the end reading of the report's first measured line (the bundle must carry it:
 it is the line's boundary). With its value changed by one:
@@ -29,7 +30,7 @@ from ..flows import verify_files
 from .chain_steps import open_system
 from .context import DemoContext, StepOutcome
 from .ledger import LedgerClient
-from .report_steps import report_bundle_path
+from .report_steps import REPORT_SITE, report_bundle_path
 
 __all__ = ["tamper_report_reading"]
 
@@ -37,11 +38,12 @@ __all__ = ["tamper_report_reading"]
 def tamper_report_reading(context: DemoContext) -> StepOutcome:
     """Change the end reading of the report's first measured line by one, show the API's
     refusal and the verifier's failure naming it, put it back (module docstring)."""
-    original = report_bundle_path(context)
+    original = report_bundle_path(context, REPORT_SITE)
     system = open_system(context)
-    route = f"/v1/reports/{format_hex(context.report_hash)}/bundle"
+    report_hash = context.reports[REPORT_SITE].hash
+    route = f"/v1/reports/{format_hex(report_hash)}/bundle"
     with LedgerClient(context) as client:
-        doc = report_api.fetch_document(client.client, context.report_hash)
+        doc = report_api.fetch_document(client.client, report_hash)
         line = next((line for line in doc.measured if line.end_reading is not None), None)
         if line is None or line.end_reading is None:
             return StepOutcome(False, ("the report has no measured line with an end reading: "

@@ -1,10 +1,10 @@
 """``mrv demo`` as a user runs it, a real process with real children (anvil, the ledger API,
 the meter simulator, two edge nodes): a shortened run (one simulated day, only the methodology
 versions it uses) ends with everything in the ledger anchored final, no reading late, a report
-of that day (with the manual gas purchase and its evidence PDF) submitted, attested, rendered,
-and its report bundle verified (on chain by the demo, offline again here), the tampered bundle
-failing at the reading's signature, proof bundles that verify offline, and no child left;
-Ctrl-C and a failing step stop every child of its process group."""
+of that day per site (the wuxi one with the manual gas purchase and its evidence PDF)
+submitted, attested, rendered, and each report bundle verified (on chain by the demo, offline
+again here), the tampered bundle failing at the reading's signature, proof bundles that verify
+offline, and no child left; Ctrl-C and a failing step stop every child of its process group."""
 
 from __future__ import annotations
 
@@ -120,36 +120,48 @@ def test_a_one_day_demo_ends_with_the_ledger_final_nothing_late_and_a_report_tha
                 == (0,)
         finally:
             store.close()
-    # The report of the day: its bundle verifies offline here (the demo verified it on chain
-    # while its anvil ran, attestation included), with the three meters of the report site and
-    # the gas invoice's line.
-    [report_path] = (out / "bundles").glob("report-*.json")
-    [report] = verify_files([report_path], None)
-    assert report.ok, report.fields
-    bundle = ReportBundle.loads(report_path.read_bytes())
-    doc = bundle.report
-    assert (doc.period.start, doc.period.end) == (start, end)
-    assert doc.site is not None and doc.site.path == "demo-co/wuxi-plant"
-    assert len(doc.measured) == 3 and all(line.readings >= 2 for line in doc.measured)
+    # A report of the day per site: each bundle verifies offline here (the demo verified it on
+    # chain while its anvil ran, attestation included), with the three meters of its site; the
+    # wuxi report has the gas invoice's line too.
+    sites = [node["site"] for node in context["nodes"]]
+    assert [r["site"] for r in context["reports"]] == sites
+    bundles = {}
+    for site, held in zip(sites, context["reports"], strict=True):
+        name = site.rsplit("/", 1)[-1]
+        [report_path] = (out / "bundles").glob(f"report-*-{name}.json")
+        [report] = verify_files([report_path], None)
+        assert report.ok, report.fields
+        bundle = bundles[report_path] = ReportBundle.loads(report_path.read_bytes())
+        doc = bundle.report
+        assert (doc.period.start, doc.period.end) == (start, end)
+        assert doc.site is not None and doc.site.path == site
+        assert len(doc.measured) == 3 and all(line.readings >= 2 for line in doc.measured)
+        assert {line.meter_path.rsplit("/", 3)[0] for line in doc.measured} == {site}
+        assert held["hash"] == "0x" + bundle.report_hash.hex()
+        assert doc.totals.total > 0
+        manual = 1 if site == "demo-co/wuxi-plant" else 0
+        assert len(doc.manual) == manual
+        assert re.search(rf"{report_path.name} .*VALID, 3 measured and {manual} manual "
+                         r"lines.*\n(?:\s+.*\n)*?\s+attested (Accepted|Qualified) by 0x",
+                         stdout), stdout[-3000:]
+        [statement] = (out / "report").glob(f"attestation-*-{name}.json")
+        assert loads_statement(statement.read_bytes()).report == bundle.report_hash
+        for suffix, magic in ((".html", b"<!DOCTYPE html>"), (".pdf", b"%PDF-")):
+            [rendered] = (out / "report").glob(f"report-*-{name}{suffix}")
+            assert rendered.read_bytes().startswith(magic)
+        assert f"{site}: report bundle" in stdout and f"{site}: verdict" in stdout
     [invoice] = (out / "evidence").glob("invoice-*.pdf")
-    [gas] = doc.manual
+    [wuxi] = [b.report for b in bundles.values() if b.report.manual]
+    [gas] = wuxi.manual
     assert gas.source == "fuel.natural_gas" and gas.amount == 12_000_000  # 12000 Nm3 in dm3
     assert gas.evidence == evidence_hash(invoice.read_bytes())
-    assert context["report"]["hash"] == "0x" + bundle.report_hash.hex()
-    assert doc.totals.total > 0 and "(verified on chain)" in stdout
-    assert re.search(r"VALID, 3 measured and 1 manual lines.*\n(?:\s+.*\n)*?\s+attested "
-                     r"(Accepted|Qualified) by 0x", stdout), stdout[-3000:]
-    [statement] = (out / "report").glob("attestation-*.json")
-    assert loads_statement(statement.read_bytes()).report == bundle.report_hash
-    for suffix, magic in ((".html", b"<!DOCTYPE html>"), (".pdf", b"%PDF-")):
-        [rendered] = (out / "report").glob(f"report-*{suffix}")
-        assert rendered.read_bytes().startswith(magic)
-    # The tampered report bundle fails at the signature of the reading changed.
-    [tampered] = verify_files(list((out / "tampered").glob("report-*.json")), None)
+    # The tampered report bundle (of the wuxi report) fails at the signature of the reading
+    # changed.
+    [tampered] = verify_files(list((out / "tampered").glob("report-*-wuxi-plant.json")), None)
     assert tampered.fields["step"] == "signature", tampered.fields
     assert "tampered reading caught" in stdout and "at step signature" in stdout
     # The proof bundles of single readings verify offline too.
-    proofs = sorted(set((out / "bundles").glob("*.json")) - {report_path})
+    proofs = sorted(set((out / "bundles").glob("*.json")) - set(bundles))
     assert len(proofs) >= 6 and all(o.ok for o in verify_files(proofs, None))
 
 

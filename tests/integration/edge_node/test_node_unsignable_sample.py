@@ -2,9 +2,9 @@
 CT/PT ratio no load-time check can foresee) must not stop the node's other readings: the node's
 cycle (``EdgeNode._commit``, run in its store thread against its real SQLite store, under the
 session's embedded chain's domain) signs and commits every other sample of the cycle, and the
-refused point's polls become a signed ``Gap`` of class ``other``, logged once per point and
-counted in ``mrv_edge_poll_errors_total``. Before the fix the whole cycle raised and was
-retried forever, so no meter behind the node got a reading.
+refused point's polls become a signed ``Gap`` of class ``other`` (committed at the node's next
+batch step), logged once per point and counted in ``mrv_edge_poll_errors_total``. Before the
+fix the whole cycle raised and was retried forever, so no meter behind the node got a reading.
 
 The acquisition samples are made here, not polled: no meter the simulator serves can produce a
 value past int256 (the loader now refuses such a scale, and the simulator encodes a physical
@@ -62,6 +62,9 @@ def test_an_unsignable_sample_becomes_a_gap_of_its_point_and_the_rest_of_the_cyc
                     cycle(METER, t, overflow=True) + cycle(HEALTHY, t)))
             node._in_store_thread_sync(lambda: node._commit(  # the point answers in range
                 cycle(METER, now + 2) + cycle(HEALTHY, now + 2)))
+            # The closed run waits for the batch step, so records go to the store in groups.
+            unbatched = node._in_store_thread_sync(lambda: records(node.store))
+            node._in_store_thread_sync(node._commit_closed_gaps)
         poll_errors = node.metrics.registry.get_sample_value(
             "mrv_edge_poll_errors_total", {"error_class": "other"})
     finally:
@@ -75,11 +78,15 @@ def test_an_unsignable_sample_becomes_a_gap_of_its_point_and_the_rest_of_the_cyc
         bad = readings(store, METER)
         gaps = [read_record(r) for r in records(store) if r.kind == "gap"]
     assert len(healthy) == 3 * points
-    assert [r.signed.reading.timestamp for r in bad if r.point == BAD_POINT] == [now + 2]
+    [answered] = [r.signed.reading for r in bad if r.point == BAD_POINT]
+    assert answered.timestamp == now + 2
     assert len(bad) == 3 * points - 2
+    assert unbatched == []
     (gap,) = gaps
     assert isinstance(gap.record, Gap)
     verify_signed_record(gap, node_actors.system.domain)
     assert (gap.path, gap.record.error_class, gap.record.failed_polls) == (METER, "other", 2)
     assert (gap.record.from_timestamp, gap.record.to_timestamp) == (now, now + 1)
     assert gap.record.quantity == load_profile("generic").point(BAD_POINT).quantity
+    # The gap lies before the reading that ended it, though its cycle signed more after that.
+    assert gap.record.next_seq == answered.seq < 3 * points - 2

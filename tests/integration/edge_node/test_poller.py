@@ -1,15 +1,18 @@
 """The poller against real pymodbus servers on 127.0.0.1: every shipped profile read and
 decoded, failures per point with their class, the retry policy as a device sees it (requests
-counted by the server), report by exception, and the scheduler keeping 50 meters on 5
-connections on time (0.5 s interval)."""
+counted by the server), report by exception, the scheduler keeping 50 meters on 5
+connections on time (0.5 s interval), and the ticks a slow meter's polls skip sent as
+``overrun`` failures of its cumulative points."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections import Counter
 from dataclasses import dataclass
 from fractions import Fraction
+from itertools import pairwise
 
 from edge_node.acquisition import (
     AcquisitionSettings,
@@ -22,10 +25,13 @@ from edge_node.acquisition import (
     ReportByException,
     RetrySettings,
     Sample,
+    SimulatedClock,
     TcpConnection,
 )
+from edge_node.acquisition.clock import phase
 from edge_node.decoding import ReadBlock, decode_point, encode_point
 from edge_node.profiles.model import Point, Profile
+from mrv_core.simulated_time import SimulatedTime
 
 from .conftest import PROFILES, Faults, drain, profile_device, run_scenario, tcp_server
 
@@ -286,3 +292,55 @@ def test_a_poll_overrunning_its_interval_counts_missed_cycles() -> None:
             assert poller.stats.missed_cycles[meter.path] >= 2 * (polls - 1) * blocks
 
     run_scenario(scenario)
+
+
+def test_ticks_a_slow_poll_skips_are_overrun_failures_of_each_cumulative_point() -> None:
+    """Each answer takes two and a half intervals: after each poll a tick is skipped (the next
+    is polled late). Every skipped tick reaches the sink as a failure of class ``overrun`` of
+    each cumulative point (none of the instantaneous ones), stamped with the wall clock when
+    the tick fell due. A simulated clock at x100 makes ticks 10 s apart, so the whole-second
+    timestamps can be matched to ticks."""
+    profile = PROFILES["generic"]
+    interval, speed = 10.0, 100  # 0.1 real s
+    meter = MeterSettings(path=path(1), unit_id=1, profile=profile.id, interval=interval,
+                          timeout=1.0)
+    cumulative = {p.name for p in profile.points if p.quantity.startswith("energy.")}
+    clock = SimulatedClock(SimulatedTime(simulated_start=1_800_000_000,
+                                         real_start=int(time.time()), speed=speed))
+
+    async def scenario() -> tuple[list[Event], PollStats, float]:
+        faults = Faults(delay=2.5 * interval / speed)
+        async with tcp_server([profile_device(1, profile, faults, served(profile, meter))]) \
+                as port:
+            queue: asyncio.Queue[Event] = asyncio.Queue()
+            poller = Poller(AcquisitionSettings(connections=(settings(port, [meter],
+                                                                      timeout=1.0),)),
+                            PROFILES, queue, clock=clock)
+            task = asyncio.create_task(poller.run())
+            await asyncio.sleep(12 * interval / speed)
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            faults.stop()
+            return drain(queue), poller.stats, clock.time() - clock.monotonic()
+
+    events, stats, lag = run_scenario(scenario)
+    skipped = [e for e in events if isinstance(e, PollFailure)]
+    assert skipped, (stats.polls, stats.missed_cycles)
+    assert all(e.error is ErrorClass.OVERRUN and e.attempts == 0 and e.polls >= 1
+               for e in skipped), skipped
+    assert {e.point for e in skipped} == cumulative
+    assert stats.failures[(meter.path, ErrorClass.OVERRUN)] == sum(e.polls for e in skipped)
+    # skipped ticks are missed ones; the others missed were polled late
+    assert 0 < sum(e.polls for e in skipped) // len(cumulative) <= stats.missed_cycles[meter.path]
+    offset = phase(meter.path) * interval
+    for point in cumulative:
+        stretches = [e for e in skipped if e.point == point]
+        for e in stretches:
+            # the first and the last tick skipped, to the whole second of their due time
+            tick = round((e.timestamp + 0.5 - lag - offset) / interval)
+            assert abs(e.timestamp - (lag + tick * interval + offset)) <= 1
+            assert abs(e.last_timestamp - e.timestamp - (e.polls - 1) * interval) <= 1
+        # a stretch of skipped ticks is never skipped again, and polls lie between stretches
+        assert all(b.timestamp > a.last_timestamp + interval
+                   for a, b in pairwise(stretches))

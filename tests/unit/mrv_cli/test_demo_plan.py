@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from mrv_cli.dates import BEIJING
 from mrv_cli.demo import check_rpc, make_plan
-from mrv_cli.demo.context import DemoContext, DemoPlan, NodeInfo
+from mrv_cli.demo.context import DemoContext, DemoPlan, NodeInfo, SiteReport
 from mrv_core.errors import ConfigError
 
 NOW = 1_796_000_000  # 2026-11-30T..., the chain's clock in most examples
@@ -93,5 +93,8 @@ def test_demo_json_gives_back_the_context_it_was_written_from(tmp_path: Path) ->
                         (("demo-co/wuxi-plant/a/b/M1", 1, "generic"),))],
         written={"bundles": tmp_path / "bundles"})
     assert DemoContext.load(context.save()) == context
-    reported = replace(context, report_hash=b"\x33" * 32, report_tx=b"\x44" * 32)
+    reported = replace(context, reports={
+        "demo-co/wuxi-plant": SiteReport(b"\x33" * 32, b"\x44" * 32),
+        "demo-co/suzhou-plant": SiteReport(b"\x55" * 32, b"\x66" * 32)})
     assert DemoContext.load(reported.save()) == reported
+    assert list(DemoContext.load(reported.save()).reports) == list(reported.reports)

@@ -5,6 +5,7 @@ the record's two others are the node's own, for polls never made or values never
 from __future__ import annotations
 
 from edge_node.acquisition import ErrorClass
+from edge_node.signing.gaps import OVERRUN
 from edge_node.signing.storage import STORAGE
 from mrv_core.codec import encode_code
 from mrv_core.records import ERROR_CLASSES
@@ -16,3 +17,4 @@ def test_every_poll_error_class_is_a_gap_record_error_class() -> None:
     assert set(node_classes) <= set(ERROR_CLASSES)
     for error in ErrorClass:
         assert error.code == encode_code(error.value)
+    assert ErrorClass.OVERRUN.value == OVERRUN  # the one class the gap tracker treats apart
