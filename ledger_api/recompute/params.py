@@ -3,9 +3,11 @@ per counter (an index ``i``, then named columns), joined or correlated to the re
 (``evidence``: boundary readings and counts; ``successors``: read-ahead of successor runs).
 
 - PostgreSQL: ``unnest`` of one typed array parameter per column (``{name}_{column}``), one
-  statement for any number of rows. The ``UNION ALL`` below took PostgreSQL 100 to 200 ms to
-  plan at 250 rows, more than the index lookups it fed (1,000 meters, measured, issue 11);
-  this plans in under a millisecond.
+  statement for any number of rows. The ``UNION ALL`` below took PostgreSQL 70 to 200 ms to
+  plan per statement of 250 rows (``EXPLAIN (SUMMARY)`` at 1,000 meters, issue 11: the
+  boundary readings' and the counts'), longer than running it once the counts came from
+  buckets, and eight to twelve such statements a month recompute; ``unnest`` plans in under a
+  millisecond.
 - SQLite (no arrays): a CTE of a ``UNION ALL`` of one-row selects (parameters
   ``{name}{row}_{column}``). Not ``VALUES``: SQLAlchemy caches no statement holding one, and
   compiling 500 rows of it took a second a recompute; this one is built once per row count

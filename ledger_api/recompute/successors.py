@@ -113,10 +113,12 @@ def read_ahead(connection: Connection, starts: Sequence[tuple[bytes, bytes, int]
     """The readings ``(device, meter, seq)`` for ``seq`` in ``[first, first + 4)`` of each
     ``(device, meter, first)``: the successor runs of most counters (a meter of up to four
     points). On PostgreSQL one statement per 1,000 runs, the runs an ``unnest`` of arrays
-    (:mod:`.params`) joined to ``uq_readings_key``: the OR below took it 50 to 100 ms a
-    statement to plan (1,000 meters, measured). On SQLite one query per 100 runs, an OR of
-    index ranges (searched once per range; a row-value ``IN`` list made SQLite scan the
-    table)."""
+    (:mod:`.params`) joined to ``uq_readings_key``: under 1 ms to plan and 13 to 18 ms to run
+    per 1,000 runs, where the OR below took 7 to 13 ms to plan per 100 runs, besides building
+    and compiling a statement of 400 parameters each time (this function at 1,000 meters,
+    shared machine: 0.8 to 1.4 s before, 0.3 to 0.7 s after). On SQLite one query per 100
+    runs, an OR of index ranges (searched once per range; a row-value ``IN`` list made SQLite
+    scan the table)."""
     runs = sorted(set(starts))
     ahead = ReadAhead.empty()
     for d, m, first in runs:
