@@ -1,17 +1,20 @@
-"""Test support for the ledger API: a fixed device directory; principals with keys."""
+"""Test support for the ledger API: a fixed device directory; principals with keys; counter
+buckets as stored and as counted."""
 
 from __future__ import annotations
 
 import itertools
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 
 from ledger_api.access.principals import Role
 from ledger_api.access.store import add_principal
 from ledger_api.chain.devices import DeviceStanding, Reason
 from ledger_api.db.engine import make_sessions
+from ledger_api.db.models import COUNTER_BUCKET_SEQS, CounterBucketRow, ReadingRow
 
 
 @dataclass
@@ -55,3 +58,21 @@ def new_principal(engine: Engine, role: Role, enterprise: bytes | None = None, *
 
 def bearer(key: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {key}"}
+
+
+def stored_and_counted_buckets(engine: Engine) -> tuple[dict[tuple[bytes, bytes, str, int], int],
+                                                        dict[tuple[bytes, bytes, str, int], int]]:
+    """The ``counter_buckets`` rows as stored (key -> readings held), and the same counted
+    from the ``readings`` rows (bucket ``seq // COUNTER_BUCKET_SEQS``): equal when the
+    triggers of revision 0007_counter_buckets kept them."""
+    with engine.connect() as connection:
+        stored = {(device, meter, quantity, bucket): held
+                  for device, meter, quantity, bucket, held in connection.execute(select(
+                      CounterBucketRow.device, CounterBucketRow.meter,
+                      CounterBucketRow.quantity, CounterBucketRow.bucket,
+                      CounterBucketRow.held))}
+        counted = Counter((device, meter, quantity, seq // COUNTER_BUCKET_SEQS)
+                          for device, meter, quantity, seq in connection.execute(select(
+                              ReadingRow.device, ReadingRow.meter, ReadingRow.quantity,
+                              ReadingRow.seq)))
+    return stored, dict(counted)

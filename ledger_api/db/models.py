@@ -39,6 +39,7 @@ from mrv_core.reading import Reading, SignedReading
 from .types import Int256, Uint64
 
 __all__ = [
+    "COUNTER_BUCKET_SEQS",
     "AnchorRow",
     "ApiKeyRow",
     "AttestationStatementRow",
@@ -46,6 +47,7 @@ __all__ = [
     "BatchRow",
     "ChainEventRow",
     "ConflictRow",
+    "CounterBucketRow",
     "CounterMarkRow",
     "CounterTopRow",
     "DeviceEventRow",
@@ -589,3 +591,28 @@ class CounterTopRow(Base):
     quantity: Mapped[str] = mapped_column(String(32), primary_key=True)
     seq: Mapped[int] = mapped_column(Uint64)
     value: Mapped[int] = mapped_column(Int256)
+
+
+#: Seqs per counter bucket (``counter_buckets``): bucket ``b`` holds seqs ``100 b`` to
+#: ``100 b + 99``. Fixed by revision 0007_counter_buckets, whose triggers compute it (on SQLite
+#: from ``Uint64``'s 20 digits: the first 18 are ``seq // 100``); a new size is a new migration.
+COUNTER_BUCKET_SEQS = 100
+
+
+class CounterBucketRow(Base):
+    """How many readings of one counter key (device, meter, quantity) the ledger holds with a
+    seq in one bucket of :data:`COUNTER_BUCKET_SEQS` seqs (``bucket`` is ``seq // 100``): the
+    recompute counts a period's readings from these and two short index ranges
+    (``ledger_api.recompute.buckets``). Kept by the database itself, not by Python: triggers
+    on ``readings`` (revision 0007_counter_buckets) add every inserted row, subtract every
+    deleted one (a retention purge's) and move a row whose key columns change, so every writer
+    (ingest, the bulk loads of benchmarks and tests, a purge) keeps them exact. A bucket whose
+    last reading is deleted is deleted."""
+
+    __tablename__ = "counter_buckets"
+    device: Mapped[bytes] = mapped_column(LargeBinary(20), primary_key=True)
+    meter: Mapped[bytes] = mapped_column(LargeBinary(32), primary_key=True)
+    quantity: Mapped[str] = mapped_column(String(32), primary_key=True)
+    bucket: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    #: Readings held in the bucket (more than 0).
+    held: Mapped[int] = mapped_column(BigInteger)

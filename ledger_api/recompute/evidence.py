@@ -22,17 +22,18 @@ and ``E`` telescopes over increasing steps, so only these **sparse readings** ar
 Between two consecutive sparse readings every real step rises and holds no meter change, so
 ``build_history`` over the sparse readings gives the energy, rollovers, meter changes and
 unexplained decreases of the whole history exactly. What the sparse list cannot give comes
-from SQL: the readings counted between the boundary readings (``COUNT`` on
-``ix_readings_counter``, index-only),
+from SQL: the readings counted between the boundary readings (:func:`held_counts`: the
+counter's buckets of 100 seqs, ``counter_buckets``, and two short ranges of
+``ix_readings_counter``; :mod:`.buckets` says why),
 the gap records whose span meets the period, and the bridged steps (those holding a seq not
 held or a gap record) with their seconds. ``ambiguous_steps`` counts the steps read whole
 (notable and bridged) whose length lets the counter wrap unseen; a long step that is neither
 is not counted (a device polls on a fixed interval and a missed poll is a gap record).
 
 The boundary readings (1) and the counts are read for up to :data:`_CHUNK` counters per
-statement (a CTE of the counters' keys, each row's lookup a correlated subquery on the
-index), not per counter: at 1,000 meters that is about 220 statements instead of about 3,200
-(the month recompute, ``benchmarks/bench_recompute.py``).
+statement (a table of the counters' keys, :mod:`.params`, each row's lookup a correlated
+subquery on the index), not per counter: at 1,000 meters that is about 220 statements
+instead of about 3,200 (the month recompute, ``benchmarks/bench_recompute.py``).
 
 Errors: ``accounting_rules`` :class:`~accounting_rules.errors.CounterError` for a history the
 arithmetic refuses (an invalid meter change).
@@ -46,7 +47,7 @@ from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Connection, Integer, and_, bindparam, func, select, union_all
+from sqlalchemy import Connection, and_, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from accounting_rules.counters import (
@@ -61,11 +62,20 @@ from mrv_core.reading import Reading, SignedReading
 from mrv_core.records import Gap, MeterChange, SignedRecord
 from mrv_core.wire import decode_signed_record
 
-from ..db.models import CounterMarkRow, LeafRow, ReadingRow, RecordRow, SeqGapRow
+from ..db.models import (
+    CounterBucketRow,
+    CounterMarkRow,
+    LeafRow,
+    ReadingRow,
+    RecordRow,
+    SeqGapRow,
+)
+from .buckets import plan_count
+from .params import bind, keyed
 from .plan import PlanPoint
 from .successors import ReadAhead, Sparse, read_ahead, run_starts, witnesses
 
-__all__ = ["MeterFigure", "counter_figure", "counter_figures"]
+__all__ = ["MeterFigure", "counter_figure", "counter_figures", "held_counts"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,33 +115,10 @@ _AT_OR_AFTER = (select(*_COLUMNS).where(*_COUNTER, ReadingRow.seq >= bindparam("
 #: Counters per statement of :func:`_lasts_at` and :func:`_count` (a few thousand parameters;
 #: SQLite takes at most 500 terms in a compound select).
 _CHUNK = 250
-#: The readings' column whose type a VALUES column of that name takes (else its own name).
-_TYPE_OF = {"path": "meter_path", "lo": "seq", "hi": "seq"}
-
-
-def _keyed(name: str, rows: int, *names: str) -> Any:
-    """A CTE ``name`` of ``rows`` rows of parameters (a ``UNION ALL`` of one-row selects): an
-    integer ``i`` (a counter's index), then the named columns, typed as the readings' columns
-    (:data:`_TYPE_OF`), so values bind as the readings' do (``Uint64``'s encoding on SQLite).
-    Parameter ``{name}{row}_{column}`` (:func:`_bind`). Not ``VALUES``: SQLAlchemy caches no
-    statement holding one, and compiling 500 rows of it took a second a recompute; this one
-    is built once per chunk length (callers' ``lru_cache``) and compiled once."""
-    types = [Integer()] + [ReadingRow.__table__.c[_TYPE_OF.get(n, n)].type for n in names]
-    return union_all(*(select(*(bindparam(f"{name}{r}_{n}", type_=t).label(n)
-                                for n, t in zip(("i", *names), types, strict=True)))
-                       for r in range(rows))).cte(name)
-
-
-def _bind(name: str, rows: Sequence[tuple[Any, ...]], *names: str) -> dict[str, Any]:
-    """The parameters of :func:`_keyed` ``name`` for ``rows`` (each ``(i, *names)``)."""
-    return {f"{name}{r}_{n}": v for r, row in enumerate(rows)
-            for n, v in zip(("i", *names), row, strict=True)}
-
-
 @lru_cache(maxsize=16)
-def _latest_statement(rows: int) -> Any:
+def _latest_statement(rows: int, postgresql: bool) -> Any:
     """:func:`_lasts_at`'s statement for ``rows`` counters (parameters ``keys*`` and ``t``)."""
-    keys = _keyed("keys", rows, "path", "device", "quantity")
+    keys = keyed("keys", rows, "path", "device", "quantity", postgresql=postgresql)
     probe = ReadingRow.__table__.alias("probe")
     latest = select(probe.c.timestamp).where(
         probe.c.meter_path == keys.c.path, probe.c.timestamp <= bindparam("t"),
@@ -141,15 +128,30 @@ def _latest_statement(rows: int) -> Any:
         ReadingRow.meter_path == keys.c.path, ReadingRow.timestamp == latest))
 
 
+#: The columns of :func:`_count_statement`'s rows (a :class:`CountPlan` each).
+_COUNT_KEYS = ("device", "meter", "quantity", "first_bucket", "last_bucket", "low_first",
+               "low_last", "high_first", "high_last")
+
+
 @lru_cache(maxsize=16)
-def _count_statement(rows: int) -> Any:
-    """:func:`_count`'s statement for ``rows`` counters (parameters ``bounds*``)."""
-    bounds = _keyed("bounds", rows, "device", "meter", "quantity", "lo", "hi")
-    count = select(func.count()).select_from(ReadingRow).where(
-        ReadingRow.device == bounds.c.device, ReadingRow.meter == bounds.c.meter,
-        ReadingRow.quantity == bounds.c.quantity, ReadingRow.seq >= bounds.c.lo,
-        ReadingRow.seq <= bounds.c.hi).correlate(bounds).scalar_subquery()
-    return select(bounds.c.i, count)
+def _count_statement(rows: int, postgresql: bool) -> Any:
+    """:func:`held_counts`' statement for ``rows`` counters (parameters ``plans*``): per counter
+    the sum of its buckets in range and the readings in each of its two seq ranges."""
+    plans = keyed("plans", rows, *_COUNT_KEYS, postgresql=postgresql)
+    buckets = select(func.coalesce(func.sum(CounterBucketRow.held), 0)).where(
+        CounterBucketRow.device == plans.c.device, CounterBucketRow.meter == plans.c.meter,
+        CounterBucketRow.quantity == plans.c.quantity,
+        CounterBucketRow.bucket >= plans.c.first_bucket,
+        CounterBucketRow.bucket <= plans.c.last_bucket).correlate(plans).scalar_subquery()
+
+    def held(first: Any, last: Any) -> Any:
+        return select(func.count()).select_from(ReadingRow).where(
+            ReadingRow.device == plans.c.device, ReadingRow.meter == plans.c.meter,
+            ReadingRow.quantity == plans.c.quantity, ReadingRow.seq >= first,
+            ReadingRow.seq <= last).correlate(plans).scalar_subquery()
+
+    return select(plans.c.i, buckets, held(plans.c.low_first, plans.c.low_last),
+                  held(plans.c.high_first, plans.c.high_last))
 
 
 @dataclass(frozen=True, slots=True)
@@ -218,11 +220,13 @@ def _lasts_at(session: Connection, counters: Sequence[_Counter], t: int
     """Each counter's last reading at or before ``t`` (``None``: none), in ``counters``'
     order."""
     found: list[_Held | None] = [None] * len(counters)
+    postgresql = session.dialect.name == "postgresql"
     for k in range(0, len(counters), _CHUNK):
         chunk = [(k + j, c.point.meter_path, c.device, c.point.quantity)
                  for j, c in enumerate(counters[k:k + _CHUNK])]
-        for i, *row in session.execute(_latest_statement(len(chunk)), {
-                **_bind("keys", chunk, "path", "device", "quantity"), "t": t}):
+        for i, *row in session.execute(_latest_statement(len(chunk), postgresql), {
+                **bind("keys", chunk, "path", "device", "quantity", postgresql=postgresql),
+                "t": t}):
             held, c = _Held(*row), counters[i]
             if (held.device, held.meter, held.quantity) == (c.device, c.meter,
                                                             c.point.quantity):
@@ -289,19 +293,45 @@ def _prefetch(session: Connection, counters: Sequence[_Counter], start: int,
                     c.records.append((signed, position))
 
 
+def held_counts(session: Connection, ranges: Sequence[tuple[bytes, bytes, str, int, int]]
+                ) -> list[int]:
+    """How many readings of each counter key ``(device, meter, quantity)`` the ledger holds
+    with seqs in ``[lo, hi]`` (each of ``ranges`` is ``(device, meter, quantity, lo, hi)``), in
+    ``ranges``' order: its buckets' sums and two short index ranges each (:mod:`.buckets`),
+    one statement for up to :data:`_CHUNK` of them, each sum and count a correlated subquery
+    on ``counter_buckets``' key or ``ix_readings_counter`` (index-only). A join grouped by
+    counter instead sorted every counted row on SQLite (a temporary B-tree for ``GROUP BY``;
+    measured 5 times slower at 2.9 M rows, when every reading was counted)."""
+    rows: list[tuple[Any, ...]] = []
+    signs: list[tuple[int, int]] = []
+    for i, (device, meter, quantity, lo, hi) in enumerate(ranges):
+        plan = plan_count(lo, hi)
+        (low_sign, *low), (high_sign, *high) = plan.ranges
+        signs.append((low_sign, high_sign))
+        rows.append((i, device, meter, quantity, plan.first_bucket, plan.last_bucket, *low,
+                     *high))
+    counts = [0] * len(rows)
+    postgresql = session.dialect.name == "postgresql"
+    for k in range(0, len(rows), _CHUNK):
+        chunk = rows[k:k + _CHUNK]
+        for i, whole, low, high in session.execute(
+                _count_statement(len(chunk), postgresql),
+                bind("plans", chunk, *_COUNT_KEYS, postgresql=postgresql)):
+            low_sign, high_sign = signs[i]
+            counts[i] = int(whole) + low_sign * low + high_sign * high
+    return counts
+
+
 def _count(session: Connection, counters: Sequence[_Counter]) -> None:
-    """Each counter's readings from its opening to its last reading, seqs inclusive, one
-    statement for up to :data:`_CHUNK` counters: a ``VALUES`` CTE of (index, counter, seq
-    bounds), each row's ``COUNT`` a correlated subquery on ``ix_readings_counter`` (an
-    index-only range). A join grouped by counter instead sorted every counted row on SQLite
-    (a temporary B-tree for ``GROUP BY``; measured 5 times slower at 2.9 M rows)."""
-    live = [(i, c.device, c.meter, c.point.quantity, c.opening.seq, c.last.seq)
-            for i, c in enumerate(counters) if c.opening is not None and c.last is not None]
-    for k in range(0, len(live), _CHUNK):
-        chunk = live[k:k + _CHUNK]
-        for i, n in session.execute(_count_statement(len(chunk)), _bind(
-                "bounds", chunk, "device", "meter", "quantity", "lo", "hi")):
-            counters[i].count = n
+    """Each counter's readings from its opening to its last reading, seqs inclusive."""
+    live: list[_Counter] = []
+    ranges: list[tuple[bytes, bytes, str, int, int]] = []
+    for c in counters:
+        if c.opening is not None and c.last is not None:
+            live.append(c)
+            ranges.append((c.device, c.meter, c.point.quantity, c.opening.seq, c.last.seq))
+    for c, n in zip(live, held_counts(session, ranges), strict=True):
+        c.count = n
 
 
 def counter_figures(session: Session, keys: Sequence[tuple[PlanPoint, bytes, bytes]],

@@ -35,6 +35,7 @@ from sqlalchemy import Connection, and_, bindparam, or_, select
 from mrv_core.codec import format_address
 
 from ..db.models import ReadingRow
+from .params import bind, keyed
 
 __all__ = ["ReadAhead", "Sparse", "Witnesses", "read_ahead", "run_starts", "witnesses"]
 
@@ -49,6 +50,14 @@ _FROM = (select(ReadingRow.seq, ReadingRow.timestamp, ReadingRow.quantity, Readi
 _BETWEEN = (select(ReadingRow.seq, ReadingRow.position)
             .where(*_METER, ReadingRow.seq > bindparam("lo"), ReadingRow.seq < bindparam("hi"))
             .order_by(ReadingRow.seq.asc()))
+_AHEAD_COLUMNS = (ReadingRow.device, ReadingRow.meter, ReadingRow.seq, ReadingRow.timestamp,
+                  ReadingRow.quantity, ReadingRow.position)
+#: :func:`read_ahead`'s runs: (device, meter) and their seqs ``[first, end)``.
+_RUN_KEYS = ("device", "meter", "first", "end")
+_RUNS = keyed("runs", 0, *_RUN_KEYS, postgresql=True)
+_AHEAD_STATEMENT = select(*_AHEAD_COLUMNS).select_from(_RUNS).join(ReadingRow, and_(
+    ReadingRow.device == _RUNS.c.device, ReadingRow.meter == _RUNS.c.meter,
+    ReadingRow.seq >= _RUNS.c.first, ReadingRow.seq < _RUNS.c.end))
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,19 +112,30 @@ def read_ahead(connection: Connection, starts: Sequence[tuple[bytes, bytes, int]
                ) -> ReadAhead:
     """The readings ``(device, meter, seq)`` for ``seq`` in ``[first, first + 4)`` of each
     ``(device, meter, first)``: the successor runs of most counters (a meter of up to four
-    points) in one query per 100 of them, an OR of index ranges (SQLite and PostgreSQL search
-    ``uq_readings_key`` once per range; a row-value ``IN`` list made SQLite scan the table)."""
+    points). On PostgreSQL one statement per 1,000 runs, the runs an ``unnest`` of arrays
+    (:mod:`.params`) joined to ``uq_readings_key``: under 1 ms to plan and 13 to 18 ms to run
+    per 1,000 runs, where the OR below took 7 to 13 ms to plan per 100 runs, besides building
+    and compiling a statement of 400 parameters each time (this function at 1,000 meters,
+    shared machine: 0.8 to 1.4 s before, 0.3 to 0.7 s after). On SQLite one query per 100
+    runs, an OR of index ranges (searched once per range; a row-value ``IN`` list made SQLite
+    scan the table)."""
     runs = sorted(set(starts))
     ahead = ReadAhead.empty()
     for d, m, first in runs:
         ahead.asked.setdefault((d, m), set()).update(range(first, first + _AHEAD))
-    for i in range(0, len(runs), 100):
-        for d, m, seq, timestamp, quantity, position in connection.execute(
-                select(ReadingRow.device, ReadingRow.meter, ReadingRow.seq, ReadingRow.timestamp,
-                       ReadingRow.quantity, ReadingRow.position)
-                .where(or_(*(and_(ReadingRow.device == d, ReadingRow.meter == m,
-                                  ReadingRow.seq >= first, ReadingRow.seq < first + _AHEAD)
-                             for d, m, first in runs[i:i + 100])))):
+    postgresql = connection.dialect.name == "postgresql"
+    size = 1000 if postgresql else 100
+    for i in range(0, len(runs), size):
+        chunk = runs[i:i + size]
+        if postgresql:
+            found = connection.execute(_AHEAD_STATEMENT, bind(
+                "runs", [(k, d, m, first, first + _AHEAD) for k, (d, m, first)
+                         in enumerate(chunk)], *_RUN_KEYS, postgresql=True))
+        else:
+            found = connection.execute(select(*_AHEAD_COLUMNS).where(or_(*(
+                and_(ReadingRow.device == d, ReadingRow.meter == m, ReadingRow.seq >= first,
+                     ReadingRow.seq < first + _AHEAD) for d, m, first in chunk))))
+        for d, m, seq, timestamp, quantity, position in found:
             ahead.rows.setdefault((d, m), {})[seq] = (seq, timestamp, quantity, position)
     return ahead
 
