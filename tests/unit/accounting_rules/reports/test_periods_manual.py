@@ -54,10 +54,39 @@ def test_report_period_refuses_a_zone_whose_meaning_is_the_servers(zone: str) ->
 def test_report_period_refuses_the_local_hour_clocks_skip() -> None:
     """2026-03-08 02:00 does not exist in New York (clocks go from 02:00 to 03:00): it was read
     as the 03:00 hour; the hours either side still exist."""
-    with pytest.raises(InvalidPeriodSpec, match="skip that hour"):
+    with pytest.raises(InvalidPeriodSpec, match="skip the start of that hour"):
         report_period("2026-03-08T02", "America/New_York")
     assert report_period("2026-03-08T01", "America/New_York").end == report_period(
         "2026-03-08T03", "America/New_York").start
+
+
+def test_a_half_hour_clock_change_skips_the_hour_whose_start_it_skips() -> None:
+    """Lord Howe Island goes from 02:00 to 02:30 on 2026-10-04: no 02:00 exists, so "T02" names
+    no period (it was read as the 02:30 instant) and "T01" lasts 90 minutes, as in
+    accounting_rules.periods."""
+    with pytest.raises(InvalidPeriodSpec, match="skip the start of that hour"):
+        report_period("2026-10-04T02", "Australia/Lord_Howe")
+    one = report_period("2026-10-04T01", "Australia/Lord_Howe")
+    assert one.end - one.start == 5400
+    assert one.end == report_period("2026-10-04T03", "Australia/Lord_Howe").start
+
+
+def test_an_hour_the_clocks_repeat_is_named_by_its_utc_offset() -> None:
+    """New York's 01:00 on 2026-11-01 occurs twice (EDT, then EST): the bare label is refused,
+    naming both labels; each offset names its own consecutive hour; a wrong offset is refused."""
+    with pytest.raises(InvalidPeriodSpec, match="occurs twice") as caught:
+        report_period("2026-11-01T01", "America/New_York")
+    assert "2026-11-01T01-05:00 or 2026-11-01T01-04:00" in str(caught.value)
+    first = report_period("2026-11-01T01-04:00", "America/New_York")
+    second = report_period("2026-11-01T01-05:00", "America/New_York")
+    assert (first.end - first.start, second.end - second.start) == (3600, 3600)
+    assert first.end == second.start == 1793512800
+    assert second.end == report_period("2026-11-01T02", "America/New_York").start
+    assert report_period("2026-10-15T08+08:00").start == report_period("2026-10-15T08").start
+    with pytest.raises(InvalidPeriodSpec, match="not \\+05:00: name it 2026-11-01T01-05:00"):
+        report_period("2026-11-01T01+05:00", "America/New_York")
+    with pytest.raises(InvalidPeriodSpec):
+        report_period("2026-11-01+08:00", "America/New_York")  # an offset only on an hour
 
 
 @pytest.mark.parametrize("label", ["9999", "9999-12", "9999-12-31", "9999-12-31T23"])
