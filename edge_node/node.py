@@ -500,9 +500,13 @@ class EdgeNode:
             self.metrics.readings.inc(len(result.ordinals))
         closed += self.gaps.due(now)
         if any(run.next_seq is None for run in closed):  # no reading of its meter after it yet
-            next_seqs = {m.path: m.next_seq for m in self.store.meters()}
-            closed = [run if run.next_seq is not None else
-                      replace(run, next_seq=next_seqs.get(run.meter, 0)) for run in closed]
+            try:
+                next_seqs = {m.path: m.next_seq for m in self.store.meters()}
+            except Exception:  # the cycle is committed: raising would sign its samples again
+                _log.exception("gap_next_seq_unread", runs=len(closed))
+            else:  # (unread, the batch step's commit reads the meters' next seqs instead)
+                closed = [run if run.next_seq is not None else
+                          replace(run, next_seq=next_seqs.get(run.meter, 0)) for run in closed]
         self._unsaved_gaps += closed
 
     def _commit_closed_gaps(self) -> None:

@@ -144,3 +144,55 @@ def test_a_gap_closed_between_batch_steps_names_the_first_reading_after_it(
     assert gaps["timeout"].next_seq == first_of_cycle_3 == 2 * len(points) - 1
     [answer] = [r for r in stored if r.timestamp == now + 3 and r.quantity == counter.quantity]
     assert gaps["busy"].next_seq == answer.seq
+
+
+def test_a_failed_read_after_a_cycles_commit_signs_nothing_twice_and_keeps_the_gap(
+        node_actors: Actors, tmp_path: Path) -> None:
+    """Hostile review: the meters' next seqs, read once a cycle is committed (for a run closed
+    with no reading of its meter after it), were read outside the "nothing committed, try the
+    same events again" rule, so a failed read made the pipeline sign the committed samples a
+    second time and drop the closed run. Now the cycle stands, the run is kept and its
+    ``nextSeq`` is read when the batch step commits it."""
+    config = node_config(tmp_path, 5020, interval=INTERVAL)
+    node = EdgeNode(config, node_actors.device, node_actors.system)
+    points = load_profile("generic").points
+    counter = points[0]
+    others = {p.name for p in points} - {counter.name}
+    now = int(time.time())
+
+    def answers(at: int, names: set[str]) -> list[Sample]:
+        return [Sample(METER, p.name, p.quantity, at, 1000 + at % 7, (0,) * p.data_type.words)
+                for p in points if p.name in names]
+
+    real_meters = node.store.meters
+    calls: list[int] = []
+
+    def meters_failing_once() -> list[object]:
+        calls.append(1)
+        if len(calls) == 1:
+            raise OSError("disk I/O error (injected)")
+        return list(real_meters())
+
+    try:
+        node._in_store_thread_sync(lambda: node._commit(answers(now, {p.name for p in points})))
+        node._in_store_thread_sync(lambda: node._commit(
+            [PollFailure(METER, counter.name, counter.quantity, now + 1, ErrorClass.TIMEOUT,
+                         "test", 1), *answers(now + 1, others)]))
+        node.store.meters = meters_failing_once  # type: ignore[method-assign]
+        # a busy answer closes the timeout run, no reading of the meter after it this cycle
+        node._in_store_thread_sync(lambda: node._commit(
+            [PollFailure(METER, counter.name, counter.quantity, now + 2, ErrorClass.BUSY,
+                         "test", 1)]))
+        assert calls, "the closed run's nextSeq was read after the commit"
+        node._in_store_thread_sync(node._commit_closed_gaps)
+    finally:
+        node.store.meters = real_meters  # type: ignore[method-assign]
+        node._release()
+    with Store(tmp_path / "edge.sqlite", node_actors.device.address,
+               node_actors.system.domain) as store:
+        stored = [r.signed.reading for r in readings(store, METER)]
+        signed = [read_record(r).record for r in records(store) if r.kind == "gap"]
+    assert len(stored) == 2 * len(points) - 1  # every sample signed once
+    assert len({(r.quantity, r.timestamp) for r in stored}) == len(stored)
+    [timeout] = [g for g in signed if isinstance(g, Gap) and g.error_class == "timeout"]
+    assert timeout.next_seq == 2 * len(points) - 1  # read at the batch step: nothing after it
