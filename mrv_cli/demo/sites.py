@@ -46,7 +46,9 @@ DEVICE_FUNDING_WEI = 10**20
 @dataclass(frozen=True)
 class DemoMeter:
     """A simulated meter: unit id, profile, simulator options, the area/line/meter path below
-    its site, the points the node reads, and whether the node signs summaries of it."""
+    its site, the points the node reads, whether the node signs summaries of it, and its
+    current transformer's ratio (primary amperes per secondary ampere: the simulator serves
+    the secondary registers, the node's configuration names the same ``ct``)."""
 
     unit: int
     profile: str
@@ -54,6 +56,7 @@ class DemoMeter:
     below: str
     points: tuple[str, ...]
     summarized: bool = False
+    ct: int = 1
 
 
 #: site -> its meters (peak loads in W; ct for a transformer-rated meter; solar on the roof).
@@ -63,8 +66,8 @@ SITES: dict[str, tuple[DemoMeter, ...]] = {
                   ("energy_import",), summarized=True),
         DemoMeter(2, "abb.b2x", "peak=120000", "assembly/line-2/press-shop",
                   ("energy_import",)),
-        DemoMeter(3, "acrel.adl400", "peak=2000,ct=40", "utilities/compressors/air-1",
-                  ("energy_import",)),
+        DemoMeter(3, "acrel.adl400", "peak=2000", "utilities/compressors/air-1",
+                  ("energy_import",), ct=40),
     ),
     f"{ENTERPRISE}/suzhou-plant": (
         DemoMeter(4, "chint.dtsu666", "peak=250000", "machining/line-1/main-incomer",
@@ -93,7 +96,8 @@ FAULTS = (Fault((1, 3), "3:timeout:4", "timeout burst: 4 polls of unit 3 unanswe
 
 def simulator_meter_args() -> list[str]:
     """``--meter`` options of ``mrv simulate meters`` for every demo meter."""
-    return [f"--meter={m.unit}:{m.profile},{m.options}" for ms in SITES.values() for m in ms]
+    return [f"--meter={m.unit}:{m.profile},{m.options},ct={m.ct}" for ms in SITES.values()
+            for m in ms]
 
 
 def create_sites(context: DemoContext, chain: Chain, *, modbus_port: int,
@@ -154,7 +158,8 @@ def node_config(context: DemoContext, site: str, meters: Sequence[DemoMeter], *,
                   "[[acquisition.connections.meters]]", f"path = {q(f'{site}/{meter.below}')}",
                   f"unit_id = {meter.unit}", f"profile = {q(meter.profile)}",
                   f"interval = {float(plan.interval_s)!r}",
-                  f"points = [{', '.join(q(p) for p in meter.points)}]", ""]
+                  f"points = [{', '.join(q(p) for p in meter.points)}]",
+                  f"ct = [{meter.ct * 5}, 5]", ""]
     return "\n".join(lines)
 
 

@@ -19,13 +19,14 @@ from hypothesis import strategies as st
 from accounting_rules.reports import MeasuredLine
 from accounting_rules.reports.manual import media_type_of
 from accounting_rules.reports.statement import Verdict
+from edge_node.config import load_config
 from ledger_api.recompute.plan import check_plan, encode_point
 from mrv_cli.dates import BEIJING, parse_period
 from mrv_cli.demo import make_plan
 from mrv_cli.demo.context import DemoContext, NodeInfo
 from mrv_cli.demo.invoice import Invoice, write_invoice
 from mrv_cli.demo.report_steps import opinion, plan_points, report_period
-from mrv_cli.demo.sites import SITES, node_config, node_config_path
+from mrv_cli.demo.sites import SITES, node_config, node_config_path, simulator_meter_args
 from mrv_core.reading import meter_id
 
 NOW = 1_796_000_000
@@ -75,8 +76,26 @@ def test_the_plan_has_each_demo_meter_s_import_counter_with_its_profile_s_rollov
     # The Eastron SDM630's import energy is a float: it never wraps.
     incomer = by_path["demo-co/wuxi-plant/assembly/line-1/main-incomer"]
     assert (incomer.counter_modulus, incomer.max_rate) == (None, None)
+    # The air compressor's Acrel ADL400 counts 0.01 kWh in a uint32 on the secondary side of
+    # a 200/5 A transformer: it wraps at 2^32 x 10 Wh x 40 primary (a fresh-clone user saw
+    # the node read the secondary as primary: 40 times too little energy, a 40 times smaller
+    # modulus).
+    compressor = by_path["demo-co/wuxi-plant/utilities/compressors/air-1"]
+    assert compressor.counter_modulus == 2**32 * 10 * 40
     # The ledger takes the plan as the demo sends it.
     assert check_plan([encode_point(p) for p in points]) == points
+
+
+def test_each_node_reads_its_meters_through_the_transformer_ratio_the_simulator_serves(
+        tmp_path: Path) -> None:
+    context = _context(tmp_path)
+    served = dict(arg.removeprefix("--meter=").split(":", 1) for arg in simulator_meter_args())
+    for node in context.nodes:
+        for meter in load_config(node.config).meters:
+            [demo] = [m for m in SITES[node.site] if meter.path == f"{node.site}/{m.below}"]
+            options = dict(o.split("=") for o in served[str(demo.unit)].split(",")[1:])
+            assert meter.ct_ratio == Fraction(int(options.get("ct", "1"))), meter.path
+            assert meter.pt_ratio == Fraction(int(options.get("pt", "1"))), meter.path
 
 
 def _line(*, gap_records: int = 0, bridged_steps: int = 0, bridged_seconds: int = 0,
