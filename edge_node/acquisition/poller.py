@@ -26,7 +26,9 @@ runs one task per meter (:meth:`Poller.run`):
    a block that failed, or whose value is not available, is sent as a
    :class:`~.events.PollFailure` with its error class. Nothing is ever invented for a point.
 
-Events go to the sink in point order within a block and block order within a poll.
+Events go to the sink in point order within a block and block order within a poll; a poll's
+events are sent when it has ended, after the ``overrun`` failures of the ticks that fell due
+while it ran (they lie before its answers in time, so their gap records come first).
 """
 
 from __future__ import annotations
@@ -101,6 +103,9 @@ class Poller:
                           is QuantityKind.CUMULATIVE))
         self._meters = meters
         self.report = ReportFilter(rules)
+        #: meter path -> the events of its poll running in :meth:`_loop`, sent once the poll
+        #: has ended, after the ``overrun`` failures of the ticks skipped while it ran.
+        self._held: dict[str, list[Sample | PollFailure]] = {}
 
     @property
     def meters(self) -> tuple[str, ...]:
@@ -146,7 +151,12 @@ class Poller:
         task = asyncio.current_task()
         while True:
             await self.clock.sleep(tick * interval + offset - self.clock.monotonic())
-            await self.poll(path, deadline=(tick + 1) * interval + offset)
+            held: list[Sample | PollFailure] = []
+            self._held[path] = held
+            try:
+                await self.poll(path, deadline=(tick + 1) * interval + offset)
+            finally:
+                del self._held[path]
             if task is not None and task.cancelling():
                 # Python 3.11's asyncio.wait_for (inside pymodbus) can swallow a cancellation
                 # whose answer arrived at the same moment: honour it here, or a stopping node
@@ -156,7 +166,11 @@ class Poller:
             if missed:
                 self.stats.missed_cycles[path] += missed
             if upcoming > tick + 1:  # the ticks between were skipped, not polled late
+                # They fell due while this poll ran, before its answers were stamped: their
+                # gap goes first, so its nextSeq is the seq of this poll's reading.
                 await self._skipped(path, upcoming - tick - 1, (tick + 1) * interval + offset)
+            for event in held:
+                await self._sink.put(event)
             tick = upcoming
 
     async def _skipped(self, path: str, polls: int, first_due: float) -> None:
@@ -207,8 +221,8 @@ class Poller:
                 continue
             if self.report.should_send((m.path, point.name), value, self.clock.monotonic()):
                 self.stats.samples += 1
-                await self._sink.put(Sample(m.path, point.name, point.quantity, timestamp,
-                                            value, registers))
+                await self._send(Sample(m.path, point.name, point.quantity, timestamp, value,
+                                        registers))
             else:
                 self.stats.suppressed += 1
 
@@ -233,8 +247,20 @@ class Poller:
                     detail: str, attempts: int, *, polls: int = 1, span_s: int = 0) -> None:
         self.stats.failures[(path, error)] += polls
         self.report.forget((path, point.name))
-        await self._sink.put(PollFailure(path, point.name, point.quantity, timestamp, error,
-                                         detail, attempts, polls, span_s))
+        failure = PollFailure(path, point.name, point.quantity, timestamp, error, detail,
+                              attempts, polls, span_s)
+        if error is ErrorClass.OVERRUN:  # sent by _loop between two polls, never held
+            await self._sink.put(failure)
+        else:
+            await self._send(failure)
+
+    async def _send(self, event: Sample | PollFailure) -> None:
+        """Hold ``event`` while its meter's poll runs in :meth:`_loop`, else send it."""
+        held = self._held.get(event.meter)
+        if held is None:
+            await self._sink.put(event)
+        else:
+            held.append(event)
 
 
 def meter_profiles(settings: AcquisitionSettings) -> dict[str, Profile]:
