@@ -163,14 +163,15 @@ def meter_histories(key: DeviceKey, domain: Domain, step_s: int = 6 * 3600
 
 def signed_summary(key: DeviceKey, domain: Domain, path: str, start: int, end: int,
                    activity: int, *, scope_kind: int = SCOPE_METER,
-                   source: str = "electricity.grid") -> SignedRecord:
+                   source: str = "electricity.grid", readings: int = 1) -> SignedRecord:
     """The device's signed ``EmissionSummary`` of ``[start, end)`` for the meter ``path`` (or,
     with ``scope_kind`` 2, the site ``path``): ``activity`` Wh as the device computed it."""
     scope_id = meter_id(path) if scope_kind == SCOPE_METER else site_id(path)
     return key.sign_record(EmissionSummary(
         device=key.address, scope_kind=scope_kind, scope_id=scope_id, source=source,
         quantity=QUANTITY, methodology=METHODOLOGY[0], methodology_version=METHODOLOGY[1],
-        period_start=start, period_end=end, activity=activity, emissions=1, reading_count=1,
+        period_start=start, period_end=end, activity=activity, emissions=1,
+        reading_count=readings,
         gap_count=0, bridged_gap_count=0, bridged_seconds=0, unexplained_decreases=0,
         salt=keccak256(f"{path}/{start}/{end}/{activity}".encode())), domain, path)
 

@@ -12,10 +12,18 @@ id only, no meter named). So, over the bundle's ``summaries`` (each proven in a 
 - each meter path a meter-scope summary names must be a ``meterPath`` of the report's ``plan``,
   and a measured line of that (meter path, device) must exist: else the step fails, naming the
   meter, the device and the summaries' span;
+- a site-scope summary is the sum of the meter-scope summaries of the same device, source,
+  quantity and period (``edge_node.summaries``: the site scope of a source groups every meter the
+  node summarizes for it; ``accounting_rules.summaries.summarize`` adds their ``activity`` and
+  ``readingCount``). Where the bundle proves a device's site summary and at least one of its
+  meter summaries of that key, their sums must match: else the step fails, since a meter's
+  summary was left out (a multiproof may prove any subset of a batch's leaves, so leaving one
+  out is otherwise invisible);
 - what cannot be checked is said, not failed (:meth:`MeterCoverage.warnings`): a bundle with
   no summary of the period checks nothing; a device of the report (of a measured line, or that
   signed a summary) with no meter-scope summary of the period (none, or site scope only) has its
-  meters unchecked.
+  meters unchecked; a device's meter summaries without the site summary of their key cannot be
+  shown complete.
 
 What the summaries do not show: a device whose summaries are left out of the bundle, and a
 device left out of the report altogether (its summaries are not exported with the report's:
@@ -38,6 +46,10 @@ from .document import ReportDocument
 
 __all__ = ["MeterCoverage", "check_meters"]
 
+#: A summary's device, source, quantity, period start and end: what a site summary and the
+#: meter summaries it adds up share.
+_Key = tuple[bytes, str, str, int, int]
+
 
 @dataclass(frozen=True, slots=True)
 class MeterCoverage:
@@ -49,6 +61,9 @@ class MeterCoverage:
     named: tuple[str, ...]
     summaries: int
     unchecked: tuple[bytes, ...]
+    #: The devices some of whose meter summaries of the period have no site summary of their
+    #: source, quantity and period in the bundle to be added up against, sorted.
+    unsummed: tuple[bytes, ...] = ()
 
     def warnings(self) -> tuple[str, ...]:
         """What was not checked, one sentence each."""
@@ -56,9 +71,13 @@ class MeterCoverage:
             return ("completeness against the devices' signed summaries not checked: the "
                     "bundle carries no EmissionSummary of the period, so a meter left out of "
                     "both the plan and the lines would not be seen",)
-        return tuple(f"completeness of device {format_address(device)}'s meters not checked: "
-                     "no meter-scope summary of it in the bundle for the period (none, or site "
-                     "scope only: no meter named)" for device in self.unchecked)
+        return (*(f"completeness of device {format_address(device)}'s meters not checked: "
+                  "no meter-scope summary of it in the bundle for the period (none, or site "
+                  "scope only: no meter named)" for device in self.unchecked),
+                *(f"completeness of device {format_address(device)}'s meter summaries not "
+                  "checked: the bundle leaves out its site summary of some of their periods, "
+                  "so a meter summary left out beside it would not be seen"
+                  for device in self.unsummed))
 
 
 def check_meters(doc: ReportDocument, summaries: Iterable[SignedRecord]) -> MeterCoverage:
@@ -70,6 +89,8 @@ def check_meters(doc: ReportDocument, summaries: Iterable[SignedRecord]) -> Mete
     spans: dict[tuple[str, bytes], tuple[int, int]] = {}
     devices = {line.device for line in doc.measured}
     met = 0
+    sites: dict[_Key, EmissionSummary] = {}
+    sums: dict[_Key, tuple[int, int, int]] = {}  # activity, readings, meter summaries
     for item in summaries:
         s = item.record
         if not isinstance(s, EmissionSummary) or not (s.period_start < end and
@@ -77,8 +98,12 @@ def check_meters(doc: ReportDocument, summaries: Iterable[SignedRecord]) -> Mete
             continue
         met += 1
         devices.add(s.device)
+        key = (s.device, s.source, s.quantity, s.period_start, s.period_end)
         if s.scope_kind != SCOPE_METER:
+            sites[key] = s
             continue
+        activity, readings, count = sums.get(key, (0, 0, 0))
+        sums[key] = (activity + s.activity, readings + s.reading_count, count + 1)
         first, last = spans.get((item.path, s.device), (s.period_start, s.period_end))
         spans[item.path, s.device] = (min(first, s.period_start), max(last, s.period_end))
     plan = {p.meter_path for p in doc.plan}
@@ -92,6 +117,20 @@ def check_meters(doc: ReportDocument, summaries: Iterable[SignedRecord]) -> Mete
         if (path, device) not in lines:
             raise VerificationError("completeness", f"{where}, but the report has no measured "
                                                     "line of it from that device")
+    for key, site in sorted(sites.items()):
+        if key not in sums:
+            continue  # no meter named: the device is in ``unchecked``
+        activity, readings, count = sums[key]
+        if (activity, readings) != (site.activity, site.reading_count):
+            device, source, quantity, first, last = key
+            raise VerificationError(
+                "completeness", f"device {format_address(device)}'s site summary of {source} "
+                f"({quantity}) over [{first}, {last}) counts {site.activity} from "
+                f"{site.reading_count} reading(s); the {count} meter summaries of it in the "
+                f"bundle count {activity} from {readings}: a meter's summary is left out")
     named = tuple(sorted({path for path, _ in spans}))
     covered = {device for _, device in spans}
-    return MeterCoverage(named, met, tuple(sorted(devices - covered)))
+    unsummed = {key[0] for key in sums if key not in sites}
+    return MeterCoverage(named, met, tuple(sorted(devices - covered)),
+                         tuple(sorted(unsummed)))
+

@@ -60,7 +60,10 @@ def _site_of(histories: list[MeterHistory], domain: Domain) -> tuple[
     bundle = report_bundle(doc, domain, histories, batches, [None] * len(batches))
     summaries = [signed_summary(TEST_KEY, domain, h.plan.meter_path, PERIOD_START, PERIOD_END,
                                 h.energy(h.readings, h.records).energy) for h in everything]
-    return with_summaries(bundle, TEST_KEY, batches, summaries), summaries
+    site = signed_summary(TEST_KEY, domain, SITE, PERIOD_START, PERIOD_END,
+                          sum(s.record.activity for s in summaries),  # type: ignore[union-attr]
+                          scope_kind=SCOPE_SITE, readings=len(summaries))
+    return with_summaries(bundle, TEST_KEY, batches, [*summaries, site]), summaries
 
 
 @pytest.fixture(scope="module")
@@ -77,7 +80,7 @@ def test_an_honest_bundle_names_every_summarized_meter_and_warns_of_nothing(
         honest: ReportBundle) -> None:
     verified = verify_report_bundle(honest)
     assert verified.meters.named == (ROLLOVER_METER, CHANGED_METER)  # sorted by path
-    assert verified.meters.summaries == 2 and verified.meters.unchecked == ()
+    assert verified.meters.summaries == 3 and verified.meters.unchecked == ()
     assert verified.meters.warnings() == ()
     assert sorted(verified.cross_checked) == sorted((ROLLOVER_METER, CHANGED_METER))
 
@@ -157,3 +160,39 @@ def test_summaries_outside_the_period_name_nothing(domain: Domain,
                             PERIOD_START, 5)
     moved = replace(forged, summaries=(before,))
     assert check_meters(moved.report, moved.summaries).summaries == 0
+
+
+def test_a_bundle_that_proves_the_site_summary_without_a_meter_s_fails_at_completeness(
+        domain: Domain, honest: ReportBundle) -> None:
+    """Hostile review: a multiproof may prove any subset of a batch's leaves, so the bundle
+    left out the dropped meter's summary and kept the other's: nothing named the meter. The
+    device's site summary adds up every meter it summarizes, so the kept ones fall short."""
+    kept = [h for h in meter_histories(TEST_KEY, domain) if h.plan.meter_path != CHANGED_METER]
+    forged, summaries = _site_of(kept, domain)
+    (site,) = [s for s in forged.summaries if s.record.scope_kind == SCOPE_SITE]  # type: ignore[union-attr]
+    (kept_summary,) = [s for s in summaries if s.path == ROLLOVER_METER]
+    batches = close_batches(TEST_KEY, domain, meter_histories(TEST_KEY, domain))
+    subset = with_summaries(replace(forged, batches=forged.batches[:-1], summaries=()),
+                            TEST_KEY, batches, [kept_summary, site])
+    with pytest.raises(VerificationError) as raised:
+        verify_report_bundle(subset)
+    assert raised.value.step == "completeness"
+    assert (f"device {DEVICE}'s site summary of electricity.grid (energy.active.import:Wh) "
+            f"over [{PERIOD_START}, {PERIOD_END})") in str(raised.value)
+    assert str(raised.value).endswith("the 1 meter summaries of it in the bundle count "
+                                      f"{kept_summary.record.activity} from 1: a meter's "  # type: ignore[union-attr]
+                                      "summary is left out")
+
+
+def test_meter_summaries_without_their_site_summary_are_a_warning(
+        domain: Domain, honest: ReportBundle) -> None:
+    _, summaries = _site_of(meter_histories(TEST_KEY, domain), domain)
+    batches = close_batches(TEST_KEY, domain, meter_histories(TEST_KEY, domain))
+    no_site = with_summaries(replace(honest, batches=honest.batches[:-1], summaries=()),
+                             TEST_KEY, batches, summaries)
+    coverage = verify_report_bundle(no_site).meters
+    assert coverage.unsummed == (TEST_KEY.address,)
+    assert coverage.warnings() == (
+        f"completeness of device {DEVICE}'s meter summaries not checked: the bundle leaves out "
+        "its site summary of some of their periods, so a meter summary left out beside it "
+        "would not be seen",)
