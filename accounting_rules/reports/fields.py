@@ -17,6 +17,7 @@ from mrv_core.errors import FormatError
 
 __all__ = [
     "BIDI_CONTROLS",
+    "INVISIBLE_LETTERS",
     "check_address",
     "check_bytes",
     "check_code",
@@ -30,6 +31,11 @@ __all__ = [
 # Characters refused in free text: controls (but a line feed where lines are allowed), lone
 # surrogates (no UTF-8 form, so no canonical bytes), private use, unassigned.
 _FORBIDDEN = frozenset({"Cc", "Cs", "Co", "Cn"})
+#: Default-ignorable code points outside category Cf that show as nothing (Unicode's
+#: DerivedCoreProperties.txt, Default_Ignorable_Code_Point): the combining grapheme joiner
+#: U+034F, the Hangul fillers U+115F, U+1160, U+3164 and U+FFA0, and the Khmer inherent vowels
+#: U+17B4 and U+17B5. (Variation selectors are default-ignorable too, but emoji need them.)
+INVISIBLE_LETTERS = frozenset("\u034f\u115f\u1160\u3164\uffa0\u17b4\u17b5")
 #: The bidirectional controls (Unicode UAX #9: embeddings and overrides U+202A..U+202E,
 #: isolates U+2066..U+2069, the marks U+200E, U+200F and U+061C): they make text show in another
 #: order than it is stored (``invoice<U+202E>fdp.exe`` shows as ``invoiceexe.pdf``).
@@ -103,12 +109,19 @@ def check_entered_text(value: object, name: str, limit: int, *, empty: bool = Fa
     ``trustmrv-attestation/1``) defines it."""
     text = check_text(value, name, limit, empty=empty, lines=lines)
     for ch in text:
-        if unicodedata.category(ch) == "Cf":
+        category = unicodedata.category(ch)
+        if category == "Cf":
             kind = ("a bidi control, which reorders the text as shown" if ch in BIDI_CONTROLS
                     else "invisible when shown")
             raise FormatError(name, f"the format character U+{ord(ch):04X} "
                                     f"{unicodedata.name(ch, '(no name)')} ({kind}); expected "
                                     f"text without format characters (Unicode category Cf)")
+        if category in ("Zl", "Zp") or ch in INVISIBLE_LETTERS:
+            kind = ("a line or paragraph separator; a new line is U+000A"
+                    if category in ("Zl", "Zp") else "invisible when shown")
+            raise FormatError(name, f"the character U+{ord(ch):04X} "
+                                    f"{unicodedata.name(ch, '(no name)')} ({kind}); expected "
+                                    "text a reader sees as it is stored")
     return text
 
 

@@ -57,7 +57,14 @@ class ParameterOverride:
         return (f"parameter override {self.line.source} (line {self.number}, manual id "
                 f"{self.line.id}): {self.target} {self.parameter} = {self.value_text}, "
                 f"methodology default {self.default_text}; evidence keccak256 "
-                f"{format_hex(self.line.evidence)} ({self.line.evidence_name})")
+                f"{format_hex(self.line.evidence)} ({_terminal_safe(self.line.evidence_name)})")
+
+
+def _terminal_safe(text: str) -> str:
+    """``text`` as it is when every character shows, else its escaped ``repr``: a name from a
+    document made before the ledger refused format characters (or forged) must not reorder or
+    hide what a terminal prints around it (``U+202E`` shows as ``\\u202e``)."""
+    return text if text.isprintable() else ascii(text)
 
 
 def parameter_overrides(doc: ReportDocument, methodology: Methodology

@@ -94,3 +94,21 @@ def test_theplan_text_is_one_line_however_many_meters() -> None:
     assert text.startswith(f"{PLAN_PATHS_SHOWN + 7} meter(s) under s/site/: m0000, m0001")
     assert text.endswith(f"m{PLAN_PATHS_SHOWN - 1:04d}, ... and 7 more (--json lists every "
                          "path)")
+
+
+def test_an_evidence_name_with_a_bidi_control_prints_escaped(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Hostile review: a document the ledger's new text check never saw (older, or forged) put
+    its evidence name's U+202E raw on the verifier's terminal, reordering the line."""
+    def rename(doc: dict[str, object]) -> None:
+        for line in doc["report"]["lines"]:  # type: ignore[index]
+            if line.get("evidenceName") == "lab-report.pdf":
+                line["evidenceName"] = "invoice\u202efdp.exe"
+
+    bundle = forge(forge(offline_scenario(TEST_KEY)[0],
+                         add_override("fuel.natural_gas#OF", 0, EVIDENCE), rehash=True),
+                   rename, rehash=True)
+    code, out = _verify(bundle, tmp_path / "report.json", capsys)
+    assert code == 0, out
+    assert "\u202e" not in out
+    assert "evidence keccak256 " + format_hex(EVIDENCE) + " ('invoice\\u202efdp.exe')" in out

@@ -11,7 +11,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from accounting_rules.reports.fields import BIDI_CONTROLS, check_entered_text, check_text
+from accounting_rules.reports.fields import (
+    BIDI_CONTROLS,
+    INVISIBLE_LETTERS,
+    check_entered_text,
+    check_text,
+)
 from mrv_core.errors import FormatError
 
 BIDI = ["\u202a", "\u202b", "\u202c", "\u202d", "\u202e", "\u2066", "\u2067", "\u2068",
@@ -41,6 +46,15 @@ def test_other_format_characters_are_refused_as_invisible(hidden: str) -> None:
         check_entered_text(f"a{hidden}b", "name", 100)
 
 
+@pytest.mark.parametrize("hidden", ["\u2028", "\u2029", "\u034f", "\u3164", "\u115f", "\uffa0"])
+def test_separators_and_invisible_letters_are_refused_naming_the_code_point(
+        hidden: str) -> None:
+    """Hostile review: U+2028 broke a comment's line though only U+000A may, and U+034F and the
+    Hangul fillers passed while showing as nothing."""
+    with pytest.raises(FormatError, match=rf"comments: the character U\+{ord(hidden):04X} "):
+        check_entered_text(f"a{hidden}b", "comments", 100, lines=True)
+
+
 def test_controls_stay_refused_and_plain_text_in_any_script_passes() -> None:
     with pytest.raises(FormatError, match="forbidden character U\\+0009"):
         check_entered_text("a\tb", "name", 100)
@@ -48,8 +62,8 @@ def test_controls_stay_refused_and_plain_text_in_any_script_passes() -> None:
     assert check_entered_text(text, "description", 100, lines=True) == text
 
 
-@given(st.text(alphabet=st.characters(categories=("L", "M", "N", "P", "S", "Zs")),
-               max_size=40))
+@given(st.text(alphabet=st.characters(categories=("L", "M", "N", "P", "S", "Zs"),
+                                     exclude_characters=INVISIBLE_LETTERS), max_size=40))
 def test_text_without_format_or_control_characters_passes_as_check_text_says(
         text: str) -> None:
     try:
