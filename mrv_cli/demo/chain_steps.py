@@ -34,6 +34,7 @@ from mrv_core.chain import (
 from mrv_core.chain.transactions import KeySigner
 from mrv_core.codec import format_address
 from mrv_core.errors import ConfigError
+from mrv_core.files import write_new_file
 from mrv_core.keys import LIGHT_SCRYPT_N, DeviceKey
 
 from ..dates import BEIJING
@@ -107,7 +108,8 @@ def deploy(context: DemoContext) -> StepOutcome:
     deployment = deploy_system(admin, max_clock_skew=context.plan.max_clock_skew)
     deployment.write(context.deployment)
     system = System(chain, deployment)
-    context.password_file.write_text(KEY_PASSWORD + "\n", encoding="utf-8")
+    # Readable by its owner only, as the key files it opens (a fresh-clone user found it 0644).
+    write_new_file(context.password_file, (KEY_PASSWORD + "\n").encode("utf-8"))
     enterprise, regulator = actor(context, chain, "enterprise"), actor(context, chain, "regulator")
     context.enterprise = bytes.fromhex(enterprise.address[2:])
     system.grant_role(admin, "ENTERPRISE_ROLE", enterprise.address)

@@ -160,6 +160,8 @@ def test_a_one_day_demo_ends_with_the_ledger_final_nothing_late_and_a_report_tha
     [tampered] = verify_files(list((out / "tampered").glob("report-*-wuxi-plant.json")), None)
     assert tampered.fields["step"] == "signature", tampered.fields
     assert "tampered reading caught" in stdout and "at step signature" in stdout
+    # The keys' password is its owner's alone, as the key files are.
+    assert (out / "keys" / "password.txt").stat().st_mode & 0o077 == 0
     # The proof bundles of single readings verify offline too.
     proofs = sorted(set((out / "bundles").glob("*.json")) - set(bundles))
     assert len(proofs) >= 6 and all(o.ok for o in verify_files(proofs, None))
