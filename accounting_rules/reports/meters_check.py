@@ -25,12 +25,14 @@ id only, no meter named). So, over the bundle's ``summaries`` (each proven in a 
   meters unchecked; a device's meter summaries without the site summary of their key cannot be
   shown complete.
 
-What the summaries do not show: a device whose summaries are left out of the bundle, and a
-device left out of the report altogether (its summaries are not exported with the report's:
-``ledger_api.reports.bundle_export``). The DeviceRegistry lists the devices of a site (chain step
-``device``); which summaries a bundle carries is the enterprise's choice, visible in these
-warnings. The ledger runs the same check over the summaries it holds before it makes a report
-(``ledger_api.reports.create``: 422 ``plan``), so it never makes one whose bundle fails here.
+What the summaries do not show: a device whose summaries are left out of the bundle. The
+ledger exports the summaries of every device of the enterprise that summarised at the report's
+site, lines or not (``ledger_api.reports.summaries.report_devices``), so a device left out of an
+honest ledger's report still shows; but which summaries a bundle carries is the enterprise's
+choice, visible in these warnings, and the DeviceRegistry lists the devices of a site (chain
+step ``device``). The ledger runs the same check over the summaries it holds before it makes
+a report (``ledger_api.reports.create``: 422 ``plan``), so it never makes one whose bundle
+fails here.
 """
 
 from __future__ import annotations

@@ -43,7 +43,7 @@ from ..db.models import BatchRow, LeafRow, ReadingRow, RecordRow
 from ..errors import ProofUnavailable
 from ..proofs import TreeCache, anchor_in
 from .report_routes import Figures
-from .summaries import stored_summaries
+from .summaries import report_devices, stored_summaries
 
 __all__ = ["bundle_of_report", "export_report_bundle"]
 
@@ -79,8 +79,8 @@ def export_report_bundle(session: Session, doc: ReportDocument,
         raise ProofUnavailable(400, "readings", f"expected at most "
                                                 f"{LIMITS.readings + LIMITS.records} leaves, got "
                                                 f"{len(wanted)}")
-    summary_keys = ([key for key, _ in stored_summaries(session, doc,
-                                                        {device for device, _ in wanted})]
+    devices = report_devices(session, doc) | {device for device, _ in wanted}
+    summary_keys = ([key for key, _ in stored_summaries(session, doc, devices)]
                     if summaries else [])
     by_batch: dict[tuple[bytes, int], dict[int, Item]] = defaultdict(dict)
     keys = [*wanted, *summary_keys]

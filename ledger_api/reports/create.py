@@ -31,7 +31,7 @@ from mrv_core.errors import ContractRevert, VerificationError
 from ..db.models import BatchRow, LeafRow, ReportRow
 from ..errors import ReportRefused
 from .store import check_own_site, manual_entries, store_report
-from .summaries import stored_summaries
+from .summaries import report_devices, stored_summaries
 
 __all__ = ["batches_of_leaves", "chain_ref", "check_report_request", "create_report"]
 
@@ -134,7 +134,7 @@ def create_report(session: Session, system: System, *, enterprise: bytes, site_p
 def _check_summarized_meters(session: Session, doc: ReportDocument) -> None:
     """422 ``plan`` when a meter the devices' stored summaries of the period name is not in the
     report's plan and lines: its bundle would fail the verifier's step ``completeness``."""
-    held = stored_summaries(session, doc, {line.device for line in doc.measured})
+    held = stored_summaries(session, doc, report_devices(session, doc))
     try:
         check_meters(doc, (signed for _, signed in held))
     except VerificationError as exc:

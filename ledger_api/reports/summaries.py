@@ -3,6 +3,12 @@
 A report bundle carries them (``bundle_export``) and the verifier checks the report against them
 (steps ``summaries`` and ``completeness``: docs/protocol.md 11.4); the ledger reads the same set
 before it makes a report (``create``), so it never makes one whose bundle would fail there.
+
+Whose summaries (:func:`report_devices`): the devices of the report's measured lines, and every
+other device of its enterprise that signed a summary of the period at the report's site (for an
+enterprise report, under its plan's enterprise level). So a device left out of the report
+altogether still has its summaries checked: its summarised meters are in no plan line, and the
+report is refused (422 ``plan``) as its bundle would fail step ``completeness``.
 """
 
 from __future__ import annotations
@@ -16,9 +22,32 @@ from accounting_rules.reports.document import ReportDocument
 from mrv_core.records import EmissionSummary, SignedRecord
 from mrv_core.wire import decode_signed_record
 
-from ..db.models import LeafRow, RecordRow
+from ..db.models import DeviceStreamRow, LeafRow, RecordRow
 
-__all__ = ["stored_summaries"]
+__all__ = ["report_devices", "stored_summaries"]
+
+
+def report_devices(session: Session, doc: ReportDocument) -> set[bytes]:
+    """The devices whose stored summaries a report of ``doc`` is checked against (module
+    docstring): those of its measured lines, and the devices of ``doc.enterprise`` with an
+    ``EmissionSummary`` starting in the period whose path is the report's site or lies under it
+    (paths compare byte-wise: ``site/`` up to, not including, ``site0``)."""
+    devices = {line.device for line in doc.measured}
+    if doc.site is not None:
+        prefix = doc.site.path
+    elif doc.plan:
+        prefix = doc.plan[0].meter_path.split("/", 1)[0]
+    else:
+        return devices
+    inside = (RecordRow.path == prefix) | ((RecordRow.path >= prefix + "/")
+                                           & (RecordRow.path < prefix + "0"))
+    found = session.scalars(
+        select(RecordRow.device).distinct()
+        .join(DeviceStreamRow, DeviceStreamRow.device == RecordRow.device)
+        .where(RecordRow.kind == "emission_summary", inside,
+               RecordRow.time_from >= doc.period.start, RecordRow.time_from < doc.period.end,
+               DeviceStreamRow.enterprise == doc.enterprise)).all()
+    return devices | set(found)
 
 
 def stored_summaries(session: Session, doc: ReportDocument, devices: set[bytes]

@@ -22,8 +22,8 @@ from fastapi.testclient import TestClient
 from ledger_support import API_SECRET, bearer, new_principal
 from report_chain import ReportChain
 from report_factories import evidence_pdf
+from retention_support import FOURTH_KEY, Fleet
 from retention_support import A as ENTERPRISE_A
-from retention_support import Fleet
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
@@ -295,6 +295,33 @@ def test_a_report_leaving_out_a_meter_the_device_summarises_is_refused(
             f"{format_address(TEST_KEY.address)} signed summaries of it over "
             f"[{october.start}, {october.end})") in detail, detail
     assert "does not list it" in detail and METER_PATHS[0] + ":" not in detail
+
+
+def test_a_report_leaving_out_a_whole_device_of_its_site_is_refused(
+        report_chain: ReportChain, sqlite_ledger_engine: Engine) -> None:
+    """A second device of the enterprise at the site, with no line in the report, signed a
+    summary of the air compressor it reads: before, only the report's own devices' summaries
+    were checked (and exported), so a device left out altogether passed unseen. Now its
+    summaries count, and the report is refused naming the meter and the device."""
+    october = report_period("2026-10")
+    path = "demo-co/wuxi-plant/utilities/compressors/air-1"
+    summary = FOURTH_KEY.sign_record(EmissionSummary(
+        device=FOURTH_KEY.address, scope_kind=SCOPE_METER, scope_id=meter_id(path),
+        source="electricity.grid", quantity=ENERGY, methodology="cn.machinery",
+        methodology_version=1, period_start=october.start, period_end=october.end,
+        activity=880_000, emissions=1, reading_count=3, gap_count=0, bridged_gap_count=0,
+        bridged_seconds=0, unexplained_decreases=0, salt=keccak256(path.encode())),
+        TEST_DOMAIN, path)
+    batch = FOURTH_KEY.close_batch(0, [], TEST_DOMAIN, [summary])
+    assert batch.header_signature is not None
+    delivered = Fleet(sqlite_ledger_engine).deliver(
+        [summary, SignedBatchHeader(batch.header, batch.header_signature)], FOURTH_KEY)
+    assert set(delivered) == {Status.ACCEPTED}
+    one = _october_of_one_meter(report_chain, sqlite_ledger_engine)
+    assert one.document is None and one.refused is not None
+    assert (one.refused.status, one.refused.check) == (422, "plan")
+    assert (f"{path}: device {format_address(FOURTH_KEY.address)} signed summaries of it over "
+            f"[{october.start}, {october.end})") in str(one.refused), one.refused
 
 
 def test_a_report_waits_for_the_reading_after_the_period_end(
