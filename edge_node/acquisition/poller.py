@@ -28,7 +28,8 @@ runs one task per meter (:meth:`Poller.run`):
 
 Events go to the sink in point order within a block and block order within a poll; a poll's
 events are sent when it has ended, after the ``overrun`` failures of the ticks that fell due
-while it ran (they lie before its answers in time, so their gap records come first).
+while it ran (they lie before its answers in time, so their gap records come first); a poll
+cancelled before its end (the node stopping) sends none of its events.
 """
 
 from __future__ import annotations
@@ -170,7 +171,7 @@ class Poller:
                 # gap goes first, so its nextSeq is the seq of this poll's reading.
                 await self._skipped(path, upcoming - tick - 1, (tick + 1) * interval + offset)
             for event in held:
-                await self._sink.put(event)
+                await self._deliver(event)
             tick = upcoming
 
     async def _skipped(self, path: str, polls: int, first_due: float) -> None:
@@ -220,7 +221,6 @@ class Poller:
                 await self._fail(m.path, point, timestamp, ErrorClass.OTHER, str(exc), sent)
                 continue
             if self.report.should_send((m.path, point.name), value, self.clock.monotonic()):
-                self.stats.samples += 1
                 await self._send(Sample(m.path, point.name, point.quantity, timestamp, value,
                                         registers))
             else:
@@ -255,12 +255,19 @@ class Poller:
             await self._send(failure)
 
     async def _send(self, event: Sample | PollFailure) -> None:
-        """Hold ``event`` while its meter's poll runs in :meth:`_loop`, else send it."""
+        """Hold ``event`` while its meter's poll runs in :meth:`_loop` (a poll cancelled before
+        its end, as the node stops, sends none of its events), else send it."""
         held = self._held.get(event.meter)
         if held is None:
-            await self._sink.put(event)
+            await self._deliver(event)
         else:
             held.append(event)
+
+    async def _deliver(self, event: Sample | PollFailure) -> None:
+        """Put ``event`` in the sink, counting the samples sent."""
+        if isinstance(event, Sample):
+            self.stats.samples += 1
+        await self._sink.put(event)
 
 
 def meter_profiles(settings: AcquisitionSettings) -> dict[str, Profile]:
