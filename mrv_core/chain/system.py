@@ -44,7 +44,14 @@ class System:
 
     def __init__(self, chain: Chain, deployment: Deployment,
                  artifacts: Artifacts | None = None) -> None:
-        require_chain(deployment, chain.chain_id)
+        try:
+            require_chain(deployment, chain.chain_id)
+        except WrongChain as exc:
+            if not chain.embedded:
+                raise
+            raise WrongChain(f"{exc}: no node was named, so this is a new embedded chain in "
+                             "this process; give the node the deployment is on (--rpc URL or "
+                             "MRV_RPC_URL)") from None
         self.chain = chain
         self.deployment = deployment
         self.artifacts = artifacts or load_artifacts()

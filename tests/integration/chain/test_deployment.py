@@ -8,7 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from mrv_core.chain import CONTRACTS, Deployment, System, check_artifacts, load_artifacts
+from mrv_core.chain import (
+    CONTRACTS,
+    Deployment,
+    System,
+    check_artifacts,
+    connect,
+    load_artifacts,
+)
 from mrv_core.errors import ConfigError, WrongChain
 
 from .conftest import Actors
@@ -63,6 +70,19 @@ def test_a_deployment_of_another_chain_is_refused(actors: Actors) -> None:
     other = dataclasses.replace(actors.system.deployment, chain_id=1)
     with pytest.raises(WrongChain, match="chainId 1"):
         System(actors.chain, other)
+
+
+def test_a_deployment_used_without_a_node_says_none_was_named(actors: Actors) -> None:
+    """A fresh-clone user ran ``mrv report show`` without ``--rpc`` on the demo's anvil
+    deployment and read only that chainIds differ: the embedded chain it got is named now."""
+    anvil = dataclasses.replace(actors.system.deployment, chain_id=31337)
+    embedded = connect(None)
+    assert embedded.embedded and embedded.chain_id != 31337
+    with pytest.raises(WrongChain) as caught:
+        System(embedded, anvil)
+    assert str(caught.value).startswith("the deployment file is for chainId 31337, the node is "
+                                        f"chainId {embedded.chain_id}: no node was named")
+    assert "--rpc URL or MRV_RPC_URL" in str(caught.value)
 
 
 def test_addresses_without_code_are_refused(actors: Actors) -> None:
