@@ -247,12 +247,8 @@ class Poller:
                     detail: str, attempts: int, *, polls: int = 1, span_s: int = 0) -> None:
         self.stats.failures[(path, error)] += polls
         self.report.forget((path, point.name))
-        failure = PollFailure(path, point.name, point.quantity, timestamp, error, detail,
-                              attempts, polls, span_s)
-        if error is ErrorClass.OVERRUN:  # sent by _loop between two polls, never held
-            await self._sink.put(failure)
-        else:
-            await self._send(failure)
+        await self._send(PollFailure(path, point.name, point.quantity, timestamp, error,
+                                     detail, attempts, polls, span_s))
 
     async def _send(self, event: Sample | PollFailure) -> None:
         """Hold ``event`` while its meter's poll runs in :meth:`_loop` (a poll cancelled before
