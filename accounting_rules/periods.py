@@ -30,8 +30,8 @@ from mrv_core.codec import UINT64_MAX
 
 from .errors import InvalidPeriodSpec
 
-__all__ = ["BEIJING_ZONE", "GRANULARITIES", "Granularity", "calendar_periods", "iana_zone",
-           "period_containing"]
+__all__ = ["BEIJING_ZONE", "GRANULARITIES", "Granularity", "calendar_periods", "hour_starts",
+           "iana_zone", "period_containing"]
 
 #: The default zone of accounting periods: Beijing time (UTC+8, no daylight saving since 1991).
 BEIJING_ZONE = "Asia/Shanghai"
@@ -78,19 +78,25 @@ def _bounds(low: int, high: int, granularity: Granularity, zone: str) -> list[in
                                 "before the year 1") from None
 
 
+def hour_starts(day: date, hour: int, zone: ZoneInfo) -> list[int]:
+    """The instants whose local time in ``zone`` is ``day`` at ``hour``:00:00, sorted: none
+    where clocks skip that time, two where they go back over it, else one (module docstring:
+    each starts an hourly period)."""
+    starts = set()
+    for fold in (0, 1):
+        moment = datetime(day.year, day.month, day.day, hour, tzinfo=zone, fold=fold)
+        instant = int(moment.timestamp())
+        back = datetime.fromtimestamp(instant, zone)
+        if (back.date(), back.hour, back.minute, back.second) == (day, hour, 0, 0):
+            starts.add(instant)
+    return sorted(starts)
+
+
 def _starts_on(day: date, granularity: Granularity, zone: ZoneInfo) -> list[int]:
     """The period starts whose local date is ``day``."""
     if granularity == "day":
         return [int(datetime(day.year, day.month, day.day, tzinfo=zone).timestamp())]
-    starts = set()
-    for hour in range(24):
-        for fold in (0, 1):
-            moment = datetime(day.year, day.month, day.day, hour, tzinfo=zone, fold=fold)
-            instant = int(moment.timestamp())
-            back = datetime.fromtimestamp(instant, zone)
-            if (back.date(), back.hour, back.minute, back.second) == (day, hour, 0, 0):
-                starts.add(instant)  # a wall-clock hour that exists (once or twice)
-    return sorted(starts)
+    return sorted(instant for hour in range(24) for instant in hour_starts(day, hour, zone))
 
 
 def _month_boundaries(low: int, high: int, granularity: Granularity,

@@ -17,11 +17,11 @@ calendar unit to the first instant of the next one; days and hours are those of
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from ..errors import InvalidPeriodSpec
-from ..periods import BEIJING_ZONE, iana_zone, period_containing
+from ..periods import BEIJING_ZONE, hour_starts, iana_zone, period_containing
 from .document import ReportPeriod
 
 __all__ = ["report_period"]
@@ -76,14 +76,12 @@ def _hour_start(label: str, zone: str, tz: ZoneInfo, wall: tuple[int, int, int, 
     one of UTC offset ``offset`` seconds when given; :class:`InvalidPeriodSpec` when the clocks
     skip ``HH:00:00``, when it occurs twice and no offset says which, or when none has the
     offset. ``ValueError`` for a date that does not exist."""
+    year, month, day, hour = wall
     starts: dict[int, int] = {}  # UTC offset (s) -> instant
-    for fold in (0, 1):
-        instant = int(datetime(*wall, tzinfo=tz, fold=fold).timestamp())
-        back = datetime.fromtimestamp(instant, tz)
-        if (back.year, back.month, back.day, back.hour, back.minute, back.second) == (*wall, 0, 0):
-            utc_offset = back.utcoffset()
-            assert utc_offset is not None
-            starts[int(utc_offset.total_seconds())] = instant
+    for instant in hour_starts(date(year, month, day), hour, tz):
+        utc_offset = datetime.fromtimestamp(instant, tz).utcoffset()
+        assert utc_offset is not None
+        starts[int(utc_offset.total_seconds())] = instant
     if not starts:
         raise InvalidPeriodSpec(f"no such period {label!r}: the clocks of {zone} skip the start "
                                 "of that hour")
