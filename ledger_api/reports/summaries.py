@@ -23,6 +23,7 @@ from mrv_core.records import EmissionSummary, SignedRecord
 from mrv_core.wire import decode_signed_record
 
 from ..db.models import DeviceStreamRow, LeafRow, RecordRow
+from ..queries import under_path
 
 __all__ = ["report_devices", "stored_summaries"]
 
@@ -31,7 +32,7 @@ def report_devices(session: Session, doc: ReportDocument) -> set[bytes]:
     """The devices whose stored summaries a report of ``doc`` is checked against (module
     docstring): those of its measured lines, and the devices of ``doc.enterprise`` with an
     ``EmissionSummary`` starting in the period whose path is the report's site or lies under it
-    (paths compare byte-wise: ``site/`` up to, not including, ``site0``)."""
+    (``ledger_api.queries.under_path``)."""
     devices = {line.device for line in doc.measured}
     if doc.site is not None:
         prefix = doc.site.path
@@ -39,12 +40,10 @@ def report_devices(session: Session, doc: ReportDocument) -> set[bytes]:
         prefix = doc.plan[0].meter_path.split("/", 1)[0]
     else:
         return devices
-    inside = (RecordRow.path == prefix) | ((RecordRow.path >= prefix + "/")
-                                           & (RecordRow.path < prefix + "0"))
     found = session.scalars(
         select(RecordRow.device).distinct()
         .join(DeviceStreamRow, DeviceStreamRow.device == RecordRow.device)
-        .where(RecordRow.kind == "emission_summary", inside,
+        .where(RecordRow.kind == "emission_summary", under_path(RecordRow.path, prefix),
                RecordRow.time_from >= doc.period.start, RecordRow.time_from < doc.period.end,
                DeviceStreamRow.enterprise == doc.enterprise)).all()
     return devices | set(found)
