@@ -22,6 +22,7 @@ from accounting_rules.reports.manual import (
     check_evidence_file,
     evidence_hash,
     manual_amount,
+    media_type_of,
 )
 from accounting_rules.reports.statement import AttestationStatement, statement_bytes
 from accounting_rules.reports.struct import report_hash
@@ -243,15 +244,14 @@ def _add(args: argparse.Namespace) -> int:
     check_entered_text(args.description, "--description", LIMITS.description, empty=True,
                        lines=True)
     content = read_regular_file(args.evidence, MAX_EVIDENCE_BYTES)
-    media_type = check_evidence_file(content)
-    with client(args) as api:
+    with client(args) as api:  # enter_activity checks the file before anything is sent
         stored, entered = enter_activity(api, site=args.site, source=args.source,
                                          amount=amount, start=start, end=end, content=content,
                                          name=args.evidence.name,
                                          description=args.description)
     print(f"entered    activity {entered.get('id')}: {args.source} {amount} "
           f"{entered.get('unit')} for {args.site}")
-    print(f"evidence   {stored['hash']} ({media_type}, {len(content):,} bytes)")
+    print(f"evidence   {stored['hash']} ({media_type_of(content)}, {len(content):,} bytes)")
     return EXIT_OK
 
 
